@@ -1,0 +1,117 @@
+# berth — plain Makefile. `make help` lists the targets.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/berth
+DATADIR    ?= $(PREFIX)/share/berth
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+COMPLDIR   ?= $(PREFIX)/share/bash-completion/completions
+CONFDIR    ?= /etc/containers.d
+
+CC       ?= gcc
+PKGS      = libconfuse libcap libseccomp libsystemd libnl-route-3.0 libnl-3.0 libnftables json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror
+BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fPIE -g -Ilib $(PKG_CFLAGS) \
+	-DBERTH_DATADIR='"$(DATADIR)"' -DBERTH_VERSION='"$(VERSION)"'
+VERSION  = 0.1.0
+
+# Normal build: hardened. Sanitizer build (make check): ASan + UBSan.
+BUILD    ?= build
+ifeq ($(SANITIZE),1)
+BUILD     = build-asan
+CFLAGS_B  = $(BASEFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_B = -pie -fsanitize=address,undefined
+else
+CFLAGS_B  = $(BASEFLAGS) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+LDFLAGS_B = -pie -Wl,-z,relro,-z,now
+endif
+
+LIB_SRC   = $(sort $(wildcard lib/*.c))
+LIB_OBJ   = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
+PROGS     = $(patsubst sbin/%.c,$(BUILD)/%,$(wildcard sbin/*.c))
+UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
+HELPER_BIN = $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
+
+.PHONY: all deps check check-unit check-integration check-vm run install uninstall clean fuzz bench man help
+all: $(PROGS) $(UNIT_BIN) $(HELPER_BIN)
+
+help:
+	@echo "targets: deps all check check-unit check-integration check-vm run install uninstall clean fuzz bench man"
+
+deps:
+	@tests/deps.sh
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
+	$(CC) $(CFLAGS_B) -c $< -o $@
+
+$(BUILD)/libberth.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%: sbin/%.c $(BUILD)/libberth.a
+	$(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libberth.a | $(BUILD)/tests
+	$(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Probe programs run inside containers: static, so they work in any rootfs.
+$(BUILD)/tests/helpers/%: tests/helpers/%.c | $(BUILD)/tests/helpers
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static $< -o $@
+
+$(BUILD)/lib $(BUILD)/tests $(BUILD)/tests/helpers:
+	mkdir -p $@
+
+# Everything the README promises: deps, a sanitizer build, every suite.
+check: deps
+	$(MAKE) SANITIZE=1 all
+	$(MAKE) all
+	tests/run-all.sh build-asan
+
+check-unit: all
+	tests/run-all.sh $(BUILD) unit
+
+check-integration: all
+	tests/run-all.sh $(BUILD) integration
+
+check-vm: all
+	tests/vm/check-vm.sh $(BUILD)
+
+run: deps all
+	tests/make-run.sh $(BUILD)
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib $(PKG_CFLAGS) \
+		tests/fuzz/fuzz_config.c $(LIB_SRC) -o build-fuzz/fuzz_config $(PKG_LIBS)
+	mkdir -p build-fuzz/corpus
+	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=5 \
+		build-fuzz/corpus tests/fuzz/corpus
+
+bench: all
+	bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates
+	install -m 0755 $(BUILD)/berthd $(DESTDIR)$(SBINDIR)/berthd
+	install -m 0755 $(BUILD)/berthctl $(DESTDIR)$(SBINDIR)/berthctl
+	cp -R templates/. $(DESTDIR)$(DATADIR)/templates/
+	if [ -d units ] && ls units/*.service >/dev/null 2>&1; then \
+		install -d $(DESTDIR)$(UNITDIR); install -m 0644 units/*.service $(DESTDIR)$(UNITDIR)/; fi
+	if [ ! -d $(DESTDIR)$(CONFDIR) ]; then \
+		install -d -m 0755 $(DESTDIR)$(CONFDIR); install -m 0644 conf.d/*.conf $(DESTDIR)$(CONFDIR)/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/berthd $(DESTDIR)$(SBINDIR)/berthctl
+	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(UNITDIR)/berthd.service
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,1602 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <confuse.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "parse.h"
+#include "util.h"
+
+/*
+ * Every leaf value is stored as a struct cval: its text exactly as written
+ * and the line it was written on. libconfuse's own typed values carry no
+ * line, and every error we report after parsing must name one.
+ */
+struct cval {
+        char *text;
+        int line;
+        int prev_line; /* a single-valued key set again: where it was first */
+};
+
+static int cval_parse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+        struct cval *v = calloc(1, sizeof *v);
+        if (!v)
+                return -1;
+        v->text = strdup(value);
+        if (!v->text) {
+                free(v);
+                return -1;
+        }
+        v->line = cfg->line;
+        if (!(opt->flags & CFGF_LIST) && opt->nvalues > 0 && opt->values && opt->values[0] &&
+            opt->values[0]->ptr)
+                v->prev_line = ((struct cval *) opt->values[0]->ptr)->line;
+        *(void **) result = v;
+        return 0;
+}
+
+static void cval_free(void *p)
+{
+        struct cval *v = p;
+        if (v)
+                free(v->text);
+        free(v);
+}
+
+#define V(name) CFG_PTR_CB(name, NULL, CFGF_NODEFAULT, cval_parse, cval_free)
+#define L(name) CFG_PTR_LIST_CB(name, NULL, CFGF_NODEFAULT, cval_parse, cval_free)
+
+static cfg_opt_t opts_cnet[] = { V("bridge"), V("mode"), V("address"), L("publish"), L("dns"), CFG_END() };
+static cfg_opt_t opts_limits[] = { V("memory"), V("memory-swap"), V("cpus"),   V("cpu-weight"),
+                                   V("cpuset"), V("pids"),        V("io-weight"), CFG_END() };
+static cfg_opt_t opts_mount[] = { V("source"), V("target"), V("read-only"), V("type"), V("size"), CFG_END() };
+static cfg_opt_t opts_caps[] = { L("add"), L("drop"), CFG_END() };
+static cfg_opt_t opts_health[] = { L("command"), V("tcp"),     V("http"),         V("http-status"),
+                                   V("interval"), V("timeout"), V("retries"),     V("start-period"),
+                                   V("on-failure"), CFG_END() };
+static cfg_opt_t opts_log[] = { V("max-size"), V("max-files"), CFG_END() };
+static cfg_opt_t opts_container[] = {
+        V("template"),      V("rootfs"),        L("command"),        L("env"),
+        V("workdir"),       V("user"),          V("hostname"),       V("init"),
+        V("autostart"),     V("start-order"),   V("start-delay"),    V("start-timeout"),
+        L("after"),         L("requires"),      V("restart"),        V("restart-delay"),
+        V("restart-max-delay"), V("restart-limit"), V("restart-window"), V("stop-signal"),
+        V("stop-timeout"),  V("seccomp"),       V("idmap"),          V("disk-quota"),
+        CFG_SEC("network", opts_cnet, CFGF_NONE),
+        CFG_SEC("limits", opts_limits, CFGF_NONE),
+        CFG_SEC("mount", opts_mount, CFGF_MULTI | CFGF_TITLE),
+        CFG_SEC("capabilities", opts_caps, CFGF_NONE),
+        CFG_SEC("health", opts_health, CFGF_NONE),
+        CFG_SEC("log", opts_log, CFGF_NONE),
+        CFG_END(),
+};
+static cfg_opt_t opts_network[] = { V("subnet"), V("gateway"), V("nat"), V("bridge"), V("mtu"), CFG_END() };
+static cfg_opt_t opts_top[] = {
+        CFG_SEC("container", opts_container, CFGF_MULTI | CFGF_TITLE),
+        CFG_SEC("network", opts_network, CFGF_MULTI | CFGF_TITLE),
+        CFG_END(),
+};
+
+/* ---- the pre-scan -------------------------------------------------------
+ * libconfuse 3.3 miscounts lines after comments and records only where a
+ * section ends. So before it sees the text we blank out comments (keeping
+ * newlines) and record where each section opens. */
+
+#define SCAN_DEPTH_MAX 16
+
+struct tok {
+        int kind; /* 'w' word, 's' string, or the punctuation character, '+' for += */
+        size_t start, len;
+        int line;
+};
+
+struct sec_rec {
+        char name[16];
+        char *title;
+        int line;
+        int depth;
+        int parent; /* index in the record list, -1 at top level */
+};
+
+struct scan {
+        struct sec_rec *recs;
+        size_t n;
+};
+
+static void scan_done(struct scan *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                free(s->recs[i].title);
+        free(s->recs);
+}
+
+static int scan_add(struct scan *s, const char *buf, const struct tok *name, const struct tok *title,
+                    int depth, int parent)
+{
+        struct sec_rec *n = realloc(s->recs, (s->n + 1) * sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        s->recs = n;
+        struct sec_rec *r = &s->recs[s->n];
+        *r = (struct sec_rec){ .line = name->line, .depth = depth, .parent = parent };
+        snprintf(r->name, sizeof r->name, "%.*s", (int) name->len, buf + name->start);
+        if (title) {
+                size_t st = title->start, ln = title->len;
+                if (title->kind == 's' && ln >= 2) { /* strip the quotes */
+                        st++;
+                        ln -= 2;
+                }
+                r->title = strndup(buf + st, ln);
+                if (!r->title)
+                        return -ENOMEM;
+        }
+        s->n++;
+        return 0;
+}
+
+static bool is_word_char(char c)
+{
+        return c && !isspace((unsigned char) c) && !strchr("{}(),=+\"'#", c);
+}
+
+static const cfg_opt_t *opt_find(const cfg_opt_t *opts, const char *buf, const struct tok *t)
+{
+        for (const cfg_opt_t *o = opts; o && o->name; o++)
+                if (strlen(o->name) == t->len && memcmp(o->name, buf + t->start, t->len) == 0)
+                        return o;
+        return NULL;
+}
+
+static void blank(char *buf, size_t from, size_t to)
+{
+        for (size_t i = from; i < to; i++)
+                if (buf[i] != '\n')
+                        buf[i] = ' ';
+}
+
+struct frame {
+        char kind;             /* 'S' section, 'L' list */
+        int rec;               /* the section's record, or -1 */
+        const cfg_opt_t *opts; /* the section's keys; NULL inside an unknown section */
+        const char *what;      /* for messages: "container", "limits", ... */
+        ssize_t blank_from;    /* >= 0: blank through the closing brace */
+};
+
+/*
+ * Blanks comments in buf in place (keeping newlines, so lines stay right),
+ * records where sections open, and checks every key against the schema:
+ * an unknown key or block, or a list where one value belongs, is reported
+ * and blanked out, so libconfuse (which stops at the first unknown key)
+ * goes on and every such mistake is reported in one pass.
+ */
+static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const char *file)
+{
+        struct tok prev[3] = { 0 }; /* the last three tokens, prev[2] newest */
+        struct frame stack[SCAN_DEPTH_MAX + 1];
+        int sp = 0, line = 1, sec_depth = 0;
+        bool env_reported = false;
+        ssize_t skip_value_from = -1; /* blank the next value from here */
+        const cfg_opt_t *top_opts = opts_top;
+
+        for (size_t i = 0; i < len;) {
+                char c = buf[i];
+                if (c == '\n') {
+                        line++;
+                        i++;
+                        continue;
+                }
+                if (isspace((unsigned char) c)) {
+                        i++;
+                        continue;
+                }
+                if (c == '#' || (c == '/' && i + 1 < len && buf[i + 1] == '/')) {
+                        while (i < len && buf[i] != '\n')
+                                buf[i++] = ' ';
+                        continue;
+                }
+                if (c == '/' && i + 1 < len && buf[i + 1] == '*') {
+                        while (i < len && !(buf[i] == '*' && i + 1 < len && buf[i + 1] == '/')) {
+                                if (buf[i] == '\n')
+                                        line++;
+                                else
+                                        buf[i] = ' ';
+                                i++;
+                        }
+                        if (i < len) {
+                                buf[i++] = ' ';
+                                buf[i++] = ' ';
+                        }
+                        continue;
+                }
+                struct tok t = { .start = i, .line = line };
+                if (c == '"' || c == '\'') {
+                        size_t j = i + 1;
+                        while (j < len && buf[j] != c) {
+                                if (buf[j] == '\\' && j + 1 < len) {
+                                        if (buf[j + 1] == '\n')
+                                                line++;
+                                        j += 2;
+                                        continue;
+                                }
+                                if (c == '"' && buf[j] == '$' && j + 1 < len && buf[j + 1] == '{' &&
+                                    !env_reported) {
+                                        diag_add(d, file, line,
+                                                 "'${' would expand an environment variable: write '\\${' "
+                                                 "or use single quotes");
+                                        env_reported = true;
+                                }
+                                if (buf[j] == '\n')
+                                        line++;
+                                j++;
+                        }
+                        t.kind = 's';
+                        t.len = (j < len ? j + 1 : j) - i;
+                        i += t.len;
+                } else if (c == '+' && i + 1 < len && buf[i + 1] == '=') {
+                        t.kind = '+';
+                        t.len = 2;
+                        i += 2;
+                } else if (strchr("{}(),=+", c)) {
+                        t.kind = c;
+                        t.len = 1;
+                        i++;
+                } else {
+                        size_t j = i;
+                        while (j < len && is_word_char(buf[j])) {
+                                if (buf[j] == '$' && j + 1 < len && buf[j + 1] == '{' && !env_reported) {
+                                        diag_add(d, file, line,
+                                                 "'${' would expand an environment variable: quote the "
+                                                 "value with single quotes");
+                                        env_reported = true;
+                                }
+                                j++;
+                        }
+                        if (j == i)
+                                j++; /* a stray byte: let libconfuse complain about it */
+                        t.kind = 'w';
+                        t.len = j - i;
+                        i = j;
+                }
+
+                bool in_section = sp == 0 || stack[sp - 1].kind == 'S';
+                const cfg_opt_t *cur = sp == 0 ? top_opts : stack[sp - 1].opts;
+                const char *what = sp == 0 ? NULL : stack[sp - 1].what;
+                bool checking = in_section && (sp == 0 || cur);
+
+                if ((t.kind == '=' || t.kind == '+') && checking && prev[2].kind == 'w') {
+                        const cfg_opt_t *o = opt_find(cur, buf, &prev[2]);
+                        int kl = (int) prev[2].len;
+                        const char *kp = buf + prev[2].start;
+                        if (!o || o->type == CFGT_SEC) {
+                                if (o)
+                                        diag_add(d, file, prev[2].line, "%.*s: is a block: write %.*s { ... }", kl, kp,
+                                                 kl, kp);
+                                else if (what)
+                                        diag_add(d, file, prev[2].line, "unknown key '%.*s' in %s", kl, kp, what);
+                                else
+                                        diag_add(d, file, prev[2].line,
+                                                 "unknown key '%.*s' (expected container NAME { } or network NAME { })",
+                                                 kl, kp);
+                                skip_value_from = (ssize_t) prev[2].start;
+                        }
+                } else if (skip_value_from >= 0 && t.kind != '{') {
+                        /* The value of a key we dropped: a single word or string. */
+                        blank(buf, (size_t) skip_value_from, t.start + t.len);
+                        skip_value_from = -1;
+                        goto next;
+                }
+
+                if (t.kind == '{') {
+                        bool list = prev[2].kind == '=' || prev[2].kind == '+';
+                        if (sp >= SCAN_DEPTH_MAX)
+                                goto next; /* libconfuse will refuse this nesting */
+                        struct frame f = { .kind = list ? 'L' : 'S', .rec = -1, .blank_from = -1 };
+                        if (list) {
+                                if (skip_value_from >= 0) {
+                                        f.blank_from = skip_value_from;
+                                        skip_value_from = -1;
+                                } else if (checking && prev[1].kind == 'w') {
+                                        const cfg_opt_t *o = opt_find(cur, buf, &prev[1]);
+                                        if (o && o->type != CFGT_SEC && !(o->flags & CFGF_LIST)) {
+                                                diag_add(d, file, prev[1].line,
+                                                         "%.*s: takes one value, not a list", (int) prev[1].len,
+                                                         buf + prev[1].start);
+                                                f.blank_from = (ssize_t) prev[1].start;
+                                        }
+                                }
+                        } else {
+                                const struct tok *name = NULL, *title = NULL;
+                                if ((prev[2].kind == 'w' || prev[2].kind == 's') && prev[1].kind == 'w' &&
+                                    prev[0].kind != '=' && prev[0].kind != '+') {
+                                        name = &prev[1];
+                                        title = &prev[2];
+                                } else if (prev[2].kind == 'w')
+                                        name = &prev[2];
+                                if (name) {
+                                        int parent = -1;
+                                        for (int k = sp - 1; k >= 0; k--)
+                                                if (stack[k].kind == 'S') {
+                                                        parent = stack[k].rec;
+                                                        break;
+                                                }
+                                        if (scan_add(s, buf, name, title, sec_depth, parent) < 0)
+                                                return -ENOMEM;
+                                        f.rec = (int) s->n - 1;
+                                        f.what = s->recs[f.rec].name;
+                                        if (checking) {
+                                                const cfg_opt_t *o = opt_find(cur, buf, name);
+                                                int nl = (int) name->len;
+                                                const char *np = buf + name->start;
+                                                if (o && o->type == CFGT_SEC)
+                                                        f.opts = o->subopts;
+                                                else {
+                                                        if (o)
+                                                                diag_add(d, file, name->line,
+                                                                         "%.*s: is a key, not a block: write %.*s = VALUE",
+                                                                         nl, np, nl, np);
+                                                        else if (what)
+                                                                diag_add(d, file, name->line,
+                                                                         "unknown block '%.*s' in %s", nl, np, what);
+                                                        else
+                                                                diag_add(d, file, name->line,
+                                                                         "unknown block '%.*s' (expected container or network)",
+                                                                         nl, np);
+                                                        f.blank_from = (ssize_t) name->start;
+                                                }
+                                        }
+                                }
+                                sec_depth++;
+                        }
+                        stack[sp++] = f;
+                } else if (t.kind == '}' && sp > 0) {
+                        struct frame *f = &stack[--sp];
+                        if (f->kind == 'S')
+                                sec_depth--;
+                        if (f->blank_from >= 0)
+                                blank(buf, (size_t) f->blank_from, t.start + 1);
+                }
+        next:
+                prev[0] = prev[1];
+                prev[1] = prev[2];
+                prev[2] = t;
+        }
+        return 0;
+}
+
+static const struct sec_rec *scan_find(const struct scan *s, int parent, const char *name, const char *title)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                const struct sec_rec *r = &s->recs[i];
+                if (r->parent == parent && streq(r->name, name) && streq_ptr(r->title, title))
+                        return r;
+        }
+        return NULL;
+}
+
+/* ---- reading values ------------------------------------------------------ */
+
+struct ctx {
+        const char *file;
+        struct diag *d;
+        const char *prefix; /* "limits." etc., for messages */
+};
+
+#define err(x, line, ...) diag_add((x)->d, (x)->file, (line), __VA_ARGS__)
+
+/* The value of a single-valued key, or NULL when not set. */
+static const struct cval *get(struct ctx *x, cfg_t *sec, const char *key)
+{
+        if (!sec)
+                return NULL;
+        struct cval *v = cfg_getptr(sec, key);
+        if (v && v->prev_line)
+                err(x, v->line, "%s%s: set twice (first at line %d)", x->prefix, key, v->prev_line);
+        return v;
+}
+
+static bool get_str(struct ctx *x, cfg_t *sec, const char *key, char **out, int *line)
+{
+        const struct cval *v = get(x, sec, key);
+        if (!v)
+                return false;
+        if (!v->text[0]) {
+                err(x, v->line, "%s%s: must not be empty", x->prefix, key);
+                return false;
+        }
+        char *c = strdup(v->text);
+        if (!c)
+                return false;
+        free(*out);
+        *out = c;
+        if (line)
+                *line = v->line;
+        return true;
+}
+
+/* A list into a strv; entries must be non-empty. Returns the first line. */
+static int get_strv(struct ctx *x, cfg_t *sec, const char *key, char ***out)
+{
+        unsigned n = sec ? cfg_size(sec, key) : 0;
+        int first = 0;
+        if (n == 0)
+                return 0;
+        char **v = calloc(1, sizeof(char *));
+        if (!v)
+                return 0;
+        for (unsigned i = 0; i < n; i++) {
+                const struct cval *e = cfg_getnptr(sec, key, i);
+                if (!e)
+                        continue;
+                if (!first)
+                        first = e->line;
+                if (i >= CONFIG_LIST_MAX) {
+                        err(x, e->line, "%s%s: more than %d entries", x->prefix, key, CONFIG_LIST_MAX);
+                        break;
+                }
+                if (!e->text[0]) {
+                        err(x, e->line, "%s%s: entry %u is empty", x->prefix, key, i + 1);
+                        continue;
+                }
+                if (strv_push(&v, e->text) < 0)
+                        break;
+        }
+        strv_free(*out);
+        *out = v;
+        return first;
+}
+
+static bool get_bool(struct ctx *x, cfg_t *sec, const char *key, bool *out)
+{
+        const struct cval *v = get(x, sec, key);
+        if (!v)
+                return false;
+        if (parse_bool(v->text, out) < 0) {
+                err(x, v->line, "%s%s: '%s' is not a boolean (use true or false)", x->prefix, key, v->text);
+                return false;
+        }
+        return true;
+}
+
+static bool get_size(struct ctx *x, cfg_t *sec, const char *key, uint64_t min, uint64_t *out)
+{
+        const struct cval *v = get(x, sec, key);
+        if (!v)
+                return false;
+        uint64_t n;
+        int r = parse_size(v->text, &n);
+        if (r == -ERANGE) {
+                err(x, v->line, "%s%s: '%s' is too large", x->prefix, key, v->text);
+                return false;
+        }
+        if (r < 0) {
+                err(x, v->line, "%s%s: '%s' is not a size (use 512k, 256M, 2G)", x->prefix, key, v->text);
+                return false;
+        }
+        if (n < min) {
+                char b[32];
+                err(x, v->line, "%s%s: '%s' is below the minimum of %s", x->prefix, key, v->text,
+                    format_size(min, b, sizeof b));
+                return false;
+        }
+        *out = n;
+        return true;
+}
+
+static bool get_duration(struct ctx *x, cfg_t *sec, const char *key, usec_t min, usec_t *out)
+{
+        const struct cval *v = get(x, sec, key);
+        if (!v)
+                return false;
+        usec_t n;
+        int r = parse_duration(v->text, &n);
+        if (r == -ERANGE) {
+                err(x, v->line, "%s%s: '%s' is too long", x->prefix, key, v->text);
+                return false;
+        }
+        if (r < 0) {
+                err(x, v->line, "%s%s: '%s' is not a duration (use 500ms, 10s, 5m, 1h)", x->prefix, key,
+                    v->text);
+                return false;
+        }
+        if (n < min) {
+                char b[32];
+                err(x, v->line, "%s%s: '%s' is below the minimum of %s", x->prefix, key, v->text,
+                    format_duration(min, b, sizeof b));
+                return false;
+        }
+        *out = n;
+        return true;
+}
+
+static bool get_u32(struct ctx *x, cfg_t *sec, const char *key, uint32_t min, uint32_t max, uint32_t *out)
+{
+        const struct cval *v = get(x, sec, key);
+        if (!v)
+                return false;
+        int r = parse_uint32(v->text, min, max, out);
+        if (r == -ERANGE) {
+                err(x, v->line, "%s%s: '%s' is out of range (%u..%u)", x->prefix, key, v->text, min, max);
+                return false;
+        }
+        if (r < 0) {
+                err(x, v->line, "%s%s: '%s' is not a number", x->prefix, key, v->text);
+                return false;
+        }
+        return true;
+}
+
+/* One of a finite list of words; the accepted words are named in the error. */
+static bool get_enum(struct ctx *x, cfg_t *sec, const char *key, const char *const *words, size_t n,
+                     int *out)
+{
+        const struct cval *v = get(x, sec, key);
+        if (!v)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (streq(v->text, words[i])) {
+                        *out = (int) i;
+                        return true;
+                }
+        char list[256] = "";
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", words[i]);
+        }
+        err(x, v->line, "%s%s: '%s' is not valid (use %s)", x->prefix, key, v->text, list);
+        return false;
+}
+
+static int line_of(cfg_t *sec, const char *key)
+{
+        if (!sec || cfg_size(sec, key) == 0)
+                return 0;
+        const struct cval *v = cfg_getnptr(sec, key, 0);
+        return v ? v->line : 0;
+}
+
+static bool path_is_clean_absolute(const char *p)
+{
+        if (p[0] != '/')
+                return false;
+        for (const char *s = p; *s;) {
+                while (*s == '/')
+                        s++;
+                const char *e = strchrnul(s, '/');
+                if ((e - s == 2 && s[0] == '.' && s[1] == '.') || (e - s == 1 && s[0] == '.'))
+                        return false;
+                s = e;
+        }
+        return true;
+}
+
+static bool env_is_valid(const char *e)
+{
+        if (!(isalpha((unsigned char) e[0]) || e[0] == '_'))
+                return false;
+        for (const char *p = e + 1; *p; p++) {
+                if (*p == '=')
+                        return true;
+                if (!(isalnum((unsigned char) *p) || *p == '_'))
+                        return false;
+        }
+        return false;
+}
+
+static bool hostname_is_valid(const char *h)
+{
+        size_t n = strlen(h), label = 0;
+        if (n == 0 || n > 64)
+                return false;
+        for (const char *p = h; *p; p++) {
+                if (*p == '.') {
+                        if (label == 0)
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!(isalnum((unsigned char) *p) || *p == '-'))
+                        return false;
+                if (++label > 63)
+                        return false;
+        }
+        return label > 0;
+}
+
+static bool user_is_valid(const char *u)
+{
+        /* uid[:gid], or name[:group] to be resolved inside the rootfs */
+        const char *colon = strchr(u, ':');
+        for (int part = 0; part < 2; part++) {
+                const char *s = part == 0 ? u : (colon ? colon + 1 : NULL);
+                if (!s)
+                        break;
+                size_t n = part == 0 && colon ? (size_t) (colon - u) : strlen(s);
+                if (n == 0 || n > 32)
+                        return false;
+                bool digits = true;
+                for (size_t i = 0; i < n; i++)
+                        if (!isdigit((unsigned char) s[i]))
+                                digits = false;
+                if (digits) {
+                        char buf[40];
+                        uint32_t id;
+                        snprintf(buf, sizeof buf, "%.*s", (int) n, s);
+                        if (parse_uint32(buf, 0, 4294967294U, &id) < 0)
+                                return false;
+                        continue;
+                }
+                if (!(islower((unsigned char) s[0]) || s[0] == '_'))
+                        return false;
+                for (size_t i = 1; i < n; i++)
+                        if (!(islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) || s[i] == '_' ||
+                              s[i] == '-' || s[i] == '.'))
+                                return false;
+        }
+        return !colon || !strchr(colon + 1, ':');
+}
+
+static uint64_t caps_from_list(struct ctx *x, cfg_t *sec, const char *key)
+{
+        uint64_t mask = 0;
+        unsigned n = cfg_size(sec, key);
+        for (unsigned i = 0; i < n; i++) {
+                const struct cval *v = cfg_getnptr(sec, key, i);
+                int cap;
+                if (strcasecmp(v->text, "all") == 0) {
+                        mask |= capability_last() >= 63 ? ~0ULL : (1ULL << (capability_last() + 1)) - 1;
+                        continue;
+                }
+                if (parse_capability(v->text, &cap) < 0) {
+                        err(x, v->line, "capabilities.%s: '%s' is not a capability (e.g. net_admin, sys_ptrace, all)",
+                            key, v->text);
+                        continue;
+                }
+                mask |= 1ULL << cap;
+        }
+        return mask;
+}
+
+static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container *c)
+{
+        static const char *const modes[] = { "none", "bridge", "host" };
+        x->prefix = "network.";
+        int mode = -1;
+        bool has_mode = get_enum(x, net, "mode", modes, ELEMENTSOF(modes), &mode);
+        int mode_line = line_of(net, "mode");
+        int bridge_line = 0;
+        bool has_bridge = get_str(x, net, "bridge", &c->network, &bridge_line);
+        if (has_bridge && !name_is_valid(c->network))
+                err(x, bridge_line, "network.bridge: '%s' is not a network name", c->network);
+        c->line_network = bridge_line;
+        if (has_mode)
+                c->net_mode = (net_mode_t) mode;
+        else if (has_bridge)
+                c->net_mode = NET_BRIDGE;
+        if (c->net_mode == NET_BRIDGE && !has_bridge && has_mode)
+                err(x, mode_line, "network.mode: 'bridge' needs bridge = NETWORK");
+        if (c->net_mode != NET_BRIDGE && has_bridge)
+                err(x, bridge_line, "network.bridge: not allowed with mode '%s'", modes[c->net_mode]);
+
+        const struct cval *a = get(x, net, "address");
+        if (a) {
+                c->line_address = a->line;
+                if (c->net_mode != NET_BRIDGE)
+                        err(x, a->line, "network.address: only for a container on a bridge network");
+                else if (streq(a->text, "auto"))
+                        c->address_auto = true;
+                else {
+                        char buf[32];
+                        snprintf(buf, sizeof buf, "%s", a->text);
+                        char *slash = strchr(buf, '/');
+                        if (slash)
+                                *slash = 0; /* the prefix is checked against the network later */
+                        if (parse_ipv4(buf, &c->address) < 0)
+                                err(x, a->line, "network.address: '%s' is not an IPv4 address (or auto)", a->text);
+                }
+        } else if (c->net_mode == NET_BRIDGE)
+                c->address_auto = true;
+
+        unsigned np = cfg_size(net, "publish");
+        if (np > 0) {
+                c->line_publish = line_of(net, "publish");
+                if (c->net_mode != NET_BRIDGE)
+                        err(x, c->line_publish, "network.publish: only for a container on a bridge network");
+                c->publish = calloc(np, sizeof *c->publish);
+                for (unsigned i = 0; c->publish && i < np && i < CONFIG_LIST_MAX; i++) {
+                        const struct cval *v = cfg_getnptr(net, "publish", i);
+                        if (parse_publish(v->text, &c->publish[c->n_publish]) < 0) {
+                                err(x, v->line,
+                                    "network.publish: '%s' is not a port mapping (use HOST:CONTAINER[/tcp|/udp] "
+                                    "or ADDRESS:HOST:CONTAINER)",
+                                    v->text);
+                                continue;
+                        }
+                        c->n_publish++;
+                }
+        }
+        unsigned nd = cfg_size(net, "dns");
+        for (unsigned i = 0; i < nd; i++) {
+                const struct cval *v = cfg_getnptr(net, "dns", i);
+                struct in_addr a4;
+                if (parse_ipv4(v->text, &a4) < 0)
+                        err(x, v->line, "network.dns: '%s' is not an IPv4 address", v->text);
+                else if (i < 3)
+                        (void) strv_push(&c->dns, v->text);
+                else
+                        err(x, v->line, "network.dns: at most 3 nameservers");
+        }
+        x->prefix = "";
+}
+
+static void read_limits(struct ctx *x, cfg_t *l, struct spec_container *c)
+{
+        x->prefix = "limits.";
+        (void) get_size(x, l, "memory", 1ULL << 20, &c->limits.memory);
+        const struct cval *sw = get(x, l, "memory-swap");
+        if (sw) {
+                uint64_t n;
+                if (streq(sw->text, "unlimited") || streq(sw->text, "-1"))
+                        c->limits.memory_swap = -1;
+                else if (parse_size(sw->text, &n) < 0 || n > INT64_MAX)
+                        err(x, sw->line, "limits.memory-swap: '%s' is not a size (use 1G, or unlimited)", sw->text);
+                else if (!c->limits.memory)
+                        err(x, sw->line, "limits.memory-swap: needs limits.memory");
+                else if (n < c->limits.memory)
+                        err(x, sw->line, "limits.memory-swap: '%s' is below memory (it counts memory plus swap)",
+                            sw->text);
+                else
+                        c->limits.memory_swap = (int64_t) n;
+        }
+        const struct cval *cpus = get(x, l, "cpus");
+        if (cpus) {
+                int r = parse_cpus(cpus->text, &c->limits.cpus_milli);
+                if (r == -ERANGE)
+                        err(x, cpus->line, "limits.cpus: '%s' is out of range (0.001..4096)", cpus->text);
+                else if (r < 0)
+                        err(x, cpus->line, "limits.cpus: '%s' is not a CPU count (use 1, 0.5, 2.25)", cpus->text);
+        }
+        (void) get_u32(x, l, "cpu-weight", 1, 10000, &c->limits.cpu_weight);
+        int line = 0;
+        if (get_str(x, l, "cpuset", &c->limits.cpuset, &line) && parse_cpuset(c->limits.cpuset) < 0)
+                err(x, line, "limits.cpuset: '%s' is not a CPU list (use 0-3,5)", c->limits.cpuset);
+        (void) get_u32(x, l, "pids", 1, 4194304, &c->limits.pids);
+        (void) get_u32(x, l, "io-weight", 1, 10000, &c->limits.io_weight);
+        x->prefix = "";
+}
+
+static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
+{
+        static const char *const types[] = { "bind", "tmpfs" };
+        unsigned n = cfg_size(s, "mount");
+        if (n == 0)
+                return;
+        c->mounts = calloc(n, sizeof *c->mounts);
+        if (!c->mounts)
+                return;
+        for (unsigned i = 0; i < n && i < CONFIG_LIST_MAX; i++) {
+                cfg_t *m = cfg_getnsec(s, "mount", i);
+                const char *title = cfg_title(m);
+                const struct sec_rec *r = scan_find(scan, rec, "mount", title);
+                int line = r ? r->line : c->line;
+                struct spec_mount *sm = &c->mounts[c->n_mounts++];
+                sm->line = line;
+                sm->name = strdup(title ? title : "");
+                if (!title || !name_is_valid(title))
+                        err(x, line, "mount: '%s' is not a valid name (use [a-z0-9][a-z0-9_.-]{0,62})",
+                            title ? title : "");
+                x->prefix = "mount.";
+                int type = -1;
+                bool has_type = get_enum(x, m, "type", types, ELEMENTSOF(types), &type);
+                int sline = 0, tline = 0;
+                bool has_source = get_str(x, m, "source", &sm->source, &sline);
+                bool has_target = get_str(x, m, "target", &sm->target, &tline);
+                (void) get_bool(x, m, "read-only", &sm->read_only);
+                bool has_size = get_size(x, m, "size", 4096, &sm->size);
+                sm->type = has_type ? (mount_type_t) type : (has_source || !has_size ? MOUNT_BIND : MOUNT_TMPFS);
+                if (!has_target)
+                        err(x, line, "mount '%s': target is required", sm->name);
+                else if (!path_is_clean_absolute(sm->target))
+                        err(x, tline, "mount.target: '%s' must be an absolute path without . or .. components",
+                            sm->target);
+                else if (streq(sm->target, "/") || sm->target[strspn(sm->target, "/")] == 0)
+                        err(x, tline, "mount.target: cannot mount over the container's /");
+                if (sm->type == MOUNT_BIND) {
+                        if (!has_source)
+                                err(x, line, "mount '%s': a bind mount needs source", sm->name);
+                        else if (sm->source[0] != '/')
+                                err(x, sline, "mount.source: '%s' must be an absolute path", sm->source);
+                        if (has_size)
+                                err(x, line_of(m, "size"), "mount.size: only for type tmpfs");
+                } else if (has_source)
+                        err(x, sline, "mount.source: not allowed for type tmpfs");
+                x->prefix = "";
+        }
+        /* Two mounts with the same name in one container: libconfuse merges
+         * them, so look at what the pre-scan saw. */
+        for (size_t a = 0; a < scan->n; a++)
+                for (size_t b = a + 1; b < scan->n; b++)
+                        if (scan->recs[a].parent == rec && scan->recs[b].parent == rec &&
+                            streq(scan->recs[a].name, "mount") && streq(scan->recs[b].name, "mount") &&
+                            streq_ptr(scan->recs[a].title, scan->recs[b].title))
+                                err(x, scan->recs[b].line, "mount '%s' declared twice (first at line %d)",
+                                    scan->recs[b].title ? scan->recs[b].title : "", scan->recs[a].line);
+}
+
+static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct spec_container *c)
+{
+        static const char *const actions[] = { "restart", "stop", "none" };
+        struct spec_health *sh = &c->health;
+        if (!r)
+                return;
+        sh->enabled = true;
+        sh->line = r->line;
+        x->prefix = "health.";
+        (void) get_strv(x, h, "command", &sh->command);
+        uint32_t port;
+        if (get_u32(x, h, "tcp", 1, 65535, &port))
+                sh->tcp_port = (uint16_t) port;
+        int hline = 0;
+        if (get_str(x, h, "http", &sh->http_path, &hline)) {
+                if (sh->http_path[0] != '/')
+                        err(x, hline, "health.http: '%s' must start with /", sh->http_path);
+                if (!sh->tcp_port)
+                        err(x, hline, "health.http: needs tcp = PORT");
+        }
+        uint32_t st;
+        if (get_u32(x, h, "http-status", 100, 599, &st))
+                sh->http_status = (uint16_t) st;
+        (void) get_duration(x, h, "interval", 100 * SPEC_USEC_PER_MSEC, &sh->interval);
+        (void) get_duration(x, h, "timeout", 10 * SPEC_USEC_PER_MSEC, &sh->timeout);
+        (void) get_duration(x, h, "start-period", 0, &sh->start_period);
+        (void) get_u32(x, h, "retries", 1, 100, &sh->retries);
+        int a;
+        if (get_enum(x, h, "on-failure", actions, ELEMENTSOF(actions), &a))
+                sh->on_failure = (health_action_t) a;
+        x->prefix = "";
+        if (!sh->command && !sh->tcp_port)
+                err(x, r->line, "health: needs command = { ... } or tcp = PORT");
+        if (sh->command && sh->tcp_port)
+                err(x, r->line, "health: set command or tcp, not both");
+        if (sh->interval < sh->timeout) {
+                char a1[32], a2[32];
+                err(x, line_of(h, "interval") ? line_of(h, "interval") : r->line,
+                    "health: interval %s is shorter than timeout %s",
+                    format_duration(sh->interval, a1, sizeof a1), format_duration(sh->timeout, a2, sizeof a2));
+        }
+}
+
+static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
+{
+        const struct cval *v = get(x, s, "idmap");
+        if (!v)
+                return;
+        c->line_idmap = v->line;
+        /* HOSTID:COUNT — container ids 0..COUNT-1 map to HOSTID.. for uids and gids. */
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", v->text);
+        char *colon = strchr(buf, ':');
+        uint32_t host, count;
+        if (!colon) {
+                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT (e.g. 100000:65536)", v->text);
+                return;
+        }
+        *colon = 0;
+        if (parse_uint32(buf, 1, 4294967294U, &host) < 0 || parse_uint32(colon + 1, 1, 4294967294U, &count) < 0) {
+                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT with HOSTID > 0 (e.g. 100000:65536)", v->text);
+                return;
+        }
+        if ((uint64_t) host + count > 4294967295ULL) {
+                err(x, v->line, "idmap: '%s' runs past the last id", v->text);
+                return;
+        }
+        c->idmap = true;
+        c->idmap_host_uid = c->idmap_host_gid = host;
+        c->idmap_count = count;
+}
+
+static struct spec_container *read_container(struct ctx *x, cfg_t *s, const struct scan *scan)
+{
+        static const char *const policies[] = { "no", "on-failure", "always", "unless-stopped" };
+        const char *title = cfg_title(s);
+        const struct sec_rec *rec = scan_find(scan, -1, "container", title);
+        int line = rec ? rec->line : 1, rec_idx = rec ? (int) (rec - scan->recs) : -2;
+        struct spec_container *c = NULL;
+
+        if (spec_container_new(title ? title : "", x->file, line, &c) < 0)
+                return NULL;
+        if (!title || !name_is_valid(title))
+                err(x, line, "container name '%s' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})", title ? title : "");
+
+        x->prefix = "";
+        bool has_t = get_str(x, s, "template", &c->template_name, &c->line_template);
+        bool has_r = get_str(x, s, "rootfs", &c->rootfs, &c->line_rootfs);
+        if (has_t && has_r)
+                err(x, c->line_rootfs, "set template or rootfs, not both (template at line %d)", c->line_template);
+        else if (!has_t && !has_r)
+                err(x, line, "container '%s': needs template = NAME or rootfs = PATH", c->name);
+        if (has_t && !name_is_valid(c->template_name))
+                err(x, c->line_template, "template: '%s' is not a template name", c->template_name);
+        if (has_r && c->rootfs[0] != '/')
+                err(x, c->line_rootfs, "rootfs: '%s' must be an absolute path", c->rootfs);
+
+        int cl = get_strv(x, s, "command", &c->command);
+        if (cl && strv_length(c->command) == 0)
+                err(x, cl, "command: must name a program");
+        int el = get_strv(x, s, "env", &c->env);
+        for (size_t i = 0; el && c->env && c->env[i]; i++)
+                if (!env_is_valid(c->env[i]))
+                        err(x, el, "env: '%s' is not NAME=VALUE", c->env[i]);
+        int wl = 0;
+        if (get_str(x, s, "workdir", &c->workdir, &wl) && !path_is_clean_absolute(c->workdir))
+                err(x, wl, "workdir: '%s' must be an absolute path without . or .. components", c->workdir);
+        if (get_str(x, s, "user", &c->user, &c->line_user) && !user_is_valid(c->user))
+                err(x, c->line_user, "user: '%s' is not UID[:GID] or NAME[:GROUP]", c->user);
+        int hl = 0;
+        if (get_str(x, s, "hostname", &c->hostname, &hl) && !hostname_is_valid(c->hostname))
+                err(x, hl, "hostname: '%s' is not a valid host name", c->hostname);
+        (void) get_bool(x, s, "init", &c->init);
+
+        (void) get_bool(x, s, "autostart", &c->autostart);
+        const struct cval *so = get(x, s, "start-order");
+        if (so && parse_int32(so->text, &c->start_order) < 0)
+                err(x, so->line, "start-order: '%s' is not an integer", so->text);
+        (void) get_duration(x, s, "start-delay", 0, &c->start_delay);
+        (void) get_duration(x, s, "start-timeout", SPEC_USEC_PER_SEC, &c->start_timeout);
+        c->line_after = get_strv(x, s, "after", &c->after);
+        c->line_requires = get_strv(x, s, "requires", &c->requires);
+        int p;
+        if (get_enum(x, s, "restart", policies, ELEMENTSOF(policies), &p))
+                c->restart = (restart_policy_t) p;
+        (void) get_duration(x, s, "restart-delay", 10 * SPEC_USEC_PER_MSEC, &c->restart_delay);
+        (void) get_duration(x, s, "restart-max-delay", 10 * SPEC_USEC_PER_MSEC, &c->restart_max_delay);
+        if (c->restart_max_delay < c->restart_delay)
+                err(x, line_of(s, "restart-max-delay") ? line_of(s, "restart-max-delay") : line_of(s, "restart-delay"),
+                    "restart-max-delay: shorter than restart-delay");
+        (void) get_u32(x, s, "restart-limit", 0, 10000, &c->restart_limit);
+        (void) get_duration(x, s, "restart-window", SPEC_USEC_PER_SEC, &c->restart_window);
+        const struct cval *sig = get(x, s, "stop-signal");
+        if (sig && parse_signal(sig->text, &c->stop_signal) < 0)
+                err(x, sig->line, "stop-signal: '%s' is not a signal (use SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...)",
+                    sig->text);
+        (void) get_duration(x, s, "stop-timeout", 0, &c->stop_timeout);
+
+        const struct cval *sc = get(x, s, "seccomp");
+        if (sc) {
+                if (streq(sc->text, "default"))
+                        c->seccomp = SECCOMP_DEFAULT;
+                else if (streq(sc->text, "unconfined"))
+                        c->seccomp = SECCOMP_UNCONFINED;
+                else if (sc->text[0] == '/') {
+                        c->seccomp = SECCOMP_PROFILE;
+                        c->seccomp_profile = strdup(sc->text);
+                } else
+                        err(x, sc->line, "seccomp: '%s' is not valid (use default, unconfined, or an absolute path)",
+                            sc->text);
+        }
+        read_idmap(x, s, c);
+        (void) get_size(x, s, "disk-quota", 1ULL << 20, &c->disk_quota);
+
+        read_network_block(x, cfg_getsec(s, "network"), c);
+        read_limits(x, cfg_getsec(s, "limits"), c);
+        read_mounts(x, s, scan, rec_idx, c);
+        cfg_t *caps = cfg_getsec(s, "capabilities");
+        if (caps) {
+                c->caps_add = caps_from_list(x, caps, "add");
+                c->caps_drop = caps_from_list(x, caps, "drop");
+                if (c->caps_add & c->caps_drop)
+                        err(x, line_of(caps, "drop"), "capabilities: a capability is both added and dropped");
+        }
+        read_health(x, cfg_getsec(s, "health"), scan_find(scan, rec_idx, "health", NULL), c);
+        cfg_t *log = cfg_getsec(s, "log");
+        x->prefix = "log.";
+        (void) get_size(x, log, "max-size", 4096, &c->log_max_size);
+        (void) get_u32(x, log, "max-files", 1, 100, &c->log_max_files);
+        x->prefix = "";
+        return c;
+}
+
+static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct scan *scan)
+{
+        const char *title = cfg_title(s);
+        const struct sec_rec *rec = scan_find(scan, -1, "network", title);
+        int line = rec ? rec->line : 1;
+        struct spec_network *n = NULL;
+        if (spec_network_new(title ? title : "", x->file, line, &n) < 0)
+                return NULL;
+        if (!title || !name_is_valid(title))
+                err(x, line, "network name '%s' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})", title ? title : "");
+        x->prefix = "";
+        const struct cval *sub = get(x, s, "subnet");
+        if (!sub)
+                err(x, line, "network '%s': subnet is required (e.g. subnet = \"198.18.0.0/24\")", n->name);
+        else if (parse_cidr(sub->text, &n->subnet, &n->prefix) < 0)
+                err(x, sub->line, "subnet: '%s' is not an IPv4 CIDR (e.g. 198.18.0.0/24)", sub->text);
+        else if (n->prefix < 8 || n->prefix > 30)
+                err(x, sub->line, "subnet: prefix /%u is out of range (/8../30)", n->prefix);
+        else {
+                uint32_t mask = n->prefix ? ~0U << (32 - n->prefix) : 0;
+                uint32_t a = in_addr_host(n->subnet);
+                if (a & ~mask) {
+                        struct in_addr fixed = { .s_addr = htonl(a & mask) };
+                        char buf[INET_ADDRSTRLEN];
+                        err(x, sub->line, "subnet: '%s' has host bits set (did you mean %s/%u?)", sub->text,
+                            inet_ntop(AF_INET, &fixed, buf, sizeof buf), n->prefix);
+                }
+                n->subnet.s_addr = htonl(a & mask);
+                n->gateway.s_addr = htonl((a & mask) + 1);
+        }
+        const struct cval *gw = get(x, s, "gateway");
+        if (gw) {
+                if (parse_ipv4(gw->text, &n->gateway) < 0)
+                        err(x, gw->line, "gateway: '%s' is not an IPv4 address", gw->text);
+                else if (sub && n->prefix >= 8 && n->prefix <= 30) {
+                        uint32_t mask = ~0U << (32 - n->prefix), g = in_addr_host(n->gateway),
+                                 net = in_addr_host(n->subnet);
+                        if ((g & mask) != net)
+                                err(x, gw->line, "gateway: '%s' is outside subnet '%s'", gw->text, sub->text);
+                        else if (g == net || g == (net | ~mask))
+                                err(x, gw->line, "gateway: '%s' is the subnet's network or broadcast address",
+                                    gw->text);
+                }
+        }
+        (void) get_bool(x, s, "nat", &n->nat);
+        int bl = 0;
+        get_str(x, s, "bridge", &n->bridge, &bl);
+        if (strlen(n->bridge) > 15 || !name_is_valid(n->bridge))
+                err(x, bl ? bl : line,
+                    "bridge: '%s' is not a usable interface name (at most 15 characters of [a-z0-9_.-])",
+                    n->bridge);
+        uint32_t mtu;
+        if (get_u32(x, s, "mtu", 576, 65535, &mtu))
+                n->mtu = mtu;
+        return n;
+}
+
+/* libconfuse reports through a callback without a user pointer: the diag
+ * of the parse in progress is reached through this thread-local, set only
+ * for the duration of cfg_parse_buf(). */
+static _Thread_local struct ctx *confuse_ctx;
+
+static void confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+        char msg[512];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        if (!confuse_ctx)
+                return;
+        const char *section = cfg && cfg->name && !streq(cfg->name, "root") ? cfg->name : NULL;
+        char opt[128];
+        if (sscanf(msg, "no such option '%127[^']'", opt) == 1) {
+                if (section)
+                        err(confuse_ctx, cfg->line, "unknown key '%s' in %s", opt, section);
+                else
+                        err(confuse_ctx, cfg->line, "unknown key '%s' (expected container NAME { } or network NAME { })",
+                            opt);
+                return;
+        }
+        err(confuse_ctx, cfg ? cfg->line : 0, "%s", msg);
+}
+
+static int append_ptr(void ***arr, size_t *n, void *p)
+{
+        void **a = realloc(*arr, (*n + 1) * sizeof(void *));
+        if (!a)
+                return -ENOMEM;
+        a[(*n)++] = p;
+        *arr = a;
+        return 0;
+}
+
+/* Parses one file. When libconfuse cannot parse it, the container names
+ * the pre-scan saw go to *unparsed (when given), so that references to
+ * them are not reported as dangling on top of the syntax error. */
+static int parse_buffer(const char *filename, const char *text, size_t len, struct spec_set *set,
+                        struct diag *d, char ***unparsed)
+{
+        struct ctx x = { .file = filename, .d = d, .prefix = "" };
+        int line = 1;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char ch = (unsigned char) text[i];
+                if (ch == '\n')
+                        line++;
+                else if (ch < 0x20 && ch != '\t' && ch != '\r') {
+                        err(&x, line, "binary data (byte 0x%02x): not a definition file", ch);
+                        return 0;
+                }
+        }
+        _cleanup_free_ char *buf = malloc(len + 1);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, text, len);
+        buf[len] = 0;
+
+        struct scan scan = { 0 };
+        size_t errors_before = d->n + d->dropped;
+        int r = prescan(buf, len, &scan, d, filename);
+        if (r < 0) {
+                scan_done(&scan);
+                return r;
+        }
+        /* Same title twice in a file: libconfuse would merge the two. */
+        for (size_t a = 0; a < scan.n; a++)
+                for (size_t b = a + 1; b < scan.n && scan.recs[a].depth == 0; b++)
+                        if (scan.recs[b].depth == 0 && streq(scan.recs[a].name, scan.recs[b].name) &&
+                            streq_ptr(scan.recs[a].title, scan.recs[b].title))
+                                err(&x, scan.recs[b].line, "%s '%s' declared twice (first at %s:%d)",
+                                    scan.recs[b].name, scan.recs[b].title ? scan.recs[b].title : "", filename,
+                                    scan.recs[a].line);
+
+        cfg_t *cfg = cfg_init(opts_top, CFGF_NONE);
+        if (!cfg) {
+                scan_done(&scan);
+                return -ENOMEM;
+        }
+        cfg_set_error_function(cfg, confuse_error);
+        confuse_ctx = &x;
+        r = cfg_parse_buf(cfg, buf);
+        confuse_ctx = NULL;
+        if (r != CFG_SUCCESS) {
+                if (d->n + d->dropped == errors_before)
+                        err(&x, 0, "cannot parse this file");
+                for (size_t i = 0; unparsed && i < scan.n; i++)
+                        if (scan.recs[i].depth == 0 && streq(scan.recs[i].name, "container") && scan.recs[i].title)
+                                (void) strv_push(unparsed, scan.recs[i].title);
+                cfg_free(cfg);
+                scan_done(&scan);
+                return 0;
+        }
+        for (unsigned i = 0; i < cfg_size(cfg, "container"); i++) {
+                struct spec_container *c = read_container(&x, cfg_getnsec(cfg, "container", i), &scan);
+                if (!c || append_ptr((void ***) &set->containers, &set->n_containers, c) < 0) {
+                        spec_container_free(c);
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        for (unsigned i = 0; r >= 0 && i < cfg_size(cfg, "network"); i++) {
+                struct spec_network *n = read_network(&x, cfg_getnsec(cfg, "network", i), &scan);
+                if (!n || append_ptr((void ***) &set->networks, &set->n_networks, n) < 0) {
+                        spec_network_free(n);
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        cfg_free(cfg);
+        scan_done(&scan);
+        return r < 0 ? r : 0;
+}
+
+int config_parse_buffer(const char *filename, const char *text, size_t len, struct spec_set *set,
+                        struct diag *d)
+{
+        return parse_buffer(filename, text, len, set, d, NULL);
+}
+
+/* ---- whole-set checks ------------------------------------------------------ */
+
+struct name_idx {
+        const char *name;
+        size_t idx;
+};
+
+static int cmp_name_idx(const void *a, const void *b)
+{
+        const struct name_idx *x = a, *y = b;
+        int r = strcmp(x->name, y->name);
+        if (r)
+                return r;
+        return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static struct name_idx *index_containers(const struct spec_set *set)
+{
+        struct name_idx *ix = calloc(set->n_containers + 1, sizeof *ix);
+        if (!ix)
+                return NULL;
+        for (size_t i = 0; i < set->n_containers; i++)
+                ix[i] = (struct name_idx){ set->containers[i]->name, i };
+        qsort(ix, set->n_containers, sizeof *ix, cmp_name_idx);
+        return ix;
+}
+
+static ssize_t lookup(const struct name_idx *ix, size_t n, const char *name)
+{
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                int r = strcmp(ix[mid].name, name);
+                if (r == 0)
+                        return (ssize_t) ix[mid].idx;
+                if (r < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+static void check_cycles(struct spec_set *set, const struct name_idx *ix, struct diag *d)
+{
+        size_t n = set->n_containers;
+        /* Iterative DFS over after ∪ requires: 0 white, 1 on stack, 2 done. */
+        _cleanup_free_ uint8_t *color = calloc(n + 1, 1);
+        _cleanup_free_ size_t *stack = calloc(n + 1, sizeof(size_t));
+        _cleanup_free_ size_t *edge = calloc(n + 1, sizeof(size_t));
+        if (!color || !stack || !edge)
+                return;
+        for (size_t root = 0; root < n; root++) {
+                if (color[root])
+                        continue;
+                size_t sp = 0;
+                stack[sp++] = root;
+                edge[root] = 0;
+                color[root] = 1;
+                while (sp > 0) {
+                        size_t u = stack[sp - 1];
+                        const struct spec_container *c = set->containers[u];
+                        size_t na = strv_length(c->after), nr = strv_length(c->requires);
+                        if (edge[u] >= na + nr) {
+                                color[u] = 2;
+                                sp--;
+                                continue;
+                        }
+                        size_t e = edge[u]++;
+                        const char *dep = e < na ? c->after[e] : c->requires[e - na];
+                        ssize_t v = lookup(ix, n, dep);
+                        if (v < 0)
+                                continue;
+                        if (color[v] == 0) {
+                                color[v] = 1;
+                                edge[v] = 0;
+                                stack[sp++] = (size_t) v;
+                        } else if (color[v] == 1) {
+                                char path[1024] = "";
+                                size_t k = 0;
+                                while (stack[k] != (size_t) v)
+                                        k++;
+                                for (size_t j = k; j < sp; j++) {
+                                        size_t l = strlen(path);
+                                        snprintf(path + l, sizeof path - l, "%s → ", set->containers[stack[j]]->name);
+                                }
+                                size_t l = strlen(path);
+                                snprintf(path + l, sizeof path - l, "%s", set->containers[v]->name);
+                                const struct spec_container *cv = set->containers[v];
+                                diag_add(d, cv->file, cv->line_after ? cv->line_after : (cv->line_requires ? cv->line_requires : cv->line),
+                                         "dependency cycle: %s", path);
+                        }
+                }
+        }
+}
+
+struct addr_use {
+        uint32_t addr;
+        size_t idx;
+};
+
+static int cmp_addr_use(const void *a, const void *b)
+{
+        const struct addr_use *x = a, *y = b;
+        if (x->addr != y->addr)
+                return x->addr < y->addr ? -1 : 1;
+        return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_net_start(const void *a, const void *b)
+{
+        const struct spec_network *x = *(struct spec_network *const *) a, *y = *(struct spec_network *const *) b;
+        uint32_t p = in_addr_host(x->subnet), q = in_addr_host(y->subnet);
+        return p < q ? -1 : p > q;
+}
+
+static void check_networks(struct spec_set *set, struct diag *d)
+{
+        size_t n = set->n_networks;
+        if (n == 0)
+                return;
+        _cleanup_free_ struct spec_network **sorted = calloc(n, sizeof *sorted);
+        if (!sorted)
+                return;
+        memcpy(sorted, set->networks, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_net_start);
+        /* Overlap: after sorting by start, a subnet overlaps an earlier one iff it
+         * starts before the furthest end seen so far. */
+        uint64_t max_end = 0;
+        const struct spec_network *max_net = NULL;
+        for (size_t i = 0; i < n; i++) {
+                const struct spec_network *x = sorted[i];
+                if (x->prefix < 8 || x->prefix > 30)
+                        continue;
+                uint64_t start = in_addr_host(x->subnet), end = start + (1ULL << (32 - x->prefix));
+                if (max_net && start < max_end) {
+                        char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+                        diag_add(d, x->file, x->line, "network '%s': subnet %s/%u overlaps network '%s' (%s/%u at %s:%d)",
+                                 x->name, inet_ntop(AF_INET, &x->subnet, a, sizeof a), x->prefix, max_net->name,
+                                 inet_ntop(AF_INET, &max_net->subnet, b, sizeof b), max_net->prefix, max_net->file,
+                                 max_net->line);
+                }
+                if (end > max_end) {
+                        max_end = end;
+                        max_net = x;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n && j < i + 64; j++) /* names are short; bounded */
+                        if (streq(set->networks[i]->bridge, set->networks[j]->bridge))
+                                diag_add(d, set->networks[j]->file, set->networks[j]->line,
+                                         "network '%s': bridge '%s' is already used by network '%s' (%s:%d)",
+                                         set->networks[j]->name, set->networks[j]->bridge, set->networks[i]->name,
+                                         set->networks[i]->file, set->networks[i]->line);
+}
+
+static void check_addresses(struct spec_set *set, struct diag *d)
+{
+        size_t n = set->n_containers;
+        _cleanup_free_ struct addr_use *uses = calloc(n + 1, sizeof *uses);
+        _cleanup_free_ size_t *count = calloc(set->n_networks + 1, sizeof(size_t));
+        size_t nu = 0;
+        if (!uses || !count)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                struct spec_container *c = set->containers[i];
+                if (c->net_mode != NET_BRIDGE || !c->network)
+                        continue;
+                struct spec_network *net = NULL;
+                size_t ni = 0;
+                for (; ni < set->n_networks; ni++)
+                        if (streq(set->networks[ni]->name, c->network)) {
+                                net = set->networks[ni];
+                                break;
+                        }
+                if (!net) {
+                        diag_add(d, c->file, c->line_network ? c->line_network : c->line,
+                                 "network.bridge: network '%s' is not declared by any file", c->network);
+                        continue;
+                }
+                count[ni]++;
+                if (c->address_auto || net->prefix < 8 || net->prefix > 30)
+                        continue;
+                uint32_t mask = ~0U << (32 - net->prefix), a = in_addr_host(c->address),
+                         sub = in_addr_host(net->subnet);
+                char buf[INET_ADDRSTRLEN], sbuf[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, &c->address, buf, sizeof buf);
+                inet_ntop(AF_INET, &net->subnet, sbuf, sizeof sbuf);
+                if ((a & mask) != sub)
+                        diag_add(d, c->file, c->line_address, "network.address: %s is outside network '%s' (%s/%u)",
+                                 buf, net->name, sbuf, net->prefix);
+                else if (a == sub || a == (sub | ~mask))
+                        diag_add(d, c->file, c->line_address,
+                                 "network.address: %s is the network or broadcast address of '%s'", buf, net->name);
+                else if (a == in_addr_host(net->gateway))
+                        diag_add(d, c->file, c->line_address, "network.address: %s is the gateway of '%s'", buf,
+                                 net->name);
+                else
+                        uses[nu++] = (struct addr_use){ a, i };
+        }
+        qsort(uses, nu, sizeof *uses, cmp_addr_use);
+        for (size_t i = 1; i < nu; i++)
+                if (uses[i].addr == uses[i - 1].addr) {
+                        const struct spec_container *a = set->containers[uses[i - 1].idx],
+                                                    *b = set->containers[uses[i].idx];
+                        char buf[INET_ADDRSTRLEN];
+                        inet_ntop(AF_INET, &b->address, buf, sizeof buf);
+                        diag_add(d, b->file, b->line_address,
+                                 "network.address: %s is already used by container '%s' (%s:%d)", buf, a->name,
+                                 a->file, a->line_address);
+                }
+        for (size_t ni = 0; ni < set->n_networks; ni++) {
+                const struct spec_network *net = set->networks[ni];
+                if (net->prefix < 8 || net->prefix > 30)
+                        continue;
+                uint64_t capacity = (1ULL << (32 - net->prefix)) - 3;
+                if (count[ni] > capacity)
+                        diag_add(d, net->file, net->line,
+                                 "network '%s': %zu containers but only %llu free addresses in /%u", net->name,
+                                 count[ni], (unsigned long long) capacity, net->prefix);
+        }
+}
+
+static void check_publish(struct spec_set *set, struct diag *d)
+{
+        /* Host ports: (proto, port) may be used once per host address, and
+         * not at all beside a wildcard. Quadratic in the number of published
+         * ports, which is small; bounded anyway. */
+        size_t total = 0;
+        for (size_t i = 0; i < set->n_containers; i++)
+                total += set->containers[i]->n_publish;
+        if (total > 65536)
+                return;
+        for (size_t i = 0; i < set->n_containers; i++) {
+                const struct spec_container *c = set->containers[i];
+                for (size_t p = 0; p < c->n_publish; p++) {
+                        const struct publish *a = &c->publish[p];
+                        for (size_t j = 0; j <= i; j++) {
+                                const struct spec_container *o = set->containers[j];
+                                for (size_t q = 0; q < (j == i ? p : o->n_publish); q++) {
+                                        const struct publish *b = &o->publish[q];
+                                        if (a->proto != b->proto || a->host_port != b->host_port)
+                                                continue;
+                                        if (a->host_addr.s_addr != b->host_addr.s_addr &&
+                                            a->host_addr.s_addr != htonl(INADDR_ANY) &&
+                                            b->host_addr.s_addr != htonl(INADDR_ANY))
+                                                continue;
+                                        diag_add(d, c->file, c->line_publish,
+                                                 "network.publish: host port %u/%s is already published by container '%s' (%s:%d)",
+                                                 a->host_port, a->proto == PROTO_TCP ? "tcp" : "udp", o->name, o->file,
+                                                 o->line_publish);
+                                }
+                        }
+                }
+        }
+}
+
+static void check_set(struct spec_set *set, char *const *unparsed, struct diag *d)
+{
+        size_t n = set->n_containers;
+        _cleanup_free_ struct name_idx *ix = index_containers(set);
+        if (!ix)
+                return;
+        for (size_t i = 1; i < n; i++)
+                if (streq(ix[i].name, ix[i - 1].name)) {
+                        const struct spec_container *a = set->containers[ix[i - 1].idx], *b = set->containers[ix[i].idx];
+                        diag_add(d, b->file, b->line, "container '%s' declared twice (first at %s:%d)", b->name, a->file,
+                                 a->line);
+                }
+        for (size_t i = 0; i < set->n_networks; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (streq(set->networks[i]->name, set->networks[j]->name)) {
+                                diag_add(d, set->networks[i]->file, set->networks[i]->line,
+                                         "network '%s' declared twice (first at %s:%d)", set->networks[i]->name,
+                                         set->networks[j]->file, set->networks[j]->line);
+                                break;
+                        }
+        for (size_t i = 0; i < n; i++) {
+                const struct spec_container *c = set->containers[i];
+                for (int which = 0; which < 2; which++) {
+                        char *const *deps = which == 0 ? c->after : c->requires;
+                        const char *key = which == 0 ? "after" : "requires";
+                        int line = which == 0 ? c->line_after : c->line_requires;
+                        for (size_t k = 0; deps && deps[k]; k++) {
+                                if (streq(deps[k], c->name))
+                                        diag_add(d, c->file, line, "%s: container '%s' cannot depend on itself", key,
+                                                 c->name);
+                                else if (lookup(ix, n, deps[k]) < 0 && !strv_contains(unparsed, deps[k]))
+                                        diag_add(d, c->file, line, "%s: '%s' names no container", key, deps[k]);
+                        }
+                }
+        }
+        check_cycles(set, ix, d);
+        check_networks(set, d);
+        check_addresses(set, d);
+        check_publish(set, d);
+}
+
+void config_validate(struct spec_set *set, struct diag *d)
+{
+        check_set(set, NULL, d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool conf_name_wanted(const char *n)
+{
+        size_t l = strlen(n);
+        return n[0] != '.' && n[0] != '#' && l > 5 && streq(n + l - 5, ".conf");
+}
+
+int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                int r = -errno;
+                diag_add(d, dir, 0, "cannot open definition directory: %s", strerror(-r));
+                return r;
+        }
+        int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        DIR *dp = dup >= 0 ? fdopendir(dup) : NULL;
+        if (!dp) {
+                int r = -errno;
+                if (dup >= 0)
+                        close(dup);
+                diag_add(d, dir, 0, "cannot read definition directory: %s", strerror(-r));
+                return r;
+        }
+        char **names = NULL;
+        size_t nn = 0;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(dp))) {
+                if (!conf_name_wanted(de->d_name))
+                        continue;
+                if (nn >= CONFIG_FILES_MAX) {
+                        diag_add(d, dir, 0, "more than %d definition files", CONFIG_FILES_MAX);
+                        r = -E2BIG;
+                        break;
+                }
+                char *c = strdup(de->d_name);
+                if (!c || append_ptr((void ***) &names, &nn, c) < 0) {
+                        free(c);
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        closedir(dp);
+        if (nn)
+                qsort(names, nn, sizeof *names, cmp_str);
+
+        char **unparsed = NULL;
+        for (size_t i = 0; r >= 0 && i < nn; i++) {
+                _cleanup_free_ char *path = strdup_printf("%s/%s", streq(dir, "/") ? "" : dir, names[i]);
+                struct stat st;
+                if (!path) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (fstatat(dfd, names[i], &st, 0) < 0 || !S_ISREG(st.st_mode))
+                        continue; /* a dangling link or a directory named *.conf */
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                int q = read_file_at(dfd, names[i], CONFIG_FILE_MAX, &text, &len);
+                if (q == -ELOOP) { /* a symlink: follow it, the operator put it there */
+                        _cleanup_close_ int fd = openat(dfd, names[i], O_RDONLY | O_CLOEXEC);
+                        q = fd < 0 ? -errno : read_file_at(fd, "", CONFIG_FILE_MAX, &text, &len);
+                }
+                if (q == -EFBIG) {
+                        diag_add(d, path, 0, "file is larger than %d bytes", CONFIG_FILE_MAX);
+                        continue;
+                }
+                if (q < 0) {
+                        diag_add(d, path, 0, "cannot read: %s", strerror(-q));
+                        continue;
+                }
+                r = parse_buffer(path, text, len, set, d, &unparsed);
+                if (set->n_containers > CONFIG_CONTAINERS_MAX) {
+                        diag_add(d, dir, 0, "more than %d containers", CONFIG_CONTAINERS_MAX);
+                        r = -E2BIG;
+                }
+        }
+        for (size_t i = 0; i < nn; i++)
+                free(names[i]);
+        free(names);
+        if (r >= 0)
+                check_set(set, unparsed, d);
+        strv_free(unparsed);
+        if (r < 0)
+                return r;
+        diag_sort(d);
+        return d->n || d->dropped ? -EINVAL : 0;
+}
+
+static int collect_keys(const cfg_opt_t *opts, const char *prefix, char ***out)
+{
+        for (const cfg_opt_t *o = opts; o->name; o++) {
+                _cleanup_free_ char *path = strdup_printf("%s%s", prefix, o->name);
+                if (!path)
+                        return -ENOMEM;
+                if (o->type == CFGT_SEC) {
+                        _cleanup_free_ char *p2 = strdup_printf("%s.", path);
+                        if (!p2)
+                                return -ENOMEM;
+                        int r = strv_push(out, path);
+                        if (r < 0 || (r = collect_keys(o->subopts, p2, out)) < 0)
+                                return r;
+                } else if (strv_push(out, path) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+char **config_keys(void)
+{
+        char **v = calloc(1, sizeof(char *));
+        if (!v || collect_keys(opts_top, "", &v) < 0)
+                return strv_free(v);
+        return v;
+}

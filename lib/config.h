@@ -1,0 +1,33 @@
+/* Reads definition files (libconfuse syntax) into a spec_set and checks
+ * them as a whole: every mistake becomes a "FILE:LINE: message" in a
+ * struct diag. Reads files; never touches anything else on the host. */
+#pragma once
+
+#include <stddef.h>
+
+#include "diag.h"
+#include "spec.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)   /* bytes per definition file */
+#define CONFIG_FILES_MAX 20000          /* *.conf files per directory */
+#define CONFIG_CONTAINERS_MAX 10000
+#define CONFIG_LIST_MAX 1024            /* entries in one list (env, command, ...) */
+
+/* Parses one file's text into set (appending). The text need not be
+ * NUL-terminated. Errors go to d. 0, or -ENOMEM. */
+int config_parse_buffer(const char *filename, const char *text, size_t len, struct spec_set *set,
+                        struct diag *d);
+
+/* Reads every *.conf in dir (hidden and backup files ignored) in name
+ * order, then validates the set as a whole. Returns 0 when the set is
+ * valid, -EINVAL when d holds errors, -errno when dir cannot be read (also
+ * in d). On success set owns the specs. */
+int config_load_dir(const char *dir, struct spec_set *set, struct diag *d);
+
+/* Cross-definition checks: duplicate names, dependencies and their cycles,
+ * networks, addresses, published ports. */
+void config_validate(struct spec_set *set, struct diag *d);
+
+/* Every key the parser accepts, as "section.key" paths ("container.limits.memory"),
+ * NULL-terminated; for documentation checks. */
+char **config_keys(void); /* a new strv, or NULL */

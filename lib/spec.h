@@ -1,0 +1,206 @@
+/* The desired state of one container or network, as plain structs, and
+ * the stable hashes the planner compares. Pure data: no I/O. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SPEC_NAME_MAX 63
+#define SPEC_USEC_PER_MSEC 1000ULL
+#define SPEC_USEC_PER_SEC 1000000ULL
+
+typedef uint64_t usec_t;
+
+typedef enum restart_policy {
+        RESTART_NO,
+        RESTART_ON_FAILURE,
+        RESTART_ALWAYS,
+        RESTART_UNLESS_STOPPED,
+        _RESTART_POLICY_MAX,
+} restart_policy_t;
+
+typedef enum net_mode {
+        NET_NONE,   /* loopback only (the default) */
+        NET_BRIDGE, /* veth on a declared network's bridge */
+        NET_HOST,   /* the host's network namespace */
+        _NET_MODE_MAX,
+} net_mode_t;
+
+typedef enum mount_type {
+        MOUNT_BIND,
+        MOUNT_TMPFS,
+        _MOUNT_TYPE_MAX,
+} mount_type_t;
+
+typedef enum seccomp_mode {
+        SECCOMP_DEFAULT,
+        SECCOMP_UNCONFINED,
+        SECCOMP_PROFILE, /* path to a profile file */
+        _SECCOMP_MODE_MAX,
+} seccomp_mode_t;
+
+typedef enum health_action {
+        HEALTH_ACTION_RESTART,
+        HEALTH_ACTION_STOP,
+        HEALTH_ACTION_NONE,
+        _HEALTH_ACTION_MAX,
+} health_action_t;
+
+typedef enum publish_proto {
+        PROTO_TCP,
+        PROTO_UDP,
+} publish_proto_t;
+
+struct publish {
+        struct in_addr host_addr; /* INADDR_ANY when not given */
+        uint16_t host_port;
+        uint16_t container_port;
+        publish_proto_t proto;
+};
+
+struct spec_mount {
+        char *name;
+        char *source; /* NULL for tmpfs */
+        char *target; /* absolute, inside the container */
+        mount_type_t type;
+        bool read_only;
+        uint64_t size; /* tmpfs size in bytes, 0 = kernel default */
+        int line;
+};
+
+struct spec_limits {
+        uint64_t memory;      /* bytes, 0 = unlimited */
+        int64_t memory_swap;  /* bytes of memory+swap, 0 = unset, -1 = unlimited */
+        uint32_t cpus_milli;  /* 1500 = 1.5 CPUs, 0 = unlimited */
+        uint32_t cpu_weight;  /* 1..10000, 0 = unset (kernel default 100) */
+        char *cpuset;         /* "0-1,3" or NULL */
+        uint32_t pids;        /* 0 = unlimited */
+        uint32_t io_weight;   /* 1..10000, 0 = unset */
+};
+
+struct spec_health {
+        bool enabled;
+        char **command; /* argv run inside the container, or NULL */
+        uint16_t tcp_port;   /* 0 = none */
+        char *http_path;     /* with tcp_port: GET this path */
+        uint16_t http_status; /* expected status, default 200 */
+        usec_t interval, timeout, start_period;
+        uint32_t retries;
+        health_action_t on_failure;
+        int line;
+};
+
+struct spec_network {
+        char *name;
+        char *bridge; /* interface name; defaults to the name */
+        struct in_addr subnet; /* network address */
+        uint8_t prefix;
+        struct in_addr gateway; /* defaults to the first host address */
+        bool nat;
+        uint32_t mtu; /* 0 = kernel default (1500) */
+        char *file;
+        int line;
+};
+
+struct spec_container {
+        char *name;
+        char *file;
+        int line;
+
+        /* Root file system: exactly one of the two. */
+        char *template_name;
+        char *rootfs;
+
+        char **command; /* NULL = the template's default (/bin/sh) */
+        char **env;
+        char *workdir;
+        char *user; /* "uid[:gid]" or a name resolved inside the rootfs */
+        char *hostname; /* defaults to the name */
+        bool init;      /* true: berth's minimal init is PID 1 and reaps */
+
+        /* Supervision. */
+        bool autostart;
+        int32_t start_order;
+        usec_t start_delay;
+        usec_t start_timeout;
+        char **after;
+        char **requires;
+        restart_policy_t restart;
+        usec_t restart_delay, restart_max_delay;
+        uint32_t restart_limit;
+        usec_t restart_window;
+        int stop_signal;
+        usec_t stop_timeout;
+
+        /* Network. */
+        net_mode_t net_mode;
+        char *network;   /* NET_BRIDGE: the network definition's name */
+        bool address_auto;
+        struct in_addr address; /* when static */
+        struct publish *publish;
+        size_t n_publish;
+        char **dns;
+
+        struct spec_limits limits;
+
+        struct spec_mount *mounts;
+        size_t n_mounts;
+
+        uint64_t caps_add, caps_drop; /* bit n = capability n */
+        seccomp_mode_t seccomp;
+        char *seccomp_profile;
+
+        bool idmap;
+        uint32_t idmap_host_uid, idmap_host_gid, idmap_count;
+
+        struct spec_health health;
+
+        uint64_t disk_quota; /* bytes, 0 = none */
+        uint64_t log_max_size;
+        uint32_t log_max_files;
+
+        /* Line of each key, for errors found after parsing (0 = not set). */
+        int line_address, line_network, line_after, line_requires, line_template, line_rootfs;
+        int line_publish, line_idmap, line_user;
+};
+
+struct spec_set {
+        struct spec_container **containers;
+        size_t n_containers;
+        struct spec_network **networks;
+        size_t n_networks;
+};
+
+/* Defaults for a container named name (file/line copied). */
+int spec_container_new(const char *name, const char *file, int line, struct spec_container **ret);
+struct spec_container *spec_container_free(struct spec_container *c);
+int spec_network_new(const char *name, const char *file, int line, struct spec_network **ret);
+struct spec_network *spec_network_free(struct spec_network *n);
+void spec_set_done(struct spec_set *s);
+struct spec_container *spec_set_find_container(const struct spec_set *s, const char *name);
+struct spec_network *spec_set_find_network(const struct spec_set *s, const char *name);
+
+/* Hashes, as 16 hex digits + NUL. Same spec → same hash on every machine.
+ * restart: every field that only a restart can apply.
+ * live: the fields that can be applied to a running container (limits).
+ * supervise: the fields the supervisor applies without touching the
+ *            container (ordering, restart policy, health, stop settings). */
+#define SPEC_HASH_LEN 17
+void spec_container_hash_restart(const struct spec_container *c, char out[SPEC_HASH_LEN]);
+void spec_container_hash_live(const struct spec_container *c, char out[SPEC_HASH_LEN]);
+void spec_container_hash_supervise(const struct spec_container *c, char out[SPEC_HASH_LEN]);
+void spec_network_hash(const struct spec_network *n, char out[SPEC_HASH_LEN]);
+
+/* Names of the fields that differ between two specs in the restart set,
+ * comma separated into buf ("command,env"). Returns buf. */
+const char *spec_container_diff_restart(const struct spec_container *a, const struct spec_container *b,
+                                        char *buf, size_t size);
+/* The same for the live set, with old → new values ("memory 256M → 512M"). */
+const char *spec_container_diff_live(const struct spec_container *a, const struct spec_container *b,
+                                     char *buf, size_t size);
+
+const char *restart_policy_to_string(restart_policy_t p);
+const char *net_mode_to_string(net_mode_t m);
+const char *health_action_to_string(health_action_t a);
+const char *seccomp_mode_to_string(seccomp_mode_t m);

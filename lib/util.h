@@ -1,0 +1,87 @@
+/* Small helpers shared by every module: cleanup attributes, string and
+ * array utilities. Owns no state and performs no I/O. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+static inline void freep(void *p)
+{
+        free(*(void **)p);
+}
+static inline void closep(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                (void) close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+
+#define TAKE_PTR(p)                        \
+        ({                                 \
+                __typeof__(p) _tp_ = (p);  \
+                (p) = NULL;                \
+                _tp_;                      \
+        })
+#define TAKE_FD(fd)                 \
+        ({                          \
+                int _tf_ = (fd);    \
+                (fd) = -1;          \
+                _tf_;               \
+        })
+
+static inline bool streq(const char *a, const char *b)
+{
+        return strcmp(a, b) == 0;
+}
+static inline bool streq_ptr(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+
+/* NULL-terminated string vectors ("strv"), owned with their strings. */
+char **strv_free(char **v);
+size_t strv_length(char *const *v);
+int strv_push(char ***v, const char *s); /* copies s */
+char **strv_copy(char *const *v);
+bool strv_contains(char *const *v, const char *s);
+bool strv_equal(char *const *a, char *const *b);
+static inline void strv_freep(char ***v)
+{
+        strv_free(*v);
+}
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+
+/* Names of containers and networks are path components, hostnames and
+ * interface-name suffixes at once: [a-z0-9][a-z0-9_.-]{0,62}. */
+bool name_is_valid(const char *s);
+
+/* Atomic file replacement in a directory: write to a temp file, fsync,
+ * rename over the target, fsync the directory. 0 or -errno. */
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Reads a whole small file (at most max bytes) into a NUL-terminated
+ * buffer. -EFBIG when larger. */
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+
+/* mkdir -p with the given mode for missing components. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf that never crosses into another file system and never follows
+ * symlinks. */
+int rm_rf(const char *path);

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Runs every suite against the binaries in BUILD (default build-asan) and
+# ends with one line over all of them: "N passed, N failed".
+#   tests/run-all.sh [BUILD] [unit|integration|all]
+# Unit suites are cmocka programs (their own summaries are printed too);
+# integration suites are tests/integration/test_*.sh, run as root, each
+# printing "ok NAME" / "not ok NAME" lines (TAP-like).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build-asan}
+WHAT=${2:-all}
+export BERTH_BUILD=$PWD/$BUILD
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+passed=0 failed=0
+failed_names=()
+
+if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
+  for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    out=$("$t" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' | tail -n1)
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n1)
+    p=${p:-0}; f=${f:-0}
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed or sanitizer abort
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" = 0 ] || failed_names+=("$(basename "$t")")
+  done
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "integration: skipped (needs root)"; failed=$((failed + 1)); failed_names+=(integration-needs-root)
+  else
+    for t in tests/integration/test_*.sh; do
+      [ -f "$t" ] || continue
+      echo "== $(basename "$t")"
+      out=$(timeout -k 10 900 bash "$t" 2>&1); rc=$?
+      printf '%s\n' "$out"
+      p=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
+      f=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
+      if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "not ok $(basename "$t") exited with $rc"; fi
+      passed=$((passed + p)); failed=$((failed + f))
+      [ "$f" = 0 ] || failed_names+=("$(basename "$t")")
+    done
+  fi
+fi
+
+[ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
