@@ -50,20 +50,20 @@ deps:
 	@tests/deps.sh
 
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
-	$(CC) $(CFLAGS_B) -c $< -o $@
+	@echo "  CC      $<"; $(CC) $(CFLAGS_B) -c $< -o $@
 
 $(BUILD)/libberth.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/%: sbin/%.c $(BUILD)/libberth.a
-	$(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libberth.a | $(BUILD)/tests
-	$(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS) $(CMOCKA_LIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Probe programs run inside containers: static, so they work in any rootfs.
 $(BUILD)/tests/helpers/%: tests/helpers/%.c | $(BUILD)/tests/helpers
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static $< -o $@
+	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static $< -o $@
 
 $(BUILD)/lib $(BUILD)/tests $(BUILD)/tests/helpers:
 	mkdir -p $@

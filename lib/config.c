@@ -20,7 +20,6 @@
 struct cval {
         char *text;
         int line;
-        int prev_line; /* a single-valued key set again: where it was first */
 };
 
 static int cval_parse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
@@ -34,9 +33,7 @@ static int cval_parse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
                 return -1;
         }
         v->line = cfg->line;
-        if (!(opt->flags & CFGF_LIST) && opt->nvalues > 0 && opt->values && opt->values[0] &&
-            opt->values[0]->ptr)
-                v->prev_line = ((struct cval *) opt->values[0]->ptr)->line;
+        (void) opt;
         *(void **) result = v;
         return 0;
 }
@@ -160,12 +157,18 @@ static void blank(char *buf, size_t from, size_t to)
                         buf[i] = ' ';
 }
 
+#define FRAME_KEYS_MAX 48
+
 struct frame {
         char kind;             /* 'S' section, 'L' list */
         int rec;               /* the section's record, or -1 */
         const cfg_opt_t *opts; /* the section's keys; NULL inside an unknown section */
-        const char *what;      /* for messages: "container", "limits", ... */
+        char what[16];         /* for messages: "container", "limits", ... */
         ssize_t blank_from;    /* >= 0: blank through the closing brace */
+        /* Single-valued keys seen in this section, to report a second setting. */
+        const cfg_opt_t *seen[FRAME_KEYS_MAX];
+        int seen_line[FRAME_KEYS_MAX];
+        int n_seen;
 };
 
 /*
@@ -267,6 +270,7 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                 bool in_section = sp == 0 || stack[sp - 1].kind == 'S';
                 const cfg_opt_t *cur = sp == 0 ? top_opts : stack[sp - 1].opts;
                 const char *what = sp == 0 ? NULL : stack[sp - 1].what;
+                struct frame *top = sp == 0 ? NULL : &stack[sp - 1];
                 bool checking = in_section && (sp == 0 || cur);
 
                 if ((t.kind == '=' || t.kind == '+') && checking && prev[2].kind == 'w') {
@@ -284,6 +288,19 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                                  "unknown key '%.*s' (expected container NAME { } or network NAME { })",
                                                  kl, kp);
                                 skip_value_from = (ssize_t) prev[2].start;
+                        } else if (top && !(o->flags & CFGF_LIST)) {
+                                int k = 0;
+                                while (k < top->n_seen && top->seen[k] != o)
+                                        k++;
+                                bool nested = sec_depth > 1;
+                                if (k < top->n_seen)
+                                        diag_add(d, file, prev[2].line, "%s%s%s: set twice (first at line %d)",
+                                                 nested ? top->what : "", nested ? "." : "", o->name,
+                                                 top->seen_line[k]);
+                                else if (top->n_seen < FRAME_KEYS_MAX) {
+                                        top->seen[top->n_seen] = o;
+                                        top->seen_line[top->n_seen++] = prev[2].line;
+                                }
                         }
                 } else if (skip_value_from >= 0 && t.kind != '{') {
                         /* The value of a key we dropped: a single word or string. */
@@ -296,7 +313,9 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                         bool list = prev[2].kind == '=' || prev[2].kind == '+';
                         if (sp >= SCAN_DEPTH_MAX)
                                 goto next; /* libconfuse will refuse this nesting */
-                        struct frame f = { .kind = list ? 'L' : 'S', .rec = -1, .blank_from = -1 };
+                        struct frame *fp = &stack[sp];
+                        *fp = (struct frame){ .kind = list ? 'L' : 'S', .rec = -1, .blank_from = -1 };
+#define f (*fp)
                         if (list) {
                                 if (skip_value_from >= 0) {
                                         f.blank_from = skip_value_from;
@@ -328,7 +347,7 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                         if (scan_add(s, buf, name, title, sec_depth, parent) < 0)
                                                 return -ENOMEM;
                                         f.rec = (int) s->n - 1;
-                                        f.what = s->recs[f.rec].name;
+                                        snprintf(f.what, sizeof f.what, "%s", s->recs[f.rec].name);
                                         if (checking) {
                                                 const cfg_opt_t *o = opt_find(cur, buf, name);
                                                 int nl = (int) name->len;
@@ -353,7 +372,8 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                 }
                                 sec_depth++;
                         }
-                        stack[sp++] = f;
+#undef f
+                        sp++;
                 } else if (t.kind == '}' && sp > 0) {
                         struct frame *f = &stack[--sp];
                         if (f->kind == 'S')
@@ -389,15 +409,14 @@ struct ctx {
 
 #define err(x, line, ...) diag_add((x)->d, (x)->file, (line), __VA_ARGS__)
 
-/* The value of a single-valued key, or NULL when not set. */
+/* The value of a single-valued key, or NULL when not set. (A key set twice
+ * was reported by the pre-scan; libconfuse keeps the last value.) */
 static const struct cval *get(struct ctx *x, cfg_t *sec, const char *key)
 {
+        (void) x;
         if (!sec)
                 return NULL;
-        struct cval *v = cfg_getptr(sec, key);
-        if (v && v->prev_line)
-                err(x, v->line, "%s%s: set twice (first at line %d)", x->prefix, key, v->prev_line);
-        return v;
+        return cfg_getptr(sec, key);
 }
 
 static bool get_str(struct ctx *x, cfg_t *sec, const char *key, char **out, int *line)

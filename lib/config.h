@@ -12,6 +12,7 @@
 #define CONFIG_FILES_MAX 20000          /* *.conf files per directory */
 #define CONFIG_CONTAINERS_MAX 10000
 #define CONFIG_LIST_MAX 1024            /* entries in one list (env, command, ...) */
+#define CONFIG_ENV_MAX (CONFIG_LIST_MAX + 16) /* env entries a workload gets, defaults included */
 
 /* Parses one file's text into set (appending). The text need not be
  * NUL-terminated. Errors go to d. 0, or -ENOMEM. */

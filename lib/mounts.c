@@ -1,0 +1,388 @@
+#include "mounts.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+#include "util.h"
+
+static int fail(char *err, size_t n, int r, const char *fmt, ...) _printf_(4, 5);
+static int fail(char *err, size_t n, int r, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(err, n, fmt, ap);
+        va_end(ap);
+        if (k >= 0 && (size_t) k < n && r < 0)
+                snprintf(err + k, n - (size_t) k, ": %s", strerror(-r));
+        return r < 0 ? r : -EINVAL;
+}
+
+static int openat2_in_root(int rootfd, const char *path, int flags, uint64_t resolve)
+{
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve,
+        };
+        int fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+        return fd < 0 ? -errno : fd;
+}
+
+int mounts_open_in_root(int rootfd, const char *path, int flags, bool create_dirs)
+{
+        while (*path == '/')
+                path++;
+        if (!*path)
+                return openat2_in_root(rootfd, ".", flags, 0);
+        if (create_dirs) {
+                /* mkdir -p, one component at a time, each resolved in the root. */
+                char buf[4096];
+                size_t n = strlen(path);
+                if (n >= sizeof buf)
+                        return -ENAMETOOLONG;
+                memcpy(buf, path, n + 1);
+                for (char *p = buf;; p++) {
+                        if (*p != '/' && *p != 0)
+                                continue;
+                        char saved = *p;
+                        *p = 0;
+                        char *slash = strrchr(buf, '/');
+                        int dfd = slash ? ({
+                                *slash = 0;
+                                int f = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+                                *slash = '/';
+                                f;
+                        })
+                                        : openat2_in_root(rootfd, ".", O_PATH | O_DIRECTORY, 0);
+                        if (dfd < 0)
+                                return dfd;
+                        int r = mkdirat(dfd, slash ? slash + 1 : buf, 0755);
+                        int e = errno;
+                        close(dfd);
+                        if (r < 0 && e != EEXIST)
+                                return -e;
+                        *p = saved;
+                        if (!saved)
+                                break;
+                }
+        }
+        return openat2_in_root(rootfd, path, flags, 0);
+}
+
+/* Creates an empty file at path in the root (parents too) unless something
+ * is there, and returns an O_PATH fd to it. */
+static int ensure_file_in_root(int rootfd, const char *path)
+{
+        int fd = mounts_open_in_root(rootfd, path, O_PATH, false);
+        if (fd >= 0 || fd != -ENOENT)
+                return fd;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+                return -EINVAL;
+        *slash = 0;
+        int dfd = mounts_open_in_root(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY, true);
+        if (dfd < 0)
+                return dfd;
+        int f = openat(dfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        int e = errno;
+        close(dfd);
+        if (f < 0 && e != EEXIST)
+                return -e;
+        if (f >= 0)
+                close(f);
+        return mounts_open_in_root(rootfd, path, O_PATH, false);
+}
+
+static int move_onto(int mfd, int target)
+{
+        if (move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+/* A fresh file system instance (proc, sysfs, tmpfs, ...) mounted on target. */
+static int mount_fs(const char *fstype, const char *const *opts, unsigned attrs, int target)
+{
+        _cleanup_close_ int fs = fsopen(fstype, FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return -errno;
+        for (size_t i = 0; opts && opts[i]; i += 2)
+                if (fsconfig(fs, opts[i + 1] ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opts[i], opts[i + 1], 0) < 0)
+                        return -errno;
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return -errno;
+        _cleanup_close_ int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+        if (m < 0)
+                return -errno;
+        return move_onto(m, target);
+}
+
+/* A bind mount of source (an fd or a path) onto target, optionally read-only. */
+static int bind_onto(int src_dfd, const char *src, int target, bool recursive, unsigned attrs)
+{
+        _cleanup_close_ int t = open_tree(src_dfd, src,
+                                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) |
+                                                  (*src ? 0 : AT_EMPTY_PATH));
+        if (t < 0)
+                return -errno;
+        if (attrs) {
+                struct mount_attr a = { .attr_set = attrs };
+                if (mount_setattr(t, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+                        return -errno;
+        }
+        return move_onto(t, target);
+}
+
+/* The root's /proc, /sys and /dev must be real directories: a symlink
+ * there would redirect our mounts (CVE-2019-16884 and friends). */
+static int check_dir(int rootfd, const char *name, char *err, size_t n)
+{
+        struct stat st;
+        if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT)
+                        return fail(err, n, -errno, "rootfs: cannot inspect /%s", name);
+                if (mkdirat(rootfd, name, 0755) < 0)
+                        return fail(err, n, -errno, "rootfs: cannot create /%s", name);
+                return 0;
+        }
+        if (S_ISLNK(st.st_mode))
+                return fail(err, n, -ELOOP, "rootfs: /%s is a symlink, refusing to mount over it", name);
+        if (!S_ISDIR(st.st_mode))
+                return fail(err, n, -ENOTDIR, "rootfs: /%s is not a directory", name);
+        return 0;
+}
+
+static int setup_dev(int rootfd, const struct mounts_plan *p, char *err, size_t n)
+{
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+        _cleanup_close_ int dev = openat2_in_root(rootfd, "dev", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+        if (dev < 0)
+                return fail(err, n, dev, "rootfs: cannot open /dev");
+        const char *tmpfs_opts[] = { "mode", "0755", "size", "4m", NULL };
+        int r = mount_fs("tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, dev);
+        if (r < 0)
+                return fail(err, n, r, "cannot mount tmpfs on /dev");
+        _cleanup_close_ int d = openat2_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+        if (d < 0)
+                return fail(err, n, d, "cannot open the new /dev");
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                int f = openat(d, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+                if (f < 0)
+                        return fail(err, n, -errno, "cannot create /dev/%s", nodes[i]);
+                close(f);
+                _cleanup_close_ int t = openat(d, nodes[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                char src[32];
+                snprintf(src, sizeof src, "/dev/%s", nodes[i]);
+                r = t < 0 ? -errno : bind_onto(AT_FDCWD, src, t, false, 0);
+                if (r < 0)
+                        return fail(err, n, r, "cannot bind %s", src);
+        }
+        static const char *const links[][2] = {
+                { "fd", "/proc/self/fd" },         { "stdin", "/proc/self/fd/0" },
+                { "stdout", "/proc/self/fd/1" },   { "stderr", "/proc/self/fd/2" },
+                { "ptmx", "pts/ptmx" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i][1], d, links[i][0]) < 0)
+                        return fail(err, n, -errno, "cannot create /dev/%s", links[i][0]);
+        const char *dirs[] = { "pts", "shm", "mqueue" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (mkdirat(d, dirs[i], 0755) < 0)
+                        return fail(err, n, -errno, "cannot create /dev/%s", dirs[i]);
+
+        _cleanup_close_ int pts = openat(d, "pts", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        const char *pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620",
+                                   p->userns ? NULL : "gid", "5", NULL };
+        r = pts < 0 ? -errno : mount_fs("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, pts);
+        if (r < 0)
+                return fail(err, n, r, "cannot mount devpts on /dev/pts");
+        _cleanup_close_ int shm = openat(d, "shm", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        const char *shm_opts[] = { "mode", "1777", "size", "64m", NULL };
+        r = shm < 0 ? -errno
+                    : mount_fs("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, shm);
+        if (r < 0)
+                return fail(err, n, r, "cannot mount tmpfs on /dev/shm");
+        _cleanup_close_ int mq = openat(d, "mqueue", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        r = mq < 0 ? -errno : mount_fs("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, mq);
+        if (r < 0)
+                return fail(err, n, r, "cannot mount mqueue on /dev/mqueue");
+        if (p->console_fd >= 0) {
+                int f = openat(d, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+                if (f < 0)
+                        return fail(err, n, -errno, "cannot create /dev/console");
+                close(f);
+                _cleanup_close_ int t = openat(d, "console", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                r = t < 0 ? -errno : bind_onto(p->console_fd, "", t, false, 0);
+                if (r < 0)
+                        return fail(err, n, r, "cannot bind the console");
+        }
+        return 0;
+}
+
+static int setup_declared(int rootfd, const struct spec_container *c, char *err, size_t n)
+{
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const struct spec_mount *m = &c->mounts[i];
+                unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->read_only ? MOUNT_ATTR_RDONLY : 0);
+                int t, r;
+                if (m->type == MOUNT_TMPFS) {
+                        t = mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true);
+                        if (t < 0)
+                                return fail(err, n, t, "mount '%s': target '%s'", m->name, m->target);
+                        char size[32];
+                        snprintf(size, sizeof size, "%llu", (unsigned long long) (m->size ? m->size : 64ULL << 20));
+                        const char *o[] = { "mode", "1777", "size", size, NULL };
+                        r = mount_fs("tmpfs", o, attrs, t);
+                } else {
+                        struct stat st;
+                        if (stat(m->source, &st) < 0)
+                                return fail(err, n, -errno, "mount '%s': source '%s'", m->name, m->source);
+                        t = S_ISDIR(st.st_mode) ? mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true)
+                                                : ensure_file_in_root(rootfd, m->target);
+                        if (t < 0)
+                                return fail(err, n, t, "mount '%s': target '%s'", m->name, m->target);
+                        r = bind_onto(AT_FDCWD, m->source, t, true, attrs);
+                }
+                close(t);
+                if (r < 0)
+                        return fail(err, n, r, "mount '%s' on '%s'", m->name, m->target);
+        }
+        return 0;
+}
+
+static int setup_etc(int rootfd, const struct mounts_plan *p, char *err, size_t n)
+{
+        static const char *const files[] = { "hosts", "resolv.conf", "hostname" };
+        struct stat st;
+        if (!p->etc_dir || fstatat(rootfd, "etc", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                return 0; /* a root without /etc gets none */
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char src[4096], dst[64];
+                snprintf(src, sizeof src, "%s/%s", p->etc_dir, files[i]);
+                snprintf(dst, sizeof dst, "/etc/%s", files[i]);
+                if (access(src, F_OK) < 0)
+                        continue;
+                int t = ensure_file_in_root(rootfd, dst);
+                if (t < 0)
+                        return fail(err, n, t, "cannot prepare %s", dst);
+                int r = bind_onto(AT_FDCWD, src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+                close(t);
+                if (r < 0)
+                        return fail(err, n, r, "cannot bind %s", dst);
+        }
+        return 0;
+}
+
+/* After pivot_root: masks from a private, read-only, empty tmpfs (never
+ * the image's own /dev/null), read-only re-binds of /proc's writable
+ * corners. Targets are opened relative to a procfs fd we checked. */
+static int setup_masks(char *err, size_t n)
+{
+        static const char *const proc_masked[] = { "acpi", "asound", "kcore", "keys", "latency_stats",
+                                                   "timer_list", "timer_stats", "sched_debug", "scsi" };
+        static const char *const proc_ro[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
+        _cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct statfs sfs;
+        if (proc < 0 || fstatfs(proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+                return fail(err, n, -EINVAL, "the container's /proc is not procfs");
+
+        _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return fail(err, n, -errno, "cannot create the mask file system");
+        _cleanup_close_ int empty = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (empty < 0)
+                return fail(err, n, -errno, "cannot mount the mask file system");
+        int f = openat(empty, "file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+        if (f < 0 || mkdirat(empty, "dir", 0555) < 0)
+                return fail(err, n, -errno, "cannot populate the mask file system");
+        close(f);
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (mount_setattr(empty, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+                return fail(err, n, -errno, "cannot make the mask file system read-only");
+
+        for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
+                _cleanup_close_ int t = openat(proc, proc_masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                if (t < 0)
+                        continue; /* not in this kernel */
+                struct stat st;
+                if (fstat(t, &st) < 0)
+                        return fail(err, n, -errno, "cannot inspect /proc/%s", proc_masked[i]);
+                int r = bind_onto(empty, S_ISDIR(st.st_mode) ? "dir" : "file", t, false, MOUNT_ATTR_RDONLY);
+                if (r < 0)
+                        return fail(err, n, r, "cannot mask /proc/%s", proc_masked[i]);
+        }
+        _cleanup_close_ int fw = open("/sys/firmware", O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
+        if (fw >= 0) {
+                int r = bind_onto(empty, "dir", fw, false, MOUNT_ATTR_RDONLY);
+                if (r < 0)
+                        return fail(err, n, r, "cannot mask /sys/firmware");
+        }
+        for (size_t i = 0; i < ELEMENTSOF(proc_ro); i++) {
+                _cleanup_close_ int t = openat(proc, proc_ro[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                if (t < 0)
+                        continue;
+                int r = bind_onto(t, "", t, true,
+                                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+                if (r < 0)
+                        return fail(err, n, r, "cannot make /proc/%s read-only", proc_ro[i]);
+        }
+        return 0;
+}
+
+int mounts_setup(const struct mounts_plan *p, char *err, size_t n)
+{
+        int r;
+        /* Nothing we mount may propagate back to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return fail(err, n, -errno, "cannot make the mount namespace private");
+        if (p->overlay_opts) {
+                if (mount("overlay", p->merged, "overlay", MS_NODEV, p->overlay_opts) < 0)
+                        return fail(err, n, -errno, "cannot mount the overlay root");
+        } else {
+                if (mount(p->rootfs_dir, p->merged, NULL, MS_BIND | MS_REC, NULL) < 0)
+                        return fail(err, n, -errno, "cannot bind rootfs '%s'", p->rootfs_dir);
+        }
+        _cleanup_close_ int rootfd = open(p->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return fail(err, n, -errno, "cannot open the root");
+        if ((r = check_dir(rootfd, "proc", err, n)) < 0 || (r = check_dir(rootfd, "sys", err, n)) < 0 ||
+            (r = check_dir(rootfd, "dev", err, n)) < 0)
+                return r;
+
+        _cleanup_close_ int proc = openat2_in_root(rootfd, "proc", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+        r = proc < 0 ? proc : mount_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, proc);
+        if (r < 0)
+                return fail(err, n, r, "cannot mount /proc");
+        _cleanup_close_ int sys = openat2_in_root(rootfd, "sys", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+        r = sys < 0 ? sys
+                    : mount_fs("sysfs", NULL,
+                               MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, sys);
+        if (r < 0)
+                return fail(err, n, r, "cannot mount /sys");
+        if ((r = setup_dev(rootfd, p, err, n)) < 0)
+                return r;
+        if ((r = setup_etc(rootfd, p, err, n)) < 0)
+                return r;
+        if ((r = setup_declared(rootfd, p->spec, err, n)) < 0)
+                return r;
+
+        if (fchdir(rootfd) < 0)
+                return fail(err, n, -errno, "cannot enter the root");
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return fail(err, n, -errno, "pivot_root failed");
+        if (umount2(".", MNT_DETACH) < 0)
+                return fail(err, n, -errno, "cannot detach the old root");
+        if (chdir("/") < 0)
+                return fail(err, n, -errno, "cannot chdir to /");
+        return setup_masks(err, n);
+}

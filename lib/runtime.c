@@ -1,0 +1,304 @@
+#include "runtime.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "config.h"
+#include "template.h"
+#include "util.h"
+
+struct runtime_internal {
+        char **envp;
+        char **argv;
+        char *merged, *upper, *work, *etc, *overlay_opts;
+};
+
+static int failf(char *err, size_t n, int r, const char *fmt, ...) _printf_(4, 5);
+static int failf(char *err, size_t n, int r, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(err, n, fmt, ap);
+        va_end(ap);
+        if (r < 0 && k >= 0 && (size_t) k < n)
+                snprintf(err + k, n - (size_t) k, ": %s", strerror(-r));
+        return r < 0 ? r : -EINVAL;
+}
+
+static void internal_free(struct runtime_internal *in)
+{
+        if (!in)
+                return;
+        strv_free(in->envp);
+        strv_free(in->argv);
+        free(in->merged);
+        free(in->upper);
+        free(in->work);
+        free(in->etc);
+        free(in->overlay_opts);
+        free(in);
+}
+
+static int write_text(const char *dir, const char *name, const char *text)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        return write_file_atomic(dfd, name, text, strlen(text), 0644);
+}
+
+/* /etc/hosts, /etc/resolv.conf and /etc/hostname for the container, kept
+ * in its directory and bind-mounted read-only-ish over the image's. */
+static int write_etc(const struct spec_container *c, const char *hostname, const char *etc)
+{
+        char hosts[1024];
+        snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
+                 hostname);
+        int r = write_text(etc, "hosts", hosts);
+        if (r < 0)
+                return r;
+        char host_name[300];
+        snprintf(host_name, sizeof host_name, "%s\n", hostname);
+        if ((r = write_text(etc, "hostname", host_name)) < 0)
+                return r;
+        _cleanup_free_ char *resolv = NULL;
+        if (c->dns) {
+                size_t len = 0;
+                FILE *f = open_memstream(&resolv, &len);
+                if (!f)
+                        return -ENOMEM;
+                for (size_t i = 0; c->dns[i]; i++)
+                        fprintf(f, "nameserver %s\n", c->dns[i]);
+                fclose(f);
+        } else if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 65536, &resolv, NULL) < 0)
+                resolv = strdup("");
+        if (!resolv)
+                return -ENOMEM;
+        return write_text(etc, "resolv.conf", resolv);
+}
+
+static char **build_env(const struct spec_container *c, const char *hostname, bool tty)
+{
+        char **env = calloc(1, sizeof(char *));
+        if (!env)
+                return NULL;
+        _cleanup_free_ char *h = strdup_printf("HOSTNAME=%s", hostname);
+        const char *term = getenv("TERM");
+        _cleanup_free_ char *t = strdup_printf("TERM=%s", term && *term ? term : "xterm");
+        if (!h || !t || strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") < 0 ||
+            strv_push(&env, "HOME=/root") < 0 || strv_push(&env, h) < 0 || strv_push(&env, "container=berth") < 0 ||
+            (tty && strv_push(&env, t) < 0))
+                return strv_free(env);
+        /* The definition's entries replace defaults of the same name. */
+        for (size_t i = 0; c->env && c->env[i]; i++) {
+                size_t klen = strcspn(c->env[i], "=") + 1;
+                size_t j = 0;
+                for (; env[j]; j++)
+                        if (strncmp(env[j], c->env[i], klen) == 0)
+                                break;
+                if (env[j]) {
+                        char *dup = strdup(c->env[i]);
+                        if (!dup)
+                                return strv_free(env);
+                        free(env[j]);
+                        env[j] = dup;
+                } else if (strv_push(&env, c->env[i]) < 0)
+                        return strv_free(env);
+        }
+        return env;
+}
+
+static int take_lock(const char *dir, int *ret)
+{
+        _cleanup_free_ char *p = strdup_printf("%s/lock", dir);
+        if (!p)
+                return -ENOMEM;
+        int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+                close(fd);
+                return r;
+        }
+        *ret = fd;
+        return 0;
+}
+
+int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
+                  struct runtime_container **ret, int *exit_code, char *err, size_t n)
+{
+        (void) set;
+        *exit_code = SPAWN_EXIT_SETUP;
+        struct runtime_container *rc = calloc(1, sizeof *rc);
+        if (!rc)
+                return failf(err, n, -ENOMEM, "container '%s'", c->name);
+        rc->lock_fd = rc->pidfd = rc->pty_master = -1;
+        rc->pid = -1;
+        rc->ephemeral = o->ephemeral;
+        rc->name = strdup(c->name);
+        rc->in = calloc(1, sizeof *rc->in);
+        rc->dir = strdup_printf("%s/containers/%s", o->state_dir, c->name);
+        int r;
+        if (!rc->name || !rc->in || !rc->dir) {
+                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                goto fail;
+        }
+        struct runtime_internal *in = rc->in;
+
+        /* Root file system first: the most likely operator mistake. */
+        _cleanup_free_ char *lower = NULL;
+        struct stat st;
+        if (c->template_name) {
+                r = template_ensure(o->state_dir, c->template_name, &lower);
+                if (r == -ENOENT) {
+                        _cleanup_free_ char *dir = template_scripts_dir();
+                        r = failf(err, n, 0, "container '%s': no template '%s' (no %s/%s.sh and none imported)", c->name,
+                                  c->template_name, dir ? dir : "?", c->template_name);
+                        goto fail_early;
+                }
+                if (r < 0) {
+                        r = failf(err, n, r, "container '%s': cannot build template '%s'", c->name, c->template_name);
+                        goto fail_early;
+                }
+        } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                r = failf(err, n, 0, "container '%s': rootfs '%s' is not a directory", c->name, c->rootfs);
+                goto fail_early;
+        }
+        for (size_t i = 0; i < c->n_mounts; i++)
+                if (c->mounts[i].type == MOUNT_BIND && stat(c->mounts[i].source, &st) < 0) {
+                        r = failf(err, n, -errno, "container '%s': mount '%s': source '%s'", c->name, c->mounts[i].name,
+                                  c->mounts[i].source);
+                        goto fail_early;
+                }
+
+        r = mkdir_p(rc->dir, 0700);
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot create %s", c->name, rc->dir);
+                goto fail_early;
+        }
+        r = take_lock(rc->dir, &rc->lock_fd);
+        if (r == -EBUSY) {
+                r = failf(err, n, 0, "container '%s' is already running", c->name);
+                goto fail_early;
+        }
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot lock %s", c->name, rc->dir);
+                goto fail_early;
+        }
+        in->merged = strdup_printf("%s/rootfs", rc->dir);
+        in->upper = strdup_printf("%s/upper", rc->dir);
+        in->work = strdup_printf("%s/work", rc->dir);
+        in->etc = strdup_printf("%s/etc", rc->dir);
+        if (!in->merged || !in->upper || !in->work || !in->etc) {
+                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                goto fail;
+        }
+        if (o->ephemeral) {
+                (void) rm_rf(in->upper);
+                (void) rm_rf(in->work);
+        }
+        const char *dirs[] = { in->merged, in->upper, in->work, in->etc };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST) {
+                        r = failf(err, n, -errno, "container '%s': cannot create %s", c->name, dirs[i]);
+                        goto fail;
+                }
+        if (lower) {
+                in->overlay_opts = strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", lower, in->upper, in->work);
+                if (!in->overlay_opts) {
+                        r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                        goto fail;
+                }
+        }
+        const char *hostname = c->hostname ? c->hostname : c->name;
+        r = write_etc(c, hostname, in->etc);
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot write /etc files", c->name);
+                goto fail;
+        }
+        in->envp = build_env(c, hostname, o->tty);
+        char *const default_cmd[] = { "/bin/sh", NULL };
+        in->argv = strv_copy(o->command && o->command[0] ? o->command : (c->command ? c->command : default_cmd));
+        if (!in->envp || !in->argv) {
+                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                goto fail;
+        }
+
+        struct spawn_params p = {
+                .spec = c,
+                .mounts = {
+                        .spec = c,
+                        .merged = in->merged,
+                        .overlay_opts = in->overlay_opts,
+                        .rootfs_dir = lower ? NULL : c->rootfs,
+                        .etc_dir = in->etc,
+                        .userns = c->idmap,
+                        .console_fd = -1,
+                },
+                .argv = in->argv,
+                .envp = in->envp,
+                .hostname = hostname,
+                .tty = o->tty,
+                .stdio = { o->stdio[0], o->stdio[1], o->stdio[2] },
+                .cgroup_fd = -1,
+                .userns = c->idmap,
+                .kill_on_parent_death = o->foreground,
+        };
+        struct spawn_result res;
+        r = spawn_container(&p, &res);
+        if (r < 0) {
+                *exit_code = res.exit_code;
+                r = failf(err, n, 0, "container '%s': %s", c->name, res.error);
+                goto fail;
+        }
+        rc->pid = res.pid;
+        rc->pidfd = res.pidfd;
+        rc->pty_master = res.pty_master;
+        *exit_code = 0;
+        *ret = rc;
+        return 0;
+
+fail:
+        runtime_destroy(rc);
+        return r;
+fail_early:
+        rc->ephemeral = false; /* nothing of ours to remove yet */
+        runtime_destroy(rc);
+        return r;
+}
+
+void runtime_destroy(struct runtime_container *rc)
+{
+        if (!rc)
+                return;
+        if (rc->pidfd >= 0)
+                close(rc->pidfd);
+        if (rc->pty_master >= 0)
+                close(rc->pty_master);
+        if (rc->ephemeral && rc->dir)
+                (void) rm_rf(rc->dir);
+        else if (rc->in && rc->in->merged)
+                (void) rmdir(rc->in->merged);
+        if (rc->lock_fd >= 0)
+                close(rc->lock_fd);
+        internal_free(rc->in);
+        free(rc->name);
+        free(rc->dir);
+        free(rc);
+}
+
+int runtime_signal(struct runtime_container *rc, int sig)
+{
+        if (rc->pidfd >= 0) {
+                if (syscall(SYS_pidfd_send_signal, rc->pidfd, sig, NULL, 0) < 0)
+                        return -errno;
+                return 0;
+        }
+        return kill(rc->pid, sig) < 0 ? -errno : 0;
+}

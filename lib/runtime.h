@@ -1,0 +1,46 @@
+/* Owns one container's life on this host from its spec: root file system
+ * (template overlay or directory), its directory under the state dir, its
+ * cgroup, its network, its confinement, then spawn; and the removal of all
+ * of it afterwards. Used by `berthctl run` in the foreground and by the
+ * per-container monitor under berthd. Logs nothing: errors come back as
+ * text for the caller to show. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "spawn.h"
+#include "spec.h"
+
+struct runtime_opts {
+        const char *state_dir; /* /var/lib/berth */
+        const char *run_dir;   /* /run/berth */
+        char *const *command;  /* overrides the spec's command when set */
+        bool tty;
+        bool foreground;       /* the container dies with the caller */
+        bool ephemeral;        /* remove the upper layer when done (berthctl run) */
+        int stdio[3];
+};
+
+struct runtime_container {
+        char *name;
+        char *dir;      /* <state>/containers/NAME */
+        int lock_fd;    /* held while the container exists */
+        pid_t pid;
+        int pidfd;
+        int pty_master;
+        bool ephemeral;
+        struct runtime_internal *in; /* cgroup, network, security data */
+};
+
+/* Creates and starts the container. On failure err says why (one line
+ * naming the cause), *exit_code is 125/126/127, and nothing is left behind. */
+int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
+                  struct runtime_container **ret, int *exit_code, char *err, size_t errlen);
+
+/* After the container's init has exited: kill what is left in its cgroup,
+ * remove cgroup, network, mounts and (when ephemeral) its directory. */
+void runtime_destroy(struct runtime_container *rc);
+
+/* Signals the container's init through its pidfd. */
+int runtime_signal(struct runtime_container *rc, int sig);

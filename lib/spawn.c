@@ -1,0 +1,503 @@
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+enum { MSG_GO = 1, MSG_ERROR, MSG_PTY };
+
+struct spawn_msg {
+        int32_t type;
+        int32_t code; /* with MSG_ERROR: the exit code the child will use */
+        char text[SPAWN_ERROR_MAX];
+};
+
+/* ---- child side: no allocation from here on ---------------------------- */
+
+static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...) _printf_(4, 5);
+static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...)
+{
+        struct spawn_msg m = { .type = MSG_ERROR, .code = code };
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(m.text, sizeof m.text, fmt, ap);
+        va_end(ap);
+        if (err && k >= 0 && (size_t) k < sizeof m.text)
+                snprintf(m.text + k, sizeof m.text - (size_t) k, ": %s", strerror(err < 0 ? -err : err));
+        (void) send(sock, &m, sizeof m, MSG_NOSIGNAL);
+        _exit(code);
+}
+
+static int send_fd(int sock, int fd)
+{
+        struct spawn_msg m = { .type = MSG_PTY };
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+        struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* Looks name (or a number) up in the root's /etc/passwd or /etc/group.
+ * Fills id (and, for passwd, gid and home). 0, -ENOENT, -EINVAL. */
+static int lookup_db(const char *file, const char *name, uint32_t *id, uint32_t *gid, char *home, size_t homelen)
+{
+        char buf[65536];
+        int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n < 0)
+                return -EIO;
+        buf[n] = 0;
+        bool numeric = name[0] && strspn(name, "0123456789") == strlen(name);
+        for (char *line = buf; line && *line;) {
+                char *next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                char *f[7] = { 0 };
+                int nf = 0;
+                for (char *p = line; nf < 7; nf++) {
+                        f[nf] = p;
+                        p = strchr(p, ':');
+                        if (!p) {
+                                nf++;
+                                break;
+                        }
+                        *p++ = 0;
+                }
+                if (nf >= 3 && f[2][0]) {
+                        bool match = numeric ? streq(f[2], name) : streq(f[0], name);
+                        if (match) {
+                                *id = (uint32_t) strtoul(f[2], NULL, 10);
+                                if (gid && nf >= 4)
+                                        *gid = (uint32_t) strtoul(f[3], NULL, 10);
+                                if (home && nf >= 6)
+                                        snprintf(home, homelen, "%s", f[5]);
+                                return 0;
+                        }
+                }
+                line = next;
+        }
+        return -ENOENT;
+}
+
+/* Switches to spec->user ("uid[:gid]" or "name[:group]" from the root's
+ * databases). Numeric ids need no entry. */
+static void child_set_user(int sock, const char *user, char *home, size_t homelen, bool *changed)
+{
+        char u[64], g[64] = "";
+        snprintf(u, sizeof u, "%s", user);
+        char *colon = strchr(u, ':');
+        if (colon) {
+                snprintf(g, sizeof g, "%s", colon + 1);
+                *colon = 0;
+        }
+        uint32_t uid = 0, gid = 0;
+        bool u_numeric = strspn(u, "0123456789") == strlen(u);
+        int r = lookup_db("/etc/passwd", u, &uid, &gid, home, homelen);
+        if (r < 0) {
+                if (!u_numeric)
+                        child_fail(sock, SPAWN_EXIT_SETUP, 0, "user '%s' is not in the container's /etc/passwd", u);
+                uid = (uint32_t) strtoul(u, NULL, 10);
+                gid = uid;
+        }
+        if (g[0]) {
+                bool g_numeric = strspn(g, "0123456789") == strlen(g);
+                if (lookup_db("/etc/group", g, &gid, NULL, NULL, 0) < 0) {
+                        if (!g_numeric)
+                                child_fail(sock, SPAWN_EXIT_SETUP, 0, "group '%s' is not in the container's /etc/group", g);
+                        gid = (uint32_t) strtoul(g, NULL, 10);
+                }
+        }
+        gid_t groups[1] = { gid };
+        if (setgroups(1, groups) < 0 || setresgid(gid, gid, gid) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot switch to group %u", gid);
+        /* Keep the permitted set across setuid; the confine hook decides what stays. */
+        (void) prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        if (setresuid(uid, uid, uid) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot switch to user %u", uid);
+        *changed = uid != 0;
+}
+
+static void child_chdir(int sock, const char *workdir)
+{
+        int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = root < 0 ? -errno : mounts_open_in_root(root, workdir, O_PATH | O_DIRECTORY, false);
+        if (root >= 0)
+                close(root);
+        if (fd < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, fd, "workdir '%s'", workdir);
+        if (fchdir(fd) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot enter workdir '%s'", workdir);
+        close(fd);
+        /* A directory outside the root reads as "(unreachable)..." (CVE-2024-21626). */
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+                child_fail(sock, SPAWN_EXIT_SETUP, 0, "workdir '%s' is outside the container", workdir);
+}
+
+static void child_exec(const struct spawn_params *p, int sock)
+{
+        char home[512] = "";
+        bool uid_changed = false;
+        if (p->spec->user)
+                child_set_user(sock, p->spec->user, home, sizeof home, &uid_changed);
+        child_chdir(sock, p->spec->workdir ? p->spec->workdir : "/");
+
+        /* HOME from the user's entry unless the definition set it. */
+        char *envp[CONFIG_ENV_MAX + 1];
+        char home_env[520];
+        size_t n = 0;
+        for (size_t i = 0; p->envp && p->envp[i] && n < CONFIG_ENV_MAX; i++) {
+                if (home[0] && strncmp(p->envp[i], "HOME=", 5) == 0 && !p->spec->env)
+                        continue;
+                envp[n++] = p->envp[i];
+        }
+        if (home[0] && n < CONFIG_ENV_MAX) {
+                bool have = false;
+                for (size_t i = 0; i < n; i++)
+                        have |= strncmp(envp[i], "HOME=", 5) == 0;
+                if (!have) {
+                        snprintf(home_env, sizeof home_env, "HOME=%s", home);
+                        envp[n++] = home_env;
+                }
+        }
+        envp[n] = NULL;
+
+        if (p->confine_hook) {
+                int r = p->confine_hook(p->confine_data, uid_changed);
+                if (r < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
+        }
+        /* Only 0-2 survive the exec (CVE-2016-9962 class): everything else,
+         * including the sync socket, is close-on-exec. */
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "close_range");
+        const char *path = NULL;
+        for (size_t i = 0; envp[i]; i++)
+                if (strncmp(envp[i], "PATH=", 5) == 0)
+                        path = envp[i] + 5;
+        const char *cmd = p->argv[0];
+        if (strchr(cmd, '/'))
+                execve(cmd, p->argv, envp);
+        else {
+                /* PATH search inside the container, without allocating. */
+                int saved = ENOENT;
+                for (const char *s = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+                     *s;) {
+                        const char *e = strchrnul(s, ':');
+                        char full[4096];
+                        snprintf(full, sizeof full, "%.*s/%s", (int) (e - s), s, cmd);
+                        execve(full, p->argv, envp);
+                        if (errno != ENOENT && errno != ENOTDIR)
+                                saved = errno;
+                        s = *e ? e + 1 : e;
+                }
+                errno = saved;
+        }
+        int e = errno;
+        child_fail(sock, e == ENOENT || e == ENOTDIR ? SPAWN_EXIT_NOTFOUND : SPAWN_EXIT_NOEXEC, e,
+                   "cannot execute '%s'", cmd);
+}
+
+static void noop_handler(int sig)
+{
+        (void) sig;
+}
+
+/* PID 1 when the workload is not an init: forwards signals to it, reaps
+ * every orphan, and exits with the workload's status. */
+static _Noreturn void init_loop(pid_t workload)
+{
+        sigset_t all;
+        sigfillset(&all);
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(&all, &si);
+                if (sig < 0)
+                        continue;
+                if (sig == SIGCHLD) {
+                        int st;
+                        pid_t p;
+                        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                                if (p == workload)
+                                        _exit(spawn_exit_status(st));
+                        continue;
+                }
+                (void) kill(workload, sig);
+        }
+}
+
+static _Noreturn void child_main(const struct spawn_params *p, int sock)
+{
+        struct spawn_msg m;
+        /* The caller may have blocked signals for its signalfd: the
+         * container starts with none blocked. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (p->kill_on_parent_death)
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        /* Nothing in the container may open or ptrace us before we exec. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        ssize_t k = recv(sock, &m, sizeof m, 0);
+        if (k != (ssize_t) sizeof m || m.type != MSG_GO)
+                _exit(SPAWN_EXIT_SETUP); /* the parent gave up: it has the reason */
+        if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
+        /* In our cgroup now (the parent put us there): make it our cgroup root. */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot create the cgroup namespace");
+        char err[SPAWN_ERROR_MAX - 32];
+        int r = mounts_setup(&p->mounts, err, sizeof err);
+        if (r < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
+        if (sethostname(p->hostname, strlen(p->hostname)) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot set the hostname");
+        if (setsid() < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "setsid");
+
+        int slave = -1;
+        if (p->tty) {
+                /* A pty of the container's own devpts, never the host's tty
+                 * (CVE-2017-5226 class); the master goes to the parent. */
+                int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (master < 0 || unlockpt(master) < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot allocate a pty");
+                char name[64];
+                if (ptsname_r(master, name, sizeof name) != 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "ptsname");
+                slave = open(name, O_RDWR | O_CLOEXEC);
+                if (slave < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot open %s", name);
+                int cf = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (cf >= 0)
+                        close(cf);
+                if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot bind /dev/console");
+                if (ioctl(slave, TIOCSCTTY, 0) < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot take the pty as terminal");
+                r = send_fd(sock, master);
+                if (r < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
+                close(master);
+                for (int fd = 0; fd < 3; fd++)
+                        if (dup2(slave, fd) < 0)
+                                child_fail(sock, SPAWN_EXIT_SETUP, errno, "dup2");
+        } else
+                for (int fd = 0; fd < 3; fd++)
+                        if (p->stdio[fd] != fd && dup3(p->stdio[fd], fd, 0) < 0)
+                                child_fail(sock, SPAWN_EXIT_SETUP, errno, "dup2");
+        if (slave > 2)
+                close(slave);
+
+        if (!p->spec->init)
+                child_exec(p, sock); /* does not return */
+
+        /* berth's init: block everything, give each signal a handler so that
+         * the kernel does not drop it for a namespace init, fork the workload. */
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, NULL);
+        struct sigaction sa = { .sa_handler = noop_handler };
+        for (int s = 1; s < _NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void) sigaction(s, &sa, NULL);
+        pid_t w = fork();
+        if (w < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot fork the workload");
+        if (w == 0) {
+                struct sigaction dfl = { .sa_handler = SIG_DFL };
+                for (int s = 1; s < _NSIG; s++)
+                        if (s != SIGKILL && s != SIGSTOP)
+                                (void) sigaction(s, &dfl, NULL);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                /* The workload leads its own process group on the terminal. */
+                if (setpgid(0, 0) == 0 && p->tty)
+                        (void) tcsetpgrp(0, getpid());
+                child_exec(p, sock);
+        }
+        /* The init keeps no privilege it does not need to wait and kill. */
+        if (p->confine_hook && p->confine_hook(p->confine_data, false) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot confine the init");
+        close(sock);
+        for (int fd = 0; fd < 3; fd++)
+                (void) close(fd);
+        init_loop(w);
+}
+
+/* ---- parent side -------------------------------------------------------- */
+
+static pid_t do_clone(const struct spawn_params *p, int *pidfd)
+{
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
+        if (p->spec->net_mode != NET_HOST)
+                flags |= CLONE_NEWNET;
+        if (p->userns)
+                flags |= CLONE_NEWUSER;
+        struct clone_args a = {
+                .flags = flags,
+                .pidfd = (uint64_t) (uintptr_t) pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        if (p->cgroup_fd >= 0) {
+                a.flags |= CLONE_INTO_CGROUP;
+                a.cgroup = (uint64_t) p->cgroup_fd;
+        }
+        long r = syscall(SYS_clone3, &a, sizeof a);
+        if (r >= 0 || errno != ENOSYS)
+                return (pid_t) r;
+        /* Kernels before 5.3: plain clone, no pidfd, no CLONE_INTO_CGROUP. */
+        *pidfd = -1;
+        return (pid_t) syscall(SYS_clone, (unsigned long) (flags & ~(uint64_t) CLONE_PIDFD) | SIGCHLD, NULL, NULL,
+                               NULL, NULL);
+}
+
+static int recv_msg(int sock, struct spawn_msg *m, int *fd)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { .iov_base = m, .iov_len = sizeof *m };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+        ssize_t k;
+        do
+                k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        if (k == 0)
+                return 0;
+        if (k != (ssize_t) sizeof *m)
+                return -EBADMSG;
+        *fd = -1;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(fd, CMSG_DATA(c), sizeof(int));
+        return 1;
+}
+
+int spawn_exit_status(int st)
+{
+        if (WIFEXITED(st))
+                return WEXITSTATUS(st);
+        if (WIFSIGNALED(st))
+                return 128 + WTERMSIG(st);
+        return 255;
+}
+
+static void reap(pid_t pid)
+{
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+int spawn_container(const struct spawn_params *p, struct spawn_result *res)
+{
+        *res = (struct spawn_result){ .pid = -1, .pidfd = -1, .pty_master = -1 };
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                res->exit_code = SPAWN_EXIT_SETUP;
+                snprintf(res->error, sizeof res->error, "socketpair: %s", strerror(errno));
+                return -errno;
+        }
+        int pidfd = -1;
+        pid_t pid = do_clone(p, &pidfd);
+        if (pid < 0) {
+                int e = errno;
+                close(sv[0]);
+                close(sv[1]);
+                res->exit_code = SPAWN_EXIT_SETUP;
+                snprintf(res->error, sizeof res->error, "cannot create the container's namespaces: %s", strerror(e));
+                return -e;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                child_main(p, sv[1]);
+        }
+        close(sv[1]);
+        int sock = sv[0];
+        res->pid = pid;
+        res->pidfd = pidfd;
+
+        int r = 0;
+        if (p->parent_hook) {
+                char err[SPAWN_ERROR_MAX];
+                err[0] = 0;
+                r = p->parent_hook(p->userdata, pid, err, sizeof err);
+                if (r < 0)
+                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+        }
+        if (r >= 0) {
+                struct spawn_msg go = { .type = MSG_GO };
+                if (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
+                        r = -errno;
+                        snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
+                }
+        }
+        /* Until every copy of the child's end is closed by exec, the child may
+         * send a pty or an error. EOF means the workload is running. */
+        while (r >= 0) {
+                struct spawn_msg m;
+                int fd = -1;
+                int k = recv_msg(sock, &m, &fd);
+                if (k <= 0) {
+                        if (k < 0) {
+                                r = k;
+                                snprintf(res->error, sizeof res->error, "sync: %s", strerror(-k));
+                        }
+                        break;
+                }
+                m.text[sizeof m.text - 1] = 0;
+                if (m.type == MSG_PTY && fd >= 0) {
+                        if (res->pty_master >= 0)
+                                close(res->pty_master);
+                        res->pty_master = fd;
+                } else if (m.type == MSG_ERROR) {
+                        if (fd >= 0)
+                                close(fd);
+                        snprintf(res->error, sizeof res->error, "%s", m.text);
+                        res->exit_code = m.code;
+                        r = -EINVAL;
+                }
+        }
+        close(sock);
+        if (r < 0) {
+                (void) kill(pid, SIGKILL);
+                reap(pid);
+                if (pidfd >= 0)
+                        close(pidfd);
+                if (res->pty_master >= 0)
+                        close(res->pty_master);
+                res->pid = -1;
+                res->pidfd = -1;
+                res->pty_master = -1;
+                if (!res->exit_code)
+                        res->exit_code = SPAWN_EXIT_SETUP;
+                return r;
+        }
+        return 0;
+}

@@ -1,0 +1,60 @@
+/* Owns the birth of one container: clone with its namespaces, the
+ * parent↔child synchronisation, the child's setup sequence (mounts,
+ * hostname, user, confinement) and the exec of the workload, with berth's
+ * minimal init as PID 1 when asked. It knows nothing of cgroups, networks
+ * or security policy: the caller hands those in as prepared data and
+ * hooks. Errors in the child reach the parent as a message. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mounts.h"
+#include "spec.h"
+
+#define SPAWN_ERROR_MAX 480
+
+/* Exit codes in the tradition of other runtimes. */
+#define SPAWN_EXIT_SETUP 125
+#define SPAWN_EXIT_NOEXEC 126
+#define SPAWN_EXIT_NOTFOUND 127
+
+struct spawn_params {
+        const struct spec_container *spec;
+        struct mounts_plan mounts;
+        char *const *argv;   /* the workload's command */
+        char *const *envp;   /* its environment (HOME is fixed up for the user) */
+        const char *hostname;
+        bool tty;            /* give the workload a pty from the container's devpts */
+        int stdio[3];        /* the workload's 0, 1, 2 when !tty */
+        int cgroup_fd;       /* cgroup v2 dirfd for CLONE_INTO_CGROUP, or -1 */
+        bool userns;
+        bool kill_on_parent_death; /* foreground runs: the container dies with us */
+
+        /* Parent side, once the child exists and before it goes on: put it
+         * in its cgroup, write id maps, plumb its network. */
+        int (*parent_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
+        /* Child side, last step before execve (and in init after it forked
+         * the workload): capabilities, no_new_privs, seccomp. Must not
+         * allocate. uid_changed: the workload switched to a non-root user. */
+        int (*confine_hook)(const void *data, bool uid_changed);
+        void *userdata;
+        const void *confine_data;
+};
+
+struct spawn_result {
+        pid_t pid;       /* the container's PID 1, in our namespace */
+        int pidfd;       /* owns the child; -1 if the kernel has no CLONE_PIDFD */
+        int pty_master;  /* with tty: the master side, else -1 */
+        int exit_code;   /* on failure: 125/126/127 */
+        char error[SPAWN_ERROR_MAX + 32];
+};
+
+/* Starts the container; returns once the workload has exec'd (0) or setup
+ * failed (-errno, result->error and result->exit_code set; the child has
+ * been reaped). On success the caller owns pid/pidfd/pty_master. */
+int spawn_container(const struct spawn_params *p, struct spawn_result *result);
+
+/* Exit status as a shell reports it: code, or 128+signal. */
+int spawn_exit_status(int wait_status);

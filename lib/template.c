@@ -1,0 +1,220 @@
+#include "template.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "util.h"
+
+char *template_scripts_dir(void)
+{
+        const char *e = getenv("BERTH_TEMPLATES");
+        if (e && *e)
+                return strdup(e);
+        /* A source checkout: <repo>/build-xxx/berthctl finds <repo>/templates. */
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+                exe[n] = 0;
+                char *slash = strrchr(exe, '/');
+                if (slash) {
+                        *slash = 0;
+                        char *up = strrchr(exe, '/');
+                        if (up && strncmp(up + 1, "build", 5) == 0) {
+                                *up = 0;
+                                char *p = strdup_printf("%s/templates", exe);
+                                struct stat st;
+                                if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                                        return p;
+                                free(p);
+                        }
+                }
+        }
+        return strdup(BERTH_DATADIR "/templates");
+}
+
+static char *templates_root(const char *state_dir)
+{
+        return strdup_printf("%s/templates", state_dir);
+}
+
+int template_lookup(const char *state_dir, const char *name, char **ret_path)
+{
+        if (!name_is_valid(name))
+                return -EINVAL;
+        char *p = strdup_printf("%s/templates/%s", state_dir, name);
+        if (!p)
+                return -ENOMEM;
+        struct stat st;
+        if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                free(p);
+                return -ENOENT;
+        }
+        *ret_path = p;
+        return 0;
+}
+
+/* Runs argv with stdout sent to stderr; 0 when it exits 0, -EIO otherwise. */
+static int run_quiet(char *const argv[])
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                (void) dup2(STDERR_FILENO, STDOUT_FILENO);
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (null >= 0)
+                        (void) dup2(null, STDIN_FILENO);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* Takes the templates lock (blocking); returns the fd. */
+static int lock_templates(const char *root)
+{
+        int r = mkdir_p(root, 0700);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *lock = strdup_printf("%s/.lock", root);
+        if (!lock)
+                return -ENOMEM;
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* Fills a fresh directory beside the cache with fill(), then renames it
+ * into place: a half-built tree is never visible under its name. */
+static int build_aside(const char *state_dir, const char *name, char *const argv_template[], int target_arg)
+{
+        _cleanup_free_ char *root = templates_root(state_dir);
+        if (!root)
+                return -ENOMEM;
+        _cleanup_close_ int lock = lock_templates(root);
+        if (lock < 0)
+                return lock;
+        _cleanup_free_ char *final = strdup_printf("%s/%s", root, name);
+        _cleanup_free_ char *tmp = strdup_printf("%s/.build-%s.%d", root, name, (int) getpid());
+        if (!final || !tmp)
+                return -ENOMEM;
+        struct stat st;
+        if (lstat(final, &st) == 0)
+                return -EEXIST;
+        (void) rm_rf(tmp);
+        if (mkdir(tmp, 0755) < 0)
+                return -errno;
+        char *argv[16];
+        size_t i = 0;
+        for (; argv_template[i] && i < ELEMENTSOF(argv) - 1; i++)
+                argv[i] = (int) i == target_arg ? tmp : argv_template[i];
+        argv[i] = NULL;
+        int r = run_quiet(argv);
+        if (r < 0) {
+                (void) rm_rf(tmp);
+                return r;
+        }
+        (void) chmod(tmp, 0755);
+        if (rename(tmp, final) < 0) {
+                r = -errno;
+                (void) rm_rf(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int template_ensure(const char *state_dir, const char *name, char **ret_path)
+{
+        if (!name_is_valid(name))
+                return -EINVAL;
+        if (template_lookup(state_dir, name, ret_path) == 0)
+                return 0;
+        _cleanup_free_ char *dir = template_scripts_dir();
+        _cleanup_free_ char *script = dir ? strdup_printf("%s/%s.sh", dir, name) : NULL;
+        if (!script)
+                return -ENOMEM;
+        if (access(script, R_OK) < 0)
+                return -ENOENT;
+        char *argv[] = { "/bin/sh", script, "TARGET", NULL };
+        int r = build_aside(state_dir, name, argv, 2);
+        if (r < 0 && r != -EEXIST) /* -EEXIST: built meanwhile by someone else */
+                return r;
+        return template_lookup(state_dir, name, ret_path);
+}
+
+int template_import(const char *state_dir, const char *name, const char *source)
+{
+        if (!name_is_valid(name))
+                return -EINVAL;
+        struct stat st;
+        if (stat(source, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_free_ char *src = strdup_printf("%s/.", source);
+                if (!src)
+                        return -ENOMEM;
+                char *argv[] = { "cp", "-a", "--", src, "TARGET", NULL };
+                return build_aside(state_dir, name, argv, 4);
+        }
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        char *argv[] = { "tar", "-x", "--numeric-owner", "-p", "-f", (char *) source, "-C", "TARGET", NULL };
+        return build_aside(state_dir, name, argv, 7);
+}
+
+int template_remove(const char *state_dir, const char *name)
+{
+        _cleanup_free_ char *path = NULL;
+        int r = template_lookup(state_dir, name, &path);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *root = templates_root(state_dir);
+        _cleanup_free_ char *tmp = root ? strdup_printf("%s/.remove-%s.%d", root, name, (int) getpid()) : NULL;
+        if (!tmp)
+                return -ENOMEM;
+        /* Rename first so that nobody starts a container on a half-removed tree. */
+        if (rename(path, tmp) < 0)
+                return -errno;
+        return rm_rf(tmp);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int template_list(const char *state_dir, char ***ret)
+{
+        _cleanup_free_ char *root = templates_root(state_dir);
+        if (!root)
+                return -ENOMEM;
+        char **v = calloc(1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        DIR *d = opendir(root);
+        if (d) {
+                struct dirent *de;
+                while ((de = readdir(d)))
+                        if (de->d_name[0] != '.' && de->d_type == DT_DIR && name_is_valid(de->d_name))
+                                (void) strv_push(&v, de->d_name);
+                closedir(d);
+        }
+        qsort(v, strv_length(v), sizeof(char *), cmp_str);
+        *ret = v;
+        return 0;
+}
