@@ -98,7 +98,18 @@ fuzz: deps
 bench: all
 	bench/run.sh $(BUILD)
 
-install: all
+# Manual pages: man/*.scd rendered with scdoc into $(BUILD)/man/.
+MAN_SRC   = $(sort $(wildcard man/*.scd))
+MAN_OUT   = $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+man: $(MAN_OUT)
+
+$(BUILD)/man/%: man/%.scd | $(BUILD)/man
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/man:
+	mkdir -p $@
+
+install: all man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates
 	install -m 0755 $(BUILD)/berthd $(DESTDIR)$(SBINDIR)/berthd
 	install -m 0755 $(BUILD)/berthctl $(DESTDIR)$(SBINDIR)/berthctl
@@ -107,11 +118,18 @@ install: all
 		install -d $(DESTDIR)$(UNITDIR); install -m 0644 units/*.service $(DESTDIR)$(UNITDIR)/; fi
 	if [ ! -d $(DESTDIR)$(CONFDIR) ]; then \
 		install -d -m 0755 $(DESTDIR)$(CONFDIR); install -m 0644 conf.d/*.conf $(DESTDIR)$(CONFDIR)/; fi
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLDIR)
+	install -m 0644 $(filter %.5,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(filter %.8,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 completion/berthctl.bash $(DESTDIR)$(COMPLDIR)/berthctl
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/berthd $(DESTDIR)$(SBINDIR)/berthctl
 	rm -rf $(DESTDIR)$(DATADIR)
 	rm -f $(DESTDIR)$(UNITDIR)/berthd.service
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_OUT))))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MAN_OUT))))
+	rm -f $(DESTDIR)$(COMPLDIR)/berthctl
 
 clean:
 	rm -rf build build-asan build-fuzz

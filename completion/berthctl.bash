@@ -1,0 +1,86 @@
+# bash completion for berthctl(8).
+# Verbs come from `berthctl --help`, each verb's options from
+# `berthctl VERB --help`, container names from `berthctl ls --names` or,
+# when berthd cannot answer, from the definition files (-c DIR, default
+# /etc/containers.d), so the completion follows the program as it grows.
+
+_berthctl_verbs()
+{
+        "$1" --help 2>/dev/null | awk '/^verbs:/ { v = 1; next } v && /^  [a-z]/ { print $1 }'
+}
+
+_berthctl_options()
+{
+        "$1" "$2" --help 2>/dev/null | grep -oE -- '--?[a-zA-Z][a-zA-Z-]*' | sort -u
+}
+
+_berthctl_names()
+{
+        local prog=$1 dir=$2 out
+        if out=$("$prog" ls --names 2>/dev/null) && [ -n "$out" ]; then
+                printf '%s\n' "$out"
+                return
+        fi
+        [ -d "$dir" ] || return
+        local f
+        for f in "$dir"/*.conf; do
+                [ -f "$f" ] || continue
+                grep -h '^ *container ' -- "$f" 2>/dev/null
+        done | awk '{ n = $2; sub(/\{.*/, "", n); gsub(/"/, "", n); if (n != "") print n }'
+}
+
+_berthctl()
+{
+        local cur prev prog=${COMP_WORDS[0]} verb="" dir=/etc/containers.d i
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        COMPREPLY=()
+
+        for ((i = 1; i < COMP_CWORD; i++)); do
+                case ${COMP_WORDS[i]} in
+                -c | --conf-dir) dir=${COMP_WORDS[i+1]} ;;
+                --conf-dir=*) dir=${COMP_WORDS[i]#--conf-dir=} ;;
+                -*) ;;
+                *) [ -z "$verb" ] && [ "${COMP_WORDS[i-1]}" != -c ] && [ "${COMP_WORDS[i-1]}" != --conf-dir ] &&
+                        verb=${COMP_WORDS[i]} ;;
+                esac
+        done
+
+        if [ -z "$verb" ]; then
+                if [[ $cur == -* ]]; then
+                        mapfile -t COMPREPLY < <(compgen -W '--help --version' -- "$cur")
+                else
+                        mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_verbs "$prog")" -- "$cur")
+                fi
+                return 0
+        fi
+
+        case $prev in
+        -c | --conf-dir | --state-dir | --run-dir | -w | --workdir)
+                mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+                return 0 ;;
+        -s | --signal)
+                mapfile -t COMPREPLY < <(compgen -W 'SIGTERM SIGINT SIGQUIT SIGHUP SIGKILL SIGUSR1 SIGUSR2' -- "$cur")
+                return 0 ;;
+        --for)
+                mapfile -t COMPREPLY < <(compgen -W 'running healthy exited' -- "$cur")
+                return 0 ;;
+        -t | --timeout | -n | --lines | -u | --user | -e | --env)
+                return 0 ;;
+        esac
+
+        if [[ $cur == -* ]]; then
+                mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_options "$prog" "$verb")" -- "$cur")
+                return 0
+        fi
+        case $verb in
+        run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait)
+                mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
+        template)
+                [ "$COMP_CWORD" -ge 2 ] && [ "$prev" = template ] &&
+                        mapfile -t COMPREPLY < <(compgen -W 'list import remove' -- "$cur") ;;
+        esac
+        return 0
+}
+
+complete -F _berthctl berthctl

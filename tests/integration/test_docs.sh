@@ -1,0 +1,80 @@
+#!/bin/bash
+# The documentation matches the programs: every man page renders, every key
+# the parser accepts is documented (tests/unit/test_docs.c, run here too),
+# every verb in `berthctl --help` has its subsection in berthctl(8), the
+# Makefile's man target works, and the bash completion offers the verbs and
+# container names. Touches nothing outside its own temporary directory.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BERTH_BUILD:-$PWD/build}
+tmp=$(mktemp -d /tmp/btdocs.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+ok() { echo "ok $*"; }
+notok() { echo "not ok $*"; failed=1; }
+
+# (1) every page renders with scdoc, and groff finds nothing to warn about.
+for page in man/*.scd; do
+  out=$tmp/$(basename "$page" .scd)
+  if scdoc < "$page" > "$out" 2> "$tmp/err" && [ -s "$out" ] && grep -q '^\.TH ' "$out"; then
+    ok "scdoc renders $page"
+  else
+    notok "scdoc renders $page: $(head -c 300 "$tmp/err")"
+    continue
+  fi
+  if command -v groff >/dev/null; then
+    w=$(groff -man -ww -z -Tutf8 "$out" 2>&1)
+    [ -z "$w" ] && ok "groff has no warnings for $page" || notok "groff warns about $page: $(printf '%s' "$w" | head -3)"
+  fi
+done
+for p in berth.conf.5 berthd.8 berthctl.8; do
+  [ -f "man/$p.scd" ] && ok "man/$p.scd exists" || notok "man/$p.scd exists"
+done
+
+# (2) the parser's keys and the page agree (the unit test reads the page).
+if [ -x "$BUILD/tests/test_docs" ]; then
+  if out=$("$BUILD/tests/test_docs" 2>&1); then
+    ok "berth.conf(5) documents exactly the parser's keys, with defaults and examples"
+  else
+    notok "berth.conf(5) documents exactly the parser's keys: $(printf '%s\n' "$out" | grep -v '^\[' | head -5)"
+  fi
+else
+  notok "unit test $BUILD/tests/test_docs is built"
+fi
+
+# (3) every verb berthctl lists has its own "## VERB" subsection.
+verbs=$("$BUILD/berthctl" --help | awk '/^verbs:/ { v = 1; next } v && /^  [a-z]/ { print $1 }')
+[ -n "$verbs" ] && ok "berthctl --help lists verbs ($(echo $verbs))" || notok "berthctl --help lists verbs"
+for v in $verbs; do
+  grep -qE "^## $v( |\$)" man/berthctl.8.scd && ok "berthctl(8) documents verb $v" ||
+    notok "berthctl(8) documents verb $v (no '## $v' subsection)"
+done
+
+# (4) make man renders every page into BUILD/man.
+if make -s man BUILD="$tmp/build" >"$tmp/make.log" 2>&1 && [ -s "$tmp/build/man/berth.conf.5" ] &&
+   [ -s "$tmp/build/man/berthd.8" ] && [ -s "$tmp/build/man/berthctl.8" ]; then
+  ok "make man builds the pages"
+else
+  notok "make man builds the pages: $(head -3 "$tmp/make.log")"
+fi
+
+# (5) bash completion: verbs from --help, options from VERB --help, names
+# from the definition directory when berthd does not answer.
+mkdir -p "$tmp/conf"
+printf 'container btdocs-a { template = "busybox" }\n  container btdocs-b {\n rootfs = "/x" }\n' > "$tmp/conf/a.conf"
+printf 'container btdocs-c { template = "busybox" }\n' > "$tmp/conf/.hidden.conf.swp"
+complete_words() { # WORD... (the last one is being completed)
+  bash -c 'source completion/berthctl.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _berthctl; printf "%s\n" "${COMPREPLY[@]}"' \
+    _ "$BUILD/berthctl" "$@" 2>&1 | sort | tr '\n' ' '
+}
+got=$(complete_words "")
+missing=""
+for v in $verbs; do [[ " $got " == *" $v "* ]] || missing="$missing $v"; done
+[ -z "$missing" ] && ok "completion offers every verb" || notok "completion offers every verb (missing:$missing; got: $got)"
+got=$(complete_words check --)
+[ "$got" = "--conf-dir --json " ] && ok "completion offers check's options" || notok "completion offers check's options (got: $got)"
+got=$(complete_words start -c "$tmp/conf" btdocs)
+[ "$got" = "btdocs-a btdocs-b " ] && ok "completion offers container names from the conf dir" ||
+  notok "completion offers container names from the conf dir (got: $got)"
+
+exit $failed
