@@ -42,7 +42,7 @@ static uint64_t caps_all(int last_cap)
 
 void security_caps_compute(uint64_t add, uint64_t drop, int last_cap, struct security_caps *out)
 {
-        uint64_t set = ((security_caps_default | add) & ~drop) & caps_all(last_cap);
+        uint64_t set = ((security_caps_default & ~drop) | add) & caps_all(last_cap);
         *out = (struct security_caps){
                 .bounding = set,
                 .permitted = set,
@@ -54,10 +54,15 @@ void security_caps_compute(uint64_t add, uint64_t drop, int last_cap, struct sec
 
 static int read_cap_last_cap(int *ret)
 {
-        _cleanup_free_ char *buf = NULL;
-        int r = read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", 32, &buf, NULL);
-        if (r < 0)
-                return r;
+        /* procfs reports size 0, so read it directly rather than by size. */
+        _cleanup_close_ int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        char buf[16];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
         char *end;
         errno = 0;
         long v = strtol(buf, &end, 10);
@@ -69,7 +74,7 @@ static int read_cap_last_cap(int *ret)
 
 int security_caps_prepare(const struct spec_container *c, struct security_caps *out)
 {
-        int last;
+        int last = 0;
         int r = read_cap_last_cap(&last);
         if (r < 0)
                 return r;

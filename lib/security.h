@@ -28,8 +28,9 @@ struct security_caps {
         int last_cap;         /* the running kernel's highest capability */
 };
 
-/* Pure: the sets for default + add - drop, limited to caps 0..last_cap.
- * drop wins over add (the parser rejects a capability in both anyway). */
+/* Pure: the sets for (default - drop) + add, limited to caps 0..last_cap.
+ * Adds apply after drops, as in Docker, so drop = all with add = one
+ * capability leaves exactly that one. */
 void security_caps_compute(uint64_t add, uint64_t drop, int last_cap, struct security_caps *out);
 
 /* Parent side: reads /proc/sys/kernel/cap_last_cap and computes the sets
