@@ -445,6 +445,102 @@ static void test_apply_sys_admin_in_child(void **state)
         assert_int_equal(r.tiocsti, EPERM);
 }
 
+/* Runs tests/helpers/syscall_probe (built next to this test) under the
+ * default hardening and checks every line it must print. */
+static void test_probe_under_default_filter(void **state)
+{
+        (void) state;
+        if (geteuid() != 0)
+                skip();
+        char self[4096], probe[4200];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        assert_true(n > 0);
+        self[n] = 0;
+        *strrchr(self, '/') = 0;
+        snprintf(probe, sizeof probe, "%s/helpers/syscall_probe", self);
+        if (access(probe, X_OK) < 0)
+                skip();
+
+        struct spec_container *sc;
+        assert_int_equal(spec_container_new("t", "t.conf", 1, &sc), 0);
+        struct security_caps caps;
+        struct security_seccomp s;
+        assert_int_equal(security_caps_prepare(sc, &caps), 0);
+        assert_int_equal(security_seccomp_prepare(sc, &s), 0);
+        spec_container_free(sc);
+
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (dup2(p[1], 1) < 0 || security_caps_apply(&caps) < 0 || security_no_new_privs() < 0 ||
+                    security_seccomp_apply(&s) < 0)
+                        _exit(3);
+                char *argv[] = { probe, NULL };
+                char *envp[] = { NULL };
+                execve(probe, argv, envp);
+                _exit(127);
+        }
+        security_seccomp_done(&s);
+        close(p[1]);
+        static char out[65536];
+        size_t len = 0;
+        for (;;) {
+                ssize_t k = read(p[0], out + len, sizeof out - 1 - len);
+                if (k <= 0)
+                        break;
+                len += (size_t) k;
+        }
+        out[len] = 0;
+        close(p[0]);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+
+        char bnd[64];
+        snprintf(bnd, sizeof bnd, "\nCapBnd: %016llx\n", (unsigned long long) security_caps_default);
+        static const char *const want[] = {
+                "\nCapInh: 0000000000000000\n", "\nCapAmb: 0000000000000000\n", "\nNoNewPrivs: 1\n",
+                "\nSeccomp: 2\n", "\ntiocsti_fd0 EPERM\n", "\ntiocsti_hibits_fd0 EPERM\n",
+                "\nclone_plain OK\n", "\nclone3 ENOSYS\n", "\ni386:clone3 ENOSYS\n",
+                "\nsocket_vsock_hibits EPERM\n", "\npersonality_query OK\n", "\ngetpid OK\n",
+                "\ni386:getpid OK\n", "\nx32:keyctl EPERM\n", "\nx32:unshare EPERM\n",
+        };
+        static const char *const blocked[] = {
+                "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+                "kexec_load", "init_module", "finit_module", "delete_module", "acct", "quotactl",
+                "swapon", "swapoff", "reboot", "clock_settime", "settimeofday", "iopl", "ioperm",
+                "open_by_handle_at", "mount", "umount2", "pivot_root", "setns", "unshare",
+                "clone_newuser", "socket_vsock", "io_uring_setup", "personality_bad",
+        };
+        bool ok = strstr(out, bnd) != NULL;
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                if (!strstr(out, want[i])) {
+                        print_error("missing: %s", want[i] + 1);
+                        ok = false;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(blocked); i++) {
+                char l64[96], l32[96];
+                snprintf(l64, sizeof l64, "\n%s EPERM\n", blocked[i]);
+                snprintf(l32, sizeof l32, "\ni386:%s EPERM\n", blocked[i]);
+                if (!strstr(out, l64)) {
+                        print_error("missing: %s", l64 + 1);
+                        ok = false;
+                }
+                if (!strstr(out, l32)) {
+                        print_error("missing: %s", l32 + 1);
+                        ok = false;
+                }
+        }
+        if (!ok)
+                print_error("probe output:\n%s", out);
+        assert_true(ok);
+        assert_non_null(strstr(out, "\nkexec_file_load EPERM\n"));
+        assert_non_null(strstr(out, "\nlookup_dcookie EPERM\n"));
+}
+
 static void test_set_ids_non_root_in_child(void **state)
 {
         (void) state;
@@ -611,6 +707,7 @@ int main(void)
                 cmocka_unit_test(test_apply_default_in_child),
                 cmocka_unit_test(test_apply_without_seccomp_in_child),
                 cmocka_unit_test(test_apply_sys_admin_in_child),
+                cmocka_unit_test(test_probe_under_default_filter),
                 cmocka_unit_test(test_set_ids_non_root_in_child),
                 cmocka_unit_test(test_set_ids_root_keeps_caps_in_child),
                 cmocka_unit_test(test_idmap_write_maps_child),
