@@ -660,7 +660,7 @@ static bool user_is_valid(const char *u)
         return !colon || !strchr(colon + 1, ':');
 }
 
-static uint64_t caps_from_list(struct ctx *x, cfg_t *sec, const char *key)
+static uint64_t caps_from_list(struct ctx *x, cfg_t *sec, const char *key, bool *all)
 {
         uint64_t mask = 0;
         unsigned n = cfg_size(sec, key);
@@ -668,6 +668,7 @@ static uint64_t caps_from_list(struct ctx *x, cfg_t *sec, const char *key)
                 const struct cval *v = cfg_getnptr(sec, key, i);
                 int cap;
                 if (strcasecmp(v->text, "all") == 0) {
+                        *all = true;
                         mask |= capability_last() >= 63 ? ~0ULL : (1ULL << (capability_last() + 1)) - 1;
                         continue;
                 }
@@ -1006,9 +1007,11 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         read_mounts(x, s, scan, rec_idx, c);
         cfg_t *caps = cfg_getsec(s, "capabilities");
         if (caps) {
-                c->caps_add = caps_from_list(x, caps, "add");
-                c->caps_drop = caps_from_list(x, caps, "drop");
-                if (c->caps_add & c->caps_drop)
+                bool add_all = false, drop_all = false;
+                c->caps_add = caps_from_list(x, caps, "add", &add_all);
+                c->caps_drop = caps_from_list(x, caps, "drop", &drop_all);
+                /* drop = all with add = one is how one grants exactly one. */
+                if (!drop_all && !add_all && (c->caps_add & c->caps_drop))
                         err(x, line_of(caps, "drop"), "capabilities: a capability is both added and dropped");
         }
         read_health(x, cfg_getsec(s, "health"), scan_find(scan, rec_idx, "health", NULL), c);

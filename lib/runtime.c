@@ -9,10 +9,16 @@
 #include <sys/syscall.h>
 
 #include "config.h"
+#include "security.h"
 #include "template.h"
 #include "util.h"
 
 struct runtime_internal {
+        struct security_caps caps;
+        struct security_seccomp seccomp;
+        uid_t idmap_uid;
+        gid_t idmap_gid;
+        uint32_t idmap_count;
         char **envp;
         char **argv;
         char *merged, *upper, *work, *etc, *overlay_opts;
@@ -34,6 +40,7 @@ static void internal_free(struct runtime_internal *in)
 {
         if (!in)
                 return;
+        security_seccomp_done(&in->seccomp);
         strv_free(in->envp);
         strv_free(in->argv);
         free(in->merged);
@@ -111,6 +118,73 @@ static char **build_env(const struct spec_container *c, const char *hostname, bo
                         return strv_free(env);
         }
         return env;
+}
+
+/* Building the default seccomp program costs tens of milliseconds of
+ * libseccomp work; the result depends only on the capability set and on
+ * the code that builds it, so it is cached in the state directory (as
+ * crun does). A cache entry that does not look like a program is ignored. */
+static int seccomp_prepare_cached(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
+                                  struct security_seccomp *out)
+{
+        if (c->seccomp != SECCOMP_DEFAULT)
+                return security_seccomp_prepare(c, out);
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (const char *p = security_seccomp_revision(); *p; p++)
+                h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
+        _cleanup_free_ char *dir = strdup_printf("%s/cache", state_dir);
+        _cleanup_free_ char *name = strdup_printf("seccomp-%016llx-%016llx.bpf", (unsigned long long) caps->bounding,
+                                                  (unsigned long long) h);
+        if (!dir || !name)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = -1;
+        if (mkdir_p(dir, 0700) == 0)
+                dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd >= 0) {
+                char *data = NULL;
+                size_t len = 0;
+                if (read_file_at(dfd, name, 4096 * sizeof(struct sock_filter), &data, &len) == 0 && len > 0 &&
+                    len % sizeof(struct sock_filter) == 0) {
+                        *out = (struct security_seccomp){
+                                .enabled = true,
+                                .filter = (struct sock_filter *) data,
+                                .len = (unsigned short) (len / sizeof(struct sock_filter)),
+                        };
+                        return 0;
+                }
+                free(data);
+        }
+        int r = security_seccomp_build_default(caps->bounding, out);
+        if (r >= 0 && dfd >= 0)
+                (void) write_file_atomic(dfd, name, out->filter, out->len * sizeof(struct sock_filter), 0600);
+        return r;
+}
+
+/* In the child, between clone and exec: no allocation. */
+static int confine(const void *data, uid_t uid, gid_t gid)
+{
+        const struct runtime_internal *in = data;
+        int r = security_caps_apply(&in->caps);
+        if (r < 0)
+                return r;
+        gid_t groups[1] = { gid };
+        if ((r = security_set_ids(&in->caps, uid, gid, groups, 1)) < 0)
+                return r;
+        if ((r = security_no_new_privs()) < 0)
+                return r;
+        return security_seccomp_apply(&in->seccomp);
+}
+
+/* In the parent, once the child exists: id maps, then (later) cgroup and network. */
+static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
+{
+        struct runtime_internal *in = userdata;
+        if (in->idmap_count) {
+                int r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
+                if (r < 0)
+                        return failf(err, n, r, "cannot write the user namespace id maps");
+        }
+        return 0;
 }
 
 static int take_lock(const char *dir, int *ret)
@@ -230,6 +304,33 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 goto fail;
         }
 
+        r = security_caps_prepare(c, &in->caps);
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot read the kernel's capabilities", c->name);
+                goto fail;
+        }
+        r = seccomp_prepare_cached(o->state_dir, c, &in->caps, &in->seccomp);
+        if (r == -EOPNOTSUPP) {
+                r = failf(err, n, 0, "container '%s': seccomp profile files are not supported (use default or unconfined)",
+                          c->name);
+                goto fail;
+        }
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot build the seccomp filter", c->name);
+                goto fail;
+        }
+        if (c->idmap) {
+                in->idmap_uid = c->idmap_host_uid;
+                in->idmap_gid = c->idmap_host_gid;
+                in->idmap_count = c->idmap_count;
+                /* The container's root owns its writable layer. */
+                if (chown(in->upper, in->idmap_uid, in->idmap_gid) < 0 || chown(in->work, in->idmap_uid, in->idmap_gid) < 0 ||
+                    chown(in->merged, in->idmap_uid, in->idmap_gid) < 0) {
+                        r = failf(err, n, -errno, "container '%s': cannot hand the upper layer to the mapped root", c->name);
+                        goto fail;
+                }
+        }
+
         struct spawn_params p = {
                 .spec = c,
                 .mounts = {
@@ -249,6 +350,10 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .cgroup_fd = -1,
                 .userns = c->idmap,
                 .kill_on_parent_death = o->foreground,
+                .parent_hook = parent_setup,
+                .confine_hook = confine,
+                .userdata = in,
+                .confine_data = in,
         };
         struct spawn_result res;
         r = spawn_container(&p, &res);

@@ -440,6 +440,11 @@ int security_seccomp_prepare(const struct spec_container *c, struct security_sec
         }
 }
 
+const char *security_seccomp_revision(void)
+{
+        return __DATE__ " " __TIME__;
+}
+
 int security_seccomp_apply(const struct security_seccomp *s)
 {
         if (!s->enabled)

@@ -80,6 +80,10 @@ int security_seccomp_prepare(const struct spec_container *c, struct security_sec
  * back to prctl(PR_SET_SECCOMP) on kernels without seccomp(2). */
 int security_seccomp_apply(const struct security_seccomp *s);
 
+/* Changes whenever the code that builds the default filter is rebuilt, so
+ * a cache of built programs keyed by it never serves a stale one. */
+const char *security_seccomp_revision(void);
+
 /* Frees the program; the struct can be prepared again. NULL-safe. */
 void security_seccomp_done(struct security_seccomp *s);
 

@@ -1,7 +1,6 @@
 #include "spawn.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/sched.h>
 #include <pty.h>
 #include <sched.h>
@@ -106,9 +105,11 @@ static int lookup_db(const char *file, const char *name, uint32_t *id, uint32_t 
         return -ENOENT;
 }
 
-/* Switches to spec->user ("uid[:gid]" or "name[:group]" from the root's
- * databases). Numeric ids need no entry. */
-static void child_set_user(int sock, const char *user, char *home, size_t homelen, bool *changed)
+/* Resolves spec->user ("uid[:gid]" or "name[:group]" from the root's
+ * databases; numeric ids need no entry). The switch itself is the confine
+ * hook's, after it dropped capabilities. */
+static void child_resolve_user(int sock, const char *user, char *home, size_t homelen, uid_t *ret_uid,
+                               gid_t *ret_gid)
 {
         char u[64], g[64] = "";
         snprintf(u, sizeof u, "%s", user);
@@ -134,14 +135,8 @@ static void child_set_user(int sock, const char *user, char *home, size_t homele
                         gid = (uint32_t) strtoul(g, NULL, 10);
                 }
         }
-        gid_t groups[1] = { gid };
-        if (setgroups(1, groups) < 0 || setresgid(gid, gid, gid) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot switch to group %u", gid);
-        /* Keep the permitted set across setuid; the confine hook decides what stays. */
-        (void) prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-        if (setresuid(uid, uid, uid) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot switch to user %u", uid);
-        *changed = uid != 0;
+        *ret_uid = uid;
+        *ret_gid = gid;
 }
 
 static void child_chdir(int sock, const char *workdir)
@@ -164,9 +159,10 @@ static void child_chdir(int sock, const char *workdir)
 static void child_exec(const struct spawn_params *p, int sock)
 {
         char home[512] = "";
-        bool uid_changed = false;
+        uid_t uid = 0;
+        gid_t gid = 0;
         if (p->spec->user)
-                child_set_user(sock, p->spec->user, home, sizeof home, &uid_changed);
+                child_resolve_user(sock, p->spec->user, home, sizeof home, &uid, &gid);
         child_chdir(sock, p->spec->workdir ? p->spec->workdir : "/");
 
         /* HOME from the user's entry unless the definition set it. */
@@ -190,7 +186,7 @@ static void child_exec(const struct spawn_params *p, int sock)
         envp[n] = NULL;
 
         if (p->confine_hook) {
-                int r = p->confine_hook(p->confine_data, uid_changed);
+                int r = p->confine_hook(p->confine_data, uid, gid);
                 if (r < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
         }
@@ -343,7 +339,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                 child_exec(p, sock);
         }
         /* The init keeps no privilege it does not need to wait and kill. */
-        if (p->confine_hook && p->confine_hook(p->confine_data, false) < 0)
+        if (p->confine_hook && p->confine_hook(p->confine_data, 0, 0) < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot confine the init");
         close(sock);
         for (int fd = 0; fd < 3; fd++)

@@ -36,9 +36,9 @@ struct spawn_params {
          * in its cgroup, write id maps, plumb its network. */
         int (*parent_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
         /* Child side, last step before execve (and in init after it forked
-         * the workload): capabilities, no_new_privs, seccomp. Must not
-         * allocate. uid_changed: the workload switched to a non-root user. */
-        int (*confine_hook)(const void *data, bool uid_changed);
+         * the workload): capabilities, the switch to uid/gid, no_new_privs,
+         * seccomp — in that order. Must not allocate. */
+        int (*confine_hook)(const void *data, uid_t uid, gid_t gid);
         void *userdata;
         const void *confine_data;
 };

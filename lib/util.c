@@ -150,7 +150,8 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
                 return -EINVAL;
         if ((size_t) st.st_size > max)
                 return -EFBIG;
-        size_t cap = (size_t) st.st_size + 1, len = 0;
+        /* procfs and sysfs files report size 0: read them in chunks anyway. */
+        size_t cap = st.st_size > 0 ? (size_t) st.st_size + 1 : 4096, len = 0;
         char *buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "runtime.h"
+#include "security.h"
 #include "template.h"
 #include "util.h"
 
@@ -313,6 +314,18 @@ int main(int argc, char **argv)
         if (streq(argv[1], "--version")) {
                 printf("berthctl %s\n", BERTH_VERSION);
                 return 0;
+        }
+        /* Whatever starts a container runs from a sealed copy of this binary,
+         * so that nothing inside can ever write to the host's (CVE-2019-5736). */
+        if (streq(argv[1], "run") && !security_exe_is_sealed_copy()) {
+                int fd;
+                if (security_exe_sealed_memfd(&fd) == 0) {
+                        extern char **environ;
+                        fexecve(fd, argv, environ);
+                        close(fd);
+                }
+                fprintf(stderr, "berthctl: cannot re-execute from a sealed copy: %m\n");
+                return SPAWN_EXIT_SETUP;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[1], verbs[i].name))
