@@ -398,8 +398,17 @@ static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *c
         return r == -ENODEV ? 0 : r;
 }
 
-static int veth_create(struct nl_sock *s, const char *ifname, int master, int netns_fd, uint32_t mtu)
+/* eth0's MAC is 02:62:<IPv4 address>, locally administered and stable:
+ * a container restarted with the same address keeps its MAC, so its peers'
+ * ARP entries stay right (a random MAC would blackhole them for ~30 s). */
+static int veth_create(struct nl_sock *s, const char *ifname, int master, int netns_fd, uint32_t mtu,
+                       struct in_addr address)
 {
+        uint8_t mac[6] = { 0x02, 0x62 };
+        memcpy(mac + 2, &address.s_addr, 4);
+        _cleanup_(nladdr_putp) struct nl_addr *lladdr = nl_addr_build(AF_LLC, mac, sizeof mac);
+        if (!lladdr)
+                return -ENOMEM;
         _cleanup_link_ struct rtnl_link *veth = rtnl_link_veth_alloc();
         if (!veth)
                 return -ENOMEM;
@@ -412,7 +421,7 @@ static int veth_create(struct nl_sock *s, const char *ifname, int master, int ne
         /* The peer is born inside the container's netns, already named. */
         rtnl_link_set_name(peer, NET_CONTAINER_IFNAME);
         rtnl_link_set_ns_fd(peer, netns_fd);
-        rtnl_link_set_flags(peer, IFF_UP);
+        rtnl_link_set_addr(peer, lladdr);
         if (mtu) {
                 rtnl_link_set_mtu(veth, mtu);
                 rtnl_link_set_mtu(peer, mtu);
@@ -495,23 +504,27 @@ int net_container_setup(const char *container, int netns_fd, const struct spec_n
         if (!link_is_our_bridge(br))
                 return -ENODEV;
 
-        r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu);
+        r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
         if (r == -EEXIST) {
                 /* A leftover of this container (its netns still alive). */
                 r = veth_remove_ours(s, ifname, container);
                 if (r < 0)
                         return r;
-                r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu);
+                r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
         }
         if (r < 0)
                 return r;
 
-        _cleanup_link_ struct rtnl_link *host = rtnl_link_alloc(), *change = rtnl_link_alloc();
-        if (!host || !change) {
+        /* The kernel ignores IFLA_IFALIAS on creation; libnl changes a link
+         * by ifindex only. */
+        _cleanup_link_ struct rtnl_link *host = NULL, *change = rtnl_link_alloc();
+        if (!change) {
                 r = -ENOMEM;
                 goto out_delete;
         }
-        rtnl_link_set_name(host, ifname);
+        r = link_get(s, ifname, &host);
+        if (r < 0)
+                goto out_delete;
         rtnl_link_set_ifalias(change, alias);
         r = nlerr(rtnl_link_change(s, host, change, 0));
         if (r < 0)
