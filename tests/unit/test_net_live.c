@@ -25,7 +25,7 @@
 #include "util.h"
 
 static char bridge[16], foreign[16], table[16], c1[32], c2[32], cli[32];
-static char statedir[64];
+static char statedir[64], ip_forward_before[8];
 static struct spec_network net;
 static struct in_addr subnet_addr(unsigned host)
 {
@@ -142,6 +142,8 @@ static int setup(void **state)
         snprintf(c1, sizeof c1, "btn-one-%u", id);
         snprintf(c2, sizeof c2, "btn-two-with-a-long-name-%u", id);
         snprintf(cli, sizeof cli, "btn-cli-%u", id);
+        /* nat_apply turns on ip_forward, host-wide: put it back afterwards. */
+        snprintf(ip_forward_before, sizeof ip_forward_before, "%s", sh_out("cat /proc/sys/net/ipv4/ip_forward"));
         snprintf(statedir, sizeof statedir, "/tmp/btnstate.XXXXXX");
         assert_non_null(mkdtemp(statedir));
         net.name = strdup("btnnet");
@@ -166,6 +168,8 @@ static int teardown(void **state)
         (void) nat_remove(table, NULL);
         (void) sh("ip link del %s 2>/dev/null", foreign);
         (void) rm_rf(statedir);
+        if (ip_forward_before[0] == '0')
+                (void) sh("echo 0 > /proc/sys/net/ipv4/ip_forward");
         free(net.name);
         free(net.bridge);
         return 0;
@@ -414,9 +418,63 @@ static void test_bridge_remove_ours(void **state)
         assert_int_equal(net_bridge_remove(bridge), 0);
 }
 
+/* Pure tests (no root). */
+static void test_net_veth_name_fits(void **state)
+{
+        (void) state;
+        char a[IFNAMSIZ], b[IFNAMSIZ], c[IFNAMSIZ];
+        net_veth_name("web", a);
+        assert_string_equal(a, "vb-web");
+        net_veth_name("a-very-long-container-name-1", b);
+        net_veth_name("a-very-long-container-name-2", c);
+        assert_int_equal(strlen(b), 15);
+        assert_true(strncmp(b, "vb-a-very-", 10) == 0);
+        assert_string_not_equal(b, c);
+        net_veth_name("a-very-long-container-name-1", c);
+        assert_string_equal(b, c);
+}
+
+static void test_net_hosts_content_lists_peers(void **state)
+{
+        (void) state;
+        struct net_peer peers[] = { { "db", { htonl(0xC6120003) } }, { "web", { htonl(0xC6120002) } } };
+        char *s = NULL;
+        assert_int_equal(net_hosts_content("web", (struct in_addr) { htonl(0xC6120002) }, peers, 2, &s), 0);
+        assert_string_equal(s, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                               "198.18.0.2\tweb\n198.18.0.3\tdb\n");
+        free(s);
+        assert_int_equal(net_hosts_content("web", (struct in_addr) { 0 }, NULL, 0, &s), 0);
+        assert_non_null(strstr(s, "127.0.1.1\tweb\n"));
+        free(s);
+        struct net_peer bad[] = { { "x\n1.2.3.4 evil", { 0 } } };
+        assert_int_equal(net_hosts_content("web", (struct in_addr) { 0 }, bad, 1, &s), -EINVAL);
+}
+
+static void test_net_resolv_content_dns_or_host(void **state)
+{
+        (void) state;
+        char *s = NULL;
+        char *dns[] = { "198.18.0.53", "2001:db8::1", NULL };
+        assert_int_equal(net_resolv_content(dns, "nameserver 1.1.1.1\n", &s), 0);
+        assert_string_equal(s, "nameserver 198.18.0.53\nnameserver 2001:db8::1\n");
+        free(s);
+        assert_int_equal(net_resolv_content(NULL, "search lan\nnameserver 127.0.0.53\nnameserver ::1\n"
+                                                  "nameserver 198.18.0.9\noptions edns0\n", &s), 0);
+        assert_string_equal(s, "search lan\nnameserver 198.18.0.9\noptions edns0\n");
+        free(s);
+        char *bad[] = { "1.2.3.4\nnameserver 6.6.6.6", NULL };
+        assert_int_equal(net_resolv_content(bad, NULL, &s), -EINVAL);
+        assert_int_equal(net_resolv_content(NULL, NULL, &s), 0);
+        assert_string_equal(s, "");
+        free(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_net_veth_name_fits),
+                cmocka_unit_test(test_net_hosts_content_lists_peers),
+                cmocka_unit_test(test_net_resolv_content_dns_or_host),
                 cmocka_unit_test(test_bridge_ensure_creates),
                 cmocka_unit_test(test_bridge_ensure_updates_ours),
                 cmocka_unit_test(test_bridge_ensure_refuses_foreign),
