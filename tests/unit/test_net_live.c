@@ -127,7 +127,6 @@ static int count_links(void)
         }
         DIR *d = opendir("/sys/class/net");
         assert_non_null(d);
-        int n = 0;
         struct dirent *de;
         while ((de = readdir(d)))
                 n += strncmp(de->d_name, "btn", 3) == 0 || strncmp(de->d_name, "vb-btn", 6) == 0;
