@@ -1,0 +1,32 @@
+/* Owns berth's one nftables table (family inet, name NAT_TABLE): masquerade
+ * for NAT networks and DNAT for published ports, rebuilt in one transaction
+ * from the desired state. Never edits another table; never logs. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stddef.h>
+
+#include "spec.h"
+
+#define NAT_TABLE "berth"
+
+/* A running container with an address and published ports. */
+struct nat_target {
+        const char *name;
+        struct in_addr address;
+        const struct publish *publish;
+        size_t n_publish;
+};
+
+/* The nft script (pure): deletes table inet <table> if present and adds it
+ * back with the rules for nets[] and targets[], as one batch. Caller frees. */
+int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t n_nets,
+                     const struct nat_target *targets, size_t n_targets, char **ret);
+
+/* Applies nat_ruleset_text atomically. When a network has nat or a port is
+ * published, turns on net.ipv4.ip_forward (host-wide; never turned off).
+ * On failure *ret_error (if given) gets nft's message, caller frees. */
+int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets,
+              const struct nat_target *targets, size_t n_targets, char **ret_error);
+/* Deletes table inet <table>; 0 when it did not exist. */
+int nat_remove(const char *table, char **ret_error);

@@ -1,0 +1,687 @@
+/* Bridges, veth pairs, addresses and routes over rtnetlink (libnl-route-3).
+ * Work inside a container's netns goes through a netlink socket created
+ * after setns() into it and before setns() back: the socket stays bound to
+ * the namespace it was created in, so no child and no thread is needed. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+
+#include "util.h"
+
+static void nl_sock_freep(struct nl_sock **s)
+{
+        if (*s)
+                nl_socket_free(*s);
+}
+static void link_putp(struct rtnl_link **l)
+{
+        if (*l)
+                rtnl_link_put(*l);
+}
+static void addr_putp(struct rtnl_addr **a)
+{
+        if (*a)
+                rtnl_addr_put(*a);
+}
+static void nladdr_putp(struct nl_addr **a)
+{
+        if (*a)
+                nl_addr_put(*a);
+}
+static void route_putp(struct rtnl_route **r)
+{
+        if (*r)
+                rtnl_route_put(*r);
+}
+static void cache_freep(struct nl_cache **c)
+{
+        if (*c)
+                nl_cache_free(*c);
+}
+#define _cleanup_sock_ _cleanup_(nl_sock_freep)
+#define _cleanup_link_ _cleanup_(link_putp)
+
+/* libnl returns -NLE_*; callers of this module get -errno. */
+static int nlerr(int e)
+{
+        switch (e < 0 ? -e : e) {
+        case 0:
+                return 0;
+        case NLE_EXIST:
+                return -EEXIST;
+        case NLE_NODEV:
+        case NLE_OBJ_NOTFOUND:
+                return -ENODEV;
+        case NLE_NOMEM:
+                return -ENOMEM;
+        case NLE_PERM:
+        case NLE_NOACCESS:
+                return -EPERM;
+        case NLE_INVAL:
+        case NLE_MISSING_ATTR:
+                return -EINVAL;
+        case NLE_BUSY:
+                return -EBUSY;
+        case NLE_AGAIN:
+                return -EAGAIN;
+        case NLE_RANGE:
+                return -ERANGE;
+        case NLE_NOADDR:
+                return -EADDRNOTAVAIL;
+        case NLE_OPNOTSUPP:
+                return -EOPNOTSUPP;
+        case NLE_AF_NOSUPPORT:
+                return -EAFNOSUPPORT;
+        default:
+                return -EIO;
+        }
+}
+
+static int nl_open(struct nl_sock **ret)
+{
+        struct nl_sock *s = nl_socket_alloc();
+        if (!s)
+                return -ENOMEM;
+        int r = nl_connect(s, NETLINK_ROUTE);
+        if (r < 0) {
+                nl_socket_free(s);
+                return nlerr(r);
+        }
+        /* nl_connect does not set close-on-exec. */
+        if (fcntl(nl_socket_get_fd(s), F_SETFD, FD_CLOEXEC) < 0) {
+                r = -errno;
+                nl_socket_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* A netlink socket bound to the network namespace netns_fd. */
+static int nl_open_in(int netns_fd, struct nl_sock **ret)
+{
+        _cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return -errno;
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return -errno;
+        int r = nl_open(ret);
+        /* Returning to our own namespace cannot fail short of a broken
+         * kernel; carrying on in the container's netns would be far worse. */
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort();
+        return r;
+}
+
+static const char *link_kind(struct rtnl_link *l)
+{
+        const char *k = rtnl_link_get_type(l);
+        return k ? k : "";
+}
+
+static bool alias_is(struct rtnl_link *l, const char *prefix, const char *name)
+{
+        const char *a = rtnl_link_get_ifalias(l);
+        size_t pl = strlen(prefix);
+        if (!a || strncmp(a, prefix, pl) != 0)
+                return false;
+        return !name || streq(a + pl, name);
+}
+
+static bool link_is_our_bridge(struct rtnl_link *l)
+{
+        return streq(link_kind(l), "bridge") && alias_is(l, NET_BRIDGE_ALIAS_PREFIX, NULL);
+}
+
+/* 0 and *ret, -ENODEV when absent, other -errno. */
+static int link_get(struct nl_sock *s, const char *name, struct rtnl_link **ret)
+{
+        return nlerr(rtnl_link_get_kernel(s, 0, name, ret));
+}
+
+static int link_set_up(struct nl_sock *s, struct rtnl_link *l)
+{
+        if (rtnl_link_get_flags(l) & IFF_UP)
+                return 0;
+        _cleanup_link_ struct rtnl_link *change = rtnl_link_alloc();
+        if (!change)
+                return -ENOMEM;
+        rtnl_link_set_flags(change, IFF_UP);
+        return nlerr(rtnl_link_change(s, l, change, 0));
+}
+
+static int nladdr_v4(struct in_addr a, int prefix, struct nl_addr **ret)
+{
+        struct nl_addr *x = nl_addr_build(AF_INET, &a, sizeof a);
+        if (!x)
+                return -ENOMEM;
+        nl_addr_set_prefixlen(x, prefix);
+        *ret = x;
+        return 0;
+}
+
+static int addr_add(struct nl_sock *s, int ifindex, struct in_addr a, int prefix)
+{
+        _cleanup_(addr_putp) struct rtnl_addr *ra = rtnl_addr_alloc();
+        _cleanup_(nladdr_putp) struct nl_addr *local = NULL;
+        if (!ra)
+                return -ENOMEM;
+        int r = nladdr_v4(a, prefix, &local);
+        if (r < 0)
+                return r;
+        rtnl_addr_set_ifindex(ra, ifindex);
+        rtnl_addr_set_family(ra, AF_INET);
+        r = rtnl_addr_set_local(ra, local);
+        if (r < 0)
+                return nlerr(r);
+        rtnl_addr_set_prefixlen(ra, prefix);
+        return nlerr(rtnl_addr_add(s, ra, 0));
+}
+
+const char *net_bridge_name(const struct spec_network *n)
+{
+        return n->bridge && n->bridge[0] ? n->bridge : n->name;
+}
+
+struct addr_sync {
+        struct nl_sock *sock;
+        int ifindex;
+        struct in_addr want;
+        int prefix;
+        bool present;
+        int error;
+};
+
+static void addr_sync_one(struct nl_object *o, void *data)
+{
+        struct addr_sync *x = data;
+        struct rtnl_addr *a = (struct rtnl_addr *) o;
+        if (rtnl_addr_get_ifindex(a) != x->ifindex || rtnl_addr_get_family(a) != AF_INET)
+                return;
+        struct nl_addr *local = rtnl_addr_get_local(a);
+        if (local && nl_addr_get_len(local) == sizeof(struct in_addr) &&
+            memcmp(nl_addr_get_binary_addr(local), &x->want, sizeof x->want) == 0 &&
+            rtnl_addr_get_prefixlen(a) == x->prefix) {
+                x->present = true;
+                return;
+        }
+        int r = nlerr(rtnl_addr_delete(x->sock, a, 0));
+        if (r < 0 && x->error == 0)
+                x->error = r;
+}
+
+/* Makes gateway/prefix the only IPv4 address of ifindex. */
+static int bridge_sync_address(struct nl_sock *s, int ifindex, const struct spec_network *n)
+{
+        _cleanup_(cache_freep) struct nl_cache *cache = NULL;
+        int r = nlerr(rtnl_addr_alloc_cache(s, &cache));
+        if (r < 0)
+                return r;
+        struct addr_sync x = { .sock = s, .ifindex = ifindex, .want = n->gateway, .prefix = n->prefix };
+        nl_cache_foreach(cache, addr_sync_one, &x);
+        if (x.error < 0)
+                return x.error;
+        if (x.present)
+                return 0;
+        return addr_add(s, ifindex, n->gateway, n->prefix);
+}
+
+int net_bridge_ensure(const struct spec_network *n)
+{
+        const char *name = net_bridge_name(n);
+        if (strlen(name) >= IFNAMSIZ)
+                return -EINVAL;
+        _cleanup_free_ char *alias = strdup_printf(NET_BRIDGE_ALIAS_PREFIX "%s", n->name);
+        if (!alias)
+                return -ENOMEM;
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+
+        _cleanup_link_ struct rtnl_link *cur = NULL, *change = NULL;
+        r = link_get(s, name, &cur);
+        bool created = false;
+        if (r == -ENODEV) {
+                _cleanup_link_ struct rtnl_link *br = rtnl_link_bridge_alloc();
+                if (!br)
+                        return -ENOMEM;
+                rtnl_link_set_name(br, name);
+                if (n->mtu)
+                        rtnl_link_set_mtu(br, n->mtu);
+                r = nlerr(rtnl_link_add(s, br, NLM_F_CREATE | NLM_F_EXCL));
+                if (r < 0)
+                        return r;
+                created = true;
+                r = link_get(s, name, &cur);
+                if (r < 0)
+                        goto out_delete;
+        } else if (r < 0)
+                return r;
+        else if (!link_is_our_bridge(cur))
+                return -EEXIST;
+
+        /* The kernel ignores IFLA_IFALIAS when creating a link: set it (and
+         * whatever else differs) with one change request. */
+        change = rtnl_link_alloc();
+        if (!change) {
+                r = -ENOMEM;
+                goto out_delete;
+        }
+        bool changed = false;
+        if (!alias_is(cur, "", alias)) {
+                rtnl_link_set_ifalias(change, alias);
+                changed = true;
+        }
+        if (n->mtu && rtnl_link_get_mtu(cur) != n->mtu) {
+                rtnl_link_set_mtu(change, n->mtu);
+                changed = true;
+        }
+        if (!(rtnl_link_get_flags(cur) & IFF_UP)) {
+                rtnl_link_set_flags(change, IFF_UP);
+                changed = true;
+        }
+        if (changed) {
+                r = nlerr(rtnl_link_change(s, cur, change, 0));
+                if (r < 0)
+                        goto out_delete;
+        }
+        r = bridge_sync_address(s, rtnl_link_get_ifindex(cur), n);
+        if (r < 0)
+                goto out_delete;
+        return 0;
+
+out_delete:
+        if (created) {
+                _cleanup_link_ struct rtnl_link *del = rtnl_link_alloc();
+                if (del) {
+                        rtnl_link_set_name(del, name);
+                        (void) rtnl_link_delete(s, del);
+                }
+        }
+        return r;
+}
+
+int net_bridge_remove(const char *bridge)
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *cur = NULL;
+        r = link_get(s, bridge, &cur);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!link_is_our_bridge(cur))
+                return -EEXIST;
+        r = nlerr(rtnl_link_delete(s, cur));
+        return r == -ENODEV ? 0 : r;
+}
+
+struct list_ours {
+        char **names;
+        int error;
+};
+
+static void list_ours_one(struct nl_object *o, void *data)
+{
+        struct list_ours *x = data;
+        struct rtnl_link *l = (struct rtnl_link *) o;
+        if (x->error == 0 && link_is_our_bridge(l) && rtnl_link_get_name(l))
+                x->error = strv_push(&x->names, rtnl_link_get_name(l));
+}
+
+int net_bridge_list_ours(char ***ret)
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_(cache_freep) struct nl_cache *cache = NULL;
+        r = nlerr(rtnl_link_alloc_cache(s, AF_UNSPEC, &cache));
+        if (r < 0)
+                return r;
+        struct list_ours x = { 0 };
+        nl_cache_foreach(cache, list_ours_one, &x);
+        if (x.error < 0) {
+                strv_free(x.names);
+                return x.error;
+        }
+        if (!x.names) {
+                x.names = calloc(1, sizeof(char *));
+                if (!x.names)
+                        return -ENOMEM;
+        }
+        *ret = x.names;
+        return 0;
+}
+
+void net_veth_name(const char *container, char ret[IFNAMSIZ])
+{
+        size_t len = strlen(container);
+        if (len <= IFNAMSIZ - 1 - 3) {
+                (void) snprintf(ret, IFNAMSIZ, "vb-%s", container);
+                return;
+        }
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const unsigned char *p = (const unsigned char *) container; *p; p++)
+                h = (h ^ *p) * 16777619u;
+        (void) snprintf(ret, IFNAMSIZ, "vb-%.6s-%05x", container, (unsigned) (h & 0xfffff));
+}
+
+/* Deletes the host veth named ifname when it carries container's alias.
+ * 0 when absent or deleted, -EEXIST when it is someone else's. */
+static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *container)
+{
+        _cleanup_link_ struct rtnl_link *cur = NULL;
+        int r = link_get(s, ifname, &cur);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!streq(link_kind(cur), "veth") || !alias_is(cur, NET_VETH_ALIAS_PREFIX, container))
+                return -EEXIST;
+        r = nlerr(rtnl_link_delete(s, cur));
+        return r == -ENODEV ? 0 : r;
+}
+
+/* eth0's MAC is 02:62:<IPv4 address>, locally administered and stable:
+ * a container restarted with the same address keeps its MAC, so its peers'
+ * ARP entries stay right (a random MAC would blackhole them for ~30 s). */
+static int veth_create(struct nl_sock *s, const char *ifname, int master, int netns_fd, uint32_t mtu,
+                       struct in_addr address)
+{
+        uint8_t mac[6] = { 0x02, 0x62 };
+        memcpy(mac + 2, &address.s_addr, 4);
+        _cleanup_(nladdr_putp) struct nl_addr *lladdr = nl_addr_build(AF_LLC, mac, sizeof mac);
+        if (!lladdr)
+                return -ENOMEM;
+        _cleanup_link_ struct rtnl_link *veth = rtnl_link_veth_alloc();
+        if (!veth)
+                return -ENOMEM;
+        _cleanup_link_ struct rtnl_link *peer = rtnl_link_veth_get_peer(veth);
+        if (!peer)
+                return -ENOMEM;
+        rtnl_link_set_name(veth, ifname);
+        rtnl_link_set_master(veth, master);
+        rtnl_link_set_flags(veth, IFF_UP);
+        /* The peer is born inside the container's netns, already named. */
+        rtnl_link_set_name(peer, NET_CONTAINER_IFNAME);
+        rtnl_link_set_ns_fd(peer, netns_fd);
+        rtnl_link_set_addr(peer, lladdr);
+        if (mtu) {
+                rtnl_link_set_mtu(veth, mtu);
+                rtnl_link_set_mtu(peer, mtu);
+        }
+        return nlerr(rtnl_link_add(s, veth, NLM_F_CREATE | NLM_F_EXCL));
+}
+
+static int route_add_default(struct nl_sock *s, int ifindex, struct in_addr gateway)
+{
+        _cleanup_(route_putp) struct rtnl_route *rt = rtnl_route_alloc();
+        _cleanup_(nladdr_putp) struct nl_addr *dst = NULL, *gw = NULL;
+        if (!rt)
+                return -ENOMEM;
+        struct in_addr any = { 0 };
+        int r = nladdr_v4(any, 0, &dst);
+        if (r < 0)
+                return r;
+        r = nladdr_v4(gateway, 32, &gw);
+        if (r < 0)
+                return r;
+        struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+        if (!nh)
+                return -ENOMEM;
+        rtnl_route_nh_set_ifindex(nh, ifindex);
+        rtnl_route_nh_set_gateway(nh, gw);
+        rtnl_route_add_nexthop(rt, nh); /* rt owns nh from here */
+        rtnl_route_set_family(rt, AF_INET);
+        rtnl_route_set_table(rt, RT_TABLE_MAIN);
+        rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
+        rtnl_route_set_protocol(rt, RTPROT_STATIC);
+        r = rtnl_route_set_dst(rt, dst);
+        if (r < 0)
+                return nlerr(r);
+        return nlerr(rtnl_route_add(s, rt, NLM_F_EXCL));
+}
+
+/* Inside the container's netns: lo and eth0 up, address, default route. */
+static int container_configure(int netns_fd, const struct spec_network *n, struct in_addr address)
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open_in(netns_fd, &s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *lo = NULL, *eth = NULL;
+        r = link_get(s, "lo", &lo);
+        if (r < 0)
+                return r;
+        r = link_set_up(s, lo);
+        if (r < 0)
+                return r;
+        r = link_get(s, NET_CONTAINER_IFNAME, &eth);
+        if (r < 0)
+                return r;
+        r = link_set_up(s, eth);
+        if (r < 0)
+                return r;
+        int ifindex = rtnl_link_get_ifindex(eth);
+        r = addr_add(s, ifindex, address, n->prefix);
+        if (r < 0)
+                return r;
+        return route_add_default(s, ifindex, n->gateway);
+}
+
+int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
+                        struct in_addr address)
+{
+        char ifname[IFNAMSIZ];
+        net_veth_name(container, ifname);
+        _cleanup_free_ char *alias = strdup_printf(NET_VETH_ALIAS_PREFIX "%s", container);
+        if (!alias)
+                return -ENOMEM;
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *br = NULL;
+        r = link_get(s, net_bridge_name(n), &br);
+        if (r < 0)
+                return r;
+        if (!link_is_our_bridge(br))
+                return -ENODEV;
+
+        r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+        if (r == -EEXIST) {
+                /* A leftover of this container (its netns still alive). */
+                r = veth_remove_ours(s, ifname, container);
+                if (r < 0)
+                        return r;
+                r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+        }
+        if (r < 0)
+                return r;
+
+        /* The kernel ignores IFLA_IFALIAS on creation; libnl changes a link
+         * by ifindex only. */
+        _cleanup_link_ struct rtnl_link *host = NULL, *change = rtnl_link_alloc();
+        if (!change) {
+                r = -ENOMEM;
+                goto out_delete;
+        }
+        r = link_get(s, ifname, &host);
+        if (r < 0)
+                goto out_delete;
+        rtnl_link_set_ifalias(change, alias);
+        r = nlerr(rtnl_link_change(s, host, change, 0));
+        if (r < 0)
+                goto out_delete;
+        r = container_configure(netns_fd, n, address);
+        if (r < 0)
+                goto out_delete;
+        return 0;
+
+out_delete:
+        if (host)
+                (void) rtnl_link_delete(s, host);
+        else {
+                _cleanup_link_ struct rtnl_link *del = rtnl_link_alloc();
+                if (del) {
+                        rtnl_link_set_name(del, ifname);
+                        (void) rtnl_link_delete(s, del);
+                }
+        }
+        return r;
+}
+
+int net_container_teardown(const char *container)
+{
+        char ifname[IFNAMSIZ];
+        net_veth_name(container, ifname);
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        return veth_remove_ours(s, ifname, container);
+}
+
+int net_loopback_up(int netns_fd)
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open_in(netns_fd, &s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *lo = NULL;
+        r = link_get(s, "lo", &lo);
+        if (r < 0)
+                return r;
+        return link_set_up(s, lo);
+}
+
+/* ---- /etc/hosts and /etc/resolv.conf text (pure) ---- */
+
+struct buf {
+        char *p;
+        size_t len, cap;
+        int error;
+};
+
+static void buf_add(struct buf *b, const char *fmt, ...) _printf_(2, 3);
+static void buf_add(struct buf *b, const char *fmt, ...)
+{
+        if (b->error)
+                return;
+        for (;;) {
+                va_list ap;
+                va_start(ap, fmt);
+                int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+                va_end(ap);
+                if (n < 0) {
+                        b->error = -EINVAL;
+                        return;
+                }
+                if (b->p && b->len + (size_t) n < b->cap) {
+                        b->len += (size_t) n;
+                        return;
+                }
+                size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t) n;
+                char *np = realloc(b->p, cap);
+                if (!np) {
+                        b->error = -ENOMEM;
+                        return;
+                }
+                b->p = np;
+                b->cap = cap;
+        }
+}
+
+static int buf_finish(struct buf *b, char **ret)
+{
+        if (!b->error && !b->p)
+                buf_add(b, "%s", "");
+        if (b->error) {
+                free(b->p);
+                return b->error;
+        }
+        *ret = b->p;
+        return 0;
+}
+
+int net_hosts_content(const char *hostname, struct in_addr address, const struct net_peer *peers,
+                      size_t n_peers, char **ret)
+{
+        if (!name_is_valid(hostname))
+                return -EINVAL;
+        for (size_t i = 0; i < n_peers; i++)
+                if (!name_is_valid(peers[i].name))
+                        return -EINVAL;
+        struct buf b = { 0 };
+        char a[INET_ADDRSTRLEN];
+        buf_add(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        if (address.s_addr == INADDR_ANY)
+                buf_add(&b, "127.0.1.1\t%s\n", hostname);
+        else
+                buf_add(&b, "%s\t%s\n", inet_ntop(AF_INET, &address, a, sizeof a), hostname);
+        for (size_t i = 0; i < n_peers; i++)
+                if (!streq(peers[i].name, hostname))
+                        buf_add(&b, "%s\t%s\n", inet_ntop(AF_INET, &peers[i].address, a, sizeof a),
+                                peers[i].name);
+        return buf_finish(&b, ret);
+}
+
+static bool nameserver_is_loopback(const char *s)
+{
+        struct in_addr a4;
+        struct in6_addr a6;
+        if (inet_pton(AF_INET, s, &a4) == 1)
+                return (ntohl(a4.s_addr) >> 24) == 127;
+        if (inet_pton(AF_INET6, s, &a6) == 1)
+                return IN6_IS_ADDR_LOOPBACK(&a6);
+        return false;
+}
+
+int net_resolv_content(char *const *dns, const char *host_resolv, char **ret)
+{
+        struct buf b = { 0 };
+        if (dns && dns[0]) {
+                for (char *const *d = dns; *d; d++) {
+                        struct in_addr a4;
+                        struct in6_addr a6;
+                        if (inet_pton(AF_INET, *d, &a4) != 1 && inet_pton(AF_INET6, *d, &a6) != 1) {
+                                free(b.p);
+                                return -EINVAL;
+                        }
+                        buf_add(&b, "nameserver %s\n", *d);
+                }
+                return buf_finish(&b, ret);
+        }
+        for (const char *p = host_resolv ? host_resolv : ""; *p;) {
+                const char *nl = strchrnul(p, '\n');
+                int len = (int) (nl - p);
+                char line[256], addr[INET6_ADDRSTRLEN + 1];
+                bool skip = false;
+                if (len < (int) sizeof line) {
+                        memcpy(line, p, (size_t) len);
+                        line[len] = 0;
+                        if (sscanf(line, " nameserver %46s", addr) == 1)
+                                skip = nameserver_is_loopback(addr);
+                }
+                if (!skip)
+                        buf_add(&b, "%.*s\n", len, p);
+                p = *nl ? nl + 1 : nl;
+        }
+        return buf_finish(&b, ret);
+}

@@ -1,0 +1,67 @@
+/* Owns berth's bridges, container veth pairs, their addresses and routes (over
+ * netlink with libnl-route-3), and the text of a container's /etc/hosts and
+ * /etc/resolv.conf. Never runs `ip`, never touches nftables, never logs. */
+#pragma once
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "spec.h"
+
+/* A bridge is berth's when its IFLA_IFALIAS is "berth:<network name>". */
+#define NET_BRIDGE_ALIAS_PREFIX "berth:"
+/* A container's host-side veth carries "berth-veth:<container name>". */
+#define NET_VETH_ALIAS_PREFIX "berth-veth:"
+/* The container side of the pair, inside the container's netns. */
+#define NET_CONTAINER_IFNAME "eth0"
+
+/* The bridge interface of a network: n->bridge, or the network's name. */
+const char *net_bridge_name(const struct spec_network *n);
+
+/* Creates n's bridge if missing (MTU, gateway/prefix, up, alias) or updates
+ * ours in place (MTU, alias, the only IPv4 address = gateway/prefix, up).
+ * -EEXIST: a link of that name exists and is not a bridge berth created. */
+int net_bridge_ensure(const struct spec_network *n);
+/* Removes the bridge named bridge if it carries our alias. 0 when absent,
+ * -EEXIST when it exists and is not ours (left alone). */
+int net_bridge_remove(const char *bridge);
+/* The names of every bridge carrying our alias (strv, caller frees). */
+int net_bridge_list_ours(char ***ret);
+
+/* The host-side veth name of a container: "vb-<name>" when it fits in 15
+ * characters, else "vb-<first 6>-<5 hex digits of a stable hash of name>". */
+void net_veth_name(const char *container, char ret[IFNAMSIZ]);
+
+/* Connects the container whose network namespace is netns_fd (an fd of
+ * /proc/PID/ns/net) to network n with address/prefix: a veth pair whose host
+ * side (net_veth_name) is enslaved to the bridge and up, whose peer is eth0
+ * inside with the address, up, with lo up and a default route via the
+ * gateway. On failure nothing of it is left. A stale host veth of the same
+ * container (ours by alias) is replaced; -EEXIST if the name is taken by a
+ * link that is not ours. -ENODEV if the bridge is missing or not ours. */
+int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
+                        struct in_addr address);
+/* Removes the container's host veth (its peer goes with it) if it is ours.
+ * 0 when already gone. */
+int net_container_teardown(const char *container);
+/* Brings lo up inside netns_fd (containers with network mode none). */
+int net_loopback_up(int netns_fd);
+
+/* A container on the same network, for /etc/hosts. */
+struct net_peer {
+        const char *name;
+        struct in_addr address;
+};
+
+/* /etc/hosts text: localhost lines, the container's own hostname (on
+ * address, or 127.0.1.1 when address is INADDR_ANY) and every peer.
+ * Names must be valid names: -EINVAL otherwise. Caller frees *ret. */
+int net_hosts_content(const char *hostname, struct in_addr address, const struct net_peer *peers,
+                      size_t n_peers, char **ret);
+/* /etc/resolv.conf text: one nameserver per entry of dns (IPv4/IPv6
+ * literals, -EINVAL otherwise) when dns is non-empty; else host_resolv
+ * (the host's file text, may be NULL) without nameservers on loopback
+ * addresses, which a container netns cannot reach. Caller frees *ret. */
+int net_resolv_content(char *const *dns, const char *host_resolv, char **ret);

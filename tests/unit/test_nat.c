@@ -1,0 +1,95 @@
+/* Unit tests for nat.c's pure ruleset generation (no root, no kernel). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+
+#include "nat.h"
+#include "util.h"
+
+static struct spec_network mknet(const char *name, const char *subnet, bool nat)
+{
+        struct spec_network n = { .name = (char *) name, .bridge = (char *) name, .prefix = 24, .nat = nat };
+        inet_pton(AF_INET, subnet, &n.subnet);
+        return n;
+}
+
+static char *text_for(struct spec_network *const *nets, size_t nn, const struct nat_target *t, size_t nt)
+{
+        char *s = NULL;
+        assert_int_equal(nat_ruleset_text("berth", nets, nn, t, nt, &s), 0);
+        return s;
+}
+
+static void test_nat_ruleset_text_replaces_table_atomically(void **state)
+{
+        (void) state;
+        char *s = text_for(NULL, 0, NULL, 0);
+        assert_true(strncmp(s, "add table inet berth\ndelete table inet berth\ntable inet berth {\n", 63) == 0);
+        assert_non_null(strstr(s, "type nat hook prerouting priority dstnat;"));
+        assert_non_null(strstr(s, "type nat hook output priority -100;"));
+        assert_non_null(strstr(s, "type nat hook postrouting priority srcnat;"));
+        assert_null(strstr(s, "masquerade"));
+        assert_null(strstr(s, "dnat ip to"));
+        free(s);
+}
+
+static void test_nat_ruleset_text_masquerades_nat_networks_only(void **state)
+{
+        (void) state;
+        struct spec_network a = mknet("lan0", "198.18.0.0", true), b = mknet("lan1", "198.18.1.0", false);
+        struct spec_network *nets[] = { &a, &b };
+        char *s = text_for(nets, 2, NULL, 0);
+        assert_non_null(strstr(s, "ip saddr 198.18.0.0/24 oifname != \"lan0\" masquerade\n"));
+        assert_null(strstr(s, "oifname != \"lan1\""));
+        assert_non_null(strstr(s, "ct status dnat ip saddr 198.18.1.0/24 oifname \"lan1\" masquerade\n"));
+        assert_non_null(strstr(s, "iifname \"lan1\" accept\n"));
+        free(s);
+}
+
+static void test_nat_ruleset_text_publishes_ports(void **state)
+{
+        (void) state;
+        struct publish p[2] = {
+                { .host_port = 8080, .container_port = 80, .proto = PROTO_TCP },
+                { .host_port = 5353, .container_port = 53, .proto = PROTO_UDP },
+        };
+        inet_pton(AF_INET, "198.18.5.1", &p[1].host_addr);
+        struct nat_target t = { .name = "web", .publish = p, .n_publish = 2 };
+        inet_pton(AF_INET, "198.18.0.2", &t.address);
+        char *s = text_for(NULL, 0, &t, 1);
+        /* prerouting and output each */
+        const char *tcp = "meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 198.18.0.2:80\n";
+        assert_non_null(strstr(s, tcp));
+        assert_non_null(strstr(s,
+                               "meta nfproto ipv4 fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 "
+                               "dnat ip to 198.18.0.2:80\n"));
+        assert_non_null(strstr(s, "meta nfproto ipv4 ip daddr 198.18.5.1 udp dport 5353 dnat ip to 198.18.0.2:53\n"));
+        free(s);
+}
+
+static void test_nat_ruleset_text_rejects_bad_names(void **state)
+{
+        (void) state;
+        char *s = NULL;
+        struct spec_network a = mknet("lan0\" ; flush ruleset", "198.18.0.0", true);
+        struct spec_network *nets[] = { &a };
+        assert_int_equal(nat_ruleset_text("berth", nets, 1, NULL, 0, &s), -EINVAL);
+        assert_int_equal(nat_ruleset_text("a b", NULL, 0, NULL, 0, &s), -EINVAL);
+        assert_null(s);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_nat_ruleset_text_replaces_table_atomically),
+                cmocka_unit_test(test_nat_ruleset_text_masquerades_nat_networks_only),
+                cmocka_unit_test(test_nat_ruleset_text_publishes_ports),
+                cmocka_unit_test(test_nat_ruleset_text_rejects_bad_names),
+        };
+        return cmocka_run_group_tests_name("nat", tests, NULL, NULL);
+}
