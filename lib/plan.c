@@ -232,7 +232,8 @@ static void describe_changes(const struct spec_container *want, const struct pla
 
 static int decide_container(const struct spec_container *want, const struct plan_actual *a, struct decision *d)
 {
-        char r[REASON_MAX] = "";
+        char r[REASON_MAX];
+        r[0] = 0; /* not = "": that would clear the whole buffer for every container */
 
         if (!a) {
                 d->kind = want->autostart ? PLAN_CREATE_START : PLAN_CREATE;
@@ -285,7 +286,8 @@ static int decide_container(const struct spec_container *want, const struct plan
 static int decide_network(const struct spec_network *want, const struct plan_network_actual *a,
                           struct net_decision *d)
 {
-        char r[REASON_MAX] = "", t[REASON_MAX];
+        char r[REASON_MAX], t[REASON_MAX];
+        r[0] = 0;
 
         if (!a) {
                 d->kind = PLAN_NETWORK_CREATE;
@@ -330,7 +332,8 @@ static int propagate(const struct spec_set *desired, size_t i, struct decision *
 {
         const struct spec_container *c = desired->containers[i];
         struct decision *d = &dec[i];
-        char extra[REASON_MAX] = "", names[REASON_MAX] = "";
+        char extra[REASON_MAX], names[REASON_MAX];
+        extra[0] = names[0] = 0;
         size_t n_names = 0;
 
         if (!d->active)
