@@ -18,7 +18,7 @@ static int cmp_double(const void *a, const void *b)
 
 static int build(struct spec_set *set, size_t n, size_t changed)
 {
-        *set = (struct spec_set){ 0 };
+        *set = (struct spec_set){0};
         set->containers = calloc(n + 1, sizeof *set->containers);
         set->networks = calloc(4, sizeof *set->networks);
         if (!set->containers || !set->networks)
@@ -53,7 +53,8 @@ static int build(struct spec_set *set, size_t n, size_t changed)
                         return -ENOMEM;
                 if (i % 10 != 0) {
                         snprintf(prev, sizeof prev, "c%05zu", i - 1);
-                        if (strv_push(&c->after, prev) < 0 || (i % 3 == 0 && strv_push(&c->requires, prev) < 0))
+                        if (strv_push(&c->after, prev) < 0 ||
+                            (i % 3 == 0 && strv_push(&c->requires, prev) < 0))
                                 return -ENOMEM;
                 }
         }
@@ -103,9 +104,10 @@ int main(int argc, char **argv)
                 plan_done(&p);
         }
         qsort(ms, runs, sizeof *ms, cmp_double);
-        printf("plan_compute: %zu definitions, 1 changed -> %zu actions that change something\n", n, changes);
-        printf("plan_compute: min %.3f ms, median %.3f ms, max %.3f ms over %zu runs\n", ms[0], ms[runs / 2],
-               ms[runs - 1], runs);
+        printf("plan_compute: %zu definitions, 1 changed -> %zu actions that change something\n", n,
+               changes);
+        printf("plan_compute: min %.3f ms, median %.3f ms, max %.3f ms over %zu runs\n", ms[0],
+               ms[runs / 2], ms[runs - 1], runs);
         free(ms);
         free(act);
         spec_set_done(&old);

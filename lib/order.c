@@ -99,7 +99,7 @@ int order_sort(const struct order_item *items, size_t n, size_t *ret_idx)
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++)
-                by_name[i] = by_rank[i] = (struct key){ nm(items[i].name), items[i].start_order, i };
+                by_name[i] = by_rank[i] = (struct key){nm(items[i].name), items[i].start_order, i};
         qsort(by_name, n, sizeof *by_name, cmp_by_name);
         qsort(by_rank, n, sizeof *by_rank, cmp_by_rank);
         for (size_t r = 0; r < n; r++)
@@ -175,7 +175,7 @@ int order_containers(const struct spec_set *set, size_t **ret_idx)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const struct spec_container *c = set->containers[i];
-                items[i] = (struct order_item){ c->name, c->start_order, c->after, c->requires };
+                items[i] = (struct order_item){c->name, c->start_order, c->after, c->requires};
         }
         int r = order_sort(items, n, idx);
         if (r < 0)

@@ -89,15 +89,16 @@ static bool health_equal(const struct spec_health *a, const struct spec_health *
 
 /* Names of the supervise-set fields that differ (the fields of
  * spec_container_hash_supervise()). */
-static void diff_supervise(const struct spec_container *a, const struct spec_container *b, char *buf,
-                           size_t size)
+static void diff_supervise(const struct spec_container *a, const struct spec_container *b,
+                           char *buf, size_t size)
 {
         buf[0] = 0;
         if (a->autostart != b->autostart)
                 join(buf, size, ", ", b->autostart ? "autostart off → on" : "autostart on → off");
         if (a->start_order != b->start_order) {
                 char t[64];
-                snprintf(t, sizeof t, "start-order %d → %d", (int) a->start_order, (int) b->start_order);
+                snprintf(t, sizeof t, "start-order %d → %d", (int) a->start_order,
+                         (int) b->start_order);
                 join(buf, size, ", ", t);
         }
         if (a->start_delay != b->start_delay)
@@ -131,8 +132,8 @@ static void diff_supervise(const struct spec_container *a, const struct spec_con
 }
 
 /* Network fields that need the bridge rebuilt; the rest (MTU, NAT) apply in place. */
-static void diff_network_recreate(const struct spec_network *a, const struct spec_network *b, char *buf,
-                                  size_t size)
+static void diff_network_recreate(const struct spec_network *a, const struct spec_network *b,
+                                  char *buf, size_t size)
 {
         buf[0] = 0;
         if (!streq_ptr(a->bridge, b->bridge))
@@ -152,7 +153,8 @@ static void diff_network_live(const struct spec_network *a, const struct spec_ne
                 char x[16], y[16];
                 snprintf(x, sizeof x, "%u", a->mtu);
                 snprintf(y, sizeof y, "%u", b->mtu);
-                snprintf(t, sizeof t, "mtu %s → %s", a->mtu ? x : "default", b->mtu ? y : "default");
+                snprintf(t, sizeof t, "mtu %s → %s", a->mtu ? x : "default",
+                         b->mtu ? y : "default");
                 join(buf, size, ", ", t);
         }
         if (a->nat != b->nat)
@@ -193,7 +195,8 @@ static int push(struct plan *p, enum plan_kind kind, bool network, const char *n
                 size_t desired, size_t actual)
 {
         struct plan_action *a = &p->actions[p->n];
-        *a = (struct plan_action){ .kind = kind, .network = network, .desired = desired, .actual = actual };
+        *a = (struct plan_action){
+                .kind = kind, .network = network, .desired = desired, .actual = actual};
         a->name = strdup(nm(name));
         if (!a->name)
                 return -ENOMEM;
@@ -203,8 +206,8 @@ static int push(struct plan *p, enum plan_kind kind, bool network, const char *n
 }
 
 /* What changed between the spec a container runs with and the desired one. */
-static void describe_changes(const struct spec_container *want, const struct plan_actual *a, bool rc,
-                             bool lc, bool sc, char *buf, size_t size)
+static void describe_changes(const struct spec_container *want, const struct plan_actual *a,
+                             bool rc, bool lc, bool sc, char *buf, size_t size)
 {
         char t[REASON_MAX];
         buf[0] = 0;
@@ -230,7 +233,8 @@ static void describe_changes(const struct spec_container *want, const struct pla
         }
 }
 
-static int decide_container(const struct spec_container *want, const struct plan_actual *a, struct decision *d)
+static int decide_container(const struct spec_container *want, const struct plan_actual *a,
+                            struct decision *d)
 {
         char r[REASON_MAX];
         r[0] = 0; /* not = "": that would clear the whole buffer for every container */
@@ -254,11 +258,15 @@ static int decide_container(const struct spec_container *want, const struct plan
 
         d->active = state_is_active(a);
         if (d->active) {
-                d->kind = rc ? PLAN_RESTART : lc ? PLAN_UPDATE_LIVE : sc ? PLAN_UPDATE_SETTINGS : PLAN_NONE;
+                d->kind = rc   ? PLAN_RESTART
+                          : lc ? PLAN_UPDATE_LIVE
+                          : sc ? PLAN_UPDATE_SETTINGS
+                               : PLAN_NONE;
                 join(r, sizeof r, "; ", changed ? ch : "unchanged");
         } else if (a->stopped_by_operator) {
                 d->kind = changed ? PLAN_UPDATE_SETTINGS : PLAN_NONE;
-                join(r, sizeof r, "; ", changed ? "stopped by operator, stays stopped" : "stopped by operator");
+                join(r, sizeof r, "; ",
+                     changed ? "stopped by operator, stays stopped" : "stopped by operator");
                 if (changed)
                         join(r, sizeof r, "; ", ch);
         } else if (a->state == PLAN_STATE_FAILED) {
@@ -327,8 +335,9 @@ static int decide_network(const struct spec_network *want, const struct plan_net
 
 /* A running container restarts along with what it requires and with the
  * network it sits on. Called in start order, so what it requires is decided. */
-static int propagate(const struct spec_set *desired, size_t i, struct decision *dec, const struct nidx *cix,
-                     const struct nidx *nix, const struct net_decision *ndec)
+static int propagate(const struct spec_set *desired, size_t i, struct decision *dec,
+                     const struct nidx *cix, const struct nidx *nix,
+                     const struct net_decision *ndec)
 {
         const struct spec_container *c = desired->containers[i];
         struct decision *d = &dec[i];
@@ -402,8 +411,9 @@ static void work_done(struct work *w)
         free(w->rorder);
 }
 
-static int compute(const struct spec_set *desired, const struct plan_actual *actual, size_t n_actual,
-                   const struct plan_network_actual *nets, size_t n_nets, struct work *w, struct plan *p)
+static int compute(const struct spec_set *desired, const struct plan_actual *actual,
+                   size_t n_actual, const struct plan_network_actual *nets, size_t n_nets,
+                   struct work *w, struct plan *p)
 {
         size_t nc = desired->n_containers, nn = desired->n_networks;
         int r;
@@ -421,16 +431,16 @@ static int compute(const struct spec_set *desired, const struct plan_actual *act
         w->n_dec = nc;
         w->n_ndec = nn;
         for (size_t i = 0; i < nc; i++)
-                w->cix[i] = (struct nidx){ nm(desired->containers[i]->name), i };
+                w->cix[i] = (struct nidx){nm(desired->containers[i]->name), i};
         for (size_t i = 0; i < nn; i++)
-                w->nix[i] = (struct nidx){ nm(desired->networks[i]->name), i };
+                w->nix[i] = (struct nidx){nm(desired->networks[i]->name), i};
         size_t na = 0, nna = 0;
         for (size_t i = 0; i < n_actual; i++)
                 if (actual[i].name)
-                        w->aix[na++] = (struct nidx){ actual[i].name, i };
+                        w->aix[na++] = (struct nidx){actual[i].name, i};
         for (size_t i = 0; i < n_nets; i++)
                 if (nets[i].name)
-                        w->anix[nna++] = (struct nidx){ nets[i].name, i };
+                        w->anix[nna++] = (struct nidx){nets[i].name, i};
         nidx_sort(w->cix, nc);
         nidx_sort(w->nix, nn);
         nidx_sort(w->aix, na);
@@ -479,7 +489,7 @@ static int compute(const struct spec_set *desired, const struct plan_actual *act
                 return -ENOMEM;
         for (size_t k = 0; k < n_removed; k++) {
                 const struct plan_actual *a = &actual[w->removed[k]];
-                w->ritems[k] = (struct order_item){ .name = a->name };
+                w->ritems[k] = (struct order_item){.name = a->name};
                 if (a->spec) {
                         w->ritems[k].start_order = a->spec->start_order;
                         w->ritems[k].after = a->spec->after;
@@ -505,15 +515,15 @@ static int compute(const struct spec_set *desired, const struct plan_actual *act
         }
         for (size_t k = 0; k < nn; k++) {
                 size_t i = w->nix[k].idx;
-                r = push(p, w->ndec[i].kind, true, desired->networks[i]->name, &w->ndec[i].reason, i,
-                         w->ndec[i].actual);
+                r = push(p, w->ndec[i].kind, true, desired->networks[i]->name, &w->ndec[i].reason,
+                         i, w->ndec[i].actual);
                 if (r < 0)
                         return r;
         }
         for (size_t k = 0; k < nc; k++) {
                 size_t i = w->order[k];
-                r = push(p, w->dec[i].kind, false, desired->containers[i]->name, &w->dec[i].reason, i,
-                         w->dec[i].actual);
+                r = push(p, w->dec[i].kind, false, desired->containers[i]->name, &w->dec[i].reason,
+                         i, w->dec[i].actual);
                 if (r < 0)
                         return r;
         }
@@ -536,11 +546,11 @@ static int compute(const struct spec_set *desired, const struct plan_actual *act
 int plan_compute(const struct spec_set *desired, const struct plan_actual *actual, size_t n_actual,
                  const struct plan_network_actual *nets, size_t n_nets, struct plan *ret)
 {
-        static const struct spec_set empty = { 0 };
-        struct work w = { 0 };
-        struct plan p = { 0 };
+        static const struct spec_set empty = {0};
+        struct work w = {0};
+        struct plan p = {0};
 
-        *ret = (struct plan){ 0 };
+        *ret = (struct plan){0};
         if (!desired)
                 desired = &empty;
         if (!actual)
@@ -567,12 +577,13 @@ void plan_done(struct plan *p)
                 free(p->actions[i].reason);
         }
         free(p->actions);
-        *p = (struct plan){ 0 };
+        *p = (struct plan){0};
 }
 
-void plan_actual_from_spec(const struct spec_container *spec, enum plan_state state, struct plan_actual *ret)
+void plan_actual_from_spec(const struct spec_container *spec, enum plan_state state,
+                           struct plan_actual *ret)
 {
-        *ret = (struct plan_actual){ .name = spec->name, .state = state, .spec = spec };
+        *ret = (struct plan_actual){.name = spec->name, .state = state, .spec = spec};
         spec_container_hash_restart(spec, ret->restart_hash);
         spec_container_hash_live(spec, ret->live_hash);
         spec_container_hash_supervise(spec, ret->supervise_hash);
@@ -580,7 +591,7 @@ void plan_actual_from_spec(const struct spec_container *spec, enum plan_state st
 
 void plan_network_actual_from_spec(const struct spec_network *spec, struct plan_network_actual *ret)
 {
-        *ret = (struct plan_network_actual){ .name = spec->name, .spec = spec };
+        *ret = (struct plan_network_actual){.name = spec->name, .spec = spec};
         spec_network_hash(spec, ret->hash);
 }
 
@@ -615,9 +626,9 @@ const char *plan_kind_to_string(enum plan_kind k)
 const char *plan_state_to_string(enum plan_state s)
 {
         static const char *const t[] = {
-                [PLAN_STATE_STOPPED] = "stopped",   [PLAN_STATE_STARTING] = "starting",
-                [PLAN_STATE_RUNNING] = "running",   [PLAN_STATE_STOPPING] = "stopping",
-                [PLAN_STATE_BACKOFF] = "backoff",   [PLAN_STATE_FAILED] = "failed",
+                [PLAN_STATE_STOPPED] = "stopped", [PLAN_STATE_STARTING] = "starting",
+                [PLAN_STATE_RUNNING] = "running", [PLAN_STATE_STOPPING] = "stopping",
+                [PLAN_STATE_BACKOFF] = "backoff", [PLAN_STATE_FAILED] = "failed",
         };
         return (unsigned) s < ELEMENTSOF(t) && t[s] ? t[s] : "?";
 }
@@ -658,7 +669,8 @@ struct json_object *plan_to_json(const struct plan *p)
                 }
                 if (json_add_string(o, "action", plan_kind_to_string(a->kind)) < 0 ||
                     json_add_string(o, "type", a->network ? "network" : "container") < 0 ||
-                    json_add_string(o, "name", a->name) < 0 || json_add_string(o, "reason", a->reason) < 0)
+                    json_add_string(o, "name", a->name) < 0 ||
+                    json_add_string(o, "reason", a->reason) < 0)
                         goto fail;
         }
         if (json_object_object_add(root, "actions", arr) < 0)

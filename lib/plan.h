@@ -59,12 +59,12 @@ struct json_object;
 
 /* The supervisor's view of a container, as far as the plan needs it. */
 enum plan_state {
-        PLAN_STATE_STOPPED,  /* not running (never started, exited, stopped) */
+        PLAN_STATE_STOPPED, /* not running (never started, exited, stopped) */
         PLAN_STATE_STARTING,
-        PLAN_STATE_RUNNING,  /* includes healthy and unhealthy */
+        PLAN_STATE_RUNNING, /* includes healthy and unhealthy */
         PLAN_STATE_STOPPING,
-        PLAN_STATE_BACKOFF,  /* exited, waiting to be restarted */
-        PLAN_STATE_FAILED,   /* gave up restarting */
+        PLAN_STATE_BACKOFF, /* exited, waiting to be restarted */
+        PLAN_STATE_FAILED,  /* gave up restarting */
         _PLAN_STATE_MAX,
 };
 
@@ -107,7 +107,7 @@ enum plan_kind {
 
 struct plan_action {
         enum plan_kind kind;
-        bool network;  /* about a network (PLAN_NETWORK_* or PLAN_NONE) */
+        bool network; /* about a network (PLAN_NETWORK_* or PLAN_NONE) */
         char *name;
         char *reason;
         /* Index into desired->containers (or ->networks when network), and
@@ -137,7 +137,8 @@ void plan_done(struct plan *p);
  * spec pointer; name borrowed from spec). */
 void plan_actual_from_spec(const struct spec_container *spec, enum plan_state state,
                            struct plan_actual *ret);
-void plan_network_actual_from_spec(const struct spec_network *spec, struct plan_network_actual *ret);
+void plan_network_actual_from_spec(const struct spec_network *spec,
+                                   struct plan_network_actual *ret);
 
 /* Actions that change something (every kind but none). */
 size_t plan_count_changes(const struct plan *p);

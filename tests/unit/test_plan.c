@@ -29,20 +29,22 @@ struct world {
 
 static void parse_into(struct spec_set *set, const char *text, bool validate)
 {
-        struct diag d = { 0 };
+        struct diag d = {0};
         assert_int_equal(config_parse_buffer("t.conf", text, strlen(text), set, &d), 0);
         if (validate)
                 config_validate(set, &d);
         for (size_t i = 0; i < d.n; i++)
-                print_message("diag: %s:%d: %s\n", d.entries[i].file, d.entries[i].line, d.entries[i].message);
+                print_message("diag: %s:%d: %s\n", d.entries[i].file, d.entries[i].line,
+                              d.entries[i].message);
         assert_int_equal(d.n, 0);
         diag_done(&d);
 }
 
 /* old describes what runs (every container running), new the files. */
-static void world_init_raw(struct world *w, const char *old_text, const char *new_text, bool validate)
+static void world_init_raw(struct world *w, const char *old_text, const char *new_text,
+                           bool validate)
 {
-        *w = (struct world){ 0 };
+        *w = (struct world){0};
         parse_into(&w->old, old_text, validate);
         parse_into(&w->new, new_text, validate);
         w->n_actual = w->old.n_containers;
@@ -74,7 +76,8 @@ static struct plan_actual *actual_of(struct world *w, const char *name)
 static void world_plan(struct world *w)
 {
         plan_done(&w->plan);
-        assert_int_equal(plan_compute(&w->new, w->actual, w->n_actual, w->nets, w->n_nets, &w->plan), 0);
+        assert_int_equal(
+                plan_compute(&w->new, w->actual, w->n_actual, w->nets, w->n_nets, &w->plan), 0);
         for (size_t i = 0; getenv("TEST_PLAN_VERBOSE") && i < w->plan.n; i++) {
                 char buf[512];
                 print_message("  %s\n", plan_action_format(&w->plan.actions[i], buf, sizeof buf));
@@ -128,9 +131,9 @@ static void assert_contains(const char *haystack, const char *needle)
                 fail_msg("'%s' does not contain '%s'", haystack, needle);
 }
 
-#define THREE                                                                              \
-        C("db", "autostart = true command = { \"/bin/db\" }")                                \
-        C("web", "autostart = true after = { \"db\" } requires = { \"db\" }")                \
+#define THREE                                                                                      \
+        C("db", "autostart = true command = { \"/bin/db\" }")                                      \
+        C("web", "autostart = true after = { \"db\" } requires = { \"db\" }")                      \
         C("cache", "autostart = true limits { memory = 256M }")
 
 /* ---- what a reload does to each container ---- */
@@ -182,8 +185,9 @@ static void test_plan_compute_removed_stop_remove(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, THREE, C("db", "autostart = true command = { \"/bin/db\" }")
-                                      C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
+        world_init(&w, THREE,
+                   C("db", "autostart = true command = { \"/bin/db\" }")
+                           C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
         world_plan(&w);
         const struct plan_action *a = action_of(&w.plan, "cache");
         assert_kind(a, PLAN_STOP_REMOVE);
@@ -199,8 +203,9 @@ static void test_plan_compute_removed_even_when_stopped(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, THREE, C("db", "autostart = true command = { \"/bin/db\" }")
-                                      C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
+        world_init(&w, THREE,
+                   C("db", "autostart = true command = { \"/bin/db\" }")
+                           C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
         actual_of(&w, "cache")->state = PLAN_STATE_STOPPED;
         actual_of(&w, "cache")->stopped_by_operator = true;
         world_plan(&w);
@@ -238,8 +243,9 @@ static void test_plan_compute_restart_and_live_changed_restart_only(void **state
 {
         (void) state;
         struct world w;
-        world_init(&w, C("a", "autostart = true command = { \"/bin/true\" } limits { memory = 256M }"),
-                   C("a", "autostart = true command = { \"/bin/false\" } limits { memory = 512M }"));
+        world_init(
+                &w, C("a", "autostart = true command = { \"/bin/true\" } limits { memory = 256M }"),
+                C("a", "autostart = true command = { \"/bin/false\" } limits { memory = 512M }"));
         world_plan(&w);
         assert_int_equal(w.plan.n, 1);
         const struct plan_action *a = action_of(&w.plan, "a");
@@ -306,12 +312,13 @@ static void test_plan_compute_unknown_running_spec_says_definition(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, C("a", "autostart = true command = { \"/bin/true\" } limits { memory = 1G }")
-                               C("b", "autostart = true limits { memory = 1G }")
-                               C("c", "autostart = true"),
+        world_init(&w,
+                   C("a", "autostart = true command = { \"/bin/true\" } limits { memory = 1G }")
+                           C("b", "autostart = true limits { memory = 1G }")
+                                   C("c", "autostart = true"),
                    C("a", "autostart = true command = { \"/bin/false\" } limits { memory = 1G }")
                            C("b", "autostart = true limits { memory = 2G }")
-                           C("c", "autostart = true restart = \"always\""));
+                                   C("c", "autostart = true restart = \"always\""));
         for (size_t i = 0; i < w.n_actual; i++)
                 w.actual[i].spec = NULL; /* re-adopted: only hashes known */
         world_plan(&w);
@@ -410,7 +417,8 @@ static void test_plan_compute_stopped_autostart_start(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, C("a", "autostart = true") C("b", "autostart = true command = { \"/bin/x\" }"),
+        world_init(&w,
+                   C("a", "autostart = true") C("b", "autostart = true command = { \"/bin/x\" }"),
                    C("a", "autostart = true") C("b", "autostart = true command = { \"/bin/y\" }"));
         w.actual[0].state = PLAN_STATE_STOPPED;
         w.actual[1].state = PLAN_STATE_STOPPED;
@@ -418,7 +426,8 @@ static void test_plan_compute_stopped_autostart_start(void **state)
         assert_kind(action_of(&w.plan, "a"), PLAN_START);
         assert_string_equal(action_of(&w.plan, "a")->reason, "autostart and not running");
         assert_kind(action_of(&w.plan, "b"), PLAN_START);
-        assert_string_equal(action_of(&w.plan, "b")->reason, "autostart and not running; changed: command");
+        assert_string_equal(action_of(&w.plan, "b")->reason,
+                            "autostart and not running; changed: command");
         world_done(&w);
 }
 
@@ -426,8 +435,10 @@ static void test_plan_compute_stopped_without_autostart(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, C("a", "autostart = false") C("b", "autostart = false command = { \"/bin/x\" }"),
-                   C("a", "autostart = false") C("b", "autostart = false command = { \"/bin/y\" }"));
+        world_init(&w,
+                   C("a", "autostart = false") C("b", "autostart = false command = { \"/bin/x\" }"),
+                   C("a", "autostart = false")
+                           C("b", "autostart = false command = { \"/bin/y\" }"));
         w.actual[0].state = PLAN_STATE_STOPPED;
         w.actual[1].state = PLAN_STATE_STOPPED;
         world_plan(&w);
@@ -469,7 +480,9 @@ static void test_plan_compute_order_start_order_tiebreak(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, "", C("a", "start-order = 20") C("b", "start-order = 10") C("c", "start-order = -5"));
+        world_init(&w, "",
+                   C("a", "start-order = 20") C("b", "start-order = 10")
+                           C("c", "start-order = -5"));
         world_plan(&w);
         assert_string_equal(w.plan.actions[0].name, "c");
         assert_string_equal(w.plan.actions[1].name, "b");
@@ -483,7 +496,7 @@ static void test_plan_compute_order_names_alphabetical(void **state)
         struct world w;
         world_init(&w, "", C("zeta", "") C("alpha", "") C("mid", "") C("beta", ""));
         world_plan(&w);
-        const char *expect[] = { "alpha", "beta", "mid", "zeta" };
+        const char *expect[] = {"alpha", "beta", "mid", "zeta"};
         assert_int_equal(w.plan.n, 4);
         for (size_t i = 0; i < 4; i++)
                 assert_string_equal(w.plan.actions[i].name, expect[i]);
@@ -523,7 +536,8 @@ static void test_plan_compute_new_dependency_before_restart(void **state)
         (void) state;
         struct world w;
         world_init(&w, C("web", "autostart = true"),
-                   C("web", "autostart = true command = { \"/x\" } after = { \"db\" }") C("db", "autostart = true start-order = 99"));
+                   C("web", "autostart = true command = { \"/x\" } after = { \"db\" }")
+                           C("db", "autostart = true start-order = 99"));
         world_plan(&w);
         assert_kind(action_of(&w.plan, "db"), PLAN_CREATE_START);
         assert_kind(action_of(&w.plan, "web"), PLAN_RESTART);
@@ -539,11 +553,13 @@ static void test_plan_compute_requires_restart_propagates(void **state)
         struct world w;
         const char *rest = C("web", "autostart = true requires = { \"db\" }")
                 C("api", "autostart = true requires = { \"web\" }")
-                C("viewer", "autostart = true after = { \"db\" }")
-                C("other", "autostart = true");
+                        C("viewer", "autostart = true after = { \"db\" }")
+                                C("other", "autostart = true");
         char old[2048], new[2048];
-        snprintf(old, sizeof old, "%s%s", C("db", "autostart = true command = { \"/db\", \"-v1\" }"), rest);
-        snprintf(new, sizeof new, "%s%s", C("db", "autostart = true command = { \"/db\", \"-v2\" }"), rest);
+        snprintf(old, sizeof old, "%s%s",
+                 C("db", "autostart = true command = { \"/db\", \"-v1\" }"), rest);
+        snprintf(new, sizeof new, "%s%s",
+                 C("db", "autostart = true command = { \"/db\", \"-v2\" }"), rest);
         world_init(&w, old, new);
         world_plan(&w);
         assert_kind(action_of(&w.plan, "db"), PLAN_RESTART);
@@ -569,7 +585,8 @@ static void test_plan_compute_requires_two_restarting(void **state)
                            C("c", "requires = { \"a\", \"b\" } limits { pids = 6 }"));
         world_plan(&w);
         assert_kind(action_of(&w.plan, "c"), PLAN_RESTART);
-        assert_string_equal(action_of(&w.plan, "c")->reason, "pids 5 → 6; requires a, b, which restart");
+        assert_string_equal(action_of(&w.plan, "c")->reason,
+                            "pids 5 → 6; requires a, b, which restart");
         world_done(&w);
 }
 
@@ -577,8 +594,10 @@ static void test_plan_compute_requires_skips_operator_stopped(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, C("db", "command = { \"/1\" }") C("web", "autostart = true requires = { \"db\" }"),
-                   C("db", "command = { \"/2\" }") C("web", "autostart = true requires = { \"db\" }"));
+        world_init(
+                &w,
+                C("db", "command = { \"/1\" }") C("web", "autostart = true requires = { \"db\" }"),
+                C("db", "command = { \"/2\" }") C("web", "autostart = true requires = { \"db\" }"));
         actual_of(&w, "web")->state = PLAN_STATE_STOPPED;
         actual_of(&w, "web")->stopped_by_operator = true;
         world_plan(&w);
@@ -609,7 +628,8 @@ static void test_plan_compute_network_mtu_update_in_place(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, LAN0 ON_LAN0("a"), NET("lan0", "subnet = \"198.18.0.0/24\" mtu = 9000") ON_LAN0("a"));
+        world_init(&w, LAN0 ON_LAN0("a"),
+                   NET("lan0", "subnet = \"198.18.0.0/24\" mtu = 9000") ON_LAN0("a"));
         world_plan(&w);
         const struct plan_action *n = net_action_of(&w.plan, "lan0");
         assert_kind(n, PLAN_NETWORK_UPDATE);
@@ -622,7 +642,8 @@ static void test_plan_compute_network_nat_update_in_place(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, LAN0 ON_LAN0("a"), NET("lan0", "subnet = \"198.18.0.0/24\" nat = true") ON_LAN0("a"));
+        world_init(&w, LAN0 ON_LAN0("a"),
+                   NET("lan0", "subnet = \"198.18.0.0/24\" nat = true") ON_LAN0("a"));
         world_plan(&w);
         assert_kind(net_action_of(&w.plan, "lan0"), PLAN_NETWORK_UPDATE);
         assert_string_equal(net_action_of(&w.plan, "lan0")->reason, "nat off → on");
@@ -635,8 +656,8 @@ static void test_plan_compute_network_subnet_recreate_restarts_members(void **st
         (void) state;
         struct world w;
         world_init(&w, LAN0 LAN1 ON_LAN0("a") ON_LAN0("b") ON_LAN1("c") C("d", "autostart = true"),
-                   NET("lan0", "subnet = \"198.18.2.0/24\"") LAN1 ON_LAN0("a") ON_LAN0("b") ON_LAN1("c")
-                           C("d", "autostart = true"));
+                   NET("lan0", "subnet = \"198.18.2.0/24\"") LAN1 ON_LAN0("a") ON_LAN0("b")
+                           ON_LAN1("c") C("d", "autostart = true"));
         actual_of(&w, "b")->state = PLAN_STATE_STOPPED;
         actual_of(&w, "b")->stopped_by_operator = true;
         world_plan(&w);
@@ -645,9 +666,11 @@ static void test_plan_compute_network_subnet_recreate_restarts_members(void **st
         assert_string_equal(n->reason, "changed: subnet, gateway");
         assert_kind(net_action_of(&w.plan, "lan1"), PLAN_NONE);
         assert_kind(action_of(&w.plan, "a"), PLAN_RESTART);
-        assert_string_equal(action_of(&w.plan, "a")->reason, "network lan0 changed: subnet, gateway");
+        assert_string_equal(action_of(&w.plan, "a")->reason,
+                            "network lan0 changed: subnet, gateway");
         assert_true(pos_of(&w.plan, "lan0", true) < pos_of(&w.plan, "a", false));
-        assert_kind(action_of(&w.plan, "b"), PLAN_NONE); /* stopped: starts on the new bridge later */
+        assert_kind(action_of(&w.plan, "b"),
+                    PLAN_NONE); /* stopped: starts on the new bridge later */
         assert_kind(action_of(&w.plan, "c"), PLAN_NONE);
         assert_kind(action_of(&w.plan, "d"), PLAN_NONE);
         world_done(&w);
@@ -658,10 +681,12 @@ static void test_plan_compute_network_bridge_rename_recreate(void **state)
         (void) state;
         struct world w;
         world_init(&w, LAN0 ON_LAN0("a"),
-                   NET("lan0", "subnet = \"198.18.0.0/24\" bridge = \"br-lan\" mtu = 1400") ON_LAN0("a"));
+                   NET("lan0", "subnet = \"198.18.0.0/24\" bridge = \"br-lan\" mtu = 1400")
+                           ON_LAN0("a"));
         world_plan(&w);
         assert_kind(net_action_of(&w.plan, "lan0"), PLAN_NETWORK_RECREATE);
-        assert_string_equal(net_action_of(&w.plan, "lan0")->reason, "changed: bridge; mtu default → 1400");
+        assert_string_equal(net_action_of(&w.plan, "lan0")->reason,
+                            "changed: bridge; mtu default → 1400");
         assert_kind(action_of(&w.plan, "a"), PLAN_RESTART);
         assert_string_equal(action_of(&w.plan, "a")->reason, "network lan0 changed: bridge");
         world_done(&w);
@@ -687,7 +712,8 @@ static void test_plan_compute_network_unknown_spec_recreate(void **state)
 {
         (void) state;
         struct world w;
-        world_init(&w, LAN0 ON_LAN0("a"), NET("lan0", "subnet = \"198.18.0.0/24\" mtu = 9000") ON_LAN0("a"));
+        world_init(&w, LAN0 ON_LAN0("a"),
+                   NET("lan0", "subnet = \"198.18.0.0/24\" mtu = 9000") ON_LAN0("a"));
         w.nets[0].spec = NULL;
         world_plan(&w);
         assert_kind(net_action_of(&w.plan, "lan0"), PLAN_NETWORK_RECREATE);
@@ -756,12 +782,13 @@ static void test_plan_compute_deterministic(void **state)
         (void) state;
         struct world w;
         world_init(&w, LAN0 THREE C("gone1", "") C("gone2", "after = { \"gone1\" }"),
-                   NET("lan0", "subnet = \"198.18.0.0/24\" nat = true") LAN1
-                           C("db", "autostart = true command = { \"/bin/db2\" }")
+                   NET("lan0", "subnet = \"198.18.0.0/24\" nat = true") LAN1 C(
+                           "db", "autostart = true command = { \"/bin/db2\" }")
                            C("web", "autostart = true after = { \"db\" } requires = { \"db\" }")
-                           C("cache", "autostart = true limits { memory = 128M }") C("n1", "") C("n2", ""));
+                                   C("cache", "autostart = true limits { memory = 128M }")
+                                           C("n1", "") C("n2", ""));
         world_plan(&w);
-        struct plan again = { 0 };
+        struct plan again = {0};
         assert_int_equal(plan_compute(&w.new, w.actual, w.n_actual, w.nets, w.n_nets, &again), 0);
         assert_plans_equal(&w.plan, &again);
         plan_done(&again);
@@ -784,8 +811,9 @@ static void test_plan_compute_total_on_invalid_input(void **state)
         struct world w;
         /* Not validated: a missing dependency, a self-dependency, a cycle. */
         world_init_raw(&w, C("a", ""),
-                       C("a", "after = { \"ghost\" } requires = { \"a\" }") C("b", "after = { \"c\" } requires = { \"c\" }")
-                               C("c", "after = { \"b\" }"),
+                       C("a", "after = { \"ghost\" } requires = { \"a\" }")
+                               C("b", "after = { \"c\" } requires = { \"c\" }")
+                                       C("c", "after = { \"b\" }"),
                        false);
         world_plan(&w);
         assert_int_equal(w.plan.n, 3);
@@ -800,7 +828,7 @@ static void test_plan_compute_total_on_invalid_input(void **state)
 static void test_plan_compute_duplicate_and_nameless_actual(void **state)
 {
         (void) state;
-        struct spec_set set = { 0 };
+        struct spec_set set = {0};
         parse_into(&set, C("a", "autostart = true") C("z", ""), true);
         struct plan_actual act[5];
         plan_actual_from_spec(set.containers[0], PLAN_STATE_RUNNING, &act[0]);
@@ -810,7 +838,7 @@ static void test_plan_compute_duplicate_and_nameless_actual(void **state)
         act[3] = act[2];
         act[4] = act[2];
         act[4].name = NULL;
-        struct plan p = { 0 };
+        struct plan p = {0};
         assert_int_equal(plan_compute(&set, act, 5, NULL, 3, &p), 0);
         assert_int_equal(p.n, 3);
         assert_kind(action_of(&p, "a"), PLAN_NONE);
@@ -823,7 +851,7 @@ static void test_plan_compute_duplicate_and_nameless_actual(void **state)
 static void test_plan_compute_empty(void **state)
 {
         (void) state;
-        struct plan p = { 0 };
+        struct plan p = {0};
         assert_int_equal(plan_compute(NULL, NULL, 7, NULL, 0, &p), 0);
         assert_int_equal(p.n, 0);
         plan_done(&p);
@@ -836,7 +864,7 @@ static void test_plan_compute_empty(void **state)
 
 static void build_big(struct spec_set *set, const char *changed_command_of)
 {
-        *set = (struct spec_set){ 0 };
+        *set = (struct spec_set){0};
         set->containers = calloc(N_BIG, sizeof *set->containers);
         assert_non_null(set->containers);
         for (size_t i = 0; i < N_BIG; i++) {
@@ -848,7 +876,11 @@ static void build_big(struct spec_set *set, const char *changed_command_of)
                 c->autostart = true;
                 c->start_order = (int32_t) (N_BIG - i) % 7; /* conflicts with the chains below */
                 assert_int_equal(strv_push(&c->command, "/bin/serve"), 0);
-                assert_int_equal(strv_push(&c->command, changed_command_of && streq(name, changed_command_of) ? "--v2" : "--v1"), 0);
+                assert_int_equal(
+                        strv_push(&c->command, changed_command_of && streq(name, changed_command_of)
+                                                       ? "--v2"
+                                                       : "--v1"),
+                        0);
                 if (i % 10 != 0) { /* chains of ten: each after the previous */
                         snprintf(prev, sizeof prev, "c%04zu", i - 1);
                         assert_int_equal(strv_push(&c->after, prev), 0);
@@ -867,7 +899,7 @@ static void test_plan_compute_thousand_one_changed(void **state)
         assert_non_null(act);
         for (size_t i = 0; i < N_BIG; i++)
                 plan_actual_from_spec(old.containers[i], PLAN_STATE_RUNNING, &act[i]);
-        struct plan p = { 0 };
+        struct plan p = {0};
         assert_int_equal(plan_compute(&new, act, N_BIG, NULL, 0, &p), 0);
         assert_int_equal(p.n, N_BIG);
         assert_int_equal(plan_count_changes(&p), 1);
@@ -898,10 +930,12 @@ static void test_plan_to_json_fields(void **state)
         world_plan(&w);
         struct json_object *j = plan_to_json(&w.plan);
         assert_non_null(j);
-        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        assert_string_equal(s, "{\"actions\":[{\"action\":\"none\",\"type\":\"network\",\"name\":\"lan0\","
-                               "\"reason\":\"unchanged\"},{\"action\":\"restart\",\"type\":\"container\","
-                               "\"name\":\"a\",\"reason\":\"changed: command\"}],\"changes\":1}");
+        const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
+        assert_string_equal(
+                s, "{\"actions\":[{\"action\":\"none\",\"type\":\"network\",\"name\":\"lan0\","
+                   "\"reason\":\"unchanged\"},{\"action\":\"restart\",\"type\":\"container\","
+                   "\"name\":\"a\",\"reason\":\"changed: command\"}],\"changes\":1}");
         json_object_put(j);
         world_done(&w);
 }
@@ -910,10 +944,17 @@ static void test_plan_action_format_line(void **state)
 {
         (void) state;
         char buf[128];
-        struct plan_action a = { .kind = PLAN_RESTART, .name = (char *) "web", .reason = (char *) "changed: command" };
-        assert_string_equal(plan_action_format(&a, buf, sizeof buf), "restart          web: changed: command");
-        struct plan_action n = { .kind = PLAN_NONE, .network = true, .name = (char *) "lan0", .reason = (char *) "unchanged" };
-        assert_string_equal(plan_action_format(&n, buf, sizeof buf), "none             network lan0: unchanged");
+        struct plan_action a = {.kind = PLAN_RESTART,
+                                .name = (char *) "web",
+                                .reason = (char *) "changed: command"};
+        assert_string_equal(plan_action_format(&a, buf, sizeof buf),
+                            "restart          web: changed: command");
+        struct plan_action n = {.kind = PLAN_NONE,
+                                .network = true,
+                                .name = (char *) "lan0",
+                                .reason = (char *) "unchanged"};
+        assert_string_equal(plan_action_format(&n, buf, sizeof buf),
+                            "none             network lan0: unchanged");
 }
 
 static void test_plan_kind_to_string_all_distinct(void **state)
