@@ -126,7 +126,9 @@ struct plan {
  * but any input is handled without crashing or looping: a dependency that
  * names no container is ignored, a cycle is broken, actual entries with a
  * NULL name are ignored, and an actual name listed twice is planned once.
- * Same input → the same list, byte for byte. On success *ret owns the
+ * Same input → the same list, byte for byte. O((n + edges) log n); most
+ * of the time goes into hashing the desired specs (about 5 ms for 1,000
+ * definitions, bench/plan.sh). On success *ret owns the
  * actions (free with plan_done()). Returns 0 or -ENOMEM (*ret is then
  * empty). */
 int plan_compute(const struct spec_set *desired, const struct plan_actual *actual, size_t n_actual,
