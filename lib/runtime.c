@@ -8,7 +8,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <net/if.h>
+
 #include "config.h"
+#include "ipam.h"
+#include "nat.h"
+#include "net.h"
 #include "security.h"
 #include "template.h"
 #include "util.h"
@@ -19,6 +24,11 @@ struct runtime_internal {
         uid_t idmap_uid;
         gid_t idmap_gid;
         uint32_t idmap_count;
+        const struct spec_container *spec;
+        const struct spec_network *net; /* NET_BRIDGE */
+        struct in_addr address;
+        bool veth_made, bridge_made;
+        char *nat_table;                /* the table of a foreground run, when it has one */
         char **envp;
         char **argv;
         char *merged, *upper, *work, *etc, *overlay_opts;
@@ -48,6 +58,7 @@ static void internal_free(struct runtime_internal *in)
         free(in->work);
         free(in->etc);
         free(in->overlay_opts);
+        free(in->nat_table);
         free(in);
 }
 
@@ -61,12 +72,12 @@ static int write_text(const char *dir, const char *name, const char *text)
 
 /* /etc/hosts, /etc/resolv.conf and /etc/hostname for the container, kept
  * in its directory and bind-mounted read-only-ish over the image's. */
-static int write_etc(const struct spec_container *c, const char *hostname, const char *etc)
+static int write_etc(const struct spec_container *c, const char *hostname, const char *hosts_text, const char *etc)
 {
         char hosts[1024];
         snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
                  hostname);
-        int r = write_text(etc, "hosts", hosts);
+        int r = write_text(etc, "hosts", hosts_text ? hosts_text : hosts);
         if (r < 0)
                 return r;
         char host_name[300];
@@ -175,16 +186,102 @@ static int confine(const void *data, uid_t uid, gid_t gid)
         return security_seccomp_apply(&in->seccomp);
 }
 
-/* In the parent, once the child exists: id maps, then (later) cgroup and network. */
+/* In the parent, once the child exists: id maps, cgroup, network. */
 static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
 {
         struct runtime_internal *in = userdata;
+        int r;
         if (in->idmap_count) {
-                int r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
+                r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
                 if (r < 0)
                         return failf(err, n, r, "cannot write the user namespace id maps");
         }
+        if (in->spec->net_mode == NET_HOST)
+                return 0;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
+        _cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0)
+                return failf(err, n, -errno, "cannot open the container's network namespace");
+        if (in->spec->net_mode == NET_NONE) {
+                r = net_loopback_up(nsfd);
+                return r < 0 ? failf(err, n, r, "cannot bring lo up") : 0;
+        }
+        r = net_container_setup(in->spec->name, nsfd, in->net, in->address);
+        if (r == -EEXIST)
+                return failf(err, n, 0, "interface for container '%s' exists and is not berth's", in->spec->name);
+        if (r < 0)
+                return failf(err, n, r, "cannot plumb the container into network '%s'", in->net->name);
+        in->veth_made = true;
         return 0;
+}
+
+/* Bridge and address of a bridged container, and the /etc/hosts text with
+ * its peers on the same network (static addresses from the definitions,
+ * automatic ones from the network's address file). */
+static int setup_bridge_network(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+                                struct runtime_internal *in, char **ret_hosts, char *err, size_t n)
+{
+        const struct spec_network *net = spec_set_find_network(set, c->network);
+        if (!net)
+                return failf(err, n, 0, "container '%s': network '%s' is not declared", c->name, c->network);
+        in->net = net;
+        bool existed = if_nametoindex(net->bridge) != 0;
+        int r = net_bridge_ensure(net);
+        if (r == -EEXIST)
+                return failf(err, n, 0, "container '%s': bridge '%s' exists and was not created by berth", c->name,
+                             net->bridge);
+        if (r < 0)
+                return failf(err, n, r, "container '%s': cannot create bridge '%s'", c->name, net->bridge);
+        in->bridge_made = !existed;
+
+        _cleanup_free_ char *dir = strdup_printf("%s/networks", state_dir);
+        if (!dir)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        _cleanup_close_ int dfd = r < 0 ? r : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return failf(err, n, dfd < 0 ? -errno : r, "container '%s': cannot open %s", c->name, dir);
+        /* Static addresses of the others on this network are never handed out. */
+        _cleanup_free_ struct in_addr *reserved = calloc(set->n_containers + 1, sizeof *reserved);
+        _cleanup_free_ struct net_peer *peers = calloc(set->n_containers + 1, sizeof *peers);
+        size_t nr = 0, np = 0;
+        if (!reserved || !peers)
+                return -ENOMEM;
+        for (size_t i = 0; i < set->n_containers; i++) {
+                const struct spec_container *o = set->containers[i];
+                if (o != c && o->net_mode == NET_BRIDGE && streq_ptr(o->network, c->network) && !o->address_auto)
+                        reserved[nr++] = o->address;
+        }
+        r = ipam_assign(dfd, net, c->name, c->address_auto ? NULL : &c->address, reserved, nr, &in->address);
+        if (r == -ENOSPC)
+                return failf(err, n, 0, "container '%s': network '%s' has no free address left", c->name, net->name);
+        if (r < 0)
+                return failf(err, n, r, "container '%s': cannot assign an address on '%s'", c->name, net->name);
+
+        _cleanup_free_ char *fname = strdup_printf("%s.ipam", net->name);
+        _cleanup_free_ char *text = NULL;
+        struct ipam_table t = { 0 };
+        if (fname && read_file_at(dfd, fname, 1 << 20, &text, NULL) == 0 && ipam_table_parse(text, &t) == 0) {
+                for (size_t i = 0; i < t.n && np < set->n_containers; i++) {
+                        const struct spec_container *o = spec_set_find_container(set, t.entries[i].name);
+                        if (o && o != c && o->net_mode == NET_BRIDGE && streq_ptr(o->network, c->network))
+                                peers[np++] = (struct net_peer){ .name = o->name, .address = t.entries[i].address };
+                }
+        }
+        for (size_t i = 0; i < set->n_containers; i++) { /* statics not yet in the file */
+                const struct spec_container *o = set->containers[i];
+                if (o == c || o->net_mode != NET_BRIDGE || !streq_ptr(o->network, c->network) || o->address_auto)
+                        continue;
+                bool have = false;
+                for (size_t k = 0; k < np; k++)
+                        have |= streq(peers[k].name, o->name);
+                if (!have)
+                        peers[np++] = (struct net_peer){ .name = o->name, .address = o->address };
+        }
+        r = net_hosts_content(c->hostname ? c->hostname : c->name, in->address, peers, np, ret_hosts);
+        ipam_table_done(&t);
+        return r < 0 ? failf(err, n, r, "container '%s': cannot write /etc/hosts", c->name) : 0;
 }
 
 static int take_lock(const char *dir, int *ret)
@@ -291,7 +388,37 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
         const char *hostname = c->hostname ? c->hostname : c->name;
-        r = write_etc(c, hostname, in->etc);
+        in->spec = c;
+        _cleanup_free_ char *hosts_text = NULL;
+        if (c->net_mode == NET_BRIDGE) {
+                r = setup_bridge_network(set, c, o->state_dir, in, &hosts_text, err, n);
+                if (r < 0)
+                        goto fail;
+                if (o->foreground && (in->net->nat || c->n_publish > 0)) {
+                        /* A foreground run owns a table of its own, never berthd's. */
+                        in->nat_table = strdup_printf("berth_run_%s", c->name);
+                        if (!in->nat_table) {
+                                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                                goto fail;
+                        }
+                        for (char *q = in->nat_table; *q; q++)
+                                if (*q == '.' || *q == '-')
+                                        *q = '_';
+                        struct nat_target t = { .name = c->name, .address = in->address, .publish = c->publish,
+                                                .n_publish = c->n_publish };
+                        struct spec_network *nets[1] = { (struct spec_network *) in->net };
+                        _cleanup_free_ char *nerr = NULL;
+                        r = nat_apply(in->nat_table, nets, 1, &t, 1, &nerr);
+                        if (r < 0) {
+                                free(in->nat_table);
+                                in->nat_table = NULL;
+                                r = failf(err, n, 0, "container '%s': cannot install NAT rules: %s", c->name,
+                                          nerr ? nerr : strerror(-r));
+                                goto fail;
+                        }
+                }
+        }
+        r = write_etc(c, hostname, hosts_text, in->etc);
         if (r < 0) {
                 r = failf(err, n, r, "container '%s': cannot write /etc files", c->name);
                 goto fail;
@@ -382,6 +509,13 @@ void runtime_destroy(struct runtime_container *rc)
 {
         if (!rc)
                 return;
+        struct runtime_internal *in = rc->in;
+        if (in && in->veth_made)
+                (void) net_container_teardown(rc->name);
+        if (in && in->nat_table)
+                (void) nat_remove(in->nat_table, NULL);
+        if (in && in->bridge_made && in->net)
+                (void) net_bridge_remove(in->net->bridge);
         if (rc->pidfd >= 0)
                 close(rc->pidfd);
         if (rc->pty_master >= 0)
