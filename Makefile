@@ -18,7 +18,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror
 BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fPIE -g -Ilib $(PKG_CFLAGS) \
-	-DBERTH_DATADIR='"$(DATADIR)"' -DBERTH_VERSION='"$(VERSION)"'
+	-DBERTH_DATADIR='"$(DATADIR)"' -DBERTH_SBINDIR='"$(SBINDIR)"' -DBERTH_VERSION='"$(VERSION)"'
 VERSION  = 0.1.0
 
 # Normal build: hardened. Sanitizer build (make check): ASan + UBSan.
@@ -54,6 +54,11 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
 
 $(BUILD)/libberth.a: $(LIB_OBJ)
 	@rm -f $@ && ar rcs $@ $^
+
+# The monitor runs once per container for its whole life: static and small,
+# it links only util and monitor (no sanitizers: it must stay tiny).
+$(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/util.c lib/monitor.h lib/util.h
+	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static $(filter %.c,$^) -o $@
 
 $(BUILD)/%: sbin/%.c $(BUILD)/libberth.a
 	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)

@@ -541,3 +541,28 @@ int runtime_signal(struct runtime_container *rc, int sig)
         }
         return kill(rc->pid, sig) < 0 ? -errno : 0;
 }
+
+void runtime_cleanup(const char *state_dir, const char *name)
+{
+        (void) state_dir;
+        (void) net_container_teardown(name);
+}
+
+void runtime_remove(const char *state_dir, const struct spec_container *c)
+{
+        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", state_dir, c->name);
+        if (dir)
+                (void) rm_rf(dir);
+        if (c->net_mode == NET_BRIDGE && c->network) {
+                _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+                _cleanup_close_ int dfd = nd ? open(nd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
+                if (dfd >= 0)
+                        (void) ipam_release(dfd, c->network, c->name);
+        }
+}
+
+struct in_addr runtime_address(const struct runtime_container *rc)
+{
+        struct in_addr none = { 0 };
+        return rc->in ? rc->in->address : none;
+}

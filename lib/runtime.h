@@ -42,5 +42,17 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
  * remove cgroup, network, mounts and (when ephemeral) its directory. */
 void runtime_destroy(struct runtime_container *rc);
 
+/* berthd, after a container's init exited (or was found dead): removes
+ * what lives outside the container's namespaces — its host veth, its
+ * cgroup. Keeps its directory and address. */
+void runtime_cleanup(const char *state_dir, const char *name);
+
+/* berthd, when a container's definition is gone: its directory (writable
+ * layer, logs) and its address on its network. */
+void runtime_remove(const char *state_dir, const struct spec_container *c);
+
+/* The address a bridged container got (after runtime_start), or INADDR_ANY. */
+struct in_addr runtime_address(const struct runtime_container *rc);
+
 /* Signals the container's init through its pidfd. */
 int runtime_signal(struct runtime_container *rc, int sig);

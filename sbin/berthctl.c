@@ -11,8 +11,11 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 
 #include "config.h"
+#include "control.h"
+#include "parse.h"
 #include "log.h"
 #include "runtime.h"
 #include "security.h"
@@ -288,9 +291,421 @@ static int verb_run(int argc, char **argv)
         return status;
 }
 
+/* ---- verbs that talk to berthd ------------------------------------------------------- */
+
+static const char *socket_path(void)
+{
+        const char *s = getenv("BERTH_SOCKET");
+        return s && *s ? s : DEFAULT_RUN_DIR "/control.sock";
+}
+
+static const char *opt_socket;
+static bool opt_json;
+
+/* Common options of daemon verbs: --socket PATH, --json. Returns the index
+ * of the first argument, or -1 after printing usage. */
+static int daemon_opts(int argc, char **argv, const char *usage_line)
+{
+        static const struct option opts[] = {
+                { "socket", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        opt_socket = optarg;
+                        break;
+                case 'j':
+                        opt_json = true;
+                        break;
+                case 'h':
+                        printf("usage: berthctl %s\n", usage_line);
+                        return -2;
+                default:
+                        return -1;
+                }
+        return optind;
+}
+
+/* One call; replies to cb. Prints the daemon's error and returns 1. */
+static int call(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata)
+{
+        char *error = NULL;
+        json_object *ep = NULL;
+        const char *path = opt_socket ? opt_socket : socket_path();
+        int r = control_call(path, method, params, more, cb, userdata, &error, &ep);
+        json_object_put(params);
+        if (r == -EREMOTEIO) {
+                json_object *errs, *reason, *name;
+                if (error && streq(error, "io.berth.InvalidDefinitions") && ep &&
+                    json_object_object_get_ex(ep, "errors", &errs)) {
+                        for (size_t i = 0; i < json_object_array_length(errs); i++)
+                                fprintf(stderr, "%s\n", json_object_get_string(json_object_array_get_idx(errs, i)));
+                        fprintf(stderr, "berthctl: refused: %zu error%s in the definitions; nothing was changed\n",
+                                json_object_array_length(errs), json_object_array_length(errs) == 1 ? "" : "s");
+                } else if (error && streq(error, "io.berth.NoSuchContainer") && ep &&
+                           json_object_object_get_ex(ep, "name", &name))
+                        fprintf(stderr, "berthctl: no container '%s'\n", json_object_get_string(name));
+                else if (ep && json_object_object_get_ex(ep, "reason", &reason))
+                        fprintf(stderr, "berthctl: %s: %s\n", error, json_object_get_string(reason));
+                else
+                        fprintf(stderr, "berthctl: %s\n", error ? error : "error");
+                free(error);
+                json_object_put(ep);
+                return 1;
+        }
+        free(error);
+        json_object_put(ep);
+        if (r < 0) {
+                fprintf(stderr, "berthctl: cannot talk to berthd at %s: %s\n", path, strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
+static int print_plan(json_object *p, void *userdata)
+{
+        (void) userdata;
+        if (opt_json) {
+                print_json(p);
+                return 0;
+        }
+        json_object *acts;
+        if (!json_object_object_get_ex(p, "actions", &acts))
+                return 0; /* the final "done" of a reload --wait */
+        size_t shown = 0;
+        for (size_t i = 0; i < json_object_array_length(acts); i++) {
+                json_object *a = json_object_array_get_idx(acts, i), *k, *n, *r;
+                json_object_object_get_ex(a, "action", &k);
+                json_object_object_get_ex(a, "name", &n);
+                json_object_object_get_ex(a, "reason", &r);
+                if (streq(json_object_get_string(k), "none"))
+                        continue;
+                printf("%-16s %-20s %s\n", json_object_get_string(k), json_object_get_string(n), json_object_get_string(r));
+                shown++;
+        }
+        if (!shown)
+                printf("nothing to do: everything matches the definitions\n");
+        return 0;
+}
+
+static int verb_plan(int argc, char **argv)
+{
+        int i = daemon_opts(argc, argv, "plan [--json] [--socket PATH]");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        return call("io.berth.Manager.Plan", NULL, false, print_plan, NULL);
+}
+
+static int verb_reload(int argc, char **argv)
+{
+        int i = daemon_opts(argc, argv, "reload [--json] [--socket PATH]");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "wait", json_object_new_boolean(1));
+        return call("io.berth.Manager.Reload", p, false, print_plan, NULL);
+}
+
+static void fmt_uptime(uint64_t s, char *buf, size_t n)
+{
+        if (s >= 86400)
+                snprintf(buf, n, "%llud%lluh", (unsigned long long) s / 86400, (unsigned long long) (s % 86400) / 3600);
+        else if (s >= 3600)
+                snprintf(buf, n, "%lluh%llum", (unsigned long long) s / 3600, (unsigned long long) (s % 3600) / 60);
+        else if (s >= 60)
+                snprintf(buf, n, "%llum%llus", (unsigned long long) s / 60, (unsigned long long) s % 60);
+        else
+                snprintf(buf, n, "%llus", (unsigned long long) s);
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+        json_object *v;
+        return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+        json_object *v;
+        return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static bool opt_names;
+
+static int print_ls(json_object *p, void *userdata)
+{
+        (void) userdata;
+        json_object *arr;
+        if (opt_json) {
+                print_json(p);
+                return 0;
+        }
+        if (!json_object_object_get_ex(p, "containers", &arr))
+                return 0;
+        if (opt_names) {
+                for (size_t i = 0; i < json_object_array_length(arr); i++)
+                        printf("%s\n", jstr(json_object_array_get_idx(arr, i), "name"));
+                return 0;
+        }
+        printf("%-20s %-9s %-8s %-7s %-15s %-8s %s\n", "NAME", "STATE", "HEALTH", "PID", "ADDRESS", "RESTARTS", "UPTIME");
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                json_object *c = json_object_array_get_idx(arr, i);
+                char up[32] = "-", pid[16] = "-";
+                if (streq(jstr(c, "state"), "running")) {
+                        fmt_uptime((uint64_t) jint(c, "uptime_sec"), up, sizeof up);
+                        snprintf(pid, sizeof pid, "%lld", (long long) jint(c, "pid"));
+                }
+                printf("%-20s %-9s %-8s %-7s %-15s %-8lld %s%s%s\n", jstr(c, "name"), jstr(c, "state"), jstr(c, "health"), pid,
+                       *jstr(c, "address") ? jstr(c, "address") : "-", (long long) jint(c, "restarts"), up,
+                       *jstr(c, "error") ? "  " : "", jstr(c, "error"));
+        }
+        return 0;
+}
+
+static int verb_ls(int argc, char **argv)
+{
+        /* --names: one name a line, for shell completion */
+        for (int k = 1; k < argc; k++)
+                if (streq(argv[k], "--names")) {
+                        opt_names = true;
+                        for (int j = k; j < argc - 1; j++)
+                                argv[j] = argv[j + 1];
+                        argc--;
+                        break;
+                }
+        int i = daemon_opts(argc, argv, "ls [--json] [--names] [--socket PATH]");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        return call("io.berth.Container.List", NULL, false, print_ls, NULL);
+}
+
+static int print_obj(json_object *p, void *userdata)
+{
+        (void) userdata;
+        print_json(p);
+        return 0;
+}
+
+static int verb_inspect(int argc, char **argv)
+{
+        int i = daemon_opts(argc, argv, "inspect [--socket PATH] NAME");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        if (i != argc - 1) {
+                fprintf(stderr, "berthctl inspect: expected one container NAME\n");
+                return 2;
+        }
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(argv[i]));
+        return call("io.berth.Container.Inspect", p, false, print_obj, NULL);
+}
+
+static int names_verb(int argc, char **argv, const char *method, const char *usage_line)
+{
+        int i = daemon_opts(argc, argv, usage_line);
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        if (i >= argc) {
+                fprintf(stderr, "berthctl %s: expected at least one container NAME\n", argv[0]);
+                return 2;
+        }
+        json_object *p = json_object_new_object(), *arr = json_object_new_array();
+        for (; i < argc; i++)
+                json_object_array_add(arr, json_object_new_string(argv[i]));
+        json_object_object_add(p, "names", arr);
+        return call(method, p, false, NULL, NULL);
+}
+
+static int verb_start(int argc, char **argv)
+{
+        return names_verb(argc, argv, "io.berth.Container.Start", "start [--socket PATH] NAME...");
+}
+
+static int verb_stop(int argc, char **argv)
+{
+        return names_verb(argc, argv, "io.berth.Container.Stop", "stop [--socket PATH] NAME...");
+}
+
+static int verb_restart(int argc, char **argv)
+{
+        return names_verb(argc, argv, "io.berth.Container.Restart", "restart [--socket PATH] NAME...");
+}
+
+static int verb_kill(int argc, char **argv)
+{
+        const char *sig = "SIGTERM";
+        for (int k = 1; k < argc - 1; k++)
+                if (streq(argv[k], "-s") || streq(argv[k], "--signal")) {
+                        sig = argv[k + 1];
+                        for (int j = k; j < argc - 2; j++)
+                                argv[j] = argv[j + 2];
+                        argc -= 2;
+                        break;
+                }
+        int i = daemon_opts(argc, argv, "kill [-s SIGNAL] [--socket PATH] NAME...");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        if (i >= argc) {
+                fprintf(stderr, "berthctl kill: expected at least one container NAME\n");
+                return 2;
+        }
+        int signo;
+        if (parse_signal(sig, &signo) < 0) {
+                fprintf(stderr, "berthctl kill: '%s' is not a signal (e.g. SIGTERM, KILL, 9)\n", sig);
+                return 2;
+        }
+        json_object *p = json_object_new_object(), *arr = json_object_new_array();
+        for (; i < argc; i++)
+                json_object_array_add(arr, json_object_new_string(argv[i]));
+        json_object_object_add(p, "names", arr);
+        json_object_object_add(p, "signal", json_object_new_string(sig));
+        return call("io.berth.Container.Kill", p, false, NULL, NULL);
+}
+
+struct events_filter {
+        const char *name;   /* only this container's */
+        const char *until;  /* stop at this event (wait) */
+        int status;
+        bool done;
+};
+
+static int print_event(json_object *p, void *userdata)
+{
+        struct events_filter *f = userdata;
+        if (!json_object_object_get_ex(p, "event", NULL))
+                return 0;
+        if (f->name && !streq(jstr(p, "name"), f->name))
+                return 0;
+        if (f->until) {
+                if (streq(jstr(p, "event"), f->until) || streq(jstr(p, "event"), "removed")) {
+                        const char *d = jstr(p, "detail");
+                        f->status = strncmp(d, "status ", 7) == 0 ? atoi(d + 7) : 0;
+                        f->done = true;
+                        return -ECANCELED;
+                }
+                return 0;
+        }
+        if (opt_json) {
+                puts(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+        } else {
+                time_t t = (time_t) (jint(p, "time_usec") / 1000000);
+                struct tm tm;
+                char ts[32];
+                strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+                printf("%s %s%s%s%s%s\n", ts, jstr(p, "name"), *jstr(p, "name") ? ": " : "", jstr(p, "event"),
+                       *jstr(p, "detail") ? ": " : "", jstr(p, "detail"));
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static int verb_events(int argc, char **argv)
+{
+        int i = daemon_opts(argc, argv, "events [--json] [--socket PATH] [NAME]");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        struct events_filter f = { .name = i < argc ? argv[i] : NULL };
+        return call("io.berth.Manager.Events", NULL, true, print_event, &f);
+}
+
+static int got_state(json_object *p, void *userdata)
+{
+        snprintf(userdata, 32, "%s", jstr(p, "state"));
+        return 0;
+}
+
+static int verb_wait(int argc, char **argv)
+{
+        int i = daemon_opts(argc, argv, "wait [--socket PATH] NAME");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        if (i != argc - 1) {
+                fprintf(stderr, "berthctl wait: expected one container NAME\n");
+                return 2;
+        }
+        char state[32] = "";
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(argv[i]));
+        if (call("io.berth.Container.Inspect", p, false, got_state, state))
+                return 1;
+        if (!streq(state, "running") && !streq(state, "starting") && !streq(state, "stopping"))
+                return 0;
+        /* Events stream from now on; the backlog may hold an older exit, so
+         * the first "exited" after a fresh Inspect is the one we wait for. */
+        struct events_filter f = { .name = argv[i], .until = "exited" };
+        char *error = NULL;
+        const char *path = opt_socket ? opt_socket : socket_path();
+        int r = control_call(path, "io.berth.Manager.Events", NULL, true, print_event, &f, &error, NULL);
+        free(error);
+        if (f.done)
+                return f.status;
+        fprintf(stderr, "berthctl wait: lost berthd: %s\n", strerror(-r));
+        return 1;
+}
+
+static int verb_logs(int argc, char **argv)
+{
+        bool follow = false;
+        long lines = -1;
+        int k = 1;
+        for (; k < argc; k++) {
+                if (streq(argv[k], "-f") || streq(argv[k], "--follow"))
+                        follow = true;
+                else if ((streq(argv[k], "-n") || streq(argv[k], "--lines")) && k + 1 < argc)
+                        lines = strtol(argv[++k], NULL, 10);
+                else if (streq(argv[k], "--state-dir") && k + 1 < argc)
+                        setenv("BERTH_STATE_DIR", argv[++k], 1);
+                else if (streq(argv[k], "-h") || streq(argv[k], "--help")) {
+                        printf("usage: berthctl logs [-f] [-n N] [--state-dir DIR] NAME\n");
+                        return 0;
+                } else
+                        break;
+        }
+        if (k != argc - 1 || !name_is_valid(argv[k])) {
+                fprintf(stderr, "berthctl logs: expected one container NAME\n");
+                return 2;
+        }
+        const char *state = getenv("BERTH_STATE_DIR") ? getenv("BERTH_STATE_DIR") : DEFAULT_STATE_DIR;
+        _cleanup_free_ char *path = strdup_printf("%s/containers/%s/console.log", state, argv[k]);
+        if (!path)
+                return 1;
+        /* tail does lines, follow-by-name across rotation and inotify well. */
+        char nbuf[32];
+        snprintf(nbuf, sizeof nbuf, "%ld", lines < 0 ? 1000000000L : lines);
+        if (access(path, R_OK) < 0) {
+                fprintf(stderr, "berthctl logs: no log for '%s' (%s)\n", argv[k], path);
+                return 1;
+        }
+        char *targv[] = { "tail", "-n", nbuf, follow ? "-F" : NULL, follow ? "--" : "--", path, NULL };
+        if (!follow) {
+                targv[3] = "--";
+                targv[4] = path;
+                targv[5] = NULL;
+        }
+        execvp("tail", targv);
+        fprintf(stderr, "berthctl logs: cannot run tail: %m\n");
+        return 1;
+}
+
 static const struct verb verbs[] = {
         { "check", verb_check, "check [-c DIR] [--json]      validate the definitions in DIR" },
         { "run", verb_run, "run [-c DIR] [-t] NAME [-- CMD...]  run a container in the foreground" },
+        { "plan", verb_plan, "plan [--json]                what a reload would do, and why" },
+        { "reload", verb_reload, "reload [--json]              apply the definitions; waits until done" },
+        { "ls", verb_ls, "ls [--json] [--names]        containers: state, pid, address, restarts, uptime" },
+        { "inspect", verb_inspect, "inspect NAME                 one container as JSON" },
+        { "start", verb_start, "start NAME...                start containers (and clear failed)" },
+        { "stop", verb_stop, "stop NAME...                 stop containers; they stay stopped" },
+        { "restart", verb_restart, "restart NAME...              stop and start containers" },
+        { "kill", verb_kill, "kill [-s SIGNAL] NAME...     signal a container's init" },
+        { "logs", verb_logs, "logs [-f] [-n N] NAME        a container's output" },
+        { "events", verb_events, "events [--json] [NAME]       the live event stream" },
+        { "wait", verb_wait, "wait NAME                    until the container exits; its status" },
 };
 
 static void usage(FILE *f)

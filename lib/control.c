@@ -1,0 +1,447 @@
+#include "control.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "util.h"
+
+struct control_conn {
+        struct control_server *server;
+        int fd;
+        unsigned refs;
+        bool open;
+        sd_event_source *io, *idle;
+        char *in;
+        size_t in_len;
+        char *out;
+        size_t out_len;
+        int tag;
+        void *tag_data;
+        struct control_conn *next;
+};
+
+struct control_server {
+        sd_event *event;
+        int fd;
+        char *path;
+        sd_event_source *io;
+        control_handler_t handler;
+        void *userdata;
+        struct control_conn *conns;
+        size_t n_conns;
+};
+
+static void conn_close(struct control_conn *c);
+
+struct control_conn *control_conn_ref(struct control_conn *c)
+{
+        c->refs++;
+        return c;
+}
+
+void control_conn_unref(struct control_conn *c)
+{
+        if (!c || --c->refs > 0)
+                return;
+        free(c->in);
+        free(c->out);
+        free(c);
+}
+
+bool control_conn_is_open(struct control_conn *c)
+{
+        return c->open;
+}
+
+void control_conn_set_tag(struct control_conn *c, int tag, void *data)
+{
+        c->tag = tag;
+        c->tag_data = data;
+        if (tag && c->idle) /* subscribers may be silent for ever */
+                sd_event_source_set_enabled(c->idle, SD_EVENT_OFF);
+}
+
+int control_conn_tag(struct control_conn *c, void **data)
+{
+        if (data)
+                *data = c->tag_data;
+        return c->tag;
+}
+
+static void update_events(struct control_conn *c)
+{
+        if (c->open && c->io)
+                sd_event_source_set_io_events(c->io, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
+}
+
+static int flush(struct control_conn *c)
+{
+        while (c->out_len > 0) {
+                ssize_t k = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        return -errno;
+                }
+                memmove(c->out, c->out + k, c->out_len - (size_t) k);
+                c->out_len -= (size_t) k;
+        }
+        update_events(c);
+        return 0;
+}
+
+static int send_object(struct control_conn *c, json_object *o)
+{
+        if (!c->open) {
+                json_object_put(o);
+                return -ENOTCONN;
+        }
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        size_t n = strlen(s) + 1;
+        if (c->out_len + n > CONTROL_OUTPUT_MAX) { /* a peer that does not read */
+                json_object_put(o);
+                conn_close(c);
+                return -ENOBUFS;
+        }
+        char *nb = realloc(c->out, c->out_len + n);
+        if (!nb) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        c->out = nb;
+        memcpy(c->out + c->out_len, s, n);
+        c->out_len += n;
+        json_object_put(o);
+        int r = flush(c);
+        if (r < 0)
+                conn_close(c);
+        return r;
+}
+
+int control_reply(struct control_conn *c, json_object *params, bool continues)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "parameters", params ? params : json_object_new_object());
+        if (continues)
+                json_object_object_add(o, "continues", json_object_new_boolean(1));
+        return send_object(c, o);
+}
+
+int control_reply_error(struct control_conn *c, const char *error, json_object *params)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "error", json_object_new_string(error));
+        json_object_object_add(o, "parameters", params ? params : json_object_new_object());
+        return send_object(c, o);
+}
+
+static void conn_close(struct control_conn *c)
+{
+        if (!c->open)
+                return;
+        c->open = false;
+        c->io = sd_event_source_disable_unref(c->io);
+        c->idle = sd_event_source_disable_unref(c->idle);
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+        struct control_server *s = c->server;
+        for (struct control_conn **p = &s->conns; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        s->n_conns--;
+        control_conn_unref(c);
+}
+
+static void protocol_error(struct control_conn *c, const char *what)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "reason", json_object_new_string(what));
+        (void) control_reply_error(c, "io.berth.InvalidMessage", p);
+        /* Give the error a chance to leave, then drop the peer. */
+        (void) flush(c);
+        conn_close(c);
+}
+
+static void dispatch(struct control_conn *c, const char *msg)
+{
+        json_tokener *tok = json_tokener_new();
+        json_object *o = json_tokener_parse_ex(tok, msg, (int) strlen(msg));
+        bool complete = json_tokener_get_error(tok) == json_tokener_success;
+        json_tokener_free(tok);
+        json_object *method, *params = NULL, *more = NULL;
+        if (!o || !complete || !json_object_is_type(o, json_type_object) ||
+            !json_object_object_get_ex(o, "method", &method) || !json_object_is_type(method, json_type_string)) {
+                json_object_put(o);
+                protocol_error(c, "expected a JSON object with a string \"method\"");
+                return;
+        }
+        if (json_object_object_get_ex(o, "parameters", &params) && !json_object_is_type(params, json_type_object)) {
+                json_object_put(o);
+                protocol_error(c, "\"parameters\" must be an object");
+                return;
+        }
+        (void) json_object_object_get_ex(o, "more", &more);
+        control_conn_ref(c);
+        c->server->handler(c->server->userdata, c, json_object_get_string(method), params,
+                           more && json_object_get_boolean(more));
+        control_conn_unref(c);
+        json_object_put(o);
+}
+
+static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        struct control_conn *c = userdata;
+        control_conn_ref(c);
+        if (revents & EPOLLOUT && flush(c) < 0)
+                conn_close(c);
+        if (c->open && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+                char buf[16384];
+                ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+                        conn_close(c);
+                else if (k > 0) {
+                        if (c->idle && !c->tag)
+                                sd_event_source_set_time_relative(c->idle, CONTROL_IDLE_USEC);
+                        char *nb = realloc(c->in, c->in_len + (size_t) k + 1);
+                        if (!nb)
+                                conn_close(c);
+                        else {
+                                c->in = nb;
+                                memcpy(c->in + c->in_len, buf, (size_t) k);
+                                c->in_len += (size_t) k;
+                                c->in[c->in_len] = 0;
+                        }
+                        /* Every complete message in the buffer, in order. */
+                        while (c->open && c->in_len > 0) {
+                                char *nul = memchr(c->in, 0, c->in_len);
+                                if (!nul) {
+                                        if (c->in_len > CONTROL_MESSAGE_MAX)
+                                                protocol_error(c, "message too large");
+                                        break;
+                                }
+                                size_t len = (size_t) (nul - c->in) + 1;
+                                if (len > CONTROL_MESSAGE_MAX) {
+                                        protocol_error(c, "message too large");
+                                        break;
+                                }
+                                _cleanup_free_ char *msg = strndup(c->in, len - 1);
+                                memmove(c->in, c->in + len, c->in_len - len + 1);
+                                c->in_len -= len;
+                                if (msg)
+                                        dispatch(c, msg);
+                        }
+                }
+        }
+        control_conn_unref(c);
+        return 0;
+}
+
+static int conn_idle(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        conn_close(userdata);
+        return 0;
+}
+
+static int server_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) revents;
+        struct control_server *srv = userdata;
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0)
+                return 0;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (srv->n_conns >= CONTROL_CONNECTIONS_MAX) {
+                close(cfd);
+                return 0;
+        }
+        struct control_conn *c = calloc(1, sizeof *c);
+        if (!c) {
+                close(cfd);
+                return 0;
+        }
+        c->server = srv;
+        c->fd = cfd;
+        c->refs = 1;
+        c->open = true;
+        c->next = srv->conns;
+        srv->conns = c;
+        srv->n_conns++;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "reason", json_object_new_string("only root may talk to berthd"));
+                (void) control_reply_error(c, "io.berth.PermissionDenied", p);
+                conn_close(c);
+                return 0;
+        }
+        if (sd_event_add_io(srv->event, &c->io, cfd, EPOLLIN, conn_io, c) < 0 ||
+            sd_event_add_time_relative(srv->event, &c->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0, conn_idle, c) < 0)
+                conn_close(c);
+        return 0;
+}
+
+int control_server_new(sd_event *e, const char *path, control_handler_t h, void *userdata,
+                       struct control_server **ret)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        struct control_server *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->event = e;
+        s->handler = h;
+        s->userdata = userdata;
+        s->path = strdup(path);
+        s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int r = 0;
+        if (!s->path || s->fd < 0) {
+                r = s->path ? -errno : -ENOMEM;
+                goto fail;
+        }
+        (void) unlink(path);
+        mode_t old = umask(0177); /* the socket is born 0600 */
+        r = bind(s->fd, (struct sockaddr *) &sa, sizeof sa);
+        umask(old);
+        if (r < 0 || listen(s->fd, 64) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(e, &s->io, s->fd, EPOLLIN, server_io, s);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+fail:
+        control_server_free(s);
+        return r;
+}
+
+void control_server_free(struct control_server *s)
+{
+        if (!s)
+                return;
+        while (s->conns)
+                conn_close(s->conns);
+        sd_event_source_disable_unref(s->io);
+        if (s->fd >= 0) {
+                close(s->fd);
+                if (s->path)
+                        (void) unlink(s->path);
+        }
+        free(s->path);
+        free(s);
+}
+
+void control_server_foreach(struct control_server *s, int tag, void (*fn)(struct control_conn *c, void *data),
+                            void *data)
+{
+        for (struct control_conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (c->open && c->tag == tag)
+                        fn(c, data);
+        }
+}
+
+/* ---- client ---------------------------------------------------------------- */
+
+int control_call(const char *path, const char *method, json_object *params, bool more, control_reply_cb cb,
+                 void *userdata, char **error, json_object **error_params)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "method", json_object_new_string(method));
+        json_object_object_add(o, "parameters", params ? json_object_get(params) : json_object_new_object());
+        if (more)
+                json_object_object_add(o, "more", json_object_new_boolean(1));
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        size_t n = strlen(s) + 1;
+        for (size_t off = 0; off < n;) {
+                ssize_t k = send(fd, s + off, n - off, MSG_NOSIGNAL);
+                if (k < 0) {
+                        int r = -errno;
+                        json_object_put(o);
+                        return r;
+                }
+                off += (size_t) k;
+        }
+        json_object_put(o);
+        char *buf = NULL;
+        size_t len = 0;
+        int r = 0;
+        for (;;) {
+                char chunk[16384];
+                ssize_t k = recv(fd, chunk, sizeof chunk, 0);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = k < 0 ? -errno : -ECONNRESET;
+                        break;
+                }
+                char *nb = realloc(buf, len + (size_t) k);
+                if (!nb) {
+                        r = -ENOMEM;
+                        break;
+                }
+                buf = nb;
+                memcpy(buf + len, chunk, (size_t) k);
+                len += (size_t) k;
+                bool done = false;
+                char *nul;
+                while (!done && (nul = memchr(buf, 0, len))) {
+                        json_object *reply = json_tokener_parse(buf);
+                        size_t used = (size_t) (nul - buf) + 1;
+                        memmove(buf, buf + used, len - used);
+                        len -= used;
+                        if (!reply) {
+                                r = -EBADMSG;
+                                done = true;
+                                break;
+                        }
+                        json_object *e, *p = NULL, *cont;
+                        (void) json_object_object_get_ex(reply, "parameters", &p);
+                        if (json_object_object_get_ex(reply, "error", &e)) {
+                                if (error)
+                                        *error = strdup(json_object_get_string(e));
+                                if (error_params)
+                                        *error_params = p ? json_object_get(p) : NULL;
+                                r = -EREMOTEIO;
+                                done = true;
+                        } else {
+                                bool continues = json_object_object_get_ex(reply, "continues", &cont) &&
+                                                 json_object_get_boolean(cont);
+                                int q = cb ? cb(p, userdata) : 0;
+                                if (q < 0) {
+                                        r = q;
+                                        done = true;
+                                } else if (!continues)
+                                        done = true;
+                        }
+                        json_object_put(reply);
+                }
+                if (done)
+                        break;
+        }
+        free(buf);
+        return r;
+}

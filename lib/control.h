@@ -1,0 +1,49 @@
+/* Owns berthd's control socket: a pathname socket (0600, in a 0700
+ * directory, never abstract), peers checked with SO_PEERCRED, varlink's
+ * wire format (NUL-terminated JSON objects: {"method", "parameters",
+ * "more"} in, {"parameters", "continues"} or {"error", "parameters"}
+ * out). Malformed, oversized or slow peers are answered and dropped; they
+ * never block the event loop. Knows nothing of containers. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#define CONTROL_MESSAGE_MAX (64 * 1024)
+#define CONTROL_CONNECTIONS_MAX 128
+#define CONTROL_IDLE_USEC (60ULL * 1000000ULL)
+#define CONTROL_OUTPUT_MAX (4 * 1024 * 1024)
+
+struct control_server;
+struct control_conn;
+
+/* Called for each well-formed call. Reply with control_reply*() now or
+ * later (hold a reference with control_conn_ref to reply later). */
+typedef void (*control_handler_t)(void *userdata, struct control_conn *c, const char *method, json_object *params,
+                                  bool more);
+
+int control_server_new(sd_event *e, const char *path, control_handler_t h, void *userdata,
+                       struct control_server **ret);
+void control_server_free(struct control_server *s);
+
+/* Sends a reply; takes ownership of params (may be NULL). continues: more
+ * replies follow (a streaming call). */
+int control_reply(struct control_conn *c, json_object *params, bool continues);
+int control_reply_error(struct control_conn *c, const char *error, json_object *params);
+
+/* Streaming subscriptions (events, log follow): a tag the manager sets. */
+void control_conn_set_tag(struct control_conn *c, int tag, void *data);
+int control_conn_tag(struct control_conn *c, void **data);
+struct control_conn *control_conn_ref(struct control_conn *c);
+void control_conn_unref(struct control_conn *c);
+bool control_conn_is_open(struct control_conn *c);
+/* Calls fn for every open connection with the tag. */
+void control_server_foreach(struct control_server *s, int tag, void (*fn)(struct control_conn *c, void *data),
+                            void *data);
+
+/* Client side (berthctl): one call, replies handed to cb until one
+ * without "continues". Returns 0, or -errno; *error gets an error name. */
+typedef int (*control_reply_cb)(json_object *params, void *userdata);
+int control_call(const char *path, const char *method, json_object *params, bool more, control_reply_cb cb,
+                 void *userdata, char **error, json_object **error_params);

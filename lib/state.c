@@ -1,0 +1,141 @@
+#include "state.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+
+#include "util.h"
+
+int state_write(const char *dir, const struct state_record *r)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        char text[1024];
+        int n = snprintf(text, sizeof text,
+                         "monitor_pid=%d\nmonitor_start=%llu\ninit_pid=%d\ninit_start=%llu\nboot_id=%s\n"
+                         "started_realtime_usec=%llu\nrestarts=%u\nrestart_hash=%s\nlive_hash=%s\nsupervise_hash=%s\n"
+                         "address=%s\n",
+                         (int) r->monitor_pid, (unsigned long long) r->monitor_start, (int) r->init_pid,
+                         (unsigned long long) r->init_start, r->boot_id,
+                         (unsigned long long) r->started_realtime_usec, r->restarts, r->restart_hash, r->live_hash,
+                         r->supervise_hash, r->address);
+        return write_file_atomic(dfd, "state", text, (size_t) n, 0600);
+}
+
+static void copy_field(char *dst, size_t size, const char *v)
+{
+        snprintf(dst, size, "%s", v);
+}
+
+int state_read(const char *dir, struct state_record *r)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_free_ char *text = NULL;
+        int q = read_file_at(dfd, "state", 4096, &text, NULL);
+        if (q < 0)
+                return q;
+        *r = (struct state_record){ 0 };
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                char *eq = strchr(line, '=');
+                if (!eq)
+                        continue;
+                *eq = 0;
+                const char *k = line, *v = eq + 1;
+                unsigned long long u = strtoull(v, NULL, 10);
+                if (streq(k, "monitor_pid"))
+                        r->monitor_pid = (pid_t) u;
+                else if (streq(k, "monitor_start"))
+                        r->monitor_start = u;
+                else if (streq(k, "init_pid"))
+                        r->init_pid = (pid_t) u;
+                else if (streq(k, "init_start"))
+                        r->init_start = u;
+                else if (streq(k, "boot_id"))
+                        copy_field(r->boot_id, sizeof r->boot_id, v);
+                else if (streq(k, "started_realtime_usec"))
+                        r->started_realtime_usec = u;
+                else if (streq(k, "restarts"))
+                        r->restarts = (uint32_t) u;
+                else if (streq(k, "restart_hash"))
+                        copy_field(r->restart_hash, sizeof r->restart_hash, v);
+                else if (streq(k, "live_hash"))
+                        copy_field(r->live_hash, sizeof r->live_hash, v);
+                else if (streq(k, "supervise_hash"))
+                        copy_field(r->supervise_hash, sizeof r->supervise_hash, v);
+                else if (streq(k, "address"))
+                        copy_field(r->address, sizeof r->address, v);
+        }
+        return r->monitor_pid > 0 ? 0 : -EBADMSG;
+}
+
+int state_proc_starttime(pid_t pid, uint64_t *ret)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        if (read_file_at(AT_FDCWD, path, 4096, &text, NULL) < 0)
+                return -ESRCH;
+        /* The command name may hold spaces and parentheses: skip past the last ')'. */
+        char *p = strrchr(text, ')');
+        if (!p)
+                return -EBADMSG;
+        p++;
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EBADMSG;
+        }
+        *ret = strtoull(p + 1, NULL, 10);
+        return 0;
+}
+
+int state_boot_id(char buf[40])
+{
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", 128, &text, NULL);
+        if (r < 0)
+                return r;
+        snprintf(buf, 40, "%.36s", text);
+        return 0;
+}
+
+int state_pidfd_verified(pid_t pid, uint64_t start, int *ret)
+{
+        if (pid <= 1)
+                return -ESRCH;
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+                return -errno;
+        uint64_t now;
+        if (state_proc_starttime(pid, &now) < 0 || now != start) {
+                close(fd);
+                return -ESRCH;
+        }
+        *ret = fd;
+        return 0;
+}
+
+int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(dfd, "exit", 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        char *s = strstr(text, "status=");
+        if (!s)
+                return -EBADMSG;
+        *status = atoi(s + 7);
+        char *t = strstr(text, "realtime_usec=");
+        if (realtime_usec)
+                *realtime_usec = t ? strtoull(t + 14, NULL, 10) : 0;
+        return 0;
+}

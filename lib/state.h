@@ -1,0 +1,37 @@
+/* Owns the run-time record of each container on disk (<run>/containers/
+ * NAME/state), written atomically so that a berthd that crashed at any
+ * moment can be followed by one that re-adopts every container. A process
+ * is identified by pid + start time + boot id, never by a bare pid. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+struct state_record {
+        pid_t monitor_pid;
+        uint64_t monitor_start; /* /proc/PID/stat starttime, clock ticks since boot */
+        pid_t init_pid;
+        uint64_t init_start;
+        char boot_id[40];
+        uint64_t started_realtime_usec;
+        uint32_t restarts;
+        char restart_hash[SPEC_HASH_LEN], live_hash[SPEC_HASH_LEN], supervise_hash[SPEC_HASH_LEN];
+        char address[16]; /* dotted quad or empty */
+};
+
+int state_write(const char *dir, const struct state_record *r);
+int state_read(const char *dir, struct state_record *r);
+
+/* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */
+int state_proc_starttime(pid_t pid, uint64_t *ret);
+int state_boot_id(char buf[40]);
+
+/* A pidfd for pid if it is still the process that started at start:
+ * opened first, checked after, so a recycled pid can never slip between. */
+int state_pidfd_verified(pid_t pid, uint64_t start, int *ret);
+
+/* The exit the monitor recorded: 0 and status (shell style), -ENOENT if none. */
+int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec);

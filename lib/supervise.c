@@ -1,0 +1,1486 @@
+#include "supervise.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "nat.h"
+#include "net.h"
+#include "order.h"
+#include "parse.h"
+#include "plan.h"
+#include "runtime.h"
+#include "state.h"
+#include "util.h"
+
+#define EVENTS_KEPT 256
+#define TAG_EVENTS 1
+#define TAG_WAIT 2
+#define TAG_RELOAD 3
+#define RESTARTS_KEPT 64
+
+enum unit_state {
+        U_STOPPED,
+        U_STARTING,
+        U_RUNNING,
+        U_STOPPING,
+        U_BACKOFF,
+        U_FAILED,
+};
+
+static const char *const unit_state_names[] = { "stopped", "starting", "running", "stopping", "backoff", "failed" };
+
+struct unit {
+        struct manager *m;
+        char *name;
+        const struct spec_container *spec; /* in m->set; NULL: adopted, not declared */
+        enum unit_state state;
+        bool known_spec;          /* hashes below are of spec (not only from disk) */
+        char rh[SPEC_HASH_LEN], lh[SPEC_HASH_LEN], sh[SPEC_HASH_LEN];
+        bool operator_stopped;    /* a stop by the operator: never restarted, never a failure */
+        bool pending_start;       /* waiting for dependencies / start-delay */
+        bool pending_stop;        /* waiting for dependants to stop first */
+        bool restart_after_stop, remove_after_stop;
+        usec_t pending_since;
+        bool delay_done;
+
+        pid_t monitor_pid;
+        uint64_t monitor_start;
+        int monitor_pidfd;
+        sd_event_source *monitor_src;
+        int status_fd;
+        sd_event_source *status_src;
+        char status_buf[600];
+        size_t status_len;
+
+        pid_t init_pid;
+        uint64_t init_start;
+        int init_pidfd;
+        char address[16];
+        usec_t started_mono;
+        uint64_t started_realtime;
+
+        uint32_t restarts;            /* total, for ls */
+        uint32_t consecutive;         /* for the back-off */
+        usec_t restart_times[RESTARTS_KEPT];
+        size_t n_restart_times;
+        sd_event_source *timer;       /* back-off, start delay, stop timeout, start timeout */
+        int last_status;              /* -1 none */
+        char last_error[512];
+        struct spec_container *owned_spec; /* a spec kept alive for a removed definition */
+};
+
+struct event_rec {
+        uint64_t realtime_usec;
+        char *name;
+        char *event;
+        char *detail;
+};
+
+struct manager {
+        sd_event *event;
+        struct manager_options o;
+        char *containers_dir;
+        struct spec_set set;
+        struct spec_network **networks_up; /* bridges we manage, as last applied */
+        size_t n_networks_up;
+        struct unit **units;
+        size_t n_units;
+        struct control_server *control;
+        bool shutting_down, ready;
+        struct event_rec events[EVENTS_KEPT];
+        size_t n_events, events_head;
+        uint64_t events_seq;
+};
+
+static void dispatch(struct manager *m);
+static void unit_start_now(struct unit *u);
+static void unit_exited(struct unit *u, int status, const char *why);
+
+/* ---- events ------------------------------------------------------------------ */
+
+static uint64_t now_realtime(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static usec_t now_mono(struct manager *m)
+{
+        uint64_t t = 0;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static json_object *event_json(const struct event_rec *e)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "time_usec", json_object_new_uint64(e->realtime_usec));
+        json_object_object_add(o, "name", e->name ? json_object_new_string(e->name) : NULL);
+        json_object_object_add(o, "event", json_object_new_string(e->event));
+        json_object_object_add(o, "detail", json_object_new_string(e->detail ? e->detail : ""));
+        return o;
+}
+
+static void send_event(struct control_conn *c, void *data)
+{
+        (void) control_reply(c, event_json(data), true);
+}
+
+static void emit(struct manager *m, const char *name, const char *event, const char *fmt, ...) _printf_(4, 5);
+static void emit(struct manager *m, const char *name, const char *event, const char *fmt, ...)
+{
+        char detail[512] = "";
+        if (fmt) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(detail, sizeof detail, fmt, ap);
+                va_end(ap);
+        }
+        size_t slot = (m->events_head + m->n_events) % EVENTS_KEPT;
+        if (m->n_events == EVENTS_KEPT) {
+                struct event_rec *old = &m->events[m->events_head];
+                free(old->name);
+                free(old->event);
+                free(old->detail);
+                slot = m->events_head;
+                m->events_head = (m->events_head + 1) % EVENTS_KEPT;
+        } else
+                m->n_events++;
+        struct event_rec *e = &m->events[slot];
+        *e = (struct event_rec){ .realtime_usec = now_realtime(),
+                                 .name = name ? strdup(name) : NULL,
+                                 .event = strdup(event),
+                                 .detail = strdup(detail) };
+        log_info("%s%s%s%s%s", name ? name : "", name ? ": " : "", event, detail[0] ? ": " : "", detail);
+        if (m->control)
+                control_server_foreach(m->control, TAG_EVENTS, send_event, e);
+}
+
+/* ---- bookkeeping -------------------------------------------------------------- */
+
+static struct unit *unit_find(struct manager *m, const char *name)
+{
+        for (size_t i = 0; i < m->n_units; i++)
+                if (streq(m->units[i]->name, name))
+                        return m->units[i];
+        return NULL;
+}
+
+static struct unit *unit_add(struct manager *m, const char *name)
+{
+        struct unit **nu = realloc(m->units, (m->n_units + 1) * sizeof *nu);
+        if (!nu)
+                return NULL;
+        m->units = nu;
+        struct unit *u = calloc(1, sizeof *u);
+        if (!u || !(u->name = strdup(name))) {
+                free(u);
+                return NULL;
+        }
+        u->m = m;
+        u->monitor_pidfd = u->init_pidfd = u->status_fd = -1;
+        u->last_status = -1;
+        m->units[m->n_units++] = u;
+        return u;
+}
+
+static void unit_free(struct unit *u)
+{
+        sd_event_source_disable_unref(u->monitor_src);
+        sd_event_source_disable_unref(u->status_src);
+        sd_event_source_disable_unref(u->timer);
+        if (u->monitor_pidfd >= 0)
+                close(u->monitor_pidfd);
+        if (u->init_pidfd >= 0)
+                close(u->init_pidfd);
+        if (u->status_fd >= 0)
+                close(u->status_fd);
+        spec_container_free(u->owned_spec);
+        free(u->name);
+        free(u);
+}
+
+static void unit_forget(struct manager *m, struct unit *u)
+{
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i] == u) {
+                        memmove(&m->units[i], &m->units[i + 1], (m->n_units - i - 1) * sizeof *m->units);
+                        m->n_units--;
+                        break;
+                }
+        unit_free(u);
+}
+
+static char *unit_dir(struct manager *m, const char *name)
+{
+        return strdup_printf("%s/%s", m->containers_dir, name);
+}
+
+static void unit_set_spec(struct unit *u, const struct spec_container *c)
+{
+        u->spec = c;
+        if (c) {
+                spec_container_hash_restart(c, u->rh);
+                spec_container_hash_live(c, u->lh);
+                spec_container_hash_supervise(c, u->sh);
+                u->known_spec = true;
+        }
+}
+
+static void set_timer(struct unit *u, usec_t delay, sd_event_time_handler_t cb)
+{
+        u->timer = sd_event_source_disable_unref(u->timer);
+        if (sd_event_add_time_relative(u->m->event, &u->timer, CLOCK_MONOTONIC, delay, 10 * 1000, cb, u) < 0)
+                log_error("%s: cannot arm a timer", u->name);
+}
+
+static void notify_status(struct manager *m)
+{
+        unsigned running = 0, failed = 0, starting = 0, stopping = 0;
+        for (size_t i = 0; i < m->n_units; i++)
+                switch (m->units[i]->state) {
+                case U_RUNNING:
+                        running++;
+                        break;
+                case U_FAILED:
+                        failed++;
+                        break;
+                case U_STARTING:
+                case U_BACKOFF:
+                        starting++;
+                        break;
+                case U_STOPPING:
+                        stopping++;
+                        break;
+                default:
+                        break;
+                }
+        (void) sd_notifyf(false, "STATUS=%u running, %u failed, 0 unhealthy%s", running, failed,
+                          m->shutting_down ? ", shutting down" : "");
+        (void) starting;
+        (void) stopping;
+}
+
+/* ---- NAT: one table for every bridged container that runs ---------------------- */
+
+static void nat_sync(struct manager *m)
+{
+        size_t nn = 0;
+        bool any = false;
+        for (size_t i = 0; i < m->set.n_networks; i++)
+                any |= m->set.networks[i]->nat;
+        _cleanup_free_ struct nat_target *t = calloc(m->n_units + 1, sizeof *t);
+        if (!t)
+                return;
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                struct in_addr a;
+                if (u->state != U_RUNNING || !u->spec || u->spec->n_publish == 0 || !u->address[0] ||
+                    inet_pton(AF_INET, u->address, &a) != 1)
+                        continue;
+                t[nn++] = (struct nat_target){ .name = u->name, .address = a, .publish = u->spec->publish,
+                                               .n_publish = u->spec->n_publish };
+                any = true;
+        }
+        _cleanup_free_ char *err = NULL;
+        int r = any ? nat_apply(NAT_TABLE, m->set.networks, m->set.n_networks, t, nn, &err)
+                    : nat_remove(NAT_TABLE, &err);
+        if (r < 0)
+                log_error("nftables: %s", err ? err : strerror(-r));
+}
+
+/* ---- starting --------------------------------------------------------------------- */
+
+static bool unit_ready(struct manager *m, const char *name)
+{
+        struct unit *d = unit_find(m, name);
+        return !d || !d->spec || d->state == U_RUNNING; /* an undeclared dependency never blocks */
+}
+
+static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) revents;
+        struct unit *u = userdata;
+        ssize_t k = read(fd, u->status_buf + u->status_len, sizeof u->status_buf - 1 - u->status_len);
+        if (k > 0) {
+                u->status_len += (size_t) k;
+                u->status_buf[u->status_len] = 0;
+                char *nl = strchr(u->status_buf, '\n');
+                if (!nl)
+                        return 0;
+                *nl = 0;
+                if (u->status_buf[0] == 'S') {
+                        unsigned long long start = 0;
+                        int pid = 0;
+                        char addr[16] = "";
+                        if (sscanf(u->status_buf, "S %d %llu %15s", &pid, &start, addr) >= 2) {
+                                u->init_pid = pid;
+                                u->init_start = start;
+                                snprintf(u->address, sizeof u->address, "%s", streq(addr, "-") ? "" : addr);
+                                if (state_pidfd_verified(pid, start, &u->init_pidfd) < 0)
+                                        u->init_pidfd = -1;
+                                u->state = U_RUNNING;
+                                u->started_mono = now_mono(u->m);
+                                u->started_realtime = now_realtime();
+                                u->last_error[0] = 0;
+                                struct state_record rec = { .monitor_pid = u->monitor_pid,
+                                                            .monitor_start = u->monitor_start,
+                                                            .init_pid = pid,
+                                                            .init_start = start,
+                                                            .started_realtime_usec = u->started_realtime,
+                                                            .restarts = u->restarts };
+                                (void) state_boot_id(rec.boot_id);
+                                memcpy(rec.restart_hash, u->rh, SPEC_HASH_LEN);
+                                memcpy(rec.live_hash, u->lh, SPEC_HASH_LEN);
+                                memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
+                                snprintf(rec.address, sizeof rec.address, "%s", u->address);
+                                _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+                                if (dir && state_write(dir, &rec) < 0)
+                                        log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it",
+                                                    u->name);
+                                u->timer = sd_event_source_disable_unref(u->timer);
+                                emit(u->m, u->name, "started", "pid %d%s%s", pid, u->address[0] ? " address " : "",
+                                     u->address);
+                                if (u->spec && u->spec->n_publish)
+                                        nat_sync(u->m);
+                        }
+                } else if (u->status_buf[0] == 'E') {
+                        int code = 125;
+                        char *text = u->status_buf + 1;
+                        if (sscanf(text, " %d", &code) == 1) {
+                                text = strchr(text + 1, ' ');
+                                text = text ? text + 1 : "";
+                        }
+                        snprintf(u->last_error, sizeof u->last_error, "%s", text);
+                }
+        }
+        u->status_src = sd_event_source_disable_unref(u->status_src);
+        close(u->status_fd);
+        u->status_fd = -1;
+        dispatch(u->m);
+        return 0;
+}
+
+static void monitor_gone(struct unit *u)
+{
+        int status = -1;
+        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+        if (dir && state_read_exit(dir, &status, NULL) < 0)
+                status = -1;
+        if (dir) {
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (dfd >= 0) {
+                        (void) unlinkat(dfd, "exit", 0);
+                        (void) unlinkat(dfd, "state", 0);
+                }
+        }
+        u->monitor_src = sd_event_source_disable_unref(u->monitor_src);
+        if (u->monitor_pidfd >= 0)
+                close(u->monitor_pidfd);
+        u->monitor_pidfd = -1;
+        if (u->init_pidfd >= 0)
+                close(u->init_pidfd);
+        u->init_pidfd = -1;
+        u->monitor_pid = 0;
+        unit_exited(u, status, NULL);
+}
+
+static int on_monitor_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        (void) s;
+        struct unit *u = userdata;
+        /* A spawner that never became a monitor reports its exit code only. */
+        if (u->state == U_STARTING && u->init_pid == 0) {
+                u->monitor_src = sd_event_source_disable_unref(u->monitor_src);
+                u->monitor_pid = 0;
+                if (u->status_fd >= 0) /* read the reason if it is still in the pipe */
+                        on_status(u->status_src, u->status_fd, EPOLLIN, u);
+                unit_exited(u, si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status,
+                            u->last_error[0] ? u->last_error : "setup failed");
+                return 0;
+        }
+        monitor_gone(u);
+        return 0;
+}
+
+static int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) fd;
+        (void) revents;
+        monitor_gone(userdata);
+        return 0;
+}
+
+/* Forks the spawner: it builds the container (runtime_start), reports
+ * "S pid start address" or "E code reason" on a pipe, and on success
+ * becomes the container's monitor by exec, so that the container's init
+ * is the monitor's child and outlives berthd. */
+static void unit_start_now(struct unit *u)
+{
+        struct manager *m = u->m;
+        const struct spec_container *c = u->spec;
+        int sp[2];
+        if (pipe2(sp, O_CLOEXEC) < 0) {
+                unit_exited(u, 125, "cannot create a pipe");
+                return;
+        }
+        u->pending_start = false;
+        u->delay_done = false;
+        u->state = U_STARTING;
+        u->init_pid = 0;
+        u->address[0] = 0;
+        u->status_len = 0;
+        u->last_error[0] = 0;
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(sp[0]);
+                close(sp[1]);
+                unit_exited(u, 125, "cannot fork");
+                return;
+        }
+        if (pid == 0) {
+                close(sp[0]);
+                int lp[2];
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (pipe2(lp, O_CLOEXEC) < 0 || null < 0) {
+                        dprintf(sp[1], "E 125 cannot create the log pipe\n");
+                        _exit(125);
+                }
+                struct runtime_opts o = { .state_dir = m->o.state_dir,
+                                          .run_dir = m->o.run_dir,
+                                          .stdio = { null, lp[1], lp[1] } };
+                struct runtime_container *rc = NULL;
+                int code;
+                char err[1024];
+                if (runtime_start(&m->set, c, &o, &rc, &code, err, sizeof err) < 0) {
+                        for (char *q = err; *q; q++)
+                                if (*q == '\n')
+                                        *q = ' ';
+                        dprintf(sp[1], "E %d %s\n", code, err);
+                        _exit(code);
+                }
+                uint64_t start = 0;
+                (void) state_proc_starttime(rc->pid, &start);
+                char abuf[INET_ADDRSTRLEN] = "-";
+                struct in_addr a = runtime_address(rc);
+                if (a.s_addr)
+                        inet_ntop(AF_INET, &a, abuf, sizeof abuf);
+                close(lp[1]);
+                close(null);
+                /* The monitor inherits the container's pidfd, its output and its lock. */
+                int keep[] = { rc->pidfd, lp[0], rc->lock_fd };
+                for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                        if (keep[i] >= 0)
+                                (void) fcntl(keep[i], F_SETFD, 0);
+                char pidbuf[16], pidfdbuf[16], logbuf[16], sizebuf[32], filesbuf[16];
+                snprintf(pidbuf, sizeof pidbuf, "%d", (int) rc->pid);
+                snprintf(pidfdbuf, sizeof pidfdbuf, "%d", rc->pidfd);
+                snprintf(logbuf, sizeof logbuf, "%d", lp[0]);
+                snprintf(sizebuf, sizeof sizebuf, "%llu", (unsigned long long) c->log_max_size);
+                snprintf(filesbuf, sizeof filesbuf, "%u", c->log_max_files);
+                dprintf(sp[1], "S %d %llu %s\n", (int) rc->pid, (unsigned long long) start, abuf);
+                close(sp[1]);
+                char *argv[] = { "berth-monitor", rc->dir, pidbuf, pidfdbuf, logbuf, sizebuf, filesbuf, NULL };
+                char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+                execve(m->o.monitor_path, argv, envp);
+                /* No monitor: the container cannot be held; take it down. */
+                (void) kill(rc->pid, SIGKILL);
+                _exit(125);
+        }
+        close(sp[1]);
+        u->status_fd = sp[0];
+        u->monitor_pid = pid;
+        (void) state_proc_starttime(pid, &u->monitor_start);
+        if (sd_event_add_io(m->event, &u->status_src, sp[0], EPOLLIN, on_status, u) < 0 ||
+            sd_event_add_child(m->event, &u->monitor_src, pid, WEXITED, on_monitor_child, u) < 0)
+                log_error("%s: cannot watch its start", u->name);
+        (void) sd_event_source_set_child_process_own(u->monitor_src, false);
+}
+
+static int on_pending_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        u->timer = sd_event_source_disable_unref(u->timer);
+        if (u->state == U_BACKOFF) {
+                u->state = U_STOPPED;
+                u->pending_start = true;
+                u->pending_since = now_mono(u->m);
+                u->delay_done = true; /* the back-off was the delay */
+        } else if (u->pending_start)
+                u->delay_done = true;
+        dispatch(u->m);
+        return 0;
+}
+
+/* Asks for a start: it happens once every dependency is running. */
+static void unit_request_start(struct unit *u)
+{
+        if (!u->spec || u->state == U_RUNNING || u->state == U_STARTING)
+                return;
+        if (u->state == U_STOPPING) {
+                u->restart_after_stop = true;
+                return;
+        }
+        u->timer = sd_event_source_disable_unref(u->timer);
+        if (u->state == U_FAILED || u->state == U_BACKOFF)
+                u->state = U_STOPPED;
+        u->operator_stopped = false;
+        u->pending_start = true;
+        u->delay_done = u->spec->start_delay == 0;
+        u->pending_since = now_mono(u->m);
+}
+
+/* ---- stopping ---------------------------------------------------------------------- */
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        u->timer = sd_event_source_disable_unref(u->timer);
+        if (u->state != U_STOPPING)
+                return 0;
+        emit(u->m, u->name, "killing", "did not stop within %llus", (unsigned long long) (u->spec ? u->spec->stop_timeout : 0) / SPEC_USEC_PER_SEC);
+        /* The init is PID 1 of the container's PID namespace: SIGKILL takes all. */
+        if (u->init_pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, SIGKILL, NULL, 0);
+        return 0;
+}
+
+static void unit_stop_now(struct unit *u)
+{
+        u->pending_stop = false;
+        u->pending_start = false;
+        if (u->state == U_BACKOFF || (u->state == U_STOPPED && !u->monitor_pid)) {
+                u->timer = sd_event_source_disable_unref(u->timer);
+                u->state = U_STOPPED;
+                return;
+        }
+        if (u->state != U_RUNNING && u->state != U_STARTING)
+                return;
+        int sig = u->spec ? u->spec->stop_signal : SIGTERM;
+        u->state = U_STOPPING;
+        if (u->init_pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, sig, NULL, 0);
+        set_timer(u, u->spec ? u->spec->stop_timeout : 10 * SPEC_USEC_PER_SEC, on_stop_timeout);
+}
+
+/* A stop that waits until nothing that depends on u still runs. */
+static void unit_request_stop(struct unit *u)
+{
+        u->pending_start = false;
+        if (u->state == U_FAILED || (u->state == U_STOPPED && !u->monitor_pid)) {
+                u->timer = sd_event_source_disable_unref(u->timer);
+                u->state = u->state == U_FAILED ? U_FAILED : U_STOPPED;
+                return;
+        }
+        if (u->state == U_BACKOFF) {
+                u->timer = sd_event_source_disable_unref(u->timer);
+                u->state = U_STOPPED;
+                return;
+        }
+        if (u->state == U_RUNNING || u->state == U_STARTING)
+                u->pending_stop = true;
+}
+
+static bool has_running_dependant(struct manager *m, const struct unit *u)
+{
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *d = m->units[i];
+                if (d == u || !d->spec || (d->state != U_RUNNING && d->state != U_STOPPING && d->state != U_STARTING))
+                        continue;
+                if (strv_contains(d->spec->after, u->name) || strv_contains(d->spec->requires, u->name))
+                        return true;
+        }
+        return false;
+}
+
+/* ---- exits and restart policy -------------------------------------------------------- */
+
+static void unit_exited(struct unit *u, int status, const char *why)
+{
+        struct manager *m = u->m;
+        enum unit_state was = u->state;
+        bool had_address = u->address[0];
+        u->timer = sd_event_source_disable_unref(u->timer);
+        runtime_cleanup(m->o.state_dir, u->name);
+        u->last_status = status;
+        u->init_pid = 0;
+        if (why && why != u->last_error)
+                snprintf(u->last_error, sizeof u->last_error, "%s", why);
+        usec_t ran = u->started_mono ? now_mono(m) - u->started_mono : 0;
+        u->started_mono = 0;
+        u->state = U_STOPPED;
+        if (had_address && u->spec && u->spec->n_publish)
+                nat_sync(m);
+
+        if (was == U_STARTING && why)
+                emit(m, u->name, "start-failed", "%s (exit %d)", why, status);
+        else
+                emit(m, u->name, "exited", "status %d%s", status, status < 0 ? " (unknown: monitor lost)" : "");
+
+        if (u->remove_after_stop) {
+                if (u->spec)
+                        runtime_remove(m->o.state_dir, u->spec);
+                emit(m, u->name, "removed", NULL);
+                unit_forget(m, u);
+                dispatch(m);
+                return;
+        }
+        if (u->restart_after_stop || (was == U_STOPPING && !m->shutting_down && !u->operator_stopped &&
+                                      u->pending_start)) {
+                u->restart_after_stop = false;
+                unit_request_start(u);
+                dispatch(m);
+                return;
+        }
+        if (was == U_STOPPING || m->shutting_down || u->operator_stopped || !u->spec) {
+                dispatch(m);
+                return;
+        }
+        const struct spec_container *c = u->spec;
+        bool failure = status != 0;
+        bool restart = c->restart == RESTART_ALWAYS || c->restart == RESTART_UNLESS_STOPPED ||
+                       (c->restart == RESTART_ON_FAILURE && failure);
+        if (!restart) {
+                if (failure && was == U_STARTING) {
+                        u->state = U_FAILED;
+                        emit(m, u->name, "failed", "%s", u->last_error[0] ? u->last_error : "could not start");
+                }
+                dispatch(m);
+                return;
+        }
+        /* A container that ran for a restart window has proved itself. */
+        if (ran >= c->restart_window)
+                u->consecutive = 0;
+        usec_t now = now_mono(m);
+        size_t in_window = 0;
+        for (size_t i = 0; i < u->n_restart_times; i++)
+                if (now - u->restart_times[i] <= c->restart_window)
+                        in_window++;
+        if (c->restart_limit > 0 && in_window >= c->restart_limit) {
+                u->state = U_FAILED;
+                emit(m, u->name, "failed", "%zu restarts within %llus (restart-limit %u)", in_window,
+                     (unsigned long long) (c->restart_window / SPEC_USEC_PER_SEC), c->restart_limit);
+                dispatch(m);
+                return;
+        }
+        if (u->n_restart_times == RESTARTS_KEPT) {
+                memmove(u->restart_times, u->restart_times + 1, (RESTARTS_KEPT - 1) * sizeof(usec_t));
+                u->n_restart_times--;
+        }
+        u->restart_times[u->n_restart_times++] = now;
+        usec_t delay = c->restart_delay;
+        for (uint32_t i = 0; i < u->consecutive && delay < c->restart_max_delay; i++)
+                delay *= 2;
+        if (delay > c->restart_max_delay)
+                delay = c->restart_max_delay;
+        u->consecutive++;
+        u->restarts++;
+        u->state = U_BACKOFF;
+        char d[32];
+        emit(m, u->name, "restarting", "in %s (restart %u, exit status %d)", format_duration(delay, d, sizeof d),
+             u->restarts, status);
+        set_timer(u, delay, on_pending_timer);
+        dispatch(m);
+}
+
+/* ---- the scheduler ---------------------------------------------------------------------- */
+
+static bool manager_busy(struct manager *m)
+{
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                if (u->pending_start || u->pending_stop || u->state == U_STARTING || u->state == U_STOPPING ||
+                    u->restart_after_stop || u->remove_after_stop)
+                        return true;
+        }
+        return false;
+}
+
+static void finish_reload(struct control_conn *c, void *data)
+{
+        (void) data;
+        (void) control_reply(c, NULL, false);
+        control_conn_set_tag(c, 0, NULL);
+}
+
+static void dispatch(struct manager *m)
+{
+        /* Starts, in dependency order: each once its dependencies run. */
+        _cleanup_free_ size_t *order = NULL;
+        if (order_containers(&m->set, &order) < 0)
+                order = NULL;
+        for (size_t k = 0; order && k < m->set.n_containers; k++) {
+                struct unit *u = unit_find(m, m->set.containers[order[k]]->name);
+                if (!u || !u->pending_start || m->shutting_down)
+                        continue;
+                const struct spec_container *c = u->spec;
+                bool ready = true;
+                const char *waiting = NULL;
+                for (int w = 0; w < 2 && ready; w++)
+                        for (char *const *d = w ? c->requires : c->after; d && *d; d++)
+                                if (!unit_ready(m, *d)) {
+                                        ready = false;
+                                        waiting = *d;
+                                        break;
+                                }
+                if (!ready) {
+                        if (now_mono(m) - u->pending_since > c->start_timeout) {
+                                u->pending_start = false;
+                                u->state = U_FAILED;
+                                char b[32];
+                                snprintf(u->last_error, sizeof u->last_error,
+                                         "dependency '%s' not running within start-timeout %s", waiting,
+                                         format_duration(c->start_timeout, b, sizeof b));
+                                emit(m, u->name, "failed", "%s", u->last_error);
+                        } else if (!u->timer)
+                                set_timer(u, c->start_timeout, on_pending_timer);
+                        continue;
+                }
+                if (!u->delay_done) {
+                        if (!u->timer)
+                                set_timer(u, c->start_delay, on_pending_timer);
+                        continue;
+                }
+                u->timer = sd_event_source_disable_unref(u->timer);
+                unit_start_now(u);
+        }
+        /* Stops, in reverse: each once nothing that depends on it runs. */
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                if (u->pending_stop && !has_running_dependant(m, u))
+                        unit_stop_now(u);
+        }
+        notify_status(m);
+        if (!m->ready && !manager_busy(m)) {
+                m->ready = true;
+                (void) sd_notify(false, "READY=1");
+                emit(m, NULL, "ready", NULL);
+        }
+        if (m->control && !manager_busy(m))
+                control_server_foreach(m->control, TAG_RELOAD, finish_reload, NULL);
+        if (m->shutting_down) {
+                bool all_down = true;
+                for (size_t i = 0; i < m->n_units; i++)
+                        if (m->units[i]->monitor_pid || m->units[i]->state == U_STOPPING ||
+                            m->units[i]->state == U_STARTING)
+                                all_down = false;
+                if (all_down) {
+                        /* Everything down: what berth made on the host goes too. */
+                        (void) nat_remove(NAT_TABLE, NULL);
+                        for (size_t i = 0; i < m->n_networks_up; i++)
+                                (void) net_bridge_remove(m->networks_up[i]->bridge);
+                        (void) sd_event_exit(m->event, 0);
+                }
+        }
+}
+
+/* ---- networks ---------------------------------------------------------------------------- */
+
+static void networks_apply(struct manager *m, const struct plan *p)
+{
+        for (size_t i = 0; i < p->n; i++) {
+                const struct plan_action *a = &p->actions[i];
+                if (!a->network)
+                        continue;
+                const struct spec_network *n = a->desired != PLAN_NO_INDEX ? m->set.networks[a->desired] : NULL;
+                switch (a->kind) {
+                case PLAN_NETWORK_CREATE:
+                case PLAN_NETWORK_UPDATE:
+                case PLAN_NETWORK_RECREATE:
+                        if (a->kind == PLAN_NETWORK_RECREATE && n)
+                                (void) net_bridge_remove(n->bridge);
+                        if (n) {
+                                int r = net_bridge_ensure(n);
+                                if (r == -EEXIST)
+                                        emit(m, n->name, "network-failed", "bridge '%s' exists and was not created by berth",
+                                             n->bridge);
+                                else if (r < 0)
+                                        emit(m, n->name, "network-failed", "cannot set up bridge '%s': %s", n->bridge,
+                                             strerror(-r));
+                                else
+                                        emit(m, n->name, plan_kind_to_string(a->kind), "%s", a->reason);
+                        }
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+/* Bridges berth made for networks no file declares any more, once no
+ * container of ours uses them. */
+static void networks_collect(struct manager *m)
+{
+        char **ours = NULL;
+        if (net_bridge_list_ours(&ours) < 0)
+                return;
+        for (size_t i = 0; ours && ours[i]; i++) {
+                bool wanted = false;
+                for (size_t k = 0; k < m->set.n_networks; k++)
+                        wanted |= streq(m->set.networks[k]->bridge, ours[i]);
+                if (!wanted)
+                        (void) net_bridge_remove(ours[i]);
+        }
+        strv_free(ours);
+}
+
+/* ---- reload ------------------------------------------------------------------------------- */
+
+static struct plan_actual *actual_states(struct manager *m)
+{
+        struct plan_actual *a = calloc(m->n_units + 1, sizeof *a);
+        if (!a)
+                return NULL;
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                static const enum plan_state map[] = { PLAN_STATE_STOPPED, PLAN_STATE_STARTING, PLAN_STATE_RUNNING,
+                                                       PLAN_STATE_STOPPING, PLAN_STATE_BACKOFF, PLAN_STATE_FAILED };
+                a[i] = (struct plan_actual){ .name = u->name,
+                                             .state = map[u->state],
+                                             .stopped_by_operator = u->operator_stopped,
+                                             .spec = u->known_spec ? u->spec : NULL };
+                memcpy(a[i].restart_hash, u->rh, SPEC_HASH_LEN);
+                memcpy(a[i].live_hash, u->lh, SPEC_HASH_LEN);
+                memcpy(a[i].supervise_hash, u->sh, SPEC_HASH_LEN);
+        }
+        return a;
+}
+
+static struct plan_network_actual *network_states(struct manager *m)
+{
+        struct plan_network_actual *a = calloc(m->n_networks_up + 1, sizeof *a);
+        for (size_t i = 0; a && i < m->n_networks_up; i++)
+                plan_network_actual_from_spec(m->networks_up[i], &a[i]);
+        return a;
+}
+
+static json_object *diag_json(const struct diag *d)
+{
+        json_object *errs = json_object_new_array();
+        char buf[2048];
+        for (size_t i = 0; i < d->n; i++)
+                json_object_array_add(errs, json_object_new_string(diag_format(&d->entries[i], buf, sizeof buf)));
+        return errs;
+}
+
+/* Loads the directory and plans against what runs. On invalid files:
+ * -EINVAL and *ret_errors holds them. */
+static int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan, json_object **ret_errors)
+{
+        struct diag d = { 0 };
+        int r = config_load_dir(m->o.conf_dir, ret_set, &d);
+        if (r < 0) {
+                *ret_errors = diag_json(&d);
+                diag_done(&d);
+                spec_set_done(ret_set);
+                return -EINVAL;
+        }
+        diag_done(&d);
+        _cleanup_free_ struct plan_actual *act = actual_states(m);
+        _cleanup_free_ struct plan_network_actual *nets = network_states(m);
+        if (!act || !nets) {
+                spec_set_done(ret_set);
+                return -ENOMEM;
+        }
+        r = plan_compute(ret_set, act, m->n_units, nets, m->n_networks_up, ret_plan);
+        if (r < 0)
+                spec_set_done(ret_set);
+        return r;
+}
+
+static void keep_networks(struct manager *m)
+{
+        for (size_t i = 0; i < m->n_networks_up; i++)
+                spec_network_free(m->networks_up[i]);
+        free(m->networks_up);
+        m->networks_up = calloc(m->set.n_networks + 1, sizeof *m->networks_up);
+        m->n_networks_up = 0;
+        for (size_t i = 0; m->networks_up && i < m->set.n_networks; i++) {
+                const struct spec_network *n = m->set.networks[i];
+                struct spec_network *c = NULL;
+                if (spec_network_new(n->name, n->file, n->line, &c) < 0)
+                        break;
+                free(c->bridge);
+                c->bridge = strdup(n->bridge);
+                c->subnet = n->subnet;
+                c->prefix = n->prefix;
+                c->gateway = n->gateway;
+                c->nat = n->nat;
+                c->mtu = n->mtu;
+                m->networks_up[m->n_networks_up++] = c;
+        }
+}
+
+/* Takes the new set and acts on the plan. Specs of removed containers
+ * stay alive in their units until those have stopped. */
+static void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
+{
+        /* Units whose definition disappears keep a private copy of nothing:
+         * they only need their name and stop settings, taken from the old set
+         * before it is freed. */
+        struct spec_set old = m->set;
+        m->set = *next;
+        *next = (struct spec_set){ 0 };
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                const struct spec_container *c = spec_set_find_container(&m->set, u->name);
+                if (c)
+                        continue;
+                /* Move the old spec into the unit so that stop settings survive. */
+                for (size_t k = 0; k < old.n_containers; k++)
+                        if (old.containers[k] && streq(old.containers[k]->name, u->name)) {
+                                spec_container_free(u->owned_spec);
+                                u->owned_spec = old.containers[k];
+                                old.containers[k] = NULL;
+                                u->spec = u->owned_spec;
+                        }
+        }
+        networks_apply(m, p);
+        for (size_t i = 0; i < p->n; i++) {
+                const struct plan_action *a = &p->actions[i];
+                if (a->network)
+                        continue;
+                struct unit *u = unit_find(m, a->name);
+                const struct spec_container *c = a->desired != PLAN_NO_INDEX ? m->set.containers[a->desired] : NULL;
+                char line[1024];
+                if (a->kind != PLAN_NONE)
+                        emit(m, a->name, "plan", "%s", plan_action_format(a, line, sizeof line));
+                switch (a->kind) {
+                case PLAN_CREATE_START:
+                case PLAN_CREATE:
+                        if (!u)
+                                u = unit_add(m, a->name);
+                        if (!u)
+                                break;
+                        unit_set_spec(u, c);
+                        if (a->kind == PLAN_CREATE_START)
+                                unit_request_start(u);
+                        break;
+                case PLAN_START:
+                        if (u) {
+                                unit_set_spec(u, c);
+                                unit_request_start(u);
+                        }
+                        break;
+                case PLAN_STOP_REMOVE:
+                        if (u) {
+                                u->remove_after_stop = true;
+                                if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING)
+                                        unit_request_stop(u);
+                                else {
+                                        if (u->spec)
+                                                runtime_remove(m->o.state_dir, u->spec);
+                                        emit(m, u->name, "removed", NULL);
+                                        unit_forget(m, u);
+                                }
+                        }
+                        break;
+                case PLAN_RESTART:
+                        if (!u)
+                                break;
+                        unit_set_spec(u, c);
+                        if (u->state == U_RUNNING || u->state == U_STARTING) {
+                                u->restart_after_stop = true;
+                                unit_request_stop(u);
+                        } else
+                                unit_request_start(u);
+                        break;
+                case PLAN_UPDATE_LIVE:
+                        /* Limits reach the running cgroup through the cgroup module. */
+                        if (u)
+                                unit_set_spec(u, c);
+                        break;
+                case PLAN_UPDATE_SETTINGS:
+                case PLAN_NONE:
+                        if (u)
+                                unit_set_spec(u, c);
+                        break;
+                default:
+                        break;
+                }
+        }
+        /* Every unit must point into the new set (or own its spec). */
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                if (u->owned_spec)
+                        continue;
+                const struct spec_container *c = spec_set_find_container(&m->set, u->name);
+                u->spec = c;
+        }
+        spec_set_done(&old);
+        keep_networks(m);
+        networks_collect(m);
+        nat_sync(m);
+        dispatch(m);
+}
+
+int manager_reload(struct manager *m)
+{
+        char buf[64];
+        snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
+        (void) sd_notify(false, buf);
+        struct spec_set next = { 0 };
+        struct plan p = { 0 };
+        json_object *errs = NULL;
+        int r = make_plan(m, &next, &p, &errs);
+        if (r < 0) {
+                size_t n = errs ? json_object_array_length(errs) : 0;
+                for (size_t i = 0; i < n; i++)
+                        log_error("%s", json_object_get_string(json_object_array_get_idx(errs, i)));
+                (void) sd_notifyf(false, "READY=1\nSTATUS=reload refused: %zu error%s in %s", n, n == 1 ? "" : "s",
+                                  m->o.conf_dir);
+                emit(m, NULL, "reload-refused", "%zu errors", n);
+                json_object_put(errs);
+                return r;
+        }
+        apply_plan(m, &next, &p);
+        emit(m, NULL, "reloaded", "%zu change%s", plan_count_changes(&p), plan_count_changes(&p) == 1 ? "" : "s");
+        plan_done(&p);
+        (void) sd_notify(false, "READY=1");
+        notify_status(m);
+        return 0;
+}
+
+/* ---- startup and re-adoption ----------------------------------------------------------------- */
+
+/* A container left by a previous berthd: take it back if its monitor is
+ * the same process (pid + start time + boot), else collect its exit. */
+static void adopt(struct manager *m, const char *name)
+{
+        _cleanup_free_ char *dir = unit_dir(m, name);
+        struct state_record rec;
+        if (!dir || state_read(dir, &rec) < 0)
+                return;
+        char boot[40] = "";
+        (void) state_boot_id(boot);
+        struct unit *u = unit_find(m, name);
+        bool declared = u != NULL;
+        if (!u && !(u = unit_add(m, name)))
+                return;
+        int pidfd = -1;
+        bool alive = streq(boot, rec.boot_id) && state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &pidfd) == 0;
+        u->monitor_pid = rec.monitor_pid;
+        u->monitor_start = rec.monitor_start;
+        u->init_pid = rec.init_pid;
+        u->init_start = rec.init_start;
+        u->restarts = rec.restarts;
+        u->started_realtime = rec.started_realtime_usec;
+        snprintf(u->address, sizeof u->address, "%s", rec.address);
+        memcpy(u->rh, rec.restart_hash, SPEC_HASH_LEN);
+        memcpy(u->lh, rec.live_hash, SPEC_HASH_LEN);
+        memcpy(u->sh, rec.supervise_hash, SPEC_HASH_LEN);
+        u->known_spec = false; /* hashes only: the spec it runs with is unknown */
+        if (!alive) {
+                /* It ended while no berthd watched: its exit is on disk. */
+                u->state = U_RUNNING;
+                emit(m, name, "adopted", "had exited while berthd was down");
+                monitor_gone(u);
+                return;
+        }
+        u->monitor_pidfd = pidfd;
+        if (state_pidfd_verified(rec.init_pid, rec.init_start, &u->init_pidfd) < 0)
+                u->init_pidfd = -1;
+        u->state = U_RUNNING;
+        u->started_mono = now_mono(m);
+        if (sd_event_add_io(m->event, &u->monitor_src, pidfd, EPOLLIN, on_monitor_pidfd, u) < 0)
+                log_error("%s: cannot watch its monitor", name);
+        emit(m, name, "adopted", "pid %d%s", (int) rec.init_pid, declared ? "" : " (no longer declared)");
+}
+
+int manager_startup(struct manager *m)
+{
+        struct diag d = { 0 };
+        int r = config_load_dir(m->o.conf_dir, &m->set, &d);
+        if (r < 0) {
+                char buf[2048];
+                for (size_t i = 0; i < d.n; i++)
+                        log_error("%s", diag_format(&d.entries[i], buf, sizeof buf));
+                (void) sd_notifyf(false, "STATUS=invalid definitions: %zu errors in %s", d.n + d.dropped, m->o.conf_dir);
+                diag_done(&d);
+                return -EINVAL;
+        }
+        diag_done(&d);
+        for (size_t i = 0; i < m->set.n_containers; i++) {
+                struct unit *u = unit_add(m, m->set.containers[i]->name);
+                if (!u)
+                        return -ENOMEM;
+                unit_set_spec(u, m->set.containers[i]);
+        }
+        /* Re-adopt what a previous berthd left running. */
+        DIR *dp = opendir(m->containers_dir);
+        if (dp) {
+                struct dirent *de;
+                while ((de = readdir(dp)))
+                        if (name_is_valid(de->d_name))
+                                adopt(m, de->d_name);
+                closedir(dp);
+        }
+        /* Adopted containers run with the hashes on disk: a reload-style plan
+         * decides what to do with them; then start what autostarts. */
+        for (size_t i = 0; i < m->set.n_networks; i++) {
+                int q = net_bridge_ensure(m->set.networks[i]);
+                if (q < 0)
+                        emit(m, m->set.networks[i]->name, "network-failed", "%s",
+                             q == -EEXIST ? "bridge exists and was not created by berth" : strerror(-q));
+        }
+        keep_networks(m);
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                if (!u->spec) { /* adopted, but no file declares it any more */
+                        if (u->state == U_RUNNING) {
+                                u->remove_after_stop = true;
+                                unit_request_stop(u);
+                        } else
+                                u->remove_after_stop = true;
+                        continue;
+                }
+                char rh[SPEC_HASH_LEN];
+                spec_container_hash_restart(u->spec, rh);
+                if (u->state == U_RUNNING && !streq(rh, u->rh)) {
+                        emit(m, u->name, "plan", "restart: definition changed while berthd was down");
+                        unit_set_spec(u, u->spec);
+                        u->restart_after_stop = true;
+                        unit_request_stop(u);
+                } else if (u->state == U_RUNNING)
+                        unit_set_spec(u, u->spec);
+                else if (u->spec->autostart && u->state == U_STOPPED)
+                        unit_request_start(u);
+        }
+        for (size_t i = 0; i < m->n_units;) { /* adopted-and-gone leftovers */
+                struct unit *u = m->units[i];
+                if (!u->spec && u->state != U_RUNNING && u->state != U_STOPPING) {
+                        unit_forget(m, u);
+                        continue;
+                }
+                i++;
+        }
+        nat_sync(m);
+        dispatch(m);
+        return 0;
+}
+
+void manager_shutdown(struct manager *m)
+{
+        if (m->shutting_down)
+                return;
+        m->shutting_down = true;
+        (void) sd_notify(false, "STOPPING=1");
+        emit(m, NULL, "stopping", "all containers, in reverse order");
+        for (size_t i = 0; i < m->n_units; i++)
+                unit_request_stop(m->units[i]);
+        dispatch(m);
+}
+
+/* ---- control methods ---------------------------------------------------------------------------- */
+
+static json_object *unit_json(struct manager *m, struct unit *u, bool full)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(u->name));
+        json_object_object_add(o, "state", json_object_new_string(unit_state_names[u->state]));
+        json_object_object_add(o, "health", json_object_new_string("-"));
+        json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
+        json_object_object_add(o, "address", json_object_new_string(u->address));
+        json_object_object_add(o, "restarts", json_object_new_int64(u->restarts));
+        uint64_t up = u->state == U_RUNNING && u->started_realtime ? (now_realtime() - u->started_realtime) / 1000000ULL : 0;
+        json_object_object_add(o, "uptime_sec", json_object_new_uint64(up));
+        json_object_object_add(o, "last_status", json_object_new_int(u->last_status));
+        json_object_object_add(o, "error", json_object_new_string(u->last_error));
+        json_object_object_add(o, "declared", json_object_new_boolean(u->spec && !u->owned_spec));
+        if (!full)
+                return o;
+        _cleanup_free_ char *dir = unit_dir(m, u->name);
+        json_object_object_add(o, "dir", json_object_new_string(dir ? dir : ""));
+        json_object_object_add(o, "init_start", json_object_new_uint64(u->init_start));
+        json_object_object_add(o, "monitor_pid", json_object_new_int(u->monitor_pid));
+        json_object_object_add(o, "operator_stopped", json_object_new_boolean(u->operator_stopped));
+        json_object_object_add(o, "restart_hash", json_object_new_string(u->rh));
+        json_object_object_add(o, "live_hash", json_object_new_string(u->lh));
+        if (u->spec) {
+                const struct spec_container *c = u->spec;
+                json_object_object_add(o, "file", json_object_new_string(c->file));
+                json_object_object_add(o, "line", json_object_new_int(c->line));
+                json_object_object_add(o, "restart_policy", json_object_new_string(restart_policy_to_string(c->restart)));
+                json_object_object_add(o, "autostart", json_object_new_boolean(c->autostart));
+                json_object_object_add(o, "network_mode", json_object_new_string(net_mode_to_string(c->net_mode)));
+                json_object *cmd = json_object_new_array();
+                for (size_t i = 0; c->command && c->command[i]; i++)
+                        json_object_array_add(cmd, json_object_new_string(c->command[i]));
+                json_object_object_add(o, "command", cmd);
+        }
+        json_object *ev = json_object_new_array();
+        for (size_t i = 0; i < m->n_events; i++) {
+                const struct event_rec *e = &m->events[(m->events_head + i) % EVENTS_KEPT];
+                if (e->name && streq(e->name, u->name))
+                        json_object_array_add(ev, event_json(e));
+        }
+        json_object_object_add(o, "events", ev);
+        return o;
+}
+
+static const char *param_string(json_object *params, const char *key)
+{
+        json_object *v;
+        if (!params || !json_object_object_get_ex(params, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static void reply_no_such(struct control_conn *c, const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name ? name : ""));
+        (void) control_reply_error(c, "io.berth.NoSuchContainer", p);
+}
+
+static void reply_invalid(struct control_conn *c, const char *why)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "reason", json_object_new_string(why));
+        (void) control_reply_error(c, "org.varlink.service.InvalidParameter", p);
+}
+
+/* Names from {"names": [...]} (or {"name": "x"}); all must exist. */
+static bool collect_units(struct manager *m, struct control_conn *c, json_object *params, struct unit **out, size_t max,
+                          size_t *n)
+{
+        json_object *arr;
+        *n = 0;
+        const char *one = param_string(params, "name");
+        if (one) {
+                out[(*n)++] = unit_find(m, one);
+                if (!out[0]) {
+                        reply_no_such(c, one);
+                        return false;
+                }
+                return true;
+        }
+        if (!params || !json_object_object_get_ex(params, "names", &arr) || !json_object_is_type(arr, json_type_array) ||
+            json_object_array_length(arr) == 0) {
+                reply_invalid(c, "expected \"names\": [\"NAME\", ...]");
+                return false;
+        }
+        for (size_t i = 0; i < json_object_array_length(arr) && *n < max; i++) {
+                const char *name = json_object_get_string(json_object_array_get_idx(arr, i));
+                struct unit *u = name ? unit_find(m, name) : NULL;
+                if (!u) {
+                        reply_no_such(c, name);
+                        return false;
+                }
+                out[(*n)++] = u;
+        }
+        return true;
+}
+
+static void method_plan(struct manager *m, struct control_conn *c, bool apply, json_object *params)
+{
+        struct spec_set next = { 0 };
+        struct plan p = { 0 };
+        json_object *errs = NULL;
+        int r = make_plan(m, &next, &p, &errs);
+        if (r == -EINVAL) {
+                json_object *ep = json_object_new_object();
+                json_object_object_add(ep, "errors", errs);
+                (void) control_reply_error(c, "io.berth.InvalidDefinitions", ep);
+                if (apply) {
+                        (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s",
+                                          json_object_array_length(errs), m->o.conf_dir);
+                        emit(m, NULL, "reload-refused", "%zu errors", json_object_array_length(errs));
+                }
+                return;
+        }
+        if (r < 0) {
+                (void) control_reply_error(c, "io.berth.InternalError", NULL);
+                return;
+        }
+        json_object *out = plan_to_json(&p);
+        if (apply) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
+                (void) sd_notify(false, buf);
+                apply_plan(m, &next, &p);
+                emit(m, NULL, "reloaded", "%zu changes", plan_count_changes(&p));
+                (void) sd_notify(false, "READY=1");
+                json_object *w;
+                bool wait = params && json_object_object_get_ex(params, "wait", &w) && json_object_get_boolean(w);
+                if (wait && manager_busy(m)) {
+                        /* The plan now, "done" once every start and stop has finished. */
+                        (void) control_reply(c, out, true);
+                        control_conn_set_tag(c, TAG_RELOAD, NULL);
+                        plan_done(&p);
+                        return;
+                }
+        } else
+                spec_set_done(&next);
+        plan_done(&p);
+        (void) control_reply(c, out, false);
+}
+
+static void send_backlog(struct manager *m, struct control_conn *c)
+{
+        for (size_t i = 0; i < m->n_events; i++)
+                (void) control_reply(c, event_json(&m->events[(m->events_head + i) % EVENTS_KEPT]), true);
+}
+
+static void on_call(void *userdata, struct control_conn *c, const char *method, json_object *params, bool more)
+{
+        struct manager *m = userdata;
+        struct unit *units[256];
+        size_t n = 0;
+        if (streq(method, "io.berth.Container.List")) {
+                json_object *arr = json_object_new_array();
+                for (size_t i = 0; i < m->n_units; i++)
+                        json_object_array_add(arr, unit_json(m, m->units[i], false));
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "containers", arr);
+                (void) control_reply(c, p, false);
+        } else if (streq(method, "io.berth.Container.Inspect")) {
+                const char *name = param_string(params, "name");
+                struct unit *u = name ? unit_find(m, name) : NULL;
+                if (!u)
+                        reply_no_such(c, name);
+                else
+                        (void) control_reply(c, unit_json(m, u, true), false);
+        } else if (streq(method, "io.berth.Manager.Plan"))
+                method_plan(m, c, false, params);
+        else if (streq(method, "io.berth.Manager.Reload"))
+                method_plan(m, c, true, params);
+        else if (streq(method, "io.berth.Container.Start") || streq(method, "io.berth.Container.Stop") ||
+                 streq(method, "io.berth.Container.Restart")) {
+                if (m->shutting_down) {
+                        (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
+                        return;
+                }
+                if (!collect_units(m, c, params, units, ELEMENTSOF(units), &n))
+                        return;
+                for (size_t i = 0; i < n; i++) {
+                        struct unit *u = units[i];
+                        if (!u->spec || u->owned_spec) {
+                                reply_no_such(c, u->name);
+                                return;
+                        }
+                }
+                for (size_t i = 0; i < n; i++) {
+                        struct unit *u = units[i];
+                        if (streq(method, "io.berth.Container.Start")) {
+                                u->consecutive = 0;
+                                u->n_restart_times = 0;
+                                unit_request_start(u);
+                        } else if (streq(method, "io.berth.Container.Stop")) {
+                                u->operator_stopped = true;
+                                emit(m, u->name, "stop", "requested by the operator");
+                                unit_request_stop(u);
+                        } else {
+                                u->consecutive = 0;
+                                u->n_restart_times = 0;
+                                u->operator_stopped = false;
+                                if (u->state == U_RUNNING || u->state == U_STARTING) {
+                                        u->restart_after_stop = true;
+                                        unit_request_stop(u);
+                                } else
+                                        unit_request_start(u);
+                        }
+                }
+                dispatch(m);
+                (void) control_reply(c, NULL, false);
+        } else if (streq(method, "io.berth.Container.Kill")) {
+                if (!collect_units(m, c, params, units, ELEMENTSOF(units), &n))
+                        return;
+                const char *s = param_string(params, "signal");
+                int sig = SIGTERM;
+                if (s && parse_signal(s, &sig) < 0) {
+                        reply_invalid(c, "signal: not a signal name or number");
+                        return;
+                }
+                for (size_t i = 0; i < n; i++)
+                        if (units[i]->init_pidfd >= 0 && units[i]->state == U_RUNNING)
+                                (void) syscall(SYS_pidfd_send_signal, units[i]->init_pidfd, sig, NULL, 0);
+                (void) control_reply(c, NULL, false);
+        } else if (streq(method, "io.berth.Manager.Events")) {
+                send_backlog(m, c);
+                if (more)
+                        control_conn_set_tag(c, TAG_EVENTS, NULL);
+                else
+                        (void) control_reply(c, NULL, false);
+        } else if (streq(method, "io.berth.Manager.Status")) {
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "containers", json_object_new_int64((int64_t) m->n_units));
+                json_object_object_add(p, "ready", json_object_new_boolean(m->ready));
+                json_object_object_add(p, "conf_dir", json_object_new_string(m->o.conf_dir));
+                json_object_object_add(p, "state_dir", json_object_new_string(m->o.state_dir));
+                (void) control_reply(c, p, false);
+        } else {
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "method", json_object_new_string(method));
+                (void) control_reply_error(c, "org.varlink.service.MethodNotFound", p);
+        }
+}
+
+/* ---- lifetime ----------------------------------------------------------------------------------- */
+
+int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret)
+{
+        struct manager *m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(e);
+        m->o = *o;
+        m->containers_dir = strdup_printf("%s/containers", o->state_dir);
+        _cleanup_free_ char *sock = strdup_printf("%s/control.sock", o->run_dir);
+        int r = !m->containers_dir || !sock ? -ENOMEM : 0;
+        if (r == 0 && (r = mkdir_p(m->containers_dir, 0700)) == 0 && (r = mkdir_p(o->run_dir, 0700)) == 0) {
+                (void) chmod(o->run_dir, 0700);
+                (void) chmod(o->state_dir, 0700);
+                r = control_server_new(e, sock, on_call, m, &m->control);
+        }
+        if (r < 0) {
+                manager_free(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+struct manager *manager_free(struct manager *m)
+{
+        if (!m)
+                return NULL;
+        control_server_free(m->control);
+        for (size_t i = 0; i < m->n_units; i++)
+                unit_free(m->units[i]);
+        free(m->units);
+        for (size_t i = 0; i < m->n_events; i++) {
+                struct event_rec *e = &m->events[(m->events_head + i) % EVENTS_KEPT];
+                free(e->name);
+                free(e->event);
+                free(e->detail);
+        }
+        for (size_t i = 0; i < m->n_networks_up; i++)
+                spec_network_free(m->networks_up[i]);
+        free(m->networks_up);
+        spec_set_done(&m->set);
+        free(m->containers_dir);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}

@@ -1,0 +1,31 @@
+/* Owns berthd's state: the definitions in force, one unit per container
+ * with its state machine (stopped, starting, running, stopping, backoff,
+ * failed), dependency ordering, restart policies with back-off, reloads
+ * through the planner, orderly shutdown, re-adoption after a crash, events
+ * and the control methods. Runs on one sd-event loop; never blocks it. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+struct manager;
+
+struct manager_options {
+        const char *conf_dir;
+        const char *state_dir;
+        const char *run_dir;
+        const char *monitor_path; /* the berth-monitor program */
+};
+
+int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+
+/* Loads the definitions, re-adopts what runs, starts what autostarts.
+ * Invalid definitions at start: -EINVAL with the errors logged. */
+int manager_startup(struct manager *m);
+
+/* SIGHUP / ExecReload. 0, or -EINVAL when refused (nothing changed). */
+int manager_reload(struct manager *m);
+
+/* SIGTERM: stop everything in reverse order, then leave the loop. */
+void manager_shutdown(struct manager *m);

@@ -1,0 +1,168 @@
+/* berthd: the supervisor daemon. Argument handling and the event loop's
+ * signals only; the work is lib/supervise.c's. */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "log.h"
+#include "security.h"
+#include "supervise.h"
+#include "util.h"
+
+static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void) s;
+        (void) si;
+        manager_shutdown(userdata);
+        return 0;
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void) s;
+        (void) si;
+        (void) manager_reload(userdata);
+        return 0;
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
+                   "              [--log-level err|warning|notice|info|debug]\n");
+}
+
+/* berth-monitor lives beside berthd; found before we re-execute from a
+ * sealed copy, whose /proc/self/exe no longer names a directory. */
+static void find_monitor(void)
+{
+        if (getenv("BERTH_MONITOR"))
+                return;
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0)
+                return;
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+                return;
+        snprintf(slash + 1, sizeof exe - (size_t) (slash + 1 - exe), "berth-monitor");
+        if (access(exe, X_OK) == 0)
+                setenv("BERTH_MONITOR", exe, 1);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "conf-dir", required_argument, NULL, 'c' }, { "state-dir", required_argument, NULL, 'S' },
+                { "run-dir", required_argument, NULL, 'R' },  { "foreground", no_argument, NULL, 'f' },
+                { "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },        {},
+        };
+        struct manager_options o = {
+                .conf_dir = "/etc/containers.d",
+                .state_dir = "/var/lib/berth",
+                .run_dir = "/run/berth",
+        };
+        int c;
+        log_set_ident("berthd");
+        while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        o.conf_dir = optarg;
+                        break;
+                case 'S':
+                        o.state_dir = optarg;
+                        break;
+                case 'R':
+                        o.run_dir = optarg;
+                        break;
+                case 'f':
+                        break; /* berthd never forks away: systemd and make run both want that */
+                case 'l': {
+                        int l = log_level_from_string(optarg);
+                        if (l < 0) {
+                                fprintf(stderr, "berthd: --log-level: '%s' is not err, warning, notice, info or debug\n",
+                                        optarg);
+                                return 2;
+                        }
+                        log_set_level(l);
+                        break;
+                }
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'V':
+                        printf("berthd %s\n", BERTH_VERSION);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "berthd: unexpected argument '%s'\n", argv[optind]);
+                usage(stderr);
+                return 2;
+        }
+        if (geteuid() != 0) {
+                fprintf(stderr, "berthd: must run as root\n");
+                return 1;
+        }
+        find_monitor();
+        /* Containers are born from this process: run from a sealed copy
+         * (CVE-2019-5736), keeping the arguments. */
+        if (!security_exe_is_sealed_copy()) {
+                int fd;
+                if (security_exe_sealed_memfd(&fd) == 0) {
+                        extern char **environ;
+                        fexecve(fd, argv, environ);
+                }
+                log_error_errno(errno, "cannot re-execute from a sealed copy: %m");
+                return 1;
+        }
+        const char *mon = getenv("BERTH_MONITOR");
+        o.monitor_path = mon ? mon : BERTH_SBINDIR "/berth-monitor";
+        umask(0022);
+
+        sd_event *e = NULL;
+        struct manager *m = NULL;
+        int r = sd_event_default(&e);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the event loop: %m"), 1;
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGCHLD);
+        sigaddset(&ss, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        r = manager_new(e, &o, &m);
+        if (r < 0) {
+                log_error_errno(r, "cannot set up in %s and %s: %m", o.state_dir, o.run_dir);
+                sd_event_unref(e);
+                return 1;
+        }
+        (void) sd_event_add_signal(e, NULL, SIGTERM, on_term, m);
+        (void) sd_event_add_signal(e, NULL, SIGINT, on_term, m);
+        (void) sd_event_add_signal(e, NULL, SIGHUP, on_hup, m);
+        (void) sd_event_set_watchdog(e, true);
+        log_info("berthd %s: definitions in %s, state in %s, control socket in %s", BERTH_VERSION, o.conf_dir,
+                 o.state_dir, o.run_dir);
+        r = manager_startup(m);
+        if (r < 0) {
+                log_error("refusing to start: the definitions in %s are invalid", o.conf_dir);
+                manager_free(m);
+                sd_event_unref(e);
+                return 1;
+        }
+        r = sd_event_loop(e);
+        manager_free(m);
+        sd_event_unref(e);
+        log_info("berthd stopped");
+        return r < 0 ? 1 : 0;
+}
