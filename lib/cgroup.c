@@ -608,13 +608,13 @@ int cgroup_kill_all(struct cgroup *cg, int sig)
                 }
                 return -EBUSY;
         }
-        if (r < 0) {
-                (void) cgroup_thaw(cg);
-                return r;
-        }
-        r = signal_pids(cg, sig, &n);
-        int q = cgroup_thaw(cg);
-        return r < 0 ? r : q;
+        /* A freeze that times out (a task stuck in the kernel) still gets
+         * the signal: killing matters more than the race it closes. */
+        int q = signal_pids(cg, sig, &n);
+        int t = cgroup_thaw(cg);
+        if (q < 0)
+                return q;
+        return r < 0 ? r : t;
 }
 
 int cgroup_is_empty(struct cgroup *cg)

@@ -598,6 +598,86 @@ static void test_remove_refuses_while_populated(void **state)
                 assert_int_equal(access(f->paths[i], F_OK), 0);
 }
 
+static void expect_file(const char *dir, const char *file, const char *want)
+{
+        if (!dir)
+                return;
+        char *v = read_file_str(dir, file);
+        if (!v)
+                return; /* this host has no such file */
+        if (!streq(v, want))
+                fprintf(stderr, "%s/%s: '%s', expected '%s'\n", dir, file, v, want);
+        assert_string_equal(v, want);
+        free(v);
+}
+
+static void test_apply_limits_weights_swap_and_defaults(void **state)
+{
+        struct fixture *f = *state;
+        SKIP_UNLESS_READY(f);
+        struct spec_limits l = { .memory = 64 << 20, .memory_swap = 96 << 20, .cpus_milli = 1500,
+                                 .cpu_weight = 500, .io_weight = 500, .pids = 0 };
+        char err[256];
+        int r = cgroup_apply_limits(f->cg, &l, err, sizeof err);
+        fprintf(stderr, "# apply: %d '%s'\n", r, err);
+        assert_true(r >= 0);
+        if (r == 1)
+                assert_non_null(strstr(err, "limits."));
+        if (is_v2()) {
+                const char *d = f->cg->path;
+                expect_file(d, "memory.swap.max", "33554432");
+                expect_file(d, "cpu.max", "150000 100000");
+                expect_file(d, "cpu.weight", "500");
+                expect_file(d, "pids.max", "max");
+                if (access(d, F_OK) == 0 && r == 0) {
+                        char *v = read_file_str(d, "io.weight");
+                        if (v) {
+                                assert_string_equal(v, "default 500");
+                                free(v);
+                        }
+                }
+        } else {
+                expect_file(f->cg->v1_path[CG_MEMORY], "memory.memsw.limit_in_bytes", "100663296");
+                expect_file(f->cg->v1_path[CG_CPU], "cpu.cfs_quota_us", "150000");
+                expect_file(f->cg->v1_path[CG_CPU], "cpu.shares", "13084");
+                expect_file(f->cg->v1_path[CG_PIDS], "pids.max", "max");
+                char *w = f->cg->v1_path[CG_BLKIO] ? read_file_str(f->cg->v1_path[CG_BLKIO], "blkio.weight") : NULL;
+                if (w)
+                        assert_string_equal(w, "504");
+                else
+                        expect_file(f->cg->v1_path[CG_BLKIO], "blkio.bfq.weight", "50");
+                free(w);
+        }
+        /* Everything unset again: the kernel defaults come back. */
+        struct spec_limits none = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &none, err, sizeof err) >= 0);
+        if (is_v2()) {
+                expect_file(f->cg->path, "memory.max", "max");
+                expect_file(f->cg->path, "memory.swap.max", "max");
+                expect_file(f->cg->path, "cpu.max", "max 100000");
+                expect_file(f->cg->path, "cpu.weight", "100");
+        } else {
+                expect_file(f->cg->v1_path[CG_CPU], "cpu.cfs_quota_us", "-1");
+                expect_file(f->cg->v1_path[CG_CPU], "cpu.shares", "1024");
+                expect_file(f->cg->v1_path[CG_MEMORY], "memory.memsw.limit_in_bytes", "9223372036854771712");
+                expect_file(f->cg->v1_path[CG_MEMORY], "memory.limit_in_bytes", "9223372036854771712");
+        }
+}
+
+static void test_kill_all_sigterm_reaches_every_process(void **state)
+{
+        struct fixture *f = *state;
+        SKIP_UNLESS_READY(f);
+        for (int i = 0; i < 3; i++)
+                (void) spawn_in(f->cg, do_sleep, NULL);
+        assert_int_equal(cgroup_is_empty(f->cg), 0);
+        assert_int_equal(cgroup_kill_all(f->cg, SIGTERM), 0);
+        int r = cgroup_wait_empty(f->cg, 5000000);
+        reap_all();
+        assert_int_equal(r, 0);
+        assert_int_equal(cgroup_is_empty(f->cg), 1);
+}
+
 int main(void)
 {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
@@ -614,6 +694,8 @@ int main(void)
                 T(test_apply_devices_denies_other_devices),
                 T(test_stats_reports_usage),
                 T(test_remove_refuses_while_populated),
+                T(test_apply_limits_weights_swap_and_defaults),
+                T(test_kill_all_sigterm_reaches_every_process),
         };
         return cmocka_run_group_tests_name("cgroup_live", tests, group_setup, group_teardown);
 }
