@@ -73,7 +73,8 @@ int cgroup_parse_proc_cgroup(const char *text, const char *controller, char **re
                                         const char *e = memchr(p, ',', (size_t) (c2 - p));
                                         if (!e)
                                                 e = c2;
-                                        if ((size_t) (e - p) == cl && strncmp(p, controller, cl) == 0)
+                                        if ((size_t) (e - p) == cl &&
+                                            strncmp(p, controller, cl) == 0)
                                                 match = true;
                                         p = e + 1;
                                 }
@@ -324,8 +325,8 @@ int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth
         while ((de = readdir(d))) {
                 if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                _cleanup_close_ int sub =
-                        openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int sub = openat(dirfd(d), de->d_name,
+                                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (sub < 0)
                         continue; /* removed meanwhile */
                 r = cgroup_collect_pids(sub, pids, n, cap, depth + 1);
@@ -411,7 +412,8 @@ int cgroup_open_manager(struct cgroup_manager **ret)
         for (int c = 0; c < CG_N; c++) {
                 if (!(wanted & (1u << c)) || (m->available & (1u << c)))
                         continue;
-                const char *n = m->version == 2 && c == CG_BLKIO ? "io" : cgroup_controller_names[c];
+                const char *n =
+                        m->version == 2 && c == CG_BLKIO ? "io" : cgroup_controller_names[c];
                 len += (size_t) snprintf(m->missing + len, sizeof m->missing - len, "%s%s",
                                          len ? ", " : "", n);
                 if (len >= sizeof m->missing)
@@ -566,12 +568,14 @@ int cgroup_fd(struct cgroup *cg)
 
 int cgroup_freeze(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, true) : cgroup_v1_set_frozen(cg, true);
+        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, true)
+                                   : cgroup_v1_set_frozen(cg, true);
 }
 
 int cgroup_thaw(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, false) : cgroup_v1_set_frozen(cg, false);
+        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, false)
+                                   : cgroup_v1_set_frozen(cg, false);
 }
 
 static int signal_pids(struct cgroup *cg, int sig, size_t *ret_n)
@@ -637,7 +641,8 @@ int cgroup_wait_empty(struct cgroup *cg, usec_t timeout)
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 usec_t s = step < deadline - now ? step : deadline - now;
-                struct timespec ts = { .tv_sec = (time_t) (s / 1000000), .tv_nsec = (long) (s % 1000000) * 1000 };
+                struct timespec ts = {.tv_sec = (time_t) (s / 1000000),
+                                      .tv_nsec = (long) (s % 1000000) * 1000};
                 (void) nanosleep(&ts, NULL);
                 if (step < 50000)
                         step *= 2;
@@ -646,7 +651,8 @@ int cgroup_wait_empty(struct cgroup *cg, usec_t timeout)
 
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret)
 {
-        ret->memory_current = ret->memory_peak = ret->cpu_usage_ns = ret->pids_current = CGROUP_STAT_UNKNOWN;
+        ret->memory_current = ret->memory_peak = ret->cpu_usage_ns = ret->pids_current =
+                CGROUP_STAT_UNKNOWN;
         ret->io_read_bytes = ret->io_write_bytes = ret->oom_kills = CGROUP_STAT_UNKNOWN;
         return cg->m->version == 2 ? cgroup_v2_stats(cg, ret) : cgroup_v1_stats(cg, ret);
 }
@@ -656,8 +662,8 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n)
         int dfd = cg->fd;
         if (cg->m->version == 1) {
                 /* Every process is in every hierarchy; use one that exists. */
-                static const int order[] = { CG_PIDS, CG_FREEZER, CG_MEMORY, CG_CPU, CG_CPUACCT,
-                                             CG_DEVICES, CG_BLKIO, CG_CPUSET };
+                static const int order[] = {CG_PIDS,    CG_FREEZER, CG_MEMORY, CG_CPU,
+                                            CG_CPUACCT, CG_DEVICES, CG_BLKIO,  CG_CPUSET};
                 for (size_t i = 0; i < ELEMENTSOF(order) && dfd < 0; i++)
                         dfd = cg->v1_fd[order[i]];
         }

@@ -116,9 +116,9 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n);
 int cgroup_remove(struct cgroup *cg);
 
 /* Pure conversions and parsers, exposed for unit tests. */
-uint64_t cgroup_weight_to_shares(uint32_t weight);      /* 1..10000 → 2..262144 */
-uint32_t cgroup_io_weight_to_v1(uint32_t weight);       /* 1..10000 → 10..1000 */
-uint32_t cgroup_io_weight_to_bfq(uint32_t weight);      /* 1..10000 → 1..1000 */
+uint64_t cgroup_weight_to_shares(uint32_t weight); /* 1..10000 → 2..262144 */
+uint32_t cgroup_io_weight_to_v1(uint32_t weight);  /* 1..10000 → 10..1000 */
+uint32_t cgroup_io_weight_to_bfq(uint32_t weight); /* 1..10000 → 1..1000 */
 uint64_t cgroup_cpus_to_quota(uint32_t cpus_milli, uint64_t period_us);
 /* Finds the path of a hierarchy in /proc/self/cgroup text: controller "" is
  * the v2 line "0::", otherwise the v1 line listing that controller.

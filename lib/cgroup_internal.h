@@ -5,20 +5,12 @@
 
 /* Controllers berth uses, as bits. v1 hierarchies carry one or several;
  * v2 uses CPU, CPUSET, IO (= blkio), MEMORY, PIDS. */
-enum {
-        CG_CPU,
-        CG_CPUACCT,
-        CG_CPUSET,
-        CG_MEMORY,
-        CG_DEVICES,
-        CG_FREEZER,
-        CG_BLKIO,
-        CG_PIDS,
-        CG_N
-};
+enum { CG_CPU, CG_CPUACCT, CG_CPUSET, CG_MEMORY, CG_DEVICES, CG_FREEZER, CG_BLKIO, CG_PIDS, CG_N };
 extern const char *const cgroup_controller_names[CG_N];
 
-#define CG_V2_WANTED ((1u << CG_CPU) | (1u << CG_CPUSET) | (1u << CG_BLKIO) | (1u << CG_MEMORY) | (1u << CG_PIDS))
+#define CG_V2_WANTED                                                                               \
+        ((1u << CG_CPU) | (1u << CG_CPUSET) | (1u << CG_BLKIO) | (1u << CG_MEMORY) |               \
+         (1u << CG_PIDS))
 
 struct cgroup_manager {
         int version;
@@ -45,7 +37,7 @@ struct cgroup {
 
 /* Small file helpers for cgroupfs (everything O_CLOEXEC, -errno). */
 int cgroup_write_at(int dfd, const char *file, const char *value);
-int cgroup_read_at(int dfd, const char *file, char **ret); /* up to 1 MiB */
+int cgroup_read_at(int dfd, const char *file, char **ret);        /* up to 1 MiB */
 int cgroup_read_u64_at(int dfd, const char *file, uint64_t *ret); /* "max" → UINT64_MAX */
 bool cgroup_file_exists_at(int dfd, const char *file);
 
@@ -74,7 +66,8 @@ void cgroup_set_err(char *err, size_t errlen, const char *key, int r);
 /* Backends. */
 int cgroup_v1_open(struct cgroup_manager *m);
 int cgroup_v1_create(struct cgroup *cg, bool mk);
-int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen);
+int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err,
+                           size_t errlen);
 int cgroup_v1_apply_devices(struct cgroup *cg);
 int cgroup_v1_attach(struct cgroup *cg, pid_t pid);
 int cgroup_v1_set_frozen(struct cgroup *cg, bool frozen);
@@ -85,7 +78,8 @@ int cgroup_v1_remove(struct cgroup *cg);
 int cgroup_v2_open(struct cgroup_manager *m);
 int cgroup_v2_claim(struct cgroup_manager *m);
 int cgroup_v2_create(struct cgroup *cg, bool mk);
-int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen);
+int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err,
+                           size_t errlen);
 int cgroup_v2_apply_devices(struct cgroup *cg);
 int cgroup_v2_set_frozen(struct cgroup *cg, bool frozen);
 int cgroup_v2_is_empty(struct cgroup *cg);

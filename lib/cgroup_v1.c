@@ -47,7 +47,8 @@ int cgroup_v1_open(struct cgroup_manager *m)
                                         for (char *tok = superopts; *tok;) {
                                                 size_t len = strcspn(tok, ",");
                                                 if (len == strlen(cgroup_controller_names[c]) &&
-                                                    strncmp(tok, cgroup_controller_names[c], len) == 0)
+                                                    strncmp(tok, cgroup_controller_names[c], len) ==
+                                                            0)
                                                         has = true;
                                                 tok += len;
                                                 if (*tok)
@@ -56,13 +57,15 @@ int cgroup_v1_open(struct cgroup_manager *m)
                                         if (!has)
                                                 continue;
                                         _cleanup_free_ char *own = NULL;
-                                        if (cgroup_parse_proc_cgroup(self, cgroup_controller_names[c], &own) < 0)
+                                        if (cgroup_parse_proc_cgroup(
+                                                    self, cgroup_controller_names[c], &own) < 0)
                                                 continue;
                                         /* A mount of a sub-tree shows paths below its root. */
                                         const char *rel = own;
                                         if (!streq(root, "/")) {
                                                 size_t rl = strlen(root);
-                                                if (strncmp(own, root, rl) != 0 || (own[rl] && own[rl] != '/'))
+                                                if (strncmp(own, root, rl) != 0 ||
+                                                    (own[rl] && own[rl] != '/'))
                                                         continue;
                                                 rel = own + rl;
                                         }
@@ -88,7 +91,7 @@ static int v1_cpuset_inherit(int dfd)
         _cleanup_close_ int parent = openat(dfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (parent < 0)
                 return -errno;
-        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *cur = NULL, *val = NULL;
                 int r = cgroup_read_at(dfd, files[i], &cur);
@@ -132,7 +135,8 @@ int cgroup_v1_create(struct cgroup *cg, bool mk)
                                         goto out_remove;
                                 }
                                 if (c == CG_CPUSET) {
-                                        _cleanup_close_ int bfd = open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                                        _cleanup_close_ int bfd =
+                                                open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                                         r = bfd < 0 ? -errno : v1_cpuset_inherit(bfd);
                                         if (r == -ENOENT)
                                                 continue;
@@ -140,7 +144,8 @@ int cgroup_v1_create(struct cgroup *cg, bool mk)
                                                 goto out_remove;
                                 }
                         }
-                        r = cgroup_open_dir(berth, cg->name, create, &cg->v1_fd[c], &cg->v1_path[c]);
+                        r = cgroup_open_dir(berth, cg->name, create, &cg->v1_fd[c],
+                                            &cg->v1_path[c]);
                         if (r != -ENOENT || !create)
                                 break;
                 }
@@ -181,7 +186,7 @@ static void add_note(char *err, size_t errlen, int *notes, const char *fmt, cons
 
 int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
 {
-        struct cgroup_undo u = { .n = 0 };
+        struct cgroup_undo u = {.n = 0};
         int notes = 0, r = 0;
         const char *key = NULL;
         char a[32], b[32];
@@ -219,13 +224,15 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                         add_note(err, errlen, &notes, "no swap accounting on this host, skipped",
                                  "memory-swap");
         } else if (l->memory || l->memory_swap > 0)
-                add_note(err, errlen, &notes, "no memory controller on this host, skipped", "memory");
+                add_note(err, errlen, &notes, "no memory controller on this host, skipped",
+                         "memory");
 
         fd = cg->v1_fd[CG_CPU];
         if (fd >= 0) {
                 key = "cpus";
                 if (l->cpus_milli) {
-                        snprintf(a, sizeof a, "%" PRIu64, cgroup_cpus_to_quota(l->cpus_milli, 100000));
+                        snprintf(a, sizeof a, "%" PRIu64,
+                                 cgroup_cpus_to_quota(l->cpus_milli, 100000));
                         r = cgroup_undo_write(&u, fd, "cpu.cfs_period_us", "100000");
                         if (r >= 0)
                                 r = cgroup_undo_write(&u, fd, "cpu.cfs_quota_us", a);
@@ -237,7 +244,8 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
                 key = "cpu-weight";
-                snprintf(a, sizeof a, "%" PRIu64, l->cpu_weight ? cgroup_weight_to_shares(l->cpu_weight) : 1024);
+                snprintf(a, sizeof a, "%" PRIu64,
+                         l->cpu_weight ? cgroup_weight_to_shares(l->cpu_weight) : 1024);
                 r = cgroup_undo_write(&u, fd, "cpu.shares", a);
                 if (r < 0)
                         goto fail;
@@ -250,8 +258,10 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 _cleanup_free_ char *parent_cpus = NULL;
                 const char *v = l->cpuset;
                 if (!v) {
-                        _cleanup_close_ int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        r = parent < 0 ? -errno : cgroup_read_at(parent, "cpuset.cpus", &parent_cpus);
+                        _cleanup_close_ int parent =
+                                openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        r = parent < 0 ? -errno
+                                       : cgroup_read_at(parent, "cpuset.cpus", &parent_cpus);
                         if (r < 0)
                                 goto fail;
                         v = parent_cpus;
@@ -260,7 +270,8 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpuset)
-                add_note(err, errlen, &notes, "no cpuset controller on this host, skipped", "cpuset");
+                add_note(err, errlen, &notes, "no cpuset controller on this host, skipped",
+                         "cpuset");
 
         fd = cg->v1_fd[CG_PIDS];
         if (fd >= 0) {
@@ -278,14 +289,16 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
         fd = cg->v1_fd[CG_BLKIO];
         key = "io-weight";
         if (fd >= 0 && cgroup_file_exists_at(fd, "blkio.weight")) {
-                snprintf(a, sizeof a, "%" PRIu32, l->io_weight ? cgroup_io_weight_to_v1(l->io_weight) : 500);
+                snprintf(a, sizeof a, "%" PRIu32,
+                         l->io_weight ? cgroup_io_weight_to_v1(l->io_weight) : 500);
                 r = cgroup_undo_write(&u, fd, "blkio.weight", a);
         } else if (fd >= 0 && cgroup_file_exists_at(fd, "blkio.bfq.weight")) {
-                snprintf(a, sizeof a, "%" PRIu32, l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
+                snprintf(a, sizeof a, "%" PRIu32,
+                         l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
                 r = cgroup_undo_write(&u, fd, "blkio.bfq.weight", a);
         } else if (l->io_weight)
-                add_note(err, errlen, &notes, "no blkio.weight or blkio.bfq.weight on this host, skipped",
-                         "io-weight");
+                add_note(err, errlen, &notes,
+                         "no blkio.weight or blkio.bfq.weight on this host, skipped", "io-weight");
         if (r < 0)
                 goto fail;
         return notes ? 1 : 0;
@@ -299,7 +312,7 @@ fail:
 int cgroup_v1_apply_devices(struct cgroup *cg)
 {
         static const char *const allow[] = {
-                "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
                 "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
         };
         int fd = cg->v1_fd[CG_DEVICES];
@@ -348,7 +361,7 @@ int cgroup_v1_set_frozen(struct cgroup *cg, bool frozen)
                 /* A freeze stuck in FREEZING needs the write repeated. */
                 if (frozen)
                         (void) cgroup_write_at(fd, "freezer.state", want);
-                struct timespec ts = { .tv_sec = 0, .tv_nsec = (long) step * 1000 };
+                struct timespec ts = {.tv_sec = 0, .tv_nsec = (long) step * 1000};
                 (void) nanosleep(&ts, NULL);
                 if (step < 20000)
                         step *= 2;
@@ -383,19 +396,21 @@ int cgroup_v1_stats(struct cgroup *cg, struct cgroup_stats *st)
                         st->oom_kills = CGROUP_STAT_UNKNOWN;
         }
         if (cg->v1_fd[CG_CPUACCT] >= 0)
-                (void) cgroup_read_u64_at(cg->v1_fd[CG_CPUACCT], "cpuacct.usage", &st->cpu_usage_ns);
+                (void) cgroup_read_u64_at(cg->v1_fd[CG_CPUACCT], "cpuacct.usage",
+                                          &st->cpu_usage_ns);
         if (cg->v1_fd[CG_PIDS] >= 0)
                 (void) cgroup_read_u64_at(cg->v1_fd[CG_PIDS], "pids.current", &st->pids_current);
         fd = cg->v1_fd[CG_BLKIO];
         if (fd >= 0) {
-                static const char *const files[] = { "blkio.throttle.io_service_bytes_recursive",
-                                                     "blkio.io_service_bytes_recursive",
-                                                     "blkio.throttle.io_service_bytes" };
+                static const char *const files[] = {"blkio.throttle.io_service_bytes_recursive",
+                                                    "blkio.io_service_bytes_recursive",
+                                                    "blkio.throttle.io_service_bytes"};
                 for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                         _cleanup_free_ char *t = NULL;
                         if (cgroup_read_at(fd, files[i], &t) < 0)
                                 continue;
-                        if (cgroup_parse_blkio_bytes(t, &st->io_read_bytes, &st->io_write_bytes) < 0)
+                        if (cgroup_parse_blkio_bytes(t, &st->io_read_bytes, &st->io_write_bytes) <
+                            0)
                                 st->io_read_bytes = st->io_write_bytes = CGROUP_STAT_UNKNOWN;
                         break;
                 }
@@ -418,7 +433,8 @@ int cgroup_v1_remove(struct cgroup *cg)
                 _cleanup_free_ char *berth = strdup_printf("%s/berth", cg->m->v1_base[c]);
                 if (!berth)
                         return -ENOMEM;
-                _cleanup_close_ int bfd = open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int bfd =
+                        open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (bfd < 0)
                         continue;
                 int q = cgroup_rmdir_tree(bfd, cg->name, 0);

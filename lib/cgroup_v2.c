@@ -96,7 +96,8 @@ int cgroup_v2_claim(struct cgroup_manager *m)
         if (!m->base_is_root && streq(m->own, m->base)) {
                 if (mkdirat(base, "supervisor", 0755) < 0 && errno != EEXIST)
                         return -errno;
-                _cleanup_close_ int sup = openat(base, "supervisor", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int sup =
+                        openat(base, "supervisor", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (sup < 0)
                         return -errno;
                 /* Move every process of the delegated cgroup (they are all
@@ -195,14 +196,16 @@ static int memory_lower_check(int fd, uint64_t limit, char *err, size_t errlen)
                         r = -EBUSY;
         }
         if (err && errlen)
-                snprintf(err, errlen, "limits.memory: usage %" PRIu64 " bytes cannot be reclaimed below %" PRIu64 ": %s",
+                snprintf(err, errlen,
+                         "limits.memory: usage %" PRIu64 " bytes cannot be reclaimed below %" PRIu64
+                         ": %s",
                          cur, limit, strerror(-r));
         return r;
 }
 
 int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
 {
-        struct cgroup_undo u = { .n = 0 };
+        struct cgroup_undo u = {.n = 0};
         int fd = cg->fd, notes = 0, r = 0;
         const char *key = NULL;
         char a[64];
@@ -225,21 +228,25 @@ int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (cgroup_file_exists_at(fd, "memory.swap.max")) {
                         /* v2 limits swap alone; the spec counts memory plus swap. */
                         if (l->memory_swap > 0 && (uint64_t) l->memory_swap >= l->memory)
-                                snprintf(a, sizeof a, "%" PRIu64, (uint64_t) l->memory_swap - l->memory);
+                                snprintf(a, sizeof a, "%" PRIu64,
+                                         (uint64_t) l->memory_swap - l->memory);
                         else
                                 snprintf(a, sizeof a, "max");
                         r = cgroup_undo_write(&u, fd, "memory.swap.max", a);
                         if (r < 0)
                                 goto fail;
                 } else if (l->memory_swap > 0)
-                        add_note(err, errlen, &notes, "memory-swap", "no swap accounting on this host, skipped");
+                        add_note(err, errlen, &notes, "memory-swap",
+                                 "no swap accounting on this host, skipped");
         } else if (l->memory || l->memory_swap > 0)
-                add_note(err, errlen, &notes, "memory", "no memory controller on this host, skipped");
+                add_note(err, errlen, &notes, "memory",
+                         "no memory controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "cpu.max")) {
                 key = "cpus";
                 if (l->cpus_milli)
-                        snprintf(a, sizeof a, "%" PRIu64 " 100000", cgroup_cpus_to_quota(l->cpus_milli, 100000));
+                        snprintf(a, sizeof a, "%" PRIu64 " 100000",
+                                 cgroup_cpus_to_quota(l->cpus_milli, 100000));
                 else
                         snprintf(a, sizeof a, "max 100000");
                 r = cgroup_undo_write(&u, fd, "cpu.max", a);
@@ -260,7 +267,8 @@ int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpuset)
-                add_note(err, errlen, &notes, "cpuset", "no cpuset controller on this host, skipped");
+                add_note(err, errlen, &notes, "cpuset",
+                         "no cpuset controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "pids.max")) {
                 key = "pids";
@@ -279,10 +287,12 @@ int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 snprintf(a, sizeof a, "default %" PRIu32, l->io_weight ? l->io_weight : 100);
                 r = cgroup_undo_write(&u, fd, "io.weight", a);
         } else if (cgroup_file_exists_at(fd, "io.bfq.weight")) {
-                snprintf(a, sizeof a, "%" PRIu32, l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
+                snprintf(a, sizeof a, "%" PRIu32,
+                         l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
                 r = cgroup_undo_write(&u, fd, "io.bfq.weight", a);
         } else if (l->io_weight)
-                add_note(err, errlen, &notes, "io-weight", "no io.weight or io.bfq.weight on this host, skipped");
+                add_note(err, errlen, &notes, "io-weight",
+                         "no io.weight or io.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
         return notes ? 1 : 0;
@@ -295,7 +305,8 @@ fail:
 
 /* ---- devices: a BPF_CGROUP_DEVICE program ---- */
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define INSN(c, d, s, o, i)                                                                        \
+        ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 #define LDX_W(d, s, o) INSN(BPF_LDX | BPF_MEM | BPF_W, d, s, o, 0)
 #define ALU32_IMM(op, d, i) INSN(BPF_ALU | (op) | BPF_K, d, 0, 0, i)
 #define JNE_IMM(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
@@ -306,7 +317,7 @@ static const struct {
         uint32_t major;
         int32_t minor; /* -1 = any */
 } allowed_char_devices[] = {
-        { 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, { 5, 0 }, { 5, 1 }, { 5, 2 }, { 136, -1 },
+        {1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1},
 };
 
 /* Allows read, write and mknod of the listed character devices, denies
@@ -316,10 +327,10 @@ static size_t build_device_program(struct bpf_insn *p, size_t max)
         size_t n = 0;
         if (max < 6 + 5 * ELEMENTSOF(allowed_char_devices))
                 return 0;
-        p[n++] = LDX_W(BPF_REG_2, BPF_REG_1, 0); /* access_type */
+        p[n++] = LDX_W(BPF_REG_2, BPF_REG_1, 0);        /* access_type */
         p[n++] = ALU32_IMM(BPF_AND, BPF_REG_2, 0xffff); /* device type */
-        p[n++] = LDX_W(BPF_REG_4, BPF_REG_1, 4); /* major */
-        p[n++] = LDX_W(BPF_REG_5, BPF_REG_1, 8); /* minor */
+        p[n++] = LDX_W(BPF_REG_4, BPF_REG_1, 4);        /* major */
+        p[n++] = LDX_W(BPF_REG_5, BPF_REG_1, 8);        /* minor */
         for (size_t i = 0; i < ELEMENTSOF(allowed_char_devices); i++) {
                 bool any_minor = allowed_char_devices[i].minor < 0;
                 short skip = any_minor ? 3 : 4; /* instructions left in this block */
@@ -402,7 +413,7 @@ static int wait_event(int dfd, const char *key, uint64_t want, usec_t timeout)
                 usec_t now = cgroup_now();
                 if (now >= deadline)
                         return -ETIMEDOUT;
-                struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+                struct pollfd pfd = {.fd = fd, .events = POLLPRI};
                 int ms = (int) ((deadline - now + 999) / 1000);
                 if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
                         return -errno;
@@ -452,12 +463,14 @@ int cgroup_v2_stats(struct cgroup *cg, struct cgroup_stats *st)
         (void) cgroup_read_u64_at(fd, "memory.peak", &st->memory_peak);
         (void) cgroup_read_u64_at(fd, "pids.current", &st->pids_current);
         uint64_t usec;
-        if (cgroup_read_at(fd, "cpu.stat", &cpu) >= 0 && cgroup_parse_keyed(cpu, "usage_usec", &usec) >= 0)
+        if (cgroup_read_at(fd, "cpu.stat", &cpu) >= 0 &&
+            cgroup_parse_keyed(cpu, "usage_usec", &usec) >= 0)
                 st->cpu_usage_ns = usec * 1000;
         if (cgroup_read_at(fd, "io.stat", &io) >= 0 &&
             cgroup_parse_io_stat(io, &st->io_read_bytes, &st->io_write_bytes) < 0)
                 st->io_read_bytes = st->io_write_bytes = CGROUP_STAT_UNKNOWN;
-        if (cgroup_read_at(fd, "memory.events", &ev) >= 0 && cgroup_parse_keyed(ev, "oom_kill", &st->oom_kills) < 0)
+        if (cgroup_read_at(fd, "memory.events", &ev) >= 0 &&
+            cgroup_parse_keyed(ev, "oom_kill", &st->oom_kills) < 0)
                 st->oom_kills = CGROUP_STAT_UNKNOWN;
         return 0;
 }

@@ -41,7 +41,7 @@ static const char *skip_reason;
 
 static void msleep(long ms)
 {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
 }
@@ -98,7 +98,8 @@ static int setup(void **state)
         snprintf(f->name, sizeof f->name, "btcg-%d-%d", (int) getpid(), ++counter);
         int r = cgroup_create(manager, f->name, &f->cg);
         if (r == -EBUSY && cgroup_manager_version(manager) == 2) {
-                skip_reason = "own v2 cgroup holds processes (set BERTH_CGROUP_CLAIM=1 when delegated)";
+                skip_reason =
+                        "own v2 cgroup holds processes (set BERTH_CGROUP_CLAIM=1 when delegated)";
                 free(f);
                 *state = NULL;
                 return 0;
@@ -110,7 +111,8 @@ static int setup(void **state)
         else
                 for (int c = 0; c < CG_N; c++)
                         if (f->cg->v1_path[c])
-                                snprintf(f->paths[n++], sizeof f->paths[0], "%s", f->cg->v1_path[c]);
+                                snprintf(f->paths[n++], sizeof f->paths[0], "%s",
+                                         f->cg->v1_path[c]);
         *state = f;
         return 0;
 }
@@ -137,12 +139,12 @@ static int teardown(void **state)
         return r < 0 || q < 0 || left ? -1 : 0;
 }
 
-#define SKIP_UNLESS_READY(f)                                          \
-        do {                                                          \
-                if (!(f)) {                                           \
-                        fprintf(stderr, "# skip: %s\n", skip_reason); \
-                        skip();                                       \
-                }                                                     \
+#define SKIP_UNLESS_READY(f)                                                                       \
+        do {                                                                                       \
+                if (!(f)) {                                                                        \
+                        fprintf(stderr, "# skip: %s\n", skip_reason);                              \
+                        skip();                                                                    \
+                }                                                                                  \
         } while (0)
 
 /* Forks a child that joins cg and runs fn; the parent returns its pid once
@@ -251,7 +253,7 @@ static void do_fork_bomb(void *arg)
                 }
                 n++;
         }
-        int res[2] = { n, err };
+        int res[2] = {n, err};
         (void) !write(b->fd, res, sizeof res);
         for (int k = 0; k < 600; k++)
                 pause();
@@ -263,15 +265,15 @@ static void test_apply_limits_pids_stops_fork_bomb(void **state)
         SKIP_UNLESS_READY(f);
         if (!have(CG_PIDS))
                 skip();
-        struct spec_limits l = { .pids = 64 };
+        struct spec_limits l = {.pids = 64};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        struct bomb b = { .fd = p[1] };
+        struct bomb b = {.fd = p[1]};
         (void) spawn_in(f->cg, do_fork_bomb, &b);
         close(p[1]);
-        int res[2] = { 0, 0 };
+        int res[2] = {0, 0};
         assert_int_equal(read(p[0], res, sizeof res), sizeof res);
         close(p[0]);
         fprintf(stderr, "# forked %d children before fork failed (%s)\n", res[0], strerror(res[1]));
@@ -292,7 +294,8 @@ static void do_allocate(void *arg)
         (void) arg;
         /* 200 MiB, touched page by page, in 1 MiB pieces. */
         for (int i = 0; i < 200; i++) {
-                char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                               -1, 0);
                 if (p == MAP_FAILED)
                         _exit(3);
                 for (size_t o = 0; o < (1 << 20); o += 4096)
@@ -307,7 +310,7 @@ static void test_apply_limits_memory_oom_kills(void **state)
         SKIP_UNLESS_READY(f);
         if (!have(CG_MEMORY))
                 skip();
-        struct spec_limits l = { .memory = 64 << 20, .memory_swap = 64 << 20 };
+        struct spec_limits l = {.memory = 64 << 20, .memory_swap = 64 << 20};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
         struct cgroup_stats before;
@@ -319,8 +322,9 @@ static void test_apply_limits_memory_oom_kills(void **state)
         assert_int_equal(WTERMSIG(status), SIGKILL);
         struct cgroup_stats st;
         assert_int_equal(cgroup_stats(f->cg, &st), 0);
-        fprintf(stderr, "# oom_kills %llu → %llu, peak %llu\n", (unsigned long long) before.oom_kills,
-                (unsigned long long) st.oom_kills, (unsigned long long) st.memory_peak);
+        fprintf(stderr, "# oom_kills %llu → %llu, peak %llu\n",
+                (unsigned long long) before.oom_kills, (unsigned long long) st.oom_kills,
+                (unsigned long long) st.memory_peak);
         assert_true(st.oom_kills != CGROUP_STAT_UNKNOWN);
         assert_true(st.oom_kills >= before.oom_kills + 1);
         if (st.memory_peak != CGROUP_STAT_UNKNOWN)
@@ -333,7 +337,7 @@ static void test_apply_limits_cpus_half(void **state)
         SKIP_UNLESS_READY(f);
         if (!have(CG_CPU))
                 skip();
-        struct spec_limits l = { .cpus_milli = 500 };
+        struct spec_limits l = {.cpus_milli = 500};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
         (void) spawn_in(f->cg, do_spin, NULL);
@@ -347,7 +351,8 @@ static void test_apply_limits_cpus_half(void **state)
         assert_int_equal(cgroup_stats(f->cg, &b), 0);
         usec_t t1 = cgroup_now();
         double pct = (double) (b.cpu_usage_ns - a.cpu_usage_ns) / 10.0 / (double) (t1 - t0);
-        fprintf(stderr, "# cpus=0.5 measured %.1f%% of one CPU over %.1f s\n", pct, (double) (t1 - t0) / 1e6);
+        fprintf(stderr, "# cpus=0.5 measured %.1f%% of one CPU over %.1f s\n", pct,
+                (double) (t1 - t0) / 1e6);
         assert_true(pct >= 35.0 && pct <= 65.0);
 }
 
@@ -355,7 +360,8 @@ static void test_freeze_stops_counter_thaw_resumes(void **state)
 {
         struct fixture *f = *state;
         SKIP_UNLESS_READY(f);
-        volatile uint64_t *ctr = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        volatile uint64_t *ctr =
+                mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         assert_true(ctr != MAP_FAILED);
         (void) spawn_in(f->cg, do_spin, (void *) ctr);
         msleep(100);
@@ -372,8 +378,8 @@ static void test_freeze_stops_counter_thaw_resumes(void **state)
         assert_int_equal(cgroup_thaw(f->cg), 0);
         msleep(300);
         uint64_t c3 = *ctr;
-        fprintf(stderr, "# frozen counter %llu stayed, thawed reached %llu\n", (unsigned long long) c2,
-                (unsigned long long) c3);
+        fprintf(stderr, "# frozen counter %llu stayed, thawed reached %llu\n",
+                (unsigned long long) c2, (unsigned long long) c3);
         assert_true(c3 > c2);
         munmap((void *) ctr, 4096);
 }
@@ -398,7 +404,7 @@ static void test_kill_all_empties_forking_cgroup(void **state)
 {
         struct fixture *f = *state;
         SKIP_UNLESS_READY(f);
-        struct spec_limits l = { .pids = 32 };
+        struct spec_limits l = {.pids = 32};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
         for (int i = 0; i < 4; i++)
@@ -422,7 +428,7 @@ static void test_apply_limits_live_memory_change(void **state)
         const char *file = is_v2() ? "memory.max" : "memory.limit_in_bytes";
         const char *dir = is_v2() ? f->cg->path : f->cg->v1_path[CG_MEMORY];
         pid_t pid = spawn_in(f->cg, do_sleep, NULL);
-        struct spec_limits l = { .memory = 100 << 20 };
+        struct spec_limits l = {.memory = 100 << 20};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
         char *v = read_file_str(dir, file);
@@ -467,7 +473,7 @@ static void test_apply_limits_memory_below_usage_fails_keeps_old(void **state)
                 skip();
         const char *file = is_v2() ? "memory.max" : "memory.limit_in_bytes";
         const char *dir = is_v2() ? f->cg->path : f->cg->v1_path[CG_MEMORY];
-        struct spec_limits l = { .memory = 100 << 20, .memory_swap = 100 << 20, .pids = 10 };
+        struct spec_limits l = {.memory = 100 << 20, .memory_swap = 100 << 20, .pids = 10};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
         int p[2];
@@ -477,7 +483,7 @@ static void test_apply_limits_memory_below_usage_fails_keeps_old(void **state)
         char x;
         assert_int_equal(read(p[0], &x, 1), 1);
         close(p[0]);
-        struct spec_limits bad = { .memory = 10 << 20, .memory_swap = 10 << 20, .pids = 20 };
+        struct spec_limits bad = {.memory = 10 << 20, .memory_swap = 10 << 20, .pids = 20};
         int r = cgroup_apply_limits(f->cg, &bad, err, sizeof err);
         fprintf(stderr, "# error: %s\n", err);
         assert_true(r < 0);
@@ -503,7 +509,7 @@ static void test_apply_limits_cpuset_outside_host_fails_keeps_old(void **state)
         if (!have(CG_CPUSET) || sysconf(_SC_NPROCESSORS_CONF) > 63)
                 skip();
         const char *dir = is_v2() ? f->cg->path : f->cg->v1_path[CG_CPUSET];
-        struct spec_limits l = { .cpuset = (char *) "0" };
+        struct spec_limits l = {.cpuset = (char *) "0"};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
         char *v = read_file_str(dir, "cpuset.cpus");
@@ -533,7 +539,9 @@ static void do_mknod(void *arg)
         int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
         (void) unlink(a);
         (void) unlink(b);
-        _exit(e1 == 0 && e2 == EPERM && fd >= 0 ? 0 : 10 + (e1 ? 1 : 0) + (e2 != EPERM ? 2 : 0) + (fd < 0 ? 4 : 0));
+        _exit(e1 == 0 && e2 == EPERM && fd >= 0
+                      ? 0
+                      : 10 + (e1 ? 1 : 0) + (e2 != EPERM ? 2 : 0) + (fd < 0 ? 4 : 0));
 }
 
 static void test_apply_devices_denies_other_devices(void **state)
@@ -557,7 +565,8 @@ static void do_work(void *arg)
 {
         (void) arg;
         volatile uint64_t x = 0;
-        volatile char *p = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        volatile char *p =
+                mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p != MAP_FAILED)
                 for (size_t o = 0; o < (8u << 20); o += 4096)
                         p[o] = 1;
@@ -580,7 +589,8 @@ static void test_stats_reports_usage(void **state)
                 (unsigned long long) st.pids_current, (unsigned long long) st.io_read_bytes,
                 (unsigned long long) st.io_write_bytes, (unsigned long long) st.oom_kills);
         if (have(CG_MEMORY))
-                assert_true(st.memory_current >= (6u << 20) && st.memory_current != CGROUP_STAT_UNKNOWN);
+                assert_true(st.memory_current >= (6u << 20) &&
+                            st.memory_current != CGROUP_STAT_UNKNOWN);
         assert_true(st.cpu_usage_ns > 10000000 && st.cpu_usage_ns != CGROUP_STAT_UNKNOWN);
         if (have(CG_PIDS))
                 assert_int_equal(st.pids_current, 1);
@@ -615,8 +625,12 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
 {
         struct fixture *f = *state;
         SKIP_UNLESS_READY(f);
-        struct spec_limits l = { .memory = 64 << 20, .memory_swap = 96 << 20, .cpus_milli = 1500,
-                                 .cpu_weight = 500, .io_weight = 500, .pids = 0 };
+        struct spec_limits l = {.memory = 64 << 20,
+                                .memory_swap = 96 << 20,
+                                .cpus_milli = 1500,
+                                .cpu_weight = 500,
+                                .io_weight = 500,
+                                .pids = 0};
         char err[256];
         int r = cgroup_apply_limits(f->cg, &l, err, sizeof err);
         fprintf(stderr, "# apply: %d '%s'\n", r, err);
@@ -641,7 +655,9 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
                 expect_file(f->cg->v1_path[CG_CPU], "cpu.cfs_quota_us", "150000");
                 expect_file(f->cg->v1_path[CG_CPU], "cpu.shares", "13084");
                 expect_file(f->cg->v1_path[CG_PIDS], "pids.max", "max");
-                char *w = f->cg->v1_path[CG_BLKIO] ? read_file_str(f->cg->v1_path[CG_BLKIO], "blkio.weight") : NULL;
+                char *w = f->cg->v1_path[CG_BLKIO]
+                                  ? read_file_str(f->cg->v1_path[CG_BLKIO], "blkio.weight")
+                                  : NULL;
                 if (w)
                         assert_string_equal(w, "504");
                 else
@@ -649,7 +665,7 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
                 free(w);
         }
         /* Everything unset again: the kernel defaults come back. */
-        struct spec_limits none = { 0 };
+        struct spec_limits none = {0};
         assert_true(cgroup_apply_limits(f->cg, &none, err, sizeof err) >= 0);
         if (is_v2()) {
                 expect_file(f->cg->path, "memory.max", "max");
@@ -659,8 +675,10 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
         } else {
                 expect_file(f->cg->v1_path[CG_CPU], "cpu.cfs_quota_us", "-1");
                 expect_file(f->cg->v1_path[CG_CPU], "cpu.shares", "1024");
-                expect_file(f->cg->v1_path[CG_MEMORY], "memory.memsw.limit_in_bytes", "9223372036854771712");
-                expect_file(f->cg->v1_path[CG_MEMORY], "memory.limit_in_bytes", "9223372036854771712");
+                expect_file(f->cg->v1_path[CG_MEMORY], "memory.memsw.limit_in_bytes",
+                            "9223372036854771712");
+                expect_file(f->cg->v1_path[CG_MEMORY], "memory.limit_in_bytes",
+                            "9223372036854771712");
         }
 }
 
