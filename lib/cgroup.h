@@ -1,0 +1,133 @@
+/* Owns the cgroups of containers: <own cgroup>/berth/<name> in every hierarchy,
+ * their limits, device policy, freezing, killing and statistics, on cgroup v1
+ * and v2 (backends in cgroup_v1.c / cgroup_v2.c). Never forks, never logs,
+ * never writes to a cgroup outside its own subtree.
+ *
+ * Layout and the v2 no-internal-process rule:
+ *   v2: the base B is the process's own cgroup, or its parent when the own
+ *       cgroup is named "supervisor" (systemd DelegateSubgroup=supervisor, or
+ *       after cgroup_manager_claim()). Containers live in B/berth/<name>;
+ *       B/berth has the controllers enabled in its subtree_control. B itself
+ *       needs them enabled too, which the kernel allows only when B holds no
+ *       processes (or is the root): berthd therefore runs with Delegate=yes
+ *       and either DelegateSubgroup=supervisor, or calls cgroup_manager_claim()
+ *       at start-up, which moves every process of B into B/supervisor (B is
+ *       delegated: all its processes are berthd's service) and enables the
+ *       controllers in B. Tools (berthctl stats) never claim.
+ *   v1: B is the own cgroup in each controller hierarchy mounted from
+ *       /proc/self/mountinfo; containers live in B/berth/<name> per hierarchy.
+ *       Named hierarchies (name=systemd) are left alone. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+struct cgroup_manager;
+struct cgroup;
+
+/* Detects the cgroup layout: cgroup2 at /sys/fs/cgroup → v2, otherwise the v1
+ * controller mounts (a hybrid host with an empty unified hierarchy is v1).
+ * Reads only. -ENOMEDIUM when no usable cgroup file system is mounted. */
+int cgroup_open_manager(struct cgroup_manager **ret);
+struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m);
+static inline void cgroup_manager_freep(struct cgroup_manager **m)
+{
+        cgroup_manager_free(*m);
+}
+/* 1 or 2. */
+int cgroup_manager_version(const struct cgroup_manager *m);
+/* Controllers berth uses that this host lacks, comma separated ("cpuset, io"),
+ * or "" when none: the caller logs it once. Valid while m lives. */
+const char *cgroup_manager_missing(const struct cgroup_manager *m);
+/* Absolute directory of the base cgroup B (v2), or of the memory (else first)
+ * hierarchy's base (v1). Valid while m lives. */
+const char *cgroup_manager_base(const struct cgroup_manager *m);
+/* v2 only (no-op on v1): takes over the delegated own cgroup as described
+ * above. Call once, from berthd only. */
+int cgroup_manager_claim(struct cgroup_manager *m);
+
+/* Creates B/berth/<name> in every hierarchy. -EEXIST when it already exists
+ * (adopt it with cgroup_open_existing or remove it), -EBUSY on v2 when B holds
+ * processes and was not claimed, -EINVAL for a bad name. */
+int cgroup_create(struct cgroup_manager *m, const char *name, struct cgroup **ret);
+/* Opens an existing B/berth/<name>; -ENOENT when it does not exist. */
+int cgroup_open_existing(struct cgroup_manager *m, const char *name, struct cgroup **ret);
+/* Frees the handle only; the cgroup stays. NULL-safe, returns NULL. */
+struct cgroup *cgroup_free(struct cgroup *cg);
+static inline void cgroup_freep(struct cgroup **cg)
+{
+        cgroup_free(*cg);
+}
+const char *cgroup_name(const struct cgroup *cg);
+/* Directory of the cgroup (v2), or of its memory (else first) hierarchy (v1). */
+const char *cgroup_path(const struct cgroup *cg);
+
+/* Applies every limit (0 = unlimited / kernel default). All or nothing: on a
+ * kernel refusal the values written so far are restored, err receives
+ * "limits.<key>: <reason>" and the -errno is returned. Returns 1 when some
+ * key is not supported by this host and was skipped (err says which; the
+ * caller logs it as a warning), 0 otherwise. */
+int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen);
+/* Denies every device except null, zero, full, random, urandom, tty, console,
+ * ptmx and pts (v1 devices.deny/allow, v2 a BPF_CGROUP_DEVICE program). On v2
+ * a cgroup that already has a device program keeps it. */
+int cgroup_apply_devices(struct cgroup *cg);
+
+/* Moves pid (all its threads) into the cgroup in every hierarchy. */
+int cgroup_attach(struct cgroup *cg, pid_t pid);
+/* v2: the cgroup's directory fd (owned by cg), for clone3 CLONE_INTO_CGROUP.
+ * -EOPNOTSUPP on v1. */
+int cgroup_fd(struct cgroup *cg);
+
+/* Freeze / thaw and wait (at most 5 s) until the kernel reports it done;
+ * -ETIMEDOUT otherwise, -EOPNOTSUPP without a freezer. */
+int cgroup_freeze(struct cgroup *cg);
+int cgroup_thaw(struct cgroup *cg);
+/* Sends sig to every process of the cgroup and its descendants: v2
+ * cgroup.kill for SIGKILL, otherwise freeze, signal every pid, thaw, so a
+ * forking process cannot escape. Does not wait for them to exit. */
+int cgroup_kill_all(struct cgroup *cg, int sig);
+
+/* 1 when no process is left in the cgroup or below it, 0 otherwise. */
+int cgroup_is_empty(struct cgroup *cg);
+/* Waits until empty: 0, or -ETIMEDOUT after timeout microseconds. */
+int cgroup_wait_empty(struct cgroup *cg, usec_t timeout);
+
+#define CGROUP_STAT_UNKNOWN UINT64_MAX
+/* Every field is CGROUP_STAT_UNKNOWN when the host does not provide it. */
+struct cgroup_stats {
+        uint64_t memory_current, memory_peak; /* bytes */
+        uint64_t cpu_usage_ns;
+        uint64_t pids_current;
+        uint64_t io_read_bytes, io_write_bytes;
+        uint64_t oom_kills;
+};
+int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret);
+/* Pids of the cgroup and its descendants; *ret is malloc()ed (may be NULL
+ * when *n is 0). */
+int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n);
+
+/* Removes B/berth/<name> (and cgroups the container made below it) in every
+ * hierarchy, then B/berth when it became empty. Never anything else. -EBUSY
+ * while processes remain. The handle stays valid for cgroup_free only. */
+int cgroup_remove(struct cgroup *cg);
+
+/* Pure conversions and parsers, exposed for unit tests. */
+uint64_t cgroup_weight_to_shares(uint32_t weight); /* 1..10000 → 2..262144 */
+uint32_t cgroup_io_weight_to_v1(uint32_t weight);  /* 1..10000 → 10..1000 */
+uint32_t cgroup_io_weight_to_bfq(uint32_t weight); /* 1..10000 → 1..1000 */
+uint64_t cgroup_cpus_to_quota(uint32_t cpus_milli, uint64_t period_us);
+/* Finds the path of a hierarchy in /proc/self/cgroup text: controller "" is
+ * the v2 line "0::", otherwise the v1 line listing that controller.
+ * *ret is malloc()ed. -ENOENT when absent. */
+int cgroup_parse_proc_cgroup(const char *text, const char *controller, char **ret);
+/* Value of "key N" in a flat keyed file (cpu.stat, memory.events,
+ * memory.oom_control). -ENOENT when absent. */
+int cgroup_parse_keyed(const char *text, const char *key, uint64_t *ret);
+/* Sums read and written bytes from v2 io.stat ("8:0 rbytes=N wbytes=N ...") */
+int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes);
+/* ... and from v1 blkio.*io_service_bytes* ("8:0 Read N" lines). */
+int cgroup_parse_blkio_bytes(const char *text, uint64_t *rbytes, uint64_t *wbytes);

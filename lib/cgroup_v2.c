@@ -1,0 +1,489 @@
+/* cgroup v2 backend: one unified hierarchy at /sys/fs/cgroup. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/bpf.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "cgroup_internal.h"
+#include "util.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+static const char *v2_name(int c)
+{
+        return c == CG_BLKIO ? "io" : cgroup_controller_names[c];
+}
+
+static unsigned parse_controllers(const char *text)
+{
+        unsigned bits = 0;
+        for (const char *p = text; *p;) {
+                size_t len = strcspn(p, " \n");
+                for (int c = 0; c < CG_N; c++)
+                        if ((CG_V2_WANTED & (1u << c)) && len == strlen(v2_name(c)) &&
+                            strncmp(p, v2_name(c), len) == 0)
+                                bits |= 1u << c;
+                p += len;
+                p += strspn(p, " \n");
+        }
+        return bits;
+}
+
+int cgroup_v2_open(struct cgroup_manager *m)
+{
+        _cleanup_free_ char *self = NULL, *rel = NULL;
+        int r = cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
+        if (r < 0)
+                return r;
+        r = cgroup_parse_proc_cgroup(self, "", &rel);
+        if (r < 0)
+                return r == -ENOENT ? -ENOMEDIUM : r;
+        if (strstr(rel, "/.."))
+                return -EINVAL;
+        if (streq(rel, "/"))
+                rel[0] = 0;
+        m->own = strdup_printf(CG_ROOT "%s", rel);
+        if (!m->own)
+                return -ENOMEM;
+        /* Already in the supervisor leaf (DelegateSubgroup=supervisor or an
+         * earlier claim): the base is its parent. */
+        char *slash = strrchr(rel, '/');
+        if (slash && streq(slash, "/supervisor"))
+                *slash = 0;
+        m->base = strdup_printf(CG_ROOT "%s", rel);
+        if (!m->base)
+                return -ENOMEM;
+        m->base_is_root = rel[0] == 0;
+        _cleanup_close_ int fd = open(m->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_free_ char *ctl = NULL;
+        r = cgroup_read_at(fd, "cgroup.controllers", &ctl);
+        if (r < 0)
+                return r;
+        m->available = parse_controllers(ctl);
+        return 0;
+}
+
+/* Enables every available controller in dfd's subtree_control. */
+static int enable_subtree(int dfd, unsigned available)
+{
+        _cleanup_free_ char *cur = NULL;
+        int r = cgroup_read_at(dfd, "cgroup.subtree_control", &cur);
+        if (r < 0)
+                return r;
+        unsigned have = parse_controllers(cur);
+        for (int c = 0; c < CG_N; c++) {
+                if (!(available & (1u << c)) || (have & (1u << c)))
+                        continue;
+                char buf[16];
+                snprintf(buf, sizeof buf, "+%s", v2_name(c));
+                r = cgroup_write_at(dfd, "cgroup.subtree_control", buf);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgroup_v2_claim(struct cgroup_manager *m)
+{
+        _cleanup_close_ int base = open(m->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (base < 0)
+                return -errno;
+        if (!m->base_is_root && streq(m->own, m->base)) {
+                if (mkdirat(base, "supervisor", 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                _cleanup_close_ int sup =
+                        openat(base, "supervisor", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (sup < 0)
+                        return -errno;
+                /* Move every process of the delegated cgroup (they are all
+                 * ours); repeat while forks race with us, bounded. */
+                bool empty = false;
+                for (int round = 0; round < 16 && !empty; round++) {
+                        _cleanup_free_ char *procs = NULL;
+                        int r = cgroup_read_at(base, "cgroup.procs", &procs);
+                        if (r < 0)
+                                return r;
+                        empty = true;
+                        for (char *p = procs; *p;) {
+                                size_t len = strcspn(p, "\n");
+                                char pid[16];
+                                if (len > 0 && len < sizeof pid) {
+                                        memcpy(pid, p, len);
+                                        pid[len] = 0;
+                                        r = cgroup_write_at(sup, "cgroup.procs", pid);
+                                        if (r < 0 && r != -ESRCH)
+                                                return r;
+                                        empty = false;
+                                }
+                                p += len;
+                                p += strspn(p, "\n");
+                        }
+                }
+                if (!empty)
+                        return -EBUSY;
+                char *own = strdup_printf("%s/supervisor", m->base);
+                if (!own)
+                        return -ENOMEM;
+                free(m->own);
+                m->own = own;
+        }
+        return enable_subtree(base, m->available);
+}
+
+int cgroup_v2_create(struct cgroup *cg, bool mk)
+{
+        struct cgroup_manager *m = cg->m;
+        _cleanup_free_ char *berth = strdup_printf("%s/berth", m->base);
+        if (!berth)
+                return -ENOMEM;
+        if (!mk)
+                return cgroup_open_dir(berth, cg->name, false, &cg->fd, &cg->path);
+        _cleanup_close_ int base = open(m->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (base < 0)
+                return -errno;
+        /* EBUSY here: the base still holds processes (not claimed). */
+        int r = enable_subtree(base, m->available);
+        if (r < 0)
+                return r;
+        for (int attempt = 0; attempt < 4; attempt++) {
+                if (mkdir(berth, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                _cleanup_close_ int bfd = open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (bfd < 0 && errno == ENOENT)
+                        continue;
+                if (bfd < 0)
+                        return -errno;
+                r = enable_subtree(bfd, m->available);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                r = cgroup_open_dir(berth, cg->name, true, &cg->fd, &cg->path);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return r;
+}
+
+static void add_note(char *err, size_t errlen, int *notes, const char *key, const char *what)
+{
+        size_t len = err ? strlen(err) : 0;
+        if (err && len + 1 < errlen)
+                snprintf(err + len, errlen - len, "%slimits.%s: %s", len ? "; " : "", key, what);
+        (*notes)++;
+}
+
+/* Lowering memory.max below the usage makes the kernel OOM-kill instead of
+ * failing: reclaim first and refuse when that is not possible. */
+static int memory_lower_check(int fd, uint64_t limit, char *err, size_t errlen)
+{
+        uint64_t cur;
+        if (cgroup_read_u64_at(fd, "memory.current", &cur) < 0 || cur <= limit)
+                return 0;
+        int r = -EBUSY;
+        if (cgroup_file_exists_at(fd, "memory.reclaim")) {
+                char buf[32];
+                snprintf(buf, sizeof buf, "%" PRIu64, cur - limit);
+                r = cgroup_write_at(fd, "memory.reclaim", buf);
+                if (r >= 0 && cgroup_read_u64_at(fd, "memory.current", &cur) >= 0 && cur <= limit)
+                        return 0;
+                if (r >= 0)
+                        r = -EBUSY;
+        }
+        if (err && errlen)
+                snprintf(err, errlen,
+                         "limits.memory: usage %" PRIu64 " bytes cannot be reclaimed below %" PRIu64
+                         ": %s",
+                         cur, limit, strerror(-r));
+        return r;
+}
+
+int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
+{
+        struct cgroup_undo u = {.n = 0};
+        int fd = cg->fd, notes = 0, r = 0;
+        const char *key = NULL;
+        char a[64];
+
+        if (cgroup_file_exists_at(fd, "memory.max")) {
+                key = "memory";
+                if (l->memory) {
+                        r = memory_lower_check(fd, l->memory, err, errlen);
+                        if (r < 0) {
+                                cgroup_undo_rollback(&u);
+                                return r;
+                        }
+                        snprintf(a, sizeof a, "%" PRIu64, l->memory);
+                } else
+                        snprintf(a, sizeof a, "max");
+                r = cgroup_undo_write(&u, fd, "memory.max", a);
+                if (r < 0)
+                        goto fail;
+                key = "memory-swap";
+                if (cgroup_file_exists_at(fd, "memory.swap.max")) {
+                        /* v2 limits swap alone; the spec counts memory plus swap. */
+                        if (l->memory_swap > 0 && (uint64_t) l->memory_swap >= l->memory)
+                                snprintf(a, sizeof a, "%" PRIu64,
+                                         (uint64_t) l->memory_swap - l->memory);
+                        else
+                                snprintf(a, sizeof a, "max");
+                        r = cgroup_undo_write(&u, fd, "memory.swap.max", a);
+                        if (r < 0)
+                                goto fail;
+                } else if (l->memory_swap > 0)
+                        add_note(err, errlen, &notes, "memory-swap",
+                                 "no swap accounting on this host, skipped");
+        } else if (l->memory || l->memory_swap > 0)
+                add_note(err, errlen, &notes, "memory",
+                         "no memory controller on this host, skipped");
+
+        if (cgroup_file_exists_at(fd, "cpu.max")) {
+                key = "cpus";
+                if (l->cpus_milli)
+                        snprintf(a, sizeof a, "%" PRIu64 " 100000",
+                                 cgroup_cpus_to_quota(l->cpus_milli, 100000));
+                else
+                        snprintf(a, sizeof a, "max 100000");
+                r = cgroup_undo_write(&u, fd, "cpu.max", a);
+                if (r < 0)
+                        goto fail;
+                key = "cpu-weight";
+                snprintf(a, sizeof a, "%" PRIu32, l->cpu_weight ? l->cpu_weight : 100);
+                r = cgroup_undo_write(&u, fd, "cpu.weight", a);
+                if (r < 0)
+                        goto fail;
+        } else if (l->cpus_milli || l->cpu_weight)
+                add_note(err, errlen, &notes, "cpus", "no cpu controller on this host, skipped");
+
+        if (cgroup_file_exists_at(fd, "cpuset.cpus")) {
+                key = "cpuset";
+                /* Empty means: the parent's CPUs. */
+                r = cgroup_undo_write(&u, fd, "cpuset.cpus", l->cpuset ? l->cpuset : "");
+                if (r < 0)
+                        goto fail;
+        } else if (l->cpuset)
+                add_note(err, errlen, &notes, "cpuset",
+                         "no cpuset controller on this host, skipped");
+
+        if (cgroup_file_exists_at(fd, "pids.max")) {
+                key = "pids";
+                if (l->pids)
+                        snprintf(a, sizeof a, "%" PRIu32, l->pids);
+                else
+                        snprintf(a, sizeof a, "max");
+                r = cgroup_undo_write(&u, fd, "pids.max", a);
+                if (r < 0)
+                        goto fail;
+        } else if (l->pids)
+                add_note(err, errlen, &notes, "pids", "no pids controller on this host, skipped");
+
+        key = "io-weight";
+        if (cgroup_file_exists_at(fd, "io.weight")) {
+                snprintf(a, sizeof a, "default %" PRIu32, l->io_weight ? l->io_weight : 100);
+                r = cgroup_undo_write(&u, fd, "io.weight", a);
+        } else if (cgroup_file_exists_at(fd, "io.bfq.weight")) {
+                snprintf(a, sizeof a, "%" PRIu32,
+                         l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
+                r = cgroup_undo_write(&u, fd, "io.bfq.weight", a);
+        } else if (l->io_weight)
+                add_note(err, errlen, &notes, "io-weight",
+                         "no io.weight or io.bfq.weight on this host, skipped");
+        if (r < 0)
+                goto fail;
+        return notes ? 1 : 0;
+
+fail:
+        cgroup_undo_rollback(&u);
+        cgroup_set_err(err, errlen, key, r);
+        return r;
+}
+
+/* ---- devices: a BPF_CGROUP_DEVICE program ---- */
+
+#define INSN(c, d, s, o, i)                                                                        \
+        ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
+#define LDX_W(d, s, o) INSN(BPF_LDX | BPF_MEM | BPF_W, d, s, o, 0)
+#define ALU32_IMM(op, d, i) INSN(BPF_ALU | (op) | BPF_K, d, 0, 0, i)
+#define JNE_IMM(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
+#define MOV64_IMM(d, i) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define EXIT_INSN() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+
+static const struct {
+        uint32_t major;
+        int32_t minor; /* -1 = any */
+} allowed_char_devices[] = {
+        {1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1},
+};
+
+/* Allows read, write and mknod of the listed character devices, denies
+ * everything else (the program returns 1 to allow, 0 to deny). */
+static size_t build_device_program(struct bpf_insn *p, size_t max)
+{
+        size_t n = 0;
+        if (max < 6 + 5 * ELEMENTSOF(allowed_char_devices))
+                return 0;
+        p[n++] = LDX_W(BPF_REG_2, BPF_REG_1, 0);        /* access_type */
+        p[n++] = ALU32_IMM(BPF_AND, BPF_REG_2, 0xffff); /* device type */
+        p[n++] = LDX_W(BPF_REG_4, BPF_REG_1, 4);        /* major */
+        p[n++] = LDX_W(BPF_REG_5, BPF_REG_1, 8);        /* minor */
+        for (size_t i = 0; i < ELEMENTSOF(allowed_char_devices); i++) {
+                bool any_minor = allowed_char_devices[i].minor < 0;
+                short skip = any_minor ? 3 : 4; /* instructions left in this block */
+                p[n++] = JNE_IMM(BPF_REG_2, BPF_DEVCG_DEV_CHAR, skip);
+                p[n++] = JNE_IMM(BPF_REG_4, (int32_t) allowed_char_devices[i].major, skip - 1);
+                if (!any_minor)
+                        p[n++] = JNE_IMM(BPF_REG_5, allowed_char_devices[i].minor, skip - 2);
+                p[n++] = MOV64_IMM(BPF_REG_0, 1);
+                p[n++] = EXIT_INSN();
+        }
+        p[n++] = MOV64_IMM(BPF_REG_0, 0);
+        p[n++] = EXIT_INSN();
+        return n;
+}
+
+static int bpf_call(int cmd, union bpf_attr *attr)
+{
+        long r = syscall(SYS_bpf, cmd, attr, sizeof *attr);
+        return r < 0 ? -errno : (int) r;
+}
+
+int cgroup_v2_apply_devices(struct cgroup *cg)
+{
+        union bpf_attr q;
+        uint32_t ids[8];
+        memset(&q, 0, sizeof q);
+        q.query.target_fd = (uint32_t) cg->fd;
+        q.query.attach_type = BPF_CGROUP_DEVICE;
+        q.query.prog_ids = (uint64_t) (uintptr_t) ids;
+        q.query.prog_cnt = ELEMENTSOF(ids);
+        int r = bpf_call(BPF_PROG_QUERY, &q);
+        if (r >= 0 && q.query.prog_cnt > 0)
+                return 0; /* already restricted (re-adopted container) */
+
+        struct bpf_insn insns[64];
+        size_t n = build_device_program(insns, ELEMENTSOF(insns));
+        if (n == 0)
+                return -E2BIG;
+        union bpf_attr load;
+        memset(&load, 0, sizeof load);
+        load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+        load.insns = (uint64_t) (uintptr_t) insns;
+        load.insn_cnt = (uint32_t) n;
+        load.license = (uint64_t) (uintptr_t) "GPL";
+        _cleanup_close_ int prog = bpf_call(BPF_PROG_LOAD, &load);
+        if (prog < 0)
+                return prog;
+        union bpf_attr at;
+        memset(&at, 0, sizeof at);
+        at.target_fd = (uint32_t) cg->fd;
+        at.attach_bpf_fd = (uint32_t) prog;
+        at.attach_type = BPF_CGROUP_DEVICE;
+        at.attach_flags = BPF_F_ALLOW_MULTI;
+        r = bpf_call(BPF_PROG_ATTACH, &at);
+        return r < 0 ? r : 0; /* the attachment keeps the program alive */
+}
+
+/* ---- events ---- */
+
+/* Waits until cgroup.events shows "key want", woken by the kernel's
+ * POLLPRI notification, at most timeout microseconds. */
+static int wait_event(int dfd, const char *key, uint64_t want, usec_t timeout)
+{
+        _cleanup_close_ int fd = openat(dfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        usec_t deadline = cgroup_now() + timeout;
+        for (;;) {
+                char buf[256];
+                ssize_t len = pread(fd, buf, sizeof buf - 1, 0);
+                if (len < 0)
+                        return -errno;
+                buf[len] = 0;
+                uint64_t v;
+                int r = cgroup_parse_keyed(buf, key, &v);
+                if (r < 0)
+                        return r == -ENOENT ? -EOPNOTSUPP : r;
+                if (v == want)
+                        return 0;
+                usec_t now = cgroup_now();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                struct pollfd pfd = {.fd = fd, .events = POLLPRI};
+                int ms = (int) ((deadline - now + 999) / 1000);
+                if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+int cgroup_v2_set_frozen(struct cgroup *cg, bool frozen)
+{
+        if (!cgroup_file_exists_at(cg->fd, "cgroup.freeze"))
+                return -EOPNOTSUPP;
+        int r = cgroup_write_at(cg->fd, "cgroup.freeze", frozen ? "1" : "0");
+        if (r < 0)
+                return r;
+        return wait_event(cg->fd, "frozen", frozen ? 1 : 0, 5000000);
+}
+
+int cgroup_v2_is_empty(struct cgroup *cg)
+{
+        _cleanup_free_ char *ev = NULL;
+        int r = cgroup_read_at(cg->fd, "cgroup.events", &ev);
+        if (r < 0)
+                return r;
+        uint64_t v;
+        r = cgroup_parse_keyed(ev, "populated", &v);
+        if (r < 0)
+                return r;
+        return v == 0;
+}
+
+int cgroup_v2_wait_empty(struct cgroup *cg, usec_t timeout)
+{
+        return wait_event(cg->fd, "populated", 0, timeout);
+}
+
+int cgroup_v2_kill(struct cgroup *cg)
+{
+        if (!cgroup_file_exists_at(cg->fd, "cgroup.kill"))
+                return -ENOENT;
+        return cgroup_write_at(cg->fd, "cgroup.kill", "1");
+}
+
+int cgroup_v2_stats(struct cgroup *cg, struct cgroup_stats *st)
+{
+        int fd = cg->fd;
+        _cleanup_free_ char *cpu = NULL, *io = NULL, *ev = NULL;
+        (void) cgroup_read_u64_at(fd, "memory.current", &st->memory_current);
+        (void) cgroup_read_u64_at(fd, "memory.peak", &st->memory_peak);
+        (void) cgroup_read_u64_at(fd, "pids.current", &st->pids_current);
+        uint64_t usec;
+        if (cgroup_read_at(fd, "cpu.stat", &cpu) >= 0 &&
+            cgroup_parse_keyed(cpu, "usage_usec", &usec) >= 0)
+                st->cpu_usage_ns = usec * 1000;
+        if (cgroup_read_at(fd, "io.stat", &io) >= 0 &&
+            cgroup_parse_io_stat(io, &st->io_read_bytes, &st->io_write_bytes) < 0)
+                st->io_read_bytes = st->io_write_bytes = CGROUP_STAT_UNKNOWN;
+        if (cgroup_read_at(fd, "memory.events", &ev) >= 0 &&
+            cgroup_parse_keyed(ev, "oom_kill", &st->oom_kills) < 0)
+                st->oom_kills = CGROUP_STAT_UNKNOWN;
+        return 0;
+}
+
+int cgroup_v2_remove(struct cgroup *cg)
+{
+        _cleanup_free_ char *berth = strdup_printf("%s/berth", cg->m->base);
+        if (!berth)
+                return -ENOMEM;
+        _cleanup_close_ int bfd = open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (bfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        int r = cgroup_rmdir_tree(bfd, cg->name, 0);
+        (void) rmdir(berth); /* fails while other containers exist */
+        return r;
+}
