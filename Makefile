@@ -57,7 +57,7 @@ $(BUILD)/libberth.a: $(LIB_OBJ)
 
 # The monitor runs once per container for its whole life: static and small,
 # it links only util and monitor (no sanitizers: it must stay tiny).
-$(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/util.c lib/monitor.h lib/util.h
+$(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/util.c lib/monitor.h lib/util.h | $(BUILD)/lib
 	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static $(filter %.c,$^) -o $@
 
 $(BUILD)/%: sbin/%.c $(BUILD)/libberth.a

@@ -389,11 +389,12 @@ usec_t cgroup_now(void)
 
 /* ---- manager ---- */
 
-int cgroup_open_manager(struct cgroup_manager **ret)
+static int open_manager(const char *proc_text, struct cgroup_manager **ret)
 {
         _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
+        m->proc_text = proc_text;
         struct statfs fs;
         if (statfs("/sys/fs/cgroup", &fs) < 0)
                 return -errno;
@@ -419,8 +420,44 @@ int cgroup_open_manager(struct cgroup_manager **ret)
                 if (len >= sizeof m->missing)
                         break;
         }
+        m->proc_text = NULL;
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+int cgroup_open_manager(struct cgroup_manager **ret)
+{
+        return open_manager(NULL, ret);
+}
+
+int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **ret)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        int r = cgroup_read_at(AT_FDCWD, path, &text);
+        if (r < 0)
+                return r;
+        /* Each line ends in <B>/berth/<name>: cut that suffix off to get B. */
+        _cleanup_free_ char *suffix = strdup_printf("/berth/%s", name);
+        _cleanup_free_ char *out = calloc(1, strlen(text) + 2);
+        if (!suffix || !out)
+                return -ENOMEM;
+        size_t sl = strlen(suffix);
+        for (char *line = text, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                size_t l = strlen(line);
+                if (l >= sl && streq(line + l - sl, suffix)) {
+                        line[l - sl] = 0;
+                        if (line[l - sl - 1] == ':') /* B is the root */
+                                strcat(line, "/");
+                }
+                strcat(out, line);
+                strcat(out, "\n");
+        }
+        return open_manager(out, ret);
 }
 
 struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m)

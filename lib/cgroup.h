@@ -33,6 +33,10 @@ struct cgroup;
  * Reads only. -ENOMEDIUM when no usable cgroup file system is mounted. */
 int cgroup_open_manager(struct cgroup_manager **ret);
 struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m);
+/* The manager whose base holds container name, as seen from process pid
+ * (a process inside it): for tools that act on a container another process
+ * started. Never claims. */
+int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **ret);
 static inline void cgroup_manager_freep(struct cgroup_manager **m)
 {
         cgroup_manager_free(*m);

@@ -22,6 +22,9 @@ struct cgroup_manager {
         bool base_is_root;
         /* v1: directory of B per controller (NULL when not mounted). */
         char *v1_base[CG_N];
+        /* /proc/<pid>/cgroup text to use instead of our own (opening the
+         * manager of a container started by another process). */
+        const char *proc_text;
 };
 
 struct cgroup {

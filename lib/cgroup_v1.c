@@ -23,7 +23,8 @@ static bool v1_is_first(const struct cgroup *cg, int c)
 int cgroup_v1_open(struct cgroup_manager *m)
 {
         _cleanup_free_ char *self = NULL, *mi = NULL;
-        int r = cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
+        int r = m->proc_text ? ((self = strdup(m->proc_text)) ? 0 : -ENOMEM)
+                             : cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
         if (r < 0)
                 return r;
         r = cgroup_read_at(AT_FDCWD, "/proc/self/mountinfo", &mi);

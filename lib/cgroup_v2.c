@@ -35,7 +35,8 @@ static unsigned parse_controllers(const char *text)
 int cgroup_v2_open(struct cgroup_manager *m)
 {
         _cleanup_free_ char *self = NULL, *rel = NULL;
-        int r = cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
+        int r = m->proc_text ? ((self = strdup(m->proc_text)) ? 0 : -ENOMEM)
+                             : cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
         if (r < 0)
                 return r;
         r = cgroup_parse_proc_cgroup(self, "", &rel);

@@ -10,6 +10,7 @@
 
 #include <net/if.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "ipam.h"
 #include "nat.h"
@@ -29,6 +30,8 @@ struct runtime_internal {
         struct in_addr address;
         bool veth_made, bridge_made;
         char *nat_table;                /* the table of a foreground run, when it has one */
+        struct cgroup_manager *cgm;
+        struct cgroup *cg;
         char **envp;
         char **argv;
         char *merged, *upper, *work, *etc, *overlay_opts;
@@ -59,6 +62,8 @@ static void internal_free(struct runtime_internal *in)
         free(in->etc);
         free(in->overlay_opts);
         free(in->nat_table);
+        cgroup_free(in->cg);
+        cgroup_manager_free(in->cgm);
         free(in);
 }
 
@@ -196,6 +201,11 @@ static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
                 if (r < 0)
                         return failf(err, n, r, "cannot write the user namespace id maps");
         }
+        if (in->cg && cgroup_fd(in->cg) < 0) { /* v1: no CLONE_INTO_CGROUP */
+                r = cgroup_attach(in->cg, pid);
+                if (r < 0)
+                        return failf(err, n, r, "cannot move the container into its cgroup");
+        }
         if (in->spec->net_mode == NET_HOST)
                 return 0;
         char path[64];
@@ -282,6 +292,45 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         r = net_hosts_content(c->hostname ? c->hostname : c->name, in->address, peers, np, ret_hosts);
         ipam_table_done(&t);
         return r < 0 ? failf(err, n, r, "container '%s': cannot write /etc/hosts", c->name) : 0;
+}
+
+/* The container's own cgroup, berth/NAME below our base, with its limits
+ * and device rules. A leftover of a crash (same name) is emptied first. */
+static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n)
+{
+        int r = cgroup_open_manager(&in->cgm);
+        if (r < 0)
+                return failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
+        r = cgroup_create(in->cgm, c->name, &in->cg);
+        if (r == -EBUSY && cgroup_manager_claim(in->cgm) >= 0) /* v2, our cgroup holds processes */
+                r = cgroup_create(in->cgm, c->name, &in->cg);
+        if (r == -EEXIST) {
+                struct cgroup *old = NULL;
+                if (cgroup_open_existing(in->cgm, c->name, &old) >= 0) {
+                        (void) cgroup_kill_all(old, SIGKILL);
+                        (void) cgroup_wait_empty(old, 2 * SPEC_USEC_PER_SEC);
+                        (void) cgroup_remove(old);
+                        cgroup_free(old);
+                }
+                r = cgroup_create(in->cgm, c->name, &in->cg);
+        }
+        if (r < 0)
+                return failf(err, n, r, "container '%s': cannot create its cgroup", c->name);
+        char lerr[256] = "";
+        r = cgroup_apply_limits(in->cg, &c->limits, lerr, sizeof lerr);
+        if (r < 0)
+                return failf(err, n, 0, "container '%s': %s", c->name, lerr[0] ? lerr : strerror(-r));
+        r = cgroup_apply_devices(in->cg);
+        if (r < 0)
+                return failf(err, n, r, "container '%s': cannot restrict its devices", c->name);
+        return 0;
+}
+
+static void cgroup_teardown(struct cgroup *cg)
+{
+        (void) cgroup_kill_all(cg, SIGKILL);
+        (void) cgroup_wait_empty(cg, 5 * SPEC_USEC_PER_SEC);
+        (void) cgroup_remove(cg);
 }
 
 static int take_lock(const char *dir, int *ret)
@@ -458,6 +507,10 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
 
+        r = setup_cgroup(c, in, err, n);
+        if (r < 0)
+                goto fail;
+
         struct spawn_params p = {
                 .spec = c,
                 .mounts = {
@@ -474,7 +527,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .hostname = hostname,
                 .tty = o->tty,
                 .stdio = { o->stdio[0], o->stdio[1], o->stdio[2] },
-                .cgroup_fd = -1,
+                .cgroup_fd = in->cg ? cgroup_fd(in->cg) : -1,
                 .userns = c->idmap,
                 .kill_on_parent_death = o->foreground,
                 .parent_hook = parent_setup,
@@ -510,6 +563,8 @@ void runtime_destroy(struct runtime_container *rc)
         if (!rc)
                 return;
         struct runtime_internal *in = rc->in;
+        if (in && in->cg)
+                cgroup_teardown(in->cg);
         if (in && in->veth_made)
                 (void) net_container_teardown(rc->name);
         if (in && in->nat_table)
@@ -542,10 +597,41 @@ int runtime_signal(struct runtime_container *rc, int sig)
         return kill(rc->pid, sig) < 0 ? -errno : 0;
 }
 
-void runtime_cleanup(const char *state_dir, const char *name)
+bool runtime_cleanup(const char *state_dir, const char *name)
 {
         (void) state_dir;
+        bool oom = false;
+        struct cgroup_manager *m = NULL;
+        struct cgroup *cg = NULL;
+        if (cgroup_open_manager(&m) >= 0 && cgroup_open_existing(m, name, &cg) >= 0) {
+                struct cgroup_stats st;
+                if (cgroup_stats(cg, &st) >= 0 && st.oom_kills != CGROUP_STAT_UNKNOWN && st.oom_kills > 0)
+                        oom = true;
+                cgroup_teardown(cg);
+        }
+        cgroup_free(cg);
+        cgroup_manager_free(m);
         (void) net_container_teardown(name);
+        return oom;
+}
+
+int runtime_update_limits(const struct spec_container *c, char *err, size_t n)
+{
+        struct cgroup_manager *m = NULL;
+        struct cgroup *cg = NULL;
+        int r = cgroup_open_manager(&m);
+        if (r >= 0)
+                r = cgroup_open_existing(m, c->name, &cg);
+        if (r >= 0) {
+                char lerr[256] = "";
+                r = cgroup_apply_limits(cg, &c->limits, lerr, sizeof lerr);
+                if (r != 0)
+                        snprintf(err, n, "%s", lerr[0] ? lerr : strerror(-r));
+        } else
+                snprintf(err, n, "cannot open its cgroup: %s", strerror(-r));
+        cgroup_free(cg);
+        cgroup_manager_free(m);
+        return r;
 }
 
 void runtime_remove(const char *state_dir, const struct spec_container *c)

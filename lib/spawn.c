@@ -338,6 +338,10 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                         (void) tcsetpgrp(0, getpid());
                 child_exec(p, sock);
         }
+        /* In top the init shows as what it is (its cmdline stays the forking
+         * program's: rewriting it needs CAP_SYS_RESOURCE in the initial user
+         * namespace, which not every host grants). */
+        (void) prctl(PR_SET_NAME, "berth-init", 0, 0, 0);
         /* The init keeps no privilege it does not need to wait and kill. */
         if (p->confine_hook && p->confine_hook(p->confine_data, 0, 0) < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot confine the init");

@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -621,7 +622,7 @@ static void unit_exited(struct unit *u, int status, const char *why)
         enum unit_state was = u->state;
         bool had_address = u->address[0];
         u->timer = sd_event_source_disable_unref(u->timer);
-        runtime_cleanup(m->o.state_dir, u->name);
+        bool oom = runtime_cleanup(m->o.state_dir, u->name);
         u->last_status = status;
         u->init_pid = 0;
         if (why && why != u->last_error)
@@ -634,8 +635,13 @@ static void unit_exited(struct unit *u, int status, const char *why)
 
         if (was == U_STARTING && why)
                 emit(m, u->name, "start-failed", "%s (exit %d)", why, status);
-        else
+        else {
+                if (oom) {
+                        snprintf(u->last_error, sizeof u->last_error, "killed by the OOM killer (limits.memory)");
+                        emit(m, u->name, "oom", "the OOM killer killed a process of the container");
+                }
                 emit(m, u->name, "exited", "status %d%s", status, status < 0 ? " (unknown: monitor lost)" : "");
+        }
 
         if (u->remove_after_stop) {
                 if (u->spec)
@@ -1006,9 +1012,22 @@ static void apply_plan(struct manager *m, struct spec_set *next, const struct pl
                                 unit_request_start(u);
                         break;
                 case PLAN_UPDATE_LIVE:
-                        /* Limits reach the running cgroup through the cgroup module. */
-                        if (u)
-                                unit_set_spec(u, c);
+                        if (!u)
+                                break;
+                        if (u->state == U_RUNNING && c) {
+                                char err[300] = "";
+                                int r = runtime_update_limits(c, err, sizeof err);
+                                if (r < 0) {
+                                        /* The kernel kept the old limits: keep the old hash too, so
+                                         * that the next reload tries again. */
+                                        emit(m, u->name, "update-failed", "%s", err);
+                                        u->spec = c;
+                                        break;
+                                }
+                                if (r > 0)
+                                        emit(m, u->name, "update-partial", "%s", err);
+                        }
+                        unit_set_spec(u, c);
                         break;
                 case PLAN_UPDATE_SETTINGS:
                 case PLAN_NONE:
@@ -1109,6 +1128,19 @@ static void adopt(struct manager *m, const char *name)
 
 int manager_startup(struct manager *m)
 {
+        /* On cgroup v2 berthd's own cgroup must hold no process for its
+         * containers to get controllers (Delegate=yes gives it to us). */
+        struct cgroup_manager *cgm = NULL;
+        if (cgroup_open_manager(&cgm) >= 0) {
+                if (*cgroup_manager_missing(cgm))
+                        log_warning("cgroup controllers missing on this host: %s; their limits are not enforced",
+                                    cgroup_manager_missing(cgm));
+                int q = cgroup_manager_claim(cgm);
+                if (q < 0)
+                        log_warning("cannot take over cgroup %s: %s; containers may get no limits",
+                                    cgroup_manager_base(cgm), strerror(-q));
+                cgroup_manager_free(cgm);
+        }
         struct diag d = { 0 };
         int r = config_load_dir(m->o.conf_dir, &m->set, &d);
         if (r < 0) {

@@ -648,6 +648,12 @@ static int verb_wait(int argc, char **argv)
         return 1;
 }
 
+static int got_dir(json_object *p, void *userdata)
+{
+        snprintf(userdata, 4096, "%s", jstr(p, "dir"));
+        return 0;
+}
+
 static int verb_logs(int argc, char **argv)
 {
         bool follow = false;
@@ -670,8 +676,18 @@ static int verb_logs(int argc, char **argv)
                 fprintf(stderr, "berthctl logs: expected one container NAME\n");
                 return 2;
         }
+        /* The daemon knows where its containers live; without one, the state dir. */
+        char dir[4096] = "";
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(argv[k]));
+        char *error = NULL;
+        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, got_dir, dir,
+                            &error, NULL);
+        json_object_put(p);
+        free(error);
         const char *state = getenv("BERTH_STATE_DIR") ? getenv("BERTH_STATE_DIR") : DEFAULT_STATE_DIR;
-        _cleanup_free_ char *path = strdup_printf("%s/containers/%s/console.log", state, argv[k]);
+        _cleanup_free_ char *path = dir[0] ? strdup_printf("%s/console.log", dir)
+                                           : strdup_printf("%s/containers/%s/console.log", state, argv[k]);
         if (!path)
                 return 1;
         /* tail does lines, follow-by-name across rotation and inotify well. */
@@ -729,6 +745,11 @@ int main(int argc, char **argv)
         if (streq(argv[1], "--version")) {
                 printf("berthctl %s\n", BERTH_VERSION);
                 return 0;
+        }
+        if (streq(argv[1], "run") && !getenv("BERTH_TEMPLATES")) {
+                _cleanup_free_ char *t = template_scripts_dir();
+                if (t)
+                        setenv("BERTH_TEMPLATES", t, 1);
         }
         /* Whatever starts a container runs from a sealed copy of this binary,
          * so that nothing inside can ever write to the host's (CVE-2019-5736). */

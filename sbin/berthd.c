@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "security.h"
+#include "template.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -113,6 +114,13 @@ int main(int argc, char **argv)
                 return 1;
         }
         find_monitor();
+        /* The template scripts beside a source build are found through
+         * /proc/self/exe, which the sealed copy below no longer names. */
+        if (!getenv("BERTH_TEMPLATES")) {
+                _cleanup_free_ char *t = template_scripts_dir();
+                if (t)
+                        setenv("BERTH_TEMPLATES", t, 1);
+        }
         /* Containers are born from this process: run from a sealed copy
          * (CVE-2019-5736), keeping the arguments. */
         if (!security_exe_is_sealed_copy()) {
