@@ -53,6 +53,7 @@ cleanup() {
   [ -e "$W/ns/crun" ] && umount "$W/ns/crun"
   mountpoint -q "$W/ns" && umount "$W/ns"
   mountpoint -q "$W/rootfs" && umount "$W/rootfs"
+  mountpoint -q "$W/tstate" && umount "$W/tstate"
   # Anything still mounted below our directory (an interrupted berth run).
   findmnt -rn -o TARGET | grep "^$W/" | sort -r | while read -r m; do umount -l "$m"; done
   local mp own n
@@ -129,6 +130,14 @@ done
 kill "$bpid" 2>/dev/null || true
 wait "$bpid" 2>/dev/null || true
 
+# Diagnostic twin: the same berth with its state directory on a tmpfs,
+# which shows what the disk (fsync, overlay sync, unlink) costs it.
+mkdir "$W/tstate"
+mount -t tmpfs -o size=64m,mode=0700 bbench "$W/tstate"
+mkdir "$W/tstate/templates"
+cp -a "$rootfs" "$W/tstate/templates/busybox"
+berth_tmpfs="$berthctl run --no-tty -c $W/conf --state-dir $W/tstate --run-dir $W/run $id"
+
 # The peers see the same tree through a read-only bind: none can change it.
 mkdir "$W/rootfs"
 mount --bind "$rootfs" "$W/rootfs"
@@ -185,9 +194,10 @@ lxc.cgroup.relative = 1
 EOF
 
 # ---- the commands ---------------------------------------------------------
-names=(berth unshare bwrap crun runc lxc-execute)
+names=(berth berth-tmpfs unshare bwrap crun runc lxc-execute)
 cmds=(
   "$berth"
+  "$berth_tmpfs"
   "unshare --mount --uts --ipc --net --pid --cgroup --fork --root=$W/rootfs /bin/true"
   "bwrap --unshare-pid --unshare-net --unshare-uts --unshare-ipc --unshare-cgroup --ro-bind $W/rootfs / --proc /proc --dev /dev /bin/true"
   "${crun_wrap:+$crun_wrap }crun --root $W/crun-state run --bundle $W/crun $id-crun"
@@ -207,11 +217,12 @@ for i in "${!names[@]}"; do
     keep_n+=("${names[$i]}") keep_c+=("${cmds[$i]}")
   else
     rc=$?
-    [ "${names[$i]}" = berth ] && { cat "$W/check.log" >&2; die "berth failed (exit $rc)"; }
+    [[ ${names[$i]} = berth* ]] && { cat "$W/check.log" >&2; die "${names[$i]} failed (exit $rc)"; }
     say "leaving out ${names[$i]}: exit $rc: $(tail -n 3 "$W/check.log" | tr '\n' ' ')"
   fi
 done
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 say "measuring ${keep_n[*]}: $ROUNDS rounds x $RUNS runs (+$WARMUP warm-up) each"
 n=${#keep_n[@]}
 for ((r = 0; r < ROUNDS; r++)); do
@@ -226,18 +237,23 @@ for ((r = 0; r < ROUNDS; r++)); do
   say "round $((r + 1))/$ROUNDS done"
 done
 
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # berth must leave nothing behind after all those runs.
 leftover=$(ls -A "$W/state/containers" 2>/dev/null | tr '\n' ' ' || true)
 [ -z "$leftover" ] || say "warning: berth left container directories behind: $leftover"
-findmnt -rn -o TARGET | grep -q "^$W/state/" && say "warning: berth left mounts below its state directory"
+leftover=$(ls -A "$W/tstate/containers" 2>/dev/null | tr '\n' ' ' || true)
+[ -z "$leftover" ] || say "warning: berth (tmpfs state) left container directories behind: $leftover"
+findmnt -rn -o TARGET | grep -q "^$W/t\?state/" && say "warning: berth left mounts below its state directory"
 
 # ---- statistics -----------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 ver() { "$@" 2>/dev/null | head -n1 || true; }
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+commit=${BENCH_BERTH_REV:-$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 jq -s \
   --arg date "$(date -u +%FT%TZ)" --arg host "$(hostname)" --arg cpu "$cpu" --arg cores "$(nproc)" \
   --arg kernel "$(uname -r)" --arg os "$(. /etc/os-release && echo "$PRETTY_NAME")" \
+  --arg load_before "$load_before" --arg load_after "$load_after" \
   --arg commit "$commit" --arg confinement "$berth_confinement" \
   --arg cgmode "$(if [ -n "$crun_wrap" ]; then echo hybrid; else stat -f -c %T /sys/fs/cgroup; fi)" \
   --argjson rounds "$ROUNDS" --argjson runs "$RUNS" --argjson warmup "$WARMUP" \
@@ -253,7 +269,7 @@ jq -s \
   | ($r | map({ (.name): .median_ms }) | add) as $m
   | (if $m["crun-wrapper"] then $m.crun - $m["crun-wrapper"] else $m.crun end) as $crun
   | { date: $date, machine: { host: $host, cpu: $cpu, cores: ($cores | tonumber), kernel: $kernel, os: $os,
-                              cgroups: $cgmode },
+                              cgroups: $cgmode, loadavg_before: $load_before, loadavg_after: $load_after },
       berth_commit: $commit, berth_confinement: $confinement,
       method: { rounds: $rounds, runs_per_round: $runs, warmup_per_round: $warmup },
       versions: { crun: $v_crun, runc: $v_runc, bwrap: $v_bwrap, lxc: $v_lxc, unshare: $v_unshare,
@@ -272,7 +288,7 @@ cp "$W/summary.json" "$out"
 jq -r '
   "berth start-up of /bin/true, \(.machine.cpu), \(.machine.cores) cores, kernel \(.machine.kernel), \(.date)",
   "berth \(.berth_commit): \(.berth_confinement)",
-  "\(.method.rounds) rounds x \(.method.runs_per_round) runs per command, order rotated each round", ""' "$out"
+  "\(.method.rounds) rounds x \(.method.runs_per_round) runs per command, order rotated each round; load average \(.machine.loadavg_before) before, \(.machine.loadavg_after) after", ""' "$out"
 jq -r '
   def r2: . * 100 | round / 100 | tostring;
   (["peer", "median_ms", "p25-p75_ms", "min_ms", "vs_crun", "vs_unshare"] | @tsv),
