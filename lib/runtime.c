@@ -72,7 +72,7 @@ static int write_text(const char *dir, const char *name, const char *text)
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return -errno;
-        return write_file_atomic(dfd, name, text, strlen(text), 0644);
+        return write_file_replace(dfd, name, text, strlen(text), 0644);
 }
 
 /* /etc/hosts, /etc/resolv.conf and /etc/hostname for the container, kept
@@ -328,8 +328,11 @@ static int setup_cgroup(const struct spec_container *c, struct runtime_internal 
 
 static void cgroup_teardown(struct cgroup *cg)
 {
-        (void) cgroup_kill_all(cg, SIGKILL);
-        (void) cgroup_wait_empty(cg, 5 * SPEC_USEC_PER_SEC);
+        /* Usually empty already: the init's exit took the PID namespace down. */
+        if (cgroup_is_empty(cg) <= 0) {
+                (void) cgroup_kill_all(cg, SIGKILL);
+                (void) cgroup_wait_empty(cg, 5 * SPEC_USEC_PER_SEC);
+        }
         (void) cgroup_remove(cg);
 }
 
@@ -430,7 +433,9 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                         goto fail;
                 }
         if (lower) {
-                in->overlay_opts = strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", lower, in->upper, in->work);
+                /* An ephemeral run's upper layer dies with it: skip overlay's syncs. */
+                in->overlay_opts = strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, in->upper, in->work,
+                                                 o->ephemeral ? ",volatile" : "");
                 if (!in->overlay_opts) {
                         r = failf(err, n, -ENOMEM, "container '%s'", c->name);
                         goto fail;

@@ -101,7 +101,7 @@ bool name_is_valid(const char *s)
         return n <= 63;
 }
 
-int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+static int write_file_renamed(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool sync)
 {
         char tmp[256];
         if (snprintf(tmp, sizeof tmp, ".#%s.%d", name, (int) getpid()) >= (int) sizeof tmp)
@@ -124,7 +124,7 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                 p += w;
                 left -= (size_t) w;
         }
-        if (fsync(fd) < 0 || close(fd) < 0) {
+        if ((sync && fsync(fd) < 0) || close(fd) < 0) {
                 int r = -errno;
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
@@ -134,8 +134,19 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
-        (void) fsync(dirfd);
+        if (sync)
+                (void) fsync(dirfd);
         return 0;
+}
+
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+        return write_file_renamed(dirfd, name, data, len, mode, true);
+}
+
+int write_file_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+        return write_file_renamed(dirfd, name, data, len, mode, false);
 }
 
 int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)

@@ -76,6 +76,9 @@ bool name_is_valid(const char *s);
 /* Atomic file replacement in a directory: write to a temp file, fsync,
  * rename over the target, fsync the directory. 0 or -errno. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* The same without fsync: for files regenerated at every start, which a
+ * crash may lose but never leaves half-written. */
+int write_file_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 /* Reads a whole small file (at most max bytes) into a NUL-terminated
  * buffer. -EFBIG when larger. */
 int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
