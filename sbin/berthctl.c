@@ -710,6 +710,72 @@ static int verb_logs(int argc, char **argv)
         return 1;
 }
 
+static int verb_template(int argc, char **argv)
+{
+        const char *state = getenv("BERTH_STATE_DIR") ? getenv("BERTH_STATE_DIR") : DEFAULT_STATE_DIR;
+        int k = 1;
+        for (; k < argc - 1 && strncmp(argv[k], "-", 1) == 0; k++)
+                if (streq(argv[k], "--state-dir"))
+                        state = argv[++k];
+        const char *what = k < argc ? argv[k] : NULL;
+        int rest = argc - k - 1;
+        char **args = argv + k + 1;
+        int r;
+        if (what && streq(what, "list") && rest == 0) {
+                char **names = NULL;
+                r = template_list(state, &names);
+                if (r < 0) {
+                        fprintf(stderr, "berthctl template list: %s\n", strerror(-r));
+                        return 1;
+                }
+                for (size_t i = 0; names && names[i]; i++)
+                        printf("%s\n", names[i]);
+                strv_free(names);
+                return 0;
+        }
+        if (what && streq(what, "build") && rest == 1) {
+                char *path = NULL;
+                r = template_ensure(state, args[0], &path);
+                if (r == -ENOENT)
+                        fprintf(stderr, "berthctl template build: no template script '%s.sh'\n", args[0]);
+                else if (r < 0)
+                        fprintf(stderr, "berthctl template build: '%s': %s\n", args[0], strerror(-r));
+                else
+                        printf("%s\n", path);
+                free(path);
+                return r < 0 ? 1 : 0;
+        }
+        if (what && streq(what, "import") && rest == 2) {
+                if (!name_is_valid(args[0])) {
+                        fprintf(stderr, "berthctl template import: '%s' is not a valid name ([a-z0-9][a-z0-9_.-]{0,62})\n",
+                                args[0]);
+                        return 2;
+                }
+                r = template_import(state, args[0], args[1]);
+                if (r == -EEXIST)
+                        fprintf(stderr, "berthctl template import: template '%s' exists (remove it first)\n", args[0]);
+                else if (r == -EIO)
+                        fprintf(stderr, "berthctl template import: cannot unpack '%s'\n", args[1]);
+                else if (r < 0)
+                        fprintf(stderr, "berthctl template import: '%s': %s\n", args[1], strerror(-r));
+                return r < 0 ? 1 : 0;
+        }
+        if (what && streq(what, "remove") && rest == 1) {
+                r = template_remove(state, args[0]);
+                if (r == -ENOENT)
+                        fprintf(stderr, "berthctl template remove: no template '%s'\n", args[0]);
+                else if (r < 0)
+                        fprintf(stderr, "berthctl template remove: '%s': %s\n", args[0], strerror(-r));
+                return r < 0 ? 1 : 0;
+        }
+        if (what && (streq(what, "-h") || streq(what, "--help"))) {
+                printf("usage: berthctl template [--state-dir DIR] list | build NAME | import NAME FILE|DIR | remove NAME\n");
+                return 0;
+        }
+        fprintf(stderr, "usage: berthctl template [--state-dir DIR] list | build NAME | import NAME FILE|DIR | remove NAME\n");
+        return 2;
+}
+
 static const struct verb verbs[] = {
         { "check", verb_check, "check [-c DIR] [--json]      validate the definitions in DIR" },
         { "run", verb_run, "run [-c DIR] [-t] NAME [-- CMD...]  run a container in the foreground" },
@@ -723,6 +789,7 @@ static const struct verb verbs[] = {
         { "kill", verb_kill, "kill [-s SIGNAL] NAME...     signal a container's init" },
         { "logs", verb_logs, "logs [-f] [-n N] NAME        a container's output" },
         { "events", verb_events, "events [--json] [NAME]       the live event stream" },
+        { "template", verb_template, "template list|build|import|remove  the cached root file systems" },
         { "wait", verb_wait, "wait NAME                    until the container exits; its status" },
 };
 
