@@ -191,6 +191,13 @@ static int confine(const void *data, uid_t uid, gid_t gid)
         return security_seccomp_apply(&in->seccomp);
 }
 
+static int switch_ids(const void *data, uid_t uid, gid_t gid)
+{
+        const struct runtime_internal *in = data;
+        gid_t groups[1] = { gid };
+        return security_set_ids(&in->caps, uid, gid, groups, 1);
+}
+
 /* In the parent, once the child exists: id maps, cgroup, network. */
 static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
 {
@@ -537,6 +544,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .kill_on_parent_death = o->foreground,
                 .parent_hook = parent_setup,
                 .confine_hook = confine,
+                .ids_hook = switch_ids,
                 .userdata = in,
                 .confine_data = in,
         };

@@ -156,7 +156,9 @@ static void child_chdir(int sock, const char *workdir)
                 child_fail(sock, SPAWN_EXIT_SETUP, 0, "workdir '%s' is outside the container", workdir);
 }
 
-static void child_exec(const struct spawn_params *p, int sock)
+/* confined: the init already applied the confinement (the workload inherits
+ * its capabilities, no_new_privs and seccomp filter): only switch ids. */
+static void child_exec(const struct spawn_params *p, int sock, bool confined)
 {
         char home[512] = "";
         uid_t uid = 0;
@@ -185,7 +187,11 @@ static void child_exec(const struct spawn_params *p, int sock)
         }
         envp[n] = NULL;
 
-        if (p->confine_hook) {
+        if (confined && p->ids_hook) {
+                int r = p->ids_hook(p->confine_data, uid, gid);
+                if (r < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot switch to user %u:%u", uid, gid);
+        } else if (!confined && p->confine_hook) {
                 int r = p->confine_hook(p->confine_data, uid, gid);
                 if (r < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
@@ -313,7 +319,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                 close(slave);
 
         if (!p->spec->init)
-                child_exec(p, sock); /* does not return */
+                child_exec(p, sock, false); /* does not return */
 
         /* berth's init: block everything, give each signal a handler so that
          * the kernel does not drop it for a namespace init, fork the workload. */
@@ -324,6 +330,10 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
         for (int s = 1; s < _NSIG; s++)
                 if (s != SIGKILL && s != SIGSTOP)
                         (void) sigaction(s, &sa, NULL);
+        /* Confine once, here: the workload inherits capabilities, no_new_privs
+         * and the seccomp filter (one filter to load and JIT, not two). */
+        if (p->confine_hook && (r = p->confine_hook(p->confine_data, 0, 0)) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
         pid_t w = fork();
         if (w < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot fork the workload");
@@ -336,15 +346,12 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                 /* The workload leads its own process group on the terminal. */
                 if (setpgid(0, 0) == 0 && p->tty)
                         (void) tcsetpgrp(0, getpid());
-                child_exec(p, sock);
+                child_exec(p, sock, true);
         }
         /* In top the init shows as what it is (its cmdline stays the forking
          * program's: rewriting it needs CAP_SYS_RESOURCE in the initial user
          * namespace, which not every host grants). */
         (void) prctl(PR_SET_NAME, "berth-init", 0, 0, 0);
-        /* The init keeps no privilege it does not need to wait and kill. */
-        if (p->confine_hook && p->confine_hook(p->confine_data, 0, 0) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot confine the init");
         close(sock);
         for (int fd = 0; fd < 3; fd++)
                 (void) close(fd);

@@ -39,6 +39,9 @@ struct spawn_params {
          * the workload): capabilities, the switch to uid/gid, no_new_privs,
          * seccomp — in that order. Must not allocate. */
         int (*confine_hook)(const void *data, uid_t uid, gid_t gid);
+        /* Child side, in a workload forked by an init that confine_hook
+         * already confined: only the switch to uid/gid. */
+        int (*ids_hook)(const void *data, uid_t uid, gid_t gid);
         void *userdata;
         const void *confine_data;
 };
