@@ -164,7 +164,6 @@ struct frame {
         char kind;             /* 'S' section, 'L' list */
         int rec;               /* the section's record, or -1 */
         const cfg_opt_t *opts; /* the section's keys; NULL inside an unknown section */
-        const char *what;      /* for messages: "container", "limits", ... */
         ssize_t blank_from;    /* >= 0: blank through the closing brace */
 };
 
@@ -266,7 +265,8 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
 
                 bool in_section = sp == 0 || stack[sp - 1].kind == 'S';
                 const cfg_opt_t *cur = sp == 0 ? top_opts : stack[sp - 1].opts;
-                const char *what = sp == 0 ? NULL : stack[sp - 1].what;
+                /* The enclosing section's record, by index: scan_add() moves the records. */
+                int what = sp > 0 ? stack[sp - 1].rec : -1;
                 bool checking = in_section && (sp == 0 || cur);
 
                 if ((t.kind == '=' || t.kind == '+') && checking && prev[2].kind == 'w') {
@@ -277,8 +277,9 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                 if (o)
                                         diag_add(d, file, prev[2].line, "%.*s: is a block: write %.*s { ... }", kl, kp,
                                                  kl, kp);
-                                else if (what)
-                                        diag_add(d, file, prev[2].line, "unknown key '%.*s' in %s", kl, kp, what);
+                                else if (what >= 0)
+                                        diag_add(d, file, prev[2].line, "unknown key '%.*s' in %s", kl, kp,
+                                                 s->recs[what].name);
                                 else
                                         diag_add(d, file, prev[2].line,
                                                  "unknown key '%.*s' (expected container NAME { } or network NAME { })",
@@ -328,7 +329,6 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                         if (scan_add(s, buf, name, title, sec_depth, parent) < 0)
                                                 return -ENOMEM;
                                         f.rec = (int) s->n - 1;
-                                        f.what = s->recs[f.rec].name;
                                         if (checking) {
                                                 const cfg_opt_t *o = opt_find(cur, buf, name);
                                                 int nl = (int) name->len;
@@ -340,9 +340,10 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                                                 diag_add(d, file, name->line,
                                                                          "%.*s: is a key, not a block: write %.*s = VALUE",
                                                                          nl, np, nl, np);
-                                                        else if (what)
+                                                        else if (what >= 0)
                                                                 diag_add(d, file, name->line,
-                                                                         "unknown block '%.*s' in %s", nl, np, what);
+                                                                         "unknown block '%.*s' in %s", nl, np,
+                                                                         s->recs[what].name);
                                                         else
                                                                 diag_add(d, file, name->line,
                                                                          "unknown block '%.*s' (expected container or network)",
