@@ -20,10 +20,9 @@
 struct cval {
         char *text;
         int line;
-        int prev_line; /* a single-valued key set again: where it was first */
 };
 
-static int cval_parse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+static int cval_parse(cfg_t *cfg, _unused_ cfg_opt_t *opt, const char *value, void *result)
 {
         struct cval *v = calloc(1, sizeof *v);
         if (!v)
@@ -34,9 +33,6 @@ static int cval_parse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
                 return -1;
         }
         v->line = cfg->line;
-        if (!(opt->flags & CFGF_LIST) && opt->nvalues > 0 && opt->values && opt->values[0] &&
-            opt->values[0]->ptr)
-                v->prev_line = ((struct cval *) opt->values[0]->ptr)->line;
         *(void **) result = v;
         return 0;
 }
@@ -89,6 +85,7 @@ static cfg_opt_t opts_top[] = {
  * newlines) and record where each section opens. */
 
 #define SCAN_DEPTH_MAX 16
+#define SCAN_OPTS_MAX 32 /* keys and blocks in one section of the schema */
 
 struct tok {
         int kind; /* 'w' word, 's' string, or the punctuation character, '+' for += */
@@ -165,7 +162,26 @@ struct frame {
         int rec;               /* the section's record, or -1 */
         const cfg_opt_t *opts; /* the section's keys; NULL inside an unknown section */
         ssize_t blank_from;    /* >= 0: blank through the closing brace */
+        int set_at[SCAN_OPTS_MAX]; /* where each single-valued key was first set */
 };
+
+/* A single-valued key or a single block given again in the same section:
+ * libconfuse would silently keep the last one. */
+static void check_set_twice(struct frame *f, const struct scan *s, const cfg_opt_t *o, const struct tok *key,
+                            struct diag *d, const char *file)
+{
+        size_t i = (size_t) (o - f->opts);
+        if (i >= SCAN_OPTS_MAX || (o->flags & (CFGF_LIST | CFGF_MULTI)))
+                return;
+        if (!f->set_at[i]) {
+                f->set_at[i] = key->line;
+                return;
+        }
+        const struct sec_rec *r = f->rec >= 0 ? &s->recs[f->rec] : NULL;
+        bool nested = r && r->depth > 0;
+        diag_add(d, file, key->line, "%s%s%s: set twice (first at line %d)", nested ? r->name : "",
+                 nested ? "." : "", o->name, f->set_at[i]);
+}
 
 /*
  * Blanks comments in buf in place (keeping newlines, so lines stay right),
@@ -273,6 +289,8 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                         const cfg_opt_t *o = opt_find(cur, buf, &prev[2]);
                         int kl = (int) prev[2].len;
                         const char *kp = buf + prev[2].start;
+                        if (o && o->type != CFGT_SEC && t.kind == '=' && sp > 0)
+                                check_set_twice(&stack[sp - 1], s, o, &prev[2], d, file);
                         if (!o || o->type == CFGT_SEC) {
                                 if (o)
                                         diag_add(d, file, prev[2].line, "%.*s: is a block: write %.*s { ... }", kl, kp,
@@ -333,8 +351,11 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                                 const cfg_opt_t *o = opt_find(cur, buf, name);
                                                 int nl = (int) name->len;
                                                 const char *np = buf + name->start;
-                                                if (o && o->type == CFGT_SEC)
+                                                if (o && o->type == CFGT_SEC) {
                                                         f.opts = o->subopts;
+                                                        if (sp > 0)
+                                                                check_set_twice(&stack[sp - 1], s, o, name, d, file);
+                                                }
                                                 else {
                                                         if (o)
                                                                 diag_add(d, file, name->line,
@@ -391,14 +412,11 @@ struct ctx {
 #define err(x, line, ...) diag_add((x)->d, (x)->file, (line), __VA_ARGS__)
 
 /* The value of a single-valued key, or NULL when not set. */
-static const struct cval *get(struct ctx *x, cfg_t *sec, const char *key)
+static const struct cval *get(_unused_ struct ctx *x, cfg_t *sec, const char *key)
 {
         if (!sec)
                 return NULL;
-        struct cval *v = cfg_getptr(sec, key);
-        if (v && v->prev_line)
-                err(x, v->line, "%s%s: set twice (first at line %d)", x->prefix, key, v->prev_line);
-        return v;
+        return cfg_getptr(sec, key);
 }
 
 static bool get_str(struct ctx *x, cfg_t *sec, const char *key, char **out, int *line)
