@@ -162,6 +162,7 @@ struct frame {
         int rec;               /* the section's record, or -1 */
         const cfg_opt_t *opts; /* the section's keys; NULL inside an unknown section */
         ssize_t blank_from;    /* >= 0: blank through the closing brace */
+        int line;              /* of the opening brace */
         int set_at[SCAN_OPTS_MAX]; /* where each single-valued key was first set */
 };
 
@@ -195,6 +196,7 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
         struct tok prev[3] = { 0 }; /* the last three tokens, prev[2] newest */
         struct frame stack[SCAN_DEPTH_MAX + 1];
         int sp = 0, line = 1, sec_depth = 0;
+        size_t too_deep = 0; /* braces opened beyond SCAN_DEPTH_MAX */
         bool env_reported = false;
         ssize_t skip_value_from = -1; /* blank the next value from here */
         const cfg_opt_t *top_opts = opts_top;
@@ -313,9 +315,11 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
 
                 if (t.kind == '{') {
                         bool list = prev[2].kind == '=' || prev[2].kind == '+';
-                        if (sp >= SCAN_DEPTH_MAX)
-                                goto next; /* libconfuse will refuse this nesting */
-                        struct frame f = { .kind = list ? 'L' : 'S', .rec = -1, .blank_from = -1 };
+                        if (sp >= SCAN_DEPTH_MAX) {
+                                too_deep++; /* libconfuse will refuse this nesting */
+                                goto next;
+                        }
+                        struct frame f = { .kind = list ? 'L' : 'S', .rec = -1, .blank_from = -1, .line = t.line };
                         if (list) {
                                 if (skip_value_from >= 0) {
                                         f.blank_from = skip_value_from;
@@ -376,6 +380,8 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                 sec_depth++;
                         }
                         stack[sp++] = f;
+                } else if (t.kind == '}' && too_deep > 0) {
+                        too_deep--;
                 } else if (t.kind == '}' && sp > 0) {
                         struct frame *f = &stack[--sp];
                         if (f->kind == 'S')
@@ -388,6 +394,9 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                 prev[1] = prev[2];
                 prev[2] = t;
         }
+        /* libconfuse accepts a file that ends inside a block. */
+        if (sp > 0 || too_deep > 0)
+                diag_add(d, file, sp > 0 ? stack[0].line : line, "'{' is never closed (missing '}' at the end of the file)");
         return 0;
 }
 

@@ -219,6 +219,8 @@ static const struct bad_case bad_cases[] = {
           5, "container 'a' declared twice (first at t.conf:1)" },
         { "bridge_undeclared", CT("  network { bridge = \"nowhere\" }"),
           3, "network.bridge: network 'nowhere' is not declared by any file" },
+        { "block_never_closed", "container a {\n  template = \"busybox\"\n  limits {\n    memory = 1G\n",
+          1, "'{' is never closed (missing '}' at the end of the file)" },
         { "value_missing", CT("  hostname =\n"),
           5, "unexpected token '}'" },
         { "stray_closing_brace", "container a {\n  template = \"busybox\"\n}\n}\n",
