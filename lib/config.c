@@ -232,6 +232,7 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                         continue;
                 }
                 struct tok t = { .start = i, .line = line };
+                bool env_here = false;
                 if (c == '"' || c == '\'') {
                         size_t j = i + 1;
                         while (j < len && buf[j] != c) {
@@ -241,12 +242,13 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                         j += 2;
                                         continue;
                                 }
-                                if (c == '"' && buf[j] == '$' && j + 1 < len && buf[j + 1] == '{' &&
-                                    !env_reported) {
-                                        diag_add(d, file, line,
-                                                 "'${' would expand an environment variable: write '\\${' "
-                                                 "or use single quotes");
-                                        env_reported = true;
+                                if (c == '"' && buf[j] == '$' && j + 1 < len && buf[j + 1] == '{') {
+                                        if (!env_reported)
+                                                diag_add(d, file, line,
+                                                         "'${' would expand an environment variable: write '\\${' "
+                                                         "or use single quotes");
+                                        env_reported = env_here = true;
+                                        buf[j] = '_'; /* reported: no expansion, whatever the environment */
                                 }
                                 if (buf[j] == '\n')
                                         line++;
@@ -266,11 +268,20 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                 } else {
                         size_t j = i;
                         while (j < len && is_word_char(buf[j])) {
-                                if (buf[j] == '$' && j + 1 < len && buf[j + 1] == '{' && !env_reported) {
-                                        diag_add(d, file, line,
-                                                 "'${' would expand an environment variable: quote the "
-                                                 "value with single quotes");
-                                        env_reported = true;
+                                if (buf[j] == '$' && j + 1 < len && buf[j + 1] == '{') {
+                                        if (!env_reported)
+                                                diag_add(d, file, line,
+                                                         "'${' would expand an environment variable: quote the "
+                                                         "value with single quotes");
+                                        env_reported = env_here = true;
+                                        /* Reported: make "${NAME}" one plain word, so neither the
+                                         * scan nor libconfuse takes its braces for a block. */
+                                        buf[j] = buf[j + 1] = '_';
+                                        for (size_t k = j + 2; k < len && buf[k] != '\n'; k++)
+                                                if (buf[k] == '}') {
+                                                        buf[k] = '_';
+                                                        break;
+                                                }
                                 }
                                 j++;
                         }
@@ -282,6 +293,13 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                 }
 
                 bool in_section = sp == 0 || stack[sp - 1].kind == 'S';
+                if (env_here && in_section && prev[2].kind == '=' && prev[1].kind == 'w') {
+                        /* KEY = "${...}": reported; drop the whole setting rather than
+                         * let the expanded (or mangled) value raise a second error. */
+                        blank(buf, prev[1].start, t.start + t.len);
+                        skip_value_from = -1;
+                        goto next;
+                }
                 const cfg_opt_t *cur = sp == 0 ? top_opts : stack[sp - 1].opts;
                 /* The enclosing section's record, by index: scan_add() moves the records. */
                 int what = sp > 0 ? stack[sp - 1].rec : -1;
