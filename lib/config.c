@@ -742,8 +742,10 @@ static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container 
                         char *slash = strchr(buf, '/');
                         if (slash)
                                 *slash = 0; /* the prefix is checked against the network later */
-                        if (parse_ipv4(buf, &c->address) < 0)
+                        if (parse_ipv4(buf, &c->address) < 0) {
                                 err(x, a->line, "network.address: '%s' is not an IPv4 address (or auto)", a->text);
+                                c->address_auto = true; /* reported: keep the set checks off 0.0.0.0 */
+                        }
                 }
         } else if (c->net_mode == NET_BRIDGE)
                 c->address_auto = true;
@@ -852,7 +854,8 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                             sm->target);
                 else if (streq(sm->target, "/") || sm->target[strspn(sm->target, "/")] == 0)
                         err(x, tline, "mount.target: cannot mount over the container's /");
-                if (sm->type == MOUNT_BIND) {
+                bool type_invalid = !has_type && line_of(m, "type"); /* reported; its fields unknown */
+                if (sm->type == MOUNT_BIND && !type_invalid) {
                         if (!has_source)
                                 err(x, line, "mount '%s': a bind mount needs source", sm->name);
                         else if (sm->source[0] != '/')
@@ -905,7 +908,7 @@ static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct
         if (get_enum(x, h, "on-failure", actions, ELEMENTSOF(actions), &a))
                 sh->on_failure = (health_action_t) a;
         x->prefix = "";
-        if (!sh->command && !sh->tcp_port)
+        if (!sh->command && !line_of(h, "tcp"))
                 err(x, r->line, "health: needs command = { ... } or tcp = PORT");
         if (sh->command && sh->tcp_port)
                 err(x, r->line, "health: set command or tcp, not both");
@@ -1094,7 +1097,8 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
         (void) get_bool(x, s, "nat", &n->nat);
         int bl = 0;
         get_str(x, s, "bridge", &n->bridge, &bl);
-        if (strlen(n->bridge) > 15 || !name_is_valid(n->bridge))
+        bool name_reported = !bl && !name_is_valid(n->name); /* the bridge is the name */
+        if (!name_reported && (strlen(n->bridge) > 15 || !name_is_valid(n->bridge)))
                 err(x, bl ? bl : line,
                     "bridge: '%s' is not a usable interface name (at most 15 characters of [a-z0-9_.-])",
                     n->bridge);
@@ -1294,8 +1298,8 @@ static void check_cycles(struct spec_set *set, const struct name_idx *ix, struct
                         size_t e = edge[u]++;
                         const char *dep = e < na ? c->after[e] : c->requires[e - na];
                         ssize_t v = lookup(ix, n, dep);
-                        if (v < 0)
-                                continue;
+                        if (v < 0 || (size_t) v == u)
+                                continue; /* unknown, or itself: reported by check_set() */
                         if (color[v] == 0) {
                                 color[v] = 1;
                                 edge[v] = 0;
@@ -1358,7 +1362,7 @@ static void check_networks(struct spec_set *set, struct diag *d)
                 if (x->prefix < 8 || x->prefix > 30)
                         continue;
                 uint64_t start = in_addr_host(x->subnet), end = start + (1ULL << (32 - x->prefix));
-                if (max_net && start < max_end) {
+                if (max_net && start < max_end && !streq(x->name, max_net->name)) { /* same name: reported */
                         char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
                         diag_add(d, x->file, x->line, "network '%s': subnet %s/%u overlaps network '%s' (%s/%u at %s:%d)",
                                  x->name, inet_ntop(AF_INET, &x->subnet, a, sizeof a), x->prefix, max_net->name,
@@ -1372,7 +1376,8 @@ static void check_networks(struct spec_set *set, struct diag *d)
         }
         for (size_t i = 0; i < n; i++)
                 for (size_t j = i + 1; j < n && j < i + 64; j++) /* names are short; bounded */
-                        if (streq(set->networks[i]->bridge, set->networks[j]->bridge))
+                        if (streq(set->networks[i]->bridge, set->networks[j]->bridge) &&
+                            !streq(set->networks[i]->name, set->networks[j]->name))
                                 diag_add(d, set->networks[j]->file, set->networks[j]->line,
                                          "network '%s': bridge '%s' is already used by network '%s' (%s:%d)",
                                          set->networks[j]->name, set->networks[j]->bridge, set->networks[i]->name,
