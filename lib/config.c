@@ -1597,7 +1597,7 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                 int q = read_file_at(dfd, names[i], CONFIG_FILE_MAX, &text, &len);
                 if (q == -ELOOP) { /* a symlink: follow it, the operator put it there */
                         _cleanup_close_ int fd = openat(dfd, names[i], O_RDONLY | O_CLOEXEC);
-                        q = fd < 0 ? -errno : read_file_at(fd, "", CONFIG_FILE_MAX, &text, &len);
+                        q = fd < 0 ? -errno : read_file_fd(fd, CONFIG_FILE_MAX, &text, &len);
                 }
                 if (q == -EFBIG) {
                         diag_add(d, path, 0, "file is larger than %d bytes", CONFIG_FILE_MAX);

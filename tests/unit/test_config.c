@@ -833,6 +833,47 @@ static void test_config_load_dir_examples(void **state)
         diag_done(&d);
 }
 
+static void test_config_load_dir_file_selection(void **state)
+{
+        (void) state;
+        char *dir = make_temp_dir();
+        /* Only b.conf, c.conf and the link count; each ignored name holds an error. */
+        const char *bad = "container bad { template = \"busybox\" bogus = 1 }\n";
+        write_text(dir, "c.conf", "container c { template = \"busybox\" }\n");
+        write_text(dir, "b.conf", "container b { template = \"busybox\" }\n");
+        static const char *const ignored[] = { "foo.conf~",        ".foo.conf", "#foo.conf#",    "foo.conf.bak",
+                                               "foo.conf.dpkg-old", "foo.txt",  ".conf",         "README",
+                                               "foo.conf.swp",     "foo.CONF" };
+        for (size_t i = 0; i < ELEMENTSOF(ignored); i++)
+                write_text(dir, ignored[i], bad);
+        _cleanup_free_ char *sub = strdup_printf("%s/x.conf", dir);
+        assert_int_equal(mkdir(sub, 0700), 0); /* a directory named *.conf: skipped */
+        write_text(sub, "inner.conf", bad);
+        _cleanup_free_ char *target = strdup_printf("%s/target.txt", dir);
+        write_text(dir, "target.txt", "container linked { template = \"busybox\" }\n");
+        _cleanup_free_ char *link = strdup_printf("%s/a.conf", dir);
+        assert_int_equal(symlink(target, link), 0); /* a symlink to a file: followed */
+        _cleanup_free_ char *dangling = strdup_printf("%s/d.conf", dir);
+        assert_int_equal(symlink("/nonexistent/btcfg", dangling), 0);
+
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        int r = config_load_dir(dir, &set, &d);
+        print_diags("selection", &d);
+        assert_int_equal(r, 0);
+        assert_int_equal(d.n, 0);
+        /* Name order: a.conf (the link), b.conf, c.conf. */
+        assert_int_equal(set.n_containers, 3);
+        assert_string_equal(set.containers[0]->name, "linked");
+        assert_string_equal(set.containers[1]->name, "b");
+        assert_string_equal(set.containers[2]->name, "c");
+        _cleanup_free_ char *a_path = strdup_printf("%s/a.conf", dir);
+        assert_string_equal(set.containers[0]->file, a_path);
+        spec_set_done(&set);
+        diag_done(&d);
+        remove_temp_dir(dir);
+}
+
 static void test_config_load_dir_missing(void **state)
 {
         (void) state;
@@ -913,6 +954,7 @@ int main(void)
                 cmocka_unit_test(test_config_parse_buffer_defaults),
                 cmocka_unit_test(test_config_parse_buffer_quoting_and_comments),
                 cmocka_unit_test(test_config_load_dir_examples),
+                cmocka_unit_test(test_config_load_dir_file_selection),
                 cmocka_unit_test(test_config_load_dir_missing),
                 cmocka_unit_test(test_config_load_dir_file_too_large),
                 cmocka_unit_test(test_config_parse_buffer_fuzz_corpus),
