@@ -82,7 +82,7 @@ int parse_cpus(const char *s, uint32_t *ret_milli)
         uint64_t whole, frac = 0;
         const char *p = scan_u64(s, &whole);
         if (!p)
-                return -EINVAL;
+                return isdigit((unsigned char) *s) ? -ERANGE : -EINVAL; /* digits but no number: overflow */
         if (*p == '.') {
                 const char *f = p + 1;
                 int digits = 0;

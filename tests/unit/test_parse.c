@@ -142,6 +142,14 @@ static void test_parse_cpus_out_of_range(void **state)
         assert_int_equal(parse_cpus("4097", &m), -ERANGE);
 }
 
+static void test_parse_cpus_overflow(void **state)
+{
+        (void) state;
+        uint32_t m;
+        assert_int_equal(parse_cpus("99999999999999999999", &m), -ERANGE);
+        assert_int_equal(parse_cpus("99999999999999999999.5", &m), -ERANGE);
+}
+
 static void test_parse_uint32_boundaries(void **state)
 {
         (void) state;
@@ -418,6 +426,7 @@ int main(void)
                 cmocka_unit_test(test_parse_cpus_valid),
                 cmocka_unit_test(test_parse_cpus_invalid),
                 cmocka_unit_test(test_parse_cpus_out_of_range),
+                cmocka_unit_test(test_parse_cpus_overflow),
                 cmocka_unit_test(test_parse_uint32_boundaries),
                 cmocka_unit_test(test_parse_int32_boundaries),
                 cmocka_unit_test(test_parse_bool_words),
