@@ -103,7 +103,7 @@ int parse_cpus(const char *s, uint32_t *ret_milli)
         if (whole > 4096)
                 return -ERANGE;
         uint64_t m = whole * 1000 + frac;
-        if (m == 0)
+        if (m == 0 || m > 4096000) /* 4096.001 passed the check on the whole part */
                 return -ERANGE;
         *ret_milli = (uint32_t) m;
         return 0;

@@ -142,6 +142,15 @@ static void test_parse_cpus_out_of_range(void **state)
         assert_int_equal(parse_cpus("4097", &m), -ERANGE);
 }
 
+static void test_parse_cpus_fraction_above_max(void **state)
+{
+        (void) state;
+        uint32_t m = 7;
+        assert_int_equal(parse_cpus("4096.001", &m), -ERANGE);
+        assert_int_equal(parse_cpus("4096.999", &m), -ERANGE);
+        assert_int_equal(m, 7);
+}
+
 static void test_parse_cpus_overflow(void **state)
 {
         (void) state;
@@ -426,6 +435,7 @@ int main(void)
                 cmocka_unit_test(test_parse_cpus_valid),
                 cmocka_unit_test(test_parse_cpus_invalid),
                 cmocka_unit_test(test_parse_cpus_out_of_range),
+                cmocka_unit_test(test_parse_cpus_fraction_above_max),
                 cmocka_unit_test(test_parse_cpus_overflow),
                 cmocka_unit_test(test_parse_uint32_boundaries),
                 cmocka_unit_test(test_parse_int32_boundaries),
