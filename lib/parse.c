@@ -300,8 +300,12 @@ int parse_capability(const char *s, int *ret)
                 return -EINVAL;
         const char *name = strncasecmp(s, "cap_", 4) == 0 ? s + 4 : s;
         snprintf(buf, sizeof buf, "cap_%s", name);
-        for (char *p = buf; *p; p++)
+        for (char *p = buf; *p; p++) {
                 *p = (char) tolower((unsigned char) *p);
+                /* cap_from_name() stops at the first byte not in a name: "chown junk" */
+                if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p) && *p != '_')
+                        return -EINVAL;
+        }
         cap_value_t v;
         if (cap_from_name(buf, &v) < 0 || v > CAP_LAST_CAP)
                 return -EINVAL;

@@ -373,6 +373,17 @@ static void test_parse_capability_invalid(void **state)
                 assert_int_equal(parse_capability(bad[i], &c), -EINVAL);
 }
 
+static void test_parse_capability_trailing_junk(void **state)
+{
+        (void) state;
+        /* libcap's cap_from_name() stops at the first non-name byte. */
+        int c;
+        static const char *const bad[] = { "cap_net_admin ", "net_admin\t", "net_admin junk", "net_admin,chown",
+                                           "chown+ep", "chown=", "chown\n" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(parse_capability(bad[i], &c), -EINVAL);
+}
+
 static void test_format_size_units(void **state)
 {
         (void) state;
@@ -450,6 +461,7 @@ int main(void)
                 cmocka_unit_test(test_parse_cpuset_valid_and_invalid),
                 cmocka_unit_test(test_parse_capability_valid),
                 cmocka_unit_test(test_parse_capability_invalid),
+                cmocka_unit_test(test_parse_capability_trailing_junk),
                 cmocka_unit_test(test_format_size_units),
                 cmocka_unit_test(test_format_duration_units),
                 cmocka_unit_test(test_format_parse_round_trip),
