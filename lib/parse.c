@@ -344,6 +344,8 @@ const char *format_duration(usec_t u, char *buf, size_t size)
 {
         if (u == 0)
                 snprintf(buf, size, "0");
+        else if (u % SPEC_USEC_PER_MSEC != 0) /* "1us", not "0ms" */
+                snprintf(buf, size, "%lluus", (unsigned long long) u);
         else if (u % SPEC_USEC_PER_SEC != 0)
                 snprintf(buf, size, "%llums", (unsigned long long) (u / SPEC_USEC_PER_MSEC));
         else {

@@ -411,6 +411,17 @@ static void test_format_duration_units(void **state)
         assert_string_equal(format_duration(7200 * SPEC_USEC_PER_SEC, buf, sizeof buf), "2h");
 }
 
+static void test_format_duration_microseconds(void **state)
+{
+        (void) state;
+        char buf[32];
+        usec_t u;
+        assert_string_equal(format_duration(1, buf, sizeof buf), "1us");
+        assert_string_equal(format_duration(1500, buf, sizeof buf), "1500us");
+        assert_int_equal(parse_duration(format_duration(1500, buf, sizeof buf), &u), 0);
+        assert_int_equal(u, 1500);
+}
+
 /* Every value that formats must parse back to itself. */
 static void test_format_parse_round_trip(void **state)
 {
@@ -464,6 +475,7 @@ int main(void)
                 cmocka_unit_test(test_parse_capability_trailing_junk),
                 cmocka_unit_test(test_format_size_units),
                 cmocka_unit_test(test_format_duration_units),
+                cmocka_unit_test(test_format_duration_microseconds),
                 cmocka_unit_test(test_format_parse_round_trip),
         };
         return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
