@@ -1451,36 +1451,66 @@ static void check_addresses(struct spec_set *set, struct diag *d)
         }
 }
 
+struct pub_use {
+        uint32_t proto_port; /* proto << 16 | host port */
+        uint32_t addr;       /* host order, 0 = every address */
+        size_t order;        /* declaration order */
+        const struct spec_container *c;
+};
+
+static int cmp_pub_use(const void *a, const void *b)
+{
+        const struct pub_use *x = a, *y = b;
+        if (x->proto_port != y->proto_port)
+                return x->proto_port < y->proto_port ? -1 : 1;
+        if (x->addr != y->addr)
+                return x->addr < y->addr ? -1 : 1;
+        return (x->order > y->order) - (x->order < y->order);
+}
+
+static void report_publish(struct diag *d, const struct pub_use *u, const struct pub_use *first)
+{
+        diag_add(d, u->c->file, u->c->line_publish,
+                 "network.publish: host port %u/%s is already published by container '%s' (%s:%d)",
+                 u->proto_port & 0xffff, u->proto_port >> 16 == PROTO_TCP ? "tcp" : "udp", first->c->name,
+                 first->c->file, first->c->line_publish);
+}
+
 static void check_publish(struct spec_set *set, struct diag *d)
 {
         /* Host ports: (proto, port) may be used once per host address, and
-         * not at all beside a wildcard. Quadratic in the number of published
-         * ports, which is small; bounded anyway. */
-        size_t total = 0;
+         * not at all beside a wildcard. Sorted by (proto, port, address), so
+         * every use is checked in n log n; each later use is reported once,
+         * against the first it collides with. */
+        size_t total = 0, n = 0;
         for (size_t i = 0; i < set->n_containers; i++)
                 total += set->containers[i]->n_publish;
-        if (total > 65536)
+        _cleanup_free_ struct pub_use *u = calloc(total + 1, sizeof *u);
+        if (!u)
                 return;
-        for (size_t i = 0; i < set->n_containers; i++) {
-                const struct spec_container *c = set->containers[i];
-                for (size_t p = 0; p < c->n_publish; p++) {
-                        const struct publish *a = &c->publish[p];
-                        for (size_t j = 0; j <= i; j++) {
-                                const struct spec_container *o = set->containers[j];
-                                for (size_t q = 0; q < (j == i ? p : o->n_publish); q++) {
-                                        const struct publish *b = &o->publish[q];
-                                        if (a->proto != b->proto || a->host_port != b->host_port)
-                                                continue;
-                                        if (a->host_addr.s_addr != b->host_addr.s_addr &&
-                                            a->host_addr.s_addr != htonl(INADDR_ANY) &&
-                                            b->host_addr.s_addr != htonl(INADDR_ANY))
-                                                continue;
-                                        diag_add(d, c->file, c->line_publish,
-                                                 "network.publish: host port %u/%s is already published by container '%s' (%s:%d)",
-                                                 a->host_port, a->proto == PROTO_TCP ? "tcp" : "udp", o->name, o->file,
-                                                 o->line_publish);
-                                }
-                        }
+        for (size_t i = 0; i < set->n_containers; i++)
+                for (size_t p = 0; p < set->containers[i]->n_publish; p++) {
+                        const struct publish *x = &set->containers[i]->publish[p];
+                        u[n] = (struct pub_use){ (uint32_t) x->proto << 16 | x->host_port, in_addr_host(x->host_addr),
+                                                 n, set->containers[i] };
+                        n++;
+                }
+        qsort(u, n, sizeof *u, cmp_pub_use);
+        for (size_t g = 0, end; g < n; g = end) {
+                size_t earliest = g, run = g; /* the group's first declared use; the current address's first */
+                for (end = g; end < n && u[end].proto_port == u[g].proto_port; end++)
+                        if (u[end].order < u[earliest].order)
+                                earliest = end;
+                bool wildcard = u[g].addr == 0; /* sorted first in its group */
+                for (size_t k = g; k < end; k++) {
+                        if (u[k].addr != u[run].addr)
+                                run = k;
+                        if (run != k)
+                                report_publish(d, &u[k], &u[run]); /* same address */
+                        else if (u[k].addr == 0 && earliest != k)
+                                report_publish(d, &u[k], &u[earliest]); /* a wildcard after any use */
+                        else if (u[k].addr != 0 && wildcard && u[g].order < u[k].order)
+                                report_publish(d, &u[k], &u[g]); /* an address after a wildcard */
                 }
         }
 }

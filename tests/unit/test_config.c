@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
 #include "parse.h"
@@ -141,6 +142,12 @@ static const struct bad_case bad_cases[] = {
           8, "network.publish: '0:81' is not a port mapping (use HOST:CONTAINER[/tcp|/udp] or ADDRESS:HOST:CONTAINER)" },
         { "publish_without_bridge", CT("  network { mode = \"none\"  publish = { \"8080:80\" } }"),
           3, "network.publish: only for a container on a bridge network" },
+        { "publish_same_port_twice", BT("  network { bridge = \"n\"  publish = { \"8080:80\", \"8080:81/tcp\" } }"),
+          6, "network.publish: host port 8080/tcp is already published by container 'a' (t.conf:6)" },
+        { "publish_wildcard_after_address", BT("  network { bridge = \"n\"  publish = { \"127.0.0.1:8080:80\" } }\n}\n"
+                                               "container b {\n  template = \"busybox\"\n"
+                                               "  network { bridge = \"n\"  publish = { \"8080:80\" } }"),
+          10, "network.publish: host port 8080/tcp is already published by container 'a' (t.conf:6)" },
         { "dns_bad", CT("  network { dns = { \"dns.example\" } }"),
           3, "network.dns: 'dns.example' is not an IPv4 address" },
         { "signal_bad", CT("  stop-signal = \"SIGFOO\""),
@@ -665,6 +672,60 @@ static void test_config_parse_buffer_defaults(void **state)
         diag_done(&d);
 }
 
+static void test_config_validate_publish_no_false_conflicts(void **state)
+{
+        (void) state;
+        /* Distinct addresses, or tcp and udp, may share a host port. */
+        const char *text = "network n { subnet = \"198.18.0.0/24\" }\n"
+                           "container a { template = \"busybox\" network { bridge = \"n\" publish = { "
+                           "\"127.0.0.1:8080:80\", \"8080:80/udp\", \"127.0.0.2:8080:80\" } } }\n"
+                           "container b { template = \"busybox\" network { bridge = \"n\" publish = { "
+                           "\"127.0.0.3:8080:80\", \"8081:80\" } } }\n";
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        parse_and_validate(text, strlen(text), &set, &d);
+        print_diags("publish", &d);
+        assert_int_equal(d.n, 0);
+        spec_set_done(&set);
+        diag_done(&d);
+}
+
+static void test_config_validate_many_published_ports_fast(void **state)
+{
+        (void) state;
+        /* 60 containers × 1024 published ports: the check was quadratic. */
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        const char *net = "network n { subnet = \"198.18.0.0/16\" }\n";
+        assert_int_equal(config_parse_buffer("n.conf", net, strlen(net), &set, &d), 0);
+        _cleanup_free_ char *text = malloc(64 * 1024);
+        assert_non_null(text);
+        for (size_t c = 0; c < 60; c++) {
+                size_t len = (size_t) sprintf(text, "container c%zu { rootfs = \"/r\" network { bridge = \"n\" publish = {", c);
+                for (size_t p = 0; p < CONFIG_LIST_MAX; p++)
+                        len += (size_t) sprintf(text + len, "%s\"%zu:80\"", p ? ", " : " ", c * CONFIG_LIST_MAX + p + 1);
+                len += (size_t) sprintf(text + len, " } } }\n");
+                assert_int_equal(config_parse_buffer("c.conf", text, len, &set, &d), 0);
+        }
+        /* And one clash at the end. */
+        const char *clash = "container z { rootfs = \"/r\" network { bridge = \"n\" publish = { \"1000:80\" } } }\n";
+        assert_int_equal(config_parse_buffer("z.conf", clash, strlen(clash), &set, &d), 0);
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        config_validate(&set, &d);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double secs = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
+        print_message("validated %d published ports in %.2fs\n", 60 * CONFIG_LIST_MAX + 1, secs);
+        print_diags("ports", &d);
+        assert_int_equal(d.n, 1);
+        assert_string_equal(d.entries[0].file, "z.conf");
+        assert_string_equal(d.entries[0].message,
+                            "network.publish: host port 1000/tcp is already published by container 'c0' (c.conf:1)");
+        assert_true(secs < 2);
+        spec_set_done(&set);
+        diag_done(&d);
+}
+
 static void test_config_parse_buffer_quoting_and_comments(void **state)
 {
         (void) state;
@@ -953,6 +1014,8 @@ int main(void)
                 cmocka_unit_test(test_config_keys_all_in_full_example),
                 cmocka_unit_test(test_config_parse_buffer_defaults),
                 cmocka_unit_test(test_config_parse_buffer_quoting_and_comments),
+                cmocka_unit_test(test_config_validate_publish_no_false_conflicts),
+                cmocka_unit_test(test_config_validate_many_published_ports_fast),
                 cmocka_unit_test(test_config_load_dir_examples),
                 cmocka_unit_test(test_config_load_dir_file_selection),
                 cmocka_unit_test(test_config_load_dir_missing),
