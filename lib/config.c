@@ -116,10 +116,12 @@ static void scan_done(struct scan *s)
 static int scan_add(struct scan *s, const char *buf, const struct tok *name, const struct tok *title,
                     int depth, int parent)
 {
-        struct sec_rec *n = realloc(s->recs, (s->n + 1) * sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        s->recs = n;
+        if ((s->n & (s->n - 1)) == 0) { /* 0, 1, 2, 4, ...: double, so a long file stays linear */
+                struct sec_rec *n = realloc(s->recs, (s->n ? 2 * s->n : 1) * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                s->recs = n;
+        }
         struct sec_rec *r = &s->recs[s->n];
         *r = (struct sec_rec){ .line = name->line, .depth = depth, .parent = parent };
         snprintf(r->name, sizeof r->name, "%.*s", (int) name->len, buf + name->start);
@@ -418,14 +420,39 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
         return 0;
 }
 
-static const struct sec_rec *scan_find(const struct scan *s, int parent, const char *name, const char *title)
+/* Records are in file order, and a section's blocks follow it up to the
+ * next top-level record: searching from where the caller expects the record
+ * keeps reading a file with many thousands of sections linear. */
+static const struct sec_rec *scan_find(const struct scan *s, size_t from, int parent, const char *name,
+                                       const char *title)
 {
-        for (size_t i = 0; i < s->n; i++) {
+        for (size_t k = 0; k < s->n; k++) {
+                const struct sec_rec *r = &s->recs[(from + k) % s->n];
+                if (r->parent == parent && streq(r->name, name) && streq_ptr(r->title, title))
+                        return r;
+        }
+        return NULL;
+}
+
+static const struct sec_rec *scan_find_child(const struct scan *s, int parent, const char *name, const char *title)
+{
+        for (size_t i = (size_t) parent + 1; parent >= 0 && i < s->n && s->recs[i].depth > 0; i++) {
                 const struct sec_rec *r = &s->recs[i];
                 if (r->parent == parent && streq(r->name, name) && streq_ptr(r->title, title))
                         return r;
         }
         return NULL;
+}
+
+static int cmp_rec_ptr(const void *a, const void *b)
+{
+        const struct sec_rec *x = *(const struct sec_rec *const *) a, *y = *(const struct sec_rec *const *) b;
+        int r = strcmp(x->name, y->name);
+        if (r == 0 && (!x->title || !y->title))
+                r = (x->title != NULL) - (y->title != NULL);
+        else if (r == 0)
+                r = strcmp(x->title, y->title);
+        return r ? r : (x > y) - (x < y); /* then in file order */
 }
 
 /* ---- reading values ------------------------------------------------------ */
@@ -434,7 +461,43 @@ struct ctx {
         const char *file;
         struct diag *d;
         const char *prefix; /* "limits." etc., for messages */
+        size_t next_rec;    /* where the next top-level record is expected */
 };
+
+/* Sections that repeat the name and title of an earlier one, which
+ * libconfuse would merge: top-level ones (parent < 0), or the mounts of the
+ * section whose record is parent. Sorted, so thousands of sections cost
+ * n log n. */
+static void report_declared_twice(struct ctx *x, const struct scan *s, int parent)
+{
+        size_t from = parent < 0 ? 0 : (size_t) parent + 1, n = 0;
+        _cleanup_free_ const struct sec_rec **v = calloc(s->n + 1, sizeof *v);
+        if (!v)
+                return;
+        for (size_t i = from; i < s->n; i++) {
+                const struct sec_rec *r = &s->recs[i];
+                if (parent < 0 && r->depth == 0)
+                        v[n++] = r;
+                else if (parent >= 0 && r->depth == 0)
+                        break; /* past this section's blocks */
+                else if (parent >= 0 && r->parent == parent && streq(r->name, "mount"))
+                        v[n++] = r;
+        }
+        qsort(v, n, sizeof *v, cmp_rec_ptr);
+        for (size_t i = 1, first = 0; i < n; i++) {
+                if (!streq(v[i]->name, v[first]->name) || !streq_ptr(v[i]->title, v[first]->title)) {
+                        first = i;
+                        continue;
+                }
+                const char *title = v[i]->title ? v[i]->title : "";
+                if (parent < 0)
+                        diag_add(x->d, x->file, v[i]->line, "%s '%s' declared twice (first at %s:%d)", v[i]->name,
+                                 title, x->file, v[first]->line);
+                else
+                        diag_add(x->d, x->file, v[i]->line, "mount '%s' declared twice (first at line %d)", title,
+                                 v[first]->line);
+        }
+}
 
 #define err(x, line, ...) diag_add((x)->d, (x)->file, (line), __VA_ARGS__)
 
@@ -830,7 +893,7 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
         for (unsigned i = 0; i < n && i < CONFIG_LIST_MAX; i++) {
                 cfg_t *m = cfg_getnsec(s, "mount", i);
                 const char *title = cfg_title(m);
-                const struct sec_rec *r = scan_find(scan, rec, "mount", title);
+                const struct sec_rec *r = scan_find_child(scan, rec, "mount", title);
                 int line = r ? r->line : c->line;
                 struct spec_mount *sm = &c->mounts[c->n_mounts++];
                 sm->line = line;
@@ -868,13 +931,8 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
         }
         /* Two mounts with the same name in one container: libconfuse merges
          * them, so look at what the pre-scan saw. */
-        for (size_t a = 0; a < scan->n; a++)
-                for (size_t b = a + 1; b < scan->n; b++)
-                        if (scan->recs[a].parent == rec && scan->recs[b].parent == rec &&
-                            streq(scan->recs[a].name, "mount") && streq(scan->recs[b].name, "mount") &&
-                            streq_ptr(scan->recs[a].title, scan->recs[b].title))
-                                err(x, scan->recs[b].line, "mount '%s' declared twice (first at line %d)",
-                                    scan->recs[b].title ? scan->recs[b].title : "", scan->recs[a].line);
+        if (rec >= 0)
+                report_declared_twice(x, scan, rec);
 }
 
 static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct spec_container *c)
@@ -953,7 +1011,9 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
 {
         static const char *const policies[] = { "no", "on-failure", "always", "unless-stopped" };
         const char *title = cfg_title(s);
-        const struct sec_rec *rec = scan_find(scan, -1, "container", title);
+        const struct sec_rec *rec = scan_find(scan, x->next_rec, -1, "container", title);
+        if (rec)
+                x->next_rec = (size_t) (rec - scan->recs) + 1;
         int line = rec ? rec->line : 1, rec_idx = rec ? (int) (rec - scan->recs) : -2;
         struct spec_container *c = NULL;
 
@@ -1041,7 +1101,7 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                 if (c->caps_add & c->caps_drop)
                         err(x, line_of(caps, "drop"), "capabilities: a capability is both added and dropped");
         }
-        read_health(x, cfg_getsec(s, "health"), scan_find(scan, rec_idx, "health", NULL), c);
+        read_health(x, cfg_getsec(s, "health"), scan_find_child(scan, rec_idx, "health", NULL), c);
         cfg_t *log = cfg_getsec(s, "log");
         x->prefix = "log.";
         (void) get_size(x, log, "max-size", 4096, &c->log_max_size);
@@ -1053,7 +1113,9 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
 static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct scan *scan)
 {
         const char *title = cfg_title(s);
-        const struct sec_rec *rec = scan_find(scan, -1, "network", title);
+        const struct sec_rec *rec = scan_find(scan, x->next_rec, -1, "network", title);
+        if (rec)
+                x->next_rec = (size_t) (rec - scan->recs) + 1;
         int line = rec ? rec->line : 1;
         struct spec_network *n = NULL;
         if (spec_network_new(title ? title : "", x->file, line, &n) < 0)
@@ -1132,13 +1194,39 @@ static void confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
         err(confuse_ctx, cfg ? cfg->line : 0, "%s", msg);
 }
 
+/* libconfuse looks up each titled section among the earlier ones of its
+ * kind (quadratic: 30,000 sections in a 1 MB file take a minute under
+ * ASan), so bound the sections of a file before it sees them. */
+static bool scan_too_large(struct ctx *x, const struct scan *s)
+{
+        size_t top = 0;
+        _cleanup_free_ size_t *children = calloc(s->n + 1, sizeof(size_t));
+        if (!children)
+                return true;
+        for (size_t i = 0; i < s->n; i++) {
+                const struct sec_rec *r = &s->recs[i];
+                if (r->depth == 0 && ++top > CONFIG_CONTAINERS_MAX) {
+                        err(x, r->line, "more than %d containers and networks in one file", CONFIG_CONTAINERS_MAX);
+                        return true;
+                }
+                if (r->parent >= 0 && ++children[r->parent] > CONFIG_LIST_MAX) {
+                        err(x, r->line, "more than %d blocks in one %s", CONFIG_LIST_MAX, s->recs[r->parent].name);
+                        return true;
+                }
+        }
+        return false;
+}
+
 static int append_ptr(void ***arr, size_t *n, void *p)
 {
-        void **a = realloc(*arr, (*n + 1) * sizeof(void *));
-        if (!a)
-                return -ENOMEM;
+        void **a = *arr;
+        if ((*n & (*n - 1)) == 0) { /* at 0, 1, 2, 4, ...: double */
+                a = realloc(*arr, (*n ? 2 * *n : 1) * sizeof(void *));
+                if (!a)
+                        return -ENOMEM;
+                *arr = a;
+        }
         a[(*n)++] = p;
-        *arr = a;
         return 0;
 }
 
@@ -1168,18 +1256,12 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
         struct scan scan = { 0 };
         size_t errors_before = d->n + d->dropped;
         int r = prescan(buf, len, &scan, d, filename);
-        if (r < 0) {
+        if (r < 0 || scan_too_large(&x, &scan)) {
                 scan_done(&scan);
-                return r;
+                return r < 0 ? r : 0;
         }
         /* Same title twice in a file: libconfuse would merge the two. */
-        for (size_t a = 0; a < scan.n; a++)
-                for (size_t b = a + 1; b < scan.n && scan.recs[a].depth == 0; b++)
-                        if (scan.recs[b].depth == 0 && streq(scan.recs[a].name, scan.recs[b].name) &&
-                            streq_ptr(scan.recs[a].title, scan.recs[b].title))
-                                err(&x, scan.recs[b].line, "%s '%s' declared twice (first at %s:%d)",
-                                    scan.recs[b].name, scan.recs[b].title ? scan.recs[b].title : "", filename,
-                                    scan.recs[a].line);
+        report_declared_twice(&x, &scan, -1);
 
         cfg_t *cfg = cfg_init(opts_top, CFGF_NONE);
         if (!cfg) {

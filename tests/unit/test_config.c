@@ -690,6 +690,66 @@ static void test_config_validate_publish_no_false_conflicts(void **state)
         diag_done(&d);
 }
 
+static void test_config_parse_buffer_too_many_sections(void **state)
+{
+        (void) state;
+        /* libconfuse is quadratic in the sections of a file: bounded first. */
+        size_t n = CONFIG_CONTAINERS_MAX + 1, len = 0;
+        _cleanup_free_ char *text = malloc(n * 64);
+        assert_non_null(text);
+        for (size_t i = 0; i < n; i++)
+                len += (size_t) sprintf(text + len, "container c%zu { rootfs = \"/r\" }\n", i);
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        assert_int_equal(config_parse_buffer("t.conf", text, len, &set, &d), 0);
+        assert_int_equal(d.n, 1);
+        assert_int_equal(d.entries[0].line, CONFIG_CONTAINERS_MAX + 1);
+        assert_string_equal(d.entries[0].message, "more than 10000 containers and networks in one file");
+        assert_int_equal(set.n_containers, 0);
+        spec_set_done(&set);
+        diag_done(&d);
+
+        len = (size_t) sprintf(text, "container a {\n  rootfs = \"/r\"\n");
+        for (size_t i = 0; i <= CONFIG_LIST_MAX; i++)
+                len += (size_t) sprintf(text + len, "  mount m%zu { type = \"tmpfs\" target = \"/m\" }\n", i);
+        len += (size_t) sprintf(text + len, "}\n");
+        assert_int_equal(config_parse_buffer("t.conf", text, len, &set, &d), 0);
+        assert_int_equal(d.n, 1);
+        assert_int_equal(d.entries[0].line, CONFIG_LIST_MAX + 3);
+        assert_string_equal(d.entries[0].message, "more than 1024 blocks in one container");
+        spec_set_done(&set);
+        diag_done(&d);
+}
+
+static void test_config_parse_buffer_many_sections_fast(void **state)
+{
+        (void) state;
+        /* 10,000 containers with blocks in one file, each named twice: every
+         * per-section lookup must be near constant (was quadratic). */
+        size_t n = CONFIG_CONTAINERS_MAX / 2, len = 0;
+        _cleanup_free_ char *text = malloc(n * 2 * 128);
+        assert_non_null(text);
+        for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; i < n; i++)
+                        len += (size_t) sprintf(text + len,
+                                                "container c%zu { rootfs = \"/r\" health { tcp = 1 } "
+                                                "mount m { type = \"tmpfs\" target = \"/m\" } }\n",
+                                                i);
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        assert_int_equal(config_parse_buffer("t.conf", text, len, &set, &d), 0);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double secs = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
+        print_message("parsed %zu sections in %.2fs\n", 2 * n, secs);
+        assert_int_equal(d.n + d.dropped, n); /* each second one is 'declared twice' */
+        assert_string_equal(d.entries[0].message, "container 'c0' declared twice (first at t.conf:1)");
+        assert_true(secs < 30);
+        spec_set_done(&set);
+        diag_done(&d);
+}
+
 static void test_config_validate_many_published_ports_fast(void **state)
 {
         (void) state;
@@ -1015,6 +1075,8 @@ int main(void)
                 cmocka_unit_test(test_config_parse_buffer_defaults),
                 cmocka_unit_test(test_config_parse_buffer_quoting_and_comments),
                 cmocka_unit_test(test_config_validate_publish_no_false_conflicts),
+                cmocka_unit_test(test_config_parse_buffer_too_many_sections),
+                cmocka_unit_test(test_config_parse_buffer_many_sections_fast),
                 cmocka_unit_test(test_config_validate_many_published_ports_fast),
                 cmocka_unit_test(test_config_load_dir_examples),
                 cmocka_unit_test(test_config_load_dir_file_selection),
