@@ -112,10 +112,11 @@ static void test_spec_container_hash_each_field_in_its_set(void **state)
                 snprintf(tb, sizeof tb, BASE, v->b);
                 hash_text(ta, &a);
                 hash_text(tb, &b);
-                print_message("%s → %s\n", v->a, v->b);
-                assert_int_equal(!streq(a.restart, b.restart), v->restart);
-                assert_int_equal(!streq(a.live, b.live), v->live);
-                assert_int_equal(!streq(a.supervise, b.supervise), v->supervise);
+                if (!streq(a.restart, b.restart) != v->restart || !streq(a.live, b.live) != v->live ||
+                    !streq(a.supervise, b.supervise) != v->supervise)
+                        fail_msg("%s → %s: changed restart %d live %d supervise %d, expected %d %d %d", v->a, v->b,
+                                 !streq(a.restart, b.restart), !streq(a.live, b.live),
+                                 !streq(a.supervise, b.supervise), v->restart, v->live, v->supervise);
         }
 }
 
