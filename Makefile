@@ -94,10 +94,11 @@ run: deps all
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib $(PKG_CFLAGS) \
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ilib $(PKG_CFLAGS) \
 		tests/fuzz/fuzz_config.c $(LIB_SRC) -o build-fuzz/fuzz_config $(PKG_LIBS)
 	mkdir -p build-fuzz/corpus
 	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=5 \
+		-artifact_prefix=build-fuzz/ -print_final_stats=1 \
 		build-fuzz/corpus tests/fuzz/corpus
 
 bench: all

@@ -22,7 +22,7 @@ struct cval {
         int line;
 };
 
-static int cval_parse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+static int cval_parse(cfg_t *cfg, _unused_ cfg_opt_t *opt, const char *value, void *result)
 {
         struct cval *v = calloc(1, sizeof *v);
         if (!v)
@@ -33,7 +33,6 @@ static int cval_parse(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
                 return -1;
         }
         v->line = cfg->line;
-        (void) opt;
         *(void **) result = v;
         return 0;
 }
@@ -86,6 +85,7 @@ static cfg_opt_t opts_top[] = {
  * newlines) and record where each section opens. */
 
 #define SCAN_DEPTH_MAX 16
+#define SCAN_OPTS_MAX 32 /* keys and blocks in one section of the schema */
 
 struct tok {
         int kind; /* 'w' word, 's' string, or the punctuation character, '+' for += */
@@ -116,10 +116,12 @@ static void scan_done(struct scan *s)
 static int scan_add(struct scan *s, const char *buf, const struct tok *name, const struct tok *title,
                     int depth, int parent)
 {
-        struct sec_rec *n = realloc(s->recs, (s->n + 1) * sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        s->recs = n;
+        if ((s->n & (s->n - 1)) == 0) { /* 0, 1, 2, 4, ...: double, so a long file stays linear */
+                struct sec_rec *n = realloc(s->recs, (s->n ? 2 * s->n : 1) * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                s->recs = n;
+        }
         struct sec_rec *r = &s->recs[s->n];
         *r = (struct sec_rec){ .line = name->line, .depth = depth, .parent = parent };
         snprintf(r->name, sizeof r->name, "%.*s", (int) name->len, buf + name->start);
@@ -157,19 +159,32 @@ static void blank(char *buf, size_t from, size_t to)
                         buf[i] = ' ';
 }
 
-#define FRAME_KEYS_MAX 48
-
 struct frame {
         char kind;             /* 'S' section, 'L' list */
         int rec;               /* the section's record, or -1 */
         const cfg_opt_t *opts; /* the section's keys; NULL inside an unknown section */
-        char what[16];         /* for messages: "container", "limits", ... */
         ssize_t blank_from;    /* >= 0: blank through the closing brace */
-        /* Single-valued keys seen in this section, to report a second setting. */
-        const cfg_opt_t *seen[FRAME_KEYS_MAX];
-        int seen_line[FRAME_KEYS_MAX];
-        int n_seen;
+        int line;              /* of the opening brace */
+        int set_at[SCAN_OPTS_MAX]; /* where each single-valued key was first set */
 };
+
+/* A single-valued key or a single block given again in the same section:
+ * libconfuse would silently keep the last one. */
+static void check_set_twice(struct frame *f, const struct scan *s, const cfg_opt_t *o, const struct tok *key,
+                            struct diag *d, const char *file)
+{
+        size_t i = (size_t) (o - f->opts);
+        if (i >= SCAN_OPTS_MAX || (o->flags & (CFGF_LIST | CFGF_MULTI)))
+                return;
+        if (!f->set_at[i]) {
+                f->set_at[i] = key->line;
+                return;
+        }
+        const struct sec_rec *r = f->rec >= 0 ? &s->recs[f->rec] : NULL;
+        bool nested = r && r->depth > 0;
+        diag_add(d, file, key->line, "%s%s%s: set twice (first at line %d)", nested ? r->name : "",
+                 nested ? "." : "", o->name, f->set_at[i]);
+}
 
 /*
  * Blanks comments in buf in place (keeping newlines, so lines stay right),
@@ -183,6 +198,7 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
         struct tok prev[3] = { 0 }; /* the last three tokens, prev[2] newest */
         struct frame stack[SCAN_DEPTH_MAX + 1];
         int sp = 0, line = 1, sec_depth = 0;
+        size_t too_deep = 0; /* braces opened beyond SCAN_DEPTH_MAX */
         bool env_reported = false;
         ssize_t skip_value_from = -1; /* blank the next value from here */
         const cfg_opt_t *top_opts = opts_top;
@@ -218,6 +234,7 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                         continue;
                 }
                 struct tok t = { .start = i, .line = line };
+                bool env_here = false;
                 if (c == '"' || c == '\'') {
                         size_t j = i + 1;
                         while (j < len && buf[j] != c) {
@@ -227,12 +244,13 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                         j += 2;
                                         continue;
                                 }
-                                if (c == '"' && buf[j] == '$' && j + 1 < len && buf[j + 1] == '{' &&
-                                    !env_reported) {
-                                        diag_add(d, file, line,
-                                                 "'${' would expand an environment variable: write '\\${' "
-                                                 "or use single quotes");
-                                        env_reported = true;
+                                if (c == '"' && buf[j] == '$' && j + 1 < len && buf[j + 1] == '{') {
+                                        if (!env_reported)
+                                                diag_add(d, file, line,
+                                                         "'${' would expand an environment variable: write '\\${' "
+                                                         "or use single quotes");
+                                        env_reported = env_here = true;
+                                        buf[j] = '_'; /* reported: no expansion, whatever the environment */
                                 }
                                 if (buf[j] == '\n')
                                         line++;
@@ -252,11 +270,20 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                 } else {
                         size_t j = i;
                         while (j < len && is_word_char(buf[j])) {
-                                if (buf[j] == '$' && j + 1 < len && buf[j + 1] == '{' && !env_reported) {
-                                        diag_add(d, file, line,
-                                                 "'${' would expand an environment variable: quote the "
-                                                 "value with single quotes");
-                                        env_reported = true;
+                                if (buf[j] == '$' && j + 1 < len && buf[j + 1] == '{') {
+                                        if (!env_reported)
+                                                diag_add(d, file, line,
+                                                         "'${' would expand an environment variable: quote the "
+                                                         "value with single quotes");
+                                        env_reported = env_here = true;
+                                        /* Reported: make "${NAME}" one plain word, so neither the
+                                         * scan nor libconfuse takes its braces for a block. */
+                                        buf[j] = buf[j + 1] = '_';
+                                        for (size_t k = j + 2; k < len && buf[k] != '\n'; k++)
+                                                if (buf[k] == '}') {
+                                                        buf[k] = '_';
+                                                        break;
+                                                }
                                 }
                                 j++;
                         }
@@ -268,39 +295,36 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                 }
 
                 bool in_section = sp == 0 || stack[sp - 1].kind == 'S';
+                if (env_here && in_section && prev[2].kind == '=' && prev[1].kind == 'w') {
+                        /* KEY = "${...}": reported; drop the whole setting rather than
+                         * let the expanded (or mangled) value raise a second error. */
+                        blank(buf, prev[1].start, t.start + t.len);
+                        skip_value_from = -1;
+                        goto next;
+                }
                 const cfg_opt_t *cur = sp == 0 ? top_opts : stack[sp - 1].opts;
-                const char *what = sp == 0 ? NULL : stack[sp - 1].what;
-                struct frame *top = sp == 0 ? NULL : &stack[sp - 1];
+                /* The enclosing section's record, by index: scan_add() moves the records. */
+                int what = sp > 0 ? stack[sp - 1].rec : -1;
                 bool checking = in_section && (sp == 0 || cur);
 
                 if ((t.kind == '=' || t.kind == '+') && checking && prev[2].kind == 'w') {
                         const cfg_opt_t *o = opt_find(cur, buf, &prev[2]);
                         int kl = (int) prev[2].len;
                         const char *kp = buf + prev[2].start;
+                        if (o && o->type != CFGT_SEC && t.kind == '=' && sp > 0)
+                                check_set_twice(&stack[sp - 1], s, o, &prev[2], d, file);
                         if (!o || o->type == CFGT_SEC) {
                                 if (o)
                                         diag_add(d, file, prev[2].line, "%.*s: is a block: write %.*s { ... }", kl, kp,
                                                  kl, kp);
-                                else if (what)
-                                        diag_add(d, file, prev[2].line, "unknown key '%.*s' in %s", kl, kp, what);
+                                else if (what >= 0)
+                                        diag_add(d, file, prev[2].line, "unknown key '%.*s' in %s", kl, kp,
+                                                 s->recs[what].name);
                                 else
                                         diag_add(d, file, prev[2].line,
                                                  "unknown key '%.*s' (expected container NAME { } or network NAME { })",
                                                  kl, kp);
                                 skip_value_from = (ssize_t) prev[2].start;
-                        } else if (top && !(o->flags & CFGF_LIST)) {
-                                int k = 0;
-                                while (k < top->n_seen && top->seen[k] != o)
-                                        k++;
-                                bool nested = sec_depth > 1;
-                                if (k < top->n_seen)
-                                        diag_add(d, file, prev[2].line, "%s%s%s: set twice (first at line %d)",
-                                                 nested ? top->what : "", nested ? "." : "", o->name,
-                                                 top->seen_line[k]);
-                                else if (top->n_seen < FRAME_KEYS_MAX) {
-                                        top->seen[top->n_seen] = o;
-                                        top->seen_line[top->n_seen++] = prev[2].line;
-                                }
                         }
                 } else if (skip_value_from >= 0 && t.kind != '{') {
                         /* The value of a key we dropped: a single word or string. */
@@ -311,11 +335,11 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
 
                 if (t.kind == '{') {
                         bool list = prev[2].kind == '=' || prev[2].kind == '+';
-                        if (sp >= SCAN_DEPTH_MAX)
-                                goto next; /* libconfuse will refuse this nesting */
-                        struct frame *fp = &stack[sp];
-                        *fp = (struct frame){ .kind = list ? 'L' : 'S', .rec = -1, .blank_from = -1 };
-#define f (*fp)
+                        if (sp >= SCAN_DEPTH_MAX) {
+                                too_deep++; /* libconfuse will refuse this nesting */
+                                goto next;
+                        }
+                        struct frame f = { .kind = list ? 'L' : 'S', .rec = -1, .blank_from = -1, .line = t.line };
                         if (list) {
                                 if (skip_value_from >= 0) {
                                         f.blank_from = skip_value_from;
@@ -347,21 +371,24 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                         if (scan_add(s, buf, name, title, sec_depth, parent) < 0)
                                                 return -ENOMEM;
                                         f.rec = (int) s->n - 1;
-                                        snprintf(f.what, sizeof f.what, "%s", s->recs[f.rec].name);
                                         if (checking) {
                                                 const cfg_opt_t *o = opt_find(cur, buf, name);
                                                 int nl = (int) name->len;
                                                 const char *np = buf + name->start;
-                                                if (o && o->type == CFGT_SEC)
+                                                if (o && o->type == CFGT_SEC) {
                                                         f.opts = o->subopts;
+                                                        if (sp > 0)
+                                                                check_set_twice(&stack[sp - 1], s, o, name, d, file);
+                                                }
                                                 else {
                                                         if (o)
                                                                 diag_add(d, file, name->line,
                                                                          "%.*s: is a key, not a block: write %.*s = VALUE",
                                                                          nl, np, nl, np);
-                                                        else if (what)
+                                                        else if (what >= 0)
                                                                 diag_add(d, file, name->line,
-                                                                         "unknown block '%.*s' in %s", nl, np, what);
+                                                                         "unknown block '%.*s' in %s", nl, np,
+                                                                         s->recs[what].name);
                                                         else
                                                                 diag_add(d, file, name->line,
                                                                          "unknown block '%.*s' (expected container or network)",
@@ -372,8 +399,9 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                                 }
                                 sec_depth++;
                         }
-#undef f
-                        sp++;
+                        stack[sp++] = f;
+                } else if (t.kind == '}' && too_deep > 0) {
+                        too_deep--;
                 } else if (t.kind == '}' && sp > 0) {
                         struct frame *f = &stack[--sp];
                         if (f->kind == 'S')
@@ -386,17 +414,45 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
                 prev[1] = prev[2];
                 prev[2] = t;
         }
+        /* libconfuse accepts a file that ends inside a block. */
+        if (sp > 0 || too_deep > 0)
+                diag_add(d, file, sp > 0 ? stack[0].line : line, "'{' is never closed (missing '}' at the end of the file)");
         return 0;
 }
 
-static const struct sec_rec *scan_find(const struct scan *s, int parent, const char *name, const char *title)
+/* Records are in file order, and a section's blocks follow it up to the
+ * next top-level record: searching from where the caller expects the record
+ * keeps reading a file with many thousands of sections linear. */
+static const struct sec_rec *scan_find(const struct scan *s, size_t from, int parent, const char *name,
+                                       const char *title)
 {
-        for (size_t i = 0; i < s->n; i++) {
+        for (size_t k = 0; k < s->n; k++) {
+                const struct sec_rec *r = &s->recs[(from + k) % s->n];
+                if (r->parent == parent && streq(r->name, name) && streq_ptr(r->title, title))
+                        return r;
+        }
+        return NULL;
+}
+
+static const struct sec_rec *scan_find_child(const struct scan *s, int parent, const char *name, const char *title)
+{
+        for (size_t i = (size_t) parent + 1; parent >= 0 && i < s->n && s->recs[i].depth > 0; i++) {
                 const struct sec_rec *r = &s->recs[i];
                 if (r->parent == parent && streq(r->name, name) && streq_ptr(r->title, title))
                         return r;
         }
         return NULL;
+}
+
+static int cmp_rec_ptr(const void *a, const void *b)
+{
+        const struct sec_rec *x = *(const struct sec_rec *const *) a, *y = *(const struct sec_rec *const *) b;
+        int r = strcmp(x->name, y->name);
+        if (r == 0 && (!x->title || !y->title))
+                r = (x->title != NULL) - (y->title != NULL);
+        else if (r == 0)
+                r = strcmp(x->title, y->title);
+        return r ? r : (x > y) - (x < y); /* then in file order */
 }
 
 /* ---- reading values ------------------------------------------------------ */
@@ -405,15 +461,49 @@ struct ctx {
         const char *file;
         struct diag *d;
         const char *prefix; /* "limits." etc., for messages */
+        size_t next_rec;    /* where the next top-level record is expected */
 };
+
+/* Sections that repeat the name and title of an earlier one, which
+ * libconfuse would merge: top-level ones (parent < 0), or the mounts of the
+ * section whose record is parent. Sorted, so thousands of sections cost
+ * n log n. */
+static void report_declared_twice(struct ctx *x, const struct scan *s, int parent)
+{
+        size_t from = parent < 0 ? 0 : (size_t) parent + 1, n = 0;
+        _cleanup_free_ const struct sec_rec **v = calloc(s->n + 1, sizeof *v);
+        if (!v)
+                return;
+        for (size_t i = from; i < s->n; i++) {
+                const struct sec_rec *r = &s->recs[i];
+                if (parent < 0 && r->depth == 0)
+                        v[n++] = r;
+                else if (parent >= 0 && r->depth == 0)
+                        break; /* past this section's blocks */
+                else if (parent >= 0 && r->parent == parent && streq(r->name, "mount"))
+                        v[n++] = r;
+        }
+        qsort(v, n, sizeof *v, cmp_rec_ptr);
+        for (size_t i = 1, first = 0; i < n; i++) {
+                if (!streq(v[i]->name, v[first]->name) || !streq_ptr(v[i]->title, v[first]->title)) {
+                        first = i;
+                        continue;
+                }
+                const char *title = v[i]->title ? v[i]->title : "";
+                if (parent < 0)
+                        diag_add(x->d, x->file, v[i]->line, "%s '%s' declared twice (first at %s:%d)", v[i]->name,
+                                 title, x->file, v[first]->line);
+                else
+                        diag_add(x->d, x->file, v[i]->line, "mount '%s' declared twice (first at line %d)", title,
+                                 v[first]->line);
+        }
+}
 
 #define err(x, line, ...) diag_add((x)->d, (x)->file, (line), __VA_ARGS__)
 
-/* The value of a single-valued key, or NULL when not set. (A key set twice
- * was reported by the pre-scan; libconfuse keeps the last value.) */
-static const struct cval *get(struct ctx *x, cfg_t *sec, const char *key)
+/* The value of a single-valued key, or NULL when not set. */
+static const struct cval *get(_unused_ struct ctx *x, cfg_t *sec, const char *key)
 {
-        (void) x;
         if (!sec)
                 return NULL;
         return cfg_getptr(sec, key);
@@ -716,8 +806,10 @@ static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container 
                         char *slash = strchr(buf, '/');
                         if (slash)
                                 *slash = 0; /* the prefix is checked against the network later */
-                        if (parse_ipv4(buf, &c->address) < 0)
+                        if (parse_ipv4(buf, &c->address) < 0) {
                                 err(x, a->line, "network.address: '%s' is not an IPv4 address (or auto)", a->text);
+                                c->address_auto = true; /* reported: keep the set checks off 0.0.0.0 */
+                        }
                 }
         } else if (c->net_mode == NET_BRIDGE)
                 c->address_auto = true;
@@ -802,7 +894,7 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
         for (unsigned i = 0; i < n && i < CONFIG_LIST_MAX; i++) {
                 cfg_t *m = cfg_getnsec(s, "mount", i);
                 const char *title = cfg_title(m);
-                const struct sec_rec *r = scan_find(scan, rec, "mount", title);
+                const struct sec_rec *r = scan_find_child(scan, rec, "mount", title);
                 int line = r ? r->line : c->line;
                 struct spec_mount *sm = &c->mounts[c->n_mounts++];
                 sm->line = line;
@@ -826,7 +918,8 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                             sm->target);
                 else if (streq(sm->target, "/") || sm->target[strspn(sm->target, "/")] == 0)
                         err(x, tline, "mount.target: cannot mount over the container's /");
-                if (sm->type == MOUNT_BIND) {
+                bool type_invalid = !has_type && line_of(m, "type"); /* reported; its fields unknown */
+                if (sm->type == MOUNT_BIND && !type_invalid) {
                         if (!has_source)
                                 err(x, line, "mount '%s': a bind mount needs source", sm->name);
                         else if (sm->source[0] != '/')
@@ -839,13 +932,8 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
         }
         /* Two mounts with the same name in one container: libconfuse merges
          * them, so look at what the pre-scan saw. */
-        for (size_t a = 0; a < scan->n; a++)
-                for (size_t b = a + 1; b < scan->n; b++)
-                        if (scan->recs[a].parent == rec && scan->recs[b].parent == rec &&
-                            streq(scan->recs[a].name, "mount") && streq(scan->recs[b].name, "mount") &&
-                            streq_ptr(scan->recs[a].title, scan->recs[b].title))
-                                err(x, scan->recs[b].line, "mount '%s' declared twice (first at line %d)",
-                                    scan->recs[b].title ? scan->recs[b].title : "", scan->recs[a].line);
+        if (rec >= 0)
+                report_declared_twice(x, scan, rec);
 }
 
 static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct spec_container *c)
@@ -879,7 +967,7 @@ static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct
         if (get_enum(x, h, "on-failure", actions, ELEMENTSOF(actions), &a))
                 sh->on_failure = (health_action_t) a;
         x->prefix = "";
-        if (!sh->command && !sh->tcp_port)
+        if (!sh->command && !line_of(h, "tcp"))
                 err(x, r->line, "health: needs command = { ... } or tcp = PORT");
         if (sh->command && sh->tcp_port)
                 err(x, r->line, "health: set command or tcp, not both");
@@ -924,7 +1012,9 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
 {
         static const char *const policies[] = { "no", "on-failure", "always", "unless-stopped" };
         const char *title = cfg_title(s);
-        const struct sec_rec *rec = scan_find(scan, -1, "container", title);
+        const struct sec_rec *rec = scan_find(scan, x->next_rec, -1, "container", title);
+        if (rec)
+                x->next_rec = (size_t) (rec - scan->recs) + 1;
         int line = rec ? rec->line : 1, rec_idx = rec ? (int) (rec - scan->recs) : -2;
         struct spec_container *c = NULL;
 
@@ -1014,7 +1104,7 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                 if (!drop_all && !add_all && (c->caps_add & c->caps_drop))
                         err(x, line_of(caps, "drop"), "capabilities: a capability is both added and dropped");
         }
-        read_health(x, cfg_getsec(s, "health"), scan_find(scan, rec_idx, "health", NULL), c);
+        read_health(x, cfg_getsec(s, "health"), scan_find_child(scan, rec_idx, "health", NULL), c);
         cfg_t *log = cfg_getsec(s, "log");
         x->prefix = "log.";
         (void) get_size(x, log, "max-size", 4096, &c->log_max_size);
@@ -1026,7 +1116,9 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
 static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct scan *scan)
 {
         const char *title = cfg_title(s);
-        const struct sec_rec *rec = scan_find(scan, -1, "network", title);
+        const struct sec_rec *rec = scan_find(scan, x->next_rec, -1, "network", title);
+        if (rec)
+                x->next_rec = (size_t) (rec - scan->recs) + 1;
         int line = rec ? rec->line : 1;
         struct spec_network *n = NULL;
         if (spec_network_new(title ? title : "", x->file, line, &n) < 0)
@@ -1070,7 +1162,8 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
         (void) get_bool(x, s, "nat", &n->nat);
         int bl = 0;
         get_str(x, s, "bridge", &n->bridge, &bl);
-        if (strlen(n->bridge) > 15 || !name_is_valid(n->bridge))
+        bool name_reported = !bl && !name_is_valid(n->name); /* the bridge is the name */
+        if (!name_reported && (strlen(n->bridge) > 15 || !name_is_valid(n->bridge)))
                 err(x, bl ? bl : line,
                     "bridge: '%s' is not a usable interface name (at most 15 characters of [a-z0-9_.-])",
                     n->bridge);
@@ -1104,13 +1197,39 @@ static void confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
         err(confuse_ctx, cfg ? cfg->line : 0, "%s", msg);
 }
 
+/* libconfuse looks up each titled section among the earlier ones of its
+ * kind (quadratic: 30,000 sections in a 1 MB file take a minute under
+ * ASan), so bound the sections of a file before it sees them. */
+static bool scan_too_large(struct ctx *x, const struct scan *s)
+{
+        size_t top = 0;
+        _cleanup_free_ size_t *children = calloc(s->n + 1, sizeof(size_t));
+        if (!children)
+                return true;
+        for (size_t i = 0; i < s->n; i++) {
+                const struct sec_rec *r = &s->recs[i];
+                if (r->depth == 0 && ++top > CONFIG_CONTAINERS_MAX) {
+                        err(x, r->line, "more than %d containers and networks in one file", CONFIG_CONTAINERS_MAX);
+                        return true;
+                }
+                if (r->parent >= 0 && ++children[r->parent] > CONFIG_LIST_MAX) {
+                        err(x, r->line, "more than %d blocks in one %s", CONFIG_LIST_MAX, s->recs[r->parent].name);
+                        return true;
+                }
+        }
+        return false;
+}
+
 static int append_ptr(void ***arr, size_t *n, void *p)
 {
-        void **a = realloc(*arr, (*n + 1) * sizeof(void *));
-        if (!a)
-                return -ENOMEM;
+        void **a = *arr;
+        if ((*n & (*n - 1)) == 0) { /* at 0, 1, 2, 4, ...: double */
+                a = realloc(*arr, (*n ? 2 * *n : 1) * sizeof(void *));
+                if (!a)
+                        return -ENOMEM;
+                *arr = a;
+        }
         a[(*n)++] = p;
-        *arr = a;
         return 0;
 }
 
@@ -1140,18 +1259,12 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
         struct scan scan = { 0 };
         size_t errors_before = d->n + d->dropped;
         int r = prescan(buf, len, &scan, d, filename);
-        if (r < 0) {
+        if (r < 0 || scan_too_large(&x, &scan)) {
                 scan_done(&scan);
-                return r;
+                return r < 0 ? r : 0;
         }
         /* Same title twice in a file: libconfuse would merge the two. */
-        for (size_t a = 0; a < scan.n; a++)
-                for (size_t b = a + 1; b < scan.n && scan.recs[a].depth == 0; b++)
-                        if (scan.recs[b].depth == 0 && streq(scan.recs[a].name, scan.recs[b].name) &&
-                            streq_ptr(scan.recs[a].title, scan.recs[b].title))
-                                err(&x, scan.recs[b].line, "%s '%s' declared twice (first at %s:%d)",
-                                    scan.recs[b].name, scan.recs[b].title ? scan.recs[b].title : "", filename,
-                                    scan.recs[a].line);
+        report_declared_twice(&x, &scan, -1);
 
         cfg_t *cfg = cfg_init(opts_top, CFGF_NONE);
         if (!cfg) {
@@ -1270,8 +1383,8 @@ static void check_cycles(struct spec_set *set, const struct name_idx *ix, struct
                         size_t e = edge[u]++;
                         const char *dep = e < na ? c->after[e] : c->requires[e - na];
                         ssize_t v = lookup(ix, n, dep);
-                        if (v < 0)
-                                continue;
+                        if (v < 0 || (size_t) v == u)
+                                continue; /* unknown, or itself: reported by check_set() */
                         if (color[v] == 0) {
                                 color[v] = 1;
                                 edge[v] = 0;
@@ -1334,7 +1447,7 @@ static void check_networks(struct spec_set *set, struct diag *d)
                 if (x->prefix < 8 || x->prefix > 30)
                         continue;
                 uint64_t start = in_addr_host(x->subnet), end = start + (1ULL << (32 - x->prefix));
-                if (max_net && start < max_end) {
+                if (max_net && start < max_end && !streq(x->name, max_net->name)) { /* same name: reported */
                         char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
                         diag_add(d, x->file, x->line, "network '%s': subnet %s/%u overlaps network '%s' (%s/%u at %s:%d)",
                                  x->name, inet_ntop(AF_INET, &x->subnet, a, sizeof a), x->prefix, max_net->name,
@@ -1348,7 +1461,8 @@ static void check_networks(struct spec_set *set, struct diag *d)
         }
         for (size_t i = 0; i < n; i++)
                 for (size_t j = i + 1; j < n && j < i + 64; j++) /* names are short; bounded */
-                        if (streq(set->networks[i]->bridge, set->networks[j]->bridge))
+                        if (streq(set->networks[i]->bridge, set->networks[j]->bridge) &&
+                            !streq(set->networks[i]->name, set->networks[j]->name))
                                 diag_add(d, set->networks[j]->file, set->networks[j]->line,
                                          "network '%s': bridge '%s' is already used by network '%s' (%s:%d)",
                                          set->networks[j]->name, set->networks[j]->bridge, set->networks[i]->name,
@@ -1422,36 +1536,66 @@ static void check_addresses(struct spec_set *set, struct diag *d)
         }
 }
 
+struct pub_use {
+        uint32_t proto_port; /* proto << 16 | host port */
+        uint32_t addr;       /* host order, 0 = every address */
+        size_t order;        /* declaration order */
+        const struct spec_container *c;
+};
+
+static int cmp_pub_use(const void *a, const void *b)
+{
+        const struct pub_use *x = a, *y = b;
+        if (x->proto_port != y->proto_port)
+                return x->proto_port < y->proto_port ? -1 : 1;
+        if (x->addr != y->addr)
+                return x->addr < y->addr ? -1 : 1;
+        return (x->order > y->order) - (x->order < y->order);
+}
+
+static void report_publish(struct diag *d, const struct pub_use *u, const struct pub_use *first)
+{
+        diag_add(d, u->c->file, u->c->line_publish,
+                 "network.publish: host port %u/%s is already published by container '%s' (%s:%d)",
+                 u->proto_port & 0xffff, u->proto_port >> 16 == PROTO_TCP ? "tcp" : "udp", first->c->name,
+                 first->c->file, first->c->line_publish);
+}
+
 static void check_publish(struct spec_set *set, struct diag *d)
 {
         /* Host ports: (proto, port) may be used once per host address, and
-         * not at all beside a wildcard. Quadratic in the number of published
-         * ports, which is small; bounded anyway. */
-        size_t total = 0;
+         * not at all beside a wildcard. Sorted by (proto, port, address), so
+         * every use is checked in n log n; each later use is reported once,
+         * against the first it collides with. */
+        size_t total = 0, n = 0;
         for (size_t i = 0; i < set->n_containers; i++)
                 total += set->containers[i]->n_publish;
-        if (total > 65536)
+        _cleanup_free_ struct pub_use *u = calloc(total + 1, sizeof *u);
+        if (!u)
                 return;
-        for (size_t i = 0; i < set->n_containers; i++) {
-                const struct spec_container *c = set->containers[i];
-                for (size_t p = 0; p < c->n_publish; p++) {
-                        const struct publish *a = &c->publish[p];
-                        for (size_t j = 0; j <= i; j++) {
-                                const struct spec_container *o = set->containers[j];
-                                for (size_t q = 0; q < (j == i ? p : o->n_publish); q++) {
-                                        const struct publish *b = &o->publish[q];
-                                        if (a->proto != b->proto || a->host_port != b->host_port)
-                                                continue;
-                                        if (a->host_addr.s_addr != b->host_addr.s_addr &&
-                                            a->host_addr.s_addr != htonl(INADDR_ANY) &&
-                                            b->host_addr.s_addr != htonl(INADDR_ANY))
-                                                continue;
-                                        diag_add(d, c->file, c->line_publish,
-                                                 "network.publish: host port %u/%s is already published by container '%s' (%s:%d)",
-                                                 a->host_port, a->proto == PROTO_TCP ? "tcp" : "udp", o->name, o->file,
-                                                 o->line_publish);
-                                }
-                        }
+        for (size_t i = 0; i < set->n_containers; i++)
+                for (size_t p = 0; p < set->containers[i]->n_publish; p++) {
+                        const struct publish *x = &set->containers[i]->publish[p];
+                        u[n] = (struct pub_use){ (uint32_t) x->proto << 16 | x->host_port, in_addr_host(x->host_addr),
+                                                 n, set->containers[i] };
+                        n++;
+                }
+        qsort(u, n, sizeof *u, cmp_pub_use);
+        for (size_t g = 0, end; g < n; g = end) {
+                size_t earliest = g, run = g; /* the group's first declared use; the current address's first */
+                for (end = g; end < n && u[end].proto_port == u[g].proto_port; end++)
+                        if (u[end].order < u[earliest].order)
+                                earliest = end;
+                bool wildcard = u[g].addr == 0; /* sorted first in its group */
+                for (size_t k = g; k < end; k++) {
+                        if (u[k].addr != u[run].addr)
+                                run = k;
+                        if (run != k)
+                                report_publish(d, &u[k], &u[run]); /* same address */
+                        else if (u[k].addr == 0 && earliest != k)
+                                report_publish(d, &u[k], &u[earliest]); /* a wildcard after any use */
+                        else if (u[k].addr != 0 && wildcard && u[g].order < u[k].order)
+                                report_publish(d, &u[k], &u[g]); /* an address after a wildcard */
                 }
         }
 }
@@ -1568,7 +1712,7 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                 int q = read_file_at(dfd, names[i], CONFIG_FILE_MAX, &text, &len);
                 if (q == -ELOOP) { /* a symlink: follow it, the operator put it there */
                         _cleanup_close_ int fd = openat(dfd, names[i], O_RDONLY | O_CLOEXEC);
-                        q = fd < 0 ? -errno : read_file_at(fd, "", CONFIG_FILE_MAX, &text, &len);
+                        q = fd < 0 ? -errno : read_file_fd(fd, CONFIG_FILE_MAX, &text, &len);
                 }
                 if (q == -EFBIG) {
                         diag_add(d, path, 0, "file is larger than %d bytes", CONFIG_FILE_MAX);

@@ -82,7 +82,7 @@ int parse_cpus(const char *s, uint32_t *ret_milli)
         uint64_t whole, frac = 0;
         const char *p = scan_u64(s, &whole);
         if (!p)
-                return -EINVAL;
+                return isdigit((unsigned char) *s) ? -ERANGE : -EINVAL; /* digits but no number: overflow */
         if (*p == '.') {
                 const char *f = p + 1;
                 int digits = 0;
@@ -103,7 +103,7 @@ int parse_cpus(const char *s, uint32_t *ret_milli)
         if (whole > 4096)
                 return -ERANGE;
         uint64_t m = whole * 1000 + frac;
-        if (m == 0)
+        if (m == 0 || m > 4096000) /* 4096.001 passed the check on the whole part */
                 return -ERANGE;
         *ret_milli = (uint32_t) m;
         return 0;
@@ -300,8 +300,12 @@ int parse_capability(const char *s, int *ret)
                 return -EINVAL;
         const char *name = strncasecmp(s, "cap_", 4) == 0 ? s + 4 : s;
         snprintf(buf, sizeof buf, "cap_%s", name);
-        for (char *p = buf; *p; p++)
+        for (char *p = buf; *p; p++) {
                 *p = (char) tolower((unsigned char) *p);
+                /* cap_from_name() stops at the first byte not in a name: "chown junk" */
+                if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p) && *p != '_')
+                        return -EINVAL;
+        }
         cap_value_t v;
         if (cap_from_name(buf, &v) < 0 || v > CAP_LAST_CAP)
                 return -EINVAL;
@@ -340,6 +344,8 @@ const char *format_duration(usec_t u, char *buf, size_t size)
 {
         if (u == 0)
                 snprintf(buf, size, "0");
+        else if (u % SPEC_USEC_PER_MSEC != 0) /* "1us", not "0ms" */
+                snprintf(buf, size, "%lluus", (unsigned long long) u);
         else if (u % SPEC_USEC_PER_SEC != 0)
                 snprintf(buf, size, "%llums", (unsigned long long) (u / SPEC_USEC_PER_MSEC));
         else {

@@ -82,6 +82,8 @@ int write_file_replace(int dirfd, const char *name, const void *data, size_t len
 /* Reads a whole small file (at most max bytes) into a NUL-terminated
  * buffer. -EFBIG when larger. */
 int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+/* The same for an open file (which stays open). */
+int read_file_fd(int fd, size_t max, char **ret, size_t *ret_len);
 
 /* mkdir -p with the given mode for missing components. */
 int mkdir_p(const char *path, mode_t mode);

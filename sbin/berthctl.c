@@ -37,6 +37,8 @@ static void print_json(json_object *o)
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+#define CHECK_USAGE "usage: berthctl check [-c|--conf-dir DIR] [--json]"
+
 static int verb_check(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -58,13 +60,14 @@ static int verb_check(int argc, char **argv)
                         json = true;
                         break;
                 case 'h':
-                        printf("usage: berthctl check [-c|--conf-dir DIR] [--json]\n");
+                        printf("%s\n", CHECK_USAGE);
                         return 0;
                 default:
+                        fprintf(stderr, "%s\n", CHECK_USAGE);
                         return 2;
                 }
         if (optind < argc) {
-                fprintf(stderr, "berthctl check: unexpected argument '%s'\n", argv[optind]);
+                fprintf(stderr, "berthctl check: unexpected argument '%s'\n%s\n", argv[optind], CHECK_USAGE);
                 return 2;
         }
         struct spec_set set = { 0 };
