@@ -3,9 +3,11 @@
  * line per attempt, "NAME OK" or "NAME ERRNO-NAME" (EPERM, ENOSYS, ...).
  *   rt_probe keyctl | keyctl32 | unshare_user | mount DIR | tiocsti |
  *            tiocsti_high | mknod_blk PATH MAJOR MINOR | ids | exe_rdonly
+ * (exe_rdonly also prints "exe_id DEV:INO" of what it opened.)
  * Static: it must work in any root file system. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +117,9 @@ int main(int argc, char **argv)
                 } else if (!strcmp(t, "exe_rdonly")) {
                         int fd = open("/proc/1/exe", O_RDONLY | O_CLOEXEC);
                         report(t, fd, errno);
+                        struct stat st;
+                        if (fd >= 0 && fstat(fd, &st) == 0)
+                                printf("exe_id %ju:%ju\n", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
                         if (fd >= 0)
                                 close(fd);
                 } else {
