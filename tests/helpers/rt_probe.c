@@ -4,6 +4,7 @@
  *   rt_probe keyctl | keyctl32 | unshare_user | mount DIR | tiocsti |
  *            tiocsti_high | mknod_blk PATH MAJOR MINOR | ids | exe_rdonly
  * (exe_rdonly also prints "exe_id DEV:INO" of what it opened.)
+ *   rt_probe race PATH TARGET COUNT   (on the host: a symlink-swap racer)
  * Static: it must work in any root file system. */
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +123,24 @@ int main(int argc, char **argv)
                                 printf("exe_id %ju:%ju\n", (uintmax_t) st.st_dev, (uintmax_t) st.st_ino);
                         if (fd >= 0)
                                 close(fd);
+                } else if (!strcmp(t, "race") && i + 3 < argc) {
+                        /* On the host: swaps PATH between a directory and a
+                         * symlink to TARGET, COUNT times, as fast as it can. */
+                        const char *path = argv[i + 1], *target = argv[i + 2];
+                        long count = atol(argv[i + 3]);
+                        i += 3;
+                        char aside[4200];
+                        for (long k = 0; k < count; k++) {
+                                if (unlink(path) < 0 && rmdir(path) < 0 && errno == ENOTEMPTY) {
+                                        snprintf(aside, sizeof aside, "%s.aside.%ld", path, k);
+                                        (void) rename(path, aside);
+                                }
+                                if (k % 2)
+                                        (void) symlink(target, path);
+                                else
+                                        (void) mkdir(path, 0755);
+                        }
+                        printf("race %ld\n", count);
                 } else {
                         fprintf(stderr, "rt_probe: unknown test '%s'\n", t);
                         return 2;

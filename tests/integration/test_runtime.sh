@@ -137,6 +137,11 @@ for _ in $(seq 300); do [ -e "$tmp/sync/ready" ] && break; sleep 0.1; done
 check "a file written inside is in <state>/containers/NAME/upper during the run" \
   test "$(cat "$state/containers/$N-upper/upper/btfile" 2>/dev/null)" = hi
 check "and never in the template" test ! -e "$state/templates/busybox/btfile"
+run $N-upper /bin/true
+check "a second run of a running container is refused with 125 ($(oneline "$err"))" \
+  bash -c '[ "$1" = 125 ] && [[ "$2" == *"already running"* ]]' _ "$rc" "$err"
+check "and the running one's upper layer is untouched" \
+  test "$(cat "$state/containers/$N-upper/upper/btfile" 2>/dev/null)" = hi
 touch "$tmp/sync/go"
 wait "$upid"; urc=$?
 check "the container ran to its end (rc $urc, $(oneline "$(cat "$tmp/up.out")"))" test "$urc" = 0
@@ -165,6 +170,31 @@ check "bind target through a symlink to /etc: the host's /etc/$evil is not creat
 check "bind target through a symlink to /etc: the mount lands at <rootfs>/etc/$evil (rc $rc, $(oneline "$out$err"))" \
   bash -c '[ "$1" = 0 ] && [ "$2" = marker ] && [ -d "$3" ]' _ "$rc" "$out" "$tmp/evilroot/etc/$evil"
 check "the rootfs directory has no mount left on it" no_mounts
+
+# A racer on the host swaps the target's parent between a directory and a
+# symlink to /etc while containers start (CVE-2021-30465 class): the host's
+# /etc is never written and each container sees the source or nothing.
+PROBE=$BUILD/tests/helpers/rt_probe
+if [ -x "$PROBE" ]; then
+  def $N-race "rootfs = \"$tmp/evilroot\"" "mount x { source = \"$tmp/evilsrc\"
+  target = \"/mnt/race/$evil\" }"
+  "$PROBE" race "$tmp/evilroot/mnt/race" /etc 20000000 >/dev/null &
+  rpid=$!; bgpids+=("$rpid")
+  seen="" nrun=0
+  for _ in $(seq 40); do
+    # Where the bind landed, as the container sees it (nothing if outside).
+    run $N-race /bin/sh -c 'awk "\$4 ~ /\/evilsrc\$/ {print \$5}" /proc/self/mountinfo'
+    nrun=$((nrun + 1)); seen="$seen $rc:$(oneline "$out")"
+    [ -e "/etc/$evil" ] && break
+  done
+  kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null
+  check "symlink-swap racer on a mount target, $nrun starts: the host's /etc/$evil never appears" test ! -e "/etc/$evil"
+  bad=$(printf '%s\n' $seen | grep -vE "^(125:|0:/(mnt/race[.a-z0-9]*|etc)/$evil)\$")
+  check "symlink-swap racer: every start either failed cleanly or has the bind inside its root${bad:+ (bad: $(oneline "$bad"))}" \
+    test -z "$bad"
+  check "symlink-swap racer: some starts succeeded ($(printf '%s\n' $seen | sort | uniq -c | sort -rn | head -4 | tr -s ' \n' ' '))" \
+    bash -c '[[ "$1" == *" 0:/"* ]]' _ "$seen"
+else notok "the probe $PROBE is built"; fi
 
 # ---- /proc, /sys, /dev as symlinks in the rootfs ---------------------------------------
 for d in proc sys dev; do
