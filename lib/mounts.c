@@ -167,7 +167,9 @@ static int setup_dev(int rootfd, const struct mounts_plan *p, char *err, size_t 
         if (dev < 0)
                 return fail(err, n, dev, "rootfs: cannot open /dev");
         const char *tmpfs_opts[] = { "mode", "0755", "size", "4m", NULL };
-        int r = mount_fs("tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, dev);
+        /* nodev: the nodes below are bind mounts of the host's, each with its
+         * own flags; a node the container makes here itself opens nothing. */
+        int r = mount_fs("tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV, dev);
         if (r < 0)
                 return fail(err, n, r, "cannot mount tmpfs on /dev");
         _cleanup_close_ int d = openat2_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
@@ -351,6 +353,10 @@ int mounts_setup(const struct mounts_plan *p, char *err, size_t n)
         } else {
                 if (mount(p->rootfs_dir, p->merged, NULL, MS_BIND | MS_REC, NULL) < 0)
                         return fail(err, n, -errno, "cannot bind rootfs '%s'", p->rootfs_dir);
+                /* nodev like the overlay root: device nodes in the directory open nothing. */
+                struct mount_attr nodev = { .attr_set = MOUNT_ATTR_NODEV };
+                if (mount_setattr(AT_FDCWD, p->merged, AT_RECURSIVE, &nodev, sizeof nodev) < 0)
+                        return fail(err, n, -errno, "cannot make rootfs '%s' nodev", p->rootfs_dir);
         }
         _cleanup_close_ int rootfd = open(p->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)

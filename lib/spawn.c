@@ -338,14 +338,16 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
         if (w < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot fork the workload");
         if (w == 0) {
+                /* The workload leads its own process group on the terminal.
+                 * Done while every signal is still blocked: from a background
+                 * group, tcsetpgrp() would otherwise stop us with SIGTTOU. */
+                if (setpgid(0, 0) == 0 && p->tty)
+                        (void) tcsetpgrp(0, getpid());
                 struct sigaction dfl = { .sa_handler = SIG_DFL };
                 for (int s = 1; s < _NSIG; s++)
                         if (s != SIGKILL && s != SIGSTOP)
                                 (void) sigaction(s, &dfl, NULL);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                /* The workload leads its own process group on the terminal. */
-                if (setpgid(0, 0) == 0 && p->tty)
-                        (void) tcsetpgrp(0, getpid());
                 child_exec(p, sock, true);
         }
         /* In top the init shows as what it is (its cmdline stays the forking
