@@ -423,10 +423,13 @@ static void fmt_uptime(uint64_t s, char *buf, size_t n)
                 snprintf(buf, n, "%llus", (unsigned long long) s);
 }
 
+/* A member as a string; "" when it is missing or null (global events have
+ * "name": null). */
 static const char *jstr(json_object *o, const char *k)
 {
         json_object *v;
-        return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+        const char *s = json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+        return s ? s : "";
 }
 
 static int64_t jint(json_object *o, const char *k)
