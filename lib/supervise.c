@@ -1333,13 +1333,14 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
         json_object *errs = NULL;
         int r = make_plan(m, &next, &p, &errs);
         if (r == -EINVAL) {
+                /* The reply takes errs with it: count them first. */
+                size_t n = json_object_array_length(errs);
                 json_object *ep = json_object_new_object();
                 json_object_object_add(ep, "errors", errs);
                 (void) control_reply_error(c, "io.berth.InvalidDefinitions", ep);
                 if (apply) {
-                        (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s",
-                                          json_object_array_length(errs), m->o.conf_dir);
-                        emit(m, NULL, "reload-refused", "%zu errors", json_object_array_length(errs));
+                        (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s", n, m->o.conf_dir);
+                        emit(m, NULL, "reload-refused", "%zu errors", n);
                 }
                 return;
         }

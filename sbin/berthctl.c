@@ -428,10 +428,13 @@ static void fmt_uptime(uint64_t s, char *buf, size_t n)
                 snprintf(buf, n, "%llus", (unsigned long long) s);
 }
 
+/* A member as a string; "" when it is missing or null (global events have
+ * "name": null). */
 static const char *jstr(json_object *o, const char *k)
 {
         json_object *v;
-        return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+        const char *s = json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+        return s ? s : "";
 }
 
 static int64_t jint(json_object *o, const char *k)
@@ -575,6 +578,7 @@ static int verb_kill(int argc, char **argv)
 struct events_filter {
         const char *name;   /* only this container's */
         const char *until;  /* stop at this event (wait) */
+        uint64_t after_usec; /* with until: events up to this time are old news */
         int status;
         bool done;
 };
@@ -587,6 +591,8 @@ static int print_event(json_object *p, void *userdata)
         if (f->name && !streq(jstr(p, "name"), f->name))
                 return 0;
         if (f->until) {
+                if ((uint64_t) jint(p, "time_usec") <= f->after_usec)
+                        return 0;
                 if (streq(jstr(p, "event"), f->until) || streq(jstr(p, "event"), "removed")) {
                         const char *d = jstr(p, "detail");
                         f->status = strncmp(d, "status ", 7) == 0 ? atoi(d + 7) : 0;
@@ -618,9 +624,26 @@ static int verb_events(int argc, char **argv)
         return call("io.berth.Manager.Events", NULL, true, print_event, &f);
 }
 
+struct wait_info {
+        char state[32];
+        int last_status;
+        uint64_t last_exit_usec; /* the newest exit the daemon still lists */
+};
+
 static int got_state(json_object *p, void *userdata)
 {
-        snprintf(userdata, 32, "%s", jstr(p, "state"));
+        struct wait_info *w = userdata;
+        json_object *evs;
+        snprintf(w->state, sizeof w->state, "%s", jstr(p, "state"));
+        w->last_status = json_object_object_get_ex(p, "last_status", NULL) ? (int) jint(p, "last_status") : -1;
+        if (json_object_object_get_ex(p, "events", &evs) && json_object_is_type(evs, json_type_array))
+                for (size_t i = 0; i < json_object_array_length(evs); i++) {
+                        json_object *e = json_object_array_get_idx(evs, i);
+                        uint64_t t = (uint64_t) jint(e, "time_usec");
+                        if ((streq(jstr(e, "event"), "exited") || streq(jstr(e, "event"), "removed")) &&
+                            t > w->last_exit_usec)
+                                w->last_exit_usec = t;
+                }
         return 0;
 }
 
@@ -633,16 +656,18 @@ static int verb_wait(int argc, char **argv)
                 fprintf(stderr, "berthctl wait: expected one container NAME\n");
                 return 2;
         }
-        char state[32] = "";
+        struct wait_info w = { .last_status = -1 };
         json_object *p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(argv[i]));
-        if (call("io.berth.Container.Inspect", p, false, got_state, state))
+        if (call("io.berth.Container.Inspect", p, false, got_state, &w))
                 return 1;
-        if (!streq(state, "running") && !streq(state, "starting") && !streq(state, "stopping"))
-                return 0;
-        /* Events stream from now on; the backlog may hold an older exit, so
-         * the first "exited" after a fresh Inspect is the one we wait for. */
-        struct events_filter f = { .name = argv[i], .until = "exited" };
+        /* Not running: it has exited already (or never ran): its last status. */
+        if (!streq(w.state, "running") && !streq(w.state, "starting") && !streq(w.state, "stopping"))
+                return w.last_status >= 0 ? w.last_status : 0;
+        /* The events stream opens with the daemon's backlog, which may hold
+         * older exits of this container: the exit we wait for is newer than
+         * every exit Inspect listed. */
+        struct events_filter f = { .name = argv[i], .until = "exited", .after_usec = w.last_exit_usec };
         char *error = NULL;
         const char *path = opt_socket ? opt_socket : socket_path();
         int r = control_call(path, "io.berth.Manager.Events", NULL, true, print_event, &f, &error, NULL);
