@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <time.h>
 
 #include "cgroup.h"
 #include "config.h"
@@ -16,6 +18,7 @@
 #include "nat.h"
 #include "net.h"
 #include "security.h"
+#include "state.h"
 #include "template.h"
 #include "util.h"
 
@@ -29,6 +32,7 @@ struct runtime_internal {
         const struct spec_network *net; /* NET_BRIDGE */
         struct in_addr address;
         bool veth_made, bridge_made;
+        bool state_written;             /* a foreground run's state record */
         char *nat_table;                /* the table of a foreground run, when it has one */
         struct cgroup_manager *cgm;
         struct cgroup *cg;
@@ -36,6 +40,13 @@ struct runtime_internal {
         char **argv;
         char *merged, *upper, *work, *etc, *overlay_opts;
 };
+
+static uint64_t realtime_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * SPEC_USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
 
 static int failf(char *err, size_t n, int r, const char *fmt, ...) _printf_(4, 5);
 static int failf(char *err, size_t n, int r, const char *fmt, ...)
@@ -105,7 +116,7 @@ static int write_etc(const struct spec_container *c, const char *hostname, const
         return write_text(etc, "resolv.conf", resolv);
 }
 
-static char **build_env(const struct spec_container *c, const char *hostname, bool tty)
+char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty)
 {
         char **env = calloc(1, sizeof(char *));
         if (!env)
@@ -140,10 +151,10 @@ static char **build_env(const struct spec_container *c, const char *hostname, bo
  * libseccomp work; the result depends only on the capability set and on
  * the code that builds it, so it is cached in the state directory (as
  * crun does). A cache entry that does not look like a program is ignored. */
-static int seccomp_prepare_cached(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
-                                  struct security_seccomp *out)
+int runtime_seccomp_prepare(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
+                            struct security_seccomp *out)
 {
-        if (c->seccomp != SECCOMP_DEFAULT)
+        if (c->seccomp != SECCOMP_DEFAULT || !state_dir)
                 return security_seccomp_prepare(c, out);
         uint64_t h = 0xcbf29ce484222325ULL;
         for (const char *p = security_seccomp_revision(); *p; p++)
@@ -484,7 +495,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 r = failf(err, n, r, "container '%s': cannot write /etc files", c->name);
                 goto fail;
         }
-        in->envp = build_env(c, hostname, o->tty);
+        in->envp = runtime_build_env(c, hostname, o->tty);
         char *const default_cmd[] = { "/bin/sh", NULL };
         in->argv = strv_copy(o->command && o->command[0] ? o->command : (c->command ? c->command : default_cmd));
         if (!in->envp || !in->argv) {
@@ -497,7 +508,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 r = failf(err, n, r, "container '%s': cannot read the kernel's capabilities", c->name);
                 goto fail;
         }
-        r = seccomp_prepare_cached(o->state_dir, c, &in->caps, &in->seccomp);
+        r = runtime_seccomp_prepare(o->state_dir, c, &in->caps, &in->seccomp);
         if (r == -EOPNOTSUPP) {
                 r = failf(err, n, 0, "container '%s': seccomp profile files are not supported (use default or unconfined)",
                           c->name);
@@ -558,6 +569,30 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         rc->pid = res.pid;
         rc->pidfd = res.pidfd;
         rc->pty_master = res.pty_master;
+        if (o->foreground) {
+                /* berthctl exec, stats and health find a foreground run the
+                 * way they find berthd's containers: by its state record,
+                 * with this process as its monitor. */
+                struct state_record rec = { .monitor_pid = getpid(), .init_pid = res.pid,
+                                            .started_realtime_usec = realtime_usec() };
+                if (state_proc_starttime(getpid(), &rec.monitor_start) < 0 ||
+                    state_proc_starttime(res.pid, &rec.init_start) < 0) {
+                        r = failf(err, n, -ESRCH, "container '%s': its init is gone", c->name);
+                        goto fail;
+                }
+                (void) state_boot_id(rec.boot_id);
+                spec_container_hash_restart(c, rec.restart_hash);
+                spec_container_hash_live(c, rec.live_hash);
+                spec_container_hash_supervise(c, rec.supervise_hash);
+                if (in->address.s_addr)
+                        (void) inet_ntop(AF_INET, &in->address, rec.address, sizeof rec.address);
+                r = state_write(rc->dir, &rec);
+                if (r < 0) {
+                        r = failf(err, n, r, "container '%s': cannot write its state record", c->name);
+                        goto fail;
+                }
+                in->state_written = true;
+        }
         *exit_code = 0;
         *ret = rc;
         return 0;
@@ -576,6 +611,11 @@ void runtime_destroy(struct runtime_container *rc)
         if (!rc)
                 return;
         struct runtime_internal *in = rc->in;
+        if (in && in->state_written) {
+                _cleanup_free_ char *p = strdup_printf("%s/state", rc->dir);
+                if (p)
+                        (void) unlink(p);
+        }
         if (in && in->cg)
                 cgroup_teardown(in->cg);
         if (in && in->veth_made)

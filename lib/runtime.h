@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "security.h"
 #include "spawn.h"
 #include "spec.h"
 
@@ -60,3 +61,13 @@ struct in_addr runtime_address(const struct runtime_container *rc);
 
 /* Signals the container's init through its pidfd. */
 int runtime_signal(struct runtime_container *rc, int sig);
+
+/* The environment a container's processes start with: PATH, HOME,
+ * HOSTNAME, container=berth, TERM with a tty, then the definition's env
+ * (replacing defaults of the same name). NULL on allocation failure. */
+char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty);
+
+/* The seccomp program for c with capabilities caps; the default profile is
+ * cached in <state_dir>/cache (state_dir NULL: built every time). */
+int runtime_seccomp_prepare(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
+                            struct security_seccomp *out);

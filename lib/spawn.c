@@ -105,11 +105,7 @@ static int lookup_db(const char *file, const char *name, uint32_t *id, uint32_t 
         return -ENOENT;
 }
 
-/* Resolves spec->user ("uid[:gid]" or "name[:group]" from the root's
- * databases; numeric ids need no entry). The switch itself is the confine
- * hook's, after it dropped capabilities. */
-static void child_resolve_user(int sock, const char *user, char *home, size_t homelen, uid_t *ret_uid,
-                               gid_t *ret_gid)
+int spawn_resolve_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char *home, size_t homelen)
 {
         char u[64], g[64] = "";
         snprintf(u, sizeof u, "%s", user);
@@ -120,23 +116,35 @@ static void child_resolve_user(int sock, const char *user, char *home, size_t ho
         }
         uint32_t uid = 0, gid = 0;
         bool u_numeric = strspn(u, "0123456789") == strlen(u);
-        int r = lookup_db("/etc/passwd", u, &uid, &gid, home, homelen);
-        if (r < 0) {
+        if (home && homelen)
+                home[0] = 0;
+        if (lookup_db("/etc/passwd", u, &uid, &gid, home, homelen) < 0) {
                 if (!u_numeric)
-                        child_fail(sock, SPAWN_EXIT_SETUP, 0, "user '%s' is not in the container's /etc/passwd", u);
+                        return -ESRCH;
                 uid = (uint32_t) strtoul(u, NULL, 10);
                 gid = uid;
         }
-        if (g[0]) {
-                bool g_numeric = strspn(g, "0123456789") == strlen(g);
-                if (lookup_db("/etc/group", g, &gid, NULL, NULL, 0) < 0) {
-                        if (!g_numeric)
-                                child_fail(sock, SPAWN_EXIT_SETUP, 0, "group '%s' is not in the container's /etc/group", g);
-                        gid = (uint32_t) strtoul(g, NULL, 10);
-                }
+        if (g[0] && lookup_db("/etc/group", g, &gid, NULL, NULL, 0) < 0) {
+                if (strspn(g, "0123456789") != strlen(g))
+                        return -ENXIO;
+                gid = (uint32_t) strtoul(g, NULL, 10);
         }
         *ret_uid = uid;
         *ret_gid = gid;
+        return 0;
+}
+
+/* The switch itself is the confine hook's, after it dropped capabilities. */
+static void child_resolve_user(int sock, const char *user, char *home, size_t homelen, uid_t *ret_uid,
+                               gid_t *ret_gid)
+{
+        int r = spawn_resolve_user(user, ret_uid, ret_gid, home, homelen);
+        if (r == -ESRCH)
+                child_fail(sock, SPAWN_EXIT_SETUP, 0, "user '%.*s' is not in the container's /etc/passwd",
+                           (int) strcspn(user, ":"), user);
+        if (r < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, 0, "group '%s' is not in the container's /etc/group",
+                           strchr(user, ':') ? strchr(user, ':') + 1 : "");
 }
 
 static void child_chdir(int sock, const char *workdir)

@@ -59,5 +59,10 @@ struct spawn_result {
  * been reaped). On success the caller owns pid/pidfd/pty_master. */
 int spawn_container(const struct spawn_params *p, struct spawn_result *result);
 
+/* Resolves "uid[:gid]" or "name[:group]" in the current root's /etc/passwd
+ * and /etc/group (numeric ids need no entry). No allocation: usable
+ * between fork and exec. 0, -ESRCH (user unknown), -ENXIO (group unknown). */
+int spawn_resolve_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char *home, size_t homelen);
+
 /* Exit status as a shell reports it: code, or 128+signal. */
 int spawn_exit_status(int wait_status);

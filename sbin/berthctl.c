@@ -1,5 +1,6 @@
 /* berthctl: the operator's command line. Argument handling only; the work
  * is done in libberth. */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -9,16 +10,21 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 
 #include "config.h"
+#include "cgroup.h"
 #include "control.h"
+#include "exec.h"
+#include "health.h"
 #include "parse.h"
 #include "log.h"
 #include "runtime.h"
 #include "security.h"
+#include "state.h"
 #include "template.h"
 #include "util.h"
 
@@ -122,11 +128,18 @@ static int load_set(const char *dir, struct spec_set *set)
         return r;
 }
 
-/* Copies between the caller's terminal and the container's pty, forwards
- * signals to the container's init, until the init exits. */
-static int foreground_loop(struct runtime_container *rc, int sfd)
+static void signal_process(pid_t pid, int pidfd, int sig)
 {
-        bool tty = rc->pty_master >= 0;
+        if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+                (void) kill(pid, sig);
+}
+
+/* Copies between the caller's terminal and the process's pty, forwards
+ * signals to the process (a container's init, an exec'd command), until
+ * it exits; returns its status shell style. */
+static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
+{
+        bool tty = pty_master >= 0;
         struct termios saved;
         bool raw = false;
         if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
@@ -135,15 +148,15 @@ static int foreground_loop(struct runtime_container *rc, int sfd)
                 raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
                 struct winsize ws;
                 if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                        (void) ioctl(rc->pty_master, TIOCSWINSZ, &ws);
+                        (void) ioctl(pty_master, TIOCSWINSZ, &ws);
         }
         int status = -1;
         bool stdin_open = tty;
         while (status < 0) {
                 struct pollfd pf[4] = {
-                        { .fd = rc->pidfd, .events = POLLIN },
+                        { .fd = pidfd, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
-                        { .fd = tty ? rc->pty_master : -1, .events = POLLIN },
+                        { .fd = tty ? pty_master : -1, .events = POLLIN },
                         { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
                 };
                 if (poll(pf, 4, -1) < 0) {
@@ -157,14 +170,14 @@ static int foreground_loop(struct runtime_container *rc, int sfd)
                                 if (si.ssi_signo == SIGWINCH && tty) {
                                         struct winsize ws;
                                         if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                                                (void) ioctl(rc->pty_master, TIOCSWINSZ, &ws);
-                                } else if (si.ssi_signo != SIGCHLD)
-                                        (void) runtime_signal(rc, (int) si.ssi_signo);
+                                                (void) ioctl(pty_master, TIOCSWINSZ, &ws);
+                                } else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
+                                        signal_process(pid, pidfd, (int) si.ssi_signo);
                         }
                 }
                 if (tty && (pf[2].revents & (POLLIN | POLLHUP))) {
                         char buf[4096];
-                        ssize_t k = read(rc->pty_master, buf, sizeof buf);
+                        ssize_t k = read(pty_master, buf, sizeof buf);
                         if (k > 0)
                                 (void) !write(STDOUT_FILENO, buf, (size_t) k);
                 }
@@ -172,21 +185,21 @@ static int foreground_loop(struct runtime_container *rc, int sfd)
                         char buf[4096];
                         ssize_t k = read(STDIN_FILENO, buf, sizeof buf);
                         if (k > 0)
-                                (void) !write(rc->pty_master, buf, (size_t) k);
+                                (void) !write(pty_master, buf, (size_t) k);
                         else
                                 stdin_open = false;
                 }
-                if (pf[0].revents & POLLIN) {
+                if ((pf[0].revents & POLLIN) || pidfd < 0) {
                         int st;
-                        if (waitpid(rc->pid, &st, WNOHANG) == rc->pid)
+                        if (waitpid(pid, &st, WNOHANG) == pid)
                                 status = spawn_exit_status(st);
                 }
         }
         if (tty) { /* drain what the container wrote last */
                 char buf[4096];
                 ssize_t k;
-                (void) fcntl(rc->pty_master, F_SETFL, O_NONBLOCK);
-                while ((k = read(rc->pty_master, buf, sizeof buf)) > 0)
+                (void) fcntl(pty_master, F_SETFL, O_NONBLOCK);
+                while ((k = read(pty_master, buf, sizeof buf)) > 0)
                         (void) !write(STDOUT_FILENO, buf, (size_t) k);
         }
         if (raw)
@@ -288,7 +301,7 @@ static int verb_run(int argc, char **argv)
                         close(sfd);
                 return exit_code;
         }
-        int status = foreground_loop(rc, sfd);
+        int status = proxy_loop(rc->pid, rc->pidfd, rc->pty_master, sfd);
         runtime_destroy(rc);
         spec_set_done(&set);
         if (sfd >= 0)
@@ -804,6 +817,468 @@ static int verb_template(int argc, char **argv)
         return 2;
 }
 
+
+/* ---- verbs on one running container, daemon or foreground ----------------------------- */
+
+/* A running container found by name: its directory (from berthd when it
+ * answers, else <state>/containers/NAME), its state record, and the state
+ * directory it lives in. */
+struct found {
+        char dir[4096];
+        char state_dir[4096];
+        struct state_record rec;
+};
+
+static int find_container(const char *verb, const char *name, const char *state_dir, struct found *f)
+{
+        if (!name_is_valid(name)) {
+                fprintf(stderr, "berthctl %s: '%s' is not a container name\n", verb, name);
+                return -EINVAL;
+        }
+        *f = (struct found){ 0 };
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name));
+        char *error = NULL;
+        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, got_dir,
+                            f->dir, &error, NULL);
+        json_object_put(p);
+        free(error);
+        size_t suffix = strlen("/containers/") + strlen(name);
+        if (f->dir[0] && strlen(f->dir) > suffix) {
+                snprintf(f->state_dir, sizeof f->state_dir, "%.*s", (int) (strlen(f->dir) - suffix), f->dir);
+        } else {
+                snprintf(f->state_dir, sizeof f->state_dir, "%s", state_dir);
+                snprintf(f->dir, sizeof f->dir, "%s/containers/%s", state_dir, name);
+        }
+        int r = state_read(f->dir, &f->rec);
+        if (r < 0) {
+                fprintf(stderr, "berthctl %s: container '%s' is not running (no state record in %s)\n", verb, name,
+                        f->dir);
+                return r;
+        }
+        _cleanup_close_ int fd = -1;
+        if (state_pidfd_verified(f->rec.init_pid, f->rec.init_start, &fd) < 0) {
+                fprintf(stderr, "berthctl %s: container '%s' is not running\n", verb, name);
+                return -ESRCH;
+        }
+        return 0;
+}
+
+/* The definition of a running container, from the configuration directory. */
+static int find_spec(const char *verb, const char *conf, const char *name, const struct found *f,
+                     struct spec_set *set, const struct spec_container **ret)
+{
+        if (load_set(conf, set) < 0)
+                return -EINVAL;
+        const struct spec_container *c = spec_set_find_container(set, name);
+        if (!c) {
+                fprintf(stderr, "berthctl %s: no container '%s' in %s\n", verb, name, conf);
+                return -ENOENT;
+        }
+        char h[SPEC_HASH_LEN];
+        spec_container_hash_restart(c, h);
+        if (f->rec.restart_hash[0] && !streq(h, f->rec.restart_hash))
+                fprintf(stderr, "berthctl %s: warning: the definition of '%s' changed since it started; using the one in %s\n",
+                        verb, name, conf);
+        *ret = c;
+        return 0;
+}
+
+static int verb_exec(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "tty", no_argument, NULL, 't' },
+                { "user", required_argument, NULL, 'u' },
+                { "env", required_argument, NULL, 'e' },
+                { "workdir", required_argument, NULL, 'w' },
+                { "conf-dir", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, 'S' },
+                { "socket", required_argument, NULL, 's' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *conf = DEFAULT_CONF_DIR, *state = DEFAULT_STATE_DIR, *user = NULL, *workdir = NULL;
+        bool tty = false;
+        _cleanup_strv_free_ char **env = NULL;
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+tu:e:w:c:h", opts, NULL)) >= 0)
+                switch (c) {
+                case 't':
+                        tty = true;
+                        break;
+                case 'u':
+                        user = optarg;
+                        break;
+                case 'e':
+                        if (!strchr(optarg, '=') || optarg[0] == '=') {
+                                fprintf(stderr, "berthctl exec: -e '%s': expected KEY=VALUE\n", optarg);
+                                return 2;
+                        }
+                        if (strv_push(&env, optarg) < 0)
+                                return SPAWN_EXIT_SETUP;
+                        break;
+                case 'w':
+                        workdir = optarg;
+                        break;
+                case 'c':
+                        conf = optarg;
+                        break;
+                case 'S':
+                        state = optarg;
+                        break;
+                case 's':
+                        opt_socket = optarg;
+                        break;
+                case 'h':
+                        printf("usage: berthctl exec [-t] [-u USER] [-e K=V]... [-w DIR] [-c DIR] [--state-dir DIR] NAME -- CMD...\n");
+                        return 0;
+                default:
+                        return 2;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl exec: expected a container NAME\n");
+                return 2;
+        }
+        const char *name = argv[optind++];
+        if (optind < argc && streq(argv[optind], "--"))
+                optind++;
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl exec: expected a command after the NAME\n");
+                return 2;
+        }
+        char **cmd = argv + optind;
+        if (geteuid() != 0) {
+                fprintf(stderr, "berthctl exec: must run as root\n");
+                return SPAWN_EXIT_SETUP;
+        }
+        struct found f;
+        if (find_container("exec", name, state, &f) < 0)
+                return SPAWN_EXIT_SETUP;
+        struct spec_set set = { 0 };
+        const struct spec_container *spec = NULL;
+        if (find_spec("exec", conf, name, &f, &set, &spec) < 0) {
+                spec_set_done(&set);
+                return SPAWN_EXIT_SETUP;
+        }
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
+        for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
+                sigaddset(&mask, fwd[i]);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+        struct exec_target t = { .name = name, .init_pid = f.rec.init_pid, .init_start = f.rec.init_start,
+                                 .spec = spec, .state_dir = f.state_dir };
+        int pty = -1;
+        struct exec_opts o = { .tty = tty, .ret_pty_master = &pty, .user = user, .workdir = workdir, .env = env,
+                               .stdio = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO } };
+        pid_t pid;
+        int pidfd;
+        char err[EXEC_ERROR_MAX];
+        int r = exec_spawn(&t, cmd, NULL, &o, &pid, &pidfd, err, sizeof err);
+        spec_set_done(&set);
+        if (r < 0) {
+                fprintf(stderr, "berthctl exec: %s\n", err);
+                return exec_exit_code(r);
+        }
+        int status = proxy_loop(pid, pidfd, pty, sfd);
+        if (pidfd >= 0)
+                close(pidfd);
+        if (pty >= 0)
+                close(pty);
+        return status;
+}
+
+/* The cgroup of a running container, through its init. */
+static int open_cgroup(const char *verb, int argc, char **argv, bool *json, struct cgroup_manager **m,
+                       struct cgroup **cg, const char **ret_name)
+{
+        static const struct option opts[] = {
+                { "state-dir", required_argument, NULL, 'S' },
+                { "socket", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *state = DEFAULT_STATE_DIR;
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'S':
+                        state = optarg;
+                        break;
+                case 's':
+                        opt_socket = optarg;
+                        break;
+                case 'j':
+                        if (!json)
+                                return -EINVAL;
+                        *json = true;
+                        break;
+                case 'h':
+                        printf("usage: berthctl %s%s [--state-dir DIR] NAME\n", verb, json ? " [--json]" : "");
+                        return 1;
+                default:
+                        return -EINVAL;
+                }
+        if (optind != argc - 1) {
+                fprintf(stderr, "berthctl %s: expected one container NAME\n", verb);
+                return -EINVAL;
+        }
+        const char *name = argv[optind];
+        struct found f;
+        int r = find_container(verb, name, state, &f);
+        if (r < 0)
+                return -ESRCH;
+        r = cgroup_open_manager_of(f.rec.init_pid, name, m);
+        if (r >= 0)
+                r = cgroup_open_existing(*m, name, cg);
+        if (r < 0) {
+                fprintf(stderr, "berthctl %s: container '%s': cannot open its cgroup: %s\n", verb, name, strerror(-r));
+                return -ESRCH;
+        }
+        *ret_name = name;
+        return 0;
+}
+
+static int freeze_verb(int argc, char **argv, bool freeze)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        const char *name;
+        int r = open_cgroup(argv[0], argc, argv, NULL, &m, &cg, &name);
+        if (r != 0)
+                return r > 0 ? 0 : r == -EINVAL ? 2 : 1;
+        r = freeze ? cgroup_freeze(cg) : cgroup_thaw(cg);
+        if (r < 0) {
+                fprintf(stderr, "berthctl %s: container '%s': %s\n", argv[0], name,
+                        r == -EOPNOTSUPP ? "this host has no cgroup freezer" : strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
+static int verb_freeze(int argc, char **argv)
+{
+        return freeze_verb(argc, argv, true);
+}
+
+static int verb_unfreeze(int argc, char **argv)
+{
+        return freeze_verb(argc, argv, false);
+}
+
+static void fmt_stat(uint64_t v, char *buf, size_t n)
+{
+        if (v == CGROUP_STAT_UNKNOWN)
+                snprintf(buf, n, "-");
+        else
+                snprintf(buf, n, "%llu", (unsigned long long) v);
+}
+
+static void json_stat(json_object *o, const char *k, uint64_t v)
+{
+        json_object_object_add(o, k, v == CGROUP_STAT_UNKNOWN ? NULL : json_object_new_uint64(v));
+}
+
+static int verb_stats(int argc, char **argv)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        const char *name;
+        bool json = false;
+        int r = open_cgroup("stats", argc, argv, &json, &m, &cg, &name);
+        if (r != 0)
+                return r > 0 ? 0 : r == -EINVAL ? 2 : 1;
+        struct cgroup_stats st;
+        r = cgroup_stats(cg, &st);
+        if (r < 0) {
+                fprintf(stderr, "berthctl stats: container '%s': %s\n", name, strerror(-r));
+                return 1;
+        }
+        if (json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", json_object_new_string(name));
+                json_stat(o, "memory_current", st.memory_current);
+                json_stat(o, "memory_peak", st.memory_peak);
+                json_stat(o, "cpu_usage_ns", st.cpu_usage_ns);
+                json_stat(o, "pids", st.pids_current);
+                json_stat(o, "io_read_bytes", st.io_read_bytes);
+                json_stat(o, "io_write_bytes", st.io_write_bytes);
+                json_stat(o, "oom_kills", st.oom_kills);
+                print_json(o);
+                json_object_put(o);
+                return 0;
+        }
+        char v[7][32];
+        fmt_stat(st.memory_current, v[0], sizeof v[0]);
+        fmt_stat(st.memory_peak, v[1], sizeof v[1]);
+        fmt_stat(st.cpu_usage_ns, v[2], sizeof v[2]);
+        fmt_stat(st.pids_current, v[3], sizeof v[3]);
+        fmt_stat(st.io_read_bytes, v[4], sizeof v[4]);
+        fmt_stat(st.io_write_bytes, v[5], sizeof v[5]);
+        fmt_stat(st.oom_kills, v[6], sizeof v[6]);
+        printf("%-20s %-12s %-12s %-16s %-6s %-12s %-12s %s\n", "NAME", "MEM", "MEM-PEAK", "CPU-NS", "PIDS", "IO-READ",
+               "IO-WRITE", "OOM-KILLS");
+        printf("%-20s %-12s %-12s %-16s %-6s %-12s %-12s %s\n", name, v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        return 0;
+}
+
+static int verb_top(int argc, char **argv)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        const char *name;
+        int r = open_cgroup("top", argc, argv, NULL, &m, &cg, &name);
+        if (r != 0)
+                return r > 0 ? 0 : r == -EINVAL ? 2 : 1;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        r = cgroup_pids(cg, &pids, &n);
+        if (r < 0) {
+                fprintf(stderr, "berthctl top: container '%s': %s\n", name, strerror(-r));
+                return 1;
+        }
+        printf("%-8s %-8s %s\n", "PID", "UID", "COMMAND");
+        for (size_t i = 0; i < n; i++) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pids[i]);
+                _cleanup_free_ char *cmdline = NULL, *status = NULL;
+                size_t len = 0;
+                if (read_file_at(AT_FDCWD, path, 4096, &cmdline, &len) < 0)
+                        continue; /* gone meanwhile */
+                for (size_t k = 0; k + 1 < len; k++)
+                        if (cmdline[k] == 0)
+                                cmdline[k] = ' ';
+                for (size_t k = 0; k < len; k++) /* a container's text on our terminal */
+                        if ((unsigned char) cmdline[k] < 0x20 && cmdline[k] != 0)
+                                cmdline[k] = '?';
+                snprintf(path, sizeof path, "/proc/%d/status", (int) pids[i]);
+                const char *uid = "?";
+                if (read_file_at(AT_FDCWD, path, 65536, &status, NULL) == 0) {
+                        char *u = strstr(status, "\nUid:\t");
+                        if (u) {
+                                u += 6;
+                                u[strcspn(u, "\t\n")] = 0;
+                                uid = u;
+                        }
+                }
+                if (len == 0) { /* a kernel thread or a zombie: its name */
+                        free(cmdline);
+                        cmdline = NULL;
+                        snprintf(path, sizeof path, "/proc/%d/comm", (int) pids[i]);
+                        if (read_file_at(AT_FDCWD, path, 256, &cmdline, NULL) == 0)
+                                cmdline[strcspn(cmdline, "\n")] = 0;
+                }
+                printf("%-8d %-8s %s\n", (int) pids[i], uid, cmdline ? cmdline : "?");
+        }
+        return 0;
+}
+
+static int verb_health(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "conf-dir", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, 'S' },
+                { "socket", required_argument, NULL, 's' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *conf = DEFAULT_CONF_DIR, *state = DEFAULT_STATE_DIR;
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        conf = optarg;
+                        break;
+                case 'S':
+                        state = optarg;
+                        break;
+                case 's':
+                        opt_socket = optarg;
+                        break;
+                case 'h':
+                        printf("usage: berthctl health [-c DIR] [--state-dir DIR] NAME\n");
+                        return 0;
+                default:
+                        return 2;
+                }
+        if (optind != argc - 1) {
+                fprintf(stderr, "berthctl health: expected one container NAME\n");
+                return 2;
+        }
+        const char *name = argv[optind];
+        if (geteuid() != 0) {
+                fprintf(stderr, "berthctl health: must run as root\n");
+                return 2;
+        }
+        struct found f;
+        if (find_container("health", name, state, &f) < 0)
+                return 2;
+        struct spec_set set = { 0 };
+        const struct spec_container *spec = NULL;
+        if (find_spec("health", conf, name, &f, &set, &spec) < 0) {
+                spec_set_done(&set);
+                return 2;
+        }
+        if (!spec->health.enabled) {
+                fprintf(stderr, "berthctl health: container '%s' has no health check\n", name);
+                spec_set_done(&set);
+                return 2;
+        }
+        struct health_target t = {
+                .exec = { .name = name, .init_pid = f.rec.init_pid, .init_start = f.rec.init_start, .spec = spec,
+                          .state_dir = f.state_dir },
+        };
+        if (f.rec.address[0])
+                (void) inet_pton(AF_INET, f.rec.address, &t.address);
+        _cleanup_(health_probe_freep) struct health_probe *p = NULL;
+        int r = health_probe_start(&t, &spec->health, &p);
+        if (r < 0) {
+                fprintf(stderr, "berthctl health: cannot start the probe: %s\n", strerror(-r));
+                spec_set_done(&set);
+                return 2;
+        }
+        struct timespec t0, now;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        usec_t timeout = spec->health.timeout;
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                usec_t el = (usec_t) (now.tv_sec - t0.tv_sec) * SPEC_USEC_PER_SEC +
+                            (usec_t) ((now.tv_nsec - t0.tv_nsec) / 1000);
+                if (el >= timeout) {
+                        health_probe_kill(p);
+                        break;
+                }
+                struct pollfd pf = { .fd = health_probe_fd(p), .events = POLLIN };
+                int k = poll(&pf, 1, (int) ((timeout - el + 999) / 1000));
+                if (k < 0 && errno != EINTR)
+                        break;
+                if (k > 0 && health_probe_handle(p, pf.revents) > 0)
+                        break;
+        }
+        struct health_result res;
+        if (health_probe_result(p, &res) < 0) {
+                health_probe_kill(p);
+                (void) health_probe_result(p, &res);
+        }
+        const char *kind = spec->health.command ? "command" : spec->health.http_path ? "http" : "tcp";
+        printf("%s: %s probe %s in %llu ms", name, kind, res.ok ? "passed" : "failed",
+               (unsigned long long) (res.duration / 1000));
+        if (res.exit_status >= 0)
+                printf(", exit status %d", res.exit_status);
+        printf("\n");
+        if (res.output[0])
+                printf("%s%s", res.output, res.output[strlen(res.output) - 1] == '\n' ? "" : "\n");
+        spec_set_done(&set);
+        return res.ok ? 0 : 1;
+}
+
 static const struct verb verbs[] = {
         { "check", verb_check, "check [-c DIR] [--json]      validate the definitions in DIR" },
         { "run", verb_run, "run [-c DIR] [-t] NAME [-- CMD...]  run a container in the foreground" },
@@ -819,6 +1294,12 @@ static const struct verb verbs[] = {
         { "events", verb_events, "events [--json] [NAME]       the live event stream" },
         { "template", verb_template, "template list|build|import|remove  the cached root file systems" },
         { "wait", verb_wait, "wait NAME                    until the container exits; its status" },
+        { "exec", verb_exec, "exec [-t] [-u USER] [-e K=V] NAME -- CMD...  run a command in a running container" },
+        { "freeze", verb_freeze, "freeze NAME                  stop every process of a container" },
+        { "unfreeze", verb_unfreeze, "unfreeze NAME                let a frozen container run again" },
+        { "stats", verb_stats, "stats [--json] NAME          memory, cpu, pids, io, oom kills" },
+        { "top", verb_top, "top NAME                     the container's processes" },
+        { "health", verb_health, "health [-c DIR] NAME         run the container's health probe once" },
 };
 
 static void usage(FILE *f)
@@ -850,7 +1331,8 @@ int main(int argc, char **argv)
         }
         /* Whatever starts a container runs from a sealed copy of this binary,
          * so that nothing inside can ever write to the host's (CVE-2019-5736). */
-        if (streq(argv[1], "run") && !security_exe_is_sealed_copy()) {
+        if ((streq(argv[1], "run") || streq(argv[1], "exec") || streq(argv[1], "health")) &&
+            !security_exe_is_sealed_copy()) {
                 int fd;
                 if (security_exe_sealed_memfd(&fd) == 0) {
                         extern char **environ;

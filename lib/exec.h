@@ -1,0 +1,47 @@
+/* Owns running one more process inside a running container (berthctl exec,
+ * health probes): joins the namespaces of its init through a verified
+ * pidfd, its cgroup, and the container's confinement, then execs. Never
+ * logs; errors come back as text. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+#define EXEC_ERROR_MAX 512
+
+struct exec_target {
+        const char *name;                  /* the container (its cgroup is berth/NAME) */
+        pid_t init_pid;                    /* its init, from the state record */
+        uint64_t init_start;               /* /proc starttime of the init, checked */
+        const struct spec_container *spec; /* user, workdir, env, caps, seccomp */
+        const char *state_dir;             /* seccomp program cache, or NULL */
+};
+
+struct exec_opts {
+        bool tty;              /* a pty from the container's devpts; master into *ret_pty_master */
+        int *ret_pty_master;   /* with tty */
+        const char *user;      /* "uid[:gid]" or a name, overrides the spec's user */
+        const char *workdir;   /* overrides the spec's workdir */
+        char *const *env;      /* K=V added to (or replacing in) the environment */
+        int stdio[3];          /* the process's 0, 1, 2 without tty (-1: an empty pipe / closed) */
+};
+
+/* Starts argv inside container t (PATH search inside the container). envp
+ * NULL → the container's environment (runtime_build_env) plus o->env.
+ * The process leads a session and process group of its own, is a child of
+ * the caller (waitid/waitpid on it), and *ret_pidfd (may be -1 on kernels
+ * without pidfd_open) is owned by the caller. Returns once it exec'd: 0, or
+ * -errno with err set (exec_exit_code() maps it to 125/126/127):
+ *   -ESRCH   the container is not running (init gone or recycled pid)
+ *   -ENOENT  the command does not exist in the container (127)
+ *   -EACCES  the command cannot be executed (126)
+ *   -EINVAL  setup inside the container failed (125, err says where). */
+int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp[], const struct exec_opts *o,
+               pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);
+
+/* The exit code a shell tool reports for an exec_spawn() failure. */
+int exec_exit_code(int r);
