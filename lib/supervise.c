@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "control.h"
+#include "health.h"
 #include "log.h"
 #include "nat.h"
 #include "net.h"
@@ -81,6 +82,12 @@ struct unit {
         int last_status;              /* -1 none */
         char last_error[512];
         struct spec_container *owned_spec; /* a spec kept alive for a removed definition */
+
+        /* Health: probes never overlap; a restart starts the verdict over. */
+        struct health_state health;
+        struct health_probe *probe;
+        sd_event_source *probe_src, *probe_timeout, *health_timer;
+        bool health_failed_stop;      /* stopped for health: counts as a failure */
 };
 
 struct event_rec {
@@ -107,6 +114,7 @@ struct manager {
 };
 
 static void dispatch(struct manager *m);
+static void health_begin(struct unit *u);
 static void unit_start_now(struct unit *u);
 static void unit_exited(struct unit *u, int status, const char *why);
 
@@ -199,8 +207,17 @@ static struct unit *unit_add(struct manager *m, const char *name)
         return u;
 }
 
+static void health_stop(struct unit *u)
+{
+        u->probe_src = sd_event_source_disable_unref(u->probe_src);
+        u->probe_timeout = sd_event_source_disable_unref(u->probe_timeout);
+        u->health_timer = sd_event_source_disable_unref(u->health_timer);
+        u->probe = health_probe_free(u->probe);
+}
+
 static void unit_free(struct unit *u)
 {
+        health_stop(u);
         sd_event_source_disable_unref(u->monitor_src);
         sd_event_source_disable_unref(u->status_src);
         sd_event_source_disable_unref(u->timer);
@@ -251,8 +268,10 @@ static void set_timer(struct unit *u, usec_t delay, sd_event_time_handler_t cb)
 
 static void notify_status(struct manager *m)
 {
-        unsigned running = 0, failed = 0, starting = 0, stopping = 0;
-        for (size_t i = 0; i < m->n_units; i++)
+        unsigned running = 0, failed = 0, starting = 0, stopping = 0, unhealthy = 0;
+        for (size_t i = 0; i < m->n_units; i++) {
+                if (m->units[i]->state == U_RUNNING && m->units[i]->health.status == HEALTH_UNHEALTHY)
+                        unhealthy++;
                 switch (m->units[i]->state) {
                 case U_RUNNING:
                         running++;
@@ -270,7 +289,8 @@ static void notify_status(struct manager *m)
                 default:
                         break;
                 }
-        (void) sd_notifyf(false, "STATUS=%u running, %u failed, 0 unhealthy%s", running, failed,
+        }
+        (void) sd_notifyf(false, "STATUS=%u running, %u failed, %u unhealthy%s", running, failed, unhealthy,
                           m->shutting_down ? ", shutting down" : "");
         (void) starting;
         (void) stopping;
@@ -309,7 +329,11 @@ static void nat_sync(struct manager *m)
 static bool unit_ready(struct manager *m, const char *name)
 {
         struct unit *d = unit_find(m, name);
-        return !d || !d->spec || d->state == U_RUNNING; /* an undeclared dependency never blocks */
+        if (!d || !d->spec)
+                return true; /* an undeclared dependency never blocks */
+        if (d->state != U_RUNNING)
+                return false;
+        return !d->spec->health.enabled || d->health.status == HEALTH_HEALTHY;
 }
 
 static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -355,6 +379,7 @@ static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                         log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it",
                                                     u->name);
                                 u->timer = sd_event_source_disable_unref(u->timer);
+                                health_begin(u);
                                 emit(u->m, u->name, "started", "pid %d%s%s", pid, u->address[0] ? " address " : "",
                                      u->address);
                                 if (u->spec && u->spec->n_publish)
@@ -426,6 +451,146 @@ static int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *
         (void) revents;
         monitor_gone(userdata);
         return 0;
+}
+
+static void health_schedule(struct unit *u, usec_t delay);
+static void unit_request_stop(struct unit *u);
+static void unit_stop_now(struct unit *u);
+
+/* Dependants follow (requires, like systemd's PartOf): stopped now, and
+ * started again once u is ready again. */
+static void stop_requirers(struct manager *m, struct unit *u, const char *why)
+{
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *d = m->units[i];
+                if (d != u && d->spec && strv_contains(d->spec->requires, u->name) &&
+                    (d->state == U_RUNNING || d->state == U_STARTING)) {
+                        emit(m, d->name, "stop", "requires '%s', which %s", u->name, why);
+                        d->restart_after_stop = true;
+                        unit_request_stop(d);
+                }
+        }
+}
+
+static void probe_done(struct unit *u)
+{
+        struct manager *m = u->m;
+        struct health_result r;
+        if (health_probe_result(u->probe, &r) < 0)
+                return;
+        health_stop(u);
+        if (u->state != U_RUNNING || !u->spec)
+                return;
+        const struct spec_health *h = &u->spec->health;
+        health_status_t before = u->health.status;
+        usec_t since = u->started_mono ? now_mono(m) - u->started_mono : 0;
+        health_transition_t t = health_record(&u->health, h, since, &r);
+        if (t != HEALTH_TRANSITION_NONE) {
+                if (r.ok)
+                        emit(m, u->name, "health", "%s → %s", health_status_to_string(before),
+                             health_status_to_string(u->health.status));
+                else if (r.output[0])
+                        emit(m, u->name, "health", "%s → %s: %s", health_status_to_string(before),
+                             health_status_to_string(u->health.status), r.output);
+                else
+                        emit(m, u->name, "health", "%s → %s: exit status %d", health_status_to_string(before),
+                             health_status_to_string(u->health.status), r.exit_status);
+                notify_status(m);
+        }
+        if (t == HEALTH_TRANSITION_UNHEALTHY && h->on_failure != HEALTH_ACTION_NONE) {
+                /* restart: through the restart policy's back-off and limits;
+                 * stop: stopped and marked failed. */
+                u->health_failed_stop = true;
+                emit(m, u->name, "health-action", "%s", health_action_to_string(h->on_failure));
+                stop_requirers(m, u, "is unhealthy");
+                /* Not an orderly stop: dependants that only come "after" do
+                 * not hold it up. */
+                unit_stop_now(u);
+                dispatch(m);
+                return;
+        }
+        if (t == HEALTH_TRANSITION_HEALTHY)
+                dispatch(m); /* dependants may wait for this */
+        health_schedule(u, h->interval);
+}
+
+static int on_probe_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) fd;
+        struct unit *u = userdata;
+        if (health_probe_handle(u->probe, revents) > 0)
+                probe_done(u);
+        return 0;
+}
+
+static int on_probe_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        health_probe_kill(u->probe); /* the whole tree; the result is "timed out" */
+        probe_done(u);
+        return 0;
+}
+
+static void health_probe_now(struct unit *u)
+{
+        struct manager *m = u->m;
+        struct health_target t = { .exec = { .name = u->name,
+                                             .init_pid = u->init_pid,
+                                             .init_start = u->init_start,
+                                             .spec = u->spec,
+                                             .state_dir = m->o.state_dir } };
+        if (u->address[0])
+                (void) inet_pton(AF_INET, u->address, &t.address);
+        if (health_probe_start(&t, &u->spec->health, &u->probe) < 0) {
+                health_schedule(u, u->spec->health.interval);
+                return;
+        }
+        struct health_result r;
+        if (health_probe_result(u->probe, &r) == 0) { /* failed before it began */
+                probe_done(u);
+                return;
+        }
+        if (sd_event_add_io(m->event, &u->probe_src, health_probe_fd(u->probe), EPOLLIN, on_probe_io, u) < 0 ||
+            sd_event_add_time_relative(m->event, &u->probe_timeout, CLOCK_MONOTONIC, u->spec->health.timeout, 1000,
+                                       on_probe_timeout, u) < 0) {
+                health_stop(u);
+                health_schedule(u, u->spec->health.interval);
+        }
+}
+
+static int on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        u->health_timer = sd_event_source_disable_unref(u->health_timer);
+        if (u->state == U_RUNNING && u->spec && u->spec->health.enabled && !u->probe)
+                health_probe_now(u);
+        return 0;
+}
+
+static void health_schedule(struct unit *u, usec_t delay)
+{
+        u->health_timer = sd_event_source_disable_unref(u->health_timer);
+        if (sd_event_add_time_relative(u->m->event, &u->health_timer, CLOCK_MONOTONIC, delay, 10 * 1000,
+                                       on_health_timer, u) < 0)
+                log_error("%s: cannot schedule its health check", u->name);
+}
+
+/* A (re)started container's health starts over, never carrying a stale
+ * verdict into its dependants' gates. The first probe comes soon: within
+ * a second, or the interval if shorter. */
+static void health_begin(struct unit *u)
+{
+        health_stop(u);
+        health_state_reset(&u->health);
+        u->health_failed_stop = false;
+        if (u->spec && u->spec->health.enabled)
+                health_schedule(u, u->spec->health.interval < SPEC_USEC_PER_SEC ? u->spec->health.interval
+                                                                                 : SPEC_USEC_PER_SEC);
 }
 
 /* Forks the spawner: it builds the container (runtime_start), reports
@@ -621,6 +786,10 @@ static void unit_exited(struct unit *u, int status, const char *why)
         struct manager *m = u->m;
         enum unit_state was = u->state;
         bool had_address = u->address[0];
+        bool health_stopped = u->health_failed_stop;
+        health_stop(u);
+        health_state_reset(&u->health);
+        u->health_failed_stop = false;
         u->timer = sd_event_source_disable_unref(u->timer);
         bool oom = runtime_cleanup(m->o.state_dir, u->name);
         u->last_status = status;
@@ -658,12 +827,24 @@ static void unit_exited(struct unit *u, int status, const char *why)
                 dispatch(m);
                 return;
         }
-        if (was == U_STOPPING || m->shutting_down || u->operator_stopped || !u->spec) {
+        if (health_stopped && u->spec && u->spec->health.on_failure == HEALTH_ACTION_STOP) {
+                u->state = U_FAILED;
+                snprintf(u->last_error, sizeof u->last_error, "stopped: unhealthy (health on-failure = stop)");
+                emit(m, u->name, "failed", "%s", u->last_error);
+                dispatch(m);
+                return;
+        }
+        if (!health_stopped && (was == U_STOPPING || m->shutting_down || u->operator_stopped || !u->spec)) {
+                dispatch(m);
+                return;
+        }
+        if (m->shutting_down || u->operator_stopped || !u->spec) {
                 dispatch(m);
                 return;
         }
         const struct spec_container *c = u->spec;
-        bool failure = status != 0;
+        bool failure = status != 0 || health_stopped;
+        stop_requirers(m, u, "exited");
         bool restart = c->restart == RESTART_ALWAYS || c->restart == RESTART_UNLESS_STOPPED ||
                        (c->restart == RESTART_ON_FAILURE && failure);
         if (!restart) {
@@ -1123,6 +1304,7 @@ static void adopt(struct manager *m, const char *name)
         u->started_mono = now_mono(m);
         if (sd_event_add_io(m->event, &u->monitor_src, pidfd, EPOLLIN, on_monitor_pidfd, u) < 0)
                 log_error("%s: cannot watch its monitor", name);
+        health_begin(u);
         emit(m, name, "adopted", "pid %d%s", (int) rec.init_pid, declared ? "" : " (no longer declared)");
 }
 
@@ -1232,7 +1414,8 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(u->name));
         json_object_object_add(o, "state", json_object_new_string(unit_state_names[u->state]));
-        json_object_object_add(o, "health", json_object_new_string("-"));
+        json_object_object_add(o, "health", json_object_new_string(
+                u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
         json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
         json_object_object_add(o, "address", json_object_new_string(u->address));
         json_object_object_add(o, "restarts", json_object_new_int64(u->restarts));
@@ -1262,6 +1445,20 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                         json_object_array_add(cmd, json_object_new_string(c->command[i]));
                 json_object_object_add(o, "command", cmd);
         }
+        json_object *probes = json_object_new_array();
+        for (uint32_t i = 0; i < HEALTH_LAST_N; i++) {
+                const struct health_result *r = health_state_result(&u->health, i);
+                if (!r)
+                        break;
+                json_object *pr = json_object_new_object();
+                json_object_object_add(pr, "time_usec", json_object_new_uint64(r->started_realtime));
+                json_object_object_add(pr, "duration_usec", json_object_new_uint64(r->duration));
+                json_object_object_add(pr, "ok", json_object_new_boolean(r->ok));
+                json_object_object_add(pr, "exit_status", json_object_new_int(r->exit_status));
+                json_object_object_add(pr, "output", json_object_new_string(r->output));
+                json_object_array_add(probes, pr);
+        }
+        json_object_object_add(o, "health_probes", probes);
         json_object *ev = json_object_new_array();
         for (size_t i = 0; i < m->n_events; i++) {
                 const struct event_rec *e = &m->events[(m->events_head + i) % EVENTS_KEPT];
