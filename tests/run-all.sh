@@ -47,6 +47,21 @@ if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
   fi
 fi
 
+# The cgroup v2 lane: the same cgroup tests inside a QEMU VM booted with a
+# pure cgroup2 hierarchy (these machines are cgroup v1). About 40 s.
+if [ "$WHAT" = all ] || [ "$WHAT" = vm ]; then
+  if [ "$(id -u)" = 0 ] && [ -x tests/vm/check-vm.sh ] || [ -f tests/vm/check-vm.sh ]; then
+    echo "== vm: cgroup v2 lane"
+    out=$(timeout -k 10 900 bash tests/vm/check-vm.sh "$BUILD" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    p=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
+    f=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "not ok check-vm.sh exited with $rc"; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" = 0 ] || failed_names+=("check-vm.sh")
+  fi
+fi
+
 [ ${#failed_names[@]} -eq 0 ] || echo "failed suites: ${failed_names[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
