@@ -147,7 +147,18 @@ int cgroup_v2_create(struct cgroup *cg, bool mk)
         _cleanup_close_ int base = open(m->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (base < 0)
                 return -errno;
-        /* EBUSY here: the base still holds processes (not claimed). */
+        /* A base that still holds processes (not claimed) must not be
+         * touched: the kernel lets threaded controllers (cpuset, cpu, pids)
+         * be enabled there and then refuses domain children and the claim
+         * (EOPNOTSUPP). The root cgroup is exempt from the rule. */
+        if (!m->base_is_root) {
+                _cleanup_free_ char *procs = NULL;
+                int q = cgroup_read_at(base, "cgroup.procs", &procs);
+                if (q < 0)
+                        return q;
+                if (procs[strspn(procs, "\n")])
+                        return -EBUSY;
+        }
         int r = enable_subtree(base, m->available);
         if (r < 0)
                 return r;

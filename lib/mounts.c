@@ -286,11 +286,12 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, char *err, size_t 
 /* After pivot_root: masks from a private, read-only, empty tmpfs (never
  * the image's own /dev/null), read-only re-binds of /proc's writable
  * corners. Targets are opened relative to a procfs fd we checked. */
+#define MASK_DIR "/dev/.berth-masks"
+
+static int masks_from(int empty, int proc, char *err, size_t n);
+
 static int setup_masks(char *err, size_t n)
 {
-        static const char *const proc_masked[] = { "acpi", "asound", "kcore", "keys", "latency_stats",
-                                                   "timer_list", "timer_stats", "sched_debug", "scsi" };
-        static const char *const proc_ro[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
         _cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         struct statfs sfs;
         if (proc < 0 || fstatfs(proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
@@ -311,6 +312,25 @@ static int setup_masks(char *err, size_t n)
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
         if (mount_setattr(empty, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
                 return fail(err, n, -errno, "cannot make the mask file system read-only");
+        /* Kernels before 6.x refuse to clone a mount that is not attached
+         * anywhere: attach it briefly under our own /dev, clone the masks
+         * from there, detach it again. */
+        if (mkdir(MASK_DIR, 0700) < 0 || move_mount(empty, "", AT_FDCWD, MASK_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return fail(err, n, -errno, "cannot attach the mask file system");
+        int r = masks_from(open(MASK_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), proc, err, n);
+        (void) umount2(MASK_DIR, MNT_DETACH);
+        (void) rmdir(MASK_DIR);
+        return r;
+}
+
+static int masks_from(int empty, int proc, char *err, size_t n)
+{
+        static const char *const proc_masked[] = { "acpi", "asound", "kcore", "keys", "latency_stats",
+                                                   "timer_list", "timer_stats", "sched_debug", "scsi" };
+        static const char *const proc_ro[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
+        if (empty < 0)
+                return fail(err, n, -errno, "cannot open the mask file system");
+        _cleanup_close_ int owned = empty;
 
         for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
                 _cleanup_close_ int t = openat(proc, proc_masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);

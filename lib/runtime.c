@@ -320,8 +320,13 @@ static int setup_cgroup(const struct spec_container *c, struct runtime_internal 
         if (r < 0)
                 return failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
         r = cgroup_create(in->cgm, c->name, &in->cg);
-        if (r == -EBUSY && cgroup_manager_claim(in->cgm) >= 0) /* v2, our cgroup holds processes */
+        if (r == -EBUSY) { /* v2: our cgroup holds processes; move them below it */
+                int q = cgroup_manager_claim(in->cgm);
+                if (q < 0)
+                        return failf(err, n, q, "container '%s': cannot take over cgroup %s for its children", c->name,
+                                     cgroup_manager_base(in->cgm));
                 r = cgroup_create(in->cgm, c->name, &in->cg);
+        }
         if (r == -EEXIST) {
                 struct cgroup *old = NULL;
                 if (cgroup_open_existing(in->cgm, c->name, &old) >= 0) {
@@ -374,7 +379,13 @@ static int take_lock(const char *dir, int *ret)
 int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
                   struct runtime_container **ret, int *exit_code, char *err, size_t n)
 {
-        (void) set;
+        /* Every cleanup variable is declared before the first goto. */
+        _cleanup_free_ char *lower = NULL, *hosts_text = NULL;
+        struct runtime_internal *in = NULL;
+        const char *hostname = c->hostname ? c->hostname : c->name;
+        char *const default_cmd[] = { "/bin/sh", NULL };
+        struct spawn_params p;
+        const char *dirs[4];
         *exit_code = SPAWN_EXIT_SETUP;
         struct runtime_container *rc = calloc(1, sizeof *rc);
         if (!rc)
@@ -390,10 +401,9 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 r = failf(err, n, -ENOMEM, "container '%s'", c->name);
                 goto fail;
         }
-        struct runtime_internal *in = rc->in;
+        in = rc->in;
 
         /* Root file system first: the most likely operator mistake. */
-        _cleanup_free_ char *lower = NULL;
         struct stat st;
         if (c->template_name) {
                 r = template_ensure(o->state_dir, c->template_name, &lower);
@@ -444,7 +454,10 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 (void) rm_rf(in->upper);
                 (void) rm_rf(in->work);
         }
-        const char *dirs[] = { in->merged, in->upper, in->work, in->etc };
+        dirs[0] = in->merged;
+        dirs[1] = in->upper;
+        dirs[2] = in->work;
+        dirs[3] = in->etc;
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
                 if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST) {
                         r = failf(err, n, -errno, "container '%s': cannot create %s", c->name, dirs[i]);
@@ -459,9 +472,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                         goto fail;
                 }
         }
-        const char *hostname = c->hostname ? c->hostname : c->name;
         in->spec = c;
-        _cleanup_free_ char *hosts_text = NULL;
         if (c->net_mode == NET_BRIDGE) {
                 r = setup_bridge_network(set, c, o->state_dir, in, &hosts_text, err, n);
                 if (r < 0)
@@ -496,7 +507,6 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 goto fail;
         }
         in->envp = runtime_build_env(c, hostname, o->tty);
-        char *const default_cmd[] = { "/bin/sh", NULL };
         in->argv = strv_copy(o->command && o->command[0] ? o->command : (c->command ? c->command : default_cmd));
         if (!in->envp || !in->argv) {
                 r = failf(err, n, -ENOMEM, "container '%s'", c->name);
@@ -534,7 +544,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         if (r < 0)
                 goto fail;
 
-        struct spawn_params p = {
+        p = (struct spawn_params){
                 .spec = c,
                 .mounts = {
                         .spec = c,

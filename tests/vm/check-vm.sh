@@ -86,4 +86,31 @@ run_lane() { # lane cgroup claim
 
 run_lane v2-root "" 0
 run_lane v2-delegated /berth.slice/t.service 1
+
+# The runtime lane: real containers with berthctl run under cgroup v2, in a
+# delegated cgroup as under systemd.
+R=$(mktemp -d /tmp/btrt-vm.XXXXXX)
+trap 'rm -rf "$T" "$R"' EXIT
+if [ -x "$BUILD/berthctl" ]; then
+  cp "$BUILD/berthctl" tests/vm/runtime-inner.sh "$R/"
+  mkdir -p "$R/templates" "$R/conf"
+  cp templates/busybox.sh "$R/templates/"
+  cat > "$R/conf/lim.conf" <<'EOC'
+container lim {
+  template = "busybox"
+  limits { memory = 64M  memory-swap = 64M  pids = 32  cpus = 0.5 }
+}
+EOC
+  start=$SECONDS
+  VM_CGROUP=/berth.slice/rt.service VM_TIMEOUT=${VM_TIMEOUT:-200} "$VM" "$R" "/bin/sh /work/runtime-inner.sh" > "$R/out" 2>&1
+  rc=$?
+  grep -E '^(ok|not ok) ' "$R/out"
+  grep -q '^not ok ' "$R/out" && fail=1
+  if [ $rc != 0 ] || ! grep -q '^ok ' "$R/out"; then
+    echo "not ok v2-runtime: VM exited with $rc"; sed 's/^/# /' "$R/out" | tail -n 30; fail=1
+  fi
+  echo "# v2-runtime: $((SECONDS - start)) s"
+else
+  echo "not ok v2-runtime: $BUILD/berthctl missing"; fail=1
+fi
 exit $fail
