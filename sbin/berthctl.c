@@ -592,6 +592,7 @@ struct events_filter {
         const char *name;   /* only this container's */
         const char *until;  /* stop at this event (wait) */
         uint64_t after_usec; /* with until: events up to this time are old news */
+        uint64_t since_usec; /* events: older ones are not shown */
         int status;
         bool done;
 };
@@ -602,6 +603,8 @@ static int print_event(json_object *p, void *userdata)
         if (!json_object_object_get_ex(p, "event", NULL))
                 return 0;
         if (f->name && !streq(jstr(p, "name"), f->name))
+                return 0;
+        if (f->since_usec && (uint64_t) jint(p, "time_usec") < f->since_usec)
                 return 0;
         if (f->until) {
                 if ((uint64_t) jint(p, "time_usec") <= f->after_usec)
@@ -630,10 +633,26 @@ static int print_event(json_object *p, void *userdata)
 
 static int verb_events(int argc, char **argv)
 {
-        int i = daemon_opts(argc, argv, "events [--json] [--socket PATH] [NAME]");
+        /* --since DURATION: only events of the last DURATION (and what comes). */
+        usec_t since = 0;
+        for (int k = 1; k < argc; k++)
+                if (streq(argv[k], "--since")) {
+                        if (k + 1 >= argc || parse_duration(argv[k + 1], &since) < 0) {
+                                fprintf(stderr, "berthctl events: --since expects a duration (e.g. 10m, 1h)\n");
+                                return 2;
+                        }
+                        for (int j = k; j < argc - 2; j++)
+                                argv[j] = argv[j + 2];
+                        argc -= 2;
+                        break;
+                }
+        int i = daemon_opts(argc, argv, "events [--json] [--since DURATION] [--socket PATH] [NAME]");
         if (i < 0)
                 return i == -2 ? 0 : 2;
-        struct events_filter f = { .name = i < argc ? argv[i] : NULL };
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+        struct events_filter f = { .name = i < argc ? argv[i] : NULL, .since_usec = since ? now - since : 0 };
         return call("io.berth.Manager.Events", NULL, true, print_event, &f);
 }
 
