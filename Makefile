@@ -16,7 +16,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wjump-misses-init -Wno-format-nonliteral -Werror
+WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror
 BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fPIE -g -Ilib $(PKG_CFLAGS) \
 	-DBERTH_DATADIR='"$(DATADIR)"' -DBERTH_SBINDIR='"$(SBINDIR)"' -DBERTH_VERSION='"$(VERSION)"'
 VERSION  = 0.1.0

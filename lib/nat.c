@@ -27,40 +27,6 @@
 
 #include "util.h"
 
-struct sbuf {
-        char *p;
-        size_t len, cap;
-        int error;
-};
-
-static void add(struct sbuf *b, const char *fmt, ...) _printf_(2, 3);
-static void add(struct sbuf *b, const char *fmt, ...)
-{
-        if (b->error)
-                return;
-        for (;;) {
-                va_list ap;
-                va_start(ap, fmt);
-                int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-                va_end(ap);
-                if (n < 0) {
-                        b->error = -EINVAL;
-                        return;
-                }
-                if (b->p && b->len + (size_t) n < b->cap) {
-                        b->len += (size_t) n;
-                        return;
-                }
-                size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t) n;
-                char *np = realloc(b->p, cap);
-                if (!np) {
-                        b->error = -ENOMEM;
-                        return;
-                }
-                b->p = np;
-                b->cap = cap;
-        }
-}
 
 static const char *bridge_of(const struct spec_network *n)
 {
@@ -87,51 +53,51 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
                 if (!token_ok(bridge_of(nets[i])) || nets[i]->prefix > 32)
                         return -EINVAL;
 
-        struct sbuf b = { 0 };
+        struct strbuf b = { 0 };
         char a[INET_ADDRSTRLEN], h[INET_ADDRSTRLEN];
         /* "add" first so "delete" cannot fail: one batch, all or nothing. */
-        add(&b, "add table inet %s\ndelete table inet %s\n", table, table);
-        add(&b, "table inet %s {\n", table);
+        strbuf_printf(&b, "add table inet %s\ndelete table inet %s\n", table, table);
+        strbuf_printf(&b, "table inet %s {\n", table);
 
         for (int out = 0; out < 2; out++) {
-                add(&b, "\tchain %s {\n\t\ttype nat hook %s priority %s; policy accept;\n",
+                strbuf_printf(&b, "\tchain %s {\n\t\ttype nat hook %s priority %s; policy accept;\n",
                     out ? "output" : "prerouting", out ? "output" : "prerouting", out ? "-100" : "dstnat");
                 for (size_t i = 0; i < n_targets; i++)
                         for (size_t j = 0; j < targets[i].n_publish; j++) {
                                 const struct publish *p = &targets[i].publish[j];
                                 inet_ntop(AF_INET, &targets[i].address, a, sizeof a);
-                                add(&b, "\t\tmeta nfproto ipv4 ");
+                                strbuf_printf(&b, "\t\tmeta nfproto ipv4 ");
                                 if (p->host_addr.s_addr != INADDR_ANY)
-                                        add(&b, "ip daddr %s ", inet_ntop(AF_INET, &p->host_addr, h, sizeof h));
+                                        strbuf_printf(&b, "ip daddr %s ", inet_ntop(AF_INET, &p->host_addr, h, sizeof h));
                                 else
-                                        add(&b, "fib daddr type local ");
+                                        strbuf_printf(&b, "fib daddr type local ");
                                 if (out)
-                                        add(&b, "ip daddr != 127.0.0.0/8 ");
-                                add(&b, "%s dport %u dnat ip to %s:%u\n", proto_name(p->proto),
+                                        strbuf_printf(&b, "ip daddr != 127.0.0.0/8 ");
+                                strbuf_printf(&b, "%s dport %u dnat ip to %s:%u\n", proto_name(p->proto),
                                     (unsigned) p->host_port, a, (unsigned) p->container_port);
                         }
-                add(&b, "\t}\n");
+                strbuf_printf(&b, "\t}\n");
         }
 
-        add(&b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+        strbuf_printf(&b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
         for (size_t i = 0; i < n_nets; i++) {
                 const struct spec_network *n = nets[i];
                 inet_ntop(AF_INET, &n->subnet, a, sizeof a);
-                add(&b, "\t\tct status dnat ip saddr %s/%u oifname \"%s\" masquerade\n", a,
+                strbuf_printf(&b, "\t\tct status dnat ip saddr %s/%u oifname \"%s\" masquerade\n", a,
                     (unsigned) n->prefix, bridge_of(n));
                 if (n->nat)
-                        add(&b, "\t\tip saddr %s/%u oifname != \"%s\" masquerade\n", a, (unsigned) n->prefix,
+                        strbuf_printf(&b, "\t\tip saddr %s/%u oifname != \"%s\" masquerade\n", a, (unsigned) n->prefix,
                             bridge_of(n));
         }
-        add(&b, "\t}\n");
+        strbuf_printf(&b, "\t}\n");
 
-        add(&b, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
-        add(&b, "\t\tct status dnat accept\n");
+        strbuf_printf(&b, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+        strbuf_printf(&b, "\t\tct status dnat accept\n");
         for (size_t i = 0; i < n_nets; i++) {
-                add(&b, "\t\tiifname \"%s\" accept\n", bridge_of(nets[i]));
-                add(&b, "\t\toifname \"%s\" ct state established,related accept\n", bridge_of(nets[i]));
+                strbuf_printf(&b, "\t\tiifname \"%s\" accept\n", bridge_of(nets[i]));
+                strbuf_printf(&b, "\t\toifname \"%s\" ct state established,related accept\n", bridge_of(nets[i]));
         }
-        add(&b, "\t}\n}\n");
+        strbuf_printf(&b, "\t}\n}\n");
 
         if (b.error) {
                 free(b.p);

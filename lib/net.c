@@ -573,45 +573,11 @@ int net_loopback_up(int netns_fd)
 
 /* ---- /etc/hosts and /etc/resolv.conf text (pure) ---- */
 
-struct buf {
-        char *p;
-        size_t len, cap;
-        int error;
-};
 
-static void buf_add(struct buf *b, const char *fmt, ...) _printf_(2, 3);
-static void buf_add(struct buf *b, const char *fmt, ...)
-{
-        if (b->error)
-                return;
-        for (;;) {
-                va_list ap;
-                va_start(ap, fmt);
-                int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-                va_end(ap);
-                if (n < 0) {
-                        b->error = -EINVAL;
-                        return;
-                }
-                if (b->p && b->len + (size_t) n < b->cap) {
-                        b->len += (size_t) n;
-                        return;
-                }
-                size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t) n;
-                char *np = realloc(b->p, cap);
-                if (!np) {
-                        b->error = -ENOMEM;
-                        return;
-                }
-                b->p = np;
-                b->cap = cap;
-        }
-}
-
-static int buf_finish(struct buf *b, char **ret)
+static int buf_finish(struct strbuf *b, char **ret)
 {
         if (!b->error && !b->p)
-                buf_add(b, "%s", "");
+                strbuf_printf(b, "%s", "");
         if (b->error) {
                 free(b->p);
                 return b->error;
@@ -628,16 +594,16 @@ int net_hosts_content(const char *hostname, struct in_addr address, const struct
         for (size_t i = 0; i < n_peers; i++)
                 if (!name_is_valid(peers[i].name))
                         return -EINVAL;
-        struct buf b = { 0 };
+        struct strbuf b = { 0 };
         char a[INET_ADDRSTRLEN];
-        buf_add(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        strbuf_printf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         if (address.s_addr == INADDR_ANY)
-                buf_add(&b, "127.0.1.1\t%s\n", hostname);
+                strbuf_printf(&b, "127.0.1.1\t%s\n", hostname);
         else
-                buf_add(&b, "%s\t%s\n", inet_ntop(AF_INET, &address, a, sizeof a), hostname);
+                strbuf_printf(&b, "%s\t%s\n", inet_ntop(AF_INET, &address, a, sizeof a), hostname);
         for (size_t i = 0; i < n_peers; i++)
                 if (!streq(peers[i].name, hostname))
-                        buf_add(&b, "%s\t%s\n", inet_ntop(AF_INET, &peers[i].address, a, sizeof a),
+                        strbuf_printf(&b, "%s\t%s\n", inet_ntop(AF_INET, &peers[i].address, a, sizeof a),
                                 peers[i].name);
         return buf_finish(&b, ret);
 }
@@ -655,7 +621,7 @@ static bool nameserver_is_loopback(const char *s)
 
 int net_resolv_content(char *const *dns, const char *host_resolv, char **ret)
 {
-        struct buf b = { 0 };
+        struct strbuf b = { 0 };
         if (dns && dns[0]) {
                 for (char *const *d = dns; *d; d++) {
                         struct in_addr a4;
@@ -664,7 +630,7 @@ int net_resolv_content(char *const *dns, const char *host_resolv, char **ret)
                                 free(b.p);
                                 return -EINVAL;
                         }
-                        buf_add(&b, "nameserver %s\n", *d);
+                        strbuf_printf(&b, "nameserver %s\n", *d);
                 }
                 return buf_finish(&b, ret);
         }
@@ -680,7 +646,7 @@ int net_resolv_content(char *const *dns, const char *host_resolv, char **ret)
                                 skip = nameserver_is_loopback(addr);
                 }
                 if (!skip)
-                        buf_add(&b, "%.*s\n", len, p);
+                        strbuf_printf(&b, "%.*s\n", len, p);
                 p = *nl ? nl + 1 : nl;
         }
         return buf_finish(&b, ret);

@@ -85,6 +85,34 @@ char *strdup_printf(const char *fmt, ...)
         return s;
 }
 
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+        if (b->error)
+                return;
+        for (;;) {
+                va_list ap;
+                va_start(ap, fmt);
+                int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+                va_end(ap);
+                if (n < 0) {
+                        b->error = -EINVAL;
+                        return;
+                }
+                if (b->p && b->len + (size_t) n < b->cap) {
+                        b->len += (size_t) n;
+                        return;
+                }
+                size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t) n;
+                char *np = realloc(b->p, cap);
+                if (!np) {
+                        b->error = -ENOMEM;
+                        return;
+                }
+                b->p = np;
+                b->cap = cap;
+        }
+}
+
 bool name_is_valid(const char *s)
 {
         size_t n;

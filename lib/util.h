@@ -69,6 +69,15 @@ static inline void strv_freep(char ***v)
 
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 
+/* A growing string; an allocation failure is remembered in error and
+ * makes every later append a no-op. p is the caller's to free. */
+struct strbuf {
+        char *p;
+        size_t len, cap;
+        int error;
+};
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
+
 /* Names of containers and networks are path components, hostnames and
  * interface-name suffixes at once: [a-z0-9][a-z0-9_.-]{0,62}. */
 bool name_is_valid(const char *s);
