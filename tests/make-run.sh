@@ -41,10 +41,13 @@ cat <<MSG
    Ctrl-C here stops every container (reverse order) and berthd.
 MSG
 
-# berthd runs in a session of its own: Ctrl-C reaches this script only, not
-# the container monitors in berthd's process group; berthd gets SIGINT and
-# stops everything in order.
-setsid "$B/berthd" -c "$TOP/conf.d" --state-dir "$DIR/state" --run-dir "$DIR/run" --foreground &
+# berthd runs in a process group of its own (set -m: job control), so that
+# Ctrl-C reaches this script only, not the container monitors in berthd's
+# group; the script passes SIGINT on to berthd, which stops everything in
+# order. (Without job control a script's background job would also start
+# with SIGINT ignored.)
+set -m
+"$B/berthd" -c "$TOP/conf.d" --state-dir "$DIR/state" --run-dir "$DIR/run" --foreground < /dev/null &
 pid=$!
 stop() { kill -INT "$pid" 2>/dev/null; }
 trap stop INT TERM HUP
