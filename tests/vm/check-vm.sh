@@ -4,7 +4,8 @@
 # there, twice: as a process in the root cgroup, and inside a delegated
 # cgroup /berth.slice/t.service (as under systemd's Delegate=yes), where the
 # no-internal-process rule applies and the test claims its cgroup like
-# berthd. Prints "ok ..." / "not ok ..." per check; exits non-zero on failure.
+# berthd. Then the systemd boot lane (tests/vm/boot-test.sh). Prints
+# "ok ..." / "not ok ..." per check; exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -86,4 +87,8 @@ run_lane() { # lane cgroup claim
 
 run_lane v2-root "" 0
 run_lane v2-delegated /berth.slice/t.service 1
+
+# The systemd lane: Debian 12 with systemd as PID 1 and berthd.service
+# (tests/vm/boot-test.sh; skips with a message when no image can be built).
+tests/vm/boot-test.sh "$BUILD" || fail=1
 exit $fail
