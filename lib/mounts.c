@@ -281,6 +281,18 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, char *err, size_t 
         return 0;
 }
 
+/* Masks target with the empty "dir" or "file" of the mask file system. */
+static int mask_one(int empty, bool *attached, int target, bool dir)
+{
+        if (dir && !*attached) {
+                int r = move_onto(empty, target);
+                if (r < 0)
+                        return r;
+                *attached = true;
+        }
+        return bind_onto(empty, dir ? "dir" : "file", target, false, MOUNT_ATTR_RDONLY);
+}
+
 /* After pivot_root: masks from a private, read-only, empty tmpfs (never
  * the image's own /dev/null), read-only re-binds of /proc's writable
  * corners. Targets are opened relative to a procfs fd we checked. */
@@ -310,23 +322,31 @@ static int setup_masks(char *err, size_t n)
         if (mount_setattr(empty, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
                 return fail(err, n, -errno, "cannot make the mask file system read-only");
 
-        for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
-                _cleanup_close_ int t = openat(proc, proc_masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
-                if (t < 0)
-                        continue; /* not in this kernel */
-                struct stat st;
-                if (fstat(t, &st) < 0)
-                        return fail(err, n, -errno, "cannot inspect /proc/%s", proc_masked[i]);
-                int r = bind_onto(empty, S_ISDIR(st.st_mode) ? "dir" : "file", t, false, MOUNT_ATTR_RDONLY);
-                if (r < 0)
-                        return fail(err, n, r, "cannot mask /proc/%s", proc_masked[i]);
-        }
+        /* Linux before 6.15 refuses to clone from a detached mount (EINVAL):
+         * the mask file system is first moved onto the first directory it
+         * masks (and its "dir" stacked on top), then cloned from there.
+         * Directories go first so that files always find it attached. */
+        bool attached = false;
         _cleanup_close_ int fw = open("/sys/firmware", O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
         if (fw >= 0) {
-                int r = bind_onto(empty, "dir", fw, false, MOUNT_ATTR_RDONLY);
+                int r = mask_one(empty, &attached, fw, true);
                 if (r < 0)
                         return fail(err, n, r, "cannot mask /sys/firmware");
         }
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
+                        _cleanup_close_ int t = openat(proc, proc_masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                        if (t < 0)
+                                continue; /* not in this kernel */
+                        struct stat st;
+                        if (fstat(t, &st) < 0)
+                                return fail(err, n, -errno, "cannot inspect /proc/%s", proc_masked[i]);
+                        if (S_ISDIR(st.st_mode) != (pass == 0))
+                                continue;
+                        int r = mask_one(empty, &attached, t, S_ISDIR(st.st_mode));
+                        if (r < 0)
+                                return fail(err, n, r, "cannot mask /proc/%s", proc_masked[i]);
+                }
         for (size_t i = 0; i < ELEMENTSOF(proc_ro); i++) {
                 _cleanup_close_ int t = openat(proc, proc_ro[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
                 if (t < 0)

@@ -9,7 +9,16 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 fail=0
 ok() { echo "ok boot: $*"; }
 nok() { echo "not ok boot: $*"; fail=1; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+dumped=0
+# On the first failure: what systemd and berthd said, once.
+dump() {
+  [ $dumped = 0 ] || return 0; dumped=1
+  echo "# --- systemctl status berthd ---"
+  systemctl status berthd --no-pager 2>&1 | head -n 15 | sed 's/^/# /'
+  echo "# --- journal (berthd.service and systemd about it) ---"
+  journalctl -o short-monotonic --no-pager -n 400 | grep -E 'berthd|berth' | tail -n 40 | sed 's/^/# /'
+}
+check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; dump; fi; }
 prop() { systemctl show -P "$2" "$1"; }
 cpid() { berthctl inspect "$1" 2>/dev/null | tr -d ' \n' | grep -o '"pid":[0-9]*' | head -n1 | cut -d: -f2; }
 cstate() { berthctl inspect "$1" 2>/dev/null | tr -d ' \n' | grep -o '"state":"[a-z]*"' | head -n1 | cut -d'"' -f4; }
@@ -27,28 +36,25 @@ t0=$(prop berthd ExecMainStartTimestampMonotonic); t1=$(prop berthd ActiveEnterT
 echo "# boot: userspace up at $(cut -d' ' -f1 /proc/uptime) s after kernel start"
 finish() {
   ip netns del btboot 2>/dev/null
-  if [ $fail != 0 ]; then
-    echo "# --- journal of berthd.service ---"
-    journalctl -u berthd -o short-monotonic --no-pager | tail -n 80 | sed 's/^/# /'
-  fi
+  [ $fail = 0 ] || dump
   echo "VM-RESULT: rc=$fail"
   sync
   systemctl poweroff --force --force
   exit
 }
 if until_ok 30 running web probe; then ok "web and probe running"
-else nok "web and probe running: $(berthctl ls 2>&1 | tr '\n' ' ')"; finish; fi
+else nok "web and probe running: $(berthctl ls 2>&1 | tr '\n' ' ')"; dump; finish; fi
 order=$(journal | sed -n 's/^\([a-z]*\): started:.*/\1/p' | tr '\n' ' ')
 check "started in order web, probe (got: $order)" [ "$order" = "web probe " ]
 check "the status line counts 2 running" sh -c 'systemctl status berthd | grep -q "Status: \"2 running"'
-page=$(wget -qO- -T 5 http://198.18.0.10/ 2>&1)
+page=$(busybox wget -qO- -T 5 http://198.18.0.10/ 2>&1)
 check "web serves its page on lan0" [ "$page" = "hello from berth" ]
 # Published port 8080, from another network namespace routed through the host.
 ip netns add btboot && ip link add btboot-h type veth peer name btboot-c netns btboot \
   && ip addr add 198.19.255.1/30 dev btboot-h && ip link set btboot-h up \
   && ip -n btboot addr add 198.19.255.2/30 dev btboot-c && ip -n btboot link set btboot-c up \
   && ip -n btboot route add default via 198.19.255.1
-page=$(ip netns exec btboot wget -qO- -T 5 http://198.19.255.1:8080/ 2>&1)
+page=$(ip netns exec btboot busybox wget -qO- -T 5 http://198.19.255.1:8080/ 2>&1)
 check "published port 8080 reaches web from another netns" [ "$page" = "hello from berth" ]
 check "probe fetches web by name" until_ok 15 sh -c 'berthctl logs probe 2>/dev/null | grep -q "^ok"'
 
