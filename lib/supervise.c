@@ -1331,13 +1331,14 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
         json_object *errs = NULL;
         int r = make_plan(m, &next, &p, &errs);
         if (r == -EINVAL) {
+                /* Counted first: the reply takes errs and frees it. */
+                size_t n_errs = json_object_is_type(errs, json_type_array) ? json_object_array_length(errs) : 0;
                 json_object *ep = json_object_new_object();
                 json_object_object_add(ep, "errors", errs);
                 (void) control_reply_error(c, "io.berth.InvalidDefinitions", ep);
                 if (apply) {
-                        (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s",
-                                          json_object_array_length(errs), m->o.conf_dir);
-                        emit(m, NULL, "reload-refused", "%zu errors", json_object_array_length(errs));
+                        (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s", n_errs, m->o.conf_dir);
+                        emit(m, NULL, "reload-refused", "%zu errors", n_errs);
                 }
                 return;
         }
