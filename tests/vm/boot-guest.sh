@@ -72,27 +72,6 @@ rm -f /etc/containers.d/broken.conf
 check "berthd still active after a refused reload" [ "$(systemctl is-active berthd)" = active ]
 check "nothing changed by the refused reload" [ "$(cpid web)/$(cpid probe)" = "$w1/$p1" ]
 
-# --- crash: SIGKILL to berthd only; systemd restarts it -----------------------
-w=$(cpid web); p=$(cpid probe); m=$(prop berthd MainPID); n=$(prop berthd NRestarts)
-systemctl kill --kill-who=main -s KILL berthd
-check "systemd restarts berthd after SIGKILL" until_ok 60 sh -c "[ \"\$(systemctl show -P NRestarts berthd)\" -gt $n ] && [ \"\$(systemctl is-active berthd)\" = active ]"
-[ "$(prop berthd MainPID)" != "$m" ] || nok "berthd has a new MainPID"
-check "containers survived the crash" sh -c "kill -0 $w && kill -0 $p"
-check "re-adopted: web pid $w, probe pid $p" [ "$(cpid web)/$(cpid probe)" = "$w/$p" ]
-journal -n 30 | grep -i "adopt" | tail -n 2 | sed 's/^/# /'
-
-# --- systemctl restart: containers survive (RestartKillSignal=SIGUSR2) --------
-w=$(cpid web); p=$(cpid probe)
-check "systemctl restart berthd" systemctl restart berthd
-check "containers survived systemctl restart (same pids)" [ "$(cpid web)/$(cpid probe)" = "$w/$p" ]
-
-# --- watchdog: a hung berthd is aborted and restarted -------------------------
-w=$(cpid web); p=$(cpid probe); m=$(prop berthd MainPID); n=$(prop berthd NRestarts)
-kill -STOP "$m"
-check "watchdog fires on a stopped berthd and systemd restarts it" until_ok 60 sh -c "[ \"\$(systemctl show -P NRestarts berthd)\" -gt $n ] && [ \"\$(systemctl is-active berthd)\" = active ]"
-check "journal says watchdog timeout" sh -c 'journalctl -u berthd --no-pager | grep -qi "watchdog timeout"'
-check "containers survived the watchdog (same pids)" [ "$(cpid web)/$(cpid probe)" = "$w/$p" ]
-
 # --- stop: every container, in reverse order ----------------------------------
 w=$(cpid web); p=$(cpid probe)
 since=$(date '+%Y-%m-%d %H:%M:%S')
@@ -103,5 +82,44 @@ check "no container process left" sh -c "! kill -0 $w 2>/dev/null && ! kill -0 $
 check "bridge lan0 removed" sh -c '! ip link show lan0 >/dev/null 2>&1'
 left=$(systemd-cgls --no-pager -u berthd.service 2>/dev/null | grep -c -E '^[^a-zA-Z]*[0-9]+ ' || true)
 check "berthd.service cgroup empty after stop" [ "$left" = 0 ]
+
+check "systemctl start berthd again after a stop" sh -c 'systemctl start berthd && [ "$(systemctl is-active berthd)" = active ]'
+check "web and probe running again" until_ok 60 running web probe
+
+# The rest needs a running berthd; on systemd < 254 a restart with live
+# containers fails (the delegated cgroup has controllers enabled: EBUSY).
+need_berthd() {
+  [ "$(systemctl is-active berthd)" = active ] && return 0
+  nok "$1: skipped, berthd.service is not active"; return 1
+}
+# --- crash: SIGKILL to berthd only; systemd restarts it -----------------------
+if need_berthd "crash and re-adoption"; then
+w=$(cpid web); p=$(cpid probe); m=$(prop berthd MainPID); n=$(prop berthd NRestarts)
+systemctl kill --kill-who=main -s KILL berthd
+check "systemd restarts berthd after SIGKILL" until_ok 60 sh -c "[ \"\$(systemctl show -P NRestarts berthd)\" -gt $n ] && [ \"\$(systemctl is-active berthd)\" = active ]"
+[ "$(prop berthd MainPID)" != "$m" ] || nok "berthd has a new MainPID"
+check "containers survived the crash" sh -c "kill -0 $w && kill -0 $p"
+check "re-adopted: web pid $w, probe pid $p" [ "$(cpid web)/$(cpid probe)" = "$w/$p" ]
+journal -n 30 | grep -i "adopt" | tail -n 2 | sed 's/^/# /'
+
+fi
+
+# --- systemctl restart: containers survive (RestartKillSignal=SIGUSR2) --------
+if need_berthd "systemctl restart"; then
+w=$(cpid web); p=$(cpid probe)
+check "systemctl restart berthd" systemctl restart berthd
+check "containers survived systemctl restart (same pids)" [ "$(cpid web)/$(cpid probe)" = "$w/$p" ]
+
+fi
+
+# --- watchdog: a hung berthd is aborted and restarted -------------------------
+if need_berthd "watchdog"; then
+w=$(cpid web); p=$(cpid probe); m=$(prop berthd MainPID); n=$(prop berthd NRestarts)
+since=$(date '+%Y-%m-%d %H:%M:%S')
+kill -STOP "$m"
+check "watchdog fires on a stopped berthd and systemd restarts it" until_ok 60 sh -c "[ \"\$(systemctl show -P NRestarts berthd)\" -gt $n ] && [ \"\$(systemctl is-active berthd)\" = active ]"
+check "journal says watchdog timeout" sh -c "journalctl -u berthd --no-pager --since '$since' | grep -qi 'watchdog timeout'"
+check "containers survived the watchdog (same pids)" [ "$(cpid web)/$(cpid probe)" = "$w/$p" ]
+fi
 
 finish
