@@ -16,12 +16,12 @@ dump() {
 }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; dump; fi; }
 prop() { systemctl show -P "$2" "$1"; }
-cpid() { berthctl inspect "$1" 2>/dev/null | tr -d ' \n' | grep -o '"pid":[0-9]*' | head -n1 | cut -d: -f2; }
-cstate() { berthctl inspect "$1" 2>/dev/null | tr -d ' \n' | grep -o '"state":"[a-z]*"' | head -n1 | cut -d'"' -f4; }
+cpid() { timeout 10 berthctl inspect "$1" 2>/dev/null | tr -d ' \n' | grep -o '"pid":[0-9]*' | head -n1 | cut -d: -f2; }
+cstate() { timeout 10 berthctl inspect "$1" 2>/dev/null | tr -d ' \n' | grep -o '"state":"[a-z]*"' | head -n1 | cut -d'"' -f4; }
 # waits (at most $1 s) until the command succeeds
 until_ok() { local n=$(($1 * 4)); shift; while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.25; n=$((n - 1)); done; return 1; }
 running() { for c in "$@"; do [ "$(cstate "$c")" = running ] || return 1; done; }
-journal() { journalctl -u berthd -o cat --no-pager "$@"; }
+journal() { timeout 20 journalctl -u berthd -o cat --no-pager "$@"; }
 echo "# guest: $(uname -r), $(systemctl --version | head -n1), cgroup $(stat -fc %T /sys/fs/cgroup)"
 
 # --- start at boot ---------------------------------------------------------
