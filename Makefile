@@ -52,6 +52,14 @@ deps:
 $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
 	@echo "  CC      $<"; $(CC) $(CFLAGS_B) -c $< -o $@
 
+# The install paths are compiled in (templates, berth-monitor): rebuild what
+# uses them when PREFIX or a directory changes between builds.
+PATHS_STAMP = $(DATADIR) $(SBINDIR) $(VERSION)
+$(BUILD)/.paths: FORCE | $(BUILD)/lib
+	@[ "$$(cat $@ 2>/dev/null)" = "$(PATHS_STAMP)" ] || echo "$(PATHS_STAMP)" > $@
+$(BUILD)/lib/template.o $(BUILD)/berthd: $(BUILD)/.paths
+FORCE:
+
 $(BUILD)/libberth.a: $(LIB_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
@@ -86,7 +94,7 @@ check-integration: all
 	tests/run-all.sh $(BUILD) integration
 
 check-vm: all
-	tests/vm/check-vm.sh $(BUILD)
+	BERTH_BOOT_LANE=1 tests/vm/check-vm.sh $(BUILD)
 
 run: deps all
 	tests/make-run.sh $(BUILD)
@@ -115,13 +123,17 @@ $(BUILD)/man/%: man/%.scd | $(BUILD)/man
 $(BUILD)/man:
 	mkdir -p $@
 
-install: all man
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates
+# The unit file names the installed berthd: generated for this SBINDIR.
+$(BUILD)/berthd.service: units/berthd.service.in Makefile $(BUILD)/.paths
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@.tmp && mv $@.tmp $@
+
+install: all man $(BUILD)/berthd.service
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/berthd $(DESTDIR)$(SBINDIR)/berthd
 	install -m 0755 $(BUILD)/berthctl $(DESTDIR)$(SBINDIR)/berthctl
-	cp -R templates/. $(DESTDIR)$(DATADIR)/templates/
-	if [ -d units ] && ls units/*.service >/dev/null 2>&1; then \
-		install -d $(DESTDIR)$(UNITDIR); install -m 0644 units/*.service $(DESTDIR)$(UNITDIR)/; fi
+	install -m 0755 $(BUILD)/berth-monitor $(DESTDIR)$(SBINDIR)/berth-monitor
+	install -m 0755 templates/*.sh $(DESTDIR)$(DATADIR)/templates/
+	install -m 0644 $(BUILD)/berthd.service $(DESTDIR)$(UNITDIR)/berthd.service
 	if [ ! -d $(DESTDIR)$(CONFDIR) ]; then \
 		install -d -m 0755 $(DESTDIR)$(CONFDIR); install -m 0644 conf.d/*.conf $(DESTDIR)$(CONFDIR)/; fi
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLDIR)
@@ -129,8 +141,9 @@ install: all man
 	install -m 0644 $(filter %.8,$(MAN_OUT)) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completion/berthctl.bash $(DESTDIR)$(COMPLDIR)/berthctl
 
+# Removes what install put there; never the definitions in $(CONFDIR).
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/berthd $(DESTDIR)$(SBINDIR)/berthctl
+	rm -f $(DESTDIR)$(SBINDIR)/berthd $(DESTDIR)$(SBINDIR)/berthctl $(DESTDIR)$(SBINDIR)/berth-monitor
 	rm -rf $(DESTDIR)$(DATADIR)
 	rm -f $(DESTDIR)$(UNITDIR)/berthd.service
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_OUT))))

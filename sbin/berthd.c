@@ -31,6 +31,17 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
         return 0;
 }
 
+/* SIGUSR2 (systemd's RestartKillSignal=): leave at once, containers and
+ * their monitors keep running for the next berthd to re-adopt. */
+static int on_detach(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void) si;
+        (void) userdata;
+        log_info("detaching: the containers keep running");
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
 static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
@@ -146,6 +157,7 @@ int main(int argc, char **argv)
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
         sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGUSR2);
         sigaddset(&ss, SIGCHLD);
         sigaddset(&ss, SIGPIPE);
         sigprocmask(SIG_BLOCK, &ss, NULL);
@@ -158,6 +170,7 @@ int main(int argc, char **argv)
         (void) sd_event_add_signal(e, NULL, SIGTERM, on_term, m);
         (void) sd_event_add_signal(e, NULL, SIGINT, on_term, m);
         (void) sd_event_add_signal(e, NULL, SIGHUP, on_hup, m);
+        (void) sd_event_add_signal(e, NULL, SIGUSR2, on_detach, NULL);
         (void) sd_event_set_watchdog(e, true);
         log_info("berthd %s: definitions in %s, state in %s, control socket in %s", BERTH_VERSION, o.conf_dir,
                  o.state_dir, o.run_dir);

@@ -4,7 +4,8 @@
 # there, twice: as a process in the root cgroup, and inside a delegated
 # cgroup /berth.slice/t.service (as under systemd's Delegate=yes), where the
 # no-internal-process rule applies and the test claims its cgroup like
-# berthd. Prints "ok ..." / "not ok ..." per check; exits non-zero on failure.
+# berthd. Then the systemd boot lane (tests/vm/boot-test.sh). Prints
+# "ok ..." / "not ok ..." per check; exits non-zero on failure.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -112,5 +113,15 @@ EOC
   echo "# v2-runtime: $((SECONDS - start)) s"
 else
   echo "not ok v2-runtime: $BUILD/berthctl missing"; fail=1
+fi
+
+# The systemd lane: Debian 12 with systemd as PID 1 and berthd.service
+# (tests/vm/boot-test.sh; skips with a message when no image can be built).
+# It takes ten minutes under emulation: only with BERTH_BOOT_LANE=1
+# (make check-vm sets it), not in make check.
+if [ "${BERTH_BOOT_LANE:-0}" = 1 ]; then
+  tests/vm/boot-test.sh "$BUILD" || fail=1
+else
+  echo "# boot lane: skipped (BERTH_BOOT_LANE=1, as make check-vm sets, runs it)"
 fi
 exit $fail
