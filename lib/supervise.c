@@ -111,6 +111,7 @@ struct manager {
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
         uint64_t events_seq;
+        char nat_table[32]; /* "berth", or per run dir for a private instance */
 };
 
 static void dispatch(struct manager *m);
@@ -318,8 +319,8 @@ static void nat_sync(struct manager *m)
                 any = true;
         }
         _cleanup_free_ char *err = NULL;
-        int r = any ? nat_apply(NAT_TABLE, m->set.networks, m->set.n_networks, t, nn, &err)
-                    : nat_remove(NAT_TABLE, &err);
+        int r = any ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nn, &err)
+                    : nat_remove(m->nat_table, &err);
         if (r < 0)
                 log_error("nftables: %s", err ? err : strerror(-r));
 }
@@ -973,7 +974,7 @@ static void dispatch(struct manager *m)
                                 all_down = false;
                 if (all_down) {
                         /* Everything down: what berth made on the host goes too. */
-                        (void) nat_remove(NAT_TABLE, NULL);
+                        (void) nat_remove(m->nat_table, NULL);
                         for (size_t i = 0; i < m->n_networks_up; i++)
                                 (void) net_bridge_remove(m->networks_up[i]->bridge);
                         (void) sd_event_exit(m->event, 0);
@@ -1678,6 +1679,16 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
         m->event = sd_event_ref(e);
         m->o = *o;
         m->containers_dir = strdup_printf("%s/containers", o->state_dir);
+        /* A private berthd (tests, make run) keeps its NAT rules in a table of
+         * its own, so that two instances never rebuild each other's. */
+        if (streq(o->run_dir, "/run/berth"))
+                snprintf(m->nat_table, sizeof m->nat_table, "berth");
+        else {
+                uint32_t h = 2166136261u;
+                for (const char *q = o->run_dir; *q; q++)
+                        h = (h ^ (unsigned char) *q) * 16777619u;
+                snprintf(m->nat_table, sizeof m->nat_table, "berth_%08x", h);
+        }
         _cleanup_free_ char *sock = strdup_printf("%s/control.sock", o->run_dir);
         int r = !m->containers_dir || !sock ? -ENOMEM : 0;
         if (r == 0 && (r = mkdir_p(m->containers_dir, 0700)) == 0 && (r = mkdir_p(o->run_dir, 0700)) == 0) {
