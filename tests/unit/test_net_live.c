@@ -416,7 +416,10 @@ static void test_container_setup_100_no_leak(void **state)
                 assert_int_equal(net_container_setup(c1, ns, &net, subnet_addr(30)), 0);
                 assert_int_equal(net_container_teardown(c1), 0);
         }
-        assert_int_equal(atoi(sh_out(buf)), fds);
+        /* A leak is one fd (or more) per cycle, 20 here; a single transient
+         * fd seen by the listing (it happened once on a loaded host) is not. */
+        int after = atoi(sh_out(buf));
+        assert_true(after - fds < 5);
         close(ns);
 }
 
