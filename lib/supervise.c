@@ -358,8 +358,12 @@ static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                 u->init_pid = pid;
                                 u->init_start = start;
                                 snprintf(u->address, sizeof u->address, "%s", streq(addr, "-") ? "" : addr);
-                                if (state_pidfd_verified(pid, start, &u->init_pidfd) < 0)
+                                int pr = state_pidfd_verified(pid, start, &u->init_pidfd);
+                                if (pr < 0) {
                                         u->init_pidfd = -1;
+                                        log_warning("%s: no pidfd for its init yet (%s); retried when it is signalled",
+                                                    u->name, strerror(-pr));
+                                }
                                 u->state = U_RUNNING;
                                 u->started_mono = now_mono(u->m);
                                 u->started_realtime = now_realtime();
@@ -603,10 +607,9 @@ static void unit_start_now(struct unit *u)
         struct manager *m = u->m;
         const struct spec_container *c = u->spec;
         int sp[2];
-        if (pipe2(sp, O_CLOEXEC) < 0) {
-                unit_exited(u, 125, "cannot create a pipe");
-                return;
-        }
+        /* Starting before anything can fail: a failure is a failed start, never
+         * a pending one that dispatch() would retry at once (recursing until
+         * the stack overflows when berthd is out of fds). */
         u->pending_start = false;
         u->delay_done = false;
         u->state = U_STARTING;
@@ -614,6 +617,10 @@ static void unit_start_now(struct unit *u)
         u->address[0] = 0;
         u->status_len = 0;
         u->last_error[0] = 0;
+        if (pipe2(sp, O_CLOEXEC) < 0) {
+                unit_exited(u, 125, "cannot create a pipe");
+                return;
+        }
         pid_t pid = fork();
         if (pid < 0) {
                 close(sp[0]);
@@ -717,6 +724,16 @@ static void unit_request_start(struct unit *u)
 
 /* ---- stopping ---------------------------------------------------------------------- */
 
+/* The init's pidfd, opened again (verified by start time) if opening it
+ * failed when the container started (e.g. berthd was out of fds then). */
+static int unit_init_pidfd(struct unit *u)
+{
+        if (u->init_pidfd < 0 && u->init_pid > 0 && u->init_start > 0 &&
+            state_pidfd_verified(u->init_pid, u->init_start, &u->init_pidfd) < 0)
+                u->init_pidfd = -1;
+        return u->init_pidfd;
+}
+
 static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         (void) s;
@@ -727,8 +744,10 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
                 return 0;
         emit(u->m, u->name, "killing", "did not stop within %llus", (unsigned long long) (u->spec ? u->spec->stop_timeout : 0) / SPEC_USEC_PER_SEC);
         /* The init is PID 1 of the container's PID namespace: SIGKILL takes all. */
-        if (u->init_pidfd >= 0)
+        if (unit_init_pidfd(u) >= 0)
                 (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, SIGKILL, NULL, 0);
+        else /* no pidfd yet: try again, or the stop (and a shutdown) never ends */
+                set_timer(u, SPEC_USEC_PER_SEC, on_stop_timeout);
         return 0;
 }
 
@@ -745,7 +764,7 @@ static void unit_stop_now(struct unit *u)
                 return;
         int sig = u->spec ? u->spec->stop_signal : SIGTERM;
         u->state = U_STOPPING;
-        if (u->init_pidfd >= 0)
+        if (unit_init_pidfd(u) >= 0)
                 (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, sig, NULL, 0);
         set_timer(u, u->spec ? u->spec->stop_timeout : 10 * SPEC_USEC_PER_SEC, on_stop_timeout);
 }
@@ -1646,7 +1665,7 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                         return;
                 }
                 for (size_t i = 0; i < n; i++)
-                        if (units[i]->init_pidfd >= 0 && units[i]->state == U_RUNNING)
+                        if (units[i]->state == U_RUNNING && unit_init_pidfd(units[i]) >= 0)
                                 (void) syscall(SYS_pidfd_send_signal, units[i]->init_pidfd, sig, NULL, 0);
                 (void) control_reply(c, NULL, false);
         } else if (streq(method, "io.berth.Manager.Events")) {
