@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -142,6 +143,13 @@ int main(int argc, char **argv)
                 }
                 log_error_errno(errno, "cannot re-execute from a sealed copy: %m");
                 return 1;
+        }
+        /* Two fds per running container (monitor pidfd, init pidfd) and one
+         * per client: take the whole hard limit, not the soft 1024 default. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
         const char *mon = getenv("BERTH_MONITOR");
         o.monitor_path = mon ? mon : BERTH_SBINDIR "/berth-monitor";
