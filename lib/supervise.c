@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -630,6 +631,14 @@ static void unit_start_now(struct unit *u)
         }
         if (pid == 0) {
                 close(sp[0]);
+                /* berthd raised its own open-file limit; containers get the usual one. */
+                if (m->o.nofile_soft) {
+                        struct rlimit rl;
+                        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                                rl.rlim_cur = m->o.nofile_soft;
+                                (void) setrlimit(RLIMIT_NOFILE, &rl);
+                        }
+                }
                 int lp[2];
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (pipe2(lp, O_CLOEXEC) < 0 || null < 0) {

@@ -15,6 +15,7 @@ struct manager_options {
         const char *state_dir;
         const char *run_dir;
         const char *monitor_path; /* the berth-monitor program */
+        unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit for containers; 0 = inherit */
 };
 
 int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret);

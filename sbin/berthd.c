@@ -148,6 +148,7 @@ int main(int argc, char **argv)
          * per client: take the whole hard limit, not the soft 1024 default. */
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                o.nofile_soft = rl.rlim_cur; /* what containers get */
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
