@@ -845,7 +845,10 @@ static void unit_exited(struct unit *u, int status, const char *why)
         const struct spec_container *c = u->spec;
         bool failure = status != 0 || health_stopped;
         stop_requirers(m, u, "exited");
-        bool restart = c->restart == RESTART_ALWAYS || c->restart == RESTART_UNLESS_STOPPED ||
+        /* health on-failure = restart asks for a restart whatever the
+         * restart policy (the default restart = "no" included); the
+         * policy's back-off and limit still apply. */
+        bool restart = health_stopped || c->restart == RESTART_ALWAYS || c->restart == RESTART_UNLESS_STOPPED ||
                        (c->restart == RESTART_ON_FAILURE && failure);
         if (!restart) {
                 if (failure && was == U_STARTING) {
