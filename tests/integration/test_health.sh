@@ -237,7 +237,7 @@ print(j["state"], j["health"], j["pid"], j["restarts"], n)' >>"$snaps" 2>/dev/nu
     wait_until 30 eval 'state_is "$P-r" running && [ "$(pid_of "$P-r")" != "$pid" ] && [ "$(jget "$P-r" restarts)" = 1 ] && ! alive "$pid"'
   check "retries: healthy again after the restart" wait_until 30 running_healthy "$P-r"
   check "retries: ls shows it healthy" eval 'ctl ls | grep -E "^$P-r +running +healthy " >/dev/null'
-  [ "$fail" = 0 ] || { note "snapshots: $(sort | uniq -c <"$snaps" | tr '\n' '|')"; events "$P-r" | sed 's/^/# /'; }
+  [ "$fail" = 0 ] || { note "snapshots: $(uniq -c <"$snaps" | tr '\n' '|')"; events "$P-r" | sed 's/^/# /'; }
   daemon_stop
 }
 
