@@ -615,6 +615,20 @@ int cgroup_thaw(struct cgroup *cg)
                                    : cgroup_v1_set_frozen(cg, false);
 }
 
+int cgroup_is_frozen(struct cgroup *cg)
+{
+        int fd = cg->m->version == 2 ? cg->fd : cg->v1_fd[CG_FREEZER];
+        const char *file = cg->m->version == 2 ? "cgroup.freeze" : "freezer.state";
+        if (fd < 0 || !cgroup_file_exists_at(fd, file))
+                return 0;
+        _cleanup_free_ char *s = NULL;
+        int r = cgroup_read_at(fd, file, &s);
+        if (r < 0)
+                return r;
+        /* v2: the requested state, "1"; v1: FROZEN, or FREEZING on the way. */
+        return cg->m->version == 2 ? s[0] == '1' : strncmp(s, "THAWED", 6) != 0;
+}
+
 static int signal_pids(struct cgroup *cg, int sig, size_t *ret_n)
 {
         _cleanup_free_ pid_t *pids = NULL;

@@ -90,6 +90,9 @@ int cgroup_fd(struct cgroup *cg);
  * -ETIMEDOUT otherwise, -EOPNOTSUPP without a freezer. */
 int cgroup_freeze(struct cgroup *cg);
 int cgroup_thaw(struct cgroup *cg);
+/* 1 when the cgroup is frozen (or being frozen), 0 when thawed or without
+ * a freezer. A process moved into a frozen cgroup stops at once. */
+int cgroup_is_frozen(struct cgroup *cg);
 /* Sends sig to every process of the cgroup and its descendants: v2
  * cgroup.kill for SIGKILL, otherwise freeze, signal every pid, thaw, so a
  * forking process cannot escape. Does not wait for them to exit. */

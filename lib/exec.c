@@ -374,6 +374,12 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                 r = cgroup_open_existing(m, t->name, &cg);
         if (r < 0)
                 return failf(err, n, r, "container '%s': cannot open its cgroup", t->name);
+        /* Our child would stop in it as soon as attached, and we would wait
+         * for it for as long as the container stays frozen. */
+        if (cgroup_is_frozen(cg) > 0) {
+                snprintf(err, n, "container '%s' is frozen", t->name);
+                return -EBUSY;
+        }
 
         struct exec_child c = {
                 .init_pidfd = initfd,

@@ -37,6 +37,7 @@ struct exec_opts {
  * without pidfd_open) is owned by the caller. Returns once it exec'd: 0, or
  * -errno with err set (exec_exit_code() maps it to 125/126/127):
  *   -ESRCH   the container is not running (init gone or recycled pid)
+ *   -EBUSY   the container is frozen (125)
  *   -ENOENT  the command does not exist in the container (127)
  *   -EACCES  the command cannot be executed (126)
  *   -EINVAL  setup inside the container failed (125, err says where). */

@@ -599,6 +599,23 @@ static void health_begin(struct unit *u)
                                                                                  : SPEC_USEC_PER_SEC);
 }
 
+/* After a reload changed a running container's settings: a health check
+ * added is started, one removed is dropped with its verdict. A changed
+ * check keeps its verdict; its new settings apply from the next probe. */
+static void health_follow_spec(struct unit *u)
+{
+        if (u->state != U_RUNNING)
+                return;
+        bool want = u->spec && u->spec->health.enabled;
+        bool active = u->probe || u->health_timer;
+        if (want && !active)
+                health_begin(u);
+        else if (!want && (active || u->health.n_results)) {
+                health_stop(u);
+                health_state_reset(&u->health);
+        }
+}
+
 /* Forks the spawner: it builds the container (runtime_start), reports
  * "S pid start address" or "E code reason" on a pipe, and on success
  * becomes the container's monitor by exec, so that the container's init
@@ -874,7 +891,10 @@ static void unit_exited(struct unit *u, int status, const char *why)
         const struct spec_container *c = u->spec;
         bool failure = status != 0 || health_stopped;
         stop_requirers(m, u, "exited");
-        bool restart = c->restart == RESTART_ALWAYS || c->restart == RESTART_UNLESS_STOPPED ||
+        /* health on-failure = restart asks for a restart whatever the
+         * restart policy (the default restart = "no" included); the
+         * policy's back-off and limit still apply. */
+        bool restart = health_stopped || c->restart == RESTART_ALWAYS || c->restart == RESTART_UNLESS_STOPPED ||
                        (c->restart == RESTART_ON_FAILURE && failure);
         if (!restart) {
                 if (failure && was == U_STARTING) {
@@ -1255,6 +1275,7 @@ static void apply_plan(struct manager *m, struct spec_set *next, const struct pl
                         continue;
                 const struct spec_container *c = spec_set_find_container(&m->set, u->name);
                 u->spec = c;
+                health_follow_spec(u);
         }
         spec_set_done(&old);
         keep_networks(m);

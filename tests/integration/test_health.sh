@@ -1,0 +1,664 @@
+#!/bin/bash
+# Integration test of health checks driven by berthd (issue 8): unhealthy
+# after retries and restarted, start-period, probe timeout killing the probe
+# tree, after/requires gated on health, on-failure none and stop, a probe
+# command that does not exist, a tcp probe on a bridge in 198.19.x, check's
+# interval < timeout, and a bounded soak of many probed containers.
+# Every check runs its own berthd on private conf/run directories below one
+# mktemp -d (one state directory, so the busybox template is built once),
+# with containers named bth<pid>-*. Waits are bounded polls of `berthctl
+# inspect`. The EXIT trap stops every berthd started here, kills what is
+# left of their monitors and containers (found by the temp dir in their
+# argv, never by program name: a container's init carries berthd's command
+# line), removes leftover cgroups and the bridge of ours, and the temp dir.
+# shellcheck disable=SC2034 # variables read in the eval'd strings of check
+set -u
+BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+BERTHD=$BUILD/berthd
+CTL=$BUILD/berthctl
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+P=bth$$ # container names: unique on the host, cgroups are named after them
+BR=bthn$$ # the bridge of check 8 (<= 15 characters)
+unset NOTIFY_SOCKET BERTH_SOCKET
+ROOT=$(mktemp -d /tmp/bthealthd.XXXXXX)
+STATE=$ROOT/state
+mkdir -p "$STATE"
+DPIDS=() # every berthd started here
+fail=0
+D='' DPID=''
+
+ok() { echo "ok health: $*"; }
+nok() { echo "not ok health: $*"; fail=1; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds
+check() { local _ck_d=$1; shift; if "$@"; then ok "$_ck_d"; else nok "$_ck_d"; fi; }
+note() { echo "# $*"; }
+
+# ---- processes ----------------------------------------------------------------------
+
+# PIDs of processes whose argv contains $1 (python: one pass over /proc).
+procs_with() {
+  "$PY" - "$1" <<'EOF'
+import os, sys
+me, pat = os.getpid(), sys.argv[1].encode()
+for p in os.listdir('/proc'):
+    if not p.isdigit() or int(p) == me:
+        continue
+    try:
+        c = open('/proc/%s/cmdline' % p, 'rb').read()
+    except OSError:
+        continue
+    if pat in c:
+        print(p)
+EOF
+}
+
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+# wait_until SECONDS COMMAND...: polls every 0.1 s, at most SECONDS*10 times
+wait_until() {
+  local _wu_n=$(($1 * 10)) _wu_i; shift
+  for ((_wu_i = 0; _wu_i < _wu_n; _wu_i++)); do "$@" && return 0; sleep 0.1; done
+  "$@"
+}
+
+# ---- one daemon per check -------------------------------------------------------------
+
+env_new() { # env_new TAG: a fresh $D with conf/ run/ shared/
+  D=$ROOT/$1
+  mkdir -p "$D/conf" "$D/run" "$D/shared"
+  chmod 0777 "$D/shared"
+  DPID=
+}
+
+ctl() { BERTH_SOCKET=$D/run/control.sock timeout 30 "$CTL" "$@"; }
+
+daemon_up() { ctl ls >/dev/null 2>&1; }
+
+# daemon_start [env VAR=VALUE...]: berthd on $D; waits until it answers
+daemon_start() {
+  "$@" "$BERTHD" -c "$D/conf" --state-dir "$STATE" --run-dir "$D/run" >>"$D/berthd.log" 2>&1 &
+  DPID=$!
+  DPIDS+=("$DPID")
+  wait_until 60 daemon_up
+}
+
+# daemon_stop: SIGTERM, at most 60 s, then SIGKILL. Returns berthd's status.
+daemon_stop() {
+  [ -n "$DPID" ] || return 0
+  kill -TERM "$DPID" 2>/dev/null
+  local i
+  for ((i = 0; i < 600; i++)); do alive "$DPID" || break; sleep 0.1; done
+  alive "$DPID" && { note "berthd $DPID ignored SIGTERM for 60 s"; kill -KILL "$DPID" 2>/dev/null; }
+  wait "$DPID" 2>/dev/null; local rc=$?
+  DPID=
+  return $rc
+}
+
+# container NAME [extra lines...]: writes $D/conf/NAME.conf
+container() {
+  local n=$1; shift
+  { echo "container $n {"
+    echo '    template = "busybox"'
+    printf '    %s\n' "$@"
+    echo "}"; } > "$D/conf/$n.conf"
+}
+
+SHARED='mount shared { type = "bind" source = "SHAREDDIR" target = "/shared" }'
+shared() { echo "${SHARED/SHAREDDIR/$D/shared}"; }
+# cmd SCRIPT: a command line running SCRIPT under /bin/sh
+cmd() { printf 'command = { "/bin/sh", "-c", "%s" }' "$1"; }
+# A workload that takes a second or two to stop: a window to inspect a
+# container that is being stopped.
+SLOWSTOP='trap \"sleep 1; exit 0\" TERM; while :; do sleep 1; done'
+LOOP='while :; do sleep 1; done'
+
+# ---- inspect ------------------------------------------------------------------------------
+
+inspect() { ctl inspect "$1" 2>/dev/null; }
+jget() { # jget NAME KEY
+  inspect "$1" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2" 2>/dev/null
+}
+state_is() { [ "$(jget "$1" state)" = "$2" ]; }
+health_is() { [ "$(jget "$1" health)" = "$2" ]; }
+pid_of() { jget "$1" pid; }
+running_healthy() { [ "$(inspect "$1" | "$PY" -c 'import json, sys; j = json.load(sys.stdin); print(j["state"], j["health"])' 2>/dev/null)" = "running healthy" ]; }
+# events NAME: "TIME_USEC EVENT DETAIL" lines from inspect
+events() {
+  inspect "$1" | "$PY" -c '
+import json, sys
+for e in json.load(sys.stdin)["events"]:
+    print(e["time_usec"], e["event"], e["detail"])' 2>/dev/null
+}
+count_events() { events "$1" | awk -v e="$2" '$2 == e' | wc -l; }
+has_event() { events "$1" | awk -v e="$2" -v d="$3" '$2 == e && index($0, d) { f = 1 } END { exit !f }'; }
+# first_event NAME EVENT [DETAIL]: time_usec of the first such event
+first_event() { events "$1" | awk -v e="$2" -v d="${3:-}" '$2 == e && index($0, d) { print $1; exit }'; }
+# probes NAME: "OK EXIT_STATUS OUTPUT" of the kept probes, newest first
+probes() {
+  inspect "$1" | "$PY" -c '
+import json, sys
+for p in json.load(sys.stdin)["health_probes"]:
+    print(int(p["ok"]), p["exit_status"], p["output"].replace("\n", "|"))' 2>/dev/null
+}
+
+# ---- cgroups ------------------------------------------------------------------------------
+
+# The berth/ directories below this shell's cgroup in every hierarchy.
+berth_cgroup_dirs() {
+  local ctrl path mnt
+  while IFS=: read -r _ ctrl path; do
+    case $ctrl in name=*) continue ;; esac
+    if [ -z "$ctrl" ]; then
+      mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    else
+      mnt=$(awk -v c="$ctrl" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
+    fi
+    [ -n "$mnt" ] && echo "${mnt}${path%/}/berth"
+  done < /proc/self/cgroup
+}
+our_cgroups() {
+  local b
+  for b in $(berth_cgroup_dirs); do
+    [ -d "$b" ] && find "$b" -maxdepth 1 -mindepth 1 -type d -name "$P-*" 2>/dev/null
+  done
+}
+
+cleanup() {
+  local p i
+  for p in "${DPIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for ((i = 0; i < 600; i++)); do
+    local any=
+    for p in "${DPIDS[@]}"; do alive "$p" && any=1; done
+    [ -z "$any" ] && break
+    sleep 0.1
+  done
+  for p in "${DPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  # Monitors and containers of ours (argv holds $ROOT). An init is PID 1
+  # of its namespace: SIGKILL takes the whole container.
+  for p in $(procs_with "$ROOT/"); do kill -KILL "$p" 2>/dev/null; done
+  sleep 0.3
+  for p in $(procs_with "$ROOT/"); do kill -KILL "$p" 2>/dev/null; done
+  local c
+  for c in $(our_cgroups); do rmdir "$c" 2>/dev/null; done
+  ip link del "$BR" 2>/dev/null
+  grep -F " $ROOT/" /proc/self/mountinfo | awk '{ print $5 }' | sort -r | while read -r m; do umount -l "$m"; done
+  chattr -R -i "$ROOT" 2>/dev/null
+  rm -rf "$ROOT"
+}
+trap cleanup EXIT
+
+if [ ! -x "$BERTHD" ] || [ ! -x "$CTL" ]; then
+  echo "not ok health: $BERTHD or $CTL missing"
+  exit 1
+fi
+
+# ---- 1. unhealthy after retries failures, restarted, healthy again ------------------------
+
+t_retries_restart() {
+  env_new retries
+  container "$P-r" "$(cmd "touch /ok; $SLOWSTOP")" 'autostart = true' \
+    'health { command = { "test", "-e", "/ok" } interval = 1s timeout = 800ms retries = 3 on-failure = restart }'
+  daemon_start
+  check "retries: the container becomes healthy" wait_until 30 running_healthy "$P-r"
+  local pid
+  pid=$(pid_of "$P-r")
+  ctl exec -c "$D/conf" --state-dir "$STATE" "$P-r" -- rm /ok
+  check "retries: berthctl exec removed the checked file" eval '[ $? = 0 ]'
+  # Snapshots of inspect until the container runs again with a new PID:
+  # "STATE HEALTH PID RESTARTS LEADING_FAILURES" (failed probes since the
+  # newest success).
+  local snaps=$D/snaps i
+  : >"$snaps"
+  for ((i = 0; i < 400; i++)); do
+    inspect "$P-r" | "$PY" -c '
+import json, sys
+j = json.load(sys.stdin)
+n = 0
+for p in j["health_probes"]:
+    if p["ok"]:
+        break
+    n += 1
+print(j["state"], j["health"], j["pid"], j["restarts"], n)' >>"$snaps" 2>/dev/null
+    tail -n1 "$snaps" | awk -v p="$pid" '$1 == "running" && $3 != p && $3 > 0 { f = 1 } END { exit !f }' && break
+    sleep 0.05
+  done
+  local before at
+  before=$(awk -v p="$pid" '$3 == p && $2 == "healthy" && $5 > m { m = $5 } END { print m + 0 }' "$snaps")
+  # Once unhealthy it is stopping at once (ls shows no health then); the
+  # probes are kept until it exits.
+  at=$(awk -v p="$pid" '$3 == p && $1 == "stopping" && $5 > m { m = $5 } END { print m + 0 }' "$snaps")
+  note "failed probes seen while still healthy: at most $before; when it was stopped: $at"
+  check "retries: 2 failed probes leave it healthy, the 3rd (retries = 3) makes it unhealthy" \
+    eval '[ "$before" = 2 ] && [ "$at" = 3 ]'
+  check "retries: event health 'healthy → unhealthy: exit status 1'" has_event "$P-r" health "healthy → unhealthy: exit status 1"
+  check "retries: event health-action restart" has_event "$P-r" health-action restart
+  check "retries: restarted with a new PID, restarts = 1, the old init gone" \
+    wait_until 30 eval 'state_is "$P-r" running && [ "$(pid_of "$P-r")" != "$pid" ] && [ "$(jget "$P-r" restarts)" = 1 ] && ! alive "$pid"'
+  check "retries: healthy again after the restart" wait_until 30 running_healthy "$P-r"
+  check "retries: ls shows it healthy" eval 'ctl ls | grep -E "^$P-r +running +healthy " >/dev/null'
+  [ "$fail" = 0 ] || { note "snapshots: $(uniq -c <"$snaps" | tr '\n' '|')"; events "$P-r" | sed 's/^/# /'; }
+  daemon_stop
+}
+
+# ---- 2. failures inside start-period do not count ------------------------------------------
+
+t_start_period() {
+  env_new startperiod
+  container "$P-s" "$(cmd "sleep 2; touch /ok; $LOOP")" 'autostart = true' \
+    'health { command = { "test", "-e", "/ok" } interval = 400ms timeout = 300ms retries = 1 start-period = 5s on-failure = restart }'
+  daemon_start
+  wait_until 30 state_is "$P-s" running
+  local pid seen_fail=0 i
+  pid=$(pid_of "$P-s")
+  for ((i = 0; i < 200; i++)); do
+    probes "$P-s" | grep -q '^0 ' && seen_fail=1
+    running_healthy "$P-s" && break
+    sleep 0.1
+  done
+  check "start-period: probes failed during the start period" test "$seen_fail" = 1
+  check "start-period: it ends healthy" running_healthy "$P-s"
+  sleep 1
+  check "start-period: never unhealthy, no restart, same PID" \
+    eval '! has_event "$P-s" health unhealthy && [ "$(count_events "$P-s" health-action)" = 0 ] && [ "$(jget "$P-s" restarts)" = 0 ] && [ "$(pid_of "$P-s")" = "$pid" ]'
+  check "start-period: event health 'starting → healthy'" has_event "$P-s" health "starting → healthy"
+  daemon_stop
+}
+
+# ---- 3. a probe that outlives its timeout is killed with its tree ----------------------------
+
+# probe_lifetimes INIT_PID CGROUP_PROCS SECONDS: samples /proc every 50 ms
+# for "sleep 30" processes in the PID namespace of INIT_PID; prints
+# "PID LIFETIME_MS IN_CGROUP" for each one seen.
+probe_lifetimes() {
+  "$PY" - "$1" "$2" "$3" <<'EOF'
+import os, sys, time
+init, cgprocs, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ns = os.readlink('/proc/%s/ns/pid' % init)
+seen = {}
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    now = time.monotonic()
+    try:
+        cg = set(open(cgprocs).read().split())
+    except OSError:
+        cg = set()
+    for p in os.listdir('/proc'):
+        if not p.isdigit():
+            continue
+        try:
+            if open('/proc/%s/cmdline' % p, 'rb').read() != b'sleep\x0030\x00':
+                continue
+            if os.readlink('/proc/%s/ns/pid' % p) != ns:
+                continue
+        except OSError:
+            continue
+        first, _, incg = seen.get(p, (now, now, False))
+        seen[p] = (first, now, incg or p in cg)
+    time.sleep(0.05)
+for p, (first, last, incg) in sorted(seen.items()):
+    print(p, int((last - first) * 1000), int(incg))
+EOF
+}
+
+t_timeout() {
+  env_new timeout
+  container "$P-t" "$(cmd "$LOOP")" 'autostart = true' \
+    'health { command = { "/bin/sh", "-c", "sleep 30 & sleep 30" } interval = 1s timeout = 300ms retries = 1 on-failure = none }'
+  daemon_start
+  wait_until 30 state_is "$P-t" running
+  local pid out
+  pid=$(pid_of "$P-t")
+  check "timeout: the probe fails and the container is unhealthy" wait_until 20 health_is "$P-t" unhealthy
+  out=$(probes "$P-t" | head -n1)
+  note "newest probe: $out"
+  check "timeout: the probe result says 'timed out'" eval 'echo "$out" | grep -q "^0 .*timed out"'
+  check "timeout: the health event says timed out" has_event "$P-t" health "timed out"
+  # Each probe's "sleep 30" lives about 300 ms of every second; one that
+  # outlived its timeout would be seen for longer.
+  local d cg='' life
+  for d in $(berth_cgroup_dirs); do
+    [ -f "$d/$P-t/cgroup.procs" ] && cg=$d/$P-t/cgroup.procs && break
+  done
+  life=$(probe_lifetimes "$pid" "$cg" 5)
+  note "probe 'sleep 30' processes seen in 5 s (pid, lifetime ms, in cgroup): $(echo "$life" | tr '\n' ' ')"
+  check "timeout: probes ran as 'sleep 30' in the container's PID namespace and cgroup" \
+    eval '[ "$(echo "$life" | awk "\$3 == 1" | wc -l)" -ge 3 ]'
+  check "timeout: each was gone within 1 s (killed at its 300 ms timeout, none left behind)" \
+    eval '[ -n "$life" ] && echo "$life" | awk "\$2 > 1000 { f = 1 } END { exit f }"'
+  check "timeout: on-failure = none keeps it running with the same PID" \
+    eval 'state_is "$P-t" running && [ "$(pid_of "$P-t")" = "$pid" ] && [ "$(jget "$P-t" restarts)" = 0 ]'
+  daemon_stop
+}
+
+# ---- 4. after waits for a dependency to be healthy -------------------------------------------
+
+t_after_healthy() {
+  env_new after
+  container "$P-db" "$(cmd "sleep 2; touch /ok; $LOOP")" 'autostart = true' \
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms retries = 3 start-period = 10s }'
+  container "$P-web" "$(cmd "$LOOP")" 'autostart = true' "after = { \"$P-db\" }"
+  daemon_start
+  check "after: both run" wait_until 30 eval 'state_is "$P-db" running && state_is "$P-web" running'
+  local tdb_start tdb_healthy tweb
+  tdb_start=$(first_event "$P-db" started)
+  tdb_healthy=$(first_event "$P-db" health "→ healthy")
+  tweb=$(first_event "$P-web" started)
+  note "db started $tdb_start, healthy $tdb_healthy (+$(((tdb_healthy - tdb_start) / 1000)) ms), web started $tweb"
+  check "after: the dependant starts only after the dependency turned healthy" \
+    eval '[ -n "$tdb_healthy" ] && [ -n "$tweb" ] && [ "$tweb" -ge "$tdb_healthy" ] && [ $((tdb_healthy - tdb_start)) -ge 1500000 ]'
+  daemon_stop
+}
+
+# ---- 5. on-failure none and stop --------------------------------------------------------------
+
+t_on_failure() {
+  env_new onfailure
+  container "$P-n" "$(cmd "$LOOP")" 'autostart = true' 'restart = "always"' \
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms retries = 1 on-failure = none }'
+  container "$P-x" "$(cmd "$LOOP")" 'autostart = true' 'restart = "always"' \
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms retries = 1 on-failure = stop }'
+  container "$P-lim" "$(cmd "$LOOP")" 'autostart = true' 'restart-delay = 100ms' 'restart-limit = 1' \
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms retries = 1 on-failure = restart }'
+  daemon_start
+  wait_until 30 state_is "$P-n" running
+  local pid
+  pid=$(pid_of "$P-n")
+  check "on-failure none: unhealthy" wait_until 20 health_is "$P-n" unhealthy
+  sleep 2 # several intervals
+  check "on-failure none: still running, unhealthy, same PID, restarts 0, no health-action" \
+    eval 'state_is "$P-n" running && health_is "$P-n" unhealthy && [ "$(pid_of "$P-n")" = "$pid" ] && alive "$pid" && [ "$(jget "$P-n" restarts)" = 0 ] && [ "$(count_events "$P-n" health-action)" = 0 ]'
+  check "on-failure none: it is probed on (more than 3 probes kept)" eval '[ "$(probes "$P-n" | wc -l)" -ge 4 ]'
+  check "on-failure stop: ends failed even with restart = always" wait_until 20 state_is "$P-x" failed
+  check "on-failure stop: events health-action stop and failed 'unhealthy'" \
+    eval 'has_event "$P-x" health-action stop && has_event "$P-x" failed unhealthy'
+  sleep 1
+  check "on-failure stop: not restarted (started once, restarts 0)" \
+    eval 'state_is "$P-x" failed && [ "$(count_events "$P-x" started)" = 1 ] && [ "$(jget "$P-x" restarts)" = 0 ]'
+  check "on-failure restart: restart-limit 1 still applies (restarted once, then failed)" \
+    wait_until 30 eval 'state_is "$P-lim" failed && [ "$(jget "$P-lim" restarts)" = 1 ] && has_event "$P-lim" failed "restart-limit 1"'
+  daemon_stop
+}
+
+# ---- 6. requires: the dependant follows a health restart ---------------------------------------
+
+t_requires() {
+  env_new requires
+  container "$P-db" "$(cmd "touch /ok; $LOOP")" 'autostart = true' \
+    'health { command = { "test", "-e", "/ok" } interval = 500ms timeout = 300ms retries = 2 }'
+  container "$P-app" "$(cmd "$LOOP")" 'autostart = true' "requires = { \"$P-db\" }"
+  daemon_start
+  check "requires: both run, db healthy" \
+    wait_until 30 eval 'running_healthy "$P-db" && state_is "$P-app" running'
+  local dbpid apppid t0
+  dbpid=$(pid_of "$P-db") apppid=$(pid_of "$P-app")
+  t0=$(($(date +%s%N) / 1000))
+  ctl exec -c "$D/conf" --state-dir "$STATE" "$P-db" -- rm /ok
+  check "requires: db is restarted for its health (new PID)" \
+    wait_until 30 eval '[ "$(jget "$P-db" restarts)" = 1 ] && state_is "$P-db" running && [ "$(pid_of "$P-db")" != "$dbpid" ]'
+  check "requires: the dependant runs again with a new PID" \
+    wait_until 30 eval 'state_is "$P-app" running && [ "$(pid_of "$P-app")" != "$apppid" ] && ! alive "$apppid"'
+  local t_unh t_stop t_dbstart t_dbhealthy t_appstart
+  t_unh=$(events "$P-db" | awk -v t="$t0" '$1 > t && $2 == "health" && /unhealthy/ { print $1; exit }')
+  t_stop=$(events "$P-app" | awk -v t="$t0" '$1 > t && $2 == "stop" { print $1; exit }')
+  t_dbstart=$(events "$P-db" | awk -v t="$t0" '$1 > t && $2 == "started" { print $1; exit }')
+  t_dbhealthy=$(events "$P-db" | awk -v t="$t0" '$1 > t && $2 == "health" && /→ healthy/ { print $1; exit }')
+  t_appstart=$(events "$P-app" | awk -v t="$t0" '$1 > t && $2 == "started" { print $1; exit }')
+  note "after rm /ok (usec since): db unhealthy +$((t_unh - t0)), app stop +$((t_stop - t0)), db started +$((t_dbstart - t0)), db healthy +$((t_dbhealthy - t0)), app started +$((t_appstart - t0))"
+  check "requires: event stop 'requires '$P-db', which is unhealthy'" has_event "$P-app" stop "requires '$P-db', which is unhealthy"
+  check "requires: order db unhealthy ≤ app stop < db started < db healthy ≤ app started" \
+    eval '[ -n "$t_unh" ] && [ -n "$t_stop" ] && [ -n "$t_dbstart" ] && [ -n "$t_dbhealthy" ] && [ -n "$t_appstart" ] &&
+          [ "$t_unh" -le "$t_stop" ] && [ "$t_stop" -lt "$t_dbstart" ] && [ "$t_dbstart" -lt "$t_dbhealthy" ] && [ "$t_dbhealthy" -le "$t_appstart" ]'
+  [ "$fail" = 0 ] || { events "$P-db" | sed 's/^/# db /'; events "$P-app" | sed 's/^/# app /'; }
+  daemon_stop
+}
+
+# ---- 7. a probe command that does not exist ------------------------------------------------------
+
+t_not_found() {
+  env_new notfound
+  container "$P-nf" "$(cmd "$LOOP")" 'autostart = true' \
+    'health { command = { "/no/such-probe" } interval = 300ms timeout = 200ms retries = 2 on-failure = none }'
+  daemon_start
+  wait_until 30 state_is "$P-nf" running
+  check "not found: the container becomes unhealthy" wait_until 20 health_is "$P-nf" unhealthy
+  local out
+  out=$(probes "$P-nf" | head -n1)
+  note "newest probe: $out"
+  check "not found: the probe output names the missing command (exit status 127)" \
+    eval 'echo "$out" | grep -q "^0 127 .*not found.*/no/such-probe"'
+  check "not found: berthd keeps running and serving" eval 'alive "$DPID" && ctl ls | grep -q "^$P-nf .*running"'
+  daemon_stop
+}
+
+# ---- 8. tcp on a bridge network ------------------------------------------------------------------
+
+t_tcp_bridge() {
+  env_new tcp
+  local oct=$(($$ % 200 + 20)) i
+  for ((i = 0; i < 200; i++)); do
+    ip -4 addr | grep -q " 198\.19\.$oct\." || ip -4 route | grep -q "^198\.19\.$oct\." || break
+    oct=$(((oct + 1) % 200 + 20))
+  done
+  local sub=198.19.$oct
+  cat >"$D/conf/net.conf" <<EOF
+network $BR {
+    subnet  = "$sub.0/24"
+    gateway = "$sub.1"
+    nat     = false
+}
+EOF
+  container "$P-h" "$(cmd "mkdir -p /tmp/www && echo hi > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www")" \
+    'autostart = true' "network { bridge = \"$BR\" address = \"$sub.10\" }" \
+    'health { tcp = 8080 interval = 500ms timeout = 400ms retries = 2 }'
+  daemon_start
+  check "tcp: the httpd container on bridge $BR ($sub.0/24) becomes healthy" wait_until 30 running_healthy "$P-h"
+  local out rc
+  out=$(timeout 30 "$CTL" health -c "$D/conf" --state-dir "$STATE" "$P-h" 2>&1); rc=$?
+  note "berthctl health: $out"
+  check "tcp: berthctl health prints a passed tcp result to $sub.10:8080 and exits 0" \
+    eval '[ $rc = 0 ] && echo "$out" | grep -q "tcp probe passed" && echo "$out" | grep -q "$sub.10:8080"'
+  daemon_stop
+  check "tcp: berthd removes the bridge at exit" eval '! ip link show "$BR" >/dev/null 2>&1'
+}
+
+# ---- 9. check refuses interval < timeout -----------------------------------------------------------
+
+t_check_interval() {
+  env_new check
+  cat >"$D/conf/bad.conf" <<EOF
+container $P-c {
+    template = "busybox"
+    health {
+        command = { "true" }
+        timeout = 2s
+        interval = 1s
+    }
+}
+EOF
+  local out rc
+  out=$("$CTL" check -c "$D/conf" 2>&1); rc=$?
+  note "check: $(echo "$out" | head -n3 | tr '\n' '|')"
+  check "check: interval 1s < timeout 2s is refused with bad.conf:6" \
+    eval '[ $rc != 0 ] && echo "$out" | grep -q "bad.conf:6" && echo "$out" | grep -qi "interval"'
+}
+
+# ---- 11. a health section added or removed by reload -------------------------------------------
+
+t_reload_health() {
+  env_new reload
+  container "$P-l" "$(cmd "touch /ok; $LOOP")" 'autostart = true'
+  daemon_start
+  wait_until 30 state_is "$P-l" running
+  local pid
+  pid=$(pid_of "$P-l")
+  container "$P-l" "$(cmd "touch /ok; $LOOP")" 'autostart = true' \
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms retries = 1 on-failure = none }'
+  ctl reload >/dev/null 2>&1
+  check "reload: a health section added by reload is probed: healthy, same PID" \
+    wait_until 20 eval 'running_healthy "$P-l" && [ "$(pid_of "$P-l")" = "$pid" ]'
+  ctl exec -c "$D/conf" --state-dir "$STATE" "$P-l" -- rm /ok
+  check "reload: ... and turns unhealthy once its file is gone" wait_until 20 health_is "$P-l" unhealthy
+  container "$P-l" "$(cmd "touch /ok; $LOOP")" 'autostart = true'
+  ctl reload >/dev/null 2>&1
+  check "reload: with the section removed, no health and no probes, same PID" \
+    wait_until 20 eval '[ "$(jget "$P-l" health)" = "-" ] && [ "$(probes "$P-l" | wc -l)" = 0 ] && [ "$(pid_of "$P-l")" = "$pid" ]'
+  daemon_stop
+}
+
+# ---- 12. re-adopted containers are probed again ---------------------------------------------------
+
+t_adopt_health() {
+  env_new adopt
+  container "$P-a" "$(cmd "touch /ok; $LOOP")" 'autostart = true' \
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms retries = 1 on-failure = none }'
+  daemon_start
+  wait_until 30 running_healthy "$P-a"
+  local pid
+  pid=$(pid_of "$P-a")
+  kill -KILL "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+  daemon_start
+  check "adopt: a re-adopted container is probed again and healthy, same PID" \
+    wait_until 20 eval 'running_healthy "$P-a" && [ "$(pid_of "$P-a")" = "$pid" ] && has_event "$P-a" health "starting → healthy"'
+  daemon_stop
+}
+
+# ---- 13. a frozen container: its probes fail, berthd keeps serving ----------------------------------
+
+t_frozen() {
+  env_new frozen
+  container "$P-z" "$(cmd "$LOOP")" 'autostart = true' \
+    'health { command = { "true" } interval = 300ms timeout = 200ms retries = 2 on-failure = none }'
+  daemon_start
+  check "frozen: healthy before" wait_until 30 running_healthy "$P-z"
+  local pid
+  pid=$(pid_of "$P-z")
+  "$CTL" freeze --state-dir "$STATE" "$P-z"
+  check "frozen: berthctl freeze succeeds" eval '[ $? = 0 ]'
+  sleep 2
+  local t0=$SECONDS
+  check "frozen: berthd still answers within 5 s" eval 'BERTH_SOCKET=$D/run/control.sock timeout 5 "$CTL" ls >/dev/null 2>&1'
+  note "frozen: ls answered after $((SECONDS - t0)) s"
+  check "frozen: the frozen container turns unhealthy (its probes cannot run)" wait_until 10 health_is "$P-z" unhealthy
+  note "frozen: newest probe: $(probes "$P-z" | head -n1)"
+  "$CTL" unfreeze --state-dir "$STATE" "$P-z"
+  check "frozen: healthy again after unfreeze, same PID" \
+    wait_until 20 eval 'running_healthy "$P-z" && [ "$(pid_of "$P-z")" = "$pid" ]'
+  daemon_stop
+}
+
+# ---- 10. soak ----------------------------------------------------------------------------------------
+
+# cpu_ticks PID: utime + stime
+cpu_ticks() { awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$1/stat"; }
+# child_ticks PID: cutime + cstime (reaped children: the probes' forks before their exec)
+child_ticks() { awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[14] + f[15] }' "/proc/$1/stat"; }
+# fds_min PID: the fewest open fds over 2 s (sampled every 10 ms): probes in
+# flight hold a few fds each, the baseline is what stays.
+fds_min() {
+  "$PY" - "$1" <<'EOF'
+import os, sys, time
+m = None
+for _ in range(200):
+    try:
+        n = len(os.listdir('/proc/%s/fd' % sys.argv[1]))
+    except OSError:
+        continue
+    m = n if m is None else min(m, n)
+    time.sleep(0.01)
+print(m)
+EOF
+}
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+t_soak() {
+  local n=${SOAK_N:-50} secs=${SOAK_SECS:-60}
+  env_new soak
+  local i
+  for ((i = 0; i < n; i++)); do
+    container "$P-k$i" 'command = { "sleep", "100000" }' 'autostart = true' 'network { mode = "none" }' \
+      'health { command = { "true" } interval = 1s timeout = 500ms retries = 3 }'
+  done
+  local t_start=$SECONDS
+  # Under ASan, freed memory sits in a quarantine (256 MB by default) and
+  # RSS grows until it is full: without it, RSS shows what berthd keeps.
+  # Leak detection at exit stays on.
+  daemon_start env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
+  all_healthy() { [ "$(ctl ls 2>/dev/null | grep -c "^$P-k.* running  *healthy ")" = "$n" ]; }
+  check "soak: $n containers run and are healthy" wait_until 120 all_healthy
+  local t_up=$((SECONDS - t_start))
+  local hz c0 c1 f0 f1 r0 r1 w0 w1 k0 k1
+  hz=$(getconf CLK_TCK)
+  k0=$(child_ticks "$DPID")
+  c0=$(cpu_ticks "$DPID") f0=$(fds_min "$DPID") r0=$(rss_kb "$DPID") w0=$(date +%s%N)
+  sleep "$secs"
+  c1=$(cpu_ticks "$DPID") f1=$(fds_min "$DPID") r1=$(rss_kb "$DPID") w1=$(date +%s%N)
+  k1=$(child_ticks "$DPID")
+  local cpu
+  cpu=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v w=$((w1 - w0)) 'BEGIN { printf "%.1f", 100 * c / hz / (w / 1e9) }')
+  # The 5 kept probes of a few containers: all passed, the newest within
+  # 3 s, one every 2.5 s at most (interval 1 s is counted from the end of
+  # the previous probe: the period is 1 s + the probe + event loop delays).
+  local k span_ok=1 spans=''
+  for k in 0 $((n / 2)) $((n - 1)); do
+    local sp
+    sp=$(ctl inspect "$P-k$k" | "$PY" -c '
+import json, sys, time
+p = json.load(sys.stdin)["health_probes"]
+t = [x["time_usec"] for x in p]
+fresh = time.time() * 1e6 - max(t)
+period = (max(t) - min(t)) / (len(t) - 1)
+dur = sum(x["duration_usec"] for x in p) / len(p)
+good = len(p) == 5 and all(x["ok"] for x in p) and fresh < 3e6 and period < 2.5e6
+print("%d:newest %.1fs ago, period %.2fs, probe %.0fms" % (good, fresh / 1e6, period / 1e6, dur / 1e3))' 2>/dev/null)
+    spans+="k$k: ${sp#*:}; "
+    [ "${sp%%:*}" = 1 ] || span_ok=0
+  done
+  note "soak: $n containers up and healthy in ${t_up}s; over $(((w1 - w0) / 1000000)) ms berthd used $((c1 - c0)) ticks = $cpu% of one CPU (its reaped children, the probes' forks: $((k1 - k0)) ticks)"
+  note "soak: fds $f0 -> $f1, VmRSS $r0 kB -> $r1 kB"
+  note "soak: kept probes: $spans"
+  check "soak: containers were probed to the end, at least every 2.5 s, all passing" test "$span_ok" = 1
+  check "soak: berthd CPU ${cpu}% < 50% of one CPU" awk -v c="$cpu" 'BEGIN { exit !(c < 50) }'
+  check "soak: fd count unchanged (±2): $f0 -> $f1" eval '[ $((f1 - f0)) -le 2 ] && [ $((f0 - f1)) -le 2 ]'
+  check "soak: RSS grew by at most 20%: $r0 -> $r1 kB" eval '[ "$r1" -le $((r0 * 12 / 10)) ]'
+  check "soak: all still healthy, no restarts" eval 'all_healthy && ! ctl ls | grep "^$P-k" | awk "\$6 != 0 { f = 1 } END { exit !f }"'
+  local t_stop=$SECONDS
+  daemon_stop
+  note "soak: shutdown took $((SECONDS - t_stop))s"
+  check "soak: berthd stops all $n containers" wait_until 30 eval '[ -z "$(procs_with "$D/")" ]'
+}
+
+# test_health.sh [t_NAME...]: only those checks (for debugging)
+if [ $# -gt 0 ]; then
+  for t in "$@"; do "$t"; done
+else
+  t_check_interval
+  t_retries_restart
+  t_start_period
+  t_timeout
+  t_after_healthy
+  t_on_failure
+  t_requires
+  t_not_found
+  t_tcp_bridge
+  t_reload_health
+  t_adopt_health
+  t_frozen
+  t_soak
+fi
+
+left=$(procs_with "$ROOT/")
+check "no berthd, monitor or container of this test is left running" test -z "$left"
+[ -z "$left" ] || note "left running: $left"
+cg=$(our_cgroups)
+check "no $P-* cgroup is left below this shell's cgroups" test -z "$cg"
+[ -z "$cg" ] || note "left: $cg"
+san=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ROOT"/*/berthd.log 2>/dev/null)
+check "no sanitizer report in any berthd log" test -z "$san"
+for l in $san; do note "== $l"; grep -A12 -E 'Sanitizer|runtime error:' "$l" | head -30 | sed 's/^/# /'; done
+if [ "$fail" != 0 ]; then
+  for l in "$ROOT"/*/berthd.log; do
+    [ -f "$l" ] && { note "== $l"; tail -n 15 "$l" | sed 's/^/# /'; }
+  done
+fi
+exit $fail
