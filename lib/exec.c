@@ -130,19 +130,9 @@ static void child_stdio(const struct exec_child *c)
 
 static void child_chdir(int sock, const char *workdir)
 {
-        int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        int fd = root < 0 ? -errno : mounts_open_in_root(root, workdir, O_PATH | O_DIRECTORY, false);
-        if (root >= 0)
-                close(root);
-        if (fd < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, fd, "workdir '%s'", workdir);
-        if (fchdir(fd) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot enter workdir '%s'", workdir);
-        close(fd);
-        /* A directory outside the root reads as "(unreachable)..." (CVE-2024-21626). */
-        char cwd[4096];
-        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-                child_fail(sock, SPAWN_EXIT_SETUP, 0, "workdir '%s' is outside the container", workdir);
+        char err[400];
+        if (spawn_enter_workdir(workdir, err, sizeof err) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
 }
 
 /* Inside every namespace, a child of the caller: becomes the workload. */

@@ -147,21 +147,37 @@ static void child_resolve_user(int sock, const char *user, char *home, size_t ho
                            strchr(user, ':') ? strchr(user, ':') + 1 : "");
 }
 
-static void child_chdir(int sock, const char *workdir)
+int spawn_enter_workdir(const char *workdir, char *err, size_t n)
 {
         int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         int fd = root < 0 ? -errno : mounts_open_in_root(root, workdir, O_PATH | O_DIRECTORY, false);
         if (root >= 0)
                 close(root);
-        if (fd < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, fd, "workdir '%s'", workdir);
-        if (fchdir(fd) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot enter workdir '%s'", workdir);
+        if (fd < 0) {
+                snprintf(err, n, "workdir '%s': %s", workdir, strerror(-fd));
+                return fd;
+        }
+        if (fchdir(fd) < 0) {
+                int r = -errno;
+                close(fd);
+                snprintf(err, n, "cannot enter workdir '%s': %s", workdir, strerror(-r));
+                return r;
+        }
         close(fd);
         /* A directory outside the root reads as "(unreachable)..." (CVE-2024-21626). */
         char cwd[4096];
-        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-                child_fail(sock, SPAWN_EXIT_SETUP, 0, "workdir '%s' is outside the container", workdir);
+        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') {
+                snprintf(err, n, "workdir '%s' is outside the container", workdir);
+                return -EXDEV;
+        }
+        return 0;
+}
+
+static void child_chdir(int sock, const char *workdir)
+{
+        char err[SPAWN_ERROR_MAX - 32];
+        if (spawn_enter_workdir(workdir, err, sizeof err) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
 }
 
 /* confined: the init already applied the confinement (the workload inherits

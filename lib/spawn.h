@@ -64,5 +64,10 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *result);
  * between fork and exec. 0, -ESRCH (user unknown), -ENXIO (group unknown). */
 int spawn_resolve_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char *home, size_t homelen);
 
+/* In a container's child after pivot_root/setns: chdir to workdir resolved
+ * inside the root without magic links, refusing a cwd outside it. No
+ * allocation. 0, or -errno with the reason in err. */
+int spawn_enter_workdir(const char *workdir, char *err, size_t errlen);
+
 /* Exit status as a shell reports it: code, or 128+signal. */
 int spawn_exit_status(int wait_status);
