@@ -174,6 +174,13 @@ cleanup() {
     sleep 0.1
   done
   for p in "${DPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  # A frozen container (the freeze check, if it failed half-way) takes no
+  # signal until thawed.
+  local f
+  for f in $(our_cgroups); do
+    [ -f "$f/freezer.state" ] && echo THAWED > "$f/freezer.state" 2>/dev/null
+    [ -f "$f/cgroup.freeze" ] && echo 0 > "$f/cgroup.freeze" 2>/dev/null
+  done
   # Monitors and containers of ours (argv holds $ROOT). An init is PID 1
   # of its namespace: SIGKILL takes the whole container.
   for p in $(procs_with "$ROOT/"); do kill -KILL "$p" 2>/dev/null; done
