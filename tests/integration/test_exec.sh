@@ -12,6 +12,9 @@ T=$(mktemp -d /tmp/btexec.XXXXXX)
 N=btexec$$
 runpid=
 cleanup() {
+  # A freeze check that failed half-way would leave the container frozen,
+  # deaf to every signal: thaw it first.
+  "$B" unfreeze --state-dir "$T/state" "$N" >/dev/null 2>&1
   if [ -n "$runpid" ]; then
     kill -TERM "$runpid" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$runpid" 2>/dev/null || break; sleep 0.1; done
