@@ -70,23 +70,6 @@ static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, .
         _exit(code);
 }
 
-static int send_msg(int sock, const struct exec_msg *m, int fd)
-{
-        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-        struct iovec iov = { .iov_base = (void *) m, .iov_len = sizeof *m };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (fd >= 0) {
-                mh.msg_control = cbuf;
-                mh.msg_controllen = sizeof cbuf;
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        }
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 static void child_stdio(const struct exec_child *c)
 {
         if (c->tty) {
@@ -104,7 +87,7 @@ static void child_stdio(const struct exec_child *c)
                 if (ioctl(slave, TIOCSCTTY, 0) < 0)
                         child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot take the pty as terminal");
                 struct exec_msg m = { .type = MSG_PTY };
-                int r = send_msg(c->sock, &m, master);
+                int r = send_with_fd(c->sock, &m, sizeof m, master);
                 if (r < 0)
                         child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
                 close(master);
@@ -236,7 +219,7 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         if (pid == 0)
                 workload_main(c);
         struct exec_msg pm = { .type = MSG_PID, .pid = pid };
-        if (send_msg(c->sock, &pm, -1) < 0) {
+        if (send_with_fd(c->sock, &pm, sizeof pm, -1) < 0) {
                 (void) kill(pid, SIGKILL);
                 _exit(SPAWN_EXIT_SETUP);
         }
@@ -280,28 +263,6 @@ static bool same_ns(pid_t pid, const char *ns)
         if (stat(path, &b) < 0)
                 return true;
         return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
-
-static int recv_msg(int sock, struct exec_msg *m, int *fd)
-{
-        char cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { .iov_base = m, .iov_len = sizeof *m };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-        ssize_t k;
-        do
-                k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        while (k < 0 && errno == EINTR);
-        if (k < 0)
-                return -errno;
-        if (k == 0)
-                return 0;
-        *fd = -1;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(fd, CMSG_DATA(c), sizeof(int));
-        if (k != (ssize_t) sizeof *m)
-                return -EBADMSG;
-        return 1;
 }
 
 static void reap(pid_t pid)
@@ -450,7 +411,7 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
         while (r >= 0) {
                 struct exec_msg msg;
                 int fd = -1;
-                int k = recv_msg(sock, &msg, &fd);
+                int k = recv_with_fd(sock, &msg, sizeof msg, &fd);
                 if (k <= 0) {
                         if (k < 0)
                                 r = failf(err, n, k, "sync");

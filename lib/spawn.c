@@ -46,20 +46,6 @@ static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, .
         _exit(code);
 }
 
-static int send_fd(int sock, int fd)
-{
-        struct spawn_msg m = { .type = MSG_PTY };
-        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 /* Looks name (or a number) up in the root's /etc/passwd or /etc/group.
  * Fills id (and, for passwd, gid and home). 0, -ENOENT, -EINVAL. */
 static int lookup_db(const char *file, const char *name, uint32_t *id, uint32_t *gid, char *home, size_t homelen)
@@ -328,7 +314,8 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                         child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot bind /dev/console");
                 if (ioctl(slave, TIOCSCTTY, 0) < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot take the pty as terminal");
-                r = send_fd(sock, master);
+                struct spawn_msg pm = { .type = MSG_PTY };
+                r = send_with_fd(sock, &pm, sizeof pm, master);
                 if (r < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
                 close(master);
@@ -411,28 +398,6 @@ static pid_t do_clone(const struct spawn_params *p, int *pidfd)
                                NULL, NULL);
 }
 
-static int recv_msg(int sock, struct spawn_msg *m, int *fd)
-{
-        char cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { .iov_base = m, .iov_len = sizeof *m };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-        ssize_t k;
-        do
-                k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        while (k < 0 && errno == EINTR);
-        if (k < 0)
-                return -errno;
-        if (k == 0)
-                return 0;
-        if (k != (ssize_t) sizeof *m)
-                return -EBADMSG;
-        *fd = -1;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(fd, CMSG_DATA(c), sizeof(int));
-        return 1;
-}
-
 int spawn_exit_status(int st)
 {
         if (WIFEXITED(st))
@@ -496,7 +461,7 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
         while (r >= 0) {
                 struct spawn_msg m;
                 int fd = -1;
-                int k = recv_msg(sock, &m, &fd);
+                int k = recv_with_fd(sock, &m, sizeof m, &fd);
                 if (k <= 0) {
                         if (k < 0) {
                                 r = k;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 char **strv_free(char **v)
@@ -291,4 +292,47 @@ int rm_rf(const char *path)
         if (lstat(path, &st) < 0)
                 return errno == ENOENT ? 0 : -errno;
         return rm_rf_at(AT_FDCWD, path, st.st_dev);
+}
+
+int send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (fd >= 0) {
+                mh.msg_control = cbuf;
+                mh.msg_controllen = sizeof cbuf;
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        }
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { .iov_base = buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+        ssize_t k;
+        do
+                k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        if (k == 0)
+                return 0;
+        int fd = -1;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        if ((size_t) k != len) {
+                if (fd >= 0)
+                        close(fd);
+                return -EBADMSG;
+        }
+        *ret_fd = fd;
+        return 1;
 }

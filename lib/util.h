@@ -94,6 +94,13 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
 /* The same for an open file (which stays open). */
 int read_file_fd(int fd, size_t max, char **ret, size_t *ret_len);
 
+/* One fixed-size message over a SEQPACKET/stream socket, optionally with
+ * an fd (SCM_RIGHTS). send: fd < 0 = none; no allocation (safe in a child
+ * between clone and exec). recv: 1 with a whole message (*ret_fd = the fd
+ * or -1, close-on-exec), 0 at EOF, -EBADMSG for a short one, -errno. */
+int send_with_fd(int sock, const void *buf, size_t len, int fd);
+int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
+
 /* mkdir -p with the given mode for missing components. */
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf that never crosses into another file system and never follows
