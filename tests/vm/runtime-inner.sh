@@ -41,7 +41,9 @@ wait $rp
 [ -z "$(find /sys/fs/cgroup -type d -path '*/berth/lim' 2>/dev/null)" ] && ok "the cgroup is removed after the run" || nok "cgroup left"
 
 # A fork bomb is held by pids = 32: watched from outside, in its cgroup.
-$B run -c $C --state-dir $S lim -- /bin/sh -c 'i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); done 2>/dev/null; sleep 1' > /tmp/bomb.out 2>&1 &
+# (the children sleep long enough that forking, slow under emulation,
+# reaches the limit before the first of them exit)
+$B run -c $C --state-dir $S lim -- /bin/sh -c 'i=0; while [ $i -lt 200 ]; do sleep 8 & i=$((i+1)); done 2>/dev/null; exit 0' > /tmp/bomb.out 2>&1 &
 rp=$!
 max=0; cg=""
 for i in $(seq 1 40); do
