@@ -69,6 +69,29 @@ static ssize_t drain(const struct monitor_params *p, int dirfd, int *log, off_t 
         return k;
 }
 
+uint64_t monitor_parse_oom_kills(const char *text)
+{
+        for (const char *line = text; line && *line;) {
+                if (strncmp(line, "oom_kill ", 9) == 0)
+                        return strtoull(line + 9, NULL, 10);
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return 0;
+}
+
+static uint64_t cgroup_oom_kills(int cgfd)
+{
+        static const char *const files[] = { "memory.events", "memory.oom_control" };
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+                _cleanup_free_ char *text = NULL;
+                if (read_file_at(cgfd, files[i], 65536, &text, NULL) == 0)
+                        return monitor_parse_oom_kills(text);
+        }
+        return 0;
+}
+
 int monitor_run(const struct monitor_params *p)
 {
         _cleanup_close_ int dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -109,12 +132,23 @@ int monitor_run(const struct monitor_params *p)
         }
         if (log >= 0)
                 close(log);
+        uint64_t oom = 0;
+        if (p->cgroup_fd >= 0) {
+                oom = cgroup_oom_kills(p->cgroup_fd);
+                /* The PID namespace died with the init; this is for a
+                 * process that joined the cgroup from outside it. */
+                _cleanup_close_ int kfd = openat(p->cgroup_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+                if (kfd >= 0)
+                        (void) !write(kfd, "1", 1);
+        }
         int status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         char text[256];
-        int n = snprintf(text, sizeof text, "status=%d\ncode=%s\nsignal=%d\nrealtime_usec=%llu\n", status,
-                         si.si_code == CLD_EXITED ? "exited" : "killed", si.si_code == CLD_EXITED ? 0 : si.si_status,
-                         (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000);
+        int n = snprintf(text, sizeof text, "status=%d\ncode=%s\nsignal=%d\nrealtime_usec=%llu\noom_kills=%llu\n",
+                         status, si.si_code == CLD_EXITED ? "exited" : "killed",
+                         si.si_code == CLD_EXITED ? 0 : si.si_status,
+                         (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000,
+                         (unsigned long long) oom);
         return write_file_atomic(dirfd, "exit", text, (size_t) n, 0600);
 }

@@ -14,10 +14,18 @@ struct monitor_params {
         int log_fd;           /* read end of the container's stdout/stderr */
         uint64_t log_max_size;
         uint32_t log_max_files;
+        int cgroup_fd;        /* the container's cgroup directory (v2, or v1 memory), or -1 */
 };
 
-/* Returns when the init has exited and its status is on disk: 0 or -errno. */
+/* Returns when the init has exited and its status is on disk: 0 or -errno.
+ * With a cgroup_fd, stragglers in the cgroup are killed (v2 cgroup.kill)
+ * and the OOM kills it saw are recorded: a container in a systemd scope
+ * loses its cgroup as soon as the monitor leaves it. */
 int monitor_run(const struct monitor_params *p);
+
+/* The value of "oom_kill N" in memory.events (v2) or memory.oom_control
+ * (v1) text; 0 when absent. Pure. */
+uint64_t monitor_parse_oom_kills(const char *text);
 
 /* Rotates name → name.1 → ... → name.(keep-1) in dirfd. */
 int monitor_rotate(int dirfd, const char *name, uint32_t keep);

@@ -678,11 +678,12 @@ bool runtime_cleanup(const char *state_dir, const char *name)
         return oom;
 }
 
-int runtime_update_limits(const struct spec_container *c, char *err, size_t n)
+int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *err, size_t n)
 {
         struct cgroup_manager *m = NULL;
         struct cgroup *cg = NULL;
-        int r = cgroup_open_manager(&m);
+        /* Found through its init: below berthd's cgroup, or in its own scope. */
+        int r = init_pid > 0 ? cgroup_open_manager_of(init_pid, c->name, &m) : -ESRCH;
         if (r >= 0)
                 r = cgroup_open_existing(m, c->name, &cg);
         if (r >= 0) {
@@ -708,6 +709,11 @@ void runtime_remove(const char *state_dir, const struct spec_container *c)
                 if (dfd >= 0)
                         (void) ipam_release(dfd, c->network, c->name);
         }
+}
+
+const char *runtime_cgroup_path(const struct runtime_container *rc)
+{
+        return rc->in && rc->in->cg ? cgroup_path(rc->in->cg) : NULL;
 }
 
 struct in_addr runtime_address(const struct runtime_container *rc)

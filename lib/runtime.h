@@ -46,11 +46,15 @@ void runtime_destroy(struct runtime_container *rc);
 /* berthd, after a container's init exited (or was found dead): removes
  * what lives outside the container's namespaces — its host veth, its
  * cgroup. Keeps its directory and address. */
+/* The container's cgroup directory (v2, or v1's memory hierarchy), or NULL. */
+const char *runtime_cgroup_path(const struct runtime_container *rc);
+
 bool runtime_cleanup(const char *state_dir, const char *name); /* true: the OOM killer struck */
 
-/* Applies c's limits to its running cgroup: 0, 1 (something skipped: err
- * says what) or -errno (err says why; the old limits stay). */
-int runtime_update_limits(const struct spec_container *c, char *err, size_t errlen);
+/* Applies c's limits to the running cgroup of its init init_pid: 0, 1
+ * (something skipped: err says what) or -errno (err says why; the old
+ * limits stay). */
+int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *err, size_t errlen);
 
 /* berthd, when a container's definition is gone: its directory (writable
  * layer, logs) and its address on its network. */

@@ -121,7 +121,7 @@ int state_pidfd_verified(pid_t pid, uint64_t start, int *ret)
         return 0;
 }
 
-int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec)
+int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec, uint64_t *oom_kills)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
@@ -137,5 +137,8 @@ int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec)
         char *t = strstr(text, "realtime_usec=");
         if (realtime_usec)
                 *realtime_usec = t ? strtoull(t + 14, NULL, 10) : 0;
+        char *o = strstr(text, "oom_kills=");
+        if (oom_kills)
+                *oom_kills = o ? strtoull(o + 10, NULL, 10) : 0;
         return 0;
 }

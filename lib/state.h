@@ -33,5 +33,7 @@ int state_boot_id(char buf[40]);
  * opened first, checked after, so a recycled pid can never slip between. */
 int state_pidfd_verified(pid_t pid, uint64_t start, int *ret);
 
-/* The exit the monitor recorded: 0 and status (shell style), -ENOENT if none. */
-int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec);
+/* The exit the monitor recorded: 0 and status (shell style), -ENOENT if none.
+ * realtime_usec and oom_kills (OOM kills the monitor saw in the container's
+ * cgroup) may be NULL; absent fields read 0. */
+int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec, uint64_t *oom_kills);

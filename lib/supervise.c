@@ -25,6 +25,7 @@
 #include "parse.h"
 #include "plan.h"
 #include "runtime.h"
+#include "scope.h"
 #include "state.h"
 #include "util.h"
 
@@ -71,6 +72,7 @@ struct unit {
         pid_t init_pid;
         uint64_t init_start;
         int init_pidfd;
+        bool exit_oom; /* the monitor saw the OOM killer in the container's cgroup */
         char address[16];
         usec_t started_mono;
         uint64_t started_realtime;
@@ -412,8 +414,10 @@ static void monitor_gone(struct unit *u)
 {
         int status = -1;
         _cleanup_free_ char *dir = unit_dir(u->m, u->name);
-        if (dir && state_read_exit(dir, &status, NULL) < 0)
+        uint64_t oom = 0;
+        if (dir && state_read_exit(dir, &status, NULL, &oom) < 0)
                 status = -1;
+        u->exit_oom = oom > 0;
         if (dir) {
                 _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (dfd >= 0) {
@@ -662,6 +666,21 @@ static void unit_start_now(struct unit *u)
                         dprintf(sp[1], "E 125 cannot create the log pipe\n");
                         _exit(125);
                 }
+                if (m->o.scope_slice) {
+                        char unit[300], desc[300], serr[512];
+                        snprintf(desc, sizeof desc, "berth container %s", c->name);
+                        struct scope_params scp = { .unit = unit, .slice = m->o.scope_slice, .description = desc,
+                                                   .before = m->o.scope_before,
+                                                   .timeout_usec = 60 * SPEC_USEC_PER_SEC };
+                        if (scope_unit_name("berth", c->name, unit, sizeof unit) < 0) {
+                                dprintf(sp[1], "E 125 container '%s': no systemd unit name fits it\n", c->name);
+                                _exit(125);
+                        }
+                        if (scope_enter(&scp, serr, sizeof serr) < 0) {
+                                dprintf(sp[1], "E 125 container '%s': %s\n", c->name, serr);
+                                _exit(125);
+                        }
+                }
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
                                           .stdio = { null, lp[1], lp[1] } };
@@ -683,12 +702,16 @@ static void unit_start_now(struct unit *u)
                         inet_ntop(AF_INET, &a, abuf, sizeof abuf);
                 close(lp[1]);
                 close(null);
-                /* The monitor inherits the container's pidfd, its output and its lock. */
-                int keep[] = { rc->pidfd, lp[0], rc->lock_fd };
+                /* The monitor inherits the container's pidfd, its output, its lock
+                 * and its cgroup. */
+                const char *cgp = runtime_cgroup_path(rc);
+                int cgfd = cgp ? open(cgp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                int keep[] = { rc->pidfd, lp[0], rc->lock_fd, cgfd };
                 for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                         if (keep[i] >= 0)
                                 (void) fcntl(keep[i], F_SETFD, 0);
-                char pidbuf[16], pidfdbuf[16], logbuf[16], sizebuf[32], filesbuf[16];
+                char pidbuf[16], pidfdbuf[16], logbuf[16], sizebuf[32], filesbuf[16], cgbuf[16];
+                snprintf(cgbuf, sizeof cgbuf, "%d", cgfd);
                 snprintf(pidbuf, sizeof pidbuf, "%d", (int) rc->pid);
                 snprintf(pidfdbuf, sizeof pidfdbuf, "%d", rc->pidfd);
                 snprintf(logbuf, sizeof logbuf, "%d", lp[0]);
@@ -696,7 +719,7 @@ static void unit_start_now(struct unit *u)
                 snprintf(filesbuf, sizeof filesbuf, "%u", c->log_max_files);
                 dprintf(sp[1], "S %d %llu %s\n", (int) rc->pid, (unsigned long long) start, abuf);
                 close(sp[1]);
-                char *argv[] = { "berth-monitor", rc->dir, pidbuf, pidfdbuf, logbuf, sizebuf, filesbuf, NULL };
+                char *argv[] = { "berth-monitor", rc->dir, pidbuf, pidfdbuf, logbuf, sizebuf, filesbuf, cgbuf, NULL };
                 char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
                 execve(m->o.monitor_path, argv, envp);
                 /* No monitor: the container cannot be held; take it down. */
@@ -837,7 +860,8 @@ static void unit_exited(struct unit *u, int status, const char *why)
         health_state_reset(&u->health);
         u->health_failed_stop = false;
         u->timer = sd_event_source_disable_unref(u->timer);
-        bool oom = runtime_cleanup(m->o.state_dir, u->name);
+        bool oom = runtime_cleanup(m->o.state_dir, u->name) || u->exit_oom;
+        u->exit_oom = false;
         u->last_status = status;
         u->init_pid = 0;
         if (why && why != u->last_error)
@@ -1246,7 +1270,7 @@ static void apply_plan(struct manager *m, struct spec_set *next, const struct pl
                                 break;
                         if (u->state == U_RUNNING && c) {
                                 char err[300] = "";
-                                int r = runtime_update_limits(c, err, sizeof err);
+                                int r = runtime_update_limits(c, u->init_pid, err, sizeof err);
                                 if (r < 0) {
                                         /* The kernel kept the old limits: keep the old hash too, so
                                          * that the next reload tries again. */
@@ -1367,7 +1391,9 @@ int manager_startup(struct manager *m)
                 if (*cgroup_manager_missing(cgm))
                         log_warning("cgroup controllers missing on this host: %s; their limits are not enforced",
                                     cgroup_manager_missing(cgm));
-                int q = cgroup_manager_claim(cgm);
+                /* With systemd scopes our own cgroup stays a plain leaf, so that
+                 * systemd can put a restarted berthd back into it. */
+                int q = m->o.scope_slice ? 0 : cgroup_manager_claim(cgm);
                 if (q < 0)
                         log_warning("cannot take over cgroup %s: %s; containers may get no limits",
                                     cgroup_manager_base(cgm), strerror(-q));

@@ -16,6 +16,11 @@ struct manager_options {
         const char *run_dir;
         const char *monitor_path; /* the berth-monitor program */
         unsigned long nofile_soft; /* RLIMIT_NOFILE soft limit for containers; 0 = inherit */
+        /* cgroup v2 under systemd: each container gets a transient scope in
+         * this slice (lib/scope.h) instead of a cgroup below berthd's own,
+         * ordered before scope_before (berthd's unit). NULL: below our own. */
+        const char *scope_slice;
+        const char *scope_before;
 };
 
 int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret);

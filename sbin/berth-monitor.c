@@ -22,9 +22,10 @@ static long num(const char *s)
 
 int main(int argc, char **argv)
 {
-        /* berth-monitor DIR PID PIDFD LOGFD MAXSIZE MAXFILES */
-        if (argc != 7) {
-                fprintf(stderr, "usage: berth-monitor DIR PID PIDFD LOGFD MAXSIZE MAXFILES (started by berthd)\n");
+        /* berth-monitor DIR PID PIDFD LOGFD MAXSIZE MAXFILES [CGROUPFD] */
+        if (argc != 7 && argc != 8) {
+                fprintf(stderr,
+                        "usage: berth-monitor DIR PID PIDFD LOGFD MAXSIZE MAXFILES [CGROUPFD] (started by berthd)\n");
                 return 2;
         }
         (void) prctl(PR_SET_NAME, "berth-monitor", 0, 0, 0);
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
                 .log_fd = (int) num(argv[4]),
                 .log_max_size = (uint64_t) num(argv[5]),
                 .log_max_files = (uint32_t) num(argv[6]),
+                .cgroup_fd = argc > 7 ? (int) num(argv[7]) : -1,
         };
         int r = monitor_run(&p);
         if (r < 0) {

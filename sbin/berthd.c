@@ -9,8 +9,11 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-login.h>
 
+#include "cgroup.h"
 #include "log.h"
+#include "scope.h"
 #include "security.h"
 #include "template.h"
 #include "supervise.h"
@@ -46,6 +49,7 @@ static int on_detach(sd_event_source *s, const struct signalfd_siginfo *si, void
 static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
+                   "              [--cgroup-manager auto|systemd|cgroupfs]\n"
                    "              [--log-level err|warning|notice|info|debug]\n");
 }
 
@@ -68,19 +72,52 @@ static void find_monitor(void)
                 setenv("BERTH_MONITOR", exe, 1);
 }
 
+/* Where containers' cgroups go. "systemd": a transient scope each (cgroup
+ * v2 with systemd as the service manager), so that berthd's own cgroup
+ * stays a leaf systemd can restart it in. "cgroupfs": below berthd's own
+ * cgroup (v1 hosts, hosts without systemd). "auto": systemd when it can. */
+static int choose_cgroup_manager(const char *want, struct manager_options *o, char **own_unit)
+{
+        if (streq(want, "cgroupfs"))
+                return 0;
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *cgm = NULL;
+        bool v2 = cgroup_open_manager(&cgm) >= 0 && cgroup_manager_version(cgm) == 2;
+        bool sd = v2 && scope_available();
+        if (!sd) {
+                if (streq(want, "systemd")) {
+                        log_error("--cgroup-manager=systemd needs cgroup v2 and systemd as the service manager "
+                                  "(this host has %s)", v2 ? "no systemd answering on D-Bus" : "cgroup v1");
+                        return -EOPNOTSUPP;
+                }
+                return 0;
+        }
+        o->scope_slice = "machine.slice";
+        char *unit = NULL;
+        size_t ul = 0;
+        if (sd_pid_get_unit(0, &unit) >= 0 && (ul = strlen(unit)) > 8 && streq(unit + ul - 8, ".service"))
+                o->scope_before = *own_unit = unit;
+        else
+                free(unit);
+        log_info("containers get systemd scopes in %s%s%s", o->scope_slice, o->scope_before ? ", stopped after " : "",
+                 o->scope_before ? o->scope_before : "");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
                 { "conf-dir", required_argument, NULL, 'c' }, { "state-dir", required_argument, NULL, 'S' },
                 { "run-dir", required_argument, NULL, 'R' },  { "foreground", no_argument, NULL, 'f' },
                 { "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },        {},
+                { "version", no_argument, NULL, 'V' },        { "cgroup-manager", required_argument, NULL, 'G' },
+                {},
         };
         struct manager_options o = {
                 .conf_dir = "/etc/containers.d",
                 .state_dir = "/var/lib/berth",
                 .run_dir = "/run/berth",
         };
+        const char *cgroup_manager = "auto";
         int c;
         log_set_ident("berthd");
         while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) >= 0)
@@ -93,6 +130,14 @@ int main(int argc, char **argv)
                         break;
                 case 'R':
                         o.run_dir = optarg;
+                        break;
+                case 'G':
+                        if (!streq(optarg, "auto") && !streq(optarg, "systemd") && !streq(optarg, "cgroupfs")) {
+                                fprintf(stderr, "berthd: --cgroup-manager: '%s' is not auto, systemd or cgroupfs\n",
+                                        optarg);
+                                return 2;
+                        }
+                        cgroup_manager = optarg;
                         break;
                 case 'f':
                         break; /* berthd never forks away: systemd and make run both want that */
@@ -152,6 +197,9 @@ int main(int argc, char **argv)
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
+        _cleanup_free_ char *own_unit = NULL;
+        if (choose_cgroup_manager(cgroup_manager, &o, &own_unit) < 0)
+                return 1;
         const char *mon = getenv("BERTH_MONITOR");
         o.monitor_path = mon ? mon : BERTH_SBINDIR "/berth-monitor";
         umask(0022);

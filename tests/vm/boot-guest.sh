@@ -39,6 +39,17 @@ finish() {
 }
 if until_ok 30 running web probe; then ok "web and probe running"
 else nok "web and probe running: $(berthctl ls 2>&1 | tr '\n' ' ')"; dump; finish; fi
+# --- cgroups: a systemd scope per container; berthd's own cgroup a plain leaf ---
+wcg=$(sed -n 's/^0:://p' /proc/"$(cpid web)"/cgroup)
+check "web runs in its own scope (cgroup $wcg)" sh -c "case '$wcg' in /machine.slice/berth-web.scope/*) true;; *) false;; esac"
+check "systemd has berth-web.scope and berth-probe.scope active" \
+  sh -c '[ "$(systemctl is-active berth-web.scope berth-probe.scope | sort -u)" = active ]'
+check "web's limits in its cgroup (memory.max 64M, pids.max 128)" \
+  sh -c "[ \"\$(cat /sys/fs/cgroup$wcg/memory.max)/\$(cat /sys/fs/cgroup$wcg/pids.max)\" = 67108864/128 ]"
+svc=/sys/fs/cgroup$(prop berthd ControlGroup)
+# (a health probe or a spawner may pass through: wait for berthd alone)
+check "berthd.service's cgroup holds berthd alone and enables no controller" \
+  until_ok 15 sh -c "[ \"\$(cat $svc/cgroup.procs)\" = \"$(prop berthd MainPID)\" ] && [ -z \"\$(cat $svc/cgroup.subtree_control)\" ]"
 order=$(journal | sed -n 's/^\([a-z]*\): started:.*/\1/p' | tr '\n' ' ')
 check "started in order web, probe (got: $order)" [ "$order" = "web probe " ]
 check "the status line counts 2 running" sh -c 'systemctl status berthd | grep -q "Status: \"2 running"'
@@ -82,12 +93,12 @@ check "no container process left" sh -c "! kill -0 $w 2>/dev/null && ! kill -0 $
 check "bridge lan0 removed" sh -c '! ip link show lan0 >/dev/null 2>&1'
 left=$(systemd-cgls --no-pager -u berthd.service 2>/dev/null | grep -c -E '^[^a-zA-Z]*[0-9]+ ' || true)
 check "berthd.service cgroup empty after stop" [ "$left" = 0 ]
+check "no berth scope left after stop" until_ok 15 sh -c '[ -z "$(systemctl list-units --all --no-legend "berth-*.scope")" ]'
 
 check "systemctl start berthd again after a stop" sh -c 'systemctl start berthd && [ "$(systemctl is-active berthd)" = active ]'
 check "web and probe running again" until_ok 60 running web probe
 
-# The rest needs a running berthd; on systemd < 254 a restart with live
-# containers fails (the delegated cgroup has controllers enabled: EBUSY).
+# The rest needs a running berthd.
 need_berthd() {
   [ "$(systemctl is-active berthd)" = active ] && return 0
   nok "$1: skipped, berthd.service is not active"; return 1
