@@ -7,7 +7,7 @@ PKGS=(
   libconfuse-dev libcap-dev libseccomp-dev libsystemd-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libjson-c-dev libcmocka-dev
   busybox-static iproute2 nftables util-linux procps scdoc
-  qemu-system-x86 linux-image-amd64 cpio
+  qemu-system-x86 linux-image-amd64 cpio debootstrap e2fsprogs kmod
 )
 missing=()
 for p in "${PKGS[@]}"; do

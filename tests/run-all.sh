@@ -47,12 +47,13 @@ if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
   fi
 fi
 
-# The cgroup v2 lane: the same cgroup tests inside a QEMU VM booted with a
-# pure cgroup2 hierarchy (these machines are cgroup v1). About 40 s.
+# The cgroup v2 lanes: the same cgroup tests inside a QEMU VM booted with a
+# pure cgroup2 hierarchy (these machines are cgroup v1), about 2 minutes;
+# then the systemd boot lane, about 4 more.
 if [ "$WHAT" = all ] || [ "$WHAT" = vm ]; then
   if [ "$(id -u)" = 0 ] && [ -x tests/vm/check-vm.sh ] || [ -f tests/vm/check-vm.sh ]; then
     echo "== vm: cgroup v2 lane"
-    out=$(timeout -k 10 900 bash tests/vm/check-vm.sh "$BUILD" 2>&1); rc=$?
+    out=$(timeout -k 10 2400 bash tests/vm/check-vm.sh "$BUILD" 2>&1); rc=$?
     printf '%s\n' "$out"
     p=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
     f=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
