@@ -83,6 +83,47 @@ rm -f /etc/containers.d/broken.conf
 check "berthd still active after a refused reload" [ "$(systemctl is-active berthd)" = active ]
 check "nothing changed by the refused reload" [ "$(cpid web)/$(cpid probe)" = "$w1/$p1" ]
 
+# --- OOM: recorded although systemd removes an emptied scope's cgroup at once ---
+since=$(date '+%Y-%m-%d %H:%M:%S')
+cat > /etc/containers.d/hog.conf <<'C'
+container hog {
+  template  = "busybox"
+  command   = { "/bin/sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived" }
+  autostart = true
+  restart   = "no"
+  network { mode = "none" }
+  limits { memory = 16M }
+}
+C
+check "reload starts the memory hog" systemctl reload berthd
+check "the hog's OOM kill is reported (event oom, exit 137)" \
+  until_ok 60 sh -c "journalctl -u berthd -o cat --no-pager --since '$since' | grep -q '^hog: oom' && journalctl -u berthd -o cat --no-pager --since '$since' | grep -q '^hog: exited: status 137'"
+check "berthctl inspect hog says why" sh -c 'berthctl inspect hog | grep -q "OOM killer"'
+check "the hog's scope is gone" until_ok 15 sh -c '[ -z "$(systemctl list-units --all --no-legend "berth-hog*.scope")" ]'
+rm -f /etc/containers.d/hog.conf
+check "reload removes the hog" systemctl reload berthd
+
+# --- berthctl run: a scope of its own; the caller's cgroup is left alone -------
+mycg=$(sed -n 's/^0:://p' /proc/self/cgroup)
+mkdir -p /tmp/runconf
+cat > /tmp/runconf/one.conf <<'C'
+container one {
+  template = "busybox"
+  command  = { "/bin/sleep", "4" }
+  network { mode = "none" }
+  limits { memory = 32M }
+}
+C
+berthctl run -c /tmp/runconf --no-tty one > /tmp/run.out 2>&1 &
+runpid=$!
+check "berthctl run gets berth-run-one.scope" until_ok 30 sh -c '[ "$(systemctl is-active berth-run-one.scope)" = active ]'
+check "its container's limit is in the scope (memory.max 32M)" \
+  until_ok 10 sh -c '[ "$(cat /sys/fs/cgroup/machine.slice/berth-run-one.scope/berth/one/memory.max)" = 33554432 ]'
+wait $runpid; rc=$?
+check "berthctl run exits 0 (got $rc: $(tr '\n' ' ' < /tmp/run.out))" [ "$rc" = 0 ]
+check "the caller stayed in its cgroup, nothing was claimed there" \
+  sh -c "[ \"\$(sed -n 's/^0:://p' /proc/self/cgroup)\" = '$mycg' ] && [ ! -e /sys/fs/cgroup$mycg/supervisor ]"
+
 # --- stop: every container, in reverse order ----------------------------------
 w=$(cpid web); p=$(cpid probe)
 since=$(date '+%Y-%m-%d %H:%M:%S')
