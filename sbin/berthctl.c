@@ -23,6 +23,7 @@
 #include "parse.h"
 #include "log.h"
 #include "runtime.h"
+#include "scope.h"
 #include "security.h"
 #include "state.h"
 #include "template.h"
@@ -207,6 +208,28 @@ static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
         return status < 0 ? SPAWN_EXIT_SETUP : status;
 }
 
+/* On cgroup v2 under systemd a foreground run gets a scope of its own, as
+ * `systemd-run --scope` would: its cgroup then never claims (moves the
+ * processes of) the caller's session cgroup. Elsewhere: nothing to do. */
+static int run_enter_scope(const char *name)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *cgm = NULL;
+        if (cgroup_open_manager(&cgm) < 0 || cgroup_manager_version(cgm) != 2 || !scope_available())
+                return 0;
+        char unit[300], desc[300], err[512];
+        if (scope_unit_name("berth-run", name, unit, sizeof unit) < 0) {
+                fprintf(stderr, "berthctl run: container '%s': no systemd unit name fits it\n", name);
+                return -EINVAL;
+        }
+        snprintf(desc, sizeof desc, "berthctl run %s", name);
+        struct scope_params p = { .unit = unit, .slice = "machine.slice", .description = desc,
+                                  .timeout_usec = 60 * SPEC_USEC_PER_SEC };
+        int r = scope_enter(&p, err, sizeof err);
+        if (r < 0)
+                fprintf(stderr, "berthctl run: container '%s': %s\n", name, err);
+        return r;
+}
+
 static int verb_run(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -271,6 +294,11 @@ static int verb_run(int argc, char **argv)
                 tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
         if (spec->disk_quota)
                 fprintf(stderr, "berthctl: warning: container '%s': disk-quota is not enforced by this version\n", name);
+
+        if (run_enter_scope(name) < 0) {
+                spec_set_done(&set);
+                return SPAWN_EXIT_SETUP;
+        }
 
         /* Signals are taken through a signalfd and forwarded to the init. */
         sigset_t mask;
