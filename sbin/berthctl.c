@@ -269,8 +269,6 @@ static int verb_run(int argc, char **argv)
         }
         if (tty < 0)
                 tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-        if (spec->disk_quota)
-                fprintf(stderr, "berthctl: warning: container '%s': disk-quota is not enforced by this version\n", name);
 
         /* Signals are taken through a signalfd and forwarded to the init. */
         sigset_t mask;
