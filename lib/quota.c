@@ -27,6 +27,9 @@
 /* How many sibling records quota_project_get reads. */
 #define QUOTA_MAX_SIBLINGS 65536U
 
+/* linux/quota.h's QCMD shifts an int: Q_SETQUOTA's high bit overflows. */
+#define QUOTA_CMD(cmd, type) (((unsigned) (cmd) << SUBCMDSHIFT) | ((unsigned) (type) & SUBCMDMASK))
+
 static int quotactl_fd(int fd, unsigned cmd, uint32_t id, void *addr)
 {
         if (syscall(SYS_quotactl_fd, fd, cmd, id, addr) < 0)
@@ -89,7 +92,7 @@ int quota_project_parse(const char *text, uint32_t *ret)
 int quota_supported(int fd)
 {
         struct fs_quota_statv st = { .qs_version = FS_QSTATV_VERSION1 };
-        int r = quotactl_fd(fd, QCMD(Q_XGETQSTATV, PRJQUOTA), 0, &st);
+        int r = quotactl_fd(fd, QUOTA_CMD(Q_XGETQSTATV, PRJQUOTA), 0, &st);
         /* ENOSYS: no quotactl_fd, or a file system without quota
          * operations; ESRCH/EINVAL/ENOTSUP: none for this type. */
         if (r == -ENOSYS || r == -ESRCH || r == -EINVAL || r == -EOPNOTSUPP || r == -ENOTTY)
@@ -191,13 +194,13 @@ int quota_set_limit(int fd, uint32_t projid, uint64_t bytes)
                 .dqb_bhardlimit = quota_bytes_to_blocks(bytes),
                 .dqb_valid = QIF_BLIMITS,
         };
-        return quotactl_fd(fd, QCMD(Q_SETQUOTA, PRJQUOTA), projid, &dq);
+        return quotactl_fd(fd, QUOTA_CMD(Q_SETQUOTA, PRJQUOTA), projid, &dq);
 }
 
 int quota_usage(int fd, uint32_t projid, uint64_t *ret_bytes)
 {
         struct if_dqblk dq = { 0 };
-        int r = quotactl_fd(fd, QCMD(Q_GETQUOTA, PRJQUOTA), projid, &dq);
+        int r = quotactl_fd(fd, QUOTA_CMD(Q_GETQUOTA, PRJQUOTA), projid, &dq);
         if (r < 0)
                 return r;
         *ret_bytes = dq.dqb_curspace;

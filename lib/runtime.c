@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <time.h>
 
@@ -394,6 +395,13 @@ static int setup_disk_quota(const struct spec_container *c, const char *state_di
                 return failf(err, n, 0,
                              "container '%s': disk-quota needs a template (with rootfs = DIR the container writes to "
                              "that directory itself)",
+                             c->name);
+        /* The kernel lets CAP_SYS_RESOURCE (in the host's user namespace)
+         * write past a project's hard limit on ext4. */
+        if ((c->caps_add & (1ULL << CAP_SYS_RESOURCE)) && !c->idmap)
+                return failf(err, n, 0,
+                             "container '%s': disk-quota cannot hold a container with capability 'sys_resource' "
+                             "(drop it, or use idmap)",
                              c->name);
         int r = quota_container_apply(dfd, c->name, c->disk_quota);
         if (r == -EOPNOTSUPP)

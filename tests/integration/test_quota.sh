@@ -29,13 +29,15 @@ ok() { echo "ok $*"; }
 notok() { echo "not ok $*"; failed=1; }
 oneline() { printf '%s' "$1" | tr '\n' ' ' | head -c 400; }
 
-if [ ! -x "$B" ]; then notok "berthctl is built at $B"; exit 1; fi
+for f in "$B" "$BUILD/tests/test_quota"; do
+  [ -x "$f" ] || { notok "$f is built"; exit 1; }
+done
 
 # ---- the checks that need project quotas, for the host or the VM ------------
-# checks.sh BERTHCTL MOUNTPOINT [LSATTR]: prints ok / not ok lines.
+# checks.sh BERTHCTL MOUNTPOINT LSATTR TEST_QUOTA: prints ok / not ok lines.
 cat > "$tmp/checks.sh" <<'EOS'
 #!/bin/sh
-B=$1 M=$2 LSATTR=${3:-lsattr}
+B=$1 M=$2 LSATTR=$3 UNIT=$4
 S=$M/state C=$M/conf
 ok() { echo "ok $*"; }
 notok() { echo "not ok $*"; }
@@ -100,6 +102,15 @@ else notok "project id on the upper layer (recorded '$want', lsattr '$(one "$got
 if [ -z "$(ls -A "$S/containers" 2>/dev/null)" ] && ! grep -qF "$S/" /proc/self/mountinfo; then
   ok "after the runs no container directory and no mount is left"
 else notok "left behind: $(ls -A "$S/containers" | tr '\n' ' ') $(grep -F "$S/" /proc/self/mountinfo | head -n 3)"; fi
+
+# The module's live unit tests: labelling an existing tree, a new limit,
+# lifting a limit (what non-ephemeral restarts and removal rely on).
+uout=$(BERTH_QUOTA_DIR=$M "$UNIT" 2>&1)
+urc=$?
+if [ "$urc" = 0 ] && printf '%s' "$uout" | grep -q 'PASSED.*15 test' && ! printf '%s' "$uout" | grep -q SKIPPED; then
+  ok "test_quota's live tests pass on the prjquota file system"
+else notok "test_quota live (rc $urc): $(printf '%s' "$uout" | grep -E 'FAIL|SKIP|ERROR|Error|error' | head -n 8 | tr '\n' ' ')"; fi
+[ -z "$(ls -A "$M" | grep btquota-live)" ] && ok "the live tests leave nothing" || notok "live tests left $(ls "$M")"
 EOS
 
 # ---- without project quotas: a clear error, nothing left behind -------------
@@ -128,6 +139,16 @@ if [ "$rc" = 125 ] && printf '%s' "$err" | grep -qF "container 'btquota-dir': di
   ok "disk-quota with rootfs = DIR is refused with a clear error"
 else notok "disk-quota with rootfs = DIR (rc $rc, '$(oneline "$err")')"; fi
 
+# CAP_SYS_RESOURCE lets a process write past a project's limit (ext4).
+mkdir -p "$tmp/plain/c/btquota-res"
+printf 'container btquota-res {\n  template = "busybox"\n  disk-quota = 8M\n  capabilities { add = { "sys_resource" } }\n}\n' \
+  > "$tmp/plain/c/btquota-res/c.conf"
+err=$(timeout -k 5 60 "$B" run --no-tty -c "$tmp/plain/c/btquota-res" --state-dir "$st" btquota-res -- /bin/true 2>&1 </dev/null)
+rc=$?
+if [ "$rc" = 125 ] && printf '%s' "$err" | grep -qF "container 'btquota-res': disk-quota cannot hold a container with capability 'sys_resource'"; then
+  ok "disk-quota with capability sys_resource is refused with a clear error"
+else notok "disk-quota with sys_resource (rc $rc, '$(oneline "$err")')"; fi
+
 # ---- with project quotas: on this host if its kernel can, else in a VM ------
 if ! command -v mkfs.ext4 >/dev/null; then notok "mkfs.ext4 is installed (e2fsprogs)"; exit 1; fi
 mkimg() { rm -f "$img" && truncate -s 160M "$img" && mkfs.ext4 -q -F -O project,quota "$img"; }
@@ -136,7 +157,7 @@ mkdir -p "$mnt"
 loopdev=$(losetup -f --show "$img" 2>/dev/null) || loopdev=""
 if [ -n "$loopdev" ] && mount -t ext4 -o prjquota "$loopdev" "$mnt" 2>/dev/null; then
   echo "# project quotas: this host's kernel ($(uname -r))"
-  out=$(sh "$tmp/checks.sh" "$B" "$mnt" 2>&1)
+  out=$(sh "$tmp/checks.sh" "$B" "$mnt" lsattr "$BUILD/tests/test_quota" 2>&1)
   printf '%s\n' "$out"
   printf '%s\n' "$out" | grep -q '^not ok ' && failed=1
   printf '%s\n' "$out" | grep -q '^ok ' || { notok "quota checks ran: $(oneline "$out")"; }
@@ -146,7 +167,7 @@ else
   mkimg || { notok "image for the VM"; exit 1; }
   R=$tmp/vm
   mkdir -p "$R/templates"
-  cp "$B" "$tmp/checks.sh" "$R/"
+  cp "$B" "$tmp/checks.sh" "$BUILD/tests/test_quota" "$R/"
   cp templates/busybox.sh "$R/templates/"
   cat > "$R/inner.sh" <<'EOS'
 #!/bin/sh
@@ -155,7 +176,7 @@ export BERTH_TEMPLATES=/work/templates
 echo "# guest kernel $(uname -r)"
 mkdir -p /mnt/q
 if ! mount -t ext4 -o prjquota /dev/vda /mnt/q; then echo "not ok the guest mounts the image with prjquota"; exit 1; fi
-sh /work/checks.sh /work/berthctl /mnt/q /usr/local/bin/lsattr
+sh /work/checks.sh /work/berthctl /mnt/q /usr/local/bin/lsattr /work/test_quota
 umount /mnt/q
 EOS
   start=$SECONDS

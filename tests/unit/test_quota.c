@@ -10,7 +10,12 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <sys/syscall.h>
 
 #include "quota.h"
 #include "util.h"
@@ -197,6 +202,154 @@ static void test_quota_container_apply_unsupported(void **state)
         assert_int_equal(system(cmd), 0);
 }
 
+/* Live: with BERTH_QUOTA_DIR naming a directory on a file system with
+ * project quotas (test_quota.sh sets it in its VM), the real thing;
+ * skipped elsewhere. Each test gets a fresh containers directory there
+ * holding web/upper and web/work. The writes run without an effective
+ * CAP_SYS_RESOURCE, which would let them past the limit (as a container
+ * runs). */
+struct live {
+        char *dir;
+        int dfd;
+};
+
+static void drop_sys_resource(void)
+{
+        struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+        assert_int_equal(syscall(SYS_capget, &hdr, data), 0);
+        data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &= ~CAP_TO_MASK(CAP_SYS_RESOURCE);
+        assert_int_equal(syscall(SYS_capset, &hdr, data), 0);
+}
+
+static int live_setup(void **state)
+{
+        const char *base = getenv("BERTH_QUOTA_DIR");
+        if (!base || !*base) {
+                *state = NULL;
+                return 0;
+        }
+        struct live *l = calloc(1, sizeof *l);
+        assert_non_null(l);
+        l->dir = strdup_printf("%s/btquota-live.XXXXXX", base);
+        assert_non_null(l->dir);
+        l->dfd = mk_containers(l->dir);
+        write_record(l->dfd, "web", NULL);
+        assert_int_equal(mkdirat(l->dfd, "web/upper", 0755), 0);
+        assert_int_equal(mkdirat(l->dfd, "web/work", 0755), 0);
+        drop_sys_resource();
+        *state = l;
+        return 0;
+}
+
+static int live_teardown(void **state)
+{
+        struct live *l = *state;
+        if (!l)
+                return 0;
+        (void) quota_container_release(l->dfd, "web");
+        close(l->dfd);
+        _cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", l->dir);
+        int r = cmd ? system(cmd) : -1;
+        free(l->dir);
+        free(l);
+        return r == 0 ? 0 : -1;
+}
+
+static int live_fd(void **state)
+{
+        struct live *l = *state;
+        if (!l)
+                skip();
+        assert_int_equal(quota_supported(l->dfd), 1);
+        return l->dfd;
+}
+
+/* Writes up to mib MiB to containers/web/upper/PATH: the bytes written
+ * (stopping at the first error, whose errno goes to *ret_errno). */
+static uint64_t fill(int dfd, const char *path, unsigned mib, int *ret_errno)
+{
+        _cleanup_free_ char *p = strdup_printf("web/upper/%s", path);
+        _cleanup_close_ int fd = openat(dfd, p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        static char buf[65536];
+        uint64_t done = 0;
+        *ret_errno = 0;
+        for (unsigned i = 0; i < mib * 16; i++) {
+                ssize_t n = write(fd, buf, sizeof buf);
+                if (n < 0) {
+                        *ret_errno = errno;
+                        break;
+                }
+                done += (uint64_t) n;
+        }
+        if (*ret_errno == 0 && fsync(fd) < 0)
+                *ret_errno = errno;
+        return done;
+}
+
+static uint32_t projid_of(int dfd, const char *path)
+{
+        _cleanup_close_ int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        struct fsxattr fa;
+        assert_int_equal(ioctl(fd, FS_IOC_FSGETXATTR, &fa), 0);
+        return fa.fsx_projid;
+}
+
+static void test_quota_container_apply_live_labels_existing_tree(void **state)
+{
+        int dfd = live_fd(state);
+        /* Files from before the quota (a restart after adding disk-quota). */
+        assert_int_equal(mkdirat(dfd, "web/upper/a", 0755), 0);
+        assert_int_equal(mkdirat(dfd, "web/upper/a/b", 0755), 0);
+        assert_int_equal(symlinkat("/nowhere", dfd, "web/upper/a/link"), 0);
+        int e;
+        assert_int_equal(fill(dfd, "a/b/old", 3, &e), 3ULL << 20);
+        assert_int_equal(quota_container_apply(dfd, "web", 8ULL << 20), 0);
+        uint32_t id;
+        assert_int_equal(quota_project_get(dfd, "web", &id), 0);
+        assert_int_equal(projid_of(dfd, "web/upper"), id);
+        assert_int_equal(projid_of(dfd, "web/work"), id);
+        assert_int_equal(projid_of(dfd, "web/upper/a/b"), id);
+        assert_int_equal(projid_of(dfd, "web/upper/a/b/old"), id);
+        uint64_t used = 0;
+        assert_int_equal(quota_usage(dfd, id, &used), 0);
+        assert_true(used >= 3ULL << 20);
+        /* The old 3 MiB count: only about 5 more fit. */
+        uint64_t more = fill(dfd, "new", 8, &e);
+        assert_int_equal(e, EDQUOT);
+        assert_true(more >= 4ULL << 20);
+        assert_true(more <= 5ULL << 20);
+}
+
+static void test_quota_container_apply_live_new_limit(void **state)
+{
+        int dfd = live_fd(state);
+        int e;
+        assert_int_equal(quota_container_apply(dfd, "web", 2ULL << 20), 0);
+        assert_true(fill(dfd, "f", 4, &e) <= 2ULL << 20);
+        assert_int_equal(e, EDQUOT);
+        assert_int_equal(quota_container_apply(dfd, "web", 16ULL << 20), 0);
+        assert_int_equal(fill(dfd, "g", 8, &e), 8ULL << 20);
+        assert_int_equal(e, 0);
+}
+
+static void test_quota_container_release_live_lifts_limit(void **state)
+{
+        int dfd = live_fd(state);
+        int e;
+        assert_int_equal(quota_container_apply(dfd, "web", 1ULL << 20), 0);
+        assert_int_equal(quota_container_release(dfd, "web"), 0);
+        assert_int_equal(fill(dfd, "f", 4, &e), 4ULL << 20);
+        assert_int_equal(e, 0);
+        /* disk-quota removed from the definition: a start with 0 lifts it too. */
+        assert_int_equal(quota_container_apply(dfd, "web", 1ULL << 20), 0);
+        assert_int_equal(quota_container_apply(dfd, "web", 0), 0);
+        assert_int_equal(fill(dfd, "g", 4, &e), 4ULL << 20);
+        assert_int_equal(e, 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -212,6 +365,9 @@ int main(void)
                 cmocka_unit_test(test_quota_container_release_without_record),
                 cmocka_unit_test(test_quota_supported_proc_is_not),
                 cmocka_unit_test(test_quota_container_apply_unsupported),
+                cmocka_unit_test_setup_teardown(test_quota_container_apply_live_labels_existing_tree, live_setup, live_teardown),
+                cmocka_unit_test_setup_teardown(test_quota_container_apply_live_new_limit, live_setup, live_teardown),
+                cmocka_unit_test_setup_teardown(test_quota_container_release_live_lifts_limit, live_setup, live_teardown),
         };
         return cmocka_run_group_tests_name("quota", tests, NULL, NULL);
 }
