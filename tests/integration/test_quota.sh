@@ -1,21 +1,24 @@
 #!/bin/bash
 # disk-quota through `berthctl run`: on a state directory whose file system
-# has project quotas (a fresh ext4 image, mkfs -O project,quota, mounted
-# with prjquota), a container with disk-quota = 8M cannot write more than
-# 8 MiB, one with 12M not more than 12 MiB, one without a quota writes
-# 20 MiB; the upper layer carries the recorded project id with
-# inheritance. On a file system without project quotas the start fails
-# with a clear message and leaves nothing behind.
-# When this host's kernel cannot mount ext4 with prjquota (no quota format
-# built in), the quota checks run in a throw-away QEMU VM with the Debian
-# kernel (tests/vm/run-in-vm.sh), the image attached as a virtio disk.
-# Needs root, mkfs.ext4 (e2fsprogs) and a static busybox (templates/busybox.sh).
+# has project quotas (a fresh ext4 image made with -O project,quota, and an
+# xfs image when xfsprogs is installed, each mounted with prjquota), a
+# container with disk-quota = 8M cannot write more than 8 MiB, one with 12M
+# not more than 12 MiB, one without a quota writes 20 MiB; the upper layer
+# carries the recorded project id with inheritance; test_quota's live tests
+# pass there. On a file system without project quotas the start fails with
+# a clear message and leaves nothing behind; rootfs = DIR and sys_resource
+# are refused.
+# When this host's kernel cannot mount the image with prjquota (no quota
+# format built in), those checks run in a throw-away QEMU VM with the
+# Debian kernel (tests/vm/run-in-vm.sh), the images attached as virtio
+# disks. Needs root, mkfs.ext4 (e2fsprogs), a static busybox
+# (templates/busybox.sh); for the VM qemu and /boot's kernel.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BERTH_BUILD:-$PWD/build}
 B=$BUILD/berthctl
 tmp=$(mktemp -d /tmp/btquota.XXXXXX)
-img=$tmp/btquota.img
+img=$tmp/btquota
 mnt=$tmp/mnt
 loopdev=""
 cleanup() {
@@ -34,13 +37,13 @@ for f in "$B" "$BUILD/tests/test_quota"; do
 done
 
 # ---- the checks that need project quotas, for the host or the VM ------------
-# checks.sh BERTHCTL MOUNTPOINT LSATTR TEST_QUOTA: prints ok / not ok lines.
+# checks.sh FSTYPE BERTHCTL MOUNTPOINT LSATTR TEST_QUOTA: prints ok / not ok lines.
 cat > "$tmp/checks.sh" <<'EOS'
 #!/bin/sh
-B=$1 M=$2 LSATTR=$3 UNIT=$4
+FS=$1 B=$2 M=$3 LSATTR=$4 UNIT=$5
 S=$M/state C=$M/conf
-ok() { echo "ok $*"; }
-notok() { echo "not ok $*"; }
+ok() { echo "ok $FS: $*"; }
+notok() { echo "not ok $FS: $*"; }
 def() { # NAME LINES...
   n=$1; shift
   mkdir -p "$C/$n"
@@ -150,38 +153,67 @@ if [ "$rc" = 125 ] && printf '%s' "$err" | grep -qF "container 'btquota-res': di
 else notok "disk-quota with sys_resource (rc $rc, '$(oneline "$err")')"; fi
 
 # ---- with project quotas: on this host if its kernel can, else in a VM ------
+# ext4 (mkfs -O project,quota, mounted with prjquota) always; xfs (mounted
+# with prjquota) when xfsprogs is installed.
 if ! command -v mkfs.ext4 >/dev/null; then notok "mkfs.ext4 is installed (e2fsprogs)"; exit 1; fi
-mkimg() { rm -f "$img" && truncate -s 160M "$img" && mkfs.ext4 -q -F -O project,quota "$img"; }
-if ! mkimg; then notok "mkfs.ext4 -O project,quota makes an image"; exit 1; fi
+mkimg() { # FSTYPE
+  rm -f "$img.$1" && truncate -s 320M "$img.$1" || return 1
+  case $1 in
+    ext4) mkfs.ext4 -q -F -O project,quota "$img.$1" ;;
+    xfs) mkfs.xfs -q -f "$img.$1" ;;
+  esac
+}
+fstypes=ext4
+if command -v mkfs.xfs >/dev/null; then fstypes="ext4 xfs"; else echo "# skip xfs: no mkfs.xfs (apt-get install xfsprogs)"; fi
+vmfs=()
 mkdir -p "$mnt"
-loopdev=$(losetup -f --show "$img" 2>/dev/null) || loopdev=""
-if [ -n "$loopdev" ] && mount -t ext4 -o prjquota "$loopdev" "$mnt" 2>/dev/null; then
-  echo "# project quotas: this host's kernel ($(uname -r))"
-  out=$(sh "$tmp/checks.sh" "$B" "$mnt" lsattr "$BUILD/tests/test_quota" 2>&1)
-  printf '%s\n' "$out"
-  printf '%s\n' "$out" | grep -q '^not ok ' && failed=1
-  printf '%s\n' "$out" | grep -q '^ok ' || { notok "quota checks ran: $(oneline "$out")"; }
-else
-  [ -n "$loopdev" ] && { losetup -d "$loopdev"; loopdev=""; }
-  echo "# project quotas: this host's kernel ($(uname -r)) cannot mount ext4 with prjquota; using a VM"
-  mkimg || { notok "image for the VM"; exit 1; }
+for fs in $fstypes; do
+  if ! mkimg "$fs" > "$tmp/mkfs.err" 2>&1; then notok "$fs: mkfs makes an image: $(oneline "$(cat "$tmp/mkfs.err")")"; continue; fi
+  loopdev=$(losetup -f --show "$img.$fs" 2>/dev/null) || loopdev=""
+  if [ -n "$loopdev" ] && mount -t "$fs" -o prjquota "$loopdev" "$mnt" 2>/dev/null; then
+    echo "# $fs: project quotas on this host's kernel ($(uname -r))"
+    out=$(sh "$tmp/checks.sh" "$fs" "$B" "$mnt" lsattr "$BUILD/tests/test_quota" 2>&1)
+    printf '%s\n' "$out"
+    printf '%s\n' "$out" | grep -q '^not ok ' && failed=1
+    printf '%s\n' "$out" | grep -q '^ok ' || notok "$fs: quota checks ran: $(oneline "$out")"
+    umount "$mnt"
+  else
+    echo "# $fs: this host's kernel ($(uname -r)) cannot mount $fs with prjquota; using a VM"
+    vmfs+=("$fs")
+  fi
+  [ -n "$loopdev" ] && losetup -d "$loopdev"
+  loopdev=""
+done
+
+if [ ${#vmfs[@]} -gt 0 ]; then
   R=$tmp/vm
   mkdir -p "$R/templates"
   cp "$B" "$tmp/checks.sh" "$BUILD/tests/test_quota" "$R/"
   cp templates/busybox.sh "$R/templates/"
-  cat > "$R/inner.sh" <<'EOS'
+  drives="" devs="" mods="virtio_blk crc32c_generic"
+  letters=(a b c)
+  for k in "${!vmfs[@]}"; do
+    fs=${vmfs[$k]}
+    drives="$drives -drive file=$img.$fs,format=raw,if=virtio"
+    devs="$devs $fs:vd${letters[$k]}"
+    case $fs in ext4) mods="$mods ext4 quota_v2" ;; xfs) mods="$mods xfs" ;; esac
+  done
+  cat > "$R/inner.sh" <<EOS
 #!/bin/sh
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0
 export BERTH_TEMPLATES=/work/templates
-echo "# guest kernel $(uname -r)"
-mkdir -p /mnt/q
-if ! mount -t ext4 -o prjquota /dev/vda /mnt/q; then echo "not ok the guest mounts the image with prjquota"; exit 1; fi
-sh /work/checks.sh /work/berthctl /mnt/q /usr/local/bin/lsattr /work/test_quota
-umount /mnt/q
+echo "# guest kernel \$(uname -r)"
+for fd in $devs; do
+  fs=\${fd%%:*} dev=/dev/\${fd#*:}
+  mkdir -p /mnt/\$fs
+  if mount -t \$fs -o prjquota \$dev /mnt/\$fs; then
+    sh /work/checks.sh \$fs /work/berthctl /mnt/\$fs /usr/local/bin/lsattr /work/test_quota
+    umount /mnt/\$fs
+  else echo "not ok \$fs: the guest mounts \$dev with prjquota"; fi
+done
 EOS
   start=$SECONDS
-  VM_MODULES="virtio_blk crc32c_generic ext4 quota_v2" VM_BINS="lsattr" VM_TIMEOUT=${VM_TIMEOUT:-300} \
-    VM_QEMU_ARGS="-drive file=$img,format=raw,if=virtio" \
+  VM_MODULES="$mods" VM_BINS="lsattr" VM_TIMEOUT=${VM_TIMEOUT:-400} VM_QEMU_ARGS="$drives" \
     tests/vm/run-in-vm.sh "$R" "/bin/sh /work/inner.sh" > "$tmp/vm.out" 2>&1
   vrc=$?
   grep -E '^(ok|not ok|#) ' "$tmp/vm.out"
