@@ -116,6 +116,21 @@ else notok "test_quota live (rc $urc): $(printf '%s' "$uout" | grep -E 'FAIL|SKI
 [ -z "$(ls -A "$M" | grep btquota-live)" ] && ok "the live tests leave nothing" || notok "live tests left $(ls "$M")"
 EOS
 
+# noenf.sh FSTYPE BERTHCTL MOUNTPOINT: the same file system mounted without
+# prjquota (ext4 with the quota feature still accounts, but does not
+# enforce): the start is refused.
+cat > "$tmp/noenf.sh" <<'EOS'
+#!/bin/sh
+FS=$1 B=$2 M=$3
+mkdir -p "$M/conf/btquota-ne"
+printf 'container btquota-ne {\n  template = "busybox"\n  disk-quota = 8M\n}\n' > "$M/conf/btquota-ne/c.conf"
+err=$("$B" run --no-tty -c "$M/conf/btquota-ne" --state-dir "$M/state" btquota-ne -- /bin/true 2>&1 < /dev/null)
+rc=$?
+if [ "$rc" = 125 ] && printf '%s' "$err" | grep -qF "disk-quota needs project quotas on the file system of $M/state/containers"; then
+  echo "ok $FS: mounted without prjquota (accounting, no enforcement) the start is refused"
+else echo "not ok $FS: mounted without prjquota: refused (rc $rc, $(printf '%s' "$err" | tr '\n' ' '))"; fi
+EOS
+
 # ---- without project quotas: a clear error, nothing left behind -------------
 mkdir -p "$tmp/plain/c/btquota-np" "$tmp/plain/c/btquota-dir"
 printf 'container btquota-np {\n  template = "busybox"\n  disk-quota = 8M\n}\n' > "$tmp/plain/c/btquota-np/c.conf"
@@ -177,6 +192,12 @@ for fs in $fstypes; do
     printf '%s\n' "$out" | grep -q '^not ok ' && failed=1
     printf '%s\n' "$out" | grep -q '^ok ' || notok "$fs: quota checks ran: $(oneline "$out")"
     umount "$mnt"
+    if [ "$fs" = ext4 ] && mount -t ext4 "$loopdev" "$mnt"; then
+      out=$(sh "$tmp/noenf.sh" "$fs" "$B" "$mnt" 2>&1)
+      printf '%s\n' "$out"
+      printf '%s\n' "$out" | grep -q '^ok ' || failed=1
+      umount "$mnt"
+    fi
   else
     echo "# $fs: this host's kernel ($(uname -r)) cannot mount $fs with prjquota; using a VM"
     vmfs+=("$fs")
@@ -188,7 +209,7 @@ done
 if [ ${#vmfs[@]} -gt 0 ]; then
   R=$tmp/vm
   mkdir -p "$R/templates"
-  cp "$B" "$tmp/checks.sh" "$BUILD/tests/test_quota" "$R/"
+  cp "$B" "$tmp/checks.sh" "$tmp/noenf.sh" "$BUILD/tests/test_quota" "$R/"
   cp templates/busybox.sh "$R/templates/"
   drives="" devs="" mods="virtio_blk crc32c_generic"
   letters=(a b c)
@@ -209,6 +230,10 @@ for fd in $devs; do
   if mount -t \$fs -o prjquota \$dev /mnt/\$fs; then
     sh /work/checks.sh \$fs /work/berthctl /mnt/\$fs /usr/local/bin/lsattr /work/test_quota
     umount /mnt/\$fs
+    if [ \$fs = ext4 ] && mount -t ext4 \$dev /mnt/\$fs; then
+      sh /work/noenf.sh \$fs /work/berthctl /mnt/\$fs
+      umount /mnt/\$fs
+    fi
   else echo "not ok \$fs: the guest mounts \$dev with prjquota"; fi
 done
 EOS
