@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@
 #include "ipam.h"
 #include "nat.h"
 #include "net.h"
+#include "quota.h"
 #include "security.h"
 #include "state.h"
 #include "template.h"
@@ -376,6 +378,42 @@ static int take_lock(const char *dir, int *ret)
         return 0;
 }
 
+/* disk-quota: a project quota on the writable layer, set before the
+ * overlay is mounted; without disk-quota, a limit an earlier start set is
+ * lifted. */
+static int setup_disk_quota(const struct spec_container *c, const char *state_dir, bool overlay, char *err, size_t n)
+{
+        _cleanup_free_ char *dir = strdup_printf("%s/containers", state_dir);
+        _cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        if (dfd < 0)
+                return failf(err, n, dir ? -errno : -ENOMEM, "container '%s': cannot open %s", c->name, dir);
+        if (c->disk_quota == 0) {
+                (void) quota_container_release(dfd, c->name);
+                return 0;
+        }
+        if (!overlay)
+                return failf(err, n, 0,
+                             "container '%s': disk-quota needs a template (with rootfs = DIR the container writes to "
+                             "that directory itself)",
+                             c->name);
+        /* The kernel lets CAP_SYS_RESOURCE (in the host's user namespace)
+         * write past a project's hard limit on ext4. */
+        if ((c->caps_add & (1ULL << CAP_SYS_RESOURCE)) && !c->idmap)
+                return failf(err, n, 0,
+                             "container '%s': disk-quota cannot hold a container with capability 'sys_resource' "
+                             "(drop it, or use idmap)",
+                             c->name);
+        int r = quota_container_apply(dfd, c->name, c->disk_quota);
+        if (r == -EOPNOTSUPP)
+                return failf(err, n, 0,
+                             "container '%s': disk-quota needs project quotas on the file system of %s (xfs or ext4 "
+                             "mounted with prjquota)",
+                             c->name, dir);
+        if (r < 0)
+                return failf(err, n, r, "container '%s': cannot set disk-quota on %s/%s/upper", c->name, dir, c->name);
+        return 0;
+}
+
 int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
                   struct runtime_container **ret, int *exit_code, char *err, size_t n)
 {
@@ -463,6 +501,9 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                         r = failf(err, n, -errno, "container '%s': cannot create %s", c->name, dirs[i]);
                         goto fail;
                 }
+        r = setup_disk_quota(c, o->state_dir, lower != NULL, err, n);
+        if (r < 0)
+                goto fail;
         if (lower) {
                 /* An ephemeral run's upper layer dies with it: skip overlay's syncs. */
                 in->overlay_opts = strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, in->upper, in->work,
@@ -701,6 +742,10 @@ int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *
 void runtime_remove(const char *state_dir, const struct spec_container *c)
 {
         _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", state_dir, c->name);
+        _cleanup_free_ char *cd = strdup_printf("%s/containers", state_dir);
+        _cleanup_close_ int cdfd = cd ? open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        if (cdfd >= 0) /* the project's limit outlives the files */
+                (void) quota_container_release(cdfd, c->name);
         if (dir)
                 (void) rm_rf(dir);
         if (c->net_mode == NET_BRIDGE && c->network) {

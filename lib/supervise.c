@@ -1411,8 +1411,6 @@ int manager_startup(struct manager *m)
         }
         diag_done(&d);
         for (size_t i = 0; i < m->set.n_containers; i++) {
-                if (m->set.containers[i]->disk_quota)
-                        log_warning("%s: disk-quota is not enforced by this version", m->set.containers[i]->name);
                 struct unit *u = unit_add(m, m->set.containers[i]->name);
                 if (!u)
                         return -ENOMEM;

@@ -292,8 +292,6 @@ static int verb_run(int argc, char **argv)
         }
         if (tty < 0)
                 tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-        if (spec->disk_quota)
-                fprintf(stderr, "berthctl: warning: container '%s': disk-quota is not enforced by this version\n", name);
 
         if (run_enter_scope(name) < 0) {
                 spec_set_done(&set);
