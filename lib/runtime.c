@@ -679,6 +679,13 @@ void runtime_destroy(struct runtime_container *rc)
                 close(rc->pidfd);
         if (rc->pty_master >= 0)
                 close(rc->pty_master);
+        if (rc->ephemeral && rc->dir && in && in->spec && in->spec->disk_quota) {
+                /* The project's limit would outlive the files. */
+                _cleanup_free_ char *parent = strdup_printf("%s/..", rc->dir);
+                _cleanup_close_ int pfd = parent ? open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                if (pfd >= 0)
+                        (void) quota_container_release(pfd, rc->name);
+        }
         if (rc->ephemeral && rc->dir)
                 (void) rm_rf(rc->dir);
         else if (rc->in && rc->in->merged)
