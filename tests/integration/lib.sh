@@ -1,10 +1,17 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2154 # variables set for and by the suites
 # Helpers shared by the integration suites, sourced first thing by each as
 #   . "$(dirname "$0")/lib.sh"
 # and never run on its own (tests/run-all.sh runs only test_*.sh). It owns
 # the ok/not ok reporting, bounded waits, process lookups, the private-berthd
 # layer of test_daemon.sh and test_health.sh and the `berthctl run` layer of
 # the runtime suites. Sourcing it creates nothing and starts nothing.
+
+# ---- where things are ---------------------------------------------------------------------
+# REPO: the checkout; BUILD: the build directory under test ($BERTH_BUILD,
+# which tests/run-all.sh sets, else REPO/build).
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BERTH_BUILD:-$REPO/build}
 
 # ---- reporting --------------------------------------------------------------------------
 # One line per check, "ok OK_PREFIX DESCRIPTION" or "not ok ...". A suite sets

@@ -3,10 +3,9 @@
 # a real container started with `berthctl run` in the background: the exec'd
 # process shares the container's namespaces, cgroup and confinement.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 OK_PREFIX="exec: "
-BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$REPO/templates}
 export BERTH_SOCKET=/nonexistent/berth.sock # never a running berthd's
 B=$BUILD/berthctl

@@ -13,9 +13,9 @@
 # line), removes leftover cgroups and the bridge of ours, and the temp dir.
 # shellcheck disable=SC2034 # variables read in the eval'd strings of check
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 OK_PREFIX="health: "
-BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 BERTHD=$BUILD/berthd
 CTL=$BUILD/berthctl
 P=bth$$ # container names: unique on the host, cgroups are named after them

@@ -6,10 +6,9 @@
 # 198.19.x (test range 198.18.0.0/15), and tcp inside the netns of a
 # container with network none.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 OK_PREFIX="health: "
-BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$REPO/templates}
 export BERTH_SOCKET=/nonexistent/berth.sock
 B=$BUILD/berthctl

@@ -4,6 +4,7 @@
 # passes systemd-analyze verify, the definitions are installed only when
 # /etc/containers.d does not exist, and `make uninstall` leaves no berth file.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 

@@ -4,6 +4,7 @@
 # port reached from a separate client namespace, NAT rules and cleanup.
 # Only 198.18.0.0/15 is used, on a bridge and namespaces of this test's own.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 B=${BERTH_BUILD:?}
 T=$(mktemp -d /tmp/btnr.XXXXXX)

@@ -10,9 +10,9 @@
 # The checks that need capabilities/seccomp/no_new_privs are in
 # test_security_runtime.sh, not here.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-BUILD=${BERTH_BUILD:-$PWD/build}
 B=$BUILD/berthctl
 tmp=$(mktemp -d /tmp/btrt.XXXXXX)
 state=$tmp/state

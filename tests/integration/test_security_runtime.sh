@@ -16,9 +16,9 @@
 # Passing already (defences in mounts.c / spawn.c): reopening /proc/1/exe
 # for writing fails.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-BUILD=${BERTH_BUILD:-$PWD/build}
 B=$BUILD/berthctl
 P=$BUILD/tests/helpers/rt_probe
 tmp=$(mktemp -d /tmp/btsrt.XXXXXX)
