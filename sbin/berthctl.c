@@ -39,6 +39,9 @@ struct verb {
         const char *usage;
 };
 
+/* --socket PATH of the verbs that take it */
+static const char *opt_socket;
+
 static void print_json(json_object *o)
 {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -230,6 +233,94 @@ static int run_enter_scope(const char *name)
         return r;
 }
 
+/* The command line of run and exec: berthctl VERB [OPTIONS] NAME [--] [CMD...]. */
+struct run_args {
+        const char *conf, *state, *run, *user, *workdir;
+        int tty; /* -1: neither -t nor --no-tty */
+        char **env; /* -e KEY=VALUE, in order */
+        const char *name;
+        char **cmd; /* NULL: none given */
+};
+
+static void run_args_done(struct run_args *a)
+{
+        a->env = strv_free(a->env);
+}
+
+/* Parses argv for VERB with its own option table (each verb accepts only
+ * the options in opts/shortopts), then checks for root. Returns -1 when the
+ * verb goes on with *a, else the exit code: 0 after --help, 2 for a usage
+ * error, SPAWN_EXIT_SETUP when not root or out of memory. */
+static int parse_run_args(const char *verb, const struct option *opts, const char *shortopts,
+                          const char *usage, bool need_cmd, int argc, char **argv,
+                          struct run_args *a)
+{
+        *a = (struct run_args){ .conf = DEFAULT_CONF_DIR,
+                                .state = DEFAULT_STATE_DIR,
+                                .run = DEFAULT_RUN_DIR,
+                                .tty = -1 };
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        a->conf = optarg;
+                        break;
+                case 'S':
+                        a->state = optarg;
+                        break;
+                case 'R':
+                        a->run = optarg;
+                        break;
+                case 't':
+                        a->tty = 1;
+                        break;
+                case 'T':
+                        a->tty = 0;
+                        break;
+                case 'u':
+                        a->user = optarg;
+                        break;
+                case 'e':
+                        if (!strchr(optarg, '=') || optarg[0] == '=') {
+                                fprintf(stderr, "berthctl %s: -e '%s': expected KEY=VALUE\n", verb,
+                                        optarg);
+                                return 2;
+                        }
+                        if (strv_push(&a->env, optarg) < 0)
+                                return SPAWN_EXIT_SETUP;
+                        break;
+                case 'w':
+                        a->workdir = optarg;
+                        break;
+                case 's':
+                        opt_socket = optarg;
+                        break;
+                case 'h':
+                        printf("usage: berthctl %s %s\n", verb, usage);
+                        return 0;
+                default:
+                        return 2;
+                }
+        if (optind >= argc) {
+                fprintf(stderr, "berthctl %s: expected a container NAME\n", verb);
+                return 2;
+        }
+        a->name = argv[optind++];
+        if (optind < argc && streq(argv[optind], "--"))
+                optind++;
+        if (need_cmd && optind >= argc) {
+                fprintf(stderr, "berthctl %s: expected a command after the NAME\n", verb);
+                return 2;
+        }
+        a->cmd = optind < argc ? argv + optind : NULL;
+        if (geteuid() != 0) {
+                fprintf(stderr, "berthctl %s: must run as root\n", verb);
+                return SPAWN_EXIT_SETUP;
+        }
+        return -1;
+}
+
 static int verb_run(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -241,44 +332,15 @@ static int verb_run(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *dir = DEFAULT_CONF_DIR, *state = DEFAULT_STATE_DIR, *run = DEFAULT_RUN_DIR;
-        int tty = -1, c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "+c:th", opts, NULL)) >= 0)
-                switch (c) {
-                case 'c':
-                        dir = optarg;
-                        break;
-                case 'S':
-                        state = optarg;
-                        break;
-                case 'R':
-                        run = optarg;
-                        break;
-                case 't':
-                        tty = 1;
-                        break;
-                case 'T':
-                        tty = 0;
-                        break;
-                case 'h':
-                        printf("usage: berthctl run [-c DIR] [--state-dir DIR] [-t|--no-tty] NAME [-- CMD ARGS...]\n");
-                        return 0;
-                default:
-                        return 2;
-                }
-        if (optind >= argc) {
-                fprintf(stderr, "berthctl run: expected a container NAME\n");
-                return 2;
-        }
-        const char *name = argv[optind++];
-        if (optind < argc && streq(argv[optind], "--"))
-                optind++;
-        char **cmd = optind < argc ? argv + optind : NULL;
-        if (geteuid() != 0) {
-                fprintf(stderr, "berthctl run: must run as root\n");
-                return SPAWN_EXIT_SETUP;
-        }
+        _cleanup_(run_args_done) struct run_args a = { 0 };
+        int ex = parse_run_args("run", opts, "+c:th",
+                                "[-c DIR] [--state-dir DIR] [-t|--no-tty] NAME [-- CMD ARGS...]",
+                                false, argc, argv, &a);
+        if (ex >= 0)
+                return ex;
+        const char *dir = a.conf, *state = a.state, *run = a.run, *name = a.name;
+        char **cmd = a.cmd;
+        int tty = a.tty;
         struct spec_set set = { 0 };
         if (load_set(dir, &set) < 0) {
                 spec_set_done(&set);
@@ -343,7 +405,6 @@ static const char *socket_path(void)
         return s && *s ? s : DEFAULT_RUN_DIR "/control.sock";
 }
 
-static const char *opt_socket;
 static bool opt_json;
 
 /* Common options of daemon verbs: --socket PATH, --json. Returns the index
@@ -942,61 +1003,15 @@ static int verb_exec(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *conf = DEFAULT_CONF_DIR, *state = DEFAULT_STATE_DIR, *user = NULL, *workdir = NULL;
-        bool tty = false;
-        _cleanup_strv_free_ char **env = NULL;
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "+tu:e:w:c:h", opts, NULL)) >= 0)
-                switch (c) {
-                case 't':
-                        tty = true;
-                        break;
-                case 'u':
-                        user = optarg;
-                        break;
-                case 'e':
-                        if (!strchr(optarg, '=') || optarg[0] == '=') {
-                                fprintf(stderr, "berthctl exec: -e '%s': expected KEY=VALUE\n", optarg);
-                                return 2;
-                        }
-                        if (strv_push(&env, optarg) < 0)
-                                return SPAWN_EXIT_SETUP;
-                        break;
-                case 'w':
-                        workdir = optarg;
-                        break;
-                case 'c':
-                        conf = optarg;
-                        break;
-                case 'S':
-                        state = optarg;
-                        break;
-                case 's':
-                        opt_socket = optarg;
-                        break;
-                case 'h':
-                        printf("usage: berthctl exec [-t] [-u USER] [-e K=V]... [-w DIR] [-c DIR] [--state-dir DIR] NAME -- CMD...\n");
-                        return 0;
-                default:
-                        return 2;
-                }
-        if (optind >= argc) {
-                fprintf(stderr, "berthctl exec: expected a container NAME\n");
-                return 2;
-        }
-        const char *name = argv[optind++];
-        if (optind < argc && streq(argv[optind], "--"))
-                optind++;
-        if (optind >= argc) {
-                fprintf(stderr, "berthctl exec: expected a command after the NAME\n");
-                return 2;
-        }
-        char **cmd = argv + optind;
-        if (geteuid() != 0) {
-                fprintf(stderr, "berthctl exec: must run as root\n");
-                return SPAWN_EXIT_SETUP;
-        }
+        _cleanup_(run_args_done) struct run_args a = { 0 };
+        int ex = parse_run_args("exec", opts, "+tu:e:w:c:h",
+                                "[-t] [-u USER] [-e K=V]... [-w DIR] [-c DIR] [--state-dir DIR] "
+                                "NAME -- CMD...",
+                                true, argc, argv, &a);
+        if (ex >= 0)
+                return ex;
+        const char *conf = a.conf, *state = a.state, *name = a.name;
+        char **cmd = a.cmd;
         struct found f;
         if (find_container("exec", name, state, &f) < 0)
                 return SPAWN_EXIT_SETUP;
@@ -1018,7 +1033,8 @@ static int verb_exec(int argc, char **argv)
         struct exec_target t = { .name = name, .init_pid = f.rec.init_pid, .init_start = f.rec.init_start,
                                  .spec = spec, .state_dir = f.state_dir };
         int pty = -1;
-        struct exec_opts o = { .tty = tty, .ret_pty_master = &pty, .user = user, .workdir = workdir, .env = env,
+        struct exec_opts o = { .tty = a.tty > 0, .ret_pty_master = &pty, .user = a.user,
+                               .workdir = a.workdir, .env = a.env,
                                .stdio = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO } };
         pid_t pid;
         int pidfd;

@@ -4,7 +4,9 @@
 # kill, devices, stats, removal) with TAP output, then checks from the shell
 # that none of its cgroups (btcg-<pid>-*) is left in any hierarchy.
 set -u
-BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+OK_PREFIX="cgroup: "
 T=$(mktemp -d /tmp/btcg-int.XXXXXX)
 pid=
 cleanup() {
@@ -12,10 +14,9 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail=0
 
 bin=$BUILD/tests/test_cgroup_live
-if [ ! -x "$bin" ]; then echo "not ok cgroup: $bin missing"; exit 1; fi
+if [ ! -x "$bin" ]; then nok "$bin missing"; exit 1; fi
 
 CMOCKA_MESSAGE_OUTPUT=TAP "$bin" > "$T/out" 2>&1 &
 pid=$!
@@ -23,13 +24,13 @@ wait "$pid"; rc=$?
 while IFS= read -r line; do
   case $line in
     *"ok "[0-9]*" # SKIP"*) echo "# skipped: ${line##*# SKIP }" ;;
-    "ok "[0-9]*) echo "ok cgroup: ${line#* - }" ;;
-    "not ok "[0-9]*) echo "not ok cgroup: ${line#* - }"; fail=1 ;;
+    "ok "[0-9]*) ok "${line#* - }" ;;
+    "not ok "[0-9]*) nok "${line#* - }" ;;
     "#"*) echo "$line" ;;
   esac
 done < "$T/out"
-if [ "$rc" = 0 ]; then echo "ok cgroup: live suite exit status"
-else echo "not ok cgroup: live suite exited with $rc"; grep -v '^\(ok\|#\)' "$T/out" | head -40 | sed 's/^/# /'; fail=1; fi
+if [ "$rc" = 0 ]; then ok "live suite exit status"
+else nok "live suite exited with $rc"; grep -v '^\(ok\|#\)' "$T/out" | head -40 | sed 's/^/# /'; fi
 
 # Every hierarchy this process belongs to, under its own cgroup.
 left=
@@ -48,6 +49,6 @@ while IFS=: read -r _ ctrl path; do
     [ -n "$l" ] && left="$left $l"
   done
 done < /proc/self/cgroup
-if [ -z "$left" ]; then echo "ok cgroup: no btcg-$pid-* cgroup left in any hierarchy"
-else echo "not ok cgroup: left behind: $(printf '%s\n' $left | sort -u | tr '\n' ' ')"; fail=1; fi
+if [ -z "$left" ]; then ok "no btcg-$pid-* cgroup left in any hierarchy"
+else nok "left behind: $(printf '%s\n' $left | sort -u | tr '\n' ' ')"; fi
 exit $fail

@@ -4,16 +4,14 @@
 # name the file and line. Needs no root except for the unreadable-directory
 # check (run as nobody).
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-BUILD=${BERTH_BUILD:-$PWD/build}
 CTL=$BUILD/berthctl
-failed=0
-ok() { echo "ok $*"; }
-notok() { echo "not ok $*"; failed=1; }
 
 TMP=$(mktemp -d /tmp/btcheck.XXXXXX)
 trap 'chmod -R u+rwx "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
-[ -x "$CTL" ] || { notok "berthctl exists at $CTL"; exit 1; }
+[ -x "$CTL" ] || { nok "berthctl exists at $CTL"; exit 1; }
 
 # run NAME TIMEOUT ARGS...: sets rc, out, err; rc 124 = took too long.
 run() {
@@ -32,7 +30,7 @@ run 60 check -c conf.d
 if [ "$rc" = 0 ] && [ "$out" = "ok: 2 containers, 1 network" ]; then
         ok "check: conf.d examples pass"
 else
-        notok "check: conf.d examples pass (rc=$rc out='$out' err='$err')"
+        nok "check: conf.d examples pass (rc=$rc out='$out' err='$err')"
 fi
 
 # 2. A 10 MB file: refused with a clear error, nothing read.
@@ -42,7 +40,7 @@ run 60 check -c "$TMP/big"
 if [ "$rc" = 1 ] && grep -qF "$TMP/big/big.conf: file is larger than 1048576 bytes" "$TMP/err"; then
         ok "check: 10 MB file refused"
 else
-        notok "check: 10 MB file refused (rc=$rc err='$err')"
+        nok "check: 10 MB file refused (rc=$rc err='$err')"
 fi
 
 # 3. Binary garbage.
@@ -52,7 +50,7 @@ run 60 check -c "$TMP/garbage"
 if [ "$rc" = 1 ] && no_crash && grep -q "garbage.conf:[0-9]*: binary data" "$TMP/err"; then
         ok "check: 1 MB of random bytes is binary data"
 else
-        notok "check: 1 MB of random bytes is binary data (rc=$rc err='$(head -c 500 "$TMP/err")')"
+        nok "check: 1 MB of random bytes is binary data (rc=$rc err='$(head -c 500 "$TMP/err")')"
 fi
 
 # 4. 10,000 nested blocks.
@@ -62,7 +60,7 @@ run 60 check -c "$TMP/deep"
 if [ "$rc" = 1 ] && no_crash && grep -q "deep.conf:1: " "$TMP/err"; then
         ok "check: 10,000 nested blocks rejected"
 else
-        notok "check: 10,000 nested blocks rejected (rc=$rc err='$(head -c 500 "$TMP/err")')"
+        nok "check: 10,000 nested blocks rejected (rc=$rc err='$(head -c 500 "$TMP/err")')"
 fi
 # The same, closed again.
 { printf 'container a '; head -c 10000 /dev/zero | tr '\0' '{'; head -c 10000 /dev/zero | tr '\0' '}'; echo; } >"$TMP/deep/deep.conf"
@@ -70,7 +68,7 @@ run 60 check -c "$TMP/deep"
 if [ "$rc" = 1 ] && no_crash; then
         ok "check: 10,000 nested and closed blocks rejected"
 else
-        notok "check: 10,000 nested and closed blocks rejected (rc=$rc err='$(head -c 500 "$TMP/err")')"
+        nok "check: 10,000 nested and closed blocks rejected (rc=$rc err='$(head -c 500 "$TMP/err")')"
 fi
 
 # 5. 10,000 small valid files, chained by after = so the graph checks run.
@@ -92,7 +90,7 @@ took="$((ms / 1000)).$(printf '%03d' $((ms % 1000)))s"
 if [ "$rc" = 0 ] && [ "$out" = "ok: 10000 containers, 1 network" ] && [ "$ms" -lt 60000 ]; then
         ok "check: 10,000 files in $took (bound 60s)"
 else
-        notok "check: 10,000 files in $took (bound 60s; rc=$rc out='$out' err='$(head -c 500 "$TMP/err")')"
+        nok "check: 10,000 files in $took (bound 60s; rc=$rc out='$out' err='$(head -c 500 "$TMP/err")')"
 fi
 
 # 6. A missing directory, a file given as the directory, an unreadable one.
@@ -100,13 +98,13 @@ run 30 check -c "$TMP/nonexistent"
 if [ "$rc" = 1 ] && grep -qF "$TMP/nonexistent: cannot open definition directory: No such file or directory" "$TMP/err"; then
         ok "check: missing directory named"
 else
-        notok "check: missing directory named (rc=$rc err='$err')"
+        nok "check: missing directory named (rc=$rc err='$err')"
 fi
 run 30 check -c "$TMP/big/big.conf"
 if [ "$rc" = 1 ] && grep -qF "$TMP/big/big.conf: cannot open definition directory: Not a directory" "$TMP/err"; then
         ok "check: a file given as the directory"
 else
-        notok "check: a file given as the directory (rc=$rc err='$err')"
+        nok "check: a file given as the directory (rc=$rc err='$err')"
 fi
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         mkdir -m 0755 "$TMP/bin" "$TMP/locked"
@@ -120,7 +118,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         if [ "$rc" = 1 ] && grep -qF "$TMP/locked: cannot open definition directory: Permission denied" "$TMP/err"; then
                 ok "check: unreadable directory named"
         else
-                notok "check: unreadable directory named (rc=$rc err='$(cat "$TMP/err")')"
+                nok "check: unreadable directory named (rc=$rc err='$(cat "$TMP/err")')"
         fi
         chmod 0700 "$TMP/locked" "$TMP"
 else
@@ -145,13 +143,13 @@ PY
 then
         ok "check: --json lists the errors with file and line"
 else
-        notok "check: --json lists the errors with file and line (rc=$rc out='$out')"
+        nok "check: --json lists the errors with file and line (rc=$rc out='$out')"
 fi
 run 30 check --json -c conf.d
 if [ "$rc" = 0 ] && python3 -c 'import json,sys; o=json.load(sys.stdin); sys.exit(0 if o["ok"] and o["containers"] == 2 and o["networks"] == 1 and o["errors"] == [] else 1)' <"$TMP/out"; then
         ok "check: --json on the examples"
 else
-        notok "check: --json on the examples (rc=$rc out='$out')"
+        nok "check: --json on the examples (rc=$rc out='$out')"
 fi
 
 # 8. Usage errors.
@@ -159,19 +157,19 @@ run 30 check --bogus
 if [ "$rc" = 2 ] && grep -q '^usage: berthctl check' "$TMP/err"; then
         ok "check: unknown option → exit 2 with usage"
 else
-        notok "check: unknown option → exit 2 with usage (rc=$rc err='$err')"
+        nok "check: unknown option → exit 2 with usage (rc=$rc err='$err')"
 fi
 run 30 check -c conf.d surplus
 if [ "$rc" = 2 ] && grep -q "unexpected argument 'surplus'" "$TMP/err" && grep -q '^usage: berthctl check' "$TMP/err"; then
         ok "check: surplus argument → exit 2 with usage"
 else
-        notok "check: surplus argument → exit 2 with usage (rc=$rc err='$err')"
+        nok "check: surplus argument → exit 2 with usage (rc=$rc err='$err')"
 fi
 run 30 frobnicate
 if [ "$rc" = 2 ] && grep -q "unknown verb 'frobnicate'" "$TMP/err"; then
         ok "check: unknown verb → exit 2"
 else
-        notok "check: unknown verb → exit 2 (rc=$rc err='$err')"
+        nok "check: unknown verb → exit 2 (rc=$rc err='$err')"
 fi
 
-exit $failed
+exit $fail

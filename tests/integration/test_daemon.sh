@@ -9,180 +9,27 @@
 # leftover cgroups of ours and the temp dir.
 # shellcheck disable=SC2034 # variables read in the eval'd strings of check
 set -u
-BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 BERTHD=$BUILD/berthd
 CTL=$BUILD/berthctl
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
 P=btd$$ # container names: unique on the host, cgroups are named after them
 unset NOTIFY_SOCKET BERTH_SOCKET
 ROOT=$(mktemp -d /tmp/btdaemon.XXXXXX)
-DPIDS=()   # every berthd started here
-HPIDS=()   # helper processes (notify listener)
-fail=0
-D='' DPID=''
-
-ok() { echo "ok $*"; }
-nok() { echo "not ok $*"; fail=1; }
-# check DESCRIPTION COMMAND...: ok when the command succeeds
-check() { local _ck_d=$1; shift; if "$@"; then ok "$_ck_d"; else nok "$_ck_d"; fi; }
-note() { echo "# $*"; }
-
-# ---- processes ----------------------------------------------------------------------
-
-# PIDs of processes whose argv contains $1 (python: one pass over /proc).
-procs_with() {
-  "$PY" - "$1" <<'EOF'
-import os, sys
-me, pat = os.getpid(), sys.argv[1].encode()
-for p in os.listdir('/proc'):
-    if not p.isdigit() or int(p) == me:
-        continue
-    try:
-        c = open('/proc/%s/cmdline' % p, 'rb').read()
-    except OSError:
-        continue
-    if pat in c:
-        print(p)
-EOF
-}
-
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-
-# wait_until SECONDS COMMAND...: polls every 0.1 s, at most SECONDS*10 times
-wait_until() {
-  local _wu_n=$(($1 * 10)) _wu_i; shift
-  for ((_wu_i = 0; _wu_i < _wu_n; _wu_i++)); do "$@" && return 0; sleep 0.1; done
-  "$@"
-}
-
-# ---- one daemon per check -------------------------------------------------------------
-
-env_new() { # env_new TAG: a fresh $D with conf/ state/ run/ shared/
-  D=$ROOT/$1
-  mkdir -p "$D/conf" "$D/state" "$D/run" "$D/shared"
-  DPID=
-}
-
-ctl() { BERTH_SOCKET=$D/run/control.sock timeout 30 "$CTL" "$@"; }
-
-daemon_up() { ctl ls >/dev/null 2>&1; }
-
-# daemon_start [env VAR=VALUE...]: berthd on $D; waits until it answers
-daemon_start() {
-  "$@" "$BERTHD" -c "$D/conf" --state-dir "$D/state" --run-dir "$D/run" >>"$D/berthd.log" 2>&1 &
-  DPID=$!
-  DPIDS+=("$DPID")
-  wait_until 20 daemon_up
-}
-
-# daemon_stop: SIGTERM, at most 30 s, then SIGKILL. Returns berthd's status.
-daemon_stop() {
-  [ -n "$DPID" ] || return 0
-  kill -TERM "$DPID" 2>/dev/null
-  local i
-  for ((i = 0; i < 300; i++)); do alive "$DPID" || break; sleep 0.1; done
-  alive "$DPID" && { note "berthd $DPID ignored SIGTERM for 30 s"; kill -KILL "$DPID" 2>/dev/null; }
-  wait "$DPID" 2>/dev/null; local rc=$?
-  DPID=
-  return $rc
-}
-
-daemon_kill9() {
-  kill -KILL "$DPID" 2>/dev/null
-  wait "$DPID" 2>/dev/null
-  DPID=
-}
-
-# nothing of $D runs any more (monitors, containers)
-nothing_left() { [ -z "$(procs_with "$D/")" ]; }
-
-# container NAME [extra lines...]: writes $D/conf/NAME.conf
-container() {
-  local n=$1; shift
-  { echo "container $n {"
-    echo '    template = "busybox"'
-    printf '    %s\n' "$@"
-    echo "}"; } > "$D/conf/$n.conf"
-}
 
 SLEEPER='command = { "/bin/sh", "-c", "while :; do sleep 1; done" }'
 
-# ---- inspect ------------------------------------------------------------------------------
-
-jget() { # jget NAME KEY
-  ctl inspect "$1" 2>/dev/null | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2" 2>/dev/null
-}
-state_is() { [ "$(jget "$1" state)" = "$2" ]; }
-pid_of() { jget "$1" pid; }
-# events NAME: "TIME_USEC EVENT DETAIL" lines from inspect
-events() {
-  ctl inspect "$1" 2>/dev/null | "$PY" -c '
-import json, sys
-for e in json.load(sys.stdin)["events"]:
-    print(e["time_usec"], e["event"], e["detail"])' 2>/dev/null
-}
-count_events() { events "$1" | awk -v e="$2" '$2 == e' | wc -l; }
-has_event() { events "$1" | awk -v e="$2" -v d="$3" '$2 == e && index($0, d) { f = 1 } END { exit !f }'; }
 # global events (also those without a container name) in the backlog
 all_events() { BERTH_SOCKET=$D/run/control.sock timeout 2 "$CTL" events --json 2>/dev/null; }
 names() { ctl ls --names 2>/dev/null | sort | tr '\n' ' '; }
-
-# ---- cgroups ------------------------------------------------------------------------------
-
-# The berth/ directories below this shell's cgroup in every hierarchy.
-berth_cgroup_dirs() {
-  local ctrl path mnt
-  while IFS=: read -r _ ctrl path; do
-    case $ctrl in name=*) continue ;; esac
-    if [ -z "$ctrl" ]; then
-      mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-    else
-      mnt=$(awk -v c="$ctrl" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
-    fi
-    [ -n "$mnt" ] && echo "${mnt}${path%/}/berth"
-  done < /proc/self/cgroup
-}
-our_cgroups() {
-  local b
-  for b in $(berth_cgroup_dirs); do
-    [ -d "$b" ] && find "$b" -maxdepth 1 -mindepth 1 -type d -name "$P-*" 2>/dev/null
-  done
-}
 memcg_of() { # memory.limit_in_bytes path of container NAME
   local path
   path=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
   echo "/sys/fs/cgroup/memory${path%/}/berth/$1/memory.limit_in_bytes"
 }
 
-cleanup() {
-  local p i
-  for p in "${HPIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${DPIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for ((i = 0; i < 300; i++)); do
-    local any=
-    for p in "${DPIDS[@]}"; do alive "$p" && any=1; done
-    [ -z "$any" ] && break
-    sleep 0.1
-  done
-  for p in "${DPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  # Monitors and containers of ours (argv holds $ROOT). An init is PID 1
-  # of its namespace: SIGKILL takes the whole container.
-  for p in $(procs_with "$ROOT/"); do kill -KILL "$p" 2>/dev/null; done
-  sleep 0.3
-  for p in $(procs_with "$ROOT/"); do kill -KILL "$p" 2>/dev/null; done
-  local c
-  for c in $(our_cgroups); do rmdir "$c" 2>/dev/null; done
-  grep -F " $ROOT/" /proc/self/mountinfo | awk '{ print $5 }' | sort -r | while read -r m; do umount -l "$m"; done
-  chattr -R -i "$ROOT" 2>/dev/null
-  rm -rf "$ROOT"
-}
-trap cleanup EXIT
-
-if [ ! -x "$BERTHD" ] || [ ! -x "$CTL" ]; then
-  echo "not ok daemon: $BERTHD or $CTL missing"
-  exit 1
-fi
+trap daemon_cleanup EXIT
+daemon_require "daemon: "
 
 # ---- 1. startup, autostart, sd_notify ---------------------------------------------------
 
@@ -612,18 +459,5 @@ else
   t_wait
 fi
 
-left=$(procs_with "$ROOT/")
-check "daemon: no berthd, monitor or container of this test is left running" test -z "$left"
-[ -z "$left" ] || note "left running: $left"
-cg=$(our_cgroups)
-check "daemon: no $P-* cgroup is left below this shell's cgroups" test -z "$cg"
-[ -z "$cg" ] || note "left: $cg"
-san=$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ROOT"/*/berthd.log 2>/dev/null)
-check "daemon: no sanitizer report in any berthd log" test -z "$san"
-for l in $san; do note "== $l"; grep -A12 -E 'Sanitizer|runtime error:' "$l" | head -30 | sed 's/^/# /'; done
-if [ "$fail" != 0 ]; then
-  for l in "$ROOT"/*/berthd.log; do
-    [ -f "$l" ] && { note "== $l"; tail -n 15 "$l" | sed 's/^/# /'; }
-  done
-fi
+daemon_finish "daemon: "
 exit $fail

@@ -5,13 +5,11 @@
 # Makefile's man target works, and the bash completion offers the verbs and
 # container names. Touches nothing outside its own temporary directory.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-BUILD=${BERTH_BUILD:-$PWD/build}
 tmp=$(mktemp -d /tmp/btdocs.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-failed=0
-ok() { echo "ok $*"; }
-notok() { echo "not ok $*"; failed=1; }
 
 # (1) every page renders with scdoc, and groff finds nothing to warn about.
 for page in man/*.scd; do
@@ -19,16 +17,16 @@ for page in man/*.scd; do
   if scdoc < "$page" > "$out" 2> "$tmp/err" && [ -s "$out" ] && grep -q '^\.TH ' "$out"; then
     ok "scdoc renders $page"
   else
-    notok "scdoc renders $page: $(head -c 300 "$tmp/err")"
+    nok "scdoc renders $page: $(head -c 300 "$tmp/err")"
     continue
   fi
   if command -v groff >/dev/null; then
     w=$(groff -man -ww -z -Tutf8 "$out" 2>&1)
-    [ -z "$w" ] && ok "groff has no warnings for $page" || notok "groff warns about $page: $(printf '%s' "$w" | head -3)"
+    [ -z "$w" ] && ok "groff has no warnings for $page" || nok "groff warns about $page: $(printf '%s' "$w" | head -3)"
   fi
 done
 for p in berth.conf.5 berthd.8 berthctl.8; do
-  [ -f "man/$p.scd" ] && ok "man/$p.scd exists" || notok "man/$p.scd exists"
+  [ -f "man/$p.scd" ] && ok "man/$p.scd exists" || nok "man/$p.scd exists"
 done
 
 # (2) the parser's keys and the page agree (the unit test reads the page).
@@ -36,18 +34,18 @@ if [ -x "$BUILD/tests/test_docs" ]; then
   if out=$("$BUILD/tests/test_docs" 2>&1); then
     ok "berth.conf(5) documents exactly the parser's keys, with defaults and examples"
   else
-    notok "berth.conf(5) documents exactly the parser's keys: $(printf '%s\n' "$out" | grep -v '^\[' | head -5)"
+    nok "berth.conf(5) documents exactly the parser's keys: $(printf '%s\n' "$out" | grep -v '^\[' | head -5)"
   fi
 else
-  notok "unit test $BUILD/tests/test_docs is built"
+  nok "unit test $BUILD/tests/test_docs is built"
 fi
 
 # (3) every verb berthctl lists has its own "## VERB" subsection.
 verbs=$("$BUILD/berthctl" --help | awk '/^verbs:/ { v = 1; next } v && /^  [a-z]/ { print $1 }')
-[ -n "$verbs" ] && ok "berthctl --help lists verbs ($(echo $verbs))" || notok "berthctl --help lists verbs"
+[ -n "$verbs" ] && ok "berthctl --help lists verbs ($(echo $verbs))" || nok "berthctl --help lists verbs"
 for v in $verbs; do
   grep -qE "^## $v( |\$)" man/berthctl.8.scd && ok "berthctl(8) documents verb $v" ||
-    notok "berthctl(8) documents verb $v (no '## $v' subsection)"
+    nok "berthctl(8) documents verb $v (no '## $v' subsection)"
 done
 
 # (4) make man renders every page into BUILD/man.
@@ -55,7 +53,7 @@ if make -s man BUILD="$tmp/build" >"$tmp/make.log" 2>&1 && [ -s "$tmp/build/man/
    [ -s "$tmp/build/man/berthd.8" ] && [ -s "$tmp/build/man/berthctl.8" ]; then
   ok "make man builds the pages"
 else
-  notok "make man builds the pages: $(head -3 "$tmp/make.log")"
+  nok "make man builds the pages: $(head -3 "$tmp/make.log")"
 fi
 
 # (5) bash completion: verbs from --help, options from VERB --help, names
@@ -70,11 +68,11 @@ complete_words() { # WORD... (the last one is being completed)
 got=$(complete_words "")
 missing=""
 for v in $verbs; do [[ " $got " == *" $v "* ]] || missing="$missing $v"; done
-[ -z "$missing" ] && ok "completion offers every verb" || notok "completion offers every verb (missing:$missing; got: $got)"
+[ -z "$missing" ] && ok "completion offers every verb" || nok "completion offers every verb (missing:$missing; got: $got)"
 got=$(complete_words check --)
-[ "$got" = "--conf-dir --json " ] && ok "completion offers check's options" || notok "completion offers check's options (got: $got)"
+[ "$got" = "--conf-dir --json " ] && ok "completion offers check's options" || nok "completion offers check's options (got: $got)"
 got=$(complete_words start -c "$tmp/conf" btdocs)
 [ "$got" = "btdocs-a btdocs-b " ] && ok "completion offers container names from the conf dir" ||
-  notok "completion offers container names from the conf dir (got: $got)"
+  nok "completion offers container names from the conf dir (got: $got)"
 
-exit $failed
+exit $fail

@@ -3,8 +3,9 @@
 # a real container started with `berthctl run` in the background: the exec'd
 # process shares the container's namespaces, cgroup and confinement.
 set -u
-BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+OK_PREFIX="exec: "
 export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$REPO/templates}
 export BERTH_SOCKET=/nonexistent/berth.sock # never a running berthd's
 B=$BUILD/berthctl
@@ -15,20 +16,10 @@ cleanup() {
   # A freeze check that failed half-way would leave the container frozen,
   # deaf to every signal: thaw it first.
   "$B" unfreeze --state-dir "$T/state" "$N" >/dev/null 2>&1
-  if [ -n "$runpid" ]; then
-    kill -TERM "$runpid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$runpid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$runpid" 2>/dev/null
-    wait "$runpid" 2>/dev/null
-  fi
+  [ -z "$runpid" ] || stop_pids "$runpid"
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-  local d=$1; shift
-  if "$@"; then echo "ok exec: $d"; else echo "not ok exec: $d"; fail=1; fi
-}
 
 mkdir -p "$T/conf" "$T/state" "$T/run"
 cat > "$T/conf/c.conf" <<EOF

@@ -6,8 +6,9 @@
 # 198.19.x (test range 198.18.0.0/15), and tcp inside the netns of a
 # container with network none.
 set -u
-BUILD=${BERTH_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+OK_PREFIX="health: "
 export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$REPO/templates}
 export BERTH_SOCKET=/nonexistent/berth.sock
 B=$BUILD/berthctl
@@ -19,20 +20,11 @@ OCT=$((100 + $$ % 100))
 SUB=198.19.$OCT
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-  done
+  stop_pids "${pids[@]}"
   ip link del "$NET" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail=0
-check() {
-  local d=$1; shift
-  if "$@"; then echo "ok health: $d"; else echo "not ok health: $d"; fail=1; fi
-}
 
 # conf DIR HEALTH-BODY: both containers, with the given health section on both.
 conf() {

@@ -4,10 +4,9 @@
 # passes systemd-analyze verify, the definitions are installed only when
 # /etc/containers.d does not exist, and `make uninstall` leaves no berth file.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-fail=0
-ok() { echo "ok $*"; }
-nok() { echo "not ok $*"; fail=1; }
 
 T=$(mktemp -d /tmp/btinstall.XXXXXX)
 trap 'rm -rf "$T"' EXIT

@@ -4,10 +4,9 @@
 # 100 setup/teardown cycles) and reports each test, then checks that nothing
 # named btn* (links, netns, nft tables) is left on the host.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 B=${BERTH_BUILD:?}
-fail=0
-ok() { echo "ok $*"; }
-nok() { echo "not ok $*"; fail=1; }
 leftovers() {
   { ip -o link show | awk -F': ' '{print $2}' | grep -E '^(btn|vb-btn)' ;
     ip netns list 2>/dev/null | grep -E '^btn' ;

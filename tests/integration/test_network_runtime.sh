@@ -4,15 +4,14 @@
 # port reached from a separate client namespace, NAT rules and cleanup.
 # Only 198.18.0.0/15 is used, on a bridge and namespaces of this test's own.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 B=${BERTH_BUILD:?}
 T=$(mktemp -d /tmp/btnr.XXXXXX)
 BR=btnr$$
 BR=${BR:0:12}
 NS=btnrc$$
 NET=198.19.$(( $$ % 200 + 20 ))
-fail=0
-ok() { echo "ok $*"; }
-nok() { echo "not ok $*"; fail=1; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done

@@ -10,8 +10,9 @@
 # The checks that need capabilities/seccomp/no_new_privs are in
 # test_security_runtime.sh, not here.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-BUILD=${BERTH_BUILD:-$PWD/build}
 B=$BUILD/berthctl
 tmp=$(mktemp -d /tmp/btrt.XXXXXX)
 state=$tmp/state
@@ -25,32 +26,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-failed=0
-ok() { echo "ok $*"; }
-notok() { echo "not ok $*"; failed=1; }
-check() { # DESCRIPTION CONDITION...   (the condition is a command)
-  local d=$1; shift
-  if "$@"; then ok "$d"; else notok "$d"; fi
-}
-oneline() { printf '%s' "$1" | tr '\n' ' ' | head -c 400; }
-
-# def NAME LINES...: a definition directory of its own for container NAME.
-def() {
-  local n=$1; shift
-  mkdir -p "$tmp/c/$n"
-  { printf 'container %s {\n' "$n"; printf '  %s\n' "$@"; printf '}\n'; } > "$tmp/c/$n/c.conf"
-}
-# run NAME [CMD...]: runs it with no tty; sets rc, out, err.
-run() {
-  local n=$1; shift
-  if [ $# -gt 0 ]; then
-    timeout -k 5 60 "$B" run --no-tty -c "$tmp/c/$n" --state-dir "$state" "$n" -- "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
-  else
-    timeout -k 5 60 "$B" run --no-tty -c "$tmp/c/$n" --state-dir "$state" "$n" </dev/null >"$tmp/out" 2>"$tmp/err"
-  fi
-  rc=$?
-  out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
-}
 # Nothing of ours is mounted on the host and no container directory is left.
 no_mounts() { ! grep -qF "$tmp" /proc/self/mountinfo; }
 no_dirs() { [ -z "$(ls -A "$state/containers" 2>/dev/null)" ]; }
@@ -58,21 +33,21 @@ no_procs() { ! pgrep -f "$tmp/c/" >/dev/null; }
 # A copy of the built busybox template to use as `rootfs = PATH`.
 rootfs_copy() { cp -a "$state/templates/busybox" "$1"; }
 
-if [ ! -x "$B" ]; then notok "berthctl is built at $B"; exit 1; fi
+if [ ! -x "$B" ]; then nok "berthctl is built at $B"; exit 1; fi
 
 # ---- PID 1 -------------------------------------------------------------------
 def $N-pid 'template = "busybox"' 'init = false'
 run $N-pid /bin/sh -c 'echo $$'
 if [ "$rc" = 0 ] && [ "$out" = 1 ]; then ok "init = false: the command is PID 1"
-else notok "init = false: the command is PID 1 (rc $rc, pid '$(oneline "$out")', $(oneline "$err"))"; fi
-[ -d "$state/templates/busybox/bin" ] || { notok "the busybox template was built"; exit 1; }
+else nok "init = false: the command is PID 1 (rc $rc, pid '$(oneline "$out")', $(oneline "$err"))"; fi
+[ -d "$state/templates/busybox/bin" ] || { nok "the busybox template was built"; exit 1; }
 
 def $N-init 'template = "busybox"'
 run $N-init /bin/sh -c 'echo $$ $PPID; cat /proc/1/comm'
 set -- $out
 if [ "$rc" = 0 ] && [ "${1:-}" = 2 ] && [ "${2:-}" = 1 ] && [ "${3:-}" != sh ]; then
   ok "init = true (default): berth's init is PID 1 (${3:-}), the workload PID 2 and its child"
-else notok "init = true: berth's init is PID 1, the workload PID 2 (rc $rc, got '$(oneline "$out")')"; fi
+else nok "init = true: berth's init is PID 1, the workload PID 2 (rc $rc, got '$(oneline "$out")')"; fi
 # The init reaps orphans: a grandchild whose parent died is not left a zombie.
 run $N-init /bin/sh -c '(sleep 0.2 & exit 0); sleep 0.6; cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3 == \"Z\"" | wc -l'
 check "berth's init reaps orphaned zombies" test "$rc:$out" = 0:0
@@ -90,7 +65,7 @@ run $N-init /bin/sh -c 'awk "{print \$5}" /proc/self/mountinfo; for p in /work /
 bad=$(printf '%s\n' "$out" | grep -vE '^(/|/proc(/(acpi|asound|kcore|keys|latency_stats|timer_list|timer_stats|sched_debug|scsi|bus|fs|irq|sys|sysrq-trigger))?|/sys(/firmware)?|/dev(/(null|zero|full|random|urandom|tty|console|pts|shm|mqueue))?|/etc/(hosts|resolv\.conf|hostname))$')
 if [ "$rc" = 0 ] && [ -z "$bad" ] && printf '%s\n' "$out" | grep -qx /proc; then
   ok "inside, only the container's own mounts exist (no host mount)"
-else notok "inside, only the container's own mounts exist (rc $rc, unexpected: $(oneline "$bad"))"; fi
+else nok "inside, only the container's own mounts exist (rc $rc, unexpected: $(oneline "$bad"))"; fi
 hostonly=""
 for m in $(awk '{print $5}' /proc/self/mountinfo | grep -vE '^(/|/proc|/sys|/dev|/dev/pts|/dev/shm|/dev/mqueue)$' | sort -u | head -50); do
   printf '%s\n' "$out" | grep -qxF "$m" && hostonly="$hostonly $m"
@@ -194,7 +169,7 @@ if [ -x "$PROBE" ]; then
     test -z "$bad"
   check "symlink-swap racer: some starts succeeded ($(printf '%s\n' $seen | sort | uniq -c | sort -rn | head -4 | tr -s ' \n' ' '))" \
     bash -c '[[ "$1" == *" 0:/"* ]]' _ "$seen"
-else notok "the probe $PROBE is built"; fi
+else nok "the probe $PROBE is built"; fi
 
 # ---- /proc, /sys, /dev as symlinks in the rootfs ---------------------------------------
 for d in proc sys dev; do
@@ -205,7 +180,7 @@ for d in proc sys dev; do
   run $N-sym$d /bin/true
   if [ "$rc" = 125 ] && [[ "$err" == *symlink* ]] && [ -z "$(ls -A "$tmp/hostdir-$d")" ]; then
     ok "rootfs whose /$d is a symlink: refused with exit 125 ($(oneline "$err"))"
-  else notok "rootfs whose /$d is a symlink: refused with exit 125 and 'symlink' (rc $rc, $(oneline "$err"), target has: $(ls -A "$tmp/hostdir-$d" | head -3 | tr '\n' ' '))"; fi
+  else nok "rootfs whose /$d is a symlink: refused with exit 125 and 'symlink' (rc $rc, $(oneline "$err"), target has: $(ls -A "$tmp/hostdir-$d" | head -3 | tr '\n' ' '))"; fi
 done
 
 # ---- workdir escapes through magic links ---------------------------------------------
@@ -222,7 +197,7 @@ check "workdir = /tmp works" test "$rc:$out" = 0:/tmp
 t_exit() { # EXPECTED DESCRIPTION NAME CMD...
   local want=$1 d=$2; shift 2
   run "$@"
-  if [ "$rc" = "$want" ]; then ok "exit $want: $d"; else notok "exit $want: $d (got $rc: $(oneline "$err"))"; fi
+  if [ "$rc" = "$want" ]; then ok "exit $want: $d"; else nok "exit $want: $d (got $rc: $(oneline "$err"))"; fi
 }
 for n in $N-init $N-pid; do
   t_exit 0 "$n: /bin/true" $n /bin/true
@@ -280,7 +255,7 @@ bad_input() { # DESCRIPTION EXPECTED-RC MESSAGE-PART NAME CMD...
   local d=$1 want=$2 msg=$3; shift 3
   run "$@"
   if [ "$rc" = "$want" ] && [[ "$err" == *"$msg"* ]]; then ok "$d: exit $want ($(oneline "$err"))"
-  else notok "$d: exit $want with '$msg' (got $rc: $(oneline "$err"))"; fi
+  else nok "$d: exit $want with '$msg' (got $rc: $(oneline "$err"))"; fi
   check "$d: leaves no mount and no container directory" bash -c "$(declare -f no_mounts no_dirs); tmp='$tmp' state='$state'; no_mounts && no_dirs"
 }
 bad_input "missing template" 125 "$N-notpl" $N-notpl /bin/true
@@ -330,10 +305,10 @@ for n in $N-init $N-pid; do
   if [ "$trc" = 0 ] && printf '%s\n' "$out" | grep -qxE '/dev/pts/[0-9]+' &&
      printf '%s\n' "$out" | grep -qx 'TERM=xterm-btrt'; then
     ok "$n: -t gives the workload a pty of the container's devpts and the caller's TERM"
-  else notok "$n: -t gives a container pty and TERM (rc $trc: $(oneline "$out"))"; fi
+  else nok "$n: -t gives a container pty and TERM (rc $trc: $(oneline "$out"))"; fi
   check "$n: with -t the workload has only fds 0 1 2" bash -c 'printf "%s\n" "$1" | tr "\n" " " | grep -q "0 1 2 3 $"' _ "$out"
 done
 check "after everything: no mount, no container directory, no process" bash -c \
   "$(declare -f no_mounts no_dirs no_procs); tmp='$tmp' state='$state'; no_mounts && no_dirs && no_procs"
 
-exit $failed
+exit $fail

@@ -16,42 +16,26 @@
 # Passing already (defences in mounts.c / spawn.c): reopening /proc/1/exe
 # for writing fails.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-BUILD=${BERTH_BUILD:-$PWD/build}
 B=$BUILD/berthctl
 P=$BUILD/tests/helpers/rt_probe
 tmp=$(mktemp -d /tmp/btsrt.XXXXXX)
 state=$tmp/state
 N=btsrt-$$
 trap 'rm -rf "$tmp"' EXIT
-failed=0
-ok() { echo "ok $*"; }
-notok() { echo "not ok $*"; failed=1; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
-oneline() { printf '%s' "$1" | tr '\n' ' ' | head -c 400; }
 has() { printf '%s\n' "$1" | grep -qxE "$2"; }
 DOCKER_CAPS=00000000a80425fb
 
-def() {
-  local n=$1; shift
-  mkdir -p "$tmp/c/$n"
-  { printf 'container %s {\n' "$n"; printf '  %s\n' "$@"; printf '}\n'; } > "$tmp/c/$n/c.conf"
-}
-run() {
-  local n=$1; shift
-  timeout -k 5 60 "$B" run --no-tty -c "$tmp/c/$n" --state-dir "$state" "$n" -- "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
-  rc=$?
-  out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
-}
-
-for f in "$B" "$P"; do [ -x "$f" ] || { notok "$f is built"; exit 1; }; done
+for f in "$B" "$P"; do [ -x "$f" ] || { nok "$f is built"; exit 1; }; done
 probe_mount="mount probe { source = \"$BUILD/tests/helpers\"
   target = \"/probe\"
   read-only = true }"
 def $N 'template = "busybox"' "$probe_mount"
 def $N-noinit 'template = "busybox"' 'init = false' "$probe_mount"
 run $N /bin/true
-[ "$rc" = 0 ] || { notok "a container runs at all (rc $rc: $(oneline "$err"))"; exit 1; }
+[ "$rc" = 0 ] || { nok "a container runs at all (rc $rc: $(oneline "$err"))"; exit 1; }
 
 # ---- [caps] [nnp] [seccomp] /proc/self/status ------------------------------------
 field() { printf '%s\n' "$1" | awk -v k="$2:" '$1 == k { print $2 }'; }
@@ -111,12 +95,12 @@ check "[caps] /proc/1/exe cannot be opened (EACCES), or is not the host's berthc
 
 # ---- [devices] block device nodes -----------------------------------------------------
 blk=$(cat "$(ls -d /sys/class/block/*/dev 2>/dev/null | head -1)" 2>/dev/null)
-if [ -z "$blk" ]; then notok "[devices] the host has a block device to try"; else
+if [ -z "$blk" ]; then nok "[devices] the host has a block device to try"; else
   for d in /dev /tmp; do
     run $N /probe/rt_probe mknod_blk $d/btblk ${blk%%:*} ${blk##*:}
     if has "$out" 'mknod_blk EPERM' || has "$out" 'open_blk (EPERM|EACCES)'; then
       ok "[devices] a block device $blk made in $d cannot be opened ($(oneline "$out"))"
-    else notok "[devices] a block device $blk made in $d cannot be opened ($(oneline "$out$err"))"; fi
+    else nok "[devices] a block device $blk made in $d cannot be opened ($(oneline "$out$err"))"; fi
   done
 fi
 
@@ -134,7 +118,7 @@ if [ -n "$blk" ]; then
   run $N-rootfs /probe/rt_probe mknod_blk /tmp/btblk ${blk%%:*} ${blk##*:}
   if has "$out" 'mknod_blk EPERM' || has "$out" 'open_blk (EPERM|EACCES)'; then
     ok "[devices] a block device $blk made in a rootfs = directory cannot be opened ($(oneline "$out"))"
-  else notok "[devices] a block device $blk made in a rootfs = directory cannot be opened ($(oneline "$out$err"))"; fi
+  else nok "[devices] a block device $blk made in a rootfs = directory cannot be opened ($(oneline "$out$err"))"; fi
 fi
 
-exit $failed
+exit $fail

@@ -2,12 +2,11 @@
 # berthctl template: build, import (directory and tarball), list, remove;
 # a container runs on an imported template and never writes into it.
 set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 B=${BERTH_BUILD:?}
 T=$(mktemp -d /tmp/bttpl.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok $*"; }
-nok() { echo "not ok $*"; fail=1; }
 S=$T/state
 mkdir -p "$T/src/bin" "$T/src/etc" "$T/conf"
 cp /bin/busybox "$T/src/bin/busybox"
