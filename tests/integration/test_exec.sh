@@ -26,7 +26,7 @@ cat > "$T/conf/c.conf" <<EOF
 container $N {
     template = "busybox"
     hostname = "btexechost"
-    command  = { "/bin/sh", "-c", "grep -E '^(CapEff|CapBnd|CapInh|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status > /tmp/init-status; i=0; while :; do i=\$((i+1)); echo \$i > /tmp/counter; sleep 0.05; done" }
+    command  = { "/bin/sh", "-c", "grep -E '^(CapEff|CapBnd|CapInh|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status > /tmp/init-status; i=0; while :; do i=\$((i+1)); echo \$i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter; sleep 0.05; done" }
     limits { pids = 64 }
 }
 EOF
