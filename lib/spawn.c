@@ -456,6 +456,13 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                         snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
                 }
         }
+        if (r >= 0 && p->started_hook) {
+                char err[SPAWN_ERROR_MAX];
+                err[0] = 0;
+                r = p->started_hook(p->userdata, pid, err, sizeof err);
+                if (r < 0)
+                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+        }
         /* Until every copy of the child's end is closed by exec, the child may
          * send a pty or an error. EOF means the workload is running. */
         while (r >= 0) {

@@ -35,6 +35,11 @@ struct spawn_params {
         /* Parent side, once the child exists and before it goes on: put it
          * in its cgroup, write id maps, plumb its network. */
         int (*parent_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
+        /* Parent side, right after the child was told to go on, while it
+         * sets itself up (mounts, confinement, exec) on another CPU: work
+         * that must be done before spawn_container() returns but need not
+         * precede the child's set-up. A failure fails the start. Optional. */
+        int (*started_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
         /* Child side, last step before execve (and in init after it forked
          * the workload): capabilities, the switch to uid/gid, no_new_privs,
          * seccomp — in that order. Must not allocate. */
