@@ -212,17 +212,32 @@ static int switch_ids(const void *data, uid_t uid, gid_t gid)
         return security_set_ids(&in->caps, uid, gid, groups, 1);
 }
 
-/* In the parent, once the child exists: id maps, cgroup, network. */
+/* In the parent, once the child exists and before it goes on: id maps. */
 static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
 {
         struct runtime_internal *in = userdata;
-        int r;
         if (in->idmap_count) {
-                r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
+                int r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
                 if (r < 0)
                         return failf(err, n, r, "cannot write the user namespace id maps");
         }
-        if (in->cg && cgroup_fd(in->cg) < 0) { /* v1: no CLONE_INTO_CGROUP */
+        return 0;
+}
+
+/* In the parent while the child builds its mounts, before it creates its
+ * cgroup namespace and long before the workload runs: the v1 cgroups (no
+ * CLONE_INTO_CGROUP there; the move waits for an RCU grace period, which
+ * costs less next to the mounts than before them) and the network. */
+static bool going_needed(const struct runtime_internal *in)
+{
+        return (in->cg && cgroup_fd(in->cg) < 0) || in->spec->net_mode != NET_HOST;
+}
+
+static int going_setup(void *userdata, pid_t pid, char *err, size_t n)
+{
+        struct runtime_internal *in = userdata;
+        int r;
+        if (in->cg && cgroup_fd(in->cg) < 0) {
                 r = cgroup_attach(in->cg, pid);
                 if (r < 0)
                         return failf(err, n, r, "cannot move the container into its cgroup");
@@ -620,6 +635,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .userns = c->idmap,
                 .kill_on_parent_death = o->foreground,
                 .parent_hook = parent_setup,
+                .going_hook = going_needed(in) ? going_setup : NULL,
                 .started_hook = started_setup,
                 .confine_hook = confine,
                 .ids_hook = switch_ids,

@@ -282,13 +282,21 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                 _exit(SPAWN_EXIT_SETUP); /* the parent gave up: it has the reason */
         if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
-        /* In our cgroup now (the parent put us there): make it our cgroup root. */
-        if (unshare(CLONE_NEWCGROUP) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot create the cgroup namespace");
         char err[SPAWN_ERROR_MAX - 32];
         int r = mounts_setup(&p->mounts, err, sizeof err);
         if (r < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
+        /* Meanwhile the parent ran its going_hook (the v1 cgroup attach,
+         * which waits for an RCU grace period): wait for its word. */
+        if (p->going_hook) {
+                k = recv(sock, &m, sizeof m, 0);
+                if (k != (ssize_t) sizeof m || m.type != MSG_GO)
+                        _exit(SPAWN_EXIT_SETUP);
+        }
+        /* In our cgroup now: make it our cgroup root. Nothing mounted above
+         * is a cgroup file system, so the mounts do not depend on it. */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot create the cgroup namespace");
         if (sethostname(p->hostname, strlen(p->hostname)) < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot set the hostname");
         if (setsid() < 0)
@@ -452,6 +460,18 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
         if (r >= 0) {
                 struct spawn_msg go = { .type = MSG_GO };
                 if (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
+                        r = -errno;
+                        snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
+                }
+        }
+        if (r >= 0 && p->going_hook) {
+                char err[SPAWN_ERROR_MAX];
+                err[0] = 0;
+                r = p->going_hook(p->userdata, pid, err, sizeof err);
+                if (r < 0)
+                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+                struct spawn_msg go = { .type = MSG_GO };
+                if (r >= 0 && send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
                         r = -errno;
                         snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
                 }
