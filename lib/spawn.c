@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pty.h>
 #include <sched.h>
 #include <signal.h>
@@ -421,6 +422,31 @@ static void reap(pid_t pid)
                 ;
 }
 
+/* A hook failed or the child stopped listening: when the child gave up
+ * first (its set-up failed, it exited, the hook then found it gone), its
+ * message says why better than ours. Takes what is already queued only. */
+static void take_child_error(int sock, struct spawn_result *res)
+{
+        for (int i = 0; i < 4; i++) {
+                struct pollfd pfd = { .fd = sock, .events = POLLIN };
+                if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
+                        return;
+                struct spawn_msg m;
+                int fd = -1;
+                int k = recv_with_fd(sock, &m, sizeof m, &fd);
+                if (fd >= 0)
+                        close(fd);
+                if (k <= 0)
+                        return;
+                m.text[sizeof m.text - 1] = 0;
+                if (m.type == MSG_ERROR) {
+                        snprintf(res->error, sizeof res->error, "%s", m.text);
+                        res->exit_code = m.code;
+                        return;
+                }
+        }
+}
+
 int spawn_container(const struct spawn_params *p, struct spawn_result *res)
 {
         *res = (struct spawn_result){ .pid = -1, .pidfd = -1, .pty_master = -1 };
@@ -483,12 +509,28 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                 if (r < 0)
                         snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
         }
+        if (r < 0)
+                take_child_error(sock, res);
         /* Until every copy of the child's end is closed by exec, the child may
          * send a pty or an error. EOF means the workload is running. */
+        bool reset = false;
         while (r >= 0) {
                 struct spawn_msg m;
                 int fd = -1;
                 int k = recv_with_fd(sock, &m, sizeof m, &fd);
+                /* The child closed its end with a message of ours unread:
+                 * it never got past its wait, so it did not exec. What it
+                 * sent before is still queued behind the reset (reported
+                 * once): read on, and fail if it said nothing. */
+                if (k == -ECONNRESET && !reset) {
+                        reset = true;
+                        continue;
+                }
+                if (k == 0 && reset) {
+                        r = -ECHILD;
+                        snprintf(res->error, sizeof res->error, "the container's init exited during set-up");
+                        break;
+                }
                 if (k <= 0) {
                         if (k < 0) {
                                 r = k;
