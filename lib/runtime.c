@@ -224,20 +224,31 @@ static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
         return 0;
 }
 
+static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n);
+
 /* In the parent while the child builds its mounts, before it creates its
  * cgroup namespace and long before the workload runs: the v1 cgroups (no
- * CLONE_INTO_CGROUP there; the move waits for an RCU grace period, which
- * costs less next to the mounts than before them) and the network. */
+ * CLONE_INTO_CGROUP there: made, limited and joined here, where the
+ * mkdirs and the move's wait for an RCU grace period run next to the
+ * mounts instead of before them) and the network. */
+static bool going_v1_cgroup(const struct runtime_internal *in)
+{
+        return in->cgm && cgroup_manager_version(in->cgm) != 2;
+}
+
 static bool going_needed(const struct runtime_internal *in)
 {
-        return (in->cg && cgroup_fd(in->cg) < 0) || in->spec->net_mode != NET_HOST;
+        return going_v1_cgroup(in) || in->spec->net_mode != NET_HOST;
 }
 
 static int going_setup(void *userdata, pid_t pid, char *err, size_t n)
 {
         struct runtime_internal *in = userdata;
         int r;
-        if (in->cg && cgroup_fd(in->cg) < 0) {
+        if (going_v1_cgroup(in)) {
+                r = setup_cgroup(in->spec, in, err, n);
+                if (r < 0)
+                        return r;
                 r = cgroup_attach(in->cg, pid);
                 if (r < 0)
                         return failf(err, n, r, "cannot move the container into its cgroup");
@@ -374,18 +385,16 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         return r < 0 ? failf(err, n, r, "container '%s': cannot write /etc/hosts", c->name) : 0;
 }
 
-/* The container's own cgroup, berth/NAME below our base, with its limits
- * and device rules. A leftover of a crash (same name) is emptied first. */
+/* The container's own cgroup, berth/NAME below our base (the manager is
+ * open already), with its limits and device rules. A leftover of a crash
+ * (same name) is emptied first. Messages without the container's name. */
 static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n)
 {
-        int r = cgroup_open_manager(&in->cgm);
-        if (r < 0)
-                return failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
-        r = cgroup_create(in->cgm, c->name, &in->cg);
+        int r = cgroup_create(in->cgm, c->name, &in->cg);
         if (r == -EBUSY) { /* v2: our cgroup holds processes; move them below it */
                 int q = cgroup_manager_claim(in->cgm);
                 if (q < 0)
-                        return failf(err, n, q, "container '%s': cannot take over cgroup %s for its children", c->name,
+                        return failf(err, n, q, "cannot take over cgroup %s for its children",
                                      cgroup_manager_base(in->cgm));
                 r = cgroup_create(in->cgm, c->name, &in->cg);
         }
@@ -400,14 +409,14 @@ static int setup_cgroup(const struct spec_container *c, struct runtime_internal 
                 r = cgroup_create(in->cgm, c->name, &in->cg);
         }
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot create its cgroup", c->name);
+                return failf(err, n, r, "cannot create its cgroup");
         char lerr[256] = "";
         r = cgroup_apply_limits(in->cg, &c->limits, lerr, sizeof lerr);
         if (r < 0)
-                return failf(err, n, 0, "container '%s': %s", c->name, lerr[0] ? lerr : strerror(-r));
+                return failf(err, n, 0, "%s", lerr[0] ? lerr : strerror(-r));
         r = cgroup_apply_devices(in->cg);
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot restrict its devices", c->name);
+                return failf(err, n, r, "cannot restrict its devices");
         return 0;
 }
 
@@ -611,9 +620,22 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
 
-        r = setup_cgroup(c, in, err, n);
-        if (r < 0)
+        /* v2 places the child with CLONE_INTO_CGROUP: its cgroup must exist
+         * first. v1 moves it afterwards, so there the cgroup is made (and
+         * joined) in going_setup, next to the child's mounts. */
+        r = cgroup_open_manager(&in->cgm);
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
                 goto fail;
+        }
+        if (cgroup_manager_version(in->cgm) == 2) {
+                char cerr[512];
+                r = setup_cgroup(c, in, cerr, sizeof cerr);
+                if (r < 0) {
+                        r = failf(err, n, 0, "container '%s': %s", c->name, cerr);
+                        goto fail;
+                }
+        }
 
         p = (struct spawn_params){
                 .spec = c,
