@@ -282,6 +282,8 @@ jq -s \
 
 mkdir -p "$RESULTS"
 out=$RESULTS/startup-$(date -u +%F).json
+# A second run on the same day keeps the first: the time goes into the name.
+[ -e "$out" ] && out=$RESULTS/startup-$(date -u +%FT%H%M%S).json
 cp "$W/summary.json" "$out"
 [ -n "${BENCH_RAW:-}" ] && jq -s . "$W"/round*.json >"$BENCH_RAW"
 

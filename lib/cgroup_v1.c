@@ -438,7 +438,11 @@ int cgroup_v1_remove(struct cgroup *cg)
                         open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (bfd < 0)
                         continue;
-                int q = cgroup_rmdir_tree(bfd, cg->name, 0);
+                /* A container's cgroup has no children (its cgroupfs is
+                 * read-only): one rmdir, the tree walk only if that fails. */
+                int q = 0;
+                if (unlinkat(bfd, cg->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                        q = cgroup_rmdir_tree(bfd, cg->name, 0);
                 if (q < 0 && r == 0)
                         r = q;
                 /* berth/ goes too once the last container is gone; another

@@ -35,6 +35,8 @@ struct runtime_internal {
         struct in_addr address;
         bool veth_made, bridge_made;
         bool state_written;             /* a foreground run's state record */
+        char *stage;                    /* foreground: where the record is written before it is published */
+        bool state_staged;              /* stage/state exists, not yet renamed into place */
         char *nat_table;                /* the table of a foreground run, when it has one */
         struct cgroup_manager *cgm;
         struct cgroup *cg;
@@ -75,6 +77,7 @@ static void internal_free(struct runtime_internal *in)
         free(in->etc);
         free(in->overlay_opts);
         free(in->nat_table);
+        free(in->stage);
         cgroup_free(in->cg);
         cgroup_manager_free(in->cgm);
         free(in);
@@ -211,17 +214,43 @@ static int switch_ids(const void *data, uid_t uid, gid_t gid)
         return security_set_ids(&in->caps, uid, gid, groups, 1);
 }
 
-/* In the parent, once the child exists: id maps, cgroup, network. */
+/* In the parent, once the child exists and before it goes on: id maps. */
 static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
 {
         struct runtime_internal *in = userdata;
-        int r;
         if (in->idmap_count) {
-                r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
+                int r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
                 if (r < 0)
                         return failf(err, n, r, "cannot write the user namespace id maps");
         }
-        if (in->cg && cgroup_fd(in->cg) < 0) { /* v1: no CLONE_INTO_CGROUP */
+        return 0;
+}
+
+static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n);
+
+/* In the parent while the child builds its mounts, before it creates its
+ * cgroup namespace and long before the workload runs: the v1 cgroups (no
+ * CLONE_INTO_CGROUP there: made, limited and joined here, where the
+ * mkdirs and the move's wait for an RCU grace period run next to the
+ * mounts instead of before them) and the network. */
+static bool going_v1_cgroup(const struct runtime_internal *in)
+{
+        return in->cgm && cgroup_manager_version(in->cgm) != 2;
+}
+
+static bool going_needed(const struct runtime_internal *in)
+{
+        return going_v1_cgroup(in) || in->spec->net_mode != NET_HOST;
+}
+
+static int going_setup(void *userdata, pid_t pid, char *err, size_t n)
+{
+        struct runtime_internal *in = userdata;
+        int r;
+        if (going_v1_cgroup(in)) {
+                r = setup_cgroup(in->spec, in, err, n);
+                if (r < 0)
+                        return r;
                 r = cgroup_attach(in->cg, pid);
                 if (r < 0)
                         return failf(err, n, r, "cannot move the container into its cgroup");
@@ -244,6 +273,50 @@ static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
                 return failf(err, n, r, "cannot plumb the container into network '%s'", in->net->name);
         in->veth_made = true;
         return 0;
+}
+
+/* A foreground run's state record lets berthctl exec, stats and health
+ * find it the way they find berthd's containers, with this process as its
+ * monitor. It is written (and synced) while the child sets itself up, into
+ * a staging directory that nothing reads: the record may only appear at
+ * its place once the workload runs, or exec could join a container that is
+ * not yet confined. runtime_start() renames it into place. */
+static int started_setup(void *userdata, pid_t pid, char *err, size_t n)
+{
+        struct runtime_internal *in = userdata;
+        if (!in->stage)
+                return 0;
+        struct state_record rec = { .monitor_pid = getpid(), .init_pid = pid,
+                                    .started_realtime_usec = realtime_usec() };
+        if (state_proc_starttime(getpid(), &rec.monitor_start) < 0 || state_proc_starttime(pid, &rec.init_start) < 0)
+                return failf(err, n, -ESRCH, "its init is gone");
+        (void) state_boot_id(rec.boot_id);
+        spec_container_hash_restart(in->spec, rec.restart_hash);
+        spec_container_hash_live(in->spec, rec.live_hash);
+        spec_container_hash_supervise(in->spec, rec.supervise_hash);
+        if (in->address.s_addr)
+                (void) inet_ntop(AF_INET, &in->address, rec.address, sizeof rec.address);
+        if (mkdir(in->stage, 0700) < 0 && errno != EEXIST)
+                return failf(err, n, -errno, "cannot create %s", in->stage);
+        int r = state_write(in->stage, &rec);
+        if (r < 0)
+                return failf(err, n, r, "cannot write its state record");
+        in->state_staged = true;
+        return 0;
+}
+
+/* Removes a staged record that was never published. */
+static void unstage(struct runtime_internal *in)
+{
+        if (!in || !in->stage)
+                return;
+        if (in->state_staged) {
+                _cleanup_free_ char *p = strdup_printf("%s/state", in->stage);
+                if (p)
+                        (void) unlink(p);
+                in->state_staged = false;
+        }
+        (void) rmdir(in->stage);
 }
 
 /* Bridge and address of a bridged container, and the /etc/hosts text with
@@ -314,18 +387,16 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         return r < 0 ? failf(err, n, r, "container '%s': cannot write /etc/hosts", c->name) : 0;
 }
 
-/* The container's own cgroup, berth/NAME below our base, with its limits
- * and device rules. A leftover of a crash (same name) is emptied first. */
+/* The container's own cgroup, berth/NAME below our base (the manager is
+ * open already), with its limits and device rules. A leftover of a crash
+ * (same name) is emptied first. Messages without the container's name. */
 static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n)
 {
-        int r = cgroup_open_manager(&in->cgm);
-        if (r < 0)
-                return failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
-        r = cgroup_create(in->cgm, c->name, &in->cg);
+        int r = cgroup_create(in->cgm, c->name, &in->cg);
         if (r == -EBUSY) { /* v2: our cgroup holds processes; move them below it */
                 int q = cgroup_manager_claim(in->cgm);
                 if (q < 0)
-                        return failf(err, n, q, "container '%s': cannot take over cgroup %s for its children", c->name,
+                        return failf(err, n, q, "cannot take over cgroup %s for its children",
                                      cgroup_manager_base(in->cgm));
                 r = cgroup_create(in->cgm, c->name, &in->cg);
         }
@@ -340,24 +411,26 @@ static int setup_cgroup(const struct spec_container *c, struct runtime_internal 
                 r = cgroup_create(in->cgm, c->name, &in->cg);
         }
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot create its cgroup", c->name);
+                return failf(err, n, r, "cannot create its cgroup");
         char lerr[256] = "";
         r = cgroup_apply_limits(in->cg, &c->limits, lerr, sizeof lerr);
         if (r < 0)
-                return failf(err, n, 0, "container '%s': %s", c->name, lerr[0] ? lerr : strerror(-r));
+                return failf(err, n, 0, "%s", lerr[0] ? lerr : strerror(-r));
         r = cgroup_apply_devices(in->cg);
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot restrict its devices", c->name);
+                return failf(err, n, r, "cannot restrict its devices");
         return 0;
 }
 
 static void cgroup_teardown(struct cgroup *cg)
 {
-        /* Usually empty already: the init's exit took the PID namespace down. */
-        if (cgroup_is_empty(cg) <= 0) {
-                (void) cgroup_kill_all(cg, SIGKILL);
-                (void) cgroup_wait_empty(cg, 5 * SPEC_USEC_PER_SEC);
-        }
+        /* Usually empty already: the init's exit took the PID namespace
+         * down, and the removal succeeds at once. A cgroup that still holds
+         * processes refuses it (EBUSY): kill them, wait, remove again. */
+        if (cgroup_remove(cg) == 0)
+                return;
+        (void) cgroup_kill_all(cg, SIGKILL);
+        (void) cgroup_wait_empty(cg, 5 * SPEC_USEC_PER_SEC);
         (void) cgroup_remove(cg);
 }
 
@@ -514,6 +587,13 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
         in->spec = c;
+        if (o->foreground) {
+                in->stage = strdup_printf("%s/state.staged", rc->dir);
+                if (!in->stage) {
+                        r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                        goto fail;
+                }
+        }
         if (c->net_mode == NET_BRIDGE) {
                 r = setup_bridge_network(set, c, o->state_dir, in, &hosts_text, err, n);
                 if (r < 0)
@@ -581,9 +661,22 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
 
-        r = setup_cgroup(c, in, err, n);
-        if (r < 0)
+        /* v2 places the child with CLONE_INTO_CGROUP: its cgroup must exist
+         * first. v1 moves it afterwards, so there the cgroup is made (and
+         * joined) in going_setup, next to the child's mounts. */
+        r = cgroup_open_manager(&in->cgm);
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
                 goto fail;
+        }
+        if (cgroup_manager_version(in->cgm) == 2) {
+                char cerr[512];
+                r = setup_cgroup(c, in, cerr, sizeof cerr);
+                if (r < 0) {
+                        r = failf(err, n, 0, "container '%s': %s", c->name, cerr);
+                        goto fail;
+                }
+        }
 
         p = (struct spawn_params){
                 .spec = c,
@@ -605,6 +698,8 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .userns = c->idmap,
                 .kill_on_parent_death = o->foreground,
                 .parent_hook = parent_setup,
+                .going_hook = going_needed(in) ? going_setup : NULL,
+                .started_hook = started_setup,
                 .confine_hook = confine,
                 .ids_hook = switch_ids,
                 .userdata = in,
@@ -620,29 +715,18 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         rc->pid = res.pid;
         rc->pidfd = res.pidfd;
         rc->pty_master = res.pty_master;
-        if (o->foreground) {
-                /* berthctl exec, stats and health find a foreground run the
-                 * way they find berthd's containers: by its state record,
-                 * with this process as its monitor. */
-                struct state_record rec = { .monitor_pid = getpid(), .init_pid = res.pid,
-                                            .started_realtime_usec = realtime_usec() };
-                if (state_proc_starttime(getpid(), &rec.monitor_start) < 0 ||
-                    state_proc_starttime(res.pid, &rec.init_start) < 0) {
-                        r = failf(err, n, -ESRCH, "container '%s': its init is gone", c->name);
+        if (in->state_staged) {
+                /* The workload runs: publish the record written meanwhile. */
+                _cleanup_free_ char *from = strdup_printf("%s/state", in->stage);
+                _cleanup_free_ char *to = strdup_printf("%s/state", rc->dir);
+                if (!from || !to || rename(from, to) < 0) {
+                        r = failf(err, n, from && to ? -errno : -ENOMEM, "container '%s': cannot write its state record",
+                                  c->name);
                         goto fail;
                 }
-                (void) state_boot_id(rec.boot_id);
-                spec_container_hash_restart(c, rec.restart_hash);
-                spec_container_hash_live(c, rec.live_hash);
-                spec_container_hash_supervise(c, rec.supervise_hash);
-                if (in->address.s_addr)
-                        (void) inet_ntop(AF_INET, &in->address, rec.address, sizeof rec.address);
-                r = state_write(rc->dir, &rec);
-                if (r < 0) {
-                        r = failf(err, n, r, "container '%s': cannot write its state record", c->name);
-                        goto fail;
-                }
+                in->state_staged = false;
                 in->state_written = true;
+                (void) rmdir(in->stage);
         }
         *exit_code = 0;
         *ret = rc;
@@ -662,6 +746,7 @@ void runtime_destroy(struct runtime_container *rc)
         if (!rc)
                 return;
         struct runtime_internal *in = rc->in;
+        unstage(in);
         if (in && in->state_written) {
                 _cleanup_free_ char *p = strdup_printf("%s/state", rc->dir);
                 if (p)

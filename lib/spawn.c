@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pty.h>
 #include <sched.h>
 #include <signal.h>
@@ -282,13 +283,21 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                 _exit(SPAWN_EXIT_SETUP); /* the parent gave up: it has the reason */
         if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
-        /* In our cgroup now (the parent put us there): make it our cgroup root. */
-        if (unshare(CLONE_NEWCGROUP) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot create the cgroup namespace");
         char err[SPAWN_ERROR_MAX - 32];
         int r = mounts_setup(&p->mounts, err, sizeof err);
         if (r < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
+        /* Meanwhile the parent ran its going_hook (the v1 cgroup attach,
+         * which waits for an RCU grace period): wait for its word. */
+        if (p->going_hook) {
+                k = recv(sock, &m, sizeof m, 0);
+                if (k != (ssize_t) sizeof m || m.type != MSG_GO)
+                        _exit(SPAWN_EXIT_SETUP);
+        }
+        /* In our cgroup now: make it our cgroup root. Nothing mounted above
+         * is a cgroup file system, so the mounts do not depend on it. */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot create the cgroup namespace");
         if (sethostname(p->hostname, strlen(p->hostname)) < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot set the hostname");
         if (setsid() < 0)
@@ -413,6 +422,31 @@ static void reap(pid_t pid)
                 ;
 }
 
+/* A hook failed or the child stopped listening: when the child gave up
+ * first (its set-up failed, it exited, the hook then found it gone), its
+ * message says why better than ours. Takes what is already queued only. */
+static void take_child_error(int sock, struct spawn_result *res)
+{
+        for (int i = 0; i < 4; i++) {
+                struct pollfd pfd = { .fd = sock, .events = POLLIN };
+                if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
+                        return;
+                struct spawn_msg m;
+                int fd = -1;
+                int k = recv_with_fd(sock, &m, sizeof m, &fd);
+                if (fd >= 0)
+                        close(fd);
+                if (k <= 0)
+                        return;
+                m.text[sizeof m.text - 1] = 0;
+                if (m.type == MSG_ERROR) {
+                        snprintf(res->error, sizeof res->error, "%s", m.text);
+                        res->exit_code = m.code;
+                        return;
+                }
+        }
+}
+
 int spawn_container(const struct spawn_params *p, struct spawn_result *res)
 {
         *res = (struct spawn_result){ .pid = -1, .pidfd = -1, .pty_master = -1 };
@@ -456,12 +490,47 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                         snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
                 }
         }
+        if (r >= 0 && p->going_hook) {
+                char err[SPAWN_ERROR_MAX];
+                err[0] = 0;
+                r = p->going_hook(p->userdata, pid, err, sizeof err);
+                if (r < 0)
+                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+                struct spawn_msg go = { .type = MSG_GO };
+                if (r >= 0 && send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
+                        r = -errno;
+                        snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
+                }
+        }
+        if (r >= 0 && p->started_hook) {
+                char err[SPAWN_ERROR_MAX];
+                err[0] = 0;
+                r = p->started_hook(p->userdata, pid, err, sizeof err);
+                if (r < 0)
+                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+        }
+        if (r < 0)
+                take_child_error(sock, res);
         /* Until every copy of the child's end is closed by exec, the child may
          * send a pty or an error. EOF means the workload is running. */
+        bool reset = false;
         while (r >= 0) {
                 struct spawn_msg m;
                 int fd = -1;
                 int k = recv_with_fd(sock, &m, sizeof m, &fd);
+                /* The child closed its end with a message of ours unread:
+                 * it never got past its wait, so it did not exec. What it
+                 * sent before is still queued behind the reset (reported
+                 * once): read on, and fail if it said nothing. */
+                if (k == -ECONNRESET && !reset) {
+                        reset = true;
+                        continue;
+                }
+                if (k == 0 && reset) {
+                        r = -ECHILD;
+                        snprintf(res->error, sizeof res->error, "the container's init exited during set-up");
+                        break;
+                }
                 if (k <= 0) {
                         if (k < 0) {
                                 r = k;

@@ -32,9 +32,20 @@ struct spawn_params {
         bool userns;
         bool kill_on_parent_death; /* foreground runs: the container dies with us */
 
-        /* Parent side, once the child exists and before it goes on: put it
-         * in its cgroup, write id maps, plumb its network. */
+        /* Parent side, once the child exists and before it goes on: write
+         * id maps, plumb its network. */
         int (*parent_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
+        /* Parent side, right after the child was told to go on, while it
+         * builds its mounts: work that must be done before the child leaves
+         * its set-up (creates its cgroup namespace, confines itself, runs
+         * the workload), such as moving it into its v1 cgroups. The child
+         * waits for it between the two. Optional: without it, no wait. */
+        int (*going_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
+        /* Parent side, after going_hook, while the child finishes its
+         * set-up (confinement, exec) on another CPU: work that must be done
+         * before spawn_container() returns but need not precede the child's
+         * set-up. A failure fails the start. Optional. */
+        int (*started_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
         /* Child side, last step before execve (and in init after it forked
          * the workload): capabilities, the switch to uid/gid, no_new_privs,
          * seccomp — in that order. Must not allocate. */
