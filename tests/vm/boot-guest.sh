@@ -139,6 +139,19 @@ check "no berth scope left after stop" until_ok 15 sh -c '[ -z "$(systemctl list
 check "systemctl start berthd again after a stop" sh -c 'systemctl start berthd && [ "$(systemctl is-active berthd)" = active ]'
 check "web and probe running again" until_ok 60 running web probe
 
+# --- shutdown order: berthd and the scopes stopped in one transaction, as at
+# shutdown: the scopes are ordered before berthd.service, so berthd stops first
+# and stops the containers itself, in reverse order, before systemd would.
+if until_ok 30 running web probe; then
+since=$(date '+%Y-%m-%d %H:%M:%S')
+systemctl stop berthd.service berth-web.scope berth-probe.scope
+lines=$(journal --since "$since" | grep -E '^(stopping: all containers|[a-z]+: exited:)' | cut -d: -f1 | tr '\n' ' ')
+check "one stop transaction of berthd and the scopes: berthd stops the containers, in reverse order (got: $lines)" \
+  [ "$lines" = "stopping probe web " ]
+check "systemctl start berthd after that" sh -c 'systemctl start berthd && [ "$(systemctl is-active berthd)" = active ]'
+check "web and probe running again" until_ok 60 running web probe
+fi
+
 # The rest needs a running berthd.
 need_berthd() {
   [ "$(systemctl is-active berthd)" = active ] && return 0

@@ -40,13 +40,14 @@ fi
 wait $rp
 [ -z "$(find /sys/fs/cgroup -type d -path '*/berth/lim' 2>/dev/null)" ] && ok "the cgroup is removed after the run" || nok "cgroup left"
 
-# A fork bomb is held by pids = 32: watched from outside, in its cgroup.
-# (the children sleep long enough that forking, slow under emulation,
-# reaches the limit before the first of them exit)
-$B run -c $C --state-dir $S lim -- /bin/sh -c 'i=0; while [ $i -lt 200 ]; do sleep 8 & i=$((i+1)); done 2>/dev/null; exit 0' > /tmp/bomb.out 2>&1 &
+# A fork bomb is held by pids = 32: watched from outside, in its cgroup,
+# until the kernel has refused a fork (or the run ended). The children
+# sleep for longer than forking, slow under emulation, can take to reach
+# the limit; the workload's exit takes them down with its PID namespace.
+$B run -c $C --state-dir $S lim -- /bin/sh -c 'i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done 2>/dev/null; exit 0' > /tmp/bomb.out 2>&1 &
 rp=$!
 max=0; cg=""
-for i in $(seq 1 40); do
+for i in $(seq 1 600); do
   cg=$(find /sys/fs/cgroup -type d -path '*/berth/lim' 2>/dev/null | head -n1)
   if [ -n "$cg" ]; then
     c=$(cat "$cg/pids.current" 2>/dev/null || echo 0)
@@ -54,6 +55,8 @@ for i in $(seq 1 40); do
     e=$(sed -n 's/^max //p' "$cg/pids.events" 2>/dev/null)
     [ -n "$e" ] && [ "$e" -gt "${ev:-0}" ] && ev=$e
   fi
+  [ "${ev:-0}" -gt 0 ] && break
+  kill -0 $rp 2>/dev/null || break
   sleep 0.1
 done
 wait $rp
