@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "parse.h"
+#include "seccomp_profile.h"
 #include "util.h"
 
 /*
@@ -1085,6 +1086,7 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                 else if (sc->text[0] == '/') {
                         c->seccomp = SECCOMP_PROFILE;
                         c->seccomp_profile = strdup(sc->text);
+                        c->line_seccomp = sc->line;
                 } else
                         err(x, sc->line, "seccomp: '%s' is not valid (use default, unconfined, or an absolute path)",
                             sc->text);
@@ -1646,6 +1648,42 @@ void config_validate(struct spec_set *set, struct diag *d)
         check_set(set, NULL, d);
 }
 
+static int cmp_profile_user(const void *a, const void *b)
+{
+        const struct spec_container *x = *(const struct spec_container *const *) a,
+                                    *y = *(const struct spec_container *const *) b;
+        return strcmp(x->seccomp_profile, y->seccomp_profile);
+}
+
+/* Reads and checks every seccomp profile file the set names, each file
+ * once, and reports a bad one at every "seccomp =" line naming it. Only
+ * the document is checked here; what libseccomp makes of it for a
+ * container's capabilities is known at start. */
+static int check_seccomp_profiles(const struct spec_set *set, struct diag *d)
+{
+        _cleanup_free_ const struct spec_container **users = calloc(set->n_containers + 1, sizeof *users);
+        if (!users)
+                return -ENOMEM;
+        size_t n = 0;
+        for (size_t i = 0; i < set->n_containers; i++)
+                if (set->containers[i]->seccomp == SECCOMP_PROFILE && set->containers[i]->seccomp_profile)
+                        users[n++] = set->containers[i];
+        qsort(users, n, sizeof *users, cmp_profile_user);
+        char perr[SECCOMP_PROFILE_ERROR_MAX];
+        int r = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (i == 0 || !streq(users[i]->seccomp_profile, users[i - 1]->seccomp_profile)) {
+                        _cleanup_(seccomp_profile_freep) struct seccomp_profile *p = NULL;
+                        r = seccomp_profile_load(users[i]->seccomp_profile, &p, perr, sizeof perr);
+                        if (r == -ENOMEM)
+                                return r;
+                }
+                if (r < 0)
+                        diag_add(d, users[i]->file, users[i]->line_seccomp, "seccomp: %s", perr);
+        }
+        return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *) a, *(char *const *) b);
@@ -1733,6 +1771,8 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
         free(names);
         if (r >= 0)
                 check_set(set, unparsed, d);
+        if (r >= 0)
+                r = check_seccomp_profiles(set, d);
         strv_free(unparsed);
         if (r < 0)
                 return r;

@@ -20,7 +20,8 @@ int config_parse_buffer(const char *filename, const char *text, size_t len, stru
                         struct diag *d);
 
 /* Reads every *.conf in dir (hidden and backup files ignored) in name
- * order, then validates the set as a whole. Returns 0 when the set is
+ * order, then validates the set as a whole, including the seccomp profile
+ * files it names (read and checked, reported at their "seccomp =" line). Returns 0 when the set is
  * valid, -EINVAL when d holds errors, -errno when dir cannot be read (also
  * in d). On success set owns the specs. */
 int config_load_dir(const char *dir, struct spec_set *set, struct diag *d);

@@ -349,9 +349,9 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
         r = security_caps_prepare(spec, &c.caps);
         if (r < 0)
                 return failf(err, n, r, "cannot read the kernel's capabilities");
-        r = runtime_seccomp_prepare(t->state_dir, spec, &c.caps, &c.seccomp);
+        r = runtime_seccomp_prepare(t->state_dir, spec, &c.caps, &c.seccomp, err, n);
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot build the seccomp filter", t->name);
+                return r;
 
         _cleanup_strv_free_ char **env = envp ? strv_copy(envp)
                                               : runtime_build_env(spec, spec->hostname ? spec->hostname : spec->name,

@@ -71,7 +71,9 @@ int runtime_signal(struct runtime_container *rc, int sig);
  * (replacing defaults of the same name). NULL on allocation failure. */
 char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty);
 
-/* The seccomp program for c with capabilities caps; the default profile is
- * cached in <state_dir>/cache (state_dir NULL: built every time). */
+/* The seccomp program for c with capabilities caps: the default profile
+ * or c's profile file, cached in <state_dir>/cache (state_dir NULL: built
+ * every time). On failure err holds the whole message ("container 'web':
+ * seccomp: /etc/berth/strict.json: syscalls[3].action: ..."). */
 int runtime_seccomp_prepare(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
-                            struct security_seccomp *out);
+                            struct security_seccomp *out, char *err, size_t n);

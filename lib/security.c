@@ -397,6 +397,12 @@ static int seccomp_export(scmp_filter_ctx ctx, struct security_seccomp *out)
         return 0;
 }
 
+int security_seccomp_export(void *ctx, struct security_seccomp *out)
+{
+        *out = (struct security_seccomp){ 0 };
+        return seccomp_export(ctx, out);
+}
+
 int security_seccomp_build_default(uint64_t caps, struct security_seccomp *out)
 {
         _cleanup_(seccomp_ctxp) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));

@@ -69,10 +69,15 @@ struct security_seccomp {
  * EPERM, architectures x86-64, x86 (i386) and x32. 0 or -errno. */
 int security_seccomp_build_default(uint64_t caps, struct security_seccomp *out);
 
+/* Pure: exports a libseccomp filter (ctx is a scmp_filter_ctx) as the
+ * program in out (enabled, owned by out). -E2BIG when it is longer than
+ * BPF_MAXINSNS. For builders of other profiles (seccomp_profile.c). */
+int security_seccomp_export(void *ctx, struct security_seccomp *out);
+
 /* Parent side: the program for container c (computes its capabilities).
  * SECCOMP_DEFAULT → the default profile; SECCOMP_UNCONFINED → enabled
- * false; SECCOMP_PROFILE → -EOPNOTSUPP: profile files are not supported,
- * only "default" and "unconfined" exist. */
+ * false; SECCOMP_PROFILE → -EOPNOTSUPP: profile files are compiled by
+ * seccomp_profile.h, which runtime_seccomp_prepare() calls. */
 int security_seccomp_prepare(const struct spec_container *c, struct security_seccomp *out);
 
 /* Child side, last step before execve() (after no_new_privs, after the
