@@ -252,8 +252,21 @@ static _Noreturn void init_loop(pid_t workload)
         for (;;) {
                 siginfo_t si;
                 int sig = sigwaitinfo(&all, &si);
-                if (sig < 0)
+                if (sig < 0 && errno == EINTR)
                         continue;
+                if (sig < 0) {
+                        /* A seccomp profile that denies rt_sigtimedwait: no
+                         * forwarding then, but still reap until the workload ends
+                         * (never spin). */
+                        for (;;) {
+                                int st;
+                                pid_t p = waitpid(-1, &st, 0);
+                                if (p == workload)
+                                        _exit(spawn_exit_status(st));
+                                if (p < 0 && errno != EINTR)
+                                        _exit(SPAWN_EXIT_SETUP);
+                        }
+                }
                 if (sig == SIGCHLD) {
                         int st;
                         pid_t p;

@@ -73,6 +73,17 @@ check "Seccomp is 2 under the allow list" bash -c 'grep -qE "^Seccomp:\s+2$" <<<
 check "a syscall off the list fails with defaultErrnoRet 13 ($(oneline "$err"))" \
   bash -c 'grep -q "Permission denied" <<<"$1" && grep -qx mkdir-refused <<<"$2"' _ "$err" "$out"
 
+# ---- a profile that denies what berth's init waits with -----------------------------------
+# Without rt_sigtimedwait the init cannot wait for signals: it must still
+# reap and pass the workload's status on (it once spun forever).
+cat > "$tmp/nosigwait.json" <<'J'
+{ "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [ { "names": [ "rt_sigtimedwait" ], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 } ] }
+J
+def $N-nosig 'template = "busybox"' "seccomp = \"$tmp/nosigwait.json\""
+run $N-nosig /bin/sh -c 'sleep 0.2; exit 3'
+check "the init without rt_sigtimedwait still ends with the workload's status 3 (got $rc)" test "$rc" = 3
+
 # ---- invalid profiles -------------------------------------------------------------------------
 printf '{ "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": [ { "names": [ "mkdir" ], "action": "SCMP_ACT_FOO" } ] }\n' \
   > "$tmp/bad.json"
