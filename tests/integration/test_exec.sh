@@ -34,7 +34,7 @@ EOF
 runpid=$!
 S="$T/state/containers/$N"
 for _ in $(seq 300); do
-  [ -s "$S/upper/tmp/init-status" ] && break
+  [ -s "$S/upper/tmp/init-status" ] && [ -s "$S/state" ] && break
   kill -0 "$runpid" 2>/dev/null || break
   sleep 0.1
 done
