@@ -159,13 +159,6 @@ char **runtime_build_env(const struct spec_container *c, const char *hostname, b
  * profile file, its content and the kernel version ("minKernel"), so it is
  * cached in the state directory (as crun does). A cache entry that does
  * not look like a program is ignored. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-        for (const unsigned char *p = data; len > 0; p++, len--)
-                h = (h ^ *p) * 0x100000001b3ULL;
-        return h;
-}
-
 static int cache_dir_open(const char *state_dir)
 {
         _cleanup_free_ char *dir = strdup_printf("%s/cache", state_dir);
@@ -188,7 +181,7 @@ static bool cache_take_program(char *data, size_t len, struct security_seccomp *
 
 static int seccomp_default(const char *state_dir, const struct security_caps *caps, struct security_seccomp *out)
 {
-        uint64_t h = fnv1a(0xcbf29ce484222325ULL, security_seccomp_revision(), strlen(security_seccomp_revision()));
+        uint64_t h = fnv1a64(FNV1A64_INIT, security_seccomp_revision(), strlen(security_seccomp_revision()));
         _cleanup_free_ char *name = strdup_printf("seccomp-%016llx-%016llx.bpf", (unsigned long long) caps->bounding,
                                                   (unsigned long long) h);
         if (!name)
@@ -223,9 +216,9 @@ static int seccomp_profile_cached(const char *state_dir, const struct spec_conta
 
         struct seccomp_profile_target t;
         seccomp_profile_target_native(caps->bounding, &t);
-        uint64_t h = fnv1a(0xcbf29ce484222325ULL, security_seccomp_revision(), strlen(security_seccomp_revision()));
-        h = fnv1a(h, &t, sizeof t);
-        h = fnv1a(h, text, len);
+        uint64_t h = fnv1a64(FNV1A64_INIT, security_seccomp_revision(), strlen(security_seccomp_revision()));
+        h = fnv1a64(h, &t, sizeof t);
+        h = fnv1a64(h, text, len);
         _cleanup_free_ char *name = strdup_printf("seccomp-profile-%016llx-%016llx.bpf",
                                                   (unsigned long long) caps->bounding, (unsigned long long) h);
         if (!name)

@@ -54,6 +54,16 @@ static inline bool streq_ptr(const char *a, const char *b)
         return strcmp(a, b) == 0;
 }
 
+/* 64-bit FNV-1a, chainable: fnv1a64(FNV1A64_INIT, ...) then fold more in.
+ * For cache keys and change detection, never for security. */
+#define FNV1A64_INIT 0xcbf29ce484222325ULL
+static inline uint64_t fnv1a64(uint64_t h, const void *data, size_t len)
+{
+        for (const unsigned char *p = data; len > 0; p++, len--)
+                h = (h ^ *p) * 0x100000001b3ULL;
+        return h;
+}
+
 /* NULL-terminated string vectors ("strv"), owned with their strings. */
 char **strv_free(char **v);
 size_t strv_length(char *const *v);
