@@ -1659,9 +1659,9 @@ static int cmp_profile_user(const void *a, const void *b)
  * once, and reports a bad one at every "seccomp =" line naming it. Only
  * the document is checked here; what libseccomp makes of it for a
  * container's capabilities is known at start. */
-static int check_seccomp_profiles(const struct spec_set *set, struct diag *d)
+static int check_seccomp_profiles(struct spec_set *set, struct diag *d)
 {
-        _cleanup_free_ const struct spec_container **users = calloc(set->n_containers + 1, sizeof *users);
+        _cleanup_free_ struct spec_container **users = calloc(set->n_containers + 1, sizeof *users);
         if (!users)
                 return -ENOMEM;
         size_t n = 0;
@@ -1671,13 +1671,21 @@ static int check_seccomp_profiles(const struct spec_set *set, struct diag *d)
         qsort(users, n, sizeof *users, cmp_profile_user);
         char perr[SECCOMP_PROFILE_ERROR_MAX];
         int r = 0;
+        uint64_t digest = 0;
         for (size_t i = 0; i < n; i++) {
                 if (i == 0 || !streq(users[i]->seccomp_profile, users[i - 1]->seccomp_profile)) {
                         _cleanup_(seccomp_profile_freep) struct seccomp_profile *p = NULL;
-                        r = seccomp_profile_load(users[i]->seccomp_profile, &p, perr, sizeof perr);
+                        _cleanup_free_ char *text = NULL;
+                        size_t len = 0;
+                        r = seccomp_profile_read(users[i]->seccomp_profile, &text, &len, perr, sizeof perr);
+                        if (r >= 0)
+                                r = seccomp_profile_parse(users[i]->seccomp_profile, text, len, &p, perr, sizeof perr);
                         if (r == -ENOMEM)
                                 return r;
+                        /* An edited profile restarts its containers on reload. */
+                        digest = r < 0 ? 0 : fnv1a64(FNV1A64_INIT, text, len);
                 }
+                users[i]->seccomp_profile_digest = digest;
                 if (r < 0)
                         diag_add(d, users[i]->file, users[i]->line_seccomp, "seccomp: %s", perr);
         }

@@ -213,6 +213,8 @@ void spec_container_hash_restart(const struct spec_container *c, char out[SPEC_H
         hash_u64(&s, "caps-drop", c->caps_drop);
         hash_u64(&s, "seccomp", c->seccomp);
         hash_str(&s, "seccomp-profile", c->seccomp_profile);
+        if (c->seccomp_profile_digest) /* only then: hashes of older records stay valid */
+                hash_u64(&s, "seccomp-profile-digest", c->seccomp_profile_digest);
         hash_u64(&s, "idmap", c->idmap);
         hash_u64(&s, "idmap-uid", c->idmap_host_uid);
         hash_u64(&s, "idmap-gid", c->idmap_host_gid);
@@ -333,6 +335,8 @@ const char *spec_container_diff_restart(const struct spec_container *a, const st
                 append(buf, size, "capabilities");
         if (a->seccomp != b->seccomp || !streq_ptr(a->seccomp_profile, b->seccomp_profile))
                 append(buf, size, "seccomp");
+        else if (a->seccomp_profile_digest != b->seccomp_profile_digest)
+                append(buf, size, "seccomp profile content");
         if (a->idmap != b->idmap || a->idmap_host_uid != b->idmap_host_uid ||
             a->idmap_host_gid != b->idmap_host_gid || a->idmap_count != b->idmap_count)
                 append(buf, size, "idmap");

@@ -150,6 +150,7 @@ struct spec_container {
         uint64_t caps_add, caps_drop; /* bit n = capability n */
         seccomp_mode_t seccomp;
         char *seccomp_profile;
+        uint64_t seccomp_profile_digest; /* of the file's content (config_load_dir); 0 = unread */
 
         bool idmap;
         uint32_t idmap_host_uid, idmap_host_gid, idmap_count;

@@ -995,6 +995,39 @@ static void test_config_load_dir_file_selection(void **state)
         remove_temp_dir(dir);
 }
 
+static void test_config_load_dir_seccomp_profile_digest(void **state)
+{
+        (void) state;
+        char *dir = make_temp_dir();
+        _cleanup_free_ char *prof = strdup_printf("%s/p.json", dir);
+        const char *v1 = "{ \"defaultAction\": \"SCMP_ACT_ALLOW\" }\n";
+        write_text(dir, "p.json", v1);
+        _cleanup_free_ char *conf = strdup_printf("container a { template = \"busybox\" seccomp = \"%s\" }\n"
+                                                  "container b { template = \"busybox\" seccomp = \"%s\" }\n"
+                                                  "container c { template = \"busybox\" }\n",
+                                                  prof, prof);
+        write_text(dir, "x.conf", conf);
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        assert_int_equal(config_load_dir(dir, &set, &d), 0);
+        uint64_t d1 = set.containers[0]->seccomp_profile_digest;
+        /* Both users of the file carry its content's digest; no profile, none. */
+        assert_true(d1 != 0);
+        assert_true(set.containers[1]->seccomp_profile_digest == d1);
+        assert_true(set.containers[2]->seccomp_profile_digest == 0);
+        spec_set_done(&set);
+        diag_done(&d);
+        /* An edit of the file (same path) changes it. */
+        write_text(dir, "p.json", "{ \"defaultAction\": \"SCMP_ACT_LOG\" }\n");
+        set = (struct spec_set){ 0 };
+        d = (struct diag){ 0 };
+        assert_int_equal(config_load_dir(dir, &set, &d), 0);
+        assert_true(set.containers[0]->seccomp_profile_digest != d1);
+        spec_set_done(&set);
+        diag_done(&d);
+        remove_temp_dir(dir);
+}
+
 static void test_config_load_dir_missing(void **state)
 {
         (void) state;
@@ -1080,6 +1113,7 @@ int main(void)
                 cmocka_unit_test(test_config_validate_many_published_ports_fast),
                 cmocka_unit_test(test_config_load_dir_examples),
                 cmocka_unit_test(test_config_load_dir_file_selection),
+                cmocka_unit_test(test_config_load_dir_seccomp_profile_digest),
                 cmocka_unit_test(test_config_load_dir_missing),
                 cmocka_unit_test(test_config_load_dir_file_too_large),
                 cmocka_unit_test(test_config_parse_buffer_fuzz_corpus),

@@ -251,6 +251,33 @@ static void test_spec_container_diff_restart_names_fields(void **state)
         spec_container_free(b);
 }
 
+static void test_spec_container_diff_restart_seccomp_profile_content(void **state)
+{
+        (void) state;
+        /* The same profile path with other content (config_load_dir's
+         * digest): a restart, explained; an unread profile (digest 0)
+         * hashes as before digests existed. */
+        struct spec_container *a = parse_one("container a { template = \"busybox\" seccomp = \"/etc/p.json\" }");
+        struct spec_container *b = parse_one("container a { template = \"busybox\" seccomp = \"/etc/p.json\" }");
+        struct hashes h0, ha, hb;
+        hash_all(a, &h0);
+        a->seccomp_profile_digest = 1;
+        b->seccomp_profile_digest = 2;
+        hash_all(a, &ha);
+        hash_all(b, &hb);
+        assert_string_not_equal(ha.restart, hb.restart);
+        assert_string_not_equal(h0.restart, ha.restart);
+        assert_string_equal(ha.live, hb.live);
+        char buf[256];
+        assert_string_equal(spec_container_diff_restart(a, b, buf, sizeof buf), "seccomp profile content");
+        b->seccomp_profile_digest = 1;
+        hash_all(b, &hb);
+        assert_string_equal(ha.restart, hb.restart);
+        assert_string_equal(spec_container_diff_restart(a, b, buf, sizeof buf), "");
+        spec_container_free(a);
+        spec_container_free(b);
+}
+
 static void test_spec_container_new_defaults(void **state)
 {
         (void) state;
@@ -290,6 +317,7 @@ int main(void)
                 cmocka_unit_test(test_spec_container_hash_stable_value),
                 cmocka_unit_test(test_spec_network_hash_stable_and_sensitive),
                 cmocka_unit_test(test_spec_container_diff_restart_names_fields),
+                cmocka_unit_test(test_spec_container_diff_restart_seccomp_profile_content),
                 cmocka_unit_test(test_spec_container_new_defaults),
                 cmocka_unit_test(test_spec_enum_strings),
         };
