@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 
+#include "cgroup.h"
 #include "util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -159,14 +160,12 @@ static int start_call(sd_bus *bus, const struct scope_params *p, const char *uni
 /* Our own cgroup (v2) ends in "/unit". */
 static bool in_unit_cgroup(const char *unit)
 {
-        _cleanup_free_ char *text = NULL;
-        if (read_file_at(AT_FDCWD, "/proc/self/cgroup", 65536, &text, NULL) < 0)
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        if (read_file_at(AT_FDCWD, "/proc/self/cgroup", 65536, &text, NULL) < 0 ||
+            cgroup_parse_proc_cgroup(text, "", &path) < 0)
                 return false;
-        const char *line = strstr(text, "0::");
-        if (!line)
-                return false;
-        size_t len = strcspn(line, "\n"), ul = strlen(unit);
-        return len > ul + 1 && line[len - ul - 1] == '/' && strncmp(line + len - ul, unit, ul) == 0;
+        const char *last = strrchr(path, '/');
+        return last && streq(last + 1, unit);
 }
 
 int scope_enter(const struct scope_params *p, char *err, size_t n)
