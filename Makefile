@@ -57,7 +57,7 @@ $(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
 PATHS_STAMP = $(DATADIR) $(SBINDIR) $(VERSION)
 $(BUILD)/.paths: FORCE | $(BUILD)/lib
 	@[ "$$(cat $@ 2>/dev/null)" = "$(PATHS_STAMP)" ] || echo "$(PATHS_STAMP)" > $@
-$(BUILD)/lib/template.o $(BUILD)/berthd: $(BUILD)/.paths
+$(BUILD)/lib/template.o $(BUILD)/lib/runtime.o $(BUILD)/berthd: $(BUILD)/.paths
 FORCE:
 
 $(BUILD)/libberth.a: $(LIB_OBJ)
@@ -67,6 +67,11 @@ $(BUILD)/libberth.a: $(LIB_OBJ)
 # it links only util and monitor (no sanitizers: it must stay tiny).
 $(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/util.c lib/monitor.h lib/util.h | $(BUILD)/lib
 	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static $(filter %.c,$^) -o $@
+
+# berth-init is what a container's processes become (a sealed copy of it):
+# static, from its own source only, stripped; no sanitizers.
+$(BUILD)/berth-init: sbin/berth-init.c lib/spawn_msg.h | $(BUILD)/lib
+	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static -s $< -o $@
 
 $(BUILD)/%: sbin/%.c $(BUILD)/libberth.a
 	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
@@ -132,6 +137,7 @@ install: all man $(BUILD)/berthd.service
 	install -m 0755 $(BUILD)/berthd $(DESTDIR)$(SBINDIR)/berthd
 	install -m 0755 $(BUILD)/berthctl $(DESTDIR)$(SBINDIR)/berthctl
 	install -m 0755 $(BUILD)/berth-monitor $(DESTDIR)$(SBINDIR)/berth-monitor
+	install -m 0755 $(BUILD)/berth-init $(DESTDIR)$(SBINDIR)/berth-init
 	install -m 0755 templates/*.sh $(DESTDIR)$(DATADIR)/templates/
 	install -m 0644 $(BUILD)/berthd.service $(DESTDIR)$(UNITDIR)/berthd.service
 	if [ ! -d $(DESTDIR)$(CONFDIR) ]; then \
@@ -143,7 +149,7 @@ install: all man $(BUILD)/berthd.service
 
 # Removes what install put there; never the definitions in $(CONFDIR).
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/berthd $(DESTDIR)$(SBINDIR)/berthctl $(DESTDIR)$(SBINDIR)/berth-monitor
+	rm -f $(DESTDIR)$(SBINDIR)/berthd $(DESTDIR)$(SBINDIR)/berthctl $(DESTDIR)$(SBINDIR)/berth-monitor $(DESTDIR)$(SBINDIR)/berth-init
 	rm -rf $(DESTDIR)$(DATADIR)
 	rm -f $(DESTDIR)$(UNITDIR)/berthd.service
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_OUT))))

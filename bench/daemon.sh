@@ -32,7 +32,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-for f in "$BERTHD" "$CTL" "$BUILD/berth-monitor"; do [ -x "$f" ] || die "no $f (run make all)"; done
+for f in "$BERTHD" "$CTL" "$BUILD/berth-monitor" "$BUILD/berth-init"; do [ -x "$f" ] || die "no $f (run make all)"; done
 for v in "$N_DEFS" "$N_DEFS_RUN" "$PLAN_RUNS" "$RELOAD_RUNS" "$N_RSS" "$N_AUTO" "$N_LXC" "$N_CONMON" "$ROUNDS"; do
   [[ $v =~ ^[0-9]+$ ]] || die "the BENCH_DAEMON_* settings must be numbers"
 done

@@ -1,6 +1,7 @@
 #include "runtime.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -575,11 +576,47 @@ static int setup_disk_quota(const struct spec_container *c, const char *state_di
         return 0;
 }
 
+const char *runtime_init_path(void)
+{
+        static char path[PATH_MAX + 16];
+        const char *env = getenv("BERTH_INIT");
+        if (env && *env)
+                return env;
+        if (path[0])
+                return path;
+        char exe[PATH_MAX];
+        ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (k > 0 && exe[0] == '/') {
+                exe[k] = 0;
+                char *slash = strrchr(exe, '/');
+                *slash = 0;
+                snprintf(path, sizeof path, "%s/berth-init", exe);
+                if (access(path, X_OK) == 0)
+                        return path;
+        }
+        snprintf(path, sizeof path, "%s/berth-init", BERTH_SBINDIR);
+        return path;
+}
+
+/* A sealed copy of berth-init: what the container's processes become. */
+static int open_init_exe(int *ret, char *err, size_t n)
+{
+        const char *path = runtime_init_path();
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return failf(err, n, -errno, "cannot open %s (set BERTH_INIT to where berth-init is)", path);
+        int r = security_sealed_memfd(fd, "berth-init", ret);
+        if (r < 0)
+                return failf(err, n, r, "cannot make a sealed copy of %s", path);
+        return 0;
+}
+
 int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
                   struct runtime_container **ret, int *exit_code, char *err, size_t n)
 {
         /* Every cleanup variable is declared before the first goto. */
         _cleanup_free_ char *lower = NULL, *hosts_text = NULL;
+        _cleanup_close_ int init_fd = -1;
         struct runtime_internal *in = NULL;
         const char *hostname = c->hostname ? c->hostname : c->name;
         char *const default_cmd[] = { "/bin/sh", NULL };
@@ -759,6 +796,10 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
 
+        r = open_init_exe(&init_fd, err, n);
+        if (r < 0)
+                goto fail;
+
         p = (struct spawn_params){
                 .spec = c,
                 .mounts = {
@@ -778,6 +819,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .cgroup_fd = in->cg ? cgroup_fd(in->cg) : -1,
                 .userns = c->idmap,
                 .kill_on_parent_death = o->foreground,
+                .init_exe_fd = init_fd,
                 .parent_hook = parent_setup,
                 .going_hook = going_needed(in) ? going_setup : NULL,
                 .started_hook = started_setup,

@@ -34,6 +34,11 @@ struct runtime_container {
         struct runtime_internal *in; /* cgroup, network, security data */
 };
 
+/* Where berth-init is: $BERTH_INIT, else beside the running program (the
+ * build tree; berthd, which runs from a sealed copy, sets $BERTH_INIT
+ * before it re-executes), else the compiled-in SBINDIR. */
+const char *runtime_init_path(void);
+
 /* Creates and starts the container. On failure err says why (one line
  * naming the cause), *exit_code is 125/126/127, and nothing is left behind. */
 int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,

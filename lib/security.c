@@ -513,20 +513,19 @@ int security_idmap_write(pid_t child, uid_t host_uid, gid_t host_gid, uint32_t c
 
 #define SECURITY_EXE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
-int security_exe_sealed_memfd(int *ret_fd)
+int security_sealed_memfd(int src, const char *name, int *ret_fd)
 {
-        _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-        if (exe < 0)
-                return -errno;
         struct stat st;
-        if (fstat(exe, &st) < 0)
+        if (fstat(src, &st) < 0)
                 return -errno;
-        _cleanup_close_ int fd = memfd_create("berth", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        _cleanup_close_ int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return -errno;
         off_t done = 0;
         while (done < st.st_size) {
-                ssize_t n = sendfile(fd, exe, NULL, (size_t) (st.st_size - done));
+                ssize_t n = sendfile(fd, src, NULL, (size_t) (st.st_size - done));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -540,6 +539,14 @@ int security_exe_sealed_memfd(int *ret_fd)
                 return -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+int security_exe_sealed_memfd(int *ret_fd)
+{
+        _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        if (exe < 0)
+                return -errno;
+        return security_sealed_memfd(exe, "berth", ret_fd);
 }
 
 bool security_exe_is_sealed_copy(void)

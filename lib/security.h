@@ -100,11 +100,15 @@ void security_seccomp_done(struct security_seccomp *s);
  * range, which is what images with supplementary groups need. 0 or -errno. */
 int security_idmap_write(pid_t child, uid_t host_uid, gid_t host_gid, uint32_t count);
 
-/* CVE-2019-5736: copies /proc/self/exe into a memfd and seals it
- * (F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE). The fd (O_CLOEXEC,
- * owned by the caller) is what the runtime fexecve()s for anything that
- * runs inside a container, so a container writing to /proc/PID/exe can
- * never reach the host binary. 0 or -errno. */
+/* CVE-2019-5736: copies the regular file open at src into a memfd named
+ * name and seals it (F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE).
+ * The fd (O_CLOEXEC, owned by the caller) is what runs inside a container
+ * (berth-init for a start; the whole program for exec and health probes,
+ * which join from it), so a container writing to /proc/PID/exe can never
+ * reach a host binary. 0 or -errno. */
+int security_sealed_memfd(int src, const char *name, int *ret_fd);
+
+/* The same for /proc/self/exe, named "berth". */
 int security_exe_sealed_memfd(int *ret_fd);
 
 /* True when the running program is such a sealed copy (F_GET_SEALS on

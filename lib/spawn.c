@@ -23,20 +23,12 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-enum { MSG_GO = 1, MSG_ERROR, MSG_PTY };
-
-struct spawn_msg {
-        int32_t type;
-        int32_t code; /* with MSG_ERROR: the exit code the child will use */
-        char text[SPAWN_ERROR_MAX];
-};
-
 /* ---- child side: no allocation from here on ---------------------------- */
 
 static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...) _printf_(4, 5);
 static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...)
 {
-        struct spawn_msg m = { .type = MSG_ERROR, .code = code };
+        struct spawn_msg m = { .type = SPAWN_MSG_ERROR, .code = code };
         va_list ap;
         va_start(ap, fmt);
         int k = vsnprintf(m.text, sizeof m.text, fmt, ap);
@@ -167,9 +159,22 @@ static void child_chdir(int sock, const char *workdir)
                 child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
 }
 
-/* confined: the init already applied the confinement (the workload inherits
+/* Executes berth-init from its sealed copy: execveat of the memfd, or
+ * execve through /proc when that fails (a seccomp profile without execveat
+ * in its allow-list, whatever errno it answers with). Returns on failure. */
+static void exec_init(const struct spawn_params *p, char **argv, char **envp)
+{
+        syscall(SYS_execveat, p->init_exe_fd, "", argv, envp, AT_EMPTY_PATH);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", p->init_exe_fd);
+        execve(path, argv, envp);
+}
+
+/* The workload's last steps in berth's code, then berth-init's exec mode,
+ * which executes it (waiting for EOF on waitfd first, unless -1).
+ * confined: the init already applied the confinement (the workload inherits
  * its capabilities, no_new_privs and seccomp filter): only switch ids. */
-static void child_exec(const struct spawn_params *p, int sock, bool confined)
+static void child_exec(const struct spawn_params *p, int sock, bool confined, char **exec_argv, int waitfd)
 {
         char home[512] = "";
         uid_t uid = 0;
@@ -207,79 +212,25 @@ static void child_exec(const struct spawn_params *p, int sock, bool confined)
                 if (r < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
         }
-        /* Only 0-2 survive the exec (CVE-2016-9962 class): everything else,
-         * including the sync socket, is close-on-exec. */
+        /* Only 0-2 survive the exec (CVE-2016-9962 class): everything else
+         * is close-on-exec, except the sync socket, which berth-init keeps
+         * until the workload's exec (its failure is reported there). */
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "close_range");
-        const char *path = NULL;
-        for (size_t i = 0; envp[i]; i++)
-                if (strncmp(envp[i], "PATH=", 5) == 0)
-                        path = envp[i] + 5;
-        const char *cmd = p->argv[0];
-        if (strchr(cmd, '/'))
-                execve(cmd, p->argv, envp);
-        else {
-                /* PATH search inside the container, without allocating. */
-                int saved = ENOENT;
-                for (const char *s = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-                     *s;) {
-                        const char *e = strchrnul(s, ':');
-                        char full[4096];
-                        snprintf(full, sizeof full, "%.*s/%s", (int) (e - s), s, cmd);
-                        execve(full, p->argv, envp);
-                        if (errno != ENOENT && errno != ENOTDIR)
-                                saved = errno;
-                        s = *e ? e + 1 : e;
-                }
-                errno = saved;
-        }
-        int e = errno;
-        child_fail(sock, e == ENOENT || e == ENOTDIR ? SPAWN_EXIT_NOTFOUND : SPAWN_EXIT_NOEXEC, e,
-                   "cannot execute '%s'", cmd);
+        if (fcntl(sock, F_SETFD, 0) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "fcntl");
+        if (waitfd >= 0 && fcntl(waitfd, F_SETFD, 0) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "fcntl");
+        char sockbuf[16], waitbuf[16];
+        snprintf(sockbuf, sizeof sockbuf, "%d", sock);
+        snprintf(waitbuf, sizeof waitbuf, "%d", waitfd);
+        exec_argv[2] = sockbuf;
+        exec_argv[3] = waitbuf;
+        exec_init(p, exec_argv, envp);
+        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot execute berth-init");
 }
 
-static void noop_handler(int sig)
-{
-        (void) sig;
-}
-
-/* PID 1 when the workload is not an init: forwards signals to it, reaps
- * every orphan, and exits with the workload's status. */
-static _Noreturn void init_loop(pid_t workload)
-{
-        sigset_t all;
-        sigfillset(&all);
-        for (;;) {
-                siginfo_t si;
-                int sig = sigwaitinfo(&all, &si);
-                if (sig < 0 && errno == EINTR)
-                        continue;
-                if (sig < 0) {
-                        /* A seccomp profile that denies rt_sigtimedwait: no
-                         * forwarding then, but still reap until the workload ends
-                         * (never spin). */
-                        for (;;) {
-                                int st;
-                                pid_t p = waitpid(-1, &st, 0);
-                                if (p == workload)
-                                        _exit(spawn_exit_status(st));
-                                if (p < 0 && errno != EINTR)
-                                        _exit(SPAWN_EXIT_SETUP);
-                        }
-                }
-                if (sig == SIGCHLD) {
-                        int st;
-                        pid_t p;
-                        while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-                                if (p == workload)
-                                        _exit(spawn_exit_status(st));
-                        continue;
-                }
-                (void) kill(workload, sig);
-        }
-}
-
-static _Noreturn void child_main(const struct spawn_params *p, int sock)
+static _Noreturn void child_main(const struct spawn_params *p, int sock, char **exec_argv)
 {
         struct spawn_msg m;
         /* The caller may have blocked signals for its signalfd: the
@@ -292,7 +243,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
         /* Nothing in the container may open or ptrace us before we exec. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         ssize_t k = recv(sock, &m, sizeof m, 0);
-        if (k != (ssize_t) sizeof m || m.type != MSG_GO)
+        if (k != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
                 _exit(SPAWN_EXIT_SETUP); /* the parent gave up: it has the reason */
         if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
@@ -304,7 +255,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
          * which waits for an RCU grace period): wait for its word. */
         if (p->going_hook) {
                 k = recv(sock, &m, sizeof m, 0);
-                if (k != (ssize_t) sizeof m || m.type != MSG_GO)
+                if (k != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
                         _exit(SPAWN_EXIT_SETUP);
         }
         /* In our cgroup now: make it our cgroup root. Nothing mounted above
@@ -336,7 +287,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                         child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot bind /dev/console");
                 if (ioctl(slave, TIOCSCTTY, 0) < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot take the pty as terminal");
-                struct spawn_msg pm = { .type = MSG_PTY };
+                struct spawn_msg pm = { .type = SPAWN_MSG_PTY };
                 r = send_with_fd(sock, &pm, sizeof pm, master);
                 if (r < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
@@ -352,25 +303,28 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                 close(slave);
 
         if (!p->spec->init)
-                child_exec(p, sock, false); /* does not return */
+                child_exec(p, sock, false, exec_argv, -1); /* the workload is PID 1 */
 
-        /* berth's init: block everything, give each signal a handler so that
-         * the kernel does not drop it for a namespace init, fork the workload. */
+        /* berth's init: every signal stays blocked (queued, never lost)
+         * until berth-init waits for them. */
         sigset_t all;
         sigfillset(&all);
         sigprocmask(SIG_BLOCK, &all, NULL);
-        struct sigaction sa = { .sa_handler = noop_handler };
-        for (int s = 1; s < _NSIG; s++)
-                if (s != SIGKILL && s != SIGSTOP)
-                        (void) sigaction(s, &sa, NULL);
         /* Confine once, here: the workload inherits capabilities, no_new_privs
          * and the seccomp filter (one filter to load and JIT, not two). */
         if (p->confine_hook && (r = p->confine_hook(p->confine_data, 0, 0)) < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
+        /* The workload waits, on this pipe's EOF, until this process has
+         * become berth-init and is ready (named, non-dumpable, handlers):
+         * no container code runs while PID 1 is still the caller's binary. */
+        int wait_pipe[2];
+        if (pipe2(wait_pipe, O_CLOEXEC) < 0)
+                child_fail(sock, SPAWN_EXIT_SETUP, errno, "pipe");
         pid_t w = fork();
         if (w < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot fork the workload");
         if (w == 0) {
+                close(wait_pipe[1]);
                 /* The workload leads its own process group on the terminal.
                  * Done while every signal is still blocked: from a background
                  * group, tcsetpgrp() would otherwise stop us with SIGTTOU. */
@@ -381,16 +335,26 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock)
                         if (s != SIGKILL && s != SIGSTOP)
                                 (void) sigaction(s, &dfl, NULL);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                child_exec(p, sock, true);
+                child_exec(p, sock, true, exec_argv, wait_pipe[0]);
         }
-        /* In top the init shows as what it is (its cmdline stays the forking
-         * program's: rewriting it needs CAP_SYS_RESOURCE in the initial user
-         * namespace, which not every host grants). */
-        (void) prctl(PR_SET_NAME, "berth-init", 0, 0, 0);
-        close(sock);
+        close(wait_pipe[0]);
+        /* PID 1 holds neither the terminal nor the caller's pipes. */
         for (int fd = 0; fd < 3; fd++)
                 (void) close(fd);
-        init_loop(w);
+        if (fcntl(wait_pipe[1], F_SETFD, 0) < 0) {
+                int e = errno;
+                (void) kill(w, SIGKILL);
+                child_fail(sock, SPAWN_EXIT_SETUP, e, "fcntl");
+        }
+        char pidbuf[16], readybuf[16];
+        snprintf(pidbuf, sizeof pidbuf, "%d", (int) w);
+        snprintf(readybuf, sizeof readybuf, "%d", wait_pipe[1]);
+        char *init_argv[] = { "berth-init", "init", pidbuf, readybuf, NULL };
+        char *init_envp[] = { NULL };
+        exec_init(p, init_argv, init_envp);
+        int e = errno;
+        (void) kill(w, SIGKILL);
+        child_fail(sock, SPAWN_EXIT_SETUP, e, "cannot execute berth-init");
 }
 
 /* ---- parent side -------------------------------------------------------- */
@@ -452,7 +416,7 @@ static void take_child_error(int sock, struct spawn_result *res)
                 if (k <= 0)
                         return;
                 m.text[sizeof m.text - 1] = 0;
-                if (m.type == MSG_ERROR) {
+                if (m.type == SPAWN_MSG_ERROR) {
                         snprintf(res->error, sizeof res->error, "%s", m.text);
                         res->exit_code = m.code;
                         return;
@@ -463,6 +427,26 @@ static void take_child_error(int sock, struct spawn_result *res)
 int spawn_container(const struct spawn_params *p, struct spawn_result *res)
 {
         *res = (struct spawn_result){ .pid = -1, .pidfd = -1, .pty_master = -1 };
+        if (p->init_exe_fd < 0) {
+                res->exit_code = SPAWN_EXIT_SETUP;
+                snprintf(res->error, sizeof res->error, "no berth-init to run the container with");
+                return -EINVAL;
+        }
+        /* berth-init exec SOCKFD WAITFD -- ARGV: the child fills in the two
+         * numbers (it allocates nothing). */
+        size_t argc = 0;
+        while (p->argv[argc])
+                argc++;
+        _cleanup_free_ char **exec_argv = calloc(argc + 6, sizeof *exec_argv);
+        if (!exec_argv) {
+                res->exit_code = SPAWN_EXIT_SETUP;
+                snprintf(res->error, sizeof res->error, "out of memory");
+                return -ENOMEM;
+        }
+        exec_argv[0] = (char *) "berth-init";
+        exec_argv[1] = (char *) "exec";
+        exec_argv[4] = (char *) "--";
+        memcpy(exec_argv + 5, p->argv, argc * sizeof *exec_argv);
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 res->exit_code = SPAWN_EXIT_SETUP;
@@ -481,7 +465,7 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
         }
         if (pid == 0) {
                 close(sv[0]);
-                child_main(p, sv[1]);
+                child_main(p, sv[1], exec_argv);
         }
         close(sv[1]);
         int sock = sv[0];
@@ -497,7 +481,7 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                         snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
         }
         if (r >= 0) {
-                struct spawn_msg go = { .type = MSG_GO };
+                struct spawn_msg go = { .type = SPAWN_MSG_GO };
                 if (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
                         r = -errno;
                         snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
@@ -509,7 +493,7 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                 r = p->going_hook(p->userdata, pid, err, sizeof err);
                 if (r < 0)
                         snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
-                struct spawn_msg go = { .type = MSG_GO };
+                struct spawn_msg go = { .type = SPAWN_MSG_GO };
                 if (r >= 0 && send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
                         r = -errno;
                         snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
@@ -552,11 +536,11 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                         break;
                 }
                 m.text[sizeof m.text - 1] = 0;
-                if (m.type == MSG_PTY && fd >= 0) {
+                if (m.type == SPAWN_MSG_PTY && fd >= 0) {
                         if (res->pty_master >= 0)
                                 close(res->pty_master);
                         res->pty_master = fd;
-                } else if (m.type == MSG_ERROR) {
+                } else if (m.type == SPAWN_MSG_ERROR) {
                         if (fd >= 0)
                                 close(fd);
                         snprintf(res->error, sizeof res->error, "%s", m.text);

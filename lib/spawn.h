@@ -13,12 +13,7 @@
 #include "mounts.h"
 #include "spec.h"
 
-#define SPAWN_ERROR_MAX 480
-
-/* Exit codes in the tradition of other runtimes. */
-#define SPAWN_EXIT_SETUP 125
-#define SPAWN_EXIT_NOEXEC 126
-#define SPAWN_EXIT_NOTFOUND 127
+#include "spawn_msg.h"
 
 struct spawn_params {
         const struct spec_container *spec;
@@ -31,6 +26,12 @@ struct spawn_params {
         int cgroup_fd;       /* cgroup v2 dirfd for CLONE_INTO_CGROUP, or -1 */
         bool userns;
         bool kill_on_parent_death; /* foreground runs: the container dies with us */
+        /* A sealed memfd copy of berth-init (sbin/berth-init.c): the child
+         * replaces itself with it as the container's init, and the workload's
+         * process with it just before the workload's exec, so that no process
+         * in the container is the caller's binary once container code runs
+         * (CVE-2019-5736). Close-on-exec; the caller keeps and closes it. */
+        int init_exe_fd;
 
         /* Parent side, once the child exists and before it goes on: write
          * id maps, plumb its network. */

@@ -1390,9 +1390,11 @@ int main(int argc, char **argv)
                 if (t)
                         setenv("BERTH_TEMPLATES", t, 1);
         }
-        /* Whatever starts a container runs from a sealed copy of this binary,
-         * so that nothing inside can ever write to the host's (CVE-2019-5736). */
-        if ((streq(argv[1], "run") || streq(argv[1], "exec") || streq(argv[1], "health")) &&
+        /* Whatever joins a container runs from a sealed copy of this binary,
+         * so that nothing inside can ever write to the host's (CVE-2019-5736).
+         * `run` needs none: what enters its container becomes a sealed copy of
+         * berth-init before any container code runs (lib/spawn.c). */
+        if ((streq(argv[1], "exec") || streq(argv[1], "health")) &&
             !security_exe_is_sealed_copy()) {
                 int fd;
                 if (security_exe_sealed_memfd(&fd) == 0) {

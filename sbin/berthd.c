@@ -53,11 +53,12 @@ static void usage(FILE *f)
                    "              [--log-level err|warning|notice|info|debug]\n");
 }
 
-/* berth-monitor lives beside berthd; found before we re-execute from a
- * sealed copy, whose /proc/self/exe no longer names a directory. */
-static void find_monitor(void)
+/* berth-monitor and berth-init live beside berthd; found before we
+ * re-execute from a sealed copy, whose /proc/self/exe no longer names a
+ * directory. */
+static void find_helper(const char *env, const char *name)
 {
-        if (getenv("BERTH_MONITOR"))
+        if (getenv(env))
                 return;
         char exe[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -67,9 +68,9 @@ static void find_monitor(void)
         char *slash = strrchr(exe, '/');
         if (!slash)
                 return;
-        snprintf(slash + 1, sizeof exe - (size_t) (slash + 1 - exe), "berth-monitor");
+        snprintf(slash + 1, sizeof exe - (size_t) (slash + 1 - exe), "%s", name);
         if (access(exe, X_OK) == 0)
-                setenv("BERTH_MONITOR", exe, 1);
+                setenv(env, exe, 1);
 }
 
 /* Where containers' cgroups go. "systemd": a transient scope each (cgroup
@@ -170,7 +171,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "berthd: must run as root\n");
                 return 1;
         }
-        find_monitor();
+        find_helper("BERTH_MONITOR", "berth-monitor");
+        find_helper("BERTH_INIT", "berth-init");
         /* The template scripts beside a source build are found through
          * /proc/self/exe, which the sealed copy below no longer names. */
         if (!getenv("BERTH_TEMPLATES")) {
@@ -178,8 +180,9 @@ int main(int argc, char **argv)
                 if (t)
                         setenv("BERTH_TEMPLATES", t, 1);
         }
-        /* Containers are born from this process: run from a sealed copy
-         * (CVE-2019-5736), keeping the arguments. */
+        /* Health probes and `berthctl exec` join containers from this
+         * process (a start runs berth-init, see lib/spawn.c): run from a
+         * sealed copy (CVE-2019-5736), keeping the arguments. */
         if (!security_exe_is_sealed_copy()) {
                 int fd;
                 if (security_exe_sealed_memfd(&fd) == 0) {

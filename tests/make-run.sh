@@ -10,7 +10,7 @@ BUILD=${1:-build}
 TOP=$PWD
 B=$TOP/$BUILD
 [ "$(id -u)" = 0 ] || { echo "make run: berthd needs root (sudo make run)" >&2; exit 1; }
-for p in berthd berthctl berth-monitor; do
+for p in berthd berthctl berth-monitor berth-init; do
   [ -x "$B/$p" ] || { echo "make run: $B/$p missing (make all)" >&2; exit 1; }
 done
 "$B/berthctl" check -c conf.d || { echo "make run: conf.d/ is invalid" >&2; exit 1; }

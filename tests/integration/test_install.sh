@@ -27,6 +27,7 @@ expect() { # path mode
 expect /usr/sbin/berthd 755
 expect /usr/sbin/berthctl 755
 expect /usr/sbin/berth-monitor 755
+expect /usr/sbin/berth-init 755
 expect /usr/lib/systemd/system/berthd.service 644
 expect /usr/share/berth/templates/busybox.sh 755
 expect /usr/share/berth/templates/debian.sh 755
@@ -36,7 +37,7 @@ expect /usr/share/bash-completion/completions/berthctl 644
 
 # Every installed file is one of the above: nothing unexpected.
 n=$(find "$D" -type f | wc -l)
-want=$((3 + 1 + 2 + $(ls conf.d/*.conf | wc -l) + $(ls man/*.scd | wc -l) + 1))
+want=$((4 + 1 + 2 + $(ls conf.d/*.conf | wc -l) + $(ls man/*.scd | wc -l) + 1))
 if [ "$n" = "$want" ]; then ok "install puts exactly $want files"; else nok "install put $n files, want $want"; find "$D" -type f | sed 's/^/# /'; fi
 
 U=$D/usr/lib/systemd/system/berthd.service

@@ -209,7 +209,7 @@ done
 if [ ${#vmfs[@]} -gt 0 ]; then
   R=$tmp/vm
   mkdir -p "$R/templates"
-  cp "$B" "$tmp/checks.sh" "$tmp/noenf.sh" "$BUILD/tests/test_quota" "$R/"
+  cp "$B" "$BUILD/berth-init" "$tmp/checks.sh" "$tmp/noenf.sh" "$BUILD/tests/test_quota" "$R/"
   cp templates/busybox.sh "$R/templates/"
   drives="" devs="" mods="virtio_blk crc32c_generic"
   letters=(a b c)

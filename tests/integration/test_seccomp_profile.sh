@@ -73,6 +73,14 @@ check "Seccomp is 2 under the allow list" bash -c 'grep -qE "^Seccomp:\s+2$" <<<
 check "a syscall off the list fails with defaultErrnoRet 13 ($(oneline "$err"))" \
   bash -c 'grep -q "Permission denied" <<<"$1" && grep -qx mkdir-refused <<<"$2"' _ "$err" "$out"
 
+# The same list without execveat: berth-init's sealed copy is then executed
+# through /proc/self/fd (execve), and the container still starts.
+sed 's/"execveat", //' "$tmp/allowlist.json" > "$tmp/noexecveat.json"
+def $N-noexecat 'template = "busybox"' "seccomp = \"$tmp/noexecveat.json\""
+run $N-noexecat /bin/sh -c 'echo alive; cat /proc/1/comm'
+check "a profile without execveat still starts the container under berth-init ($(oneline "$out$err"))" \
+  test "$(printf '%s' "$out" | tr '\n' ' ')" = "alive berth-init"
+
 # ---- a profile that denies what berth's init waits with -----------------------------------
 # Without rt_sigtimedwait the init cannot wait for signals: it must still
 # reap and pass the workload's status on (it once spun forever).

@@ -92,6 +92,40 @@ check "reopening an fd of /proc/1/exe for writing fails, 100 tries ($(oneline "$
 host_id=$(stat -L -c '%d:%i' "$B")
 check "[caps] /proc/1/exe cannot be opened (EACCES), or is not the host's berthctl $host_id ($(oneline "$out"))" \
   bash -c '! printf "%s\n" "$1" | grep -q "exe_id $2\$"' _ "$out" "$host_id"
+# Seen from the host: every process of a running container (init, and the
+# workload before its exec) is a sealed memfd copy of berth-init, never a
+# file of the host (berthctl runs unsealed since the init became its own
+# program).
+timeout -k 5 60 "$B" run --no-tty -c "$tmp/c/$N" --state-dir "$state" $N -- /bin/sleep 30 </dev/null >/dev/null 2>&1 &
+rp=$!
+ipid=""
+for _ in $(seq 100); do
+  bp=$(pgrep -P $rp -x berthctl)
+  ipid=$([ -n "$bp" ] && pgrep -P "$bp" -x berth-init)
+  [ -n "$ipid" ] && [ -n "$(pgrep -P "$ipid")" ] && break; sleep 0.1
+done
+exe=$(readlink /proc/$ipid/exe 2>/dev/null)
+check "the container's init is a memfd copy of berth-init, seen from the host ($exe)" \
+  bash -c '[[ "$1" == "/memfd:berth-init (deleted)" ]]' _ "$exe"
+seals=$(python3 -c 'import fcntl,os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); print(fcntl.fcntl(fd, 1034) & 15)' /proc/$ipid/exe 2>&1)
+check "its copy is sealed against writes, growth, shrinking and new seals (F_GET_SEALS $seals = 15)" test "$seals" = 15
+cmdline=$(tr '\0' ' ' < /proc/$ipid/cmdline 2>/dev/null)
+check "ps shows it as what it is ($cmdline)" bash -c '[[ "$1" == "berth-init init "[0-9]* ]]' _ "$cmdline"
+kill "$bp" 2>/dev/null; wait $rp 2>/dev/null
+# The CVE-2019-5736 entry point: a workload that is a script with
+# /proc/self/exe as interpreter runs whatever the exec'ing process is. Here
+# that is berth-init's sealed copy, which refuses the arguments.
+mkdir -p "$tmp/selfexe"
+printf '#!/proc/self/exe\n' > "$tmp/selfexe/evil"
+chmod 755 "$tmp/selfexe/evil"
+def $N-selfexe 'template = "busybox"' "mount x { source = \"$tmp/selfexe\"
+  target = \"/x\"
+  read-only = true }"
+for n in $N-selfexe; do
+  run $n /x/evil
+  check "#!/proc/self/exe as the workload runs berth-init's copy, not berthctl (rc $rc, $(oneline "$err"))" \
+    bash -c '[ "$1" = 2 ] && [[ "$2" == *"usage: berth-init"* ]]' _ "$rc" "$err"
+done
 
 # ---- [devices] block device nodes -----------------------------------------------------
 blk=$(cat "$(ls -d /sys/class/block/*/dev 2>/dev/null | head -1)" 2>/dev/null)

@@ -690,6 +690,40 @@ static void test_exe_sealed_memfd_is_sealed_copy(void **state)
         assert_int_equal(WEXITSTATUS(status), 42);
 }
 
+static void test_sealed_memfd_of_a_file(void **state)
+{
+        (void) state;
+        char path[] = "/tmp/btsealXXXXXX";
+        int src = mkstemp(path);
+        assert_true(src >= 0);
+        unlink(path);
+        char data[100000];
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (char) (i * 7);
+        assert_int_equal(write(src, data, sizeof data), (ssize_t) sizeof data);
+        assert_int_equal(lseek(src, 0, SEEK_SET), 0);
+        int fd = -1;
+        assert_int_equal(security_sealed_memfd(src, "berth-init", &fd), 0);
+        char back[sizeof data + 1];
+        assert_int_equal(pread(fd, back, sizeof back, 0), (ssize_t) sizeof data);
+        assert_memory_equal(back, data, sizeof data);
+        assert_int_equal(pwrite(fd, "x", 1, 0), -1);
+        assert_int_equal(errno, EPERM);
+        char link[64], target[256];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t k = readlink(link, target, sizeof target - 1);
+        assert_true(k > 0);
+        target[k] = 0;
+        assert_string_equal(target, "/memfd:berth-init (deleted)");
+        close(fd);
+        close(src);
+
+        /* Only a regular file: a directory or a pipe is refused. */
+        int dir = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(security_sealed_memfd(dir, "x", &fd), -EINVAL);
+        close(dir);
+}
+
 int main(void)
 {
         if (getenv("BERTH_TEST_SEALED_CHECK"))
@@ -713,6 +747,7 @@ int main(void)
                 cmocka_unit_test(test_idmap_write_maps_child),
                 cmocka_unit_test(test_idmap_write_rejects_bad_args),
                 cmocka_unit_test(test_exe_sealed_memfd_is_sealed_copy),
+                cmocka_unit_test(test_sealed_memfd_of_a_file),
         };
         return cmocka_run_group_tests_name("security", tests, NULL, NULL);
 }

@@ -93,7 +93,7 @@ run_lane v2-delegated /berth.slice/t.service 1
 R=$(mktemp -d /tmp/btrt-vm.XXXXXX)
 trap 'rm -rf "$T" "$R"' EXIT
 if [ -x "$BUILD/berthctl" ]; then
-  cp "$BUILD/berthctl" tests/vm/runtime-inner.sh "$R/"
+  cp "$BUILD/berthctl" "$BUILD/berth-init" tests/vm/runtime-inner.sh "$R/"
   mkdir -p "$R/templates" "$R/conf"
   cp templates/busybox.sh "$R/templates/"
   cat > "$R/conf/lim.conf" <<'EOC'

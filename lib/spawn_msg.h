@@ -1,0 +1,22 @@
+/* The parent↔child wire of a container's birth (lib/spawn.c), shared with
+ * berth-init (sbin/berth-init.c), which reports a failed exec of the
+ * workload on it. Plain C, no dependencies: berth-init is linked static
+ * from its own source only. */
+#pragma once
+
+#include <stdint.h>
+
+#define SPAWN_ERROR_MAX 480
+
+/* Exit codes in the tradition of other runtimes. */
+#define SPAWN_EXIT_SETUP 125
+#define SPAWN_EXIT_NOEXEC 126
+#define SPAWN_EXIT_NOTFOUND 127
+
+enum { SPAWN_MSG_GO = 1, SPAWN_MSG_ERROR, SPAWN_MSG_PTY };
+
+struct spawn_msg {
+        int32_t type;
+        int32_t code; /* with SPAWN_MSG_ERROR: the exit code the child will use */
+        char text[SPAWN_ERROR_MAX];
+};
