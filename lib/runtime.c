@@ -387,7 +387,7 @@ static int started_setup(void *userdata, pid_t pid, char *err, size_t n)
                 (void) inet_ntop(AF_INET, &in->address, rec.address, sizeof rec.address);
         if (mkdir(in->stage, 0700) < 0 && errno != EEXIST)
                 return failf(err, n, -errno, "cannot create %s", in->stage);
-        int r = state_write(in->stage, &rec);
+        int r = state_write(in->stage, &rec, false);
         if (r < 0)
                 return failf(err, n, r, "cannot write its state record");
         in->state_staged = true;

@@ -6,7 +6,7 @@
 
 #include "util.h"
 
-int state_write(const char *dir, const struct state_record *r)
+int state_write(const char *dir, const struct state_record *r, bool durable)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
@@ -20,7 +20,8 @@ int state_write(const char *dir, const struct state_record *r)
                          (unsigned long long) r->init_start, r->boot_id,
                          (unsigned long long) r->started_realtime_usec, r->restarts, r->restart_hash, r->live_hash,
                          r->supervise_hash, r->address);
-        return write_file_atomic(dfd, "state", text, (size_t) n, 0600);
+        return durable ? write_file_atomic(dfd, "state", text, (size_t) n, 0600)
+                       : write_file_replace(dfd, "state", text, (size_t) n, 0600);
 }
 
 static void copy_field(char *dst, size_t size, const char *v)

@@ -22,7 +22,12 @@ struct state_record {
         char address[16]; /* dotted quad or empty */
 };
 
-int state_write(const char *dir, const struct state_record *r);
+/* Writes DIR/state atomically (a rename). durable: file and directory are
+ * fsync'd too, for berthd's records, which must survive a crash of the
+ * machine; a foreground run's record names a process that dies with its
+ * berthctl, so it skips the syncs (0.7-1 ms idle, several under I/O load):
+ * after a crash the boot id marks it stale either way. */
+int state_write(const char *dir, const struct state_record *r, bool durable);
 int state_read(const char *dir, struct state_record *r);
 
 /* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */

@@ -383,7 +383,7 @@ static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdat
                                 memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
                                 snprintf(rec.address, sizeof rec.address, "%s", u->address);
                                 _cleanup_free_ char *dir = unit_dir(u->m, u->name);
-                                if (dir && state_write(dir, &rec) < 0)
+                                if (dir && state_write(dir, &rec, true) < 0)
                                         log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it",
                                                     u->name);
                                 u->timer = sd_event_source_disable_unref(u->timer);
