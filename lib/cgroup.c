@@ -598,6 +598,21 @@ int cgroup_attach(struct cgroup *cg, pid_t pid)
         return cgroup_write_at(cg->fd, "cgroup.procs", buf);
 }
 
+int cgroup_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n)
+{
+        if (cg->m->version != 1)
+                return -EOPNOTSUPP;
+        return cgroup_v1_open_tasks(cg, fds, max, ret_n);
+}
+
+int cgroup_join_self(const int *fds, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (write(fds[i], "0", 1) != 1)
+                        return -errno;
+        return 0;
+}
+
 int cgroup_fd(struct cgroup *cg)
 {
         return cg->m->version == 2 ? cg->fd : -EOPNOTSUPP;

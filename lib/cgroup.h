@@ -82,6 +82,16 @@ int cgroup_apply_devices(struct cgroup *cg);
 
 /* Moves pid (all its threads) into the cgroup in every hierarchy. */
 int cgroup_attach(struct cgroup *cg, pid_t pid);
+/* v1: opens the `tasks` file of the cgroup in every hierarchy (write-only,
+ * close-on-exec, at most max; owned by the caller), for a single-threaded
+ * process to move itself with cgroup_join_self(): a thread that moves
+ * itself skips the global lock a move of another process takes, whose
+ * RCU grace period costs 0.5-10 ms per start (the opener's credentials are
+ * what the kernel checks). -EOPNOTSUPP on v2 (CLONE_INTO_CGROUP there). */
+int cgroup_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n);
+/* Writes "0" (the calling thread) to each fd. No allocation: usable
+ * between clone and exec. 0 or -errno. */
+int cgroup_join_self(const int *fds, size_t n);
 /* v2: the cgroup's directory fd (owned by cg), for clone3 CLONE_INTO_CGROUP.
  * -EOPNOTSUPP on v1. */
 int cgroup_fd(struct cgroup *cg);

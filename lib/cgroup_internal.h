@@ -73,6 +73,7 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                            size_t errlen);
 int cgroup_v1_apply_devices(struct cgroup *cg);
 int cgroup_v1_attach(struct cgroup *cg, pid_t pid);
+int cgroup_v1_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n);
 int cgroup_v1_set_frozen(struct cgroup *cg, bool frozen);
 int cgroup_v1_is_empty(struct cgroup *cg);
 int cgroup_v1_stats(struct cgroup *cg, struct cgroup_stats *st);

@@ -339,6 +339,25 @@ int cgroup_v1_attach(struct cgroup *cg, pid_t pid)
         return 0;
 }
 
+int cgroup_v1_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n)
+{
+        size_t n = 0;
+        for (int c = 0; c < CG_N; c++) {
+                if (!v1_is_first(cg, c))
+                        continue;
+                int fd = n < max ? openat(cg->v1_fd[c], "tasks", O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+                if (fd < 0) {
+                        int r = n < max ? -errno : -E2BIG;
+                        for (size_t i = 0; i < n; i++)
+                                close(fds[i]);
+                        return r;
+                }
+                fds[n++] = fd;
+        }
+        *ret_n = n;
+        return 0;
+}
+
 int cgroup_v1_set_frozen(struct cgroup *cg, bool frozen)
 {
         int fd = cg->v1_fd[CG_FREEZER];

@@ -332,7 +332,7 @@ static bool going_needed(const struct runtime_internal *in)
         return going_v1_cgroup(in) || in->spec->net_mode != NET_HOST;
 }
 
-static int going_setup(void *userdata, pid_t pid, char *err, size_t n)
+static int going_setup(void *userdata, pid_t pid, int *fds, size_t *n_fds, char *err, size_t n)
 {
         struct runtime_internal *in = userdata;
         int r;
@@ -340,27 +340,34 @@ static int going_setup(void *userdata, pid_t pid, char *err, size_t n)
                 r = setup_cgroup(in->spec, in, err, n);
                 if (r < 0)
                         return r;
-                r = cgroup_attach(in->cg, pid);
+        }
+        if (in->spec->net_mode != NET_HOST) {
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
+                _cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+                if (nsfd < 0)
+                        return failf(err, n, -errno, "cannot open the container's network namespace");
+                if (in->spec->net_mode == NET_NONE) {
+                        r = net_loopback_up(nsfd);
+                        if (r < 0)
+                                return failf(err, n, r, "cannot bring lo up");
+                } else {
+                        r = net_container_setup(in->spec->name, nsfd, in->net, in->address);
+                        if (r == -EEXIST)
+                                return failf(err, n, 0, "interface for container '%s' exists and is not berth's",
+                                             in->spec->name);
+                        if (r < 0)
+                                return failf(err, n, r, "cannot plumb the container into network '%s'", in->net->name);
+                        in->veth_made = true;
+                }
+        }
+        /* Last, so that nothing fails with them open: the child moves
+         * itself through these (see cgroup_open_tasks). */
+        if (going_v1_cgroup(in)) {
+                r = cgroup_open_tasks(in->cg, fds, SPAWN_MAX_FDS, n_fds);
                 if (r < 0)
-                        return failf(err, n, r, "cannot move the container into its cgroup");
+                        return failf(err, n, r, "cannot open the container's cgroup");
         }
-        if (in->spec->net_mode == NET_HOST)
-                return 0;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
-        _cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (nsfd < 0)
-                return failf(err, n, -errno, "cannot open the container's network namespace");
-        if (in->spec->net_mode == NET_NONE) {
-                r = net_loopback_up(nsfd);
-                return r < 0 ? failf(err, n, r, "cannot bring lo up") : 0;
-        }
-        r = net_container_setup(in->spec->name, nsfd, in->net, in->address);
-        if (r == -EEXIST)
-                return failf(err, n, 0, "interface for container '%s' exists and is not berth's", in->spec->name);
-        if (r < 0)
-                return failf(err, n, r, "cannot plumb the container into network '%s'", in->net->name);
-        in->veth_made = true;
         return 0;
 }
 
@@ -781,7 +788,8 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
 
         /* v2 places the child with CLONE_INTO_CGROUP: its cgroup must exist
          * first. v1 moves it afterwards, so there the cgroup is made (and
-         * joined) in going_setup, next to the child's mounts. */
+         * joined, by the child itself) in going_setup, next to the child's
+         * mounts. */
         r = cgroup_open_manager(&in->cgm);
         if (r < 0) {
                 r = failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "util.h"
 
@@ -251,12 +252,19 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         int r = mounts_setup(&p->mounts, err, sizeof err);
         if (r < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
-        /* Meanwhile the parent ran its going_hook (the v1 cgroup attach,
-         * which waits for an RCU grace period): wait for its word. */
+        /* Meanwhile the parent ran its going_hook (v1 cgroups, network):
+         * wait for its word, and move into the cgroups it opened. */
         if (p->going_hook) {
-                k = recv(sock, &m, sizeof m, 0);
-                if (k != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
+                int fds[SPAWN_MAX_FDS];
+                size_t nfds = 0;
+                r = recv_with_fds(sock, &m, sizeof m, fds, SPAWN_MAX_FDS, &nfds);
+                if (r <= 0 || m.type != SPAWN_MSG_GO)
                         _exit(SPAWN_EXIT_SETUP);
+                r = cgroup_join_self(fds, nfds);
+                if (r < 0)
+                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot move into the container's cgroup");
+                for (size_t i = 0; i < nfds; i++)
+                        close(fds[i]);
         }
         /* In our cgroup now: make it our cgroup root. Nothing mounted above
          * is a cgroup file system, so the mounts do not depend on it. */
@@ -490,14 +498,16 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
         if (r >= 0 && p->going_hook) {
                 char err[SPAWN_ERROR_MAX];
                 err[0] = 0;
-                r = p->going_hook(p->userdata, pid, err, sizeof err);
+                int fds[SPAWN_MAX_FDS];
+                size_t nfds = 0;
+                r = p->going_hook(p->userdata, pid, fds, &nfds, err, sizeof err);
                 if (r < 0)
                         snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
                 struct spawn_msg go = { .type = SPAWN_MSG_GO };
-                if (r >= 0 && send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
-                        r = -errno;
-                        snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
-                }
+                if (r >= 0 && (r = send_with_fds(sock, &go, sizeof go, fds, nfds)) < 0)
+                        snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(-r));
+                for (size_t i = 0; i < nfds; i++)
+                        close(fds[i]);
         }
         if (r >= 0 && p->started_hook) {
                 char err[SPAWN_ERROR_MAX];

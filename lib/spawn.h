@@ -14,6 +14,9 @@
 #include "spec.h"
 
 #include "spawn_msg.h"
+#include "util.h"
+
+#define SPAWN_MAX_FDS UTIL_MAX_FDS
 
 struct spawn_params {
         const struct spec_container *spec;
@@ -39,9 +42,13 @@ struct spawn_params {
         /* Parent side, right after the child was told to go on, while it
          * builds its mounts: work that must be done before the child leaves
          * its set-up (creates its cgroup namespace, confines itself, runs
-         * the workload), such as moving it into its v1 cgroups. The child
-         * waits for it between the two. Optional: without it, no wait. */
-        int (*going_hook)(void *userdata, pid_t pid, char *err, size_t errlen);
+         * the workload), such as making its v1 cgroups and its network. The
+         * child waits for it between the two. It may hand the child up to
+         * SPAWN_MAX_FDS descriptors (set *n_fds; spawn closes them after
+         * sending): the child writes "0" to each, so v1 cgroup `tasks` files
+         * move it, a thread moving itself (cgroup_open_tasks), and closes
+         * them. On failure it leaves *n_fds 0. Optional: without it, no wait. */
+        int (*going_hook)(void *userdata, pid_t pid, int *fds, size_t *n_fds, char *err, size_t errlen);
         /* Parent side, after going_hook, while the child finishes its
          * set-up (confinement, exec) on another CPU: work that must be done
          * before spawn_container() returns but need not precede the child's

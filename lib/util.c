@@ -294,29 +294,37 @@ int rm_rf(const char *path)
         return rm_rf_at(AT_FDCWD, path, st.st_dev);
 }
 
-int send_with_fd(int sock, const void *buf, size_t len, int fd)
+int send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+        char cbuf[CMSG_SPACE(sizeof(int) * UTIL_MAX_FDS)] = { 0 };
         struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (fd >= 0) {
+        if (n > UTIL_MAX_FDS)
+                return -E2BIG;
+        if (n > 0) {
                 mh.msg_control = cbuf;
-                mh.msg_controllen = sizeof cbuf;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
                 struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
                 c->cmsg_level = SOL_SOCKET;
                 c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
         }
         return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
+int send_with_fd(int sock, const void *buf, size_t len, int fd)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))];
+        return send_with_fds(sock, buf, len, &fd, fd >= 0 ? 1 : 0);
+}
+
+int recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max, size_t *ret_n)
+{
+        char cbuf[CMSG_SPACE(sizeof(int) * UTIL_MAX_FDS)];
         struct iovec iov = { .iov_base = buf, .iov_len = len };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
         ssize_t k;
+        *ret_n = 0;
         do
                 k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
         while (k < 0 && errno == EINTR);
@@ -324,15 +332,38 @@ int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
                 return -errno;
         if (k == 0)
                 return 0;
-        int fd = -1;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        if ((size_t) k != len) {
-                if (fd >= 0)
-                        close(fd);
+        size_t n = 0;
+        bool excess = false;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t m = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < m; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (n < max)
+                                fds[n++] = fd;
+                        else {
+                                close(fd);
+                                excess = true;
+                        }
+                }
+        }
+        if ((size_t) k != len || excess || (mh.msg_flags & MSG_CTRUNC)) {
+                for (size_t i = 0; i < n; i++)
+                        close(fds[i]);
                 return -EBADMSG;
         }
-        *ret_fd = fd;
+        *ret_n = n;
         return 1;
+}
+
+int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
+{
+        size_t n;
+        int fd = -1;
+        int r = recv_with_fds(sock, buf, len, &fd, 1, &n);
+        if (r > 0)
+                *ret_fd = n ? fd : -1;
+        return r;
 }

@@ -108,6 +108,12 @@ int read_file_fd(int fd, size_t max, char **ret, size_t *ret_len);
  * an fd (SCM_RIGHTS). send: fd < 0 = none; no allocation (safe in a child
  * between clone and exec). recv: 1 with a whole message (*ret_fd = the fd
  * or -1, close-on-exec), 0 at EOF, -EBADMSG for a short one, -errno. */
+#define UTIL_MAX_FDS 16
+/* One message with up to UTIL_MAX_FDS descriptors (SCM_RIGHTS). The
+ * receiver gets them close-on-exec; 1 with *ret_n set, 0 at EOF, -EBADMSG
+ * for a short message or more descriptors than max (none kept). */
+int send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
+int recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max, size_t *ret_n);
 int send_with_fd(int sock, const void *buf, size_t len, int fd);
 int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
 

@@ -211,6 +211,56 @@ static bool have(int controller)
 
 /* ---- tests ---- */
 
+/* v1: a child moves itself through `tasks` fds opened by its parent (as a
+ * container's set-up child does); v2 has CLONE_INTO_CGROUP instead. */
+static void test_join_self_through_tasks_fds(void **state)
+{
+        struct fixture *f = *state;
+        SKIP_UNLESS_READY(f);
+        int fds[UTIL_MAX_FDS];
+        size_t n = 99;
+        if (is_v2()) {
+                assert_int_equal(cgroup_open_tasks(f->cg, fds, UTIL_MAX_FDS, &n), -EOPNOTSUPP);
+                return;
+        }
+        assert_int_equal(cgroup_open_tasks(f->cg, fds, UTIL_MAX_FDS, &n), 0);
+        assert_true(n >= 1 && n <= UTIL_MAX_FDS);
+        /* Too few slots: an error, and nothing left open. */
+        int few[1];
+        size_t m = 0;
+        if (n > 1)
+                assert_int_equal(cgroup_open_tasks(f->cg, few, 1, &m), -E2BIG);
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char ok = cgroup_join_self(fds, n) < 0 ? 'E' : 'K';
+                (void) !write(p[1], &ok, 1);
+                for (int i = 0; i < 600; i++)
+                        pause();
+                _exit(0);
+        }
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+        close(p[1]);
+        char ok = 0;
+        assert_int_equal(read(p[0], &ok, 1), 1);
+        close(p[0]);
+        assert_int_equal(ok, 'K');
+        /* In every directory of the cgroup (each hierarchy). */
+        char want[32];
+        snprintf(want, sizeof want, "%d", (int) pid);
+        for (size_t i = 0; f->paths[i][0]; i++) {
+                char *procs = read_file_str(f->paths[i], "cgroup.procs");
+                assert_non_null(procs);
+                if (strcmp(procs, want) != 0)
+                        fprintf(stderr, "%s/cgroup.procs: '%s', want '%s'\n", f->paths[i], procs, want);
+                assert_string_equal(procs, want);
+                free(procs);
+        }
+}
+
 static void test_create_exists_open_existing_and_eexist(void **state)
 {
         struct fixture *f = *state;
@@ -701,6 +751,7 @@ int main(void)
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
         const struct CMUnitTest tests[] = {
                 T(test_create_exists_open_existing_and_eexist),
+                T(test_join_self_through_tasks_fds),
                 T(test_apply_limits_pids_stops_fork_bomb),
                 T(test_apply_limits_memory_oom_kills),
                 T(test_apply_limits_cpus_half),
