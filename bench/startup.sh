@@ -11,6 +11,8 @@ BUILD=${1:?usage: startup.sh BUILD}
 ROUNDS=${BENCH_ROUNDS:-5}   # hyperfine invocations, the command order rotated each time
 RUNS=${BENCH_RUNS:-20}      # timed runs per command per round
 WARMUP=${BENCH_WARMUP:-3}   # untimed runs per command per round
+GAP_MS=${BENCH_GAP_MS:-0}   # idle time before each run: >= 100 measures isolated starts
+                            # (no RCU grace period left over from the previous run)
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 RESULTS=${BENCH_RESULTS:-$here/results}
@@ -21,9 +23,11 @@ say() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 [ -x "$berthctl" ] || die "no $berthctl (run make all)"
-for v in "$ROUNDS" "$RUNS" "$WARMUP"; do
-  [[ $v =~ ^[0-9]+$ ]] || die "BENCH_ROUNDS, BENCH_RUNS and BENCH_WARMUP must be numbers"
+for v in "$ROUNDS" "$RUNS" "$WARMUP" "$GAP_MS"; do
+  [[ $v =~ ^[0-9]+$ ]] || die "BENCH_ROUNDS, BENCH_RUNS, BENCH_WARMUP and BENCH_GAP_MS must be numbers"
 done
+gap=()
+((GAP_MS > 0)) && gap=(--prepare "sleep $((GAP_MS / 1000)).$(printf %03d $((GAP_MS % 1000)))")
 ((ROUNDS >= 1 && RUNS >= 2)) || die "need BENCH_ROUNDS >= 1 and BENCH_RUNS >= 2"
 
 # ---- setup: the peers, from Debian packages, only when missing ------------
@@ -231,7 +235,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     j=$(((k + r) % n))
     args+=(-n "${keep_n[$j]}" "${keep_c[$j]}")
   done
-  hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
+  hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" "${gap[@]}" \
     --export-json "$W/round$r.json" "${args[@]}" >>"$W/hyperfine.log" 2>&1 ||
     { tail -n 20 "$W/hyperfine.log" >&2; die "hyperfine failed in round $((r + 1))"; }
   say "round $((r + 1))/$ROUNDS done"
@@ -256,7 +260,7 @@ jq -s \
   --arg load_before "$load_before" --arg load_after "$load_after" \
   --arg commit "$commit" --arg confinement "$berth_confinement" \
   --arg cgmode "$(if [ -n "$crun_wrap" ]; then echo hybrid; else stat -f -c %T /sys/fs/cgroup; fi)" \
-  --argjson rounds "$ROUNDS" --argjson runs "$RUNS" --argjson warmup "$WARMUP" \
+  --argjson rounds "$ROUNDS" --argjson runs "$RUNS" --argjson warmup "$WARMUP" --argjson gap_ms "$GAP_MS" \
   --arg v_crun "$(ver crun --version)" --arg v_runc "$(ver runc --version)" \
   --arg v_bwrap "$(ver bwrap --version)" --arg v_lxc "$(ver lxc-execute --version)" \
   --arg v_unshare "$(ver unshare --version)" --arg v_hyperfine "$(ver hyperfine --version)" '
@@ -271,7 +275,7 @@ jq -s \
   | { date: $date, machine: { host: $host, cpu: $cpu, cores: ($cores | tonumber), kernel: $kernel, os: $os,
                               cgroups: $cgmode, loadavg_before: $load_before, loadavg_after: $load_after },
       berth_commit: $commit, berth_confinement: $confinement,
-      method: { rounds: $rounds, runs_per_round: $runs, warmup_per_round: $warmup },
+      method: { rounds: $rounds, runs_per_round: $runs, warmup_per_round: $warmup, gap_ms: $gap_ms },
       versions: { crun: $v_crun, runc: $v_runc, bwrap: $v_bwrap, lxc: $v_lxc, unshare: $v_unshare,
                   hyperfine: $v_hyperfine },
       crun_reference_ms: $crun,
@@ -290,7 +294,7 @@ cp "$W/summary.json" "$out"
 jq -r '
   "berth start-up of /bin/true, \(.machine.cpu), \(.machine.cores) cores, kernel \(.machine.kernel), \(.date)",
   "berth \(.berth_commit): \(.berth_confinement)",
-  "\(.method.rounds) rounds x \(.method.runs_per_round) runs per command, order rotated each round; load average \(.machine.loadavg_before) before, \(.machine.loadavg_after) after", ""' "$out"
+  "\(.method.rounds) rounds x \(.method.runs_per_round) runs per command\(if (.method.gap_ms // 0) > 0 then ", \(.method.gap_ms) ms idle before each (isolated starts)" else "" end), order rotated each round; load average \(.machine.loadavg_before) before, \(.machine.loadavg_after) after", ""' "$out"
 jq -r '
   def r2: . * 100 | round / 100 | tostring;
   (["peer", "median_ms", "p25-p75_ms", "min_ms", "vs_crun", "vs_unshare"] | @tsv),
