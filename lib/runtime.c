@@ -592,11 +592,7 @@ const char *runtime_init_path(void)
         if (path[0])
                 return path;
         char exe[PATH_MAX];
-        ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (k > 0 && exe[0] == '/') {
-                exe[k] = 0;
-                char *slash = strrchr(exe, '/');
-                *slash = 0;
+        if (exe_dir(exe, sizeof exe) == 0) {
                 snprintf(path, sizeof path, "%s/berth-init", exe);
                 if (access(path, X_OK) == 0)
                         return path;

@@ -17,21 +17,15 @@ char *template_scripts_dir(void)
                 return strdup(e);
         /* A source checkout: <repo>/build-xxx/berthctl finds <repo>/templates. */
         char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n > 0) {
-                exe[n] = 0;
-                char *slash = strrchr(exe, '/');
-                if (slash) {
-                        *slash = 0;
-                        char *up = strrchr(exe, '/');
-                        if (up && strncmp(up + 1, "build", 5) == 0) {
-                                *up = 0;
-                                char *p = strdup_printf("%s/templates", exe);
-                                struct stat st;
-                                if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-                                        return p;
-                                free(p);
-                        }
+        if (exe_dir(exe, sizeof exe) == 0) {
+                char *up = strrchr(exe, '/');
+                if (up && strncmp(up + 1, "build", 5) == 0) {
+                        *up = 0;
+                        char *p = strdup_printf("%s/templates", exe);
+                        struct stat st;
+                        if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                                return p;
+                        free(p);
                 }
         }
         return strdup(BERTH_DATADIR "/templates");

@@ -294,6 +294,23 @@ int rm_rf(const char *path)
         return rm_rf_at(AT_FDCWD, path, st.st_dev);
 }
 
+int exe_dir(char *buf, size_t n)
+{
+        if (n < 2)
+                return -ENAMETOOLONG;
+        ssize_t k = readlink("/proc/self/exe", buf, n - 1);
+        if (k < 0)
+                return -errno;
+        if ((size_t) k >= n - 1)
+                return -ENAMETOOLONG;
+        buf[k] = 0;
+        char *slash = strrchr(buf, '/');
+        if (buf[0] != '/' || !slash)
+                return -ENOENT;
+        *(slash == buf ? slash + 1 : slash) = 0;
+        return 0;
+}
+
 int send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t n)
 {
         char cbuf[CMSG_SPACE(sizeof(int) * UTIL_MAX_FDS)] = { 0 };

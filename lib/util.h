@@ -108,6 +108,10 @@ int read_file_fd(int fd, size_t max, char **ret, size_t *ret_len);
  * an fd (SCM_RIGHTS). send: fd < 0 = none; no allocation (safe in a child
  * between clone and exec). recv: 1 with a whole message (*ret_fd = the fd
  * or -1, close-on-exec), 0 at EOF, -EBADMSG for a short one, -errno. */
+/* The directory of the running program (from /proc/self/exe), into buf.
+ * -ENOENT when it names none (a sealed memfd copy), -ENAMETOOLONG, -errno. */
+int exe_dir(char *buf, size_t n);
+
 #define UTIL_MAX_FDS 16
 /* One message with up to UTIL_MAX_FDS descriptors (SCM_RIGHTS). The
  * receiver gets them close-on-exec; 1 with *ret_n set, 0 at EOF, -EBADMSG

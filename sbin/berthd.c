@@ -60,17 +60,12 @@ static void find_helper(const char *env, const char *name)
 {
         if (getenv(env))
                 return;
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0)
+        char dir[PATH_MAX], path[PATH_MAX + 64];
+        if (exe_dir(dir, sizeof dir) < 0)
                 return;
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (!slash)
-                return;
-        snprintf(slash + 1, sizeof exe - (size_t) (slash + 1 - exe), "%s", name);
-        if (access(exe, X_OK) == 0)
-                setenv(env, exe, 1);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (access(path, X_OK) == 0)
+                setenv(env, path, 1);
 }
 
 /* Where containers' cgroups go. "systemd": a transient scope each (cgroup
