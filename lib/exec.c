@@ -1,6 +1,10 @@
 #include "exec.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -27,20 +31,12 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-enum { MSG_GO = 1, MSG_ERROR, MSG_PTY, MSG_PID };
-
-struct exec_msg {
-        int32_t type;
-        int32_t code;  /* MSG_ERROR: the exit code the child uses */
-        int32_t pid;   /* MSG_PID: the workload, in our PID namespace */
-        char text[EXEC_ERROR_MAX - 48];
-};
-
-/* Everything the children need, prepared by the parent before fork: from
- * fork to execve nothing is allocated. */
+/* Everything the intermediate needs, prepared by the caller before fork:
+ * from fork to execve nothing is allocated. */
 struct exec_child {
         int sock;
         int init_pidfd;
+        int init_exe_fd; /* a sealed copy of berth-init */
         int ns_flags;
         bool userns;
         bool tty;
@@ -48,18 +44,19 @@ struct exec_child {
         bool home_from_user; /* HOME follows the user's passwd entry */
         const char *user;
         const char *workdir;
-        char *const *argv;
+        char **join_argv; /* berth-init join SOCK UID GID TTY -- ARGV: the three numbers filled in */
+        char sockbuf[16], uidbuf[16], gidbuf[16];
         char **envp;
         struct security_caps caps;
         struct security_seccomp seccomp;
 };
 
-/* ---- children: no allocation ------------------------------------------------ */
+/* ---- the intermediate: no allocation ------------------------------------------ */
 
 static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...) _printf_(4, 5);
 static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...)
 {
-        struct exec_msg m = { .type = MSG_ERROR, .code = code };
+        struct spawn_msg m = { .type = SPAWN_MSG_ERROR, .code = code };
         va_list ap;
         va_start(ap, fmt);
         int k = vsnprintf(m.text, sizeof m.text, fmt, ap);
@@ -74,19 +71,18 @@ static void child_stdio(const struct exec_child *c)
 {
         if (c->tty) {
                 /* A pty of the container's own devpts, never the host's
-                 * (CVE-2017-5226 class); the master goes to the caller. */
+                 * (CVE-2017-5226 class); the master goes to the caller. The
+                 * workload's process takes the slave as its terminal. */
                 int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
                 if (master < 0 || unlockpt(master) < 0)
                         child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot allocate a pty in the container");
                 char name[64];
                 if (ptsname_r(master, name, sizeof name) != 0)
                         child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "ptsname");
-                int slave = open(name, O_RDWR | O_CLOEXEC);
+                int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
                 if (slave < 0)
                         child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot open %s", name);
-                if (ioctl(slave, TIOCSCTTY, 0) < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot take the pty as terminal");
-                struct exec_msg m = { .type = MSG_PTY };
+                struct spawn_msg m = { .type = SPAWN_MSG_PTY };
                 int r = send_with_fd(c->sock, &m, sizeof m, master);
                 if (r < 0)
                         child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
@@ -111,86 +107,29 @@ static void child_stdio(const struct exec_child *c)
                         child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "dup2");
 }
 
-static void child_chdir(int sock, const char *workdir)
+/* Closes every fd but 0-2 and keep[0..1] (really, not on exec: the
+ * caller's fds must be gone before anything of the container can see the
+ * process). */
+static int close_all_but(int a, int b)
 {
-        char err[400];
-        if (spawn_enter_workdir(workdir, err, sizeof err) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
+        int lo = a < b ? a : b, hi = a < b ? b : a;
+        if (lo > 3 && syscall(SYS_close_range, 3U, (unsigned) lo - 1, 0U) < 0)
+                return -errno;
+        if (hi > lo + 1 && syscall(SYS_close_range, (unsigned) lo + 1, (unsigned) hi - 1, 0U) < 0)
+                return -errno;
+        if (syscall(SYS_close_range, (unsigned) hi + 1, ~0U, 0U) < 0)
+                return -errno;
+        return 0;
 }
 
-/* Inside every namespace, a child of the caller: becomes the workload. */
-static _Noreturn void workload_main(const struct exec_child *c)
-{
-        int sock = c->sock;
-        /* Own session and process group: a probe's whole tree is killed as one. */
-        if (setsid() < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "setsid");
-        child_stdio(c);
-
-        char home[512] = "";
-        uid_t uid = 0;
-        gid_t gid = 0;
-        if (c->user) {
-                int r = spawn_resolve_user(c->user, &uid, &gid, home, sizeof home);
-                if (r == -ESRCH)
-                        child_fail(sock, SPAWN_EXIT_SETUP, 0, "user '%.*s' is not in the container's /etc/passwd",
-                                   (int) strcspn(c->user, ":"), c->user);
-                if (r < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, 0, "group '%s' is not in the container's /etc/group",
-                                   strchr(c->user, ':') ? strchr(c->user, ':') + 1 : "");
-        }
-        child_chdir(sock, c->workdir);
-        char home_env[520];
-        if (c->home_from_user && home[0]) {
-                snprintf(home_env, sizeof home_env, "HOME=%s", home);
-                for (size_t i = 0; c->envp[i]; i++)
-                        if (strncmp(c->envp[i], "HOME=", 5) == 0)
-                                c->envp[i] = home_env;
-        }
-
-        int r = security_caps_apply(&c->caps);
-        gid_t groups[1] = { gid };
-        if (r >= 0)
-                r = security_set_ids(&c->caps, uid, gid, groups, 1);
-        if (r >= 0)
-                r = security_no_new_privs();
-        if (r >= 0)
-                r = security_seccomp_apply(&c->seccomp);
-        if (r < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the process");
-        /* Only 0-2 survive the exec (CVE-2016-9962 class). */
-        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "close_range");
-
-        const char *path = NULL;
-        for (size_t i = 0; c->envp[i]; i++)
-                if (strncmp(c->envp[i], "PATH=", 5) == 0)
-                        path = c->envp[i] + 5;
-        const char *cmd = c->argv[0];
-        if (strchr(cmd, '/'))
-                execve(cmd, c->argv, c->envp);
-        else {
-                int saved = ENOENT;
-                for (const char *s = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-                     *s;) {
-                        const char *e = strchrnul(s, ':');
-                        char full[4096];
-                        snprintf(full, sizeof full, "%.*s/%s", (int) (e - s), s, cmd);
-                        execve(full, c->argv, c->envp);
-                        if (errno != ENOENT && errno != ENOTDIR)
-                                saved = errno;
-                        s = *e ? e + 1 : e;
-                }
-                errno = saved;
-        }
-        int e = errno;
-        child_fail(sock, e == ENOENT || e == ENOTDIR ? SPAWN_EXIT_NOTFOUND : SPAWN_EXIT_NOEXEC, e,
-                   "cannot execute '%s' in the container", cmd);
-}
-
-/* Forked by the caller: enters the namespaces, then forks the workload as
- * the caller's child (CLONE_PARENT), so that it is really inside the PID
- * namespace and the caller can wait for it. */
+/* Forked by the caller. Joins the container's namespaces, prepares and
+ * confines itself completely (terminal, user lookup, working directory,
+ * capabilities, no_new_privs, seccomp, every other fd closed), and only
+ * then executes berth-init's join mode, which clones the workload's
+ * process into the PID namespace. This process itself never enters that
+ * namespace, so the container can neither see nor ptrace it while it
+ * holds host privileges, host fds or berthd's memory (the
+ * runc/LXC-attach class of race, without an LSM). */
 static _Noreturn void intermediate_main(struct exec_child *c)
 {
         sigset_t none;
@@ -201,10 +140,10 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         for (int s = 1; s < _NSIG; s++)
                 if (s != SIGKILL && s != SIGSTOP)
                         (void) sigaction(s, &dfl, NULL);
-        /* Nothing in the container may open or ptrace us before the exec. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        struct exec_msg m;
-        if (recv(c->sock, &m, sizeof m, 0) != (ssize_t) sizeof m || m.type != MSG_GO)
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        struct spawn_msg m;
+        if (recv(c->sock, &m, sizeof m, 0) != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
                 _exit(SPAWN_EXIT_SETUP); /* the caller gave up and knows why */
         /* The caller moved us into the container's cgroup: joining its
          * cgroup namespace now makes that our root, as for its init. */
@@ -213,17 +152,57 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         close(c->init_pidfd);
         if (c->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
-        pid_t pid = (pid_t) syscall(SYS_clone, (unsigned long) CLONE_PARENT, NULL, NULL, NULL, NULL);
-        if (pid < 0)
-                child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot fork inside the container");
-        if (pid == 0)
-                workload_main(c);
-        struct exec_msg pm = { .type = MSG_PID, .pid = pid };
-        if (send_with_fd(c->sock, &pm, sizeof pm, -1) < 0) {
-                (void) kill(pid, SIGKILL);
-                _exit(SPAWN_EXIT_SETUP);
+        child_stdio(c);
+
+        char home[512] = "";
+        uid_t uid = 0;
+        gid_t gid = 0;
+        if (c->user) {
+                int r = spawn_resolve_user(c->user, &uid, &gid, home, sizeof home);
+                if (r == -ESRCH)
+                        child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
+                                   "user '%.*s' is not in the container's /etc/passwd (a regular file)",
+                                   (int) strcspn(c->user, ":"), c->user);
+                if (r < 0)
+                        child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
+                                   "group '%s' is not in the container's /etc/group (a regular file)",
+                                   strchr(c->user, ':') ? strchr(c->user, ':') + 1 : "");
         }
-        _exit(0);
+        char werr[400];
+        if (spawn_enter_workdir(c->workdir, werr, sizeof werr) < 0)
+                child_fail(c->sock, SPAWN_EXIT_SETUP, 0, "%s", werr);
+        char home_env[520];
+        if (c->home_from_user && home[0]) {
+                snprintf(home_env, sizeof home_env, "HOME=%s", home);
+                for (size_t i = 0; c->envp[i]; i++)
+                        if (strncmp(c->envp[i], "HOME=", 5) == 0)
+                                c->envp[i] = home_env;
+        }
+        snprintf(c->sockbuf, sizeof c->sockbuf, "%d", c->sock);
+        snprintf(c->uidbuf, sizeof c->uidbuf, "%u", (unsigned) uid);
+        snprintf(c->gidbuf, sizeof c->gidbuf, "%u", (unsigned) gid);
+        /* Our copy of the caller's array: never freed here, we exec or exit. */
+        c->join_argv[2] = c->sockbuf;
+        c->join_argv[3] = c->uidbuf;
+        c->join_argv[4] = c->gidbuf;
+
+        /* Only 0-2, the socket (which berth-init reports on) and berth-init
+         * itself (close-on-exec) stay. */
+        int r = close_all_but(c->sock, c->init_exe_fd);
+        if (r >= 0 && fcntl(c->sock, F_SETFD, 0) < 0)
+                r = -errno;
+        if (r < 0)
+                child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot close the caller's fds");
+        r = security_caps_apply(&c->caps);
+        if (r >= 0)
+                r = security_no_new_privs();
+        if (r >= 0)
+                r = security_seccomp_apply(&c->seccomp);
+        if (r < 0)
+                child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot confine the process");
+        syscall(SYS_execveat, c->init_exe_fd, "", c->join_argv, c->envp, AT_EMPTY_PATH);
+        child_fail(c->sock, SPAWN_EXIT_SETUP, errno,
+                   "cannot execute berth-init (does the container's seccomp profile allow execveat?)");
 }
 
 /* ---- parent -------------------------------------------------------------------- */
@@ -303,14 +282,171 @@ static bool env_has(char *const *env, const char *key)
         return false;
 }
 
-int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp[], const struct exec_opts *o,
-               pid_t *ret_pid, int *ret_pidfd, char *err, size_t n)
+struct exec_session {
+        int sock;
+        int epfd;
+        pid_t child; /* the intermediate */
+        int child_pidfd;
+        pid_t workload;
+        int pty;
+        bool eof, child_done, tty;
+        int child_status;
+        int result; /* < 0 once an error is known */
+        char err[EXEC_ERROR_MAX];
+        char *name;
+};
+
+struct exec_session *exec_session_free(struct exec_session *s)
+{
+        if (!s)
+                return NULL;
+        /* Not taken: whatever runs goes. SIGKILL ends a stopped or
+         * sleeping process, so the waits are short. */
+        if (s->workload > 0) {
+                (void) kill(s->workload, SIGKILL);
+                reap(s->workload);
+        }
+        if (s->child > 0 && !s->child_done) {
+                (void) kill(s->child, SIGKILL);
+                reap(s->child);
+        }
+        if (s->pty >= 0)
+                close(s->pty);
+        if (s->sock >= 0)
+                close(s->sock);
+        if (s->child_pidfd >= 0)
+                close(s->child_pidfd);
+        if (s->epfd >= 0)
+                close(s->epfd);
+        free(s->name);
+        free(s);
+        return NULL;
+}
+
+int exec_session_fd(const struct exec_session *s)
+{
+        return s->epfd;
+}
+
+/* One message; only the intermediate may name the workload or hand over
+ * the pty: the workload's process holds the same socket until it exec's,
+ * and the container could make it say anything (SCM_CREDENTIALS tell the
+ * sender, and a container cannot forge a pid it cannot see). 1: a message,
+ * 0: nothing now, -1: EOF. */
+static int session_recv(struct exec_session *s)
+{
+        struct spawn_msg m;
+        union {
+                char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        ssize_t k = recvmsg(s->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        if (k == 0)
+                return -1;
+        pid_t sender = -1;
+        int fd = -1;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level != SOL_SOCKET)
+                        continue;
+                if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+                        struct ucred cr;
+                        memcpy(&cr, CMSG_DATA(c), sizeof cr);
+                        sender = cr.pid;
+                } else if (c->cmsg_type == SCM_RIGHTS) {
+                        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        for (size_t i = 0; i < n; i++) {
+                                int f;
+                                memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+                                if (fd < 0)
+                                        fd = f;
+                                else
+                                        close(f);
+                        }
+                }
+        }
+        bool trusted = sender == s->child;
+        if (k == (ssize_t) sizeof m) {
+                m.text[sizeof m.text - 1] = 0;
+                if (m.type == SPAWN_MSG_PID && trusted && s->workload <= 0 && m.code > 0)
+                        s->workload = (pid_t) m.code;
+                else if (m.type == SPAWN_MSG_PTY && trusted && fd >= 0 && s->pty < 0 && s->tty)
+                        s->pty = TAKE_FD(fd);
+                else if (m.type == SPAWN_MSG_ERROR && s->result >= 0) {
+                        snprintf(s->err, sizeof s->err, "%s", m.text);
+                        s->result = m.code == SPAWN_EXIT_NOTFOUND ? -ENOENT
+                                    : m.code == SPAWN_EXIT_NOEXEC ? -EACCES
+                                                                  : -EINVAL;
+                }
+        }
+        if (fd >= 0)
+                close(fd);
+        return 1;
+}
+
+int exec_session_step(struct exec_session *s, char *err, size_t n)
+{
+        for (int i = 0; i < 16 && !s->eof; i++) {
+                int k = session_recv(s);
+                if (k == 0)
+                        break;
+                if (k < 0) {
+                        s->eof = true;
+                        (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->sock, NULL);
+                }
+        }
+        if (!s->child_done) {
+                siginfo_t si = { 0 };
+                if (waitid(P_PIDFD, (id_t) s->child_pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+                        s->child_done = true;
+                        s->child_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+                        (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->child_pidfd, NULL);
+                }
+        }
+        /* EOF: the intermediate is gone and the workload exec'd or failed
+         * (the socket is close-on-exec in it). */
+        if (!s->eof || !s->child_done)
+                return 0;
+        int r = s->result;
+        if (r >= 0 && (s->workload <= 0 || s->child_status != 0))
+                r = failf(s->err, sizeof s->err, -ECHILD, "cannot enter container '%s'", s->name);
+        if (r >= 0 && s->tty && s->pty < 0)
+                r = failf(s->err, sizeof s->err, -EPROTO, "no pty from the container");
+        if (r < 0) {
+                snprintf(err, n, "%s", s->err);
+                s->result = r;
+                return r;
+        }
+        return 1;
+}
+
+void exec_session_take(struct exec_session *s, pid_t *ret_pid, int *ret_pidfd, int *ret_pty)
+{
+        /* Our child (CLONE_PARENT), not reaped until we wait: the pid is ours. */
+        *ret_pid = s->workload;
+        *ret_pidfd = (int) syscall(SYS_pidfd_open, s->workload, 0);
+        if (ret_pty)
+                *ret_pty = TAKE_FD(s->pty);
+        s->workload = -1;
+}
+
+static int open_init_exe(int *ret)
+{
+        const char *path = runtime_init_path();
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return security_sealed_memfd(fd, "berth-init", ret);
+}
+
+int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
+                       const struct exec_opts *o, struct exec_session **ret, char *err, size_t n)
 {
         const struct spec_container *spec = t->spec;
-        *ret_pid = -1;
-        *ret_pidfd = -1;
-        if (o->tty && o->ret_pty_master)
-                *o->ret_pty_master = -1;
+        *ret = NULL;
         if (!argv || !argv[0] || !argv[0][0])
                 return failf(err, n, -EINVAL, "no command");
 
@@ -325,8 +461,7 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                 r = cgroup_open_existing(m, t->name, &cg);
         if (r < 0)
                 return failf(err, n, r, "container '%s': cannot open its cgroup", t->name);
-        /* Our child would stop in it as soon as attached, and we would wait
-         * for it for as long as the container stays frozen. */
+        /* Our child would stop in it as soon as attached. */
         if (cgroup_is_frozen(cg) > 0) {
                 snprintf(err, n, "container '%s' is frozen", t->name);
                 return -EBUSY;
@@ -334,57 +469,97 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
 
         struct exec_child c = {
                 .init_pidfd = initfd,
+                .init_exe_fd = -1,
                 .ns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP,
                 .tty = o->tty,
                 .stdio = { o->stdio[0], o->stdio[1], o->stdio[2] },
                 .user = o->user ? o->user : spec->user,
                 .workdir = o->workdir ? o->workdir : (spec->workdir ? spec->workdir : "/"),
-                .argv = argv,
         };
         /* setns() into the user namespace we are already in is EINVAL. */
         if (!same_ns(t->init_pid, "user")) {
                 c.ns_flags |= CLONE_NEWUSER;
                 c.userns = true;
         }
-        r = security_caps_prepare(spec, &c.caps);
+        /* The confinement the container was started with, never the file's. */
+        if (!t->state_dir)
+                return failf(err, n, -EINVAL, "container '%s': no state directory", t->name);
+        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", t->state_dir, t->name);
+        if (!dir)
+                return failf(err, n, -ENOMEM, "container '%s'", t->name);
+        r = state_read_confinement(dir, &c.caps, &c.seccomp);
         if (r < 0)
-                return failf(err, n, r, "cannot read the kernel's capabilities");
-        r = runtime_seccomp_prepare(t->state_dir, spec, &c.caps, &c.seccomp, err, n);
-        if (r < 0)
-                return r;
+                return failf(err, n, r == -ENOENT ? -ESRCH : r,
+                             "container '%s': cannot read the confinement it was started with (%s/confinement; "
+                             "a container started by an older berth needs a restart)",
+                             t->name, dir);
 
         _cleanup_strv_free_ char **env = envp ? strv_copy(envp)
                                               : runtime_build_env(spec, spec->hostname ? spec->hostname : spec->name,
                                                                   o->tty);
+        _cleanup_strv_free_ char **join_argv = NULL;
         if (!env) {
-                security_seccomp_done(&c.seccomp);
-                return failf(err, n, -ENOMEM, "environment");
+                r = failf(err, n, -ENOMEM, "environment");
+                goto fail_seccomp;
         }
         c.home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(o->env, "HOME");
         r = env_merge(&env, o->env);
         if (r < 0) {
-                security_seccomp_done(&c.seccomp);
-                return failf(err, n, r, "environment: entries must be K=V");
+                r = failf(err, n, r, "environment: entries must be K=V");
+                goto fail_seccomp;
         }
         if (strv_length(env) > CONFIG_ENV_MAX) {
-                security_seccomp_done(&c.seccomp);
-                return failf(err, n, -E2BIG, "environment: more than %d entries", CONFIG_ENV_MAX);
+                r = failf(err, n, -E2BIG, "environment: more than %d entries", CONFIG_ENV_MAX);
+                goto fail_seccomp;
         }
         c.envp = env;
-
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                r = -errno;
-                security_seccomp_done(&c.seccomp);
-                return failf(err, n, r, "socketpair");
+        /* berth-init join SOCK UID GID TTY -- ARGV: the numbers are written
+         * into c's buffers by the intermediate. */
+        char *head[] = { "berth-init", "join", "S", "U", "G", o->tty ? "1" : "0", "--", NULL };
+        join_argv = strv_copy(head);
+        for (size_t i = 0; join_argv && argv[i]; i++)
+                if (strv_push(&join_argv, argv[i]) < 0)
+                        join_argv = strv_free(join_argv);
+        if (!join_argv) {
+                r = failf(err, n, -ENOMEM, "command");
+                goto fail_seccomp;
         }
+        c.join_argv = join_argv;
+        r = open_init_exe(&c.init_exe_fd);
+        if (r < 0) {
+                r = failf(err, n, r, "cannot make a sealed copy of %s (set BERTH_INIT to where berth-init is)",
+                          runtime_init_path());
+                goto fail_seccomp;
+        }
+
+        struct exec_session *s = calloc(1, sizeof *s);
+        if (!s || !(s->name = strdup(t->name))) {
+                free(s);
+                r = failf(err, n, -ENOMEM, "container '%s'", t->name);
+                goto fail_exe;
+        }
+        s->sock = s->child_pidfd = s->pty = -1;
+        s->tty = o->tty;
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        int sv[2] = { -1, -1 };
+        int one = 1;
+        if (s->epfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+            setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+                r = failf(err, n, -errno, "socketpair");
+                if (sv[0] >= 0) {
+                        close(sv[0]);
+                        close(sv[1]);
+                }
+                exec_session_free(s);
+                goto fail_exe;
+        }
+        s->sock = sv[0];
         pid_t child = fork();
         if (child < 0) {
-                r = -errno;
-                close(sv[0]);
+                r = failf(err, n, -errno, "fork");
                 close(sv[1]);
-                security_seccomp_done(&c.seccomp);
-                return failf(err, n, r, "fork");
+                exec_session_free(s);
+                goto fail_exe;
         }
         if (child == 0) {
                 close(sv[0]);
@@ -392,73 +567,102 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                 intermediate_main(&c);
         }
         close(sv[1]);
-        int sock = sv[0];
+        s->child = child;
         security_seccomp_done(&c.seccomp);
-
-        /* Into the container's cgroup before it joins the cgroup namespace. */
-        r = cgroup_attach(cg, child);
-        if (r < 0)
-                r = failf(err, n, r, "container '%s': cannot join its cgroup", t->name);
-        else {
-                struct exec_msg go = { .type = MSG_GO };
-                if (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0)
-                        r = failf(err, n, -errno, "cannot start the process");
-        }
-        pid_t workload = -1;
-        int pty = -1;
-        /* Until the workload exec'd (or failed) and the intermediate exited,
-         * messages come: its pid, the pty, an error. EOF: it is running. */
-        while (r >= 0) {
-                struct exec_msg msg;
-                int fd = -1;
-                int k = recv_with_fd(sock, &msg, sizeof msg, &fd);
-                if (k <= 0) {
-                        if (k < 0)
-                                r = failf(err, n, k, "sync");
-                        break;
-                }
-                msg.text[sizeof msg.text - 1] = 0;
-                if (msg.type == MSG_PID)
-                        workload = msg.pid;
-                else if (msg.type == MSG_PTY && fd >= 0) {
-                        if (pty >= 0)
-                                close(pty);
-                        pty = TAKE_FD(fd);
-                } else if (msg.type == MSG_ERROR) {
-                        snprintf(err, n, "%s", msg.text);
-                        r = msg.code == SPAWN_EXIT_NOTFOUND ? -ENOENT
-                            : msg.code == SPAWN_EXIT_NOEXEC ? -EACCES
-                                                            : -EINVAL;
-                }
-                if (fd >= 0)
-                        close(fd);
-        }
-        close(sock);
-        if (r < 0)
-                (void) kill(child, SIGKILL);
-        int st = 0;
-        while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-                ;
-        if (r >= 0 && (workload <= 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0))
-                r = failf(err, n, -ECHILD, "cannot enter container '%s'", t->name);
-        if (r >= 0 && o->tty && pty < 0)
-                r = failf(err, n, -EPROTO, "no pty from the container");
-        if (r < 0) {
-                if (workload > 0) {
-                        (void) kill(workload, SIGKILL);
-                        reap(workload);
-                }
-                if (pty >= 0)
-                        close(pty);
+        close(c.init_exe_fd);
+        /* Not reaped before we wait for it: the pidfd is of our child. */
+        s->child_pidfd = (int) syscall(SYS_pidfd_open, child, 0);
+        struct epoll_event ev = { .events = EPOLLIN };
+        if (s->child_pidfd < 0) {
+                r = failf(err, n, -errno, "pidfd_open");
+                exec_session_free(s);
                 return r;
         }
-        /* Our child (CLONE_PARENT), not reaped until we wait: the pid is ours. */
-        int pidfd = (int) syscall(SYS_pidfd_open, workload, 0);
-        *ret_pid = workload;
-        *ret_pidfd = pidfd;
-        if (o->tty && o->ret_pty_master)
-                *o->ret_pty_master = pty;
-        else if (pty >= 0)
-                close(pty);
+        ev.data.fd = s->sock;
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sock, &ev) < 0) {
+                r = failf(err, n, -errno, "epoll");
+                exec_session_free(s);
+                return r;
+        }
+        ev.data.fd = s->child_pidfd;
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->child_pidfd, &ev) < 0) {
+                r = failf(err, n, -errno, "epoll");
+                exec_session_free(s);
+                return r;
+        }
+        /* Into the container's cgroup before it joins the cgroup namespace. */
+        r = cgroup_attach(cg, child);
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot join its cgroup", t->name);
+                exec_session_free(s);
+                return r;
+        }
+        struct spawn_msg go = { .type = SPAWN_MSG_GO };
+        if (send(s->sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
+                r = failf(err, n, -errno, "cannot start the process");
+                exec_session_free(s);
+                return r;
+        }
+        *ret = s;
         return 0;
+
+fail_exe:
+        close(c.init_exe_fd);
+fail_seccomp:
+        security_seccomp_done(&c.seccomp);
+        return r;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp[], const struct exec_opts *o,
+               pid_t *ret_pid, int *ret_pidfd, char *err, size_t n)
+{
+        *ret_pid = -1;
+        *ret_pidfd = -1;
+        if (o->tty && o->ret_pty_master)
+                *o->ret_pty_master = -1;
+        struct exec_session *s = NULL;
+        int r = exec_session_start(t, argv, envp, o, &s, err, n);
+        if (r < 0)
+                return r;
+        int64_t deadline = now_ms() + (o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
+        for (;;) {
+                r = exec_session_step(s, err, n);
+                if (r != 0)
+                        break;
+                int64_t left = deadline - now_ms();
+                if (left <= 0) {
+                        r = failf(err, n, -ETIMEDOUT, "container '%s': the process did not start within %u ms", t->name,
+                                  o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
+                        break;
+                }
+                struct pollfd pf[2] = { { .fd = exec_session_fd(s), .events = POLLIN },
+                                        { .fd = o->signal_fd ? *o->signal_fd : -1, .events = POLLIN } };
+                if (poll(pf, 2, (int) (left < 1000 ? left : 1000)) < 0 && errno != EINTR) {
+                        r = failf(err, n, -errno, "poll");
+                        break;
+                }
+                if (pf[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(pf[1].fd, &si, sizeof si) == (ssize_t) sizeof si &&
+                            (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP ||
+                             si.ssi_signo == SIGQUIT)) {
+                                r = failf(err, n, -EINTR, "interrupted (%s) before the process started",
+                                          strsignal((int) si.ssi_signo));
+                                break;
+                        }
+                }
+        }
+        if (r > 0) {
+                exec_session_take(s, ret_pid, ret_pidfd, o->tty ? o->ret_pty_master : NULL);
+                r = 0;
+        }
+        exec_session_free(s);
+        return r;
 }

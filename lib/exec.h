@@ -18,7 +18,7 @@ struct exec_target {
         pid_t init_pid;                    /* its init, from the state record */
         uint64_t init_start;               /* /proc starttime of the init, checked */
         const struct spec_container *spec; /* user, workdir, env, caps, seccomp */
-        const char *state_dir;             /* seccomp program cache, or NULL */
+        const char *state_dir;             /* its record: the confinement it was started with */
 };
 
 struct exec_opts {
@@ -28,9 +28,37 @@ struct exec_opts {
         const char *workdir;   /* overrides the spec's workdir */
         char *const *env;      /* K=V added to (or replacing in) the environment */
         int stdio[3];          /* the process's 0, 1, 2 without tty (-1: an empty pipe / closed) */
+        unsigned timeout_ms;   /* exec_spawn: set-up deadline; 0 = EXEC_SETUP_TIMEOUT_MS */
+        const int *signal_fd;  /* exec_spawn: a signalfd; SIGINT, SIGTERM, SIGHUP or SIGQUIT read
+                                * from it during the set-up cancel it (-EINTR). Optional. */
 };
 
-/* Starts argv inside container t (PATH search inside the container). envp
+#define EXEC_SETUP_TIMEOUT_MS 10000
+
+/* The set-up of one process, driven without blocking (health probes on
+ * berthd's event loop): nothing the container does (stopping the process,
+ * a FIFO for /etc/passwd) can make the caller wait. The process is
+ * prepared and confined outside the container's PID namespace; only a
+ * confined process with no host fd enters it (see exec.c). */
+struct exec_session;
+
+/* Forks and starts the set-up; never waits on the container. 0 and *ret,
+ * or -errno with err set (as exec_spawn). */
+int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
+                       const struct exec_opts *o, struct exec_session **ret, char *err, size_t errlen);
+/* An fd that becomes readable when exec_session_step() has work. */
+int exec_session_fd(const struct exec_session *s);
+/* Non-blocking. 0: still setting up; 1: the workload exec'd (take it);
+ * -errno with err set: it failed (as exec_spawn). */
+int exec_session_step(struct exec_session *s, char *err, size_t errlen);
+/* After step returned 1: the workload (the caller's child, leading its own
+ * session), a pidfd (-1 without pidfd_open) and with tty the pty master. */
+void exec_session_take(struct exec_session *s, pid_t *ret_pid, int *ret_pidfd, int *ret_pty);
+/* Kills and reaps whatever was not taken. NULL-safe, returns NULL. */
+struct exec_session *exec_session_free(struct exec_session *s);
+
+/* exec_session_* to the end, waiting at most o->timeout_ms.
+ * Starts argv inside container t (PATH search inside the container). envp
  * NULL → the container's environment (runtime_build_env) plus o->env.
  * The process leads a session and process group of its own, is a child of
  * the caller (waitid/waitpid on it), and *ret_pidfd (may be -1 on kernels
@@ -40,7 +68,8 @@ struct exec_opts {
  *   -EBUSY   the container is frozen (125)
  *   -ENOENT  the command does not exist in the container (127)
  *   -EACCES  the command cannot be executed (126)
- *   -EINVAL  setup inside the container failed (125, err says where). */
+ *   -EINVAL  setup inside the container failed (125, err says where)
+ *   -ETIMEDOUT, -EINTR  the deadline passed, or a signal on o->signal_fd. */
 int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp[], const struct exec_opts *o,
                pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);
 

@@ -770,6 +770,12 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         r = runtime_seccomp_prepare(o->state_dir, c, &in->caps, &in->seccomp, err, n);
         if (r < 0)
                 goto fail;
+        /* What exec and health probes apply, whatever the file says later. */
+        r = state_write_confinement(rc->dir, &in->caps, &in->seccomp);
+        if (r < 0) {
+                r = failf(err, n, r, "container '%s': cannot record its confinement", c->name);
+                goto fail;
+        }
         if (c->idmap) {
                 in->idmap_uid = c->idmap_host_uid;
                 in->idmap_gid = c->idmap_host_gid;

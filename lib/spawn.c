@@ -45,9 +45,16 @@ static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, .
 static int lookup_db(const char *file, const char *name, uint32_t *id, uint32_t *gid, char *home, size_t homelen)
 {
         char buf[65536];
-        int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* The container owns this file: a FIFO or a device there must not
+         * block us (O_NONBLOCK) or be read (only a regular file is). */
+        int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EINVAL;
+        }
         ssize_t n = read(fd, buf, sizeof buf - 1);
         close(fd);
         if (n < 0)

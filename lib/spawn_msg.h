@@ -13,10 +13,12 @@
 #define SPAWN_EXIT_NOEXEC 126
 #define SPAWN_EXIT_NOTFOUND 127
 
-enum { SPAWN_MSG_GO = 1, SPAWN_MSG_ERROR, SPAWN_MSG_PTY };
+/* SPAWN_MSG_PID (exec only): berth-init's join mode reports the pid of the
+ * process it cloned into the container, in code. */
+enum { SPAWN_MSG_GO = 1, SPAWN_MSG_ERROR, SPAWN_MSG_PTY, SPAWN_MSG_PID };
 
 struct spawn_msg {
         int32_t type;
-        int32_t code; /* with SPAWN_MSG_ERROR: the exit code the child will use */
+        int32_t code; /* SPAWN_MSG_ERROR: the exit code the child will use; SPAWN_MSG_PID: the pid */
         char text[SPAWN_ERROR_MAX];
 };

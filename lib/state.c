@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "util.h"
@@ -22,6 +24,67 @@ int state_write(const char *dir, const struct state_record *r, bool durable)
                          r->supervise_hash, r->address);
         return durable ? write_file_atomic(dfd, "state", text, (size_t) n, 0600)
                        : write_file_replace(dfd, "state", text, (size_t) n, 0600);
+}
+
+#define CONFINEMENT_MAGIC "berth-confinement 1\n"
+
+int state_write_confinement(const char *dir, const struct security_caps *caps, const struct security_seccomp *s)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        unsigned len = s->enabled ? s->len : 0;
+        char head[256];
+        int k = snprintf(head, sizeof head, CONFINEMENT_MAGIC "bounding=%llx\npermitted=%llx\neffective=%llx\nlast_cap=%d\n"
+                         "seccomp=%s\ninstructions=%u\n\n",
+                         (unsigned long long) caps->bounding, (unsigned long long) caps->permitted,
+                         (unsigned long long) caps->effective, caps->last_cap, s->enabled ? "filter" : "unconfined", len);
+        size_t size = (size_t) k + len * sizeof(struct sock_filter);
+        _cleanup_free_ char *buf = malloc(size);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, head, (size_t) k);
+        if (len)
+                memcpy(buf + k, s->filter, len * sizeof(struct sock_filter));
+        return write_file_replace(dfd, "confinement", buf, size, 0600);
+}
+
+int state_read_confinement(const char *dir, struct security_caps *caps, struct security_seccomp *s)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        int r = read_file_at(dfd, "confinement", 4096 + BPF_MAXINSNS * sizeof(struct sock_filter), &buf, &size);
+        if (r < 0)
+                return r;
+        char *end = memmem(buf, size, "\n\n", 2);
+        if (size < strlen(CONFINEMENT_MAGIC) || memcmp(buf, CONFINEMENT_MAGIC, strlen(CONFINEMENT_MAGIC)) != 0 || !end)
+                return -EBADMSG;
+        *end = 0;
+        unsigned long long b, p, e;
+        int last;
+        char mode[16];
+        unsigned len;
+        if (sscanf(buf + strlen(CONFINEMENT_MAGIC),
+                   "bounding=%llx\npermitted=%llx\neffective=%llx\nlast_cap=%d\nseccomp=%15[a-z]\ninstructions=%u", &b, &p,
+                   &e, &last, mode, &len) != 6 ||
+            last < 0 || last > 63 || len > BPF_MAXINSNS)
+                return -EBADMSG;
+        bool enabled = streq(mode, "filter");
+        if ((!enabled && !streq(mode, "unconfined")) || (enabled && len == 0) ||
+            size - (size_t) (end + 2 - buf) != len * sizeof(struct sock_filter))
+                return -EBADMSG;
+        *caps = (struct security_caps){ .bounding = b, .permitted = p, .effective = e, .last_cap = last };
+        *s = (struct security_seccomp){ .enabled = enabled, .len = (unsigned short) len };
+        if (enabled) {
+                s->filter = malloc(len * sizeof(struct sock_filter));
+                if (!s->filter)
+                        return -ENOMEM;
+                memcpy(s->filter, end + 2, len * sizeof(struct sock_filter));
+        }
+        return 0;
 }
 
 static void copy_field(char *dst, size_t size, const char *v)

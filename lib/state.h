@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "security.h"
 #include "spec.h"
 
 struct state_record {
@@ -42,3 +43,12 @@ int state_pidfd_verified(pid_t pid, uint64_t start, int *ret);
  * realtime_usec and oom_kills (OOM kills the monitor saw in the container's
  * cgroup) may be NULL; absent fields read 0. */
 int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec, uint64_t *oom_kills);
+
+/* The confinement a container's processes were started with, in
+ * DIR/confinement: its capability sets and the exact seccomp program its
+ * init applied (none for "unconfined"). berthctl exec and health probes
+ * apply this record, never a definition edited since (which takes effect
+ * at the next start). Written before the container starts. 0 or -errno;
+ * read: -EBADMSG for a record that is not one, the program owned by s. */
+int state_write_confinement(const char *dir, const struct security_caps *caps, const struct security_seccomp *s);
+int state_read_confinement(const char *dir, struct security_caps *caps, struct security_seccomp *s);

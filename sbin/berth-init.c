@@ -18,9 +18,25 @@
  *       been replaced; -1: no wait), then executes ARGV (PATH search in
  *       the environment's PATH). A failure is reported on SOCKFD as a
  *       struct spawn_msg and ends the process with 126 or 127.
+ *   berth-init join SOCKFD UID GID TTY -- ARGV...
+ *       berthctl exec and health probes (lib/exec.c): run by a process
+ *       that has joined a running container's namespaces and confined
+ *       itself (capabilities, no_new_privs, seccomp, every other fd
+ *       closed) but is not in its PID namespace. Clones the workload's
+ *       process into it as a sibling (CLONE_PARENT: a child of the
+ *       caller), reports its pid on SOCKFD and exits. That process leads a
+ *       session (TTY 1: fd 0 becomes its controlling terminal), switches to
+ *       UID:GID (supplementary groups: GID) and executes ARGV as the exec
+ *       mode does. So the only process a container can see or ptrace is
+ *       already confined, holds no host fd and has no memory of berthd's.
  *
  * Linked static from this file alone; not meant to be run by hand. */
 #include <errno.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,6 +157,46 @@ static _Noreturn void exec_workload(int sock, int waitfd, char **argv)
         fail(sock, saved == ENOENT ? SPAWN_EXIT_NOTFOUND : SPAWN_EXIT_NOEXEC, saved, cmd);
 }
 
+/* The workload's process of an exec: ids, then the workload. Raw
+ * syscalls, as lib/security.c's security_set_ids(): keep the capabilities
+ * across the switch for root only. */
+static _Noreturn void join_workload(int sock, long uid, long gid, bool tty, char **argv)
+{
+        if (setsid() < 0)
+                fail(sock, SPAWN_EXIT_SETUP, errno, "setsid");
+        if (tty && ioctl(0, TIOCSCTTY, 0) < 0)
+                fail(sock, SPAWN_EXIT_SETUP, errno, "the pty as controlling terminal");
+        gid_t groups[1] = { (gid_t) gid };
+        if (syscall(SYS_setgroups, 1, groups) < 0 || syscall(SYS_setresgid, gid, gid, gid) < 0 ||
+            syscall(SYS_setresuid, uid, uid, uid) < 0)
+                fail(sock, SPAWN_EXIT_SETUP, errno, "the switch to the user");
+        if (uid != 0) {
+                /* setresuid() cleared the effective set; the permitted set
+                 * goes too (no_new_privs keeps file capabilities out). */
+                struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+                struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+                if (syscall(SYS_capset, &hdr, data) < 0)
+                        fail(sock, SPAWN_EXIT_SETUP, errno, "capset");
+        }
+        exec_workload(sock, -1, argv);
+}
+
+static _Noreturn void join(int sock, long uid, long gid, bool tty, char **argv)
+{
+        /* Inherits our exit signal (SIGCHLD), goes to our parent. */
+        long pid = syscall(SYS_clone, (unsigned long) CLONE_PARENT, NULL, NULL, NULL, NULL);
+        if (pid < 0)
+                fail(sock, SPAWN_EXIT_SETUP, errno, "clone into the container");
+        if (pid == 0)
+                join_workload(sock, uid, gid, tty, argv);
+        struct spawn_msg m = { .type = SPAWN_MSG_PID, .code = (int32_t) pid };
+        if (send(sock, &m, sizeof m, MSG_NOSIGNAL) != (ssize_t) sizeof m) {
+                (void) kill((pid_t) pid, SIGKILL);
+                _exit(SPAWN_EXIT_SETUP);
+        }
+        _exit(0);
+}
+
 int main(int argc, char **argv)
 {
         /* Nothing in the container may open or ptrace the init. */
@@ -155,8 +211,13 @@ int main(int argc, char **argv)
                 long sock = num(argv[2]), waitfd = num(argv[3]);
                 if (sock >= -1 && waitfd >= -1)
                         exec_workload((int) sock, (int) waitfd, argv + 5);
+        } else if (argc >= 8 && strcmp(argv[1], "join") == 0 && strcmp(argv[6], "--") == 0) {
+                long sock = num(argv[2]), uid = num(argv[3]), gid = num(argv[4]), tty = num(argv[5]);
+                if (sock >= 0 && uid >= 0 && gid >= 0 && (tty == 0 || tty == 1))
+                        join((int) sock, uid, gid, tty == 1, argv + 7);
         }
         fprintf(stderr, "usage: berth-init init PID READYFD | berth-init exec SOCKFD WAITFD -- CMD [ARG...]\n"
+                        "       berth-init join SOCKFD UID GID TTY -- CMD [ARG...]\n"
                         "(started by berthctl and berthd inside a container, not by hand)\n");
         return 2;
 }

