@@ -84,6 +84,7 @@ struct health_probe {
         usec_t started_mono;
 
         /* command */
+        struct exec_session *session; /* until the command exec'd */
         pid_t pid; /* leads its process group */
         int pidfd;
         int out_fd;
@@ -262,6 +263,14 @@ static void start_connect(struct health_probe *p, const struct health_target *t,
                 return finish(p, false, "epoll: %s", strerror(-r));
 }
 
+static void command_failed(struct health_probe *p, int r, const char *err)
+{
+        p->res.exit_status = exec_exit_code(r);
+        if (r == -ENOENT)
+                return finish(p, false, "command not found in the container: %s", err);
+        return finish(p, false, "%s", err);
+}
+
 static void start_command(struct health_probe *p, const struct health_target *t, const struct spec_health *h)
 {
         p->cg_name = strdup(t->exec.name);
@@ -279,19 +288,15 @@ static void start_command(struct health_probe *p, const struct health_target *t,
         struct exec_opts o = { .stdio = { in[0], out[1], out[1] } };
         char err[EXEC_ERROR_MAX];
         err[0] = 0;
-        int r = exec_spawn(&t->exec, h->command, NULL, &o, &p->pid, &p->pidfd, err, sizeof err);
+        /* Never waits on the container: the set-up is watched like the rest. */
+        int r = exec_session_start(&t->exec, h->command, NULL, &o, &p->session, err, sizeof err);
         close(in[0]);
         close(out[1]);
         p->out_fd = out[0];
-        if (r < 0) {
-                p->res.exit_status = exec_exit_code(r);
-                if (r == -ENOENT)
-                        return finish(p, false, "command not found in the container: %s", err);
-                return finish(p, false, "%s", err);
-        }
-        if (p->pidfd < 0)
-                return finish(p, false, "cannot watch the probe: no pidfd");
-        if ((r = watch(p, p->pidfd, EPOLLIN, EPOLL_CTL_ADD)) < 0 || (r = watch(p, p->out_fd, EPOLLIN, EPOLL_CTL_ADD)) < 0)
+        if (r < 0)
+                return command_failed(p, r, err);
+        if ((r = watch(p, exec_session_fd(p->session), EPOLLIN, EPOLL_CTL_ADD)) < 0 ||
+            (r = watch(p, p->out_fd, EPOLLIN, EPOLL_CTL_ADD)) < 0)
                 return finish(p, false, "epoll: %s", strerror(-r));
 }
 
@@ -413,8 +418,32 @@ static void reap_leader(struct health_probe *p, int timeout_ms)
         }
 }
 
+static void handle_session(struct health_probe *p)
+{
+        char err[EXEC_ERROR_MAX];
+        err[0] = 0;
+        int r = exec_session_step(p->session, err, sizeof err);
+        if (r == 0)
+                return;
+        (void) epoll_ctl(p->epfd, EPOLL_CTL_DEL, exec_session_fd(p->session), NULL);
+        if (r < 0) {
+                p->session = exec_session_free(p->session);
+                return command_failed(p, r, err);
+        }
+        exec_session_take(p->session, &p->pid, &p->pidfd, NULL);
+        p->session = exec_session_free(p->session);
+        if (p->pidfd < 0)
+                return finish(p, false, "cannot watch the probe: no pidfd");
+        if ((r = watch(p, p->pidfd, EPOLLIN, EPOLL_CTL_ADD)) < 0)
+                return finish(p, false, "epoll: %s", strerror(-r));
+}
+
 static void handle_command(struct health_probe *p, int fd)
 {
+        if (p->session && fd == exec_session_fd(p->session)) {
+                handle_session(p);
+                return;
+        }
         if (fd == p->out_fd) {
                 read_output(p);
                 return;
@@ -507,6 +536,7 @@ void health_probe_kill(struct health_probe *p)
         if (p->done)
                 return;
         if (p->kind == PROBE_COMMAND) {
+                p->session = exec_session_free(p->session); /* kills and reaps a set-up under way */
                 kill_group(p);
                 reap_leader(p, 1000);
                 read_output(p);
@@ -535,6 +565,7 @@ struct health_probe *health_probe_free(struct health_probe *p)
                 siginfo_t si = { 0 }; /* a leader killed but not yet reaped */
                 (void) waitid(P_PIDFD, (id_t) p->pidfd, &si, WEXITED | WNOHANG);
         }
+        exec_session_free(p->session);
         close_fd(&p->pidfd);
         close_fd(&p->out_fd);
         close_fd(&p->sock);

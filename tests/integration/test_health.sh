@@ -468,7 +468,7 @@ fresh = time.time() * 1e6 - max(t)
 period = (max(t) - min(t)) / (len(t) - 1)
 dur = sum(x["duration_usec"] for x in p) / len(p)
 good = len(p) == 5 and all(x["ok"] for x in p) and fresh < 3e6 and period < 3e6
-print("%d:newest %.1fs ago, period %.2fs, probe %.0fms" % (good, fresh / 1e6, period / 1e6, dur / 1e3))' 2>/dev/null)
+print("%d:newest %.1fs ago, period %.2fs, probe %.0fms%s" % (good, fresh / 1e6, period / 1e6, dur / 1e3, "" if good else " " + json.dumps([(x["ok"], x.get("output", "")[:80]) for x in p])))' 2>/dev/null)
     spans+="k$k: ${sp#*:}; "
     [ "${sp%%:*}" = 1 ] || span_ok=0
   done
