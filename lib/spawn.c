@@ -353,9 +353,16 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
                 child_exec(p, sock, true, exec_argv, wait_pipe[0]);
         }
         close(wait_pipe[0]);
-        /* PID 1 holds neither the terminal nor the caller's pipes. */
+        /* PID 1 holds neither the terminal nor the caller's pipes, nor any
+         * fd its caller leaked without close-on-exec (a berthd or berthctl
+         * started with a stray fd): only the ready pipe survives the exec. */
         for (int fd = 0; fd < 3; fd++)
                 (void) close(fd);
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+                int e = errno;
+                (void) kill(w, SIGKILL);
+                child_fail(sock, SPAWN_EXIT_SETUP, e, "close_range");
+        }
         if (fcntl(wait_pipe[1], F_SETFD, 0) < 0) {
                 int e = errno;
                 (void) kill(w, SIGKILL);
