@@ -40,11 +40,11 @@ UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
 HELPER_BIN = $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 
-.PHONY: all deps check check-unit check-integration check-vm run install uninstall clean fuzz bench man help
+.PHONY: all deps check check-unit check-integration check-vm run install uninstall clean fuzz fuzz-build bench man help
 all: $(PROGS) $(UNIT_BIN) $(HELPER_BIN)
 
 help:
-	@echo "targets: deps all check check-unit check-integration check-vm run install uninstall clean fuzz bench man"
+	@echo "targets: deps all check check-unit check-integration check-vm run install uninstall clean fuzz fuzz-build bench man"
 
 deps:
 	@tests/deps.sh
@@ -104,15 +104,35 @@ check-vm: all
 run: deps all
 	tests/make-run.sh $(BUILD)
 
+# libFuzzer harnesses tests/fuzz/fuzz_NAME.c (clang): libberth compiled once
+# with the fuzzer's coverage and ASan+UBSan into build-fuzz/, with the same
+# defines as the normal build (warnings, not errors: clang warns about
+# things gcc does not); tests/fuzz/run.sh runs each for FUZZ_SECONDS.
+FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_BUILD    = build-fuzz
+FUZZ_CFLAGS   = $(filter-out -fPIE -Werror,$(BASEFLAGS)) -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ      = $(patsubst lib/%.c,$(FUZZ_BUILD)/lib/%.o,$(LIB_SRC))
+FUZZ_BIN      = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
 fuzz: deps
-	mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ilib $(PKG_CFLAGS) \
-		tests/fuzz/fuzz_config.c $(LIB_SRC) -o build-fuzz/fuzz_config $(PKG_LIBS)
-	mkdir -p build-fuzz/corpus
-	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=5 \
-		-artifact_prefix=build-fuzz/ -print_final_stats=1 \
-		build-fuzz/corpus tests/fuzz/corpus
+	$(MAKE) fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-build: $(FUZZ_BIN)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(FUZZ_BUILD)/lib
+	@echo "  CC      $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libberth.a: $(FUZZ_OBJ)
+	@rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libberth.a
+	@echo "  LD      $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/libberth.a $(PKG_LIBS)
+
+$(FUZZ_BUILD)/lib:
+	mkdir -p $@
 
 bench: all
 	bench/run.sh $(BUILD)

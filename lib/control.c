@@ -169,30 +169,70 @@ static void protocol_error(struct control_conn *c, const char *what)
         conn_close(c);
 }
 
-static void dispatch(struct control_conn *c, const char *msg)
+ssize_t control_frame_len(const char *in, size_t len)
 {
+        const char *nul = memchr(in, 0, len);
+        if (!nul)
+                return len > CONTROL_MESSAGE_MAX ? -EMSGSIZE : 0;
+        size_t n = (size_t) (nul - in) + 1;
+        if (n > CONTROL_MESSAGE_MAX)
+                return -EMSGSIZE;
+        return (ssize_t) n;
+}
+
+int control_request_parse(const char *msg, size_t len, struct control_request *ret, const char **reason)
+{
+        *ret = (struct control_request){ 0 };
+        if (len > CONTROL_MESSAGE_MAX) {
+                *reason = "message too large";
+                return -EBADMSG;
+        }
         json_tokener *tok = json_tokener_new();
-        json_object *o = json_tokener_parse_ex(tok, msg, (int) strlen(msg));
+        if (!tok) {
+                *reason = "out of memory";
+                return -ENOMEM;
+        }
+        json_object *o = json_tokener_parse_ex(tok, msg, (int) len);
         bool complete = json_tokener_get_error(tok) == json_tokener_success;
         json_tokener_free(tok);
         json_object *method, *params = NULL, *more = NULL;
         if (!o || !complete || !json_object_is_type(o, json_type_object) ||
             !json_object_object_get_ex(o, "method", &method) || !json_object_is_type(method, json_type_string)) {
                 json_object_put(o);
-                protocol_error(c, "expected a JSON object with a string \"method\"");
-                return;
+                *reason = "expected a JSON object with a string \"method\"";
+                return -EBADMSG;
         }
         if (json_object_object_get_ex(o, "parameters", &params) && !json_object_is_type(params, json_type_object)) {
                 json_object_put(o);
-                protocol_error(c, "\"parameters\" must be an object");
-                return;
+                *reason = "\"parameters\" must be an object";
+                return -EBADMSG;
         }
         (void) json_object_object_get_ex(o, "more", &more);
+        ret->root = o;
+        ret->method = json_object_get_string(method);
+        ret->params = params;
+        ret->more = more && json_object_get_boolean(more);
+        return 0;
+}
+
+void control_request_done(struct control_request *req)
+{
+        json_object_put(req->root);
+        *req = (struct control_request){ 0 };
+}
+
+static void dispatch(struct control_conn *c, const char *msg, size_t len)
+{
+        struct control_request req;
+        const char *reason;
+        if (control_request_parse(msg, len, &req, &reason) < 0) {
+                protocol_error(c, reason);
+                return;
+        }
         control_conn_ref(c);
-        c->server->handler(c->server->userdata, c, json_object_get_string(method), params,
-                           more && json_object_get_boolean(more));
+        c->server->handler(c->server->userdata, c, req.method, req.params, req.more);
         control_conn_unref(c);
-        json_object_put(o);
+        control_request_done(&req);
 }
 
 static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -221,22 +261,16 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         }
                         /* Every complete message in the buffer, in order. */
                         while (c->open && c->in_len > 0) {
-                                char *nul = memchr(c->in, 0, c->in_len);
-                                if (!nul) {
-                                        if (c->in_len > CONTROL_MESSAGE_MAX)
-                                                protocol_error(c, "message too large");
-                                        break;
-                                }
-                                size_t len = (size_t) (nul - c->in) + 1;
-                                if (len > CONTROL_MESSAGE_MAX) {
+                                ssize_t len = control_frame_len(c->in, c->in_len);
+                                if (len < 0)
                                         protocol_error(c, "message too large");
+                                if (len <= 0)
                                         break;
-                                }
-                                _cleanup_free_ char *msg = strndup(c->in, len - 1);
-                                memmove(c->in, c->in + len, c->in_len - len + 1);
-                                c->in_len -= len;
+                                _cleanup_free_ char *msg = strndup(c->in, (size_t) len - 1);
+                                memmove(c->in, c->in + len, c->in_len - (size_t) len + 1);
+                                c->in_len -= (size_t) len;
                                 if (msg)
-                                        dispatch(c, msg);
+                                        dispatch(c, msg, (size_t) len - 1);
                         }
                 }
         }

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #define CONTROL_MESSAGE_MAX (64 * 1024)
@@ -31,6 +32,25 @@ void control_server_free(struct control_server *s);
  * replies follow (a streaming call). */
 int control_reply(struct control_conn *c, json_object *params, bool continues);
 int control_reply_error(struct control_conn *c, const char *error, json_object *params);
+
+/* The parsing half of the server, pure (no I/O, no logging), also the
+ * fuzzing target (tests/fuzz/fuzz_control.c).
+ * control_frame_len: the length of the first message in the len bytes a
+ * peer sent (its NUL included), 0 when none is complete yet, -EMSGSIZE
+ * when a message is longer than CONTROL_MESSAGE_MAX.
+ * control_request_parse: parses one message (its len bytes before the NUL)
+ * as a call; on success *ret owns the parsed object (free it with
+ * control_request_done()) and method/params point into it. -EBADMSG with
+ * *reason (a static string for the peer) for what is not a call. */
+struct control_request {
+        json_object *root;
+        const char *method;
+        json_object *params; /* NULL when absent */
+        bool more;
+};
+ssize_t control_frame_len(const char *in, size_t len);
+int control_request_parse(const char *msg, size_t len, struct control_request *ret, const char **reason);
+void control_request_done(struct control_request *req);
 
 /* Streaming subscriptions (events, log follow): a tag the manager sets. */
 void control_conn_set_tag(struct control_conn *c, int tag, void *data);

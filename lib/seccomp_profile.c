@@ -709,6 +709,28 @@ static void ctxp(scmp_filter_ctx *ctx)
                 seccomp_release(*ctx);
 }
 
+/* The calls i386 multiplexes through socketcall(). libseccomp turns a rule
+ * for one of them into a rule for the direct syscall and one for
+ * socketcall(SYS_x), where it replaces the first argument condition and
+ * keeps the others, which then test socketcall's pointer. */
+static bool is_socketcall_muxed(const char *name)
+{
+        static const char *const muxed[] = {
+                "socket",   "bind",     "connect",    "listen",     "accept",  "getsockname", "getpeername",
+                "socketpair", "send",   "recv",       "sendto",     "recvfrom", "shutdown",   "setsockopt",
+                "getsockopt", "sendmsg", "recvmsg",   "accept4",    "recvmmsg", "sendmmsg",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(muxed); i++)
+                if (streq(name, muxed[i]))
+                        return true;
+        return false;
+}
+
+static bool action_is_permissive(uint32_t action)
+{
+        return action == SCMP_ACT_ALLOW || action == SCMP_ACT_LOG;
+}
+
 static int rule_add(scmp_filter_ctx ctx, const struct rule *rule, int nr)
 {
         if (!rule->split_args)
@@ -746,12 +768,24 @@ int seccomp_profile_compile(const struct seccomp_profile *p, const struct seccom
         if (r < 0)
                 return fail(&ps, r, NULL, "cannot set up the seccomp filter: %s", strerror(-r));
 
+        /* A conditional allow rule for a socket call would become an
+         * unconditional one on i386's socketcall(); unless the profile says
+         * what socketcall() does itself, socketcall() is refused there, as
+         * in the default profile, so its conditions hold on both ABIs. */
+        bool socketcall_named = false, socket_conditional = false;
         for (size_t i = 0; i < p->n_rules; i++) {
                 const struct rule *rule = &p->rules[i];
                 if (rule->includes.set && !condition_includes(&rule->includes, t, native))
                         continue;
                 if (rule->excludes.set && condition_excludes(&rule->excludes, t, native))
                         continue;
+                for (char **name = rule->names; *name; name++) {
+                        if (streq(*name, "socketcall"))
+                                socketcall_named = true;
+                        else if (rule->n_args > 0 && is_socketcall_muxed(*name) &&
+                                 action_is_permissive(rule->action) && !action_is_permissive(p->default_action))
+                                socket_conditional = true;
+                }
                 /* libseccomp refuses a rule that repeats the default
                  * action; it would change nothing. */
                 if (rule->action == p->default_action)
@@ -773,6 +807,11 @@ int seccomp_profile_compile(const struct seccomp_profile *p, const struct seccom
                                 return fail(&ps, -EINVAL, path, "'%s': libseccomp refuses the rule: %s", *name,
                                             strerror(-r));
                 }
+        }
+        if (socket_conditional && !socketcall_named) {
+                r = security_seccomp_refuse_socketcall(ctx);
+                if (r < 0)
+                        return fail(&ps, r, NULL, "cannot refuse socketcall on i386: %s", strerror(-r));
         }
         struct security_seccomp s = { 0 };
         r = security_seccomp_export(ctx, &s);

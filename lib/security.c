@@ -194,7 +194,7 @@ static const char *const seccomp_allow[] = {
         "setrlimit", "set_robust_list", "setsid", "setsockopt", "set_thread_area",
         "set_tid_address", "setuid", "setuid32", "setxattr", "shmat", "shmctl", "shmdt", "shmget",
         "shutdown", "sigaltstack", "signalfd", "signalfd4", "sigprocmask", "sigreturn",
-        "socketcall", "socketpair", "splice", "stat", "stat64", "statfs", "statfs64", "statx",
+        "socketpair", "splice", "stat", "stat64", "statfs", "statfs64", "statx",
         "symlink", "symlinkat", "sync", "sync_file_range", "syncfs", "sysinfo", "tee", "tgkill",
         "time", "timer_create", "timer_delete", "timer_getoverrun", "timer_gettime",
         "timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create",
@@ -343,9 +343,9 @@ static int seccomp_rules_default(scmp_filter_ctx ctx, uint64_t caps)
         }
 
         /* socket() for every family but AF_VSOCK, whose host end no
-         * namespace isolates. (i386 socketcall() passes its arguments in
-         * memory, where seccomp cannot look; it stays allowed, as in Docker,
-         * because 32-bit glibc creates every socket through it.) */
+         * namespace isolates; on i386 this filters the direct socket()
+         * (Linux 4.3), and security_seccomp_refuse_socketcall() below
+         * closes socketcall(). */
         r = rule_allow_low32_ne(ctx, SCMP_SYS(socket), 0, AF_VSOCK);
         if (r < 0)
                 return r;
@@ -364,7 +364,17 @@ static int seccomp_rules_default(scmp_filter_ctx ctx, uint64_t caps)
         r = rule_allow_low32_ne(ctx, SCMP_SYS(ioctl), 1, (uint32_t) TIOCSTI);
         if (r < 0)
                 return r;
-        return 0;
+        return security_seccomp_refuse_socketcall(ctx);
+}
+
+int security_seccomp_refuse_socketcall(void *ctx)
+{
+        if (seccomp_arch_exist(ctx, SCMP_ARCH_X86) != 0)
+                return 0;
+        /* Unconditional, so libseccomp drops the socketcall(SYS_x) allow
+         * rules it derived from the socket syscalls' rules, whatever the
+         * order they were added in. */
+        return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(socketcall), 0);
 }
 
 /* libseccomp 2.5 has no seccomp_export_bpf_mem(): export into a memfd

@@ -69,6 +69,15 @@ struct security_seccomp {
  * EPERM, architectures x86-64, x86 (i386) and x32. 0 or -errno. */
 int security_seccomp_build_default(uint64_t caps, struct security_seccomp *out);
 
+/* Pure on top of libseccomp: when ctx (a scmp_filter_ctx) filters the i386
+ * ABI, makes socketcall() fail with ENOSYS there, whatever rules the
+ * context has for it. socketcall() passes the socket calls' arguments in
+ * memory, where seccomp cannot look, and libseccomp turns every rule for
+ * socket() (conditions and all) into an unconditional socketcall(SYS_SOCKET)
+ * rule on i386; the direct i386 socket syscalls (Linux 4.3) are filtered
+ * like x86-64's. 0 when the context has no i386 ABI. */
+int security_seccomp_refuse_socketcall(void *ctx);
+
 /* Pure: exports a libseccomp filter (ctx is a scmp_filter_ctx) as the
  * program in out (enabled, owned by out). -E2BIG when it is longer than
  * BPF_MAXINSNS. For builders of other profiles (seccomp_profile.c). */

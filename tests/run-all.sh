@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every suite against the binaries in BUILD (default build-asan) and
 # ends with one line over all of them: "N passed, N failed".
-#   tests/run-all.sh [BUILD] [unit|integration|all]
+#   tests/run-all.sh [BUILD] [unit|integration|fuzz|vm|all]
 # Unit suites are cmocka programs (their own summaries are printed too);
 # integration suites are tests/integration/test_*.sh, run as root, each
 # printing "ok NAME" / "not ok NAME" lines (TAP-like).
@@ -45,6 +45,25 @@ if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
       [ "$f" = 0 ] || failed_names+=("$(basename "$t")")
     done
   fi
+fi
+
+# The libFuzzer harnesses, built with clang into build-fuzz/ (its own
+# objects: the gcc builds are untouched), FUZZ_SECONDS (30) each.
+if [ "$WHAT" = all ] || [ "$WHAT" = fuzz ]; then
+  echo "== fuzz"
+  if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
+    out="ok fuzz: every harness # skip ${FUZZ_CC:-clang} not found (tests/deps.sh installs clang)"
+  elif ! blog=$(make -s fuzz-build 2>&1); then
+    out="not ok fuzz: the harnesses build with ${FUZZ_CC:-clang}
+$(printf '%s\n' "$blog" | grep -E 'error' | head -n 5 | sed 's/^/#   /')"
+  else
+    out=$(tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-30}" 2>&1)
+  fi
+  printf '%s\n' "$out"
+  p=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
+  f=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$f" = 0 ] || failed_names+=("fuzz")
 fi
 
 # The cgroup v2 lanes: the same cgroup tests inside a QEMU VM booted with a

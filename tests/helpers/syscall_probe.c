@@ -6,6 +6,7 @@
  *   NAME ERRNO            64-bit ABI, e.g. "keyctl EPERM", "clone3 ENOSYS"
  *   i386:NAME ERRNO       the same call through int $0x80 (the i386 ABI,
  *                         which needs no multilib to test)
+ *   i386-abi unavailable (...)   int $0x80 faults: no i386: lines follow
  *   x32:NAME ERRNO        through the x32 ABI (ENOSYS without a filter on
  *                         kernels built without CONFIG_X86_X32_ABI)
  *   tiocsti_fd0 ERRNO     TIOCSTI on stdin
@@ -21,10 +22,12 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -34,6 +37,7 @@
 #define AF_VSOCK 40
 #endif
 #define SOCK_STREAM_ 1
+#define AF_INET_ 2
 #define X32_BIT 0x40000000L
 
 static const char *errno_name(int e)
@@ -103,6 +107,45 @@ static void try32(const char *name, long nr, long a, long b, long c, long d, lon
         if (r >= 0 && (nr == 374 || nr == 359))
                 close((int) r);
         report("i386:", name, r < 0 && r > -4096 ? -1 : r, r < 0 && r > -4096 ? (int) -r : 0);
+}
+
+/* socketcall(SYS_SOCKET, {family, SOCK_STREAM, 0}) through int $0x80. The
+ * argument block must lie below 4 GiB: MAP_32BIT. */
+static void socketcall32(const char *name, long family)
+{
+        unsigned int *args = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+                                  -1, 0);
+        if (args == MAP_FAILED) {
+                printf("i386:%s mmap-%s\n", name, errno_name(errno));
+                return;
+        }
+        args[0] = (unsigned int) family;
+        args[1] = SOCK_STREAM_;
+        args[2] = 0;
+        long r = sys32(102, 1 /* SYS_SOCKET */, (long) args, 0, 0, 0);
+        if (r >= 0)
+                close((int) r);
+        report("i386:", name, r < 0 && r > -4096 ? -1 : r, r < 0 && r > -4096 ? (int) -r : 0);
+        munmap(args, 4096);
+}
+
+/* Whether int $0x80 works at all: a kernel without IA32 emulation (or
+ * with it disabled, ia32_emulation=0) kills the caller with SIGSEGV.
+ * Tried in a forked child. */
+static bool have_i386_abi(void)
+{
+        fflush(stdout);
+        pid_t p = fork();
+        if (p < 0)
+                return false;
+        if (p == 0)
+                _exit(sys32(20 /* getpid */, 0, 0, 0, 0, 0) > 0 ? 0 : 1);
+        int status;
+        if (waitpid(p, &status, 0) != p)
+                return false;
+        if (WIFSIGNALED(status))
+                printf("i386-abi unavailable (int $0x80 killed by signal %d)\n", WTERMSIG(status));
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 static void try_x32(const char *name, long nr, long a, long b)
@@ -256,17 +299,14 @@ static void probe32(void)
         in_child(probe_unshare32);
         in_child(probe_clone32_ns);
         try32("clone3", 435, 0, 0, 0, 0, 0);
+        /* The i386 socket paths: the direct socket() (Linux 4.3) is
+         * filtered by family like the 64-bit one, and must still create an
+         * ordinary socket; socketcall() passes its arguments in memory,
+         * where seccomp cannot look, so it must be refused altogether. */
         try32("socket_vsock", 359, AF_VSOCK, SOCK_STREAM_, 0, 0, 0);
-        /* socketcall(SYS_SOCKET, args): arguments in memory, which seccomp
-         * cannot inspect; reported for information, like Docker it is not
-         * filtered by family. */
-        {
-                static unsigned int args[3] = { AF_VSOCK, SOCK_STREAM_, 0 };
-                long r = sys32(102, 1 /* SYS_SOCKET */, (long) args, 0, 0, 0);
-                if (r >= 0)
-                        close((int) r);
-                report("i386:", "socketcall_vsock_info", r < 0 ? -1 : r, r < 0 ? (int) -r : 0);
-        }
+        try32("socket_inet", 359, AF_INET_, SOCK_STREAM_, 0, 0, 0);
+        socketcall32("socketcall_vsock", AF_VSOCK);
+        socketcall32("socketcall_inet", AF_INET_);
         try32("ioctl_tiocsti", 54, 0, TIOCSTI, (long) &tiocsti_char, 0, 0);
         try32("io_uring_setup", 425, 1, 0, 0, 0, 0);
         try32("personality_bad", 136, 0x0040000, 0, 0, 0, 0);
@@ -337,7 +377,8 @@ int main(int argc, char **argv)
         r = (int) syscall(SYS_ioctl, 0L, (long) (TIOCSTI | (1UL << 32)), &tiocsti_char);
         printf("tiocsti_hibits_fd0 %s\n", errno_name(r < 0 ? errno : 0));
         probe64();
-        probe32();
+        if (have_i386_abi())
+                probe32();
         probe_x32();
         return 0;
 }

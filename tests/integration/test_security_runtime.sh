@@ -9,6 +9,7 @@
 #              0x00000000a80425fb, for the workload and for berth's init
 #   [nnp]      NoNewPrivs 1; a setuid-root binary run as user 1000 stays uid 1000
 #   [seccomp]  Seccomp 2; keyctl (64-bit and i386 ABI), unshare(CLONE_NEWUSER),
+#              i386 socketcall() -> ENOSYS, i386 socket(AF_VSOCK) -> EPERM,
 #              busybox `unshare -U`, mount, TIOCSTI (also with high bits) -> EPERM
 #   [caps+seccomp] umount of a masked /proc path fails; mounting a cgroup v1
 #              hierarchy fails (CVE-2022-0492); /proc/1/exe cannot be opened
@@ -67,6 +68,24 @@ for n in $N $N-noinit; do
   check "[seccomp] $n: TIOCSTI -> EPERM" has "$out" 'tiocsti EPERM'
   check "[seccomp] $n: TIOCSTI with high bits set -> EPERM" has "$out" 'tiocsti_high EPERM'
 done
+# The i386 socket paths (tests/helpers/syscall_probe, through int $0x80):
+# socketcall() hides socket()'s family in memory, so it is refused outright
+# (ENOSYS); the direct i386 socket() is filtered by family like x86-64's,
+# and still creates an ordinary AF_INET socket.
+run $N /probe/syscall_probe
+if has "$out" 'i386-abi unavailable.*'; then
+  ok "[seccomp] i386 socketcall/socket(AF_VSOCK) refused # skip $(printf '%s\n' "$out" | grep -m1 i386-abi)"
+else
+  check "[seccomp] i386 socketcall(SYS_SOCKET, AF_VSOCK) -> EPERM or ENOSYS ($(printf '%s\n' "$out" | grep -m1 'i386:socketcall_vsock '))" \
+    has "$out" 'i386:socketcall_vsock (EPERM|ENOSYS)'
+  check "[seccomp] i386 socketcall(SYS_SOCKET, AF_INET) -> ENOSYS too: socketcall is refused outright" \
+    has "$out" 'i386:socketcall_inet ENOSYS'
+  check "[seccomp] i386 socket(AF_VSOCK) (syscall 359) -> EPERM ($(printf '%s\n' "$out" | grep -m1 'i386:socket_vsock '))" \
+    has "$out" 'i386:socket_vsock (EPERM|ENOSYS)'
+  check "[seccomp] i386 socket(AF_INET) (syscall 359) still works ($(printf '%s\n' "$out" | grep -m1 'i386:socket_inet '))" \
+    has "$out" 'i386:socket_inet OK'
+fi
+
 run $N /bin/sh -c 'unshare -U /bin/true 2>&1; echo rc=$?'
 check "[seccomp] busybox unshare -U fails with EPERM ($(oneline "$out"))" \
   bash -c '[[ "$1" != *rc=0* && "$1" == *"not permitted"* ]]' _ "$out"

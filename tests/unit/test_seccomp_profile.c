@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "seccomp_bpf_run.h"
 #include "seccomp_profile.h"
 #include "security.h"
 #include "util.h"
@@ -132,6 +133,69 @@ static void test_compile_args(void **state)
         assert_int_equal(errno_under(&s, SYS_getpgid, 100, 0), 80);
         assert_int_equal(errno_under(&s, SYS_getpgid, 200, 0), 80);
         assert_int_equal(errno_under(&s, SYS_getpgid, 0, 0), 0);
+        security_seccomp_done(&s);
+}
+
+static uint32_t run_i386(const struct security_seccomp *s, int nr, uint64_t a0)
+{
+        const uint64_t args[6] = { a0, 1 /* SOCK_STREAM */, 0, 0, 0, 0 };
+        return seccomp_bpf_run(s->filter, s->len, AUDIT_ARCH_I386, nr, args);
+}
+
+#define SOCKET_PROFILE(extra)                                                                                   \
+        "{ \"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"],"    \
+        "  \"syscalls\": [ { \"names\": [\"connect\", \"exit_group\" " extra "], \"action\": \"SCMP_ACT_ALLOW\" },"  \
+        "    { \"names\": [\"socket\"], \"action\": \"SCMP_ACT_ALLOW\","                                           \
+        "      \"args\": [ { \"index\": 0, \"value\": 40, \"op\": \"SCMP_CMP_NE\" } ] } ] }"
+
+/* A conditional allow rule for socket() holds on i386 too: on the direct
+ * socket() (359), and, since libseccomp would turn it into an unconditional
+ * socketcall(SYS_SOCKET) allow, by refusing socketcall() (102) there. */
+static void test_compile_socket_args_refuse_i386_socketcall(void **state)
+{
+        (void) state;
+        struct security_seccomp s;
+        compile_ok(SOCKET_PROFILE(""), &target_plain, &s);
+        assert_int_equal(run_i386(&s, 359, 2 /* AF_INET */), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_i386(&s, 359, 40 /* AF_VSOCK */), SECCOMP_RET_ERRNO_OF(EPERM));
+        assert_int_equal(run_i386(&s, 362 /* connect */, 3), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_i386(&s, 102, 1 /* SYS_SOCKET */), SECCOMP_RET_ERRNO_OF(ENOSYS));
+        assert_int_equal(run_i386(&s, 102, 3 /* SYS_CONNECT */), SECCOMP_RET_ERRNO_OF(ENOSYS));
+        security_seccomp_done(&s);
+}
+
+/* A profile that says what socketcall() does keeps it (moby's default.json
+ * allows it by name). */
+static void test_compile_socketcall_named_kept(void **state)
+{
+        (void) state;
+        struct security_seccomp s;
+        compile_ok(SOCKET_PROFILE(", \"socketcall\""), &target_plain, &s);
+        assert_int_equal(run_i386(&s, 102, 1 /* SYS_SOCKET */), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_i386(&s, 359, 40 /* AF_VSOCK */), SECCOMP_RET_ERRNO_OF(EPERM));
+        security_seccomp_done(&s);
+}
+
+/* Without conditional socket rules, or in a deny-list profile, libseccomp's
+ * per-call socketcall rules are left as they are. */
+static void test_compile_socketcall_untouched_without_socket_args(void **state)
+{
+        (void) state;
+        struct security_seccomp s;
+        compile_ok("{ \"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"],"
+                   "  \"syscalls\": [ { \"names\": [\"socket\", \"connect\"], \"action\": \"SCMP_ACT_ALLOW\" } ] }",
+                   &target_plain, &s);
+        assert_int_equal(run_i386(&s, 102, 1 /* SYS_SOCKET */), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_i386(&s, 102, 3 /* SYS_CONNECT */), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_i386(&s, 102, 2 /* SYS_BIND */), SECCOMP_RET_ERRNO_OF(EPERM));
+        security_seccomp_done(&s);
+        compile_ok("{ \"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"],"
+                   "  \"syscalls\": [ { \"names\": [\"socket\"], \"action\": \"SCMP_ACT_ERRNO\","
+                   "      \"args\": [ { \"index\": 0, \"value\": 40, \"op\": \"SCMP_CMP_EQ\" } ] } ] }",
+                   &target_plain, &s);
+        assert_int_equal(run_i386(&s, 359, 40 /* AF_VSOCK */), SECCOMP_RET_ERRNO_OF(EPERM));
+        assert_int_equal(run_i386(&s, 359, 2 /* AF_INET */), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_i386(&s, 102, 3 /* SYS_CONNECT */), SECCOMP_RET_ALLOW);
         security_seccomp_done(&s);
 }
 
@@ -491,6 +555,9 @@ int main(void)
                 cmocka_unit_test(test_compile_allow_default_denies_mkdir),
                 cmocka_unit_test(test_compile_errno_default_allow_list),
                 cmocka_unit_test(test_compile_args),
+                cmocka_unit_test(test_compile_socket_args_refuse_i386_socketcall),
+                cmocka_unit_test(test_compile_socketcall_named_kept),
+                cmocka_unit_test(test_compile_socketcall_untouched_without_socket_args),
                 cmocka_unit_test(test_compile_caps_includes_excludes),
                 cmocka_unit_test(test_compile_arches_and_min_kernel),
                 cmocka_unit_test(test_compile_native_target_and_size),

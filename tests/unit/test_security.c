@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "seccomp_bpf_run.h"
 #include "security.h"
 #include "spec.h"
 #include "util.h"
@@ -132,6 +134,109 @@ static void test_seccomp_build_default_size(void **state)
         assert_null(s.filter);
         assert_false(s.enabled);
         security_seccomp_done(NULL);
+}
+
+static uint32_t run_socket(const struct security_seccomp *s, uint32_t arch, int nr, uint64_t a0, uint64_t a1)
+{
+        const uint64_t args[6] = { a0, a1, 0, 0, 0, 0 };
+        return seccomp_bpf_run(s->filter, s->len, arch, nr, args);
+}
+
+/* The exported program, run for each ABI: socket() is filtered by family
+ * on x86-64 and on i386's direct socket() (359); i386 socketcall() (102)
+ * hides the family in memory and is refused outright, whatever call it
+ * multiplexes (libseccomp would otherwise turn the socket() rules into an
+ * unconditional socketcall(SYS_SOCKET) allow). */
+static void test_seccomp_build_default_socket_families(void **state)
+{
+        (void) state;
+        struct security_seccomp s;
+        assert_int_equal(security_seccomp_build_default(security_caps_default, &s), 0);
+        const uint32_t eperm = SECCOMP_RET_ERRNO_OF(EPERM), enosys = SECCOMP_RET_ERRNO_OF(ENOSYS);
+
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_X86_64, 39 /* getpid */, 0, 0), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_X86_64, 41, AF_INET, SOCK_STREAM), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_X86_64, 41, AF_VSOCK, SOCK_STREAM), eperm);
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_X86_64, 41, AF_VSOCK | UINT64_C(1) << 32, SOCK_STREAM), eperm);
+
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_I386, 20 /* getpid */, 0, 0), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_I386, 359, AF_INET, SOCK_STREAM), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_I386, 359, AF_UNIX, SOCK_STREAM), SECCOMP_RET_ALLOW);
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_I386, 359, AF_VSOCK, SOCK_STREAM), eperm);
+        assert_int_equal(run_socket(&s, AUDIT_ARCH_I386, 362 /* connect */, 3, 0), SECCOMP_RET_ALLOW);
+        for (uint64_t call = 1; call <= 20; call++) /* SYS_SOCKET .. SYS_SENDMMSG */
+                assert_int_equal(run_socket(&s, AUDIT_ARCH_I386, 102, call, 0x1000), enosys);
+        security_seccomp_done(&s);
+}
+
+/* The same, as the kernel runs it: int $0x80 from this (64-bit) process.
+ * No root needed (no_new_privs). Skipped where int $0x80 faults. */
+static long sys32(long nr, long a, long b, long c)
+{
+        long r;
+        __asm__ volatile("int $0x80"
+                         : "=a"(r)
+                         : "a"(nr), "b"(a), "c"(b), "d"(c)
+                         : "memory", "r8", "r9", "r10", "r11", "cc");
+        return r;
+}
+
+static bool have_i386_abi(void)
+{
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                syscall(SYS_exit_group, sys32(20 /* getpid */, 0, 0, 0) > 0 ? 0 : 1);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void test_apply_default_i386_sockets_in_child(void **state)
+{
+        (void) state;
+        if (!have_i386_abi())
+                skip();
+        struct security_seccomp s;
+        assert_int_equal(security_seccomp_build_default(security_caps_default, &s), 0);
+        /* socketcall's argument block must lie below 4 GiB. */
+        unsigned int *args = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+                                  -1, 0);
+        assert_true(args != MAP_FAILED);
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                long res[5] = { 1, 1, 1, 1, 1 };
+                if (security_no_new_privs() == 0 && security_seccomp_apply(&s) == 0) {
+                        args[0] = AF_INET, args[1] = SOCK_STREAM, args[2] = 0;
+                        res[0] = sys32(102, 1 /* SYS_SOCKET */, (long) args, 0);
+                        args[0] = AF_VSOCK;
+                        res[1] = sys32(102, 1 /* SYS_SOCKET */, (long) args, 0);
+                        res[2] = sys32(359, AF_VSOCK, SOCK_STREAM, 0);
+                        res[3] = sys32(359, AF_INET, SOCK_STREAM, 0);
+                        res[4] = sys32(359, AF_UNIX, SOCK_STREAM, 0);
+                }
+                if (write(p[1], res, sizeof res) != (ssize_t) sizeof res)
+                        syscall(SYS_exit_group, 2);
+                syscall(SYS_exit_group, 0);
+        }
+        close(p[1]);
+        long res[5];
+        assert_int_equal(read(p[0], res, sizeof res), sizeof res);
+        close(p[0]);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        munmap(args, 4096);
+        security_seccomp_done(&s);
+        assert_int_equal(res[0], -ENOSYS); /* socketcall, even for AF_INET */
+        assert_int_equal(res[1], -ENOSYS);
+        assert_int_equal(res[2], -EPERM);  /* direct socket(AF_VSOCK) */
+        assert_true(res[3] >= 0);          /* direct socket(AF_INET) works */
+        assert_true(res[4] >= 0);
 }
 
 static void test_seccomp_prepare_modes(void **state)
@@ -507,6 +612,7 @@ static void test_probe_under_default_filter(void **state)
                 "\nclone_plain OK\n", "\nclone3 ENOSYS\n", "\ni386:clone3 ENOSYS\n",
                 "\nsocket_vsock_hibits EPERM\n", "\npersonality_query OK\n", "\ngetpid OK\n",
                 "\ni386:getpid OK\n", "\nx32:keyctl EPERM\n", "\nx32:unshare EPERM\n",
+                "\ni386:socketcall_vsock ENOSYS\n", "\ni386:socketcall_inet ENOSYS\n", "\ni386:socket_inet OK\n",
         };
         static const char *const blocked[] = {
                 "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
@@ -737,7 +843,9 @@ int main(void)
                 cmocka_unit_test(test_caps_compute_limited_to_kernel),
                 cmocka_unit_test(test_caps_prepare_reads_kernel),
                 cmocka_unit_test(test_seccomp_build_default_size),
+                cmocka_unit_test(test_seccomp_build_default_socket_families),
                 cmocka_unit_test(test_seccomp_prepare_modes),
+                cmocka_unit_test(test_apply_default_i386_sockets_in_child),
                 cmocka_unit_test(test_apply_default_in_child),
                 cmocka_unit_test(test_apply_without_seccomp_in_child),
                 cmocka_unit_test(test_apply_sys_admin_in_child),
