@@ -697,7 +697,8 @@ static bool path_is_canonical_absolute(const char *p)
         for (const char *s = p + 1;; s++) {
                 const char *e = strchrnul(s, '/');
                 size_t len = (size_t) (e - s);
-                if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+                bool dot = len == 1 && s[0] == '.', dotdot = len == 2 && s[0] == '.' && s[1] == '.';
+                if (len == 0 || dot || dotdot)
                         return false;
                 if (!*e)
                         return true;
@@ -1062,8 +1063,8 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         else if (has_r && !path_is_canonical_absolute(c->rootfs))
                 err(x, c->line_rootfs, "rootfs: '%s' " CANONICAL_HINT, c->rootfs);
         else if (has_r && path_is_host_root(c->rootfs))
-                err(x, c->line_rootfs, "rootfs: '%s' is the host's root directory (a container needs a root of its own)",
-                    c->rootfs);
+                err(x, c->line_rootfs,
+                    "rootfs: '%s' is the host's root directory (a container needs a root of its own)", c->rootfs);
 
         int cl = get_strv(x, s, "command", &c->command);
         if (cl && strv_length(c->command) == 0)

@@ -41,9 +41,10 @@ void net_veth_name(const char *container, char ret[IFNAMSIZ]);
  * side (net_veth_name) is enslaved to the bridge and up, whose peer is eth0
  * inside with the address, up, with lo up and a default route via the
  * gateway. Router advertisements are refused (accept_ra 0) by the host veth
- * and, inside, by eth0, all and default. On failure nothing of it is left. A stale host veth of the same
- * container (ours by alias) is replaced; -EEXIST if the name is taken by a
- * link that is not ours. -ENODEV if the bridge is missing or not ours. */
+ * and, inside, by eth0, all and default. On failure nothing of it is left.
+ * A stale host veth of the same container (ours by alias) is replaced;
+ * -EEXIST if the name is taken by a link that is not ours. -ENODEV if the
+ * bridge is missing or not ours. */
 int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
                         struct in_addr address);
 /* Removes the container's host veth (its peer goes with it) if it is ours.

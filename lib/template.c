@@ -108,7 +108,8 @@ static int drop_special_one(const char *path, const struct stat *st, int type, s
                 return unlink(path) < 0 ? errno : 0;
         if (!S_ISREG(st->st_mode))
                 return 0;
-        if ((st->st_mode & (S_ISUID | S_ISGID)) && chmod(path, st->st_mode & 07777 & ~(mode_t) (S_ISUID | S_ISGID)) < 0)
+        mode_t keep = st->st_mode & 07777 & ~(mode_t) (S_ISUID | S_ISGID);
+        if ((st->st_mode & (S_ISUID | S_ISGID)) && chmod(path, keep) < 0)
                 return errno;
         if (lremovexattr(path, "security.capability") < 0 && errno != ENODATA && errno != ENOTSUP)
                 return errno;
