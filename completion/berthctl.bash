@@ -78,7 +78,7 @@ _berthctl()
                 mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
         template)
                 [ "$COMP_CWORD" -ge 2 ] && [ "$prev" = template ] &&
-                        mapfile -t COMPREPLY < <(compgen -W 'list import remove' -- "$cur") ;;
+                        mapfile -t COMPREPLY < <(compgen -W 'list ls build import remove' -- "$cur") ;;
         esac
         return 0
 }

@@ -685,6 +685,29 @@ static bool path_is_clean_absolute(const char *p)
         return true;
 }
 
+/* "/", or "/a/b": no empty, . or .. component and no trailing slash, so
+ * the text names the file the operator reads in it (a mount source that
+ * climbs into /etc with .. does not look like /etc). */
+static bool path_is_canonical_absolute(const char *p)
+{
+        if (p[0] != '/')
+                return false;
+        if (p[1] == 0)
+                return true;
+        for (const char *s = p + 1;; s++) {
+                const char *e = strchrnul(s, '/');
+                size_t len = (size_t) (e - s);
+                bool dot = len == 1 && s[0] == '.', dotdot = len == 2 && s[0] == '.' && s[1] == '.';
+                if (len == 0 || dot || dotdot)
+                        return false;
+                if (!*e)
+                        return true;
+                s = e;
+        }
+}
+
+#define CANONICAL_HINT "must be a canonical absolute path (no . or .. components, no //, no trailing /)"
+
 static bool env_is_valid(const char *e)
 {
         if (!(isalpha((unsigned char) e[0]) || e[0] == '_'))
@@ -925,6 +948,8 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                                 err(x, line, "mount '%s': a bind mount needs source", sm->name);
                         else if (sm->source[0] != '/')
                                 err(x, sline, "mount.source: '%s' must be an absolute path", sm->source);
+                        else if (!path_is_canonical_absolute(sm->source))
+                                err(x, sline, "mount.source: '%s' " CANONICAL_HINT, sm->source);
                         if (has_size)
                                 err(x, line_of(m, "size"), "mount.size: only for type tmpfs");
                 } else if (has_source)
@@ -1035,6 +1060,11 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                 err(x, c->line_template, "template: '%s' is not a template name", c->template_name);
         if (has_r && c->rootfs[0] != '/')
                 err(x, c->line_rootfs, "rootfs: '%s' must be an absolute path", c->rootfs);
+        else if (has_r && !path_is_canonical_absolute(c->rootfs))
+                err(x, c->line_rootfs, "rootfs: '%s' " CANONICAL_HINT, c->rootfs);
+        else if (has_r && path_is_host_root(c->rootfs))
+                err(x, c->line_rootfs,
+                    "rootfs: '%s' is the host's root directory (a container needs a root of its own)", c->rootfs);
 
         int cl = get_strv(x, s, "command", &c->command);
         if (cl && strv_length(c->command) == 0)

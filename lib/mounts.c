@@ -373,6 +373,9 @@ int mounts_setup(const struct mounts_plan *p, char *err, size_t n)
         } else {
                 if (mount(p->rootfs_dir, p->merged, NULL, MS_BIND | MS_REC, NULL) < 0)
                         return fail(err, n, -errno, "cannot bind rootfs '%s'", p->rootfs_dir);
+                /* What was bound, not what the name meant at the last check. */
+                if (path_is_host_root(p->merged))
+                        return fail(err, n, -EPERM, "rootfs '%s' is the host's root directory", p->rootfs_dir);
                 /* nodev like the overlay root: device nodes in the directory open nothing. */
                 struct mount_attr nodev = { .attr_set = MOUNT_ATTR_NODEV };
                 if (mount_setattr(AT_FDCWD, p->merged, AT_RECURSIVE, &nodev, sizeof nodev) < 0)

@@ -1,7 +1,8 @@
 /* Bridges, veth pairs, addresses and routes over rtnetlink (libnl-route-3).
  * Work inside a container's netns goes through a netlink socket created
  * after setns() into it and before setns() back: the socket stays bound to
- * the namespace it was created in, so no child and no thread is needed. */
+ * the namespace it was created in, so no child and no thread is needed.
+ * The same goes for /proc/sys/net, which shows the writer's namespace. */
 #include "net.h"
 
 #include <arpa/inet.h>
@@ -9,7 +10,9 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/statfs.h>
 
+#include <linux/magic.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -119,6 +122,46 @@ static int nl_open_in(int netns_fd, struct nl_sock **ret)
         int r = nl_open(ret);
         /* Returning to our own namespace cannot fail short of a broken
          * kernel; carrying on in the container's netns would be far worse. */
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort();
+        return r;
+}
+
+/* accept_ra = 0 for ifname ("all", "default" or a link) in the caller's
+ * network namespace (/proc/sys/net follows the writer's netns), through a
+ * procfs fd we checked. berth configures no IPv6: a router advertisement a
+ * container sends (it has CAP_NET_RAW) must not give the host or its
+ * neighbours addresses or routes (CVE-2020-13401). No conf directory means
+ * no IPv6 on that link (ipv6.disable=1, MTU below 1280): nothing to do. */
+static int ipv6_ra_off(const char *ifname)
+{
+        char path[80];
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/accept_ra", ifname);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0)
+                return -errno;
+        if (sf.f_type != PROC_SUPER_MAGIC)
+                return -EXDEV;
+        if (write(fd, "0\n", 2) != 2)
+                return -errno;
+        return 0;
+}
+
+/* ipv6_ra_off() for each of ifnames (NULL-terminated) inside netns_fd. */
+static int ipv6_ra_off_in(int netns_fd, const char *const *ifnames)
+{
+        _cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return -errno;
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return -errno;
+        int r = 0;
+        for (; *ifnames && r >= 0; ifnames++)
+                r = ipv6_ra_off(*ifnames);
+        /* As in nl_open_in: never carry on in the container's netns. */
         if (setns(self, CLONE_NEWNET) < 0)
                 abort();
         return r;
@@ -272,6 +315,10 @@ int net_bridge_ensure(const struct spec_network *n)
         else if (!link_is_our_bridge(cur))
                 return -EEXIST;
 
+        /* Before it is up (and every time: bridges of older berths). */
+        r = ipv6_ra_off(name);
+        if (r < 0)
+                goto out_delete;
         /* The kernel ignores IFLA_IFALIAS when creating a link: set it (and
          * whatever else differs) with one change request. */
         change = rtnl_link_alloc();
@@ -503,6 +550,10 @@ int net_container_setup(const char *container, int netns_fd, const struct spec_n
                 return r;
         if (!link_is_our_bridge(br))
                 return -ENODEV;
+        /* Before eth0 exists: it is born with the netns' default, 0. */
+        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ "all", "default", NULL });
+        if (r < 0)
+                return r;
 
         r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
         if (r == -EEXIST) {
@@ -527,6 +578,12 @@ int net_container_setup(const char *container, int netns_fd, const struct spec_n
                 goto out_delete;
         rtnl_link_set_ifalias(change, alias);
         r = nlerr(rtnl_link_change(s, host, change, 0));
+        if (r < 0)
+                goto out_delete;
+        r = ipv6_ra_off(ifname);
+        if (r < 0)
+                goto out_delete;
+        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ NET_CONTAINER_IFNAME, NULL });
         if (r < 0)
                 goto out_delete;
         r = container_configure(netns_fd, n, address);
@@ -561,7 +618,10 @@ int net_container_teardown(const char *container)
 int net_loopback_up(int netns_fd)
 {
         _cleanup_sock_ struct nl_sock *s = NULL;
-        int r = nl_open_in(netns_fd, &s);
+        int r = ipv6_ra_off_in(netns_fd, (const char *const[]){ "all", "default", NULL });
+        if (r < 0)
+                return r;
+        r = nl_open_in(netns_fd, &s);
         if (r < 0)
                 return r;
         _cleanup_link_ struct rtnl_link *lo = NULL;

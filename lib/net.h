@@ -1,6 +1,7 @@
 /* Owns berth's bridges, container veth pairs, their addresses and routes (over
- * netlink with libnl-route-3), and the text of a container's /etc/hosts and
- * /etc/resolv.conf. Never runs `ip`, never touches nftables, never logs. */
+ * netlink with libnl-route-3), their IPv6 RA settings (accept_ra 0), and the
+ * text of a container's /etc/hosts and /etc/resolv.conf. Never runs `ip`,
+ * never touches nftables, never logs. */
 #pragma once
 
 #include <net/if.h>
@@ -21,7 +22,8 @@
 const char *net_bridge_name(const struct spec_network *n);
 
 /* Creates n's bridge if missing (MTU, gateway/prefix, up, alias) or updates
- * ours in place (MTU, alias, the only IPv4 address = gateway/prefix, up).
+ * ours in place (MTU, alias, the only IPv4 address = gateway/prefix, up),
+ * accept_ra 0 either way.
  * -EEXIST: a link of that name exists and is not a bridge berth created. */
 int net_bridge_ensure(const struct spec_network *n);
 /* Removes the bridge named bridge if it carries our alias. 0 when absent,
@@ -38,15 +40,18 @@ void net_veth_name(const char *container, char ret[IFNAMSIZ]);
  * /proc/PID/ns/net) to network n with address/prefix: a veth pair whose host
  * side (net_veth_name) is enslaved to the bridge and up, whose peer is eth0
  * inside with the address, up, with lo up and a default route via the
- * gateway. On failure nothing of it is left. A stale host veth of the same
- * container (ours by alias) is replaced; -EEXIST if the name is taken by a
- * link that is not ours. -ENODEV if the bridge is missing or not ours. */
+ * gateway. Router advertisements are refused (accept_ra 0) by the host veth
+ * and, inside, by eth0, all and default. On failure nothing of it is left.
+ * A stale host veth of the same container (ours by alias) is replaced;
+ * -EEXIST if the name is taken by a link that is not ours. -ENODEV if the
+ * bridge is missing or not ours. */
 int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
                         struct in_addr address);
 /* Removes the container's host veth (its peer goes with it) if it is ours.
  * 0 when already gone. */
 int net_container_teardown(const char *container);
-/* Brings lo up inside netns_fd (containers with network mode none). */
+/* Brings lo up inside netns_fd (containers with network mode none), with
+ * accept_ra 0 for all and default there. */
 int net_loopback_up(int netns_fd);
 
 /* A container on the same network, for /etc/hosts. */

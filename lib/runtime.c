@@ -659,6 +659,11 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 r = failf(err, n, 0, "container '%s': rootfs '%s' is not a directory", c->name, c->rootfs);
                 goto fail_early;
+        } else if (path_is_host_root(c->rootfs)) {
+                /* check refused it by name; a symlink may point there since. */
+                r = failf(err, n, 0, "container '%s': rootfs '%s' is the host's root directory", c->name,
+                          c->rootfs);
+                goto fail_early;
         }
         for (size_t i = 0; i < c->n_mounts; i++)
                 if (c->mounts[i].type == MOUNT_BIND && stat(c->mounts[i].source, &st) < 0) {

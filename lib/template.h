@@ -22,9 +22,24 @@ int template_lookup(const char *state_dir, const char *name, char **ret_path);
  * Script output goes to stderr. */
 int template_ensure(const char *state_dir, const char *name, char **ret_path);
 
+/* Metadata of each template: <state>/templates/.meta/NAME ("origin=import"
+ * or "build", "special-files=dropped" or "kept"). */
+#define TEMPLATE_META_DIR ".meta"
+
 /* Imports a tarball (any compression tar understands) or a directory as
- * template name. -EEXIST when it exists. */
-int template_import(const char *state_dir, const char *name, const char *source);
+ * template name. Device nodes are removed and setuid/setgid bits and file
+ * capabilities cleared unless keep_special; the choice is recorded in the
+ * template's metadata. Built templates are cleaned the same way. -EEXIST
+ * when it exists; -EIO when tar or cp failed. */
+int template_import(const char *state_dir, const char *name, const char *source, bool keep_special);
+
+enum template_special {
+        TEMPLATE_SPECIAL_UNKNOWN, /* no metadata: made before berth recorded it */
+        TEMPLATE_SPECIAL_DROPPED,
+        TEMPLATE_SPECIAL_KEPT,
+};
+/* What the template's metadata says about its device nodes and setuid files. */
+enum template_special template_special_files(const char *state_dir, const char *name);
 
 int template_remove(const char *state_dir, const char *name);
 

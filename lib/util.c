@@ -114,6 +114,14 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
         }
 }
 
+bool path_is_host_root(const char *p)
+{
+        struct stat a, root;
+        if (stat(p, &a) < 0 || stat("/", &root) < 0)
+                return false;
+        return a.st_dev == root.st_dev && a.st_ino == root.st_ino;
+}
+
 bool name_is_valid(const char *s)
 {
         size_t n;

@@ -92,6 +92,11 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
  * interface-name suffixes at once: [a-z0-9][a-z0-9_.-]{0,62}. */
 bool name_is_valid(const char *s);
 
+/* p is the calling process's / under any name: "/", "/usr/..", a symlink
+ * to it, a bind mount of it (same st_dev and st_ino). False when p cannot
+ * be looked up. */
+bool path_is_host_root(const char *p);
+
 /* Atomic file replacement in a directory: write to a temp file, fsync,
  * rename over the target, fsync the directory. 0 or -errno. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);

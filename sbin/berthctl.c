@@ -868,15 +868,23 @@ static int verb_template(int argc, char **argv)
         int rest = argc - k - 1;
         char **args = argv + k + 1;
         int r;
-        if (what && streq(what, "list") && rest == 0) {
+        if (what && (streq(what, "list") || streq(what, "ls")) && rest == 0) {
                 char **names = NULL;
                 r = template_list(state, &names);
                 if (r < 0) {
                         fprintf(stderr, "berthctl template list: %s\n", strerror(-r));
                         return 1;
                 }
+                /* NAME and what its import did with device nodes and
+                 * setuid/setgid files: dropped, kept (--keep-special) or
+                 * unknown (made before berth recorded it). */
+                static const char *const special[] = {
+                        [TEMPLATE_SPECIAL_UNKNOWN] = "unknown",
+                        [TEMPLATE_SPECIAL_DROPPED] = "dropped",
+                        [TEMPLATE_SPECIAL_KEPT] = "kept",
+                };
                 for (size_t i = 0; names && names[i]; i++)
-                        printf("%s\n", names[i]);
+                        printf("%s\t%s\n", names[i], special[template_special_files(state, names[i])]);
                 strv_free(names);
                 return 0;
         }
@@ -892,13 +900,19 @@ static int verb_template(int argc, char **argv)
                 free(path);
                 return r < 0 ? 1 : 0;
         }
+        bool keep_special = false;
+        if (what && streq(what, "import") && rest == 3 && streq(args[0], "--keep-special")) {
+                keep_special = true;
+                args++;
+                rest--;
+        }
         if (what && streq(what, "import") && rest == 2) {
                 if (!name_is_valid(args[0])) {
                         fprintf(stderr, "berthctl template import: '%s' is not a valid name ([a-z0-9][a-z0-9_.-]{0,62})\n",
                                 args[0]);
                         return 2;
                 }
-                r = template_import(state, args[0], args[1]);
+                r = template_import(state, args[0], args[1], keep_special);
                 if (r == -EEXIST)
                         fprintf(stderr, "berthctl template import: template '%s' exists (remove it first)\n", args[0]);
                 else if (r == -EIO)
@@ -916,10 +930,10 @@ static int verb_template(int argc, char **argv)
                 return r < 0 ? 1 : 0;
         }
         if (what && (streq(what, "-h") || streq(what, "--help"))) {
-                printf("usage: berthctl template [--state-dir DIR] list | build NAME | import NAME FILE|DIR | remove NAME\n");
+                printf("usage: berthctl template [--state-dir DIR] list | build NAME | import [--keep-special] NAME FILE|DIR | remove NAME\n");
                 return 0;
         }
-        fprintf(stderr, "usage: berthctl template [--state-dir DIR] list | build NAME | import NAME FILE|DIR | remove NAME\n");
+        fprintf(stderr, "usage: berthctl template [--state-dir DIR] list | build NAME | import [--keep-special] NAME FILE|DIR | remove NAME\n");
         return 2;
 }
 

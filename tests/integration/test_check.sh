@@ -152,6 +152,39 @@ else
         nok "check: --json on the examples (rc=$rc out='$out')"
 fi
 
+# 7b. The host's / as a rootfs, and paths that are not canonical (a mount
+# source climbing into /etc with ..): refused with FILE:LINE.
+mkdir "$TMP/hostroot"
+ln -s / "$TMP/hostroot-link"
+cat >"$TMP/hostroot/a.conf" <<EOF
+container sna {
+  rootfs = "/"
+}
+container snb {
+  rootfs = "/usr/.."
+}
+container snc {
+  rootfs = "$TMP/hostroot-link"
+}
+container snd {
+  template = "busybox"
+  mount etc {
+    source = "/srv/data/../../etc"
+    target = "/data"
+  }
+}
+EOF
+run 30 check -c "$TMP/hostroot"
+f=$TMP/hostroot/a.conf
+if [ "$rc" = 1 ] && no_crash && grep -qF "$f:2: rootfs: '/' is the host's root directory" "$TMP/err" &&
+   grep -qF "$f:5: rootfs: '/usr/..' must be a canonical absolute path" "$TMP/err" &&
+   grep -qF "$f:8: rootfs: '$TMP/hostroot-link' is the host's root directory" "$TMP/err" &&
+   grep -qF "$f:13: mount.source: '/srv/data/../../etc' must be a canonical absolute path" "$TMP/err"; then
+        ok "check: the host's / as rootfs and non-canonical mount sources are refused with FILE:LINE"
+else
+        nok "check: the host's / as rootfs and non-canonical mount sources are refused with FILE:LINE (rc=$rc err='$err')"
+fi
+
 # 8. Usage errors.
 run 30 check --bogus
 if [ "$rc" = 2 ] && grep -q '^usage: berthctl check' "$TMP/err"; then

@@ -186,6 +186,24 @@ static const struct bad_case bad_cases[] = {
           2, "template: 'Busy Box' is not a template name" },
         { "container_name_bad", "\ncontainer Web {\n  template = \"busybox\"\n}\n",
           2, "container name 'Web' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})" },
+        { "rootfs_host_root", "container a {\n  rootfs = \"/\"\n}\n",
+          2, "rootfs: '/' is the host's root directory (a container needs a root of its own)" },
+        { "rootfs_dot", "container a {\n  rootfs = \"/.\"\n}\n",
+          2, "rootfs: '/.' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "rootfs_dotdot_to_root", "container a {\n  rootfs = \"/usr/..\"\n}\n",
+          2, "rootfs: '/usr/..' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "rootfs_double_slash", "container a {\n\n  rootfs = \"/srv//root\"\n}\n",
+          3, "rootfs: '/srv//root' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "rootfs_trailing_slash", "container a {\n  rootfs = \"/srv/root/\"\n}\n",
+          2, "rootfs: '/srv/root/' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "mount_source_dotdot_into_etc", CT("  mount data {\n    source = \"/srv/data/../../etc\"\n    target = \"/data\"\n  }"),
+          4, "mount.source: '/srv/data/../../etc' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "mount_source_dot", CT("  mount data {\n    source = \"/srv/./data\"\n    target = \"/data\"\n  }"),
+          4, "mount.source: '/srv/./data' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "mount_source_double_slash", CT("  mount data {\n    target = \"/data\"\n    source = \"//etc\"\n  }"),
+          5, "mount.source: '//etc' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "mount_source_trailing_slash", CT("  mount data {\n    source = \"/srv/data/\"\n    target = \"/data\"\n  }"),
+          4, "mount.source: '/srv/data/' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
         { "mount_target_relative", CT("  mount data {\n    source = \"/srv/data\"\n    target = \"data\"\n  }"),
           5, "mount.target: 'data' must be an absolute path without . or .. components" },
         { "mount_target_dotdot", CT("  mount data {\n    source = \"/srv/data\"\n    target = \"/a/../b\"\n  }"),
@@ -268,6 +286,51 @@ static void run_bad_case(void **state)
         assert_string_equal(d.entries[0].file, "t.conf");
         assert_string_equal(d.entries[0].message, b->message);
         assert_int_equal(d.entries[0].line, b->line);
+        spec_set_done(&set);
+        diag_done(&d);
+}
+
+/* ---- rootfs that is the host's / under another name ------------------ */
+
+/* A canonical path that resolves to / (a symlink, a bind of /) is refused
+ * at check time too, with FILE:LINE:. */
+static void test_config_parse_buffer_rootfs_resolving_to_host_root(void **state)
+{
+        (void) state;
+        char dir[] = "/tmp/sn-cfg.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char link[64], text[256], buf[512];
+        snprintf(link, sizeof link, "%s/hostroot", dir);
+        assert_int_equal(symlink("/", link), 0);
+        snprintf(text, sizeof text, "container a {\n  hostname = \"a\"\n  rootfs = \"%s\"\n}\n", link);
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        parse_and_validate(text, strlen(text), &set, &d);
+        (void) unlink(link);
+        (void) rmdir(dir);
+        if (d.n != 1)
+                print_diags("rootfs_resolving_to_host_root", &d);
+        assert_int_equal(d.n, 1);
+        char want[256];
+        snprintf(want, sizeof want,
+                 "t.conf:3: rootfs: '%s' is the host's root directory (a container needs a root of its own)", link);
+        assert_string_equal(diag_format(&d.entries[0], buf, sizeof buf), want);
+        spec_set_done(&set);
+        diag_done(&d);
+}
+
+/* The canonical form is still accepted: "/srv/root", "/a.b/..c/.d". */
+static void test_config_parse_buffer_canonical_paths_accepted(void **state)
+{
+        (void) state;
+        const char *text = "container a {\n  rootfs = \"/srv/root\"\n"
+                           "  mount data {\n    source = \"/a.b/..c/.d\"\n    target = \"/data\"\n  }\n}\n";
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        parse_and_validate(text, strlen(text), &set, &d);
+        if (d.n != 0)
+                print_diags("canonical_paths_accepted", &d);
+        assert_int_equal(d.n, 0);
         spec_set_done(&set);
         diag_done(&d);
 }
@@ -1099,6 +1162,8 @@ int main(void)
 {
         size_t nb = ELEMENTSOF(bad_cases), nc = ELEMENTSOF(cross_cases);
         static const struct CMUnitTest fixed[] = {
+                cmocka_unit_test(test_config_parse_buffer_rootfs_resolving_to_host_root),
+                cmocka_unit_test(test_config_parse_buffer_canonical_paths_accepted),
                 cmocka_unit_test(test_config_parse_buffer_five_mistakes_five_diagnostics),
                 cmocka_unit_test(test_config_parse_buffer_errors_in_two_containers),
                 cmocka_unit_test(test_config_parse_buffer_deep_nesting),
