@@ -41,6 +41,8 @@ struct verb {
 
 /* --socket PATH of the verbs that take it */
 static const char *opt_socket;
+/* --timeout DURATION of the verbs that take it; else $BERTH_TIMEOUT */
+static const char *opt_timeout;
 
 static void print_json(json_object *o)
 {
@@ -407,6 +409,44 @@ static const char *socket_path(void)
 
 static bool opt_json;
 
+/* How long berthd gets to answer: --timeout, $BERTH_TIMEOUT, else 30 s; 0
+ * waits for ever. An invalid value is an error (2), not a silent default. */
+static int call_timeout(uint64_t *ret)
+{
+        const char *t = opt_timeout ? opt_timeout : getenv("BERTH_TIMEOUT");
+        usec_t u;
+        if (!t || !*t) {
+                *ret = CONTROL_TIMEOUT_USEC;
+                return 0;
+        }
+        if (parse_duration(t, &u) < 0) {
+                fprintf(stderr, "berthctl: %s: '%s' is not a duration (e.g. 10s, 500ms, 0 for none)\n",
+                        opt_timeout ? "--timeout" : "BERTH_TIMEOUT", t);
+                return -EINVAL;
+        }
+        *ret = u;
+        return 0;
+}
+
+/* control_call() with the timeout; prints what went wrong at the socket
+ * (not berthd's errors) and returns -errno, or the call's result. */
+static int call_raw(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata,
+                    char **error, json_object **error_params)
+{
+        const char *path = opt_socket ? opt_socket : socket_path();
+        uint64_t timeout;
+        if (call_timeout(&timeout) < 0)
+                return -EINVAL;
+        int r = control_call(path, method, params, more, timeout, cb, userdata, error, error_params);
+        char buf[64];
+        if (r == -ETIMEDOUT)
+                fprintf(stderr, "berthctl: berthd at %s did not answer within %s (see --timeout)\n", path,
+                        format_duration(timeout, buf, sizeof buf));
+        else if (r < 0 && r != -EREMOTEIO)
+                fprintf(stderr, "berthctl: cannot talk to berthd at %s: %s\n", path, strerror(-r));
+        return r;
+}
+
 /* Common options of daemon verbs: --socket PATH, --json. Returns the index
  * of the first argument, or -1 after printing usage. */
 static int daemon_opts(int argc, char **argv, const char *usage_line)
@@ -414,15 +454,22 @@ static int daemon_opts(int argc, char **argv, const char *usage_line)
         static const struct option opts[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "json", no_argument, NULL, 'j' },
+                { "timeout", required_argument, NULL, 't' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c;
+        uint64_t t;
         optind = 1;
         while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         opt_socket = optarg;
+                        break;
+                case 't':
+                        opt_timeout = optarg;
+                        if (call_timeout(&t) < 0)
+                                return -1;
                         break;
                 case 'j':
                         opt_json = true;
@@ -441,8 +488,7 @@ static int call(const char *method, json_object *params, bool more, control_repl
 {
         char *error = NULL;
         json_object *ep = NULL;
-        const char *path = opt_socket ? opt_socket : socket_path();
-        int r = control_call(path, method, params, more, cb, userdata, &error, &ep);
+        int r = call_raw(method, params, more, cb, userdata, &error, &ep);
         json_object_put(params);
         if (r == -EREMOTEIO) {
                 json_object *errs, *reason, *name;
@@ -465,11 +511,7 @@ static int call(const char *method, json_object *params, bool more, control_repl
         }
         free(error);
         json_object_put(ep);
-        if (r < 0) {
-                fprintf(stderr, "berthctl: cannot talk to berthd at %s: %s\n", path, strerror(-r));
-                return 1;
-        }
-        return 0;
+        return r < 0 ? 1 : 0;
 }
 
 static int print_plan(json_object *p, void *userdata)
@@ -788,12 +830,12 @@ static int verb_wait(int argc, char **argv)
          * every exit Inspect listed. */
         struct events_filter f = { .name = argv[i], .until = "exited", .after_usec = w.last_exit_usec };
         char *error = NULL;
-        const char *path = opt_socket ? opt_socket : socket_path();
-        int r = control_call(path, "io.berth.Manager.Events", NULL, true, print_event, &f, &error, NULL);
+        int r = call_raw("io.berth.Manager.Events", NULL, true, print_event, &f, &error, NULL);
         free(error);
         if (f.done)
                 return f.status;
-        fprintf(stderr, "berthctl wait: lost berthd: %s\n", strerror(-r));
+        if (r >= 0 || r == -EREMOTEIO)
+                fprintf(stderr, "berthctl wait: lost berthd: %s\n", strerror(r >= 0 ? ECONNRESET : -r));
         return 1;
 }
 
@@ -830,8 +872,10 @@ static int verb_logs(int argc, char **argv)
         json_object *p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(argv[k]));
         char *error = NULL;
-        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, got_dir, dir,
-                            &error, NULL);
+        uint64_t timeout = CONTROL_TIMEOUT_USEC;
+        (void) call_timeout(&timeout);
+        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, timeout,
+                            got_dir, dir, &error, NULL);
         json_object_put(p);
         free(error);
         const char *state = getenv("BERTH_STATE_DIR") ? getenv("BERTH_STATE_DIR") : DEFAULT_STATE_DIR;
@@ -945,8 +989,10 @@ static int find_container(const char *verb, const char *name, const char *state_
         json_object *p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(name));
         char *error = NULL;
-        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, got_dir,
-                            f->dir, &error, NULL);
+        uint64_t timeout = CONTROL_TIMEOUT_USEC;
+        (void) call_timeout(&timeout);
+        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, timeout,
+                            got_dir, f->dir, &error, NULL);
         json_object_put(p);
         free(error);
         size_t suffix = strlen("/containers/") + strlen(name);
