@@ -142,7 +142,9 @@ static void signal_process(pid_t pid, int pidfd, int sig)
 
 /* Copies between the caller's terminal and the process's pty, forwards
  * signals to the process (a container's init, an exec'd command), until
- * it exits; returns its status shell style. */
+ * it exits; returns its status shell style. The second SIGINT or SIGTERM
+ * is not forwarded: the process is killed and berthctl leaves at once (the
+ * operator insists, and a process may ignore or never see the first). */
 static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
 {
         bool tty = pty_master >= 0;
@@ -157,6 +159,7 @@ static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
                         (void) ioctl(pty_master, TIOCSWINSZ, &ws);
         }
         int status = -1;
+        unsigned interrupts = 0;
         bool stdin_open = tty;
         while (status < 0) {
                 struct pollfd pf[4] = {
@@ -177,6 +180,11 @@ static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
                                         struct winsize ws;
                                         if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
                                                 (void) ioctl(pty_master, TIOCSWINSZ, &ws);
+                                } else if ((si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) &&
+                                           ++interrupts >= 2) {
+                                        signal_process(pid, pidfd, SIGKILL);
+                                        status = 128 + (int) si.ssi_signo;
+                                        break;
                                 } else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
                                         signal_process(pid, pidfd, (int) si.ssi_signo);
                         }

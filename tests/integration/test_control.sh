@@ -156,12 +156,36 @@ EOF
   stop_pids "$mute"
 }
 
+t_exec_interrupt() {
+  env_new exec
+  container "$P-x" "$SLEEPER" 'autostart = true'
+  daemon_start
+  wait_until 30 state_is "$P-x" running
+  # A command that ignores the forwarded SIGTERM: the second one ends berthctl.
+  "$CTL" exec -c "$D/conf" --state-dir "$D/state" "$P-x" -- /bin/sh -c 'trap "" TERM INT; while :; do sleep 1; done' "$P-cmd" \
+    </dev/null >/dev/null 2>"$D/exec.err" &
+  local ex=$!
+  HPIDS+=("$ex")
+  sleep 2
+  kill -TERM "$ex"
+  sleep 1
+  check "berthctl exec forwards the first SIGTERM (the command ignores it, berthctl stays)" alive "$ex"
+  kill -TERM "$ex"
+  check "a second SIGTERM ends berthctl exec within 3 s" wait_until 3 eval '! alive "$ex"'
+  stop_pids "$ex"
+  check "... and the command it ran is gone" \
+    wait_until 5 eval '[ -z "$(pgrep -f -- "$P-cmd")" ]'
+  [ -s "$D/exec.err" ] && note "exec: $(oneline "$(cat "$D/exec.err")")"
+  daemon_stop
+}
+
 if [ $# -gt 0 ]; then
   for t in "$@"; do "$t"; done
 else
   t_exhaustion
   t_slowloris
   t_client_timeout
+  t_exec_interrupt
 fi
 
 daemon_finish ""
