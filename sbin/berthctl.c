@@ -853,20 +853,87 @@ static int got_dir(json_object *p, void *userdata)
         return 0;
 }
 
+static int write_all(int fd, const char *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* Runs tail with its output through escape_terminal() to our standard
+ * output (a terminal): a container's escape sequences (window title,
+ * clipboard writes, cursor movement) are shown, never acted on. */
+static int tail_escaped(char **targv)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                fprintf(stderr, "berthctl logs: cannot make a pipe: %m\n");
+                return 1;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                fprintf(stderr, "berthctl logs: cannot fork: %m\n");
+                close(p[0]);
+                close(p[1]);
+                return 1;
+        }
+        if (pid == 0) {
+                if (dup2(p[1], STDOUT_FILENO) < 0)
+                        _exit(127);
+                execvp("tail", targv);
+                fprintf(stderr, "berthctl logs: cannot run tail: %m\n");
+                _exit(127);
+        }
+        close(p[1]);
+        char in[16384], out[4 * sizeof in];
+        size_t have = 0;
+        for (;;) {
+                ssize_t k = read(p[0], in + have, sizeof in - have);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                bool eof = k <= 0;
+                size_t n = have + (k > 0 ? (size_t) k : 0), olen;
+                size_t used = escape_terminal(in, n, eof, out, &olen);
+                if (write_all(STDOUT_FILENO, out, olen) < 0) {
+                        (void) kill(pid, SIGTERM);
+                        break;
+                }
+                memmove(in, in + used, n - used);
+                have = n - used;
+                if (eof)
+                        break;
+        }
+        close(p[0]);
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return 1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 static int verb_logs(int argc, char **argv)
 {
-        bool follow = false;
+        bool follow = false, raw = false;
         long lines = -1;
         int k = 1;
         for (; k < argc; k++) {
                 if (streq(argv[k], "-f") || streq(argv[k], "--follow"))
                         follow = true;
+                else if (streq(argv[k], "--raw"))
+                        raw = true;
                 else if ((streq(argv[k], "-n") || streq(argv[k], "--lines")) && k + 1 < argc)
                         lines = strtol(argv[++k], NULL, 10);
                 else if (streq(argv[k], "--state-dir") && k + 1 < argc)
                         setenv("BERTH_STATE_DIR", argv[++k], 1);
                 else if (streq(argv[k], "-h") || streq(argv[k], "--help")) {
-                        printf("usage: berthctl logs [-f] [-n N] [--state-dir DIR] NAME\n");
+                        printf("usage: berthctl logs [-f] [-n N] [--raw] [--state-dir DIR] NAME\n");
                         return 0;
                 } else
                         break;
@@ -904,6 +971,11 @@ static int verb_logs(int argc, char **argv)
                 targv[4] = path;
                 targv[5] = NULL;
         }
+        /* On a terminal the output is escaped (a container must not drive
+         * the operator's terminal); into a pipe or file, and with --raw, it
+         * is passed on byte for byte, as it was written. */
+        if (!raw && isatty(STDOUT_FILENO))
+                return tail_escaped(targv);
         execvp("tail", targv);
         fprintf(stderr, "berthctl logs: cannot run tail: %m\n");
         return 1;
@@ -1405,7 +1477,7 @@ static const struct verb verbs[] = {
         { "stop", verb_stop, "stop NAME...                 stop containers; they stay stopped" },
         { "restart", verb_restart, "restart NAME...              stop and start containers" },
         { "kill", verb_kill, "kill [-s SIGNAL] NAME...     signal a container's init" },
-        { "logs", verb_logs, "logs [-f] [-n N] NAME        a container's output" },
+        { "logs", verb_logs, "logs [-f] [-n N] [--raw] NAME  a container's output" },
         { "events", verb_events, "events [--json] [NAME]       the live event stream" },
         { "template", verb_template, "template list|build|import|remove  the cached root file systems" },
         { "wait", verb_wait, "wait NAME                    until the container exits; its status" },

@@ -179,6 +179,32 @@ t_exec_interrupt() {
   daemon_stop
 }
 
+# ---- finding 7: terminal escape sequences in logs ------------------------------------------------
+
+t_logs_escape() {
+  env_new logs
+  # OSC 0 (window title) and OSC 52 (clipboard write), then a marker.
+  container "$P-e" \
+    'command = { "/bin/sh", "-c", "printf \"title \\033]0;pwned\\007 clip \\033]52;c;cHduZWQ=\\007 cr\\rbs\\177 done\\n\"; while :; do sleep 1; done" }' \
+    'autostart = true'
+  daemon_start
+  wait_until 30 state_is "$P-e" running
+  wait_until 10 grep -q done "$D/state/containers/$P-e/console.log"
+  BERTH_SOCKET=$D/run/control.sock script -qec "$CTL logs $P-e" /dev/null >"$D/tty.out" 2>&1 </dev/null
+  check "logs on a terminal: no raw ESC, BEL or DEL byte reaches the terminal" \
+    eval '! LC_ALL=C grep -q "[$(printf "\033\007\177")]" "$D/tty.out"'
+  check "logs on a terminal: the sequences are shown escaped (\\x1b]0;pwned\\x07, \\x1b]52;c;...)" \
+    eval 'grep -qF "title \\x1b]0;pwned\\x07 clip \\x1b]52;c;cHduZWQ=\\x07 cr\\x0dbs\\x7f done" "$D/tty.out"'
+  note "tty: $(oneline "$(cat -v "$D/tty.out")")"
+  BERTH_SOCKET=$D/run/control.sock script -qec "$CTL logs --raw $P-e" /dev/null >"$D/raw.out" 2>&1 </dev/null
+  check "logs --raw on a terminal passes the bytes through" \
+    grep -qF "$(printf 'title \033]0;pwned\007 clip \033]52;c;cHduZWQ=\007')" "$D/raw.out"
+  ctl logs "$P-e" >"$D/pipe.out" 2>&1
+  check "logs into a pipe is raw, as written" \
+    grep -qF "$(printf 'title \033]0;pwned\007 clip \033]52;c;cHduZWQ=\007 cr\rbs\177 done')" "$D/pipe.out"
+  daemon_stop
+}
+
 if [ $# -gt 0 ]; then
   for t in "$@"; do "$t"; done
 else
@@ -186,6 +212,7 @@ else
   t_slowloris
   t_client_timeout
   t_exec_interrupt
+  t_logs_escape
 fi
 
 daemon_finish ""
