@@ -1,20 +1,25 @@
 #include "control.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 
+#include "log.h"
 #include "util.h"
 
 struct control_conn {
         struct control_server *server;
         int fd;
+        pid_t pid; /* the peer process (SO_PEERCRED) */
         unsigned refs;
         bool open;
-        sd_event_source *io, *idle;
+        uint64_t active_usec; /* accept or the last complete request */
+        sd_event_source *io, *idle, *stall;
         char *in;
         size_t in_len;
         char *out;
@@ -33,9 +38,38 @@ struct control_server {
         void *userdata;
         struct control_conn *conns;
         size_t n_conns;
+        struct control_limits limits;
+        uint64_t warned_usec; /* rate limit of the "too many" warnings */
 };
 
 static void conn_close(struct control_conn *c);
+
+static uint64_t now_usec(struct control_server *s)
+{
+        uint64_t t = 0;
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+/* A peer that had its chance: give up on it. */
+static int conn_expire(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        conn_close(userdata);
+        return 0;
+}
+
+/* The idle deadline runs from accept and from each complete request, never
+ * from single bytes: a peer trickling a request in (slow loris) times out. */
+static void arm_idle(struct control_conn *c)
+{
+        c->active_usec = now_usec(c->server);
+        if (c->idle && !c->tag) {
+                (void) sd_event_source_set_time(c->idle, c->active_usec + c->server->limits.idle_usec);
+                (void) sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
+        }
+}
 
 struct control_conn *control_conn_ref(struct control_conn *c)
 {
@@ -63,6 +97,8 @@ void control_conn_set_tag(struct control_conn *c, int tag, void *data)
         c->tag_data = data;
         if (tag && c->idle) /* subscribers may be silent for ever */
                 sd_event_source_set_enabled(c->idle, SD_EVENT_OFF);
+        else if (!tag)
+                arm_idle(c);
 }
 
 int control_conn_tag(struct control_conn *c, void **data)
@@ -78,8 +114,11 @@ static void update_events(struct control_conn *c)
                 sd_event_source_set_io_events(c->io, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
 }
 
+/* Sends what the peer takes now. Output the peer leaves queued must drain
+ * within stall_usec of the last progress, or the peer is dropped. */
 static int flush(struct control_conn *c)
 {
+        bool progress = false;
         while (c->out_len > 0) {
                 ssize_t k = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (k < 0) {
@@ -89,8 +128,26 @@ static int flush(struct control_conn *c)
                 }
                 memmove(c->out, c->out + k, c->out_len - (size_t) k);
                 c->out_len -= (size_t) k;
+                progress = true;
         }
         update_events(c);
+        if (!c->open)
+                return 0;
+        if (c->out_len == 0) {
+                if (c->stall)
+                        (void) sd_event_source_set_enabled(c->stall, SD_EVENT_OFF);
+                return 0;
+        }
+        uint64_t deadline = now_usec(c->server) + c->server->limits.stall_usec;
+        int enabled = SD_EVENT_OFF;
+        if (!c->stall) {
+                int r = sd_event_add_time(c->server->event, &c->stall, CLOCK_MONOTONIC, deadline, 0, conn_expire, c);
+                if (r < 0)
+                        return r;
+        } else if (progress || (sd_event_source_get_enabled(c->stall, &enabled) >= 0 && enabled == SD_EVENT_OFF)) {
+                (void) sd_event_source_set_time(c->stall, deadline);
+                (void) sd_event_source_set_enabled(c->stall, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 
@@ -102,7 +159,7 @@ static int send_object(struct control_conn *c, json_object *o)
         }
         const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
         size_t n = strlen(s) + 1;
-        if (c->out_len + n > CONTROL_OUTPUT_MAX) { /* a peer that does not read */
+        if (c->out_len + n > c->server->limits.output_max) { /* a peer that does not read */
                 json_object_put(o);
                 conn_close(c);
                 return -ENOBUFS;
@@ -146,6 +203,7 @@ static void conn_close(struct control_conn *c)
         c->open = false;
         c->io = sd_event_source_disable_unref(c->io);
         c->idle = sd_event_source_disable_unref(c->idle);
+        c->stall = sd_event_source_disable_unref(c->stall);
         if (c->fd >= 0)
                 close(c->fd);
         c->fd = -1;
@@ -248,8 +306,6 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
                         conn_close(c);
                 else if (k > 0) {
-                        if (c->idle && !c->tag)
-                                sd_event_source_set_time_relative(c->idle, CONTROL_IDLE_USEC);
                         char *nb = realloc(c->in, c->in_len + (size_t) k + 1);
                         if (!nb)
                                 conn_close(c);
@@ -269,6 +325,7 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                                 _cleanup_free_ char *msg = strndup(c->in, (size_t) len - 1);
                                 memmove(c->in, c->in + len, c->in_len - (size_t) len + 1);
                                 c->in_len -= (size_t) len;
+                                arm_idle(c);
                                 if (msg)
                                         dispatch(c, msg, (size_t) len - 1);
                         }
@@ -278,12 +335,47 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-static int conn_idle(sd_event_source *s, uint64_t usec, void *userdata)
+/* Who makes room when every slot is taken: a peer with nothing asked of
+ * berthd before a subscriber, one that does not read before one that does,
+ * and among equals the one quiet the longest. */
+static struct control_conn *pick_victim(struct control_server *srv)
 {
-        (void) s;
-        (void) usec;
-        conn_close(userdata);
-        return 0;
+        struct control_conn *best = NULL;
+        int best_rank = 0;
+        for (struct control_conn *c = srv->conns; c; c = c->next) {
+                int rank = !c->tag ? 3 : c->out_len > 0 ? 2 : 1;
+                if (!best || rank > best_rank || (rank == best_rank && c->active_usec < best->active_usec)) {
+                        best = c;
+                        best_rank = rank;
+                }
+        }
+        return best;
+}
+
+static size_t peer_connections(struct control_server *srv, pid_t pid)
+{
+        size_t n = 0;
+        for (struct control_conn *c = srv->conns; c; c = c->next)
+                n += c->pid == pid;
+        return n;
+}
+
+/* Warnings about hostile peers, at most one per 10 s. */
+static bool may_warn(struct control_server *srv)
+{
+        uint64_t t = now_usec(srv);
+        if (srv->warned_usec && t < srv->warned_usec + 10 * 1000000ULL)
+                return false;
+        srv->warned_usec = t;
+        return true;
+}
+
+static void refuse(struct control_conn *c, const char *error, const char *reason)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "reason", json_object_new_string(reason));
+        (void) control_reply_error(c, error, p);
+        conn_close(c);
 }
 
 static int server_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -294,35 +386,61 @@ static int server_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
         int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (cfd < 0)
                 return 0;
-        struct ucred cred;
-        socklen_t len = sizeof cred;
-        if (srv->n_conns >= CONTROL_CONNECTIONS_MAX) {
-                close(cfd);
-                return 0;
-        }
         struct control_conn *c = calloc(1, sizeof *c);
         if (!c) {
                 close(cfd);
                 return 0;
         }
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        bool root = getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
         c->server = srv;
         c->fd = cfd;
+        c->pid = root ? cred.pid : 0;
         c->refs = 1;
         c->open = true;
+        c->active_usec = now_usec(srv);
+        size_t from_peer = root ? peer_connections(srv, c->pid) : 0;
+        /* Always a slot for a new peer: the one idle the longest leaves. */
+        if (root && from_peer < srv->limits.per_peer && srv->n_conns >= srv->limits.connections) {
+                struct control_conn *v = pick_victim(srv);
+                if (v) {
+                        if (may_warn(srv))
+                                log_warning("control socket: %zu connections open; dropping the one of "
+                                            "pid %d, quiet the longest",
+                                            srv->n_conns, (int) v->pid);
+                        conn_close(v);
+                }
+        }
         c->next = srv->conns;
         srv->conns = c;
         srv->n_conns++;
-        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
-                json_object *p = json_object_new_object();
-                json_object_object_add(p, "reason", json_object_new_string("only root may talk to berthd"));
-                (void) control_reply_error(c, "io.berth.PermissionDenied", p);
-                conn_close(c);
+        if (!root) {
+                refuse(c, "io.berth.PermissionDenied", "only root may talk to berthd");
+                return 0;
+        }
+        if (from_peer >= srv->limits.per_peer) {
+                if (may_warn(srv))
+                        log_warning("control socket: pid %d has %zu connections open; refusing more",
+                                    (int) c->pid, from_peer);
+                refuse(c, "io.berth.TooManyConnections", "too many connections from this process");
                 return 0;
         }
         if (sd_event_add_io(srv->event, &c->io, cfd, EPOLLIN, conn_io, c) < 0 ||
-            sd_event_add_time_relative(srv->event, &c->idle, CLOCK_MONOTONIC, CONTROL_IDLE_USEC, 0, conn_idle, c) < 0)
+            sd_event_add_time(srv->event, &c->idle, CLOCK_MONOTONIC, c->active_usec + srv->limits.idle_usec, 0,
+                              conn_expire, c) < 0)
                 conn_close(c);
         return 0;
+}
+
+void control_server_set_limits(struct control_server *s, const struct control_limits *l)
+{
+        s->limits = *l;
+}
+
+size_t control_server_connections(struct control_server *s)
+{
+        return s->n_conns;
 }
 
 int control_server_new(sd_event *e, const char *path, control_handler_t h, void *userdata,
@@ -336,6 +454,7 @@ int control_server_new(sd_event *e, const char *path, control_handler_t h, void 
         if (!s)
                 return -ENOMEM;
         s->event = e;
+        s->limits = CONTROL_LIMITS_DEFAULT;
         s->handler = h;
         s->userdata = userdata;
         s->path = strdup(path);
@@ -391,17 +510,54 @@ void control_server_foreach(struct control_server *s, int tag, void (*fn)(struct
 
 /* ---- client ---------------------------------------------------------------- */
 
-int control_call(const char *path, const char *method, json_object *params, bool more, control_reply_cb cb,
-                 void *userdata, char **error, json_object **error_params)
+static uint64_t monotonic_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Until fd has events, or -ETIMEDOUT once deadline (0: none) has passed. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+        for (;;) {
+                int ms = -1;
+                if (deadline) {
+                        uint64_t t = monotonic_usec();
+                        if (t >= deadline)
+                                return -ETIMEDOUT;
+                        uint64_t left = (deadline - t + 999) / 1000;
+                        ms = left > INT_MAX ? INT_MAX : (int) left;
+                }
+                struct pollfd p = { .fd = fd, .events = events };
+                int k = poll(&p, 1, ms);
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+                if (k > 0)
+                        return 0;
+        }
+}
+
+int control_call(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
+                 control_reply_cb cb, void *userdata, char **error, json_object **error_params)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
+        uint64_t deadline = timeout_usec ? monotonic_usec() + timeout_usec : 0;
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
+        /* A full backlog makes connect() wait: SO_SNDTIMEO bounds that wait. */
+        if (timeout_usec) {
+                struct timeval tv = { .tv_sec = (time_t) (timeout_usec / 1000000),
+                                      .tv_usec = (suseconds_t) (timeout_usec % 1000000) };
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        }
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
                 return -errno;
         json_object *o = json_object_new_object();
         json_object_object_add(o, "method", json_object_new_string(method));
@@ -412,6 +568,14 @@ int control_call(const char *path, const char *method, json_object *params, bool
         size_t n = strlen(s) + 1;
         for (size_t off = 0; off < n;) {
                 ssize_t k = send(fd, s + off, n - off, MSG_NOSIGNAL);
+                if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+                        int q = wait_fd(fd, POLLOUT, deadline);
+                        if (q < 0) {
+                                json_object_put(o);
+                                return q;
+                        }
+                        continue;
+                }
                 if (k < 0) {
                         int r = -errno;
                         json_object_put(o);
@@ -420,13 +584,20 @@ int control_call(const char *path, const char *method, json_object *params, bool
                 off += (size_t) k;
         }
         json_object_put(o);
+        /* A subscription may be quiet from the start; any other call is
+         * answered at once, and only a stream that has begun may wait. */
+        if (more)
+                deadline = 0;
         char *buf = NULL;
         size_t len = 0;
         int r = 0;
         for (;;) {
                 char chunk[16384];
+                r = wait_fd(fd, POLLIN, deadline);
+                if (r < 0)
+                        break;
                 ssize_t k = recv(fd, chunk, sizeof chunk, 0);
-                if (k < 0 && errno == EINTR)
+                if (k < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
                 if (k <= 0) {
                         r = k < 0 ? -errno : -ECONNRESET;
@@ -464,6 +635,8 @@ int control_call(const char *path, const char *method, json_object *params, bool
                         } else {
                                 bool continues = json_object_object_get_ex(reply, "continues", &cont) &&
                                                  json_object_get_boolean(cont);
+                                if (continues)
+                                        deadline = 0;
                                 int q = cb ? cb(p, userdata) : 0;
                                 if (q < 0) {
                                         r = q;

@@ -392,3 +392,71 @@ int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd)
                 *ret_fd = n ? fd : -1;
         return r;
 }
+
+/* Length of the valid UTF-8 sequence at in (1..4), 0 when it is not one,
+ * -1 when it may become one with more bytes. */
+static int utf8_sequence(const unsigned char *in, size_t n)
+{
+        unsigned char b = in[0];
+        int len;
+        unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+        if (b >= 0xc2 && b <= 0xdf)
+                len = 2;
+        else if (b >= 0xe0 && b <= 0xef) {
+                len = 3;
+                if (b == 0xe0)
+                        lo = 0xa0; /* overlong */
+                else if (b == 0xed)
+                        hi = 0x9f; /* surrogates */
+        } else if (b >= 0xf0 && b <= 0xf4) {
+                len = 4;
+                if (b == 0xf0)
+                        lo = 0x90; /* overlong */
+                else if (b == 0xf4)
+                        hi = 0x8f; /* above U+10FFFF */
+        } else
+                return 0;
+        for (int i = 1; i < len; i++) {
+                if ((size_t) i >= n)
+                        return -1;
+                unsigned char c = in[i];
+                if (i == 1 ? c < lo || c > hi : c < 0x80 || c > 0xbf)
+                        return 0;
+        }
+        return len;
+}
+
+size_t escape_terminal(const char *in, size_t n, bool final, char *out, size_t *out_len)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *u = (const unsigned char *) in;
+        size_t i = 0, o = 0;
+        while (i < n) {
+                unsigned char b = u[i];
+                size_t take = 1; /* bytes of input to copy or escape */
+                bool escape;
+                if (b < 0x80)
+                        escape = (b < 0x20 && b != '\n' && b != '\t') || b == 0x7f;
+                else {
+                        int len = utf8_sequence(u + i, n - i);
+                        if (len < 0 && !final)
+                                break;
+                        if (len > 0)
+                                take = (size_t) len;
+                        /* U+0080..U+009F are C1 controls (CSI is U+009B) */
+                        escape = len <= 0 || (b == 0xc2 && u[i + 1] <= 0x9f);
+                }
+                for (size_t k = 0; k < take; k++) {
+                        if (escape) {
+                                out[o++] = '\\';
+                                out[o++] = 'x';
+                                out[o++] = hex[u[i + k] >> 4];
+                                out[o++] = hex[u[i + k] & 15];
+                        } else
+                                out[o++] = (char) u[i + k];
+                }
+                i += take;
+        }
+        *out_len = o;
+        return i;
+}

@@ -88,6 +88,14 @@ struct strbuf {
 };
 void strbuf_printf(struct strbuf *b, const char *fmt, ...) _printf_(2, 3);
 
+/* Makes a container's output safe for a terminal: C0 controls but newline
+ * and tab, DEL, C1 controls (U+0080..U+009F) and bytes that are not valid
+ * UTF-8 become \xNN text; valid UTF-8 is kept. out must hold 4 * n bytes;
+ * *out_len gets what was written. Returns the input bytes consumed: all,
+ * except (unless final) an incomplete UTF-8 sequence at the end, which
+ * the caller passes again with what follows. */
+size_t escape_terminal(const char *in, size_t n, bool final, char *out, size_t *out_len);
+
 /* Names of containers and networks are path components, hostnames and
  * interface-name suffixes at once: [a-z0-9][a-z0-9_.-]{0,62}. */
 bool name_is_valid(const char *s);

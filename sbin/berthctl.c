@@ -41,6 +41,8 @@ struct verb {
 
 /* --socket PATH of the verbs that take it */
 static const char *opt_socket;
+/* --timeout DURATION of the verbs that take it; else $BERTH_TIMEOUT */
+static const char *opt_timeout;
 
 static void print_json(json_object *o)
 {
@@ -140,7 +142,9 @@ static void signal_process(pid_t pid, int pidfd, int sig)
 
 /* Copies between the caller's terminal and the process's pty, forwards
  * signals to the process (a container's init, an exec'd command), until
- * it exits; returns its status shell style. */
+ * it exits; returns its status shell style. The second SIGINT or SIGTERM
+ * is not forwarded: the process is killed and berthctl leaves at once (the
+ * operator insists, and a process may ignore or never see the first). */
 static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
 {
         bool tty = pty_master >= 0;
@@ -155,6 +159,7 @@ static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
                         (void) ioctl(pty_master, TIOCSWINSZ, &ws);
         }
         int status = -1;
+        unsigned interrupts = 0;
         bool stdin_open = tty;
         while (status < 0) {
                 struct pollfd pf[4] = {
@@ -175,6 +180,11 @@ static int proxy_loop(pid_t pid, int pidfd, int pty_master, int sfd)
                                         struct winsize ws;
                                         if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
                                                 (void) ioctl(pty_master, TIOCSWINSZ, &ws);
+                                } else if ((si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) &&
+                                           ++interrupts >= 2) {
+                                        signal_process(pid, pidfd, SIGKILL);
+                                        status = 128 + (int) si.ssi_signo;
+                                        break;
                                 } else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
                                         signal_process(pid, pidfd, (int) si.ssi_signo);
                         }
@@ -407,6 +417,44 @@ static const char *socket_path(void)
 
 static bool opt_json;
 
+/* How long berthd gets to answer: --timeout, $BERTH_TIMEOUT, else 30 s; 0
+ * waits for ever. An invalid value is an error (2), not a silent default. */
+static int call_timeout(uint64_t *ret)
+{
+        const char *t = opt_timeout ? opt_timeout : getenv("BERTH_TIMEOUT");
+        usec_t u;
+        if (!t || !*t) {
+                *ret = CONTROL_TIMEOUT_USEC;
+                return 0;
+        }
+        if (parse_duration(t, &u) < 0) {
+                fprintf(stderr, "berthctl: %s: '%s' is not a duration (e.g. 10s, 500ms, 0 for none)\n",
+                        opt_timeout ? "--timeout" : "BERTH_TIMEOUT", t);
+                return -EINVAL;
+        }
+        *ret = u;
+        return 0;
+}
+
+/* control_call() with the timeout; prints what went wrong at the socket
+ * (not berthd's errors) and returns -errno, or the call's result. */
+static int call_raw(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata,
+                    char **error, json_object **error_params)
+{
+        const char *path = opt_socket ? opt_socket : socket_path();
+        uint64_t timeout;
+        if (call_timeout(&timeout) < 0)
+                return -EINVAL;
+        int r = control_call(path, method, params, more, timeout, cb, userdata, error, error_params);
+        char buf[64];
+        if (r == -ETIMEDOUT)
+                fprintf(stderr, "berthctl: berthd at %s did not answer within %s (see --timeout)\n", path,
+                        format_duration(timeout, buf, sizeof buf));
+        else if (r < 0 && r != -EREMOTEIO)
+                fprintf(stderr, "berthctl: cannot talk to berthd at %s: %s\n", path, strerror(-r));
+        return r;
+}
+
 /* Common options of daemon verbs: --socket PATH, --json. Returns the index
  * of the first argument, or -1 after printing usage. */
 static int daemon_opts(int argc, char **argv, const char *usage_line)
@@ -414,15 +462,22 @@ static int daemon_opts(int argc, char **argv, const char *usage_line)
         static const struct option opts[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "json", no_argument, NULL, 'j' },
+                { "timeout", required_argument, NULL, 't' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         int c;
+        uint64_t t;
         optind = 1;
         while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0)
                 switch (c) {
                 case 's':
                         opt_socket = optarg;
+                        break;
+                case 't':
+                        opt_timeout = optarg;
+                        if (call_timeout(&t) < 0)
+                                return -1;
                         break;
                 case 'j':
                         opt_json = true;
@@ -441,8 +496,7 @@ static int call(const char *method, json_object *params, bool more, control_repl
 {
         char *error = NULL;
         json_object *ep = NULL;
-        const char *path = opt_socket ? opt_socket : socket_path();
-        int r = control_call(path, method, params, more, cb, userdata, &error, &ep);
+        int r = call_raw(method, params, more, cb, userdata, &error, &ep);
         json_object_put(params);
         if (r == -EREMOTEIO) {
                 json_object *errs, *reason, *name;
@@ -465,11 +519,7 @@ static int call(const char *method, json_object *params, bool more, control_repl
         }
         free(error);
         json_object_put(ep);
-        if (r < 0) {
-                fprintf(stderr, "berthctl: cannot talk to berthd at %s: %s\n", path, strerror(-r));
-                return 1;
-        }
-        return 0;
+        return r < 0 ? 1 : 0;
 }
 
 static int print_plan(json_object *p, void *userdata)
@@ -788,12 +838,12 @@ static int verb_wait(int argc, char **argv)
          * every exit Inspect listed. */
         struct events_filter f = { .name = argv[i], .until = "exited", .after_usec = w.last_exit_usec };
         char *error = NULL;
-        const char *path = opt_socket ? opt_socket : socket_path();
-        int r = control_call(path, "io.berth.Manager.Events", NULL, true, print_event, &f, &error, NULL);
+        int r = call_raw("io.berth.Manager.Events", NULL, true, print_event, &f, &error, NULL);
         free(error);
         if (f.done)
                 return f.status;
-        fprintf(stderr, "berthctl wait: lost berthd: %s\n", strerror(-r));
+        if (r >= 0 || r == -EREMOTEIO)
+                fprintf(stderr, "berthctl wait: lost berthd: %s\n", strerror(r >= 0 ? ECONNRESET : -r));
         return 1;
 }
 
@@ -803,20 +853,87 @@ static int got_dir(json_object *p, void *userdata)
         return 0;
 }
 
+static int write_all(int fd, const char *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+/* Runs tail with its output through escape_terminal() to our standard
+ * output (a terminal): a container's escape sequences (window title,
+ * clipboard writes, cursor movement) are shown, never acted on. */
+static int tail_escaped(char **targv)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                fprintf(stderr, "berthctl logs: cannot make a pipe: %m\n");
+                return 1;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                fprintf(stderr, "berthctl logs: cannot fork: %m\n");
+                close(p[0]);
+                close(p[1]);
+                return 1;
+        }
+        if (pid == 0) {
+                if (dup2(p[1], STDOUT_FILENO) < 0)
+                        _exit(127);
+                execvp("tail", targv);
+                fprintf(stderr, "berthctl logs: cannot run tail: %m\n");
+                _exit(127);
+        }
+        close(p[1]);
+        char in[16384], out[4 * sizeof in];
+        size_t have = 0;
+        for (;;) {
+                ssize_t k = read(p[0], in + have, sizeof in - have);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                bool eof = k <= 0;
+                size_t n = have + (k > 0 ? (size_t) k : 0), olen;
+                size_t used = escape_terminal(in, n, eof, out, &olen);
+                if (write_all(STDOUT_FILENO, out, olen) < 0) {
+                        (void) kill(pid, SIGTERM);
+                        break;
+                }
+                memmove(in, in + used, n - used);
+                have = n - used;
+                if (eof)
+                        break;
+        }
+        close(p[0]);
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return 1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 static int verb_logs(int argc, char **argv)
 {
-        bool follow = false;
+        bool follow = false, raw = false;
         long lines = -1;
         int k = 1;
         for (; k < argc; k++) {
                 if (streq(argv[k], "-f") || streq(argv[k], "--follow"))
                         follow = true;
+                else if (streq(argv[k], "--raw"))
+                        raw = true;
                 else if ((streq(argv[k], "-n") || streq(argv[k], "--lines")) && k + 1 < argc)
                         lines = strtol(argv[++k], NULL, 10);
                 else if (streq(argv[k], "--state-dir") && k + 1 < argc)
                         setenv("BERTH_STATE_DIR", argv[++k], 1);
                 else if (streq(argv[k], "-h") || streq(argv[k], "--help")) {
-                        printf("usage: berthctl logs [-f] [-n N] [--state-dir DIR] NAME\n");
+                        printf("usage: berthctl logs [-f] [-n N] [--raw] [--state-dir DIR] NAME\n");
                         return 0;
                 } else
                         break;
@@ -830,8 +947,10 @@ static int verb_logs(int argc, char **argv)
         json_object *p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(argv[k]));
         char *error = NULL;
-        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, got_dir, dir,
-                            &error, NULL);
+        uint64_t timeout = CONTROL_TIMEOUT_USEC;
+        (void) call_timeout(&timeout);
+        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, timeout,
+                            got_dir, dir, &error, NULL);
         json_object_put(p);
         free(error);
         const char *state = getenv("BERTH_STATE_DIR") ? getenv("BERTH_STATE_DIR") : DEFAULT_STATE_DIR;
@@ -852,6 +971,11 @@ static int verb_logs(int argc, char **argv)
                 targv[4] = path;
                 targv[5] = NULL;
         }
+        /* On a terminal the output is escaped (a container must not drive
+         * the operator's terminal); into a pipe or file, and with --raw, it
+         * is passed on byte for byte, as it was written. */
+        if (!raw && isatty(STDOUT_FILENO))
+                return tail_escaped(targv);
         execvp("tail", targv);
         fprintf(stderr, "berthctl logs: cannot run tail: %m\n");
         return 1;
@@ -959,8 +1083,10 @@ static int find_container(const char *verb, const char *name, const char *state_
         json_object *p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(name));
         char *error = NULL;
-        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, got_dir,
-                            f->dir, &error, NULL);
+        uint64_t timeout = CONTROL_TIMEOUT_USEC;
+        (void) call_timeout(&timeout);
+        (void) control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Container.Inspect", p, false, timeout,
+                            got_dir, f->dir, &error, NULL);
         json_object_put(p);
         free(error);
         size_t suffix = strlen("/containers/") + strlen(name);
@@ -1365,7 +1491,7 @@ static const struct verb verbs[] = {
         { "stop", verb_stop, "stop NAME...                 stop containers; they stay stopped" },
         { "restart", verb_restart, "restart NAME...              stop and start containers" },
         { "kill", verb_kill, "kill [-s SIGNAL] NAME...     signal a container's init" },
-        { "logs", verb_logs, "logs [-f] [-n N] NAME        a container's output" },
+        { "logs", verb_logs, "logs [-f] [-n N] [--raw] NAME  a container's output" },
         { "events", verb_events, "events [--json] [NAME]       the live event stream" },
         { "template", verb_template, "template list|build|import|remove  the cached root file systems" },
         { "wait", verb_wait, "wait NAME                    until the container exits; its status" },
