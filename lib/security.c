@@ -541,12 +541,28 @@ int security_sealed_memfd(int src, const char *name, int *ret_fd)
         return 0;
 }
 
-int security_exe_sealed_memfd(int *ret_fd)
+int security_exe_sealed_memfd(const char *name, int *ret_fd)
 {
         _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
         if (exe < 0)
                 return -errno;
-        return security_sealed_memfd(exe, "berth", ret_fd);
+        return security_sealed_memfd(exe, name, ret_fd);
+}
+
+int security_exe_run_sealed(const char *name, char **argv)
+{
+        if (security_exe_is_sealed_copy()) {
+                if (prctl(PR_SET_NAME, name, 0, 0, 0) < 0)
+                        return -errno;
+                return 0;
+        }
+        _cleanup_close_ int fd = -EBADF;
+        int r = security_exe_sealed_memfd(name, &fd);
+        if (r < 0)
+                return r;
+        extern char **environ;
+        fexecve(fd, argv, environ);
+        return -errno;
 }
 
 bool security_exe_is_sealed_copy(void)

@@ -108,8 +108,16 @@ int security_idmap_write(pid_t child, uid_t host_uid, gid_t host_gid, uint32_t c
  * reach a host binary. 0 or -errno. */
 int security_sealed_memfd(int src, const char *name, int *ret_fd);
 
-/* The same for /proc/self/exe, named "berth". */
-int security_exe_sealed_memfd(int *ret_fd);
+/* The same for /proc/self/exe, the memfd named name. */
+int security_exe_sealed_memfd(const char *name, int *ret_fd);
+
+/* Makes the running program a sealed copy of itself: when it is not one
+ * yet, re-executes from security_exe_sealed_memfd(name) with argv and the
+ * environment, and returns only on failure (-errno). When it already is,
+ * sets the process name (comm) to name and returns 0: the kernel names a
+ * program exec'd from an fd after the file ("memfd:NAME"), and that name is
+ * what ps, pgrep, top and systemctl status show. name: at most 15 bytes. */
+int security_exe_run_sealed(const char *name, char **argv);
 
 /* True when the running program is such a sealed copy (F_GET_SEALS on
  * /proc/self/exe shows all four seals). */

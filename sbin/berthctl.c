@@ -1394,16 +1394,13 @@ int main(int argc, char **argv)
          * so that nothing inside can ever write to the host's (CVE-2019-5736).
          * `run` needs none: what enters its container becomes a sealed copy of
          * berth-init before any container code runs (lib/spawn.c). */
-        if ((streq(argv[1], "exec") || streq(argv[1], "health")) &&
-            !security_exe_is_sealed_copy()) {
-                int fd;
-                if (security_exe_sealed_memfd(&fd) == 0) {
-                        extern char **environ;
-                        fexecve(fd, argv, environ);
-                        close(fd);
+        if (streq(argv[1], "exec") || streq(argv[1], "health")) {
+                int r = security_exe_run_sealed("berthctl", argv);
+                if (r < 0) {
+                        fprintf(stderr, "berthctl: cannot re-execute from a sealed copy: %s\n",
+                                strerror(-r));
+                        return SPAWN_EXIT_SETUP;
                 }
-                fprintf(stderr, "berthctl: cannot re-execute from a sealed copy: %m\n");
-                return SPAWN_EXIT_SETUP;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(argv[1], verbs[i].name))

@@ -178,15 +178,9 @@ int main(int argc, char **argv)
         /* Health probes and `berthctl exec` join containers from this
          * process (a start runs berth-init, see lib/spawn.c): run from a
          * sealed copy (CVE-2019-5736), keeping the arguments. */
-        if (!security_exe_is_sealed_copy()) {
-                int fd;
-                if (security_exe_sealed_memfd(&fd) == 0) {
-                        extern char **environ;
-                        fexecve(fd, argv, environ);
-                }
-                log_error_errno(errno, "cannot re-execute from a sealed copy: %m");
-                return 1;
-        }
+        int r = security_exe_run_sealed("berthd", argv);
+        if (r < 0)
+                return log_error_errno(r, "cannot re-execute from a sealed copy: %m"), 1;
         /* Two fds per running container (monitor pidfd, init pidfd) and one
          * per client: take the whole hard limit, not the soft 1024 default. */
         struct rlimit rl;
@@ -204,7 +198,7 @@ int main(int argc, char **argv)
 
         sd_event *e = NULL;
         struct manager *m = NULL;
-        int r = sd_event_default(&e);
+        r = sd_event_default(&e);
         if (r < 0)
                 return log_error_errno(r, "cannot create the event loop: %m"), 1;
         sigset_t ss;

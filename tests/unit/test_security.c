@@ -645,7 +645,7 @@ static void test_exe_sealed_memfd_is_sealed_copy(void **state)
 {
         (void) state;
         int fd = -1;
-        assert_int_equal(security_exe_sealed_memfd(&fd), 0);
+        assert_int_equal(security_exe_sealed_memfd("berth-test", &fd), 0);
         assert_true(fd >= 0);
         assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
         int seals = fcntl(fd, F_GET_SEALS);
@@ -724,13 +724,54 @@ static void test_sealed_memfd_of_a_file(void **state)
         close(dir);
 }
 
-int main(void)
+/* In BERTH_TEST_RUN_SEALED mode (below): 42 when the process runs from
+ * its sealed copy under the name given, not the kernel's "memfd:NAME". */
+static int run_sealed_child(char **argv)
 {
+        int r = security_exe_run_sealed("bt-sealed", argv);
+        if (r < 0)
+                return 1;
+        if (!security_exe_is_sealed_copy())
+                return 2;
+        char comm[32] = "";
+        FILE *f = fopen("/proc/self/comm", "re");
+        if (!f)
+                return 3;
+        bool got = fgets(comm, sizeof comm, f) != NULL;
+        fclose(f);
+        if (!got || strcmp(comm, "bt-sealed\n") != 0)
+                return 4;
+        return strcmp(argv[0], "test_security_run_sealed") == 0 ? 42 : 5;
+}
+
+static void test_exe_run_sealed_names_the_process(void **state)
+{
+        (void) state;
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char *argv[] = { (char *) "test_security_run_sealed", NULL };
+                setenv("BERTH_TEST_RUN_SEALED", "1", 1);
+                execv("/proc/self/exe", argv);
+                _exit(127);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 42);
+}
+
+int main(int argc, char **argv)
+{
+        (void) argc;
         if (getenv("BERTH_TEST_SEALED_CHECK"))
                 return security_exe_is_sealed_copy() ? 42 : 1;
+        if (getenv("BERTH_TEST_RUN_SEALED"))
+                return run_sealed_child(argv);
 
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_caps_compute_default),
+                cmocka_unit_test(test_exe_run_sealed_names_the_process),
                 cmocka_unit_test(test_caps_compute_add),
                 cmocka_unit_test(test_caps_compute_drop),
                 cmocka_unit_test(test_caps_compute_drop_all_add_one),
