@@ -7,6 +7,7 @@
 # tests/deps.sh (a stub) has "installed" them, and CC is a stub that records
 # its flags and makes empty outputs. The real thing on a fresh Debian image is
 # tests/fresh/check-fresh.sh (make check-fresh).
+# shellcheck disable=SC2016,SC2317 # strings eval'd by check, functions called through it
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -85,7 +86,8 @@ check "check runs the suites on the sanitizer build" grep -qx 'run-all build-asa
 
 # ---- a plain build without the packages ---------------------------------------------------
 rm -rf "$SRC/build" "$MARK"
-: >"$LOG" >"$T/make.out"
+: >"$LOG"
+: >"$T/make.out"
 mk progs; rc=$?
 check "a build without the packages fails before compiling libberth" \
   eval '[ "$rc" != 0 ] && ! grep -q "^cc .* -c lib/" "$LOG"'
