@@ -31,12 +31,31 @@ done
 W=$(mktemp -d /var/tmp/berth-fresh.XXXXXX)
 R=$W/image
 NSPIDS=()
+# A cgroup of its own in every hierarchy, below this shell's: the examples'
+# cgroups (berth/web, berth/probe) cannot meet those of a make run or test
+# running on the host at the same time.
+CGDIRS=()
+while IFS=: read -r _ ctrl path; do
+  case $ctrl in name=*) continue ;; esac
+  if [ -z "$ctrl" ]; then
+    mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+  else
+    mnt=$(awk -v c="$ctrl" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
+  fi
+  [ -n "$mnt" ] || continue
+  d=${mnt}${path%/}/${W##*/}
+  mkdir "$d" || continue
+  CGDIRS+=("$d")
+  # cpuset (v1) takes no process until it has CPUs and memory nodes.
+  [ ! -f "$d/cpuset.cpus" ] || { cat "${d%/*}/cpuset.cpus" >"$d/cpuset.cpus"; cat "${d%/*}/cpuset.mems" >"$d/cpuset.mems"; }
+done </proc/self/cgroup
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   local p
   # Killing a namespace's first process kills everything in it (berthd,
   # monitors, containers) and unmounts what it mounted.
   for p in "${NSPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  for p in "${CGDIRS[@]}"; do find "$p" -depth -type d -exec rmdir {} + 2>/dev/null; done
   if grep -q " $W/" /proc/self/mountinfo; then
     echo "check-fresh: mounts left below $W, not removing it" >&2
     return
@@ -101,7 +120,8 @@ fi
 t0=$SECONDS
 # The image's root is a mount point, as on a real machine (berth makes the
 # containers' mount namespaces private from /).
-ns_run 900 --net -- "mount --bind '$R' '$R' && mount -t proc proc '$R/proc' && mount -t sysfs sysfs '$R/sys' &&
+ns_run 900 --net -- "for d in ${CGDIRS[*]}; do echo 0 >\$d/cgroup.procs || exit 1; done &&
+    mount --bind '$R' '$R' && mount -t proc proc '$R/proc' && mount -t sysfs sysfs '$R/sys' &&
     mount --rbind /sys/fs/cgroup '$R/sys/fs/cgroup' && mount --rbind /dev '$R/dev' &&
     exec chroot '$R' /bin/bash /root/berth/tests/fresh/in-image.sh" >"$W/in-image.log" 2>&1
 rc=$?

@@ -12,10 +12,13 @@ nok() { echo "not ok $*"; fail=1; }
 # A fresh machine's loopback is up.
 [ -x /sbin/ip ] && /sbin/ip link set lo up 2>/dev/null
 
-# make in a process group of its own: kill -INT -PGID reaches make, the shell
-# of its recipe and make-run.sh, like Ctrl-C in a terminal.
-setsid make run </dev/null >/root/make-run.log 2>&1 &
+# make in a process group of its own (job control: without it a background
+# job starts with SIGINT ignored), so that kill -INT -PGID reaches make, the
+# shell of its recipe and make-run.sh, like Ctrl-C in a terminal.
+set -m
+make run </dev/null >/root/make-run.log 2>&1 &
 mk=$!
+set +m
 SOCK=/root/berth/build/run/run/control.sock
 state_of() { # state_of NAME: its STATE column in berthctl ls
   BERTH_SOCKET=$SOCK timeout 5 build/berthctl ls 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'
