@@ -12,8 +12,11 @@ CONFDIR    ?= /etc/containers.d
 
 CC       ?= gcc
 PKGS      = libconfuse libcap libseccomp libsystemd libnl-route-3.0 libnl-3.0 libnftables json-c
+# Asked once, when make reads this file: a target that installs packages first
+# (run, check, fuzz) builds in a sub-make, which reads it again afterwards.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo missing)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror
@@ -40,16 +43,34 @@ UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
 HELPER_BIN = $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 
-.PHONY: all deps check check-unit check-integration check-vm run install uninstall clean fuzz fuzz-build bench man help
+.PHONY: all progs deps deps-run pkgs check check-unit check-integration check-vm check-fresh run \
+	install uninstall clean fuzz fuzz-build bench man help
 all: $(PROGS) $(UNIT_BIN) $(HELPER_BIN)
 
+# The four programs only: what `make run` builds (no cmocka needed).
+progs: $(PROGS)
+
 help:
-	@echo "targets: deps all check check-unit check-integration check-vm run install uninstall clean fuzz fuzz-build bench man"
+	@echo "targets: deps deps-run all progs check check-unit check-integration check-vm check-fresh run install uninstall clean fuzz fuzz-build bench man"
 
+# Everything the tests need (tests/deps.sh check), or only what building and
+# running the examples needs (tests/deps.sh run).
 deps:
-	@tests/deps.sh
+	@tests/deps.sh check
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib
+deps-run:
+	@tests/deps.sh run
+
+# Without the -dev packages every compile would fail on a missing header: say
+# what to do instead, once.
+pkgs:
+ifneq ($(PKG_MISSING),)
+	@echo "make: pkg-config does not know all of: $(PKGS)" >&2
+	@echo "make: install the build packages first: make deps-run (as root), or make run / make check" >&2
+	@exit 1
+endif
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib pkgs
 	@echo "  CC      $<"; $(CC) $(CFLAGS_B) -c $< -o $@
 
 # The install paths are compiled in (templates, berth-monitor): rebuild what
@@ -86,7 +107,8 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c | $(BUILD)/tests/helpers
 $(BUILD)/lib $(BUILD)/tests $(BUILD)/tests/helpers:
 	mkdir -p $@
 
-# Everything the README promises: deps, a sanitizer build, every suite.
+# Everything the README promises: deps, a sanitizer build, every suite. The
+# builds are sub-makes: they ask pkg-config after deps installed the packages.
 check: deps
 	$(MAKE) SANITIZE=1 all
 	$(MAKE) all
@@ -101,7 +123,14 @@ check-integration: all
 check-vm: all
 	BERTH_BOOT_LANE=1 tests/vm/check-vm.sh $(BUILD)
 
-run: deps all
+# A fresh Debian 12 image in a chroot, without the build packages: `make run`
+# there until the examples run (tests/fresh/check-fresh.sh; a few minutes).
+check-fresh:
+	tests/fresh/check-fresh.sh
+
+# The build is a sub-make, for the same reason as in check.
+run: deps-run
+	$(MAKE) progs
 	tests/make-run.sh $(BUILD)
 
 # libFuzzer harnesses tests/fuzz/fuzz_NAME.c (clang): libberth compiled once
@@ -120,7 +149,7 @@ fuzz: deps
 	$(MAKE) fuzz-build
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-fuzz-build: $(FUZZ_BIN)
+fuzz-build: pkgs $(FUZZ_BIN)
 
 $(FUZZ_BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(FUZZ_BUILD)/lib
 	@echo "  CC      $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

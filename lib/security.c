@@ -551,19 +551,3 @@ int security_sealed_memfd(int src, const char *name, int *ret_fd)
         return 0;
 }
 
-int security_exe_sealed_memfd(int *ret_fd)
-{
-        _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-        if (exe < 0)
-                return -errno;
-        return security_sealed_memfd(exe, "berth", ret_fd);
-}
-
-bool security_exe_is_sealed_copy(void)
-{
-        _cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        int seals = fcntl(fd, F_GET_SEALS);
-        return seals >= 0 && (seals & SECURITY_EXE_SEALS) == SECURITY_EXE_SEALS;
-}

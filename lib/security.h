@@ -111,15 +111,9 @@ int security_idmap_write(pid_t child, uid_t host_uid, gid_t host_gid, uint32_t c
 
 /* CVE-2019-5736: copies the regular file open at src into a memfd named
  * name and seals it (F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE).
- * The fd (O_CLOEXEC, owned by the caller) is what runs inside a container
- * (berth-init for a start; the whole program for exec and health probes,
- * which join from it), so a container writing to /proc/PID/exe can never
- * reach a host binary. 0 or -errno. */
+ * The fd (O_CLOEXEC, owned by the caller) is berth-init, the only program
+ * of berth a container's processes ever are (a start, exec and health
+ * probes), so a container writing to /proc/PID/exe can never reach a host
+ * binary. 0 or -errno. */
 int security_sealed_memfd(int src, const char *name, int *ret_fd);
 
-/* The same for /proc/self/exe, named "berth". */
-int security_exe_sealed_memfd(int *ret_fd);
-
-/* True when the running program is such a sealed copy (F_GET_SEALS on
- * /proc/self/exe shows all four seals). */
-bool security_exe_is_sealed_copy(void);

@@ -11,7 +11,7 @@ TOP=$PWD
 B=$TOP/$BUILD
 [ "$(id -u)" = 0 ] || { echo "make run: berthd needs root (sudo make run)" >&2; exit 1; }
 for p in berthd berthctl berth-monitor berth-init; do
-  [ -x "$B/$p" ] || { echo "make run: $B/$p missing (make all)" >&2; exit 1; }
+  [ -x "$B/$p" ] || { echo "make run: $B/$p missing (make progs)" >&2; exit 1; }
 done
 "$B/berthctl" check -c conf.d || { echo "make run: conf.d/ is invalid" >&2; exit 1; }
 

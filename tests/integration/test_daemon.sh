@@ -78,6 +78,42 @@ with open(os.environ["NOUT"], "a") as f:
   check "startup: berthd exits 0 on SIGTERM and leaves nothing running" eval '[ $rc = 0 ] && wait_until 10 nothing_left'
 }
 
+# ---- 1b. berthd is named berthd (not memfd:berth) ---------------------------------------------
+
+# berthd runs from its own binary (nothing of it is ever visible inside a
+# container: exec and probes enter through berth-init), so ps, pgrep, top
+# and systemctl status show its name, not a memfd's.
+comm_of() { cat "/proc/$1/comm" 2>/dev/null; }
+t_process_name() {
+  env_new name
+  container "$P-a" "$SLEEPER" 'autostart = true'
+  daemon_start
+  check "name: pgrep -x berthd finds the daemon" eval 'pgrep -x berthd | grep -qx "$DPID"'
+  local comm
+  comm=$(ps -o comm= -p "$DPID")
+  check "name: ps -o comm= prints berthd" [ "$comm" = berthd ]
+  [ "$comm" = berthd ] || note "comm: '$comm'"
+  check "name: pgrep -f finds it by its arguments" eval 'pgrep -f "^$BERTHD " | grep -qx "$DPID"'
+  check "name: /proc/PID/exe is the berthd binary, not a memfd" \
+    eval '[ "$(readlink "/proc/$DPID/exe")" = "$(readlink -f "$BERTHD")" ]'
+  # berthctl exec shows as berthctl while its command runs.
+  if wait_until 30 state_is "$P-a" running; then
+    BERTH_SOCKET=$D/run/control.sock timeout 30 "$CTL" exec -c "$D/conf" --state-dir "$D/state" "$P-a" -- sleep 20 >"$D/exec.out" 2>&1 &
+    local xp=$! cp=''
+    HPIDS+=("$xp")
+    # $xp is timeout(1); berthctl is its child.
+    wait_until 10 eval 'cp=$(pgrep -P "$xp" | head -n1); [ -n "$cp" ] && [ "$(comm_of "$cp")" = berthctl ]'
+    check "name: berthctl exec shows as berthctl" [ "$(comm_of "$cp")" = berthctl ]
+    [ "$(comm_of "$cp")" = berthctl ] || note "exec: $(oneline "$(cat "$D/exec.out")")"
+    kill "$xp" 2>/dev/null
+    [ -z "$cp" ] || kill "$cp" 2>/dev/null
+    wait "$xp" 2>/dev/null
+  else
+    nok "name: $P-a did not reach running"
+  fi
+  daemon_stop
+}
+
 # ---- 2-6. reload --------------------------------------------------------------------------
 
 t_reload_nothing() {
@@ -444,6 +480,7 @@ if [ $# -gt 0 ]; then
   for t in "$@"; do "$t"; done
 else
   t_startup
+  t_process_name
   t_reload_nothing
   t_reload_command
   t_reload_memory

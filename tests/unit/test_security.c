@@ -747,55 +747,6 @@ static void test_idmap_write_rejects_bad_args(void **state)
         assert_int_equal(security_idmap_write(getpid(), 100000, 100000, 0), -EINVAL);
 }
 
-static void test_exe_sealed_memfd_is_sealed_copy(void **state)
-{
-        (void) state;
-        int fd = -1;
-        assert_int_equal(security_exe_sealed_memfd(&fd), 0);
-        assert_true(fd >= 0);
-        assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-        int seals = fcntl(fd, F_GET_SEALS);
-        int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-        assert_int_equal(seals & want, want);
-        assert_int_equal(pwrite(fd, "x", 1, 0), -1);
-        assert_int_equal(errno, EPERM);
-        assert_int_equal(ftruncate(fd, 0), -1);
-        assert_int_equal(errno, EPERM);
-
-        /* Same bytes as the running binary. */
-        struct stat a, b;
-        int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-        assert_true(exe >= 0);
-        assert_int_equal(fstat(exe, &a), 0);
-        assert_int_equal(fstat(fd, &b), 0);
-        assert_int_equal(a.st_size, b.st_size);
-        char x[65536], y[65536];
-        for (off_t off = 0; off < a.st_size; off += (off_t) sizeof x) {
-                ssize_t n1 = pread(exe, x, sizeof x, off), n2 = pread(fd, y, sizeof y, off);
-                assert_true(n1 > 0);
-                assert_int_equal(n1, n2);
-                assert_memory_equal(x, y, (size_t) n1);
-        }
-        close(exe);
-
-        /* The running test binary is not a sealed copy; re-executed from
-         * the memfd it is (main() answers in that mode). */
-        assert_false(security_exe_is_sealed_copy());
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                char *argv[] = { (char *) "test_security", NULL };
-                char *envp[] = { (char *) "BERTH_TEST_SEALED_CHECK=1", NULL };
-                fexecve(fd, argv, envp);
-                _exit(127);
-        }
-        int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        close(fd);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 42);
-}
-
 static void test_sealed_memfd_of_a_file(void **state)
 {
         (void) state;
@@ -832,8 +783,6 @@ static void test_sealed_memfd_of_a_file(void **state)
 
 int main(void)
 {
-        if (getenv("BERTH_TEST_SEALED_CHECK"))
-                return security_exe_is_sealed_copy() ? 42 : 1;
 
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_caps_compute_default),
@@ -854,7 +803,6 @@ int main(void)
                 cmocka_unit_test(test_set_ids_root_keeps_caps_in_child),
                 cmocka_unit_test(test_idmap_write_maps_child),
                 cmocka_unit_test(test_idmap_write_rejects_bad_args),
-                cmocka_unit_test(test_exe_sealed_memfd_is_sealed_copy),
                 cmocka_unit_test(test_sealed_memfd_of_a_file),
         };
         return cmocka_run_group_tests_name("security", tests, NULL, NULL);
