@@ -433,15 +433,6 @@ void exec_session_take(struct exec_session *s, pid_t *ret_pid, int *ret_pidfd, i
         s->workload = -1;
 }
 
-static int open_init_exe(int *ret)
-{
-        const char *path = runtime_init_path();
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        return security_sealed_memfd(fd, "berth-init", ret);
-}
-
 int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
                        const struct exec_opts *o, struct exec_session **ret, char *err, size_t n)
 {
@@ -525,12 +516,13 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 goto fail_seccomp;
         }
         c.join_argv = join_argv;
-        r = open_init_exe(&c.init_exe_fd);
-        if (r < 0) {
-                r = failf(err, n, r, "cannot make a sealed copy of %s (set BERTH_INIT to where berth-init is)",
-                          runtime_init_path());
+        if (t->init_exe && *t->init_exe >= 0) {
+                c.init_exe_fd = fcntl(*t->init_exe, F_DUPFD_CLOEXEC, 3);
+                r = c.init_exe_fd < 0 ? failf(err, n, -errno, "cannot use the shared copy of berth-init") : 0;
+        } else
+                r = runtime_init_exe(&c.init_exe_fd, err, n);
+        if (r < 0)
                 goto fail_seccomp;
-        }
 
         struct exec_session *s = calloc(1, sizeof *s);
         if (!s || !(s->name = strdup(t->name))) {

@@ -19,6 +19,7 @@ struct exec_target {
         uint64_t init_start;               /* /proc starttime of the init, checked */
         const struct spec_container *spec; /* user, workdir, env, caps, seccomp */
         const char *state_dir;             /* its record: the confinement it was started with */
+        const int *init_exe;               /* a shared runtime_init_exe() copy, or NULL: one per call */
 };
 
 struct exec_opts {

@@ -601,8 +601,7 @@ const char *runtime_init_path(void)
         return path;
 }
 
-/* A sealed copy of berth-init: what the container's processes become. */
-static int open_init_exe(int *ret, char *err, size_t n)
+int runtime_init_exe(int *ret, char *err, size_t n)
 {
         const char *path = runtime_init_path();
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -811,7 +810,11 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
 
-        r = open_init_exe(&init_fd, err, n);
+        if (o->init_exe && *o->init_exe >= 0) {
+                init_fd = fcntl(*o->init_exe, F_DUPFD_CLOEXEC, 3);
+                r = init_fd < 0 ? failf(err, n, -errno, "cannot use the shared copy of berth-init") : 0;
+        } else
+                r = runtime_init_exe(&init_fd, err, n);
         if (r < 0)
                 goto fail;
 

@@ -21,6 +21,7 @@ struct runtime_opts {
         bool foreground;       /* the container dies with the caller */
         bool ephemeral;        /* remove the upper layer when done (berthctl run) */
         int stdio[3];
+        const int *init_exe;   /* a shared runtime_init_exe() copy, or NULL: one per start */
 };
 
 struct runtime_container {
@@ -35,9 +36,15 @@ struct runtime_container {
 };
 
 /* Where berth-init is: $BERTH_INIT, else beside the running program (the
- * build tree; berthd, which runs from a sealed copy, sets $BERTH_INIT
- * before it re-executes), else the compiled-in SBINDIR. */
+ * build tree), else the compiled-in SBINDIR. */
 const char *runtime_init_path(void);
+
+/* A sealed memfd copy of berth-init (security_sealed_memfd): what a
+ * container's processes become. One copy serves any number of containers
+ * (berthd makes one at start): its pages are then shared page cache, and
+ * the seals keep every container from writing to it (CVE-2019-5736).
+ * 0 or -errno with err set. */
+int runtime_init_exe(int *ret, char *err, size_t errlen);
 
 /* Creates and starts the container. On failure err says why (one line
  * naming the cause), *exit_code is 125/126/127, and nothing is left behind. */

@@ -551,7 +551,8 @@ static void health_probe_now(struct unit *u)
                                              .init_pid = u->init_pid,
                                              .init_start = u->init_start,
                                              .spec = u->spec,
-                                             .state_dir = m->o.state_dir } };
+                                             .state_dir = m->o.state_dir,
+                                             .init_exe = &m->o.init_exe_fd } };
         if (u->address[0])
                 (void) inet_pton(AF_INET, u->address, &t.address);
         if (health_probe_start(&t, &u->spec->health, &u->probe) < 0) {
@@ -683,6 +684,7 @@ static void unit_start_now(struct unit *u)
                 }
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
+                                          .init_exe = &m->o.init_exe_fd,
                                           .stdio = { null, lp[1], lp[1] } };
                 struct runtime_container *rc = NULL;
                 int code;

@@ -21,6 +21,9 @@ struct manager_options {
          * ordered before scope_before (berthd's unit). NULL: below our own. */
         const char *scope_slice;
         const char *scope_before;
+        /* A sealed copy of berth-init (runtime_init_exe) every start, exec and
+         * probe shares, or -1. Owned by the caller. */
+        int init_exe_fd;
 };
 
 int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret);

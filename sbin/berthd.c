@@ -13,6 +13,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "runtime.h"
 #include "scope.h"
 #include "security.h"
 #include "template.h"
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
                 .conf_dir = "/etc/containers.d",
                 .state_dir = "/var/lib/berth",
                 .run_dir = "/run/berth",
+                .init_exe_fd = -1,
         };
         const char *cgroup_manager = "auto";
         int c;
@@ -186,6 +188,15 @@ int main(int argc, char **argv)
         const char *mon = getenv("BERTH_MONITOR");
         o.monitor_path = mon ? mon : BERTH_SBINDIR "/berth-monitor";
         umask(0022);
+        /* One sealed copy of berth-init for every container: its pages are
+         * shared, not one private copy per container. */
+        char ierr[512];
+        _cleanup_close_ int init_exe = -1;
+        if (runtime_init_exe(&init_exe, ierr, sizeof ierr) < 0) {
+                log_error("%s", ierr);
+                return 1;
+        }
+        o.init_exe_fd = init_exe;
 
         sd_event *e = NULL;
         struct manager *m = NULL;
