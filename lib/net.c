@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -182,9 +184,28 @@ static bool alias_is(struct rtnl_link *l, const char *prefix, const char *name)
         return !name || streq(a + pl, name);
 }
 
+/* Any berth's bridge (a container may join the bridge of its network
+ * whoever made it). */
 static bool link_is_our_bridge(struct rtnl_link *l)
 {
         return streq(link_kind(l), "bridge") && alias_is(l, NET_BRIDGE_ALIAS_PREFIX, NULL);
+}
+
+/* A bridge owner made: "berth:<any network>@owner". */
+static bool bridge_owned_by(struct rtnl_link *l, const char *owner)
+{
+        if (!link_is_our_bridge(l))
+                return false;
+        const char *a = rtnl_link_get_ifalias(l), *at = strrchr(a, '@');
+        return at && streq(at + 1, owner);
+}
+
+void net_owner_id(const char *state_dir, char ret[NET_OWNER_MAX])
+{
+        char buf[PATH_MAX];
+        const char *p = realpath(state_dir, buf) ? buf : state_dir;
+        snprintf(ret, NET_OWNER_MAX, "%016llx",
+                 (unsigned long long) fnv1a64(FNV1A64_INIT, p, strlen(p)));
 }
 
 /* 0 and *ret, -ENODEV when absent, other -errno. */
@@ -280,13 +301,14 @@ static int bridge_sync_address(struct nl_sock *s, int ifindex, const struct spec
         return addr_add(s, ifindex, n->gateway, n->prefix);
 }
 
-int net_bridge_ensure(const struct spec_network *n)
+int net_bridge_ensure(const struct spec_network *n, const char *owner)
 {
         const char *name = net_bridge_name(n);
         if (strlen(name) >= IFNAMSIZ)
                 return -EINVAL;
-        _cleanup_free_ char *alias = strdup_printf(NET_BRIDGE_ALIAS_PREFIX "%s", n->name);
-        if (!alias)
+        _cleanup_free_ char *alias = strdup_printf(NET_BRIDGE_ALIAS_PREFIX "%s@%s", n->name, owner);
+        _cleanup_free_ char *legacy = strdup_printf(NET_BRIDGE_ALIAS_PREFIX "%s", n->name);
+        if (!alias || !legacy)
                 return -ENOMEM;
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
@@ -314,6 +336,8 @@ int net_bridge_ensure(const struct spec_network *n)
                 return r;
         else if (!link_is_our_bridge(cur))
                 return -EEXIST;
+        else if (!alias_is(cur, "", alias) && !alias_is(cur, "", legacy))
+                return -EBUSY; /* another berthd's */
 
         /* Before it is up (and every time: bridges of older berths). */
         r = ipv6_ra_off(name);
@@ -360,7 +384,7 @@ out_delete:
         return r;
 }
 
-int net_bridge_remove(const char *bridge)
+int net_bridge_remove(const char *bridge, const char *owner)
 {
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
@@ -372,13 +396,14 @@ int net_bridge_remove(const char *bridge)
                 return 0;
         if (r < 0)
                 return r;
-        if (!link_is_our_bridge(cur))
+        if (!bridge_owned_by(cur, owner))
                 return -EEXIST;
         r = nlerr(rtnl_link_delete(s, cur));
         return r == -ENODEV ? 0 : r;
 }
 
 struct list_ours {
+        const char *owner;
         char **names;
         int error;
 };
@@ -387,11 +412,11 @@ static void list_ours_one(struct nl_object *o, void *data)
 {
         struct list_ours *x = data;
         struct rtnl_link *l = (struct rtnl_link *) o;
-        if (x->error == 0 && link_is_our_bridge(l) && rtnl_link_get_name(l))
+        if (x->error == 0 && bridge_owned_by(l, x->owner) && rtnl_link_get_name(l))
                 x->error = strv_push(&x->names, rtnl_link_get_name(l));
 }
 
-int net_bridge_list_ours(char ***ret)
+int net_bridge_list_ours(const char *owner, char ***ret)
 {
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
@@ -401,7 +426,7 @@ int net_bridge_list_ours(char ***ret)
         r = nlerr(rtnl_link_alloc_cache(s, AF_UNSPEC, &cache));
         if (r < 0)
                 return r;
-        struct list_ours x = { 0 };
+        struct list_ours x = { .owner = owner };
         nl_cache_foreach(cache, list_ours_one, &x);
         if (x.error < 0) {
                 strv_free(x.names);

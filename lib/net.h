@@ -11,8 +11,17 @@
 
 #include "spec.h"
 
-/* A bridge is berth's when its IFLA_IFALIAS is "berth:<network name>". */
+/* A bridge is berth's when its IFLA_IFALIAS is "berth:<network>@<owner>":
+ * owner names the berthd (or foreground run) that made it, from its state
+ * directory (net_owner_id), and no berth ever changes or removes a bridge of
+ * another owner. "berth:<network>" (berth before owners) is adopted by the
+ * first owner that declares that network and never removed otherwise. */
 #define NET_BRIDGE_ALIAS_PREFIX "berth:"
+#define NET_OWNER_MAX 17
+
+/* The owner id of the berth whose state directory is state_dir: 16 hex
+ * digits of FNV-1a of its canonical path. */
+void net_owner_id(const char *state_dir, char ret[NET_OWNER_MAX]);
 /* A container's host-side veth carries "berth-veth:<container name>". */
 #define NET_VETH_ALIAS_PREFIX "berth-veth:"
 /* The container side of the pair, inside the container's netns. */
@@ -21,16 +30,17 @@
 /* The bridge interface of a network: n->bridge, or the network's name. */
 const char *net_bridge_name(const struct spec_network *n);
 
-/* Creates n's bridge if missing (MTU, gateway/prefix, up, alias) or updates
- * ours in place (MTU, alias, the only IPv4 address = gateway/prefix, up),
- * accept_ra 0 either way.
- * -EEXIST: a link of that name exists and is not a bridge berth created. */
-int net_bridge_ensure(const struct spec_network *n);
-/* Removes the bridge named bridge if it carries our alias. 0 when absent,
- * -EEXIST when it exists and is not ours (left alone). */
-int net_bridge_remove(const char *bridge);
-/* The names of every bridge carrying our alias (strv, caller frees). */
-int net_bridge_list_ours(char ***ret);
+/* Creates n's bridge for owner if missing (MTU, gateway/prefix, up, alias)
+ * or updates owner's in place (MTU, alias, the only IPv4 address =
+ * gateway/prefix, up), accept_ra 0 either way.
+ * -EEXIST: a link of that name exists and is not a bridge of owner's.
+ * -EBUSY: it is a berth bridge of another owner (another berthd's). */
+int net_bridge_ensure(const struct spec_network *n, const char *owner);
+/* Removes the bridge named bridge if owner made it. 0 when absent,
+ * -EEXIST when it exists and is not owner's (left alone). */
+int net_bridge_remove(const char *bridge, const char *owner);
+/* The names of every bridge owner made (strv, caller frees). */
+int net_bridge_list_ours(const char *owner, char ***ret);
 
 /* The host-side veth name of a container: "vb-<name>" when it fits in 15
  * characters, else "vb-<first 6>-<5 hex digits of a stable hash of name>". */

@@ -34,6 +34,7 @@ struct runtime_internal {
         uint32_t idmap_count;
         const struct spec_container *spec;
         const struct spec_network *net; /* NET_BRIDGE */
+        char net_owner[NET_OWNER_MAX];    /* our bridges' owner id (the state directory's) */
         struct in_addr address;
         bool veth_made, bridge_made;
         bool state_written;             /* a foreground run's state record */
@@ -425,11 +426,15 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         if (!net)
                 return failf(err, n, 0, "container '%s': network '%s' is not declared", c->name, c->network);
         in->net = net;
+        net_owner_id(state_dir, in->net_owner);
         bool existed = if_nametoindex(net->bridge) != 0;
-        int r = net_bridge_ensure(net);
+        int r = net_bridge_ensure(net, in->net_owner);
         if (r == -EEXIST)
                 return failf(err, n, 0, "container '%s': bridge '%s' exists and was not created by berth", c->name,
                              net->bridge);
+        if (r == -EBUSY)
+                return failf(err, n, 0, "container '%s': bridge '%s' belongs to another berthd (another state directory)",
+                             c->name, net->bridge);
         if (r < 0)
                 return failf(err, n, r, "container '%s': cannot create bridge '%s'", c->name, net->bridge);
         in->bridge_made = !existed;
@@ -900,7 +905,7 @@ void runtime_destroy(struct runtime_container *rc)
         if (in && in->nat_table)
                 (void) nat_remove(in->nat_table, NULL);
         if (in && in->bridge_made && in->net)
-                (void) net_bridge_remove(in->net->bridge);
+                (void) net_bridge_remove(in->net->bridge, in->net_owner);
         if (rc->pidfd >= 0)
                 close(rc->pidfd);
         if (rc->pty_master >= 0)

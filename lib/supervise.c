@@ -106,6 +106,7 @@ struct manager {
         char *containers_dir;
         struct spec_set set;
         struct spec_network **networks_up; /* bridges we manage, as last applied */
+        char net_owner[NET_OWNER_MAX];     /* marks our bridges (from the state directory) */
         size_t n_networks_up;
         struct unit **units;
         size_t n_units;
@@ -1050,7 +1051,7 @@ static void dispatch(struct manager *m)
                         /* Everything down: what berth made on the host goes too. */
                         (void) nat_remove(m->nat_table, NULL);
                         for (size_t i = 0; i < m->n_networks_up; i++)
-                                (void) net_bridge_remove(m->networks_up[i]->bridge);
+                                (void) net_bridge_remove(m->networks_up[i]->bridge, m->net_owner);
                         (void) sd_event_exit(m->event, 0);
                 }
         }
@@ -1070,12 +1071,15 @@ static void networks_apply(struct manager *m, const struct plan *p)
                 case PLAN_NETWORK_UPDATE:
                 case PLAN_NETWORK_RECREATE:
                         if (a->kind == PLAN_NETWORK_RECREATE && n)
-                                (void) net_bridge_remove(n->bridge);
+                                (void) net_bridge_remove(n->bridge, m->net_owner);
                         if (n) {
-                                int r = net_bridge_ensure(n);
+                                int r = net_bridge_ensure(n, m->net_owner);
                                 if (r == -EEXIST)
                                         emit(m, n->name, "network-failed", "bridge '%s' exists and was not created by berth",
                                              n->bridge);
+                                else if (r == -EBUSY)
+                                        emit(m, n->name, "network-failed",
+                                             "bridge '%s' belongs to another berthd (another state directory)", n->bridge);
                                 else if (r < 0)
                                         emit(m, n->name, "network-failed", "cannot set up bridge '%s': %s", n->bridge,
                                              strerror(-r));
@@ -1094,14 +1098,14 @@ static void networks_apply(struct manager *m, const struct plan *p)
 static void networks_collect(struct manager *m)
 {
         char **ours = NULL;
-        if (net_bridge_list_ours(&ours) < 0)
+        if (net_bridge_list_ours(m->net_owner, &ours) < 0)
                 return;
         for (size_t i = 0; ours && ours[i]; i++) {
                 bool wanted = false;
                 for (size_t k = 0; k < m->set.n_networks; k++)
                         wanted |= streq(m->set.networks[k]->bridge, ours[i]);
                 if (!wanted)
-                        (void) net_bridge_remove(ours[i]);
+                        (void) net_bridge_remove(ours[i], m->net_owner);
         }
         strv_free(ours);
 }
@@ -1430,7 +1434,7 @@ int manager_startup(struct manager *m)
         /* Adopted containers run with the hashes on disk: a reload-style plan
          * decides what to do with them; then start what autostarts. */
         for (size_t i = 0; i < m->set.n_networks; i++) {
-                int q = net_bridge_ensure(m->set.networks[i]);
+                int q = net_bridge_ensure(m->set.networks[i], m->net_owner);
                 if (q < 0)
                         emit(m, m->set.networks[i]->name, "network-failed", "%s",
                              q == -EEXIST ? "bridge exists and was not created by berth" : strerror(-q));
@@ -1769,6 +1773,7 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
         if (r == 0 && (r = mkdir_p(m->containers_dir, 0700)) == 0 && (r = mkdir_p(o->run_dir, 0700)) == 0) {
                 (void) chmod(o->run_dir, 0700);
                 (void) chmod(o->state_dir, 0700);
+                net_owner_id(o->state_dir, m->net_owner); /* the canonical path, now that it exists */
                 r = control_server_new(e, sock, on_call, m, &m->control);
         }
         if (r < 0) {

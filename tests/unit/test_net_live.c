@@ -25,6 +25,7 @@
 #include "util.h"
 
 static char bridge[16], foreign[16], table[16], c1[32], c2[32], cli[32];
+#define OWNER "feedfacefeedface" /* this test's bridges */
 static char statedir[64], ip_forward_before[8];
 static struct spec_network net;
 static struct in_addr subnet_addr(unsigned host)
@@ -175,7 +176,7 @@ static int teardown(void **state)
         (void) net_container_teardown(c1);
         (void) net_container_teardown(c2);
         (void) net_container_teardown(cli);
-        (void) net_bridge_remove(bridge);
+        (void) net_bridge_remove(bridge, OWNER);
         (void) nat_remove(table, NULL);
         (void) sh("ip link del %s 2>/dev/null", foreign);
         (void) rm_rf(statedir);
@@ -196,10 +197,10 @@ static void test_bridge_ensure_creates(void **state)
 {
         (void) state;
         REQUIRE_ROOT();
-        assert_int_equal(net_bridge_ensure(&net), 0);
+        assert_int_equal(net_bridge_ensure(&net, OWNER), 0);
         char cmd[128];
         snprintf(cmd, sizeof cmd, "cat /sys/class/net/%s/ifalias /sys/class/net/%s/mtu", bridge, bridge);
-        assert_string_equal(sh_out(cmd), "berth:btnnet\n1450\n");
+        assert_string_equal(sh_out(cmd), "berth:btnnet@" OWNER "\n1450\n");
         snprintf(cmd, sizeof cmd, "ip -4 -o addr show dev %s | awk '{print $4}'", bridge);
         char want[64], a[INET_ADDRSTRLEN];
         snprintf(want, sizeof want, "%s/24\n", inet_ntop(AF_INET, &net.gateway, a, sizeof a));
@@ -207,9 +208,9 @@ static void test_bridge_ensure_creates(void **state)
         snprintf(cmd, sizeof cmd, "ip -o link show %s", bridge);
         assert_non_null(strstr(sh_out(cmd), ",UP"));
         /* Idempotent. */
-        assert_int_equal(net_bridge_ensure(&net), 0);
+        assert_int_equal(net_bridge_ensure(&net, OWNER), 0);
         char **ours = NULL;
-        assert_int_equal(net_bridge_list_ours(&ours), 0);
+        assert_int_equal(net_bridge_list_ours(OWNER, &ours), 0);
         assert_true(strv_contains(ours, bridge));
         strv_free(ours);
 }
@@ -221,15 +222,53 @@ static void test_bridge_ensure_updates_ours(void **state)
         struct spec_network n2 = net;
         n2.mtu = 1400;
         n2.gateway = subnet_addr(254);
-        assert_int_equal(net_bridge_ensure(&n2), 0);
+        assert_int_equal(net_bridge_ensure(&n2, OWNER), 0);
         char cmd[160], want[64], a[INET_ADDRSTRLEN];
         snprintf(cmd, sizeof cmd, "cat /sys/class/net/%s/mtu; ip -4 -o addr show dev %s | awk '{print $4}'",
                  bridge, bridge);
         snprintf(want, sizeof want, "1400\n%s/24\n", inet_ntop(AF_INET, &n2.gateway, a, sizeof a));
         assert_string_equal(sh_out(cmd), want);
-        assert_int_equal(net_bridge_ensure(&net), 0);
+        assert_int_equal(net_bridge_ensure(&net, OWNER), 0);
         snprintf(want, sizeof want, "1450\n%s/24\n", inet_ntop(AF_INET, &net.gateway, a, sizeof a));
         assert_string_equal(sh_out(cmd), want);
+}
+
+/* Another berthd's bridge (another owner) is neither changed, nor
+ * listed, nor removed; a bridge of an older berth (no owner) is adopted. */
+static void test_bridge_other_owner_left_alone(void **state)
+{
+        (void) state;
+        REQUIRE_ROOT();
+        assert_int_equal(net_bridge_ensure(&net, OWNER), 0);
+        struct spec_network n2 = net;
+        n2.mtu = 1400;
+        assert_int_equal(net_bridge_ensure(&n2, "0123456789abcdef"), -EBUSY);
+        assert_int_equal(net_bridge_remove(bridge, "0123456789abcdef"), -EEXIST);
+        assert_true(link_exists(bridge));
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "cat /sys/class/net/%s/mtu", bridge);
+        assert_string_equal(sh_out(cmd), "1450\n");
+        char **theirs = NULL;
+        assert_int_equal(net_bridge_list_ours("0123456789abcdef", &theirs), 0);
+        assert_false(strv_contains(theirs, bridge));
+        strv_free(theirs);
+        /* An older berth's alias: adopted by the first owner that declares it. */
+        assert_int_equal(sh("ip link set %s alias berth:btnnet", bridge), 0);
+        assert_int_equal(net_bridge_ensure(&net, OWNER), 0);
+        snprintf(cmd, sizeof cmd, "cat /sys/class/net/%s/ifalias", bridge);
+        assert_string_equal(sh_out(cmd), "berth:btnnet@" OWNER "\n");
+}
+
+static void test_net_owner_id_is_stable(void **state)
+{
+        (void) state;
+        char a[NET_OWNER_MAX], b[NET_OWNER_MAX], c[NET_OWNER_MAX];
+        net_owner_id("/var/lib/berth-test-none", a);
+        net_owner_id("/var/lib/berth-test-none", b);
+        net_owner_id("/var/lib/berth-test-other", c);
+        assert_string_equal(a, b);
+        assert_string_not_equal(a, c);
+        assert_int_equal(strlen(a), 16);
 }
 
 static void test_bridge_ensure_refuses_foreign(void **state)
@@ -239,14 +278,14 @@ static void test_bridge_ensure_refuses_foreign(void **state)
         assert_int_equal(sh("ip link add %s type bridge", foreign), 0);
         struct spec_network n2 = net;
         n2.bridge = foreign;
-        assert_int_equal(net_bridge_ensure(&n2), -EEXIST);
-        assert_int_equal(net_bridge_remove(foreign), -EEXIST);
+        assert_int_equal(net_bridge_ensure(&n2, OWNER), -EEXIST);
+        assert_int_equal(net_bridge_remove(foreign, OWNER), -EEXIST);
         assert_true(link_exists(foreign));
         char cmd[128];
         snprintf(cmd, sizeof cmd, "ip -4 -o addr show dev %s", foreign);
         assert_string_equal(sh_out(cmd), "");
         char **ours = NULL;
-        assert_int_equal(net_bridge_list_ours(&ours), 0);
+        assert_int_equal(net_bridge_list_ours(OWNER, &ours), 0);
         assert_false(strv_contains(ours, foreign));
         strv_free(ours);
         assert_int_equal(sh("ip link del %s", foreign), 0);
@@ -427,9 +466,9 @@ static void test_bridge_remove_ours(void **state)
 {
         (void) state;
         REQUIRE_ROOT();
-        assert_int_equal(net_bridge_remove(bridge), 0);
+        assert_int_equal(net_bridge_remove(bridge, OWNER), 0);
         assert_false(link_exists(bridge));
-        assert_int_equal(net_bridge_remove(bridge), 0);
+        assert_int_equal(net_bridge_remove(bridge, OWNER), 0);
 }
 
 /* Pure tests (no root). */
@@ -492,6 +531,8 @@ int main(void)
                 cmocka_unit_test(test_bridge_ensure_creates),
                 cmocka_unit_test(test_bridge_ensure_updates_ours),
                 cmocka_unit_test(test_bridge_ensure_refuses_foreign),
+                cmocka_unit_test(test_bridge_other_owner_left_alone),
+                cmocka_unit_test(test_net_owner_id_is_stable),
                 cmocka_unit_test(test_container_setup_ping),
                 cmocka_unit_test(test_container_setup_failure_leaves_nothing),
                 cmocka_unit_test(test_loopback_up_in_netns),
