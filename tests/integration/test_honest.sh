@@ -73,6 +73,27 @@ t_reload_update_failed() {
   daemon_stop
 }
 
+t_reload_memory_below_usage() {
+  # cgroup v1 refuses a memory limit below what the container holds and
+  # cannot reclaim (anonymous memory, no swap) with EBUSY; v2 would OOM-kill.
+  if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || [ "$(awk '$1 == "SwapTotal:" { print $2 }' /proc/meminfo)" != 0 ]; then
+    note "skip memory-below-usage: needs cgroup v1 without swap"
+    return
+  fi
+  env_new reload-mem
+  local hold='command = { "/bin/sh", "-c", "x=$(yes | head -c 33554432); touch /held; while :; do sleep 1; done" }'
+  container "$P-mem" "$hold" 'autostart = true' 'limits { memory = 256M }'
+  daemon_start
+  wait_until 30 state_is "$P-mem" running
+  wait_until 30 ctl exec -c "$D/conf" --state-dir "$D/state" "$P-mem" -- test -e /held
+  local out rc
+  container "$P-mem" "$hold" 'autostart = true' 'limits { memory = 8M }'
+  out=$(ctl reload 2>&1); rc=$?
+  check "reload: a memory limit below the container's use makes reload exit 1 (rc=$rc: $(oneline "$out"))" test "$rc" = 1
+  check "reload: the container whose memory limit was refused is named" grep -q "container '$P-mem' failed: .*memory" <<<"$out"
+  daemon_stop
+}
+
 # ---- 2. check sees what the files refer to -------------------------------------------------
 
 t_check_refs() {
@@ -163,6 +184,7 @@ if [ $# -gt 0 ]; then
 else
   t_reload_start_failed
   t_reload_update_failed
+  t_reload_memory_below_usage
   t_check_refs
   t_json
   t_socket_only
