@@ -717,6 +717,8 @@ static int verb_reload(int argc, char **argv)
                         res.n_failed == 1 ? "" : "s");
         if (opt_json && res.doc) {
                 json_object_object_add(res.doc, "ok", json_object_new_boolean(r == 0 && !res.n_failed));
+                if (json_errors) /* the connection was lost after the plan */
+                        json_object_object_add(res.doc, "errors", json_object_get(json_errors));
                 print_json(res.doc);
         }
         json_object_put(res.doc);
