@@ -152,7 +152,8 @@ t_json() {
 
 t_socket_only() {
   env_new socket
-  container "$P-s" "$SLEEPER" 'autostart = true' \
+  container "$P-s" 'command = { "/bin/sh", "-c", "echo hello-from-log; while :; do sleep 1; done" }' \
+    'autostart = true' \
     'health { command = { "true" } interval = 1s timeout = 1s retries = 1 }'
   daemon_start
   wait_until 30 state_is "$P-s" running
@@ -166,7 +167,7 @@ t_socket_only() {
   check "socket only: check reads the daemon's definitions (rc=$rc: $(oneline "$out"))" \
     eval '[ "$rc" = 0 ] && [ "$out" = "ok: 1 container, 0 networks" ]'
   out=$(ctl logs "$P-s" 2>&1); rc=$?
-  check "socket only: logs (rc=$rc: $(oneline "$out"))" test "$rc" = 0
+  check "socket only: logs (rc=$rc: $(oneline "$out"))" eval '[ "$rc" = 0 ] && grep -q hello-from-log <<<"$out"'
   out=$(ctl stats "$P-s" 2>&1); rc=$?
   check "socket only: stats (rc=$rc: $(oneline "$out"))" eval '[ "$rc" = 0 ] && grep -q "^$P-s " <<<"$out"'
   out=$(ctl top "$P-s" 2>&1); rc=$?
@@ -175,6 +176,15 @@ t_socket_only() {
   check "socket only: freeze (rc=$rc: $(oneline "$out"))" test "$rc" = 0
   out=$(ctl unfreeze "$P-s" 2>&1); rc=$?
   check "socket only: unfreeze (rc=$rc: $(oneline "$out"))" test "$rc" = 0
+  # run needs no berthd and never takes the daemon's directories, even
+  # with BERTH_SOCKET set; it leaves no container directory behind.
+  mkdir -p "$D/runconf" "$D/runstate"
+  printf 'container %s {\n    template = "busybox"\n}\n' "$P-r" >"$D/runconf/r.conf"
+  out=$(ctl run -c "$D/runconf" --state-dir "$D/runstate" --no-tty "$P-r" -- echo hello-from-run 2>&1); rc=$?
+  check "run: its own -c and --state-dir next to a berthd (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -q hello-from-run <<<"$out"'
+  check "run: nothing of it in the daemon's state directory, no container left in its own" \
+    eval '[ ! -e "$D/state/containers/$P-r" ] && [ ! -e "$D/runstate/containers/$P-r" ]'
   daemon_stop
 }
 
