@@ -12,6 +12,7 @@
 #      is wrong (check, plan, ls, inspect, stats, reload);
 #   4. exec, health, check, logs, stats, top, freeze work with nothing but
 #      BERTH_SOCKET next to a berthd started with -c DIR --state-dir DIR2.
+# shellcheck disable=SC2016,SC2119,SC2317 # eval'd check strings; daemon_start takes no args here; helpers called indirectly
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
