@@ -5,13 +5,15 @@
 # trap (daemon_cleanup) stops them and removes everything, also when a
 # check fails. Re-runnable.
 #   1. reload exits 1 and names the container whose start failed, or whose
-#      live update the kernel refused;
+#      live update the kernel refused (a CPU that does not exist in cpuset;
+#      on cgroup v1 without swap also a memory limit below what it holds);
 #   2. check reports a template that does not exist and a rootfs that is a
 #      file as FILE:LINE errors;
 #   3. --json prints one valid JSON document with "errors" when something
 #      is wrong (check, plan, ls, inspect, stats, reload);
 #   4. exec, health, check, logs, stats, top, freeze work with nothing but
-#      BERTH_SOCKET next to a berthd started with -c DIR --state-dir DIR2.
+#      BERTH_SOCKET next to a berthd started with -c DIR --state-dir DIR2;
+#      run keeps its own directories there and leaves no container behind.
 # shellcheck disable=SC2016,SC2119,SC2317 # eval'd check strings; daemon_start takes no args here; helpers called indirectly
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
