@@ -179,6 +179,7 @@ static void emit(struct manager *m, const char *name, const char *event, const c
                                  .name = name ? strdup(name) : NULL,
                                  .event = strdup(event),
                                  .detail = strdup(detail) };
+        m->events_seq++;
         log_info("%s%s%s%s%s", name ? name : "", name ? ": " : "", event, detail[0] ? ": " : "", detail);
         if (m->control)
                 control_server_foreach(m->control, TAG_EVENTS, send_event, e);
@@ -979,10 +980,48 @@ static bool manager_busy(struct manager *m)
         return false;
 }
 
+/* The containers a reload changed (a "plan" event) whose start or live
+ * update then failed, from the events emitted since seq: [{name, error}].
+ * Events that fell out of the ring are not seen. */
+static json_object *reload_failures(struct manager *m, uint64_t seq)
+{
+        json_object *arr = json_object_new_array();
+        uint64_t since = m->events_seq - seq;
+        size_t n = since < m->n_events ? (size_t) since : m->n_events;
+        const struct event_rec *ev[EVENTS_KEPT];
+        for (size_t i = 0; i < n; i++)
+                ev[i] = &m->events[(m->events_head + m->n_events - n + i) % EVENTS_KEPT];
+        for (size_t i = 0; i < n; i++) {
+                const struct event_rec *e = ev[i];
+                if (!e->name || (!streq(e->event, "start-failed") && !streq(e->event, "update-failed") &&
+                                 !streq(e->event, "failed")))
+                        continue;
+                bool planned = false, seen = false;
+                for (size_t k = 0; k < n; k++)
+                        if (ev[k]->name && streq(ev[k]->name, e->name)) {
+                                planned = planned || (k < i && streq(ev[k]->event, "plan"));
+                                seen = seen || (k < i && (streq(ev[k]->event, "start-failed") ||
+                                                          streq(ev[k]->event, "update-failed") ||
+                                                          streq(ev[k]->event, "failed")));
+                        }
+                if (!planned || seen)
+                        continue;
+                json_object *f = json_object_new_object();
+                json_object_object_add(f, "name", json_object_new_string(e->name));
+                json_object_object_add(f, "error", json_object_new_string(e->detail ? e->detail : ""));
+                json_object_array_add(arr, f);
+        }
+        return arr;
+}
+
 static void finish_reload(struct control_conn *c, void *data)
 {
-        (void) data;
-        (void) control_reply(c, NULL, false);
+        struct manager *m = data;
+        void *seq = NULL;
+        (void) control_conn_tag(c, &seq);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "failed", reload_failures(m, (uint64_t) (uintptr_t) seq));
+        (void) control_reply(c, p, false);
         control_conn_set_tag(c, 0, NULL);
 }
 
@@ -1040,7 +1079,7 @@ static void dispatch(struct manager *m)
                 emit(m, NULL, "ready", NULL);
         }
         if (m->control && !manager_busy(m))
-                control_server_foreach(m->control, TAG_RELOAD, finish_reload, NULL);
+                control_server_foreach(m->control, TAG_RELOAD, finish_reload, m);
         if (m->shutting_down) {
                 bool all_down = true;
                 for (size_t i = 0; i < m->n_units; i++)
@@ -1630,18 +1669,21 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 char buf[64];
                 snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
                 (void) sd_notify(false, buf);
+                uint64_t seq = m->events_seq;
                 apply_plan(m, &next, &p);
                 emit(m, NULL, "reloaded", "%zu changes", plan_count_changes(&p));
                 (void) sd_notify(false, "READY=1");
                 json_object *w;
                 bool wait = params && json_object_object_get_ex(params, "wait", &w) && json_object_get_boolean(w);
                 if (wait && manager_busy(m)) {
-                        /* The plan now, "done" once every start and stop has finished. */
+                        /* The plan now; once every start and stop has finished,
+                         * {"failed": [...]}: what did not start or update. */
                         (void) control_reply(c, out, true);
-                        control_conn_set_tag(c, TAG_RELOAD, NULL);
+                        control_conn_set_tag(c, TAG_RELOAD, (void *) (uintptr_t) seq);
                         plan_done(&p);
                         return;
                 }
+                json_object_object_add(out, "failed", reload_failures(m, seq));
         } else
                 spec_set_done(&next);
         plan_done(&p);

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,6 +22,7 @@
 #include "exec.h"
 #include "health.h"
 #include "parse.h"
+#include "preflight.h"
 #include "log.h"
 #include "runtime.h"
 #include "scope.h"
@@ -44,22 +46,87 @@ static const char *opt_socket;
 /* --timeout DURATION of the verbs that take it; else $BERTH_TIMEOUT */
 static const char *opt_timeout;
 
+/* --json: whatever happens, standard output gets one JSON document. The
+ * errors a verb reports with fail() are kept; a verb that ends without
+ * printing its document gets {"ok": false, "errors": [...]} printed by main(). */
+static bool opt_json;
+static bool json_printed;
+static json_object *json_errors;
+
 static void print_json(json_object *o)
 {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_printed = true;
 }
 
-#define CHECK_USAGE "usage: berthctl check [-c|--conf-dir DIR] [--json]"
+/* One error for the JSON document: "FILE:LINE: message" is split into its
+ * parts, anything else is a message alone. */
+static void json_error_add(const char *text)
+{
+        if (!json_errors)
+                json_errors = json_object_new_array();
+        json_object *e = json_object_new_object();
+        const char *c1 = strchr(text, ':');
+        char *end = NULL;
+        long line = c1 ? strtol(c1 + 1, &end, 10) : 0;
+        if (c1 && c1 > text && end && end > c1 + 1 && end[0] == ':' && end[1] == ' ' && line > 0) {
+                json_object_object_add(e, "file", json_object_new_string_len(text, (int) (c1 - text)));
+                json_object_object_add(e, "line", json_object_new_int((int) line));
+                json_object_object_add(e, "message", json_object_new_string(end + 2));
+        } else
+                json_object_object_add(e, "message", json_object_new_string(text));
+        json_object_array_add(json_errors, e);
+}
+
+/* An error: on standard error, and into the --json document. */
+static void fail(const char *fmt, ...) _printf_(1, 2);
+static void fail(const char *fmt, ...)
+{
+        char buf[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "%s\n", buf);
+        if (opt_json)
+                json_error_add(buf);
+}
+
+/* The document of a --json verb that printed none: its errors. */
+static void json_finish(int status)
+{
+        if (!opt_json || json_printed || status == 0)
+                goto out;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(false));
+        json_object_object_add(o, "errors", json_errors ? json_errors : json_object_new_array());
+        json_errors = NULL;
+        print_json(o);
+        json_object_put(o);
+out:
+        json_object_put(json_errors);
+        json_errors = NULL;
+}
+
+struct daemon_dirs {
+        char conf[4096];
+        char state[4096];
+};
+static int daemon_dirs(struct daemon_dirs *d);
+
+#define CHECK_USAGE "usage: berthctl check [-c|--conf-dir DIR] [--state-dir DIR] [--socket PATH] [--json]"
 
 static int verb_check(int argc, char **argv)
 {
         static const struct option opts[] = {
                 { "conf-dir", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, 'S' },
+                { "socket", required_argument, NULL, 's' },
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *dir = DEFAULT_CONF_DIR;
+        const char *dir = NULL, *state = NULL;
         bool json = false;
         int c;
         optind = 1;
@@ -67,6 +134,12 @@ static int verb_check(int argc, char **argv)
                 switch (c) {
                 case 'c':
                         dir = optarg;
+                        break;
+                case 'S':
+                        state = optarg;
+                        break;
+                case 's':
+                        opt_socket = optarg;
                         break;
                 case 'j':
                         json = true;
@@ -82,9 +155,24 @@ static int verb_check(int argc, char **argv)
                 fprintf(stderr, "berthctl check: unexpected argument '%s'\n%s\n", argv[optind], CHECK_USAGE);
                 return 2;
         }
+        /* The directories of the berthd on the socket, when one answers;
+         * else the defaults. */
+        struct daemon_dirs dd;
+        bool have_daemon = (!dir || !state) && daemon_dirs(&dd) == 0;
+        if (!dir)
+                dir = have_daemon ? dd.conf : DEFAULT_CONF_DIR;
+        if (!state)
+                state = have_daemon ? dd.state : DEFAULT_STATE_DIR;
         struct spec_set set = { 0 };
         struct diag d = { 0 };
         int r = config_load_dir(dir, &set, &d);
+        /* Valid files can still name what is not there: a template that is
+         * neither built nor buildable, a rootfs that is no directory. */
+        if (r == 0 && preflight_check(&set, state, NULL, &d) > 0) {
+                diag_sort(&d);
+                r = -EINVAL;
+        }
+        opt_json = json;
         if (json) {
                 json_object *o = json_object_new_object(), *errs = json_object_new_array();
                 json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
@@ -265,10 +353,8 @@ static int parse_run_args(const char *verb, const struct option *opts, const cha
                           const char *usage, bool need_cmd, int argc, char **argv,
                           struct run_args *a)
 {
-        *a = (struct run_args){ .conf = DEFAULT_CONF_DIR,
-                                .state = DEFAULT_STATE_DIR,
-                                .run = DEFAULT_RUN_DIR,
-                                .tty = -1 };
+        /* conf and state stay NULL unless given: exec asks berthd first. */
+        *a = (struct run_args){ .run = DEFAULT_RUN_DIR, .tty = -1 };
         int c;
         optind = 1;
         while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) >= 0)
@@ -348,7 +434,9 @@ static int verb_run(int argc, char **argv)
                                 false, argc, argv, &a);
         if (ex >= 0)
                 return ex;
-        const char *dir = a.conf, *state = a.state, *run = a.run, *name = a.name;
+        /* Without berthd: its own defaults, never a daemon's directories. */
+        const char *dir = a.conf ? a.conf : DEFAULT_CONF_DIR, *state = a.state ? a.state : DEFAULT_STATE_DIR;
+        const char *run = a.run, *name = a.name;
         char **cmd = a.cmd;
         int tty = a.tty;
         struct spec_set set = { 0 };
@@ -415,8 +503,6 @@ static const char *socket_path(void)
         return s && *s ? s : DEFAULT_RUN_DIR "/control.sock";
 }
 
-static bool opt_json;
-
 /* How long berthd gets to answer: --timeout, $BERTH_TIMEOUT, else 30 s; 0
  * waits for ever. An invalid value is an error (2), not a silent default. */
 static int call_timeout(uint64_t *ret)
@@ -436,6 +522,34 @@ static int call_timeout(uint64_t *ret)
         return 0;
 }
 
+static int got_dirs(json_object *p, void *userdata)
+{
+        struct daemon_dirs *d = userdata;
+        json_object *c, *s;
+        if (!json_object_object_get_ex(p, "conf_dir", &c) || !json_object_object_get_ex(p, "state_dir", &s))
+                return -EPROTO;
+        snprintf(d->conf, sizeof d->conf, "%s", json_object_get_string(c));
+        snprintf(d->state, sizeof d->state, "%s", json_object_get_string(s));
+        return 0;
+}
+
+/* Where the berthd on the socket reads its definitions and keeps its
+ * state (io.berth.Manager.Status), without a word when none answers:
+ * 0, or -errno and the caller's defaults apply. */
+static int daemon_dirs(struct daemon_dirs *d)
+{
+        *d = (struct daemon_dirs){ 0 };
+        uint64_t timeout = CONTROL_TIMEOUT_USEC;
+        (void) call_timeout(&timeout);
+        char *error = NULL;
+        int r = control_call(opt_socket ? opt_socket : socket_path(), "io.berth.Manager.Status", NULL, false, timeout,
+                             got_dirs, d, &error, NULL);
+        free(error);
+        if (r >= 0 && (!d->conf[0] || !d->state[0]))
+                r = -EPROTO;
+        return r < 0 ? r : 0;
+}
+
 /* control_call() with the timeout; prints what went wrong at the socket
  * (not berthd's errors) and returns -errno, or the call's result. */
 static int call_raw(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata,
@@ -448,10 +562,10 @@ static int call_raw(const char *method, json_object *params, bool more, control_
         int r = control_call(path, method, params, more, timeout, cb, userdata, error, error_params);
         char buf[64];
         if (r == -ETIMEDOUT)
-                fprintf(stderr, "berthctl: berthd at %s did not answer within %s (see --timeout)\n", path,
-                        format_duration(timeout, buf, sizeof buf));
+                fail("berthctl: berthd at %s did not answer within %s (see --timeout)", path,
+                     format_duration(timeout, buf, sizeof buf));
         else if (r < 0 && r != -EREMOTEIO)
-                fprintf(stderr, "berthctl: cannot talk to berthd at %s: %s\n", path, strerror(-r));
+                fail("berthctl: cannot talk to berthd at %s: %s", path, strerror(-r));
         return r;
 }
 
@@ -503,16 +617,16 @@ static int call(const char *method, json_object *params, bool more, control_repl
                 if (error && streq(error, "io.berth.InvalidDefinitions") && ep &&
                     json_object_object_get_ex(ep, "errors", &errs)) {
                         for (size_t i = 0; i < json_object_array_length(errs); i++)
-                                fprintf(stderr, "%s\n", json_object_get_string(json_object_array_get_idx(errs, i)));
+                                fail("%s", json_object_get_string(json_object_array_get_idx(errs, i)));
                         fprintf(stderr, "berthctl: refused: %zu error%s in the definitions; nothing was changed\n",
                                 json_object_array_length(errs), json_object_array_length(errs) == 1 ? "" : "s");
                 } else if (error && streq(error, "io.berth.NoSuchContainer") && ep &&
                            json_object_object_get_ex(ep, "name", &name))
-                        fprintf(stderr, "berthctl: no container '%s'\n", json_object_get_string(name));
+                        fail("berthctl: no container '%s'", json_object_get_string(name));
                 else if (ep && json_object_object_get_ex(ep, "reason", &reason))
-                        fprintf(stderr, "berthctl: %s: %s\n", error, json_object_get_string(reason));
+                        fail("berthctl: %s: %s", error, json_object_get_string(reason));
                 else
-                        fprintf(stderr, "berthctl: %s\n", error ? error : "error");
+                        fail("berthctl: %s", error ? error : "error");
                 free(error);
                 json_object_put(ep);
                 return 1;
@@ -556,6 +670,39 @@ static int verb_plan(int argc, char **argv)
         return call("io.berth.Manager.Plan", NULL, false, print_plan, NULL);
 }
 
+/* A reload's replies: the plan, then (once every start and stop is done)
+ * {"failed": [{name, error}]}; or both in one reply. With --json they make
+ * one document, printed by verb_reload. */
+static const char *jstr(json_object *o, const char *k);
+
+struct reload_result {
+        json_object *doc;
+        size_t n_failed;
+};
+
+static int print_reload(json_object *p, void *userdata)
+{
+        struct reload_result *res = userdata;
+        json_object *failed;
+        if (json_object_object_get_ex(p, "actions", NULL)) {
+                if (opt_json) {
+                        json_object_put(res->doc);
+                        res->doc = json_object_get(p);
+                } else
+                        (void) print_plan(p, NULL);
+        }
+        if (!json_object_object_get_ex(p, "failed", &failed) || !json_object_is_type(failed, json_type_array))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(failed); i++) {
+                json_object *f = json_object_array_get_idx(failed, i);
+                fprintf(stderr, "berthctl reload: container '%s' failed: %s\n", jstr(f, "name"), jstr(f, "error"));
+                res->n_failed++;
+        }
+        if (opt_json && res->doc && res->doc != p)
+                json_object_object_add(res->doc, "failed", json_object_get(failed));
+        return 0;
+}
+
 static int verb_reload(int argc, char **argv)
 {
         int i = daemon_opts(argc, argv, "reload [--json] [--socket PATH]");
@@ -563,7 +710,19 @@ static int verb_reload(int argc, char **argv)
                 return i == -2 ? 0 : 2;
         json_object *p = json_object_new_object();
         json_object_object_add(p, "wait", json_object_new_boolean(1));
-        return call("io.berth.Manager.Reload", p, false, print_plan, NULL);
+        struct reload_result res = { 0 };
+        int r = call("io.berth.Manager.Reload", p, false, print_reload, &res);
+        if (r == 0 && res.n_failed)
+                fprintf(stderr, "berthctl reload: %zu container%s failed to start or update\n", res.n_failed,
+                        res.n_failed == 1 ? "" : "s");
+        if (opt_json && res.doc) {
+                json_object_object_add(res.doc, "ok", json_object_new_boolean(r == 0 && !res.n_failed));
+                if (json_errors) /* the connection was lost after the plan */
+                        json_object_object_add(res.doc, "errors", json_object_get(json_errors));
+                print_json(res.doc);
+        }
+        json_object_put(res.doc);
+        return r != 0 || res.n_failed ? 1 : 0;
 }
 
 static void fmt_uptime(uint64_t s, char *buf, size_t n)
@@ -1076,7 +1235,7 @@ struct found {
 static int find_container(const char *verb, const char *name, const char *state_dir, struct found *f)
 {
         if (!name_is_valid(name)) {
-                fprintf(stderr, "berthctl %s: '%s' is not a container name\n", verb, name);
+                fail("berthctl %s: '%s' is not a container name", verb, name);
                 return -EINVAL;
         }
         *f = (struct found){ 0 };
@@ -1098,13 +1257,12 @@ static int find_container(const char *verb, const char *name, const char *state_
         }
         int r = state_read(f->dir, &f->rec);
         if (r < 0) {
-                fprintf(stderr, "berthctl %s: container '%s' is not running (no state record in %s)\n", verb, name,
-                        f->dir);
+                fail("berthctl %s: container '%s' is not running (no state record in %s)", verb, name, f->dir);
                 return r;
         }
         _cleanup_close_ int fd = -1;
         if (state_pidfd_verified(f->rec.init_pid, f->rec.init_start, &fd) < 0) {
-                fprintf(stderr, "berthctl %s: container '%s' is not running\n", verb, name);
+                fail("berthctl %s: container '%s' is not running", verb, name);
                 return -ESRCH;
         }
         return 0;
@@ -1150,7 +1308,11 @@ static int verb_exec(int argc, char **argv)
                                 true, argc, argv, &a);
         if (ex >= 0)
                 return ex;
-        const char *conf = a.conf, *state = a.state, *name = a.name;
+        struct daemon_dirs dd;
+        bool have_daemon = (!a.conf || !a.state) && daemon_dirs(&dd) == 0;
+        const char *conf = a.conf ? a.conf : have_daemon ? dd.conf : DEFAULT_CONF_DIR;
+        const char *state = a.state ? a.state : have_daemon ? dd.state : DEFAULT_STATE_DIR;
+        const char *name = a.name;
         char **cmd = a.cmd;
         struct found f;
         if (find_container("exec", name, state, &f) < 0)
@@ -1219,6 +1381,7 @@ static int open_cgroup(const char *verb, int argc, char **argv, bool *json, stru
                         if (!json)
                                 return -EINVAL;
                         *json = true;
+                        opt_json = true;
                         break;
                 case 'h':
                         printf("usage: berthctl %s%s [--state-dir DIR] NAME\n", verb, json ? " [--json]" : "");
@@ -1227,7 +1390,7 @@ static int open_cgroup(const char *verb, int argc, char **argv, bool *json, stru
                         return -EINVAL;
                 }
         if (optind != argc - 1) {
-                fprintf(stderr, "berthctl %s: expected one container NAME\n", verb);
+                fail("berthctl %s: expected one container NAME", verb);
                 return -EINVAL;
         }
         const char *name = argv[optind];
@@ -1239,7 +1402,7 @@ static int open_cgroup(const char *verb, int argc, char **argv, bool *json, stru
         if (r >= 0)
                 r = cgroup_open_existing(*m, name, cg);
         if (r < 0) {
-                fprintf(stderr, "berthctl %s: container '%s': cannot open its cgroup: %s\n", verb, name, strerror(-r));
+                fail("berthctl %s: container '%s': cannot open its cgroup: %s", verb, name, strerror(-r));
                 return -ESRCH;
         }
         *ret_name = name;
@@ -1298,7 +1461,7 @@ static int verb_stats(int argc, char **argv)
         struct cgroup_stats st;
         r = cgroup_stats(cg, &st);
         if (r < 0) {
-                fprintf(stderr, "berthctl stats: container '%s': %s\n", name, strerror(-r));
+                fail("berthctl stats: container '%s': %s", name, strerror(-r));
                 return 1;
         }
         if (json) {
@@ -1389,7 +1552,7 @@ static int verb_health(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *conf = DEFAULT_CONF_DIR, *state = DEFAULT_STATE_DIR;
+        const char *conf = NULL, *state = NULL;
         int c;
         optind = 1;
         while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) >= 0)
@@ -1418,6 +1581,12 @@ static int verb_health(int argc, char **argv)
                 fprintf(stderr, "berthctl health: must run as root\n");
                 return 2;
         }
+        struct daemon_dirs dd;
+        bool have_daemon = (!conf || !state) && daemon_dirs(&dd) == 0;
+        if (!conf)
+                conf = have_daemon ? dd.conf : DEFAULT_CONF_DIR;
+        if (!state)
+                state = have_daemon ? dd.state : DEFAULT_STATE_DIR;
         struct found f;
         if (find_container("health", name, state, &f) < 0)
                 return 2;
@@ -1531,8 +1700,11 @@ int main(int argc, char **argv)
                         setenv("BERTH_TEMPLATES", t, 1);
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(argv[1], verbs[i].name))
-                        return verbs[i].fn(argc - 1, argv + 1);
+                if (streq(argv[1], verbs[i].name)) {
+                        int r = verbs[i].fn(argc - 1, argv + 1);
+                        json_finish(r);
+                        return r;
+                }
         fprintf(stderr, "berthctl: unknown verb '%s' (see berthctl --help)\n", argv[1]);
         return 2;
 }
