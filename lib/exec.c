@@ -49,6 +49,8 @@ struct exec_child {
         char **envp;
         struct security_caps caps;
         struct security_seccomp seccomp;
+        int cg_tasks[UTIL_MAX_FDS]; /* v1: the cgroup's tasks files, to move ourselves */
+        size_t n_cg_tasks;
 };
 
 /* ---- the intermediate: no allocation ------------------------------------------ */
@@ -145,8 +147,17 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         struct spawn_msg m;
         if (recv(c->sock, &m, sizeof m, 0) != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
                 _exit(SPAWN_EXIT_SETUP); /* the caller gave up and knows why */
-        /* The caller moved us into the container's cgroup: joining its
-         * cgroup namespace now makes that our root, as for its init. */
+        /* Into the container's cgroup (v2 and fallback: the caller moved
+         * us; v1: we move ourselves, which skips the global lock and its
+         * RCU grace period that moving another process takes): joining its
+         * cgroup namespace then makes that our root, as for its init. */
+        if (c->n_cg_tasks > 0) {
+                int r = cgroup_join_self(c->cg_tasks, c->n_cg_tasks);
+                if (r < 0)
+                        child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot join the container's cgroup");
+                for (size_t i = 0; i < c->n_cg_tasks; i++)
+                        close(c->cg_tasks[i]);
+        }
         if (setns(c->init_pidfd, c->ns_flags) < 0)
                 child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot join the container's namespaces");
         close(c->init_pidfd);
@@ -524,6 +535,10 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         if (r < 0)
                 goto fail_seccomp;
 
+        /* v1: the intermediate moves itself (-EOPNOTSUPP on v2: we attach it). */
+        if (cgroup_open_tasks(cg, c.cg_tasks, ELEMENTSOF(c.cg_tasks), &c.n_cg_tasks) < 0)
+                c.n_cg_tasks = 0;
+
         struct exec_session *s = calloc(1, sizeof *s);
         if (!s || !(s->name = strdup(t->name))) {
                 free(s);
@@ -562,6 +577,10 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         s->child = child;
         security_seccomp_done(&c.seccomp);
         close(c.init_exe_fd);
+        bool moved_itself = c.n_cg_tasks > 0;
+        for (size_t i = 0; i < c.n_cg_tasks; i++)
+                close(c.cg_tasks[i]);
+        c.n_cg_tasks = 0;
         /* Not reaped before we wait for it: the pidfd is of our child. */
         s->child_pidfd = (int) syscall(SYS_pidfd_open, child, 0);
         struct epoll_event ev = { .events = EPOLLIN };
@@ -583,7 +602,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 return r;
         }
         /* Into the container's cgroup before it joins the cgroup namespace. */
-        r = cgroup_attach(cg, child);
+        r = moved_itself ? 0 : cgroup_attach(cg, child);
         if (r < 0) {
                 r = failf(err, n, r, "container '%s': cannot join its cgroup", t->name);
                 exec_session_free(s);
@@ -599,6 +618,8 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         return 0;
 
 fail_exe:
+        for (size_t i = 0; i < c.n_cg_tasks; i++)
+                close(c.cg_tasks[i]);
         close(c.init_exe_fd);
 fail_seccomp:
         security_seccomp_done(&c.seccomp);
