@@ -1070,7 +1070,10 @@ static void dispatch(struct manager *m)
         for (size_t i = 0; i < n; i++) {
                 struct unit *u = m->units[i];
                 const struct order_decision *d = &dec[i];
-                if (d->timed_out && !u->timeout_reported) {
+                /* Reported once per start, and never for a container that was
+                 * healthy and turned unhealthy later (health reports that). */
+                if (d->timed_out && !u->timeout_reported &&
+                    (u->state == U_STARTING || u->health.status == HEALTH_STARTING)) {
                         char b[32];
                         u->timeout_reported = true;
                         emit(m, u->name, "start-timeout", "not %s within start-timeout %s; the next ones go on",

@@ -65,6 +65,8 @@ three() { # three TAG DELAY_LINE
   TA=$(first_event "$P-a" started) TB=$(first_event "$P-b" started) TC=$(first_event "$P-c" started)
   TR=$(ready_time)
   note "$1: started a +$(((TA - T0) / 1000)) ms, b +$(((TB - T0) / 1000)) ms, c +$(((TC - T0) / 1000)) ms, ready +$(((${TR:-0} - T0) / 1000)) ms"
+  check "$1: all three started within 12 s of berthd's start (wall clock)" \
+    eval '[ -n "$TB" ] && [ -n "$TC" ] && [ $((TB - T0)) -lt 12000000 ] && [ $((TC - T0)) -lt 12000000 ]'
   check "$1: started in groups: a < b < c" \
     eval '[ -n "$TA" ] && [ -n "$TB" ] && [ -n "$TC" ] && [ "$TA" -lt "$TB" ] && [ "$TB" -lt "$TC" ]'
   check "$1: READY=1 (the ready event) came once all ran, before any start-timeout" \
