@@ -1837,7 +1837,16 @@ static void method_verb(struct manager *m, struct control_conn *c, const char *m
         if (start || restart)
                 for (size_t i = 0; i < nu; i++) {
                         struct unit *u = m->units[i];
-                        if (!req[i] || named[i] || unit_alive(u) || u->pending_start)
+                        if (!req[i] || named[i] || u->pending_start)
+                                continue;
+                        if (u->state == U_STOPPING || (u->pending_stop && unit_alive(u))) {
+                                u->operator_stopped = false;
+                                u->restart_after_stop = true;
+                                add_action(acts, "start '%s' first, once it has stopped: '%s' requires it", u->name,
+                                           req_via[i]);
+                                continue;
+                        }
+                        if (unit_alive(u))
                                 continue;
                         emit(m, u->name, "start", "required by '%s'", req_via[i]);
                         u->consecutive = 0;

@@ -96,9 +96,9 @@ t_chain() {
   chmod 0777 "$D/shared"
   # names against their order, so that name order cannot pass for start order
   CMD_PRE='sleep 1; touch /ok; ' sleeper z 'autostart = true' 'start-order = 1' \
-    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms }'
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms start-period = 10s }'
   CMD_PRE='sleep 1; touch /ok; ' sleeper y 'autostart = true' 'start-order = 2' \
-    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms }'
+    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms start-period = 10s }'
   sleeper x 'autostart = true' 'start-order = 3'
   daemon_start
   check "chain: x, y, z run" wait_until 20 all_running x y z
