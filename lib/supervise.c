@@ -1944,9 +1944,23 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                         reply_invalid(c, "signal: not a signal name or number");
                         return;
                 }
+                /* All or nothing: a signal that cannot be sent is an error, never a silent no-op. */
                 for (size_t i = 0; i < n; i++)
-                        if (units[i]->state == U_RUNNING && unit_init_pidfd(units[i]) >= 0)
-                                (void) syscall(SYS_pidfd_send_signal, units[i]->init_pidfd, sig, NULL, 0);
+                        if (units[i]->state != U_RUNNING || unit_init_pidfd(units[i]) < 0) {
+                                char why[600];
+                                snprintf(why, sizeof why, "'%s' is %s: no process to signal; nothing was sent",
+                                         units[i]->name, unit_state_names[units[i]->state]);
+                                reply_invalid(c, why);
+                                return;
+                        }
+                for (size_t i = 0; i < n; i++)
+                        if (syscall(SYS_pidfd_send_signal, units[i]->init_pidfd, sig, NULL, 0) < 0) {
+                                char why[600];
+                                snprintf(why, sizeof why, "'%s': cannot send the signal: %s", units[i]->name,
+                                         strerror(errno));
+                                reply_invalid(c, why);
+                                return;
+                        }
                 (void) control_reply(c, NULL, false);
         } else if (streq(method, "io.berth.Manager.Events")) {
                 send_backlog(m, c);

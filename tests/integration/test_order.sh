@@ -219,6 +219,12 @@ t_verbs() {
     eval '[ "$(stops)" = "app db " ] && [ "$(last_event "$P-db" started)" -lt "$(last_event "$P-app" started)" ]'
   [ "$(stops)" = "app db " ] || note "stops: $(stops)"
 
+  out=$(ctl stop "$P-web" 2>&1)
+  wait_until 10 state_is "$P-web" stopped
+  out=$(ctl kill "$P-web" 2>&1); rc=$?
+  check "verbs: kill of a stopped container fails with the reason" \
+    eval '[ "$rc" != 0 ] && printf "%s" "$out" | grep -q "no process to signal"'
+  [ "$rc" != 0 ] || note "kill: rc=$rc $(oneline "$out")"
   out=$(ctl stop "$P-nosuch" 2>&1); rc=$?
   check "verbs: stop of an unknown container fails with a reason" \
     eval '[ "$rc" != 0 ] && printf "%s" "$out" | grep -q "no container"'
