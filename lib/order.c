@@ -214,7 +214,8 @@ int order_groups(const struct order_unit *u, size_t n, int32_t *ret_group)
         if (!items || !topo || !by_name)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                items[i] = (struct order_item){u[i].name, u[i].start_order, u[i].after, u[i].requires};
+                items[i] =
+                        (struct order_item){u[i].name, u[i].start_order, u[i].after, u[i].requires};
                 ret_group[i] = u[i].start_order;
         }
         int r = order_sort(items, n, topo);
@@ -234,7 +235,8 @@ int order_groups(const struct order_unit *u, size_t n, int32_t *ret_group)
 
 static bool timed_out(const struct order_unit *u, uint64_t now)
 {
-        return u->state == ORDER_STARTING && now - u->launched >= u->start_timeout && now >= u->launched;
+        return u->state == ORDER_STARTING && now - u->launched >= u->start_timeout &&
+               now >= u->launched;
 }
 
 /* Whether a unit of an earlier group still holds the later ones back, and
@@ -270,8 +272,8 @@ static int cmp_group(const void *a, const void *b)
 
 /* The explicit dependencies of pending unit i: fills d with WAIT or FAIL,
  * or leaves it alone when they let it start. */
-static void decide_dependencies(const struct order_unit *u, size_t n, const struct key *by_name, size_t i,
-                                uint64_t now, struct order_decision *d)
+static void decide_dependencies(const struct order_unit *u, size_t n, const struct key *by_name,
+                                size_t i, uint64_t now, struct order_decision *d)
 {
         const struct order_unit *me = &u[i];
         for (int list = 0; list < 2; list++)
@@ -308,7 +310,8 @@ static void decide_dependencies(const struct order_unit *u, size_t n, const stru
                                                 fail = ORDER_REASON_REQUIRED_TIMEOUT;
                                         break;
                                 case ORDER_BACKOFF:
-                                        if (now - me->since >= me->start_timeout && now >= me->since)
+                                        if (now - me->since >= me->start_timeout &&
+                                            now >= me->since)
                                                 fail = ORDER_REASON_TIMEOUT;
                                         else {
                                                 wait = ORDER_REASON_DEPENDENCY;
@@ -335,7 +338,8 @@ static void decide_dependencies(const struct order_unit *u, size_t n, const stru
                 }
 }
 
-int order_decide_starts(const struct order_unit *u, size_t n, uint64_t now, struct order_decision *ret)
+int order_decide_starts(const struct order_unit *u, size_t n, uint64_t now,
+                        struct order_decision *ret)
 {
         if (n == 0)
                 return 0;

@@ -62,11 +62,11 @@ struct order_unit {
         char *const *after;
         char *const *requires;
         enum order_state state;
-        bool stop_pending;   /* asked to stop, not yet signalled */
-        bool stopping;       /* stop_pending, or signalled and not yet exited */
-        bool alive;          /* a process runs (starting, running or stopping) */
-        uint64_t since;      /* PENDING/BACKOFF: when the start was asked for */
-        uint64_t launched;   /* STARTING: when it was launched */
+        bool stop_pending; /* asked to stop, not yet signalled */
+        bool stopping;     /* stop_pending, or signalled and not yet exited */
+        bool alive;        /* a process runs (starting, running or stopping) */
+        uint64_t since;    /* PENDING/BACKOFF: when the start was asked for */
+        uint64_t launched; /* STARTING: when it was launched */
         uint64_t start_timeout;
         uint64_t start_delay;
         uint64_t delay_until; /* PENDING: 0 until its turn comes, then when its delay ends */
@@ -106,7 +106,8 @@ int order_groups(const struct order_unit *u, size_t n, int32_t *ret_group);
 
 /* Decides, at time now, for every unit: ret[i] for units[i]. Pure. Returns
  * 0 or -ENOMEM. */
-int order_decide_starts(const struct order_unit *u, size_t n, uint64_t now, struct order_decision *ret);
+int order_decide_starts(const struct order_unit *u, size_t n, uint64_t now,
+                        struct order_decision *ret);
 
 /* Which stop_pending units may be signalled now: those that no other
  * stopping, alive unit still waits on, that is none that comes after them
