@@ -51,6 +51,10 @@ stops() { tr '\n' ' ' <"$D/shared/stops" 2>/dev/null; }
 now_usec() { echo $(($(date +%s%N) / 1000)); }
 all_running() { local n; for n in "$@"; do state_is "$P-$n" running || return 1; done; }
 
+# The health checks below probe seldom: a stop that meets a probe in flight
+# can take until stop-timeout (also before start-order groups; a race in
+# the probes, not in the order), which would make the shutdown checks flaky.
+
 # ---- 1. the three containers: 10, 20 (after the 10), 30, start-delay 1s -----------
 
 three() { # three TAG DELAY_LINE
@@ -96,9 +100,9 @@ t_chain() {
   chmod 0777 "$D/shared"
   # names against their order, so that name order cannot pass for start order
   CMD_PRE='sleep 1; touch /ok; ' sleeper z 'autostart = true' 'start-order = 1' \
-    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms start-period = 10s }'
+    'health { command = { "test", "-e", "/ok" } interval = 1s timeout = 500ms start-period = 10s }'
   CMD_PRE='sleep 1; touch /ok; ' sleeper y 'autostart = true' 'start-order = 2' \
-    'health { command = { "test", "-e", "/ok" } interval = 300ms timeout = 200ms start-period = 10s }'
+    'health { command = { "test", "-e", "/ok" } interval = 1s timeout = 500ms start-period = 10s }'
   sleeper x 'autostart = true' 'start-order = 3'
   daemon_start
   check "chain: x, y, z run" wait_until 20 all_running x y z
@@ -121,7 +125,7 @@ t_failing_member() {
   chmod 0777 "$D/shared"
   # never healthy: holds group 10 until its start-timeout (5 s), no longer
   sleeper sick 'autostart = true' 'start-order = 10' 'start-timeout = 5s' \
-    'health { command = { "test", "-e", "/never" } interval = 300ms timeout = 200ms start-period = 60s }'
+    'health { command = { "test", "-e", "/never" } interval = 2s timeout = 500ms start-period = 60s }'
   # requires a container that does not autostart: fails at once, with the reason
   sleeper off
   sleeper needy 'autostart = true' 'start-order = 10' "requires = { \"$P-off\" }" 'start-timeout = 30s'
