@@ -58,7 +58,9 @@ struct unit {
         bool pending_stop;        /* waiting for dependants to stop first */
         bool restart_after_stop, remove_after_stop;
         usec_t pending_since;
-        bool delay_done;
+        usec_t delay_until;       /* pending: 0 until its turn comes, then when start-delay ends */
+        usec_t launched_mono;     /* when the last start began (start-timeout counts from it) */
+        bool timeout_reported;    /* its start-timeout passed and was reported */
 
         pid_t monitor_pid;
         uint64_t monitor_start;
@@ -331,16 +333,6 @@ static void nat_sync(struct manager *m)
 }
 
 /* ---- starting --------------------------------------------------------------------- */
-
-static bool unit_ready(struct manager *m, const char *name)
-{
-        struct unit *d = unit_find(m, name);
-        if (!d || !d->spec)
-                return true; /* an undeclared dependency never blocks */
-        if (d->state != U_RUNNING)
-                return false;
-        return !d->spec->health.enabled || d->health.status == HEALTH_HEALTHY;
-}
 
 static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -636,7 +628,9 @@ static void unit_start_now(struct unit *u)
          * a pending one that dispatch() would retry at once (recursing until
          * the stack overflows when berthd is out of fds). */
         u->pending_start = false;
-        u->delay_done = false;
+        u->delay_until = 0;
+        u->launched_mono = now_mono(m);
+        u->timeout_reported = false;
         u->state = U_STARTING;
         u->init_pid = 0;
         u->address[0] = 0;
@@ -750,9 +744,8 @@ static int on_pending_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 u->state = U_STOPPED;
                 u->pending_start = true;
                 u->pending_since = now_mono(u->m);
-                u->delay_done = true; /* the back-off was the delay */
-        } else if (u->pending_start)
-                u->delay_done = true;
+                u->delay_until = u->pending_since; /* the back-off was the delay */
+        }
         dispatch(u->m);
         return 0;
 }
@@ -771,7 +764,7 @@ static void unit_request_start(struct unit *u)
                 u->state = U_STOPPED;
         u->operator_stopped = false;
         u->pending_start = true;
-        u->delay_done = u->spec->start_delay == 0;
+        u->delay_until = 0;
         u->pending_since = now_mono(u->m);
 }
 
@@ -838,18 +831,6 @@ static void unit_request_stop(struct unit *u)
         }
         if (u->state == U_RUNNING || u->state == U_STARTING)
                 u->pending_stop = true;
-}
-
-static bool has_running_dependant(struct manager *m, const struct unit *u)
-{
-        for (size_t i = 0; i < m->n_units; i++) {
-                struct unit *d = m->units[i];
-                if (d == u || !d->spec || (d->state != U_RUNNING && d->state != U_STOPPING && d->state != U_STARTING))
-                        continue;
-                if (strv_contains(d->spec->after, u->name) || strv_contains(d->spec->requires, u->name))
-                        return true;
-        }
-        return false;
 }
 
 /* ---- exits and restart policy -------------------------------------------------------- */
@@ -1025,53 +1006,159 @@ static void finish_reload(struct control_conn *c, void *data)
         control_conn_set_tag(c, 0, NULL);
 }
 
+/* What order.c needs to know of every unit, in m->units order. */
+static struct order_unit *order_view(struct manager *m)
+{
+        struct order_unit *v = calloc(m->n_units + 1, sizeof *v);
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < m->n_units; i++) {
+                const struct unit *u = m->units[i];
+                const struct spec_container *c = u->spec;
+                enum order_state st = ORDER_IDLE;
+                if (u->pending_start)
+                        st = ORDER_PENDING;
+                else
+                        switch (u->state) {
+                        case U_STARTING:
+                                st = ORDER_STARTING;
+                                break;
+                        case U_RUNNING:
+                                /* Running counts once healthy, for a container with a health check. */
+                                st = c && c->health.enabled && u->health.status != HEALTH_HEALTHY ? ORDER_STARTING
+                                                                                                   : ORDER_UP;
+                                break;
+                        case U_STOPPING:
+                                st = ORDER_UP;
+                                break;
+                        case U_BACKOFF:
+                                st = ORDER_BACKOFF;
+                                break;
+                        case U_FAILED:
+                                st = ORDER_FAILED;
+                                break;
+                        case U_STOPPED:
+                                break;
+                        }
+                v[i] = (struct order_unit){
+                        .name = u->name,
+                        .start_order = c ? c->start_order : 0,
+                        .after = c ? c->after : NULL,
+                        .requires = c ? c->requires : NULL,
+                        .state = st,
+                        .stop_pending = u->pending_stop,
+                        .stopping = u->pending_stop || u->state == U_STOPPING,
+                        .alive = u->state == U_STARTING || u->state == U_RUNNING || u->state == U_STOPPING,
+                        .since = u->pending_since,
+                        .launched = u->launched_mono,
+                        .start_timeout = c ? c->start_timeout : 60 * SPEC_USEC_PER_SEC,
+                        .start_delay = c ? c->start_delay : 0,
+                        .delay_until = u->delay_until,
+                };
+        }
+        return v;
+}
+
+static void set_timer_at(struct unit *u, usec_t when, sd_event_time_handler_t cb)
+{
+        usec_t now = now_mono(u->m);
+        if (when == 0)
+                u->timer = sd_event_source_disable_unref(u->timer);
+        else
+                set_timer(u, when > now ? when - now : 0, cb);
+}
+
+static void fail_pending(struct manager *m, struct unit *u, const struct order_decision *d)
+{
+        const char *dep = d->blocker < m->n_units ? m->units[d->blocker]->name : "?";
+        char b[32];
+        u->pending_start = false;
+        u->delay_until = 0;
+        u->timer = sd_event_source_disable_unref(u->timer);
+        u->state = U_FAILED;
+        switch (d->reason) {
+        case ORDER_REASON_REQUIRED_FAILED:
+                snprintf(u->last_error, sizeof u->last_error, "requires '%s', which failed", dep);
+                break;
+        case ORDER_REASON_REQUIRED_STOPPED:
+                snprintf(u->last_error, sizeof u->last_error, "requires '%s', which is stopped", dep);
+                break;
+        case ORDER_REASON_REQUIRED_TIMEOUT:
+                snprintf(u->last_error, sizeof u->last_error,
+                         "requires '%s', which did not become running within its start-timeout", dep);
+                break;
+        default:
+                snprintf(u->last_error, sizeof u->last_error, "dependency '%s' not running within start-timeout %s",
+                         dep, u->spec ? format_duration(u->spec->start_timeout, b, sizeof b) : "?");
+                break;
+        }
+        emit(m, u->name, "failed", "%s", u->last_error);
+}
+
+/* Starts what order_decide_starts() lets start, arms a timer for what waits
+ * on time, fails what cannot start; then signals the stops that
+ * order_decide_stops() lets go. */
 static void dispatch(struct manager *m)
 {
-        /* Starts, in dependency order: each once its dependencies run. */
-        _cleanup_free_ size_t *order = NULL;
-        if (order_containers(&m->set, &order) < 0)
-                order = NULL;
-        for (size_t k = 0; order && k < m->set.n_containers; k++) {
-                struct unit *u = unit_find(m, m->set.containers[order[k]]->name);
-                if (!u || !u->pending_start || m->shutting_down)
-                        continue;
-                const struct spec_container *c = u->spec;
-                bool ready = true;
-                const char *waiting = NULL;
-                for (int w = 0; w < 2 && ready; w++)
-                        for (char *const *d = w ? c->requires : c->after; d && *d; d++)
-                                if (!unit_ready(m, *d)) {
-                                        ready = false;
-                                        waiting = *d;
-                                        break;
-                                }
-                if (!ready) {
-                        if (now_mono(m) - u->pending_since > c->start_timeout) {
-                                u->pending_start = false;
-                                u->state = U_FAILED;
-                                char b[32];
-                                snprintf(u->last_error, sizeof u->last_error,
-                                         "dependency '%s' not running within start-timeout %s", waiting,
-                                         format_duration(c->start_timeout, b, sizeof b));
-                                emit(m, u->name, "failed", "%s", u->last_error);
-                        } else if (!u->timer)
-                                set_timer(u, c->start_timeout, on_pending_timer);
-                        continue;
-                }
-                if (!u->delay_done) {
-                        if (!u->timer)
-                                set_timer(u, c->start_delay, on_pending_timer);
-                        continue;
-                }
-                u->timer = sd_event_source_disable_unref(u->timer);
-                unit_start_now(u);
+        size_t n = m->n_units;
+        _cleanup_free_ struct order_unit *view = order_view(m);
+        _cleanup_free_ struct order_decision *dec = calloc(n + 1, sizeof *dec);
+        _cleanup_free_ char **to_start = calloc(n + 1, sizeof *to_start);
+        size_t n_start = 0;
+        if (!view || !dec || !to_start || order_decide_starts(view, n, now_mono(m), dec) < 0) {
+                log_error("out of memory deciding starts and stops");
+                return;
         }
-        /* Stops, in reverse: each once nothing that depends on it runs. */
-        for (size_t i = 0; i < m->n_units; i++) {
+        for (size_t i = 0; i < n; i++) {
                 struct unit *u = m->units[i];
-                if (u->pending_stop && !has_running_dependant(m, u))
-                        unit_stop_now(u);
+                const struct order_decision *d = &dec[i];
+                /* Reported once per start, and never for a container that was
+                 * healthy and turned unhealthy later (health reports that). */
+                if (d->timed_out && !u->timeout_reported &&
+                    (u->state == U_STARTING || u->health.status == HEALTH_STARTING)) {
+                        char b[32];
+                        u->timeout_reported = true;
+                        emit(m, u->name, "start-timeout", "not %s within start-timeout %s; the next ones go on",
+                             u->state == U_RUNNING ? "healthy" : "running",
+                             u->spec ? format_duration(u->spec->start_timeout, b, sizeof b) : "?");
+                }
+                if (!u->pending_start || m->shutting_down)
+                        continue;
+                u->delay_until = d->delay_until;
+                switch (d->verdict) {
+                case ORDER_WAIT:
+                case ORDER_DELAY:
+                        set_timer_at(u, d->wake, on_pending_timer);
+                        break;
+                case ORDER_FAIL:
+                        fail_pending(m, u, d);
+                        break;
+                case ORDER_START:
+                        u->timer = sd_event_source_disable_unref(u->timer);
+                        to_start[n_start++] = u->name;
+                        break;
+                case ORDER_NONE:
+                        break;
+                }
         }
+        /* A start that fails at once calls dispatch() again: find each by name. */
+        _cleanup_(strv_freep) char **names = calloc(n_start + 1, sizeof *names);
+        for (size_t k = 0; names && k < n_start; k++)
+                if (!(names[k] = strdup(to_start[k])))
+                        break;
+        for (size_t k = 0; names && names[k]; k++) {
+                struct unit *u = unit_find(m, names[k]);
+                if (u && u->pending_start && !m->shutting_down)
+                        unit_start_now(u);
+        }
+        /* Stops, in reverse: each once nothing stopping still waits on it. */
+        n = m->n_units;
+        _cleanup_free_ struct order_unit *sview = order_view(m);
+        _cleanup_free_ bool *stop = calloc(n + 1, sizeof *stop);
+        if (sview && stop && order_decide_stops(sview, n, stop) >= 0)
+                for (size_t i = 0; i < n; i++)
+                        if (stop[i] && m->units[i]->pending_stop)
+                                unit_stop_now(m->units[i]);
         notify_status(m);
         if (!m->ready && !manager_busy(m)) {
                 m->ready = true;
@@ -1421,6 +1508,7 @@ static void adopt(struct manager *m, const char *name)
                 u->init_pidfd = -1;
         u->state = U_RUNNING;
         u->started_mono = now_mono(m);
+        u->launched_mono = u->started_mono;
         if (sd_event_add_io(m->event, &u->monitor_src, pidfd, EPOLLIN, on_monitor_pidfd, u) < 0)
                 log_error("%s: cannot watch its monitor", name);
         health_begin(u);
@@ -1696,6 +1784,166 @@ static void send_backlog(struct manager *m, struct control_conn *c)
                 (void) control_reply(c, event_json(&m->events[(m->events_head + i) % EVENTS_KEPT]), true);
 }
 
+static bool unit_alive(const struct unit *u)
+{
+        return u->state == U_STARTING || u->state == U_RUNNING || u->state == U_STOPPING;
+}
+
+static void add_action(json_object *acts, const char *fmt, ...) _printf_(2, 3);
+static void add_action(json_object *acts, const char *fmt, ...)
+{
+        char line[600];
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        json_object_array_add(acts, json_object_new_string(line));
+}
+
+/* Marks into acc what the named units require (requires = true) or what
+ * requires them, and in via[i] the named unit that brought each in. */
+static int mark_closure(struct manager *m, const struct order_unit *view, struct unit **units, size_t n, bool requires,
+                        bool *acc, const char **via)
+{
+        size_t nu = m->n_units;
+        _cleanup_free_ bool *tmp = calloc(nu + 1, sizeof *tmp);
+        if (!tmp)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                size_t idx = 0;
+                while (idx < nu && m->units[idx] != units[k])
+                        idx++;
+                memset(tmp, 0, nu * sizeof *tmp);
+                if (requires)
+                        (void) order_mark_required(view, nu, idx, tmp);
+                else
+                        (void) order_mark_requirers(view, nu, idx, tmp);
+                for (size_t i = 0; i < nu; i++)
+                        if (tmp[i] && !acc[i]) {
+                                acc[i] = true;
+                                via[i] = units[k]->name;
+                        }
+        }
+        return 0;
+}
+
+/* start, stop and restart: start brings up what the named containers
+ * require first; stop takes down what requires them first; restart does
+ * both and brings the requirers back after them. The reply lists what was
+ * done; what cannot be done is an error and changes nothing. */
+static void method_verb(struct manager *m, struct control_conn *c, const char *method, struct unit **units, size_t n)
+{
+        bool start = streq(method, "io.berth.Container.Start"), stop = streq(method, "io.berth.Container.Stop");
+        bool restart = !start && !stop;
+        size_t nu = m->n_units;
+        _cleanup_free_ struct order_unit *view = order_view(m);
+        _cleanup_free_ bool *named = calloc(nu + 1, sizeof *named), *req = calloc(nu + 1, sizeof *req),
+                            *dep = calloc(nu + 1, sizeof *dep);
+        _cleanup_free_ const char **req_via = calloc(nu + 1, sizeof *req_via),
+                                  **dep_via = calloc(nu + 1, sizeof *dep_via);
+        if (!view || !named || !req || !dep || !req_via || !dep_via ||
+            ((start || restart) && mark_closure(m, view, units, n, true, req, req_via) < 0) ||
+            ((stop || restart) && mark_closure(m, view, units, n, false, dep, dep_via) < 0)) {
+                (void) control_reply_error(c, "io.berth.InternalError", NULL);
+                return;
+        }
+        for (size_t k = 0; k < n; k++)
+                for (size_t i = 0; i < nu; i++)
+                        if (m->units[i] == units[k])
+                                named[i] = true;
+        for (size_t i = 0; i < nu; i++) {
+                const struct unit *u = m->units[i];
+                if (req[i] && !named[i] && (!u->spec || u->owned_spec)) {
+                        char why[600];
+                        snprintf(why, sizeof why, "'%s' requires '%s', which is no longer declared", req_via[i],
+                                 u->name);
+                        reply_invalid(c, why);
+                        return;
+                }
+        }
+        json_object *acts = json_object_new_array();
+        if (stop || restart) /* requirers first, so that the order of the list is the order of the stops */
+                for (size_t i = 0; i < nu; i++) {
+                        struct unit *u = m->units[i];
+                        if (!dep[i] || named[i])
+                                continue;
+                        bool up = u->state == U_RUNNING || u->state == U_STARTING;
+                        if (restart && up) {
+                                emit(m, u->name, "stop", "requires '%s', which restarts", dep_via[i]);
+                                u->restart_after_stop = true;
+                                unit_request_stop(u);
+                                add_action(acts, "restart '%s': it requires '%s'", u->name, dep_via[i]);
+                        } else if (stop && (unit_alive(u) || u->pending_start || u->state == U_BACKOFF)) {
+                                emit(m, u->name, "stop", "requires '%s', which is stopped by the operator",
+                                     dep_via[i]);
+                                u->operator_stopped = true;
+                                u->restart_after_stop = false;
+                                unit_request_stop(u);
+                                add_action(acts, "stop '%s' first: it requires '%s'", u->name, dep_via[i]);
+                        }
+                }
+        if (start || restart)
+                for (size_t i = 0; i < nu; i++) {
+                        struct unit *u = m->units[i];
+                        if (!req[i] || named[i] || u->pending_start)
+                                continue;
+                        if (u->state == U_STOPPING || (u->pending_stop && unit_alive(u))) {
+                                u->operator_stopped = false;
+                                u->restart_after_stop = true;
+                                add_action(acts, "start '%s' first, once it has stopped: '%s' requires it", u->name,
+                                           req_via[i]);
+                                continue;
+                        }
+                        if (unit_alive(u))
+                                continue;
+                        emit(m, u->name, "start", "required by '%s'", req_via[i]);
+                        u->consecutive = 0;
+                        u->n_restart_times = 0;
+                        unit_request_start(u);
+                        add_action(acts, "start '%s' first: '%s' requires it", u->name, req_via[i]);
+                }
+        for (size_t i = 0; i < nu; i++) {
+                struct unit *u = m->units[i];
+                if (!named[i])
+                        continue;
+                if (stop) {
+                        bool was_down = !unit_alive(u) && !u->pending_start && u->state != U_BACKOFF;
+                        u->operator_stopped = true;
+                        u->restart_after_stop = false;
+                        if (was_down) {
+                                add_action(acts, "'%s' is already %s", u->name, unit_state_names[u->state]);
+                                continue;
+                        }
+                        emit(m, u->name, "stop", "requested by the operator");
+                        unit_request_stop(u);
+                        add_action(acts, "stop '%s'", u->name);
+                        continue;
+                }
+                u->consecutive = 0;
+                u->n_restart_times = 0;
+                u->operator_stopped = false;
+                if (u->state == U_STOPPING || (u->pending_stop && unit_alive(u))) {
+                        u->restart_after_stop = true;
+                        add_action(acts, "start '%s' once it has stopped", u->name);
+                } else if (restart && (u->state == U_RUNNING || u->state == U_STARTING)) {
+                        u->restart_after_stop = true;
+                        unit_request_stop(u);
+                        add_action(acts, "restart '%s'", u->name);
+                } else if (unit_alive(u)) {
+                        add_action(acts, "'%s' is already %s", u->name, unit_state_names[u->state]);
+                } else if (u->pending_start) {
+                        add_action(acts, "'%s' is already waiting to start", u->name);
+                } else {
+                        unit_request_start(u);
+                        add_action(acts, "start '%s'", u->name);
+                }
+        }
+        dispatch(m);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "actions", acts);
+        (void) control_reply(c, p, false);
+}
+
 static void on_call(void *userdata, struct control_conn *c, const char *method, json_object *params, bool more)
 {
         struct manager *m = userdata;
@@ -1734,29 +1982,7 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                                 return;
                         }
                 }
-                for (size_t i = 0; i < n; i++) {
-                        struct unit *u = units[i];
-                        if (streq(method, "io.berth.Container.Start")) {
-                                u->consecutive = 0;
-                                u->n_restart_times = 0;
-                                unit_request_start(u);
-                        } else if (streq(method, "io.berth.Container.Stop")) {
-                                u->operator_stopped = true;
-                                emit(m, u->name, "stop", "requested by the operator");
-                                unit_request_stop(u);
-                        } else {
-                                u->consecutive = 0;
-                                u->n_restart_times = 0;
-                                u->operator_stopped = false;
-                                if (u->state == U_RUNNING || u->state == U_STARTING) {
-                                        u->restart_after_stop = true;
-                                        unit_request_stop(u);
-                                } else
-                                        unit_request_start(u);
-                        }
-                }
-                dispatch(m);
-                (void) control_reply(c, NULL, false);
+                method_verb(m, c, method, units, n);
         } else if (streq(method, "io.berth.Container.Kill")) {
                 if (!collect_units(m, c, params, units, ELEMENTSOF(units), &n))
                         return;
@@ -1766,9 +1992,23 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                         reply_invalid(c, "signal: not a signal name or number");
                         return;
                 }
+                /* All or nothing: a signal that cannot be sent is an error, never a silent no-op. */
                 for (size_t i = 0; i < n; i++)
-                        if (units[i]->state == U_RUNNING && unit_init_pidfd(units[i]) >= 0)
-                                (void) syscall(SYS_pidfd_send_signal, units[i]->init_pidfd, sig, NULL, 0);
+                        if (units[i]->state != U_RUNNING || unit_init_pidfd(units[i]) < 0) {
+                                char why[600];
+                                snprintf(why, sizeof why, "'%s' is %s: no process to signal; nothing was sent",
+                                         units[i]->name, unit_state_names[units[i]->state]);
+                                reply_invalid(c, why);
+                                return;
+                        }
+                for (size_t i = 0; i < n; i++)
+                        if (syscall(SYS_pidfd_send_signal, units[i]->init_pidfd, sig, NULL, 0) < 0) {
+                                char why[600];
+                                snprintf(why, sizeof why, "'%s': cannot send the signal: %s", units[i]->name,
+                                         strerror(errno));
+                                reply_invalid(c, why);
+                                return;
+                        }
                 (void) control_reply(c, NULL, false);
         } else if (streq(method, "io.berth.Manager.Events")) {
                 send_backlog(m, c);

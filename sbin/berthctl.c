@@ -822,6 +822,22 @@ static int verb_inspect(int argc, char **argv)
         return call("io.berth.Container.Inspect", p, false, print_obj, NULL);
 }
 
+/* start/stop/restart: one line per thing berthd did, in order. */
+static int print_actions(json_object *p, void *userdata)
+{
+        (void) userdata;
+        json_object *acts;
+        if (opt_json) {
+                print_json(p);
+                return 0;
+        }
+        if (!p || !json_object_object_get_ex(p, "actions", &acts))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(acts); i++)
+                printf("%s\n", json_object_get_string(json_object_array_get_idx(acts, i)));
+        return 0;
+}
+
 static int names_verb(int argc, char **argv, const char *method, const char *usage_line)
 {
         int i = daemon_opts(argc, argv, usage_line);
@@ -835,7 +851,7 @@ static int names_verb(int argc, char **argv, const char *method, const char *usa
         for (; i < argc; i++)
                 json_object_array_add(arr, json_object_new_string(argv[i]));
         json_object_object_add(p, "names", arr);
-        return call(method, p, false, NULL, NULL);
+        return call(method, p, false, print_actions, NULL);
 }
 
 static int verb_start(int argc, char **argv)
