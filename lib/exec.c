@@ -303,9 +303,28 @@ struct exec_session {
         bool eof, child_done, tty;
         int child_status;
         int result; /* < 0 once an error is known */
+        void (*reap_later)(void *userdata, pid_t pid);
+        void *reap_userdata;
         char err[EXEC_ERROR_MAX];
         char *name;
 };
+
+/* A killed child: reaped now, or, when it does not go within a few ms and
+ * the caller can reap later, handed over (never a wait without bound on
+ * berthd's loop: a process in a frozen cgroup dies only when thawed). */
+static void reap_killed(struct exec_session *s, pid_t pid)
+{
+        if (!s->reap_later)
+                return reap(pid);
+        for (int i = 0; i < 20; i++) {
+                pid_t r = waitpid(pid, NULL, WNOHANG);
+                if (r != 0 && !(r < 0 && errno == EINTR))
+                        return; /* reaped, or not ours any more */
+                struct timespec ts = { 0, 250 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        s->reap_later(s->reap_userdata, pid);
+}
 
 struct exec_session *exec_session_free(struct exec_session *s)
 {
@@ -315,11 +334,11 @@ struct exec_session *exec_session_free(struct exec_session *s)
          * sleeping process, so the waits are short. */
         if (s->workload > 0) {
                 (void) kill(s->workload, SIGKILL);
-                reap(s->workload);
+                reap_killed(s, s->workload);
         }
         if (s->child > 0 && !s->child_done) {
                 (void) kill(s->child, SIGKILL);
-                reap(s->child);
+                reap_killed(s, s->child);
         }
         if (s->pty >= 0)
                 close(s->pty);
@@ -547,6 +566,8 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         }
         s->sock = s->child_pidfd = s->pty = -1;
         s->tty = o->tty;
+        s->reap_later = t->reap_later;
+        s->reap_userdata = t->reap_userdata;
         s->epfd = epoll_create1(EPOLL_CLOEXEC);
         int sv[2] = { -1, -1 };
         int one = 1;

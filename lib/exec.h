@@ -20,6 +20,11 @@ struct exec_target {
         const struct spec_container *spec; /* user, workdir, env, caps, seccomp */
         const char *state_dir;             /* its record: the confinement it was started with */
         const int *init_exe;               /* a shared runtime_init_exe() copy, or NULL: one per call */
+        /* Optional: a child killed by exec_session_free() that has not exited
+         * a few ms later (a frozen cgroup, a dying PID namespace) is handed to
+         * this instead of waited for: berthd's event loop reaps it then. */
+        void (*reap_later)(void *userdata, pid_t pid);
+        void *reap_userdata;
 };
 
 struct exec_opts {
@@ -55,7 +60,8 @@ int exec_session_step(struct exec_session *s, char *err, size_t errlen);
 /* After step returned 1: the workload (the caller's child, leading its own
  * session), a pidfd (-1 without pidfd_open) and with tty the pty master. */
 void exec_session_take(struct exec_session *s, pid_t *ret_pid, int *ret_pidfd, int *ret_pty);
-/* Kills and reaps whatever was not taken. NULL-safe, returns NULL. */
+/* Kills and reaps whatever was not taken (or hands it to t->reap_later).
+ * NULL-safe, returns NULL. */
 struct exec_session *exec_session_free(struct exec_session *s);
 
 /* exec_session_* to the end, waiting at most o->timeout_ms.

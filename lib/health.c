@@ -85,8 +85,11 @@ struct health_probe {
 
         /* command */
         struct exec_session *session; /* until the command exec'd */
+        void (*reap_later)(void *userdata, pid_t pid);
+        void *reap_userdata;
         pid_t pid; /* leads its process group */
         int pidfd;
+        bool reaped; /* the leader was waited for, or handed to reap_later */
         int out_fd;
         char out[HEALTH_OUTPUT_MAX];
         size_t out_len;
@@ -307,6 +310,8 @@ int health_probe_start(const struct health_target *t, const struct spec_health *
                 return -ENOMEM;
         p->pid = -1;
         p->pidfd = p->out_fd = p->sock = -1;
+        p->reap_later = t->exec.reap_later;
+        p->reap_userdata = t->exec.reap_userdata;
         p->res.exit_status = -1;
         p->started_mono = now_mono();
         p->res.started_realtime = now_realtime();
@@ -403,6 +408,10 @@ static void kill_group(struct health_probe *p)
         }
 }
 
+/* The killed leader: reaped within timeout_ms, or handed to reap_later
+ * (a process in a frozen cgroup or a dying PID namespace may take longer;
+ * the event loop must not wait for it, and an unreaped child of ours would
+ * hold its PID namespace's teardown). */
 static void reap_leader(struct health_probe *p, int timeout_ms)
 {
         if (p->pidfd < 0)
@@ -415,6 +424,10 @@ static void reap_leader(struct health_probe *p, int timeout_ms)
                         p->res.exit_status = si.si_status;
                 else
                         p->res.exit_status = 128 + si.si_status;
+                p->reaped = true;
+        } else if (p->reap_later && p->pid > 0 && errno != ECHILD) {
+                p->reap_later(p->reap_userdata, p->pid);
+                p->reaped = true;
         }
 }
 
@@ -538,7 +551,7 @@ void health_probe_kill(struct health_probe *p)
         if (p->kind == PROBE_COMMAND) {
                 p->session = exec_session_free(p->session); /* kills and reaps a set-up under way */
                 kill_group(p);
-                reap_leader(p, 1000);
+                reap_leader(p, 100);
                 read_output(p);
         }
         char text[HEALTH_RESULT_OUTPUT_MAX - 64];
@@ -561,10 +574,8 @@ struct health_probe *health_probe_free(struct health_probe *p)
                 return NULL;
         if (!p->done && p->epfd >= 0 && p->evfd >= 0)
                 health_probe_kill(p);
-        else if (p->kind == PROBE_COMMAND && p->pid > 0 && p->pidfd >= 0) {
-                siginfo_t si = { 0 }; /* a leader killed but not yet reaped */
-                (void) waitid(P_PIDFD, (id_t) p->pidfd, &si, WEXITED | WNOHANG);
-        }
+        else if (p->kind == PROBE_COMMAND && p->pid > 0 && p->pidfd >= 0 && !p->reaped)
+                reap_leader(p, 0); /* a leader killed but not yet reaped */
         exec_session_free(p->session);
         close_fd(&p->pidfd);
         close_fd(&p->out_fd);

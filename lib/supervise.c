@@ -538,6 +538,26 @@ static int on_probe_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+static int on_reaped(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        (void) si;
+        (void) userdata;
+        /* sd-event reaps it after this; the (floating, small) source stays
+         * off until the loop is freed: this happens only for a kill that
+         * did not take at once. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+/* A killed probe process (or its set-up) that did not exit at once: the
+ * loop reaps it when it does, and never waits for it. */
+static void reap_later(void *userdata, pid_t pid)
+{
+        struct manager *m = userdata;
+        if (sd_event_add_child(m->event, NULL, pid, WEXITED, on_reaped, NULL) < 0)
+                (void) waitpid(pid, NULL, WNOHANG);
+}
+
 static void health_probe_now(struct unit *u)
 {
         struct manager *m = u->m;
@@ -546,7 +566,9 @@ static void health_probe_now(struct unit *u)
                                              .init_start = u->init_start,
                                              .spec = u->spec,
                                              .state_dir = m->o.state_dir,
-                                             .init_exe = &m->o.init_exe_fd } };
+                                             .init_exe = &m->o.init_exe_fd,
+                                             .reap_later = reap_later,
+                                             .reap_userdata = m } };
         if (u->address[0])
                 (void) inet_pton(AF_INET, u->address, &t.address);
         if (health_probe_start(&t, &u->spec->health, &u->probe) < 0) {

@@ -12,7 +12,9 @@
 #  3. an fd leaked by whoever started berthctl run / berthd never reaches
 #     the container's PID 1;
 #  4. exec after an edit of the definition without a reload keeps the
-#     capabilities and seccomp filter the container was started with.
+#     capabilities and seccomp filter the container was started with;
+#  5. a probe killed in a frozen container never makes berthd wait, and is
+#     reaped once thawed; a stop with a probe in flight is prompt.
 # Private berthds below one mktemp -d, containers bj<pid>-*; the EXIT trap
 # removes everything (lib.sh's daemon layer).
 set -u
@@ -147,6 +149,34 @@ t_confinement() {
   daemon_stop
 }
 
+# ---- 5. probes that cannot be reaped at once ----------------------------------------------------
+
+# zombies PID: children of PID that are zombies
+zombies() { local c; for c in $(pgrep -P "$1"); do [ "$(awk '{print $3}' /proc/"$c"/stat 2>/dev/null)" = Z ] && echo "$c"; done; }
+
+t_probe_reaping() {
+  env_new reap
+  container "$P-z" 'autostart = true' "$(cmd 'while :; do sleep 1; done')" 'stop-timeout = 20s' \
+    'health { command = { "/bin/sleep", "30" } interval = 2s timeout = 2s on-failure = none }'
+  daemon_start
+  wait_until 30 running "$P-z" || { nok "reap: container did not start"; return; }
+  # a probe is running: freeze the container, so its kill cannot take effect
+  wait_until 10 eval "pgrep -f 'sleep 30' >/dev/null"
+  ctl freeze "$P-z" >/dev/null 2>&1
+  local i slow=0
+  for ((i = 0; i < 10; i++)); do ls_fast || slow=$((slow + 1)); sleep 0.5; done
+  check "reap: berthd answers within 1 s while a timed-out probe sits in a frozen cgroup (late: $slow of 10)" test "$slow" = 0
+  ctl unfreeze "$P-z" >/dev/null 2>&1
+  sleep 2
+  check "reap: the killed probe is reaped once thawed (zombies: $(zombies "$DPID"))" eval '[ -z "$(zombies "$DPID")" ]'
+  # stop while a probe runs: the container goes at once, not at stop-timeout
+  wait_until 10 eval "pgrep -f 'sleep 30' >/dev/null"
+  local t0=$SECONDS
+  ctl stop "$P-z" >/dev/null 2>&1
+  check "reap: stop with a probe in flight takes less than its stop-timeout ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -lt 10
+  daemon_stop
+}
+
 if [ $# -gt 0 ]; then
   for t in "$@"; do "$t"; done
 else
@@ -154,6 +184,7 @@ else
   t_stop_probes
   t_leaked_fd
   t_confinement
+  t_probe_reaping
 fi
 daemon_finish ""
 exit $fail
