@@ -131,8 +131,6 @@ static ssize_t drain(const struct monitor_params *p, int dirfd, struct log_write
         if (k <= 0)
                 return k < 0 && (errno == EAGAIN || errno == EINTR) ? -EAGAIN : 0;
         if (w->fd >= 0 && p->log_max_size && (uint64_t) w->size + (uint64_t) k > p->log_max_size && w->size > 0) {
-                if (!w->at_line_start)
-                        (void) write_some(w, "\n", 1);
                 close(w->fd);
                 (void) monitor_rotate(dirfd, LOG_NAME, p->log_max_files);
                 w->fd = open_log(dirfd, &w->size);
