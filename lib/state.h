@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,7 +30,18 @@ struct state_record {
  * berthctl, so it skips the syncs (0.7-1 ms idle, several under I/O load):
  * after a crash the boot id marks it stale either way. */
 int state_write(const char *dir, const struct state_record *r, bool durable);
+/* -EBADMSG for a record that is not whole (empty, truncated, a field that
+ * does not parse): such a record says nothing, and is never a reason to
+ * kill or restart anything. */
 int state_read(const char *dir, struct state_record *r);
+int state_parse(const char *text, size_t len, struct state_record *r);
+
+/* The running monitor of the container in dir, found without its record:
+ * the process in our PID namespace (no container process is) whose argv
+ * is "berth-monitor DIR INIT_PID ..." with DIR the same directory, and
+ * whose child is INIT_PID. Fills pids, start times and boot id (no hashes, no
+ * address). 0, or -ESRCH when none runs. */
+int state_find_monitor(const char *dir, struct state_record *r);
 
 /* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */
 int state_proc_starttime(pid_t pid, uint64_t *ret);

@@ -1338,21 +1338,63 @@ int manager_reload(struct manager *m)
 /* ---- startup and re-adoption ----------------------------------------------------------------- */
 
 /* A container left by a previous berthd: take it back if its monitor is
- * the same process (pid + start time + boot), else collect its exit. */
+ * the same process (pid + start time + boot), else collect its exit. A
+ * record that does not parse, or names processes that are gone while the
+ * container's monitor still runs, is never a reason to kill or restart:
+ * the monitor is found by its argv (state_find_monitor) and the container
+ * re-adopted; its record is written again. */
 static void adopt(struct manager *m, const char *name)
 {
         _cleanup_free_ char *dir = unit_dir(m, name);
-        struct state_record rec;
-        if (!dir || state_read(dir, &rec) < 0)
+        struct state_record rec, found;
+        if (!dir)
                 return;
+        int q = state_read(dir, &rec);
+        if (q == -ENOENT || q == -ENOTDIR || q == -ELOOP)
+                return; /* no record: a container that does not run */
         char boot[40] = "";
         (void) state_boot_id(boot);
+        int pidfd = -1;
+        bool alive = q >= 0 && streq(boot, rec.boot_id) &&
+                     state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &pidfd) == 0;
+        bool refound = false;
+        if (!alive && state_find_monitor(dir, &found) == 0 &&
+            state_pidfd_verified(found.monitor_pid, found.monitor_start, &pidfd) == 0) {
+                if (q < 0)
+                        log_warning("container '%s': state record %s/state is unreadable (%s); its monitor runs "
+                                    "(pid %d): re-adopted",
+                                    name, dir, strerror(-q), (int) found.monitor_pid);
+                else
+                        log_warning("container '%s': state record %s/state names monitor %d, which is gone; "
+                                    "its monitor runs as pid %d: re-adopted",
+                                    name, dir, (int) rec.monitor_pid, (int) found.monitor_pid);
+                if (q >= 0) { /* keep what the record knows beyond the pids */
+                        memcpy(found.restart_hash, rec.restart_hash, SPEC_HASH_LEN);
+                        memcpy(found.live_hash, rec.live_hash, SPEC_HASH_LEN);
+                        memcpy(found.supervise_hash, rec.supervise_hash, SPEC_HASH_LEN);
+                        memcpy(found.address, rec.address, sizeof found.address);
+                        found.restarts = rec.restarts;
+                        found.started_realtime_usec = rec.started_realtime_usec;
+                }
+                rec = found;
+                alive = refound = true;
+        } else if (q < 0) {
+                /* Nothing of it runs: whatever the record said is over. */
+                log_warning("container '%s': state record %s/state is unreadable (%s) and no monitor of it "
+                            "runs: treated as stopped",
+                            name, dir, strerror(-q));
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (dfd >= 0)
+                        (void) unlinkat(dfd, "state", 0);
+                return;
+        }
         struct unit *u = unit_find(m, name);
         bool declared = u != NULL;
-        if (!u && !(u = unit_add(m, name)))
+        if (!u && !(u = unit_add(m, name))) {
+                if (pidfd >= 0)
+                        close(pidfd);
                 return;
-        int pidfd = -1;
-        bool alive = streq(boot, rec.boot_id) && state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &pidfd) == 0;
+        }
         u->monitor_pid = rec.monitor_pid;
         u->monitor_start = rec.monitor_start;
         u->init_pid = rec.init_pid;
@@ -1360,6 +1402,13 @@ static void adopt(struct manager *m, const char *name)
         u->restarts = rec.restarts;
         u->started_realtime = rec.started_realtime_usec;
         snprintf(u->address, sizeof u->address, "%s", rec.address);
+        if (refound && !rec.restart_hash[0] && u->spec) {
+                /* What it runs is not known: assume the definition in force
+                 * rather than restart a healthy container on a guess. */
+                spec_container_hash_restart(u->spec, rec.restart_hash);
+                spec_container_hash_live(u->spec, rec.live_hash);
+                spec_container_hash_supervise(u->spec, rec.supervise_hash);
+        }
         memcpy(u->rh, rec.restart_hash, SPEC_HASH_LEN);
         memcpy(u->lh, rec.live_hash, SPEC_HASH_LEN);
         memcpy(u->sh, rec.supervise_hash, SPEC_HASH_LEN);
@@ -1371,6 +1420,12 @@ static void adopt(struct manager *m, const char *name)
                 monitor_gone(u);
                 return;
         }
+        if (refound) {
+                if (!rec.started_realtime_usec)
+                        rec.started_realtime_usec = u->started_realtime = now_realtime();
+                if (state_write(dir, &rec, true) < 0)
+                        log_warning("container '%s': cannot write its state record again", name);
+        }
         u->monitor_pidfd = pidfd;
         if (state_pidfd_verified(rec.init_pid, rec.init_start, &u->init_pidfd) < 0)
                 u->init_pidfd = -1;
@@ -1379,7 +1434,8 @@ static void adopt(struct manager *m, const char *name)
         if (sd_event_add_io(m->event, &u->monitor_src, pidfd, EPOLLIN, on_monitor_pidfd, u) < 0)
                 log_error("%s: cannot watch its monitor", name);
         health_begin(u);
-        emit(m, name, "adopted", "pid %d%s", (int) rec.init_pid, declared ? "" : " (no longer declared)");
+        emit(m, name, "adopted", "pid %d%s%s", (int) rec.init_pid, declared ? "" : " (no longer declared)",
+             refound ? " (state record did not match: monitor found by its command line)" : "");
 }
 
 int manager_startup(struct manager *m)
