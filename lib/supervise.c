@@ -54,6 +54,7 @@ struct unit {
         bool known_spec;          /* hashes below are of spec (not only from disk) */
         char rh[SPEC_HASH_LEN], lh[SPEC_HASH_LEN], sh[SPEC_HASH_LEN];
         bool operator_stopped;    /* a stop by the operator: never restarted, never a failure */
+        bool orphaned;            /* its definition is gone: stopped, data kept until destroy */
         bool pending_start;       /* waiting for dependencies / start-delay */
         bool pending_stop;        /* waiting for dependants to stop first */
         bool restart_after_stop, remove_after_stop;
@@ -254,6 +255,15 @@ static char *unit_dir(struct manager *m, const char *name)
 
 static void unit_set_spec(struct unit *u, const struct spec_container *c)
 {
+        if (c && u->owned_spec && c != u->owned_spec) {
+                /* Declared again: the copy of the gone definition goes. */
+                spec_container_free(u->owned_spec);
+                u->owned_spec = NULL;
+        }
+        if (c && u->orphaned) {
+                u->orphaned = false;
+                u->operator_stopped = false;
+        }
         u->spec = c;
         if (c) {
                 spec_container_hash_restart(c, u->rh);
@@ -1117,7 +1127,8 @@ static struct plan_actual *actual_states(struct manager *m)
                                                        PLAN_STATE_STOPPING, PLAN_STATE_BACKOFF, PLAN_STATE_FAILED };
                 a[i] = (struct plan_actual){ .name = u->name,
                                              .state = map[u->state],
-                                             .stopped_by_operator = u->operator_stopped,
+                                             .stopped_by_operator = u->operator_stopped && !u->orphaned,
+                                             .orphaned = u->orphaned,
                                              .spec = u->known_spec ? u->spec : NULL };
                 memcpy(a[i].restart_hash, u->rh, SPEC_HASH_LEN);
                 memcpy(a[i].live_hash, u->lh, SPEC_HASH_LEN);
@@ -1168,6 +1179,21 @@ static int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *r
         return r;
 }
 
+/* True (and why) when p would stop so many running containers because
+ * their definitions vanished that it needs reload --force (plan.h). */
+static bool reload_needs_force(struct manager *m, const struct plan *p, char *why, size_t size)
+{
+        _cleanup_free_ struct plan_actual *act = actual_states(m);
+        size_t stopping = 0, running = 0;
+        if (!act || !plan_needs_force(p, act, m->n_units, &stopping, &running))
+                return false;
+        snprintf(why, size,
+                 "the definitions of %zu of the %zu running containers are gone from %s (a file system not "
+                 "mounted?); nothing was changed; reload --force stops them (their data is kept)",
+                 stopping, running, m->o.conf_dir);
+        return true;
+}
+
 static void keep_networks(struct manager *m)
 {
         for (size_t i = 0; i < m->n_networks_up; i++)
@@ -1189,6 +1215,20 @@ static void keep_networks(struct manager *m)
                 c->mtu = n->mtu;
                 m->networks_up[m->n_networks_up++] = c;
         }
+}
+
+/* Its definition is gone: stop it (never restarted: as if the operator
+ * stopped it) and keep its directory, until `berthctl destroy` or until a
+ * definition of that name returns (unit_set_spec). */
+static void unit_orphan(struct unit *u)
+{
+        if (u->orphaned)
+                return;
+        u->orphaned = true;
+        u->operator_stopped = true;
+        u->restart_after_stop = false;
+        emit(u->m, u->name, "orphaned", "definition gone; data kept (berthctl destroy deletes it)");
+        unit_request_stop(u);
 }
 
 /* Takes the new set and acts on the plan. Specs of removed containers
@@ -1242,18 +1282,10 @@ static void apply_plan(struct manager *m, struct spec_set *next, const struct pl
                                 unit_request_start(u);
                         }
                         break;
-                case PLAN_STOP_REMOVE:
-                        if (u) {
-                                u->remove_after_stop = true;
-                                if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING)
-                                        unit_request_stop(u);
-                                else {
-                                        if (u->spec)
-                                                runtime_remove(m->o.state_dir, u->spec);
-                                        emit(m, u->name, "removed", NULL);
-                                        unit_forget(m, u);
-                                }
-                        }
+                case PLAN_STOP_ORPHAN:
+                case PLAN_ORPHAN:
+                        if (u)
+                                unit_orphan(u);
                         break;
                 case PLAN_RESTART:
                         if (!u)
@@ -1326,6 +1358,15 @@ int manager_reload(struct manager *m)
                 emit(m, NULL, "reload-refused", "%zu errors", n);
                 json_object_put(errs);
                 return r;
+        }
+        char why[1024];
+        if (reload_needs_force(m, &p, why, sizeof why)) {
+                log_error("reload refused: %s", why);
+                (void) sd_notifyf(false, "READY=1\nSTATUS=reload refused: definitions of running containers gone");
+                emit(m, NULL, "reload-refused", "%s", why);
+                plan_done(&p);
+                spec_set_done(&next);
+                return -EBUSY;
         }
         apply_plan(m, &next, &p);
         emit(m, NULL, "reloaded", "%zu change%s", plan_count_changes(&p), plan_count_changes(&p) == 1 ? "" : "s");
@@ -1476,9 +1517,19 @@ int manager_startup(struct manager *m)
         DIR *dp = opendir(m->containers_dir);
         if (dp) {
                 struct dirent *de;
-                while ((de = readdir(dp)))
-                        if (name_is_valid(de->d_name))
-                                adopt(m, de->d_name);
+                while ((de = readdir(dp))) {
+                        if (!name_is_valid(de->d_name))
+                                continue;
+                        adopt(m, de->d_name);
+                        struct stat st;
+                        if (unit_find(m, de->d_name) || fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            !S_ISDIR(st.st_mode))
+                                continue;
+                        /* Data of a container no file declares: kept, listed as orphaned. */
+                        struct unit *u = unit_add(m, de->d_name);
+                        if (u)
+                                unit_orphan(u);
+                }
                 closedir(dp);
         }
         /* Adopted containers run with the hashes on disk: a reload-style plan
@@ -1493,11 +1544,7 @@ int manager_startup(struct manager *m)
         for (size_t i = 0; i < m->n_units; i++) {
                 struct unit *u = m->units[i];
                 if (!u->spec) { /* adopted, but no file declares it any more */
-                        if (u->state == U_RUNNING) {
-                                u->remove_after_stop = true;
-                                unit_request_stop(u);
-                        } else
-                                u->remove_after_stop = true;
+                        unit_orphan(u);
                         continue;
                 }
                 char rh[SPEC_HASH_LEN];
@@ -1511,14 +1558,6 @@ int manager_startup(struct manager *m)
                         unit_set_spec(u, u->spec);
                 else if (u->spec->autostart && u->state == U_STOPPED)
                         unit_request_start(u);
-        }
-        for (size_t i = 0; i < m->n_units;) { /* adopted-and-gone leftovers */
-                struct unit *u = m->units[i];
-                if (!u->spec && u->state != U_RUNNING && u->state != U_STOPPING) {
-                        unit_forget(m, u);
-                        continue;
-                }
-                i++;
         }
         nat_sync(m);
         dispatch(m);
@@ -1543,7 +1582,9 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
 {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(u->name));
-        json_object_object_add(o, "state", json_object_new_string(unit_state_names[u->state]));
+        bool orphan_idle = u->orphaned && (u->state == U_STOPPED || u->state == U_FAILED);
+        json_object_object_add(o, "state", json_object_new_string(orphan_idle ? "orphaned" : unit_state_names[u->state]));
+        json_object_object_add(o, "orphaned", json_object_new_boolean(u->orphaned));
         json_object_object_add(o, "health", json_object_new_string(
                 u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
         json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
@@ -1621,6 +1662,65 @@ static void reply_invalid(struct control_conn *c, const char *why)
         (void) control_reply_error(c, "org.varlink.service.InvalidParameter", p);
 }
 
+static void reply_refused(struct control_conn *c, const char *error, const char *why)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "reason", json_object_new_string(why));
+        (void) control_reply_error(c, error, p);
+}
+
+/* berthctl destroy NAME: deletes the data of an orphan, and only of one
+ * that no definition names and that does not run. */
+static void method_destroy(struct manager *m, struct control_conn *c, json_object *params)
+{
+        const char *name = param_string(params, "name");
+        struct unit *u = name ? unit_find(m, name) : NULL;
+        char why[700];
+        if (!u) {
+                reply_no_such(c, name);
+                return;
+        }
+        if (u->spec && !u->owned_spec) {
+                snprintf(why, sizeof why, "container '%s' is declared in %s:%d: remove its definition and reload first",
+                         u->name, u->spec->file ? u->spec->file : "?", u->spec->line);
+                reply_refused(c, "io.berth.ContainerDeclared", why);
+                return;
+        }
+        /* A definition back in the directory but not reloaded yet counts:
+         * the operator restored it to keep the data. */
+        struct spec_set files = { 0 };
+        struct diag d = { 0 };
+        int r = config_load_dir(m->o.conf_dir, &files, &d);
+        const struct spec_container *f = r >= 0 ? spec_set_find_container(&files, u->name) : NULL;
+        if (r < 0)
+                snprintf(why, sizeof why, "the definitions in %s cannot be read or are invalid: fix them first",
+                         m->o.conf_dir);
+        else if (f)
+                snprintf(why, sizeof why, "container '%s' is declared in %s:%d (not reloaded yet): remove its "
+                         "definition first", u->name, f->file ? f->file : "?", f->line);
+        spec_set_done(&files);
+        diag_done(&d);
+        if (r < 0 || f) {
+                reply_refused(c, "io.berth.ContainerDeclared", why);
+                return;
+        }
+        if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid) {
+                snprintf(why, sizeof why, "container '%s' is %s: destroy it once it has stopped", u->name,
+                         unit_state_names[u->state]);
+                reply_refused(c, "io.berth.ContainerRunning", why);
+                return;
+        }
+        r = runtime_delete_data(m->o.state_dir, u->name);
+        if (r < 0) {
+                snprintf(why, sizeof why, "cannot delete the data of container '%s': %s", u->name, strerror(-r));
+                reply_refused(c, "io.berth.DestroyFailed", why);
+                return;
+        }
+        emit(m, u->name, "destroyed", "its data is deleted");
+        unit_forget(m, u);
+        (void) control_reply(c, NULL, false);
+}
+
 /* Names from {"names": [...]} (or {"name": "x"}); all must exist. */
 static bool collect_units(struct manager *m, struct control_conn *c, json_object *params, struct unit **out, size_t max,
                           size_t *n)
@@ -1675,7 +1775,20 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 (void) control_reply_error(c, "io.berth.InternalError", NULL);
                 return;
         }
+        char why[1024];
+        bool force_needed = reload_needs_force(m, &p, why, sizeof why);
+        json_object *fv;
+        bool force = params && json_object_object_get_ex(params, "force", &fv) && json_object_get_boolean(fv);
+        if (apply && force_needed && !force) {
+                reply_refused(c, "io.berth.ReloadRefused", why);
+                emit(m, NULL, "reload-refused", "%s", why);
+                plan_done(&p);
+                spec_set_done(&next);
+                return;
+        }
         json_object *out = plan_to_json(&p);
+        if (out && force_needed && !apply)
+                json_object_object_add(out, "force_needed", json_object_new_string(why));
         if (apply) {
                 char buf[64];
                 snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
@@ -1727,6 +1840,12 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                 method_plan(m, c, false, params);
         else if (streq(method, "io.berth.Manager.Reload"))
                 method_plan(m, c, true, params);
+        else if (streq(method, "io.berth.Container.Destroy")) {
+                if (m->shutting_down)
+                        (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
+                else
+                        method_destroy(m, c, params);
+        }
         else if (streq(method, "io.berth.Container.Start") || streq(method, "io.berth.Container.Stop") ||
                  streq(method, "io.berth.Container.Restart")) {
                 if (m->shutting_down) {

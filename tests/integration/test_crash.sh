@@ -49,7 +49,7 @@ t_orphan() {
   local plan
   plan=$(ctl plan 2>&1)
   check "plan says the container stops and keeps its data" \
-    eval 'printf "%s\n" "$plan" | grep -E "^stop +$P-b +definition gone; data kept"'
+    eval 'printf "%s\n" "$plan" | grep -qE "^stop +$P-b +definition gone; data kept"'
   [[ $plan == *"definition gone; data kept"* ]] || note "plan: $(oneline "$plan")"
   ctl reload >/dev/null 2>&1
   check "a deleted definition stops its container" wait_until 20 eval '! alive "$b"'
