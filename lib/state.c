@@ -296,6 +296,79 @@ int state_find_monitor(const char *dir, struct state_record *r)
         return -ESRCH;
 }
 
+/* The files config_load_dir() reads: *.conf, not hidden, not a backup. */
+static bool is_definition_file(const char *n)
+{
+        size_t l = strlen(n);
+        return n[0] != '.' && n[0] != '#' && l > 5 && streq(n + l - 5, ".conf");
+}
+
+int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
+                            char **ret_dir)
+{
+        _cleanup_free_ char *stage = strdup_printf("%s/" STATE_LAST_GOOD ".new", state_dir);
+        if (!stage)
+                return -ENOMEM;
+        int r = rm_rf(stage);
+        if (r < 0)
+                return r;
+        if (mkdir(stage, 0700) < 0)
+                return -errno;
+        _cleanup_close_ int sfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int cfd = open(conf_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sfd < 0 || cfd < 0)
+                return -errno;
+        _cleanup_(closedirp) DIR *dp = fdopendir(fcntl(cfd, F_DUPFD_CLOEXEC, 3));
+        if (!dp)
+                return -errno;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(dp))) {
+                if (!is_definition_file(de->d_name))
+                        continue;
+                if (++n > max_files)
+                        return -E2BIG;
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                r = read_file_at(cfd, de->d_name, max_size, &text, &len);
+                if (r == -EISDIR)
+                        continue;
+                if (r < 0)
+                        return r;
+                r = write_file_replace(sfd, de->d_name, text, len, 0600);
+                if (r < 0)
+                        return r;
+        }
+        if (syncfs(sfd) < 0)
+                return -errno;
+        *ret_dir = TAKE_PTR(stage);
+        return 0;
+}
+
+int state_definitions_commit(const char *state_dir)
+{
+        _cleanup_free_ char *stage = strdup_printf("%s/" STATE_LAST_GOOD ".new", state_dir);
+        _cleanup_free_ char *good = strdup_printf("%s/" STATE_LAST_GOOD, state_dir);
+        if (!stage || !good)
+                return -ENOMEM;
+        /* Swap, so that there is a whole set at every moment; the old one goes after. */
+        if (renameat2(AT_FDCWD, stage, AT_FDCWD, good, RENAME_EXCHANGE) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                if (rename(stage, good) < 0)
+                        return -errno;
+        }
+        _cleanup_close_ int dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void) fsync(dfd);
+        return rm_rf(stage);
+}
+
+char *state_definitions_dir(const char *state_dir)
+{
+        return strdup_printf("%s/" STATE_LAST_GOOD, state_dir);
+}
+
 int state_proc_starttime(pid_t pid, uint64_t *ret)
 {
         char path[64];

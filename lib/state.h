@@ -43,6 +43,17 @@ int state_parse(const char *text, size_t len, struct state_record *r);
  * address). 0, or -ESRCH when none runs. */
 int state_find_monitor(const char *dir, struct state_record *r);
 
+/* "Last known good": a copy of the definition files berthd last applied,
+ * in STATE/last-good/, which a berthd that starts with invalid definitions
+ * runs with. stage copies conf_dir's *.conf files (at most max_files, each
+ * at most max_size bytes) into a new directory (*ret_dir, for the caller to
+ * check by loading it); commit swaps it in. 0 or -errno. */
+#define STATE_LAST_GOOD "last-good"
+int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
+                            char **ret_dir);
+int state_definitions_commit(const char *state_dir);
+char *state_definitions_dir(const char *state_dir); /* STATE/last-good, a new string */
+
 /* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */
 int state_proc_starttime(pid_t pid, uint64_t *ret);
 int state_boot_id(char buf[40]);

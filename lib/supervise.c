@@ -116,6 +116,8 @@ struct manager {
         size_t n_events, events_head;
         uint64_t events_seq;
         char nat_table[32]; /* "berth", or per run dir for a private instance */
+        size_t definition_errors; /* in the directory's files, last time they were read */
+        bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
 };
 
 static void dispatch(struct manager *m);
@@ -304,8 +306,13 @@ static void notify_status(struct manager *m)
                         break;
                 }
         }
-        (void) sd_notifyf(false, "STATUS=%u running, %u failed, %u unhealthy%s", running, failed, unhealthy,
-                          m->shutting_down ? ", shutting down" : "");
+        char defs[160] = "";
+        if (m->definition_errors)
+                snprintf(defs, sizeof defs, "; %zu error%s in %s%s", m->definition_errors,
+                         m->definition_errors == 1 ? "" : "s", m->o.conf_dir,
+                         m->on_last_good ? ": running the last valid definitions" : ": not applied");
+        (void) sd_notifyf(false, "STATUS=%u running, %u failed, %u unhealthy%s%s", running, failed, unhealthy,
+                          m->shutting_down ? ", shutting down" : "", defs);
         (void) starting;
         (void) stopping;
 }
@@ -1179,6 +1186,36 @@ static int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *r
         return r;
 }
 
+/* Keeps a copy of the definition files just applied (state.h), checked by
+ * loading the copy: files edited meanwhile never make an invalid "last
+ * good" set. */
+static void save_last_good(struct manager *m)
+{
+        _cleanup_free_ char *stage = NULL;
+        int r = state_definitions_stage(m->o.state_dir, m->o.conf_dir, CONFIG_FILES_MAX, CONFIG_FILE_MAX, &stage);
+        if (r < 0) {
+                log_warning("cannot keep a copy of the definitions in %s/%s: %s", m->o.state_dir, STATE_LAST_GOOD,
+                            strerror(-r));
+                return;
+        }
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        r = config_load_dir(stage, &set, &d);
+        spec_set_done(&set);
+        diag_done(&d);
+        if (r < 0) {
+                log_warning("definitions in %s changed while they were applied; last valid copy not updated",
+                            m->o.conf_dir);
+                (void) rm_rf(stage);
+                return;
+        }
+        r = state_definitions_commit(m->o.state_dir);
+        if (r < 0)
+                log_warning("cannot keep a copy of the definitions in %s/%s: %s", m->o.state_dir, STATE_LAST_GOOD,
+                            strerror(-r));
+        m->on_last_good = false;
+}
+
 /* True (and why) when p would stop so many running containers because
  * their definitions vanished that it needs reload --force (plan.h). */
 static bool reload_needs_force(struct manager *m, const struct plan *p, char *why, size_t size)
@@ -1353,6 +1390,7 @@ int manager_reload(struct manager *m)
                 size_t n = errs ? json_object_array_length(errs) : 0;
                 for (size_t i = 0; i < n; i++)
                         log_error("%s", json_object_get_string(json_object_array_get_idx(errs, i)));
+                m->definition_errors = n;
                 (void) sd_notifyf(false, "READY=1\nSTATUS=reload refused: %zu error%s in %s", n, n == 1 ? "" : "s",
                                   m->o.conf_dir);
                 emit(m, NULL, "reload-refused", "%zu errors", n);
@@ -1369,6 +1407,8 @@ int manager_reload(struct manager *m)
                 return -EBUSY;
         }
         apply_plan(m, &next, &p);
+        m->definition_errors = 0;
+        save_last_good(m);
         emit(m, NULL, "reloaded", "%zu change%s", plan_count_changes(&p), plan_count_changes(&p) == 1 ? "" : "s");
         plan_done(&p);
         (void) sd_notify(false, "READY=1");
@@ -1502,11 +1542,29 @@ int manager_startup(struct manager *m)
                 char buf[2048];
                 for (size_t i = 0; i < d.n; i++)
                         log_error("%s", diag_format(&d.entries[i], buf, sizeof buf));
-                (void) sd_notifyf(false, "STATUS=invalid definitions: %zu errors in %s", d.n + d.dropped, m->o.conf_dir);
+                m->definition_errors = d.n + d.dropped;
                 diag_done(&d);
-                return -EINVAL;
-        }
-        diag_done(&d);
+                spec_set_done(&m->set);
+                /* Whatever runs stays supervised: with the set last applied. */
+                _cleanup_free_ char *good = state_definitions_dir(m->o.state_dir);
+                struct diag gd = { 0 };
+                if (!good || access(good, F_OK) < 0 || config_load_dir(good, &m->set, &gd) < 0) {
+                        diag_done(&gd);
+                        spec_set_done(&m->set);
+                        (void) sd_notifyf(false, "STATUS=invalid definitions: %zu errors in %s", m->definition_errors,
+                                          m->o.conf_dir);
+                        log_error("no last valid set of definitions to run with (%s): giving up", good ? good : "?");
+                        return -EINVAL;
+                }
+                diag_done(&gd);
+                m->on_last_good = true;
+                log_error("%zu error%s in the definitions in %s: running the last valid ones (%s) until a reload "
+                          "finds them fixed",
+                          m->definition_errors, m->definition_errors == 1 ? "" : "s", m->o.conf_dir, good);
+                emit(m, NULL, "definitions-invalid", "%zu error%s in %s: running the last valid definitions",
+                     m->definition_errors, m->definition_errors == 1 ? "" : "s", m->o.conf_dir);
+        } else
+                diag_done(&d);
         for (size_t i = 0; i < m->set.n_containers; i++) {
                 struct unit *u = unit_add(m, m->set.containers[i]->name);
                 if (!u)
@@ -1559,6 +1617,8 @@ int manager_startup(struct manager *m)
                 else if (u->spec->autostart && u->state == U_STOPPED)
                         unit_request_start(u);
         }
+        if (!m->on_last_good)
+                save_last_good(m);
         nat_sync(m);
         dispatch(m);
         return 0;
@@ -1766,6 +1826,7 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 json_object_object_add(ep, "errors", errs);
                 (void) control_reply_error(c, "io.berth.InvalidDefinitions", ep);
                 if (apply) {
+                        m->definition_errors = n;
                         (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s", n, m->o.conf_dir);
                         emit(m, NULL, "reload-refused", "%zu errors", n);
                 }
@@ -1794,6 +1855,8 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
                 (void) sd_notify(false, buf);
                 apply_plan(m, &next, &p);
+                m->definition_errors = 0;
+                save_last_good(m);
                 emit(m, NULL, "reloaded", "%zu changes", plan_count_changes(&p));
                 (void) sd_notify(false, "READY=1");
                 json_object *w;
@@ -1909,6 +1972,8 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                 json_object_object_add(p, "ready", json_object_new_boolean(m->ready));
                 json_object_object_add(p, "conf_dir", json_object_new_string(m->o.conf_dir));
                 json_object_object_add(p, "state_dir", json_object_new_string(m->o.state_dir));
+                json_object_object_add(p, "definition_errors", json_object_new_int64((int64_t) m->definition_errors));
+                json_object_object_add(p, "last_good", json_object_new_boolean(m->on_last_good));
                 (void) control_reply(c, p, false);
         } else {
                 json_object *p = json_object_new_object();

@@ -126,13 +126,16 @@ t_invalid_boot() {
   a=$(pid_of "$P-a") b=$(pid_of "$P-b")
   daemon_kill9
   container "$P-b" "$SLEEPER" 'autostart = true' 'limits { memory = "12Q" }'
-  daemon_start
+  notify_listen
+  daemon_start env NOTIFY_SOCKET="$NSOCK"
   check "berthd starts with an invalid definition in place" daemon_up
   check "berthctl ls works and the containers still run (same pids)" \
     eval 'state_is "$P-a" running && [ "$(pid_of "$P-a")" = "$a" ] && [ "$(pid_of "$P-b")" = "$b" ]'
   check "the errors are logged with file and line" grep -q "$P-b.conf:[0-9]*:" "$D/berthd.log"
   check "an event reports them" eval 'BERTH_SOCKET=$D/run/control.sock timeout 2 "$CTL" events 2>/dev/null | grep -q "definitions-invalid"'
   check "berthctl check reports them" eval '! ctl check -c "$D/conf" >/dev/null 2>&1'
+  check "sd_notify STATUS= reports them" wait_until 10 grep -q '^STATUS=.*1 error in .*last valid' "$NOUT"
+  grep -q '^STATUS=' "$NOUT" || note "notify: $(tr '\n' '|' <"$NOUT")"
   check "stop works: the containers are supervised" \
     eval 'ctl stop "$P-a" && wait_until 20 eval "! alive $a && state_is $P-a stopped"'
   container "$P-b" 'command = { "/bin/sh", "-c", "while :; do sleep 2; done" }' 'autostart = true'
@@ -143,6 +146,35 @@ t_invalid_boot() {
     wait_until 30 eval 'state_is "$P-b" running && [ "$(pid_of "$P-b")" != "$b" ]'
   note "reload: $(oneline "$out")"
   daemon_stop
+
+  # Without any last valid set (a first start), berthd refuses as before.
+  env_new badfirst
+  container "$P-x" "$SLEEPER" 'limits { memory = "12Q" }'
+  timeout 20 "$BERTHD" -c "$D/conf" --state-dir "$D/state" --run-dir "$D/run" >>"$D/berthd.log" 2>&1
+  rc=$?
+  check "a first start with invalid definitions still exits 1" test "$rc" = 1
+}
+
+# NSOCK, NOUT: a datagram socket that appends what berthd notifies to NOUT
+notify_listen() {
+  export NSOCK=$D/notify.sock NOUT=$D/notify.out
+  : >"$NOUT"
+  "$PY" -c '
+import os, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(os.environ["NSOCK"])
+s.settimeout(60)
+with open(os.environ["NOUT"], "a") as f:
+    while True:
+        try:
+            m = s.recv(65536)
+        except socket.timeout:
+            break
+        f.write(m.decode(errors="replace") + "\n")
+        f.flush()
+' &
+  HPIDS+=($!)
+  wait_until 10 test -S "$NSOCK"
 }
 
 # ---- C. corrupted state records ---------------------------------------------------------------
