@@ -615,7 +615,12 @@ bool plan_needs_force(const struct plan *p, const struct plan_actual *actual, si
                 *ret_stopping = stopping;
         if (ret_running)
                 *ret_running = running;
-        return stopping > 0 && (stopping == running || stopping * 2 > running);
+        return plan_vanish_needs_force(stopping, running);
+}
+
+bool plan_vanish_needs_force(size_t stopping, size_t running)
+{
+        return stopping > 0 && (stopping >= running || stopping * 2 > running);
 }
 
 size_t plan_count_changes(const struct plan *p)

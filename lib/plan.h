@@ -162,6 +162,10 @@ void plan_network_actual_from_spec(const struct spec_network *spec,
 bool plan_needs_force(const struct plan *p, const struct plan_actual *actual, size_t n_actual,
                       size_t *ret_stopping, size_t *ret_running);
 
+/* The rule itself: stopping of running containers would stop because
+ * their definitions vanished. */
+bool plan_vanish_needs_force(size_t stopping, size_t running);
+
 /* Actions that change something (every kind but none). */
 size_t plan_count_changes(const struct plan *p);
 

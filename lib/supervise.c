@@ -118,6 +118,7 @@ struct manager {
         char nat_table[32]; /* "berth", or per run dir for a private instance */
         size_t definition_errors; /* in the directory's files, last time they were read */
         bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
+        size_t vanished;          /* ... because the definitions of this many running containers vanished */
 };
 
 static void dispatch(struct manager *m);
@@ -306,8 +307,11 @@ static void notify_status(struct manager *m)
                         break;
                 }
         }
-        char defs[160] = "";
-        if (m->definition_errors)
+        char defs[300] = "";
+        if (m->vanished && m->on_last_good)
+                snprintf(defs, sizeof defs, "; definitions of %zu running containers gone from %s: running the last "
+                         "valid ones (reload --force applies the directory)", m->vanished, m->o.conf_dir);
+        else if (m->definition_errors)
                 snprintf(defs, sizeof defs, "; %zu error%s in %s%s", m->definition_errors,
                          m->definition_errors == 1 ? "" : "s", m->o.conf_dir,
                          m->on_last_good ? ": running the last valid definitions" : ": not applied");
@@ -1214,6 +1218,7 @@ static void save_last_good(struct manager *m)
                 log_warning("cannot keep a copy of the definitions in %s/%s: %s", m->o.state_dir, STATE_LAST_GOOD,
                             strerror(-r));
         m->on_last_good = false;
+        m->vanished = 0;
 }
 
 /* True (and why) when p would stop so many running containers because
@@ -1519,6 +1524,68 @@ static void adopt(struct manager *m, const char *name)
              refound ? " (state record did not match: monitor found by its command line)" : "");
 }
 
+/* Whether the container in NAME's directory runs (its record's monitor,
+ * or one found by its command line): what a start must not stop by
+ * accident. */
+static bool container_runs(struct manager *m, const char *name)
+{
+        _cleanup_free_ char *dir = unit_dir(m, name);
+        struct state_record rec;
+        char boot[40] = "";
+        int fd = -1;
+        if (!dir)
+                return false;
+        (void) state_boot_id(boot);
+        if (state_read(dir, &rec) >= 0 && streq(rec.boot_id, boot) &&
+            state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &fd) >= 0) {
+                close(fd);
+                return true;
+        }
+        return state_find_monitor(dir, &rec) >= 0;
+}
+
+/* A start whose definitions would stop most of what runs (an empty
+ * definition directory: its file system not mounted yet) runs the last
+ * valid definitions instead, as a reload would refuse without --force. */
+static void startup_guard_vanished(struct manager *m)
+{
+        size_t running = 0, gone = 0;
+        DIR *dp = opendir(m->containers_dir);
+        if (!dp)
+                return;
+        struct dirent *de;
+        while ((de = readdir(dp)))
+                if (name_is_valid(de->d_name) && container_runs(m, de->d_name)) {
+                        running++;
+                        if (!spec_set_find_container(&m->set, de->d_name))
+                                gone++;
+                }
+        closedir(dp);
+        if (!plan_vanish_needs_force(gone, running))
+                return;
+        _cleanup_free_ char *good = state_definitions_dir(m->o.state_dir);
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        int r = good && access(good, F_OK) == 0 ? config_load_dir(good, &set, &d) : -ENOENT;
+        diag_done(&d);
+        if (r < 0) {
+                spec_set_done(&set);
+                log_warning("the definitions of %zu of the %zu running containers are gone from %s, and there is "
+                            "no last valid copy: they are stopped (their data is kept)",
+                            gone, running, m->o.conf_dir);
+                return;
+        }
+        spec_set_done(&m->set);
+        m->set = set;
+        m->on_last_good = true;
+        m->vanished = gone;
+        log_error("the definitions of %zu of the %zu running containers are gone from %s (a file system not "
+                  "mounted?): running the last valid ones (%s); berthctl reload --force applies the directory",
+                  gone, running, m->o.conf_dir, good);
+        emit(m, NULL, "definitions-vanished", "%zu of %zu running containers: running the last valid definitions",
+             gone, running);
+}
+
 int manager_startup(struct manager *m)
 {
         /* On cgroup v2 berthd's own cgroup must hold no process for its
@@ -1563,8 +1630,10 @@ int manager_startup(struct manager *m)
                           m->definition_errors, m->definition_errors == 1 ? "" : "s", m->o.conf_dir, good);
                 emit(m, NULL, "definitions-invalid", "%zu error%s in %s: running the last valid definitions",
                      m->definition_errors, m->definition_errors == 1 ? "" : "s", m->o.conf_dir);
-        } else
+        } else {
                 diag_done(&d);
+                startup_guard_vanished(m);
+        }
         for (size_t i = 0; i < m->set.n_containers; i++) {
                 struct unit *u = unit_add(m, m->set.containers[i]->name);
                 if (!u)

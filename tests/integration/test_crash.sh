@@ -114,6 +114,33 @@ t_mass_vanish() {
   daemon_stop
 }
 
+# The same at start: a berthd that finds the definition directory empty
+# (its file system not mounted yet) keeps what runs, with the last valid set.
+t_vanish_boot() {
+  env_new vanish-boot
+  container "$P-a" "$SLEEPER" 'autostart = true'
+  container "$P-b" "$SLEEPER" 'autostart = true'
+  daemon_start
+  wait_until 30 eval 'state_is "$P-a" running && state_is "$P-b" running'
+  local a b
+  a=$(pid_of "$P-a") b=$(pid_of "$P-b")
+  daemon_kill9
+  mkdir "$D/conf.away"
+  mv "$D/conf/"*.conf "$D/conf.away/"
+  daemon_start
+  sleep 1
+  check "a start with every definition gone keeps the containers running (same pids)" \
+    eval 'alive "$a" && alive "$b" && state_is "$P-a" running && [ "$(pid_of "$P-a")" = "$a" ]'
+  check "... and says so" grep -q "gone from $D/conf" "$D/berthd.log"
+  local rc
+  ctl reload >/dev/null 2>&1; rc=$?
+  check "... a plain reload is still refused" eval '[ $rc != 0 ] && alive "$a"'
+  ctl reload --force >/dev/null 2>&1
+  check "... reload --force stops them, data kept" \
+    wait_until 20 eval '! alive "$a" && ! alive "$b" && [ "$(ls_all_state "$P-a")" = orphaned ] && test -d "$(upper "$P-a")"'
+  daemon_stop
+}
+
 # ---- B. an invalid definition at start -------------------------------------------------------
 
 t_invalid_boot() {
@@ -210,6 +237,7 @@ if [ $# -gt 0 ]; then
 else
   t_orphan
   t_mass_vanish
+  t_vanish_boot
   t_invalid_boot
   t_state_empty
   t_state_truncated

@@ -291,6 +291,19 @@ static void test_plan_needs_force_half_or_less_not(void **state)
         world_done(&w);
 }
 
+static void test_plan_vanish_needs_force_rule(void **state)
+{
+        (void) state;
+        assert_false(plan_vanish_needs_force(0, 0));
+        assert_false(plan_vanish_needs_force(0, 5));
+        assert_true(plan_vanish_needs_force(1, 1));   /* all */
+        assert_false(plan_vanish_needs_force(1, 2));  /* half */
+        assert_true(plan_vanish_needs_force(2, 3));   /* more than half */
+        assert_false(plan_vanish_needs_force(5, 10));
+        assert_true(plan_vanish_needs_force(6, 10));
+        assert_true(plan_vanish_needs_force(3, 2));   /* more than run: never less safe */
+}
+
 static void test_plan_needs_force_only_running_count(void **state)
 {
         (void) state;
@@ -1088,6 +1101,7 @@ int main(void)
                 cmocka_unit_test(test_plan_needs_force_more_than_half),
                 cmocka_unit_test(test_plan_needs_force_half_or_less_not),
                 cmocka_unit_test(test_plan_needs_force_only_running_count),
+                cmocka_unit_test(test_plan_vanish_needs_force_rule),
                 cmocka_unit_test(test_plan_compute_command_changed_restart),
                 cmocka_unit_test(test_plan_compute_memory_changed_update_live),
                 cmocka_unit_test(test_plan_compute_restart_and_live_changed_restart_only),
