@@ -994,10 +994,15 @@ int runtime_delete_data(const char *state_dir, const char *name)
         _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
         if (!dir || !cd || !nd)
                 return -ENOMEM;
+        /* Whatever runs it (a monitor, a foreground berthctl run) holds its lock. */
+        _cleanup_close_ int lock = -1;
+        int r = take_lock(dir, &lock);
+        if (r < 0 && r != -ENOENT)
+                return r;
         _cleanup_close_ int cdfd = open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (cdfd >= 0)
                 (void) quota_container_release(cdfd, name);
-        int r = rm_rf(dir);
+        r = rm_rf(dir);
         if (r < 0 && r != -ENOENT)
                 return r;
         /* Its address on whichever network it was on (the definition, which

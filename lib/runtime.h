@@ -67,7 +67,7 @@ void runtime_remove(const char *state_dir, const struct spec_container *c);
 
 /* berthctl destroy: the directory of a container no definition names any
  * more (writable layer, logs, records), its project quota and its address
- * on any network. The caller makes sure it does not run. 0 or -errno. */
+ * on any network. -EBUSY when something holds its lock (it runs). 0 or -errno. */
 int runtime_delete_data(const char *state_dir, const char *name);
 
 /* The address a bridged container got (after runtime_start), or INADDR_ANY. */

@@ -1840,6 +1840,11 @@ static void method_destroy(struct manager *m, struct control_conn *c, json_objec
                 return;
         }
         r = runtime_delete_data(m->o.state_dir, u->name);
+        if (r == -EBUSY) {
+                snprintf(why, sizeof why, "container '%s' is in use (a process holds its lock): not deleted", u->name);
+                reply_refused(c, "io.berth.ContainerRunning", why);
+                return;
+        }
         if (r < 0) {
                 snprintf(why, sizeof why, "cannot delete the data of container '%s': %s", u->name, strerror(-r));
                 reply_refused(c, "io.berth.DestroyFailed", why);
