@@ -266,6 +266,9 @@ static void unit_set_spec(struct unit *u, const struct spec_container *c)
         if (c && u->orphaned) {
                 u->orphaned = false;
                 u->operator_stopped = false;
+                /* Back while its stop is under way: it starts again after. */
+                if (u->state == U_STOPPING && c->autostart)
+                        u->restart_after_stop = true;
         }
         u->spec = c;
         if (c) {
