@@ -1024,6 +1024,33 @@ int runtime_delete_data(const char *state_dir, const char *name)
         return 0;
 }
 
+int runtime_recorded_address(const char *state_dir, const struct spec_container *c, char buf[INET_ADDRSTRLEN])
+{
+        if (c->net_mode != NET_BRIDGE || !c->network)
+                return -ENOENT;
+        _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *file = strdup_printf("%s.ipam", c->network);
+        if (!nd || !file)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = open(nd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(dfd, file, IPAM_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r;
+        struct ipam_table t = { 0 };
+        r = ipam_table_parse(text, &t);
+        for (size_t i = 0; r >= 0 && i < t.n; i++)
+                if (streq(t.entries[i].name, c->name)) {
+                        inet_ntop(AF_INET, &t.entries[i].address, buf, INET_ADDRSTRLEN);
+                        ipam_table_done(&t);
+                        return 0;
+                }
+        ipam_table_done(&t);
+        return r < 0 ? r : -ENOENT;
+}
+
 const char *runtime_cgroup_path(const struct runtime_container *rc)
 {
         return rc->in && rc->in->cg ? cgroup_path(rc->in->cg) : NULL;

@@ -1490,7 +1490,6 @@ static void adopt(struct manager *m, const char *name)
         u->init_start = rec.init_start;
         u->restarts = rec.restarts;
         u->started_realtime = rec.started_realtime_usec;
-        snprintf(u->address, sizeof u->address, "%s", rec.address);
         if (refound && !rec.restart_hash[0] && u->spec) {
                 /* What it runs is not known: assume the definition in force
                  * rather than restart a healthy container on a guess. */
@@ -1498,6 +1497,12 @@ static void adopt(struct manager *m, const char *name)
                 spec_container_hash_live(u->spec, rec.live_hash);
                 spec_container_hash_supervise(u->spec, rec.supervise_hash);
         }
+        if (refound && !rec.address[0] && u->spec) {
+                char a[INET_ADDRSTRLEN];
+                if (runtime_recorded_address(m->o.state_dir, u->spec, a) == 0)
+                        snprintf(rec.address, sizeof rec.address, "%s", a);
+        }
+        snprintf(u->address, sizeof u->address, "%s", rec.address);
         memcpy(u->rh, rec.restart_hash, SPEC_HASH_LEN);
         memcpy(u->lh, rec.live_hash, SPEC_HASH_LEN);
         memcpy(u->sh, rec.supervise_hash, SPEC_HASH_LEN);
