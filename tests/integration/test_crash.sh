@@ -9,7 +9,7 @@
 #   - a reload that would stop all (or most) running containers because their
 #     definitions vanished needs --force
 #   - an invalid definition at start: berthd runs with the last valid set
-#   - an empty or truncated state record never kills a healthy container
+#   - an empty, truncated or stale state record never kills a healthy container
 # shellcheck disable=SC2034 # variables read in the eval'd strings of check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -217,6 +217,7 @@ state_case() { # TAG HOW
   case $2 in
     empty) : >"$f" ;;
     truncated) head -c 40 "$f" >"$f.tmp" && mv "$f.tmp" "$f" ;;
+    stale) sed -i -e "s/^monitor_pid=.*/monitor_pid=$$/" -e "s/^init_pid=.*/init_pid=$$/" "$f" ;; # whole, but wrong
   esac
   daemon_start
   sleep 2
@@ -230,6 +231,7 @@ state_case() { # TAG HOW
 }
 t_state_empty() { state_case empty empty; }
 t_state_truncated() { state_case truncated truncated; }
+t_state_stale() { state_case stale stale; }
 
 # test_crash.sh [t_NAME...]: only those checks
 if [ $# -gt 0 ]; then
@@ -241,6 +243,7 @@ else
   t_invalid_boot
   t_state_empty
   t_state_truncated
+  t_state_stale
 fi
 
 daemon_finish ""
