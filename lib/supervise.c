@@ -1276,8 +1276,9 @@ static void unit_orphan(struct unit *u)
         unit_request_stop(u);
 }
 
-/* Takes the new set and acts on the plan. Specs of removed containers
- * stay alive in their units until those have stopped. */
+/* Takes the new set and acts on the plan. The spec of a container whose
+ * definition is gone stays alive in its unit (owned_spec) while it is
+ * orphaned, for its stop settings. */
 static void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
 {
         /* Units whose definition disappears keep a private copy of nothing:

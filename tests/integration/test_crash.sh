@@ -98,6 +98,8 @@ t_mass_vanish() {
   mkdir "$D/conf.away"
   mv "$D/conf/"*.conf "$D/conf.away/"
   local out rc
+  out=$(ctl plan 2>&1)
+  check "plan says a reload would be refused" eval '[[ $out == *"reload is refused"*"2 of the 2"* ]]'
   out=$(ctl reload 2>&1); rc=$?
   check "a reload that would stop every container is refused (non-zero)" test "$rc" != 0
   check "... naming the count" eval '[[ $out == *2* && $out == *--force* ]]'
