@@ -43,6 +43,10 @@ int state_parse(const char *text, size_t len, struct state_record *r);
  * address). 0, or -ESRCH when none runs. */
 int state_find_monitor(const char *dir, struct state_record *r);
 
+/* Whether something holds the lock of the container directory dir (its
+ * monitor does as long as the container runs): cheap, no /proc scan. */
+bool state_dir_locked(const char *dir);
+
 /* "Last known good": a copy of the definition files berthd last applied,
  * in STATE/last-good/, which a berthd that starts with invalid definitions
  * runs with. stage copies conf_dir's *.conf files (at most max_files, each

@@ -1440,8 +1440,8 @@ static void adopt(struct manager *m, const char *name)
         if (!dir)
                 return;
         int q = state_read(dir, &rec);
-        if (q == -ENOENT || q == -ENOTDIR || q == -ELOOP)
-                return; /* no record: a container that does not run */
+        if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir))
+                return; /* no record and nothing holds it: a container that does not run */
         char boot[40] = "";
         (void) state_boot_id(boot);
         int pidfd = -1;
@@ -1545,8 +1545,10 @@ static bool container_runs(struct manager *m, const char *name)
         if (!dir)
                 return false;
         (void) state_boot_id(boot);
-        if (state_read(dir, &rec) >= 0 && streq(rec.boot_id, boot) &&
-            state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &fd) >= 0) {
+        int q = state_read(dir, &rec);
+        if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir))
+                return false; /* as adopt() sees it (and no /proc scan per stopped container) */
+        if (q >= 0 && streq(rec.boot_id, boot) && state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &fd) >= 0) {
                 close(fd);
                 return true;
         }

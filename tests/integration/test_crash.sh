@@ -9,7 +9,8 @@
 #   - a reload that would stop all (or most) running containers because their
 #     definitions vanished needs --force
 #   - an invalid definition at start: berthd runs with the last valid set
-#   - an empty, truncated or stale state record never kills a healthy container
+#   - an empty, truncated, stale or missing state record never kills a
+#     healthy container
 # shellcheck disable=SC2034 # variables read in the eval'd strings of check
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -219,6 +220,7 @@ state_case() { # TAG HOW
   case $2 in
     empty) : >"$f" ;;
     truncated) head -c 40 "$f" >"$f.tmp" && mv "$f.tmp" "$f" ;;
+    missing) rm "$f" ;;
     stale) sed -i -e "s/^monitor_pid=.*/monitor_pid=$$/" -e "s/^init_pid=.*/init_pid=$$/" "$f" ;; # whole, but wrong
   esac
   daemon_start
@@ -234,6 +236,7 @@ state_case() { # TAG HOW
 t_state_empty() { state_case empty empty; }
 t_state_truncated() { state_case truncated truncated; }
 t_state_stale() { state_case stale stale; }
+t_state_missing() { state_case missing missing; }
 
 # test_crash.sh [t_NAME...]: only those checks
 if [ $# -gt 0 ]; then
@@ -246,6 +249,7 @@ else
   t_state_empty
   t_state_truncated
   t_state_stale
+  t_state_missing
 fi
 
 daemon_finish ""
