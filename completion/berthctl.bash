@@ -74,6 +74,9 @@ _berthctl()
                 return 0
         fi
         case $verb in
+        destroy)
+                mapfile -t COMPREPLY < <(compgen -W "$("$prog" ls --all --json 2>/dev/null |
+                        grep -oE '"name": *"[^"]*", *"state": *"orphaned"' | sed -E 's/"name": *"([^"]*)".*/\1/')" -- "$cur") ;;
         run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait)
                 mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
         template)

@@ -506,10 +506,15 @@ static int compute(const struct spec_set *desired, const struct plan_actual *act
 
         for (size_t k = n_removed; k > 0; k--) {
                 size_t ai = w->removed[w->rorder[k - 1]];
-                _cleanup_free_ char *reason = strdup("no definition declares it any more");
+                const struct plan_actual *a = &actual[ai];
+                enum plan_kind kind = state_is_active(a) || a->state == PLAN_STATE_STOPPING ? PLAN_STOP_ORPHAN
+                                      : a->orphaned                                           ? PLAN_NONE
+                                                                                              : PLAN_ORPHAN;
+                _cleanup_free_ char *reason = strdup(kind == PLAN_NONE ? "orphaned; data kept"
+                                                                       : "definition gone; data kept");
                 if (!reason)
                         return -ENOMEM;
-                r = push(p, PLAN_STOP_REMOVE, false, actual[ai].name, &reason, PLAN_NO_INDEX, ai);
+                r = push(p, kind, false, a->name, &reason, PLAN_NO_INDEX, ai);
                 if (r < 0)
                         return r;
         }
@@ -595,6 +600,29 @@ void plan_network_actual_from_spec(const struct spec_network *spec, struct plan_
         spec_network_hash(spec, ret->hash);
 }
 
+bool plan_needs_force(const struct plan *p, const struct plan_actual *actual, size_t n_actual,
+                      size_t *ret_stopping, size_t *ret_running)
+{
+        size_t stopping = 0, running = 0;
+        for (size_t i = 0; actual && i < n_actual; i++)
+                if (actual[i].name && state_is_active(&actual[i]))
+                        running++;
+        for (size_t i = 0; p && i < p->n; i++)
+                if (!p->actions[i].network && p->actions[i].kind == PLAN_STOP_ORPHAN &&
+                    p->actions[i].actual < n_actual && state_is_active(&actual[p->actions[i].actual]))
+                        stopping++;
+        if (ret_stopping)
+                *ret_stopping = stopping;
+        if (ret_running)
+                *ret_running = running;
+        return plan_vanish_needs_force(stopping, running);
+}
+
+bool plan_vanish_needs_force(size_t stopping, size_t running)
+{
+        return stopping > 0 && (stopping >= running || stopping * 2 > running);
+}
+
 size_t plan_count_changes(const struct plan *p)
 {
         size_t n = 0;
@@ -611,7 +639,7 @@ const char *plan_kind_to_string(enum plan_kind k)
                 [PLAN_CREATE_START] = "create-start",
                 [PLAN_CREATE] = "create",
                 [PLAN_START] = "start",
-                [PLAN_STOP_REMOVE] = "stop-remove",
+                [PLAN_STOP_ORPHAN] = "stop",
                 [PLAN_RESTART] = "restart",
                 [PLAN_UPDATE_LIVE] = "update-live",
                 [PLAN_UPDATE_SETTINGS] = "update-settings",
@@ -619,6 +647,7 @@ const char *plan_kind_to_string(enum plan_kind k)
                 [PLAN_NETWORK_UPDATE] = "network-update",
                 [PLAN_NETWORK_RECREATE] = "network-recreate",
                 [PLAN_NETWORK_REMOVE] = "network-remove",
+                [PLAN_ORPHAN] = "orphan",
         };
         return (unsigned) k < ELEMENTSOF(t) && t[k] ? t[k] : "?";
 }

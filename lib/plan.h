@@ -3,8 +3,11 @@
  * syscall, never logs, never does I/O; the caller applies the list.
  *
  * The list, in the order it must be applied:
- *   1. stop-remove for every container no file declares any more, in
- *      reverse start order (dependants stop before what they depend on);
+ *   1. for every container no file declares any more, in reverse start
+ *      order (dependants stop before what they depend on): stop when it
+ *      runs, orphan when it does not, nothing when it is orphaned already.
+ *      Its data (writable layer, logs) is never deleted by a plan: only
+ *      `berthctl destroy` deletes an orphan's;
  *   2. every declared network, by name: network-create, network-update
  *      (MTU, NAT: changed in place), network-recreate (bridge, subnet,
  *      gateway: torn down and built again), or none;
@@ -33,8 +36,14 @@
  *                    running container whose supervise set changed (restart
  *                    policy, health, ordering, stop settings), or a container that
  *                    is not running and will not be started by this reload
+ *   stop             its definition is gone: stop it, keep its data; it is
+ *                    orphaned ("definition gone; data kept")
+ *   orphan           its definition is gone and it does not run: keep its data
  *   none             nothing to do; the reason says why (unchanged, stopped by
- *                    the operator, failed, autostart = false)
+ *                    the operator, failed, autostart = false, orphaned)
+ *
+ * An orphaned container whose definition returns is planned like any
+ * stopped one (adopted again with its data: start when autostart).
  *
  * Decisions on containers that are not running:
  *   - stopped by the operator: reload never starts it, changed or not; a
@@ -72,6 +81,7 @@ struct plan_actual {
         const char *name;
         enum plan_state state;
         bool stopped_by_operator;
+        bool orphaned; /* its definition went earlier; its data is kept */
         char restart_hash[SPEC_HASH_LEN];
         char live_hash[SPEC_HASH_LEN];
         char supervise_hash[SPEC_HASH_LEN];
@@ -92,7 +102,7 @@ enum plan_kind {
         PLAN_CREATE_START,
         PLAN_CREATE,
         PLAN_START,
-        PLAN_STOP_REMOVE,
+        PLAN_STOP_ORPHAN,
         PLAN_RESTART,
         PLAN_UPDATE_LIVE,
         PLAN_UPDATE_SETTINGS,
@@ -100,6 +110,7 @@ enum plan_kind {
         PLAN_NETWORK_UPDATE,
         PLAN_NETWORK_RECREATE,
         PLAN_NETWORK_REMOVE,
+        PLAN_ORPHAN,
         _PLAN_KIND_MAX,
 };
 
@@ -141,6 +152,19 @@ void plan_actual_from_spec(const struct spec_container *spec, enum plan_state st
                            struct plan_actual *ret);
 void plan_network_actual_from_spec(const struct spec_network *spec,
                                    struct plan_network_actual *ret);
+
+/* A plan that stops, because their definitions are gone, more than half
+ * of the running containers (starting, running, back-off), or all of them,
+ * looks like a definition directory that is not there (a file system not
+ * mounted) more than like an edit: true, and the caller applies it only
+ * when the operator insists (reload --force). *ret_stopping and
+ * *ret_running (may be NULL) get the counts. */
+bool plan_needs_force(const struct plan *p, const struct plan_actual *actual, size_t n_actual,
+                      size_t *ret_stopping, size_t *ret_running);
+
+/* The rule itself: stopping of running containers would stop because
+ * their definitions vanished. */
+bool plan_vanish_needs_force(size_t stopping, size_t running);
 
 /* Actions that change something (every kind but none). */
 size_t plan_count_changes(const struct plan *p);

@@ -1,5 +1,6 @@
 #include "runtime.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -992,6 +993,70 @@ void runtime_remove(const char *state_dir, const struct spec_container *c)
                 if (dfd >= 0)
                         (void) ipam_release(dfd, c->network, c->name);
         }
+}
+
+int runtime_delete_data(const char *state_dir, const char *name)
+{
+        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", state_dir, name);
+        _cleanup_free_ char *cd = strdup_printf("%s/containers", state_dir);
+        _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+        if (!dir || !cd || !nd)
+                return -ENOMEM;
+        /* Whatever runs it (a monitor, a foreground berthctl run) holds its lock. */
+        _cleanup_close_ int lock = -1;
+        int r = take_lock(dir, &lock);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        _cleanup_close_ int cdfd = open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (cdfd >= 0)
+                (void) quota_container_release(cdfd, name);
+        r = rm_rf(dir);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        /* Its address on whichever network it was on (the definition, which
+         * named it, is gone). */
+        _cleanup_close_ int ndfd = open(nd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        DIR *dp = ndfd >= 0 ? fdopendir(dup(ndfd)) : NULL;
+        if (dp) {
+                struct dirent *de;
+                while ((de = readdir(dp))) {
+                        size_t l = strlen(de->d_name);
+                        if (l <= 5 || de->d_name[0] == '.' || !streq(de->d_name + l - 5, ".ipam"))
+                                continue;
+                        char net[256];
+                        snprintf(net, sizeof net, "%.*s", (int) (l - 5), de->d_name);
+                        (void) ipam_release(ndfd, net, name);
+                }
+                closedir(dp);
+        }
+        return 0;
+}
+
+int runtime_recorded_address(const char *state_dir, const struct spec_container *c, char buf[INET_ADDRSTRLEN])
+{
+        if (c->net_mode != NET_BRIDGE || !c->network)
+                return -ENOENT;
+        _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *file = strdup_printf("%s.ipam", c->network);
+        if (!nd || !file)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = open(nd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(dfd, file, IPAM_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return r;
+        struct ipam_table t = { 0 };
+        r = ipam_table_parse(text, &t);
+        for (size_t i = 0; r >= 0 && i < t.n; i++)
+                if (streq(t.entries[i].name, c->name)) {
+                        inet_ntop(AF_INET, &t.entries[i].address, buf, INET_ADDRSTRLEN);
+                        ipam_table_done(&t);
+                        return 0;
+                }
+        ipam_table_done(&t);
+        return r < 0 ? r : -ENOENT;
 }
 
 const char *runtime_cgroup_path(const struct runtime_container *rc)

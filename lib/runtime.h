@@ -72,6 +72,15 @@ int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *
  * layer, logs) and its address on its network. */
 void runtime_remove(const char *state_dir, const struct spec_container *c);
 
+/* berthctl destroy: the directory of a container no definition names any
+ * more (writable layer, logs, records), its project quota and its address
+ * on any network. -EBUSY when something holds its lock (it runs). 0 or -errno. */
+int runtime_delete_data(const char *state_dir, const char *name);
+
+/* The address c holds on its network as recorded in STATE/networks (for a
+ * container re-adopted without its state record). 0, -ENOENT or -errno. */
+int runtime_recorded_address(const char *state_dir, const struct spec_container *c, char buf[INET_ADDRSTRLEN]);
+
 /* The address a bridged container got (after runtime_start), or INADDR_ANY. */
 struct in_addr runtime_address(const struct runtime_container *rc);
 

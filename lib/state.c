@@ -1,9 +1,14 @@
 #include "state.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "util.h"
@@ -87,9 +92,114 @@ int state_read_confinement(const char *dir, struct security_caps *caps, struct s
         return 0;
 }
 
-static void copy_field(char *dst, size_t size, const char *v)
+/* A record is what state_write() wrote, whole: every key once, each value
+ * well-formed, the text ending in a newline. Anything else (an empty file
+ * after a crash of the machine, a truncated one) is -EBADMSG, never a
+ * record with zeros in it. */
+static int parse_number(const char *v, unsigned long long max, unsigned long long *ret)
 {
-        snprintf(dst, size, "%s", v);
+        if (*v < '0' || *v > '9')
+                return -EBADMSG;
+        char *e;
+        errno = 0;
+        unsigned long long u = strtoull(v, &e, 10);
+        if (errno != 0 || *e != 0 || u > max)
+                return -EBADMSG;
+        *ret = u;
+        return 0;
+}
+
+static int parse_text(const char *v, size_t want_len, char *dst, size_t size)
+{
+        size_t l = strlen(v);
+        if (l >= size || (want_len != SIZE_MAX && l != want_len))
+                return -EBADMSG;
+        memcpy(dst, v, l + 1);
+        return 0;
+}
+
+int state_parse(const char *text, size_t len, struct state_record *r)
+{
+        enum { K_MPID, K_MSTART, K_IPID, K_ISTART, K_BOOT, K_RT, K_RESTARTS, K_RH, K_LH, K_SH, K_ADDR, _K_MAX };
+        static const char *const keys[_K_MAX] = { "monitor_pid",  "monitor_start", "init_pid",  "init_start",
+                                                  "boot_id",      "started_realtime_usec",     "restarts",
+                                                  "restart_hash", "live_hash",     "supervise_hash", "address" };
+        *r = (struct state_record){ 0 };
+        if (len == 0 || text[len - 1] != '\n' || memchr(text, 0, len))
+                return -EBADMSG;
+        _cleanup_free_ char *buf = strndup(text, len);
+        if (!buf)
+                return -ENOMEM;
+        unsigned seen = 0;
+        for (char *line = buf, *next; *line; line = next) {
+                next = strchr(line, '\n');
+                *next++ = 0;
+                char *eq = strchr(line, '=');
+                if (!eq)
+                        return -EBADMSG;
+                *eq = 0;
+                const char *v = eq + 1;
+                int k = 0;
+                while (k < _K_MAX && !streq(line, keys[k]))
+                        k++;
+                if (k == _K_MAX)
+                        continue; /* a newer berthd's key */
+                if (seen & (1u << k))
+                        return -EBADMSG;
+                seen |= 1u << k;
+                unsigned long long u = 0;
+                int q = 0;
+                switch (k) {
+                case K_MPID:
+                case K_IPID:
+                        q = parse_number(v, INT32_MAX, &u);
+                        if (q == 0 && u <= 1)
+                                q = -EBADMSG;
+                        if (k == K_MPID)
+                                r->monitor_pid = (pid_t) u;
+                        else
+                                r->init_pid = (pid_t) u;
+                        break;
+                case K_MSTART:
+                        q = parse_number(v, UINT64_MAX, &u);
+                        r->monitor_start = u;
+                        break;
+                case K_ISTART:
+                        q = parse_number(v, UINT64_MAX, &u);
+                        r->init_start = u;
+                        break;
+                case K_RT:
+                        q = parse_number(v, UINT64_MAX, &u);
+                        r->started_realtime_usec = u;
+                        break;
+                case K_RESTARTS:
+                        q = parse_number(v, UINT32_MAX, &u);
+                        r->restarts = (uint32_t) u;
+                        break;
+                case K_BOOT:
+                        q = parse_text(v, 36, r->boot_id, sizeof r->boot_id);
+                        break;
+                case K_RH:
+                        q = parse_text(v, SPEC_HASH_LEN - 1, r->restart_hash, sizeof r->restart_hash);
+                        break;
+                case K_LH:
+                        q = parse_text(v, SPEC_HASH_LEN - 1, r->live_hash, sizeof r->live_hash);
+                        break;
+                case K_SH:
+                        q = parse_text(v, SPEC_HASH_LEN - 1, r->supervise_hash, sizeof r->supervise_hash);
+                        break;
+                case K_ADDR: {
+                        struct in_addr a;
+                        q = parse_text(v, SIZE_MAX, r->address, sizeof r->address);
+                        if (q == 0 && *v && inet_pton(AF_INET, v, &a) != 1)
+                                q = -EBADMSG;
+                        break;
+                }
+                }
+                if (q < 0)
+                        return q;
+        }
+        return seen == (1u << _K_MAX) - 1 ? 0 : -EBADMSG;
 }
 
 int state_read(const char *dir, struct state_record *r)
@@ -98,44 +208,177 @@ int state_read(const char *dir, struct state_record *r)
         if (dfd < 0)
                 return -errno;
         _cleanup_free_ char *text = NULL;
-        int q = read_file_at(dfd, "state", 4096, &text, NULL);
+        size_t len = 0;
+        int q = read_file_at(dfd, "state", 4096, &text, &len);
         if (q < 0)
                 return q;
-        *r = (struct state_record){ 0 };
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                char *eq = strchr(line, '=');
-                if (!eq)
-                        continue;
-                *eq = 0;
-                const char *k = line, *v = eq + 1;
-                unsigned long long u = strtoull(v, NULL, 10);
-                if (streq(k, "monitor_pid"))
-                        r->monitor_pid = (pid_t) u;
-                else if (streq(k, "monitor_start"))
-                        r->monitor_start = u;
-                else if (streq(k, "init_pid"))
-                        r->init_pid = (pid_t) u;
-                else if (streq(k, "init_start"))
-                        r->init_start = u;
-                else if (streq(k, "boot_id"))
-                        copy_field(r->boot_id, sizeof r->boot_id, v);
-                else if (streq(k, "started_realtime_usec"))
-                        r->started_realtime_usec = u;
-                else if (streq(k, "restarts"))
-                        r->restarts = (uint32_t) u;
-                else if (streq(k, "restart_hash"))
-                        copy_field(r->restart_hash, sizeof r->restart_hash, v);
-                else if (streq(k, "live_hash"))
-                        copy_field(r->live_hash, sizeof r->live_hash, v);
-                else if (streq(k, "supervise_hash"))
-                        copy_field(r->supervise_hash, sizeof r->supervise_hash, v);
-                else if (streq(k, "address"))
-                        copy_field(r->address, sizeof r->address, v);
+        return state_parse(text, len, r);
+}
+
+/* argv of /proc/PID/cmdline, NUL-separated: the n-th argument or NULL. */
+static const char *cmdline_arg(const char *buf, size_t len, unsigned n)
+{
+        size_t off = 0;
+        for (unsigned i = 0; i < n; i++) {
+                const char *z = memchr(buf + off, 0, len - off);
+                if (!z)
+                        return NULL;
+                off = (size_t) (z - buf) + 1;
+                if (off >= len)
+                        return NULL;
         }
-        return r->monitor_pid > 0 ? 0 : -EBADMSG;
+        return memchr(buf + off, 0, len - off) ? buf + off : NULL;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+        struct stat x, y;
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+static pid_t proc_ppid(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        if (read_file_at(AT_FDCWD, path, 4096, &text, NULL) < 0)
+                return 0;
+        char *p = strrchr(text, ')');
+        int ppid = 0;
+        char st;
+        if (!p || sscanf(p + 1, " %c %d", &st, &ppid) != 2)
+                return 0;
+        return (pid_t) ppid;
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+int state_find_monitor(const char *dir, struct state_record *r)
+{
+        _cleanup_(closedirp) DIR *proc = opendir("/proc");
+        if (!proc)
+                return -errno;
+        struct dirent *de;
+        while ((de = readdir(proc))) {
+                char *e;
+                long pid = strtol(de->d_name, &e, 10);
+                if (*e || pid <= 1)
+                        continue;
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+                _cleanup_free_ char *cmd = NULL;
+                size_t len = 0;
+                if (read_file_at(AT_FDCWD, path, 16384, &cmd, &len) < 0 || len == 0)
+                        continue;
+                const char *a0 = cmdline_arg(cmd, len, 0), *a1 = cmdline_arg(cmd, len, 1),
+                           *a2 = cmdline_arg(cmd, len, 2);
+                if (!a0 || !a1 || !a2 || !streq(a0, "berth-monitor") || !same_file(a1, dir))
+                        continue;
+                /* Anything can set its argv: a monitor lives in our PID
+                 * namespace, where no container process does (and the
+                 * binary may have been replaced by an upgrade since). */
+                snprintf(path, sizeof path, "/proc/%ld/ns/pid", pid);
+                if (!same_file(path, "/proc/self/ns/pid"))
+                        continue;
+                unsigned long long init = 0;
+                if (parse_number(a2, INT32_MAX, &init) < 0 || init <= 1 || proc_ppid((pid_t) init) != (pid_t) pid)
+                        continue;
+                struct state_record f = { .monitor_pid = (pid_t) pid, .init_pid = (pid_t) init };
+                if (state_proc_starttime(f.monitor_pid, &f.monitor_start) < 0 ||
+                    state_proc_starttime(f.init_pid, &f.init_start) < 0 || state_boot_id(f.boot_id) < 0)
+                        continue;
+                *r = f;
+                return 0;
+        }
+        return -ESRCH;
+}
+
+bool state_dir_locked(const char *dir)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return false;
+        _cleanup_close_ int fd = openat(dfd, "lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return false;
+        return flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
+/* The files config_load_dir() reads: *.conf, not hidden, not a backup. */
+static bool is_definition_file(const char *n)
+{
+        size_t l = strlen(n);
+        return n[0] != '.' && n[0] != '#' && l > 5 && streq(n + l - 5, ".conf");
+}
+
+int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
+                            char **ret_dir)
+{
+        _cleanup_free_ char *stage = strdup_printf("%s/" STATE_LAST_GOOD ".new", state_dir);
+        if (!stage)
+                return -ENOMEM;
+        int r = rm_rf(stage);
+        if (r < 0)
+                return r;
+        if (mkdir(stage, 0700) < 0)
+                return -errno;
+        _cleanup_close_ int sfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int cfd = open(conf_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sfd < 0 || cfd < 0)
+                return -errno;
+        _cleanup_(closedirp) DIR *dp = fdopendir(fcntl(cfd, F_DUPFD_CLOEXEC, 3));
+        if (!dp)
+                return -errno;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(dp))) {
+                if (!is_definition_file(de->d_name))
+                        continue;
+                if (++n > max_files)
+                        return -E2BIG;
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                r = read_file_at(cfd, de->d_name, max_size, &text, &len);
+                if (r == -EISDIR)
+                        continue;
+                if (r < 0)
+                        return r;
+                r = write_file_replace(sfd, de->d_name, text, len, 0600);
+                if (r < 0)
+                        return r;
+        }
+        if (syncfs(sfd) < 0)
+                return -errno;
+        *ret_dir = TAKE_PTR(stage);
+        return 0;
+}
+
+int state_definitions_commit(const char *state_dir)
+{
+        _cleanup_free_ char *stage = strdup_printf("%s/" STATE_LAST_GOOD ".new", state_dir);
+        _cleanup_free_ char *good = strdup_printf("%s/" STATE_LAST_GOOD, state_dir);
+        if (!stage || !good)
+                return -ENOMEM;
+        /* Swap, so that there is a whole set at every moment; the old one goes after. */
+        if (renameat2(AT_FDCWD, stage, AT_FDCWD, good, RENAME_EXCHANGE) < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                if (rename(stage, good) < 0)
+                        return -errno;
+        }
+        _cleanup_close_ int dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void) fsync(dfd);
+        return rm_rf(stage);
+}
+
+char *state_definitions_dir(const char *state_dir)
+{
+        return strdup_printf("%s/" STATE_LAST_GOOD, state_dir);
 }
 
 int state_proc_starttime(pid_t pid, uint64_t *ret)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,7 +30,33 @@ struct state_record {
  * berthctl, so it skips the syncs (0.7-1 ms idle, several under I/O load):
  * after a crash the boot id marks it stale either way. */
 int state_write(const char *dir, const struct state_record *r, bool durable);
+/* -EBADMSG for a record that is not whole (empty, truncated, a field that
+ * does not parse): such a record says nothing, and is never a reason to
+ * kill or restart anything. */
 int state_read(const char *dir, struct state_record *r);
+int state_parse(const char *text, size_t len, struct state_record *r);
+
+/* The running monitor of the container in dir, found without its record:
+ * the process in our PID namespace (no container process is) whose argv
+ * is "berth-monitor DIR INIT_PID ..." with DIR the same directory, and
+ * whose child is INIT_PID. Fills pids, start times and boot id (no hashes, no
+ * address). 0, or -ESRCH when none runs. */
+int state_find_monitor(const char *dir, struct state_record *r);
+
+/* Whether something holds the lock of the container directory dir (its
+ * monitor does as long as the container runs): cheap, no /proc scan. */
+bool state_dir_locked(const char *dir);
+
+/* "Last known good": a copy of the definition files berthd last applied,
+ * in STATE/last-good/, which a berthd that starts with invalid definitions
+ * runs with. stage copies conf_dir's *.conf files (at most max_files, each
+ * at most max_size bytes) into a new directory (*ret_dir, for the caller to
+ * check by loading it); commit swaps it in. 0 or -errno. */
+#define STATE_LAST_GOOD "last-good"
+int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
+                            char **ret_dir);
+int state_definitions_commit(const char *state_dir);
+char *state_definitions_dir(const char *state_dir); /* STATE/last-good, a new string */
 
 /* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */
 int state_proc_starttime(pid_t pid, uint64_t *ret);

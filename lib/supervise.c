@@ -54,6 +54,7 @@ struct unit {
         bool known_spec;          /* hashes below are of spec (not only from disk) */
         char rh[SPEC_HASH_LEN], lh[SPEC_HASH_LEN], sh[SPEC_HASH_LEN];
         bool operator_stopped;    /* a stop by the operator: never restarted, never a failure */
+        bool orphaned;            /* its definition is gone: stopped, data kept until destroy */
         bool pending_start;       /* waiting for dependencies / start-delay */
         bool pending_stop;        /* waiting for dependants to stop first */
         bool restart_after_stop, remove_after_stop;
@@ -118,6 +119,9 @@ struct manager {
         size_t n_events, events_head;
         uint64_t events_seq;
         char nat_table[32]; /* "berth", or per run dir for a private instance */
+        size_t definition_errors; /* in the directory's files, last time they were read */
+        bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
+        size_t vanished;          /* ... because the definitions of this many running containers vanished */
 };
 
 static void dispatch(struct manager *m);
@@ -258,6 +262,18 @@ static char *unit_dir(struct manager *m, const char *name)
 
 static void unit_set_spec(struct unit *u, const struct spec_container *c)
 {
+        if (c && u->owned_spec && c != u->owned_spec) {
+                /* Declared again: the copy of the gone definition goes. */
+                spec_container_free(u->owned_spec);
+                u->owned_spec = NULL;
+        }
+        if (c && u->orphaned) {
+                u->orphaned = false;
+                u->operator_stopped = false;
+                /* Back while its stop is under way: it starts again after. */
+                if (u->state == U_STOPPING && c->autostart)
+                        u->restart_after_stop = true;
+        }
         u->spec = c;
         if (c) {
                 spec_container_hash_restart(c, u->rh);
@@ -298,8 +314,16 @@ static void notify_status(struct manager *m)
                         break;
                 }
         }
-        (void) sd_notifyf(false, "STATUS=%u running, %u failed, %u unhealthy%s", running, failed, unhealthy,
-                          m->shutting_down ? ", shutting down" : "");
+        char defs[300] = "";
+        if (m->vanished && m->on_last_good)
+                snprintf(defs, sizeof defs, "; definitions of %zu running containers gone from %s: running the last "
+                         "valid ones (reload --force applies the directory)", m->vanished, m->o.conf_dir);
+        else if (m->definition_errors)
+                snprintf(defs, sizeof defs, "; %zu error%s in %s%s", m->definition_errors,
+                         m->definition_errors == 1 ? "" : "s", m->o.conf_dir,
+                         m->on_last_good ? ": running the last valid definitions" : ": not applied");
+        (void) sd_notifyf(false, "STATUS=%u running, %u failed, %u unhealthy%s%s", running, failed, unhealthy,
+                          m->shutting_down ? ", shutting down" : "", defs);
         (void) starting;
         (void) stopping;
 }
@@ -1271,7 +1295,8 @@ static struct plan_actual *actual_states(struct manager *m)
                                                        PLAN_STATE_STOPPING, PLAN_STATE_BACKOFF, PLAN_STATE_FAILED };
                 a[i] = (struct plan_actual){ .name = u->name,
                                              .state = map[u->state],
-                                             .stopped_by_operator = u->operator_stopped,
+                                             .stopped_by_operator = u->operator_stopped && !u->orphaned,
+                                             .orphaned = u->orphaned,
                                              .spec = u->known_spec ? u->spec : NULL };
                 memcpy(a[i].restart_hash, u->rh, SPEC_HASH_LEN);
                 memcpy(a[i].live_hash, u->lh, SPEC_HASH_LEN);
@@ -1322,6 +1347,52 @@ static int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *r
         return r;
 }
 
+/* Keeps a copy of the definition files just applied (state.h), checked by
+ * loading the copy: files edited meanwhile never make an invalid "last
+ * good" set. */
+static void save_last_good(struct manager *m)
+{
+        _cleanup_free_ char *stage = NULL;
+        int r = state_definitions_stage(m->o.state_dir, m->o.conf_dir, CONFIG_FILES_MAX, CONFIG_FILE_MAX, &stage);
+        if (r < 0) {
+                log_warning("cannot keep a copy of the definitions in %s/%s: %s", m->o.state_dir, STATE_LAST_GOOD,
+                            strerror(-r));
+                return;
+        }
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        r = config_load_dir(stage, &set, &d);
+        spec_set_done(&set);
+        diag_done(&d);
+        if (r < 0) {
+                log_warning("definitions in %s changed while they were applied; last valid copy not updated",
+                            m->o.conf_dir);
+                (void) rm_rf(stage);
+                return;
+        }
+        r = state_definitions_commit(m->o.state_dir);
+        if (r < 0)
+                log_warning("cannot keep a copy of the definitions in %s/%s: %s", m->o.state_dir, STATE_LAST_GOOD,
+                            strerror(-r));
+        m->on_last_good = false;
+        m->vanished = 0;
+}
+
+/* True (and why) when p would stop so many running containers because
+ * their definitions vanished that it needs reload --force (plan.h). */
+static bool reload_needs_force(struct manager *m, const struct plan *p, char *why, size_t size)
+{
+        _cleanup_free_ struct plan_actual *act = actual_states(m);
+        size_t stopping = 0, running = 0;
+        if (!act || !plan_needs_force(p, act, m->n_units, &stopping, &running))
+                return false;
+        snprintf(why, size,
+                 "the definitions of %zu of the %zu running containers are gone from %s (a file system not "
+                 "mounted?); nothing was changed; reload --force stops them (their data is kept)",
+                 stopping, running, m->o.conf_dir);
+        return true;
+}
+
 static void keep_networks(struct manager *m)
 {
         for (size_t i = 0; i < m->n_networks_up; i++)
@@ -1345,8 +1416,23 @@ static void keep_networks(struct manager *m)
         }
 }
 
-/* Takes the new set and acts on the plan. Specs of removed containers
- * stay alive in their units until those have stopped. */
+/* Its definition is gone: stop it (never restarted: as if the operator
+ * stopped it) and keep its directory, until `berthctl destroy` or until a
+ * definition of that name returns (unit_set_spec). */
+static void unit_orphan(struct unit *u)
+{
+        if (u->orphaned)
+                return;
+        u->orphaned = true;
+        u->operator_stopped = true;
+        u->restart_after_stop = false;
+        emit(u->m, u->name, "orphaned", "definition gone; data kept (berthctl destroy deletes it)");
+        unit_request_stop(u);
+}
+
+/* Takes the new set and acts on the plan. The spec of a container whose
+ * definition is gone stays alive in its unit (owned_spec) while it is
+ * orphaned, for its stop settings. */
 static void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
 {
         /* Units whose definition disappears keep a private copy of nothing:
@@ -1396,18 +1482,10 @@ static void apply_plan(struct manager *m, struct spec_set *next, const struct pl
                                 unit_request_start(u);
                         }
                         break;
-                case PLAN_STOP_REMOVE:
-                        if (u) {
-                                u->remove_after_stop = true;
-                                if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING)
-                                        unit_request_stop(u);
-                                else {
-                                        if (u->spec)
-                                                runtime_remove(m->o.state_dir, u->spec);
-                                        emit(m, u->name, "removed", NULL);
-                                        unit_forget(m, u);
-                                }
-                        }
+                case PLAN_STOP_ORPHAN:
+                case PLAN_ORPHAN:
+                        if (u)
+                                unit_orphan(u);
                         break;
                 case PLAN_RESTART:
                         if (!u)
@@ -1475,13 +1553,25 @@ int manager_reload(struct manager *m)
                 size_t n = errs ? json_object_array_length(errs) : 0;
                 for (size_t i = 0; i < n; i++)
                         log_error("%s", json_object_get_string(json_object_array_get_idx(errs, i)));
+                m->definition_errors = n;
                 (void) sd_notifyf(false, "READY=1\nSTATUS=reload refused: %zu error%s in %s", n, n == 1 ? "" : "s",
                                   m->o.conf_dir);
                 emit(m, NULL, "reload-refused", "%zu errors", n);
                 json_object_put(errs);
                 return r;
         }
+        char why[1024];
+        if (reload_needs_force(m, &p, why, sizeof why)) {
+                log_error("reload refused: %s", why);
+                (void) sd_notifyf(false, "READY=1\nSTATUS=reload refused: definitions of running containers gone");
+                emit(m, NULL, "reload-refused", "%s", why);
+                plan_done(&p);
+                spec_set_done(&next);
+                return -EBUSY;
+        }
         apply_plan(m, &next, &p);
+        m->definition_errors = 0;
+        save_last_good(m);
         emit(m, NULL, "reloaded", "%zu change%s", plan_count_changes(&p), plan_count_changes(&p) == 1 ? "" : "s");
         plan_done(&p);
         (void) sd_notify(false, "READY=1");
@@ -1492,27 +1582,81 @@ int manager_reload(struct manager *m)
 /* ---- startup and re-adoption ----------------------------------------------------------------- */
 
 /* A container left by a previous berthd: take it back if its monitor is
- * the same process (pid + start time + boot), else collect its exit. */
+ * the same process (pid + start time + boot), else collect its exit. A
+ * record that does not parse, or names processes that are gone while the
+ * container's monitor still runs, is never a reason to kill or restart:
+ * the monitor is found by its argv (state_find_monitor) and the container
+ * re-adopted; its record is written again. */
 static void adopt(struct manager *m, const char *name)
 {
         _cleanup_free_ char *dir = unit_dir(m, name);
-        struct state_record rec;
-        if (!dir || state_read(dir, &rec) < 0)
+        struct state_record rec, found;
+        if (!dir)
                 return;
+        int q = state_read(dir, &rec);
+        if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir))
+                return; /* no record and nothing holds it: a container that does not run */
         char boot[40] = "";
         (void) state_boot_id(boot);
+        int pidfd = -1;
+        bool alive = q >= 0 && streq(boot, rec.boot_id) &&
+                     state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &pidfd) == 0;
+        bool refound = false;
+        if (!alive && state_find_monitor(dir, &found) == 0 &&
+            state_pidfd_verified(found.monitor_pid, found.monitor_start, &pidfd) == 0) {
+                if (q < 0)
+                        log_warning("container '%s': state record %s/state is unreadable (%s); its monitor runs "
+                                    "(pid %d): re-adopted",
+                                    name, dir, strerror(-q), (int) found.monitor_pid);
+                else
+                        log_warning("container '%s': state record %s/state names monitor %d, which is gone; "
+                                    "its monitor runs as pid %d: re-adopted",
+                                    name, dir, (int) rec.monitor_pid, (int) found.monitor_pid);
+                if (q >= 0) { /* keep what the record knows beyond the pids */
+                        memcpy(found.restart_hash, rec.restart_hash, SPEC_HASH_LEN);
+                        memcpy(found.live_hash, rec.live_hash, SPEC_HASH_LEN);
+                        memcpy(found.supervise_hash, rec.supervise_hash, SPEC_HASH_LEN);
+                        memcpy(found.address, rec.address, sizeof found.address);
+                        found.restarts = rec.restarts;
+                        found.started_realtime_usec = rec.started_realtime_usec;
+                }
+                rec = found;
+                alive = refound = true;
+        } else if (q < 0) {
+                /* Nothing of it runs: whatever the record said is over. */
+                log_warning("container '%s': state record %s/state is unreadable (%s) and no monitor of it "
+                            "runs: treated as stopped",
+                            name, dir, strerror(-q));
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (dfd >= 0)
+                        (void) unlinkat(dfd, "state", 0);
+                return;
+        }
         struct unit *u = unit_find(m, name);
         bool declared = u != NULL;
-        if (!u && !(u = unit_add(m, name)))
+        if (!u && !(u = unit_add(m, name))) {
+                if (pidfd >= 0)
+                        close(pidfd);
                 return;
-        int pidfd = -1;
-        bool alive = streq(boot, rec.boot_id) && state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &pidfd) == 0;
+        }
         u->monitor_pid = rec.monitor_pid;
         u->monitor_start = rec.monitor_start;
         u->init_pid = rec.init_pid;
         u->init_start = rec.init_start;
         u->restarts = rec.restarts;
         u->started_realtime = rec.started_realtime_usec;
+        if (refound && !rec.restart_hash[0] && u->spec) {
+                /* What it runs is not known: assume the definition in force
+                 * rather than restart a healthy container on a guess. */
+                spec_container_hash_restart(u->spec, rec.restart_hash);
+                spec_container_hash_live(u->spec, rec.live_hash);
+                spec_container_hash_supervise(u->spec, rec.supervise_hash);
+        }
+        if (refound && !rec.address[0] && u->spec) {
+                char a[INET_ADDRSTRLEN];
+                if (runtime_recorded_address(m->o.state_dir, u->spec, a) == 0)
+                        snprintf(rec.address, sizeof rec.address, "%s", a);
+        }
         snprintf(u->address, sizeof u->address, "%s", rec.address);
         memcpy(u->rh, rec.restart_hash, SPEC_HASH_LEN);
         memcpy(u->lh, rec.live_hash, SPEC_HASH_LEN);
@@ -1525,6 +1669,12 @@ static void adopt(struct manager *m, const char *name)
                 monitor_gone(u);
                 return;
         }
+        if (refound) {
+                if (!rec.started_realtime_usec)
+                        rec.started_realtime_usec = u->started_realtime = now_realtime();
+                if (state_write(dir, &rec, true) < 0)
+                        log_warning("container '%s': cannot write its state record again", name);
+        }
         u->monitor_pidfd = pidfd;
         if (state_pidfd_verified(rec.init_pid, rec.init_start, &u->init_pidfd) < 0)
                 u->init_pidfd = -1;
@@ -1534,7 +1684,72 @@ static void adopt(struct manager *m, const char *name)
         if (sd_event_add_io(m->event, &u->monitor_src, pidfd, EPOLLIN, on_monitor_pidfd, u) < 0)
                 log_error("%s: cannot watch its monitor", name);
         health_begin(u);
-        emit(m, name, "adopted", "pid %d%s", (int) rec.init_pid, declared ? "" : " (no longer declared)");
+        emit(m, name, "adopted", "pid %d%s%s", (int) rec.init_pid, declared ? "" : " (no longer declared)",
+             refound ? " (state record did not match: monitor found by its command line)" : "");
+}
+
+/* Whether the container in NAME's directory runs (its record's monitor,
+ * or one found by its command line): what a start must not stop by
+ * accident. */
+static bool container_runs(struct manager *m, const char *name)
+{
+        _cleanup_free_ char *dir = unit_dir(m, name);
+        struct state_record rec;
+        char boot[40] = "";
+        int fd = -1;
+        if (!dir)
+                return false;
+        (void) state_boot_id(boot);
+        int q = state_read(dir, &rec);
+        if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir))
+                return false; /* as adopt() sees it (and no /proc scan per stopped container) */
+        if (q >= 0 && streq(rec.boot_id, boot) && state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &fd) >= 0) {
+                close(fd);
+                return true;
+        }
+        return state_find_monitor(dir, &rec) >= 0;
+}
+
+/* A start whose definitions would stop most of what runs (an empty
+ * definition directory: its file system not mounted yet) runs the last
+ * valid definitions instead, as a reload would refuse without --force. */
+static void startup_guard_vanished(struct manager *m)
+{
+        size_t running = 0, gone = 0;
+        DIR *dp = opendir(m->containers_dir);
+        if (!dp)
+                return;
+        struct dirent *de;
+        while ((de = readdir(dp)))
+                if (name_is_valid(de->d_name) && container_runs(m, de->d_name)) {
+                        running++;
+                        if (!spec_set_find_container(&m->set, de->d_name))
+                                gone++;
+                }
+        closedir(dp);
+        if (!plan_vanish_needs_force(gone, running))
+                return;
+        _cleanup_free_ char *good = state_definitions_dir(m->o.state_dir);
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        int r = good && access(good, F_OK) == 0 ? config_load_dir(good, &set, &d) : -ENOENT;
+        diag_done(&d);
+        if (r < 0) {
+                spec_set_done(&set);
+                log_warning("the definitions of %zu of the %zu running containers are gone from %s, and there is "
+                            "no last valid copy: they are stopped (their data is kept)",
+                            gone, running, m->o.conf_dir);
+                return;
+        }
+        spec_set_done(&m->set);
+        m->set = set;
+        m->on_last_good = true;
+        m->vanished = gone;
+        log_error("the definitions of %zu of the %zu running containers are gone from %s (a file system not "
+                  "mounted?): running the last valid ones (%s); berthctl reload --force applies the directory",
+                  gone, running, m->o.conf_dir, good);
+        emit(m, NULL, "definitions-vanished", "%zu of %zu running containers: running the last valid definitions",
+             gone, running);
 }
 
 int manager_startup(struct manager *m)
@@ -1560,11 +1775,31 @@ int manager_startup(struct manager *m)
                 char buf[2048];
                 for (size_t i = 0; i < d.n; i++)
                         log_error("%s", diag_format(&d.entries[i], buf, sizeof buf));
-                (void) sd_notifyf(false, "STATUS=invalid definitions: %zu errors in %s", d.n + d.dropped, m->o.conf_dir);
+                m->definition_errors = d.n + d.dropped;
                 diag_done(&d);
-                return -EINVAL;
+                spec_set_done(&m->set);
+                /* Whatever runs stays supervised: with the set last applied. */
+                _cleanup_free_ char *good = state_definitions_dir(m->o.state_dir);
+                struct diag gd = { 0 };
+                if (!good || access(good, F_OK) < 0 || config_load_dir(good, &m->set, &gd) < 0) {
+                        diag_done(&gd);
+                        spec_set_done(&m->set);
+                        (void) sd_notifyf(false, "STATUS=invalid definitions: %zu errors in %s", m->definition_errors,
+                                          m->o.conf_dir);
+                        log_error("no last valid set of definitions to run with (%s): giving up", good ? good : "?");
+                        return -EINVAL;
+                }
+                diag_done(&gd);
+                m->on_last_good = true;
+                log_error("%zu error%s in the definitions in %s: running the last valid ones (%s) until a reload "
+                          "finds them fixed",
+                          m->definition_errors, m->definition_errors == 1 ? "" : "s", m->o.conf_dir, good);
+                emit(m, NULL, "definitions-invalid", "%zu error%s in %s: running the last valid definitions",
+                     m->definition_errors, m->definition_errors == 1 ? "" : "s", m->o.conf_dir);
+        } else {
+                diag_done(&d);
+                startup_guard_vanished(m);
         }
-        diag_done(&d);
         for (size_t i = 0; i < m->set.n_containers; i++) {
                 struct unit *u = unit_add(m, m->set.containers[i]->name);
                 if (!u)
@@ -1575,9 +1810,19 @@ int manager_startup(struct manager *m)
         DIR *dp = opendir(m->containers_dir);
         if (dp) {
                 struct dirent *de;
-                while ((de = readdir(dp)))
-                        if (name_is_valid(de->d_name))
-                                adopt(m, de->d_name);
+                while ((de = readdir(dp))) {
+                        if (!name_is_valid(de->d_name))
+                                continue;
+                        adopt(m, de->d_name);
+                        struct stat st;
+                        if (unit_find(m, de->d_name) || fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            !S_ISDIR(st.st_mode))
+                                continue;
+                        /* Data of a container no file declares: kept, listed as orphaned. */
+                        struct unit *u = unit_add(m, de->d_name);
+                        if (u)
+                                unit_orphan(u);
+                }
                 closedir(dp);
         }
         /* Adopted containers run with the hashes on disk: a reload-style plan
@@ -1592,11 +1837,7 @@ int manager_startup(struct manager *m)
         for (size_t i = 0; i < m->n_units; i++) {
                 struct unit *u = m->units[i];
                 if (!u->spec) { /* adopted, but no file declares it any more */
-                        if (u->state == U_RUNNING) {
-                                u->remove_after_stop = true;
-                                unit_request_stop(u);
-                        } else
-                                u->remove_after_stop = true;
+                        unit_orphan(u);
                         continue;
                 }
                 char rh[SPEC_HASH_LEN];
@@ -1611,14 +1852,8 @@ int manager_startup(struct manager *m)
                 else if (u->spec->autostart && u->state == U_STOPPED)
                         unit_request_start(u);
         }
-        for (size_t i = 0; i < m->n_units;) { /* adopted-and-gone leftovers */
-                struct unit *u = m->units[i];
-                if (!u->spec && u->state != U_RUNNING && u->state != U_STOPPING) {
-                        unit_forget(m, u);
-                        continue;
-                }
-                i++;
-        }
+        if (!m->on_last_good)
+                save_last_good(m);
         nat_sync(m);
         dispatch(m);
         return 0;
@@ -1642,7 +1877,9 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
 {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(u->name));
-        json_object_object_add(o, "state", json_object_new_string(unit_state_names[u->state]));
+        bool orphan_idle = u->orphaned && (u->state == U_STOPPED || u->state == U_FAILED);
+        json_object_object_add(o, "state", json_object_new_string(orphan_idle ? "orphaned" : unit_state_names[u->state]));
+        json_object_object_add(o, "orphaned", json_object_new_boolean(u->orphaned));
         json_object_object_add(o, "health", json_object_new_string(
                 u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
         json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
@@ -1720,6 +1957,70 @@ static void reply_invalid(struct control_conn *c, const char *why)
         (void) control_reply_error(c, "org.varlink.service.InvalidParameter", p);
 }
 
+static void reply_refused(struct control_conn *c, const char *error, const char *why)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "reason", json_object_new_string(why));
+        (void) control_reply_error(c, error, p);
+}
+
+/* berthctl destroy NAME: deletes the data of an orphan, and only of one
+ * that no definition names and that does not run. */
+static void method_destroy(struct manager *m, struct control_conn *c, json_object *params)
+{
+        const char *name = param_string(params, "name");
+        struct unit *u = name ? unit_find(m, name) : NULL;
+        char why[700];
+        if (!u) {
+                reply_no_such(c, name);
+                return;
+        }
+        if (u->spec && !u->owned_spec) {
+                snprintf(why, sizeof why, "container '%s' is declared in %s:%d: remove its definition and reload first",
+                         u->name, u->spec->file ? u->spec->file : "?", u->spec->line);
+                reply_refused(c, "io.berth.ContainerDeclared", why);
+                return;
+        }
+        /* A definition back in the directory but not reloaded yet counts:
+         * the operator restored it to keep the data. */
+        struct spec_set files = { 0 };
+        struct diag d = { 0 };
+        int r = config_load_dir(m->o.conf_dir, &files, &d);
+        const struct spec_container *f = r >= 0 ? spec_set_find_container(&files, u->name) : NULL;
+        if (r < 0)
+                snprintf(why, sizeof why, "the definitions in %s cannot be read or are invalid: fix them first",
+                         m->o.conf_dir);
+        else if (f)
+                snprintf(why, sizeof why, "container '%s' is declared in %s:%d (not reloaded yet): remove its "
+                         "definition first", u->name, f->file ? f->file : "?", f->line);
+        spec_set_done(&files);
+        diag_done(&d);
+        if (r < 0 || f) {
+                reply_refused(c, "io.berth.ContainerDeclared", why);
+                return;
+        }
+        if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid) {
+                snprintf(why, sizeof why, "container '%s' is %s: destroy it once it has stopped", u->name,
+                         unit_state_names[u->state]);
+                reply_refused(c, "io.berth.ContainerRunning", why);
+                return;
+        }
+        r = runtime_delete_data(m->o.state_dir, u->name);
+        if (r == -EBUSY) {
+                snprintf(why, sizeof why, "container '%s' is in use (a process holds its lock): not deleted", u->name);
+                reply_refused(c, "io.berth.ContainerRunning", why);
+                return;
+        }
+        if (r < 0) {
+                snprintf(why, sizeof why, "cannot delete the data of container '%s': %s", u->name, strerror(-r));
+                reply_refused(c, "io.berth.DestroyFailed", why);
+                return;
+        }
+        emit(m, u->name, "destroyed", "its data is deleted");
+        unit_forget(m, u);
+        (void) control_reply(c, NULL, false);
+}
+
 /* Names from {"names": [...]} (or {"name": "x"}); all must exist. */
 static bool collect_units(struct manager *m, struct control_conn *c, json_object *params, struct unit **out, size_t max,
                           size_t *n)
@@ -1765,6 +2066,7 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 json_object_object_add(ep, "errors", errs);
                 (void) control_reply_error(c, "io.berth.InvalidDefinitions", ep);
                 if (apply) {
+                        m->definition_errors = n;
                         (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s", n, m->o.conf_dir);
                         emit(m, NULL, "reload-refused", "%zu errors", n);
                 }
@@ -1774,13 +2076,28 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 (void) control_reply_error(c, "io.berth.InternalError", NULL);
                 return;
         }
+        char why[1024];
+        bool force_needed = reload_needs_force(m, &p, why, sizeof why);
+        json_object *fv;
+        bool force = params && json_object_object_get_ex(params, "force", &fv) && json_object_get_boolean(fv);
+        if (apply && force_needed && !force) {
+                reply_refused(c, "io.berth.ReloadRefused", why);
+                emit(m, NULL, "reload-refused", "%s", why);
+                plan_done(&p);
+                spec_set_done(&next);
+                return;
+        }
         json_object *out = plan_to_json(&p);
+        if (out && force_needed && !apply)
+                json_object_object_add(out, "force_needed", json_object_new_string(why));
         if (apply) {
                 char buf[64];
                 snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
                 (void) sd_notify(false, buf);
                 uint64_t seq = m->events_seq;
                 apply_plan(m, &next, &p);
+                m->definition_errors = 0;
+                save_last_good(m);
                 emit(m, NULL, "reloaded", "%zu changes", plan_count_changes(&p));
                 (void) sd_notify(false, "READY=1");
                 json_object *w;
@@ -1989,6 +2306,12 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                 method_plan(m, c, false, params);
         else if (streq(method, "io.berth.Manager.Reload"))
                 method_plan(m, c, true, params);
+        else if (streq(method, "io.berth.Container.Destroy")) {
+                if (m->shutting_down)
+                        (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
+                else
+                        method_destroy(m, c, params);
+        }
         else if (streq(method, "io.berth.Container.Start") || streq(method, "io.berth.Container.Stop") ||
                  streq(method, "io.berth.Container.Restart")) {
                 if (m->shutting_down) {
@@ -2044,6 +2367,8 @@ static void on_call(void *userdata, struct control_conn *c, const char *method, 
                 json_object_object_add(p, "ready", json_object_new_boolean(m->ready));
                 json_object_object_add(p, "conf_dir", json_object_new_string(m->o.conf_dir));
                 json_object_object_add(p, "state_dir", json_object_new_string(m->o.state_dir));
+                json_object_object_add(p, "definition_errors", json_object_new_int64((int64_t) m->definition_errors));
+                json_object_object_add(p, "last_good", json_object_new_boolean(m->on_last_good));
                 (void) control_reply(c, p, false);
         } else {
                 json_object *p = json_object_new_object();

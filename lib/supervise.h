@@ -33,7 +33,9 @@ struct manager *manager_free(struct manager *m);
  * Invalid definitions at start: -EINVAL with the errors logged. */
 int manager_startup(struct manager *m);
 
-/* SIGHUP / ExecReload. 0, or -EINVAL when refused (nothing changed). */
+/* SIGHUP / ExecReload. 0, or -EINVAL (invalid definitions) or -EBUSY (it
+ * would stop most running containers because their definitions are gone:
+ * only `berthctl reload --force` does that) when refused, nothing changed. */
 int manager_reload(struct manager *m);
 
 /* SIGTERM: stop everything in reverse order, then leave the loop. */

@@ -659,7 +659,25 @@ static int print_plan(json_object *p, void *userdata)
         }
         if (!shown)
                 printf("nothing to do: everything matches the definitions\n");
+        json_object *fn;
+        if (json_object_object_get_ex(p, "force_needed", &fn))
+                printf("note: a reload is refused: %s\n", json_object_get_string(fn));
         return 0;
+}
+
+/* Takes a flag without argument out of argv (before getopt sees it). */
+static bool take_flag(int *argc, char **argv, const char *flag)
+{
+        for (int k = 1; k < *argc; k++)
+                if (streq(argv[k], "--")) /* operands from here on */
+                        return false;
+                else if (streq(argv[k], flag)) {
+                        for (int j = k; j < *argc - 1; j++)
+                                argv[j] = argv[j + 1];
+                        (*argc)--;
+                        return true;
+                }
+        return false;
 }
 
 static int verb_plan(int argc, char **argv)
@@ -705,11 +723,14 @@ static int print_reload(json_object *p, void *userdata)
 
 static int verb_reload(int argc, char **argv)
 {
-        int i = daemon_opts(argc, argv, "reload [--json] [--socket PATH]");
+        bool force = take_flag(&argc, argv, "--force");
+        int i = daemon_opts(argc, argv, "reload [--json] [--force] [--socket PATH]");
         if (i < 0)
                 return i == -2 ? 0 : 2;
         json_object *p = json_object_new_object();
         json_object_object_add(p, "wait", json_object_new_boolean(1));
+        if (force)
+                json_object_object_add(p, "force", json_object_new_boolean(1));
         struct reload_result res = { 0 };
         int r = call("io.berth.Manager.Reload", p, false, print_reload, &res);
         if (r == 0 && res.n_failed)
@@ -752,7 +773,17 @@ static int64_t jint(json_object *o, const char *k)
         return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
 }
 
-static bool opt_names;
+static bool opt_names, opt_all;
+
+/* Without --all, ls shows the declared containers only (and those still
+ * stopping whose definition just went). */
+static bool ls_shown(json_object *c)
+{
+        json_object *v;
+        if (opt_all || !json_object_object_get_ex(c, "orphaned", &v) || !json_object_get_boolean(v))
+                return true;
+        return !streq(jstr(c, "state"), "orphaned");
+}
 
 static int print_ls(json_object *p, void *userdata)
 {
@@ -766,13 +797,16 @@ static int print_ls(json_object *p, void *userdata)
                 return 0;
         if (opt_names) {
                 for (size_t i = 0; i < json_object_array_length(arr); i++)
-                        printf("%s\n", jstr(json_object_array_get_idx(arr, i), "name"));
+                        if (ls_shown(json_object_array_get_idx(arr, i)))
+                                printf("%s\n", jstr(json_object_array_get_idx(arr, i), "name"));
                 return 0;
         }
         printf("%-20s %-9s %-8s %-7s %-15s %-8s %s\n", "NAME", "STATE", "HEALTH", "PID", "ADDRESS", "RESTARTS", "UPTIME");
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
                 json_object *c = json_object_array_get_idx(arr, i);
                 char up[32] = "-", pid[16] = "-";
+                if (!ls_shown(c))
+                        continue;
                 if (streq(jstr(c, "state"), "running")) {
                         fmt_uptime((uint64_t) jint(c, "uptime_sec"), up, sizeof up);
                         snprintf(pid, sizeof pid, "%lld", (long long) jint(c, "pid"));
@@ -787,15 +821,9 @@ static int print_ls(json_object *p, void *userdata)
 static int verb_ls(int argc, char **argv)
 {
         /* --names: one name a line, for shell completion */
-        for (int k = 1; k < argc; k++)
-                if (streq(argv[k], "--names")) {
-                        opt_names = true;
-                        for (int j = k; j < argc - 1; j++)
-                                argv[j] = argv[j + 1];
-                        argc--;
-                        break;
-                }
-        int i = daemon_opts(argc, argv, "ls [--json] [--names] [--socket PATH]");
+        opt_names = take_flag(&argc, argv, "--names");
+        opt_all = take_flag(&argc, argv, "--all");
+        int i = daemon_opts(argc, argv, "ls [--json] [--names] [--all] [--socket PATH]");
         if (i < 0)
                 return i == -2 ? 0 : 2;
         return call("io.berth.Container.List", NULL, false, print_ls, NULL);
@@ -867,6 +895,20 @@ static int verb_stop(int argc, char **argv)
 static int verb_restart(int argc, char **argv)
 {
         return names_verb(argc, argv, "io.berth.Container.Restart", "restart [--socket PATH] NAME...");
+}
+
+static int verb_destroy(int argc, char **argv)
+{
+        int i = daemon_opts(argc, argv, "destroy [--socket PATH] NAME");
+        if (i < 0)
+                return i == -2 ? 0 : 2;
+        if (i != argc - 1) {
+                fprintf(stderr, "berthctl destroy: expected one container NAME\n");
+                return 2;
+        }
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(argv[i]));
+        return call("io.berth.Container.Destroy", p, false, NULL, NULL);
 }
 
 static int verb_kill(int argc, char **argv)
@@ -1669,12 +1711,13 @@ static const struct verb verbs[] = {
         { "check", verb_check, "check [-c DIR] [--json]      validate the definitions in DIR" },
         { "run", verb_run, "run [-c DIR] [-t] NAME [-- CMD...]  run a container in the foreground" },
         { "plan", verb_plan, "plan [--json]                what a reload would do, and why" },
-        { "reload", verb_reload, "reload [--json]              apply the definitions; waits until done" },
-        { "ls", verb_ls, "ls [--json] [--names]        containers: state, pid, address, restarts, uptime" },
+        { "reload", verb_reload, "reload [--json] [--force]    apply the definitions; waits until done" },
+        { "ls", verb_ls, "ls [--json] [--names] [--all]  containers: state, pid, address, restarts, uptime" },
         { "inspect", verb_inspect, "inspect NAME                 one container as JSON" },
         { "start", verb_start, "start NAME...                start containers (and clear failed)" },
         { "stop", verb_stop, "stop NAME...                 stop containers; they stay stopped" },
         { "restart", verb_restart, "restart NAME...              stop and start containers" },
+        { "destroy", verb_destroy, "destroy NAME                 delete an orphaned container's data" },
         { "kill", verb_kill, "kill [-s SIGNAL] NAME...     signal a container's init" },
         { "logs", verb_logs, "logs [-f] [-n N] [--raw] NAME  a container's output" },
         { "events", verb_events, "events [--json] [NAME]       the live event stream" },

@@ -181,7 +181,7 @@ static void test_plan_compute_new_without_autostart_create_only(void **state)
         world_done(&w);
 }
 
-static void test_plan_compute_removed_stop_remove(void **state)
+static void test_plan_compute_removed_stop_keeps_data(void **state)
 {
         (void) state;
         struct world w;
@@ -190,16 +190,17 @@ static void test_plan_compute_removed_stop_remove(void **state)
                            C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
         world_plan(&w);
         const struct plan_action *a = action_of(&w.plan, "cache");
-        assert_kind(a, PLAN_STOP_REMOVE);
+        assert_kind(a, PLAN_STOP_ORPHAN);
         assert_int_equal(a->desired, PLAN_NO_INDEX);
         assert_string_equal(w.actual[a->actual].name, "cache");
-        assert_contains(a->reason, "no definition");
+        assert_string_equal(a->reason, "definition gone; data kept");
+        assert_string_equal(plan_kind_to_string(a->kind), "stop");
         assert_int_equal(pos_of(&w.plan, "cache", false), 0); /* removals come first */
         assert_int_equal(plan_count_changes(&w.plan), 1);
         world_done(&w);
 }
 
-static void test_plan_compute_removed_even_when_stopped(void **state)
+static void test_plan_compute_removed_stopped_orphan(void **state)
 {
         (void) state;
         struct world w;
@@ -209,8 +210,121 @@ static void test_plan_compute_removed_even_when_stopped(void **state)
         actual_of(&w, "cache")->state = PLAN_STATE_STOPPED;
         actual_of(&w, "cache")->stopped_by_operator = true;
         world_plan(&w);
-        assert_kind(action_of(&w.plan, "cache"), PLAN_STOP_REMOVE);
+        assert_kind(action_of(&w.plan, "cache"), PLAN_ORPHAN);
+        assert_string_equal(action_of(&w.plan, "cache")->reason, "definition gone; data kept");
         world_done(&w);
+}
+
+static void test_plan_compute_orphaned_stays_none(void **state)
+{
+        (void) state;
+        struct world w;
+        world_init(&w, THREE,
+                   C("db", "autostart = true command = { \"/bin/db\" }")
+                           C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
+        actual_of(&w, "cache")->state = PLAN_STATE_STOPPED;
+        actual_of(&w, "cache")->orphaned = true;
+        world_plan(&w);
+        assert_kind(action_of(&w.plan, "cache"), PLAN_NONE);
+        assert_string_equal(action_of(&w.plan, "cache")->reason, "orphaned; data kept");
+        assert_int_equal(plan_count_changes(&w.plan), 0);
+        world_done(&w);
+}
+
+static void test_plan_compute_orphan_definition_returns_start(void **state)
+{
+        (void) state;
+        struct world w;
+        world_init(&w, THREE, THREE);
+        actual_of(&w, "cache")->state = PLAN_STATE_STOPPED;
+        actual_of(&w, "cache")->orphaned = true;
+        world_plan(&w);
+        assert_kind(action_of(&w.plan, "cache"), PLAN_START);
+        assert_int_equal(action_of(&w.plan, "cache")->desired != PLAN_NO_INDEX, true);
+        assert_int_equal(plan_count_changes(&w.plan), 1);
+        world_done(&w);
+}
+
+static void test_plan_needs_force_all_vanish(void **state)
+{
+        (void) state;
+        struct world w;
+        world_init(&w, THREE, "");
+        world_plan(&w);
+        size_t stopping = 0, running = 0;
+        assert_true(plan_needs_force(&w.plan, w.actual, w.n_actual, &stopping, &running));
+        assert_int_equal(stopping, 3);
+        assert_int_equal(running, 3);
+        for (size_t i = 0; i < w.plan.n; i++)
+                assert_kind(&w.plan.actions[i], PLAN_STOP_ORPHAN);
+        world_done(&w);
+}
+
+static void test_plan_needs_force_more_than_half(void **state)
+{
+        (void) state;
+        struct world w;
+        world_init(&w, THREE, C("cache", "autostart = true limits { memory = 256M }"));
+        world_plan(&w);
+        size_t stopping = 0, running = 0;
+        assert_true(plan_needs_force(&w.plan, w.actual, w.n_actual, &stopping, &running));
+        assert_int_equal(stopping, 2);
+        assert_int_equal(running, 3);
+        world_done(&w);
+}
+
+static void test_plan_needs_force_half_or_less_not(void **state)
+{
+        (void) state;
+        struct world w;
+        /* 1 of 3 */
+        world_init(&w, THREE,
+                   C("db", "autostart = true command = { \"/bin/db\" }")
+                           C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
+        world_plan(&w);
+        assert_false(plan_needs_force(&w.plan, w.actual, w.n_actual, NULL, NULL));
+        world_done(&w);
+        /* 1 of 2 */
+        world_init(&w, C("a", "autostart = true") C("b", "autostart = true"), C("a", "autostart = true"));
+        world_plan(&w);
+        assert_false(plan_needs_force(&w.plan, w.actual, w.n_actual, NULL, NULL));
+        world_done(&w);
+}
+
+static void test_plan_vanish_needs_force_rule(void **state)
+{
+        (void) state;
+        assert_false(plan_vanish_needs_force(0, 0));
+        assert_false(plan_vanish_needs_force(0, 5));
+        assert_true(plan_vanish_needs_force(1, 1));   /* all */
+        assert_false(plan_vanish_needs_force(1, 2));  /* half */
+        assert_true(plan_vanish_needs_force(2, 3));   /* more than half */
+        assert_false(plan_vanish_needs_force(5, 10));
+        assert_true(plan_vanish_needs_force(6, 10));
+        assert_true(plan_vanish_needs_force(3, 2));   /* more than run: never less safe */
+}
+
+static void test_plan_needs_force_only_running_count(void **state)
+{
+        (void) state;
+        struct world w;
+        /* Nothing runs: no definition's disappearance stops anything. */
+        world_init(&w, THREE, "");
+        for (size_t i = 0; i < w.n_actual; i++)
+                w.actual[i].state = PLAN_STATE_STOPPED;
+        world_plan(&w);
+        assert_false(plan_needs_force(&w.plan, w.actual, w.n_actual, NULL, NULL));
+        world_done(&w);
+        /* The one running container of three loses its definition: all that run. */
+        world_init(&w, THREE, C("db", "autostart = true command = { \"/bin/db\" }")
+                                      C("web", "autostart = true after = { \"db\" } requires = { \"db\" }"));
+        actual_of(&w, "db")->state = PLAN_STATE_STOPPED;
+        actual_of(&w, "web")->state = PLAN_STATE_STOPPED;
+        world_plan(&w);
+        assert_true(plan_needs_force(&w.plan, w.actual, w.n_actual, NULL, NULL));
+        world_done(&w);
+        /* No plan, no actual: nothing to force. */
+        assert_false(plan_needs_force(NULL, NULL, 0, NULL, NULL));
 }
 
 static void test_plan_compute_command_changed_restart(void **state)
@@ -730,7 +844,7 @@ static void test_plan_compute_network_removed_after_its_containers(void **state)
         world_plan(&w);
         const struct plan_action *n = net_action_of(&w.plan, "lan0");
         assert_kind(n, PLAN_NETWORK_REMOVE);
-        assert_kind(action_of(&w.plan, "a"), PLAN_STOP_REMOVE);
+        assert_kind(action_of(&w.plan, "a"), PLAN_STOP_ORPHAN);
         assert_true(pos_of(&w.plan, "a", false) < pos_of(&w.plan, "lan0", true));
         assert_int_equal(pos_of(&w.plan, "lan0", true), w.plan.n - 1);
         assert_string_equal(w.old.networks[n->actual]->name, "lan0");
@@ -842,7 +956,7 @@ static void test_plan_compute_duplicate_and_nameless_actual(void **state)
         assert_int_equal(plan_compute(&set, act, 5, NULL, 3, &p), 0);
         assert_int_equal(p.n, 3);
         assert_kind(action_of(&p, "a"), PLAN_NONE);
-        assert_kind(action_of(&p, "gone"), PLAN_STOP_REMOVE);
+        assert_kind(action_of(&p, "gone"), PLAN_STOP_ORPHAN);
         assert_kind(action_of(&p, "z"), PLAN_CREATE);
         plan_done(&p);
         spec_set_done(&set);
@@ -979,8 +1093,15 @@ int main(void)
                 cmocka_unit_test(test_plan_compute_unchanged_all_none),
                 cmocka_unit_test(test_plan_compute_new_autostart_create_start),
                 cmocka_unit_test(test_plan_compute_new_without_autostart_create_only),
-                cmocka_unit_test(test_plan_compute_removed_stop_remove),
-                cmocka_unit_test(test_plan_compute_removed_even_when_stopped),
+                cmocka_unit_test(test_plan_compute_removed_stop_keeps_data),
+                cmocka_unit_test(test_plan_compute_removed_stopped_orphan),
+                cmocka_unit_test(test_plan_compute_orphaned_stays_none),
+                cmocka_unit_test(test_plan_compute_orphan_definition_returns_start),
+                cmocka_unit_test(test_plan_needs_force_all_vanish),
+                cmocka_unit_test(test_plan_needs_force_more_than_half),
+                cmocka_unit_test(test_plan_needs_force_half_or_less_not),
+                cmocka_unit_test(test_plan_needs_force_only_running_count),
+                cmocka_unit_test(test_plan_vanish_needs_force_rule),
                 cmocka_unit_test(test_plan_compute_command_changed_restart),
                 cmocka_unit_test(test_plan_compute_memory_changed_update_live),
                 cmocka_unit_test(test_plan_compute_restart_and_live_changed_restart_only),

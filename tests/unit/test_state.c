@@ -1,0 +1,117 @@
+/* Unit tests for state.c's record parser: a record is whole or it is
+ * nothing (an empty or truncated file never reads as zeros). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "state.h"
+
+#define GOOD                                                                                       \
+        "monitor_pid=4242\nmonitor_start=123456\ninit_pid=4243\ninit_start=123460\n"              \
+        "boot_id=0f4b8a52-3c1e-4d7e-9a39-0e3b7cbb1a11\nstarted_realtime_usec=1700000000000000\n"  \
+        "restarts=2\nrestart_hash=0123456789abcdef\nlive_hash=fedcba9876543210\n"                 \
+        "supervise_hash=00112233445566ff\naddress=10.88.0.5\n"
+
+static int parse(const char *text)
+{
+        struct state_record r;
+        return state_parse(text, strlen(text), &r);
+}
+
+static void test_state_parse_whole_record(void **state)
+{
+        (void) state;
+        struct state_record r;
+        assert_int_equal(state_parse(GOOD, strlen(GOOD), &r), 0);
+        assert_int_equal(r.monitor_pid, 4242);
+        assert_int_equal(r.init_pid, 4243);
+        assert_int_equal(r.init_start, 123460);
+        assert_int_equal(r.restarts, 2);
+        assert_string_equal(r.boot_id, "0f4b8a52-3c1e-4d7e-9a39-0e3b7cbb1a11");
+        assert_string_equal(r.restart_hash, "0123456789abcdef");
+        assert_string_equal(r.address, "10.88.0.5");
+}
+
+static void test_state_parse_empty_address_ok(void **state)
+{
+        (void) state;
+        char text[1024];
+        snprintf(text, sizeof text, "%.*saddress=\n", (int) (strlen(GOOD) - strlen("address=10.88.0.5\n")), GOOD);
+        assert_int_equal(parse(text), 0);
+}
+
+static void test_state_parse_empty_refused(void **state)
+{
+        (void) state;
+        assert_int_equal(parse(""), -EBADMSG);
+        assert_int_equal(parse("\n"), -EBADMSG);
+}
+
+static void test_state_parse_every_truncation_refused(void **state)
+{
+        (void) state;
+        char text[1024];
+        for (size_t n = 0; n < strlen(GOOD); n++) {
+                memcpy(text, GOOD, n);
+                struct state_record r;
+                if (state_parse(text, n, &r) == 0)
+                        fail_msg("a record cut after %zu bytes parsed", n);
+        }
+}
+
+static void test_state_parse_bad_values_refused(void **state)
+{
+        (void) state;
+        const char *bad[][2] = {
+                { "monitor_pid=4242", "monitor_pid=0" },
+                { "monitor_pid=4242", "monitor_pid=42x" },
+                { "init_pid=4243", "init_pid=" },
+                { "restart_hash=0123456789abcdef", "restart_hash=0123" },
+                { "address=10.88.0.5", "address=10.88.0" },
+                { "boot_id=0f4b8a52-3c1e-4d7e-9a39-0e3b7cbb1a11", "boot_id=0f4b8a52" },
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                char text[1024];
+                const char *at = strstr(GOOD, bad[i][0]);
+                assert_non_null(at);
+                snprintf(text, sizeof text, "%.*s%s%s", (int) (at - GOOD), GOOD, bad[i][1], at + strlen(bad[i][0]));
+                if (parse(text) != -EBADMSG)
+                        fail_msg("accepted: %s", bad[i][1]);
+        }
+}
+
+static void test_state_parse_duplicate_key_refused(void **state)
+{
+        (void) state;
+        char text[1024];
+        snprintf(text, sizeof text, "%smonitor_pid=99\n", GOOD);
+        assert_int_equal(parse(text), -EBADMSG);
+}
+
+static void test_state_parse_unknown_key_ignored(void **state)
+{
+        (void) state;
+        char text[1024];
+        snprintf(text, sizeof text, "%sfuture_key=1\n", GOOD);
+        assert_int_equal(parse(text), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_state_parse_whole_record),
+                cmocka_unit_test(test_state_parse_empty_address_ok),
+                cmocka_unit_test(test_state_parse_empty_refused),
+                cmocka_unit_test(test_state_parse_every_truncation_refused),
+                cmocka_unit_test(test_state_parse_bad_values_refused),
+                cmocka_unit_test(test_state_parse_duplicate_key_refused),
+                cmocka_unit_test(test_state_parse_unknown_key_ignored),
+        };
+        return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
