@@ -131,20 +131,3 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n);
  * hierarchy, then B/berth when it became empty. Never anything else. -EBUSY
  * while processes remain. The handle stays valid for cgroup_free only. */
 int cgroup_remove(struct cgroup *cg);
-
-/* Pure conversions and parsers, exposed for unit tests. */
-uint64_t cgroup_weight_to_shares(uint32_t weight); /* 1..10000 → 2..262144 */
-uint32_t cgroup_io_weight_to_v1(uint32_t weight);  /* 1..10000 → 10..1000 */
-uint32_t cgroup_io_weight_to_bfq(uint32_t weight); /* 1..10000 → 1..1000 */
-uint64_t cgroup_cpus_to_quota(uint32_t cpus_milli, uint64_t period_us);
-/* Finds the path of a hierarchy in /proc/self/cgroup text: controller "" is
- * the v2 line "0::", otherwise the v1 line listing that controller.
- * *ret is malloc()ed. -ENOENT when absent. */
-int cgroup_parse_proc_cgroup(const char *text, const char *controller, char **ret);
-/* Value of "key N" in a flat keyed file (cpu.stat, memory.events,
- * memory.oom_control). -ENOENT when absent. */
-int cgroup_parse_keyed(const char *text, const char *key, uint64_t *ret);
-/* Sums read and written bytes from v2 io.stat ("8:0 rbytes=N wbytes=N ...") */
-int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes);
-/* ... and from v1 blkio.*io_service_bytes* ("8:0 Read N" lines). */
-int cgroup_parse_blkio_bytes(const char *text, uint64_t *rbytes, uint64_t *wbytes);

@@ -2,11 +2,7 @@
 #pragma once
 
 #include "cgroup.h"
-
-/* Controllers berth uses, as bits. v1 hierarchies carry one or several;
- * v2 uses CPU, CPUSET, IO (= blkio), MEMORY, PIDS. */
-enum { CG_CPU, CG_CPUACCT, CG_CPUSET, CG_MEMORY, CG_DEVICES, CG_FREEZER, CG_BLKIO, CG_PIDS, CG_N };
-extern const char *const cgroup_controller_names[CG_N];
+#include "cgroup_util.h"
 
 #define CG_V2_WANTED                                                                               \
         ((1u << CG_CPU) | (1u << CG_CPUSET) | (1u << CG_BLKIO) | (1u << CG_MEMORY) |               \
@@ -38,34 +34,6 @@ struct cgroup {
         char *v1_path[CG_N];
 };
 
-/* Small file helpers for cgroupfs (everything O_CLOEXEC, -errno). */
-int cgroup_write_at(int dfd, const char *file, const char *value);
-int cgroup_read_at(int dfd, const char *file, char **ret);        /* up to 1 MiB */
-int cgroup_read_u64_at(int dfd, const char *file, uint64_t *ret); /* "max" → UINT64_MAX */
-bool cgroup_file_exists_at(int dfd, const char *file);
-
-/* Journal of writes made by one apply call, for rolling back on failure. */
-struct cgroup_undo {
-        struct {
-                int dfd;
-                const char *file;
-                char old[256];
-        } e[24];
-        size_t n;
-};
-/* Remembers the current value of file, then writes value. */
-int cgroup_undo_write(struct cgroup_undo *u, int dfd, const char *file, const char *value);
-void cgroup_undo_rollback(struct cgroup_undo *u);
-
-/* Appends the pids of cgroup.procs of dfd and of every cgroup below it. */
-int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth);
-/* Removes the directory name in dfd and every cgroup below it (rmdir only). */
-int cgroup_rmdir_tree(int dfd, const char *name, int depth);
-/* Opens "name" relative to the directory path base, creating it when mk. */
-int cgroup_open_dir(const char *base, const char *name, bool mk, int *ret_fd, char **ret_path);
-
-void cgroup_set_err(char *err, size_t errlen, const char *key, int r);
-
 /* Backends. */
 int cgroup_v1_open(struct cgroup_manager *m);
 int cgroup_v1_create(struct cgroup *cg, bool mk);
@@ -91,6 +59,3 @@ int cgroup_v2_wait_empty(struct cgroup *cg, usec_t timeout);
 int cgroup_v2_kill(struct cgroup *cg);
 int cgroup_v2_stats(struct cgroup *cg, struct cgroup_stats *st);
 int cgroup_v2_remove(struct cgroup *cg);
-
-/* Monotonic clock in microseconds. */
-usec_t cgroup_now(void);

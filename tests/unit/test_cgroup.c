@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "cgroup.h"
+#include "cgroup_util.h"
 
 static void test_weight_to_shares_matches_runc(void **state)
 {
