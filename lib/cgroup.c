@@ -1,54 +1,65 @@
-/* Detection and dispatch to the v1/v2 backends. */
+/* Chooses the backend once per manager and dispatches to its ops table;
+ * owns what is the same for every backend: names, the kill and wait
+ * strategies, and cgroup_prepare()'s claim and leftover policy. */
 #include "cgroup.h"
 
+#include <assert.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 
-#include "cgroup_internal.h"
+#include "cgroup_backend.h"
 #include "util.h"
 
 /* ---- manager ---- */
 
-static int open_manager(const char *proc_text, struct cgroup_manager **ret)
+/* cgroup2 mounted at /sys/fs/cgroup → v2, otherwise v1. A further backend
+ * (systemd-managed, say) is one more table chosen here. */
+static int choose_backend(const struct cgroup_backend_ops **ret)
 {
-        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = calloc(1, sizeof *m);
-        if (!m)
-                return -ENOMEM;
-        m->proc_text = proc_text;
         struct statfs fs;
         if (statfs("/sys/fs/cgroup", &fs) < 0)
                 return -errno;
-        int r;
-        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
-                m->version = 2;
-                r = cgroup_v2_open(m);
-        } else {
-                m->version = 1;
-                r = cgroup_v1_open(m);
-        }
+        *ret = fs.f_type == CGROUP2_SUPER_MAGIC ? &cgroup_v2_ops : &cgroup_v1_ops;
+        return 0;
+}
+
+int cgroup_open_manager_with(const struct cgroup_backend_ops *ops, const struct cgroup_sources *src,
+                             struct cgroup_manager **ret)
+{
+        assert(ops->manager_size >= sizeof(struct cgroup_manager));
+        assert(ops->cgroup_size >= sizeof(struct cgroup));
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = calloc(1, ops->manager_size);
+        if (!m)
+                return -ENOMEM;
+        int r = ops->open(m, src);
+        m->ops = ops; /* only now: free calls done() on what open() filled */
         if (r < 0)
                 return r;
         size_t len = 0;
-        unsigned wanted = m->version == 2 ? CG_V2_WANTED : (1u << CG_N) - 1;
         for (int c = 0; c < CG_N; c++) {
-                if (!(wanted & (1u << c)) || (m->available & (1u << c)))
+                if (!(ops->wanted & (1u << c)) || (m->available & (1u << c)))
                         continue;
-                const char *n =
-                        m->version == 2 && c == CG_BLKIO ? "io" : cgroup_controller_names[c];
                 len += (size_t) snprintf(m->missing + len, sizeof m->missing - len, "%s%s",
-                                         len ? ", " : "", n);
+                                         len ? ", " : "", ops->controller_name(c));
                 if (len >= sizeof m->missing)
                         break;
         }
-        m->proc_text = NULL;
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+static int open_manager(const char *proc_text, struct cgroup_manager **ret)
+{
+        const struct cgroup_backend_ops *ops = NULL;
+        int r = choose_backend(&ops);
+        if (r < 0)
+                return r;
+        struct cgroup_sources src = {.proc_text = proc_text};
+        return cgroup_open_manager_with(ops, &src, ret);
 }
 
 int cgroup_open_manager(struct cgroup_manager **ret)
@@ -90,17 +101,15 @@ struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m)
 {
         if (!m)
                 return NULL;
-        free(m->own);
-        free(m->base);
-        for (int c = 0; c < CG_N; c++)
-                free(m->v1_base[c]);
+        if (m->ops)
+                m->ops->done(m);
         free(m);
         return NULL;
 }
 
 int cgroup_manager_version(const struct cgroup_manager *m)
 {
-        return m->version;
+        return m->ops->version;
 }
 
 const char *cgroup_manager_missing(const struct cgroup_manager *m)
@@ -110,49 +119,42 @@ const char *cgroup_manager_missing(const struct cgroup_manager *m)
 
 const char *cgroup_manager_base(const struct cgroup_manager *m)
 {
-        if (m->version == 2)
-                return m->base;
-        if (m->v1_base[CG_MEMORY])
-                return m->v1_base[CG_MEMORY];
-        for (int c = 0; c < CG_N; c++)
-                if (m->v1_base[c])
-                        return m->v1_base[c];
-        return "";
+        return m->ops->base(m);
 }
 
 int cgroup_manager_claim(struct cgroup_manager *m)
 {
-        return m->version == 2 ? cgroup_v2_claim(m) : 0;
+        return m->ops->claim ? m->ops->claim(m) : 0;
+}
+
+bool cgroup_manager_places_at_clone(const struct cgroup_manager *m)
+{
+        return m->ops->places_at_clone;
 }
 
 /* ---- cgroups ---- */
-
-static struct cgroup *cgroup_new(struct cgroup_manager *m, const char *name)
-{
-        struct cgroup *cg = calloc(1, sizeof *cg);
-        if (!cg)
-                return NULL;
-        cg->m = m;
-        cg->fd = -1;
-        for (int c = 0; c < CG_N; c++)
-                cg->v1_fd[c] = -1;
-        cg->name = strdup(name);
-        if (!cg->name)
-                return cgroup_free(cg);
-        return cg;
-}
 
 static int cgroup_make(struct cgroup_manager *m, const char *name, bool mk, struct cgroup **ret)
 {
         if (!name_is_valid(name))
                 return -EINVAL;
-        _cleanup_(cgroup_freep) struct cgroup *cg = cgroup_new(m, name);
+        struct cgroup *cg = calloc(1, m->ops->cgroup_size);
         if (!cg)
                 return -ENOMEM;
-        int r = m->version == 2 ? cgroup_v2_create(cg, mk) : cgroup_v1_create(cg, mk);
-        if (r < 0)
+        cg->m = m;
+        cg->name = strdup(name);
+        if (!cg->name) {
+                free(cg);
+                return -ENOMEM;
+        }
+        /* create() sets up its fields before anything can fail, so the
+         * handle can be freed whatever it returns. */
+        int r = m->ops->create(cg, mk);
+        if (r < 0) {
+                cgroup_free(cg);
                 return r;
-        *ret = TAKE_PTR(cg);
+        }
+        *ret = cg;
         return 0;
 }
 
@@ -170,14 +172,7 @@ struct cgroup *cgroup_free(struct cgroup *cg)
 {
         if (!cg)
                 return NULL;
-        if (cg->fd >= 0)
-                (void) close(cg->fd);
-        free(cg->path);
-        for (int c = 0; c < CG_N; c++) {
-                if (cg->v1_fd[c] >= 0)
-                        (void) close(cg->v1_fd[c]);
-                free(cg->v1_path[c]);
-        }
+        cg->m->ops->cgroup_done(cg);
         free(cg->name);
         free(cg);
         return NULL;
@@ -190,45 +185,102 @@ const char *cgroup_name(const struct cgroup *cg)
 
 const char *cgroup_path(const struct cgroup *cg)
 {
-        if (cg->m->version == 2)
-                return cg->path;
-        if (cg->v1_path[CG_MEMORY])
-                return cg->v1_path[CG_MEMORY];
-        for (int c = 0; c < CG_N; c++)
-                if (cg->v1_path[c])
-                        return cg->v1_path[c];
-        return "";
+        return cg->m->ops->path(cg);
+}
+
+const char *cgroup_controller_path(const struct cgroup *cg, int c)
+{
+        return c >= 0 && c < CG_N ? cg->m->ops->controller_path(cg, c) : NULL;
 }
 
 int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
 {
         if (err && errlen)
                 err[0] = 0;
-        return cg->m->version == 2 ? cgroup_v2_apply_limits(cg, l, err, errlen)
-                                   : cgroup_v1_apply_limits(cg, l, err, errlen);
+        return cg->m->ops->apply_limits(cg, l, err, errlen);
 }
 
 int cgroup_apply_devices(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_apply_devices(cg) : cgroup_v1_apply_devices(cg);
+        return cg->m->ops->apply_devices(cg);
 }
 
 int cgroup_attach(struct cgroup *cg, pid_t pid)
 {
         if (pid <= 0)
                 return -EINVAL;
-        if (cg->m->version == 1)
-                return cgroup_v1_attach(cg, pid);
-        char buf[32];
-        snprintf(buf, sizeof buf, "%d", (int) pid);
-        return cgroup_write_at(cg->fd, "cgroup.procs", buf);
+        return cg->m->ops->attach(cg, pid);
 }
 
-int cgroup_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n)
+/* ---- placement ---- */
+
+void cgroup_placement_done(struct cgroup_placement *p)
 {
-        if (cg->m->version != 1)
-                return -EOPNOTSUPP;
-        return cgroup_v1_open_tasks(cg, fds, max, ret_n);
+        for (size_t i = 0; i < p->n_join_fds; i++)
+                (void) close(p->join_fds[i]);
+        *p = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
+}
+
+static int errf(char *err, size_t errlen, int r, const char *what)
+{
+        if (err && errlen)
+                snprintf(err, errlen, "%s: %s", what, strerror(-r));
+        return r;
+}
+
+int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
+                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, char *err,
+                   size_t errlen)
+{
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        int r = cgroup_create(m, name, &cg);
+        if (r == -EBUSY) { /* our base holds processes: move them below it */
+                int q = cgroup_manager_claim(m);
+                if (q < 0) {
+                        if (err && errlen)
+                                snprintf(err, errlen,
+                                         "cannot take over cgroup %s for its children: %s",
+                                         cgroup_manager_base(m), strerror(-q));
+                        return q;
+                }
+                r = cgroup_create(m, name, &cg);
+        }
+        if (r == -EEXIST) { /* a leftover of a crash: empty it, take its place */
+                _cleanup_(cgroup_freep) struct cgroup *old = NULL;
+                if (cgroup_open_existing(m, name, &old) >= 0) {
+                        (void) cgroup_kill_all(old, SIGKILL);
+                        (void) cgroup_wait_empty(old, 2 * SPEC_USEC_PER_SEC);
+                        (void) cgroup_remove(old);
+                }
+                r = cgroup_create(m, name, &cg);
+        }
+        if (r < 0)
+                return errf(err, errlen, r, "cannot create its cgroup");
+        char lerr[256] = "";
+        r = cgroup_apply_limits(cg, l, lerr, sizeof lerr);
+        if (r < 0) {
+                if (err && errlen)
+                        snprintf(err, errlen, "%s", lerr[0] ? lerr : strerror(-r));
+                goto out_remove;
+        }
+        r = cgroup_apply_devices(cg);
+        if (r < 0) {
+                errf(err, errlen, r, "cannot restrict its devices");
+                goto out_remove;
+        }
+        struct cgroup_placement p = CGROUP_PLACEMENT_INIT;
+        r = cg->m->ops->place(cg, &p);
+        if (r < 0) {
+                errf(err, errlen, r, "cannot open the container's cgroup");
+                goto out_remove;
+        }
+        *ret_place = p;
+        *ret_cg = TAKE_PTR(cg);
+        return 0;
+
+out_remove:
+        (void) cgroup_remove(cg);
+        return r;
 }
 
 int cgroup_join_self(const int *fds, size_t n)
@@ -239,35 +291,21 @@ int cgroup_join_self(const int *fds, size_t n)
         return 0;
 }
 
-int cgroup_fd(struct cgroup *cg)
-{
-        return cg->m->version == 2 ? cg->fd : -EOPNOTSUPP;
-}
+/* ---- freezing, killing, waiting ---- */
 
 int cgroup_freeze(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, true)
-                                   : cgroup_v1_set_frozen(cg, true);
+        return cg->m->ops->set_frozen(cg, true);
 }
 
 int cgroup_thaw(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, false)
-                                   : cgroup_v1_set_frozen(cg, false);
+        return cg->m->ops->set_frozen(cg, false);
 }
 
 int cgroup_is_frozen(struct cgroup *cg)
 {
-        int fd = cg->m->version == 2 ? cg->fd : cg->v1_fd[CG_FREEZER];
-        const char *file = cg->m->version == 2 ? "cgroup.freeze" : "freezer.state";
-        if (fd < 0 || !cgroup_file_exists_at(fd, file))
-                return 0;
-        _cleanup_free_ char *s = NULL;
-        int r = cgroup_read_at(fd, file, &s);
-        if (r < 0)
-                return r;
-        /* v2: the requested state, "1"; v1: FROZEN, or FREEZING on the way. */
-        return cg->m->version == 2 ? s[0] == '1' : strncmp(s, "THAWED", 6) != 0;
+        return cg->m->ops->is_frozen(cg);
 }
 
 static int signal_pids(struct cgroup *cg, int sig, size_t *ret_n)
@@ -286,8 +324,8 @@ static int signal_pids(struct cgroup *cg, int sig, size_t *ret_n)
 
 int cgroup_kill_all(struct cgroup *cg, int sig)
 {
-        if (cg->m->version == 2 && sig == SIGKILL) {
-                int r = cgroup_v2_kill(cg);
+        if (sig == SIGKILL && cg->m->ops->kill) {
+                int r = cg->m->ops->kill(cg);
                 if (r != -ENOENT)
                         return r;
         }
@@ -315,18 +353,18 @@ int cgroup_kill_all(struct cgroup *cg, int sig)
 
 int cgroup_is_empty(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_is_empty(cg) : cgroup_v1_is_empty(cg);
+        return cg->m->ops->is_empty(cg);
 }
 
 int cgroup_wait_empty(struct cgroup *cg, usec_t timeout)
 {
-        if (cg->m->version == 2)
-                return cgroup_v2_wait_empty(cg, timeout);
-        /* v1 has no reliable emptiness notification without a release agent:
-         * re-check with a short growing interval, bounded by timeout. */
+        if (cg->m->ops->wait_empty)
+                return cg->m->ops->wait_empty(cg, timeout);
+        /* No emptiness notification (v1 without a release agent): re-check
+         * with a short growing interval, bounded by timeout. */
         usec_t deadline = cgroup_now() + timeout, step = 1000;
         for (;;) {
-                int r = cgroup_v1_is_empty(cg);
+                int r = cgroup_is_empty(cg);
                 if (r != 0)
                         return r < 0 ? r : 0;
                 usec_t now = cgroup_now();
@@ -341,24 +379,19 @@ int cgroup_wait_empty(struct cgroup *cg, usec_t timeout)
         }
 }
 
+/* ---- statistics, processes, removal ---- */
+
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret)
 {
         ret->memory_current = ret->memory_peak = ret->cpu_usage_ns = ret->pids_current =
                 CGROUP_STAT_UNKNOWN;
         ret->io_read_bytes = ret->io_write_bytes = ret->oom_kills = CGROUP_STAT_UNKNOWN;
-        return cg->m->version == 2 ? cgroup_v2_stats(cg, ret) : cgroup_v1_stats(cg, ret);
+        return cg->m->ops->stats(cg, ret);
 }
 
 int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n)
 {
-        int dfd = cg->fd;
-        if (cg->m->version == 1) {
-                /* Every process is in every hierarchy; use one that exists. */
-                static const int order[] = {CG_PIDS,    CG_FREEZER, CG_MEMORY, CG_CPU,
-                                            CG_CPUACCT, CG_DEVICES, CG_BLKIO,  CG_CPUSET};
-                for (size_t i = 0; i < ELEMENTSOF(order) && dfd < 0; i++)
-                        dfd = cg->v1_fd[order[i]];
-        }
+        int dfd = cg->m->ops->procs_fd(cg);
         if (dfd < 0)
                 return -ENOENT;
         _cleanup_free_ pid_t *pids = NULL;
@@ -373,5 +406,5 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n)
 
 int cgroup_remove(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_remove(cg) : cgroup_v1_remove(cg);
+        return cg->m->ops->remove(cg);
 }
