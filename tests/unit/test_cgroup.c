@@ -436,8 +436,8 @@ int main(void)
                 cmocka_unit_test(test_parse_blkio_bytes_reads_and_writes),
         };
 #define FAKE(t)                                                                                    \
-        cmocka_unit_test_setup_teardown(t, fake_v1_setup, fake_teardown),                          \
-                cmocka_unit_test_setup_teardown(t, fake_v2_setup, fake_teardown)
+        {"v1: " #t, t, fake_v1_setup, fake_teardown, NULL},                                        \
+                {"v2: " #t, t, fake_v2_setup, fake_teardown, NULL}
         const struct CMUnitTest backend_tests[] = {
                 FAKE(test_open_manager_with_reports_backend),
                 FAKE(test_create_open_existing_and_remove),
