@@ -1,428 +1,65 @@
-/* Detection, dispatch to the v1/v2 backends, and helpers both share. */
+/* Chooses the backend once per manager and dispatches to its ops table;
+ * owns what is the same for every backend: names, the kill and wait
+ * strategies, and cgroup_prepare()'s claim and leftover policy. */
 #include "cgroup.h"
 
-#include <dirent.h>
+#include <assert.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
 
-#include "cgroup_internal.h"
+#include "cgroup_backend.h"
 #include "util.h"
-
-const char *const cgroup_controller_names[CG_N] = {
-        [CG_CPU] = "cpu",       [CG_CPUACCT] = "cpuacct", [CG_CPUSET] = "cpuset",
-        [CG_MEMORY] = "memory", [CG_DEVICES] = "devices", [CG_FREEZER] = "freezer",
-        [CG_BLKIO] = "blkio",   [CG_PIDS] = "pids",
-};
-
-/* ---- pure conversions and parsers ---- */
-
-uint64_t cgroup_weight_to_shares(uint32_t weight)
-{
-        if (weight < 1)
-                weight = 1;
-        if (weight > 10000)
-                weight = 10000;
-        /* The conversion runc and crun use (and systemd's inverse). */
-        return 2 + ((uint64_t) (weight - 1) * 262142) / 9999;
-}
-
-uint32_t cgroup_io_weight_to_v1(uint32_t weight)
-{
-        if (weight < 1)
-                weight = 1;
-        if (weight > 10000)
-                weight = 10000;
-        return 10 + (uint32_t) (((uint64_t) (weight - 1) * 990) / 9999);
-}
-
-uint32_t cgroup_io_weight_to_bfq(uint32_t weight)
-{
-        if (weight < 1)
-                weight = 1;
-        if (weight > 10000)
-                weight = 10000;
-        return 1 + (uint32_t) (((uint64_t) (weight - 1) * 999) / 9999);
-}
-
-uint64_t cgroup_cpus_to_quota(uint32_t cpus_milli, uint64_t period_us)
-{
-        uint64_t q = (uint64_t) cpus_milli * period_us / 1000;
-        return q < 1000 ? 1000 : q; /* the kernel's minimum quota is 1 ms */
-}
-
-int cgroup_parse_proc_cgroup(const char *text, const char *controller, char **ret)
-{
-        const char *line = text;
-        while (line && *line) {
-                const char *eol = strchrnul(line, '\n');
-                const char *c1 = memchr(line, ':', (size_t) (eol - line));
-                const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t) (eol - c1 - 1)) : NULL;
-                if (c2) {
-                        bool match = false;
-                        if (!*controller)
-                                match = c2 == c1 + 1 && c1 - line == 1 && line[0] == '0';
-                        else {
-                                size_t cl = strlen(controller);
-                                for (const char *p = c1 + 1; p < c2;) {
-                                        const char *e = memchr(p, ',', (size_t) (c2 - p));
-                                        if (!e)
-                                                e = c2;
-                                        if ((size_t) (e - p) == cl &&
-                                            strncmp(p, controller, cl) == 0)
-                                                match = true;
-                                        p = e + 1;
-                                }
-                        }
-                        if (match) {
-                                if (c2[1] != '/')
-                                        return -EINVAL;
-                                char *s = strndup(c2 + 1, (size_t) (eol - c2 - 1));
-                                if (!s)
-                                        return -ENOMEM;
-                                *ret = s;
-                                return 0;
-                        }
-                }
-                line = *eol ? eol + 1 : NULL;
-        }
-        return -ENOENT;
-}
-
-int cgroup_parse_keyed(const char *text, const char *key, uint64_t *ret)
-{
-        size_t kl = strlen(key);
-        for (const char *line = text; line && *line;) {
-                if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
-                        char *end;
-                        errno = 0;
-                        unsigned long long v = strtoull(line + kl + 1, &end, 10);
-                        if (errno || end == line + kl + 1)
-                                return -EINVAL;
-                        *ret = v;
-                        return 0;
-                }
-                line = strchr(line, '\n');
-                if (line)
-                        line++;
-        }
-        return -ENOENT;
-}
-
-int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes)
-{
-        uint64_t r = 0, w = 0;
-        for (const char *p = text; p && *p;) {
-                const char *eol = strchrnul(p, '\n');
-                for (const char *f = p; f < eol;) {
-                        const char *sp = memchr(f, ' ', (size_t) (eol - f));
-                        if (!sp)
-                                sp = eol;
-                        uint64_t *dst = NULL;
-                        size_t off = 0;
-                        if (sp - f > 7 && strncmp(f, "rbytes=", 7) == 0)
-                                dst = &r, off = 7;
-                        else if (sp - f > 7 && strncmp(f, "wbytes=", 7) == 0)
-                                dst = &w, off = 7;
-                        if (dst) {
-                                char *end;
-                                unsigned long long v = strtoull(f + off, &end, 10);
-                                if (end != sp)
-                                        return -EINVAL;
-                                *dst += v;
-                        }
-                        f = sp + 1;
-                }
-                p = *eol ? eol + 1 : NULL;
-        }
-        *rbytes = r;
-        *wbytes = w;
-        return 0;
-}
-
-int cgroup_parse_blkio_bytes(const char *text, uint64_t *rbytes, uint64_t *wbytes)
-{
-        uint64_t r = 0, w = 0;
-        for (const char *p = text; p && *p;) {
-                const char *eol = strchrnul(p, '\n');
-                char dev[32], op[16];
-                unsigned long long v;
-                char line[128];
-                size_t len = (size_t) (eol - p);
-                if (len < sizeof line) {
-                        memcpy(line, p, len);
-                        line[len] = 0;
-                        if (sscanf(line, "%31s %15s %llu", dev, op, &v) == 3) {
-                                if (streq(op, "Read"))
-                                        r += v;
-                                else if (streq(op, "Write"))
-                                        w += v;
-                        }
-                }
-                p = *eol ? eol + 1 : NULL;
-        }
-        *rbytes = r;
-        *wbytes = w;
-        return 0;
-}
-
-/* ---- file helpers ---- */
-
-int cgroup_write_at(int dfd, const char *file, const char *value)
-{
-        _cleanup_close_ int fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        /* A zero-length write never reaches the kernel's handler. */
-        if (!*value)
-                value = "\n";
-        size_t len = strlen(value);
-        ssize_t n = write(fd, value, len);
-        if (n < 0)
-                return -errno;
-        return (size_t) n == len ? 0 : -EIO;
-}
-
-int cgroup_read_at(int dfd, const char *file, char **ret)
-{
-        _cleanup_close_ int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        size_t cap = 4096, len = 0;
-        _cleanup_free_ char *buf = malloc(cap + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, cap - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len == cap) {
-                        if (cap >= (1u << 20))
-                                return -EFBIG;
-                        char *nb = realloc(buf, cap * 2 + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        cap *= 2;
-                }
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
-int cgroup_read_u64_at(int dfd, const char *file, uint64_t *ret)
-{
-        _cleanup_free_ char *s = NULL;
-        int r = cgroup_read_at(dfd, file, &s);
-        if (r < 0)
-                return r;
-        if (strncmp(s, "max", 3) == 0) {
-                *ret = UINT64_MAX;
-                return 0;
-        }
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
-bool cgroup_file_exists_at(int dfd, const char *file)
-{
-        return faccessat(dfd, file, F_OK, 0) == 0;
-}
-
-int cgroup_undo_write(struct cgroup_undo *u, int dfd, const char *file, const char *value)
-{
-        if (u->n >= ELEMENTSOF(u->e))
-                return -E2BIG;
-        _cleanup_free_ char *old = NULL;
-        int r = cgroup_read_at(dfd, file, &old);
-        if (r < 0)
-                return r;
-        old[strcspn(old, "\n")] = 0;
-        r = cgroup_write_at(dfd, file, value);
-        if (r < 0)
-                return r;
-        u->e[u->n].dfd = dfd;
-        u->e[u->n].file = file;
-        snprintf(u->e[u->n].old, sizeof u->e[u->n].old, "%s", old);
-        u->n++;
-        return 0;
-}
-
-void cgroup_undo_rollback(struct cgroup_undo *u)
-{
-        /* Restore in reverse order, so paired files (memory and swap) go
-         * back through the same valid intermediate states. */
-        while (u->n > 0) {
-                u->n--;
-                (void) cgroup_write_at(u->e[u->n].dfd, u->e[u->n].file, u->e[u->n].old);
-        }
-}
-
-void cgroup_set_err(char *err, size_t errlen, const char *key, int r)
-{
-        if (err && errlen)
-                snprintf(err, errlen, "limits.%s: %s", key, strerror(r < 0 ? -r : r));
-}
-
-int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth)
-{
-        if (depth > 16)
-                return -ELOOP;
-        _cleanup_free_ char *text = NULL;
-        int r = cgroup_read_at(dfd, "cgroup.procs", &text);
-        if (r < 0)
-                return r;
-        for (char *p = text; *p;) {
-                char *end;
-                long v = strtol(p, &end, 10);
-                if (end == p)
-                        break;
-                if (v > 0) {
-                        if (*n == *cap) {
-                                size_t nc = *cap ? *cap * 2 : 64;
-                                if (nc > (1u << 22))
-                                        return -E2BIG;
-                                pid_t *np = realloc(*pids, nc * sizeof(pid_t));
-                                if (!np)
-                                        return -ENOMEM;
-                                *pids = np;
-                                *cap = nc;
-                        }
-                        (*pids)[(*n)++] = (pid_t) v;
-                }
-                p = end;
-                while (*p == '\n')
-                        p++;
-        }
-        int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (dup < 0)
-                return -errno;
-        DIR *d = fdopendir(dup);
-        if (!d) {
-                r = -errno;
-                (void) close(dup);
-                return r;
-        }
-        struct dirent *de;
-        r = 0;
-        while ((de = readdir(d))) {
-                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_close_ int sub = openat(dirfd(d), de->d_name,
-                                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (sub < 0)
-                        continue; /* removed meanwhile */
-                r = cgroup_collect_pids(sub, pids, n, cap, depth + 1);
-                if (r < 0 && r != -ENOENT)
-                        break;
-                r = 0;
-        }
-        closedir(d);
-        return r;
-}
-
-int cgroup_rmdir_tree(int dfd, const char *name, int depth)
-{
-        if (depth > 16)
-                return -ELOOP;
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        DIR *d = fdopendir(fd);
-        if (!d)
-                return -errno;
-        fd = -1; /* owned by d now */
-        struct dirent *de;
-        int r = 0;
-        while ((de = readdir(d))) {
-                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                int q = cgroup_rmdir_tree(dirfd(d), de->d_name, depth + 1);
-                if (q < 0 && r == 0)
-                        r = q;
-        }
-        closedir(d);
-        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-                r = -errno;
-        return r;
-}
-
-int cgroup_open_dir(const char *base, const char *name, bool mk, int *ret_fd, char **ret_path)
-{
-        _cleanup_free_ char *p = strdup_printf("%s/%s", base, name);
-        if (!p)
-                return -ENOMEM;
-        if (mk && mkdir(p, 0755) < 0)
-                return -errno;
-        int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        *ret_fd = fd;
-        if (ret_path)
-                *ret_path = TAKE_PTR(p);
-        return 0;
-}
-
-usec_t cgroup_now(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * 1000000 + (usec_t) ts.tv_nsec / 1000;
-}
 
 /* ---- manager ---- */
 
-static int open_manager(const char *proc_text, struct cgroup_manager **ret)
+/* cgroup2 mounted at /sys/fs/cgroup → v2, otherwise v1. A further backend
+ * (systemd-managed, say) is one more table chosen here. */
+static int choose_backend(const struct cgroup_backend_ops **ret)
 {
-        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = calloc(1, sizeof *m);
-        if (!m)
-                return -ENOMEM;
-        m->proc_text = proc_text;
         struct statfs fs;
         if (statfs("/sys/fs/cgroup", &fs) < 0)
                 return -errno;
-        int r;
-        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
-                m->version = 2;
-                r = cgroup_v2_open(m);
-        } else {
-                m->version = 1;
-                r = cgroup_v1_open(m);
-        }
+        *ret = fs.f_type == CGROUP2_SUPER_MAGIC ? &cgroup_v2_ops : &cgroup_v1_ops;
+        return 0;
+}
+
+int cgroup_open_manager_with(const struct cgroup_backend_ops *ops, const struct cgroup_sources *src,
+                             struct cgroup_manager **ret)
+{
+        assert(ops->manager_size >= sizeof(struct cgroup_manager));
+        assert(ops->cgroup_size >= sizeof(struct cgroup));
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = calloc(1, ops->manager_size);
+        if (!m)
+                return -ENOMEM;
+        int r = ops->open(m, src);
+        m->ops = ops; /* only now: free calls done() on what open() filled */
         if (r < 0)
                 return r;
         size_t len = 0;
-        unsigned wanted = m->version == 2 ? CG_V2_WANTED : (1u << CG_N) - 1;
         for (int c = 0; c < CG_N; c++) {
-                if (!(wanted & (1u << c)) || (m->available & (1u << c)))
+                if (!(ops->wanted & (1u << c)) || (m->available & (1u << c)))
                         continue;
-                const char *n =
-                        m->version == 2 && c == CG_BLKIO ? "io" : cgroup_controller_names[c];
                 len += (size_t) snprintf(m->missing + len, sizeof m->missing - len, "%s%s",
-                                         len ? ", " : "", n);
+                                         len ? ", " : "", ops->controller_name(c));
                 if (len >= sizeof m->missing)
                         break;
         }
-        m->proc_text = NULL;
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+static int open_manager(const char *proc_text, struct cgroup_manager **ret)
+{
+        const struct cgroup_backend_ops *ops = NULL;
+        int r = choose_backend(&ops);
+        if (r < 0)
+                return r;
+        struct cgroup_sources src = {.proc_text = proc_text};
+        return cgroup_open_manager_with(ops, &src, ret);
 }
 
 int cgroup_open_manager(struct cgroup_manager **ret)
@@ -464,17 +101,15 @@ struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m)
 {
         if (!m)
                 return NULL;
-        free(m->own);
-        free(m->base);
-        for (int c = 0; c < CG_N; c++)
-                free(m->v1_base[c]);
+        if (m->ops)
+                m->ops->done(m);
         free(m);
         return NULL;
 }
 
 int cgroup_manager_version(const struct cgroup_manager *m)
 {
-        return m->version;
+        return m->ops->version;
 }
 
 const char *cgroup_manager_missing(const struct cgroup_manager *m)
@@ -484,49 +119,42 @@ const char *cgroup_manager_missing(const struct cgroup_manager *m)
 
 const char *cgroup_manager_base(const struct cgroup_manager *m)
 {
-        if (m->version == 2)
-                return m->base;
-        if (m->v1_base[CG_MEMORY])
-                return m->v1_base[CG_MEMORY];
-        for (int c = 0; c < CG_N; c++)
-                if (m->v1_base[c])
-                        return m->v1_base[c];
-        return "";
+        return m->ops->base(m);
 }
 
 int cgroup_manager_claim(struct cgroup_manager *m)
 {
-        return m->version == 2 ? cgroup_v2_claim(m) : 0;
+        return m->ops->claim ? m->ops->claim(m) : 0;
+}
+
+bool cgroup_manager_places_at_clone(const struct cgroup_manager *m)
+{
+        return m->ops->places_at_clone;
 }
 
 /* ---- cgroups ---- */
-
-static struct cgroup *cgroup_new(struct cgroup_manager *m, const char *name)
-{
-        struct cgroup *cg = calloc(1, sizeof *cg);
-        if (!cg)
-                return NULL;
-        cg->m = m;
-        cg->fd = -1;
-        for (int c = 0; c < CG_N; c++)
-                cg->v1_fd[c] = -1;
-        cg->name = strdup(name);
-        if (!cg->name)
-                return cgroup_free(cg);
-        return cg;
-}
 
 static int cgroup_make(struct cgroup_manager *m, const char *name, bool mk, struct cgroup **ret)
 {
         if (!name_is_valid(name))
                 return -EINVAL;
-        _cleanup_(cgroup_freep) struct cgroup *cg = cgroup_new(m, name);
+        struct cgroup *cg = calloc(1, m->ops->cgroup_size);
         if (!cg)
                 return -ENOMEM;
-        int r = m->version == 2 ? cgroup_v2_create(cg, mk) : cgroup_v1_create(cg, mk);
-        if (r < 0)
+        cg->m = m;
+        cg->name = strdup(name);
+        if (!cg->name) {
+                free(cg);
+                return -ENOMEM;
+        }
+        /* create() sets up its fields before anything can fail, so the
+         * handle can be freed whatever it returns. */
+        int r = m->ops->create(cg, mk);
+        if (r < 0) {
+                cgroup_free(cg);
                 return r;
-        *ret = TAKE_PTR(cg);
+        }
+        *ret = cg;
         return 0;
 }
 
@@ -544,14 +172,7 @@ struct cgroup *cgroup_free(struct cgroup *cg)
 {
         if (!cg)
                 return NULL;
-        if (cg->fd >= 0)
-                (void) close(cg->fd);
-        free(cg->path);
-        for (int c = 0; c < CG_N; c++) {
-                if (cg->v1_fd[c] >= 0)
-                        (void) close(cg->v1_fd[c]);
-                free(cg->v1_path[c]);
-        }
+        cg->m->ops->cgroup_done(cg);
         free(cg->name);
         free(cg);
         return NULL;
@@ -564,45 +185,102 @@ const char *cgroup_name(const struct cgroup *cg)
 
 const char *cgroup_path(const struct cgroup *cg)
 {
-        if (cg->m->version == 2)
-                return cg->path;
-        if (cg->v1_path[CG_MEMORY])
-                return cg->v1_path[CG_MEMORY];
-        for (int c = 0; c < CG_N; c++)
-                if (cg->v1_path[c])
-                        return cg->v1_path[c];
-        return "";
+        return cg->m->ops->path(cg);
+}
+
+const char *cgroup_controller_path(const struct cgroup *cg, int c)
+{
+        return c >= 0 && c < CG_N ? cg->m->ops->controller_path(cg, c) : NULL;
 }
 
 int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
 {
         if (err && errlen)
                 err[0] = 0;
-        return cg->m->version == 2 ? cgroup_v2_apply_limits(cg, l, err, errlen)
-                                   : cgroup_v1_apply_limits(cg, l, err, errlen);
+        return cg->m->ops->apply_limits(cg, l, err, errlen);
 }
 
 int cgroup_apply_devices(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_apply_devices(cg) : cgroup_v1_apply_devices(cg);
+        return cg->m->ops->apply_devices(cg);
 }
 
 int cgroup_attach(struct cgroup *cg, pid_t pid)
 {
         if (pid <= 0)
                 return -EINVAL;
-        if (cg->m->version == 1)
-                return cgroup_v1_attach(cg, pid);
-        char buf[32];
-        snprintf(buf, sizeof buf, "%d", (int) pid);
-        return cgroup_write_at(cg->fd, "cgroup.procs", buf);
+        return cg->m->ops->attach(cg, pid);
 }
 
-int cgroup_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n)
+/* ---- placement ---- */
+
+void cgroup_placement_done(struct cgroup_placement *p)
 {
-        if (cg->m->version != 1)
-                return -EOPNOTSUPP;
-        return cgroup_v1_open_tasks(cg, fds, max, ret_n);
+        for (size_t i = 0; i < p->n_join_fds; i++)
+                (void) close(p->join_fds[i]);
+        *p = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
+}
+
+static int errf(char *err, size_t errlen, int r, const char *what)
+{
+        if (err && errlen)
+                snprintf(err, errlen, "%s: %s", what, strerror(-r));
+        return r;
+}
+
+int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
+                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, char *err,
+                   size_t errlen)
+{
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        int r = cgroup_create(m, name, &cg);
+        if (r == -EBUSY) { /* our base holds processes: move them below it */
+                int q = cgroup_manager_claim(m);
+                if (q < 0) {
+                        if (err && errlen)
+                                snprintf(err, errlen,
+                                         "cannot take over cgroup %s for its children: %s",
+                                         cgroup_manager_base(m), strerror(-q));
+                        return q;
+                }
+                r = cgroup_create(m, name, &cg);
+        }
+        if (r == -EEXIST) { /* a leftover of a crash: empty it, take its place */
+                _cleanup_(cgroup_freep) struct cgroup *old = NULL;
+                if (cgroup_open_existing(m, name, &old) >= 0) {
+                        (void) cgroup_kill_all(old, SIGKILL);
+                        (void) cgroup_wait_empty(old, 2 * SPEC_USEC_PER_SEC);
+                        (void) cgroup_remove(old);
+                }
+                r = cgroup_create(m, name, &cg);
+        }
+        if (r < 0)
+                return errf(err, errlen, r, "cannot create its cgroup");
+        char lerr[256] = "";
+        r = cgroup_apply_limits(cg, l, lerr, sizeof lerr);
+        if (r < 0) {
+                if (err && errlen)
+                        snprintf(err, errlen, "%s", lerr[0] ? lerr : strerror(-r));
+                goto out_remove;
+        }
+        r = cgroup_apply_devices(cg);
+        if (r < 0) {
+                errf(err, errlen, r, "cannot restrict its devices");
+                goto out_remove;
+        }
+        struct cgroup_placement p = CGROUP_PLACEMENT_INIT;
+        r = cg->m->ops->place(cg, &p);
+        if (r < 0) {
+                errf(err, errlen, r, "cannot open the container's cgroup");
+                goto out_remove;
+        }
+        *ret_place = p;
+        *ret_cg = TAKE_PTR(cg);
+        return 0;
+
+out_remove:
+        (void) cgroup_remove(cg);
+        return r;
 }
 
 int cgroup_join_self(const int *fds, size_t n)
@@ -613,35 +291,21 @@ int cgroup_join_self(const int *fds, size_t n)
         return 0;
 }
 
-int cgroup_fd(struct cgroup *cg)
-{
-        return cg->m->version == 2 ? cg->fd : -EOPNOTSUPP;
-}
+/* ---- freezing, killing, waiting ---- */
 
 int cgroup_freeze(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, true)
-                                   : cgroup_v1_set_frozen(cg, true);
+        return cg->m->ops->set_frozen(cg, true);
 }
 
 int cgroup_thaw(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_set_frozen(cg, false)
-                                   : cgroup_v1_set_frozen(cg, false);
+        return cg->m->ops->set_frozen(cg, false);
 }
 
 int cgroup_is_frozen(struct cgroup *cg)
 {
-        int fd = cg->m->version == 2 ? cg->fd : cg->v1_fd[CG_FREEZER];
-        const char *file = cg->m->version == 2 ? "cgroup.freeze" : "freezer.state";
-        if (fd < 0 || !cgroup_file_exists_at(fd, file))
-                return 0;
-        _cleanup_free_ char *s = NULL;
-        int r = cgroup_read_at(fd, file, &s);
-        if (r < 0)
-                return r;
-        /* v2: the requested state, "1"; v1: FROZEN, or FREEZING on the way. */
-        return cg->m->version == 2 ? s[0] == '1' : strncmp(s, "THAWED", 6) != 0;
+        return cg->m->ops->is_frozen(cg);
 }
 
 static int signal_pids(struct cgroup *cg, int sig, size_t *ret_n)
@@ -660,8 +324,8 @@ static int signal_pids(struct cgroup *cg, int sig, size_t *ret_n)
 
 int cgroup_kill_all(struct cgroup *cg, int sig)
 {
-        if (cg->m->version == 2 && sig == SIGKILL) {
-                int r = cgroup_v2_kill(cg);
+        if (sig == SIGKILL && cg->m->ops->kill) {
+                int r = cg->m->ops->kill(cg);
                 if (r != -ENOENT)
                         return r;
         }
@@ -689,18 +353,18 @@ int cgroup_kill_all(struct cgroup *cg, int sig)
 
 int cgroup_is_empty(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_is_empty(cg) : cgroup_v1_is_empty(cg);
+        return cg->m->ops->is_empty(cg);
 }
 
 int cgroup_wait_empty(struct cgroup *cg, usec_t timeout)
 {
-        if (cg->m->version == 2)
-                return cgroup_v2_wait_empty(cg, timeout);
-        /* v1 has no reliable emptiness notification without a release agent:
-         * re-check with a short growing interval, bounded by timeout. */
+        if (cg->m->ops->wait_empty)
+                return cg->m->ops->wait_empty(cg, timeout);
+        /* No emptiness notification (v1 without a release agent): re-check
+         * with a short growing interval, bounded by timeout. */
         usec_t deadline = cgroup_now() + timeout, step = 1000;
         for (;;) {
-                int r = cgroup_v1_is_empty(cg);
+                int r = cgroup_is_empty(cg);
                 if (r != 0)
                         return r < 0 ? r : 0;
                 usec_t now = cgroup_now();
@@ -715,24 +379,19 @@ int cgroup_wait_empty(struct cgroup *cg, usec_t timeout)
         }
 }
 
+/* ---- statistics, processes, removal ---- */
+
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret)
 {
         ret->memory_current = ret->memory_peak = ret->cpu_usage_ns = ret->pids_current =
                 CGROUP_STAT_UNKNOWN;
         ret->io_read_bytes = ret->io_write_bytes = ret->oom_kills = CGROUP_STAT_UNKNOWN;
-        return cg->m->version == 2 ? cgroup_v2_stats(cg, ret) : cgroup_v1_stats(cg, ret);
+        return cg->m->ops->stats(cg, ret);
 }
 
 int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n)
 {
-        int dfd = cg->fd;
-        if (cg->m->version == 1) {
-                /* Every process is in every hierarchy; use one that exists. */
-                static const int order[] = {CG_PIDS,    CG_FREEZER, CG_MEMORY, CG_CPU,
-                                            CG_CPUACCT, CG_DEVICES, CG_BLKIO,  CG_CPUSET};
-                for (size_t i = 0; i < ELEMENTSOF(order) && dfd < 0; i++)
-                        dfd = cg->v1_fd[order[i]];
-        }
+        int dfd = cg->m->ops->procs_fd(cg);
         if (dfd < 0)
                 return -ENOENT;
         _cleanup_free_ pid_t *pids = NULL;
@@ -747,5 +406,5 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n)
 
 int cgroup_remove(struct cgroup *cg)
 {
-        return cg->m->version == 2 ? cgroup_v2_remove(cg) : cgroup_v1_remove(cg);
+        return cg->m->ops->remove(cg);
 }

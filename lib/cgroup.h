@@ -1,7 +1,9 @@
 /* Owns the cgroups of containers: <own cgroup>/berth/<name> in every hierarchy,
  * their limits, device policy, freezing, killing and statistics, on cgroup v1
- * and v2 (backends in cgroup_v1.c / cgroup_v2.c). Never forks, never logs,
- * never writes to a cgroup outside its own subtree.
+ * and v2. This is the dispatcher: the backend (cgroup_v1.c, cgroup_v2.c, one
+ * ops table each, cgroup_backend.h) is chosen once when a manager is opened;
+ * nothing outside the backends depends on which it is. Never forks, never
+ * logs, never writes to a cgroup outside its own subtree.
  *
  * Layout and the v2 no-internal-process rule:
  *   v2: the base B is the process's own cgroup, or its parent when the own
@@ -41,7 +43,8 @@ static inline void cgroup_manager_freep(struct cgroup_manager **m)
 {
         cgroup_manager_free(*m);
 }
-/* 1 or 2. */
+/* 1 or 2: for choices about the host (systemd scopes need v2). Acting on a
+ * cgroup never needs it: the manager dispatches to its backend. */
 int cgroup_manager_version(const struct cgroup_manager *m);
 /* Controllers berth uses that this host lacks, comma separated ("cpuset, io"),
  * or "" when none: the caller logs it once. Valid while m lives. */
@@ -82,19 +85,46 @@ int cgroup_apply_devices(struct cgroup *cg);
 
 /* Moves pid (all its threads) into the cgroup in every hierarchy. */
 int cgroup_attach(struct cgroup *cg, pid_t pid);
-/* v1: opens the `tasks` file of the cgroup in every hierarchy (write-only,
- * close-on-exec, at most max; owned by the caller), for a single-threaded
- * process to move itself with cgroup_join_self(): a thread that moves
- * itself skips the global lock a move of another process takes, whose
- * RCU grace period costs 0.5-10 ms per start (the opener's credentials are
- * what the kernel checks). -EOPNOTSUPP on v2 (CLONE_INTO_CGROUP there). */
-int cgroup_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n);
+
+/* How a process about to be born gets into its cgroup, as cgroup_prepare()
+ * hands it to the code that clones it. Which of the two a backend uses is
+ * its own business; callers pass both on:
+ *   clone_into_fd: a cgroup directory fd for clone3's CLONE_INTO_CGROUP
+ *       (borrowed from the cgroup: valid while it lives), or -1;
+ *   join_fds: files the new process writes "0" to, itself, with
+ *       cgroup_join_self() (owned by the placement). A thread that moves
+ *       itself skips the global lock a move of another process takes,
+ *       whose RCU grace period costs 0.5-10 ms per start; the opener's
+ *       credentials are what the kernel checks. */
+#define CGROUP_JOIN_MAX 8 /* at most one per v1 hierarchy berth uses */
+struct cgroup_placement {
+        int clone_into_fd;
+        int join_fds[CGROUP_JOIN_MAX];
+        size_t n_join_fds;
+};
+#define CGROUP_PLACEMENT_INIT {.clone_into_fd = -1, .n_join_fds = 0}
+/* Closes the join fds still owned; the placement is empty afterwards. */
+void cgroup_placement_done(struct cgroup_placement *p);
+
+/* true when the process must be born into its cgroup: then cgroup_prepare()
+ * has to run before the clone. Otherwise it may run while the new process
+ * sets itself up (in parallel), and the process joins afterwards. */
+bool cgroup_manager_places_at_clone(const struct cgroup_manager *m);
+
+/* Makes the cgroup of container name ready for its first process:
+ * B/berth/<name>, claiming the base first when the backend refuses to
+ * create below a base that holds processes (cgroup_manager_claim), and
+ * replacing a leftover of the same name (its processes killed, awaited at
+ * most 2 s, removed); then limits and device rules, then the placement.
+ * On failure err says what failed, without the container's name, and
+ * nothing made here is left (the cgroup is removed again). *ret_cg is owned
+ * by the caller; remove it with cgroup_remove() when the container ends. */
+int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
+                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, char *err,
+                   size_t errlen);
 /* Writes "0" (the calling thread) to each fd. No allocation: usable
  * between clone and exec. 0 or -errno. */
 int cgroup_join_self(const int *fds, size_t n);
-/* v2: the cgroup's directory fd (owned by cg), for clone3 CLONE_INTO_CGROUP.
- * -EOPNOTSUPP on v1. */
-int cgroup_fd(struct cgroup *cg);
 
 /* Freeze / thaw and wait (at most 5 s) until the kernel reports it done;
  * -ETIMEDOUT otherwise, -EOPNOTSUPP without a freezer. */
@@ -131,20 +161,3 @@ int cgroup_pids(struct cgroup *cg, pid_t **ret, size_t *n);
  * hierarchy, then B/berth when it became empty. Never anything else. -EBUSY
  * while processes remain. The handle stays valid for cgroup_free only. */
 int cgroup_remove(struct cgroup *cg);
-
-/* Pure conversions and parsers, exposed for unit tests. */
-uint64_t cgroup_weight_to_shares(uint32_t weight); /* 1..10000 → 2..262144 */
-uint32_t cgroup_io_weight_to_v1(uint32_t weight);  /* 1..10000 → 10..1000 */
-uint32_t cgroup_io_weight_to_bfq(uint32_t weight); /* 1..10000 → 1..1000 */
-uint64_t cgroup_cpus_to_quota(uint32_t cpus_milli, uint64_t period_us);
-/* Finds the path of a hierarchy in /proc/self/cgroup text: controller "" is
- * the v2 line "0::", otherwise the v1 line listing that controller.
- * *ret is malloc()ed. -ENOENT when absent. */
-int cgroup_parse_proc_cgroup(const char *text, const char *controller, char **ret);
-/* Value of "key N" in a flat keyed file (cpu.stat, memory.events,
- * memory.oom_control). -ENOENT when absent. */
-int cgroup_parse_keyed(const char *text, const char *key, uint64_t *ret);
-/* Sums read and written bytes from v2 io.stat ("8:0 rbytes=N wbytes=N ...") */
-int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes);
-/* ... and from v1 blkio.*io_service_bytes* ("8:0 Read N" lines). */
-int cgroup_parse_blkio_bytes(const char *text, uint64_t *rbytes, uint64_t *wbytes);

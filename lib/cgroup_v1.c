@@ -1,33 +1,56 @@
-/* cgroup v1 backend: one directory per controller hierarchy. */
+/* cgroup v1 backend: one directory per controller hierarchy. Its state:
+ * B per hierarchy, and a directory fd per hierarchy for each cgroup. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cgroup_internal.h"
+#include "cgroup_backend.h"
 #include "util.h"
+
+struct v1_manager {
+        struct cgroup_manager m;
+        char *base[CG_N]; /* directory of B per controller (NULL when not mounted) */
+};
+
+struct v1_cgroup {
+        struct cgroup cg;
+        int fd[CG_N]; /* directory fd and path per controller (-1 / NULL when absent) */
+        char *path[CG_N];
+};
+
+static struct v1_manager *v1m(const struct cgroup_manager *m)
+{
+        return (struct v1_manager *) m;
+}
+
+static struct v1_cgroup *v1cg(const struct cgroup *cg)
+{
+        return (struct v1_cgroup *) cg;
+}
 
 /* Controllers whose hierarchy is co-mounted with an earlier one share its
  * directory: act on each directory once. */
 static bool v1_is_first(const struct cgroup *cg, int c)
 {
-        if (!cg->v1_path[c])
+        if (!v1cg(cg)->path[c])
                 return false;
         for (int i = 0; i < c; i++)
-                if (cg->v1_path[i] && streq(cg->v1_path[i], cg->v1_path[c]))
+                if (v1cg(cg)->path[i] && streq(v1cg(cg)->path[i], v1cg(cg)->path[c]))
                         return false;
         return true;
 }
 
-int cgroup_v1_open(struct cgroup_manager *m)
+static int v1_open(struct cgroup_manager *m, const struct cgroup_sources *src)
 {
         _cleanup_free_ char *self = NULL, *mi = NULL;
-        int r = m->proc_text ? ((self = strdup(m->proc_text)) ? 0 : -ENOMEM)
-                             : cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
+        int r = src->proc_text ? ((self = strdup(src->proc_text)) ? 0 : -ENOMEM)
+                               : cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
         if (r < 0)
                 return r;
-        r = cgroup_read_at(AT_FDCWD, "/proc/self/mountinfo", &mi);
+        r = src->mountinfo ? ((mi = strdup(src->mountinfo)) ? 0 : -ENOMEM)
+                           : cgroup_read_at(AT_FDCWD, "/proc/self/mountinfo", &mi);
         if (r < 0)
                 return r;
         for (char *line = mi; line && *line;) {
@@ -42,7 +65,7 @@ int cgroup_v1_open(struct cgroup_manager *m)
                         if (sscanf(dash + 3, "%31s %*s %511s", fstype, superopts) == 2 &&
                             streq(fstype, "cgroup") && !strchr(mnt, '\\')) {
                                 for (int c = 0; c < CG_N; c++) {
-                                        if (m->v1_base[c])
+                                        if (v1m(m)->base[c])
                                                 continue;
                                         bool has = false;
                                         for (char *tok = superopts; *tok;) {
@@ -72,8 +95,8 @@ int cgroup_v1_open(struct cgroup_manager *m)
                                         }
                                         if (streq(rel, "/"))
                                                 rel = "";
-                                        m->v1_base[c] = strdup_printf("%s%s", mnt, rel);
-                                        if (!m->v1_base[c])
+                                        v1m(m)->base[c] = strdup_printf("%s%s", mnt, rel);
+                                        if (!v1m(m)->base[c])
                                                 return -ENOMEM;
                                         m->available |= 1u << c;
                                 }
@@ -110,21 +133,40 @@ static int v1_cpuset_inherit(int dfd)
         return 0;
 }
 
-int cgroup_v1_create(struct cgroup *cg, bool mk)
+static void v1_done(struct cgroup_manager *m)
+{
+        for (int c = 0; c < CG_N; c++)
+                free(v1m(m)->base[c]);
+}
+
+/* The memory hierarchy's (else the first one's): what callers show. */
+static const char *v1_base(const struct cgroup_manager *m)
+{
+        if (v1m(m)->base[CG_MEMORY])
+                return v1m(m)->base[CG_MEMORY];
+        for (int c = 0; c < CG_N; c++)
+                if (v1m(m)->base[c])
+                        return v1m(m)->base[c];
+        return "";
+}
+
+static int v1_create(struct cgroup *cg, bool mk)
 {
         struct cgroup_manager *m = cg->m;
+        for (int c = 0; c < CG_N; c++)
+                v1cg(cg)->fd[c] = -1;
         unsigned made = 0;
         int r = 0;
         bool any = false;
         for (int c = 0; c < CG_N; c++) {
-                if (!m->v1_base[c])
+                if (!v1m(m)->base[c])
                         continue;
-                _cleanup_free_ char *berth = strdup_printf("%s/berth", m->v1_base[c]);
+                _cleanup_free_ char *berth = strdup_printf("%s/berth", v1m(m)->base[c]);
                 if (!berth)
                         return -ENOMEM;
                 bool shared = false;
                 for (int i = 0; i < c; i++)
-                        if (m->v1_base[i] && streq(m->v1_base[i], m->v1_base[c]))
+                        if (v1m(m)->base[i] && streq(v1m(m)->base[i], v1m(m)->base[c]))
                                 shared = true;
                 bool create = mk && !shared;
                 /* berth/ may vanish under us when another user removes the
@@ -145,8 +187,8 @@ int cgroup_v1_create(struct cgroup *cg, bool mk)
                                                 goto out_remove;
                                 }
                         }
-                        r = cgroup_open_dir(berth, cg->name, create, &cg->v1_fd[c],
-                                            &cg->v1_path[c]);
+                        r = cgroup_open_dir(berth, cg->name, create, &v1cg(cg)->fd[c],
+                                            &v1cg(cg)->path[c]);
                         if (r != -ENOENT || !create)
                                 break;
                 }
@@ -158,7 +200,7 @@ int cgroup_v1_create(struct cgroup *cg, bool mk)
                 if (create)
                         made |= 1u << c;
                 if (create && c == CG_CPUSET) {
-                        r = v1_cpuset_inherit(cg->v1_fd[c]);
+                        r = v1_cpuset_inherit(v1cg(cg)->fd[c]);
                         if (r < 0)
                                 goto out_remove;
                 }
@@ -169,8 +211,8 @@ out_remove:
         /* Undo only the directories this call made. */
         for (int c = CG_N - 1; c >= 0; c--)
                 if (made & (1u << c)) {
-                        (void) rmdir(cg->v1_path[c]);
-                        _cleanup_free_ char *berth = strdup_printf("%s/berth", m->v1_base[c]);
+                        (void) rmdir(v1cg(cg)->path[c]);
+                        _cleanup_free_ char *berth = strdup_printf("%s/berth", v1m(m)->base[c]);
                         if (berth)
                                 (void) rmdir(berth);
                 }
@@ -185,14 +227,14 @@ static void add_note(char *err, size_t errlen, int *notes, const char *fmt, cons
         (*notes)++;
 }
 
-int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
+static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
 {
         struct cgroup_undo u = {.n = 0};
         int notes = 0, r = 0;
         const char *key = NULL;
         char a[32], b[32];
 
-        int fd = cg->v1_fd[CG_MEMORY];
+        int fd = v1cg(cg)->fd[CG_MEMORY];
         if (fd >= 0) {
                 bool memsw = cgroup_file_exists_at(fd, "memory.memsw.limit_in_bytes");
                 uint64_t cur;
@@ -228,7 +270,7 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 add_note(err, errlen, &notes, "no memory controller on this host, skipped",
                          "memory");
 
-        fd = cg->v1_fd[CG_CPU];
+        fd = v1cg(cg)->fd[CG_CPU];
         if (fd >= 0) {
                 key = "cpus";
                 if (l->cpus_milli) {
@@ -253,7 +295,7 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
         } else if (l->cpus_milli || l->cpu_weight)
                 add_note(err, errlen, &notes, "no cpu controller on this host, skipped", "cpus");
 
-        fd = cg->v1_fd[CG_CPUSET];
+        fd = v1cg(cg)->fd[CG_CPUSET];
         if (fd >= 0) {
                 key = "cpuset";
                 _cleanup_free_ char *parent_cpus = NULL;
@@ -274,7 +316,7 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 add_note(err, errlen, &notes, "no cpuset controller on this host, skipped",
                          "cpuset");
 
-        fd = cg->v1_fd[CG_PIDS];
+        fd = v1cg(cg)->fd[CG_PIDS];
         if (fd >= 0) {
                 key = "pids";
                 if (l->pids)
@@ -287,7 +329,7 @@ int cgroup_v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
         } else if (l->pids)
                 add_note(err, errlen, &notes, "no pids controller on this host, skipped", "pids");
 
-        fd = cg->v1_fd[CG_BLKIO];
+        fd = v1cg(cg)->fd[CG_BLKIO];
         key = "io-weight";
         if (fd >= 0 && cgroup_file_exists_at(fd, "blkio.weight")) {
                 snprintf(a, sizeof a, "%" PRIu32,
@@ -310,13 +352,13 @@ fail:
         return r;
 }
 
-int cgroup_v1_apply_devices(struct cgroup *cg)
+static int v1_apply_devices(struct cgroup *cg)
 {
         static const char *const allow[] = {
                 "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
                 "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
         };
-        int fd = cg->v1_fd[CG_DEVICES];
+        int fd = v1cg(cg)->fd[CG_DEVICES];
         if (fd < 0)
                 return -EOPNOTSUPP;
         int r = cgroup_write_at(fd, "devices.deny", "a");
@@ -325,42 +367,70 @@ int cgroup_v1_apply_devices(struct cgroup *cg)
         return r;
 }
 
-int cgroup_v1_attach(struct cgroup *cg, pid_t pid)
+static int v1_attach(struct cgroup *cg, pid_t pid)
 {
         char buf[32];
         snprintf(buf, sizeof buf, "%d", (int) pid);
         for (int c = 0; c < CG_N; c++) {
                 if (!v1_is_first(cg, c))
                         continue;
-                int r = cgroup_write_at(cg->v1_fd[c], "cgroup.procs", buf);
+                int r = cgroup_write_at(v1cg(cg)->fd[c], "cgroup.procs", buf);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int cgroup_v1_open_tasks(struct cgroup *cg, int *fds, size_t max, size_t *ret_n)
+static void v1_cgroup_done(struct cgroup *cg)
 {
+        for (int c = 0; c < CG_N; c++) {
+                if (v1cg(cg)->fd[c] >= 0)
+                        (void) close(v1cg(cg)->fd[c]);
+                free(v1cg(cg)->path[c]);
+        }
+}
+
+static const char *v1_controller_path(const struct cgroup *cg, int c)
+{
+        return v1cg(cg)->path[c];
+}
+
+static const char *v1_path(const struct cgroup *cg)
+{
+        if (v1cg(cg)->path[CG_MEMORY])
+                return v1cg(cg)->path[CG_MEMORY];
+        for (int c = 0; c < CG_N; c++)
+                if (v1cg(cg)->path[c])
+                        return v1cg(cg)->path[c];
+        return "";
+}
+
+/* No CLONE_INTO_CGROUP on v1: the new process moves itself through the
+ * `tasks` file of each hierarchy, opened here (write-only, close-on-exec). */
+static int v1_place(struct cgroup *cg, struct cgroup_placement *p)
+{
+        _Static_assert(CG_N <= CGROUP_JOIN_MAX, "one join fd per hierarchy");
         size_t n = 0;
         for (int c = 0; c < CG_N; c++) {
                 if (!v1_is_first(cg, c))
                         continue;
-                int fd = n < max ? openat(cg->v1_fd[c], "tasks", O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+                int fd = openat(v1cg(cg)->fd[c], "tasks", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
-                        int r = n < max ? -errno : -E2BIG;
+                        int r = -errno;
                         for (size_t i = 0; i < n; i++)
-                                close(fds[i]);
+                                (void) close(p->join_fds[i]);
                         return r;
                 }
-                fds[n++] = fd;
+                p->join_fds[n++] = fd;
         }
-        *ret_n = n;
+        p->clone_into_fd = -1;
+        p->n_join_fds = n;
         return 0;
 }
 
-int cgroup_v1_set_frozen(struct cgroup *cg, bool frozen)
+static int v1_set_frozen(struct cgroup *cg, bool frozen)
 {
-        int fd = cg->v1_fd[CG_FREEZER];
+        int fd = v1cg(cg)->fd[CG_FREEZER];
         if (fd < 0)
                 return -EOPNOTSUPP;
         const char *want = frozen ? "FROZEN" : "THAWED";
@@ -388,14 +458,27 @@ int cgroup_v1_set_frozen(struct cgroup *cg, bool frozen)
         }
 }
 
-int cgroup_v1_is_empty(struct cgroup *cg)
+static int v1_is_frozen(struct cgroup *cg)
+{
+        int fd = v1cg(cg)->fd[CG_FREEZER];
+        if (fd < 0 || !cgroup_file_exists_at(fd, "freezer.state"))
+                return 0;
+        _cleanup_free_ char *s = NULL;
+        int r = cgroup_read_at(fd, "freezer.state", &s);
+        if (r < 0)
+                return r;
+        /* FROZEN, or FREEZING on the way. */
+        return strncmp(s, "THAWED", 6) != 0;
+}
+
+static int v1_is_empty(struct cgroup *cg)
 {
         for (int c = 0; c < CG_N; c++) {
-                if (!v1_is_first(cg, c) || cg->v1_fd[c] < 0)
+                if (!v1_is_first(cg, c) || v1cg(cg)->fd[c] < 0)
                         continue;
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t n = 0, cap = 0;
-                int r = cgroup_collect_pids(cg->v1_fd[c], &pids, &n, &cap, 0);
+                int r = cgroup_collect_pids(v1cg(cg)->fd[c], &pids, &n, &cap, 0);
                 if (r < 0)
                         return r;
                 if (n > 0)
@@ -404,9 +487,20 @@ int cgroup_v1_is_empty(struct cgroup *cg)
         return 1;
 }
 
-int cgroup_v1_stats(struct cgroup *cg, struct cgroup_stats *st)
+/* Every process is in every hierarchy; use one that exists. */
+static int v1_procs_fd(struct cgroup *cg)
 {
-        int fd = cg->v1_fd[CG_MEMORY];
+        static const int order[] = {CG_PIDS,    CG_FREEZER, CG_MEMORY, CG_CPU,
+                                    CG_CPUACCT, CG_DEVICES, CG_BLKIO,  CG_CPUSET};
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (v1cg(cg)->fd[order[i]] >= 0)
+                        return v1cg(cg)->fd[order[i]];
+        return -ENOENT;
+}
+
+static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
+{
+        int fd = v1cg(cg)->fd[CG_MEMORY];
         if (fd >= 0) {
                 (void) cgroup_read_u64_at(fd, "memory.usage_in_bytes", &st->memory_current);
                 (void) cgroup_read_u64_at(fd, "memory.max_usage_in_bytes", &st->memory_peak);
@@ -415,12 +509,12 @@ int cgroup_v1_stats(struct cgroup *cg, struct cgroup_stats *st)
                     cgroup_parse_keyed(oc, "oom_kill", &st->oom_kills) < 0)
                         st->oom_kills = CGROUP_STAT_UNKNOWN;
         }
-        if (cg->v1_fd[CG_CPUACCT] >= 0)
-                (void) cgroup_read_u64_at(cg->v1_fd[CG_CPUACCT], "cpuacct.usage",
+        if (v1cg(cg)->fd[CG_CPUACCT] >= 0)
+                (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_CPUACCT], "cpuacct.usage",
                                           &st->cpu_usage_ns);
-        if (cg->v1_fd[CG_PIDS] >= 0)
-                (void) cgroup_read_u64_at(cg->v1_fd[CG_PIDS], "pids.current", &st->pids_current);
-        fd = cg->v1_fd[CG_BLKIO];
+        if (v1cg(cg)->fd[CG_PIDS] >= 0)
+                (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_PIDS], "pids.current", &st->pids_current);
+        fd = v1cg(cg)->fd[CG_BLKIO];
         if (fd >= 0) {
                 static const char *const files[] = {"blkio.throttle.io_service_bytes_recursive",
                                                     "blkio.io_service_bytes_recursive",
@@ -438,19 +532,19 @@ int cgroup_v1_stats(struct cgroup *cg, struct cgroup_stats *st)
         return 0;
 }
 
-int cgroup_v1_remove(struct cgroup *cg)
+static int v1_remove(struct cgroup *cg)
 {
         int r = 0;
         for (int c = 0; c < CG_N; c++) {
-                if (!cg->m->v1_base[c])
+                if (!v1m(cg->m)->base[c])
                         continue;
                 bool shared = false;
                 for (int i = 0; i < c; i++)
-                        if (cg->m->v1_base[i] && streq(cg->m->v1_base[i], cg->m->v1_base[c]))
+                        if (v1m(cg->m)->base[i] && streq(v1m(cg->m)->base[i], v1m(cg->m)->base[c]))
                                 shared = true;
                 if (shared)
                         continue;
-                _cleanup_free_ char *berth = strdup_printf("%s/berth", cg->m->v1_base[c]);
+                _cleanup_free_ char *berth = strdup_printf("%s/berth", v1m(cg->m)->base[c]);
                 if (!berth)
                         return -ENOMEM;
                 _cleanup_close_ int bfd =
@@ -470,3 +564,37 @@ int cgroup_v1_remove(struct cgroup *cg)
         }
         return r;
 }
+
+static const char *v1_controller_name(int c)
+{
+        return cgroup_controller_names[c];
+}
+
+const struct cgroup_backend_ops cgroup_v1_ops = {
+        .version = 1,
+        .manager_size = sizeof(struct v1_manager),
+        .cgroup_size = sizeof(struct v1_cgroup),
+        .wanted = (1u << CG_N) - 1,
+        .controller_name = v1_controller_name,
+        .places_at_clone = false,
+        .open = v1_open,
+        .done = v1_done,
+        .base = v1_base,
+        .claim = NULL, /* no internal-process rule on v1 */
+        .create = v1_create,
+        .cgroup_done = v1_cgroup_done,
+        .path = v1_path,
+        .controller_path = v1_controller_path,
+        .apply_limits = v1_apply_limits,
+        .apply_devices = v1_apply_devices,
+        .attach = v1_attach,
+        .place = v1_place,
+        .set_frozen = v1_set_frozen,
+        .is_frozen = v1_is_frozen,
+        .kill = NULL, /* freeze, signal every pid, thaw */
+        .is_empty = v1_is_empty,
+        .wait_empty = NULL, /* no notification without a release agent: polled */
+        .stats = v1_stats,
+        .procs_fd = v1_procs_fd,
+        .remove = v1_remove,
+};

@@ -1,4 +1,5 @@
-/* cgroup v2 backend: one unified hierarchy at /sys/fs/cgroup. */
+/* cgroup v2 backend: one unified hierarchy at /sys/fs/cgroup. Its state: own
+ * cgroup and base B, and one directory fd per cgroup. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/bpf.h>
@@ -7,10 +8,37 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "cgroup_internal.h"
+#include "cgroup_backend.h"
 #include "util.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
+
+#define CG_V2_WANTED                                                                               \
+        ((1u << CG_CPU) | (1u << CG_CPUSET) | (1u << CG_BLKIO) | (1u << CG_MEMORY) |               \
+         (1u << CG_PIDS))
+
+struct v2_manager {
+        struct cgroup_manager m;
+        char *own;  /* absolute directory of the own cgroup */
+        char *base; /* B */
+        bool base_is_root;
+};
+
+struct v2_cgroup {
+        struct cgroup cg;
+        char *path;
+        int fd;
+};
+
+static struct v2_manager *v2m(const struct cgroup_manager *m)
+{
+        return (struct v2_manager *) m;
+}
+
+static struct v2_cgroup *v2cg(const struct cgroup *cg)
+{
+        return (struct v2_cgroup *) cg;
+}
 
 static const char *v2_name(int c)
 {
@@ -32,11 +60,13 @@ static unsigned parse_controllers(const char *text)
         return bits;
 }
 
-int cgroup_v2_open(struct cgroup_manager *m)
+static int v2_open(struct cgroup_manager *gm, const struct cgroup_sources *src)
 {
+        struct v2_manager *m = v2m(gm);
+        const char *root = src->root ? src->root : CG_ROOT;
         _cleanup_free_ char *self = NULL, *rel = NULL;
-        int r = m->proc_text ? ((self = strdup(m->proc_text)) ? 0 : -ENOMEM)
-                             : cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
+        int r = src->proc_text ? ((self = strdup(src->proc_text)) ? 0 : -ENOMEM)
+                               : cgroup_read_at(AT_FDCWD, "/proc/self/cgroup", &self);
         if (r < 0)
                 return r;
         r = cgroup_parse_proc_cgroup(self, "", &rel);
@@ -46,7 +76,7 @@ int cgroup_v2_open(struct cgroup_manager *m)
                 return -EINVAL;
         if (streq(rel, "/"))
                 rel[0] = 0;
-        m->own = strdup_printf(CG_ROOT "%s", rel);
+        m->own = strdup_printf("%s%s", root, rel);
         if (!m->own)
                 return -ENOMEM;
         /* Already in the supervisor leaf (DelegateSubgroup=supervisor or an
@@ -54,7 +84,7 @@ int cgroup_v2_open(struct cgroup_manager *m)
         char *slash = strrchr(rel, '/');
         if (slash && streq(slash, "/supervisor"))
                 *slash = 0;
-        m->base = strdup_printf(CG_ROOT "%s", rel);
+        m->base = strdup_printf("%s%s", root, rel);
         if (!m->base)
                 return -ENOMEM;
         m->base_is_root = rel[0] == 0;
@@ -65,7 +95,7 @@ int cgroup_v2_open(struct cgroup_manager *m)
         r = cgroup_read_at(fd, "cgroup.controllers", &ctl);
         if (r < 0)
                 return r;
-        m->available = parse_controllers(ctl);
+        gm->available = parse_controllers(ctl);
         return 0;
 }
 
@@ -89,8 +119,20 @@ static int enable_subtree(int dfd, unsigned available)
         return 0;
 }
 
-int cgroup_v2_claim(struct cgroup_manager *m)
+static void v2_done(struct cgroup_manager *m)
 {
+        free(v2m(m)->own);
+        free(v2m(m)->base);
+}
+
+static const char *v2_base(const struct cgroup_manager *m)
+{
+        return v2m(m)->base;
+}
+
+static int v2_claim(struct cgroup_manager *gm)
+{
+        struct v2_manager *m = v2m(gm);
         _cleanup_close_ int base = open(m->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (base < 0)
                 return -errno;
@@ -133,17 +175,19 @@ int cgroup_v2_claim(struct cgroup_manager *m)
                 free(m->own);
                 m->own = own;
         }
-        return enable_subtree(base, m->available);
+        return enable_subtree(base, gm->available);
 }
 
-int cgroup_v2_create(struct cgroup *cg, bool mk)
+static int v2_create(struct cgroup *cg, bool mk)
 {
-        struct cgroup_manager *m = cg->m;
+        struct v2_manager *m = v2m(cg->m);
+        unsigned available = cg->m->available;
+        v2cg(cg)->fd = -1;
         _cleanup_free_ char *berth = strdup_printf("%s/berth", m->base);
         if (!berth)
                 return -ENOMEM;
         if (!mk)
-                return cgroup_open_dir(berth, cg->name, false, &cg->fd, &cg->path);
+                return cgroup_open_dir(berth, cg->name, false, &v2cg(cg)->fd, &v2cg(cg)->path);
         _cleanup_close_ int base = open(m->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (base < 0)
                 return -errno;
@@ -159,7 +203,7 @@ int cgroup_v2_create(struct cgroup *cg, bool mk)
                 if (procs[strspn(procs, "\n")])
                         return -EBUSY;
         }
-        int r = enable_subtree(base, m->available);
+        int r = enable_subtree(base, available);
         if (r < 0)
                 return r;
         for (int attempt = 0; attempt < 4; attempt++) {
@@ -170,16 +214,49 @@ int cgroup_v2_create(struct cgroup *cg, bool mk)
                         continue;
                 if (bfd < 0)
                         return -errno;
-                r = enable_subtree(bfd, m->available);
+                r = enable_subtree(bfd, available);
                 if (r == -ENOENT)
                         continue;
                 if (r < 0)
                         return r;
-                r = cgroup_open_dir(berth, cg->name, true, &cg->fd, &cg->path);
+                r = cgroup_open_dir(berth, cg->name, true, &v2cg(cg)->fd, &v2cg(cg)->path);
                 if (r != -ENOENT)
                         return r;
         }
         return r;
+}
+
+static void v2_cgroup_done(struct cgroup *cg)
+{
+        if (v2cg(cg)->fd >= 0)
+                (void) close(v2cg(cg)->fd);
+        free(v2cg(cg)->path);
+}
+
+static const char *v2_path(const struct cgroup *cg)
+{
+        return v2cg(cg)->path;
+}
+
+static const char *v2_controller_path(const struct cgroup *cg, int c)
+{
+        (void) c; /* one hierarchy */
+        return v2cg(cg)->path;
+}
+
+static int v2_attach(struct cgroup *cg, pid_t pid)
+{
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d", (int) pid);
+        return cgroup_write_at(v2cg(cg)->fd, "cgroup.procs", buf);
+}
+
+/* The new process is born into the cgroup: clone3 CLONE_INTO_CGROUP. */
+static int v2_place(struct cgroup *cg, struct cgroup_placement *p)
+{
+        p->clone_into_fd = v2cg(cg)->fd;
+        p->n_join_fds = 0;
+        return 0;
 }
 
 static void add_note(char *err, size_t errlen, int *notes, const char *key, const char *what)
@@ -215,10 +292,10 @@ static int memory_lower_check(int fd, uint64_t limit, char *err, size_t errlen)
         return r;
 }
 
-int cgroup_v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
+static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
 {
         struct cgroup_undo u = {.n = 0};
-        int fd = cg->fd, notes = 0, r = 0;
+        int fd = v2cg(cg)->fd, notes = 0, r = 0;
         const char *key = NULL;
         char a[64];
 
@@ -364,12 +441,12 @@ static int bpf_call(int cmd, union bpf_attr *attr)
         return r < 0 ? -errno : (int) r;
 }
 
-int cgroup_v2_apply_devices(struct cgroup *cg)
+static int v2_apply_devices(struct cgroup *cg)
 {
         union bpf_attr q;
         uint32_t ids[8];
         memset(&q, 0, sizeof q);
-        q.query.target_fd = (uint32_t) cg->fd;
+        q.query.target_fd = (uint32_t) v2cg(cg)->fd;
         q.query.attach_type = BPF_CGROUP_DEVICE;
         q.query.prog_ids = (uint64_t) (uintptr_t) ids;
         q.query.prog_cnt = ELEMENTSOF(ids);
@@ -392,7 +469,7 @@ int cgroup_v2_apply_devices(struct cgroup *cg)
                 return prog;
         union bpf_attr at;
         memset(&at, 0, sizeof at);
-        at.target_fd = (uint32_t) cg->fd;
+        at.target_fd = (uint32_t) v2cg(cg)->fd;
         at.attach_bpf_fd = (uint32_t) prog;
         at.attach_type = BPF_CGROUP_DEVICE;
         at.attach_flags = BPF_F_ALLOW_MULTI;
@@ -432,20 +509,32 @@ static int wait_event(int dfd, const char *key, uint64_t want, usec_t timeout)
         }
 }
 
-int cgroup_v2_set_frozen(struct cgroup *cg, bool frozen)
+static int v2_set_frozen(struct cgroup *cg, bool frozen)
 {
-        if (!cgroup_file_exists_at(cg->fd, "cgroup.freeze"))
+        if (!cgroup_file_exists_at(v2cg(cg)->fd, "cgroup.freeze"))
                 return -EOPNOTSUPP;
-        int r = cgroup_write_at(cg->fd, "cgroup.freeze", frozen ? "1" : "0");
+        int r = cgroup_write_at(v2cg(cg)->fd, "cgroup.freeze", frozen ? "1" : "0");
         if (r < 0)
                 return r;
-        return wait_event(cg->fd, "frozen", frozen ? 1 : 0, 5000000);
+        return wait_event(v2cg(cg)->fd, "frozen", frozen ? 1 : 0, 5000000);
 }
 
-int cgroup_v2_is_empty(struct cgroup *cg)
+static int v2_is_frozen(struct cgroup *cg)
+{
+        int fd = v2cg(cg)->fd;
+        if (!cgroup_file_exists_at(fd, "cgroup.freeze"))
+                return 0;
+        _cleanup_free_ char *s = NULL;
+        int r = cgroup_read_at(fd, "cgroup.freeze", &s);
+        if (r < 0)
+                return r;
+        return s[0] == '1'; /* the requested state */
+}
+
+static int v2_is_empty(struct cgroup *cg)
 {
         _cleanup_free_ char *ev = NULL;
-        int r = cgroup_read_at(cg->fd, "cgroup.events", &ev);
+        int r = cgroup_read_at(v2cg(cg)->fd, "cgroup.events", &ev);
         if (r < 0)
                 return r;
         uint64_t v;
@@ -455,21 +544,21 @@ int cgroup_v2_is_empty(struct cgroup *cg)
         return v == 0;
 }
 
-int cgroup_v2_wait_empty(struct cgroup *cg, usec_t timeout)
+static int v2_wait_empty(struct cgroup *cg, usec_t timeout)
 {
-        return wait_event(cg->fd, "populated", 0, timeout);
+        return wait_event(v2cg(cg)->fd, "populated", 0, timeout);
 }
 
-int cgroup_v2_kill(struct cgroup *cg)
+static int v2_kill(struct cgroup *cg)
 {
-        if (!cgroup_file_exists_at(cg->fd, "cgroup.kill"))
+        if (!cgroup_file_exists_at(v2cg(cg)->fd, "cgroup.kill"))
                 return -ENOENT;
-        return cgroup_write_at(cg->fd, "cgroup.kill", "1");
+        return cgroup_write_at(v2cg(cg)->fd, "cgroup.kill", "1");
 }
 
-int cgroup_v2_stats(struct cgroup *cg, struct cgroup_stats *st)
+static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
 {
-        int fd = cg->fd;
+        int fd = v2cg(cg)->fd;
         _cleanup_free_ char *cpu = NULL, *io = NULL, *ev = NULL;
         (void) cgroup_read_u64_at(fd, "memory.current", &st->memory_current);
         (void) cgroup_read_u64_at(fd, "memory.peak", &st->memory_peak);
@@ -487,9 +576,14 @@ int cgroup_v2_stats(struct cgroup *cg, struct cgroup_stats *st)
         return 0;
 }
 
-int cgroup_v2_remove(struct cgroup *cg)
+static int v2_procs_fd(struct cgroup *cg)
 {
-        _cleanup_free_ char *berth = strdup_printf("%s/berth", cg->m->base);
+        return v2cg(cg)->fd >= 0 ? v2cg(cg)->fd : -ENOENT;
+}
+
+static int v2_remove(struct cgroup *cg)
+{
+        _cleanup_free_ char *berth = strdup_printf("%s/berth", v2m(cg->m)->base);
         if (!berth)
                 return -ENOMEM;
         _cleanup_close_ int bfd = open(berth, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -499,3 +593,37 @@ int cgroup_v2_remove(struct cgroup *cg)
         (void) rmdir(berth); /* fails while other containers exist */
         return r;
 }
+
+static const char *v2_controller_name(int c)
+{
+        return v2_name(c);
+}
+
+const struct cgroup_backend_ops cgroup_v2_ops = {
+        .version = 2,
+        .manager_size = sizeof(struct v2_manager),
+        .cgroup_size = sizeof(struct v2_cgroup),
+        .wanted = CG_V2_WANTED,
+        .controller_name = v2_controller_name,
+        .places_at_clone = true,
+        .open = v2_open,
+        .done = v2_done,
+        .base = v2_base,
+        .claim = v2_claim,
+        .create = v2_create,
+        .cgroup_done = v2_cgroup_done,
+        .path = v2_path,
+        .controller_path = v2_controller_path,
+        .apply_limits = v2_apply_limits,
+        .apply_devices = v2_apply_devices,
+        .attach = v2_attach,
+        .place = v2_place,
+        .set_frozen = v2_set_frozen,
+        .is_frozen = v2_is_frozen,
+        .kill = v2_kill,
+        .is_empty = v2_is_empty,
+        .wait_empty = v2_wait_empty,
+        .stats = v2_stats,
+        .procs_fd = v2_procs_fd,
+        .remove = v2_remove,
+};

@@ -44,6 +44,7 @@ struct runtime_internal {
         char *nat_table;                /* the table of a foreground run, when it has one */
         struct cgroup_manager *cgm;
         struct cgroup *cg;
+        struct cgroup_placement place;  /* how the child gets into cg */
         char **envp;
         char **argv;
         char *merged, *upper, *work, *etc, *overlay_opts;
@@ -82,6 +83,7 @@ static void internal_free(struct runtime_internal *in)
         free(in->overlay_opts);
         free(in->nat_table);
         free(in->stage);
+        cgroup_placement_done(&in->place);
         cgroup_free(in->cg);
         cgroup_manager_free(in->cgm);
         free(in);
@@ -320,25 +322,33 @@ static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
 static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n);
 
 /* In the parent while the child builds its mounts, before it creates its
- * cgroup namespace and long before the workload runs: the v1 cgroups (no
- * CLONE_INTO_CGROUP there: made, limited and joined here, where the
- * mkdirs and the move's wait for an RCU grace period run next to the
- * mounts instead of before them) and the network. */
-static bool going_v1_cgroup(const struct runtime_internal *in)
+ * cgroup namespace and long before the workload runs: the cgroup when the
+ * child joins it rather than being born into it (cgroup v1: made, limited
+ * and joined here, where the mkdirs and the move's wait for an RCU grace
+ * period run next to the mounts instead of before them) and the network. */
+static bool going_cgroup(const struct runtime_internal *in)
 {
-        return in->cgm && cgroup_manager_version(in->cgm) != 2;
+        return in->cgm && !cgroup_manager_places_at_clone(in->cgm);
 }
 
 static bool going_needed(const struct runtime_internal *in)
 {
-        return going_v1_cgroup(in) || in->spec->net_mode != NET_HOST;
+        return going_cgroup(in) || in->spec->net_mode != NET_HOST;
+}
+
+/* In the child, after the going hook's word: move into the cgroup through
+ * the fds the placement opened. No allocation. */
+static int join_cgroup(const void *data, const int *fds, size_t n_fds)
+{
+        (void) data;
+        return cgroup_join_self(fds, n_fds);
 }
 
 static int going_setup(void *userdata, pid_t pid, int *fds, size_t *n_fds, char *err, size_t n)
 {
         struct runtime_internal *in = userdata;
         int r;
-        if (going_v1_cgroup(in)) {
+        if (going_cgroup(in)) {
                 r = setup_cgroup(in->spec, in, err, n);
                 if (r < 0)
                         return r;
@@ -363,13 +373,14 @@ static int going_setup(void *userdata, pid_t pid, int *fds, size_t *n_fds, char 
                         in->veth_made = true;
                 }
         }
-        /* Last, so that nothing fails with them open: the child moves
-         * itself through these (see cgroup_open_tasks). */
-        if (going_v1_cgroup(in)) {
-                r = cgroup_open_tasks(in->cg, fds, SPAWN_MAX_FDS, n_fds);
-                if (r < 0)
-                        return failf(err, n, r, "cannot open the container's cgroup");
-        }
+        /* Last, so that nothing fails after they are handed on: the child
+         * moves itself through these (spawn closes them once sent). */
+        if (in->place.n_join_fds > SPAWN_MAX_FDS)
+                return failf(err, n, -E2BIG, "cannot open the container's cgroup");
+        for (size_t i = 0; i < in->place.n_join_fds; i++)
+                fds[i] = in->place.join_fds[i];
+        *n_fds = in->place.n_join_fds;
+        in->place.n_join_fds = 0;
         return 0;
 }
 
@@ -490,38 +501,11 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
 }
 
 /* The container's own cgroup, berth/NAME below our base (the manager is
- * open already), with its limits and device rules. A leftover of a crash
- * (same name) is emptied first. Messages without the container's name. */
+ * open already), with its limits and device rules, and how the child gets
+ * into it. Messages without the container's name. */
 static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n)
 {
-        int r = cgroup_create(in->cgm, c->name, &in->cg);
-        if (r == -EBUSY) { /* v2: our cgroup holds processes; move them below it */
-                int q = cgroup_manager_claim(in->cgm);
-                if (q < 0)
-                        return failf(err, n, q, "cannot take over cgroup %s for its children",
-                                     cgroup_manager_base(in->cgm));
-                r = cgroup_create(in->cgm, c->name, &in->cg);
-        }
-        if (r == -EEXIST) {
-                struct cgroup *old = NULL;
-                if (cgroup_open_existing(in->cgm, c->name, &old) >= 0) {
-                        (void) cgroup_kill_all(old, SIGKILL);
-                        (void) cgroup_wait_empty(old, 2 * SPEC_USEC_PER_SEC);
-                        (void) cgroup_remove(old);
-                        cgroup_free(old);
-                }
-                r = cgroup_create(in->cgm, c->name, &in->cg);
-        }
-        if (r < 0)
-                return failf(err, n, r, "cannot create its cgroup");
-        char lerr[256] = "";
-        r = cgroup_apply_limits(in->cg, &c->limits, lerr, sizeof lerr);
-        if (r < 0)
-                return failf(err, n, 0, "%s", lerr[0] ? lerr : strerror(-r));
-        r = cgroup_apply_devices(in->cg);
-        if (r < 0)
-                return failf(err, n, r, "cannot restrict its devices");
-        return 0;
+        return cgroup_prepare(in->cgm, c->name, &c->limits, &in->cg, &in->place, err, n);
 }
 
 static void cgroup_teardown(struct cgroup *cg)
@@ -646,6 +630,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 goto fail;
         }
         in = rc->in;
+        in->place = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
 
         /* Root file system first: the most likely operator mistake. */
         struct stat st;
@@ -798,16 +783,15 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 }
         }
 
-        /* v2 places the child with CLONE_INTO_CGROUP: its cgroup must exist
-         * first. v1 moves it afterwards, so there the cgroup is made (and
-         * joined, by the child itself) in going_setup, next to the child's
-         * mounts. */
+        /* A child born into its cgroup (v2, CLONE_INTO_CGROUP) needs it to
+         * exist first. One that joins it afterwards (v1) gets it made in
+         * going_setup, next to the child's mounts. */
         r = cgroup_open_manager(&in->cgm);
         if (r < 0) {
                 r = failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
                 goto fail;
         }
-        if (cgroup_manager_version(in->cgm) == 2) {
+        if (cgroup_manager_places_at_clone(in->cgm)) {
                 char cerr[512];
                 r = setup_cgroup(c, in, cerr, sizeof cerr);
                 if (r < 0) {
@@ -840,7 +824,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .hostname = hostname,
                 .tty = o->tty,
                 .stdio = { o->stdio[0], o->stdio[1], o->stdio[2] },
-                .cgroup_fd = in->cg ? cgroup_fd(in->cg) : -1,
+                .cgroup_fd = in->place.clone_into_fd,
                 .userns = c->idmap,
                 .kill_on_parent_death = o->foreground,
                 .init_exe_fd = init_fd,
@@ -849,6 +833,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .started_hook = started_setup,
                 .confine_hook = confine,
                 .ids_hook = switch_ids,
+                .join_hook = join_cgroup,
                 .userdata = in,
                 .confine_data = in,
         };

@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "cgroup.h"
+#include "cgroup_util.h"
 #include "util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"

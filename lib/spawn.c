@@ -16,7 +16,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "cgroup.h"
 #include "config.h"
 #include "util.h"
 
@@ -260,14 +259,14 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         if (r < 0)
                 child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
         /* Meanwhile the parent ran its going_hook (v1 cgroups, network):
-         * wait for its word, and move into the cgroups it opened. */
+         * wait for its word, and take what it handed (join the cgroup). */
         if (p->going_hook) {
                 int fds[SPAWN_MAX_FDS];
                 size_t nfds = 0;
                 r = recv_with_fds(sock, &m, sizeof m, fds, SPAWN_MAX_FDS, &nfds);
                 if (r <= 0 || m.type != SPAWN_MSG_GO)
                         _exit(SPAWN_EXIT_SETUP);
-                r = cgroup_join_self(fds, nfds);
+                r = p->join_hook ? p->join_hook(p->confine_data, fds, nfds) : 0;
                 if (r < 0)
                         child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot move into the container's cgroup");
                 for (size_t i = 0; i < nfds; i++)

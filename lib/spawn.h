@@ -26,7 +26,7 @@ struct spawn_params {
         const char *hostname;
         bool tty;            /* give the workload a pty from the container's devpts */
         int stdio[3];        /* the workload's 0, 1, 2 when !tty */
-        int cgroup_fd;       /* cgroup v2 dirfd for CLONE_INTO_CGROUP, or -1 */
+        int cgroup_fd;       /* a cgroup dirfd for clone3's CLONE_INTO_CGROUP, or -1 */
         bool userns;
         bool kill_on_parent_death; /* foreground runs: the container dies with us */
         /* A sealed memfd copy of berth-init (sbin/berth-init.c): the child
@@ -45,9 +45,8 @@ struct spawn_params {
          * the workload), such as making its v1 cgroups and its network. The
          * child waits for it between the two. It may hand the child up to
          * SPAWN_MAX_FDS descriptors (set *n_fds; spawn closes them after
-         * sending): the child writes "0" to each, so v1 cgroup `tasks` files
-         * move it, a thread moving itself (cgroup_open_tasks), and closes
-         * them. On failure it leaves *n_fds 0. Optional: without it, no wait. */
+         * sending): the child passes them to join_hook, then closes them.
+         * On failure it leaves *n_fds 0. Optional: without it, no wait. */
         int (*going_hook)(void *userdata, pid_t pid, int *fds, size_t *n_fds, char *err, size_t errlen);
         /* Parent side, after going_hook, while the child finishes its
          * set-up (confinement, exec) on another CPU: work that must be done
@@ -61,6 +60,11 @@ struct spawn_params {
         /* Child side, in a workload forked by an init that confine_hook
          * already confined: only the switch to uid/gid. */
         int (*ids_hook)(const void *data, uid_t uid, gid_t gid);
+        /* Child side, right after the going_hook's word, before it creates
+         * its cgroup namespace: takes the descriptors the going_hook handed
+         * (the caller's placement: e.g. files through which the child moves
+         * itself into its cgroup). Must not allocate. Optional. */
+        int (*join_hook)(const void *data, const int *fds, size_t n_fds);
         void *userdata;
         const void *confine_data;
 };

@@ -6,6 +6,7 @@
  * cgroup like berthd does; without it a busy non-root own cgroup skips. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,7 +27,7 @@
 #include <cmocka.h>
 
 #include "cgroup.h"
-#include "cgroup_internal.h"
+#include "cgroup_backend.h"
 #include "util.h"
 
 struct fixture {
@@ -107,12 +109,12 @@ static int setup(void **state)
         assert_int_equal(r, 0);
         size_t n = 0;
         if (cgroup_manager_version(manager) == 2)
-                snprintf(f->paths[n++], sizeof f->paths[0], "%s", f->cg->path);
+                snprintf(f->paths[n++], sizeof f->paths[0], "%s", cgroup_path(f->cg));
         else
                 for (int c = 0; c < CG_N; c++)
-                        if (f->cg->v1_path[c])
+                        if (cgroup_controller_path(f->cg, c))
                                 snprintf(f->paths[n++], sizeof f->paths[0], "%s",
-                                         f->cg->v1_path[c]);
+                                         cgroup_controller_path(f->cg, c));
         *state = f;
         return 0;
 }
@@ -211,38 +213,59 @@ static bool have(int controller)
 
 /* ---- tests ---- */
 
-/* v1: a child moves itself through `tasks` fds opened by its parent (as a
- * container's set-up child does); v2 has CLONE_INTO_CGROUP instead. */
-static void test_join_self_through_tasks_fds(void **state)
+/* cgroup_prepare() replaces a leftover of the same name (the fixture's
+ * cgroup) and hands the placement its backend uses: v2 a clone-into fd, a
+ * child cloned with it is born in the cgroup; v1 one `tasks` fd per
+ * hierarchy, through which a child moves itself (as a container's set-up
+ * child does). Either way the child ends up in every directory of it. */
+static void test_prepare_placement_puts_child_in_cgroup(void **state)
 {
         struct fixture *f = *state;
         SKIP_UNLESS_READY(f);
-        int fds[UTIL_MAX_FDS];
-        size_t n = 99;
-        if (is_v2()) {
-                assert_int_equal(cgroup_open_tasks(f->cg, fds, UTIL_MAX_FDS, &n), -EOPNOTSUPP);
-                return;
-        }
-        assert_int_equal(cgroup_open_tasks(f->cg, fds, UTIL_MAX_FDS, &n), 0);
-        assert_true(n >= 1 && n <= UTIL_MAX_FDS);
-        /* Too few slots: an error, and nothing left open. */
-        int few[1];
-        size_t m = 0;
-        if (n > 1)
-                assert_int_equal(cgroup_open_tasks(f->cg, few, 1, &m), -E2BIG);
+        struct spec_limits l = {0};
+        struct cgroup *cg = NULL;
+        struct cgroup_placement pl = CGROUP_PLACEMENT_INIT;
+        char err[256] = "";
+        int r = cgroup_prepare(f->m, f->name, &l, &cg, &pl, err, sizeof err);
+        if (r < 0)
+                fprintf(stderr, "cgroup_prepare: %s\n", err);
+        assert_int_equal(r, 0);
+        assert_string_equal(cgroup_path(cg), cgroup_path(f->cg));
+        cgroup_free(f->cg);
+        f->cg = cg;
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                char ok = cgroup_join_self(fds, n) < 0 ? 'E' : 'K';
-                (void) !write(p[1], &ok, 1);
-                for (int i = 0; i < 600; i++)
-                        pause();
-                _exit(0);
+        pid_t pid;
+        if (cgroup_manager_places_at_clone(f->m)) {
+                assert_true(pl.clone_into_fd >= 0);
+                assert_int_equal(pl.n_join_fds, 0);
+                struct clone_args a = {.flags = CLONE_INTO_CGROUP,
+                                       .exit_signal = SIGCHLD,
+                                       .cgroup = (uint64_t) pl.clone_into_fd};
+                pid = (pid_t) syscall(SYS_clone3, &a, sizeof a);
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        char ok = 'K';
+                        (void) !write(p[1], &ok, 1);
+                        for (int i = 0; i < 600; i++)
+                                pause();
+                        _exit(0);
+                }
+        } else {
+                assert_int_equal(pl.clone_into_fd, -1);
+                assert_true(pl.n_join_fds >= 1 && pl.n_join_fds <= CGROUP_JOIN_MAX);
+                pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        char ok = cgroup_join_self(pl.join_fds, pl.n_join_fds) < 0 ? 'E' : 'K';
+                        (void) !write(p[1], &ok, 1);
+                        for (int i = 0; i < 600; i++)
+                                pause();
+                        _exit(0);
+                }
         }
-        for (size_t i = 0; i < n; i++)
-                close(fds[i]);
+        cgroup_placement_done(&pl);
+        assert_int_equal(pl.n_join_fds, 0);
         close(p[1]);
         char ok = 0;
         assert_int_equal(read(p[0], &ok, 1), 1);
@@ -276,10 +299,7 @@ static void test_create_exists_open_existing_and_eexist(void **state)
         snprintf(other, sizeof other, "%s-none", f->name);
         assert_int_equal(cgroup_open_existing(f->m, other, &again), -ENOENT);
         assert_int_equal(cgroup_create(f->m, "../escape", &again), -EINVAL);
-        if (is_v2())
-                assert_true(cgroup_fd(f->cg) >= 0);
-        else
-                assert_int_equal(cgroup_fd(f->cg), -EOPNOTSUPP);
+        assert_int_equal(cgroup_manager_places_at_clone(f->m), is_v2());
 }
 
 struct bomb {
@@ -476,7 +496,7 @@ static void test_apply_limits_live_memory_change(void **state)
         if (!have(CG_MEMORY))
                 skip();
         const char *file = is_v2() ? "memory.max" : "memory.limit_in_bytes";
-        const char *dir = is_v2() ? f->cg->path : f->cg->v1_path[CG_MEMORY];
+        const char *dir = is_v2() ? cgroup_path(f->cg) : cgroup_controller_path(f->cg, CG_MEMORY);
         pid_t pid = spawn_in(f->cg, do_sleep, NULL);
         struct spec_limits l = {.memory = 100 << 20};
         char err[256];
@@ -522,7 +542,7 @@ static void test_apply_limits_memory_below_usage_fails_keeps_old(void **state)
         if (!have(CG_MEMORY))
                 skip();
         const char *file = is_v2() ? "memory.max" : "memory.limit_in_bytes";
-        const char *dir = is_v2() ? f->cg->path : f->cg->v1_path[CG_MEMORY];
+        const char *dir = is_v2() ? cgroup_path(f->cg) : cgroup_controller_path(f->cg, CG_MEMORY);
         struct spec_limits l = {.memory = 100 << 20, .memory_swap = 100 << 20, .pids = 10};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
@@ -543,7 +563,7 @@ static void test_apply_limits_memory_below_usage_fails_keeps_old(void **state)
         assert_string_equal(v, "104857600");
         free(v);
         /* Keys written before the failure are rolled back too. */
-        const char *pdir = is_v2() ? f->cg->path : f->cg->v1_path[CG_PIDS];
+        const char *pdir = is_v2() ? cgroup_path(f->cg) : cgroup_controller_path(f->cg, CG_PIDS);
         if (pdir) {
                 v = read_file_str(pdir, "pids.max");
                 assert_string_equal(v, "10");
@@ -558,7 +578,7 @@ static void test_apply_limits_cpuset_outside_host_fails_keeps_old(void **state)
         SKIP_UNLESS_READY(f);
         if (!have(CG_CPUSET) || sysconf(_SC_NPROCESSORS_CONF) > 63)
                 skip();
-        const char *dir = is_v2() ? f->cg->path : f->cg->v1_path[CG_CPUSET];
+        const char *dir = is_v2() ? cgroup_path(f->cg) : cgroup_controller_path(f->cg, CG_CPUSET);
         struct spec_limits l = {.cpuset = (char *) "0"};
         char err[256];
         assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
@@ -688,7 +708,7 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
         if (r == 1)
                 assert_non_null(strstr(err, "limits."));
         if (is_v2()) {
-                const char *d = f->cg->path;
+                const char *d = cgroup_path(f->cg);
                 expect_file(d, "memory.swap.max", "33554432");
                 expect_file(d, "cpu.max", "150000 100000");
                 expect_file(d, "cpu.weight", "500");
@@ -701,33 +721,33 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
                         }
                 }
         } else {
-                expect_file(f->cg->v1_path[CG_MEMORY], "memory.memsw.limit_in_bytes", "100663296");
-                expect_file(f->cg->v1_path[CG_CPU], "cpu.cfs_quota_us", "150000");
-                expect_file(f->cg->v1_path[CG_CPU], "cpu.shares", "13084");
-                expect_file(f->cg->v1_path[CG_PIDS], "pids.max", "max");
-                char *w = f->cg->v1_path[CG_BLKIO]
-                                  ? read_file_str(f->cg->v1_path[CG_BLKIO], "blkio.weight")
+                expect_file(cgroup_controller_path(f->cg, CG_MEMORY), "memory.memsw.limit_in_bytes", "100663296");
+                expect_file(cgroup_controller_path(f->cg, CG_CPU), "cpu.cfs_quota_us", "150000");
+                expect_file(cgroup_controller_path(f->cg, CG_CPU), "cpu.shares", "13084");
+                expect_file(cgroup_controller_path(f->cg, CG_PIDS), "pids.max", "max");
+                char *w = cgroup_controller_path(f->cg, CG_BLKIO)
+                                  ? read_file_str(cgroup_controller_path(f->cg, CG_BLKIO), "blkio.weight")
                                   : NULL;
                 if (w)
                         assert_string_equal(w, "504");
                 else
-                        expect_file(f->cg->v1_path[CG_BLKIO], "blkio.bfq.weight", "50");
+                        expect_file(cgroup_controller_path(f->cg, CG_BLKIO), "blkio.bfq.weight", "50");
                 free(w);
         }
         /* Everything unset again: the kernel defaults come back. */
         struct spec_limits none = {0};
         assert_true(cgroup_apply_limits(f->cg, &none, err, sizeof err) >= 0);
         if (is_v2()) {
-                expect_file(f->cg->path, "memory.max", "max");
-                expect_file(f->cg->path, "memory.swap.max", "max");
-                expect_file(f->cg->path, "cpu.max", "max 100000");
-                expect_file(f->cg->path, "cpu.weight", "100");
+                expect_file(cgroup_path(f->cg), "memory.max", "max");
+                expect_file(cgroup_path(f->cg), "memory.swap.max", "max");
+                expect_file(cgroup_path(f->cg), "cpu.max", "max 100000");
+                expect_file(cgroup_path(f->cg), "cpu.weight", "100");
         } else {
-                expect_file(f->cg->v1_path[CG_CPU], "cpu.cfs_quota_us", "-1");
-                expect_file(f->cg->v1_path[CG_CPU], "cpu.shares", "1024");
-                expect_file(f->cg->v1_path[CG_MEMORY], "memory.memsw.limit_in_bytes",
+                expect_file(cgroup_controller_path(f->cg, CG_CPU), "cpu.cfs_quota_us", "-1");
+                expect_file(cgroup_controller_path(f->cg, CG_CPU), "cpu.shares", "1024");
+                expect_file(cgroup_controller_path(f->cg, CG_MEMORY), "memory.memsw.limit_in_bytes",
                             "9223372036854771712");
-                expect_file(f->cg->v1_path[CG_MEMORY], "memory.limit_in_bytes",
+                expect_file(cgroup_controller_path(f->cg, CG_MEMORY), "memory.limit_in_bytes",
                             "9223372036854771712");
         }
 }
@@ -751,7 +771,7 @@ int main(void)
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
         const struct CMUnitTest tests[] = {
                 T(test_create_exists_open_existing_and_eexist),
-                T(test_join_self_through_tasks_fds),
+                T(test_prepare_placement_puts_child_in_cgroup),
                 T(test_apply_limits_pids_stops_fork_bomb),
                 T(test_apply_limits_memory_oom_kills),
                 T(test_apply_limits_cpus_half),

@@ -1,0 +1,384 @@
+/* Shared helpers of the cgroup backends: controller names, pure conversions
+ * and parsers, small cgroupfs file helpers. Calls nothing above it. */
+#include "cgroup_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+const char *const cgroup_controller_names[CG_N] = {
+        [CG_CPU] = "cpu",       [CG_CPUACCT] = "cpuacct", [CG_CPUSET] = "cpuset",
+        [CG_MEMORY] = "memory", [CG_DEVICES] = "devices", [CG_FREEZER] = "freezer",
+        [CG_BLKIO] = "blkio",   [CG_PIDS] = "pids",
+};
+
+/* ---- pure conversions and parsers ---- */
+
+uint64_t cgroup_weight_to_shares(uint32_t weight)
+{
+        if (weight < 1)
+                weight = 1;
+        if (weight > 10000)
+                weight = 10000;
+        /* The conversion runc and crun use (and systemd's inverse). */
+        return 2 + ((uint64_t) (weight - 1) * 262142) / 9999;
+}
+
+uint32_t cgroup_io_weight_to_v1(uint32_t weight)
+{
+        if (weight < 1)
+                weight = 1;
+        if (weight > 10000)
+                weight = 10000;
+        return 10 + (uint32_t) (((uint64_t) (weight - 1) * 990) / 9999);
+}
+
+uint32_t cgroup_io_weight_to_bfq(uint32_t weight)
+{
+        if (weight < 1)
+                weight = 1;
+        if (weight > 10000)
+                weight = 10000;
+        return 1 + (uint32_t) (((uint64_t) (weight - 1) * 999) / 9999);
+}
+
+uint64_t cgroup_cpus_to_quota(uint32_t cpus_milli, uint64_t period_us)
+{
+        uint64_t q = (uint64_t) cpus_milli * period_us / 1000;
+        return q < 1000 ? 1000 : q; /* the kernel's minimum quota is 1 ms */
+}
+
+int cgroup_parse_proc_cgroup(const char *text, const char *controller, char **ret)
+{
+        const char *line = text;
+        while (line && *line) {
+                const char *eol = strchrnul(line, '\n');
+                const char *c1 = memchr(line, ':', (size_t) (eol - line));
+                const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t) (eol - c1 - 1)) : NULL;
+                if (c2) {
+                        bool match = false;
+                        if (!*controller)
+                                match = c2 == c1 + 1 && c1 - line == 1 && line[0] == '0';
+                        else {
+                                size_t cl = strlen(controller);
+                                for (const char *p = c1 + 1; p < c2;) {
+                                        const char *e = memchr(p, ',', (size_t) (c2 - p));
+                                        if (!e)
+                                                e = c2;
+                                        if ((size_t) (e - p) == cl &&
+                                            strncmp(p, controller, cl) == 0)
+                                                match = true;
+                                        p = e + 1;
+                                }
+                        }
+                        if (match) {
+                                if (c2[1] != '/')
+                                        return -EINVAL;
+                                char *s = strndup(c2 + 1, (size_t) (eol - c2 - 1));
+                                if (!s)
+                                        return -ENOMEM;
+                                *ret = s;
+                                return 0;
+                        }
+                }
+                line = *eol ? eol + 1 : NULL;
+        }
+        return -ENOENT;
+}
+
+int cgroup_parse_keyed(const char *text, const char *key, uint64_t *ret)
+{
+        size_t kl = strlen(key);
+        for (const char *line = text; line && *line;) {
+                if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
+                        char *end;
+                        errno = 0;
+                        unsigned long long v = strtoull(line + kl + 1, &end, 10);
+                        if (errno || end == line + kl + 1)
+                                return -EINVAL;
+                        *ret = v;
+                        return 0;
+                }
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return -ENOENT;
+}
+
+int cgroup_parse_io_stat(const char *text, uint64_t *rbytes, uint64_t *wbytes)
+{
+        uint64_t r = 0, w = 0;
+        for (const char *p = text; p && *p;) {
+                const char *eol = strchrnul(p, '\n');
+                for (const char *f = p; f < eol;) {
+                        const char *sp = memchr(f, ' ', (size_t) (eol - f));
+                        if (!sp)
+                                sp = eol;
+                        uint64_t *dst = NULL;
+                        size_t off = 0;
+                        if (sp - f > 7 && strncmp(f, "rbytes=", 7) == 0)
+                                dst = &r, off = 7;
+                        else if (sp - f > 7 && strncmp(f, "wbytes=", 7) == 0)
+                                dst = &w, off = 7;
+                        if (dst) {
+                                char *end;
+                                unsigned long long v = strtoull(f + off, &end, 10);
+                                if (end != sp)
+                                        return -EINVAL;
+                                *dst += v;
+                        }
+                        f = sp + 1;
+                }
+                p = *eol ? eol + 1 : NULL;
+        }
+        *rbytes = r;
+        *wbytes = w;
+        return 0;
+}
+
+int cgroup_parse_blkio_bytes(const char *text, uint64_t *rbytes, uint64_t *wbytes)
+{
+        uint64_t r = 0, w = 0;
+        for (const char *p = text; p && *p;) {
+                const char *eol = strchrnul(p, '\n');
+                char dev[32], op[16];
+                unsigned long long v;
+                char line[128];
+                size_t len = (size_t) (eol - p);
+                if (len < sizeof line) {
+                        memcpy(line, p, len);
+                        line[len] = 0;
+                        if (sscanf(line, "%31s %15s %llu", dev, op, &v) == 3) {
+                                if (streq(op, "Read"))
+                                        r += v;
+                                else if (streq(op, "Write"))
+                                        w += v;
+                        }
+                }
+                p = *eol ? eol + 1 : NULL;
+        }
+        *rbytes = r;
+        *wbytes = w;
+        return 0;
+}
+
+/* ---- file helpers ---- */
+
+int cgroup_write_at(int dfd, const char *file, const char *value)
+{
+        _cleanup_close_ int fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        /* A zero-length write never reaches the kernel's handler. */
+        if (!*value)
+                value = "\n";
+        size_t len = strlen(value);
+        ssize_t n = write(fd, value, len);
+        if (n < 0)
+                return -errno;
+        return (size_t) n == len ? 0 : -EIO;
+}
+
+int cgroup_read_at(int dfd, const char *file, char **ret)
+{
+        _cleanup_close_ int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        size_t cap = 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len == cap) {
+                        if (cap >= (1u << 20))
+                                return -EFBIG;
+                        char *nb = realloc(buf, cap * 2 + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap *= 2;
+                }
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int cgroup_read_u64_at(int dfd, const char *file, uint64_t *ret)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = cgroup_read_at(dfd, file, &s);
+        if (r < 0)
+                return r;
+        if (strncmp(s, "max", 3) == 0) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+bool cgroup_file_exists_at(int dfd, const char *file)
+{
+        return faccessat(dfd, file, F_OK, 0) == 0;
+}
+
+int cgroup_undo_write(struct cgroup_undo *u, int dfd, const char *file, const char *value)
+{
+        if (u->n >= ELEMENTSOF(u->e))
+                return -E2BIG;
+        _cleanup_free_ char *old = NULL;
+        int r = cgroup_read_at(dfd, file, &old);
+        if (r < 0)
+                return r;
+        old[strcspn(old, "\n")] = 0;
+        r = cgroup_write_at(dfd, file, value);
+        if (r < 0)
+                return r;
+        u->e[u->n].dfd = dfd;
+        u->e[u->n].file = file;
+        snprintf(u->e[u->n].old, sizeof u->e[u->n].old, "%s", old);
+        u->n++;
+        return 0;
+}
+
+void cgroup_undo_rollback(struct cgroup_undo *u)
+{
+        /* Restore in reverse order, so paired files (memory and swap) go
+         * back through the same valid intermediate states. */
+        while (u->n > 0) {
+                u->n--;
+                (void) cgroup_write_at(u->e[u->n].dfd, u->e[u->n].file, u->e[u->n].old);
+        }
+}
+
+void cgroup_set_err(char *err, size_t errlen, const char *key, int r)
+{
+        if (err && errlen)
+                snprintf(err, errlen, "limits.%s: %s", key, strerror(r < 0 ? -r : r));
+}
+
+int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth)
+{
+        if (depth > 16)
+                return -ELOOP;
+        _cleanup_free_ char *text = NULL;
+        int r = cgroup_read_at(dfd, "cgroup.procs", &text);
+        if (r < 0)
+                return r;
+        for (char *p = text; *p;) {
+                char *end;
+                long v = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                if (v > 0) {
+                        if (*n == *cap) {
+                                size_t nc = *cap ? *cap * 2 : 64;
+                                if (nc > (1u << 22))
+                                        return -E2BIG;
+                                pid_t *np = realloc(*pids, nc * sizeof(pid_t));
+                                if (!np)
+                                        return -ENOMEM;
+                                *pids = np;
+                                *cap = nc;
+                        }
+                        (*pids)[(*n)++] = (pid_t) v;
+                }
+                p = end;
+                while (*p == '\n')
+                        p++;
+        }
+        int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (dup < 0)
+                return -errno;
+        DIR *d = fdopendir(dup);
+        if (!d) {
+                r = -errno;
+                (void) close(dup);
+                return r;
+        }
+        struct dirent *de;
+        r = 0;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_close_ int sub = openat(dirfd(d), de->d_name,
+                                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (sub < 0)
+                        continue; /* removed meanwhile */
+                r = cgroup_collect_pids(sub, pids, n, cap, depth + 1);
+                if (r < 0 && r != -ENOENT)
+                        break;
+                r = 0;
+        }
+        closedir(d);
+        return r;
+}
+
+int cgroup_rmdir_tree(int dfd, const char *name, int depth)
+{
+        if (depth > 16)
+                return -ELOOP;
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        DIR *d = fdopendir(fd);
+        if (!d)
+                return -errno;
+        fd = -1; /* owned by d now */
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int q = cgroup_rmdir_tree(dirfd(d), de->d_name, depth + 1);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        closedir(d);
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+int cgroup_open_dir(const char *base, const char *name, bool mk, int *ret_fd, char **ret_path)
+{
+        _cleanup_free_ char *p = strdup_printf("%s/%s", base, name);
+        if (!p)
+                return -ENOMEM;
+        if (mk && mkdir(p, 0755) < 0)
+                return -errno;
+        int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        if (ret_path)
+                *ret_path = TAKE_PTR(p);
+        return 0;
+}
+
+usec_t cgroup_now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * 1000000 + (usec_t) ts.tv_nsec / 1000;
+}
