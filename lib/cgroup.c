@@ -132,6 +132,12 @@ bool cgroup_manager_places_at_clone(const struct cgroup_manager *m)
         return m->ops->places_at_clone;
 }
 
+int cgroup_place(struct cgroup *cg, struct cgroup_placement *ret_place)
+{
+        *ret_place = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
+        return cg->m->ops->place(cg, ret_place);
+}
+
 /* ---- cgroups ---- */
 
 static int cgroup_make(struct cgroup_manager *m, const char *name, bool mk, struct cgroup **ret)

@@ -122,6 +122,9 @@ bool cgroup_manager_places_at_clone(const struct cgroup_manager *m);
 int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
                    struct cgroup **ret_cg, struct cgroup_placement *ret_place, char *err,
                    size_t errlen);
+/* The placement of an existing cgroup, for one more process (berthctl exec,
+ * health probes): the same as cgroup_prepare() hands a container's first. */
+int cgroup_place(struct cgroup *cg, struct cgroup_placement *ret_place);
 /* Writes "0" (the calling thread) to each fd. No allocation: usable
  * between clone and exec. 0 or -errno. */
 int cgroup_join_self(const int *fds, size_t n);

@@ -49,7 +49,7 @@ struct exec_child {
         char **envp;
         struct security_caps caps;
         struct security_seccomp seccomp;
-        int cg_tasks[UTIL_MAX_FDS]; /* v1: the cgroup's tasks files, to move ourselves */
+        int cg_tasks[CGROUP_JOIN_MAX]; /* v1: files to move ourselves into the cgroup */
         size_t n_cg_tasks;
 };
 
@@ -554,9 +554,15 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         if (r < 0)
                 goto fail_seccomp;
 
-        /* v1: the intermediate moves itself (-EOPNOTSUPP on v2: we attach it). */
-        if (cgroup_open_tasks(cg, c.cg_tasks, ELEMENTSOF(c.cg_tasks), &c.n_cg_tasks) < 0)
-                c.n_cg_tasks = 0;
+        /* Where the backend hands join files (v1), the intermediate moves
+         * itself; otherwise (v2: a fork cannot clone into) we attach it. */
+        struct cgroup_placement place = CGROUP_PLACEMENT_INIT;
+        if (cgroup_place(cg, &place) >= 0 && place.n_join_fds > 0) {
+                memcpy(c.cg_tasks, place.join_fds, place.n_join_fds * sizeof(int));
+                c.n_cg_tasks = place.n_join_fds;
+                place.n_join_fds = 0; /* ours now */
+        }
+        cgroup_placement_done(&place);
 
         struct exec_session *s = calloc(1, sizeof *s);
         if (!s || !(s->name = strdup(t->name))) {
