@@ -186,36 +186,8 @@ int cgroup_write_at(int dfd, const char *file, const char *value)
 
 int cgroup_read_at(int dfd, const char *file, char **ret)
 {
-        _cleanup_close_ int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        size_t cap = 4096, len = 0;
-        _cleanup_free_ char *buf = malloc(cap + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, cap - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len == cap) {
-                        if (cap >= (1u << 20))
-                                return -EFBIG;
-                        char *nb = realloc(buf, cap * 2 + 1);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        cap *= 2;
-                }
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        /* cgroupfs files report size 0: util reads them in chunks, up to 1 MiB. */
+        return read_file_at(dfd, file, 1u << 20, ret, NULL);
 }
 
 int cgroup_read_u64_at(int dfd, const char *file, uint64_t *ret)

@@ -836,18 +836,24 @@ static int print_obj(json_object *p, void *userdata)
         return 0;
 }
 
-static int verb_inspect(int argc, char **argv)
+/* A daemon verb on exactly one container: {"name": NAME} to method. */
+static int name_verb(int argc, char **argv, const char *method, const char *usage_line, control_reply_cb print)
 {
-        int i = daemon_opts(argc, argv, "inspect [--socket PATH] NAME");
+        int i = daemon_opts(argc, argv, usage_line);
         if (i < 0)
                 return i == -2 ? 0 : 2;
         if (i != argc - 1) {
-                fprintf(stderr, "berthctl inspect: expected one container NAME\n");
+                fprintf(stderr, "berthctl %s: expected one container NAME\n", argv[0]);
                 return 2;
         }
         json_object *p = json_object_new_object();
         json_object_object_add(p, "name", json_object_new_string(argv[i]));
-        return call("io.berth.Container.Inspect", p, false, print_obj, NULL);
+        return call(method, p, false, print, NULL);
+}
+
+static int verb_inspect(int argc, char **argv)
+{
+        return name_verb(argc, argv, "io.berth.Container.Inspect", "inspect [--socket PATH] NAME", print_obj);
 }
 
 /* start/stop/restart: one line per thing berthd did, in order. */
@@ -899,16 +905,7 @@ static int verb_restart(int argc, char **argv)
 
 static int verb_destroy(int argc, char **argv)
 {
-        int i = daemon_opts(argc, argv, "destroy [--socket PATH] NAME");
-        if (i < 0)
-                return i == -2 ? 0 : 2;
-        if (i != argc - 1) {
-                fprintf(stderr, "berthctl destroy: expected one container NAME\n");
-                return 2;
-        }
-        json_object *p = json_object_new_object();
-        json_object_object_add(p, "name", json_object_new_string(argv[i]));
-        return call("io.berth.Container.Destroy", p, false, NULL, NULL);
+        return name_verb(argc, argv, "io.berth.Container.Destroy", "destroy [--socket PATH] NAME", NULL);
 }
 
 static int verb_kill(int argc, char **argv)
