@@ -963,23 +963,6 @@ int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *
         return r;
 }
 
-void runtime_remove(const char *state_dir, const struct spec_container *c)
-{
-        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", state_dir, c->name);
-        _cleanup_free_ char *cd = strdup_printf("%s/containers", state_dir);
-        _cleanup_close_ int cdfd = cd ? open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
-        if (cdfd >= 0) /* the project's limit outlives the files */
-                (void) quota_container_release(cdfd, c->name);
-        if (dir)
-                (void) rm_rf(dir);
-        if (c->net_mode == NET_BRIDGE && c->network) {
-                _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
-                _cleanup_close_ int dfd = nd ? open(nd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
-                if (dfd >= 0)
-                        (void) ipam_release(dfd, c->network, c->name);
-        }
-}
-
 int runtime_delete_data(const char *state_dir, const char *name)
 {
         _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", state_dir, name);

@@ -68,10 +68,6 @@ bool runtime_cleanup(const char *state_dir, const char *name); /* true: the OOM 
  * limits stay). */
 int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *err, size_t errlen);
 
-/* berthd, when a container's definition is gone: its directory (writable
- * layer, logs) and its address on its network. */
-void runtime_remove(const char *state_dir, const struct spec_container *c);
-
 /* berthctl destroy: the directory of a container no definition names any
  * more (writable layer, logs, records), its project quota and its address
  * on any network. -EBUSY when something holds its lock (it runs). 0 or -errno. */

@@ -57,7 +57,7 @@ struct unit {
         bool orphaned;            /* its definition is gone: stopped, data kept until destroy */
         bool pending_start;       /* waiting for dependencies / start-delay */
         bool pending_stop;        /* waiting for dependants to stop first */
-        bool restart_after_stop, remove_after_stop;
+        bool restart_after_stop;
         usec_t pending_since;
         usec_t delay_until;       /* pending: 0 until its turn comes, then when start-delay ends */
         usec_t launched_mono;     /* when the last start began (start-timeout counts from it) */
@@ -913,14 +913,6 @@ static void unit_exited(struct unit *u, int status, const char *why)
                 emit(m, u->name, "exited", "status %d%s", status, status < 0 ? " (unknown: monitor lost)" : "");
         }
 
-        if (u->remove_after_stop) {
-                if (u->spec)
-                        runtime_remove(m->o.state_dir, u->spec);
-                emit(m, u->name, "removed", NULL);
-                unit_forget(m, u);
-                dispatch(m);
-                return;
-        }
         if (u->restart_after_stop || (was == U_STOPPING && !m->shutting_down && !u->operator_stopped &&
                                       u->pending_start)) {
                 u->restart_after_stop = false;
@@ -1001,7 +993,7 @@ static bool manager_busy(struct manager *m)
         for (size_t i = 0; i < m->n_units; i++) {
                 struct unit *u = m->units[i];
                 if (u->pending_start || u->pending_stop || u->state == U_STARTING || u->state == U_STOPPING ||
-                    u->restart_after_stop || u->remove_after_stop)
+                    u->restart_after_stop)
                         return true;
         }
         return false;
