@@ -1839,9 +1839,20 @@ int manager_startup(struct manager *m)
                         unit_set_spec(u, u->spec);
                         u->restart_after_stop = true;
                         unit_request_stop(u);
-                } else if (u->state == U_RUNNING)
+                } else if (u->state == U_RUNNING) {
+                        /* Limits are reconciled with what runs, never with the
+                         * record's hash: the file may have changed while no
+                         * berthd watched, or a reload died before it applied
+                         * them. The writes are idempotent. */
+                        char lh[SPEC_HASH_LEN], err[512];
+                        spec_container_hash_live(u->spec, lh);
+                        int q = u->init_pid > 0 ? runtime_update_limits(u->spec, u->init_pid, err, sizeof err) : 0;
+                        if (q < 0)
+                                emit(m, u->name, "update-failed", "limits: %s", err);
+                        else if (!streq(lh, u->lh))
+                                emit(m, u->name, "update", "limits applied: the definition changed while berthd was down");
                         unit_set_spec(u, u->spec);
-                else if (u->spec->autostart && u->state == U_STOPPED)
+                } else if (u->spec->autostart && u->state == U_STOPPED)
                         unit_request_start(u);
         }
         if (!m->on_last_good)
