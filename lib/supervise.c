@@ -582,9 +582,24 @@ static void reap_later(void *userdata, pid_t pid)
                 (void) waitpid(pid, NULL, WNOHANG);
 }
 
+/* A frozen container's probes are suspended (berthctl freeze): they could
+ * not run, and a verdict on a container that is paused on purpose would
+ * be a lie. */
+static bool unit_frozen(struct unit *u)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        return u->init_pid > 0 && cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0 &&
+               cgroup_open_existing(cm, u->name, &cg) >= 0 && cgroup_is_frozen(cg) > 0;
+}
+
 static void health_probe_now(struct unit *u)
 {
         struct manager *m = u->m;
+        if (unit_frozen(u)) {
+                health_schedule(u, u->spec->health.interval);
+                return;
+        }
         struct health_target t = { .exec = { .name = u->name,
                                              .init_pid = u->init_pid,
                                              .init_start = u->init_start,
