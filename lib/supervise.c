@@ -87,6 +87,7 @@ struct unit {
         sd_event_source *timer;       /* back-off, start delay, stop timeout, start timeout */
         int last_status;              /* -1 none */
         char last_error[512];
+        char waiting_for[64];     /* a pending start held by this container (order.c's blocker) */
         struct spec_container *owned_spec; /* a spec kept alive for a removed definition */
 
         /* Health: probes never overlap; a restart starts the verdict over. */
@@ -1178,6 +1179,9 @@ static void dispatch(struct manager *m)
                 if (!u->pending_start || m->shutting_down)
                         continue;
                 u->delay_until = d->delay_until;
+                u->waiting_for[0] = 0;
+                if (d->verdict == ORDER_WAIT && d->blocker < n)
+                        snprintf(u->waiting_for, sizeof u->waiting_for, "%s", m->units[d->blocker]->name);
                 switch (d->verdict) {
                 case ORDER_WAIT:
                 case ORDER_DELAY:
@@ -1896,7 +1900,15 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(u->name));
         bool orphan_idle = u->orphaned && (u->state == U_STOPPED || u->state == U_FAILED);
-        json_object_object_add(o, "state", json_object_new_string(orphan_idle ? "orphaned" : unit_state_names[u->state]));
+        bool waiting = u->pending_start && u->waiting_for[0] && (u->state == U_STOPPED || u->state == U_FAILED ||
+                                                                   u->state == U_BACKOFF);
+        const char *state = orphan_idle ? "orphaned"
+                            : waiting   ? "waiting"
+                            : u->state == U_RUNNING && unit_frozen(u) ? "frozen"
+                                                                       : unit_state_names[u->state];
+        json_object_object_add(o, "state", json_object_new_string(state));
+        if (waiting)
+                json_object_object_add(o, "waiting_for", json_object_new_string(u->waiting_for));
         json_object_object_add(o, "orphaned", json_object_new_boolean(u->orphaned));
         json_object_object_add(o, "health", json_object_new_string(
                 u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));

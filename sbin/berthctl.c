@@ -807,11 +807,16 @@ static int print_ls(json_object *p, void *userdata)
                 char up[32] = "-", pid[16] = "-";
                 if (!ls_shown(c))
                         continue;
-                if (streq(jstr(c, "state"), "running")) {
+                if (streq(jstr(c, "state"), "running") || streq(jstr(c, "state"), "frozen")) {
                         fmt_uptime((uint64_t) jint(c, "uptime_sec"), up, sizeof up);
                         snprintf(pid, sizeof pid, "%lld", (long long) jint(c, "pid"));
                 }
-                printf("%-20s %-9s %-8s %-7s %-15s %-8lld %s%s%s\n", jstr(c, "name"), jstr(c, "state"), jstr(c, "health"), pid,
+                char state[96];
+                if (*jstr(c, "waiting_for"))
+                        snprintf(state, sizeof state, "%s (for %s)", jstr(c, "state"), jstr(c, "waiting_for"));
+                else
+                        snprintf(state, sizeof state, "%s", jstr(c, "state"));
+                printf("%-20s %-9s %-8s %-7s %-15s %-8lld %s%s%s\n", jstr(c, "name"), state, jstr(c, "health"), pid,
                        *jstr(c, "address") ? jstr(c, "address") : "-", (long long) jint(c, "restarts"), up,
                        *jstr(c, "error") ? "  " : "", jstr(c, "error"));
         }

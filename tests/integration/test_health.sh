@@ -402,6 +402,7 @@ t_frozen() {
   local n1; n1=$(inspect "$P-z" | "$PY" -c 'import json, sys; print(max(p["time_usec"] for p in json.load(sys.stdin)["health_probes"]))' 2>/dev/null)
   check "frozen: probes are suspended while frozen (newest probe unchanged over 2 s)" test -n "$n0" -a "$n0" = "$n1"
   check "frozen: a frozen container stays healthy" health_is "$P-z" healthy
+  check "frozen: ls and inspect say frozen" eval 'state_is "$P-z" frozen && ctl ls | grep -q "^$P-z  *frozen "' 
   note "frozen: newest probe: $(probes "$P-z" | head -n1)"
   "$CTL" unfreeze --state-dir "$STATE" "$P-z"
   check "frozen: healthy again after unfreeze, same PID" \

@@ -135,6 +135,8 @@ t_failing_member() {
   daemon_start
   check "failing: 'needy' fails within 5 s saying it requires a stopped container" \
     wait_until 5 eval 'state_is "$P-needy" failed && has_event "$P-needy" failed "requires '\''$P-off'\'', which is stopped"'
+  check "failing: meanwhile ls shows the next group waiting (for the sick one)" \
+    wait_until 4 eval "ctl ls 2>/dev/null | grep -q '^$P-next  *waiting (for $P-sick)'"
   check "failing: the next group runs within 15 s" wait_until 15 state_is "$P-next" running
   local tt
   tn=$(first_event "$P-next" started) ts=$(first_event "$P-sick" started) tt=$(first_event "$P-sick" start-timeout)
