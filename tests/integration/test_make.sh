@@ -4,7 +4,7 @@
 # the packages, not when make first reads the Makefile (issue: "the
 # declaration is the contract"). Simulated in a copy of the tree, fast and
 # without root: a pkg-config on PATH knows the packages only once the copy's
-# tests/deps.sh (a stub) has "installed" them, and CC is a stub that records
+# tests/deps.sh (a test double) has "installed" them, and CC is a double that records
 # its flags and makes empty outputs. The real thing on a fresh Debian image is
 # tests/fresh/check-fresh.sh (make check-fresh).
 # shellcheck disable=SC2016,SC2317 # strings eval'd by check, functions called through it
