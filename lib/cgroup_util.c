@@ -354,3 +354,11 @@ usec_t cgroup_now(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (usec_t) ts.tv_sec * 1000000 + (usec_t) ts.tv_nsec / 1000;
 }
+
+void cgroup_add_note(char *err, size_t errlen, int *notes, const char *key, const char *what)
+{
+        size_t len = err ? strlen(err) : 0;
+        if (err && len + 1 < errlen)
+                snprintf(err + len, errlen - len, "%slimits.%s: %s", len ? "; " : "", key, what);
+        (*notes)++;
+}

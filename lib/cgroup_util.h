@@ -62,3 +62,7 @@ int cgroup_open_dir(const char *base, const char *name, bool mk, int *ret_fd, ch
 
 /* Monotonic clock in microseconds. */
 usec_t cgroup_now(void);
+
+/* A limit a backend skipped: appends "limits.KEY: WHAT" to err ("; "
+ * between notes) and counts it in *notes. */
+void cgroup_add_note(char *err, size_t errlen, int *notes, const char *key, const char *what);

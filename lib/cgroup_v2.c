@@ -259,14 +259,6 @@ static int v2_place(struct cgroup *cg, struct cgroup_placement *p)
         return 0;
 }
 
-static void add_note(char *err, size_t errlen, int *notes, const char *key, const char *what)
-{
-        size_t len = err ? strlen(err) : 0;
-        if (err && len + 1 < errlen)
-                snprintf(err + len, errlen - len, "%slimits.%s: %s", len ? "; " : "", key, what);
-        (*notes)++;
-}
-
 /* Lowering memory.max below the usage makes the kernel OOM-kill instead of
  * failing: reclaim first and refuse when that is not possible. */
 static int memory_lower_check(int fd, uint64_t limit, char *err, size_t errlen)
@@ -325,10 +317,10 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                         if (r < 0)
                                 goto fail;
                 } else if (l->memory_swap > 0)
-                        add_note(err, errlen, &notes, "memory-swap",
+                        cgroup_add_note(err, errlen, &notes, "memory-swap",
                                  "no swap accounting on this host, skipped");
         } else if (l->memory || l->memory_swap > 0)
-                add_note(err, errlen, &notes, "memory",
+                cgroup_add_note(err, errlen, &notes, "memory",
                          "no memory controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "cpu.max")) {
@@ -347,7 +339,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpus_milli || l->cpu_weight)
-                add_note(err, errlen, &notes, "cpus", "no cpu controller on this host, skipped");
+                cgroup_add_note(err, errlen, &notes, "cpus", "no cpu controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "cpuset.cpus")) {
                 key = "cpuset";
@@ -356,7 +348,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpuset)
-                add_note(err, errlen, &notes, "cpuset",
+                cgroup_add_note(err, errlen, &notes, "cpuset",
                          "no cpuset controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "pids.max")) {
@@ -369,7 +361,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->pids)
-                add_note(err, errlen, &notes, "pids", "no pids controller on this host, skipped");
+                cgroup_add_note(err, errlen, &notes, "pids", "no pids controller on this host, skipped");
 
         key = "io-weight";
         if (cgroup_file_exists_at(fd, "io.weight")) {
@@ -380,7 +372,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                          l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
                 r = cgroup_undo_write(&u, fd, "io.bfq.weight", a);
         } else if (l->io_weight)
-                add_note(err, errlen, &notes, "io-weight",
+                cgroup_add_note(err, errlen, &notes, "io-weight",
                          "no io.weight or io.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;

@@ -55,13 +55,13 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
  * remove cgroup, network, mounts and (when ephemeral) its directory. */
 void runtime_destroy(struct runtime_container *rc);
 
-/* berthd, after a container's init exited (or was found dead): removes
- * what lives outside the container's namespaces — its host veth, its
- * cgroup. Keeps its directory and address. */
 /* The container's cgroup directory (v2, or v1's memory hierarchy), or NULL. */
 const char *runtime_cgroup_path(const struct runtime_container *rc);
 
-bool runtime_cleanup(const char *state_dir, const char *name); /* true: the OOM killer struck */
+/* berthd, after a container's init exited (or was found dead): removes
+ * what lives outside the container's namespaces — its host veth, its
+ * cgroup. Keeps its directory and address. true: the OOM killer struck. */
+bool runtime_cleanup(const char *state_dir, const char *name);
 
 /* Applies c's limits to the running cgroup of its init init_pid: 0, 1
  * (something skipped: err says what) or -errno (err says why; the old
