@@ -32,6 +32,16 @@ int error_set(struct error *e, int r, const char *fmt, ...)
         return ret;
 }
 
+int error_set_msg(struct error *e, int r, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        (void) error_setv(e, 0, fmt, ap);
+        va_end(ap);
+        e->code = r < 0 ? -r : EINVAL;
+        return -e->code;
+}
+
 int error_code(struct error *e, int r)
 {
         e->code = r < 0 ? -r : EINVAL;

@@ -26,6 +26,10 @@ int error_setv(struct error *e, int r, const char *fmt, va_list ap) __attribute_
  * has none); keeps the code (EINVAL when e was not set). Returns -code. */
 int error_wrap(struct error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The same with the message fmt alone, whatever r is: for a message that
+ * already says why, or a lower layer's text ("%s"). */
+int error_set_msg(struct error *e, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Sets code only: the message is strerror's until a frame wraps it. */
 int error_code(struct error *e, int r);
 

@@ -219,8 +219,9 @@ void unit_start_now(struct unit *u)
                                           .stdio = { null, lp[1], lp[1] } };
                 struct runtime_container *rc = NULL;
                 int code;
-                char err[1024];
-                if (runtime_start(&m->set, c, &o, &rc, &code, err, sizeof err) < 0) {
+                struct error e = { 0 };
+                if (runtime_start(&m->set, c, &o, &rc, &code, &e) < 0) {
+                        char *err = e.msg;
                         for (char *q = err; *q; q++)
                                 if (*q == '\n')
                                         *q = ' ';

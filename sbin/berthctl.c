@@ -478,10 +478,10 @@ static int verb_run(int argc, char **argv)
         };
         struct runtime_container *rc = NULL;
         int exit_code;
-        char err[1024];
-        int r = runtime_start(&set, spec, &o, &rc, &exit_code, err, sizeof err);
+        struct error err = { 0 };
+        int r = runtime_start(&set, spec, &o, &rc, &exit_code, &err);
         if (r < 0) {
-                fprintf(stderr, "berthctl: %s\n", err);
+                fprintf(stderr, "berthctl: %s\n", error_message(&err));
                 spec_set_done(&set);
                 if (sfd >= 0)
                         close(sfd);
@@ -1400,11 +1400,11 @@ static int verb_exec(int argc, char **argv)
                                .stdio = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO } };
         pid_t pid;
         int pidfd;
-        char err[EXEC_ERROR_MAX];
-        int r = exec_spawn(&t, cmd, NULL, &o, &pid, &pidfd, err, sizeof err);
+        struct error err = { 0 };
+        int r = exec_spawn(&t, cmd, NULL, &o, &pid, &pidfd, &err);
         spec_set_done(&set);
         if (r < 0) {
-                fprintf(stderr, "berthctl exec: %s\n", err);
+                fprintf(stderr, "berthctl exec: %s\n", error_message(&err));
                 return exec_exit_code(r);
         }
         int status = proxy_loop(pid, pidfd, pty, sfd);
