@@ -892,22 +892,16 @@ int runtime_signal(struct runtime_container *rc, int sig)
         return kill(rc->pid, sig) < 0 ? -errno : 0;
 }
 
-bool runtime_cleanup(const char *state_dir, const char *name)
+void runtime_cleanup(const char *state_dir, const char *name)
 {
         (void) state_dir;
-        bool oom = false;
         struct cgroup_manager *m = NULL;
         struct cgroup *cg = NULL;
-        if (cgroup_open_manager(&m) >= 0 && cgroup_open_existing(m, name, &cg) >= 0) {
-                struct cgroup_stats st;
-                if (cgroup_stats(cg, &st) >= 0 && st.oom_kills != CGROUP_STAT_UNKNOWN && st.oom_kills > 0)
-                        oom = true;
+        if (cgroup_open_manager(&m) >= 0 && cgroup_open_existing(m, name, &cg) >= 0)
                 cgroup_teardown(cg);
-        }
         cgroup_free(cg);
         cgroup_manager_free(m);
         (void) net_container_teardown(name);
-        return oom;
 }
 
 int runtime_update_limits(const struct spec_container *c, pid_t init_pid, struct error *e)

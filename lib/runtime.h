@@ -62,8 +62,9 @@ const char *runtime_cgroup_path(const struct runtime_container *rc);
 
 /* berthd, after a container's init exited (or was found dead): removes
  * what lives outside the container's namespaces — its host veth, its
- * cgroup. Keeps its directory and address. true: the OOM killer struck. */
-bool runtime_cleanup(const char *state_dir, const char *name);
+ * cgroup. Keeps its directory and address. Whether the OOM killer struck
+ * is the monitor's to say (monitor.h), not this. */
+void runtime_cleanup(const char *state_dir, const char *name);
 
 /* Applies c's limits to the running cgroup of its init init_pid: 0, 1
  * (something skipped: e's message says what, its code is 0) or -errno (e
