@@ -14,6 +14,8 @@ const char *error_strerror(int r)
 
 int error_setv(struct error *e, int r, const char *fmt, va_list ap)
 {
+        if (!e)
+                return r < 0 ? r : -EINVAL;
         e->code = r < 0 ? -r : EINVAL;
         int k = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         if (k < 0)
@@ -38,12 +40,16 @@ int error_set_msg(struct error *e, int r, const char *fmt, ...)
         va_start(ap, fmt);
         (void) error_setv(e, 0, fmt, ap);
         va_end(ap);
+        if (!e)
+                return r < 0 ? r : -EINVAL;
         e->code = r < 0 ? -r : EINVAL;
         return -e->code;
 }
 
 int error_code(struct error *e, int r)
 {
+        if (!e)
+                return r < 0 ? r : -EINVAL;
         e->code = r < 0 ? -r : EINVAL;
         e->msg[0] = 0;
         return -e->code;
@@ -51,6 +57,8 @@ int error_code(struct error *e, int r)
 
 int error_wrap(struct error *e, const char *fmt, ...)
 {
+        if (!e)
+                return -EINVAL;
         if (!e->code)
                 e->code = EINVAL;
         if (!e->msg[0])

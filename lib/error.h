@@ -16,6 +16,9 @@ struct error {
         char msg[ERROR_MSG_MAX];  /* NUL-terminated, truncated when longer */
 };
 
+/* Every function takes e NULL (a caller that wants the code only) and
+ * then returns the code alone. */
+
 /* Sets e to the message from fmt, followed by ": strerror(-r)" when r < 0.
  * The code is -r, or EINVAL when r >= 0 (a failure with no errno of its
  * own). Returns -code, so that `return error_set(e, r, ...)` fails. */

@@ -693,12 +693,11 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                         struct nat_target t = { .name = c->name, .address = in->address, .publish = c->publish,
                                                 .n_publish = c->n_publish };
                         struct spec_network *nets[1] = { (struct spec_network *) in->net };
-                        _cleanup_free_ char *nerr = NULL;
-                        r = nat_apply(in->nat_table, nets, 1, &t, 1, &nerr);
+                        r = nat_apply(in->nat_table, nets, 1, &t, 1, e);
                         if (r < 0) {
                                 free(in->nat_table);
                                 in->nat_table = NULL;
-                                r = error_set(e, 0, "cannot install NAT rules: %s", nerr ? nerr : strerror(-r));
+                                (void) error_wrap(e, "cannot install NAT rules");
                                 goto fail;
                         }
                 }
