@@ -219,7 +219,7 @@ out_remove:
         return r;
 }
 
-static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
+static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, struct error *e)
 {
         struct cgroup_undo u = {.n = 0};
         int notes = 0, r = 0;
@@ -256,9 +256,9 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                                 goto fail;
                 }
                 if (!memsw && l->memory_swap > 0)
-                        cgroup_add_note(err, errlen, &notes, "memory-swap", "no swap accounting on this host, skipped");
+                        cgroup_add_note(e, &notes, "memory-swap", "no swap accounting on this host, skipped");
         } else if (l->memory || l->memory_swap > 0)
-                cgroup_add_note(err, errlen, &notes, "memory", "no memory controller on this host, skipped");
+                cgroup_add_note(e, &notes, "memory", "no memory controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_CPU];
         if (fd >= 0) {
@@ -283,7 +283,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpus_milli || l->cpu_weight)
-                cgroup_add_note(err, errlen, &notes, "cpus", "no cpu controller on this host, skipped");
+                cgroup_add_note(e, &notes, "cpus", "no cpu controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_CPUSET];
         if (fd >= 0) {
@@ -303,7 +303,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpuset)
-                cgroup_add_note(err, errlen, &notes, "cpuset", "no cpuset controller on this host, skipped");
+                cgroup_add_note(e, &notes, "cpuset", "no cpuset controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_PIDS];
         if (fd >= 0) {
@@ -316,7 +316,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->pids)
-                cgroup_add_note(err, errlen, &notes, "pids", "no pids controller on this host, skipped");
+                cgroup_add_note(e, &notes, "pids", "no pids controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_BLKIO];
         key = "io-weight";
@@ -329,7 +329,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                          l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
                 r = cgroup_undo_write(&u, fd, "blkio.bfq.weight", a);
         } else if (l->io_weight)
-                cgroup_add_note(err, errlen, &notes, "io-weight",
+                cgroup_add_note(e, &notes, "io-weight",
                                 "no blkio.weight or blkio.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
@@ -337,7 +337,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
 
 fail:
         cgroup_undo_rollback(&u);
-        cgroup_set_err(err, errlen, key, r);
+        (void) error_set(e, r, "limits.%s", key);
         return r;
 }
 

@@ -466,9 +466,7 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
  * into it. Messages without the container's name. */
 static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, struct error *e)
 {
-        char cerr[ERROR_MSG_MAX] = "";
-        int r = cgroup_prepare(in->cgm, c->name, &c->limits, &in->cg, &in->place, cerr, sizeof cerr);
-        return r < 0 ? error_set_msg(e, r, "%s", cerr) : r;
+        return cgroup_prepare(in->cgm, c->name, &c->limits, &in->cg, &in->place, e);
 }
 
 static void cgroup_teardown(struct cgroup *cg)
@@ -912,13 +910,9 @@ int runtime_update_limits(const struct spec_container *c, pid_t init_pid, struct
         if (r >= 0)
                 r = cgroup_open_existing(m, c->name, &cg);
         if (r >= 0) {
-                char lerr[ERROR_MSG_MAX] = "";
-                r = cgroup_apply_limits(cg, &c->limits, lerr, sizeof lerr);
-                if (r != 0) {
-                        (void) error_set_msg(e, r, "%s", lerr[0] ? lerr : error_strerror(r));
-                        if (r > 0)
-                                e->code = 0; /* a note, not a failure */
-                }
+                r = cgroup_apply_limits(cg, &c->limits, e);
+                if (r < 0 && !e->msg[0])
+                        (void) error_code(e, r);
         } else
                 (void) error_set(e, r, "cannot open its cgroup");
         cgroup_free(cg);
