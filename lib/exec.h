@@ -1,7 +1,7 @@
 /* Owns running one more process inside a running container (berthctl exec,
  * health probes): joins the namespaces of its init through a verified
  * pidfd, its cgroup, and the container's confinement, then execs. Never
- * logs; errors come back as text. */
+ * logs; errors come back in a struct error. */
 #pragma once
 
 #include <stdbool.h>

@@ -206,15 +206,16 @@ void unit_start_now(struct unit *u)
                 if (pipe2(lp, O_CLOEXEC) < 0 || null < 0)
                         spawner_fail(sp[1], 125, "cannot create the log pipe");
                 if (m->o.scope_slice) {
-                        char unit[300], desc[300], serr[512];
+                        char unit[300], desc[300];
+                        struct error serr = { 0 };
                         snprintf(desc, sizeof desc, "berth container %s", c->name);
                         struct scope_params scp = { .unit = unit, .slice = m->o.scope_slice, .description = desc,
                                                    .before = m->o.scope_before,
                                                    .timeout_usec = 60 * SPEC_USEC_PER_SEC };
                         if (scope_unit_name("berth", c->name, unit, sizeof unit) < 0)
                                 spawner_fail(sp[1], 125, "container '%s': no systemd unit name fits it", c->name);
-                        if (scope_enter(&scp, serr, sizeof serr) < 0)
-                                spawner_fail(sp[1], 125, "container '%s': %s", c->name, serr);
+                        if (scope_enter(&scp, &serr) < 0)
+                                spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&serr));
                 }
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,

@@ -317,7 +317,8 @@ static int run_enter_scope(const char *name)
         _cleanup_(cgroup_manager_freep) struct cgroup_manager *cgm = NULL;
         if (cgroup_open_manager(&cgm) < 0 || cgroup_manager_version(cgm) != 2 || !scope_available())
                 return 0;
-        char unit[300], desc[300], err[512];
+        char unit[300], desc[300];
+        struct error err = { 0 };
         if (scope_unit_name("berth-run", name, unit, sizeof unit) < 0) {
                 fprintf(stderr, "berthctl run: container '%s': no systemd unit name fits it\n", name);
                 return -EINVAL;
@@ -325,9 +326,9 @@ static int run_enter_scope(const char *name)
         snprintf(desc, sizeof desc, "berthctl run %s", name);
         struct scope_params p = { .unit = unit, .slice = "machine.slice", .description = desc,
                                   .timeout_usec = 60 * SPEC_USEC_PER_SEC };
-        int r = scope_enter(&p, err, sizeof err);
+        int r = scope_enter(&p, &err);
         if (r < 0)
-                fprintf(stderr, "berthctl run: container '%s': %s\n", name, err);
+                fprintf(stderr, "berthctl run: container '%s': %s\n", name, error_message(&err));
         return r;
 }
 
