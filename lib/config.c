@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <confuse.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "keys.h"
 #include "parse.h"
 #include "seccomp_profile.h"
 #include "util.h"
@@ -46,39 +48,64 @@ static void cval_free(void *p)
         free(v);
 }
 
-#define V(name) CFG_PTR_CB(name, NULL, CFGF_NODEFAULT, cval_parse, cval_free)
-#define L(name) CFG_PTR_LIST_CB(name, NULL, CFGF_NODEFAULT, cval_parse, cval_free)
+/* ---- the schema, from the key table ------------------------------------- */
 
-static cfg_opt_t opts_cnet[] = { V("bridge"), V("mode"), V("address"), L("publish"), L("dns"), CFG_END() };
-static cfg_opt_t opts_limits[] = { V("memory"), V("memory-swap"), V("cpus"),   V("cpu-weight"),
-                                   V("cpuset"), V("pids"),        V("io-weight"), CFG_END() };
-static cfg_opt_t opts_mount[] = { V("source"), V("target"), V("read-only"), V("type"), V("size"), CFG_END() };
-static cfg_opt_t opts_caps[] = { L("add"), L("drop"), CFG_END() };
-static cfg_opt_t opts_health[] = { L("command"), V("tcp"),     V("http"),         V("http-status"),
-                                   V("interval"), V("timeout"), V("retries"),     V("start-period"),
-                                   V("on-failure"), CFG_END() };
-static cfg_opt_t opts_log[] = { V("max-size"), V("max-files"), CFG_END() };
-static cfg_opt_t opts_container[] = {
-        V("template"),      V("rootfs"),        L("command"),        L("env"),
-        V("workdir"),       V("user"),          V("hostname"),       V("init"),
-        V("autostart"),     V("start-order"),   V("start-delay"),    V("start-timeout"),
-        L("after"),         L("requires"),      V("restart"),        V("restart-delay"),
-        V("restart-max-delay"), V("restart-limit"), V("restart-window"), V("stop-signal"),
-        V("stop-timeout"),  V("seccomp"),       V("idmap"),          V("disk-quota"),
-        CFG_SEC("network", opts_cnet, CFGF_NONE),
-        CFG_SEC("limits", opts_limits, CFGF_NONE),
-        CFG_SEC("mount", opts_mount, CFGF_MULTI | CFGF_TITLE),
-        CFG_SEC("capabilities", opts_caps, CFGF_NONE),
-        CFG_SEC("health", opts_health, CFGF_NONE),
-        CFG_SEC("log", opts_log, CFGF_NONE),
-        CFG_END(),
+struct schema {
+        cfg_opt_t *opts; /* every block's options, each block's contiguous and ended */
+        size_t n, size;
 };
-static cfg_opt_t opts_network[] = { V("subnet"), V("gateway"), V("nat"), V("bridge"), V("mtu"), CFG_END() };
-static cfg_opt_t opts_top[] = {
-        CFG_SEC("container", opts_container, CFGF_MULTI | CFGF_TITLE),
-        CFG_SEC("network", opts_network, CFGF_MULTI | CFGF_TITLE),
-        CFG_END(),
-};
+
+static void schema_done(struct schema *sc)
+{
+        free(sc->opts);
+}
+
+/* Lays out the options of block path (its rows, then CFG_END), then each
+ * sub-block's. Returns the block's first option. */
+static cfg_opt_t *schema_block(struct schema *sc, const char *path)
+{
+        char sub[64];
+        size_t first = sc->n;
+        for (const struct key_def *k = keys_table(NULL); k->name; k++) {
+                if (!streq(k->block, path))
+                        continue;
+                assert(sc->n < sc->size);
+                if (k->type == KEY_BLOCK)
+                        sc->opts[sc->n++] = (cfg_opt_t) CFG_SEC(k->name, NULL,
+                                                                (k->flags & KEYF_MULTI) ? CFGF_MULTI | CFGF_TITLE
+                                                                                        : CFGF_NONE);
+                else if (k->flags & KEYF_LIST)
+                        sc->opts[sc->n++] = (cfg_opt_t) CFG_PTR_LIST_CB(k->name, NULL, CFGF_NODEFAULT, cval_parse,
+                                                                        cval_free);
+                else
+                        sc->opts[sc->n++] = (cfg_opt_t) CFG_PTR_CB(k->name, NULL, CFGF_NODEFAULT, cval_parse,
+                                                                   cval_free);
+        }
+        assert(sc->n < sc->size);
+        sc->opts[sc->n++] = (cfg_opt_t) CFG_END();
+        for (size_t i = first; sc->opts[i].name; i++)
+                if (sc->opts[i].type == CFGT_SEC) {
+                        snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", sc->opts[i].name);
+                        sc->opts[i].subopts = schema_block(sc, sub);
+                }
+        return &sc->opts[first];
+}
+
+/* The libconfuse schema of the whole language: one option per key. */
+static int schema_build(struct schema *sc)
+{
+        size_t rows = 0;
+        const struct key_def *t = keys_table(&rows);
+        size_t blocks = 1;
+        for (size_t i = 0; i < rows; i++)
+                blocks += t[i].type == KEY_BLOCK;
+        *sc = (struct schema){ .size = rows + blocks };
+        sc->opts = calloc(sc->size, sizeof *sc->opts);
+        if (!sc->opts)
+                return -ENOMEM;
+        (void) schema_block(sc, "");
+        return 0;
+}
 
 /* ---- the pre-scan -------------------------------------------------------
  * libconfuse 3.3 miscounts lines after comments and records only where a
@@ -194,7 +221,8 @@ static void check_set_twice(struct frame *f, const struct scan *s, const cfg_opt
  * and blanked out, so libconfuse (which stops at the first unknown key)
  * goes on and every such mistake is reported in one pass.
  */
-static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const char *file)
+static int prescan(char *buf, size_t len, const cfg_opt_t *top_opts, struct scan *s, struct diag *d,
+                   const char *file)
 {
         struct tok prev[3] = { 0 }; /* the last three tokens, prev[2] newest */
         struct frame stack[SCAN_DEPTH_MAX + 1];
@@ -202,7 +230,6 @@ static int prescan(char *buf, size_t len, struct scan *s, struct diag *d, const 
         size_t too_deep = 0; /* braces opened beyond SCAN_DEPTH_MAX */
         bool env_reported = false;
         ssize_t skip_value_from = -1; /* blank the next value from here */
-        const cfg_opt_t *top_opts = opts_top;
 
         for (size_t i = 0; i < len;) {
                 char c = buf[i];
@@ -463,6 +490,7 @@ struct ctx {
         struct diag *d;
         const char *prefix; /* "limits." etc., for messages */
         size_t next_rec;    /* where the next top-level record is expected */
+        int r;              /* -ENOMEM once an allocation failed: nothing read is trusted */
 };
 
 /* Sections that repeat the name and title of an earlier one, which
@@ -503,163 +531,11 @@ static void report_declared_twice(struct ctx *x, const struct scan *s, int paren
 #define err(x, line, ...) diag_add((x)->d, (x)->file, (line), __VA_ARGS__)
 
 /* The value of a single-valued key, or NULL when not set. */
-static const struct cval *get(_unused_ struct ctx *x, cfg_t *sec, const char *key)
+static const struct cval *get(cfg_t *sec, const char *key)
 {
         if (!sec)
                 return NULL;
         return cfg_getptr(sec, key);
-}
-
-static bool get_str(struct ctx *x, cfg_t *sec, const char *key, char **out, int *line)
-{
-        const struct cval *v = get(x, sec, key);
-        if (!v)
-                return false;
-        if (!v->text[0]) {
-                err(x, v->line, "%s%s: must not be empty", x->prefix, key);
-                return false;
-        }
-        char *c = strdup(v->text);
-        if (!c)
-                return false;
-        free(*out);
-        *out = c;
-        if (line)
-                *line = v->line;
-        return true;
-}
-
-/* A list into a strv; entries must be non-empty. Returns the first line. */
-static int get_strv(struct ctx *x, cfg_t *sec, const char *key, char ***out)
-{
-        unsigned n = sec ? cfg_size(sec, key) : 0;
-        int first = 0;
-        if (n == 0)
-                return 0;
-        char **v = calloc(1, sizeof(char *));
-        if (!v)
-                return 0;
-        for (unsigned i = 0; i < n; i++) {
-                const struct cval *e = cfg_getnptr(sec, key, i);
-                if (!e)
-                        continue;
-                if (!first)
-                        first = e->line;
-                if (i >= CONFIG_LIST_MAX) {
-                        err(x, e->line, "%s%s: more than %d entries", x->prefix, key, CONFIG_LIST_MAX);
-                        break;
-                }
-                if (!e->text[0]) {
-                        err(x, e->line, "%s%s: entry %u is empty", x->prefix, key, i + 1);
-                        continue;
-                }
-                if (strv_push(&v, e->text) < 0)
-                        break;
-        }
-        strv_free(*out);
-        *out = v;
-        return first;
-}
-
-static bool get_bool(struct ctx *x, cfg_t *sec, const char *key, bool *out)
-{
-        const struct cval *v = get(x, sec, key);
-        if (!v)
-                return false;
-        if (parse_bool(v->text, out) < 0) {
-                err(x, v->line, "%s%s: '%s' is not a boolean (use true or false)", x->prefix, key, v->text);
-                return false;
-        }
-        return true;
-}
-
-static bool get_size(struct ctx *x, cfg_t *sec, const char *key, uint64_t min, uint64_t *out)
-{
-        const struct cval *v = get(x, sec, key);
-        if (!v)
-                return false;
-        uint64_t n;
-        int r = parse_size(v->text, &n);
-        if (r == -ERANGE) {
-                err(x, v->line, "%s%s: '%s' is too large", x->prefix, key, v->text);
-                return false;
-        }
-        if (r < 0) {
-                err(x, v->line, "%s%s: '%s' is not a size (use 512k, 256M, 2G)", x->prefix, key, v->text);
-                return false;
-        }
-        if (n < min) {
-                char b[32];
-                err(x, v->line, "%s%s: '%s' is below the minimum of %s", x->prefix, key, v->text,
-                    format_size(min, b, sizeof b));
-                return false;
-        }
-        *out = n;
-        return true;
-}
-
-static bool get_duration(struct ctx *x, cfg_t *sec, const char *key, usec_t min, usec_t *out)
-{
-        const struct cval *v = get(x, sec, key);
-        if (!v)
-                return false;
-        usec_t n;
-        int r = parse_duration(v->text, &n);
-        if (r == -ERANGE) {
-                err(x, v->line, "%s%s: '%s' is too long", x->prefix, key, v->text);
-                return false;
-        }
-        if (r < 0) {
-                err(x, v->line, "%s%s: '%s' is not a duration (use 500ms, 10s, 5m, 1h)", x->prefix, key,
-                    v->text);
-                return false;
-        }
-        if (n < min) {
-                char b[32];
-                err(x, v->line, "%s%s: '%s' is below the minimum of %s", x->prefix, key, v->text,
-                    format_duration(min, b, sizeof b));
-                return false;
-        }
-        *out = n;
-        return true;
-}
-
-static bool get_u32(struct ctx *x, cfg_t *sec, const char *key, uint32_t min, uint32_t max, uint32_t *out)
-{
-        const struct cval *v = get(x, sec, key);
-        if (!v)
-                return false;
-        int r = parse_uint32(v->text, min, max, out);
-        if (r == -ERANGE) {
-                err(x, v->line, "%s%s: '%s' is out of range (%u..%u)", x->prefix, key, v->text, min, max);
-                return false;
-        }
-        if (r < 0) {
-                err(x, v->line, "%s%s: '%s' is not a number", x->prefix, key, v->text);
-                return false;
-        }
-        return true;
-}
-
-/* One of a finite list of words; the accepted words are named in the error. */
-static bool get_enum(struct ctx *x, cfg_t *sec, const char *key, const char *const *words, size_t n,
-                     int *out)
-{
-        const struct cval *v = get(x, sec, key);
-        if (!v)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (streq(v->text, words[i])) {
-                        *out = (int) i;
-                        return true;
-                }
-        char list[256] = "";
-        for (size_t i = 0; i < n; i++) {
-                size_t l = strlen(list);
-                snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", words[i]);
-        }
-        err(x, v->line, "%s%s: '%s' is not valid (use %s)", x->prefix, key, v->text, list);
-        return false;
 }
 
 static int line_of(cfg_t *sec, const char *key)
@@ -670,109 +546,112 @@ static int line_of(cfg_t *sec, const char *key)
         return v ? v->line : 0;
 }
 
-static bool path_is_clean_absolute(const char *p)
+static void oom(struct ctx *x)
 {
-        if (p[0] != '/')
-                return false;
-        for (const char *s = p; *s;) {
-                while (*s == '/')
-                        s++;
-                const char *e = strchrnul(s, '/');
-                if ((e - s == 2 && s[0] == '.' && s[1] == '.') || (e - s == 1 && s[0] == '.'))
-                        return false;
-                s = e;
-        }
-        return true;
+        x->r = -ENOMEM;
 }
 
-/* "/", or "/a/b": no empty, . or .. component and no trailing slash, so
- * the text names the file the operator reads in it (a mount source that
- * climbs into /etc with .. does not look like /etc). */
-static bool path_is_canonical_absolute(const char *p)
+/* A list into a strv; entries must be non-empty. Returns the first line. */
+static int get_strv(struct ctx *x, cfg_t *sec, const char *key, const char *prefix, char ***out)
 {
-        if (p[0] != '/')
-                return false;
-        if (p[1] == 0)
-                return true;
-        for (const char *s = p + 1;; s++) {
-                const char *e = strchrnul(s, '/');
-                size_t len = (size_t) (e - s);
-                bool dot = len == 1 && s[0] == '.', dotdot = len == 2 && s[0] == '.' && s[1] == '.';
-                if (len == 0 || dot || dotdot)
-                        return false;
-                if (!*e)
-                        return true;
-                s = e;
+        unsigned n = sec ? cfg_size(sec, key) : 0;
+        int first = 0;
+        if (n == 0)
+                return 0;
+        char **v = calloc(1, sizeof(char *));
+        if (!v) {
+                oom(x);
+                return 0;
         }
+        for (unsigned i = 0; i < n; i++) {
+                const struct cval *e = cfg_getnptr(sec, key, i);
+                if (!e)
+                        continue;
+                if (!first)
+                        first = e->line;
+                if (i >= SPEC_LIST_MAX) {
+                        err(x, e->line, "%s%s: more than %d entries", prefix, key, SPEC_LIST_MAX);
+                        break;
+                }
+                if (!e->text[0]) {
+                        err(x, e->line, "%s%s: entry %u is empty", prefix, key, i + 1);
+                        continue;
+                }
+                if (strv_push(&v, e->text) < 0) {
+                        oom(x);
+                        break;
+                }
+        }
+        strv_free(*out);
+        *out = v;
+        return first;
+}
+
+/* "limits." for a key of container.limits: how messages name the key. */
+static const char *key_prefix(const struct key_def *k)
+{
+        const char *b = k->block;
+        if (strncmp(b, "container.", strlen("container.")) == 0)
+                return b + strlen("container.");
+        return "";
+}
+
+/* Reads key k of section sec into spec with the table's parser and check.
+ * Returns the line it was set on, 0 when it is not set or its value is
+ * wrong (reported). An allocation failure is an error of the whole read
+ * (x->r), never "not set": a dropped user = line would run as root. */
+static int read_key(struct ctx *x, cfg_t *sec, const struct key_def *k, void *spec)
+{
+        char prefix[32], msg[256];
+        snprintf(prefix, sizeof prefix, "%s%s", key_prefix(k), key_prefix(k)[0] ? "." : "");
+        int line = 0;
+        if (k->type == KEY_STRV) {
+                char ***field = (char ***) ((char *) spec + k->offset);
+                line = get_strv(x, sec, k->name, prefix, field);
+                for (size_t i = 0; line && k->check && *field && (*field)[i]; i++) {
+                        const char *bad = k->check((*field)[i]);
+                        if (bad) {
+                                snprintf(msg, sizeof msg, bad, (*field)[i]);
+                                err(x, line, "%s%s: %s", prefix, k->name, msg);
+                        }
+                }
+        } else {
+                const struct cval *v = get(sec, k->name);
+                if (!v)
+                        return 0;
+                int r = key_parse(k, v->text, spec, msg, sizeof msg);
+                if (r == -ENOMEM) {
+                        oom(x);
+                        return 0;
+                }
+                if (r < 0)
+                        err(x, v->line, "%s%s: %s", prefix, k->name, msg);
+                /* A string is set once stored, even when its check failed (reported). */
+                if (r >= 0 || (k->type == KEY_STR && v->text[0]))
+                        line = v->line;
+        }
+        if (line && k->line_offset)
+                *(int *) ((char *) spec + k->line_offset) = line;
+        return line;
+}
+
+/* Every key of block that is read on its own (not by its block's reader). */
+static void read_keys(struct ctx *x, cfg_t *sec, const char *block, void *spec)
+{
+        for (const struct key_def *k = keys_table(NULL); k->name; k++)
+                if (streq(k->block, block) && k->type != KEY_BLOCK && k->type != KEY_CUSTOM &&
+                    !(k->flags & KEYF_BY_BLOCK))
+                        (void) read_key(x, sec, k, spec);
+}
+
+static int read_one(struct ctx *x, cfg_t *sec, const char *block, const char *name, void *spec)
+{
+        const struct key_def *k = keys_find(block, name);
+        assert(k);
+        return read_key(x, sec, k, spec);
 }
 
 #define CANONICAL_HINT "must be a canonical absolute path (no . or .. components, no //, no trailing /)"
-
-static bool env_is_valid(const char *e)
-{
-        if (!(isalpha((unsigned char) e[0]) || e[0] == '_'))
-                return false;
-        for (const char *p = e + 1; *p; p++) {
-                if (*p == '=')
-                        return true;
-                if (!(isalnum((unsigned char) *p) || *p == '_'))
-                        return false;
-        }
-        return false;
-}
-
-static bool hostname_is_valid(const char *h)
-{
-        size_t n = strlen(h), label = 0;
-        if (n == 0 || n > 64)
-                return false;
-        for (const char *p = h; *p; p++) {
-                if (*p == '.') {
-                        if (label == 0)
-                                return false;
-                        label = 0;
-                        continue;
-                }
-                if (!(isalnum((unsigned char) *p) || *p == '-'))
-                        return false;
-                if (++label > 63)
-                        return false;
-        }
-        return label > 0;
-}
-
-static bool user_is_valid(const char *u)
-{
-        /* uid[:gid], or name[:group] to be resolved inside the rootfs */
-        const char *colon = strchr(u, ':');
-        for (int part = 0; part < 2; part++) {
-                const char *s = part == 0 ? u : (colon ? colon + 1 : NULL);
-                if (!s)
-                        break;
-                size_t n = part == 0 && colon ? (size_t) (colon - u) : strlen(s);
-                if (n == 0 || n > 32)
-                        return false;
-                bool digits = true;
-                for (size_t i = 0; i < n; i++)
-                        if (!isdigit((unsigned char) s[i]))
-                                digits = false;
-                if (digits) {
-                        char buf[40];
-                        uint32_t id;
-                        snprintf(buf, sizeof buf, "%.*s", (int) n, s);
-                        if (parse_uint32(buf, 0, 4294967294U, &id) < 0)
-                                return false;
-                        continue;
-                }
-                if (!(islower((unsigned char) s[0]) || s[0] == '_'))
-                        return false;
-                for (size_t i = 1; i < n; i++)
-                        if (!(islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) || s[i] == '_' ||
-                              s[i] == '-' || s[i] == '.'))
-                                return false;
-        }
-        return !colon || !strchr(colon + 1, ':');
-}
 
 static uint64_t caps_from_list(struct ctx *x, cfg_t *sec, const char *key, bool *all)
 {
@@ -798,26 +677,22 @@ static uint64_t caps_from_list(struct ctx *x, cfg_t *sec, const char *key, bool 
 
 static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container *c)
 {
-        static const char *const modes[] = { "none", "bridge", "host" };
-        x->prefix = "network.";
-        int mode = -1;
-        bool has_mode = get_enum(x, net, "mode", modes, ELEMENTSOF(modes), &mode);
-        int mode_line = line_of(net, "mode");
-        int bridge_line = 0;
-        bool has_bridge = get_str(x, net, "bridge", &c->network, &bridge_line);
+        int mode_line = read_one(x, net, "container.network", "mode", c);
+        bool has_mode = mode_line > 0;
+        if (!has_mode)
+                c->net_mode = NET_NONE;
+        int bridge_line = read_one(x, net, "container.network", "bridge", c);
+        bool has_bridge = bridge_line > 0;
         if (has_bridge && !name_is_valid(c->network))
                 err(x, bridge_line, "network.bridge: '%s' is not a network name", c->network);
-        c->line_network = bridge_line;
-        if (has_mode)
-                c->net_mode = (net_mode_t) mode;
-        else if (has_bridge)
+        if (!has_mode && has_bridge)
                 c->net_mode = NET_BRIDGE;
         if (c->net_mode == NET_BRIDGE && !has_bridge && has_mode)
                 err(x, mode_line, "network.mode: 'bridge' needs bridge = NETWORK");
         if (c->net_mode != NET_BRIDGE && has_bridge)
-                err(x, bridge_line, "network.bridge: not allowed with mode '%s'", modes[c->net_mode]);
+                err(x, bridge_line, "network.bridge: not allowed with mode '%s'", net_mode_to_string(c->net_mode));
 
-        const struct cval *a = get(x, net, "address");
+        const struct cval *a = get(net, "address");
         if (a) {
                 c->line_address = a->line;
                 if (c->net_mode != NET_BRIDGE)
@@ -838,13 +713,15 @@ static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container 
         } else if (c->net_mode == NET_BRIDGE)
                 c->address_auto = true;
 
-        unsigned np = cfg_size(net, "publish");
+        unsigned np = net ? cfg_size(net, "publish") : 0;
         if (np > 0) {
                 c->line_publish = line_of(net, "publish");
                 if (c->net_mode != NET_BRIDGE)
                         err(x, c->line_publish, "network.publish: only for a container on a bridge network");
                 c->publish = calloc(np, sizeof *c->publish);
-                for (unsigned i = 0; c->publish && i < np && i < CONFIG_LIST_MAX; i++) {
+                if (!c->publish)
+                        oom(x);
+                for (unsigned i = 0; c->publish && i < np && i < SPEC_LIST_MAX; i++) {
                         const struct cval *v = cfg_getnptr(net, "publish", i);
                         if (parse_publish(v->text, &c->publish[c->n_publish]) < 0) {
                                 err(x, v->line,
@@ -856,66 +733,45 @@ static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container 
                         c->n_publish++;
                 }
         }
-        unsigned nd = cfg_size(net, "dns");
+        unsigned nd = net ? cfg_size(net, "dns") : 0;
         for (unsigned i = 0; i < nd; i++) {
                 const struct cval *v = cfg_getnptr(net, "dns", i);
                 struct in_addr a4;
                 if (parse_ipv4(v->text, &a4) < 0)
                         err(x, v->line, "network.dns: '%s' is not an IPv4 address", v->text);
-                else if (i < 3)
-                        (void) strv_push(&c->dns, v->text);
-                else
-                        err(x, v->line, "network.dns: at most 3 nameservers");
+                else if (i >= SPEC_DNS_MAX)
+                        err(x, v->line, "network.dns: at most %d nameservers", SPEC_DNS_MAX);
+                else if (strv_push(&c->dns, v->text) < 0)
+                        oom(x);
         }
-        x->prefix = "";
 }
 
 static void read_limits(struct ctx *x, cfg_t *l, struct spec_container *c)
 {
-        x->prefix = "limits.";
-        (void) get_size(x, l, "memory", 1ULL << 20, &c->limits.memory);
-        const struct cval *sw = get(x, l, "memory-swap");
-        if (sw) {
-                uint64_t n;
-                if (streq(sw->text, "unlimited") || streq(sw->text, "-1"))
-                        c->limits.memory_swap = -1;
-                else if (parse_size(sw->text, &n) < 0 || n > INT64_MAX)
-                        err(x, sw->line, "limits.memory-swap: '%s' is not a size (use 1G, or unlimited)", sw->text);
-                else if (!c->limits.memory)
-                        err(x, sw->line, "limits.memory-swap: needs limits.memory");
-                else if (n < c->limits.memory)
-                        err(x, sw->line, "limits.memory-swap: '%s' is below memory (it counts memory plus swap)",
-                            sw->text);
-                else
-                        c->limits.memory_swap = (int64_t) n;
+        read_keys(x, l, "container.limits", c);
+        int64_t swap = c->limits.memory_swap;
+        if (swap > 0 && !c->limits.memory) {
+                err(x, line_of(l, "memory-swap"), "limits.memory-swap: needs limits.memory");
+                c->limits.memory_swap = 0;
+        } else if (swap > 0 && (uint64_t) swap < c->limits.memory) {
+                err(x, line_of(l, "memory-swap"),
+                    "limits.memory-swap: '%s' is below memory (it counts memory plus swap)",
+                    get(l, "memory-swap")->text);
+                c->limits.memory_swap = 0;
         }
-        const struct cval *cpus = get(x, l, "cpus");
-        if (cpus) {
-                int r = parse_cpus(cpus->text, &c->limits.cpus_milli);
-                if (r == -ERANGE)
-                        err(x, cpus->line, "limits.cpus: '%s' is out of range (0.001..4096)", cpus->text);
-                else if (r < 0)
-                        err(x, cpus->line, "limits.cpus: '%s' is not a CPU count (use 1, 0.5, 2.25)", cpus->text);
-        }
-        (void) get_u32(x, l, "cpu-weight", 1, 10000, &c->limits.cpu_weight);
-        int line = 0;
-        if (get_str(x, l, "cpuset", &c->limits.cpuset, &line) && parse_cpuset(c->limits.cpuset) < 0)
-                err(x, line, "limits.cpuset: '%s' is not a CPU list (use 0-3,5)", c->limits.cpuset);
-        (void) get_u32(x, l, "pids", 1, 4194304, &c->limits.pids);
-        (void) get_u32(x, l, "io-weight", 1, 10000, &c->limits.io_weight);
-        x->prefix = "";
 }
 
 static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
 {
-        static const char *const types[] = { "bind", "tmpfs" };
         unsigned n = cfg_size(s, "mount");
         if (n == 0)
                 return;
         c->mounts = calloc(n, sizeof *c->mounts);
-        if (!c->mounts)
+        if (!c->mounts) {
+                oom(x);
                 return;
-        for (unsigned i = 0; i < n && i < CONFIG_LIST_MAX; i++) {
+        }
+        for (unsigned i = 0; i < n && i < SPEC_LIST_MAX; i++) {
                 cfg_t *m = cfg_getnsec(s, "mount", i);
                 const char *title = cfg_title(m);
                 const struct sec_rec *r = scan_find_child(scan, rec, "mount", title);
@@ -923,18 +779,19 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                 struct spec_mount *sm = &c->mounts[c->n_mounts++];
                 sm->line = line;
                 sm->name = strdup(title ? title : "");
+                if (!sm->name)
+                        oom(x);
                 if (!title || !name_is_valid(title))
                         err(x, line, "mount: '%s' is not a valid name (use [a-z0-9][a-z0-9_.-]{0,62})",
                             title ? title : "");
-                x->prefix = "mount.";
-                int type = -1;
-                bool has_type = get_enum(x, m, "type", types, ELEMENTSOF(types), &type);
-                int sline = 0, tline = 0;
-                bool has_source = get_str(x, m, "source", &sm->source, &sline);
-                bool has_target = get_str(x, m, "target", &sm->target, &tline);
-                (void) get_bool(x, m, "read-only", &sm->read_only);
-                bool has_size = get_size(x, m, "size", 4096, &sm->size);
-                sm->type = has_type ? (mount_type_t) type : (has_source || !has_size ? MOUNT_BIND : MOUNT_TMPFS);
+                bool has_type = read_one(x, m, "container.mount", "type", sm) > 0;
+                int sline = read_one(x, m, "container.mount", "source", sm);
+                int tline = read_one(x, m, "container.mount", "target", sm);
+                bool has_source = sline > 0, has_target = tline > 0;
+                (void) read_one(x, m, "container.mount", "read-only", sm);
+                bool has_size = read_one(x, m, "container.mount", "size", sm) > 0;
+                if (!has_type)
+                        sm->type = has_source || !has_size ? MOUNT_BIND : MOUNT_TMPFS;
                 if (!has_target)
                         err(x, line, "mount '%s': target is required", sm->name);
                 else if (!path_is_clean_absolute(sm->target))
@@ -954,7 +811,6 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                                 err(x, line_of(m, "size"), "mount.size: only for type tmpfs");
                 } else if (has_source)
                         err(x, sline, "mount.source: not allowed for type tmpfs");
-                x->prefix = "";
         }
         /* Two mounts with the same name in one container: libconfuse merges
          * them, so look at what the pre-scan saw. */
@@ -964,35 +820,15 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
 
 static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct spec_container *c)
 {
-        static const char *const actions[] = { "restart", "stop", "none" };
         struct spec_health *sh = &c->health;
         if (!r)
                 return;
         sh->enabled = true;
         sh->line = r->line;
-        x->prefix = "health.";
-        (void) get_strv(x, h, "command", &sh->command);
-        uint32_t port;
-        if (get_u32(x, h, "tcp", 1, 65535, &port))
-                sh->tcp_port = (uint16_t) port;
-        int hline = 0;
-        if (get_str(x, h, "http", &sh->http_path, &hline)) {
-                if (sh->http_path[0] != '/')
-                        err(x, hline, "health.http: '%s' must start with /", sh->http_path);
-                if (!sh->tcp_port)
-                        err(x, hline, "health.http: needs tcp = PORT");
-        }
-        uint32_t st;
-        if (get_u32(x, h, "http-status", 100, 599, &st))
-                sh->http_status = (uint16_t) st;
-        (void) get_duration(x, h, "interval", 100 * SPEC_USEC_PER_MSEC, &sh->interval);
-        (void) get_duration(x, h, "timeout", 10 * SPEC_USEC_PER_MSEC, &sh->timeout);
-        (void) get_duration(x, h, "start-period", 0, &sh->start_period);
-        (void) get_u32(x, h, "retries", 1, 100, &sh->retries);
-        int a;
-        if (get_enum(x, h, "on-failure", actions, ELEMENTSOF(actions), &a))
-                sh->on_failure = (health_action_t) a;
-        x->prefix = "";
+        read_keys(x, h, "container.health", c);
+        int hline = line_of(h, "http");
+        if (sh->http_path && !sh->tcp_port)
+                err(x, hline, "health.http: needs tcp = PORT");
         if (!sh->command && !line_of(h, "tcp"))
                 err(x, r->line, "health: needs command = { ... } or tcp = PORT");
         if (sh->command && sh->tcp_port)
@@ -1007,7 +843,7 @@ static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct
 
 static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
 {
-        const struct cval *v = get(x, s, "idmap");
+        const struct cval *v = get(s, "idmap");
         if (!v)
                 return;
         c->line_idmap = v->line;
@@ -1036,7 +872,6 @@ static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
 
 static struct spec_container *read_container(struct ctx *x, cfg_t *s, const struct scan *scan)
 {
-        static const char *const policies[] = { "no", "on-failure", "always", "unless-stopped" };
         const char *title = cfg_title(s);
         const struct sec_rec *rec = scan_find(scan, x->next_rec, -1, "container", title);
         if (rec)
@@ -1049,15 +884,14 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         if (!title || !name_is_valid(title))
                 err(x, line, "container name '%s' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})", title ? title : "");
 
-        x->prefix = "";
-        bool has_t = get_str(x, s, "template", &c->template_name, &c->line_template);
-        bool has_r = get_str(x, s, "rootfs", &c->rootfs, &c->line_rootfs);
+        /* Every key read on its own, by the table; then what the table
+         * cannot say: keys that depend on each other. */
+        read_keys(x, s, "container", c);
+        bool has_t = c->template_name, has_r = c->rootfs;
         if (has_t && has_r)
                 err(x, c->line_rootfs, "set template or rootfs, not both (template at line %d)", c->line_template);
         else if (!has_t && !has_r)
                 err(x, line, "container '%s': needs template = NAME or rootfs = PATH", c->name);
-        if (has_t && !name_is_valid(c->template_name))
-                err(x, c->line_template, "template: '%s' is not a template name", c->template_name);
         if (has_r && c->rootfs[0] != '/')
                 err(x, c->line_rootfs, "rootfs: '%s' must be an absolute path", c->rootfs);
         else if (has_r && !path_is_canonical_absolute(c->rootfs))
@@ -1065,49 +899,14 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         else if (has_r && path_is_host_root(c->rootfs))
                 err(x, c->line_rootfs,
                     "rootfs: '%s' is the host's root directory (a container needs a root of its own)", c->rootfs);
-
-        int cl = get_strv(x, s, "command", &c->command);
-        if (cl && strv_length(c->command) == 0)
+        int cl = line_of(s, "command");
+        if (cl && c->command && strv_length(c->command) == 0)
                 err(x, cl, "command: must name a program");
-        int el = get_strv(x, s, "env", &c->env);
-        for (size_t i = 0; el && c->env && c->env[i]; i++)
-                if (!env_is_valid(c->env[i]))
-                        err(x, el, "env: '%s' is not NAME=VALUE", c->env[i]);
-        int wl = 0;
-        if (get_str(x, s, "workdir", &c->workdir, &wl) && !path_is_clean_absolute(c->workdir))
-                err(x, wl, "workdir: '%s' must be an absolute path without . or .. components", c->workdir);
-        if (get_str(x, s, "user", &c->user, &c->line_user) && !user_is_valid(c->user))
-                err(x, c->line_user, "user: '%s' is not UID[:GID] or NAME[:GROUP]", c->user);
-        int hl = 0;
-        if (get_str(x, s, "hostname", &c->hostname, &hl) && !hostname_is_valid(c->hostname))
-                err(x, hl, "hostname: '%s' is not a valid host name", c->hostname);
-        (void) get_bool(x, s, "init", &c->init);
-
-        (void) get_bool(x, s, "autostart", &c->autostart);
-        const struct cval *so = get(x, s, "start-order");
-        if (so && parse_int32(so->text, &c->start_order) < 0)
-                err(x, so->line, "start-order: '%s' is not an integer", so->text);
-        (void) get_duration(x, s, "start-delay", 0, &c->start_delay);
-        (void) get_duration(x, s, "start-timeout", SPEC_USEC_PER_SEC, &c->start_timeout);
-        c->line_after = get_strv(x, s, "after", &c->after);
-        c->line_requires = get_strv(x, s, "requires", &c->requires);
-        int p;
-        if (get_enum(x, s, "restart", policies, ELEMENTSOF(policies), &p))
-                c->restart = (restart_policy_t) p;
-        (void) get_duration(x, s, "restart-delay", 10 * SPEC_USEC_PER_MSEC, &c->restart_delay);
-        (void) get_duration(x, s, "restart-max-delay", 10 * SPEC_USEC_PER_MSEC, &c->restart_max_delay);
         if (c->restart_max_delay < c->restart_delay)
                 err(x, line_of(s, "restart-max-delay") ? line_of(s, "restart-max-delay") : line_of(s, "restart-delay"),
                     "restart-max-delay: shorter than restart-delay");
-        (void) get_u32(x, s, "restart-limit", 0, 10000, &c->restart_limit);
-        (void) get_duration(x, s, "restart-window", SPEC_USEC_PER_SEC, &c->restart_window);
-        const struct cval *sig = get(x, s, "stop-signal");
-        if (sig && parse_signal(sig->text, &c->stop_signal) < 0)
-                err(x, sig->line, "stop-signal: '%s' is not a signal (use SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...)",
-                    sig->text);
-        (void) get_duration(x, s, "stop-timeout", 0, &c->stop_timeout);
 
-        const struct cval *sc = get(x, s, "seccomp");
+        const struct cval *sc = get(s, "seccomp");
         if (sc) {
                 if (streq(sc->text, "default"))
                         c->seccomp = SECCOMP_DEFAULT;
@@ -1116,13 +915,14 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                 else if (sc->text[0] == '/') {
                         c->seccomp = SECCOMP_PROFILE;
                         c->seccomp_profile = strdup(sc->text);
+                        if (!c->seccomp_profile)
+                                oom(x);
                         c->line_seccomp = sc->line;
                 } else
                         err(x, sc->line, "seccomp: '%s' is not valid (use default, unconfined, or an absolute path)",
                             sc->text);
         }
         read_idmap(x, s, c);
-        (void) get_size(x, s, "disk-quota", 1ULL << 20, &c->disk_quota);
 
         read_network_block(x, cfg_getsec(s, "network"), c);
         read_limits(x, cfg_getsec(s, "limits"), c);
@@ -1137,11 +937,7 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                         err(x, line_of(caps, "drop"), "capabilities: a capability is both added and dropped");
         }
         read_health(x, cfg_getsec(s, "health"), scan_find_child(scan, rec_idx, "health", NULL), c);
-        cfg_t *log = cfg_getsec(s, "log");
-        x->prefix = "log.";
-        (void) get_size(x, log, "max-size", 4096, &c->log_max_size);
-        (void) get_u32(x, log, "max-files", 1, 100, &c->log_max_files);
-        x->prefix = "";
+        read_keys(x, cfg_getsec(s, "log"), "container.log", c);
         return c;
 }
 
@@ -1157,8 +953,7 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
                 return NULL;
         if (!title || !name_is_valid(title))
                 err(x, line, "network name '%s' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})", title ? title : "");
-        x->prefix = "";
-        const struct cval *sub = get(x, s, "subnet");
+        const struct cval *sub = get(s, "subnet");
         if (!sub)
                 err(x, line, "network '%s': subnet is required (e.g. subnet = \"198.18.0.0/24\")", n->name);
         else if (parse_cidr(sub->text, &n->subnet, &n->prefix) < 0)
@@ -1177,31 +972,21 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
                 n->subnet.s_addr = htonl(a & mask);
                 n->gateway.s_addr = htonl((a & mask) + 1);
         }
-        const struct cval *gw = get(x, s, "gateway");
-        if (gw) {
-                if (parse_ipv4(gw->text, &n->gateway) < 0)
-                        err(x, gw->line, "gateway: '%s' is not an IPv4 address", gw->text);
-                else if (sub && n->prefix >= 8 && n->prefix <= 30) {
-                        uint32_t mask = ~0U << (32 - n->prefix), g = in_addr_host(n->gateway),
-                                 net = in_addr_host(n->subnet);
-                        if ((g & mask) != net)
-                                err(x, gw->line, "gateway: '%s' is outside subnet '%s'", gw->text, sub->text);
-                        else if (g == net || g == (net | ~mask))
-                                err(x, gw->line, "gateway: '%s' is the subnet's network or broadcast address",
-                                    gw->text);
-                }
+        const struct cval *gw = get(s, "gateway");
+        if (gw && read_one(x, s, "network", "gateway", n) && sub && n->prefix >= 8 && n->prefix <= 30) {
+                uint32_t mask = ~0U << (32 - n->prefix), g = in_addr_host(n->gateway), net = in_addr_host(n->subnet);
+                if ((g & mask) != net)
+                        err(x, gw->line, "gateway: '%s' is outside subnet '%s'", gw->text, sub->text);
+                else if (g == net || g == (net | ~mask))
+                        err(x, gw->line, "gateway: '%s' is the subnet's network or broadcast address", gw->text);
         }
-        (void) get_bool(x, s, "nat", &n->nat);
-        int bl = 0;
-        get_str(x, s, "bridge", &n->bridge, &bl);
+        read_keys(x, s, "network", n);
+        int bl = read_one(x, s, "network", "bridge", n);
         bool name_reported = !bl && !name_is_valid(n->name); /* the bridge is the name */
         if (!name_reported && (strlen(n->bridge) > 15 || !name_is_valid(n->bridge)))
                 err(x, bl ? bl : line,
                     "bridge: '%s' is not a usable interface name (at most 15 characters of [a-z0-9_.-])",
                     n->bridge);
-        uint32_t mtu;
-        if (get_u32(x, s, "mtu", 576, 65535, &mtu))
-                n->mtu = mtu;
         return n;
 }
 
@@ -1244,8 +1029,8 @@ static bool scan_too_large(struct ctx *x, const struct scan *s)
                         err(x, r->line, "more than %d containers and networks in one file", CONFIG_CONTAINERS_MAX);
                         return true;
                 }
-                if (r->parent >= 0 && ++children[r->parent] > CONFIG_LIST_MAX) {
-                        err(x, r->line, "more than %d blocks in one %s", CONFIG_LIST_MAX, s->recs[r->parent].name);
+                if (r->parent >= 0 && ++children[r->parent] > SPEC_LIST_MAX) {
+                        err(x, r->line, "more than %d blocks in one %s", SPEC_LIST_MAX, s->recs[r->parent].name);
                         return true;
                 }
         }
@@ -1288,34 +1073,35 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
         memcpy(buf, text, len);
         buf[len] = 0;
 
+        struct schema schema;
+        if (schema_build(&schema) < 0)
+                return -ENOMEM;
         struct scan scan = { 0 };
         size_t errors_before = d->n + d->dropped;
-        int r = prescan(buf, len, &scan, d, filename);
-        if (r < 0 || scan_too_large(&x, &scan)) {
-                scan_done(&scan);
-                return r < 0 ? r : 0;
-        }
+        const cfg_opt_t *top = schema.opts;
+        int r = prescan(buf, len, top, &scan, d, filename);
+        if (r < 0 || scan_too_large(&x, &scan))
+                goto out;
         /* Same title twice in a file: libconfuse would merge the two. */
         report_declared_twice(&x, &scan, -1);
 
-        cfg_t *cfg = cfg_init(opts_top, CFGF_NONE);
+        cfg_t *cfg = cfg_init((cfg_opt_t *) top, CFGF_NONE);
         if (!cfg) {
-                scan_done(&scan);
-                return -ENOMEM;
+                r = -ENOMEM;
+                goto out;
         }
         cfg_set_error_function(cfg, confuse_error);
         confuse_ctx = &x;
-        r = cfg_parse_buf(cfg, buf);
+        int pr = cfg_parse_buf(cfg, buf);
         confuse_ctx = NULL;
-        if (r != CFG_SUCCESS) {
+        if (pr != CFG_SUCCESS) {
                 if (d->n + d->dropped == errors_before)
                         err(&x, 0, "cannot parse this file");
-                for (size_t i = 0; unparsed && i < scan.n; i++)
+                for (size_t i = 0; unparsed && i < scan.n && r >= 0; i++)
                         if (scan.recs[i].depth == 0 && streq(scan.recs[i].name, "container") && scan.recs[i].title)
-                                (void) strv_push(unparsed, scan.recs[i].title);
+                                r = strv_push(unparsed, scan.recs[i].title);
                 cfg_free(cfg);
-                scan_done(&scan);
-                return 0;
+                goto out;
         }
         for (unsigned i = 0; i < cfg_size(cfg, "container"); i++) {
                 struct spec_container *c = read_container(&x, cfg_getnsec(cfg, "container", i), &scan);
@@ -1334,7 +1120,11 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
                 }
         }
         cfg_free(cfg);
+out:
         scan_done(&scan);
+        schema_done(&schema);
+        if (r >= 0 && x.r < 0)
+                r = x.r; /* an allocation failed while reading: the set is not whole */
         return r < 0 ? r : 0;
 }
 
@@ -1346,48 +1136,7 @@ int config_parse_buffer(const char *filename, const char *text, size_t len, stru
 
 /* ---- whole-set checks ------------------------------------------------------ */
 
-struct name_idx {
-        const char *name;
-        size_t idx;
-};
-
-static int cmp_name_idx(const void *a, const void *b)
-{
-        const struct name_idx *x = a, *y = b;
-        int r = strcmp(x->name, y->name);
-        if (r)
-                return r;
-        return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static struct name_idx *index_containers(const struct spec_set *set)
-{
-        struct name_idx *ix = calloc(set->n_containers + 1, sizeof *ix);
-        if (!ix)
-                return NULL;
-        for (size_t i = 0; i < set->n_containers; i++)
-                ix[i] = (struct name_idx){ set->containers[i]->name, i };
-        qsort(ix, set->n_containers, sizeof *ix, cmp_name_idx);
-        return ix;
-}
-
-static ssize_t lookup(const struct name_idx *ix, size_t n, const char *name)
-{
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                int r = strcmp(ix[mid].name, name);
-                if (r == 0)
-                        return (ssize_t) ix[mid].idx;
-                if (r < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return -1;
-}
-
-static void check_cycles(struct spec_set *set, const struct name_idx *ix, struct diag *d)
+static void check_cycles(struct spec_set *set, const struct nameidx *ix, struct diag *d)
 {
         size_t n = set->n_containers;
         /* Iterative DFS over after ∪ requires: 0 white, 1 on stack, 2 done. */
@@ -1414,8 +1163,8 @@ static void check_cycles(struct spec_set *set, const struct name_idx *ix, struct
                         }
                         size_t e = edge[u]++;
                         const char *dep = e < na ? c->after[e] : c->requires[e - na];
-                        ssize_t v = lookup(ix, n, dep);
-                        if (v < 0 || (size_t) v == u)
+                        size_t v = nameidx_find(ix, n, dep);
+                        if (v == NAMEIDX_NONE || v == u)
                                 continue; /* unknown, or itself: reported by check_set() */
                         if (color[v] == 0) {
                                 color[v] = 1;
@@ -1635,9 +1384,11 @@ static void check_publish(struct spec_set *set, struct diag *d)
 static void check_set(struct spec_set *set, char *const *unparsed, struct diag *d)
 {
         size_t n = set->n_containers;
-        _cleanup_free_ struct name_idx *ix = index_containers(set);
-        if (!ix)
+        if (spec_set_index(set) < 0) {
+                diag_add(d, NULL, 0, "out of memory while checking the definitions");
                 return;
+        }
+        const struct nameidx *ix = set->by_name;
         for (size_t i = 1; i < n; i++)
                 if (streq(ix[i].name, ix[i - 1].name)) {
                         const struct spec_container *a = set->containers[ix[i - 1].idx], *b = set->containers[ix[i].idx];
@@ -1662,7 +1413,7 @@ static void check_set(struct spec_set *set, char *const *unparsed, struct diag *
                                 if (streq(deps[k], c->name))
                                         diag_add(d, c->file, line, "%s: container '%s' cannot depend on itself", key,
                                                  c->name);
-                                else if (lookup(ix, n, deps[k]) < 0 && !strv_contains(unparsed, deps[k]))
+                                else if (nameidx_find(ix, n, deps[k]) == NAMEIDX_NONE && !strv_contains(unparsed, deps[k]))
                                         diag_add(d, c->file, line, "%s: '%s' names no container", key, deps[k]);
                         }
                 }
@@ -1818,29 +1569,12 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
         return d->n || d->dropped ? -EINVAL : 0;
 }
 
-static int collect_keys(const cfg_opt_t *opts, const char *prefix, char ***out)
-{
-        for (const cfg_opt_t *o = opts; o->name; o++) {
-                _cleanup_free_ char *path = strdup_printf("%s%s", prefix, o->name);
-                if (!path)
-                        return -ENOMEM;
-                if (o->type == CFGT_SEC) {
-                        _cleanup_free_ char *p2 = strdup_printf("%s.", path);
-                        if (!p2)
-                                return -ENOMEM;
-                        int r = strv_push(out, path);
-                        if (r < 0 || (r = collect_keys(o->subopts, p2, out)) < 0)
-                                return r;
-                } else if (strv_push(out, path) < 0)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
 char **config_keys(void)
 {
         char **v = calloc(1, sizeof(char *));
-        if (!v || collect_keys(opts_top, "", &v) < 0)
-                return strv_free(v);
+        char path[128];
+        for (const struct key_def *k = keys_table(NULL); v && k->name; k++)
+                if (strv_push(&v, key_path(k, path, sizeof path)) < 0)
+                        return strv_free(v);
         return v;
 }

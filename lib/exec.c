@@ -19,7 +19,6 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
-#include "config.h"
 #include "mounts.h"
 #include "runtime.h"
 #include "security.h"
@@ -529,8 +528,8 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 r = failf(err, n, r, "environment: entries must be K=V");
                 goto fail_seccomp;
         }
-        if (strv_length(env) > CONFIG_ENV_MAX) {
-                r = failf(err, n, -E2BIG, "environment: more than %d entries", CONFIG_ENV_MAX);
+        if (strv_length(env) > SPEC_ENV_MAX) {
+                r = failf(err, n, -E2BIG, "environment: more than %d entries", SPEC_ENV_MAX);
                 goto fail_seccomp;
         }
         c.envp = env;

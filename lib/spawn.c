@@ -16,7 +16,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "config.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -191,15 +190,15 @@ static void child_exec(const struct spawn_params *p, int sock, bool confined, ch
         child_chdir(sock, p->spec->workdir ? p->spec->workdir : "/");
 
         /* HOME from the user's entry unless the definition set it. */
-        char *envp[CONFIG_ENV_MAX + 1];
+        char *envp[SPEC_ENV_MAX + 1];
         char home_env[520];
         size_t n = 0;
-        for (size_t i = 0; p->envp && p->envp[i] && n < CONFIG_ENV_MAX; i++) {
+        for (size_t i = 0; p->envp && p->envp[i] && n < SPEC_ENV_MAX; i++) {
                 if (home[0] && strncmp(p->envp[i], "HOME=", 5) == 0 && !p->spec->env)
                         continue;
                 envp[n++] = p->envp[i];
         }
-        if (home[0] && n < CONFIG_ENV_MAX) {
+        if (home[0] && n < SPEC_ENV_MAX) {
                 bool have = false;
                 for (size_t i = 0; i < n; i++)
                         have |= strncmp(envp[i], "HOME=", 5) == 0;
