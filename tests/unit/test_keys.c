@@ -406,6 +406,48 @@ static void test_keys_parse_refuses_bad_values(void **state)
         spec_container_free(c);
 }
 
+/* strdup that fails at the fail_at-th copy of fail_text (1-based), for the
+ * allocation-failure test below; the library's and libconfuse's calls come
+ * here too. */
+static const char *fail_text;
+static int fail_at, strdup_seen;
+
+char *strdup(const char *s)
+{
+        if (fail_text && strcmp(s, fail_text) == 0 && ++strdup_seen == fail_at)
+                return NULL;
+        size_t n = strlen(s) + 1;
+        char *c = malloc(n);
+        return c ? memcpy(c, s, n) : NULL;
+}
+
+/* An allocation that fails while a user = line is read is an error of the
+ * whole read, never "user not set" (which would run the command as root). */
+static void test_keys_alloc_failure_is_not_unset(void **state)
+{
+        (void) state;
+        static const char text[] = "container a {\n template = \"busybox\"\n user = \"nobody\"\n}\n";
+        int failures = 0;
+        for (fail_at = 1; fail_at <= 6; fail_at++) {
+                struct spec_set set = { 0 };
+                struct diag d = { 0 };
+                strdup_seen = 0;
+                fail_text = "nobody";
+                int r = config_parse_buffer("t.conf", text, strlen(text), &set, &d);
+                fail_text = NULL;
+                bool refused = r < 0 || d.n > 0;
+                if (!refused) {
+                        assert_int_equal(set.n_containers, 1);
+                        assert_non_null(set.containers[0]->user);
+                        assert_string_equal(set.containers[0]->user, "nobody");
+                }
+                failures += strdup_seen >= fail_at; /* this run did fail an allocation */
+                spec_set_done(&set);
+                diag_done(&d);
+        }
+        assert_true(failures >= 2); /* at least the value's copy and the reader's */
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -416,6 +458,7 @@ int main(void)
                 cmocka_unit_test(test_keys_hashes_unchanged),
                 cmocka_unit_test(test_keys_defaults_applied),
                 cmocka_unit_test(test_keys_parse_refuses_bad_values),
+                cmocka_unit_test(test_keys_alloc_failure_is_not_unset),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
