@@ -504,7 +504,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         /* The confinement the container was started with, never the file's. */
         if (!t->state_dir)
                 return failf(err, n, -EINVAL, "container '%s': no state directory", t->name);
-        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", t->state_dir, t->name);
+        _cleanup_free_ char *dir = state_container_dir(t->state_dir, t->name);
         if (!dir)
                 return failf(err, n, -ENOMEM, "container '%s'", t->name);
         r = state_read_confinement(dir, &c.caps, &c.seccomp);
