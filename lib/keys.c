@@ -170,7 +170,8 @@ static const char *const health_action_words[] = { "restart", "stop", "none", NU
 
 /* Within a block prefix and a class, rows are hashed and named in reasons in
  * table order: the order (and the tags) keep every hash ever written valid.
- * A new key goes at the end of its class's rows with KEYF_SPARSE_HASH. */
+ * A new key gets KEYF_SPARSE_HASH: left out of the hash while it has its
+ * default, it changes no existing record's hash. */
 static const struct key_def table[] = {
         { "", "container", KEY_BLOCK, KEY_NO_FIELD, .flags = KEYF_MULTI,
           .doc = "a container definition: container NAME { ... }" },
@@ -633,7 +634,7 @@ static void key_hash(struct key_hasher *s, const struct key_def *k, const void *
                 char *const *v2 = *(char **const *) ((const char *) (spec) + (k)->offset);
                 if (!(k->flags & KEYF_SPARSE_HASH) || v2)
                         key_hash_strv(s, k->hash_tag, v2);
-        } else if (key_number(k, spec, &v) && (!(k->flags & KEYF_SPARSE_HASH) || v))
+        } else if (key_number(k, spec, &v) && (!(k->flags & KEYF_SPARSE_HASH) || v != k->dflt))
                 key_hash_u64(s, k->hash_tag, v);
 }
 

@@ -44,7 +44,7 @@ enum key_class {
 #define KEYF_LIST 0x1u        /* a list: KEY = { ... } and KEY += { ... } */
 #define KEYF_MULTI 0x2u       /* a block given many times, with a title: mount NAME { } */
 #define KEYF_SHOW_VALUES 0x4u /* a plan reason shows old → new ("restart no → always") */
-#define KEYF_SPARSE_HASH 0x8u /* hashed only when not zero: older records' hashes stay valid */
+#define KEYF_SPARSE_HASH 0x8u /* hashed only when not the default (NULL, dflt): old hashes stay valid */
 #define KEYF_BY_BLOCK 0x10u   /* read by its block's reader in config.c, not one by one */
 
 struct key_hasher {
