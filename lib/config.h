@@ -1,6 +1,8 @@
 /* Reads definition files (libconfuse syntax) into a spec_set and checks
  * them as a whole: every mistake becomes a "FILE:LINE: message" in a
- * struct diag. Reads files; never touches anything else on the host. */
+ * struct diag. Reads files; never touches anything else on the host.
+ * In phases: config_scan.c (syntax), config.c (reading, by the key table
+ * of keys.h), config_check.c (across definitions). */
 #pragma once
 
 #include <stddef.h>

@@ -4,7 +4,6 @@
 #include <stdio.h>
 
 #include "keys.h"
-#include "parse.h"
 #include "util.h"
 
 int spec_container_new(const char *name, const char *file, int line, struct spec_container **ret)
