@@ -18,3 +18,9 @@ void nameidx_sort(struct nameidx *ix, size_t n);
 
 /* The lowest position of an entry called name, or NAMEIDX_NONE. */
 size_t nameidx_find(const struct nameidx *ix, size_t n, const char *name);
+
+/* A kept index: an entry (name, idx) added at its sorted place, one removed
+ * with the positions above it moved down by one (as when the caller removes
+ * element idx from its array). 0 or -ENOMEM. */
+int nameidx_insert(struct nameidx **ix, size_t *n, const char *name, size_t idx);
+void nameidx_remove(struct nameidx *ix, size_t *n, size_t idx);

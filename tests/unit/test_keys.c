@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "keys.h"
+#include "nameidx.h"
 #include "plan.h"
 
 /* ---- a sample setting for every row --------------------------------------- */
@@ -406,6 +407,54 @@ static void test_keys_parse_refuses_bad_values(void **state)
         spec_container_free(c);
 }
 
+/* The shared name index: lookups give the lowest position of a name, and a
+ * kept index follows insertions and removals (supervise's units). */
+static void test_keys_nameidx_find_insert_remove(void **state)
+{
+        (void) state;
+        static const char *const names[] = { "web", "db", "web", "cache" };
+        struct nameidx ix[4];
+        for (size_t i = 0; i < 4; i++)
+                ix[i] = (struct nameidx){ names[i], i };
+        nameidx_sort(ix, 4);
+        assert_int_equal(nameidx_find(ix, 4, "web"), 0);
+        assert_int_equal(nameidx_find(ix, 4, "cache"), 3);
+        assert_int_equal(nameidx_find(ix, 4, "nope"), NAMEIDX_NONE);
+        assert_int_equal(nameidx_find(ix, 0, "web"), NAMEIDX_NONE);
+
+        struct nameidx *k = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < 4; i++)
+                assert_int_equal(nameidx_insert(&k, &n, names[i], i), 0);
+        assert_int_equal(n, 4);
+        assert_memory_equal(k, ix, sizeof ix);
+        nameidx_remove(k, &n, 1); /* "db" goes; "web"@2 and "cache"@3 move down */
+        assert_int_equal(n, 3);
+        assert_int_equal(nameidx_find(k, n, "db"), NAMEIDX_NONE);
+        assert_int_equal(nameidx_find(k, n, "cache"), 2);
+        nameidx_remove(k, &n, 0); /* the first "web": the second is found, now at 0 */
+        assert_int_equal(nameidx_find(k, n, "web"), 0);
+        assert_int_equal(nameidx_find(k, n, "cache"), 1);
+        free(k);
+}
+
+/* The set's index: spec_set_find_container bisects once indexed, and finds
+ * the first of two containers with one name, as the scan did. */
+static void test_keys_spec_set_find_container_indexed(void **state)
+{
+        (void) state;
+        struct spec_set set = { 0 };
+        parse_clean("container b { template = \"busybox\" }\ncontainer a { template = \"busybox\" }\n", &set);
+        parse_clean("container b { rootfs = \"/srv/b\" }\n", &set); /* another file, appended */
+        assert_int_equal(set.n_containers, 3);
+        assert_ptr_equal(spec_set_find_container(&set, "b"), set.containers[0]);
+        assert_int_equal(spec_set_index(&set), 0);
+        assert_ptr_equal(spec_set_find_container(&set, "b"), set.containers[0]);
+        assert_ptr_equal(spec_set_find_container(&set, "a"), set.containers[1]);
+        assert_null(spec_set_find_container(&set, "c"));
+        spec_set_done(&set);
+}
+
 /* strdup that fails at the fail_at-th copy of fail_text (1-based), for the
  * allocation-failure test below; the library's and libconfuse's calls come
  * here too. */
@@ -459,6 +508,8 @@ int main(void)
                 cmocka_unit_test(test_keys_defaults_applied),
                 cmocka_unit_test(test_keys_parse_refuses_bad_values),
                 cmocka_unit_test(test_keys_alloc_failure_is_not_unset),
+                cmocka_unit_test(test_keys_nameidx_find_insert_remove),
+                cmocka_unit_test(test_keys_spec_set_find_container_indexed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
