@@ -1,6 +1,6 @@
 /* Owns berth's bridges, container veth pairs, their addresses and routes (over
- * netlink with libnl-route-3), their IPv6 RA settings (accept_ra 0), and the
- * text of a container's /etc/hosts and /etc/resolv.conf. Never runs `ip`,
+ * netlink with libnl-route-3) and their IPv6 RA settings (accept_ra 0).
+ * Never runs `ip`,
  * never touches nftables, never logs. */
 #pragma once
 
@@ -63,20 +63,3 @@ int net_container_teardown(const char *container);
 /* Brings lo up inside netns_fd (containers with network mode none), with
  * accept_ra 0 for all and default there. */
 int net_loopback_up(int netns_fd);
-
-/* A container on the same network, for /etc/hosts. */
-struct net_peer {
-        const char *name;
-        struct in_addr address;
-};
-
-/* /etc/hosts text: localhost lines, the container's own hostname (on
- * address, or 127.0.1.1 when address is INADDR_ANY) and every peer.
- * Names must be valid names: -EINVAL otherwise. Caller frees *ret. */
-int net_hosts_content(const char *hostname, struct in_addr address, const struct net_peer *peers,
-                      size_t n_peers, char **ret);
-/* /etc/resolv.conf text: one nameserver per entry of dns (IPv4/IPv6
- * literals, -EINVAL otherwise) when dns is non-empty; else host_resolv
- * (the host's file text, may be NULL) without nameservers on loopback
- * addresses, which a container netns cannot reach. Caller frees *ret. */
-int net_resolv_content(char *const *dns, const char *host_resolv, char **ret);
