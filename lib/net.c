@@ -169,6 +169,27 @@ static int ipv6_ra_off_in(int netns_fd, const char *const *ifnames)
         return r;
 }
 
+/* hairpin_mode on the bridge port ifname (host netns, sysfs): with
+ * br_netfilter loaded, a container's connection to its own published port
+ * through the host is DNATed at the bridge and must leave by the port it
+ * came in by (Docker sets the same when its userland proxy is off). */
+static int bridge_port_hairpin(const char *ifname)
+{
+        char path[96];
+        snprintf(path, sizeof path, "/sys/class/net/%s/brport/hairpin_mode", ifname);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0)
+                return -errno;
+        if (sf.f_type != SYSFS_MAGIC)
+                return -EXDEV;
+        if (write(fd, "1\n", 2) != 2)
+                return -errno;
+        return 0;
+}
+
 static const char *link_kind(struct rtnl_link *l)
 {
         const char *k = rtnl_link_get_type(l);
@@ -606,6 +627,9 @@ int net_container_setup(const char *container, int netns_fd, const struct spec_n
         if (r < 0)
                 goto out_delete;
         r = ipv6_ra_off(ifname);
+        if (r < 0)
+                goto out_delete;
+        r = bridge_port_hairpin(ifname);
         if (r < 0)
                 goto out_delete;
         r = ipv6_ra_off_in(netns_fd, (const char *const[]){ NET_CONTAINER_IFNAME, NULL });
