@@ -653,6 +653,36 @@ out_delete:
         return r;
 }
 
+int net_container_reattach(const char *container, const struct spec_network *n)
+{
+        char ifname[IFNAMSIZ];
+        net_veth_name(container, ifname);
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *br = NULL, *veth = NULL;
+        r = link_get(s, net_bridge_name(n), &br);
+        if (r < 0)
+                return r;
+        if (!link_is_our_bridge(br))
+                return -ENODEV;
+        r = link_get(s, ifname, &veth);
+        if (r < 0)
+                return r;
+        if (!streq(link_kind(veth), "veth") || !alias_is(veth, NET_VETH_ALIAS_PREFIX, container))
+                return -EEXIST;
+        if (rtnl_link_get_master(veth) != rtnl_link_get_ifindex(br)) {
+                r = nlerr(rtnl_link_enslave(s, br, veth));
+                if (r < 0)
+                        return r;
+        }
+        r = link_set_up(s, veth);
+        if (r < 0)
+                return r;
+        return bridge_port_hairpin(ifname);
+}
+
 int net_container_teardown(const char *container)
 {
         char ifname[IFNAMSIZ];

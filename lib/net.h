@@ -57,6 +57,11 @@ void net_veth_name(const char *container, char ret[IFNAMSIZ]);
  * bridge is missing or not ours. */
 int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
                         struct in_addr address);
+/* Puts the container's host veth (ours by its alias) back on n's bridge
+ * (ours), up, with hairpin: after someone deleted the bridge and berthd
+ * made it again. -ENODEV when the veth or the bridge is missing, -EEXIST
+ * when the veth's name is someone else's link. */
+int net_container_reattach(const char *container, const struct spec_network *n);
 /* Removes the container's host veth (its peer goes with it) if it is ours.
  * 0 when already gone. */
 int net_container_teardown(const char *container);

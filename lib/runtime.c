@@ -710,8 +710,10 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 r = setup_bridge_network(set, c, o->state_dir, in, err, n);
                 if (r < 0)
                         goto fail;
-                if (o->foreground && (in->net->nat || c->n_publish > 0)) {
-                        /* A foreground run owns a table of its own, never berthd's. */
+                if (o->foreground) {
+                        /* A foreground run owns a table of its own, never berthd's
+                         * (also for no NAT and no port: it guards route_localnet and
+                         * forwards DNS to a loopback server of the host, nat.c). */
                         in->nat_table = strdup_printf("berth_run_%s", c->name);
                         if (!in->nat_table) {
                                 r = failf(err, n, -ENOMEM, "container '%s'", c->name);
