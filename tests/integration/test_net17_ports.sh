@@ -5,7 +5,8 @@
 # on another host address of its own (the host side of a veth), a client in another
 # network namespace routed through the host ("another host"), and another
 # container and itself through the host (hairpin). A port a host process
-# listens on is refused by check, at the publish line, naming the process.
+# listens on is refused by check and reload, at the publish line, naming
+# the process.
 # Addresses: 198.19.X.0/24 (bridge), 198.19.Y.0/24 (the other host's link);
 # links n17*<pid>; all removed by the EXIT trap.
 set -u
@@ -109,6 +110,12 @@ s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1); time.sleep(120)' "$HPORT" &
   check "the error is at FILE:LINE and names the process" \
     eval "printf '%s' \"\$out\" | grep -q \"$D/conf/$P-dup.conf:$line: network.publish: host port $HPORT/tcp is in use on this host: 'python3' (pid $LPID) listens on 0.0.0.0:$HPORT\""
   [ "$fail" = 0 ] || note "check said: $(oneline "$out")"
+  out=$(ctl reload 2>&1); rc=$?
+  check "reload is refused whole for it (exit $rc)" test "$rc" != 0
+  check "the refusal names FILE:LINE and the process" \
+    eval "printf '%s' \"\$out\" | grep -q \"$P-dup.conf:$line: network.publish: host port $HPORT/tcp is in use on this host: 'python3'\""
+  check "nothing of the refused reload was applied" eval "[ -z \"\$(jget '$P-dup' state)\" ]"
+  [ "$fail" = 0 ] || note "reload said: $(oneline "$out")"
   kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; LPID=
   out=$(ctl check 2>&1)
   check "with the listener gone, check accepts the publish" test $? = 0
