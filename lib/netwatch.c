@@ -47,15 +47,16 @@ static const char *attr_str(const struct rtattr *a)
         return len > 0 && s[len - 1] == 0 ? s : NULL;
 }
 
-static bool linkinfo_is_bridge(const struct rtattr *info)
+/* IFLA_INFO_KIND of IFLA_LINKINFO, or "". */
+static const char *linkinfo_kind(const struct rtattr *info)
 {
         int len = (int) RTA_PAYLOAD(info);
         for (const struct rtattr *a = RTA_DATA(info); RTA_OK(a, len); a = RTA_NEXT(a, len))
                 if (a->rta_type == IFLA_INFO_KIND) {
                         const char *k = attr_str(a);
-                        return k && streq(k, "bridge");
+                        return k ? k : "";
                 }
-        return false;
+        return "";
 }
 
 static void handle_dellink(struct netwatch *w, const struct nlmsghdr *h)
@@ -64,8 +65,7 @@ static void handle_dellink(struct netwatch *w, const struct nlmsghdr *h)
                 return;
         const struct ifinfomsg *ifi = NLMSG_DATA(h);
         int len = (int) (h->nlmsg_len - NLMSG_LENGTH(sizeof *ifi));
-        const char *name = NULL, *alias = NULL;
-        bool bridge = false;
+        const char *name = NULL, *alias = NULL, *kind = "";
         for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
                 switch (a->rta_type) {
                 case IFLA_IFNAME:
@@ -75,12 +75,17 @@ static void handle_dellink(struct netwatch *w, const struct nlmsghdr *h)
                         alias = attr_str(a);
                         break;
                 case IFLA_LINKINFO:
-                        bridge = linkinfo_is_bridge(a);
+                        kind = linkinfo_kind(a);
                         break;
                 }
         char network[256];
-        if (name && bridge && netwatch_alias_network(alias, w->owner, network, sizeof network))
-                w->fn(network, name, w->userdata);
+        size_t vl = strlen(NET_VETH_ALIAS_PREFIX);
+        if (!name || !alias)
+                return;
+        if (streq(kind, "bridge") && netwatch_alias_network(alias, w->owner, network, sizeof network))
+                w->fn(NETWATCH_BRIDGE, network, name, w->userdata);
+        else if (streq(kind, "veth") && strncmp(alias, NET_VETH_ALIAS_PREFIX, vl) == 0 && name_is_valid(alias + vl))
+                w->fn(NETWATCH_VETH, alias + vl, name, w->userdata);
 }
 
 static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -97,7 +102,7 @@ static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
                         if (errno == EINTR)
                                 continue;
                         if (errno == ENOBUFS) { /* messages were lost: any bridge may be gone */
-                                w->fn(NULL, NULL, w->userdata);
+                                w->fn(NETWATCH_OVERRUN, NULL, NULL, w->userdata);
                                 continue;
                         }
                         return 0; /* EAGAIN */

@@ -1,6 +1,7 @@
-/* Owns berthd's watch on its bridges: a NETLINK_ROUTE socket subscribed to
+/* Owns berthd's watch on its links: a NETLINK_ROUTE socket subscribed to
  * link changes, in the daemon's sd-event loop, that reports each bridge of
- * its owner someone deleted. Never changes a link itself; never logs. */
+ * its owner, and each container veth, that was deleted. Never changes a
+ * link itself; never logs. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,11 +11,16 @@
 
 struct netwatch;
 
-/* Called for a deleted bridge whose alias is "berth:<network>@<owner>"
- * (net.h) of the owner the watch was made for; network NULL when the
- * kernel dropped messages (the socket overran), so that any bridge may be
- * gone. */
-typedef void (*netwatch_lost_fn)(const char *network, const char *bridge, void *userdata);
+enum netwatch_lost {
+        NETWATCH_BRIDGE,  /* name: the network of a bridge "berth:<network>@<owner>" */
+        NETWATCH_VETH,    /* name: the container of a host veth "berth-veth:<container>" */
+        NETWATCH_OVERRUN, /* the kernel dropped messages: any of them may be gone; name NULL */
+};
+
+/* Called for a deleted bridge of the owner the watch was made for (net.h's
+ * alias), a deleted container veth, or lost messages. ifname is the link's
+ * name (NULL for NETWATCH_OVERRUN). */
+typedef void (*netwatch_lost_fn)(enum netwatch_lost what, const char *name, const char *ifname, void *userdata);
 
 /* Starts watching in event for bridges of owner. *ret is freed with
  * netwatch_free(). */

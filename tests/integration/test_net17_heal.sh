@@ -3,8 +3,9 @@
 # a managed network is deleted under two running containers; within a
 # second berthd has made it again and put both veths back on it, says so
 # in an event, and traffic between the containers and to a published port
-# resumes. Bridges berthd did not make (no alias, another owner's alias)
-# are left deleted. Addresses 198.19.X.0/24; links n17*<pid>.
+# resumes. A running container's veth deleted is made again (same address);
+# a stopped container's is not. Bridges berthd did not make (no alias,
+# another owner's alias) are left deleted. Addresses 198.19.X.0/24; links n17*<pid>.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -53,7 +54,7 @@ cgot_page() { [ "$(cget "$@")" = hello-net17 ]; }
 get() { printf 'GET /index.html HTTP/1.0\r\n\r\n' | timeout 5 busybox nc -w 2 "$1" "$2" 2>/dev/null | tail -n1; }
 got_page() { [ "$(get "$@")" = hello-net17 ]; }
 on_bridge() { [ "$(cat "/sys/class/net/$1/master/ifindex" 2>/dev/null)" = "$(cat "/sys/class/net/$BR/ifindex" 2>/dev/null)" ]; }
-healed() { ip link show "$BR" >/dev/null 2>&1 && on_bridge "$(veth "$P-web")" && on_bridge "$(veth "$P-cli")"; }
+healed() { on_bridge "$VW" && on_bridge "$VC"; }
 veth() { ip -o link show | awk -F': ' -v a="berth-veth:$1" '{ print $2 }' | cut -d@ -f1 | while read -r l; do
   [ "$(cat "/sys/class/net/$l/ifalias" 2>/dev/null)" = "berth-veth:$1" ] && echo "$l"; done; }
 
@@ -62,6 +63,7 @@ if ! wait_until 60 running "$P-web" || ! wait_until 30 running "$P-cli"; then
 else
   check "before: a container reaches the other" wait_until 5 cgot_page "$P-cli" "$sub.10" 80
   alias_before=$(cat "/sys/class/net/$BR/ifalias")
+  VW=$(veth "$P-web") VC=$(veth "$P-cli")
   ip link del "$BR"
   t0=$(date +%s%N)
   if wait_until 1 healed; then
@@ -77,6 +79,29 @@ else
   check "berthd logs the healing" grep -q "network '$BR': bridge '$BR' was deleted by someone else: made again, 2 containers re-attached" "$D/berthd.log"
   ev=$(BERTH_SOCKET=$D/run/control.sock timeout 2 "$CTL" events "$BR" 2>/dev/null)
   check "berthctl events shows a network-healed event for the network" eval "printf '%s' \"\$ev\" | grep -q 'network-healed'"
+
+  # A container's veth deleted (its eth0 goes with it): a new pair, same address.
+  v=$VC
+  ip link del "$v"
+  t0=$(date +%s%N)
+  if wait_until 1 on_bridge "$v" && [ "$(cat "/sys/class/net/$v/ifalias")" = "berth-veth:$P-cli" ]; then
+    t1=$(date +%s%N)
+    ok "the container's veth is back on the bridge within a second ($(((t1 - t0) / 1000000)) ms)"
+  else
+    nok "the container's veth is not back within a second"
+  fi
+  check "the container has its address on eth0 again" \
+    eval "ctl exec '$P-cli' -- ip -4 -o addr show eth0 2>/dev/null | grep -q ' $sub.11/24 '"
+  check "traffic from that container resumes" wait_until 5 cgot_page "$P-cli" "$sub.10" 80
+  check "berthd logs the veth's healing" grep -q "container '$P-cli': its veth '$v' was deleted by someone else: made again" "$D/berthd.log"
+  ev=$(BERTH_SOCKET=$D/run/control.sock timeout 2 "$CTL" events "$P-cli" 2>/dev/null)
+  check "berthctl events shows network-healed for the container" eval "printf '%s' \"\$ev\" | grep -q 'network-healed'"
+  # A container that stops deletes its veth: nothing is made again for it.
+  ctl stop "$P-cli" >/dev/null 2>&1
+  wait_until 30 eval "! running '$P-cli'"
+  sleep 0.5
+  check "a stopped container's veth is not made again" eval "[ -z \"\$(veth '$P-cli')\" ]"
+  check "no failure is reported for it" eval "! grep -q \"$P-cli.*cannot be made again\" '$D/berthd.log'"
 
   # Bridges that are not this berthd's: deleted, and left deleted.
   ip link add "$XB" type bridge
