@@ -49,6 +49,7 @@ container "$P-cli" 'autostart = true' 'command = { "/bin/sleep", "100000" }' \
   "network { bridge = \"$BR\" address = \"$sub.11\" }"
 daemon_start
 running() { [ "$(jget "$1" state)" = running ]; }
+contains() { printf '%s' "$1" | grep -q -- "$2"; }
 cget() { ctl exec "$1" -- sh -c "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 2 $2 $3" 2>/dev/null | tail -n1; }
 cgot_page() { [ "$(cget "$@")" = hello-net17 ]; }
 get() { printf 'GET /index.html HTTP/1.0\r\n\r\n' | timeout 5 busybox nc -w 2 "$1" "$2" 2>/dev/null | tail -n1; }
@@ -78,7 +79,7 @@ else
   check "the published port answers on 127.0.0.1 again" wait_until 5 got_page 127.0.0.1 "$PORT"
   check "berthd logs the healing" grep -q "network '$BR': bridge '$BR' was deleted by someone else: made again, 2 containers re-attached" "$D/berthd.log"
   ev=$(BERTH_SOCKET=$D/run/control.sock timeout 2 "$CTL" events "$BR" 2>/dev/null)
-  check "berthctl events shows a network-healed event for the network" eval "printf '%s' \"\$ev\" | grep -q 'network-healed'"
+  check "berthctl events shows a network-healed event for the network" contains "$ev" network-healed
 
   # A container's veth deleted (its eth0 goes with it): a new pair, same address.
   v=$VC
@@ -95,7 +96,7 @@ else
   check "traffic from that container resumes" wait_until 5 cgot_page "$P-cli" "$sub.10" 80
   check "berthd logs the veth's healing" grep -q "container '$P-cli': its veth '$v' was deleted by someone else: made again" "$D/berthd.log"
   ev=$(BERTH_SOCKET=$D/run/control.sock timeout 2 "$CTL" events "$P-cli" 2>/dev/null)
-  check "berthctl events shows network-healed for the container" eval "printf '%s' \"\$ev\" | grep -q 'network-healed'"
+  check "berthctl events shows network-healed for the container" contains "$ev" network-healed
   # A container that stops deletes its veth: nothing is made again for it.
   ctl stop "$P-cli" >/dev/null 2>&1
   wait_until 30 eval "! running '$P-cli'"
