@@ -483,6 +483,14 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
                 return failf(err, n, r, "container '%s': cannot write the hosts file of network '%s'", c->name, net->name);
         in->hosts_dir = TAKE_PTR(dir);
         r = hostsfile_link(dfd, net->name, in->etc);
+        if (r == -EXDEV) {
+                /* containers/ on another file system than networks/: a copy,
+                 * whose names are those of now (documented in berthd(8)). */
+                _cleanup_free_ char *fname = strdup_printf("%s.hosts", net->name), *text = NULL;
+                r = fname ? read_file_at(dfd, fname, HOSTSFILE_MAX, &text, NULL) : -ENOMEM;
+                if (r >= 0)
+                        r = write_text(in->etc, "hosts", text);
+        }
         if (r < 0)
                 return failf(err, n, r, "container '%s': cannot link the hosts file of network '%s' into %s", c->name,
                              net->name, in->etc);
