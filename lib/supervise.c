@@ -98,6 +98,7 @@ struct unit *unit_add(struct manager *m, const char *name)
         u->monitor_pidfd = u->init_pidfd = u->status_fd = -1;
         u->last_status = -1;
         m->units[m->n_units++] = u;
+        manager_order_changed(m);
         return u;
 }
 
@@ -134,6 +135,7 @@ void unit_forget(struct manager *m, struct unit *u)
                         m->n_units--;
                         break;
                 }
+        manager_order_changed(m);
         unit_free(u);
 }
 
@@ -156,6 +158,8 @@ void unit_set_spec(struct unit *u, const struct spec_container *c)
                 if (u->state == U_STOPPING && c->autostart)
                         u->restart_after_stop = true;
         }
+        if (u->spec != c)
+                manager_order_changed(u->m);
         u->spec = c;
         if (c) {
                 spec_container_hash_restart(c, u->rh);
@@ -386,9 +390,37 @@ static void fail_pending(struct manager *m, struct unit *u, const struct order_d
         emit(m, u->name, "failed", "%s", u->last_error);
 }
 
-/* Starts what order_decide_starts() lets start, arms a timer for what waits
- * on time, fails what cannot start; then signals the stops that
- * order_decide_stops() lets go. */
+void manager_order_changed(struct manager *m)
+{
+        m->order_graph = order_graph_free(m->order_graph);
+}
+
+/* The dependency graph of view (m->units), built again only after
+ * manager_order_changed(): sorting 1,000 names on every dispatch cost more
+ * than the rest of it. NULL when out of memory. */
+static const struct order_graph *order_graph(struct manager *m, const struct order_unit *view)
+{
+        if (m->order_graph && order_graph_size(m->order_graph) != m->n_units)
+                manager_order_changed(m); /* a change that did not say so: never decide on a stale graph */
+        if (!m->order_graph && order_graph_new(view, m->n_units, &m->order_graph) < 0)
+                m->order_graph = NULL;
+        return m->order_graph;
+}
+
+/* Starts whose spawner has not reported yet (building the container). */
+static size_t spawners_running(struct manager *m)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i]->state == U_STARTING && m->units[i]->status_fd >= 0)
+                        k++;
+        return k;
+}
+
+/* Starts what order_decide_starts() lets start, at most max_spawners
+ * building at a time (the rest stay pending: a spawner's report dispatches
+ * again), arms a timer for what waits on time, fails what cannot start;
+ * then signals the stops that order_decide_stops() lets go. */
 static void dispatch(struct manager *m)
 {
         size_t n = m->n_units;
@@ -396,10 +428,13 @@ static void dispatch(struct manager *m)
         _cleanup_free_ struct order_decision *dec = calloc(n + 1, sizeof *dec);
         _cleanup_free_ char **to_start = calloc(n + 1, sizeof *to_start);
         size_t n_start = 0;
-        if (!view || !dec || !to_start || order_decide_starts(view, n, now_mono(m), dec) < 0) {
+        const struct order_graph *g = view ? order_graph(m, view) : NULL;
+        if (!view || !dec || !to_start || !g || order_decide_starts_with(g, view, n, now_mono(m), dec) < 0) {
                 log_error("out of memory deciding starts and stops");
                 return;
         }
+        size_t room = m->max_spawners, busy = spawners_running(m);
+        room = busy < room ? room - busy : 0;
         for (size_t i = 0; i < n; i++) {
                 struct unit *u = m->units[i];
                 const struct order_decision *d = &dec[i];
@@ -429,7 +464,8 @@ static void dispatch(struct manager *m)
                         break;
                 case ORDER_START:
                         u->timer = sd_event_source_disable_unref(u->timer);
-                        to_start[n_start++] = u->name;
+                        if (n_start < room)
+                                to_start[n_start++] = u->name;
                         break;
                 case ORDER_NONE:
                         break;
@@ -450,7 +486,9 @@ static void dispatch(struct manager *m)
         n = m->n_units;
         _cleanup_free_ struct order_unit *sview = order_view(m);
         _cleanup_free_ bool *stop = calloc(n + 1, sizeof *stop);
-        if (sview && stop && order_decide_stops(sview, n, stop) >= 0)
+        _cleanup_free_ bool *held = calloc(n + 1, sizeof *held);
+        g = sview ? order_graph(m, sview) : NULL;
+        if (g && stop && held && order_decide_stops_with(g, sview, n, held, stop) >= 0)
                 for (size_t i = 0; i < n; i++)
                         if (stop[i] && m->units[i]->pending_stop)
                                 unit_stop_now(m->units[i]);
@@ -503,6 +541,10 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->o = *o;
+        /* Spawners build containers in parallel; more of them than the
+         * machine has CPUs for only make each one slower (bench/README.md). */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        m->max_spawners = o->max_spawners ? o->max_spawners : (size_t) (cpus > 0 ? cpus : 1) * 2;
         m->containers_dir = strdup_printf("%s/containers", o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */
@@ -540,6 +582,7 @@ struct manager *manager_free(struct manager *m)
         if (!m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
+        m->order_graph = order_graph_free(m->order_graph);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);

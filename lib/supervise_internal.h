@@ -118,6 +118,10 @@ struct manager {
         size_t n_units;
         struct control_server *control;
         sd_event_source *dispatch_src; /* deferred: manager_dispatch_soon() */
+        /* The scheduler's dependency graph of m->units (order.h), kept
+         * between dispatches; NULL after manager_order_changed(). */
+        struct order_graph *order_graph;
+        size_t max_spawners; /* starts whose spawner has not reported yet, at most */
         bool shutting_down, ready;
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
@@ -149,6 +153,9 @@ void nat_sync(struct manager *m);
 bool manager_busy(struct manager *m);
 json_object *reload_failures(struct manager *m, uint64_t seq);
 struct order_unit *order_view(struct manager *m);
+/* A unit was added or removed, or a unit's spec (names, start-order,
+ * after, requires) may have changed: the scheduler rebuilds its graph. */
+void manager_order_changed(struct manager *m);
 /* The scheduler (start/stop decisions, READY=1, reload completion, the end
  * of shutdown), once, after the current event handlers. */
 void manager_dispatch_soon(struct manager *m);

@@ -309,6 +309,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
                 u->spec = c;
                 health_follow_spec(u);
         }
+        manager_order_changed(m); /* specs were swapped above without unit_set_spec */
         spec_set_done(&old);
         keep_networks(m);
         networks_collect(m);
