@@ -541,10 +541,12 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->o = *o;
-        /* Spawners build containers in parallel; more of them than the
-         * machine has CPUs for only make each one slower (bench/README.md). */
+        /* Spawners build containers in parallel. Most of a build waits
+         * (RCU grace periods of umount and cgroup moves, the disk), so
+         * several per CPU pay; a bound keeps 1,000 autostarts from being
+         * 1,000 forks of berthd at once (bench/README.md). */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        m->max_spawners = o->max_spawners ? o->max_spawners : (size_t) (cpus > 0 ? cpus : 1) * 2;
+        m->max_spawners = o->max_spawners ? o->max_spawners : (size_t) (cpus > 0 ? cpus : 1) * 8;
         m->containers_dir = strdup_printf("%s/containers", o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */
@@ -583,6 +585,7 @@ struct manager *manager_free(struct manager *m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
         m->order_graph = order_graph_free(m->order_graph);
+        m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);

@@ -24,7 +24,7 @@ struct manager_options {
         /* A sealed copy of berth-init (runtime_init_exe) every start, exec and
          * probe shares, or -1. Owned by the caller. */
         int init_exe_fd;
-        /* How many containers may be built at once; 0: twice the CPUs. */
+        /* How many containers may be built at once; 0: eight per CPU. */
         unsigned max_spawners;
 };
 

@@ -122,6 +122,7 @@ struct manager {
          * between dispatches; NULL after manager_order_changed(). */
         struct order_graph *order_graph;
         size_t max_spawners; /* starts whose spawner has not reported yet, at most */
+        struct cgroup_manager *cgroup_cache; /* unit_frozen()'s (cgroup_manager_of_cached) */
         bool shutting_down, ready;
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
