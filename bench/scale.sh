@@ -195,6 +195,11 @@ cleanup() {
     for p in $(h procs_with "$W/"); do kill -KILL "$p" 2>/dev/null; done
     sleep 0.5
   done
+  # A container's init carries no path of ours in its argv: found by its cgroup.
+  for c in $(our_cgroups); do
+    [ -f "$c/cgroup.procs" ] && for p in $(cat "$c/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+  done
+  sleep 0.5
   for c in $(our_cgroups); do rmdir "$c" 2>/dev/null; done
   findmnt -rn -o TARGET | grep "^$W/" | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf --one-file-system "$W"

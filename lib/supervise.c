@@ -547,6 +547,7 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
          * 1,000 forks of berthd at once (bench/README.md). */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         m->max_spawners = o->max_spawners ? o->max_spawners : (size_t) (cpus > 0 ? cpus : 1) * 8;
+        (void) state_boot_id(m->boot_id);
         m->containers_dir = strdup_printf("%s/containers", o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */

@@ -123,6 +123,7 @@ struct manager {
         struct order_graph *order_graph;
         size_t max_spawners; /* starts whose spawner has not reported yet, at most */
         struct cgroup_manager *cgroup_cache; /* unit_frozen()'s (cgroup_manager_of_cached) */
+        char boot_id[40];                    /* this boot's, read once ("" when unreadable) */
         bool shutting_down, ready;
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
