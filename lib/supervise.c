@@ -216,6 +216,37 @@ void notify_status(struct manager *m)
 
 /* ---- NAT: one table for every bridged container that runs ---------------------- */
 
+/* libnftables waits for its netlink socket with select(), and glibc aborts
+ * berthd ("bit out of range 0 - FD_SETSIZE on fd_set") when that socket's
+ * fd is 1024 or more: with 500 running containers (two pidfds each) it was.
+ * berthd holds a few low fds on /dev/null from its start and lets them go
+ * for the length of each nftables call, so that its sockets get fds below
+ * FD_SETSIZE however many containers run. */
+static void low_fds_take(struct manager *m)
+{
+        for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
+                if (m->low_fds[i] < 0)
+                        m->low_fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void low_fds_release(struct manager *m)
+{
+        for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
+                if (m->low_fds[i] >= 0) {
+                        close(m->low_fds[i]);
+                        m->low_fds[i] = -1;
+                }
+}
+
+static int nat_call(struct manager *m, bool apply, const struct nat_target *t, size_t nt, char **err)
+{
+        low_fds_release(m);
+        int r = apply ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nt, err)
+                      : nat_remove(m->nat_table, err);
+        low_fds_take(m);
+        return r;
+}
+
 void nat_sync(struct manager *m)
 {
         size_t nn = 0;
@@ -236,8 +267,7 @@ void nat_sync(struct manager *m)
                 any = true;
         }
         _cleanup_free_ char *err = NULL;
-        int r = any ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nn, &err)
-                    : nat_remove(m->nat_table, &err);
+        int r = nat_call(m, any, t, nn, &err);
         if (r < 0)
                 log_error("nftables: %s", err ? err : strerror(-r));
 }
@@ -508,7 +538,7 @@ static void dispatch(struct manager *m)
                                 all_down = false;
                 if (all_down) {
                         /* Everything down: what berth made on the host goes too. */
-                        (void) nat_remove(m->nat_table, NULL);
+                        (void) nat_call(m, false, NULL, 0, NULL);
                         for (size_t i = 0; i < m->n_networks_up; i++)
                                 (void) net_bridge_remove(m->networks_up[i]->bridge, m->net_owner);
                         (void) sd_event_exit(m->event, 0);
@@ -548,6 +578,9 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         m->max_spawners = o->max_spawners ? o->max_spawners : (size_t) (cpus > 0 ? cpus : 1) * 8;
         (void) state_boot_id(m->boot_id);
+        for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
+                m->low_fds[i] = -1;
+        low_fds_take(m);
         m->containers_dir = strdup_printf("%s/containers", o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */
@@ -587,6 +620,7 @@ struct manager *manager_free(struct manager *m)
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
         m->order_graph = order_graph_free(m->order_graph);
         m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);
+        low_fds_release(m);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);
