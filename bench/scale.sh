@@ -197,10 +197,10 @@ cleanup() {
   done
   # A container's init carries no path of ours in its argv: found by its cgroup.
   for c in $(our_cgroups); do
-    [ -f "$c/cgroup.procs" ] && for p in $(cat "$c/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    [ -f "$c/cgroup.procs" ] && for p in $(<"$c/cgroup.procs"); do kill -KILL "$p" 2>/dev/null; done
   done
   sleep 0.5
-  for c in $(our_cgroups); do rmdir "$c" 2>/dev/null; done
+  our_cgroups | xargs -r rmdir 2>/dev/null
   findmnt -rn -o TARGET | grep "^$W/" | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf --one-file-system "$W"
 }
