@@ -240,10 +240,16 @@ static void low_fds_release(struct manager *m)
 
 static int nat_call(struct manager *m, bool apply, const struct nat_target *t, size_t nt, char **err)
 {
+        /* Nothing to remove: no nftables transaction (every reload and every
+         * start made one, NAT or not). The first call of a berthd removes
+         * whatever a previous one left. */
+        if (!apply && m->nat_clean)
+                return 0;
         low_fds_release(m);
         int r = apply ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nt, err)
                       : nat_remove(m->nat_table, err);
         low_fds_take(m);
+        m->nat_clean = !apply && r >= 0;
         return r;
 }
 

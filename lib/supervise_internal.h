@@ -125,6 +125,7 @@ struct manager {
         struct cgroup_manager *cgroup_cache; /* unit_frozen()'s (cgroup_manager_of_cached) */
         char boot_id[40];                    /* this boot's, read once ("" when unreadable) */
         int low_fds[8];                      /* kept free for libnftables: see nat_call() */
+        bool nat_clean;                      /* our NAT table is known to be absent */
         bool shutting_down, ready;
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
