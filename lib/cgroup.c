@@ -67,6 +67,8 @@ int cgroup_open_manager(struct cgroup_manager **ret)
         return open_manager(NULL, ret);
 }
 
+static int of_text(char *text, const char *suffix, char *out);
+
 int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **ret)
 {
         char path[64];
@@ -80,6 +82,53 @@ int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **
         _cleanup_free_ char *out = calloc(1, strlen(text) + 2);
         if (!suffix || !out)
                 return -ENOMEM;
+        r = of_text(text, suffix, out);
+        if (r < 0)
+                return r;
+        r = open_manager(out, ret);
+        if (r >= 0)
+                (*ret)->of_text = TAKE_PTR(out);
+        return r;
+}
+
+int cgroup_manager_of_cached(pid_t pid, const char *name, struct cgroup_manager **cache)
+{
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        int r = cgroup_read_at(AT_FDCWD, path, &text);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *suffix = strdup_printf("/berth/%s", name);
+        _cleanup_free_ char *out = calloc(1, strlen(text) + 2);
+        if (!suffix || !out)
+                return -ENOMEM;
+        r = of_text(text, suffix, out);
+        if (r < 0)
+                return r;
+        if (*cache && (*cache)->of_text && streq((*cache)->of_text, out))
+                return 0;
+        struct cgroup_manager *m = NULL;
+        r = open_manager(out, &m);
+        if (r < 0)
+                return r;
+        m->of_text = TAKE_PTR(out);
+        cgroup_manager_free(*cache);
+        *cache = m;
+        return 0;
+}
+
+int cgroup_name_is_frozen(const struct cgroup_manager *m, const char *name)
+{
+        if (!name_is_valid(name))
+                return -EINVAL;
+        return m->ops->name_is_frozen(m, name);
+}
+
+/* /proc/PID/cgroup text, each line's <B>/berth/<name> suffix cut to <B>,
+ * into out (as long as text + 2). */
+static int of_text(char *text, const char *suffix, char *out)
+{
         size_t sl = strlen(suffix);
         for (char *line = text, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
@@ -94,7 +143,7 @@ int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **
                 strcat(out, line);
                 strcat(out, "\n");
         }
-        return open_manager(out, ret);
+        return 0;
 }
 
 struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m)
@@ -103,6 +152,7 @@ struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m)
                 return NULL;
         if (m->ops)
                 m->ops->done(m);
+        free(m->of_text);
         free(m);
         return NULL;
 }

@@ -40,6 +40,14 @@ struct cgroup_manager *cgroup_manager_free(struct cgroup_manager *m);
  * (a process inside it): for tools that act on a container another process
  * started. Never claims. */
 int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **ret);
+/* cgroup_open_manager_of() for many containers in a row: *cache (NULL at
+ * first, the caller frees it) is kept while PID's B is the one it was made
+ * for, else replaced; so a run over containers of one berthd reads the
+ * mount table once. 0 or -errno (*cache unchanged). */
+int cgroup_manager_of_cached(pid_t pid, const char *name, struct cgroup_manager **cache);
+/* cgroup_is_frozen() of B/berth/<name> without opening the cgroup: one
+ * read of the freezer's file. 0 when it or the freezer does not exist. */
+int cgroup_name_is_frozen(const struct cgroup_manager *m, const char *name);
 static inline void cgroup_manager_freep(struct cgroup_manager **m)
 {
         cgroup_manager_free(*m);

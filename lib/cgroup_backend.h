@@ -14,6 +14,7 @@ struct cgroup_manager {
         const struct cgroup_backend_ops *ops;
         unsigned available; /* CG_* bits the host provides */
         char missing[128];
+        char *of_text; /* cgroup_open_manager_of(): the /proc/PID/cgroup text it was made from */
 };
 
 struct cgroup {
@@ -48,6 +49,9 @@ struct cgroup_backend_ops {
 
         /* Cgroup: open B/berth/<cg->name>, creating it when mk; release. */
         int (*create)(struct cgroup *cg, bool mk);
+        /* Whether B/berth/<name> is frozen (as is_frozen), opening only the
+         * freezer's file: 0 when it or the freezer does not exist. */
+        int (*name_is_frozen)(const struct cgroup_manager *m, const char *name);
         void (*cgroup_done)(struct cgroup *cg);
         const char *(*path)(const struct cgroup *cg);
         /* Directory holding controller c's files, or NULL. */

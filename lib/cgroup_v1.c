@@ -460,6 +460,23 @@ static int v1_is_frozen(struct cgroup *cg)
         return strncmp(s, "THAWED", 6) != 0;
 }
 
+static int v1_name_is_frozen(const struct cgroup_manager *m, const char *name)
+{
+        const char *b = v1m(m)->base[CG_FREEZER];
+        if (!b)
+                return 0;
+        _cleanup_free_ char *p = strdup_printf("%s/berth/%s/freezer.state", b, name);
+        _cleanup_free_ char *s = NULL;
+        if (!p)
+                return -ENOMEM;
+        int r = cgroup_read_at(AT_FDCWD, p, &s);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        return strncmp(s, "THAWED", 6) != 0;
+}
+
 static int v1_is_empty(struct cgroup *cg)
 {
         for (int c = 0; c < CG_N; c++) {
@@ -580,6 +597,7 @@ const struct cgroup_backend_ops cgroup_v1_ops = {
         .place = v1_place,
         .set_frozen = v1_set_frozen,
         .is_frozen = v1_is_frozen,
+        .name_is_frozen = v1_name_is_frozen,
         .kill = NULL, /* freeze, signal every pid, thaw */
         .is_empty = v1_is_empty,
         .wait_empty = NULL, /* no notification without a release agent: polled */

@@ -519,6 +519,20 @@ static int v2_is_frozen(struct cgroup *cg)
         return s[0] == '1'; /* the requested state */
 }
 
+static int v2_name_is_frozen(const struct cgroup_manager *m, const char *name)
+{
+        _cleanup_free_ char *p = strdup_printf("%s/berth/%s/cgroup.freeze", v2m(m)->base, name);
+        _cleanup_free_ char *s = NULL;
+        if (!p)
+                return -ENOMEM;
+        int r = cgroup_read_at(AT_FDCWD, p, &s);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        return s[0] == '1'; /* the requested state */
+}
+
 static int v2_is_empty(struct cgroup *cg)
 {
         _cleanup_free_ char *ev = NULL;
@@ -608,6 +622,7 @@ const struct cgroup_backend_ops cgroup_v2_ops = {
         .place = v2_place,
         .set_frozen = v2_set_frozen,
         .is_frozen = v2_is_frozen,
+        .name_is_frozen = v2_name_is_frozen,
         .kill = v2_kill,
         .is_empty = v2_is_empty,
         .wait_empty = v2_wait_empty,

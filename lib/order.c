@@ -325,27 +325,82 @@ static void decide_dependencies(const struct order_unit *u, size_t n, const stru
                 }
 }
 
+struct order_graph {
+        size_t n;
+        int32_t *group;
+        struct nameidx *by_name;
+        struct key *by_group; /* by (group, index) */
+};
+
+struct order_graph *order_graph_free(struct order_graph *g)
+{
+        if (!g)
+                return NULL;
+        free(g->group);
+        free(g->by_name);
+        free(g->by_group);
+        free(g);
+        return NULL;
+}
+
+size_t order_graph_size(const struct order_graph *g)
+{
+        return g ? g->n : 0;
+}
+
+int order_graph_new(const struct order_unit *u, size_t n, struct order_graph **ret)
+{
+        struct order_graph *g = calloc(1, sizeof *g);
+        if (!g)
+                return -ENOMEM;
+        g->n = n;
+        g->group = calloc(n + 1, sizeof *g->group);
+        g->by_name = units_by_name(u, n);
+        g->by_group = calloc(n + 1, sizeof *g->by_group);
+        if (!g->group || !g->by_name || !g->by_group) {
+                order_graph_free(g);
+                return -ENOMEM;
+        }
+        int r = order_groups(u, n, g->group);
+        if (r < 0) {
+                order_graph_free(g);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                g->by_group[i] = (struct key){nm(u[i].name), g->group[i], i};
+        qsort(g->by_group, n, sizeof *g->by_group, cmp_group);
+        *ret = g;
+        return 0;
+}
+
 int order_decide_starts(const struct order_unit *u, size_t n, uint64_t now,
                         struct order_decision *ret)
 {
         if (n == 0)
                 return 0;
-        _cleanup_free_ int32_t *group = calloc(n, sizeof *group);
-        _cleanup_free_ struct nameidx *by_name = units_by_name(u, n);
-        _cleanup_free_ struct key *by_group = calloc(n, sizeof *by_group);
-        if (!group || !by_name || !by_group)
-                return -ENOMEM;
-        int r = order_groups(u, n, group);
+        struct order_graph *g = NULL;
+        int r = order_graph_new(u, n, &g);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
+        r = order_decide_starts_with(g, u, n, now, ret);
+        order_graph_free(g);
+        return r;
+}
+
+int order_decide_starts_with(const struct order_graph *g, const struct order_unit *u, size_t n, uint64_t now,
+                             struct order_decision *ret)
+{
+        if (n == 0)
+                return 0;
+        if (!g || g->n != n)
+                return -EINVAL;
+        const struct nameidx *by_name = g->by_name;
+        const struct key *by_group = g->by_group;
+        for (size_t i = 0; i < n; i++)
                 ret[i] = (struct order_decision){.verdict = ORDER_NONE,
                                                  .blocker = SIZE_MAX,
                                                  .delay_until = u[i].delay_until,
                                                  .timed_out = timed_out(&u[i], now)};
-                by_group[i] = (struct key){nm(u[i].name), group[i], i};
-        }
-        qsort(by_group, n, sizeof *by_group, cmp_group);
 
         /* Walk the groups upwards, carrying the first unit of the earlier
          * groups that holds the later ones back. */
@@ -402,14 +457,26 @@ int order_decide_stops(const struct order_unit *u, size_t n, bool *ret_stop)
 {
         if (n == 0)
                 return 0;
-        _cleanup_free_ int32_t *group = calloc(n, sizeof *group);
-        _cleanup_free_ struct nameidx *by_name = units_by_name(u, n);
+        struct order_graph *g = NULL;
         _cleanup_free_ bool *held = calloc(n, sizeof *held);
-        if (!group || !by_name || !held)
-                return -ENOMEM;
-        int r = order_groups(u, n, group);
+        int r = held ? order_graph_new(u, n, &g) : -ENOMEM;
         if (r < 0)
                 return r;
+        r = order_decide_stops_with(g, u, n, held, ret_stop);
+        order_graph_free(g);
+        return r;
+}
+
+int order_decide_stops_with(const struct order_graph *g, const struct order_unit *u, size_t n, bool *held,
+                            bool *ret_stop)
+{
+        if (n == 0)
+                return 0;
+        if (!g || g->n != n)
+                return -EINVAL;
+        const int32_t *group = g->group;
+        const struct nameidx *by_name = g->by_name;
+        memset(held, 0, n * sizeof *held);
         /* What a stopping, alive unit comes after must wait for it; so must
          * every unit of an earlier group. */
         bool any = false;

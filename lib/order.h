@@ -104,16 +104,35 @@ struct order_decision {
 /* The group of each unit (see above) into ret_group[0..n). Returns 0 or -ENOMEM. */
 int order_groups(const struct order_unit *u, size_t n, int32_t *ret_group);
 
+/* What the decisions need of the dependency graph alone (names,
+ * start_order, after, requires): each unit's group, the units by name and
+ * by group. Building it sorts (O(n log n) string compares); a caller that
+ * decides often (berthd's scheduler, once per loop iteration) keeps it
+ * until a unit is added or removed or one of those fields changes, and
+ * passes units in the same order with the same name strings alive. */
+struct order_graph;
+int order_graph_new(const struct order_unit *u, size_t n, struct order_graph **ret);
+struct order_graph *order_graph_free(struct order_graph *g);
+size_t order_graph_size(const struct order_graph *g);
+
 /* Decides, at time now, for every unit: ret[i] for units[i]. Pure. Returns
  * 0 or -ENOMEM. */
 int order_decide_starts(const struct order_unit *u, size_t n, uint64_t now,
                         struct order_decision *ret);
+/* The same with a graph built from units with the same names, order and
+ * dependencies (g's size must be n: -EINVAL otherwise). Allocates nothing. */
+int order_decide_starts_with(const struct order_graph *g, const struct order_unit *u, size_t n, uint64_t now,
+                             struct order_decision *ret);
 
 /* Which stop_pending units may be signalled now: those that no other
  * stopping, alive unit still waits on, that is none that comes after them
  * (after/requires) and none of a later group. ret_stop[i] for units[i].
  * Returns 0 or -ENOMEM. */
 int order_decide_stops(const struct order_unit *u, size_t n, bool *ret_stop);
+/* The same with a graph (as order_decide_starts_with). held[] is n
+ * entries of scratch space. */
+int order_decide_stops_with(const struct order_graph *g, const struct order_unit *u, size_t n, bool *held,
+                            bool *ret_stop);
 
 /* Marks in mark[] (n entries, not cleared) the unit idx and every unit it
  * requires, transitively (requires = true), or every unit that requires

@@ -315,6 +315,11 @@ static bool is_definition_file(const char *n)
         return n[0] != '.' && n[0] != '#' && l > 5 && streq(n + l - 5, ".conf");
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
                             char **ret_dir)
 {
@@ -355,6 +360,63 @@ int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t 
                 return -errno;
         *ret_dir = TAKE_PTR(stage);
         return 0;
+}
+
+/* The definition files of the directory dfd, sorted; NULL when out of
+ * memory, unreadable or more than max. */
+static char **definition_names(int dfd, size_t max, size_t *ret_n)
+{
+        _cleanup_(closedirp) DIR *dp = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+        if (!dp)
+                return NULL;
+        char **v = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(dp))) {
+                if (!is_definition_file(de->d_name))
+                        continue;
+                char **nv = n < max ? realloc(v, (n + 2) * sizeof *v) : NULL;
+                if (!nv || !(nv[n] = strdup(de->d_name))) {
+                        v = nv ? nv : v;
+                        if (v)
+                                v[n] = NULL;
+                        strv_free(v);
+                        return NULL;
+                }
+                v = nv;
+                v[++n] = NULL;
+        }
+        if (!v && !(v = calloc(1, sizeof *v)))
+                return NULL;
+        qsort(v, n, sizeof *v, cmp_str);
+        *ret_n = n;
+        return v;
+}
+
+int state_definitions_same(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size)
+{
+        _cleanup_free_ char *good = strdup_printf("%s/" STATE_LAST_GOOD, state_dir);
+        if (!good)
+                return 0;
+        _cleanup_close_ int gfd = open(good, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int cfd = open(conf_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (gfd < 0 || cfd < 0)
+                return 0;
+        size_t ng = 0, nc = 0;
+        _cleanup_(strv_freep) char **g = definition_names(gfd, max_files, &ng);
+        _cleanup_(strv_freep) char **c = definition_names(cfd, max_files, &nc);
+        if (!g || !c || ng != nc)
+                return 0;
+        for (size_t i = 0; i < nc; i++) {
+                if (!streq(g[i], c[i]))
+                        return 0;
+                _cleanup_free_ char *a = NULL, *b = NULL;
+                size_t la = 0, lb = 0;
+                if (read_file_at(cfd, c[i], max_size, &a, &la) < 0 || read_file_at(gfd, g[i], max_size, &b, &lb) < 0 ||
+                    la != lb || memcmp(a, b, la) != 0)
+                        return 0;
+        }
+        return 1;
 }
 
 int state_definitions_commit(const char *state_dir)

@@ -73,6 +73,11 @@ bool state_dir_locked(const char *dir);
 int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
                             char **ret_dir);
 int state_definitions_commit(const char *state_dir);
+/* 1 when STATE/last-good holds exactly conf_dir's definition files (the
+ * same names, the same bytes), 0 when not (or either cannot be read, or
+ * there are more than max_files): a copy that would change nothing is
+ * skipped. Reads each file once, writes nothing. */
+int state_definitions_same(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size);
 char *state_definitions_dir(const char *state_dir); /* STATE/last-good, a new string */
 
 /* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */

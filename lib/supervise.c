@@ -100,6 +100,7 @@ struct unit *unit_add(struct manager *m, const char *name)
         u->monitor_pidfd = u->init_pidfd = u->status_fd = -1;
         u->last_status = -1;
         m->units[m->n_units++] = u;
+        manager_order_changed(m);
         return u;
 }
 
@@ -138,6 +139,7 @@ void unit_forget(struct manager *m, struct unit *u)
                         m->n_units--;
                         break;
                 }
+        manager_order_changed(m);
         unit_free(u);
 }
 
@@ -160,6 +162,8 @@ void unit_set_spec(struct unit *u, const struct spec_container *c)
                 if (u->state == U_STOPPING && c->autostart)
                         u->restart_after_stop = true;
         }
+        if (u->spec != c)
+                manager_order_changed(u->m);
         u->spec = c;
         if (c) {
                 spec_container_hash_restart(c, u->rh);
@@ -216,6 +220,43 @@ void notify_status(struct manager *m)
 
 /* ---- NAT: one table for every bridged container that runs ---------------------- */
 
+/* libnftables waits for its netlink socket with select(), and glibc aborts
+ * berthd ("bit out of range 0 - FD_SETSIZE on fd_set") when that socket's
+ * fd is 1024 or more: with 500 running containers (two pidfds each) it was.
+ * berthd holds a few low fds on /dev/null from its start and lets them go
+ * for the length of each nftables call, so that its sockets get fds below
+ * FD_SETSIZE however many containers run. */
+static void low_fds_take(struct manager *m)
+{
+        for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
+                if (m->low_fds[i] < 0)
+                        m->low_fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void low_fds_release(struct manager *m)
+{
+        for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
+                if (m->low_fds[i] >= 0) {
+                        close(m->low_fds[i]);
+                        m->low_fds[i] = -1;
+                }
+}
+
+static int nat_call(struct manager *m, bool apply, const struct nat_target *t, size_t nt, struct error *err)
+{
+        /* Nothing to remove: no nftables transaction (every reload and every
+         * start made one, NAT or not). The first call of a berthd removes
+         * whatever a previous one left. */
+        if (!apply && m->nat_clean)
+                return 0;
+        low_fds_release(m);
+        int r = apply ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nt, err)
+                      : nat_remove(m->nat_table, err);
+        low_fds_take(m);
+        m->nat_clean = !apply && r >= 0;
+        return r;
+}
+
 void nat_sync(struct manager *m)
 {
         size_t nn = 0;
@@ -236,8 +277,7 @@ void nat_sync(struct manager *m)
                 any = true;
         }
         struct error err = { 0 };
-        int r = any ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nn, &err)
-                    : nat_remove(m->nat_table, &err);
+        int r = nat_call(m, any, t, nn, &err);
         if (r < 0)
                 log_error("nftables: %s", error_message(&err));
 }
@@ -390,9 +430,37 @@ static void fail_pending(struct manager *m, struct unit *u, const struct order_d
         emit(m, u->name, "failed", "%s", u->last_error);
 }
 
-/* Starts what order_decide_starts() lets start, arms a timer for what waits
- * on time, fails what cannot start; then signals the stops that
- * order_decide_stops() lets go. */
+void manager_order_changed(struct manager *m)
+{
+        m->order_graph = order_graph_free(m->order_graph);
+}
+
+/* The dependency graph of view (m->units), built again only after
+ * manager_order_changed(): sorting 1,000 names on every dispatch cost more
+ * than the rest of it. NULL when out of memory. */
+static const struct order_graph *order_graph(struct manager *m, const struct order_unit *view)
+{
+        if (m->order_graph && order_graph_size(m->order_graph) != m->n_units)
+                manager_order_changed(m); /* a change that did not say so: never decide on a stale graph */
+        if (!m->order_graph && order_graph_new(view, m->n_units, &m->order_graph) < 0)
+                m->order_graph = NULL;
+        return m->order_graph;
+}
+
+/* Starts whose spawner has not reported yet (building the container). */
+static size_t spawners_running(struct manager *m)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i]->state == U_STARTING && m->units[i]->status_fd >= 0)
+                        k++;
+        return k;
+}
+
+/* Starts what order_decide_starts() lets start, at most max_spawners
+ * building at a time (the rest stay pending: a spawner's report dispatches
+ * again), arms a timer for what waits on time, fails what cannot start;
+ * then signals the stops that order_decide_stops() lets go. */
 static void dispatch(struct manager *m)
 {
         size_t n = m->n_units;
@@ -400,10 +468,13 @@ static void dispatch(struct manager *m)
         _cleanup_free_ struct order_decision *dec = calloc(n + 1, sizeof *dec);
         _cleanup_free_ char **to_start = calloc(n + 1, sizeof *to_start);
         size_t n_start = 0;
-        if (!view || !dec || !to_start || order_decide_starts(view, n, now_mono(m), dec) < 0) {
+        const struct order_graph *g = view ? order_graph(m, view) : NULL;
+        if (!view || !dec || !to_start || !g || order_decide_starts_with(g, view, n, now_mono(m), dec) < 0) {
                 log_error("out of memory deciding starts and stops");
                 return;
         }
+        size_t room = m->max_spawners, busy = spawners_running(m);
+        room = busy < room ? room - busy : 0;
         for (size_t i = 0; i < n; i++) {
                 struct unit *u = m->units[i];
                 const struct order_decision *d = &dec[i];
@@ -433,7 +504,8 @@ static void dispatch(struct manager *m)
                         break;
                 case ORDER_START:
                         u->timer = sd_event_source_disable_unref(u->timer);
-                        to_start[n_start++] = u->name;
+                        if (n_start < room)
+                                to_start[n_start++] = u->name;
                         break;
                 case ORDER_NONE:
                         break;
@@ -454,7 +526,9 @@ static void dispatch(struct manager *m)
         n = m->n_units;
         _cleanup_free_ struct order_unit *sview = order_view(m);
         _cleanup_free_ bool *stop = calloc(n + 1, sizeof *stop);
-        if (sview && stop && order_decide_stops(sview, n, stop) >= 0)
+        _cleanup_free_ bool *held = calloc(n + 1, sizeof *held);
+        g = sview ? order_graph(m, sview) : NULL;
+        if (g && stop && held && order_decide_stops_with(g, sview, n, held, stop) >= 0)
                 for (size_t i = 0; i < n; i++)
                         if (stop[i] && m->units[i]->pending_stop)
                                 unit_stop_now(m->units[i]);
@@ -474,7 +548,7 @@ static void dispatch(struct manager *m)
                                 all_down = false;
                 if (all_down) {
                         /* Everything down: what berth made on the host goes too. */
-                        (void) nat_remove(m->nat_table, NULL);
+                        (void) nat_call(m, false, NULL, 0, NULL);
                         for (size_t i = 0; i < m->n_networks_up; i++)
                                 (void) net_bridge_remove(m->networks_up[i]->bridge, m->net_owner);
                         (void) sd_event_exit(m->event, 0);
@@ -507,6 +581,16 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->o = *o;
+        /* Spawners build containers in parallel. Most of a build waits
+         * (RCU grace periods of umount and cgroup moves, the disk), so
+         * several per CPU pay; a bound keeps 1,000 autostarts from being
+         * 1,000 forks of berthd at once (bench/README.md). */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        m->max_spawners = o->max_spawners ? o->max_spawners : (size_t) (cpus > 0 ? cpus : 1) * 8;
+        (void) state_boot_id(m->boot_id);
+        for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
+                m->low_fds[i] = -1;
+        low_fds_take(m);
         m->containers_dir = state_containers_dir(o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */
@@ -551,6 +635,9 @@ struct manager *manager_free(struct manager *m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
         m->netwatch = netwatch_free(m->netwatch);
+        m->order_graph = order_graph_free(m->order_graph);
+        m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);
+        low_fds_release(m);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);

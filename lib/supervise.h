@@ -24,6 +24,8 @@ struct manager_options {
         /* A sealed copy of berth-init (runtime_init_exe) every start, exec and
          * probe shares, or -1. Owned by the caller. */
         int init_exe_fd;
+        /* How many containers may be built at once; 0: eight per CPU. */
+        unsigned max_spawners;
 };
 
 int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret);

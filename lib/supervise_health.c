@@ -93,10 +93,11 @@ static void reap_later(void *userdata, pid_t pid)
  * be a lie. */
 bool unit_frozen(struct unit *u)
 {
-        _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
-        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
-        return u->init_pid > 0 && cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0 &&
-               cgroup_open_existing(cm, u->name, &cg) >= 0 && cgroup_is_frozen(cg) > 0;
+        /* Two small reads (/proc/PID/cgroup, the freezer's file): ls asks
+         * this of every running container. The mount table is read again
+         * only when a container's cgroup base differs from the last one. */
+        return u->init_pid > 0 && cgroup_manager_of_cached(u->init_pid, u->name, &u->m->cgroup_cache) >= 0 &&
+               cgroup_name_is_frozen(u->m->cgroup_cache, u->name) > 0;
 }
 
 static void health_probe_now(struct unit *u)

@@ -122,6 +122,14 @@ struct manager {
         struct nameidx *units_by_name; /* units by name (nameidx.h), as many as units */
         struct control_server *control;
         sd_event_source *dispatch_src; /* deferred: manager_dispatch_soon() */
+        /* The scheduler's dependency graph of m->units (order.h), kept
+         * between dispatches; NULL after manager_order_changed(). */
+        struct order_graph *order_graph;
+        size_t max_spawners; /* starts whose spawner has not reported yet, at most */
+        struct cgroup_manager *cgroup_cache; /* unit_frozen()'s (cgroup_manager_of_cached) */
+        char boot_id[40];                    /* this boot's, read once ("" when unreadable) */
+        int low_fds[8];                      /* kept free for libnftables: see nat_call() */
+        bool nat_clean;                      /* our NAT table is known to be absent */
         bool shutting_down, ready;
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
@@ -157,6 +165,9 @@ size_t manager_net_check(const struct spec_set *set, struct diag *d);
 bool manager_busy(struct manager *m);
 json_object *reload_failures(struct manager *m, uint64_t seq);
 struct order_unit *order_view(struct manager *m);
+/* A unit was added or removed, or a unit's spec (names, start-order,
+ * after, requires) may have changed: the scheduler rebuilds its graph. */
+void manager_order_changed(struct manager *m);
 /* The scheduler (start/stop decisions, READY=1, reload completion, the end
  * of shutdown), once, after the current event handlers. */
 void manager_dispatch_soon(struct manager *m);

@@ -131,6 +131,14 @@ int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan
  * good" set. */
 void save_last_good(struct manager *m)
 {
+        /* A copy that would not change (every start of a berthd whose files
+         * did not change) costs only the reads: no writes, syncfs, second
+         * parse and removal of 1,000 files. */
+        if (state_definitions_same(m->o.state_dir, m->o.conf_dir, CONFIG_FILES_MAX, CONFIG_FILE_MAX) > 0) {
+                m->on_last_good = false;
+                m->vanished = 0;
+                return;
+        }
         _cleanup_free_ char *stage = NULL;
         int r = state_definitions_stage(m->o.state_dir, m->o.conf_dir, CONFIG_FILES_MAX, CONFIG_FILE_MAX, &stage);
         if (r < 0) {
@@ -312,6 +320,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
                 u->spec = c;
                 health_follow_spec(u);
         }
+        manager_order_changed(m); /* specs were swapped above without unit_set_spec */
         spec_set_done(&old);
         keep_networks(m);
         networks_collect(m);
@@ -375,8 +384,7 @@ void adopt(struct manager *m, const char *name)
         int q = state_read(dir, &rec);
         if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir))
                 return; /* no record and nothing holds it: a container that does not run */
-        char boot[40] = "";
-        (void) state_boot_id(boot);
+        const char *boot = m->boot_id;
         int pidfd = -1;
         bool alive = q >= 0 && streq(boot, rec.boot_id) &&
                      state_pidfd_verified(rec.monitor_pid, rec.monitor_start, &pidfd) == 0;
@@ -474,11 +482,10 @@ static bool container_runs(struct manager *m, const char *name)
 {
         _cleanup_free_ char *dir = unit_dir(m, name);
         struct state_record rec;
-        char boot[40] = "";
+        const char *boot = m->boot_id;
         int fd = -1;
         if (!dir)
                 return false;
-        (void) state_boot_id(boot);
         int q = state_read(dir, &rec);
         if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir))
                 return false; /* as adopt() sees it (and no /proc scan per stopped container) */

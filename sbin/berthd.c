@@ -50,7 +50,7 @@ static int on_detach(sd_event_source *s, const struct signalfd_siginfo *si, void
 static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
-                   "              [--cgroup-manager auto|systemd|cgroupfs]\n"
+                   "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
                    "              [--log-level err|warning|notice|info|debug]\n");
 }
 
@@ -105,6 +105,7 @@ int main(int argc, char **argv)
                 { "run-dir", required_argument, NULL, 'R' },  { "foreground", no_argument, NULL, 'f' },
                 { "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },        { "cgroup-manager", required_argument, NULL, 'G' },
+                { "parallel-starts", required_argument, NULL, 'P' },
                 {},
         };
         struct manager_options o = {
@@ -135,6 +136,18 @@ int main(int argc, char **argv)
                         }
                         cgroup_manager = optarg;
                         break;
+                case 'P': {
+                        char *end = NULL;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || !end || *end || end == optarg || optarg[0] == '-' || v < 1 || v > 1024) {
+                                fprintf(stderr, "berthd: --parallel-starts: '%s' is not a number from 1 to 1024\n",
+                                        optarg);
+                                return 2;
+                        }
+                        o.max_spawners = (unsigned) v;
+                        break;
+                }
                 case 'f':
                         break; /* berthd never forks away: systemd and make run both want that */
                 case 'l': {

@@ -1,4 +1,5 @@
 /* Unit tests for order.c: topological start order, tie-breaks, totality. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -473,6 +474,79 @@ static void test_order_decide_stops_running_dependant_not_stopping(void **state)
         assert_int_equal(order_decide_stops(NULL, 0, NULL), 0);
 }
 
+/* One graph, kept while the states change (as berthd's scheduler keeps it):
+ * the same decisions as building it every time, at every step of a start
+ * and of a stop. */
+static void test_perf22_order_graph_reused_across_states(void **state)
+{
+        (void) state;
+        struct order_unit u[] = {U("a", 10, NULL, NULL, ORDER_PENDING), U("b", 20, A_A, NULL, ORDER_PENDING),
+                                 U("c", 30, NULL, A_B, ORDER_PENDING), U("d", 0, NULL, NULL, ORDER_PENDING)};
+        struct order_graph *g = NULL;
+        assert_int_equal(order_graph_new(u, 4, &g), 0);
+        assert_int_equal(order_graph_size(g), 4);
+        enum order_state steps[][4] = {
+                {ORDER_PENDING, ORDER_PENDING, ORDER_PENDING, ORDER_PENDING},
+                {ORDER_STARTING, ORDER_PENDING, ORDER_PENDING, ORDER_UP},
+                {ORDER_UP, ORDER_PENDING, ORDER_PENDING, ORDER_UP},
+                {ORDER_UP, ORDER_UP, ORDER_PENDING, ORDER_UP},
+                {ORDER_UP, ORDER_FAILED, ORDER_PENDING, ORDER_UP},
+        };
+        for (size_t s = 0; s < sizeof steps / sizeof *steps; s++) {
+                for (size_t i = 0; i < 4; i++)
+                        u[i].state = steps[s][i];
+                struct order_decision fresh[4], kept[4];
+                assert_int_equal(order_decide_starts(u, 4, 0, fresh), 0);
+                assert_int_equal(order_decide_starts_with(g, u, 4, 0, kept), 0);
+                for (size_t i = 0; i < 4; i++) {
+                        assert_int_equal(kept[i].verdict, fresh[i].verdict);
+                        assert_int_equal(kept[i].reason, fresh[i].reason);
+                        assert_int_equal(kept[i].blocker, fresh[i].blocker);
+                }
+        }
+        /* The last step: b failed, so c (requires b) fails. */
+        struct order_decision d[4];
+        assert_int_equal(order_decide_starts_with(g, u, 4, 0, d), 0);
+        assert_int_equal(d[2].verdict, ORDER_FAIL);
+        assert_int_equal(d[2].reason, ORDER_REASON_REQUIRED_FAILED);
+        /* Stops, reversed, with the same graph. */
+        for (size_t i = 0; i < 4; i++) {
+                u[i].state = ORDER_UP;
+                u[i].stop_pending = u[i].stopping = u[i].alive = true;
+        }
+        bool held[4], fresh_s[4], kept_s[4];
+        for (int step = 0; step < 4; step++) {
+                assert_int_equal(order_decide_stops(u, 4, fresh_s), 0);
+                assert_int_equal(order_decide_stops_with(g, u, 4, held, kept_s), 0);
+                size_t stopped = 0;
+                for (size_t i = 0; i < 4; i++) {
+                        assert_int_equal(kept_s[i], fresh_s[i]);
+                        if (kept_s[i]) {
+                                u[i].stop_pending = u[i].stopping = u[i].alive = false;
+                                stopped++;
+                        }
+                }
+                assert_true(stopped > 0 || step == 3);
+        }
+        assert_true(order_graph_free(g) == NULL);
+}
+
+/* A graph of another size is refused rather than read out of bounds. */
+static void test_perf22_order_graph_size_mismatch(void **state)
+{
+        (void) state;
+        struct order_unit u[] = {U("a", 0, NULL, NULL, ORDER_PENDING), U("b", 0, NULL, NULL, ORDER_PENDING)};
+        struct order_graph *g = NULL;
+        assert_int_equal(order_graph_new(u, 1, &g), 0);
+        struct order_decision d[2];
+        bool held[2], s[2];
+        assert_int_equal(order_decide_starts_with(g, u, 2, 0, d), -EINVAL);
+        assert_int_equal(order_decide_stops_with(g, u, 2, held, s), -EINVAL);
+        assert_int_equal(order_decide_starts_with(NULL, u, 2, 0, d), -EINVAL);
+        order_graph_free(g);
+        assert_null(order_graph_free(NULL));
+}
+
 static void test_order_mark_required_transitive(void **state)
 {
         (void) state;
@@ -529,6 +603,8 @@ int main(void)
                 cmocka_unit_test(test_order_decide_stops_dependant_first_in_group),
                 cmocka_unit_test(test_order_decide_stops_running_dependant_not_stopping),
                 cmocka_unit_test(test_order_mark_required_transitive),
+                cmocka_unit_test(test_perf22_order_graph_reused_across_states),
+                cmocka_unit_test(test_perf22_order_graph_size_mismatch),
         };
         return cmocka_run_group_tests_name("order", tests, NULL, NULL);
 }

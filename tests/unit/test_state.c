@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -102,6 +105,51 @@ static void test_state_parse_unknown_key_ignored(void **state)
         assert_int_equal(parse(text), 0);
 }
 
+static void put(const char *dir, const char *name, const char *text)
+{
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        FILE *f = fopen(p, "we");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+/* The last-good copy is skipped only when it holds the very same files. */
+static void test_perf22_state_definitions_same(void **state)
+{
+        (void) state;
+        char root[] = "/tmp/perf22-state-XXXXXX", conf[4200], st[4200], cmd[8500];
+        assert_non_null(mkdtemp(root));
+        snprintf(conf, sizeof conf, "%s/conf", root);
+        snprintf(st, sizeof st, "%s/state", root);
+        assert_int_equal(mkdir(conf, 0700), 0);
+        assert_int_equal(mkdir(st, 0700), 0);
+        put(conf, "a.conf", "container a {}\n");
+        put(conf, "b.conf", "container b {}\n");
+        put(conf, "notes.txt", "not a definition\n");
+        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0); /* no copy yet */
+        char *stage = NULL;
+        assert_int_equal(state_definitions_stage(st, conf, 100, 1 << 20, &stage), 0);
+        free(stage);
+        assert_int_equal(state_definitions_commit(st), 0);
+        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 1);
+        assert_int_equal(state_definitions_same(st, conf, 1, 1 << 20), 0); /* more than max */
+        put(conf, "b.conf", "container b { }\n"); /* same length, other bytes */
+        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0);
+        put(conf, "b.conf", "container b {}\n");
+        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 1);
+        put(conf, "c.conf", "container c {}\n"); /* one more */
+        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0);
+        snprintf(cmd, sizeof cmd, "%s/c.conf", conf);
+        assert_int_equal(unlink(cmd), 0);
+        snprintf(cmd, sizeof cmd, "%s/a.conf", conf);
+        assert_int_equal(unlink(cmd), 0); /* one fewer */
+        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -112,6 +160,7 @@ int main(void)
                 cmocka_unit_test(test_state_parse_bad_values_refused),
                 cmocka_unit_test(test_state_parse_duplicate_key_refused),
                 cmocka_unit_test(test_state_parse_unknown_key_ignored),
+                cmocka_unit_test(test_perf22_state_definitions_same),
         };
         return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }
