@@ -496,9 +496,9 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         r = state_read_confinement(dir, &c.caps, &c.seccomp);
         if (r < 0)
                 return setup_failed(e, r == -ENOENT ? -ESRCH : r,
-                             "container '%s': cannot read the confinement it was started with (%s/confinement; "
-                             "a container started by an older berth needs a restart)",
-                             t->name, dir);
+                                    "container '%s': cannot read the confinement it was started with (%s/confinement; "
+                                    "a container started by an older berth needs a restart)",
+                                    t->name, dir);
 
         _cleanup_strv_free_ char **env = envp ? strv_copy(envp)
                                               : runtime_build_env(spec, spec->hostname ? spec->hostname : spec->name,
@@ -664,7 +664,7 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                 int64_t left = deadline - now_ms();
                 if (left <= 0) {
                         r = setup_failed(e, -ETIMEDOUT, "container '%s': the process did not start within %u ms", t->name,
-                                  o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
+                                         o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
                         break;
                 }
                 struct pollfd pf[2] = { { .fd = exec_session_fd(s), .events = POLLIN },
@@ -679,7 +679,7 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                             (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP ||
                              si.ssi_signo == SIGQUIT)) {
                                 r = setup_failed(e, -EINTR, "interrupted (%s) before the process started",
-                                          strsignal((int) si.ssi_signo));
+                                                 strsignal((int) si.ssi_signo));
                                 break;
                         }
                 }
