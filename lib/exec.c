@@ -158,12 +158,12 @@ static _Noreturn void intermediate_main(struct exec_child *c)
                 int r = spawn_resolve_user(c->user, &uid, &gid, home, sizeof home);
                 if (r == -ESRCH)
                         spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
-                                   "user '%.*s' is not in the container's /etc/passwd (a regular file)",
-                                   (int) strcspn(c->user, ":"), c->user);
+                                         "user '%.*s' is not in the container's /etc/passwd (a regular file)",
+                                         (int) strcspn(c->user, ":"), c->user);
                 if (r < 0)
                         spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
-                                   "group '%s' is not in the container's /etc/group (a regular file)",
-                                   strchr(c->user, ':') ? strchr(c->user, ':') + 1 : "");
+                                         "group '%s' is not in the container's /etc/group (a regular file)",
+                                         strchr(c->user, ':') ? strchr(c->user, ':') + 1 : "");
         }
         struct error werr;
         if (spawn_enter_workdir(c->workdir, &werr) < 0)
@@ -199,7 +199,7 @@ static _Noreturn void intermediate_main(struct exec_child *c)
                 spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot confine the process");
         syscall(SYS_execveat, c->init_exe_fd, "", c->join_argv, c->envp, AT_EMPTY_PATH);
         spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno,
-                   "cannot execute berth-init (does the container's seccomp profile allow execveat?)");
+                         "cannot execute berth-init (does the container's seccomp profile allow execveat?)");
 }
 
 /* ---- parent -------------------------------------------------------------------- */
