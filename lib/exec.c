@@ -19,7 +19,6 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
-#include "config.h"
 #include "mounts.h"
 #include "runtime.h"
 #include "security.h"
@@ -490,7 +489,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         /* The confinement the container was started with, never the file's. */
         if (!t->state_dir)
                 return setup_failed(e, -EINVAL, "container '%s': no state directory", t->name);
-        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", t->state_dir, t->name);
+        _cleanup_free_ char *dir = state_container_dir(t->state_dir, t->name);
         if (!dir)
                 return setup_failed(e, -ENOMEM, "container '%s'", t->name);
         r = state_read_confinement(dir, &c.caps, &c.seccomp);
@@ -514,8 +513,8 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 r = setup_failed(e, r, "environment: entries must be K=V");
                 goto fail_seccomp;
         }
-        if (strv_length(env) > CONFIG_ENV_MAX) {
-                r = setup_failed(e, -E2BIG, "environment: more than %d entries", CONFIG_ENV_MAX);
+        if (strv_length(env) > SPEC_ENV_MAX) {
+                r = setup_failed(e, -E2BIG, "environment: more than %d entries", SPEC_ENV_MAX);
                 goto fail_seccomp;
         }
         c.envp = env;

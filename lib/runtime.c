@@ -412,7 +412,7 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
                 return error_set(e, r, "cannot create bridge '%s'", net->bridge);
         in->bridge_made = !existed;
 
-        _cleanup_free_ char *dir = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *dir = state_networks_dir(state_dir);
         if (!dir)
                 return error_set(e, -ENOMEM, "network '%s'", net->name);
         r = mkdir_p(dir, 0700);
@@ -503,7 +503,7 @@ static int take_lock(const char *dir, int *ret)
  * lifted. */
 static int setup_disk_quota(const struct spec_container *c, const char *state_dir, bool overlay, struct error *e)
 {
-        _cleanup_free_ char *dir = strdup_printf("%s/containers", state_dir);
+        _cleanup_free_ char *dir = state_containers_dir(state_dir);
         _cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
         if (dfd < 0)
                 return error_set(e, dir ? -errno : -ENOMEM, "cannot open %s", dir);
@@ -582,7 +582,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         rc->ephemeral = o->ephemeral;
         rc->name = strdup(c->name);
         rc->in = calloc(1, sizeof *rc->in);
-        rc->dir = strdup_printf("%s/containers/%s", o->state_dir, c->name);
+        rc->dir = state_container_dir(o->state_dir, c->name);
         int r;
         if (!rc->name || !rc->in || !rc->dir) {
                 r = error_code(e, -ENOMEM);
@@ -923,9 +923,9 @@ int runtime_update_limits(const struct spec_container *c, pid_t init_pid, struct
 
 int runtime_delete_data(const char *state_dir, const char *name)
 {
-        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", state_dir, name);
-        _cleanup_free_ char *cd = strdup_printf("%s/containers", state_dir);
-        _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *dir = state_container_dir(state_dir, name);
+        _cleanup_free_ char *cd = state_containers_dir(state_dir);
+        _cleanup_free_ char *nd = state_networks_dir(state_dir);
         if (!dir || !cd || !nd)
                 return -ENOMEM;
         /* Whatever runs it (a monitor, a foreground berthctl run) holds its lock. */
@@ -962,7 +962,7 @@ int runtime_recorded_address(const char *state_dir, const struct spec_container 
 {
         if (c->net_mode != NET_BRIDGE || !c->network)
                 return -ENOENT;
-        _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *nd = state_networks_dir(state_dir);
         _cleanup_free_ char *file = strdup_printf("%s.ipam", c->network);
         if (!nd || !file)
                 return -ENOMEM;

@@ -117,6 +117,7 @@ struct manager {
         size_t n_networks_up;
         struct unit **units;
         size_t n_units;
+        struct nameidx *units_by_name; /* units by name (nameidx.h), as many as units */
         struct control_server *control;
         sd_event_source *dispatch_src; /* deferred: manager_dispatch_soon() */
         bool shutting_down, ready;
