@@ -157,12 +157,12 @@ static _Noreturn void intermediate_main(struct exec_child *c)
                 int r = spawn_resolve_user(c->user, &uid, &gid, home, sizeof home);
                 if (r == -ESRCH)
                         spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
-                                   "user '%.*s' is not in the container's /etc/passwd (a regular file)",
-                                   (int) strcspn(c->user, ":"), c->user);
+                                         "user '%.*s' is not in the container's /etc/passwd (a regular file)",
+                                         (int) strcspn(c->user, ":"), c->user);
                 if (r < 0)
                         spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
-                                   "group '%s' is not in the container's /etc/group (a regular file)",
-                                   strchr(c->user, ':') ? strchr(c->user, ':') + 1 : "");
+                                         "group '%s' is not in the container's /etc/group (a regular file)",
+                                         strchr(c->user, ':') ? strchr(c->user, ':') + 1 : "");
         }
         struct error werr;
         if (spawn_enter_workdir(c->workdir, &werr) < 0)
@@ -198,7 +198,7 @@ static _Noreturn void intermediate_main(struct exec_child *c)
                 spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot confine the process");
         syscall(SYS_execveat, c->init_exe_fd, "", c->join_argv, c->envp, AT_EMPTY_PATH);
         spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno,
-                   "cannot execute berth-init (does the container's seccomp profile allow execveat?)");
+                         "cannot execute berth-init (does the container's seccomp profile allow execveat?)");
 }
 
 /* ---- parent -------------------------------------------------------------------- */
@@ -495,9 +495,9 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         r = state_read_confinement(dir, &c.caps, &c.seccomp);
         if (r < 0)
                 return setup_failed(e, r == -ENOENT ? -ESRCH : r,
-                             "container '%s': cannot read the confinement it was started with (%s/confinement; "
-                             "a container started by an older berth needs a restart)",
-                             t->name, dir);
+                                    "container '%s': cannot read the confinement it was started with (%s/confinement; "
+                                    "a container started by an older berth needs a restart)",
+                                    t->name, dir);
 
         _cleanup_strv_free_ char **env = envp ? strv_copy(envp)
                                               : runtime_build_env(spec, spec->hostname ? spec->hostname : spec->name,
@@ -663,7 +663,7 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                 int64_t left = deadline - now_ms();
                 if (left <= 0) {
                         r = setup_failed(e, -ETIMEDOUT, "container '%s': the process did not start within %u ms", t->name,
-                                  o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
+                                         o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
                         break;
                 }
                 struct pollfd pf[2] = { { .fd = exec_session_fd(s), .events = POLLIN },
@@ -678,7 +678,7 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                             (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP ||
                              si.ssi_signo == SIGQUIT)) {
                                 r = setup_failed(e, -EINTR, "interrupted (%s) before the process started",
-                                          strsignal((int) si.ssi_signo));
+                                                 strsignal((int) si.ssi_signo));
                                 break;
                         }
                 }

@@ -593,7 +593,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 r = template_ensure(o->state_dir, c->template_name, &lower);
                 if (r == -ENOENT) {
                         _cleanup_free_ char *dir = template_scripts_dir();
-                        r = error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name, dir ? dir : "?", c->template_name);
+                        r = error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name,
+                                      dir ? dir : "?", c->template_name);
                         goto fail_early;
                 }
                 if (r < 0) {
@@ -611,7 +612,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         for (size_t i = 0; i < c->n_mounts; i++)
                 if (c->mounts[i].type == MOUNT_BIND && stat(c->mounts[i].source, &st) < 0) {
                         r = error_set(e, -errno, "mount '%s': source '%s'", c->mounts[i].name,
-                                  c->mounts[i].source);
+                                      c->mounts[i].source);
                         goto fail_early;
                 }
 

@@ -127,10 +127,10 @@ static void child_resolve_user(int sock, const char *user, char *home, size_t ho
         int r = spawn_resolve_user(user, ret_uid, ret_gid, home, homelen);
         if (r == -ESRCH)
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "user '%.*s' is not in the container's /etc/passwd",
-                           (int) strcspn(user, ":"), user);
+                                 (int) strcspn(user, ":"), user);
         if (r < 0)
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "group '%s' is not in the container's /etc/group",
-                           strchr(user, ':') ? strchr(user, ':') + 1 : "");
+                                 strchr(user, ':') ? strchr(user, ':') + 1 : "");
 }
 
 int spawn_enter_workdir(const char *workdir, struct error *e)
@@ -149,9 +149,8 @@ int spawn_enter_workdir(const char *workdir, struct error *e)
         close(fd);
         /* A directory outside the root reads as "(unreachable)..." (CVE-2024-21626). */
         char cwd[4096];
-        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') {
+        if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
                 return error_set_msg(e, -EXDEV, "workdir '%s' is outside the container", workdir);
-        }
         return 0;
 }
 
