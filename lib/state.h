@@ -1,5 +1,5 @@
-/* Owns the run-time record of each container on disk (<run>/containers/
- * NAME/state), written atomically so that a berthd that crashed at any
+/* Owns the run-time record of each container on disk (<state>/containers/
+ * NAME/state, beside its exit record and confinement), written atomically so that a berthd that crashed at any
  * moment can be followed by one that re-adopts every container. A process
  * is identified by pid + start time + boot id, never by a bare pid. */
 #pragma once

@@ -235,11 +235,11 @@ void nat_sync(struct manager *m)
                                                .n_publish = u->spec->n_publish };
                 any = true;
         }
-        _cleanup_free_ char *err = NULL;
+        struct error err = { 0 };
         int r = any ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nn, &err)
                     : nat_remove(m->nat_table, &err);
         if (r < 0)
-                log_error("nftables: %s", err ? err : strerror(-r));
+                log_error("nftables: %s", error_message(&err));
 }
 
 
