@@ -88,13 +88,15 @@ static int get_strv(struct ctx *x, cfg_t *sec, const char *key, const char *pref
         return first;
 }
 
-/* "limits." for a key of container.limits: how messages name the key. */
-static const char *key_prefix(const struct key_def *k)
+/* How messages name the key: "limits." for a key of container.limits. */
+static void key_prefix(const struct key_def *k, char *buf, size_t size)
 {
         const char *b = k->block;
-        if (strncmp(b, "container.", strlen("container.")) == 0)
-                return b + strlen("container.");
-        return "";
+        size_t skip = strlen("container.");
+        if (strncmp(b, "container.", skip) == 0)
+                snprintf(buf, size, "%s.", b + skip);
+        else
+                buf[0] = 0;
 }
 
 /* Reads key k of section sec into spec with the table's parser and check.
@@ -104,10 +106,10 @@ static const char *key_prefix(const struct key_def *k)
 static int read_key(struct ctx *x, cfg_t *sec, const struct key_def *k, void *spec)
 {
         char prefix[32], msg[256];
-        snprintf(prefix, sizeof prefix, "%s%s", key_prefix(k), key_prefix(k)[0] ? "." : "");
         int line = 0;
         if (k->type == KEY_STRV) {
                 char ***field = (char ***) ((char *) spec + k->offset);
+                key_prefix(k, prefix, sizeof prefix);
                 line = get_strv(x, sec, k->name, prefix, field);
                 for (size_t i = 0; line && k->check && *field && (*field)[i]; i++) {
                         const char *bad = k->check((*field)[i]);
@@ -125,8 +127,10 @@ static int read_key(struct ctx *x, cfg_t *sec, const struct key_def *k, void *sp
                         oom(x);
                         return 0;
                 }
-                if (r < 0)
+                if (r < 0) {
+                        key_prefix(k, prefix, sizeof prefix);
                         err(x, v->line, "%s%s: %s", prefix, k->name, msg);
+                }
                 /* A string is set once stored, even when its check failed (reported). */
                 if (r >= 0 || (k->type == KEY_STR && v->text[0]))
                         line = v->line;

@@ -16,6 +16,7 @@
 #include "keys.h"
 #include "nameidx.h"
 #include "plan.h"
+#include "state.h"
 
 /* ---- a sample setting for every row --------------------------------------- */
 
@@ -455,6 +456,24 @@ static void test_keys_spec_set_find_container_indexed(void **state)
         spec_set_done(&set);
 }
 
+/* The state directory's layout is spelled in state.c only. */
+static void test_keys_state_dir_layout(void **state)
+{
+        (void) state;
+        _cleanup_free_ char *cd = state_containers_dir("/var/lib/berth");
+        _cleanup_free_ char *nd = state_networks_dir("/var/lib/berth");
+        _cleanup_free_ char *d = state_container_dir("/var/lib/berth", "web");
+        _cleanup_free_ char *f = state_container_file("/var/lib/berth", "web", "console.log");
+        assert_string_equal(cd, "/var/lib/berth/containers");
+        assert_string_equal(nd, "/var/lib/berth/networks");
+        assert_string_equal(d, "/var/lib/berth/containers/web");
+        assert_string_equal(f, "/var/lib/berth/containers/web/console.log");
+        char buf[32];
+        assert_int_equal(state_container_dir_buf("/s", "web", buf, sizeof buf), 0);
+        assert_string_equal(buf, "/s/containers/web");
+        assert_int_equal(state_container_dir_buf("/a-long-state-directory", "web", buf, sizeof buf), -ENAMETOOLONG);
+}
+
 /* strdup that fails at the fail_at-th copy of fail_text (1-based), for the
  * allocation-failure test below; the library's and libconfuse's calls come
  * here too. */
@@ -510,6 +529,7 @@ int main(void)
                 cmocka_unit_test(test_keys_alloc_failure_is_not_unset),
                 cmocka_unit_test(test_keys_nameidx_find_insert_remove),
                 cmocka_unit_test(test_keys_spec_set_find_container_indexed),
+                cmocka_unit_test(test_keys_state_dir_layout),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
