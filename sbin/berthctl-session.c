@@ -239,7 +239,7 @@ int verb_run(struct ctl_args *a)
         _cleanup_close_ int sfd = session_signals();
         struct runtime_opts o = {
                 .state_dir = state,
-                .run_dir = a->run ? a->run : DEFAULT_RUN_DIR,
+                .run_dir = DEFAULT_RUN_DIR,
                 .command = a->argc > 1 ? a->argv + 1 : NULL,
                 .tty = tty,
                 .foreground = true,

@@ -98,7 +98,6 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_HELP] = { "help", 'h', NULL, "print this help and exit" },
         [OPT_CONF_DIR] = { "conf-dir", 'c', "DIR", "read the definitions in DIR (default: berthd's, else /etc/containers.d)" },
         [OPT_STATE_DIR] = { "state-dir", 0, "DIR", "the state directory (default: berthd's, else /var/lib/berth)" },
-        [OPT_RUN_DIR] = { "run-dir", 0, "DIR", "keep run time files in DIR (default: /run/berth)" },
         [OPT_SOCKET] = { "socket", 0, "PATH", "talk to the berthd at PATH (default: $BERTH_SOCKET, else /run/berth/control.sock)" },
         [OPT_TIMEOUT] = { "timeout", 0, "DURATION", "how long berthd gets to answer (default: $BERTH_TIMEOUT, else 30s; 0: for ever)" },
         [OPT_STOP_TIMEOUT] = { "timeout", 't', "DURATION", "SIGKILL after DURATION instead of the stop timeout of the definition" },
@@ -125,7 +124,7 @@ static const struct ctl_option options[_OPT_MAX] = {
 static const struct ctl_verb verbs[] = {
         { "check", verb_check, O(OPT_CONF_DIR) | O(OPT_STATE_DIR) | O(OPT_JSON), CTL_ASKS_DAEMON, 0, 0, "",
           "validate the definitions" },
-        { "run", verb_run, O(OPT_CONF_DIR) | O(OPT_STATE_DIR) | O(OPT_RUN_DIR) | O(OPT_TTY) | O(OPT_NO_TTY),
+        { "run", verb_run, O(OPT_CONF_DIR) | O(OPT_STATE_DIR) | O(OPT_TTY) | O(OPT_NO_TTY),
           CTL_NEEDS_ROOT | CTL_TEMPLATES | CTL_COMMAND, 1, -1, "NAME [-- COMMAND [ARG...]]",
           "run a container in the foreground, without berthd" },
         { "plan", verb_plan, O(OPT_JSON), DAEMON, 0, 0, "", "what a reload would do, and why" },
@@ -274,9 +273,6 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         break;
                 case OPT_STATE_DIR:
                         a->state = optarg;
-                        break;
-                case OPT_RUN_DIR:
-                        a->run = optarg;
                         break;
                 case OPT_SOCKET:
                         ctl_set_socket(optarg);

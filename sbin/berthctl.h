@@ -25,7 +25,6 @@ enum ctl_opt {
         OPT_HELP,
         OPT_CONF_DIR,
         OPT_STATE_DIR,
-        OPT_RUN_DIR,
         OPT_SOCKET,
         OPT_TIMEOUT,      /* how long berthd gets to answer */
         OPT_STOP_TIMEOUT, /* stop, restart: SIGKILL after this */
@@ -51,7 +50,7 @@ enum ctl_opt {
 /* What the options of one invocation said; operands in argv[0..argc). */
 struct ctl_args {
         const char *verb;
-        const char *conf, *state, *run, *user, *workdir, *signal;
+        const char *conf, *state, *user, *workdir, *signal;
         int tty; /* -1: neither --tty nor --no-tty */
         char **env; /* --env KEY=VALUE, in order */
         bool json, follow, raw, names, all, force, keep_special;
