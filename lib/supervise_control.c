@@ -1,0 +1,519 @@
+/* The control methods (lib/control.h): ls/inspect, start/stop/restart/kill,
+ * plan/reload, destroy, events and wait. Each validates its parameters and
+ * answers with an error naming what is wrong; none blocks the loop. */
+
+#include "supervise_internal.h"
+
+/* ---- control methods ---------------------------------------------------------------------------- */
+
+static json_object *unit_json(struct manager *m, struct unit *u, bool full)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(u->name));
+        bool orphan_idle = u->orphaned && (u->state == U_STOPPED || u->state == U_FAILED);
+        bool waiting = u->pending_start && u->waiting_for[0] && (u->state == U_STOPPED || u->state == U_FAILED ||
+                                                                   u->state == U_BACKOFF);
+        const char *state = orphan_idle ? "orphaned"
+                            : waiting   ? "waiting"
+                            : u->state == U_RUNNING && unit_frozen(u) ? "frozen"
+                                                                       : unit_state_names[u->state];
+        json_object_object_add(o, "state", json_object_new_string(state));
+        if (waiting)
+                json_object_object_add(o, "waiting_for", json_object_new_string(u->waiting_for));
+        json_object_object_add(o, "orphaned", json_object_new_boolean(u->orphaned));
+        json_object_object_add(o, "health", json_object_new_string(
+                u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
+        json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
+        json_object_object_add(o, "address", json_object_new_string(u->address));
+        json_object_object_add(o, "restarts", json_object_new_int64(u->restarts));
+        uint64_t up = u->state == U_RUNNING && u->started_realtime ? (now_realtime() - u->started_realtime) / 1000000ULL : 0;
+        json_object_object_add(o, "uptime_sec", json_object_new_uint64(up));
+        json_object_object_add(o, "last_status", json_object_new_int(u->last_status));
+        json_object_object_add(o, "error", json_object_new_string(u->last_error));
+        json_object_object_add(o, "declared", json_object_new_boolean(u->spec && !u->owned_spec));
+        if (!full)
+                return o;
+        _cleanup_free_ char *dir = unit_dir(m, u->name);
+        json_object_object_add(o, "dir", json_object_new_string(dir ? dir : ""));
+        json_object_object_add(o, "init_start", json_object_new_uint64(u->init_start));
+        json_object_object_add(o, "monitor_pid", json_object_new_int(u->monitor_pid));
+        json_object_object_add(o, "operator_stopped", json_object_new_boolean(u->operator_stopped));
+        json_object_object_add(o, "restart_hash", json_object_new_string(u->rh));
+        json_object_object_add(o, "live_hash", json_object_new_string(u->lh));
+        if (u->spec) {
+                const struct spec_container *c = u->spec;
+                json_object_object_add(o, "file", json_object_new_string(c->file));
+                json_object_object_add(o, "line", json_object_new_int(c->line));
+                json_object_object_add(o, "restart_policy", json_object_new_string(restart_policy_to_string(c->restart)));
+                json_object_object_add(o, "autostart", json_object_new_boolean(c->autostart));
+                json_object_object_add(o, "network_mode", json_object_new_string(net_mode_to_string(c->net_mode)));
+                json_object *cmd = json_object_new_array();
+                for (size_t i = 0; c->command && c->command[i]; i++)
+                        json_object_array_add(cmd, json_object_new_string(c->command[i]));
+                json_object_object_add(o, "command", cmd);
+        }
+        json_object *probes = json_object_new_array();
+        for (uint32_t i = 0; i < HEALTH_LAST_N; i++) {
+                const struct health_result *r = health_state_result(&u->health, i);
+                if (!r)
+                        break;
+                json_object *pr = json_object_new_object();
+                json_object_object_add(pr, "time_usec", json_object_new_uint64(r->started_realtime));
+                json_object_object_add(pr, "duration_usec", json_object_new_uint64(r->duration));
+                json_object_object_add(pr, "ok", json_object_new_boolean(r->ok));
+                json_object_object_add(pr, "exit_status", json_object_new_int(r->exit_status));
+                json_object_object_add(pr, "output", json_object_new_string(r->output));
+                json_object_array_add(probes, pr);
+        }
+        json_object_object_add(o, "health_probes", probes);
+        json_object *ev = json_object_new_array();
+        for (size_t i = 0; i < m->n_events; i++) {
+                const struct event_rec *e = &m->events[(m->events_head + i) % EVENTS_KEPT];
+                if (e->name && streq(e->name, u->name))
+                        json_object_array_add(ev, event_json(e));
+        }
+        json_object_object_add(o, "events", ev);
+        return o;
+}
+
+static const char *param_string(json_object *params, const char *key)
+{
+        json_object *v;
+        if (!params || !json_object_object_get_ex(params, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static void reply_no_such(struct control_conn *c, const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name ? name : ""));
+        (void) control_reply_error(c, "io.berth.NoSuchContainer", p);
+}
+
+static void reply_invalid(struct control_conn *c, const char *why)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "reason", json_object_new_string(why));
+        (void) control_reply_error(c, "org.varlink.service.InvalidParameter", p);
+}
+
+static void reply_refused(struct control_conn *c, const char *error, const char *why)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "reason", json_object_new_string(why));
+        (void) control_reply_error(c, error, p);
+}
+
+/* berthctl destroy NAME: deletes the data of an orphan, and only of one
+ * that no definition names and that does not run. */
+static void method_destroy(struct manager *m, struct control_conn *c, json_object *params)
+{
+        const char *name = param_string(params, "name");
+        struct unit *u = name ? unit_find(m, name) : NULL;
+        char why[700];
+        if (!u) {
+                reply_no_such(c, name);
+                return;
+        }
+        if (u->spec && !u->owned_spec) {
+                snprintf(why, sizeof why, "container '%s' is declared in %s:%d: remove its definition and reload first",
+                         u->name, u->spec->file ? u->spec->file : "?", u->spec->line);
+                reply_refused(c, "io.berth.ContainerDeclared", why);
+                return;
+        }
+        /* A definition back in the directory but not reloaded yet counts:
+         * the operator restored it to keep the data. */
+        struct spec_set files = { 0 };
+        struct diag d = { 0 };
+        int r = config_load_dir(m->o.conf_dir, &files, &d);
+        const struct spec_container *f = r >= 0 ? spec_set_find_container(&files, u->name) : NULL;
+        if (r < 0)
+                snprintf(why, sizeof why, "the definitions in %s cannot be read or are invalid: fix them first",
+                         m->o.conf_dir);
+        else if (f)
+                snprintf(why, sizeof why, "container '%s' is declared in %s:%d (not reloaded yet): remove its "
+                         "definition first", u->name, f->file ? f->file : "?", f->line);
+        spec_set_done(&files);
+        diag_done(&d);
+        if (r < 0 || f) {
+                reply_refused(c, "io.berth.ContainerDeclared", why);
+                return;
+        }
+        if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid) {
+                snprintf(why, sizeof why, "container '%s' is %s: destroy it once it has stopped", u->name,
+                         unit_state_names[u->state]);
+                reply_refused(c, "io.berth.ContainerRunning", why);
+                return;
+        }
+        r = runtime_delete_data(m->o.state_dir, u->name);
+        if (r == -EBUSY) {
+                snprintf(why, sizeof why, "container '%s' is in use (a process holds its lock): not deleted", u->name);
+                reply_refused(c, "io.berth.ContainerRunning", why);
+                return;
+        }
+        if (r < 0) {
+                snprintf(why, sizeof why, "cannot delete the data of container '%s': %s", u->name, strerror(-r));
+                reply_refused(c, "io.berth.DestroyFailed", why);
+                return;
+        }
+        emit(m, u->name, "destroyed", "its data is deleted");
+        unit_forget(m, u);
+        (void) control_reply(c, NULL, false);
+}
+
+/* Names from {"names": [...]} (or {"name": "x"}); all must exist. */
+static bool collect_units(struct manager *m, struct control_conn *c, json_object *params, struct unit **out, size_t max,
+                          size_t *n)
+{
+        json_object *arr;
+        *n = 0;
+        const char *one = param_string(params, "name");
+        if (one) {
+                out[(*n)++] = unit_find(m, one);
+                if (!out[0]) {
+                        reply_no_such(c, one);
+                        return false;
+                }
+                return true;
+        }
+        if (!params || !json_object_object_get_ex(params, "names", &arr) || !json_object_is_type(arr, json_type_array) ||
+            json_object_array_length(arr) == 0) {
+                reply_invalid(c, "expected \"names\": [\"NAME\", ...]");
+                return false;
+        }
+        for (size_t i = 0; i < json_object_array_length(arr) && *n < max; i++) {
+                const char *name = json_object_get_string(json_object_array_get_idx(arr, i));
+                struct unit *u = name ? unit_find(m, name) : NULL;
+                if (!u) {
+                        reply_no_such(c, name);
+                        return false;
+                }
+                out[(*n)++] = u;
+        }
+        return true;
+}
+
+static void method_plan(struct manager *m, struct control_conn *c, bool apply, json_object *params)
+{
+        struct spec_set next = { 0 };
+        struct plan p = { 0 };
+        json_object *errs = NULL;
+        int r = make_plan(m, &next, &p, &errs);
+        if (r == -EINVAL) {
+                /* The reply takes errs with it: count them first. */
+                size_t n = json_object_array_length(errs);
+                json_object *ep = json_object_new_object();
+                json_object_object_add(ep, "errors", errs);
+                (void) control_reply_error(c, "io.berth.InvalidDefinitions", ep);
+                if (apply) {
+                        m->definition_errors = n;
+                        (void) sd_notifyf(false, "STATUS=reload refused: %zu errors in %s", n, m->o.conf_dir);
+                        emit(m, NULL, "reload-refused", "%zu errors", n);
+                }
+                return;
+        }
+        if (r < 0) {
+                (void) control_reply_error(c, "io.berth.InternalError", NULL);
+                return;
+        }
+        char why[1024];
+        bool force_needed = reload_needs_force(m, &p, why, sizeof why);
+        json_object *fv;
+        bool force = params && json_object_object_get_ex(params, "force", &fv) && json_object_get_boolean(fv);
+        if (apply && force_needed && !force) {
+                reply_refused(c, "io.berth.ReloadRefused", why);
+                emit(m, NULL, "reload-refused", "%s", why);
+                plan_done(&p);
+                spec_set_done(&next);
+                return;
+        }
+        json_object *out = plan_to_json(&p);
+        if (out && force_needed && !apply)
+                json_object_object_add(out, "force_needed", json_object_new_string(why));
+        if (apply) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
+                (void) sd_notify(false, buf);
+                uint64_t seq = m->events_seq;
+                apply_plan(m, &next, &p);
+                m->definition_errors = 0;
+                save_last_good(m);
+                emit(m, NULL, "reloaded", "%zu changes", plan_count_changes(&p));
+                (void) sd_notify(false, "READY=1");
+                json_object *w;
+                bool wait = params && json_object_object_get_ex(params, "wait", &w) && json_object_get_boolean(w);
+                if (wait && manager_busy(m)) {
+                        /* The plan now; once every start and stop has finished,
+                         * {"failed": [...]}: what did not start or update. */
+                        (void) control_reply(c, out, true);
+                        control_conn_set_tag(c, TAG_RELOAD, (void *) (uintptr_t) seq);
+                        plan_done(&p);
+                        return;
+                }
+                json_object_object_add(out, "failed", reload_failures(m, seq));
+        } else
+                spec_set_done(&next);
+        plan_done(&p);
+        (void) control_reply(c, out, false);
+}
+
+static void send_backlog(struct manager *m, struct control_conn *c)
+{
+        for (size_t i = 0; i < m->n_events; i++)
+                (void) control_reply(c, event_json(&m->events[(m->events_head + i) % EVENTS_KEPT]), true);
+}
+
+static bool unit_alive(const struct unit *u)
+{
+        return u->state == U_STARTING || u->state == U_RUNNING || u->state == U_STOPPING;
+}
+
+static void add_action(json_object *acts, const char *fmt, ...) _printf_(2, 3);
+static void add_action(json_object *acts, const char *fmt, ...)
+{
+        char line[600];
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        json_object_array_add(acts, json_object_new_string(line));
+}
+
+/* Marks into acc what the named units require (requires = true) or what
+ * requires them, and in via[i] the named unit that brought each in. */
+static int mark_closure(struct manager *m, const struct order_unit *view, struct unit **units, size_t n, bool requires,
+                        bool *acc, const char **via)
+{
+        size_t nu = m->n_units;
+        _cleanup_free_ bool *tmp = calloc(nu + 1, sizeof *tmp);
+        if (!tmp)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                size_t idx = 0;
+                while (idx < nu && m->units[idx] != units[k])
+                        idx++;
+                memset(tmp, 0, nu * sizeof *tmp);
+                if (requires)
+                        (void) order_mark_required(view, nu, idx, tmp);
+                else
+                        (void) order_mark_requirers(view, nu, idx, tmp);
+                for (size_t i = 0; i < nu; i++)
+                        if (tmp[i] && !acc[i]) {
+                                acc[i] = true;
+                                via[i] = units[k]->name;
+                        }
+        }
+        return 0;
+}
+
+/* start, stop and restart: start brings up what the named containers
+ * require first; stop takes down what requires them first; restart does
+ * both and brings the requirers back after them. The reply lists what was
+ * done; what cannot be done is an error and changes nothing. */
+static void method_verb(struct manager *m, struct control_conn *c, const char *method, struct unit **units, size_t n)
+{
+        bool start = streq(method, "io.berth.Container.Start"), stop = streq(method, "io.berth.Container.Stop");
+        bool restart = !start && !stop;
+        size_t nu = m->n_units;
+        _cleanup_free_ struct order_unit *view = order_view(m);
+        _cleanup_free_ bool *named = calloc(nu + 1, sizeof *named), *req = calloc(nu + 1, sizeof *req),
+                            *dep = calloc(nu + 1, sizeof *dep);
+        _cleanup_free_ const char **req_via = calloc(nu + 1, sizeof *req_via),
+                                  **dep_via = calloc(nu + 1, sizeof *dep_via);
+        if (!view || !named || !req || !dep || !req_via || !dep_via ||
+            ((start || restart) && mark_closure(m, view, units, n, true, req, req_via) < 0) ||
+            ((stop || restart) && mark_closure(m, view, units, n, false, dep, dep_via) < 0)) {
+                (void) control_reply_error(c, "io.berth.InternalError", NULL);
+                return;
+        }
+        for (size_t k = 0; k < n; k++)
+                for (size_t i = 0; i < nu; i++)
+                        if (m->units[i] == units[k])
+                                named[i] = true;
+        for (size_t i = 0; i < nu; i++) {
+                const struct unit *u = m->units[i];
+                if (req[i] && !named[i] && (!u->spec || u->owned_spec)) {
+                        char why[600];
+                        snprintf(why, sizeof why, "'%s' requires '%s', which is no longer declared", req_via[i],
+                                 u->name);
+                        reply_invalid(c, why);
+                        return;
+                }
+        }
+        json_object *acts = json_object_new_array();
+        if (stop || restart) /* requirers first, so that the order of the list is the order of the stops */
+                for (size_t i = 0; i < nu; i++) {
+                        struct unit *u = m->units[i];
+                        if (!dep[i] || named[i])
+                                continue;
+                        bool up = u->state == U_RUNNING || u->state == U_STARTING;
+                        if (restart && up) {
+                                emit(m, u->name, "stop", "requires '%s', which restarts", dep_via[i]);
+                                u->restart_after_stop = true;
+                                unit_request_stop(u);
+                                add_action(acts, "restart '%s': it requires '%s'", u->name, dep_via[i]);
+                        } else if (stop && (unit_alive(u) || u->pending_start || u->state == U_BACKOFF)) {
+                                emit(m, u->name, "stop", "requires '%s', which is stopped by the operator",
+                                     dep_via[i]);
+                                u->operator_stopped = true;
+                                u->restart_after_stop = false;
+                                unit_request_stop(u);
+                                add_action(acts, "stop '%s' first: it requires '%s'", u->name, dep_via[i]);
+                        }
+                }
+        if (start || restart)
+                for (size_t i = 0; i < nu; i++) {
+                        struct unit *u = m->units[i];
+                        if (!req[i] || named[i] || u->pending_start)
+                                continue;
+                        if (u->state == U_STOPPING || (u->pending_stop && unit_alive(u))) {
+                                u->operator_stopped = false;
+                                u->restart_after_stop = true;
+                                add_action(acts, "start '%s' first, once it has stopped: '%s' requires it", u->name,
+                                           req_via[i]);
+                                continue;
+                        }
+                        if (unit_alive(u))
+                                continue;
+                        emit(m, u->name, "start", "required by '%s'", req_via[i]);
+                        u->consecutive = 0;
+                        u->n_restart_times = 0;
+                        unit_request_start(u);
+                        add_action(acts, "start '%s' first: '%s' requires it", u->name, req_via[i]);
+                }
+        for (size_t i = 0; i < nu; i++) {
+                struct unit *u = m->units[i];
+                if (!named[i])
+                        continue;
+                if (stop) {
+                        bool was_down = !unit_alive(u) && !u->pending_start && u->state != U_BACKOFF;
+                        u->operator_stopped = true;
+                        u->restart_after_stop = false;
+                        if (was_down) {
+                                add_action(acts, "'%s' is already %s", u->name, unit_state_names[u->state]);
+                                continue;
+                        }
+                        emit(m, u->name, "stop", "requested by the operator");
+                        unit_request_stop(u);
+                        add_action(acts, "stop '%s'", u->name);
+                        continue;
+                }
+                u->consecutive = 0;
+                u->n_restart_times = 0;
+                u->operator_stopped = false;
+                if (u->state == U_STOPPING || (u->pending_stop && unit_alive(u))) {
+                        u->restart_after_stop = true;
+                        add_action(acts, "start '%s' once it has stopped", u->name);
+                } else if (restart && (u->state == U_RUNNING || u->state == U_STARTING)) {
+                        u->restart_after_stop = true;
+                        unit_request_stop(u);
+                        add_action(acts, "restart '%s'", u->name);
+                } else if (unit_alive(u)) {
+                        add_action(acts, "'%s' is already %s", u->name, unit_state_names[u->state]);
+                } else if (u->pending_start) {
+                        add_action(acts, "'%s' is already waiting to start", u->name);
+                } else {
+                        unit_request_start(u);
+                        add_action(acts, "start '%s'", u->name);
+                }
+        }
+        manager_dispatch_soon(m);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "actions", acts);
+        (void) control_reply(c, p, false);
+}
+
+void on_call(void *userdata, struct control_conn *c, const char *method, json_object *params, bool more)
+{
+        struct manager *m = userdata;
+        struct unit *units[256];
+        size_t n = 0;
+        if (streq(method, "io.berth.Container.List")) {
+                json_object *arr = json_object_new_array();
+                for (size_t i = 0; i < m->n_units; i++)
+                        json_object_array_add(arr, unit_json(m, m->units[i], false));
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "containers", arr);
+                (void) control_reply(c, p, false);
+        } else if (streq(method, "io.berth.Container.Inspect")) {
+                const char *name = param_string(params, "name");
+                struct unit *u = name ? unit_find(m, name) : NULL;
+                if (!u)
+                        reply_no_such(c, name);
+                else
+                        (void) control_reply(c, unit_json(m, u, true), false);
+        } else if (streq(method, "io.berth.Manager.Plan"))
+                method_plan(m, c, false, params);
+        else if (streq(method, "io.berth.Manager.Reload"))
+                method_plan(m, c, true, params);
+        else if (streq(method, "io.berth.Container.Destroy")) {
+                if (m->shutting_down)
+                        (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
+                else
+                        method_destroy(m, c, params);
+        }
+        else if (streq(method, "io.berth.Container.Start") || streq(method, "io.berth.Container.Stop") ||
+                 streq(method, "io.berth.Container.Restart")) {
+                if (m->shutting_down) {
+                        (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
+                        return;
+                }
+                if (!collect_units(m, c, params, units, ELEMENTSOF(units), &n))
+                        return;
+                for (size_t i = 0; i < n; i++) {
+                        struct unit *u = units[i];
+                        if (!u->spec || u->owned_spec) {
+                                reply_no_such(c, u->name);
+                                return;
+                        }
+                }
+                method_verb(m, c, method, units, n);
+        } else if (streq(method, "io.berth.Container.Kill")) {
+                if (!collect_units(m, c, params, units, ELEMENTSOF(units), &n))
+                        return;
+                const char *s = param_string(params, "signal");
+                int sig = SIGTERM;
+                if (s && parse_signal(s, &sig) < 0) {
+                        reply_invalid(c, "signal: not a signal name or number");
+                        return;
+                }
+                /* All or nothing: a signal that cannot be sent is an error, never a silent no-op. */
+                for (size_t i = 0; i < n; i++)
+                        if (units[i]->state != U_RUNNING || unit_init_pidfd(units[i]) < 0) {
+                                char why[600];
+                                snprintf(why, sizeof why, "'%s' is %s: no process to signal; nothing was sent",
+                                         units[i]->name, unit_state_names[units[i]->state]);
+                                reply_invalid(c, why);
+                                return;
+                        }
+                for (size_t i = 0; i < n; i++)
+                        if (syscall(SYS_pidfd_send_signal, units[i]->init_pidfd, sig, NULL, 0) < 0) {
+                                char why[600];
+                                snprintf(why, sizeof why, "'%s': cannot send the signal: %s", units[i]->name,
+                                         strerror(errno));
+                                reply_invalid(c, why);
+                                return;
+                        }
+                (void) control_reply(c, NULL, false);
+        } else if (streq(method, "io.berth.Manager.Events")) {
+                send_backlog(m, c);
+                if (more)
+                        control_conn_set_tag(c, TAG_EVENTS, NULL);
+                else
+                        (void) control_reply(c, NULL, false);
+        } else if (streq(method, "io.berth.Manager.Status")) {
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "containers", json_object_new_int64((int64_t) m->n_units));
+                json_object_object_add(p, "ready", json_object_new_boolean(m->ready));
+                json_object_object_add(p, "conf_dir", json_object_new_string(m->o.conf_dir));
+                json_object_object_add(p, "state_dir", json_object_new_string(m->o.state_dir));
+                json_object_object_add(p, "definition_errors", json_object_new_int64((int64_t) m->definition_errors));
+                json_object_object_add(p, "last_good", json_object_new_boolean(m->on_last_good));
+                (void) control_reply(c, p, false);
+        } else {
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "method", json_object_new_string(method));
+                (void) control_reply_error(c, "org.varlink.service.MethodNotFound", p);
+        }
+}

@@ -1,0 +1,183 @@
+/* Health checks of running units: probes run as confined exec sessions
+ * (lib/exec.h) driven by the event loop with their own timeout, never
+ * overlapping; verdicts come from lib/health.h's pure health_record. */
+
+#include "supervise_internal.h"
+
+static void health_schedule(struct unit *u, usec_t delay);
+
+static void probe_done(struct unit *u)
+{
+        struct manager *m = u->m;
+        struct health_result r;
+        if (health_probe_result(u->probe, &r) < 0)
+                return;
+        health_stop(u);
+        if (u->state != U_RUNNING || !u->spec)
+                return;
+        const struct spec_health *h = &u->spec->health;
+        health_status_t before = u->health.status;
+        usec_t since = u->started_mono ? now_mono(m) - u->started_mono : 0;
+        health_transition_t t = health_record(&u->health, h, since, &r);
+        if (t != HEALTH_TRANSITION_NONE) {
+                if (r.ok)
+                        emit(m, u->name, "health", "%s → %s", health_status_to_string(before),
+                             health_status_to_string(u->health.status));
+                else if (r.output[0])
+                        emit(m, u->name, "health", "%s → %s: %s", health_status_to_string(before),
+                             health_status_to_string(u->health.status), r.output);
+                else
+                        emit(m, u->name, "health", "%s → %s: exit status %d", health_status_to_string(before),
+                             health_status_to_string(u->health.status), r.exit_status);
+                notify_status(m);
+        }
+        if (t == HEALTH_TRANSITION_UNHEALTHY && h->on_failure != HEALTH_ACTION_NONE) {
+                /* restart: through the restart policy's back-off and limits;
+                 * stop: stopped and marked failed. */
+                u->health_failed_stop = true;
+                emit(m, u->name, "health-action", "%s", health_action_to_string(h->on_failure));
+                stop_requirers(m, u, "is unhealthy");
+                /* Not an orderly stop: dependants that only come "after" do
+                 * not hold it up. */
+                unit_stop_now(u);
+                manager_dispatch_soon(m);
+                return;
+        }
+        if (t == HEALTH_TRANSITION_HEALTHY)
+                manager_dispatch_soon(m); /* dependants may wait for this */
+        health_schedule(u, h->interval);
+}
+
+static int on_probe_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) fd;
+        struct unit *u = userdata;
+        if (health_probe_handle(u->probe, revents) > 0)
+                probe_done(u);
+        return 0;
+}
+
+static int on_probe_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        health_probe_kill(u->probe); /* the whole tree; the result is "timed out" */
+        probe_done(u);
+        return 0;
+}
+
+static int on_reaped(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        (void) si;
+        (void) userdata;
+        /* sd-event reaps it after this; the (floating, small) source stays
+         * off until the loop is freed: this happens only for a kill that
+         * did not take at once. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+/* A killed probe process (or its set-up) that did not exit at once: the
+ * loop reaps it when it does, and never waits for it. */
+static void reap_later(void *userdata, pid_t pid)
+{
+        struct manager *m = userdata;
+        if (sd_event_add_child(m->event, NULL, pid, WEXITED, on_reaped, NULL) < 0)
+                (void) waitpid(pid, NULL, WNOHANG);
+}
+
+/* A frozen container's probes are suspended (berthctl freeze): they could
+ * not run, and a verdict on a container that is paused on purpose would
+ * be a lie. */
+bool unit_frozen(struct unit *u)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        return u->init_pid > 0 && cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0 &&
+               cgroup_open_existing(cm, u->name, &cg) >= 0 && cgroup_is_frozen(cg) > 0;
+}
+
+static void health_probe_now(struct unit *u)
+{
+        struct manager *m = u->m;
+        if (unit_frozen(u)) {
+                health_schedule(u, u->spec->health.interval);
+                return;
+        }
+        struct health_target t = { .exec = { .name = u->name,
+                                             .init_pid = u->init_pid,
+                                             .init_start = u->init_start,
+                                             .spec = u->spec,
+                                             .state_dir = m->o.state_dir,
+                                             .init_exe = &m->o.init_exe_fd,
+                                             .reap_later = reap_later,
+                                             .reap_userdata = m } };
+        if (u->address[0])
+                (void) inet_pton(AF_INET, u->address, &t.address);
+        if (health_probe_start(&t, &u->spec->health, &u->probe) < 0) {
+                health_schedule(u, u->spec->health.interval);
+                return;
+        }
+        struct health_result r;
+        if (health_probe_result(u->probe, &r) == 0) { /* failed before it began */
+                probe_done(u);
+                return;
+        }
+        if (sd_event_add_io(m->event, &u->probe_src, health_probe_fd(u->probe), EPOLLIN, on_probe_io, u) < 0 ||
+            sd_event_add_time_relative(m->event, &u->probe_timeout, CLOCK_MONOTONIC, u->spec->health.timeout, 1000,
+                                       on_probe_timeout, u) < 0) {
+                health_stop(u);
+                health_schedule(u, u->spec->health.interval);
+        }
+}
+
+static int on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        u->health_timer = sd_event_source_disable_unref(u->health_timer);
+        if (u->state == U_RUNNING && u->spec && u->spec->health.enabled && !u->probe)
+                health_probe_now(u);
+        return 0;
+}
+
+static void health_schedule(struct unit *u, usec_t delay)
+{
+        u->health_timer = sd_event_source_disable_unref(u->health_timer);
+        if (sd_event_add_time_relative(u->m->event, &u->health_timer, CLOCK_MONOTONIC, delay, 10 * 1000,
+                                       on_health_timer, u) < 0)
+                log_error("%s: cannot schedule its health check", u->name);
+}
+
+/* A (re)started container's health starts over, never carrying a stale
+ * verdict into its dependants' gates. The first probe comes soon: within
+ * a second, or the interval if shorter. */
+void health_begin(struct unit *u)
+{
+        health_stop(u);
+        health_state_reset(&u->health);
+        u->health_failed_stop = false;
+        if (u->spec && u->spec->health.enabled)
+                health_schedule(u, u->spec->health.interval < SPEC_USEC_PER_SEC ? u->spec->health.interval
+                                                                                 : SPEC_USEC_PER_SEC);
+}
+
+/* After a reload changed a running container's settings: a health check
+ * added is started, one removed is dropped with its verdict. A changed
+ * check keeps its verdict; its new settings apply from the next probe. */
+void health_follow_spec(struct unit *u)
+{
+        if (u->state != U_RUNNING)
+                return;
+        bool want = u->spec && u->spec->health.enabled;
+        bool active = u->probe || u->health_timer;
+        if (want && !active)
+                health_begin(u);
+        else if (!want && (active || u->health.n_results)) {
+                health_stop(u);
+                health_state_reset(&u->health);
+        }
+}

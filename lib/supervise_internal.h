@@ -1,0 +1,177 @@
+/* Internal to the supervisor (lib/supervise*.c): the manager, its units and
+ * the functions the files share. Nothing outside lib/supervise*.c includes it. */
+#pragma once
+
+#include "supervise.h"
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include "cgroup.h"
+#include "config.h"
+#include "control.h"
+#include "health.h"
+#include "log.h"
+#include "nat.h"
+#include "net.h"
+#include "order.h"
+#include "parse.h"
+#include "plan.h"
+#include "runtime.h"
+#include "scope.h"
+#include "state.h"
+#include "util.h"
+
+#define EVENTS_KEPT 256
+#define TAG_EVENTS 1
+#define TAG_WAIT 2
+#define TAG_RELOAD 3
+#define RESTARTS_KEPT 64
+
+enum unit_state {
+        U_STOPPED,
+        U_STARTING,
+        U_RUNNING,
+        U_STOPPING,
+        U_BACKOFF,
+        U_FAILED,
+};
+
+extern const char *const unit_state_names[];
+
+struct unit {
+        struct manager *m;
+        char *name;
+        const struct spec_container *spec; /* in m->set; NULL: adopted, not declared */
+        enum unit_state state;
+        bool known_spec;          /* hashes below are of spec (not only from disk) */
+        char rh[SPEC_HASH_LEN], lh[SPEC_HASH_LEN], sh[SPEC_HASH_LEN];
+        bool operator_stopped;    /* a stop by the operator: never restarted, never a failure */
+        bool orphaned;            /* its definition is gone: stopped, data kept until destroy */
+        bool pending_start;       /* waiting for dependencies / start-delay */
+        bool pending_stop;        /* waiting for dependants to stop first */
+        bool restart_after_stop;
+        usec_t pending_since;
+        usec_t delay_until;       /* pending: 0 until its turn comes, then when start-delay ends */
+        usec_t launched_mono;     /* when the last start began (start-timeout counts from it) */
+        bool timeout_reported;    /* its start-timeout passed and was reported */
+
+        pid_t monitor_pid;
+        uint64_t monitor_start;
+        int monitor_pidfd;
+        sd_event_source *monitor_src;
+        int status_fd;
+        sd_event_source *status_src;
+        char status_buf[600];
+        size_t status_len;
+
+        pid_t init_pid;
+        uint64_t init_start;
+        int init_pidfd;
+        bool exit_oom; /* the monitor saw the OOM killer in the container's cgroup */
+        char address[16];
+        usec_t started_mono;
+        uint64_t started_realtime;
+
+        uint32_t restarts;            /* total, for ls */
+        uint32_t consecutive;         /* for the back-off */
+        usec_t restart_times[RESTARTS_KEPT];
+        size_t n_restart_times;
+        sd_event_source *timer;       /* back-off, start delay, stop timeout, start timeout */
+        int last_status;              /* -1 none */
+        char last_error[512];
+        char waiting_for[64];     /* a pending start held by this container (order.c's blocker) */
+        struct spec_container *owned_spec; /* a spec kept alive for a removed definition */
+
+        /* Health: probes never overlap; a restart starts the verdict over. */
+        struct health_state health;
+        struct health_probe *probe;
+        sd_event_source *probe_src, *probe_timeout, *health_timer;
+        bool health_failed_stop;      /* stopped for health: counts as a failure */
+};
+
+struct event_rec {
+        uint64_t realtime_usec;
+        char *name;
+        char *event;
+        char *detail;
+};
+
+struct manager {
+        sd_event *event;
+        struct manager_options o;
+        char *containers_dir;
+        struct spec_set set;
+        struct spec_network **networks_up; /* bridges we manage, as last applied */
+        char net_owner[NET_OWNER_MAX];     /* marks our bridges (from the state directory) */
+        size_t n_networks_up;
+        struct unit **units;
+        size_t n_units;
+        struct control_server *control;
+        sd_event_source *dispatch_src; /* deferred: manager_dispatch_soon() */
+        bool shutting_down, ready;
+        struct event_rec events[EVENTS_KEPT];
+        size_t n_events, events_head;
+        uint64_t events_seq;
+        char nat_table[32]; /* "berth", or per run dir for a private instance */
+        size_t definition_errors; /* in the directory's files, last time they were read */
+        bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
+        size_t vanished;          /* ... because the definitions of this many running containers vanished */
+};
+
+
+/* supervise_control.c */
+void on_call(void *userdata, struct control_conn *c, const char *method, json_object *params, bool more);
+
+/* supervise.c */
+uint64_t now_realtime(void);
+usec_t now_mono(struct manager *m);
+json_object *event_json(const struct event_rec *e);
+void emit(struct manager *m, const char *name, const char *event, const char *fmt, ...) _printf_(4, 5);
+struct unit *unit_find(struct manager *m, const char *name);
+struct unit *unit_add(struct manager *m, const char *name);
+void health_stop(struct unit *u);
+void unit_forget(struct manager *m, struct unit *u);
+char *unit_dir(struct manager *m, const char *name);
+void unit_set_spec(struct unit *u, const struct spec_container *c);
+void set_timer(struct unit *u, usec_t delay, sd_event_time_handler_t cb);
+void notify_status(struct manager *m);
+void nat_sync(struct manager *m);
+bool manager_busy(struct manager *m);
+json_object *reload_failures(struct manager *m, uint64_t seq);
+struct order_unit *order_view(struct manager *m);
+/* The scheduler (start/stop decisions, READY=1, reload completion, the end
+ * of shutdown), once, after the current event handlers. */
+void manager_dispatch_soon(struct manager *m);
+
+/* supervise_health.c */
+bool unit_frozen(struct unit *u);
+void health_begin(struct unit *u);
+void health_follow_spec(struct unit *u);
+
+/* supervise_reload.c */
+int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan, json_object **ret_errors);
+void save_last_good(struct manager *m);
+bool reload_needs_force(struct manager *m, const struct plan *p, char *why, size_t size);
+void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p);
+void adopt(struct manager *m, const char *name);
+
+/* supervise_unit.c */
+void monitor_gone(struct unit *u);
+int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+void stop_requirers(struct manager *m, struct unit *u, const char *why);
+void unit_start_now(struct unit *u);
+int on_pending_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void unit_request_start(struct unit *u);
+int unit_init_pidfd(struct unit *u);
+void unit_stop_now(struct unit *u);
+void unit_request_stop(struct unit *u);

@@ -1,0 +1,477 @@
+/* A unit's state machine: start (spawner -> monitor), running, stop with
+ * its timeout and escalation, exit with the restart policy and back-off.
+ * Transitions only change the unit and ask for the scheduler
+ * (manager_dispatch_soon); what starts or stops next is decided there. */
+
+#include "supervise_internal.h"
+#include "restart.h"
+
+static void unit_exited(struct unit *u, int status, const char *why);
+
+/* ---- starting --------------------------------------------------------------------- */
+
+static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) revents;
+        struct unit *u = userdata;
+        ssize_t k = read(fd, u->status_buf + u->status_len, sizeof u->status_buf - 1 - u->status_len);
+        if (k > 0) {
+                u->status_len += (size_t) k;
+                u->status_buf[u->status_len] = 0;
+                char *nl = strchr(u->status_buf, '\n');
+                if (!nl)
+                        return 0;
+                *nl = 0;
+                if (u->status_buf[0] == 'S') {
+                        unsigned long long start = 0;
+                        int pid = 0;
+                        char addr[16] = "";
+                        if (sscanf(u->status_buf, "S %d %llu %15s", &pid, &start, addr) >= 2) {
+                                u->init_pid = pid;
+                                u->init_start = start;
+                                snprintf(u->address, sizeof u->address, "%s", streq(addr, "-") ? "" : addr);
+                                int pr = state_pidfd_verified(pid, start, &u->init_pidfd);
+                                if (pr < 0) {
+                                        u->init_pidfd = -1;
+                                        log_warning("%s: no pidfd for its init yet (%s); retried when it is signalled",
+                                                    u->name, strerror(-pr));
+                                }
+                                u->state = U_RUNNING;
+                                u->started_mono = now_mono(u->m);
+                                u->started_realtime = now_realtime();
+                                u->last_error[0] = 0;
+                                struct state_record rec = { .monitor_pid = u->monitor_pid,
+                                                            .monitor_start = u->monitor_start,
+                                                            .init_pid = pid,
+                                                            .init_start = start,
+                                                            .started_realtime_usec = u->started_realtime,
+                                                            .restarts = u->restarts };
+                                (void) state_boot_id(rec.boot_id);
+                                memcpy(rec.restart_hash, u->rh, SPEC_HASH_LEN);
+                                memcpy(rec.live_hash, u->lh, SPEC_HASH_LEN);
+                                memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
+                                snprintf(rec.address, sizeof rec.address, "%s", u->address);
+                                _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+                                if (dir && state_write(dir, &rec, true) < 0)
+                                        log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it",
+                                                    u->name);
+                                u->timer = sd_event_source_disable_unref(u->timer);
+                                health_begin(u);
+                                emit(u->m, u->name, "started", "pid %d%s%s", pid, u->address[0] ? " address " : "",
+                                     u->address);
+                                if (u->spec && u->spec->n_publish)
+                                        nat_sync(u->m);
+                        }
+                } else if (u->status_buf[0] == 'E') {
+                        int code = 125;
+                        char *text = u->status_buf + 1;
+                        if (sscanf(text, " %d", &code) == 1) {
+                                text = strchr(text + 1, ' ');
+                                text = text ? text + 1 : "";
+                        }
+                        snprintf(u->last_error, sizeof u->last_error, "%s", text);
+                }
+        }
+        u->status_src = sd_event_source_disable_unref(u->status_src);
+        close(u->status_fd);
+        u->status_fd = -1;
+        manager_dispatch_soon(u->m);
+        return 0;
+}
+
+void monitor_gone(struct unit *u)
+{
+        int status = -1;
+        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+        uint64_t oom = 0;
+        if (dir && state_read_exit(dir, &status, NULL, &oom) < 0)
+                status = -1;
+        u->exit_oom = oom > 0;
+        if (dir) {
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (dfd >= 0) {
+                        (void) unlinkat(dfd, "exit", 0);
+                        (void) unlinkat(dfd, "state", 0);
+                }
+        }
+        u->monitor_src = sd_event_source_disable_unref(u->monitor_src);
+        if (u->monitor_pidfd >= 0)
+                close(u->monitor_pidfd);
+        u->monitor_pidfd = -1;
+        if (u->init_pidfd >= 0)
+                close(u->init_pidfd);
+        u->init_pidfd = -1;
+        u->monitor_pid = 0;
+        unit_exited(u, status, NULL);
+}
+
+static int on_monitor_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        (void) s;
+        struct unit *u = userdata;
+        /* A spawner that never became a monitor reports its exit code only. */
+        if (u->state == U_STARTING && u->init_pid == 0) {
+                u->monitor_src = sd_event_source_disable_unref(u->monitor_src);
+                u->monitor_pid = 0;
+                if (u->status_fd >= 0) /* read the reason if it is still in the pipe */
+                        on_status(u->status_src, u->status_fd, EPOLLIN, u);
+                unit_exited(u, si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status,
+                            u->last_error[0] ? u->last_error : "setup failed");
+                return 0;
+        }
+        monitor_gone(u);
+        return 0;
+}
+
+int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) fd;
+        (void) revents;
+        monitor_gone(userdata);
+        return 0;
+}
+
+
+/* Dependants follow (requires, like systemd's PartOf): stopped now, and
+ * started again once u is ready again. */
+void stop_requirers(struct manager *m, struct unit *u, const char *why)
+{
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *d = m->units[i];
+                if (d != u && d->spec && strv_contains(d->spec->requires, u->name) &&
+                    (d->state == U_RUNNING || d->state == U_STARTING)) {
+                        emit(m, d->name, "stop", "requires '%s', which %s", u->name, why);
+                        d->restart_after_stop = true;
+                        unit_request_stop(d);
+                }
+        }
+}
+
+
+/* Forks the spawner: it builds the container (runtime_start), reports
+ * "S pid start address" or "E code reason" on a pipe, and on success
+ * becomes the container's monitor by exec, so that the container's init
+ * is the monitor's child and outlives berthd. */
+void unit_start_now(struct unit *u)
+{
+        struct manager *m = u->m;
+        const struct spec_container *c = u->spec;
+        int sp[2];
+        /* Starting before anything can fail: a failure is a failed start, never
+         * a pending one that the scheduler would retry at once (looping
+         * forever when berthd is out of fds). */
+        u->pending_start = false;
+        u->delay_until = 0;
+        u->launched_mono = now_mono(m);
+        u->timeout_reported = false;
+        u->state = U_STARTING;
+        u->init_pid = 0;
+        u->address[0] = 0;
+        u->status_len = 0;
+        u->last_error[0] = 0;
+        if (pipe2(sp, O_CLOEXEC) < 0) {
+                unit_exited(u, 125, "cannot create a pipe");
+                return;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(sp[0]);
+                close(sp[1]);
+                unit_exited(u, 125, "cannot fork");
+                return;
+        }
+        if (pid == 0) {
+                close(sp[0]);
+                /* berthd raised its own open-file limit; containers get the usual one. */
+                if (m->o.nofile_soft) {
+                        struct rlimit rl;
+                        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                                rl.rlim_cur = m->o.nofile_soft;
+                                (void) setrlimit(RLIMIT_NOFILE, &rl);
+                        }
+                }
+                int lp[2];
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (pipe2(lp, O_CLOEXEC) < 0 || null < 0) {
+                        dprintf(sp[1], "E 125 cannot create the log pipe\n");
+                        _exit(125);
+                }
+                if (m->o.scope_slice) {
+                        char unit[300], desc[300], serr[512];
+                        snprintf(desc, sizeof desc, "berth container %s", c->name);
+                        struct scope_params scp = { .unit = unit, .slice = m->o.scope_slice, .description = desc,
+                                                   .before = m->o.scope_before,
+                                                   .timeout_usec = 60 * SPEC_USEC_PER_SEC };
+                        if (scope_unit_name("berth", c->name, unit, sizeof unit) < 0) {
+                                dprintf(sp[1], "E 125 container '%s': no systemd unit name fits it\n", c->name);
+                                _exit(125);
+                        }
+                        if (scope_enter(&scp, serr, sizeof serr) < 0) {
+                                dprintf(sp[1], "E 125 container '%s': %s\n", c->name, serr);
+                                _exit(125);
+                        }
+                }
+                struct runtime_opts o = { .state_dir = m->o.state_dir,
+                                          .run_dir = m->o.run_dir,
+                                          .init_exe = &m->o.init_exe_fd,
+                                          .stdio = { null, lp[1], lp[1] } };
+                struct runtime_container *rc = NULL;
+                int code;
+                char err[1024];
+                if (runtime_start(&m->set, c, &o, &rc, &code, err, sizeof err) < 0) {
+                        for (char *q = err; *q; q++)
+                                if (*q == '\n')
+                                        *q = ' ';
+                        dprintf(sp[1], "E %d %s\n", code, err);
+                        _exit(code);
+                }
+                uint64_t start = 0;
+                (void) state_proc_starttime(rc->pid, &start);
+                char abuf[INET_ADDRSTRLEN] = "-";
+                struct in_addr a = runtime_address(rc);
+                if (a.s_addr)
+                        inet_ntop(AF_INET, &a, abuf, sizeof abuf);
+                close(lp[1]);
+                close(null);
+                /* The monitor inherits the container's pidfd, its output, its lock
+                 * and its cgroup. */
+                const char *cgp = runtime_cgroup_path(rc);
+                int cgfd = cgp ? open(cgp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                int keep[] = { rc->pidfd, lp[0], rc->lock_fd, cgfd };
+                for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                        if (keep[i] >= 0)
+                                (void) fcntl(keep[i], F_SETFD, 0);
+                char pidbuf[16], pidfdbuf[16], logbuf[16], sizebuf[32], filesbuf[16], cgbuf[16];
+                snprintf(cgbuf, sizeof cgbuf, "%d", cgfd);
+                snprintf(pidbuf, sizeof pidbuf, "%d", (int) rc->pid);
+                snprintf(pidfdbuf, sizeof pidfdbuf, "%d", rc->pidfd);
+                snprintf(logbuf, sizeof logbuf, "%d", lp[0]);
+                snprintf(sizebuf, sizeof sizebuf, "%llu", (unsigned long long) c->log_max_size);
+                snprintf(filesbuf, sizeof filesbuf, "%u", c->log_max_files);
+                dprintf(sp[1], "S %d %llu %s\n", (int) rc->pid, (unsigned long long) start, abuf);
+                close(sp[1]);
+                char *argv[] = { "berth-monitor", rc->dir, pidbuf, pidfdbuf, logbuf, sizebuf, filesbuf, cgbuf, NULL };
+                char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+                execve(m->o.monitor_path, argv, envp);
+                /* No monitor: the container cannot be held; take it down. */
+                (void) kill(rc->pid, SIGKILL);
+                _exit(125);
+        }
+        close(sp[1]);
+        u->status_fd = sp[0];
+        u->monitor_pid = pid;
+        (void) state_proc_starttime(pid, &u->monitor_start);
+        if (sd_event_add_io(m->event, &u->status_src, sp[0], EPOLLIN, on_status, u) < 0 ||
+            sd_event_add_child(m->event, &u->monitor_src, pid, WEXITED, on_monitor_child, u) < 0)
+                log_error("%s: cannot watch its start", u->name);
+        (void) sd_event_source_set_child_process_own(u->monitor_src, false);
+}
+
+int on_pending_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        u->timer = sd_event_source_disable_unref(u->timer);
+        if (u->state == U_BACKOFF) {
+                u->state = U_STOPPED;
+                u->pending_start = true;
+                u->pending_since = now_mono(u->m);
+                u->delay_until = u->pending_since; /* the back-off was the delay */
+        }
+        manager_dispatch_soon(u->m);
+        return 0;
+}
+
+/* Asks for a start: it happens once every dependency is running. */
+void unit_request_start(struct unit *u)
+{
+        if (!u->spec || u->state == U_RUNNING || u->state == U_STARTING)
+                return;
+        if (u->state == U_STOPPING) {
+                u->restart_after_stop = true;
+                return;
+        }
+        u->timer = sd_event_source_disable_unref(u->timer);
+        if (u->state == U_FAILED || u->state == U_BACKOFF)
+                u->state = U_STOPPED;
+        u->operator_stopped = false;
+        u->pending_start = true;
+        u->delay_until = 0;
+        u->pending_since = now_mono(u->m);
+}
+
+/* ---- stopping ---------------------------------------------------------------------- */
+
+/* The init's pidfd, opened again (verified by start time) if opening it
+ * failed when the container started (e.g. berthd was out of fds then). */
+int unit_init_pidfd(struct unit *u)
+{
+        if (u->init_pidfd < 0 && u->init_pid > 0 && u->init_start > 0 &&
+            state_pidfd_verified(u->init_pid, u->init_start, &u->init_pidfd) < 0)
+                u->init_pidfd = -1;
+        return u->init_pidfd;
+}
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        struct unit *u = userdata;
+        u->timer = sd_event_source_disable_unref(u->timer);
+        if (u->state != U_STOPPING)
+                return 0;
+        emit(u->m, u->name, "killing", "did not stop within %llus", (unsigned long long) (u->spec ? u->spec->stop_timeout : 0) / SPEC_USEC_PER_SEC);
+        /* The init is PID 1 of the container's PID namespace: SIGKILL takes all. */
+        if (unit_init_pidfd(u) >= 0)
+                (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, SIGKILL, NULL, 0);
+        else /* no pidfd yet: try again, or the stop (and a shutdown) never ends */
+                set_timer(u, SPEC_USEC_PER_SEC, on_stop_timeout);
+        return 0;
+}
+
+void unit_stop_now(struct unit *u)
+{
+        u->pending_stop = false;
+        u->pending_start = false;
+        if (u->state == U_BACKOFF || (u->state == U_STOPPED && !u->monitor_pid)) {
+                u->timer = sd_event_source_disable_unref(u->timer);
+                u->state = U_STOPPED;
+                return;
+        }
+        if (u->state != U_RUNNING && u->state != U_STARTING)
+                return;
+        int sig = u->spec ? u->spec->stop_signal : SIGTERM;
+        u->state = U_STOPPING;
+        if (unit_init_pidfd(u) >= 0)
+                (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, sig, NULL, 0);
+        set_timer(u, u->spec ? u->spec->stop_timeout : 10 * SPEC_USEC_PER_SEC, on_stop_timeout);
+}
+
+/* A stop that waits until nothing that depends on u still runs. */
+void unit_request_stop(struct unit *u)
+{
+        u->pending_start = false;
+        if (u->state == U_FAILED || (u->state == U_STOPPED && !u->monitor_pid)) {
+                u->timer = sd_event_source_disable_unref(u->timer);
+                u->state = u->state == U_FAILED ? U_FAILED : U_STOPPED;
+                return;
+        }
+        if (u->state == U_BACKOFF) {
+                u->timer = sd_event_source_disable_unref(u->timer);
+                u->state = U_STOPPED;
+                return;
+        }
+        if (u->state == U_RUNNING || u->state == U_STARTING)
+                u->pending_stop = true;
+}
+
+/* ---- exits and restart policy -------------------------------------------------------- */
+
+static void unit_exited(struct unit *u, int status, const char *why)
+{
+        struct manager *m = u->m;
+        enum unit_state was = u->state;
+        bool had_address = u->address[0];
+        bool health_stopped = u->health_failed_stop;
+        health_stop(u);
+        health_state_reset(&u->health);
+        u->health_failed_stop = false;
+        u->timer = sd_event_source_disable_unref(u->timer);
+        bool oom = runtime_cleanup(m->o.state_dir, u->name) || u->exit_oom;
+        u->exit_oom = false;
+        u->last_status = status;
+        u->init_pid = 0;
+        if (why && why != u->last_error)
+                snprintf(u->last_error, sizeof u->last_error, "%s", why);
+        usec_t ran = u->started_mono ? now_mono(m) - u->started_mono : 0;
+        u->started_mono = 0;
+        u->state = U_STOPPED;
+        if (had_address && u->spec && u->spec->n_publish)
+                nat_sync(m);
+
+        if (was == U_STARTING && why)
+                emit(m, u->name, "start-failed", "%s (exit %d)", why, status);
+        else {
+                if (oom) {
+                        snprintf(u->last_error, sizeof u->last_error, "killed by the OOM killer (limits.memory)");
+                        emit(m, u->name, "oom", "the OOM killer killed a process of the container");
+                }
+                emit(m, u->name, "exited", "status %d%s", status, status < 0 ? " (unknown: monitor lost)" : "");
+        }
+
+        if (u->restart_after_stop || (was == U_STOPPING && !m->shutting_down && !u->operator_stopped &&
+                                      u->pending_start)) {
+                u->restart_after_stop = false;
+                unit_request_start(u);
+                manager_dispatch_soon(m);
+                return;
+        }
+        if (health_stopped && u->spec && u->spec->health.on_failure == HEALTH_ACTION_STOP) {
+                u->state = U_FAILED;
+                snprintf(u->last_error, sizeof u->last_error, "stopped: unhealthy (health on-failure = stop)");
+                emit(m, u->name, "failed", "%s", u->last_error);
+                manager_dispatch_soon(m);
+                return;
+        }
+        if (!health_stopped && (was == U_STOPPING || m->shutting_down || u->operator_stopped || !u->spec)) {
+                manager_dispatch_soon(m);
+                return;
+        }
+        if (m->shutting_down || u->operator_stopped || !u->spec) {
+                manager_dispatch_soon(m);
+                return;
+        }
+        const struct spec_container *c = u->spec;
+        bool failure = status != 0 || health_stopped;
+        stop_requirers(m, u, "exited");
+        /* health on-failure = restart asks for a restart whatever the
+         * restart policy (the default restart = "no" included); the
+         * policy's back-off and limit still apply. */
+        usec_t now = now_mono(m);
+        struct restart_decision rd;
+        restart_decide(&(struct restart_input) { .policy = c->restart,
+                                                 .failure = failure,
+                                                 .health_restart = health_stopped,
+                                                 .now = now,
+                                                 .ran = ran,
+                                                 .delay = c->restart_delay,
+                                                 .max_delay = c->restart_max_delay,
+                                                 .window = c->restart_window,
+                                                 .limit = c->restart_limit,
+                                                 .consecutive = u->consecutive,
+                                                 .times = u->restart_times,
+                                                 .n_times = u->n_restart_times },
+                       &rd);
+        u->consecutive = rd.consecutive;
+        if (rd.verdict == RESTART_VERDICT_NONE) {
+                if (failure && was == U_STARTING) {
+                        u->state = U_FAILED;
+                        emit(m, u->name, "failed", "%s", u->last_error[0] ? u->last_error : "could not start");
+                }
+                manager_dispatch_soon(m);
+                return;
+        }
+        if (rd.verdict == RESTART_VERDICT_LIMIT) {
+                u->state = U_FAILED;
+                emit(m, u->name, "failed", "%zu restarts within %llus (restart-limit %u)", rd.in_window,
+                     (unsigned long long) (c->restart_window / SPEC_USEC_PER_SEC), c->restart_limit);
+                manager_dispatch_soon(m);
+                return;
+        }
+        if (u->n_restart_times == RESTARTS_KEPT) {
+                memmove(u->restart_times, u->restart_times + 1, (RESTARTS_KEPT - 1) * sizeof(usec_t));
+                u->n_restart_times--;
+        }
+        u->restart_times[u->n_restart_times++] = now;
+        usec_t delay = rd.delay;
+        u->restarts++;
+        u->state = U_BACKOFF;
+        char d[32];
+        emit(m, u->name, "restarting", "in %s (restart %u, exit status %d)", format_duration(delay, d, sizeof d),
+             u->restarts, status);
+        set_timer(u, delay, on_pending_timer);
+        manager_dispatch_soon(m);
+}
