@@ -625,6 +625,7 @@ for i in range(4):
         pass
     cs.append(c)
 time.sleep(300)' "$full" &
+  local helpers=($!)
   HPIDS+=($!)
   "$PY" -c '
 import socket, sys, time
@@ -637,6 +638,7 @@ while time.time() < end:
         conns.append(s.accept()[0])
     except OSError:
         pass' "$hang" &
+  helpers+=($!)
   HPIDS+=($!)
   wait_until 5 test -S "$hang"
   wait_until 5 test -S "$full"
@@ -677,6 +679,7 @@ while time.time() < end:
   out=$(timeout 30 "$CTL" ls --socket "$ROOT/nothere.sock" 2>&1); rc=$?
   check "ls --socket PATH: that socket, not the default (rc=$rc: $(oneline "$out"))" \
     eval '[ "$rc" = 1 ] && grep -q "$ROOT/nothere.sock" <<<"$out"'
+  stop_pids "${helpers[@]}"
 }
 
 # Every documented (verb, option) pair ran in a check above.
