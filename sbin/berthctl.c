@@ -172,10 +172,15 @@ static uint64_t verb_options(const struct ctl_verb *v)
         return o;
 }
 
+static void verb_usage(const struct ctl_verb *v, FILE *f)
+{
+        fprintf(f, "usage: berthctl %s [OPTIONS]%s%s\n", v->name, *v->operands ? " " : "", v->operands);
+}
+
 static void verb_help(const struct ctl_verb *v, FILE *f)
 {
-        fprintf(f, "usage: berthctl %s [OPTIONS]%s%s\n%s.\n", v->name, *v->operands ? " " : "", v->operands,
-                v->summary);
+        verb_usage(v, f);
+        fprintf(f, "%s.\n", v->summary);
         if (v->flags & CTL_NEEDS_ROOT)
                 fprintf(f, "Must run as root.\n");
         fprintf(f, "\noptions:\n");
@@ -261,6 +266,7 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         else
                                 fprintf(stderr, "berthctl %s: unknown option '%s' (see berthctl %s --help)\n", verb,
                                         optopt ? (char[]){ '-', (char) optopt, 0 } : what, verb);
+                        verb_usage(v, stderr);
                         return 2;
                 }
                 uint64_t t;
@@ -375,7 +381,7 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         fprintf(stderr, "berthctl %s: unexpected argument '%s'\n", verb, a->argv[v->max_args]);
                 else
                         fprintf(stderr, "berthctl %s: expected %s\n", verb, *v->operands ? v->operands : "no arguments");
-                fprintf(stderr, "usage: berthctl %s [OPTIONS]%s%s\n", verb, *v->operands ? " " : "", v->operands);
+                verb_usage(v, stderr);
                 return 2;
         }
         return -1;
