@@ -37,7 +37,9 @@ endif
 
 LIB_SRC   = $(sort $(wildcard lib/*.c))
 LIB_OBJ   = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC))
-PROGS     = $(patsubst sbin/%.c,$(BUILD)/%,$(wildcard sbin/*.c))
+# berthctl is one program made of its verb families, sbin/berthctl-*.c.
+CTL_SRC   = $(sort $(wildcard sbin/berthctl-*.c))
+PROGS     = $(patsubst sbin/%.c,$(BUILD)/%,$(filter-out $(CTL_SRC),$(wildcard sbin/*.c)))
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
@@ -98,6 +100,9 @@ $(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/util.c lib/wire.c
 # static, from its own source only, stripped; no sanitizers.
 $(BUILD)/berth-init: sbin/berth-init.c | $(BUILD)/lib
 	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static -s $(DEPFLAGS) -MF $@.d $< -o $@
+
+$(BUILD)/berthctl: sbin/berthctl.c $(CTL_SRC) sbin/berthctl.h $(BUILD)/libberth.a
+	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $(filter %.c,$^) -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
 
 $(BUILD)/%: sbin/%.c $(BUILD)/libberth.a
 	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $(DEPFLAGS) -MF $@.d $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)

@@ -62,10 +62,9 @@ _berthctl()
         -s | --signal)
                 mapfile -t COMPREPLY < <(compgen -W 'SIGTERM SIGINT SIGQUIT SIGHUP SIGKILL SIGUSR1 SIGUSR2' -- "$cur")
                 return 0 ;;
-        --for)
-                mapfile -t COMPREPLY < <(compgen -W 'running healthy exited' -- "$cur")
-                return 0 ;;
-        -t | --timeout | -n | --lines | -u | --user | -e | --env)
+        -t) # the stop timeout of stop and restart; run's and exec's --tty takes nothing
+                case $verb in stop | restart) return 0 ;; esac ;;
+        --timeout | -n | --lines | -u | --user | -e | --env | --since)
                 return 0 ;;
         esac
 
@@ -77,7 +76,7 @@ _berthctl()
         destroy)
                 mapfile -t COMPREPLY < <(compgen -W "$("$prog" ls --all --json 2>/dev/null |
                         grep -oE '"name": *"[^"]*", *"state": *"orphaned"' | sed -E 's/"name": *"([^"]*)".*/\1/')" -- "$cur") ;;
-        run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait)
+        run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait | health | events)
                 mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
         template)
                 [ "$COMP_CWORD" -ge 2 ] && [ "$prev" = template ] &&

@@ -6,6 +6,7 @@
 
 static int log_max_level = LOG_INFO;
 static const char *log_ident = "berth";
+static int log_journal = -1; /* -1: when stderr is the journal ($JOURNAL_STREAM) */
 
 void log_set_level(int level)
 {
@@ -20,6 +21,11 @@ int log_get_level(void)
 void log_set_ident(const char *ident)
 {
         log_ident = ident;
+}
+
+void log_set_journal(bool journal)
+{
+        log_journal = journal;
 }
 
 int log_level_from_string(const char *s)
@@ -48,7 +54,7 @@ int log_internal(int level, int error, const char *fmt, ...)
                 va_start(ap, fmt);
                 (void) vsnprintf(buf, sizeof buf, fmt, ap);
                 va_end(ap);
-                if (getenv("JOURNAL_STREAM"))
+                if (log_journal > 0 || (log_journal < 0 && getenv("JOURNAL_STREAM")))
                         fprintf(stderr, "<%d>%s\n", level, buf);
                 else
                         fprintf(stderr, "%s: %s\n", log_ident, buf);

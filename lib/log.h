@@ -11,6 +11,8 @@ void log_set_level(int level); /* LOG_ERR .. LOG_DEBUG */
 int log_get_level(void);
 int log_level_from_string(const char *s); /* -EINVAL when unknown */
 void log_set_ident(const char *ident);
+/* false: always "IDENT: message", also when stderr is the journal. */
+void log_set_journal(bool journal);
 
 /* Logs at priority; %m expands to strerror(-error) when error != 0.
  * Returns -abs(error) so callers can `return log_error_errno(r, ...)`. */

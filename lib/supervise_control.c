@@ -6,6 +6,140 @@
 
 /* ---- control methods ---------------------------------------------------------------------------- */
 
+static json_object *strv_json(char **v)
+{
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+static json_object *str_or_null(const char *s)
+{
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *caps_json(uint64_t caps)
+{
+        json_object *a = json_object_new_array();
+        for (int i = 0; i < 64; i++)
+                if (caps & (UINT64_C(1) << i)) {
+                        char buf[32];
+                        json_object_array_add(a, json_object_new_string(capability_to_string(i, buf, sizeof buf)));
+                }
+        return a;
+}
+
+/* The definition in force, every default filled in (berthctl inspect):
+ * durations in microseconds, sizes in bytes, 0 for "none"/"unlimited" as
+ * in berth.conf(5). */
+static json_object *definition_json(const struct spec_container *c)
+{
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "template", str_or_null(c->template_name));
+        json_object_object_add(d, "rootfs", str_or_null(c->rootfs));
+        json_object_object_add(d, "command", strv_json(c->command));
+        json_object_object_add(d, "env", strv_json(c->env));
+        json_object_object_add(d, "workdir", str_or_null(c->workdir));
+        json_object_object_add(d, "user", str_or_null(c->user));
+        json_object_object_add(d, "hostname", str_or_null(c->hostname ? c->hostname : c->name));
+        json_object_object_add(d, "init", json_object_new_boolean(c->init));
+        json_object_object_add(d, "autostart", json_object_new_boolean(c->autostart));
+        json_object_object_add(d, "start_order", json_object_new_int(c->start_order));
+        json_object_object_add(d, "start_delay_usec", json_object_new_uint64(c->start_delay));
+        json_object_object_add(d, "start_timeout_usec", json_object_new_uint64(c->start_timeout));
+        json_object_object_add(d, "after", strv_json(c->after));
+        json_object_object_add(d, "requires", strv_json(c->requires));
+        json_object_object_add(d, "restart", json_object_new_string(restart_policy_to_string(c->restart)));
+        json_object_object_add(d, "restart_delay_usec", json_object_new_uint64(c->restart_delay));
+        json_object_object_add(d, "restart_max_delay_usec", json_object_new_uint64(c->restart_max_delay));
+        json_object_object_add(d, "restart_limit", json_object_new_int64(c->restart_limit));
+        json_object_object_add(d, "restart_window_usec", json_object_new_uint64(c->restart_window));
+        json_object_object_add(d, "stop_signal", json_object_new_string(signal_to_string(c->stop_signal)));
+        json_object_object_add(d, "stop_timeout_usec", json_object_new_uint64(c->stop_timeout));
+        json_object_object_add(d, "network_mode", json_object_new_string(net_mode_to_string(c->net_mode)));
+        json_object_object_add(d, "network", str_or_null(c->network));
+        char addr[INET_ADDRSTRLEN] = "auto";
+        if (c->net_mode == NET_BRIDGE && !c->address_auto)
+                (void) inet_ntop(AF_INET, &c->address, addr, sizeof addr);
+        json_object_object_add(d, "address", c->net_mode == NET_BRIDGE ? json_object_new_string(addr) : NULL);
+        json_object *pub = json_object_new_array();
+        for (size_t i = 0; i < c->n_publish; i++) {
+                const struct publish *p = &c->publish[i];
+                char host[INET_ADDRSTRLEN];
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "host_address", json_object_new_string(
+                        inet_ntop(AF_INET, &p->host_addr, host, sizeof host) ? host : ""));
+                json_object_object_add(o, "host_port", json_object_new_int(p->host_port));
+                json_object_object_add(o, "container_port", json_object_new_int(p->container_port));
+                json_object_object_add(o, "protocol", json_object_new_string(p->proto == PROTO_UDP ? "udp" : "tcp"));
+                json_object_array_add(pub, o);
+        }
+        json_object_object_add(d, "publish", pub);
+        json_object_object_add(d, "dns", strv_json(c->dns));
+        json_object *l = json_object_new_object();
+        json_object_object_add(l, "memory", json_object_new_uint64(c->limits.memory));
+        json_object_object_add(l, "memory_swap", json_object_new_int64(c->limits.memory_swap));
+        json_object_object_add(l, "cpus_milli", json_object_new_int64(c->limits.cpus_milli));
+        json_object_object_add(l, "cpu_weight", json_object_new_int64(c->limits.cpu_weight));
+        json_object_object_add(l, "cpuset", str_or_null(c->limits.cpuset));
+        json_object_object_add(l, "pids", json_object_new_int64(c->limits.pids));
+        json_object_object_add(l, "io_weight", json_object_new_int64(c->limits.io_weight));
+        json_object_object_add(d, "limits", l);
+        json_object *mounts = json_object_new_array();
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const struct spec_mount *mt = &c->mounts[i];
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "type", json_object_new_string(mt->type == MOUNT_TMPFS ? "tmpfs" : "bind"));
+                json_object_object_add(o, "source", str_or_null(mt->source));
+                json_object_object_add(o, "target", str_or_null(mt->target));
+                json_object_object_add(o, "read_only", json_object_new_boolean(mt->read_only));
+                json_object_object_add(o, "size", json_object_new_uint64(mt->size));
+                json_object_array_add(mounts, o);
+        }
+        json_object_object_add(d, "mounts", mounts);
+        json_object_object_add(d, "capabilities_add", caps_json(c->caps_add));
+        json_object_object_add(d, "capabilities_drop", caps_json(c->caps_drop));
+        json_object_object_add(d, "seccomp", json_object_new_string(seccomp_mode_to_string(c->seccomp)));
+        json_object_object_add(d, "seccomp_profile", str_or_null(c->seccomp_profile));
+        json_object_object_add(d, "idmap", json_object_new_boolean(c->idmap));
+        if (c->idmap) {
+                json_object_object_add(d, "idmap_host_uid", json_object_new_int64(c->idmap_host_uid));
+                json_object_object_add(d, "idmap_host_gid", json_object_new_int64(c->idmap_host_gid));
+                json_object_object_add(d, "idmap_count", json_object_new_int64(c->idmap_count));
+        }
+        json_object *h = NULL;
+        if (c->health.enabled) {
+                const struct spec_health *hc = &c->health;
+                h = json_object_new_object();
+                json_object_object_add(h, "command", hc->command ? strv_json(hc->command) : NULL);
+                json_object_object_add(h, "tcp_port", json_object_new_int(hc->tcp_port));
+                json_object_object_add(h, "http_path", str_or_null(hc->http_path));
+                json_object_object_add(h, "http_status", json_object_new_int(hc->http_status));
+                json_object_object_add(h, "interval_usec", json_object_new_uint64(hc->interval));
+                json_object_object_add(h, "timeout_usec", json_object_new_uint64(hc->timeout));
+                json_object_object_add(h, "start_period_usec", json_object_new_uint64(hc->start_period));
+                json_object_object_add(h, "retries", json_object_new_int64(hc->retries));
+                json_object_object_add(h, "on_failure", json_object_new_string(health_action_to_string(hc->on_failure)));
+        }
+        json_object_object_add(d, "health", h);
+        json_object_object_add(d, "disk_quota", json_object_new_uint64(c->disk_quota));
+        json_object_object_add(d, "log_max_size", json_object_new_uint64(c->log_max_size));
+        json_object_object_add(d, "log_max_files", json_object_new_int64(c->log_max_files));
+        return d;
+}
+
+/* The cgroup directory of a running container, or NULL. */
+static json_object *cgroup_json(struct unit *u)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        if (u->init_pid <= 0 || (u->state != U_RUNNING && u->state != U_STOPPING) ||
+            cgroup_open_manager_of(u->init_pid, u->name, &cm) < 0 || cgroup_open_existing(cm, u->name, &cg) < 0)
+                return NULL;
+        return json_object_new_string(cgroup_path(cg));
+}
+
 static json_object *unit_json(struct manager *m, struct unit *u, bool full)
 {
         json_object *o = json_object_new_object();
@@ -51,7 +185,9 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                 for (size_t i = 0; c->command && c->command[i]; i++)
                         json_object_array_add(cmd, json_object_new_string(c->command[i]));
                 json_object_object_add(o, "command", cmd);
+                json_object_object_add(o, "definition", definition_json(c));
         }
+        json_object_object_add(o, "cgroup", cgroup_json(u));
         json_object *probes = json_object_new_array();
         for (uint32_t i = 0; i < HEALTH_LAST_N; i++) {
                 const struct health_result *r = health_state_result(&u->health, i);
@@ -311,7 +447,19 @@ static int mark_closure(struct manager *m, const struct order_unit *view, struct
  * require first; stop takes down what requires them first; restart does
  * both and brings the requirers back after them. The reply lists what was
  * done; what cannot be done is an error and changes nothing. */
-static void method_verb(struct manager *m, struct control_conn *c, const char *method, struct unit **units, size_t n)
+/* unit_request_stop(), with the operator's stop timeout (stop/restart -t)
+ * for this stop when one was given. */
+static void request_stop_within(struct unit *u, const usec_t *timeout)
+{
+        if (timeout && (u->state == U_RUNNING || u->state == U_STARTING)) {
+                u->stop_timeout_set = true;
+                u->stop_timeout_once = *timeout;
+        }
+        unit_request_stop(u);
+}
+
+static void method_verb(struct manager *m, struct control_conn *c, const char *method, struct unit **units, size_t n,
+                        const usec_t *stop_timeout)
 {
         bool start = streq(method, "io.berth.Container.Start"), stop = streq(method, "io.berth.Container.Stop");
         bool restart = !start && !stop;
@@ -351,14 +499,14 @@ static void method_verb(struct manager *m, struct control_conn *c, const char *m
                         if (restart && up) {
                                 emit(m, u->name, "stop", "requires '%s', which restarts", dep_via[i]);
                                 u->restart_after_stop = true;
-                                unit_request_stop(u);
+                                request_stop_within(u, stop_timeout);
                                 add_action(acts, "restart '%s': it requires '%s'", u->name, dep_via[i]);
                         } else if (stop && (unit_alive(u) || u->pending_start || u->state == U_BACKOFF)) {
                                 emit(m, u->name, "stop", "requires '%s', which is stopped by the operator",
                                      dep_via[i]);
                                 u->operator_stopped = true;
                                 u->restart_after_stop = false;
-                                unit_request_stop(u);
+                                request_stop_within(u, stop_timeout);
                                 add_action(acts, "stop '%s' first: it requires '%s'", u->name, dep_via[i]);
                         }
                 }
@@ -395,7 +543,7 @@ static void method_verb(struct manager *m, struct control_conn *c, const char *m
                                 continue;
                         }
                         emit(m, u->name, "stop", "requested by the operator");
-                        unit_request_stop(u);
+                        request_stop_within(u, stop_timeout);
                         add_action(acts, "stop '%s'", u->name);
                         continue;
                 }
@@ -407,7 +555,7 @@ static void method_verb(struct manager *m, struct control_conn *c, const char *m
                         add_action(acts, "start '%s' once it has stopped", u->name);
                 } else if (restart && (u->state == U_RUNNING || u->state == U_STARTING)) {
                         u->restart_after_stop = true;
-                        unit_request_stop(u);
+                        request_stop_within(u, stop_timeout);
                         add_action(acts, "restart '%s'", u->name);
                 } else if (unit_alive(u)) {
                         add_action(acts, "'%s' is already %s", u->name, unit_state_names[u->state]);
@@ -468,7 +616,18 @@ void on_call(void *userdata, struct control_conn *c, const char *method, json_ob
                                 return;
                         }
                 }
-                method_verb(m, c, method, units, n);
+                /* stop, restart -t: {"stop_timeout_usec": N} for every stop they make */
+                json_object *t;
+                usec_t stop_timeout = 0;
+                bool have_timeout = params && json_object_object_get_ex(params, "stop_timeout_usec", &t);
+                if (have_timeout) {
+                        if (!json_object_is_type(t, json_type_int) || json_object_get_int64(t) < 0) {
+                                reply_invalid(c, "stop_timeout_usec: not a number of microseconds");
+                                return;
+                        }
+                        stop_timeout = (usec_t) json_object_get_int64(t);
+                }
+                method_verb(m, c, method, units, n, have_timeout ? &stop_timeout : NULL);
         } else if (streq(method, "io.berth.Container.Kill")) {
                 if (!collect_units(m, c, params, units, ELEMENTSOF(units), &n))
                         return;

@@ -87,6 +87,9 @@ struct unit {
         uint32_t restarts;            /* total, for ls */
         uint32_t consecutive;         /* for the back-off */
         usec_t restart_times[RESTARTS_KEPT];
+        bool stop_timeout_set;    /* stop/restart -t: the next stop's timeout is stop_timeout_once */
+        usec_t stop_timeout_once;
+        usec_t stopping_timeout;  /* the timeout of the stop under way */
         size_t n_restart_times;
         sd_event_source *timer;       /* back-off, start delay, stop timeout, start timeout */
         int last_status;              /* -1 none */

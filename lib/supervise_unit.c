@@ -340,7 +340,8 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         u->timer = sd_event_source_disable_unref(u->timer);
         if (u->state != U_STOPPING)
                 return 0;
-        emit(u->m, u->name, "killing", "did not stop within %llus", (unsigned long long) (u->spec ? u->spec->stop_timeout : 0) / SPEC_USEC_PER_SEC);
+        char buf[64];
+        emit(u->m, u->name, "killing", "did not stop within %s", format_duration(u->stopping_timeout, buf, sizeof buf));
         /* The init is PID 1 of the container's PID namespace: SIGKILL takes all. */
         if (unit_init_pidfd(u) >= 0)
                 (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, SIGKILL, NULL, 0);
@@ -362,9 +363,13 @@ void unit_stop_now(struct unit *u)
                 return;
         int sig = u->spec ? u->spec->stop_signal : SIGTERM;
         u->state = U_STOPPING;
+        u->stopping_timeout = u->stop_timeout_set ? u->stop_timeout_once
+                              : u->spec                ? u->spec->stop_timeout
+                                                       : 10 * SPEC_USEC_PER_SEC;
+        u->stop_timeout_set = false;
         if (unit_init_pidfd(u) >= 0)
                 (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, sig, NULL, 0);
-        set_timer(u, u->spec ? u->spec->stop_timeout : 10 * SPEC_USEC_PER_SEC, on_stop_timeout);
+        set_timer(u, u->stopping_timeout, on_stop_timeout);
 }
 
 /* A stop that waits until nothing that depends on u still runs. */

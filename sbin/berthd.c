@@ -51,7 +51,8 @@ static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
-                   "              [--log-level err|warning|notice|info|debug]\n");
+                   "              [--log-level error|warning|notice|info|debug]\n"
+                   "       berthd -h|--help | --version\n");
 }
 
 /* berth-monitor and berth-init live beside berthd. */
@@ -148,12 +149,13 @@ int main(int argc, char **argv)
                         o.max_spawners = (unsigned) v;
                         break;
                 }
-                case 'f':
-                        break; /* berthd never forks away: systemd and make run both want that */
+                case 'f': /* berthd never forks away: systemd and make run both want that */
+                        log_set_journal(false);
+                        break;
                 case 'l': {
                         int l = log_level_from_string(optarg);
                         if (l < 0) {
-                                fprintf(stderr, "berthd: --log-level: '%s' is not err, warning, notice, info or debug\n",
+                                fprintf(stderr, "berthd: --log-level: '%s' is not error, warning, notice, info or debug\n",
                                         optarg);
                                 return 2;
                         }

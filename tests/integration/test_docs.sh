@@ -71,7 +71,7 @@ missing=""
 for v in $verbs; do [[ " $got " == *" $v "* ]] || missing="$missing $v"; done
 [ -z "$missing" ] && ok "completion offers every verb" || nok "completion offers every verb (missing:$missing; got: $got)"
 got=$(complete_words check --)
-[ "$got" = "--conf-dir --json --socket --state-dir " ] && ok "completion offers check's options" || nok "completion offers check's options (got: $got)"
+[ "$got" = "--conf-dir --help --json --socket --state-dir --timeout " ] && ok "completion offers check's options" || nok "completion offers check's options (got: $got)"
 got=$(complete_words start -c "$tmp/conf" btdocs)
 [ "$got" = "btdocs-a btdocs-b " ] && ok "completion offers container names from the conf dir" ||
   nok "completion offers container names from the conf dir (got: $got)"

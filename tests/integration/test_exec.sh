@@ -30,7 +30,7 @@ container $N {
     limits { pids = 64 }
 }
 EOF
-"$B" run --no-tty -c "$T/conf" --state-dir "$T/state" --run-dir "$T/run" "$N" </dev/null >"$T/run.log" 2>&1 &
+"$B" run --no-tty -c "$T/conf" --state-dir "$T/state" "$N" </dev/null >"$T/run.log" 2>&1 &
 runpid=$!
 S="$T/state/containers/$N"
 for _ in $(seq 300); do

@@ -51,7 +51,7 @@ EOF
 conf "$T/base" 'tcp = 80'
 mkdir -p "$T/state" "$T/run"
 for n in "$NN" "$NB"; do
-  "$B" run --no-tty -c "$T/base" --state-dir "$T/state" --run-dir "$T/run" "$n" </dev/null >"$T/$n.log" 2>&1 &
+  "$B" run --no-tty -c "$T/base" --state-dir "$T/state" "$n" </dev/null >"$T/$n.log" 2>&1 &
   pids+=($!)
 done
 for n in "$NN" "$NB"; do

@@ -1,0 +1,484 @@
+/* berthctl's verbs that are requests to berthd (plan, reload, ls, inspect,
+ * start, stop, restart, destroy, kill, wait) and check, with the one way
+ * berthctl talks to berthd: the socket, the timeout, the daemon's errors. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "berthctl.h"
+#include "config.h"
+#include "preflight.h"
+
+/* --socket PATH of the verbs that take it */
+static const char *opt_socket;
+/* --timeout DURATION of the verbs that take it; else $BERTH_TIMEOUT */
+static const char *opt_timeout;
+
+void ctl_set_socket(const char *path)
+{
+        opt_socket = path;
+}
+
+void ctl_set_timeout(const char *duration)
+{
+        opt_timeout = duration;
+}
+
+const char *ctl_socket(void)
+{
+        if (opt_socket)
+                return opt_socket;
+        const char *s = getenv("BERTH_SOCKET");
+        return s && *s ? s : DEFAULT_RUN_DIR "/control.sock";
+}
+
+/* How long berthd gets to answer: --timeout, $BERTH_TIMEOUT, else 30 s; 0
+ * waits for ever. An invalid value is an error (2), not a silent default. */
+int call_timeout(uint64_t *ret)
+{
+        const char *t = opt_timeout ? opt_timeout : getenv("BERTH_TIMEOUT");
+        usec_t u;
+        if (!t || !*t) {
+                *ret = CONTROL_TIMEOUT_USEC;
+                return 0;
+        }
+        if (parse_duration(t, &u) < 0) {
+                fprintf(stderr, "berthctl: %s: '%s' is not a duration (e.g. 10s, 500ms, 0 for none)\n",
+                        opt_timeout ? "--timeout" : "BERTH_TIMEOUT", t);
+                return -EINVAL;
+        }
+        *ret = u;
+        return 0;
+}
+
+int call_quiet(const char *method, json_object *params, control_reply_cb cb, void *userdata)
+{
+        uint64_t timeout = CONTROL_TIMEOUT_USEC;
+        (void) call_timeout(&timeout);
+        char *error = NULL;
+        int r = control_call(ctl_socket(), method, params, false, timeout, cb, userdata, &error, NULL);
+        free(error);
+        json_object_put(params);
+        return r < 0 ? r : 0;
+}
+
+static int got_dirs(json_object *p, void *userdata)
+{
+        struct daemon_dirs *d = userdata;
+        json_object *c, *s;
+        if (!json_object_object_get_ex(p, "conf_dir", &c) || !json_object_object_get_ex(p, "state_dir", &s))
+                return -EPROTO;
+        snprintf(d->conf, sizeof d->conf, "%s", json_object_get_string(c));
+        snprintf(d->state, sizeof d->state, "%s", json_object_get_string(s));
+        return 0;
+}
+
+int daemon_dirs(struct daemon_dirs *d)
+{
+        *d = (struct daemon_dirs){ 0 };
+        int r = call_quiet("io.berth.Manager.Status", NULL, got_dirs, d);
+        if (r >= 0 && (!d->conf[0] || !d->state[0]))
+                r = -EPROTO;
+        return r < 0 ? r : 0;
+}
+
+void resolve_dirs(const char **conf, const char **state)
+{
+        static struct daemon_dirs dd;
+        bool have_daemon = ((conf && !*conf) || (state && !*state)) && daemon_dirs(&dd) == 0;
+        if (conf && !*conf)
+                *conf = have_daemon ? dd.conf : DEFAULT_CONF_DIR;
+        if (state && !*state)
+                *state = have_daemon ? dd.state : DEFAULT_STATE_DIR;
+}
+
+static int got_dir(json_object *p, void *userdata)
+{
+        snprintf(userdata, 4096, "%s", jstr(p, "dir"));
+        return 0;
+}
+
+int daemon_container_dir(const char *name, char dir[static 4096])
+{
+        dir[0] = 0;
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name));
+        return call_quiet("io.berth.Container.Inspect", p, got_dir, dir);
+}
+
+static int got_running(json_object *p, void *userdata)
+{
+        char ***names = userdata;
+        json_object *arr;
+        if (!json_object_object_get_ex(p, "containers", &arr) || !json_object_is_type(arr, json_type_array))
+                return -EPROTO;
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                json_object *c = json_object_array_get_idx(arr, i);
+                if ((streq(jstr(c, "state"), "running") || streq(jstr(c, "state"), "frozen")) &&
+                    strv_push(names, jstr(c, "name")) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int daemon_running_names(char ***ret)
+{
+        *ret = NULL;
+        char *error = NULL;
+        int r = call_raw("io.berth.Container.List", NULL, false, got_running, ret, &error, NULL);
+        free(error);
+        if (r == -EREMOTEIO)
+                r = -EPROTO;
+        if (r < 0)
+                *ret = strv_free(*ret);
+        return r < 0 ? r : 0;
+}
+
+/* control_call() with the timeout; prints what went wrong at the socket
+ * (not berthd's errors) and returns -errno, or the call's result. */
+int call_raw(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata, char **error,
+             json_object **error_params)
+{
+        const char *path = ctl_socket();
+        uint64_t timeout;
+        if (call_timeout(&timeout) < 0)
+                return -EINVAL;
+        int r = control_call(path, method, params, more, timeout, cb, userdata, error, error_params);
+        char buf[64];
+        if (r == -ETIMEDOUT)
+                fail("berthctl: berthd at %s did not answer within %s (see --timeout)", path,
+                     format_duration(timeout, buf, sizeof buf));
+        else if (r < 0 && r != -EREMOTEIO)
+                fail("berthctl: cannot talk to berthd at %s: %s", path, strerror(-r));
+        return r;
+}
+
+/* One call; replies to cb. Prints the daemon's error and returns 1. */
+int call(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata)
+{
+        char *error = NULL;
+        json_object *ep = NULL;
+        int r = call_raw(method, params, more, cb, userdata, &error, &ep);
+        json_object_put(params);
+        if (r == -EREMOTEIO) {
+                json_object *errs, *reason, *name;
+                if (error && streq(error, "io.berth.InvalidDefinitions") && ep &&
+                    json_object_object_get_ex(ep, "errors", &errs)) {
+                        for (size_t i = 0; i < json_object_array_length(errs); i++)
+                                fail("%s", json_object_get_string(json_object_array_get_idx(errs, i)));
+                        fprintf(stderr, "berthctl: refused: %zu error%s in the definitions; nothing was changed\n",
+                                json_object_array_length(errs), json_object_array_length(errs) == 1 ? "" : "s");
+                } else if (error && streq(error, "io.berth.NoSuchContainer") && ep &&
+                           json_object_object_get_ex(ep, "name", &name))
+                        fail("berthctl: no container '%s'", json_object_get_string(name));
+                else if (ep && json_object_object_get_ex(ep, "reason", &reason))
+                        fail("berthctl: %s: %s", error, json_object_get_string(reason));
+                else
+                        fail("berthctl: %s", error ? error : "error");
+                free(error);
+                json_object_put(ep);
+                return 1;
+        }
+        free(error);
+        json_object_put(ep);
+        return r < 0 ? 1 : 0;
+}
+
+/* A member as a string; "" when it is missing or null (global events have
+ * "name": null). */
+const char *jstr(json_object *o, const char *k)
+{
+        json_object *v;
+        const char *s = json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+        return s ? s : "";
+}
+
+int64_t jint(json_object *o, const char *k)
+{
+        json_object *v;
+        return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* ---- check -------------------------------------------------------------------------------- */
+
+int verb_check(struct ctl_args *a)
+{
+        /* The directories of the berthd on the socket, when one answers;
+         * else the defaults. */
+        const char *dir = a->conf, *state = a->state;
+        resolve_dirs(&dir, &state);
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        int r = config_load_dir(dir, &set, &d);
+        /* Valid files can still name what is not there: a template that is
+         * neither built nor buildable, a rootfs that is no directory. */
+        if (r == 0 && preflight_check(&set, state, NULL, &d) > 0) {
+                diag_sort(&d);
+                r = -EINVAL;
+        }
+        if (a->json) {
+                json_object *o = json_object_new_object(), *errs = json_object_new_array();
+                json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
+                json_object_object_add(o, "containers", json_object_new_int64((int64_t) set.n_containers));
+                json_object_object_add(o, "networks", json_object_new_int64((int64_t) set.n_networks));
+                for (size_t i = 0; i < d.n; i++) {
+                        json_object *e = json_object_new_object();
+                        json_object_object_add(e, "file", d.entries[i].file ? json_object_new_string(d.entries[i].file) : NULL);
+                        json_object_object_add(e, "line", json_object_new_int(d.entries[i].line));
+                        json_object_object_add(e, "message", json_object_new_string(d.entries[i].message));
+                        json_object_array_add(errs, e);
+                }
+                json_object_object_add(o, "errors", errs);
+                if (d.dropped)
+                        json_object_object_add(o, "errors_not_shown", json_object_new_int64((int64_t) d.dropped));
+                print_json(o);
+                json_object_put(o);
+        } else if (r == 0) {
+                printf("ok: %zu container%s, %zu network%s\n", set.n_containers, set.n_containers == 1 ? "" : "s",
+                       set.n_networks, set.n_networks == 1 ? "" : "s");
+        } else {
+                char buf[2048];
+                for (size_t i = 0; i < d.n; i++)
+                        fprintf(stderr, "%s\n", diag_format(&d.entries[i], buf, sizeof buf));
+                if (d.dropped)
+                        fprintf(stderr, "... and %zu more errors\n", d.dropped);
+                fprintf(stderr, "%zu error%s in %s\n", d.n + d.dropped, d.n + d.dropped == 1 ? "" : "s", dir);
+        }
+        spec_set_done(&set);
+        diag_done(&d);
+        return r == 0 ? 0 : 1;
+}
+
+/* ---- plan and reload ----------------------------------------------------------------------- */
+
+static int print_plan(json_object *p, void *userdata)
+{
+        (void) userdata;
+        if (json_enabled()) {
+                print_json(p);
+                return 0;
+        }
+        json_object *acts;
+        if (!json_object_object_get_ex(p, "actions", &acts))
+                return 0; /* the final "done" of a reload --wait */
+        size_t shown = 0;
+        for (size_t i = 0; i < json_object_array_length(acts); i++) {
+                json_object *a = json_object_array_get_idx(acts, i);
+                if (streq(jstr(a, "action"), "none"))
+                        continue;
+                printf("%-16s %-20s %s\n", jstr(a, "action"), jstr(a, "name"), jstr(a, "reason"));
+                shown++;
+        }
+        if (!shown)
+                printf("nothing to do: everything matches the definitions\n");
+        json_object *fn;
+        if (json_object_object_get_ex(p, "force_needed", &fn))
+                printf("note: a reload is refused: %s\n", json_object_get_string(fn));
+        return 0;
+}
+
+int verb_plan(struct ctl_args *a)
+{
+        (void) a;
+        return call("io.berth.Manager.Plan", NULL, false, print_plan, NULL);
+}
+
+/* A reload's replies: the plan, then (once every start and stop is done)
+ * {"failed": [{name, error}]}; or both in one reply. With --json they make
+ * one document, printed by verb_reload. */
+struct reload_result {
+        json_object *doc;
+        size_t n_failed;
+};
+
+static int print_reload(json_object *p, void *userdata)
+{
+        struct reload_result *res = userdata;
+        json_object *failed;
+        if (json_object_object_get_ex(p, "actions", NULL)) {
+                if (json_enabled()) {
+                        json_object_put(res->doc);
+                        res->doc = json_object_get(p);
+                } else
+                        (void) print_plan(p, NULL);
+        }
+        if (!json_object_object_get_ex(p, "failed", &failed) || !json_object_is_type(failed, json_type_array))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(failed); i++) {
+                json_object *f = json_object_array_get_idx(failed, i);
+                fprintf(stderr, "berthctl reload: container '%s' failed: %s\n", jstr(f, "name"), jstr(f, "error"));
+                res->n_failed++;
+        }
+        if (json_enabled() && res->doc && res->doc != p)
+                json_object_object_add(res->doc, "failed", json_object_get(failed));
+        return 0;
+}
+
+int verb_reload(struct ctl_args *a)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "wait", json_object_new_boolean(1));
+        if (a->force)
+                json_object_object_add(p, "force", json_object_new_boolean(1));
+        struct reload_result res = { 0 };
+        int r = call("io.berth.Manager.Reload", p, false, print_reload, &res);
+        if (r == 0 && res.n_failed)
+                fprintf(stderr, "berthctl reload: %zu container%s failed to start or update\n", res.n_failed,
+                        res.n_failed == 1 ? "" : "s");
+        if (a->json && res.doc) {
+                json_object_object_add(res.doc, "ok", json_object_new_boolean(r == 0 && !res.n_failed));
+                if (json_errors_get()) /* the connection was lost after the plan */
+                        json_object_object_add(res.doc, "errors", json_object_get(json_errors_get()));
+                print_json(res.doc);
+        }
+        json_object_put(res.doc);
+        return r != 0 || res.n_failed ? 1 : 0;
+}
+
+/* ---- ls and inspect -------------------------------------------------------------------------- */
+
+static void fmt_uptime(uint64_t s, char *buf, size_t n)
+{
+        if (s >= 86400)
+                snprintf(buf, n, "%llud%lluh", (unsigned long long) s / 86400, (unsigned long long) (s % 86400) / 3600);
+        else if (s >= 3600)
+                snprintf(buf, n, "%lluh%llum", (unsigned long long) s / 3600, (unsigned long long) (s % 3600) / 60);
+        else if (s >= 60)
+                snprintf(buf, n, "%llum%llus", (unsigned long long) s / 60, (unsigned long long) s % 60);
+        else
+                snprintf(buf, n, "%llus", (unsigned long long) s);
+}
+
+/* Without --all, ls shows the declared containers only (and those still
+ * stopping whose definition just went). */
+static bool ls_shown(const struct ctl_args *a, json_object *c)
+{
+        json_object *v;
+        if (a->all || !json_object_object_get_ex(c, "orphaned", &v) || !json_object_get_boolean(v))
+                return true;
+        return !streq(jstr(c, "state"), "orphaned");
+}
+
+static int print_ls(json_object *p, void *userdata)
+{
+        const struct ctl_args *a = userdata;
+        json_object *arr;
+        if (a->json) {
+                print_json(p);
+                return 0;
+        }
+        if (!json_object_object_get_ex(p, "containers", &arr))
+                return 0;
+        if (a->names) {
+                for (size_t i = 0; i < json_object_array_length(arr); i++)
+                        if (ls_shown(a, json_object_array_get_idx(arr, i)))
+                                printf("%s\n", jstr(json_object_array_get_idx(arr, i), "name"));
+                return 0;
+        }
+        printf("%-20s %-9s %-8s %-7s %-15s %-8s %s\n", "NAME", "STATE", "HEALTH", "PID", "ADDRESS", "RESTARTS", "UPTIME");
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                json_object *c = json_object_array_get_idx(arr, i);
+                char up[32] = "-", pid[16] = "-";
+                if (!ls_shown(a, c))
+                        continue;
+                if (streq(jstr(c, "state"), "running") || streq(jstr(c, "state"), "frozen")) {
+                        fmt_uptime((uint64_t) jint(c, "uptime_sec"), up, sizeof up);
+                        snprintf(pid, sizeof pid, "%lld", (long long) jint(c, "pid"));
+                }
+                char state[96];
+                if (*jstr(c, "waiting_for"))
+                        snprintf(state, sizeof state, "%s (for %s)", jstr(c, "state"), jstr(c, "waiting_for"));
+                else
+                        snprintf(state, sizeof state, "%s", jstr(c, "state"));
+                printf("%-20s %-9s %-8s %-7s %-15s %-8lld %s%s%s\n", jstr(c, "name"), state, jstr(c, "health"), pid,
+                       *jstr(c, "address") ? jstr(c, "address") : "-", (long long) jint(c, "restarts"), up,
+                       *jstr(c, "error") ? "  " : "", jstr(c, "error"));
+        }
+        return 0;
+}
+
+int verb_ls(struct ctl_args *a)
+{
+        return call("io.berth.Container.List", NULL, false, print_ls, a);
+}
+
+static int print_obj(json_object *p, void *userdata)
+{
+        (void) userdata;
+        print_json(p);
+        return 0;
+}
+
+static json_object *name_params(const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name));
+        return p;
+}
+
+static json_object *names_params(const struct ctl_args *a)
+{
+        json_object *p = json_object_new_object(), *arr = json_object_new_array();
+        for (int i = 0; i < a->argc; i++)
+                json_object_array_add(arr, json_object_new_string(a->argv[i]));
+        json_object_object_add(p, "names", arr);
+        return p;
+}
+
+int verb_inspect(struct ctl_args *a)
+{
+        return call("io.berth.Container.Inspect", name_params(a->argv[0]), false, print_obj, NULL);
+}
+
+int verb_destroy(struct ctl_args *a)
+{
+        return call("io.berth.Container.Destroy", name_params(a->argv[0]), false, NULL, NULL);
+}
+
+/* ---- start, stop, restart, kill ------------------------------------------------------------- */
+
+/* One line per thing berthd did, in order. */
+static int print_actions(json_object *p, void *userdata)
+{
+        (void) userdata;
+        json_object *acts;
+        if (json_enabled()) {
+                print_json(p);
+                return 0;
+        }
+        if (!p || !json_object_object_get_ex(p, "actions", &acts))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(acts); i++)
+                printf("%s\n", json_object_get_string(json_object_array_get_idx(acts, i)));
+        return 0;
+}
+
+static int names_verb(struct ctl_args *a, const char *method)
+{
+        json_object *p = names_params(a);
+        if (a->have_stop_timeout)
+                json_object_object_add(p, "stop_timeout_usec", json_object_new_uint64(a->stop_timeout));
+        return call(method, p, false, print_actions, NULL);
+}
+
+int verb_start(struct ctl_args *a)
+{
+        return names_verb(a, "io.berth.Container.Start");
+}
+
+int verb_stop(struct ctl_args *a)
+{
+        return names_verb(a, "io.berth.Container.Stop");
+}
+
+int verb_restart(struct ctl_args *a)
+{
+        return names_verb(a, "io.berth.Container.Restart");
+}
+
+int verb_kill(struct ctl_args *a)
+{
+        json_object *p = names_params(a);
+        json_object_object_add(p, "signal", json_object_new_string(a->signal ? a->signal : "SIGTERM"));
+        return call("io.berth.Container.Kill", p, false, NULL, NULL);
+}
