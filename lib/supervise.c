@@ -12,6 +12,17 @@
 
 const char *const unit_state_names[] = { "stopped", "starting", "running", "stopping", "backoff", "failed" };
 
+/* ---- crash points (tests only) ---------------------------------------------------- */
+
+void crash_point(struct manager *m, const char *name)
+{
+        if (!crashpoint_hit(&m->o.crash, name))
+                return;
+        log_error("crash point '%s' reached (BERTH_CRASH_AT): dying as kill -9 would", name);
+        (void) kill(getpid(), SIGKILL);
+        _exit(137);
+}
+
 /* ---- events ------------------------------------------------------------------ */
 
 uint64_t now_realtime(void)

@@ -5,6 +5,7 @@
  * and the control methods. Runs on one sd-event loop; never blocks it. */
 #pragma once
 
+#include "crashpoint.h"
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -24,6 +25,9 @@ struct manager_options {
         /* A sealed copy of berth-init (runtime_init_exe) every start, exec and
          * probe shares, or -1. Owned by the caller. */
         int init_exe_fd;
+        /* Where to die as kill -9 would (crashpoint.h), for the crash
+         * tests; inert unless BERTH_CRASH_AT was set. */
+        struct crashpoint crash;
 };
 
 int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret);

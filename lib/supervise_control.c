@@ -418,6 +418,12 @@ static void method_verb(struct manager *m, struct control_conn *c, const char *m
                         add_action(acts, "start '%s'", u->name);
                 }
         }
+        /* The operator's intent is on disk before any of it is acted on. */
+        for (size_t i = 0; i < nu; i++)
+                if (named[i] || dep[i] || req[i])
+                        unit_save_intent(m->units[i]);
+        if (stop)
+                crash_point(m, "operator-stop-recorded");
         manager_dispatch_soon(m);
         json_object *p = json_object_new_object();
         json_object_object_add(p, "actions", acts);
