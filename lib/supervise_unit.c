@@ -191,6 +191,21 @@ static int on_monitor_child(sd_event_source *s, const siginfo_t *si, void *userd
                 u->monitor_pid = 0;
                 if (u->status_fd >= 0) /* read the reason if it is still in the pipe */
                         on_status(u->status_src, u->status_fd, EPOLLIN, u);
+                /* Its directory is held: by the start of a berthd that died
+                 * after it forked (crash point spawner-forked), whose
+                 * container runs or is about to. That one is adopted. */
+                _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+                if (u->init_pid == 0 && dir && state_dir_locked(dir)) {
+                        u->state = U_STOPPED;
+                        adopt(u->m, u->name);
+                        if (u->state == U_RUNNING) {
+                                u->last_error[0] = 0;
+                                unit_save_intent(u);
+                                manager_dispatch_soon(u->m);
+                                return 0;
+                        }
+                        u->state = U_STARTING;
+                }
                 unit_exited(u, si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status,
                             u->last_error[0] ? u->last_error : "setup failed");
                 return 0;
