@@ -214,6 +214,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
         /* Units whose definition disappears keep a private copy of nothing:
          * they only need their name and stop settings, taken from the old set
          * before it is freed. */
+        crash_point(m, "reload-planned");
         struct spec_set old = m->set;
         m->set = *next;
         *next = (struct spec_set){ 0 };
@@ -313,6 +314,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
         keep_networks(m);
         networks_collect(m);
         nat_sync(m);
+        crash_point(m, "reload-applied");
         manager_dispatch_soon(m);
 }
 
@@ -345,9 +347,7 @@ int manager_reload(struct manager *m)
                 spec_set_done(&next);
                 return -EBUSY;
         }
-        crash_point(m, "reload-planned");
         apply_plan(m, &next, &p);
-        crash_point(m, "reload-applied");
         m->definition_errors = 0;
         save_last_good(m);
         emit(m, NULL, "reloaded", "%zu change%s", plan_count_changes(&p), plan_count_changes(&p) == 1 ? "" : "s");

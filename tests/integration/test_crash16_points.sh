@@ -162,6 +162,13 @@ t_exit_no() {
 
 # ---- reload and start-up ---------------------------------------------------------------------------
 
+edit_and_reload() {
+  container "$P-a" "$SLEEPER" 'autostart = true' 'limits { pids = 77 }'
+  container "$P-b" "$SLEEPER" 'autostart = true'
+  ctl reload
+}
+pids_max_is() { [ "$(cat "$(cgroup_of "$1" pids)/pids.max" 2>/dev/null)" = "$2" ]; }
+
 t_reload() {
   local point
   for point in reload-planned reload-applied; do
@@ -172,9 +179,7 @@ t_reload() {
     local a
     a=$(pid_of "$P-a")
     daemon_kill9
-    container "$P-a" "$SLEEPER" 'autostart = true' 'limits { pids = 77 }'
-    container "$P-b" "$SLEEPER" 'autostart = true'
-    crash_run "$point" ctl reload
+    crash_run "$point" edit_and_reload
     check "$point: the new definitions are applied (the new container runs, once)" wait_until 20 known_running "$P-b"
     check "$point: the healthy container was not killed (same pid)" \
       eval '[ "$(pid_of "$P-a")" = "$a" ] && known_running "$P-a"'
