@@ -167,7 +167,18 @@ edit_and_reload() {
   container "$P-b" "$SLEEPER" 'autostart = true'
   ctl reload
 }
-pids_max_is() { [ "$(cat "$(cgroup_of "$1" pids)/pids.max" 2>/dev/null)" = "$2" ]; }
+# pids_max NAME: pids.max of the container's cgroup (v1 or v2), found through its init
+pids_max() {
+  local pid ctrl path mnt
+  pid=$(pid_of "$1")
+  while IFS=: read -r _ ctrl path; do
+    case ",$ctrl," in
+      *,pids,*) mnt=$(awk '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == "pids") { print $5; exit } }' /proc/self/mountinfo)
+        cat "$mnt$path/pids.max" 2>/dev/null; return ;;
+      ,,) [ -f "/sys/fs/cgroup$path/pids.max" ] && { cat "/sys/fs/cgroup$path/pids.max"; return; } ;;
+    esac
+  done <"/proc/$pid/cgroup"
+}
 
 t_reload() {
   local point
@@ -183,6 +194,8 @@ t_reload() {
     check "$point: the new definitions are applied (the new container runs, once)" wait_until 20 known_running "$P-b"
     check "$point: the healthy container was not killed (same pid)" \
       eval '[ "$(pid_of "$P-a")" = "$a" ] && known_running "$P-a"'
+    check "$point: the edited limit is applied to the running container (pids.max 77)" \
+      wait_until 10 eval '[ "$(pids_max "$P-a")" = 77 ]'
     check "$point: nothing to do after (plan)" eval '! ctl plan 2>/dev/null | grep -qE "^(start|restart|stop|update)"'
     daemon_stop
   done
