@@ -70,8 +70,11 @@ ifneq ($(PKG_MISSING),)
 	@exit 1
 endif
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(BUILD)/lib pkgs
-	@echo "  CC      $<"; $(CC) $(CFLAGS_B) -c $< -o $@
+# Each object depends on the headers it includes (-MMD writes them into
+# its .d file, -MP keeps a removed header from breaking the build).
+DEPFLAGS  = -MMD -MP
+$(BUILD)/lib/%.o: lib/%.c | $(BUILD)/lib pkgs
+	@echo "  CC      $<"; $(CC) $(CFLAGS_B) $(DEPFLAGS) -c $< -o $@
 
 # The install paths are compiled in (templates, berth-monitor): rebuild what
 # uses them when PREFIX or a directory changes between builds.
@@ -85,20 +88,22 @@ $(BUILD)/libberth.a: $(LIB_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 # The monitor runs once per container for its whole life: static and small,
-# it links only util and monitor (no sanitizers: it must stay tiny).
-$(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/util.c lib/monitor.h lib/util.h | $(BUILD)/lib
+# it links only util, wire and monitor (no sanitizers: it must stay tiny).
+# Several sources in one command: their headers are named here.
+$(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/util.c lib/wire.c lib/monitor.h lib/util.h \
+		lib/wire.h | $(BUILD)/lib
 	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static $(filter %.c,$^) -o $@
 
 # berth-init is what a container's processes become (a sealed copy of it):
 # static, from its own source only, stripped; no sanitizers.
-$(BUILD)/berth-init: sbin/berth-init.c lib/spawn_msg.h | $(BUILD)/lib
-	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static -s $< -o $@
+$(BUILD)/berth-init: sbin/berth-init.c | $(BUILD)/lib
+	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static -s $(DEPFLAGS) -MF $@.d $< -o $@
 
 $(BUILD)/%: sbin/%.c $(BUILD)/libberth.a
-	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $(DEPFLAGS) -MF $@.d $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libberth.a | $(BUILD)/tests
-	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS) $(CMOCKA_LIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $(DEPFLAGS) -MF $@.d $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Probe programs run inside containers: static, so they work in any rootfs.
 $(BUILD)/tests/helpers/%: tests/helpers/%.c | $(BUILD)/tests/helpers
@@ -151,14 +156,14 @@ fuzz: deps
 
 fuzz-build: pkgs $(FUZZ_BIN)
 
-$(FUZZ_BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) | $(FUZZ_BUILD)/lib
-	@echo "  CC      $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/lib/%.o: lib/%.c | $(FUZZ_BUILD)/lib
+	@echo "  CC      $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BUILD)/libberth.a: $(FUZZ_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libberth.a
-	@echo "  LD      $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/libberth.a $(PKG_LIBS)
+	@echo "  LD      $@"; $(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -MF $@.d -fsanitize=fuzzer $< -o $@ $(FUZZ_BUILD)/libberth.a $(PKG_LIBS)
 
 $(FUZZ_BUILD)/lib:
 	mkdir -p $@
@@ -207,3 +212,6 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# The header dependencies the compiler wrote (none before the first build).
+-include $(wildcard $(BUILD)/lib/*.d $(BUILD)/*.d $(BUILD)/tests/*.d $(FUZZ_BUILD)/lib/*.d $(FUZZ_BUILD)/*.d)

@@ -199,11 +199,11 @@ const char *cgroup_controller_path(const struct cgroup *cg, int c)
         return c >= 0 && c < CG_N ? cg->m->ops->controller_path(cg, c) : NULL;
 }
 
-int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
+int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, struct error *e)
 {
-        if (err && errlen)
-                err[0] = 0;
-        return cg->m->ops->apply_limits(cg, l, err, errlen);
+        if (e)
+                *e = (struct error){ .code = 0 };
+        return cg->m->ops->apply_limits(cg, l, e);
 }
 
 int cgroup_apply_devices(struct cgroup *cg)
@@ -227,28 +227,15 @@ void cgroup_placement_done(struct cgroup_placement *p)
         *p = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
 }
 
-static int errf(char *err, size_t errlen, int r, const char *what)
-{
-        if (err && errlen)
-                snprintf(err, errlen, "%s: %s", what, strerror(-r));
-        return r;
-}
-
 int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
-                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, char *err,
-                   size_t errlen)
+                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, struct error *e)
 {
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
         int r = cgroup_create(m, name, &cg);
         if (r == -EBUSY) { /* our base holds processes: move them below it */
                 int q = cgroup_manager_claim(m);
-                if (q < 0) {
-                        if (err && errlen)
-                                snprintf(err, errlen,
-                                         "cannot take over cgroup %s for its children: %s",
-                                         cgroup_manager_base(m), strerror(-q));
-                        return q;
-                }
+                if (q < 0)
+                        return error_set(e, q, "cannot take over cgroup %s for its children", cgroup_manager_base(m));
                 r = cgroup_create(m, name, &cg);
         }
         if (r == -EEXIST) { /* a leftover of a crash: empty it, take its place */
@@ -261,23 +248,22 @@ int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec
                 r = cgroup_create(m, name, &cg);
         }
         if (r < 0)
-                return errf(err, errlen, r, "cannot create its cgroup");
-        char lerr[256] = "";
-        r = cgroup_apply_limits(cg, l, lerr, sizeof lerr);
+                return error_set(e, r, "cannot create its cgroup");
+        r = cgroup_apply_limits(cg, l, e);
         if (r < 0) {
-                if (err && errlen)
-                        snprintf(err, errlen, "%s", lerr[0] ? lerr : strerror(-r));
+                if (e && !e->msg[0])
+                        (void) error_code(e, r);
                 goto out_remove;
         }
         r = cgroup_apply_devices(cg);
         if (r < 0) {
-                errf(err, errlen, r, "cannot restrict its devices");
+                (void) error_set(e, r, "cannot restrict its devices");
                 goto out_remove;
         }
         struct cgroup_placement p = CGROUP_PLACEMENT_INIT;
         r = cg->m->ops->place(cg, &p);
         if (r < 0) {
-                errf(err, errlen, r, "cannot open the container's cgroup");
+                (void) error_set(e, r, "cannot open the container's cgroup");
                 goto out_remove;
         }
         *ret_place = p;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "spec.h"
 
 struct cgroup_manager;
@@ -73,11 +74,12 @@ const char *cgroup_name(const struct cgroup *cg);
 const char *cgroup_path(const struct cgroup *cg);
 
 /* Applies every limit (0 = unlimited / kernel default). All or nothing: on a
- * kernel refusal the values written so far are restored, err receives
- * "limits.<key>: <reason>" and the -errno is returned. Returns 1 when some
- * key is not supported by this host and was skipped (err says which; the
- * caller logs it as a warning), 0 otherwise. */
-int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen);
+ * kernel refusal the values written so far are restored, e (may be NULL)
+ * receives "limits.<key>: <reason>" and the -errno is returned. Returns 1
+ * when some key is not supported by this host and was skipped (e's
+ * message says which, its code stays 0; the caller logs it as a
+ * warning), 0 otherwise. */
+int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, struct error *e);
 /* Denies every device except null, zero, full, random, urandom, tty, console,
  * ptmx and pts (v1 devices.deny/allow, v2 a BPF_CGROUP_DEVICE program). On v2
  * a cgroup that already has a device program keeps it. */
@@ -116,12 +118,11 @@ bool cgroup_manager_places_at_clone(const struct cgroup_manager *m);
  * create below a base that holds processes (cgroup_manager_claim), and
  * replacing a leftover of the same name (its processes killed, awaited at
  * most 2 s, removed); then limits and device rules, then the placement.
- * On failure err says what failed, without the container's name, and
+ * On failure e says what failed, without the container's name, and
  * nothing made here is left (the cgroup is removed again). *ret_cg is owned
  * by the caller; remove it with cgroup_remove() when the container ends. */
 int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
-                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, char *err,
-                   size_t errlen);
+                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, struct error *e);
 /* The placement of an existing cgroup, for one more process (berthctl exec,
  * health probes): the same as cgroup_prepare() hands a container's first. */
 int cgroup_place(struct cgroup *cg, struct cgroup_placement *ret_place);

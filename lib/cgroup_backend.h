@@ -52,8 +52,7 @@ struct cgroup_backend_ops {
         const char *(*path)(const struct cgroup *cg);
         /* Directory holding controller c's files, or NULL. */
         const char *(*controller_path)(const struct cgroup *cg, int c);
-        int (*apply_limits)(struct cgroup *cg, const struct spec_limits *l, char *err,
-                            size_t errlen);
+        int (*apply_limits)(struct cgroup *cg, const struct spec_limits *l, struct error *e);
         int (*apply_devices)(struct cgroup *cg);
         int (*attach)(struct cgroup *cg, pid_t pid);
         /* Fills p for a process about to be born (see cgroup_placement). */

@@ -243,12 +243,6 @@ void cgroup_undo_rollback(struct cgroup_undo *u)
         }
 }
 
-void cgroup_set_err(char *err, size_t errlen, const char *key, int r)
-{
-        if (err && errlen)
-                snprintf(err, errlen, "limits.%s: %s", key, strerror(r < 0 ? -r : r));
-}
-
 int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth)
 {
         if (depth > 16)
@@ -353,4 +347,14 @@ usec_t cgroup_now(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (usec_t) ts.tv_sec * 1000000 + (usec_t) ts.tv_nsec / 1000;
+}
+
+void cgroup_add_note(struct error *e, int *notes, const char *key, const char *what)
+{
+        (*notes)++;
+        if (!e)
+                return;
+        size_t len = strnlen(e->msg, sizeof e->msg);
+        if (len + 1 < sizeof e->msg)
+                snprintf(e->msg + len, sizeof e->msg - len, "%slimits.%s: %s", len ? "; " : "", key, what);
 }

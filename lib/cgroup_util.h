@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "spec.h"
 
 /* Controllers berth uses, as bits. v1 hierarchies carry one or several;
@@ -50,8 +51,6 @@ struct cgroup_undo {
 /* Remembers the current value of file, then writes value. */
 int cgroup_undo_write(struct cgroup_undo *u, int dfd, const char *file, const char *value);
 void cgroup_undo_rollback(struct cgroup_undo *u);
-/* "limits.<key>: <reason>" into err. */
-void cgroup_set_err(char *err, size_t errlen, const char *key, int r);
 
 /* Appends the pids of cgroup.procs of dfd and of every cgroup below it. */
 int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth);
@@ -62,3 +61,8 @@ int cgroup_open_dir(const char *base, const char *name, bool mk, int *ret_fd, ch
 
 /* Monotonic clock in microseconds. */
 usec_t cgroup_now(void);
+
+/* A limit a backend skipped: appends "limits.KEY: WHAT" to e's message
+ * ("; " between notes; e may be NULL), leaves its code 0 (a note is no
+ * failure) and counts it in *notes. */
+void cgroup_add_note(struct error *e, int *notes, const char *key, const char *what);

@@ -219,15 +219,7 @@ out_remove:
         return r;
 }
 
-static void add_note(char *err, size_t errlen, int *notes, const char *fmt, const char *key)
-{
-        size_t len = err ? strlen(err) : 0;
-        if (err && len + 1 < errlen)
-                snprintf(err + len, errlen - len, "%slimits.%s: %s", len ? "; " : "", key, fmt);
-        (*notes)++;
-}
-
-static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
+static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, struct error *e)
 {
         struct cgroup_undo u = {.n = 0};
         int notes = 0, r = 0;
@@ -264,11 +256,9 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                                 goto fail;
                 }
                 if (!memsw && l->memory_swap > 0)
-                        add_note(err, errlen, &notes, "no swap accounting on this host, skipped",
-                                 "memory-swap");
+                        cgroup_add_note(e, &notes, "memory-swap", "no swap accounting on this host, skipped");
         } else if (l->memory || l->memory_swap > 0)
-                add_note(err, errlen, &notes, "no memory controller on this host, skipped",
-                         "memory");
+                cgroup_add_note(e, &notes, "memory", "no memory controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_CPU];
         if (fd >= 0) {
@@ -293,7 +283,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpus_milli || l->cpu_weight)
-                add_note(err, errlen, &notes, "no cpu controller on this host, skipped", "cpus");
+                cgroup_add_note(e, &notes, "cpus", "no cpu controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_CPUSET];
         if (fd >= 0) {
@@ -313,8 +303,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpuset)
-                add_note(err, errlen, &notes, "no cpuset controller on this host, skipped",
-                         "cpuset");
+                cgroup_add_note(e, &notes, "cpuset", "no cpuset controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_PIDS];
         if (fd >= 0) {
@@ -327,7 +316,7 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->pids)
-                add_note(err, errlen, &notes, "no pids controller on this host, skipped", "pids");
+                cgroup_add_note(e, &notes, "pids", "no pids controller on this host, skipped");
 
         fd = v1cg(cg)->fd[CG_BLKIO];
         key = "io-weight";
@@ -340,15 +329,15 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                          l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
                 r = cgroup_undo_write(&u, fd, "blkio.bfq.weight", a);
         } else if (l->io_weight)
-                add_note(err, errlen, &notes,
-                         "no blkio.weight or blkio.bfq.weight on this host, skipped", "io-weight");
+                cgroup_add_note(e, &notes, "io-weight",
+                                "no blkio.weight or blkio.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
         return notes ? 1 : 0;
 
 fail:
         cgroup_undo_rollback(&u);
-        cgroup_set_err(err, errlen, key, r);
+        (void) error_set(e, r, "limits.%s", key);
         return r;
 }
 

@@ -259,17 +259,9 @@ static int v2_place(struct cgroup *cg, struct cgroup_placement *p)
         return 0;
 }
 
-static void add_note(char *err, size_t errlen, int *notes, const char *key, const char *what)
-{
-        size_t len = err ? strlen(err) : 0;
-        if (err && len + 1 < errlen)
-                snprintf(err + len, errlen - len, "%slimits.%s: %s", len ? "; " : "", key, what);
-        (*notes)++;
-}
-
 /* Lowering memory.max below the usage makes the kernel OOM-kill instead of
  * failing: reclaim first and refuse when that is not possible. */
-static int memory_lower_check(int fd, uint64_t limit, char *err, size_t errlen)
+static int memory_lower_check(int fd, uint64_t limit, struct error *e)
 {
         uint64_t cur;
         if (cgroup_read_u64_at(fd, "memory.current", &cur) < 0 || cur <= limit)
@@ -284,15 +276,11 @@ static int memory_lower_check(int fd, uint64_t limit, char *err, size_t errlen)
                 if (r >= 0)
                         r = -EBUSY;
         }
-        if (err && errlen)
-                snprintf(err, errlen,
-                         "limits.memory: usage %" PRIu64 " bytes cannot be reclaimed below %" PRIu64
-                         ": %s",
-                         cur, limit, strerror(-r));
-        return r;
+        return error_set(e, r, "limits.memory: usage %" PRIu64 " bytes cannot be reclaimed below %" PRIu64, cur,
+                         limit);
 }
 
-static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char *err, size_t errlen)
+static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, struct error *e)
 {
         struct cgroup_undo u = {.n = 0};
         int fd = v2cg(cg)->fd, notes = 0, r = 0;
@@ -302,7 +290,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
         if (cgroup_file_exists_at(fd, "memory.max")) {
                 key = "memory";
                 if (l->memory) {
-                        r = memory_lower_check(fd, l->memory, err, errlen);
+                        r = memory_lower_check(fd, l->memory, e);
                         if (r < 0) {
                                 cgroup_undo_rollback(&u);
                                 return r;
@@ -325,10 +313,10 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                         if (r < 0)
                                 goto fail;
                 } else if (l->memory_swap > 0)
-                        add_note(err, errlen, &notes, "memory-swap",
+                        cgroup_add_note(e, &notes, "memory-swap",
                                  "no swap accounting on this host, skipped");
         } else if (l->memory || l->memory_swap > 0)
-                add_note(err, errlen, &notes, "memory",
+                cgroup_add_note(e, &notes, "memory",
                          "no memory controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "cpu.max")) {
@@ -347,7 +335,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpus_milli || l->cpu_weight)
-                add_note(err, errlen, &notes, "cpus", "no cpu controller on this host, skipped");
+                cgroup_add_note(e, &notes, "cpus", "no cpu controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "cpuset.cpus")) {
                 key = "cpuset";
@@ -356,7 +344,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->cpuset)
-                add_note(err, errlen, &notes, "cpuset",
+                cgroup_add_note(e, &notes, "cpuset",
                          "no cpuset controller on this host, skipped");
 
         if (cgroup_file_exists_at(fd, "pids.max")) {
@@ -369,7 +357,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                 if (r < 0)
                         goto fail;
         } else if (l->pids)
-                add_note(err, errlen, &notes, "pids", "no pids controller on this host, skipped");
+                cgroup_add_note(e, &notes, "pids", "no pids controller on this host, skipped");
 
         key = "io-weight";
         if (cgroup_file_exists_at(fd, "io.weight")) {
@@ -380,7 +368,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
                          l->io_weight ? cgroup_io_weight_to_bfq(l->io_weight) : 100);
                 r = cgroup_undo_write(&u, fd, "io.bfq.weight", a);
         } else if (l->io_weight)
-                add_note(err, errlen, &notes, "io-weight",
+                cgroup_add_note(e, &notes, "io-weight",
                          "no io.weight or io.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
@@ -388,7 +376,7 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, char 
 
 fail:
         cgroup_undo_rollback(&u);
-        cgroup_set_err(err, errlen, key, r);
+        (void) error_set(e, r, "limits.%s", key);
         return r;
 }
 

@@ -1,6 +1,8 @@
 /* Reads definition files (libconfuse syntax) into a spec_set and checks
  * them as a whole: every mistake becomes a "FILE:LINE: message" in a
- * struct diag. Reads files; never touches anything else on the host. */
+ * struct diag. Reads files; never touches anything else on the host.
+ * In phases: config_scan.c (syntax), config.c (reading, by the key table
+ * of keys.h), config_check.c (across definitions). */
 #pragma once
 
 #include <stddef.h>
@@ -11,8 +13,6 @@
 #define CONFIG_FILE_MAX (1024 * 1024)   /* bytes per definition file */
 #define CONFIG_FILES_MAX 20000          /* *.conf files per directory */
 #define CONFIG_CONTAINERS_MAX 10000
-#define CONFIG_LIST_MAX 1024            /* entries in one list (env, command, ...) */
-#define CONFIG_ENV_MAX (CONFIG_LIST_MAX + 16) /* env entries a workload gets, defaults included */
 
 /* Parses one file's text into set (appending). The text need not be
  * NUL-terminated. Errors go to d. 0, or -ENOMEM. */
@@ -30,6 +30,6 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d);
  * networks, addresses, published ports. */
 void config_validate(struct spec_set *set, struct diag *d);
 
-/* Every key the parser accepts, as "section.key" paths ("container.limits.memory"),
- * NULL-terminated; for documentation checks. */
+/* Every key the parser accepts (the rows of keys.h), as "section.key"
+ * paths ("container.limits.memory"), NULL-terminated. */
 char **config_keys(void); /* a new strv, or NULL */

@@ -19,7 +19,6 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
-#include "config.h"
 #include "mounts.h"
 #include "runtime.h"
 #include "security.h"
@@ -55,20 +54,6 @@ struct exec_child {
 
 /* ---- the intermediate: no allocation ------------------------------------------ */
 
-static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...) _printf_(4, 5);
-static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...)
-{
-        struct spawn_msg m = { .type = SPAWN_MSG_ERROR, .code = code };
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(m.text, sizeof m.text, fmt, ap);
-        va_end(ap);
-        if (err && k >= 0 && (size_t) k < sizeof m.text)
-                snprintf(m.text + k, sizeof m.text - (size_t) k, ": %s", strerror(err < 0 ? -err : err));
-        (void) send(sock, &m, sizeof m, MSG_NOSIGNAL);
-        _exit(code);
-}
-
 static void child_stdio(const struct exec_child *c)
 {
         if (c->tty) {
@@ -77,21 +62,21 @@ static void child_stdio(const struct exec_child *c)
                  * workload's process takes the slave as its terminal. */
                 int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
                 if (master < 0 || unlockpt(master) < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot allocate a pty in the container");
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot allocate a pty in the container");
                 char name[64];
                 if (ptsname_r(master, name, sizeof name) != 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "ptsname");
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "ptsname");
                 int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
                 if (slave < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot open %s", name);
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot open %s", name);
                 struct spawn_msg m = { .type = SPAWN_MSG_PTY };
                 int r = send_with_fd(c->sock, &m, sizeof m, master);
                 if (r < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
                 close(master);
                 for (int fd = 0; fd < 3; fd++)
                         if (dup2(slave, fd) < 0)
-                                child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "dup2");
+                                spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "dup2");
                 if (slave > 2)
                         close(slave);
                 return;
@@ -102,11 +87,11 @@ static void child_stdio(const struct exec_child *c)
                 tmp[fd] = c->stdio[fd] >= 0 ? fcntl(c->stdio[fd], F_DUPFD_CLOEXEC, 3)
                                             : open("/dev/null", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
                 if (tmp[fd] < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot set up fd %d", fd);
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot set up fd %d", fd);
         }
         for (int fd = 0; fd < 3; fd++)
                 if (dup2(tmp[fd], fd) < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "dup2");
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "dup2");
 }
 
 /* Closes every fd but 0-2 and keep[0..1] (really, not on exec: the
@@ -154,15 +139,15 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         if (c->n_cg_tasks > 0) {
                 int r = cgroup_join_self(c->cg_tasks, c->n_cg_tasks);
                 if (r < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot join the container's cgroup");
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot join the container's cgroup");
                 for (size_t i = 0; i < c->n_cg_tasks; i++)
                         close(c->cg_tasks[i]);
         }
         if (setns(c->init_pidfd, c->ns_flags) < 0)
-                child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot join the container's namespaces");
+                spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot join the container's namespaces");
         close(c->init_pidfd);
         if (c->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-                child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
+                spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
         child_stdio(c);
 
         char home[512] = "";
@@ -171,17 +156,17 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         if (c->user) {
                 int r = spawn_resolve_user(c->user, &uid, &gid, home, sizeof home);
                 if (r == -ESRCH)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
                                    "user '%.*s' is not in the container's /etc/passwd (a regular file)",
                                    (int) strcspn(c->user, ":"), c->user);
                 if (r < 0)
-                        child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
+                        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, 0,
                                    "group '%s' is not in the container's /etc/group (a regular file)",
                                    strchr(c->user, ':') ? strchr(c->user, ':') + 1 : "");
         }
-        char werr[400];
-        if (spawn_enter_workdir(c->workdir, werr, sizeof werr) < 0)
-                child_fail(c->sock, SPAWN_EXIT_SETUP, 0, "%s", werr);
+        struct error werr;
+        if (spawn_enter_workdir(c->workdir, &werr) < 0)
+                spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, 0, "%s", werr.msg);
         char home_env[520];
         if (c->home_from_user && home[0]) {
                 snprintf(home_env, sizeof home_env, "HOME=%s", home);
@@ -203,34 +188,34 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         if (r >= 0 && fcntl(c->sock, F_SETFD, 0) < 0)
                 r = -errno;
         if (r < 0)
-                child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot close the caller's fds");
+                spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot close the caller's fds");
         r = security_caps_apply(&c->caps);
         if (r >= 0)
                 r = security_no_new_privs();
         if (r >= 0)
                 r = security_seccomp_apply(&c->seccomp);
         if (r < 0)
-                child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot confine the process");
+                spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, r, "cannot confine the process");
         syscall(SYS_execveat, c->init_exe_fd, "", c->join_argv, c->envp, AT_EMPTY_PATH);
-        child_fail(c->sock, SPAWN_EXIT_SETUP, errno,
+        spawn_child_fail(c->sock, SPAWN_EXIT_SETUP, errno,
                    "cannot execute berth-init (does the container's seccomp profile allow execveat?)");
 }
 
 /* ---- parent -------------------------------------------------------------------- */
 
-static int failf(char *err, size_t n, int r, const char *fmt, ...) _printf_(4, 5);
-static int failf(char *err, size_t n, int r, const char *fmt, ...)
+/* A set-up failure on the caller's side: e set as error_set() does. The
+ * codes that mean "the command" (ENOENT: 127, EACCES: 126) are the
+ * child's only: here they become EIO (125). */
+static int setup_failed(struct error *e, int r, const char *fmt, ...) _printf_(3, 4);
+static int setup_failed(struct error *e, int r, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        int k = vsnprintf(err, n, fmt, ap);
+        (void) error_setv(e, r, fmt, ap);
         va_end(ap);
-        if (r < 0 && k >= 0 && (size_t) k < n)
-                snprintf(err + k, n - (size_t) k, ": %s", strerror(-r));
-        /* The codes that mean "the command" are reserved for the child's. */
         if (r == -ENOENT || r == -EACCES || r >= 0)
-                return -EIO;
-        return r;
+                e->code = EIO;
+        return -e->code;
 }
 
 int exec_exit_code(int r)
@@ -305,7 +290,7 @@ struct exec_session {
         int result; /* < 0 once an error is known */
         void (*reap_later)(void *userdata, pid_t pid);
         void *reap_userdata;
-        char err[EXEC_ERROR_MAX];
+        struct error err;
         char *name;
 };
 
@@ -406,7 +391,7 @@ static int session_recv(struct exec_session *s)
                 else if (m.type == SPAWN_MSG_PTY && trusted && fd >= 0 && s->pty < 0 && s->tty)
                         s->pty = TAKE_FD(fd);
                 else if (m.type == SPAWN_MSG_ERROR && s->result >= 0) {
-                        snprintf(s->err, sizeof s->err, "%s", m.text);
+                        (void) error_set_msg(&s->err, -EINVAL, "%s", m.text);
                         s->result = m.code == SPAWN_EXIT_NOTFOUND ? -ENOENT
                                     : m.code == SPAWN_EXIT_NOEXEC ? -EACCES
                                                                   : -EINVAL;
@@ -417,7 +402,7 @@ static int session_recv(struct exec_session *s)
         return 1;
 }
 
-int exec_session_step(struct exec_session *s, char *err, size_t n)
+int exec_session_step(struct exec_session *s, struct error *e)
 {
         for (int i = 0; i < 16 && !s->eof; i++) {
                 int k = session_recv(s);
@@ -442,11 +427,11 @@ int exec_session_step(struct exec_session *s, char *err, size_t n)
                 return 0;
         int r = s->result;
         if (r >= 0 && (s->workload <= 0 || s->child_status != 0))
-                r = failf(s->err, sizeof s->err, -ECHILD, "cannot enter container '%s'", s->name);
+                r = setup_failed(&s->err, -ECHILD, "cannot enter container '%s'", s->name);
         if (r >= 0 && s->tty && s->pty < 0)
-                r = failf(s->err, sizeof s->err, -EPROTO, "no pty from the container");
+                r = setup_failed(&s->err, -EPROTO, "no pty from the container");
         if (r < 0) {
-                snprintf(err, n, "%s", s->err);
+                *e = s->err;
                 s->result = r;
                 return r;
         }
@@ -464,16 +449,16 @@ void exec_session_take(struct exec_session *s, pid_t *ret_pid, int *ret_pidfd, i
 }
 
 int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
-                       const struct exec_opts *o, struct exec_session **ret, char *err, size_t n)
+                       const struct exec_opts *o, struct exec_session **ret, struct error *e)
 {
         const struct spec_container *spec = t->spec;
         *ret = NULL;
         if (!argv || !argv[0] || !argv[0][0])
-                return failf(err, n, -EINVAL, "no command");
+                return setup_failed(e, -EINVAL, "no command");
 
         _cleanup_close_ int initfd = -1;
         if (state_pidfd_verified(t->init_pid, t->init_start, &initfd) < 0)
-                return failf(err, n, -ESRCH, "container '%s' is not running", t->name);
+                return setup_failed(e, -ESRCH, "container '%s' is not running", t->name);
 
         _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
@@ -481,11 +466,10 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         if (r >= 0)
                 r = cgroup_open_existing(m, t->name, &cg);
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot open its cgroup", t->name);
+                return setup_failed(e, r, "container '%s': cannot open its cgroup", t->name);
         /* Our child would stop in it as soon as attached. */
         if (cgroup_is_frozen(cg) > 0) {
-                snprintf(err, n, "container '%s' is frozen", t->name);
-                return -EBUSY;
+                return error_set_msg(e, -EBUSY, "container '%s' is frozen", t->name);
         }
 
         struct exec_child c = {
@@ -504,13 +488,13 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         }
         /* The confinement the container was started with, never the file's. */
         if (!t->state_dir)
-                return failf(err, n, -EINVAL, "container '%s': no state directory", t->name);
-        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", t->state_dir, t->name);
+                return setup_failed(e, -EINVAL, "container '%s': no state directory", t->name);
+        _cleanup_free_ char *dir = state_container_dir(t->state_dir, t->name);
         if (!dir)
-                return failf(err, n, -ENOMEM, "container '%s'", t->name);
+                return setup_failed(e, -ENOMEM, "container '%s'", t->name);
         r = state_read_confinement(dir, &c.caps, &c.seccomp);
         if (r < 0)
-                return failf(err, n, r == -ENOENT ? -ESRCH : r,
+                return setup_failed(e, r == -ENOENT ? -ESRCH : r,
                              "container '%s': cannot read the confinement it was started with (%s/confinement; "
                              "a container started by an older berth needs a restart)",
                              t->name, dir);
@@ -520,17 +504,17 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                                                                   o->tty);
         _cleanup_strv_free_ char **join_argv = NULL;
         if (!env) {
-                r = failf(err, n, -ENOMEM, "environment");
+                r = setup_failed(e, -ENOMEM, "environment");
                 goto fail_seccomp;
         }
         c.home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(o->env, "HOME");
         r = env_merge(&env, o->env);
         if (r < 0) {
-                r = failf(err, n, r, "environment: entries must be K=V");
+                r = setup_failed(e, r, "environment: entries must be K=V");
                 goto fail_seccomp;
         }
-        if (strv_length(env) > CONFIG_ENV_MAX) {
-                r = failf(err, n, -E2BIG, "environment: more than %d entries", CONFIG_ENV_MAX);
+        if (strv_length(env) > SPEC_ENV_MAX) {
+                r = setup_failed(e, -E2BIG, "environment: more than %d entries", SPEC_ENV_MAX);
                 goto fail_seccomp;
         }
         c.envp = env;
@@ -542,15 +526,15 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 if (strv_push(&join_argv, argv[i]) < 0)
                         join_argv = strv_free(join_argv);
         if (!join_argv) {
-                r = failf(err, n, -ENOMEM, "command");
+                r = setup_failed(e, -ENOMEM, "command");
                 goto fail_seccomp;
         }
         c.join_argv = join_argv;
         if (t->init_exe && *t->init_exe >= 0) {
                 c.init_exe_fd = fcntl(*t->init_exe, F_DUPFD_CLOEXEC, 3);
-                r = c.init_exe_fd < 0 ? failf(err, n, -errno, "cannot use the shared copy of berth-init") : 0;
+                r = c.init_exe_fd < 0 ? setup_failed(e, -errno, "cannot use the shared copy of berth-init") : 0;
         } else
-                r = runtime_init_exe(&c.init_exe_fd, err, n);
+                r = runtime_init_exe(&c.init_exe_fd, e);
         if (r < 0)
                 goto fail_seccomp;
 
@@ -567,7 +551,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         struct exec_session *s = calloc(1, sizeof *s);
         if (!s || !(s->name = strdup(t->name))) {
                 free(s);
-                r = failf(err, n, -ENOMEM, "container '%s'", t->name);
+                r = setup_failed(e, -ENOMEM, "container '%s'", t->name);
                 goto fail_exe;
         }
         s->sock = s->child_pidfd = s->pty = -1;
@@ -579,7 +563,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         int one = 1;
         if (s->epfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
             setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
-                r = failf(err, n, -errno, "socketpair");
+                r = setup_failed(e, -errno, "socketpair");
                 if (sv[0] >= 0) {
                         close(sv[0]);
                         close(sv[1]);
@@ -590,7 +574,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         s->sock = sv[0];
         pid_t child = fork();
         if (child < 0) {
-                r = failf(err, n, -errno, "fork");
+                r = setup_failed(e, -errno, "fork");
                 close(sv[1]);
                 exec_session_free(s);
                 goto fail_exe;
@@ -612,32 +596,32 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         s->child_pidfd = (int) syscall(SYS_pidfd_open, child, 0);
         struct epoll_event ev = { .events = EPOLLIN };
         if (s->child_pidfd < 0) {
-                r = failf(err, n, -errno, "pidfd_open");
+                r = setup_failed(e, -errno, "pidfd_open");
                 exec_session_free(s);
                 return r;
         }
         ev.data.fd = s->sock;
         if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sock, &ev) < 0) {
-                r = failf(err, n, -errno, "epoll");
+                r = setup_failed(e, -errno, "epoll");
                 exec_session_free(s);
                 return r;
         }
         ev.data.fd = s->child_pidfd;
         if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->child_pidfd, &ev) < 0) {
-                r = failf(err, n, -errno, "epoll");
+                r = setup_failed(e, -errno, "epoll");
                 exec_session_free(s);
                 return r;
         }
         /* Into the container's cgroup before it joins the cgroup namespace. */
         r = moved_itself ? 0 : cgroup_attach(cg, child);
         if (r < 0) {
-                r = failf(err, n, r, "container '%s': cannot join its cgroup", t->name);
+                r = setup_failed(e, r, "container '%s': cannot join its cgroup", t->name);
                 exec_session_free(s);
                 return r;
         }
         struct spawn_msg go = { .type = SPAWN_MSG_GO };
         if (send(s->sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
-                r = failf(err, n, -errno, "cannot start the process");
+                r = setup_failed(e, -errno, "cannot start the process");
                 exec_session_free(s);
                 return r;
         }
@@ -661,31 +645,31 @@ static int64_t now_ms(void)
 }
 
 int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp[], const struct exec_opts *o,
-               pid_t *ret_pid, int *ret_pidfd, char *err, size_t n)
+               pid_t *ret_pid, int *ret_pidfd, struct error *e)
 {
         *ret_pid = -1;
         *ret_pidfd = -1;
         if (o->tty && o->ret_pty_master)
                 *o->ret_pty_master = -1;
         struct exec_session *s = NULL;
-        int r = exec_session_start(t, argv, envp, o, &s, err, n);
+        int r = exec_session_start(t, argv, envp, o, &s, e);
         if (r < 0)
                 return r;
         int64_t deadline = now_ms() + (o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
         for (;;) {
-                r = exec_session_step(s, err, n);
+                r = exec_session_step(s, e);
                 if (r != 0)
                         break;
                 int64_t left = deadline - now_ms();
                 if (left <= 0) {
-                        r = failf(err, n, -ETIMEDOUT, "container '%s': the process did not start within %u ms", t->name,
+                        r = setup_failed(e, -ETIMEDOUT, "container '%s': the process did not start within %u ms", t->name,
                                   o->timeout_ms ? o->timeout_ms : EXEC_SETUP_TIMEOUT_MS);
                         break;
                 }
                 struct pollfd pf[2] = { { .fd = exec_session_fd(s), .events = POLLIN },
                                         { .fd = o->signal_fd ? *o->signal_fd : -1, .events = POLLIN } };
                 if (poll(pf, 2, (int) (left < 1000 ? left : 1000)) < 0 && errno != EINTR) {
-                        r = failf(err, n, -errno, "poll");
+                        r = setup_failed(e, -errno, "poll");
                         break;
                 }
                 if (pf[1].revents & POLLIN) {
@@ -693,7 +677,7 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
                         if (read(pf[1].fd, &si, sizeof si) == (ssize_t) sizeof si &&
                             (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP ||
                              si.ssi_signo == SIGQUIT)) {
-                                r = failf(err, n, -EINTR, "interrupted (%s) before the process started",
+                                r = setup_failed(e, -EINTR, "interrupted (%s) before the process started",
                                           strsignal((int) si.ssi_signo));
                                 break;
                         }

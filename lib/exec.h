@@ -1,7 +1,7 @@
 /* Owns running one more process inside a running container (berthctl exec,
  * health probes): joins the namespaces of its init through a verified
  * pidfd, its cgroup, and the container's confinement, then execs. Never
- * logs; errors come back as text. */
+ * logs; errors come back in a struct error. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "spec.h"
 
-#define EXEC_ERROR_MAX 512
 
 struct exec_target {
         const char *name;                  /* the container (its cgroup is berth/NAME) */
@@ -49,14 +49,14 @@ struct exec_opts {
 struct exec_session;
 
 /* Forks and starts the set-up; never waits on the container. 0 and *ret,
- * or -errno with err set (as exec_spawn). */
+ * or -errno with e set (as exec_spawn). */
 int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
-                       const struct exec_opts *o, struct exec_session **ret, char *err, size_t errlen);
+                       const struct exec_opts *o, struct exec_session **ret, struct error *e);
 /* An fd that becomes readable when exec_session_step() has work. */
 int exec_session_fd(const struct exec_session *s);
 /* Non-blocking. 0: still setting up; 1: the workload exec'd (take it);
- * -errno with err set: it failed (as exec_spawn). */
-int exec_session_step(struct exec_session *s, char *err, size_t errlen);
+ * -errno with e set: it failed (as exec_spawn). */
+int exec_session_step(struct exec_session *s, struct error *e);
 /* After step returned 1: the workload (the caller's child, leading its own
  * session), a pidfd (-1 without pidfd_open) and with tty the pty master. */
 void exec_session_take(struct exec_session *s, pid_t *ret_pid, int *ret_pidfd, int *ret_pty);
@@ -70,15 +70,15 @@ struct exec_session *exec_session_free(struct exec_session *s);
  * The process leads a session and process group of its own, is a child of
  * the caller (waitid/waitpid on it), and *ret_pidfd (may be -1 on kernels
  * without pidfd_open) is owned by the caller. Returns once it exec'd: 0, or
- * -errno with err set (exec_exit_code() maps it to 125/126/127):
+ * -errno with e set (exec_exit_code() maps it to 125/126/127):
  *   -ESRCH   the container is not running (init gone or recycled pid)
  *   -EBUSY   the container is frozen (125)
  *   -ENOENT  the command does not exist in the container (127)
  *   -EACCES  the command cannot be executed (126)
- *   -EINVAL  setup inside the container failed (125, err says where)
+ *   -EINVAL  setup inside the container failed (125, e says where)
  *   -ETIMEDOUT, -EINTR  the deadline passed, or a signal on o->signal_fd. */
 int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp[], const struct exec_opts *o,
-               pid_t *ret_pid, int *ret_pidfd, char *err, size_t errlen);
+               pid_t *ret_pid, int *ret_pidfd, struct error *e);
 
 /* The exit code a shell tool reports for an exec_spawn() failure. */
 int exec_exit_code(int r);

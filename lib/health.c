@@ -289,15 +289,14 @@ static void start_command(struct health_probe *p, const struct health_target *t,
         /* The write end blocks like any pipe for the probe. */
         (void) fcntl(out[1], F_SETFL, 0);
         struct exec_opts o = { .stdio = { in[0], out[1], out[1] } };
-        char err[EXEC_ERROR_MAX];
-        err[0] = 0;
+        struct error err = { 0 };
         /* Never waits on the container: the set-up is watched like the rest. */
-        int r = exec_session_start(&t->exec, h->command, NULL, &o, &p->session, err, sizeof err);
+        int r = exec_session_start(&t->exec, h->command, NULL, &o, &p->session, &err);
         close(in[0]);
         close(out[1]);
         p->out_fd = out[0];
         if (r < 0)
-                return command_failed(p, r, err);
+                return command_failed(p, r, error_message(&err));
         if ((r = watch(p, exec_session_fd(p->session), EPOLLIN, EPOLL_CTL_ADD)) < 0 ||
             (r = watch(p, p->out_fd, EPOLLIN, EPOLL_CTL_ADD)) < 0)
                 return finish(p, false, "epoll: %s", strerror(-r));
@@ -433,15 +432,14 @@ static void reap_leader(struct health_probe *p, int timeout_ms)
 
 static void handle_session(struct health_probe *p)
 {
-        char err[EXEC_ERROR_MAX];
-        err[0] = 0;
-        int r = exec_session_step(p->session, err, sizeof err);
+        struct error err = { 0 };
+        int r = exec_session_step(p->session, &err);
         if (r == 0)
                 return;
         (void) epoll_ctl(p->epfd, EPOLL_CTL_DEL, exec_session_fd(p->session), NULL);
         if (r < 0) {
                 p->session = exec_session_free(p->session);
-                return command_failed(p, r, err);
+                return command_failed(p, r, error_message(&err));
         }
         exec_session_take(p->session, &p->pid, &p->pidfd, NULL);
         p->session = exec_session_free(p->session);

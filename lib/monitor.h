@@ -19,8 +19,10 @@ struct monitor_params {
 
 /* Returns when the init has exited and its status is on disk: 0 or -errno.
  * With a cgroup_fd, stragglers in the cgroup are killed (v2 cgroup.kill)
- * and the OOM kills it saw are recorded: a container in a systemd scope
- * loses its cgroup as soon as the monitor leaves it. */
+ * and the OOM kills it saw are recorded in the exit record: this is the
+ * one place that decides whether the OOM killer struck (berthd reads the
+ * record), since a container in a systemd scope loses its cgroup as soon
+ * as the monitor leaves it. */
 int monitor_run(const struct monitor_params *p);
 
 /* The value of "oom_kill N" in memory.events (v2) or memory.oom_control

@@ -3,26 +3,14 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "spec.h"
 #include "util.h"
-
-static int fail(char *err, size_t n, int r, const char *fmt, ...) _printf_(4, 5);
-static int fail(char *err, size_t n, int r, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(err, n, fmt, ap);
-        va_end(ap);
-        if (k >= 0 && (size_t) k < n && r < 0)
-                snprintf(err + k, n - (size_t) k, ": %s", strerror(-r));
-        return r < 0 ? r : -EINVAL;
-}
 
 static int openat2_in_root(int rootfd, const char *path, int flags, uint64_t resolve)
 {
@@ -143,49 +131,49 @@ static int bind_onto(int src_dfd, const char *src, int target, bool recursive, u
 
 /* The root's /proc, /sys and /dev must be real directories: a symlink
  * there would redirect our mounts (CVE-2019-16884 and friends). */
-static int check_dir(int rootfd, const char *name, char *err, size_t n)
+static int check_dir(int rootfd, const char *name, struct error *e)
 {
         struct stat st;
         if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno != ENOENT)
-                        return fail(err, n, -errno, "rootfs: cannot inspect /%s", name);
+                        return error_set(e, -errno, "rootfs: cannot inspect /%s", name);
                 if (mkdirat(rootfd, name, 0755) < 0)
-                        return fail(err, n, -errno, "rootfs: cannot create /%s", name);
+                        return error_set(e, -errno, "rootfs: cannot create /%s", name);
                 return 0;
         }
         if (S_ISLNK(st.st_mode))
-                return fail(err, n, -ELOOP, "rootfs: /%s is a symlink, refusing to mount over it", name);
+                return error_set(e, -ELOOP, "rootfs: /%s is a symlink, refusing to mount over it", name);
         if (!S_ISDIR(st.st_mode))
-                return fail(err, n, -ENOTDIR, "rootfs: /%s is not a directory", name);
+                return error_set(e, -ENOTDIR, "rootfs: /%s is not a directory", name);
         return 0;
 }
 
-static int setup_dev(int rootfd, const struct mounts_plan *p, char *err, size_t n)
+static int setup_dev(int rootfd, const struct mounts_plan *p, struct error *e)
 {
         static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         _cleanup_close_ int dev = openat2_in_root(rootfd, "dev", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
         if (dev < 0)
-                return fail(err, n, dev, "rootfs: cannot open /dev");
+                return error_set(e, dev, "rootfs: cannot open /dev");
         const char *tmpfs_opts[] = { "mode", "0755", "size", "4m", NULL };
         /* nodev: the nodes below are bind mounts of the host's, each with its
          * own flags; a node the container makes here itself opens nothing. */
         int r = mount_fs("tmpfs", tmpfs_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV, dev);
         if (r < 0)
-                return fail(err, n, r, "cannot mount tmpfs on /dev");
+                return error_set(e, r, "cannot mount tmpfs on /dev");
         _cleanup_close_ int d = openat2_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
         if (d < 0)
-                return fail(err, n, d, "cannot open the new /dev");
+                return error_set(e, d, "cannot open the new /dev");
         for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
                 int f = openat(d, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
                 if (f < 0)
-                        return fail(err, n, -errno, "cannot create /dev/%s", nodes[i]);
+                        return error_set(e, -errno, "cannot create /dev/%s", nodes[i]);
                 close(f);
                 _cleanup_close_ int t = openat(d, nodes[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
                 char src[32];
                 snprintf(src, sizeof src, "/dev/%s", nodes[i]);
                 r = t < 0 ? -errno : bind_onto(AT_FDCWD, src, t, false, 0);
                 if (r < 0)
-                        return fail(err, n, r, "cannot bind %s", src);
+                        return error_set(e, r, "cannot bind %s", src);
         }
         static const char *const links[][2] = {
                 { "fd", "/proc/self/fd" },         { "stdin", "/proc/self/fd/0" },
@@ -194,51 +182,51 @@ static int setup_dev(int rootfd, const struct mounts_plan *p, char *err, size_t 
         };
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i][1], d, links[i][0]) < 0)
-                        return fail(err, n, -errno, "cannot create /dev/%s", links[i][0]);
+                        return error_set(e, -errno, "cannot create /dev/%s", links[i][0]);
         const char *dirs[] = { "pts", "shm", "mqueue" };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
                 if (mkdirat(d, dirs[i], 0755) < 0)
-                        return fail(err, n, -errno, "cannot create /dev/%s", dirs[i]);
+                        return error_set(e, -errno, "cannot create /dev/%s", dirs[i]);
 
         _cleanup_close_ int pts = openat(d, "pts", O_PATH | O_CLOEXEC | O_NOFOLLOW);
         const char *pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620",
                                    p->userns ? NULL : "gid", "5", NULL };
         r = pts < 0 ? -errno : mount_fs("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, pts);
         if (r < 0)
-                return fail(err, n, r, "cannot mount devpts on /dev/pts");
+                return error_set(e, r, "cannot mount devpts on /dev/pts");
         _cleanup_close_ int shm = openat(d, "shm", O_PATH | O_CLOEXEC | O_NOFOLLOW);
         const char *shm_opts[] = { "mode", "1777", "size", "64m", NULL };
         r = shm < 0 ? -errno
                     : mount_fs("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, shm);
         if (r < 0)
-                return fail(err, n, r, "cannot mount tmpfs on /dev/shm");
+                return error_set(e, r, "cannot mount tmpfs on /dev/shm");
         _cleanup_close_ int mq = openat(d, "mqueue", O_PATH | O_CLOEXEC | O_NOFOLLOW);
         r = mq < 0 ? -errno : mount_fs("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, mq);
         if (r < 0)
-                return fail(err, n, r, "cannot mount mqueue on /dev/mqueue");
+                return error_set(e, r, "cannot mount mqueue on /dev/mqueue");
         if (p->console_fd >= 0) {
                 int f = openat(d, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
                 if (f < 0)
-                        return fail(err, n, -errno, "cannot create /dev/console");
+                        return error_set(e, -errno, "cannot create /dev/console");
                 close(f);
                 _cleanup_close_ int t = openat(d, "console", O_PATH | O_CLOEXEC | O_NOFOLLOW);
                 r = t < 0 ? -errno : bind_onto(p->console_fd, "", t, false, 0);
                 if (r < 0)
-                        return fail(err, n, r, "cannot bind the console");
+                        return error_set(e, r, "cannot bind the console");
         }
         return 0;
 }
 
-static int setup_declared(int rootfd, const struct spec_container *c, char *err, size_t n)
+static int setup_declared(int rootfd, const struct mounts_plan *p, struct error *e)
 {
-        for (size_t i = 0; i < c->n_mounts; i++) {
-                const struct spec_mount *m = &c->mounts[i];
+        for (size_t i = 0; i < p->n_mounts; i++) {
+                const struct spec_mount *m = &p->mounts[i];
                 unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->read_only ? MOUNT_ATTR_RDONLY : 0);
                 int t, r;
                 if (m->type == MOUNT_TMPFS) {
                         t = mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true);
                         if (t < 0)
-                                return fail(err, n, t, "mount '%s': target '%s'", m->name, m->target);
+                                return error_set(e, t, "mount '%s': target '%s'", m->name, m->target);
                         char size[32];
                         snprintf(size, sizeof size, "%llu", (unsigned long long) (m->size ? m->size : 64ULL << 20));
                         const char *o[] = { "mode", "1777", "size", size, NULL };
@@ -246,21 +234,21 @@ static int setup_declared(int rootfd, const struct spec_container *c, char *err,
                 } else {
                         struct stat st;
                         if (stat(m->source, &st) < 0)
-                                return fail(err, n, -errno, "mount '%s': source '%s'", m->name, m->source);
+                                return error_set(e, -errno, "mount '%s': source '%s'", m->name, m->source);
                         t = S_ISDIR(st.st_mode) ? mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true)
                                                 : ensure_file_in_root(rootfd, m->target);
                         if (t < 0)
-                                return fail(err, n, t, "mount '%s': target '%s'", m->name, m->target);
+                                return error_set(e, t, "mount '%s': target '%s'", m->name, m->target);
                         r = bind_onto(AT_FDCWD, m->source, t, true, attrs);
                 }
                 close(t);
                 if (r < 0)
-                        return fail(err, n, r, "mount '%s' on '%s'", m->name, m->target);
+                        return error_set(e, r, "mount '%s' on '%s'", m->name, m->target);
         }
         return 0;
 }
 
-static int setup_etc(int rootfd, const struct mounts_plan *p, char *err, size_t n)
+static int setup_etc(int rootfd, const struct mounts_plan *p, struct error *e)
 {
         static const char *const files[] = { "hosts", "resolv.conf", "hostname" };
         struct stat st;
@@ -274,11 +262,11 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, char *err, size_t 
                         continue;
                 int t = ensure_file_in_root(rootfd, dst);
                 if (t < 0)
-                        return fail(err, n, t, "cannot prepare %s", dst);
+                        return error_set(e, t, "cannot prepare %s", dst);
                 int r = bind_onto(AT_FDCWD, src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
                 close(t);
                 if (r < 0)
-                        return fail(err, n, r, "cannot bind %s", dst);
+                        return error_set(e, r, "cannot bind %s", dst);
         }
         return 0;
 }
@@ -288,48 +276,48 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, char *err, size_t 
  * corners. Targets are opened relative to a procfs fd we checked. */
 #define MASK_DIR "/dev/.berth-masks"
 
-static int masks_from(int empty, int proc, char *err, size_t n);
+static int masks_from(int empty, int proc, struct error *e);
 
-static int setup_masks(char *err, size_t n)
+static int setup_masks(struct error *e)
 {
         _cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         struct statfs sfs;
         if (proc < 0 || fstatfs(proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-                return fail(err, n, -EINVAL, "the container's /proc is not procfs");
+                return error_set(e, -EINVAL, "the container's /proc is not procfs");
 
         _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
         if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
             fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) < 0 ||
             fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return fail(err, n, -errno, "cannot create the mask file system");
+                return error_set(e, -errno, "cannot create the mask file system");
         _cleanup_close_ int empty = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (empty < 0)
-                return fail(err, n, -errno, "cannot mount the mask file system");
+                return error_set(e, -errno, "cannot mount the mask file system");
         int f = openat(empty, "file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
         if (f < 0 || mkdirat(empty, "dir", 0555) < 0)
-                return fail(err, n, -errno, "cannot populate the mask file system");
+                return error_set(e, -errno, "cannot populate the mask file system");
         close(f);
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
         if (mount_setattr(empty, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
-                return fail(err, n, -errno, "cannot make the mask file system read-only");
+                return error_set(e, -errno, "cannot make the mask file system read-only");
         /* Kernels before 6.x refuse to clone a mount that is not attached
          * anywhere: attach it briefly under our own /dev, clone the masks
          * from there, detach it again. */
         if (mkdir(MASK_DIR, 0700) < 0 || move_mount(empty, "", AT_FDCWD, MASK_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                return fail(err, n, -errno, "cannot attach the mask file system");
-        int r = masks_from(open(MASK_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), proc, err, n);
+                return error_set(e, -errno, "cannot attach the mask file system");
+        int r = masks_from(open(MASK_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), proc, e);
         (void) umount2(MASK_DIR, MNT_DETACH);
         (void) rmdir(MASK_DIR);
         return r;
 }
 
-static int masks_from(int empty, int proc, char *err, size_t n)
+static int masks_from(int empty, int proc, struct error *e)
 {
         static const char *const proc_masked[] = { "acpi", "asound", "kcore", "keys", "latency_stats",
                                                    "timer_list", "timer_stats", "sched_debug", "scsi" };
         static const char *const proc_ro[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
         if (empty < 0)
-                return fail(err, n, -errno, "cannot open the mask file system");
+                return error_set(e, -errno, "cannot open the mask file system");
         _cleanup_close_ int owned = empty;
 
         for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
@@ -338,16 +326,16 @@ static int masks_from(int empty, int proc, char *err, size_t n)
                         continue; /* not in this kernel */
                 struct stat st;
                 if (fstat(t, &st) < 0)
-                        return fail(err, n, -errno, "cannot inspect /proc/%s", proc_masked[i]);
+                        return error_set(e, -errno, "cannot inspect /proc/%s", proc_masked[i]);
                 int r = bind_onto(empty, S_ISDIR(st.st_mode) ? "dir" : "file", t, false, MOUNT_ATTR_RDONLY);
                 if (r < 0)
-                        return fail(err, n, r, "cannot mask /proc/%s", proc_masked[i]);
+                        return error_set(e, r, "cannot mask /proc/%s", proc_masked[i]);
         }
         _cleanup_close_ int fw = open("/sys/firmware", O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
         if (fw >= 0) {
                 int r = bind_onto(empty, "dir", fw, false, MOUNT_ATTR_RDONLY);
                 if (r < 0)
-                        return fail(err, n, r, "cannot mask /sys/firmware");
+                        return error_set(e, r, "cannot mask /sys/firmware");
         }
         for (size_t i = 0; i < ELEMENTSOF(proc_ro); i++) {
                 _cleanup_close_ int t = openat(proc, proc_ro[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
@@ -356,62 +344,62 @@ static int masks_from(int empty, int proc, char *err, size_t n)
                 int r = bind_onto(t, "", t, true,
                                   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
                 if (r < 0)
-                        return fail(err, n, r, "cannot make /proc/%s read-only", proc_ro[i]);
+                        return error_set(e, r, "cannot make /proc/%s read-only", proc_ro[i]);
         }
         return 0;
 }
 
-int mounts_setup(const struct mounts_plan *p, char *err, size_t n)
+int mounts_setup(const struct mounts_plan *p, struct error *e)
 {
         int r;
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return fail(err, n, -errno, "cannot make the mount namespace private");
+                return error_set(e, -errno, "cannot make the mount namespace private");
         if (p->overlay_opts) {
                 if (mount("overlay", p->merged, "overlay", MS_NODEV, p->overlay_opts) < 0)
-                        return fail(err, n, -errno, "cannot mount the overlay root");
+                        return error_set(e, -errno, "cannot mount the overlay root");
         } else {
                 if (mount(p->rootfs_dir, p->merged, NULL, MS_BIND | MS_REC, NULL) < 0)
-                        return fail(err, n, -errno, "cannot bind rootfs '%s'", p->rootfs_dir);
+                        return error_set(e, -errno, "cannot bind rootfs '%s'", p->rootfs_dir);
                 /* What was bound, not what the name meant at the last check. */
                 if (path_is_host_root(p->merged))
-                        return fail(err, n, -EPERM, "rootfs '%s' is the host's root directory", p->rootfs_dir);
+                        return error_set(e, -EPERM, "rootfs '%s' is the host's root directory", p->rootfs_dir);
                 /* nodev like the overlay root: device nodes in the directory open nothing. */
                 struct mount_attr nodev = { .attr_set = MOUNT_ATTR_NODEV };
                 if (mount_setattr(AT_FDCWD, p->merged, AT_RECURSIVE, &nodev, sizeof nodev) < 0)
-                        return fail(err, n, -errno, "cannot make rootfs '%s' nodev", p->rootfs_dir);
+                        return error_set(e, -errno, "cannot make rootfs '%s' nodev", p->rootfs_dir);
         }
         _cleanup_close_ int rootfd = open(p->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
-                return fail(err, n, -errno, "cannot open the root");
-        if ((r = check_dir(rootfd, "proc", err, n)) < 0 || (r = check_dir(rootfd, "sys", err, n)) < 0 ||
-            (r = check_dir(rootfd, "dev", err, n)) < 0)
+                return error_set(e, -errno, "cannot open the root");
+        if ((r = check_dir(rootfd, "proc", e)) < 0 || (r = check_dir(rootfd, "sys", e)) < 0 ||
+            (r = check_dir(rootfd, "dev", e)) < 0)
                 return r;
 
         _cleanup_close_ int proc = openat2_in_root(rootfd, "proc", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
         r = proc < 0 ? proc : mount_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, proc);
         if (r < 0)
-                return fail(err, n, r, "cannot mount /proc");
+                return error_set(e, r, "cannot mount /proc");
         _cleanup_close_ int sys = openat2_in_root(rootfd, "sys", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
         r = sys < 0 ? sys
                     : mount_fs("sysfs", NULL,
                                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, sys);
         if (r < 0)
-                return fail(err, n, r, "cannot mount /sys");
-        if ((r = setup_dev(rootfd, p, err, n)) < 0)
+                return error_set(e, r, "cannot mount /sys");
+        if ((r = setup_dev(rootfd, p, e)) < 0)
                 return r;
-        if ((r = setup_etc(rootfd, p, err, n)) < 0)
+        if ((r = setup_etc(rootfd, p, e)) < 0)
                 return r;
-        if ((r = setup_declared(rootfd, p->spec, err, n)) < 0)
+        if ((r = setup_declared(rootfd, p, e)) < 0)
                 return r;
 
         if (fchdir(rootfd) < 0)
-                return fail(err, n, -errno, "cannot enter the root");
+                return error_set(e, -errno, "cannot enter the root");
         if (syscall(SYS_pivot_root, ".", ".") < 0)
-                return fail(err, n, -errno, "pivot_root failed");
+                return error_set(e, -errno, "pivot_root failed");
         if (umount2(".", MNT_DETACH) < 0)
-                return fail(err, n, -errno, "cannot detach the old root");
+                return error_set(e, -errno, "cannot detach the old root");
         if (chdir("/") < 0)
-                return fail(err, n, -errno, "cannot chdir to /");
-        return setup_masks(err, n);
+                return error_set(e, -errno, "cannot chdir to /");
+        return setup_masks(e);
 }

@@ -9,10 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "spec.h"
+#include "error.h"
+
+struct spec_mount; /* spec.h: the declared mounts, as read */
 
 struct mounts_plan {
-        const struct spec_container *spec;
+        const struct spec_mount *mounts; /* declared mounts, in order */
+        size_t n_mounts;
         const char *merged;        /* the directory the root is mounted on */
         const char *overlay_opts;  /* "lowerdir=..,upperdir=..,workdir=.." or NULL */
         const char *rootfs_dir;    /* rootfs = PATH (no overlay), or NULL */
@@ -21,9 +24,9 @@ struct mounts_plan {
         int console_fd;            /* pty slave to bind on /dev/console, or -1 */
 };
 
-/* Builds the root and pivots into it. On failure err holds a one-line
+/* Builds the root and pivots into it. On failure e holds a one-line
  * reason for the operator; returns -errno. */
-int mounts_setup(const struct mounts_plan *p, char *err, size_t errlen);
+int mounts_setup(const struct mounts_plan *p, struct error *e);
 
 /* Opens path inside the current root without following symlinks out of it
  * or through magic links (for workdir and similar). */

@@ -107,26 +107,19 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
         return 0;
 }
 
-static void nft_ctx_freep(struct nft_ctx **c)
-{
-        if (*c)
-                nft_ctx_free(*c);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, nft_ctx_free, nft_ctx_freep)
 
-static int run(const char *script, char **ret_error)
+static int run(const char *script, struct error *e)
 {
         _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx)
-                return -ENOMEM;
+                return error_code(e, -ENOMEM);
         if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-                return -ENOMEM;
+                return error_code(e, -ENOMEM);
         if (nft_run_cmd_from_buffer(ctx, script) == 0)
                 return 0;
-        if (ret_error) {
-                const char *e = nft_ctx_get_error_buffer(ctx);
-                *ret_error = strdup(e && *e ? e : "nft failed");
-        }
-        return -EIO;
+        const char *text = nft_ctx_get_error_buffer(ctx);
+        return error_set_msg(e, -EIO, "%s", text && *text ? text : "nft failed");
 }
 
 /* Writes "1" to ip_forward unless it already is, through a checked procfs fd. */
@@ -149,12 +142,12 @@ static int ip_forward_enable(void)
 }
 
 int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets,
-              const struct nat_target *targets, size_t n_targets, char **ret_error)
+              const struct nat_target *targets, size_t n_targets, struct error *e)
 {
         _cleanup_free_ char *script = NULL;
         int r = nat_ruleset_text(table, nets, n_nets, targets, n_targets, &script);
         if (r < 0)
-                return r;
+                return error_set(e, r, "cannot write the ruleset of table '%s'", table);
         bool forward = false;
         for (size_t i = 0; i < n_nets; i++)
                 forward = forward || nets[i]->nat;
@@ -163,17 +156,17 @@ int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets
         if (forward) {
                 r = ip_forward_enable();
                 if (r < 0)
-                        return r;
+                        return error_set(e, r, "cannot turn on net.ipv4.ip_forward");
         }
-        return run(script, ret_error);
+        return run(script, e);
 }
 
-int nat_remove(const char *table, char **ret_error)
+int nat_remove(const char *table, struct error *e)
 {
         if (!token_ok(table))
-                return -EINVAL;
+                return error_set(e, 0, "'%s' is not a table name", table);
         _cleanup_free_ char *script = strdup_printf("add table inet %s\ndelete table inet %s\n", table, table);
         if (!script)
-                return -ENOMEM;
-        return run(script, ret_error);
+                return error_code(e, -ENOMEM);
+        return run(script, e);
 }

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 
+#include "error.h"
 #include "spec.h"
 
 #define NAT_TABLE "berth"
@@ -25,8 +26,8 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
 
 /* Applies nat_ruleset_text atomically. When a network has nat or a port is
  * published, turns on net.ipv4.ip_forward (host-wide; never turned off).
- * On failure *ret_error (if given) gets nft's message, caller frees. */
+ * On failure e (may be NULL) gets nft's message. */
 int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets,
-              const struct nat_target *targets, size_t n_targets, char **ret_error);
+              const struct nat_target *targets, size_t n_targets, struct error *e);
 /* Deletes table inet <table>; 0 when it did not exist. */
-int nat_remove(const char *table, char **ret_error);
+int nat_remove(const char *table, struct error *e);

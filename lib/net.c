@@ -24,36 +24,12 @@
 
 #include "util.h"
 
-static void nl_sock_freep(struct nl_sock **s)
-{
-        if (*s)
-                nl_socket_free(*s);
-}
-static void link_putp(struct rtnl_link **l)
-{
-        if (*l)
-                rtnl_link_put(*l);
-}
-static void addr_putp(struct rtnl_addr **a)
-{
-        if (*a)
-                rtnl_addr_put(*a);
-}
-static void nladdr_putp(struct nl_addr **a)
-{
-        if (*a)
-                nl_addr_put(*a);
-}
-static void route_putp(struct rtnl_route **r)
-{
-        if (*r)
-                rtnl_route_put(*r);
-}
-static void cache_freep(struct nl_cache **c)
-{
-        if (*c)
-                nl_cache_free(*c);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free, nl_sock_freep)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put, link_putp)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_addr *, rtnl_addr_put, addr_putp)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put, nladdr_putp)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_route *, rtnl_route_put, route_putp)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cache *, nl_cache_free, cache_freep)
 #define _cleanup_sock_ _cleanup_(nl_sock_freep)
 #define _cleanup_link_ _cleanup_(link_putp)
 

@@ -1,5 +1,6 @@
 #include "order.h"
 
+#include "nameidx.h"
 #include "util.h"
 
 struct key {
@@ -28,22 +29,6 @@ static int cmp_by_rank(const void *a, const void *b)
         if (x->start_order != y->start_order)
                 return x->start_order < y->start_order ? -1 : 1;
         return cmp_by_name(a, b);
-}
-
-/* The lowest index among the items called name, or -1. */
-static ssize_t lookup(const struct key *by_name, size_t n, const char *name)
-{
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (strcmp(by_name[mid].name, name) < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        if (lo < n && streq(by_name[lo].name, name))
-                return (ssize_t) by_name[lo].idx;
-        return -1;
 }
 
 /* A binary min-heap of ranks (smaller rank = starts first). */
@@ -88,7 +73,7 @@ int order_sort(const struct order_item *items, size_t n, size_t *ret_idx)
         if (n == 0)
                 return 0;
 
-        _cleanup_free_ struct key *by_name = calloc(n, sizeof *by_name);
+        _cleanup_free_ struct nameidx *by_name = calloc(n, sizeof *by_name);
         _cleanup_free_ struct key *by_rank = calloc(n, sizeof *by_rank);
         _cleanup_free_ size_t *rank = calloc(n, sizeof *rank);
         _cleanup_free_ size_t *indeg = calloc(n, sizeof *indeg);
@@ -98,9 +83,11 @@ int order_sort(const struct order_item *items, size_t n, size_t *ret_idx)
         if (!by_name || !by_rank || !rank || !indeg || !first || !heap || !queued)
                 return -ENOMEM;
 
-        for (size_t i = 0; i < n; i++)
-                by_name[i] = by_rank[i] = (struct key){nm(items[i].name), items[i].start_order, i};
-        qsort(by_name, n, sizeof *by_name, cmp_by_name);
+        for (size_t i = 0; i < n; i++) {
+                by_name[i] = (struct nameidx){nm(items[i].name), i};
+                by_rank[i] = (struct key){nm(items[i].name), items[i].start_order, i};
+        }
+        nameidx_sort(by_name, n);
         qsort(by_rank, n, sizeof *by_rank, cmp_by_rank);
         for (size_t r = 0; r < n; r++)
                 rank[by_rank[r].idx] = r;
@@ -118,8 +105,8 @@ int order_sort(const struct order_item *items, size_t n, size_t *ret_idx)
                 for (int list = 0; list < 2; list++) {
                         char *const *v = list ? items[i].requires : items[i].after;
                         for (size_t k = 0; v && v[k]; k++) {
-                                ssize_t dep = lookup(by_name, n, v[k]);
-                                if (dep < 0 || (size_t) dep == i)
+                                size_t dep = nameidx_find(by_name, n, v[k]);
+                                if (dep == NAMEIDX_NONE || dep == i)
                                         continue;
                                 pairs[2 * n_edges] = (size_t) dep;
                                 pairs[2 * n_edges + 1] = i;
@@ -186,22 +173,22 @@ int order_containers(const struct spec_set *set, size_t **ret_idx)
 
 /* ---- start and stop decisions ------------------------------------------------ */
 
-static struct key *units_by_name(const struct order_unit *u, size_t n)
+static struct nameidx *units_by_name(const struct order_unit *u, size_t n)
 {
-        struct key *k = calloc(n + 1, sizeof *k);
+        struct nameidx *k = calloc(n + 1, sizeof *k);
         if (!k)
                 return NULL;
         for (size_t i = 0; i < n; i++)
-                k[i] = (struct key){nm(u[i].name), u[i].start_order, i};
-        qsort(k, n, sizeof *k, cmp_by_name);
+                k[i] = (struct nameidx){nm(u[i].name), i};
+        nameidx_sort(k, n);
         return k;
 }
 
 /* The unit that name means for unit i, or -1 (none, or i itself). */
-static ssize_t dep_of(const struct key *by_name, size_t n, size_t i, const char *name)
+static ssize_t dep_of(const struct nameidx *by_name, size_t n, size_t i, const char *name)
 {
-        ssize_t d = lookup(by_name, n, nm(name));
-        return (size_t) d == i ? -1 : d;
+        size_t d = nameidx_find(by_name, n, nm(name));
+        return d == NAMEIDX_NONE || d == i ? -1 : (ssize_t) d;
 }
 
 int order_groups(const struct order_unit *u, size_t n, int32_t *ret_group)
@@ -210,7 +197,7 @@ int order_groups(const struct order_unit *u, size_t n, int32_t *ret_group)
                 return 0;
         _cleanup_free_ struct order_item *items = calloc(n, sizeof *items);
         _cleanup_free_ size_t *topo = calloc(n, sizeof *topo);
-        _cleanup_free_ struct key *by_name = units_by_name(u, n);
+        _cleanup_free_ struct nameidx *by_name = units_by_name(u, n);
         if (!items || !topo || !by_name)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
@@ -272,7 +259,7 @@ static int cmp_group(const void *a, const void *b)
 
 /* The explicit dependencies of pending unit i: fills d with WAIT or FAIL,
  * or leaves it alone when they let it start. */
-static void decide_dependencies(const struct order_unit *u, size_t n, const struct key *by_name,
+static void decide_dependencies(const struct order_unit *u, size_t n, const struct nameidx *by_name,
                                 size_t i, uint64_t now, struct order_decision *d)
 {
         const struct order_unit *me = &u[i];
@@ -344,7 +331,7 @@ int order_decide_starts(const struct order_unit *u, size_t n, uint64_t now,
         if (n == 0)
                 return 0;
         _cleanup_free_ int32_t *group = calloc(n, sizeof *group);
-        _cleanup_free_ struct key *by_name = units_by_name(u, n);
+        _cleanup_free_ struct nameidx *by_name = units_by_name(u, n);
         _cleanup_free_ struct key *by_group = calloc(n, sizeof *by_group);
         if (!group || !by_name || !by_group)
                 return -ENOMEM;
@@ -416,7 +403,7 @@ int order_decide_stops(const struct order_unit *u, size_t n, bool *ret_stop)
         if (n == 0)
                 return 0;
         _cleanup_free_ int32_t *group = calloc(n, sizeof *group);
-        _cleanup_free_ struct key *by_name = units_by_name(u, n);
+        _cleanup_free_ struct nameidx *by_name = units_by_name(u, n);
         _cleanup_free_ bool *held = calloc(n, sizeof *held);
         if (!group || !by_name || !held)
                 return -ENOMEM;
@@ -447,7 +434,7 @@ int order_decide_stops(const struct order_unit *u, size_t n, bool *ret_stop)
 
 size_t order_mark_required(const struct order_unit *u, size_t n, size_t idx, bool *mark)
 {
-        _cleanup_free_ struct key *by_name = units_by_name(u, n);
+        _cleanup_free_ struct nameidx *by_name = units_by_name(u, n);
         _cleanup_free_ size_t *stack = calloc(n + 1, sizeof *stack);
         if (!by_name || !stack || idx >= n)
                 return 0;
@@ -473,7 +460,7 @@ size_t order_mark_required(const struct order_unit *u, size_t n, size_t idx, boo
 
 size_t order_mark_requirers(const struct order_unit *u, size_t n, size_t idx, bool *mark)
 {
-        _cleanup_free_ struct key *by_name = units_by_name(u, n);
+        _cleanup_free_ struct nameidx *by_name = units_by_name(u, n);
         if (!by_name || idx >= n)
                 return 0;
         size_t marked = 0;

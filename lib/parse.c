@@ -361,3 +361,108 @@ const char *format_duration(usec_t u, char *buf, size_t size)
         }
         return buf;
 }
+
+/* ---- checks of a value's form ---- */
+
+bool path_is_clean_absolute(const char *p)
+{
+        if (p[0] != '/')
+                return false;
+        for (const char *s = p; *s;) {
+                while (*s == '/')
+                        s++;
+                const char *e = strchrnul(s, '/');
+                if ((e - s == 2 && s[0] == '.' && s[1] == '.') || (e - s == 1 && s[0] == '.'))
+                        return false;
+                s = e;
+        }
+        return true;
+}
+
+/* "/", or "/a/b": no empty, . or .. component and no trailing slash, so
+ * the text names the file the operator reads in it (a mount source that
+ * climbs into /etc with .. does not look like /etc). */
+bool path_is_canonical_absolute(const char *p)
+{
+        if (p[0] != '/')
+                return false;
+        if (p[1] == 0)
+                return true;
+        for (const char *s = p + 1;; s++) {
+                const char *e = strchrnul(s, '/');
+                size_t len = (size_t) (e - s);
+                bool dot = len == 1 && s[0] == '.', dotdot = len == 2 && s[0] == '.' && s[1] == '.';
+                if (len == 0 || dot || dotdot)
+                        return false;
+                if (!*e)
+                        return true;
+                s = e;
+        }
+}
+
+
+bool env_is_valid(const char *e)
+{
+        if (!(isalpha((unsigned char) e[0]) || e[0] == '_'))
+                return false;
+        for (const char *p = e + 1; *p; p++) {
+                if (*p == '=')
+                        return true;
+                if (!(isalnum((unsigned char) *p) || *p == '_'))
+                        return false;
+        }
+        return false;
+}
+
+bool hostname_is_valid(const char *h)
+{
+        size_t n = strlen(h), label = 0;
+        if (n == 0 || n > 64)
+                return false;
+        for (const char *p = h; *p; p++) {
+                if (*p == '.') {
+                        if (label == 0)
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!(isalnum((unsigned char) *p) || *p == '-'))
+                        return false;
+                if (++label > 63)
+                        return false;
+        }
+        return label > 0;
+}
+
+bool user_is_valid(const char *u)
+{
+        /* uid[:gid], or name[:group] to be resolved inside the rootfs */
+        const char *colon = strchr(u, ':');
+        for (int part = 0; part < 2; part++) {
+                const char *s = part == 0 ? u : (colon ? colon + 1 : NULL);
+                if (!s)
+                        break;
+                size_t n = part == 0 && colon ? (size_t) (colon - u) : strlen(s);
+                if (n == 0 || n > 32)
+                        return false;
+                bool digits = true;
+                for (size_t i = 0; i < n; i++)
+                        if (!isdigit((unsigned char) s[i]))
+                                digits = false;
+                if (digits) {
+                        char buf[40];
+                        uint32_t id;
+                        snprintf(buf, sizeof buf, "%.*s", (int) n, s);
+                        if (parse_uint32(buf, 0, 4294967294U, &id) < 0)
+                                return false;
+                        continue;
+                }
+                if (!(islower((unsigned char) s[0]) || s[0] == '_'))
+                        return false;
+                for (size_t i = 1; i < n; i++)
+                        if (!(islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) || s[i] == '_' ||
+                              s[i] == '-' || s[i] == '.'))
+                                return false;
+        }
+        return !colon || !strchr(colon + 1, ':');
+}

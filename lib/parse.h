@@ -23,6 +23,13 @@ int parse_publish(const char *s, struct publish *ret); /* [ADDR:]HOST:CONTAINER[
 int parse_cpuset(const char *s);                      /* "0-3,5": syntax only */
 int parse_capability(const char *s, int *ret);        /* "net_admin", "CAP_NET_ADMIN" */
 
+/* Checks of a value's form (true = well-formed). */
+bool path_is_clean_absolute(const char *p);     /* absolute, no . or .. component */
+bool path_is_canonical_absolute(const char *p); /* "/" or "/a/b": no empty, . or .. component, no trailing / */
+bool env_is_valid(const char *e);               /* NAME=VALUE */
+bool hostname_is_valid(const char *h);          /* labels of [A-Za-z0-9-] */
+bool user_is_valid(const char *u);              /* uid[:gid] or name[:group] */
+
 /* Formatting for messages and CLI output. */
 const char *format_size(uint64_t bytes, char *buf, size_t size);   /* 256M */
 const char *format_duration(usec_t u, char *buf, size_t size);     /* 1m30s, 500ms */

@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "nameidx.h"
 #include "order.h"
 #include "util.h"
 
@@ -33,132 +34,11 @@ static void join(char *buf, size_t size, const char *sep, const char *s)
         append(buf, size, s);
 }
 
-/* ---- a sorted name index (name, then position), looked up with bisection ---- */
-
-struct nidx {
-        const char *name;
-        size_t idx;
-};
-
-static int cmp_nidx(const void *a, const void *b)
-{
-        const struct nidx *x = a, *y = b;
-        int r = strcmp(x->name, y->name);
-        if (r)
-                return r;
-        return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* Position in ix of the first entry called name, or n. */
-static size_t nidx_lower(const struct nidx *ix, size_t n, const char *name)
-{
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (strcmp(ix[mid].name, name) < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
-}
-
 /* The lowest index of an entry called name, or PLAN_NO_INDEX. */
-static size_t nidx_find(const struct nidx *ix, size_t n, const char *name)
+static size_t nidx_find(const struct nameidx *ix, size_t n, const char *name)
 {
-        size_t p = nidx_lower(ix, n, nm(name));
-        return p < n && streq(ix[p].name, nm(name)) ? ix[p].idx : PLAN_NO_INDEX;
-}
-
-static void nidx_sort(struct nidx *ix, size_t n)
-{
-        if (n > 0)
-                qsort(ix, n, sizeof *ix, cmp_nidx);
-}
-
-/* ---- field differences the spec module has no formatter for ---- */
-
-static bool health_equal(const struct spec_health *a, const struct spec_health *b)
-{
-        return a->enabled == b->enabled && strv_equal(a->command, b->command) &&
-               a->tcp_port == b->tcp_port && streq_ptr(a->http_path, b->http_path) &&
-               a->http_status == b->http_status && a->interval == b->interval &&
-               a->timeout == b->timeout && a->start_period == b->start_period &&
-               a->retries == b->retries && a->on_failure == b->on_failure;
-}
-
-/* Names of the supervise-set fields that differ (the fields of
- * spec_container_hash_supervise()). */
-static void diff_supervise(const struct spec_container *a, const struct spec_container *b,
-                           char *buf, size_t size)
-{
-        buf[0] = 0;
-        if (a->autostart != b->autostart)
-                join(buf, size, ", ", b->autostart ? "autostart off → on" : "autostart on → off");
-        if (a->start_order != b->start_order) {
-                char t[64];
-                snprintf(t, sizeof t, "start-order %d → %d", (int) a->start_order,
-                         (int) b->start_order);
-                join(buf, size, ", ", t);
-        }
-        if (a->start_delay != b->start_delay)
-                join(buf, size, ", ", "start-delay");
-        if (a->start_timeout != b->start_timeout)
-                join(buf, size, ", ", "start-timeout");
-        if (!strv_equal(a->after, b->after))
-                join(buf, size, ", ", "after");
-        if (!strv_equal(a->requires, b->requires))
-                join(buf, size, ", ", "requires");
-        if (a->restart != b->restart) {
-                char t[96];
-                snprintf(t, sizeof t, "restart %s → %s", restart_policy_to_string(a->restart),
-                         restart_policy_to_string(b->restart));
-                join(buf, size, ", ", t);
-        }
-        if (a->restart_delay != b->restart_delay)
-                join(buf, size, ", ", "restart-delay");
-        if (a->restart_max_delay != b->restart_max_delay)
-                join(buf, size, ", ", "restart-max-delay");
-        if (a->restart_limit != b->restart_limit)
-                join(buf, size, ", ", "restart-limit");
-        if (a->restart_window != b->restart_window)
-                join(buf, size, ", ", "restart-window");
-        if (a->stop_signal != b->stop_signal)
-                join(buf, size, ", ", "stop-signal");
-        if (a->stop_timeout != b->stop_timeout)
-                join(buf, size, ", ", "stop-timeout");
-        if (!health_equal(&a->health, &b->health))
-                join(buf, size, ", ", "health");
-}
-
-/* Network fields that need the bridge rebuilt; the rest (MTU, NAT) apply in place. */
-static void diff_network_recreate(const struct spec_network *a, const struct spec_network *b,
-                                  char *buf, size_t size)
-{
-        buf[0] = 0;
-        if (!streq_ptr(a->bridge, b->bridge))
-                join(buf, size, ", ", "bridge");
-        if (a->subnet.s_addr != b->subnet.s_addr || a->prefix != b->prefix)
-                join(buf, size, ", ", "subnet");
-        if (a->gateway.s_addr != b->gateway.s_addr)
-                join(buf, size, ", ", "gateway");
-}
-
-static void diff_network_live(const struct spec_network *a, const struct spec_network *b, char *buf,
-                              size_t size)
-{
-        char t[96];
-        buf[0] = 0;
-        if (a->mtu != b->mtu) {
-                char x[16], y[16];
-                snprintf(x, sizeof x, "%u", a->mtu);
-                snprintf(y, sizeof y, "%u", b->mtu);
-                snprintf(t, sizeof t, "mtu %s → %s", a->mtu ? x : "default",
-                         b->mtu ? y : "default");
-                join(buf, size, ", ", t);
-        }
-        if (a->nat != b->nat)
-                join(buf, size, ", ", b->nat ? "nat off → on" : "nat on → off");
+        size_t i = nameidx_find(ix, n, nm(name));
+        return i == NAMEIDX_NONE ? PLAN_NO_INDEX : i;
 }
 
 /* ---- the plan being built ---- */
@@ -227,7 +107,7 @@ static void describe_changes(const struct spec_container *want, const struct pla
         if (sc) {
                 t[0] = 0;
                 if (a->spec)
-                        diff_supervise(a->spec, want, t, sizeof t);
+                        spec_container_diff_supervise(a->spec, want, t, sizeof t);
                 join(buf, size, "; ", "settings: ");
                 append(buf, size, t[0] ? t : "definition");
         }
@@ -309,10 +189,10 @@ static int decide_network(const struct spec_network *want, const struct plan_net
                 } else {
                         t[0] = 0;
                         if (a->spec)
-                                diff_network_recreate(a->spec, want, t, sizeof t);
+                                spec_network_diff_recreate(a->spec, want, t, sizeof t);
                         char live[REASON_MAX] = "";
                         if (a->spec)
-                                diff_network_live(a->spec, want, live, sizeof live);
+                                spec_network_diff_live(a->spec, want, live, sizeof live);
                         if (t[0] || !live[0]) {
                                 /* Unknown differences are rebuilt: the safe choice. */
                                 d->kind = PLAN_NETWORK_RECREATE;
@@ -336,7 +216,7 @@ static int decide_network(const struct spec_network *want, const struct plan_net
 /* A running container restarts along with what it requires and with the
  * network it sits on. Called in start order, so what it requires is decided. */
 static int propagate(const struct spec_set *desired, size_t i, struct decision *dec,
-                     const struct nidx *cix, const struct nidx *nix,
+                     const struct nameidx *cix, const struct nameidx *nix,
                      const struct net_decision *ndec)
 {
         const struct spec_container *c = desired->containers[i];
@@ -381,7 +261,7 @@ static int propagate(const struct spec_set *desired, size_t i, struct decision *
 }
 
 struct work {
-        struct nidx *cix, *nix, *aix, *anix;
+        struct nameidx *cix, *nix, *aix, *anix;
         struct decision *dec;
         struct net_decision *ndec;
         size_t n_dec, n_ndec;
@@ -431,20 +311,20 @@ static int compute(const struct spec_set *desired, const struct plan_actual *act
         w->n_dec = nc;
         w->n_ndec = nn;
         for (size_t i = 0; i < nc; i++)
-                w->cix[i] = (struct nidx){nm(desired->containers[i]->name), i};
+                w->cix[i] = (struct nameidx){nm(desired->containers[i]->name), i};
         for (size_t i = 0; i < nn; i++)
-                w->nix[i] = (struct nidx){nm(desired->networks[i]->name), i};
+                w->nix[i] = (struct nameidx){nm(desired->networks[i]->name), i};
         size_t na = 0, nna = 0;
         for (size_t i = 0; i < n_actual; i++)
                 if (actual[i].name)
-                        w->aix[na++] = (struct nidx){actual[i].name, i};
+                        w->aix[na++] = (struct nameidx){actual[i].name, i};
         for (size_t i = 0; i < n_nets; i++)
                 if (nets[i].name)
-                        w->anix[nna++] = (struct nidx){nets[i].name, i};
-        nidx_sort(w->cix, nc);
-        nidx_sort(w->nix, nn);
-        nidx_sort(w->aix, na);
-        nidx_sort(w->anix, nna);
+                        w->anix[nna++] = (struct nameidx){nets[i].name, i};
+        nameidx_sort(w->cix, nc);
+        nameidx_sort(w->nix, nn);
+        nameidx_sort(w->aix, na);
+        nameidx_sort(w->anix, nna);
 
         /* Networks first: their recreation restarts the containers on them. */
         for (size_t i = 0; i < nn; i++) {

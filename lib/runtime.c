@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "cgroup.h"
-#include "config.h"
 #include "ipam.h"
 #include "nat.h"
 #include "net.h"
@@ -55,18 +54,6 @@ static uint64_t realtime_usec(void)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t) ts.tv_sec * SPEC_USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static int failf(char *err, size_t n, int r, const char *fmt, ...) _printf_(4, 5);
-static int failf(char *err, size_t n, int r, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(err, n, fmt, ap);
-        va_end(ap);
-        if (r < 0 && k >= 0 && (size_t) k < n)
-                snprintf(err + k, n - (size_t) k, ": %s", strerror(-r));
-        return r < 0 ? r : -EINVAL;
 }
 
 static void internal_free(struct runtime_internal *in)
@@ -210,14 +197,19 @@ static int seccomp_default(const char *state_dir, const struct security_caps *ca
  * is used only when that text is byte for byte the file's: the name's
  * 64-bit hash only finds the entry, it never vouches for it. */
 static int seccomp_profile_cached(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
-                                  struct security_seccomp *out, char *err, size_t n)
+                                  struct security_seccomp *out, struct error *e)
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         char perr[SECCOMP_PROFILE_ERROR_MAX];
         int r = seccomp_profile_read(c->seccomp_profile, &text, &len, perr, sizeof perr);
         if (r < 0)
-                return failf(err, n, 0, "container '%s': seccomp: %s", c->name, perr);
+                return error_set(e, 0, "seccomp: %s", perr);
+        /* Compile only the text that was validated when the definitions
+         * were loaded: an edit since then waits for the next reload. */
+        if (c->seccomp_profile_digest && fnv1a64(FNV1A64_INIT, text, len) != c->seccomp_profile_digest)
+                return error_set(e, 0, "seccomp: %s changed since the definitions were loaded (reload to use it)",
+                                 c->seccomp_profile);
 
         struct seccomp_profile_target t;
         seccomp_profile_target_native(caps->bounding, &t);
@@ -227,7 +219,7 @@ static int seccomp_profile_cached(const char *state_dir, const struct spec_conta
         _cleanup_free_ char *name = strdup_printf("seccomp-profile-%016llx-%016llx.bpf",
                                                   (unsigned long long) caps->bounding, (unsigned long long) h);
         if (!name)
-                return failf(err, n, -ENOMEM, "container '%s'", c->name);
+                return error_code(e, -ENOMEM);
         _cleanup_close_ int dfd = state_dir ? cache_dir_open(state_dir) : -1;
         uint64_t text_len = len;
         if (dfd >= 0) {
@@ -239,7 +231,7 @@ static int seccomp_profile_cached(const char *state_dir, const struct spec_conta
                         size_t plen = dlen - sizeof text_len - len;
                         char *prog = malloc(plen);
                         if (!prog)
-                                return failf(err, n, -ENOMEM, "container '%s'", c->name);
+                                return error_code(e, -ENOMEM);
                         memcpy(prog, data + sizeof text_len + len, plen);
                         if (cache_take_program(prog, plen, out))
                                 return 0;
@@ -252,7 +244,7 @@ static int seccomp_profile_cached(const char *state_dir, const struct spec_conta
         if (r >= 0)
                 r = seccomp_profile_compile(p, &t, out, perr, sizeof perr);
         if (r < 0)
-                return failf(err, n, 0, "container '%s': seccomp: %s", c->name, perr);
+                return error_set(e, 0, "seccomp: %s", perr);
         if (dfd >= 0) {
                 size_t plen = out->len * sizeof(struct sock_filter);
                 _cleanup_free_ char *entry = malloc(sizeof text_len + len + plen);
@@ -267,12 +259,12 @@ static int seccomp_profile_cached(const char *state_dir, const struct spec_conta
 }
 
 int runtime_seccomp_prepare(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
-                            struct security_seccomp *out, char *err, size_t n)
+                            struct security_seccomp *out, struct error *e)
 {
         int r;
         switch (c->seccomp) {
         case SECCOMP_PROFILE:
-                return seccomp_profile_cached(state_dir, c, caps, out, err, n);
+                return seccomp_profile_cached(state_dir, c, caps, out, e);
         case SECCOMP_DEFAULT:
                 r = state_dir ? seccomp_default(state_dir, caps, out) : security_seccomp_build_default(caps->bounding, out);
                 break;
@@ -281,45 +273,11 @@ int runtime_seccomp_prepare(const char *state_dir, const struct spec_container *
                 break;
         }
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot build the seccomp filter", c->name);
+                return error_set(e, r, "cannot build the seccomp filter");
         return 0;
 }
 
-/* In the child, between clone and exec: no allocation. */
-static int confine(const void *data, uid_t uid, gid_t gid)
-{
-        const struct runtime_internal *in = data;
-        int r = security_caps_apply(&in->caps);
-        if (r < 0)
-                return r;
-        gid_t groups[1] = { gid };
-        if ((r = security_set_ids(&in->caps, uid, gid, groups, 1)) < 0)
-                return r;
-        if ((r = security_no_new_privs()) < 0)
-                return r;
-        return security_seccomp_apply(&in->seccomp);
-}
-
-static int switch_ids(const void *data, uid_t uid, gid_t gid)
-{
-        const struct runtime_internal *in = data;
-        gid_t groups[1] = { gid };
-        return security_set_ids(&in->caps, uid, gid, groups, 1);
-}
-
-/* In the parent, once the child exists and before it goes on: id maps. */
-static int parent_setup(void *userdata, pid_t pid, char *err, size_t n)
-{
-        struct runtime_internal *in = userdata;
-        if (in->idmap_count) {
-                int r = security_idmap_write(pid, in->idmap_uid, in->idmap_gid, in->idmap_count);
-                if (r < 0)
-                        return failf(err, n, r, "cannot write the user namespace id maps");
-        }
-        return 0;
-}
-
-static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n);
+static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, struct error *e);
 
 /* In the parent while the child builds its mounts, before it creates its
  * cgroup namespace and long before the workload runs: the cgroup when the
@@ -336,20 +294,12 @@ static bool going_needed(const struct runtime_internal *in)
         return going_cgroup(in) || in->spec->net_mode != NET_HOST;
 }
 
-/* In the child, after the going hook's word: move into the cgroup through
- * the fds the placement opened. No allocation. */
-static int join_cgroup(const void *data, const int *fds, size_t n_fds)
-{
-        (void) data;
-        return cgroup_join_self(fds, n_fds);
-}
-
-static int going_setup(void *userdata, pid_t pid, int *fds, size_t *n_fds, char *err, size_t n)
+static int going_setup(void *userdata, pid_t pid, struct spawn_handoff *h, struct error *e)
 {
         struct runtime_internal *in = userdata;
         int r;
         if (going_cgroup(in)) {
-                r = setup_cgroup(in->spec, in, err, n);
+                r = setup_cgroup(in->spec, in, e);
                 if (r < 0)
                         return r;
         }
@@ -358,28 +308,27 @@ static int going_setup(void *userdata, pid_t pid, int *fds, size_t *n_fds, char 
                 snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
                 _cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
                 if (nsfd < 0)
-                        return failf(err, n, -errno, "cannot open the container's network namespace");
+                        return error_set(e, -errno, "cannot open the container's network namespace");
                 if (in->spec->net_mode == NET_NONE) {
                         r = net_loopback_up(nsfd);
                         if (r < 0)
-                                return failf(err, n, r, "cannot bring lo up");
+                                return error_set(e, r, "cannot bring lo up");
                 } else {
                         r = net_container_setup(in->spec->name, nsfd, in->net, in->address);
                         if (r == -EEXIST)
-                                return failf(err, n, 0, "interface for container '%s' exists and is not berth's",
-                                             in->spec->name);
+                                return error_set(e, 0, "its host interface exists and is not berth's");
                         if (r < 0)
-                                return failf(err, n, r, "cannot plumb the container into network '%s'", in->net->name);
+                                return error_set(e, r, "cannot plumb the container into network '%s'", in->net->name);
                         in->veth_made = true;
                 }
         }
         /* Last, so that nothing fails after they are handed on: the child
          * moves itself through these (spawn closes them once sent). */
         if (in->place.n_join_fds > SPAWN_MAX_FDS)
-                return failf(err, n, -E2BIG, "cannot open the container's cgroup");
+                return error_set(e, -E2BIG, "cannot open the container's cgroup");
         for (size_t i = 0; i < in->place.n_join_fds; i++)
-                fds[i] = in->place.join_fds[i];
-        *n_fds = in->place.n_join_fds;
+                h->fds[i] = in->place.join_fds[i];
+        h->n_fds = in->place.n_join_fds;
         in->place.n_join_fds = 0;
         return 0;
 }
@@ -390,7 +339,7 @@ static int going_setup(void *userdata, pid_t pid, int *fds, size_t *n_fds, char 
  * a staging directory that nothing reads: the record may only appear at
  * its place once the workload runs, or exec could join a container that is
  * not yet confined. runtime_start() renames it into place. */
-static int started_setup(void *userdata, pid_t pid, char *err, size_t n)
+static int started_setup(void *userdata, pid_t pid, struct error *e)
 {
         struct runtime_internal *in = userdata;
         if (!in->stage)
@@ -398,7 +347,7 @@ static int started_setup(void *userdata, pid_t pid, char *err, size_t n)
         struct state_record rec = { .monitor_pid = getpid(), .init_pid = pid,
                                     .started_realtime_usec = realtime_usec() };
         if (state_proc_starttime(getpid(), &rec.monitor_start) < 0 || state_proc_starttime(pid, &rec.init_start) < 0)
-                return failf(err, n, -ESRCH, "its init is gone");
+                return error_set(e, -ESRCH, "its init is gone");
         (void) state_boot_id(rec.boot_id);
         spec_container_hash_restart(in->spec, rec.restart_hash);
         spec_container_hash_live(in->spec, rec.live_hash);
@@ -406,11 +355,25 @@ static int started_setup(void *userdata, pid_t pid, char *err, size_t n)
         if (in->address.s_addr)
                 (void) inet_ntop(AF_INET, &in->address, rec.address, sizeof rec.address);
         if (mkdir(in->stage, 0700) < 0 && errno != EEXIST)
-                return failf(err, n, -errno, "cannot create %s", in->stage);
+                return error_set(e, -errno, "cannot create %s", in->stage);
         int r = state_write(in->stage, &rec, false);
         if (r < 0)
-                return failf(err, n, r, "cannot write its state record");
+                return error_set(e, r, "cannot write its state record");
         in->state_staged = true;
+        return 0;
+}
+
+/* spawn's one hook: the parent's work while the child sets itself up. */
+static int spawn_hook(void *userdata, enum spawn_phase phase, pid_t pid, struct spawn_handoff *h, struct error *e)
+{
+        switch (phase) {
+        case SPAWN_PHASE_GOING:
+                return going_setup(userdata, pid, h, e);
+        case SPAWN_PHASE_STARTED:
+                return started_setup(userdata, pid, e);
+        case SPAWN_PHASE_CREATED:
+                break;
+        }
         return 0;
 }
 
@@ -432,38 +395,36 @@ static void unstage(struct runtime_internal *in)
  * its peers on the same network (static addresses from the definitions,
  * automatic ones from the network's address file). */
 static int setup_bridge_network(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
-                                struct runtime_internal *in, char **ret_hosts, char *err, size_t n)
+                                struct runtime_internal *in, char **ret_hosts, struct error *e)
 {
         const struct spec_network *net = spec_set_find_network(set, c->network);
         if (!net)
-                return failf(err, n, 0, "container '%s': network '%s' is not declared", c->name, c->network);
+                return error_set(e, 0, "network '%s' is not declared", c->network);
         in->net = net;
         net_owner_id(state_dir, in->net_owner);
         bool existed = if_nametoindex(net->bridge) != 0;
         int r = net_bridge_ensure(net, in->net_owner);
         if (r == -EEXIST)
-                return failf(err, n, 0, "container '%s': bridge '%s' exists and was not created by berth", c->name,
-                             net->bridge);
+                return error_set(e, 0, "bridge '%s' exists and was not created by berth", net->bridge);
         if (r == -EBUSY)
-                return failf(err, n, 0, "container '%s': bridge '%s' belongs to another berthd (another state directory)",
-                             c->name, net->bridge);
+                return error_set(e, 0, "bridge '%s' belongs to another berthd (another state directory)", net->bridge);
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot create bridge '%s'", c->name, net->bridge);
+                return error_set(e, r, "cannot create bridge '%s'", net->bridge);
         in->bridge_made = !existed;
 
-        _cleanup_free_ char *dir = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *dir = state_networks_dir(state_dir);
         if (!dir)
-                return -ENOMEM;
+                return error_set(e, -ENOMEM, "network '%s'", net->name);
         r = mkdir_p(dir, 0700);
         _cleanup_close_ int dfd = r < 0 ? r : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
-                return failf(err, n, dfd < 0 ? -errno : r, "container '%s': cannot open %s", c->name, dir);
+                return error_set(e, r < 0 ? r : -errno, "cannot open %s", dir);
         /* Static addresses of the others on this network are never handed out. */
         _cleanup_free_ struct in_addr *reserved = calloc(set->n_containers + 1, sizeof *reserved);
         _cleanup_free_ struct net_peer *peers = calloc(set->n_containers + 1, sizeof *peers);
         size_t nr = 0, np = 0;
         if (!reserved || !peers)
-                return -ENOMEM;
+                return error_set(e, -ENOMEM, "network '%s': cannot list its containers", net->name);
         for (size_t i = 0; i < set->n_containers; i++) {
                 const struct spec_container *o = set->containers[i];
                 if (o != c && o->net_mode == NET_BRIDGE && streq_ptr(o->network, c->network) && !o->address_auto)
@@ -471,9 +432,9 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         }
         r = ipam_assign(dfd, net, c->name, c->address_auto ? NULL : &c->address, reserved, nr, &in->address);
         if (r == -ENOSPC)
-                return failf(err, n, 0, "container '%s': network '%s' has no free address left", c->name, net->name);
+                return error_set(e, 0, "network '%s' has no free address left", net->name);
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot assign an address on '%s'", c->name, net->name);
+                return error_set(e, r, "cannot assign an address on '%s'", net->name);
 
         _cleanup_free_ char *fname = strdup_printf("%s.ipam", net->name);
         _cleanup_free_ char *text = NULL;
@@ -497,15 +458,15 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         }
         r = net_hosts_content(c->hostname ? c->hostname : c->name, in->address, peers, np, ret_hosts);
         ipam_table_done(&t);
-        return r < 0 ? failf(err, n, r, "container '%s': cannot write /etc/hosts", c->name) : 0;
+        return r < 0 ? error_set(e, r, "cannot write /etc/hosts") : 0;
 }
 
 /* The container's own cgroup, berth/NAME below our base (the manager is
  * open already), with its limits and device rules, and how the child gets
  * into it. Messages without the container's name. */
-static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, char *err, size_t n)
+static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, struct error *e)
 {
-        return cgroup_prepare(in->cgm, c->name, &c->limits, &in->cg, &in->place, err, n);
+        return cgroup_prepare(in->cgm, c->name, &c->limits, &in->cg, &in->place, e);
 }
 
 static void cgroup_teardown(struct cgroup *cg)
@@ -540,36 +501,34 @@ static int take_lock(const char *dir, int *ret)
 /* disk-quota: a project quota on the writable layer, set before the
  * overlay is mounted; without disk-quota, a limit an earlier start set is
  * lifted. */
-static int setup_disk_quota(const struct spec_container *c, const char *state_dir, bool overlay, char *err, size_t n)
+static int setup_disk_quota(const struct spec_container *c, const char *state_dir, bool overlay, struct error *e)
 {
-        _cleanup_free_ char *dir = strdup_printf("%s/containers", state_dir);
+        _cleanup_free_ char *dir = state_containers_dir(state_dir);
         _cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
         if (dfd < 0)
-                return failf(err, n, dir ? -errno : -ENOMEM, "container '%s': cannot open %s", c->name, dir);
+                return error_set(e, dir ? -errno : -ENOMEM, "cannot open %s", dir);
         if (c->disk_quota == 0) {
                 (void) quota_container_release(dfd, c->name);
                 return 0;
         }
         if (!overlay)
-                return failf(err, n, 0,
-                             "container '%s': disk-quota needs a template (with rootfs = DIR the container writes to "
-                             "that directory itself)",
-                             c->name);
+                return error_set(e, 0,
+                                 "disk-quota needs a template (with rootfs = DIR the container writes to that "
+                                 "directory itself)");
         /* The kernel lets CAP_SYS_RESOURCE (in the host's user namespace)
          * write past a project's hard limit on ext4. */
         if ((c->caps_add & (1ULL << CAP_SYS_RESOURCE)) && !c->idmap)
-                return failf(err, n, 0,
-                             "container '%s': disk-quota cannot hold a container with capability 'sys_resource' "
-                             "(drop it, or use idmap)",
-                             c->name);
+                return error_set(e, 0,
+                                 "disk-quota cannot hold a container with capability 'sys_resource' (drop it, or "
+                                 "use idmap)");
         int r = quota_container_apply(dfd, c->name, c->disk_quota);
         if (r == -EOPNOTSUPP)
-                return failf(err, n, 0,
-                             "container '%s': disk-quota needs project quotas on the file system of %s (xfs or ext4 "
-                             "mounted with prjquota)",
-                             c->name, dir);
+                return error_set(e, 0,
+                                 "disk-quota needs project quotas on the file system of %s (xfs or ext4 mounted "
+                                 "with prjquota)",
+                                 dir);
         if (r < 0)
-                return failf(err, n, r, "container '%s': cannot set disk-quota on %s/%s/upper", c->name, dir, c->name);
+                return error_set(e, r, "cannot set disk-quota on %s/%s/upper", dir, c->name);
         return 0;
 }
 
@@ -591,20 +550,20 @@ const char *runtime_init_path(void)
         return path;
 }
 
-int runtime_init_exe(int *ret, char *err, size_t n)
+int runtime_init_exe(int *ret, struct error *e)
 {
         const char *path = runtime_init_path();
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return failf(err, n, -errno, "cannot open %s (set BERTH_INIT to where berth-init is)", path);
+                return error_set(e, -errno, "cannot open %s (set BERTH_INIT to where berth-init is)", path);
         int r = security_sealed_memfd(fd, "berth-init", ret);
         if (r < 0)
-                return failf(err, n, r, "cannot make a sealed copy of %s", path);
+                return error_set(e, r, "cannot make a sealed copy of %s", path);
         return 0;
 }
 
-int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
-                  struct runtime_container **ret, int *exit_code, char *err, size_t n)
+static int start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
+                 struct runtime_container **ret, int *exit_code, struct error *e)
 {
         /* Every cleanup variable is declared before the first goto. */
         _cleanup_free_ char *lower = NULL, *hosts_text = NULL;
@@ -617,16 +576,16 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         *exit_code = SPAWN_EXIT_SETUP;
         struct runtime_container *rc = calloc(1, sizeof *rc);
         if (!rc)
-                return failf(err, n, -ENOMEM, "container '%s'", c->name);
+                return error_code(e, -ENOMEM);
         rc->lock_fd = rc->pidfd = rc->pty_master = -1;
         rc->pid = -1;
         rc->ephemeral = o->ephemeral;
         rc->name = strdup(c->name);
         rc->in = calloc(1, sizeof *rc->in);
-        rc->dir = strdup_printf("%s/containers/%s", o->state_dir, c->name);
+        rc->dir = state_container_dir(o->state_dir, c->name);
         int r;
         if (!rc->name || !rc->in || !rc->dir) {
-                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                r = error_code(e, -ENOMEM);
                 goto fail;
         }
         in = rc->in;
@@ -638,42 +597,40 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 r = template_ensure(o->state_dir, c->template_name, &lower);
                 if (r == -ENOENT) {
                         _cleanup_free_ char *dir = template_scripts_dir();
-                        r = failf(err, n, 0, "container '%s': no template '%s' (no %s/%s.sh and none imported)", c->name,
-                                  c->template_name, dir ? dir : "?", c->template_name);
+                        r = error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name, dir ? dir : "?", c->template_name);
                         goto fail_early;
                 }
                 if (r < 0) {
-                        r = failf(err, n, r, "container '%s': cannot build template '%s'", c->name, c->template_name);
+                        r = error_set(e, r, "cannot build template '%s'", c->template_name);
                         goto fail_early;
                 }
         } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                r = failf(err, n, 0, "container '%s': rootfs '%s' is not a directory", c->name, c->rootfs);
+                r = error_set(e, 0, "rootfs '%s' is not a directory", c->rootfs);
                 goto fail_early;
         } else if (path_is_host_root(c->rootfs)) {
                 /* check refused it by name; a symlink may point there since. */
-                r = failf(err, n, 0, "container '%s': rootfs '%s' is the host's root directory", c->name,
-                          c->rootfs);
+                r = error_set(e, 0, "rootfs '%s' is the host's root directory", c->rootfs);
                 goto fail_early;
         }
         for (size_t i = 0; i < c->n_mounts; i++)
                 if (c->mounts[i].type == MOUNT_BIND && stat(c->mounts[i].source, &st) < 0) {
-                        r = failf(err, n, -errno, "container '%s': mount '%s': source '%s'", c->name, c->mounts[i].name,
+                        r = error_set(e, -errno, "mount '%s': source '%s'", c->mounts[i].name,
                                   c->mounts[i].source);
                         goto fail_early;
                 }
 
         r = mkdir_p(rc->dir, 0700);
         if (r < 0) {
-                r = failf(err, n, r, "container '%s': cannot create %s", c->name, rc->dir);
+                r = error_set(e, r, "cannot create %s", rc->dir);
                 goto fail_early;
         }
         r = take_lock(rc->dir, &rc->lock_fd);
         if (r == -EBUSY) {
-                r = failf(err, n, 0, "container '%s' is already running", c->name);
+                r = error_set(e, 0, "already running");
                 goto fail_early;
         }
         if (r < 0) {
-                r = failf(err, n, r, "container '%s': cannot lock %s", c->name, rc->dir);
+                r = error_set(e, r, "cannot lock %s", rc->dir);
                 goto fail_early;
         }
         in->merged = strdup_printf("%s/rootfs", rc->dir);
@@ -681,7 +638,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         in->work = strdup_printf("%s/work", rc->dir);
         in->etc = strdup_printf("%s/etc", rc->dir);
         if (!in->merged || !in->upper || !in->work || !in->etc) {
-                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                r = error_code(e, -ENOMEM);
                 goto fail;
         }
         if (o->ephemeral) {
@@ -694,10 +651,10 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         dirs[3] = in->etc;
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
                 if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST) {
-                        r = failf(err, n, -errno, "container '%s': cannot create %s", c->name, dirs[i]);
+                        r = error_set(e, -errno, "cannot create %s", dirs[i]);
                         goto fail;
                 }
-        r = setup_disk_quota(c, o->state_dir, lower != NULL, err, n);
+        r = setup_disk_quota(c, o->state_dir, lower != NULL, e);
         if (r < 0)
                 goto fail;
         if (lower) {
@@ -705,7 +662,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 in->overlay_opts = strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, in->upper, in->work,
                                                  o->ephemeral ? ",volatile" : "");
                 if (!in->overlay_opts) {
-                        r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                        r = error_code(e, -ENOMEM);
                         goto fail;
                 }
         }
@@ -713,19 +670,19 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
         if (o->foreground) {
                 in->stage = strdup_printf("%s/state.staged", rc->dir);
                 if (!in->stage) {
-                        r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                        r = error_code(e, -ENOMEM);
                         goto fail;
                 }
         }
         if (c->net_mode == NET_BRIDGE) {
-                r = setup_bridge_network(set, c, o->state_dir, in, &hosts_text, err, n);
+                r = setup_bridge_network(set, c, o->state_dir, in, &hosts_text, e);
                 if (r < 0)
                         goto fail;
                 if (o->foreground && (in->net->nat || c->n_publish > 0)) {
                         /* A foreground run owns a table of its own, never berthd's. */
                         in->nat_table = strdup_printf("berth_run_%s", c->name);
                         if (!in->nat_table) {
-                                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                                r = error_code(e, -ENOMEM);
                                 goto fail;
                         }
                         for (char *q = in->nat_table; *q; q++)
@@ -734,41 +691,39 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                         struct nat_target t = { .name = c->name, .address = in->address, .publish = c->publish,
                                                 .n_publish = c->n_publish };
                         struct spec_network *nets[1] = { (struct spec_network *) in->net };
-                        _cleanup_free_ char *nerr = NULL;
-                        r = nat_apply(in->nat_table, nets, 1, &t, 1, &nerr);
+                        r = nat_apply(in->nat_table, nets, 1, &t, 1, e);
                         if (r < 0) {
                                 free(in->nat_table);
                                 in->nat_table = NULL;
-                                r = failf(err, n, 0, "container '%s': cannot install NAT rules: %s", c->name,
-                                          nerr ? nerr : strerror(-r));
+                                (void) error_wrap(e, "cannot install NAT rules");
                                 goto fail;
                         }
                 }
         }
         r = write_etc(c, hostname, hosts_text, in->etc);
         if (r < 0) {
-                r = failf(err, n, r, "container '%s': cannot write /etc files", c->name);
+                r = error_set(e, r, "cannot write /etc files");
                 goto fail;
         }
         in->envp = runtime_build_env(c, hostname, o->tty);
         in->argv = strv_copy(o->command && o->command[0] ? o->command : (c->command ? c->command : default_cmd));
         if (!in->envp || !in->argv) {
-                r = failf(err, n, -ENOMEM, "container '%s'", c->name);
+                r = error_code(e, -ENOMEM);
                 goto fail;
         }
 
         r = security_caps_prepare(c, &in->caps);
         if (r < 0) {
-                r = failf(err, n, r, "container '%s': cannot read the kernel's capabilities", c->name);
+                r = error_set(e, r, "cannot read the kernel's capabilities");
                 goto fail;
         }
-        r = runtime_seccomp_prepare(o->state_dir, c, &in->caps, &in->seccomp, err, n);
+        r = runtime_seccomp_prepare(o->state_dir, c, &in->caps, &in->seccomp, e);
         if (r < 0)
                 goto fail;
         /* What exec and health probes apply, whatever the file says later. */
         r = state_write_confinement(rc->dir, &in->caps, &in->seccomp);
         if (r < 0) {
-                r = failf(err, n, r, "container '%s': cannot record its confinement", c->name);
+                r = error_set(e, r, "cannot record its confinement");
                 goto fail;
         }
         if (c->idmap) {
@@ -778,7 +733,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 /* The container's root owns its writable layer. */
                 if (chown(in->upper, in->idmap_uid, in->idmap_gid) < 0 || chown(in->work, in->idmap_uid, in->idmap_gid) < 0 ||
                     chown(in->merged, in->idmap_uid, in->idmap_gid) < 0) {
-                        r = failf(err, n, -errno, "container '%s': cannot hand the upper layer to the mapped root", c->name);
+                        r = error_set(e, -errno, "cannot hand the upper layer to the mapped root");
                         goto fail;
                 }
         }
@@ -788,30 +743,27 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
          * going_setup, next to the child's mounts. */
         r = cgroup_open_manager(&in->cgm);
         if (r < 0) {
-                r = failf(err, n, r, "container '%s': cannot find the cgroup hierarchies", c->name);
+                r = error_set(e, r, "cannot find the cgroup hierarchies");
                 goto fail;
         }
         if (cgroup_manager_places_at_clone(in->cgm)) {
-                char cerr[512];
-                r = setup_cgroup(c, in, cerr, sizeof cerr);
-                if (r < 0) {
-                        r = failf(err, n, 0, "container '%s': %s", c->name, cerr);
+                r = setup_cgroup(c, in, e);
+                if (r < 0)
                         goto fail;
-                }
         }
 
         if (o->init_exe && *o->init_exe >= 0) {
                 init_fd = fcntl(*o->init_exe, F_DUPFD_CLOEXEC, 3);
-                r = init_fd < 0 ? failf(err, n, -errno, "cannot use the shared copy of berth-init") : 0;
+                r = init_fd < 0 ? error_set(e, -errno, "cannot use the shared copy of berth-init") : 0;
         } else
-                r = runtime_init_exe(&init_fd, err, n);
+                r = runtime_init_exe(&init_fd, e);
         if (r < 0)
                 goto fail;
 
         p = (struct spawn_params){
-                .spec = c,
                 .mounts = {
-                        .spec = c,
+                        .mounts = c->mounts,
+                        .n_mounts = c->n_mounts,
                         .merged = in->merged,
                         .overlay_opts = in->overlay_opts,
                         .rootfs_dir = lower ? NULL : c->rootfs,
@@ -822,26 +774,30 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 .argv = in->argv,
                 .envp = in->envp,
                 .hostname = hostname,
+                .user = c->user,
+                .workdir = c->workdir,
+                .home_from_user = !c->env,
+                .init = c->init,
+                .new_netns = c->net_mode != NET_HOST,
                 .tty = o->tty,
                 .stdio = { o->stdio[0], o->stdio[1], o->stdio[2] },
                 .cgroup_fd = in->place.clone_into_fd,
                 .userns = c->idmap,
+                .idmap_uid = in->idmap_uid,
+                .idmap_gid = in->idmap_gid,
+                .idmap_count = in->idmap_count,
                 .kill_on_parent_death = o->foreground,
                 .init_exe_fd = init_fd,
-                .parent_hook = parent_setup,
-                .going_hook = going_needed(in) ? going_setup : NULL,
-                .started_hook = started_setup,
-                .confine_hook = confine,
-                .ids_hook = switch_ids,
-                .join_hook = join_cgroup,
+                .caps = &in->caps,
+                .seccomp = &in->seccomp,
+                .going = going_needed(in),
+                .hook = spawn_hook,
                 .userdata = in,
-                .confine_data = in,
         };
         struct spawn_result res;
-        r = spawn_container(&p, &res);
+        r = spawn_container(&p, &res, e);
         if (r < 0) {
                 *exit_code = res.exit_code;
-                r = failf(err, n, 0, "container '%s': %s", c->name, res.error);
                 goto fail;
         }
         rc->pid = res.pid;
@@ -852,8 +808,7 @@ int runtime_start(const struct spec_set *set, const struct spec_container *c, co
                 _cleanup_free_ char *from = strdup_printf("%s/state", in->stage);
                 _cleanup_free_ char *to = strdup_printf("%s/state", rc->dir);
                 if (!from || !to || rename(from, to) < 0) {
-                        r = failf(err, n, from && to ? -errno : -ENOMEM, "container '%s': cannot write its state record",
-                                  c->name);
+                        r = error_set(e, from && to ? -errno : -ENOMEM, "cannot write its state record");
                         goto fail;
                 }
                 in->state_staged = false;
@@ -870,6 +825,15 @@ fail:
 fail_early:
         rc->ephemeral = false; /* nothing of ours to remove yet */
         runtime_destroy(rc);
+        return r;
+}
+
+int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
+                  struct runtime_container **ret, int *exit_code, struct error *e)
+{
+        int r = start(set, c, o, ret, exit_code, e);
+        if (r < 0)
+                (void) error_wrap(e, "container '%s'", c->name);
         return r;
 }
 
@@ -925,25 +889,19 @@ int runtime_signal(struct runtime_container *rc, int sig)
         return kill(rc->pid, sig) < 0 ? -errno : 0;
 }
 
-bool runtime_cleanup(const char *state_dir, const char *name)
+void runtime_cleanup(const char *state_dir, const char *name)
 {
         (void) state_dir;
-        bool oom = false;
         struct cgroup_manager *m = NULL;
         struct cgroup *cg = NULL;
-        if (cgroup_open_manager(&m) >= 0 && cgroup_open_existing(m, name, &cg) >= 0) {
-                struct cgroup_stats st;
-                if (cgroup_stats(cg, &st) >= 0 && st.oom_kills != CGROUP_STAT_UNKNOWN && st.oom_kills > 0)
-                        oom = true;
+        if (cgroup_open_manager(&m) >= 0 && cgroup_open_existing(m, name, &cg) >= 0)
                 cgroup_teardown(cg);
-        }
         cgroup_free(cg);
         cgroup_manager_free(m);
         (void) net_container_teardown(name);
-        return oom;
 }
 
-int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *err, size_t n)
+int runtime_update_limits(const struct spec_container *c, pid_t init_pid, struct error *e)
 {
         struct cgroup_manager *m = NULL;
         struct cgroup *cg = NULL;
@@ -952,12 +910,11 @@ int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *
         if (r >= 0)
                 r = cgroup_open_existing(m, c->name, &cg);
         if (r >= 0) {
-                char lerr[256] = "";
-                r = cgroup_apply_limits(cg, &c->limits, lerr, sizeof lerr);
-                if (r != 0)
-                        snprintf(err, n, "%s", lerr[0] ? lerr : strerror(-r));
+                r = cgroup_apply_limits(cg, &c->limits, e);
+                if (r < 0 && !e->msg[0])
+                        (void) error_code(e, r);
         } else
-                snprintf(err, n, "cannot open its cgroup: %s", strerror(-r));
+                (void) error_set(e, r, "cannot open its cgroup");
         cgroup_free(cg);
         cgroup_manager_free(m);
         return r;
@@ -965,9 +922,9 @@ int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *
 
 int runtime_delete_data(const char *state_dir, const char *name)
 {
-        _cleanup_free_ char *dir = strdup_printf("%s/containers/%s", state_dir, name);
-        _cleanup_free_ char *cd = strdup_printf("%s/containers", state_dir);
-        _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *dir = state_container_dir(state_dir, name);
+        _cleanup_free_ char *cd = state_containers_dir(state_dir);
+        _cleanup_free_ char *nd = state_networks_dir(state_dir);
         if (!dir || !cd || !nd)
                 return -ENOMEM;
         /* Whatever runs it (a monitor, a foreground berthctl run) holds its lock. */
@@ -1004,7 +961,7 @@ int runtime_recorded_address(const char *state_dir, const struct spec_container 
 {
         if (c->net_mode != NET_BRIDGE || !c->network)
                 return -ENOENT;
-        _cleanup_free_ char *nd = strdup_printf("%s/networks", state_dir);
+        _cleanup_free_ char *nd = state_networks_dir(state_dir);
         _cleanup_free_ char *file = strdup_printf("%s.ipam", c->network);
         if (!nd || !file)
                 return -ENOMEM;

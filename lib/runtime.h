@@ -2,13 +2,14 @@
  * (template overlay or directory), its directory under the state dir, its
  * cgroup, its network, its confinement, then spawn; and the removal of all
  * of it afterwards. Used by `berthctl run` in the foreground and by the
- * per-container monitor under berthd. Logs nothing: errors come back as
- * text for the caller to show. */
+ * per-container monitor under berthd. Logs nothing: errors come back in a
+ * struct error for the caller to show. */
 #pragma once
 
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "error.h"
 #include "security.h"
 #include "spawn.h"
 #include "spec.h"
@@ -43,30 +44,32 @@ const char *runtime_init_path(void);
  * container's processes become. One copy serves any number of containers
  * (berthd makes one at start): its pages are then shared page cache, and
  * the seals keep every container from writing to it (CVE-2019-5736).
- * 0 or -errno with err set. */
-int runtime_init_exe(int *ret, char *err, size_t errlen);
+ * 0 or -errno with e set. */
+int runtime_init_exe(int *ret, struct error *e);
 
-/* Creates and starts the container. On failure err says why (one line
- * naming the cause), *exit_code is 125/126/127, and nothing is left behind. */
+/* Creates and starts the container. On failure e says why in one line
+ * ("container 'web': mount 'data': source '/srv': ..."), *exit_code is
+ * 125/126/127, and nothing is left behind. */
 int runtime_start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
-                  struct runtime_container **ret, int *exit_code, char *err, size_t errlen);
+                  struct runtime_container **ret, int *exit_code, struct error *e);
 
 /* After the container's init has exited: kill what is left in its cgroup,
  * remove cgroup, network, mounts and (when ephemeral) its directory. */
 void runtime_destroy(struct runtime_container *rc);
 
-/* berthd, after a container's init exited (or was found dead): removes
- * what lives outside the container's namespaces — its host veth, its
- * cgroup. Keeps its directory and address. */
 /* The container's cgroup directory (v2, or v1's memory hierarchy), or NULL. */
 const char *runtime_cgroup_path(const struct runtime_container *rc);
 
-bool runtime_cleanup(const char *state_dir, const char *name); /* true: the OOM killer struck */
+/* berthd, after a container's init exited (or was found dead): removes
+ * what lives outside the container's namespaces — its host veth, its
+ * cgroup. Keeps its directory and address. Whether the OOM killer struck
+ * is the monitor's to say (monitor.h), not this. */
+void runtime_cleanup(const char *state_dir, const char *name);
 
 /* Applies c's limits to the running cgroup of its init init_pid: 0, 1
- * (something skipped: err says what) or -errno (err says why; the old
- * limits stay). */
-int runtime_update_limits(const struct spec_container *c, pid_t init_pid, char *err, size_t errlen);
+ * (something skipped: e's message says what, its code is 0) or -errno (e
+ * says why; the old limits stay). */
+int runtime_update_limits(const struct spec_container *c, pid_t init_pid, struct error *e);
 
 /* berthctl destroy: the directory of a container no definition names any
  * more (writable layer, logs, records), its project quota and its address
@@ -90,7 +93,9 @@ char **runtime_build_env(const struct spec_container *c, const char *hostname, b
 
 /* The seccomp program for c with capabilities caps: the default profile
  * or c's profile file, cached in <state_dir>/cache (state_dir NULL: built
- * every time). On failure err holds the whole message ("container 'web':
- * seccomp: /etc/berth/strict.json: syscalls[3].action: ..."). */
+ * every time). A profile file is compiled only when its content is what
+ * was validated at load (c->seccomp_profile_digest). On failure e says why
+ * ("seccomp: /etc/berth/strict.json: syscalls[3].action: ..."), without
+ * the container's name. */
 int runtime_seccomp_prepare(const char *state_dir, const struct spec_container *c, const struct security_caps *caps,
-                            struct security_seccomp *out, char *err, size_t n);
+                            struct security_seccomp *out, struct error *e);

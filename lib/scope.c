@@ -169,27 +169,27 @@ static bool in_unit_cgroup(const char *unit)
         return last && streq(last + 1, unit);
 }
 
-int scope_enter(const struct scope_params *p, char *err, size_t n)
+int scope_enter(const struct scope_params *p, struct error *err)
 {
         sd_bus *bus = NULL;
         int r = bus_open(&bus);
         if (r < 0) {
-                snprintf(err, n, "cannot connect to systemd: %s", strerror(-r));
+                (void) error_set(err, r, "cannot connect to systemd");
                 return r;
         }
         struct job_wait w = { 0 };
         sd_bus_slot *slot = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_error be = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         char unit[300];
         snprintf(unit, sizeof unit, "%s", p->unit);
         r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, &w);
         if (r < 0) {
-                snprintf(err, n, "cannot watch systemd's jobs: %s", strerror(-r));
+                (void) error_set(err, r, "cannot watch systemd's jobs");
                 goto out;
         }
-        r = start_call(bus, p, unit, &e, &reply);
-        if (r < 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists")) {
+        r = start_call(bus, p, unit, &be, &reply);
+        if (r < 0 && sd_bus_error_has_name(&be, "org.freedesktop.systemd1.UnitExists")) {
                 /* The scope of this container's previous run: systemd has
                  * not collected it yet (or another instance runs it, which
                  * the container's lock refuses later). A name of our own. */
@@ -197,25 +197,28 @@ int scope_enter(const struct scope_params *p, char *err, size_t n)
                 snprintf(alt, sizeof alt, "%.*s-%d.scope", (int) (strlen(p->unit) - strlen(".scope")), p->unit,
                          (int) getpid());
                 snprintf(unit, sizeof unit, "%s", alt);
-                sd_bus_error_free(&e);
-                r = start_call(bus, p, unit, &e, &reply);
+                sd_bus_error_free(&be);
+                r = start_call(bus, p, unit, &be, &reply);
         }
         if (r < 0) {
-                snprintf(err, n, "systemd refused scope %s: %s", unit, e.message ? e.message : strerror(-r));
+                if (be.message)
+                        (void) error_set_msg(err, r, "systemd refused scope %s: %s", unit, be.message);
+                else
+                        (void) error_set(err, r, "systemd refused scope %s", unit);
                 goto out;
         }
         const char *job;
         r = sd_bus_message_read(reply, "o", &job);
         if (r < 0 || !(w.path = strdup(job))) {
                 r = r < 0 ? r : -ENOMEM;
-                snprintf(err, n, "bad reply from systemd: %s", strerror(-r));
+                (void) error_set(err, r, "bad reply from systemd");
                 goto out;
         }
         uint64_t deadline = mono_usec() + p->timeout_usec;
         while (!w.done) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0) {
-                        snprintf(err, n, "lost systemd while it started %s: %s", unit, strerror(-r));
+                        (void) error_set(err, r, "lost systemd while it started %s", unit);
                         goto out;
                 }
                 if (r > 0)
@@ -223,29 +226,29 @@ int scope_enter(const struct scope_params *p, char *err, size_t n)
                 uint64_t now = mono_usec();
                 if (now >= deadline) {
                         r = -ETIMEDOUT;
-                        snprintf(err, n, "systemd did not start %s in time", unit);
+                        (void) error_set_msg(err, r, "systemd did not start %s in time", unit);
                         goto out;
                 }
                 r = sd_bus_wait(bus, deadline - now);
                 if (r < 0 && r != -EINTR) {
-                        snprintf(err, n, "lost systemd while it started %s: %s", unit, strerror(-r));
+                        (void) error_set(err, r, "lost systemd while it started %s", unit);
                         goto out;
                 }
         }
         if (!streq(w.result, "done")) {
                 r = -EIO;
-                snprintf(err, n, "systemd's job for %s ended '%s'", unit, w.result);
+                (void) error_set_msg(err, r, "systemd's job for %s ended '%s'", unit, w.result);
                 goto out;
         }
         if (!in_unit_cgroup(unit)) {
                 r = -ESRCH;
-                snprintf(err, n, "systemd started %s but did not move us there", unit);
+                (void) error_set_msg(err, r, "systemd started %s but did not move us there", unit);
                 goto out;
         }
         r = 0;
 out:
         free(w.path);
-        sd_bus_error_free(&e);
+        sd_bus_error_free(&be);
         sd_bus_message_unref(reply);
         sd_bus_slot_unref(slot);
         sd_bus_flush_close_unref(bus);

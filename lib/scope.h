@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 struct scope_params {
         const char *unit;        /* "berth-web.scope" (scope_unit_name) */
         const char *slice;       /* "machine.slice" */
@@ -31,6 +33,6 @@ bool scope_available(void);
 /* Starts the transient scope p->unit with Delegate=yes holding the calling
  * process and waits (at most p->timeout_usec) until systemd reports the
  * job done and the process is in the scope's cgroup. A scope of the same
- * name that failed earlier is reset first. On failure err says why
+ * name that failed earlier is reset first. On failure e says why
  * (systemd's own message where there is one). */
-int scope_enter(const struct scope_params *p, char *err, size_t n);
+int scope_enter(const struct scope_params *p, struct error *e);

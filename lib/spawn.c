@@ -16,7 +16,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "config.h"
+#include "cgroup.h"
+#include "security.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -25,16 +26,15 @@
 
 /* ---- child side: no allocation from here on ---------------------------- */
 
-static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...) _printf_(4, 5);
-static _Noreturn void child_fail(int sock, int code, int err, const char *fmt, ...)
+_Noreturn void spawn_child_fail(int sock, int code, int r, const char *fmt, ...)
 {
-        struct spawn_msg m = { .type = SPAWN_MSG_ERROR, .code = code };
+        struct error e;
         va_list ap;
         va_start(ap, fmt);
-        int k = vsnprintf(m.text, sizeof m.text, fmt, ap);
+        (void) error_setv(&e, r > 0 ? -r : r, fmt, ap);
         va_end(ap);
-        if (err && k >= 0 && (size_t) k < sizeof m.text)
-                snprintf(m.text + k, sizeof m.text - (size_t) k, ": %s", strerror(err < 0 ? -err : err));
+        struct spawn_msg m = { .type = SPAWN_MSG_ERROR, .code = code };
+        snprintf(m.text, sizeof m.text, "%s", e.msg);
         (void) send(sock, &m, sizeof m, MSG_NOSIGNAL);
         _exit(code);
 }
@@ -126,44 +126,61 @@ static void child_resolve_user(int sock, const char *user, char *home, size_t ho
 {
         int r = spawn_resolve_user(user, ret_uid, ret_gid, home, homelen);
         if (r == -ESRCH)
-                child_fail(sock, SPAWN_EXIT_SETUP, 0, "user '%.*s' is not in the container's /etc/passwd",
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "user '%.*s' is not in the container's /etc/passwd",
                            (int) strcspn(user, ":"), user);
         if (r < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, 0, "group '%s' is not in the container's /etc/group",
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "group '%s' is not in the container's /etc/group",
                            strchr(user, ':') ? strchr(user, ':') + 1 : "");
 }
 
-int spawn_enter_workdir(const char *workdir, char *err, size_t n)
+int spawn_enter_workdir(const char *workdir, struct error *e)
 {
         int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         int fd = root < 0 ? -errno : mounts_open_in_root(root, workdir, O_PATH | O_DIRECTORY, false);
         if (root >= 0)
                 close(root);
-        if (fd < 0) {
-                snprintf(err, n, "workdir '%s': %s", workdir, strerror(-fd));
-                return fd;
-        }
+        if (fd < 0)
+                return error_set(e, fd, "workdir '%s'", workdir);
         if (fchdir(fd) < 0) {
                 int r = -errno;
                 close(fd);
-                snprintf(err, n, "cannot enter workdir '%s': %s", workdir, strerror(-r));
-                return r;
+                return error_set(e, r, "cannot enter workdir '%s'", workdir);
         }
         close(fd);
         /* A directory outside the root reads as "(unreachable)..." (CVE-2024-21626). */
         char cwd[4096];
         if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') {
-                snprintf(err, n, "workdir '%s' is outside the container", workdir);
-                return -EXDEV;
+                return error_set_msg(e, -EXDEV, "workdir '%s' is outside the container", workdir);
         }
         return 0;
 }
 
 static void child_chdir(int sock, const char *workdir)
 {
-        char err[SPAWN_ERROR_MAX - 32];
-        if (spawn_enter_workdir(workdir, err, sizeof err) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
+        struct error e;
+        if (spawn_enter_workdir(workdir, &e) < 0)
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", e.msg);
+}
+
+/* Child side, last steps before execve (and in init after it forked the
+ * workload): capabilities, the switch to uid/gid, no_new_privs, seccomp,
+ * in that order. ids_only: the init already confined this process (the
+ * workload inherits all but the ids). No allocation. */
+static int confine(const struct spawn_params *p, bool ids_only, uid_t uid, gid_t gid)
+{
+        gid_t groups[1] = { gid };
+        int r;
+        if (!p->caps)
+                return 0;
+        if (ids_only)
+                return security_set_ids(p->caps, uid, gid, groups, 1);
+        if ((r = security_caps_apply(p->caps)) < 0)
+                return r;
+        if ((r = security_set_ids(p->caps, uid, gid, groups, 1)) < 0)
+                return r;
+        if ((r = security_no_new_privs()) < 0)
+                return r;
+        return p->seccomp ? security_seccomp_apply(p->seccomp) : 0;
 }
 
 /* Executes berth-init from its sealed copy: execveat of the memfd, or
@@ -181,25 +198,26 @@ static void exec_init(const struct spawn_params *p, char **argv, char **envp)
  * which executes it (waiting for EOF on waitfd first, unless -1).
  * confined: the init already applied the confinement (the workload inherits
  * its capabilities, no_new_privs and seccomp filter): only switch ids. */
-static void child_exec(const struct spawn_params *p, int sock, bool confined, char **exec_argv, int waitfd)
+static void child_exec(const struct spawn_params *p, int sock, bool confined, char **exec_argv, char **envp,
+                       int waitfd)
 {
         char home[512] = "";
         uid_t uid = 0;
         gid_t gid = 0;
-        if (p->spec->user)
-                child_resolve_user(sock, p->spec->user, home, sizeof home, &uid, &gid);
-        child_chdir(sock, p->spec->workdir ? p->spec->workdir : "/");
+        if (p->user)
+                child_resolve_user(sock, p->user, home, sizeof home, &uid, &gid);
+        child_chdir(sock, p->workdir ? p->workdir : "/");
 
-        /* HOME from the user's entry unless the definition set it. */
-        char *envp[CONFIG_ENV_MAX + 1];
+        /* HOME from the user's entry unless the definition set the
+         * environment. envp has room for the caller's entries and one more. */
         char home_env[520];
         size_t n = 0;
-        for (size_t i = 0; p->envp && p->envp[i] && n < CONFIG_ENV_MAX; i++) {
-                if (home[0] && strncmp(p->envp[i], "HOME=", 5) == 0 && !p->spec->env)
+        for (size_t i = 0; p->envp && p->envp[i]; i++) {
+                if (home[0] && strncmp(p->envp[i], "HOME=", 5) == 0 && p->home_from_user)
                         continue;
                 envp[n++] = p->envp[i];
         }
-        if (home[0] && n < CONFIG_ENV_MAX) {
+        if (home[0]) {
                 bool have = false;
                 for (size_t i = 0; i < n; i++)
                         have |= strncmp(envp[i], "HOME=", 5) == 0;
@@ -210,34 +228,30 @@ static void child_exec(const struct spawn_params *p, int sock, bool confined, ch
         }
         envp[n] = NULL;
 
-        if (confined && p->ids_hook) {
-                int r = p->ids_hook(p->confine_data, uid, gid);
-                if (r < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot switch to user %u:%u", uid, gid);
-        } else if (!confined && p->confine_hook) {
-                int r = p->confine_hook(p->confine_data, uid, gid);
-                if (r < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
-        }
+        int r = confine(p, confined, uid, gid);
+        if (r < 0 && confined)
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot switch to user %u:%u", uid, gid);
+        if (r < 0)
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
         /* Only 0-2 survive the exec (CVE-2016-9962 class): everything else
          * is close-on-exec, except the sync socket, which berth-init keeps
          * until the workload's exec (its failure is reported there). */
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "close_range");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "close_range");
         if (fcntl(sock, F_SETFD, 0) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "fcntl");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "fcntl");
         if (waitfd >= 0 && fcntl(waitfd, F_SETFD, 0) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "fcntl");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "fcntl");
         char sockbuf[16], waitbuf[16];
         snprintf(sockbuf, sizeof sockbuf, "%d", sock);
         snprintf(waitbuf, sizeof waitbuf, "%d", waitfd);
         exec_argv[2] = sockbuf;
         exec_argv[3] = waitbuf;
         exec_init(p, exec_argv, envp);
-        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot execute berth-init");
+        spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot execute berth-init");
 }
 
-static _Noreturn void child_main(const struct spawn_params *p, int sock, char **exec_argv)
+static _Noreturn void child_main(const struct spawn_params *p, int sock, char **exec_argv, char **envp)
 {
         struct spawn_msg m;
         /* The caller may have blocked signals for its signalfd: the
@@ -253,33 +267,34 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         if (k != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
                 _exit(SPAWN_EXIT_SETUP); /* the parent gave up: it has the reason */
         if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
-        char err[SPAWN_ERROR_MAX - 32];
-        int r = mounts_setup(&p->mounts, err, sizeof err);
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
+        struct error merr;
+        int r = mounts_setup(&p->mounts, &merr);
         if (r < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", err);
-        /* Meanwhile the parent ran its going_hook (v1 cgroups, network):
-         * wait for its word, and take what it handed (join the cgroup). */
-        if (p->going_hook) {
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", merr.msg);
+        /* Meanwhile the parent ran its hook's going phase (v1 cgroups,
+         * network): wait for its word, and move into the cgroup through
+         * the files it handed. */
+        if (p->going) {
                 int fds[SPAWN_MAX_FDS];
                 size_t nfds = 0;
                 r = recv_with_fds(sock, &m, sizeof m, fds, SPAWN_MAX_FDS, &nfds);
                 if (r <= 0 || m.type != SPAWN_MSG_GO)
                         _exit(SPAWN_EXIT_SETUP);
-                r = p->join_hook ? p->join_hook(p->confine_data, fds, nfds) : 0;
+                r = nfds > 0 ? cgroup_join_self(fds, nfds) : 0;
                 if (r < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot move into the container's cgroup");
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot move into the container's cgroup");
                 for (size_t i = 0; i < nfds; i++)
                         close(fds[i]);
         }
         /* In our cgroup now: make it our cgroup root. Nothing mounted above
          * is a cgroup file system, so the mounts do not depend on it. */
         if (unshare(CLONE_NEWCGROUP) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot create the cgroup namespace");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot create the cgroup namespace");
         if (sethostname(p->hostname, strlen(p->hostname)) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot set the hostname");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot set the hostname");
         if (setsid() < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "setsid");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "setsid");
 
         int slave = -1;
         if (p->tty) {
@@ -287,37 +302,37 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
                  * (CVE-2017-5226 class); the master goes to the parent. */
                 int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
                 if (master < 0 || unlockpt(master) < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot allocate a pty");
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot allocate a pty");
                 char name[64];
                 if (ptsname_r(master, name, sizeof name) != 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "ptsname");
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "ptsname");
                 slave = open(name, O_RDWR | O_CLOEXEC);
                 if (slave < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot open %s", name);
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot open %s", name);
                 int cf = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (cf >= 0)
                         close(cf);
                 if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot bind /dev/console");
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot bind /dev/console");
                 if (ioctl(slave, TIOCSCTTY, 0) < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot take the pty as terminal");
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot take the pty as terminal");
                 struct spawn_msg pm = { .type = SPAWN_MSG_PTY };
                 r = send_with_fd(sock, &pm, sizeof pm, master);
                 if (r < 0)
-                        child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot pass the pty");
                 close(master);
                 for (int fd = 0; fd < 3; fd++)
                         if (dup2(slave, fd) < 0)
-                                child_fail(sock, SPAWN_EXIT_SETUP, errno, "dup2");
+                                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "dup2");
         } else
                 for (int fd = 0; fd < 3; fd++)
                         if (p->stdio[fd] != fd && dup3(p->stdio[fd], fd, 0) < 0)
-                                child_fail(sock, SPAWN_EXIT_SETUP, errno, "dup2");
+                                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "dup2");
         if (slave > 2)
                 close(slave);
 
-        if (!p->spec->init)
-                child_exec(p, sock, false, exec_argv, -1); /* the workload is PID 1 */
+        if (!p->init)
+                child_exec(p, sock, false, exec_argv, envp, -1); /* the workload is PID 1 */
 
         /* berth's init: every signal stays blocked (queued, never lost)
          * until berth-init waits for them. */
@@ -326,17 +341,17 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         sigprocmask(SIG_BLOCK, &all, NULL);
         /* Confine once, here: the workload inherits capabilities, no_new_privs
          * and the seccomp filter (one filter to load and JIT, not two). */
-        if (p->confine_hook && (r = p->confine_hook(p->confine_data, 0, 0)) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
+        if ((r = confine(p, false, 0, 0)) < 0)
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, r, "cannot confine the container");
         /* The workload waits, on this pipe's EOF, until this process has
          * become berth-init and is ready (named, non-dumpable, handlers):
          * no container code runs while PID 1 is still the caller's binary. */
         int wait_pipe[2];
         if (pipe2(wait_pipe, O_CLOEXEC) < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "pipe");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "pipe");
         pid_t w = fork();
         if (w < 0)
-                child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot fork the workload");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot fork the workload");
         if (w == 0) {
                 close(wait_pipe[1]);
                 /* The workload leads its own process group on the terminal.
@@ -349,7 +364,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
                         if (s != SIGKILL && s != SIGSTOP)
                                 (void) sigaction(s, &dfl, NULL);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                child_exec(p, sock, true, exec_argv, wait_pipe[0]);
+                child_exec(p, sock, true, exec_argv, envp, wait_pipe[0]);
         }
         close(wait_pipe[0]);
         /* PID 1 holds neither the terminal nor the caller's pipes, nor any
@@ -360,12 +375,12 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
                 int e = errno;
                 (void) kill(w, SIGKILL);
-                child_fail(sock, SPAWN_EXIT_SETUP, e, "close_range");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, e, "close_range");
         }
         if (fcntl(wait_pipe[1], F_SETFD, 0) < 0) {
                 int e = errno;
                 (void) kill(w, SIGKILL);
-                child_fail(sock, SPAWN_EXIT_SETUP, e, "fcntl");
+                spawn_child_fail(sock, SPAWN_EXIT_SETUP, e, "fcntl");
         }
         char pidbuf[16], readybuf[16];
         snprintf(pidbuf, sizeof pidbuf, "%d", (int) w);
@@ -375,7 +390,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         exec_init(p, init_argv, init_envp);
         int e = errno;
         (void) kill(w, SIGKILL);
-        child_fail(sock, SPAWN_EXIT_SETUP, e, "cannot execute berth-init");
+        spawn_child_fail(sock, SPAWN_EXIT_SETUP, e, "cannot execute berth-init");
 }
 
 /* ---- parent side -------------------------------------------------------- */
@@ -383,7 +398,7 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
 static pid_t do_clone(const struct spawn_params *p, int *pidfd)
 {
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
-        if (p->spec->net_mode != NET_HOST)
+        if (p->new_netns)
                 flags |= CLONE_NEWNET;
         if (p->userns)
                 flags |= CLONE_NEWUSER;
@@ -423,7 +438,7 @@ static void reap(pid_t pid)
 /* A hook failed or the child stopped listening: when the child gave up
  * first (its set-up failed, it exited, the hook then found it gone), its
  * message says why better than ours. Takes what is already queued only. */
-static void take_child_error(int sock, struct spawn_result *res)
+static void take_child_error(int sock, struct spawn_result *res, struct error *e)
 {
         for (int i = 0; i < 4; i++) {
                 struct pollfd pfd = { .fd = sock, .events = POLLIN };
@@ -438,99 +453,90 @@ static void take_child_error(int sock, struct spawn_result *res)
                         return;
                 m.text[sizeof m.text - 1] = 0;
                 if (m.type == SPAWN_MSG_ERROR) {
-                        snprintf(res->error, sizeof res->error, "%s", m.text);
+                        (void) error_set_msg(e, -(e->code ? e->code : EINVAL), "%s", m.text);
                         res->exit_code = m.code;
                         return;
                 }
         }
 }
 
-int spawn_container(const struct spawn_params *p, struct spawn_result *res)
+/* The caller's hook at phase, if any. */
+static int run_hook(const struct spawn_params *p, enum spawn_phase phase, pid_t pid, struct spawn_handoff *h,
+                    struct error *e)
 {
-        *res = (struct spawn_result){ .pid = -1, .pidfd = -1, .pty_master = -1 };
-        if (p->init_exe_fd < 0) {
-                res->exit_code = SPAWN_EXIT_SETUP;
-                snprintf(res->error, sizeof res->error, "no berth-init to run the container with");
-                return -EINVAL;
-        }
+        if (!p->hook)
+                return 0;
+        e->code = 0;
+        e->msg[0] = 0;
+        int r = p->hook(p->userdata, phase, pid, h, e);
+        if (r < 0 && !error_is_set(e))
+                (void) error_code(e, r);
+        return r < 0 ? r : 0;
+}
+
+int spawn_container(const struct spawn_params *p, struct spawn_result *res, struct error *e)
+{
+        *res = (struct spawn_result){ .pid = -1, .pidfd = -1, .pty_master = -1, .exit_code = SPAWN_EXIT_SETUP };
+        if (p->init_exe_fd < 0)
+                return error_set(e, 0, "no berth-init to run the container with");
         /* berth-init exec SOCKFD WAITFD -- ARGV: the child fills in the two
-         * numbers (it allocates nothing). */
-        size_t argc = 0;
-        while (p->argv[argc])
-                argc++;
+         * numbers, and the environment in envbuf (it allocates nothing). */
+        size_t argc = strv_length(p->argv), envc = strv_length(p->envp);
         _cleanup_free_ char **exec_argv = calloc(argc + 6, sizeof *exec_argv);
-        if (!exec_argv) {
-                res->exit_code = SPAWN_EXIT_SETUP;
-                snprintf(res->error, sizeof res->error, "out of memory");
-                return -ENOMEM;
-        }
+        _cleanup_free_ char **envbuf = calloc(envc + 2, sizeof *envbuf);
+        if (!exec_argv || !envbuf)
+                return error_code(e, -ENOMEM);
         exec_argv[0] = (char *) "berth-init";
         exec_argv[1] = (char *) "exec";
         exec_argv[4] = (char *) "--";
         memcpy(exec_argv + 5, p->argv, argc * sizeof *exec_argv);
         int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                res->exit_code = SPAWN_EXIT_SETUP;
-                snprintf(res->error, sizeof res->error, "socketpair: %s", strerror(errno));
-                return -errno;
-        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return error_set(e, -errno, "socketpair");
         int pidfd = -1;
         pid_t pid = do_clone(p, &pidfd);
         if (pid < 0) {
-                int e = errno;
+                int r = -errno;
                 close(sv[0]);
                 close(sv[1]);
-                res->exit_code = SPAWN_EXIT_SETUP;
-                snprintf(res->error, sizeof res->error, "cannot create the container's namespaces: %s", strerror(e));
-                return -e;
+                return error_set(e, r, "cannot create the container's namespaces");
         }
         if (pid == 0) {
                 close(sv[0]);
-                child_main(p, sv[1], exec_argv);
+                child_main(p, sv[1], exec_argv, envbuf);
         }
         close(sv[1]);
         int sock = sv[0];
         res->pid = pid;
         res->pidfd = pidfd;
+        res->exit_code = 0;
 
         int r = 0;
-        if (p->parent_hook) {
-                char err[SPAWN_ERROR_MAX];
-                err[0] = 0;
-                r = p->parent_hook(p->userdata, pid, err, sizeof err);
+        if (p->userns && p->idmap_count) {
+                r = security_idmap_write(pid, p->idmap_uid, p->idmap_gid, p->idmap_count);
                 if (r < 0)
-                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+                        (void) error_set(e, r, "cannot write the user namespace id maps");
         }
+        if (r >= 0)
+                r = run_hook(p, SPAWN_PHASE_CREATED, pid, NULL, e);
         if (r >= 0) {
                 struct spawn_msg go = { .type = SPAWN_MSG_GO };
-                if (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0) {
-                        r = -errno;
-                        snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(errno));
-                }
+                if (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0)
+                        r = error_set(e, -errno, "cannot start the container");
         }
-        if (r >= 0 && p->going_hook) {
-                char err[SPAWN_ERROR_MAX];
-                err[0] = 0;
-                int fds[SPAWN_MAX_FDS];
-                size_t nfds = 0;
-                r = p->going_hook(p->userdata, pid, fds, &nfds, err, sizeof err);
-                if (r < 0)
-                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+        if (r >= 0 && p->going) {
+                struct spawn_handoff h = { .n_fds = 0 };
+                r = run_hook(p, SPAWN_PHASE_GOING, pid, &h, e);
                 struct spawn_msg go = { .type = SPAWN_MSG_GO };
-                if (r >= 0 && (r = send_with_fds(sock, &go, sizeof go, fds, nfds)) < 0)
-                        snprintf(res->error, sizeof res->error, "cannot start the container: %s", strerror(-r));
-                for (size_t i = 0; i < nfds; i++)
-                        close(fds[i]);
+                if (r >= 0 && (r = send_with_fds(sock, &go, sizeof go, h.fds, h.n_fds)) < 0)
+                        (void) error_set(e, r, "cannot start the container");
+                for (size_t i = 0; i < h.n_fds; i++)
+                        close(h.fds[i]);
         }
-        if (r >= 0 && p->started_hook) {
-                char err[SPAWN_ERROR_MAX];
-                err[0] = 0;
-                r = p->started_hook(p->userdata, pid, err, sizeof err);
-                if (r < 0)
-                        snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
-        }
+        if (r >= 0)
+                r = run_hook(p, SPAWN_PHASE_STARTED, pid, NULL, e);
         if (r < 0)
-                take_child_error(sock, res);
+                take_child_error(sock, res, e);
         /* Until every copy of the child's end is closed by exec, the child may
          * send a pty or an error. EOF means the workload is running. */
         bool reset = false;
@@ -547,15 +553,12 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                         continue;
                 }
                 if (k == 0 && reset) {
-                        r = -ECHILD;
-                        snprintf(res->error, sizeof res->error, "the container's init exited during set-up");
+                        r = error_set_msg(e, -ECHILD, "the container's init exited during set-up");
                         break;
                 }
                 if (k <= 0) {
-                        if (k < 0) {
-                                r = k;
-                                snprintf(res->error, sizeof res->error, "sync: %s", strerror(-k));
-                        }
+                        if (k < 0)
+                                r = error_set(e, k, "sync");
                         break;
                 }
                 m.text[sizeof m.text - 1] = 0;
@@ -566,9 +569,8 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res)
                 } else if (m.type == SPAWN_MSG_ERROR) {
                         if (fd >= 0)
                                 close(fd);
-                        snprintf(res->error, sizeof res->error, "%s", m.text);
+                        r = error_set(e, 0, "%s", m.text);
                         res->exit_code = m.code;
-                        r = -EINVAL;
                 }
         }
         close(sock);

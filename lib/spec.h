@@ -6,7 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nameidx.h"
+
 #define SPEC_NAME_MAX 63
+#define SPEC_LIST_MAX 1024                /* entries in one list (env, command, mounts, ...) */
+#define SPEC_ENV_MAX (SPEC_LIST_MAX + 16) /* env entries a workload gets, defaults included */
+#define SPEC_DNS_MAX 3                    /* nameservers (resolv.conf's MAXNS) */
 #define SPEC_USEC_PER_MSEC 1000ULL
 #define SPEC_USEC_PER_SEC 1000000ULL
 
@@ -171,6 +176,10 @@ struct spec_set {
         size_t n_containers;
         struct spec_network **networks;
         size_t n_networks;
+        /* The containers by name (spec_set_index), while n_by_name ==
+         * n_containers; a set changed otherwise is indexed again. */
+        struct nameidx *by_name;
+        size_t n_by_name;
 };
 
 /* Defaults for a container named name (file/line copied). */
@@ -179,6 +188,9 @@ struct spec_container *spec_container_free(struct spec_container *c);
 int spec_network_new(const char *name, const char *file, int line, struct spec_network **ret);
 struct spec_network *spec_network_free(struct spec_network *n);
 void spec_set_done(struct spec_set *s);
+/* Builds s->by_name (0, -ENOMEM). Then spec_set_find_container bisects;
+ * without it, it scans. Returns the first container called name. */
+int spec_set_index(struct spec_set *s);
 struct spec_container *spec_set_find_container(const struct spec_set *s, const char *name);
 struct spec_network *spec_set_find_network(const struct spec_set *s, const char *name);
 
@@ -200,6 +212,15 @@ const char *spec_container_diff_restart(const struct spec_container *a, const st
 /* The same for the live set, with old → new values ("memory 256M → 512M"). */
 const char *spec_container_diff_live(const struct spec_container *a, const struct spec_container *b,
                                      char *buf, size_t size);
+/* The same for the supervise set ("autostart off → on, health"). */
+const char *spec_container_diff_supervise(const struct spec_container *a, const struct spec_container *b,
+                                          char *buf, size_t size);
+/* A network's fields that need the bridge rebuilt ("subnet, gateway"), and
+ * those changed in place ("mtu 1500 → 9000, nat off → on"). */
+const char *spec_network_diff_recreate(const struct spec_network *a, const struct spec_network *b, char *buf,
+                                       size_t size);
+const char *spec_network_diff_live(const struct spec_network *a, const struct spec_network *b, char *buf,
+                                   size_t size);
 
 const char *restart_policy_to_string(restart_policy_t p);
 const char *net_mode_to_string(net_mode_t m);

@@ -592,3 +592,28 @@ int state_read_intent(const char *dir, struct state_intent *i)
                 return q;
         return state_parse_intent(text, len, i);
 }
+char *state_containers_dir(const char *state_dir)
+{
+        return strdup_printf("%s/" STATE_CONTAINERS, state_dir);
+}
+
+char *state_networks_dir(const char *state_dir)
+{
+        return strdup_printf("%s/" STATE_NETWORKS, state_dir);
+}
+
+char *state_container_dir(const char *state_dir, const char *name)
+{
+        return strdup_printf("%s/" STATE_CONTAINERS "/%s", state_dir, name);
+}
+
+char *state_container_file(const char *state_dir, const char *name, const char *file)
+{
+        return strdup_printf("%s/" STATE_CONTAINERS "/%s/%s", state_dir, name, file);
+}
+
+int state_container_dir_buf(const char *state_dir, const char *name, char *buf, size_t size)
+{
+        int n = snprintf(buf, size, "%s/" STATE_CONTAINERS "/%s", state_dir, name);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}

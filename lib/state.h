@@ -1,5 +1,5 @@
-/* Owns the run-time record of each container on disk (<run>/containers/
- * NAME/state), written atomically so that a berthd that crashed at any
+/* Owns the run-time record of each container on disk (<state>/containers/
+ * NAME/state, beside its exit record and confinement), written atomically so that a berthd that crashed at any
  * moment can be followed by one that re-adopts every container. A process
  * is identified by pid + start time + boot id, never by a bare pid. */
 #pragma once
@@ -11,6 +11,23 @@
 
 #include "security.h"
 #include "spec.h"
+
+/* The layout of the state directory (STATE, berthd's --state-dir):
+ *   STATE/containers/NAME/   one per container: state, exit, confinement,
+ *                            console.log, its writable layer, its lock
+ *   STATE/networks/          the networks' address allocations
+ *   STATE/last-good/         the definitions last applied (below)
+ * Spelled out here only; everyone else asks these functions. */
+#define STATE_CONTAINERS "containers"
+#define STATE_NETWORKS "networks"
+/* STATE/containers, STATE/networks, STATE/containers/NAME and
+ * STATE/containers/NAME/FILE: new strings, NULL when out of memory. */
+char *state_containers_dir(const char *state_dir);
+char *state_networks_dir(const char *state_dir);
+char *state_container_dir(const char *state_dir, const char *name);
+char *state_container_file(const char *state_dir, const char *name, const char *file);
+/* STATE/containers/NAME into buf: 0, or -ENAMETOOLONG. */
+int state_container_dir_buf(const char *state_dir, const char *name, char *buf, size_t size);
 
 struct state_record {
         pid_t monitor_pid;

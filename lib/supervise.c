@@ -88,10 +88,8 @@ void emit(struct manager *m, const char *name, const char *event, const char *fm
 
 struct unit *unit_find(struct manager *m, const char *name)
 {
-        for (size_t i = 0; i < m->n_units; i++)
-                if (streq(m->units[i]->name, name))
-                        return m->units[i];
-        return NULL;
+        size_t i = nameidx_find(m->units_by_name, m->n_units, name);
+        return i == NAMEIDX_NONE ? NULL : m->units[i];
 }
 
 struct unit *unit_add(struct manager *m, const char *name)
@@ -101,7 +99,11 @@ struct unit *unit_add(struct manager *m, const char *name)
                 return NULL;
         m->units = nu;
         struct unit *u = calloc(1, sizeof *u);
-        if (!u || !(u->name = strdup(name))) {
+        size_t n_index = m->n_units;
+        if (!u || !(u->name = strdup(name)) ||
+            nameidx_insert(&m->units_by_name, &n_index, u->name, m->n_units) < 0) {
+                if (u)
+                        free(u->name);
                 free(u);
                 return NULL;
         }
@@ -141,6 +143,8 @@ void unit_forget(struct manager *m, struct unit *u)
 {
         for (size_t i = 0; i < m->n_units; i++)
                 if (m->units[i] == u) {
+                        size_t n_index = m->n_units;
+                        nameidx_remove(m->units_by_name, &n_index, i);
                         memmove(&m->units[i], &m->units[i + 1], (m->n_units - i - 1) * sizeof *m->units);
                         m->n_units--;
                         break;
@@ -242,11 +246,11 @@ void nat_sync(struct manager *m)
                                                .n_publish = u->spec->n_publish };
                 any = true;
         }
-        _cleanup_free_ char *err = NULL;
+        struct error err = { 0 };
         int r = any ? nat_apply(m->nat_table, m->set.networks, m->set.n_networks, t, nn, &err)
                     : nat_remove(m->nat_table, &err);
         if (r < 0)
-                log_error("nftables: %s", err ? err : strerror(-r));
+                log_error("nftables: %s", error_message(&err));
 }
 
 
@@ -514,7 +518,7 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->o = *o;
-        m->containers_dir = strdup_printf("%s/containers", o->state_dir);
+        m->containers_dir = state_containers_dir(o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */
         if (streq(o->run_dir, "/run/berth"))
@@ -555,6 +559,7 @@ struct manager *manager_free(struct manager *m)
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);
         free(m->units);
+        free(m->units_by_name);
         for (size_t i = 0; i < m->n_events; i++) {
                 struct event_rec *e = &m->events[(m->events_head + i) % EVENTS_KEPT];
                 free(e->name);

@@ -30,6 +30,7 @@
 #include "scope.h"
 #include "state.h"
 #include "util.h"
+#include "wire.h"
 
 #define EVENTS_KEPT 256
 #define TAG_EVENTS 1
@@ -71,7 +72,7 @@ struct unit {
         sd_event_source *monitor_src;
         int status_fd;
         sd_event_source *status_src;
-        char status_buf[600];
+        char status_buf[sizeof(struct wire_msg)]; /* the spawner's report (lib/wire.h) */
         size_t status_len;
 
         pid_t init_pid;
@@ -119,6 +120,7 @@ struct manager {
         size_t n_networks_up;
         struct unit **units;
         size_t n_units;
+        struct nameidx *units_by_name; /* units by name (nameidx.h), as many as units */
         struct control_server *control;
         sd_event_source *dispatch_src; /* deferred: manager_dispatch_soon() */
         bool shutting_down, ready;

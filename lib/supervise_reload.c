@@ -278,17 +278,17 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
                         if (!u)
                                 break;
                         if (u->state == U_RUNNING && c) {
-                                char err[300] = "";
-                                int r = runtime_update_limits(c, u->init_pid, err, sizeof err);
+                                struct error err = { 0 };
+                                int r = runtime_update_limits(c, u->init_pid, &err);
                                 if (r < 0) {
                                         /* The kernel kept the old limits: keep the old hash too, so
                                          * that the next reload tries again. */
-                                        emit(m, u->name, "update-failed", "%s", err);
+                                        emit(m, u->name, "update-failed", "%s", error_message(&err));
                                         u->spec = c;
                                         break;
                                 }
                                 if (r > 0)
-                                        emit(m, u->name, "update-partial", "%s", err);
+                                        emit(m, u->name, "update-partial", "%s", err.msg);
                         }
                         unit_set_spec(u, c);
                         break;
@@ -746,11 +746,12 @@ int manager_startup(struct manager *m)
                          * record's hash: the file may have changed while no
                          * berthd watched, or a reload died before it applied
                          * them. The writes are idempotent. */
-                        char lh[SPEC_HASH_LEN], err[512];
+                        char lh[SPEC_HASH_LEN];
+                        struct error err = { 0 };
                         spec_container_hash_live(u->spec, lh);
-                        int q = u->init_pid > 0 ? runtime_update_limits(u->spec, u->init_pid, err, sizeof err) : 0;
+                        int q = u->init_pid > 0 ? runtime_update_limits(u->spec, u->init_pid, &err) : 0;
                         if (q < 0)
-                                emit(m, u->name, "update-failed", "limits: %s", err);
+                                emit(m, u->name, "update-failed", "limits: %s", error_message(&err));
                         else if (!streq(lh, u->lh))
                                 emit(m, u->name, "update", "limits applied: the definition changed while berthd was down");
                         unit_set_spec(u, u->spec);

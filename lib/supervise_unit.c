@@ -66,71 +66,63 @@ void unit_save_intent(struct unit *u)
 
 /* ---- starting --------------------------------------------------------------------- */
 
+/* The spawner's start, read as it arrives: one whole wire message
+ * (lib/wire.h), then EOF. */
+static void on_started(struct unit *u, const struct wire_msg *w)
+{
+        u->init_pid = w->pid;
+        u->init_start = w->start;
+        snprintf(u->address, sizeof u->address, "%s", w->address);
+        int pr = state_pidfd_verified(w->pid, w->start, &u->init_pidfd);
+        if (pr < 0) {
+                u->init_pidfd = -1;
+                log_warning("%s: no pidfd for its init yet (%s); retried when it is signalled", u->name, strerror(-pr));
+        }
+        u->state = U_RUNNING;
+        u->started_mono = now_mono(u->m);
+        u->started_realtime = now_realtime();
+        u->last_error[0] = 0;
+        struct state_record rec = { .monitor_pid = u->monitor_pid,
+                                    .monitor_start = u->monitor_start,
+                                    .init_pid = w->pid,
+                                    .init_start = w->start,
+                                    .started_realtime_usec = u->started_realtime,
+                                    .restarts = u->restarts };
+        (void) state_boot_id(rec.boot_id);
+        memcpy(rec.restart_hash, u->rh, SPEC_HASH_LEN);
+        memcpy(rec.live_hash, u->lh, SPEC_HASH_LEN);
+        memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
+        snprintf(rec.address, sizeof rec.address, "%s", u->address);
+        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+        if (dir && state_write(dir, &rec, true) < 0)
+                log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it", u->name);
+        crash_point(u->m, "record-written");
+        unit_save_intent(u);
+        crash_point(u->m, "running");
+        u->timer = sd_event_source_disable_unref(u->timer);
+        health_begin(u);
+        emit(u->m, u->name, "started", "pid %d%s%s", (int) w->pid, u->address[0] ? " address " : "", u->address);
+        if (u->spec && u->spec->n_publish)
+                nat_sync(u->m);
+}
+
 static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         (void) s;
         (void) revents;
         struct unit *u = userdata;
-        ssize_t k = read(fd, u->status_buf + u->status_len, sizeof u->status_buf - 1 - u->status_len);
+        ssize_t k = read(fd, u->status_buf + u->status_len, sizeof u->status_buf - u->status_len);
         if (k > 0) {
                 u->status_len += (size_t) k;
-                u->status_buf[u->status_len] = 0;
-                char *nl = strchr(u->status_buf, '\n');
-                if (!nl)
+                if (u->status_len < sizeof u->status_buf)
                         return 0;
-                *nl = 0;
-                if (u->status_buf[0] == 'S') {
-                        unsigned long long start = 0;
-                        int pid = 0;
-                        char addr[16] = "";
-                        if (sscanf(u->status_buf, "S %d %llu %15s", &pid, &start, addr) >= 2) {
-                                u->init_pid = pid;
-                                u->init_start = start;
-                                snprintf(u->address, sizeof u->address, "%s", streq(addr, "-") ? "" : addr);
-                                int pr = state_pidfd_verified(pid, start, &u->init_pidfd);
-                                if (pr < 0) {
-                                        u->init_pidfd = -1;
-                                        log_warning("%s: no pidfd for its init yet (%s); retried when it is signalled",
-                                                    u->name, strerror(-pr));
-                                }
-                                u->state = U_RUNNING;
-                                u->started_mono = now_mono(u->m);
-                                u->started_realtime = now_realtime();
-                                u->last_error[0] = 0;
-                                struct state_record rec = { .monitor_pid = u->monitor_pid,
-                                                            .monitor_start = u->monitor_start,
-                                                            .init_pid = pid,
-                                                            .init_start = start,
-                                                            .started_realtime_usec = u->started_realtime,
-                                                            .restarts = u->restarts };
-                                (void) state_boot_id(rec.boot_id);
-                                memcpy(rec.restart_hash, u->rh, SPEC_HASH_LEN);
-                                memcpy(rec.live_hash, u->lh, SPEC_HASH_LEN);
-                                memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
-                                snprintf(rec.address, sizeof rec.address, "%s", u->address);
-                                _cleanup_free_ char *dir = unit_dir(u->m, u->name);
-                                if (dir && state_write(dir, &rec, true) < 0)
-                                        log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it",
-                                                    u->name);
-                                crash_point(u->m, "record-written");
-                                unit_save_intent(u);
-                                crash_point(u->m, "running");
-                                u->timer = sd_event_source_disable_unref(u->timer);
-                                health_begin(u);
-                                emit(u->m, u->name, "started", "pid %d%s%s", pid, u->address[0] ? " address " : "",
-                                     u->address);
-                                if (u->spec && u->spec->n_publish)
-                                        nat_sync(u->m);
-                        }
-                } else if (u->status_buf[0] == 'E') {
-                        int code = 125;
-                        char *text = u->status_buf + 1;
-                        if (sscanf(text, " %d", &code) == 1) {
-                                text = strchr(text + 1, ' ');
-                                text = text ? text + 1 : "";
-                        }
-                        snprintf(u->last_error, sizeof u->last_error, "%s", text);
-                }
+                struct wire_msg w;
+                if (wire_parse(u->status_buf, u->status_len, &w) < 0)
+                        log_warning("%s: its spawner sent a message that is not berth's, ignoring", u->name);
+                else if (w.type == WIRE_STARTED)
+                        on_started(u, &w);
+                else if (w.type == WIRE_FAILED)
+                        snprintf(u->last_error, sizeof u->last_error, "%.*s", (int) sizeof u->last_error - 1, w.text);
         }
         u->status_src = sd_event_source_disable_unref(u->status_src);
         close(u->status_fd);
@@ -240,10 +232,27 @@ void stop_requirers(struct manager *m, struct unit *u, const char *why)
 }
 
 
+/* In the spawner: reports why the start failed (WIRE_FAILED) and exits
+ * with code. */
+static _Noreturn void spawner_fail(int fd, int code, const char *fmt, ...) _printf_(3, 4);
+static _Noreturn void spawner_fail(int fd, int code, const char *fmt, ...)
+{
+        struct wire_msg w;
+        wire_init(&w, WIRE_FAILED);
+        w.exit_code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vsnprintf(w.text, sizeof w.text, fmt, ap);
+        va_end(ap);
+        (void) wire_write(fd, &w);
+        _exit(code);
+}
+
 /* Forks the spawner: it builds the container (runtime_start), reports
- * "S pid start address" or "E code reason" on a pipe, and on success
- * becomes the container's monitor by exec, so that the container's init
- * is the monitor's child and outlives berthd. */
+ * WIRE_STARTED or WIRE_FAILED on a pipe, and on success becomes the
+ * container's monitor by exec (its parameters a WIRE_MONITOR message on
+ * another pipe), so that the container's init is the monitor's child and
+ * outlives berthd. */
 void unit_start_now(struct unit *u)
 {
         struct manager *m = u->m;
@@ -286,24 +295,19 @@ void unit_start_now(struct unit *u)
                 }
                 int lp[2];
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (pipe2(lp, O_CLOEXEC) < 0 || null < 0) {
-                        dprintf(sp[1], "E 125 cannot create the log pipe\n");
-                        _exit(125);
-                }
+                if (pipe2(lp, O_CLOEXEC) < 0 || null < 0)
+                        spawner_fail(sp[1], 125, "cannot create the log pipe");
                 if (m->o.scope_slice) {
-                        char unit[300], desc[300], serr[512];
+                        char unit[300], desc[300];
+                        struct error serr = { 0 };
                         snprintf(desc, sizeof desc, "berth container %s", c->name);
                         struct scope_params scp = { .unit = unit, .slice = m->o.scope_slice, .description = desc,
                                                    .before = m->o.scope_before,
                                                    .timeout_usec = 60 * SPEC_USEC_PER_SEC };
-                        if (scope_unit_name("berth", c->name, unit, sizeof unit) < 0) {
-                                dprintf(sp[1], "E 125 container '%s': no systemd unit name fits it\n", c->name);
-                                _exit(125);
-                        }
-                        if (scope_enter(&scp, serr, sizeof serr) < 0) {
-                                dprintf(sp[1], "E 125 container '%s': %s\n", c->name, serr);
-                                _exit(125);
-                        }
+                        if (scope_unit_name("berth", c->name, unit, sizeof unit) < 0)
+                                spawner_fail(sp[1], 125, "container '%s': no systemd unit name fits it", c->name);
+                        if (scope_enter(&scp, &serr) < 0)
+                                spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&serr));
                 }
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
@@ -311,43 +315,56 @@ void unit_start_now(struct unit *u)
                                           .stdio = { null, lp[1], lp[1] } };
                 struct runtime_container *rc = NULL;
                 int code;
-                char err[1024];
-                if (runtime_start(&m->set, c, &o, &rc, &code, err, sizeof err) < 0) {
-                        for (char *q = err; *q; q++)
+                struct error e = { 0 };
+                if (runtime_start(&m->set, c, &o, &rc, &code, &e) < 0) {
+                        for (char *q = e.msg; *q; q++)
                                 if (*q == '\n')
                                         *q = ' ';
-                        dprintf(sp[1], "E %d %s\n", code, err);
-                        _exit(code);
+                        spawner_fail(sp[1], code, "%s", e.msg);
                 }
-                uint64_t start = 0;
-                (void) state_proc_starttime(rc->pid, &start);
-                char abuf[INET_ADDRSTRLEN] = "-";
+                struct wire_msg started;
+                wire_init(&started, WIRE_STARTED);
+                started.pid = (int32_t) rc->pid;
+                (void) state_proc_starttime(rc->pid, &started.start);
                 struct in_addr a = runtime_address(rc);
                 if (a.s_addr)
-                        inet_ntop(AF_INET, &a, abuf, sizeof abuf);
+                        inet_ntop(AF_INET, &a, started.address, sizeof started.address);
                 close(lp[1]);
                 close(null);
                 /* The monitor inherits the container's pidfd, its output, its lock
                  * and its cgroup. */
                 const char *cgp = runtime_cgroup_path(rc);
                 int cgfd = cgp ? open(cgp, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-                int keep[] = { rc->pidfd, lp[0], rc->lock_fd, cgfd };
+                /* Its parameters, on a pipe it reads once (the message fits
+                 * in the pipe's buffer: written before the exec). */
+                struct wire_msg mon;
+                wire_init(&mon, WIRE_MONITOR);
+                mon.pid = (int32_t) rc->pid;
+                mon.pidfd = rc->pidfd;
+                mon.log_fd = lp[0];
+                mon.cgroup_fd = cgfd;
+                mon.log_max_size = c->log_max_size;
+                mon.log_max_files = c->log_max_files;
+                snprintf(mon.text, sizeof mon.text, "%s", rc->dir);
+                int wp[2];
+                if (pipe2(wp, O_CLOEXEC) < 0 || wire_write(wp[1], &mon) < 0) {
+                        (void) kill(rc->pid, SIGKILL);
+                        spawner_fail(sp[1], 125, "container '%s': cannot hand it to its monitor", c->name);
+                }
+                close(wp[1]);
+                int keep[] = { rc->pidfd, lp[0], rc->lock_fd, cgfd, wp[0] };
                 for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                         if (keep[i] >= 0)
                                 (void) fcntl(keep[i], F_SETFD, 0);
-                char pidbuf[16], pidfdbuf[16], logbuf[16], sizebuf[32], filesbuf[16], cgbuf[16];
-                snprintf(cgbuf, sizeof cgbuf, "%d", cgfd);
+                char pidbuf[16], wirebuf[16];
                 snprintf(pidbuf, sizeof pidbuf, "%d", (int) rc->pid);
-                snprintf(pidfdbuf, sizeof pidfdbuf, "%d", rc->pidfd);
-                snprintf(logbuf, sizeof logbuf, "%d", lp[0]);
-                snprintf(sizebuf, sizeof sizebuf, "%llu", (unsigned long long) c->log_max_size);
-                snprintf(filesbuf, sizeof filesbuf, "%u", c->log_max_files);
+                snprintf(wirebuf, sizeof wirebuf, "%d", wp[0]);
                 /* Recorded before it is reported: a berthd that dies now is
                  * followed by one that finds this container (the monitor
                  * keeps this pid and start time across the exec). */
                 struct state_record rec = { .monitor_pid = getpid(),
                                             .init_pid = rc->pid,
-                                            .init_start = start,
+                                            .init_start = started.start,
                                             .started_realtime_usec = now_realtime(),
                                             .restarts = u->restarts };
                 (void) state_proc_starttime(rec.monitor_pid, &rec.monitor_start);
@@ -355,11 +372,11 @@ void unit_start_now(struct unit *u)
                 memcpy(rec.restart_hash, u->rh, SPEC_HASH_LEN);
                 memcpy(rec.live_hash, u->lh, SPEC_HASH_LEN);
                 memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
-                snprintf(rec.address, sizeof rec.address, "%s", a.s_addr ? abuf : "");
+                snprintf(rec.address, sizeof rec.address, "%s", started.address);
                 (void) state_write(rc->dir, &rec, true);
-                dprintf(sp[1], "S %d %llu %s\n", (int) rc->pid, (unsigned long long) start, abuf);
+                (void) wire_write(sp[1], &started);
                 close(sp[1]);
-                char *argv[] = { "berth-monitor", rc->dir, pidbuf, pidfdbuf, logbuf, sizebuf, filesbuf, cgbuf, NULL };
+                char *argv[] = { "berth-monitor", rc->dir, pidbuf, wirebuf, NULL };
                 char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
                 execve(m->o.monitor_path, argv, envp);
                 /* No monitor: the container cannot be held; take it down. */
@@ -547,7 +564,10 @@ void unit_exited(struct unit *u, int status, const char *why)
         health_state_reset(&u->health);
         u->health_failed_stop = false;
         u->timer = sd_event_source_disable_unref(u->timer);
-        bool oom = runtime_cleanup(m->o.state_dir, u->name) || u->exit_oom;
+        /* The monitor decided whether the OOM killer struck (its exit record):
+         * in a systemd scope the cgroup is gone once it left. */
+        runtime_cleanup(m->o.state_dir, u->name);
+        bool oom = u->exit_oom;
         u->exit_oom = false;
         u->last_status = status;
         u->init_pid = 0;

@@ -1,5 +1,7 @@
 /* Small helpers shared by every module: cleanup attributes, string and
- * array utilities. Owns no state and performs no I/O. */
+ * array utilities, and the few file and socket primitives every module
+ * needs (atomic writes, bounded reads, fd passing, mkdir -p, rm -rf).
+ * Owns no state; never logs. */
 #pragma once
 
 #include <errno.h>
@@ -29,6 +31,16 @@ static inline void closep(int *fd)
 }
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
+
+/* Defines NAME(type *p), which calls func(*p) unless it is NULL: the
+ * cleanup function for a library's own destructor, as systemd's
+ * DEFINE_TRIVIAL_CLEANUP_FUNC. Use: _cleanup_(NAME) type x = NULL; */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func, name) \
+        static inline void name(type *p)              \
+        {                                             \
+                if (*p)                               \
+                        func(*p);                     \
+        }
 
 #define TAKE_PTR(p)                        \
         ({                                 \
@@ -117,10 +129,6 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
 /* The same for an open file (which stays open). */
 int read_file_fd(int fd, size_t max, char **ret, size_t *ret_len);
 
-/* One fixed-size message over a SEQPACKET/stream socket, optionally with
- * an fd (SCM_RIGHTS). send: fd < 0 = none; no allocation (safe in a child
- * between clone and exec). recv: 1 with a whole message (*ret_fd = the fd
- * or -1, close-on-exec), 0 at EOF, -EBADMSG for a short one, -errno. */
 /* The directory of the running program (from /proc/self/exe), into buf.
  * -ENOENT when it names none (a sealed memfd copy), -ENAMETOOLONG, -errno. */
 int exe_dir(char *buf, size_t n);
@@ -131,6 +139,8 @@ int exe_dir(char *buf, size_t n);
  * for a short message or more descriptors than max (none kept). */
 int send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
 int recv_with_fds(int sock, void *buf, size_t len, int *fds, size_t max, size_t *ret_n);
+/* The same with at most one fd. send: fd < 0 = none; no allocation (safe
+ * in a child between clone and exec). recv: *ret_fd = the fd or -1. */
 int send_with_fd(int sock, const void *buf, size_t len, int fd);
 int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
 

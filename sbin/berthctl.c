@@ -317,7 +317,8 @@ static int run_enter_scope(const char *name)
         _cleanup_(cgroup_manager_freep) struct cgroup_manager *cgm = NULL;
         if (cgroup_open_manager(&cgm) < 0 || cgroup_manager_version(cgm) != 2 || !scope_available())
                 return 0;
-        char unit[300], desc[300], err[512];
+        char unit[300], desc[300];
+        struct error err = { 0 };
         if (scope_unit_name("berth-run", name, unit, sizeof unit) < 0) {
                 fprintf(stderr, "berthctl run: container '%s': no systemd unit name fits it\n", name);
                 return -EINVAL;
@@ -325,9 +326,9 @@ static int run_enter_scope(const char *name)
         snprintf(desc, sizeof desc, "berthctl run %s", name);
         struct scope_params p = { .unit = unit, .slice = "machine.slice", .description = desc,
                                   .timeout_usec = 60 * SPEC_USEC_PER_SEC };
-        int r = scope_enter(&p, err, sizeof err);
+        int r = scope_enter(&p, &err);
         if (r < 0)
-                fprintf(stderr, "berthctl run: container '%s': %s\n", name, err);
+                fprintf(stderr, "berthctl run: container '%s': %s\n", name, error_message(&err));
         return r;
 }
 
@@ -478,10 +479,10 @@ static int verb_run(int argc, char **argv)
         };
         struct runtime_container *rc = NULL;
         int exit_code;
-        char err[1024];
-        int r = runtime_start(&set, spec, &o, &rc, &exit_code, err, sizeof err);
+        struct error err = { 0 };
+        int r = runtime_start(&set, spec, &o, &rc, &exit_code, &err);
         if (r < 0) {
-                fprintf(stderr, "berthctl: %s\n", err);
+                fprintf(stderr, "berthctl: %s\n", error_message(&err));
                 spec_set_done(&set);
                 if (sfd >= 0)
                         close(sfd);
@@ -1400,11 +1401,11 @@ static int verb_exec(int argc, char **argv)
                                .stdio = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO } };
         pid_t pid;
         int pidfd;
-        char err[EXEC_ERROR_MAX];
-        int r = exec_spawn(&t, cmd, NULL, &o, &pid, &pidfd, err, sizeof err);
+        struct error err = { 0 };
+        int r = exec_spawn(&t, cmd, NULL, &o, &pid, &pidfd, &err);
         spec_set_done(&set);
         if (r < 0) {
-                fprintf(stderr, "berthctl exec: %s\n", err);
+                fprintf(stderr, "berthctl exec: %s\n", error_message(&err));
                 return exec_exit_code(r);
         }
         int status = proxy_loop(pid, pidfd, pty, sfd);

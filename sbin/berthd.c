@@ -199,10 +199,10 @@ int main(int argc, char **argv)
         umask(0022);
         /* One sealed copy of berth-init for every container: its pages are
          * shared, not one private copy per container. */
-        char ierr[512];
+        struct error ierr = { 0 };
         _cleanup_close_ int init_exe = -1;
-        if (runtime_init_exe(&init_exe, ierr, sizeof ierr) < 0) {
-                log_error("%s", ierr);
+        if (runtime_init_exe(&init_exe, &ierr) < 0) {
+                log_error("%s", error_message(&ierr));
                 return 1;
         }
         o.init_exe_fd = init_exe;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every suite against the binaries in BUILD (default build-asan) and
 # ends with one line over all of them: "N passed, N failed".
-#   tests/run-all.sh [BUILD] [unit|integration|fuzz|vm|all]
+#   tests/run-all.sh [BUILD] [unit|integration|fuzz|fresh|vm|all]
 # Unit suites are cmocka programs (their own summaries are printed too);
 # integration suites are tests/integration/test_*.sh, run as root, each
 # printing "ok NAME" / "not ok NAME" lines (TAP-like).
@@ -64,6 +64,22 @@ $(printf '%s\n' "$blog" | grep -E 'error' | head -n 5 | sed 's/^/#   /')"
   f=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
   passed=$((passed + p)); failed=$((failed + f))
   [ "$f" = 0 ] || failed_names+=("fuzz")
+fi
+
+# The README's first command on a fresh machine: a Debian 12 minbase image
+# without the build packages, `make run` in it until the examples run
+# (tests/fresh/check-fresh.sh; 3-5 minutes, most of it debootstrap and the build).
+if [ "$WHAT" = all ] || [ "$WHAT" = fresh ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "== fresh: make run on a fresh Debian 12 image"
+    out=$(timeout -k 10 1500 bash tests/fresh/check-fresh.sh 2>&1); rc=$?
+    printf '%s\n' "$out"
+    p=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
+    f=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; echo "not ok check-fresh.sh exited with $rc"; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" = 0 ] || failed_names+=("check-fresh.sh")
+  fi
 fi
 
 # The cgroup v2 lanes: the same cgroup tests inside a QEMU VM booted with a

@@ -440,7 +440,7 @@ t_soak() {
   local i
   for ((i = 0; i < n; i++)); do
     container "$P-k$i" 'command = { "sleep", "100000" }' 'autostart = true' 'network { mode = "none" }' \
-      'health { command = { "true" } interval = 1s timeout = 500ms retries = 3 }'
+      'health { command = { "true" } interval = 1s timeout = 5s retries = 3 }'
   done
   local t_start=$SECONDS
   # Under ASan, freed memory sits in a quarantine (256 MB by default) and
@@ -460,8 +460,11 @@ t_soak() {
   local cpu
   cpu=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v w=$((w1 - w0)) 'BEGIN { printf "%.1f", 100 * c / hz / (w / 1e9) }')
   # The 5 kept probes of a few containers: all passed, the newest within
-  # 3 s, one every 3 s at most (interval 1 s is counted from the end of
+  # 6 s, one every 6 s at most (interval 1 s is counted from the end of
   # the previous probe: the period is 1 s + the probe + event loop delays).
+  # This is a soak for leaks and CPU, not a latency test: the timeout (5 s)
+  # and the bounds leave room for a loaded machine (under ASan a probe's
+  # fork of berthd takes 100-800 ms when other suites run beside it).
   local k span_ok=1 spans=''
   for k in 0 $((n / 2)) $((n - 1)); do
     local sp
@@ -472,7 +475,7 @@ t = [x["time_usec"] for x in p]
 fresh = time.time() * 1e6 - max(t)
 period = (max(t) - min(t)) / (len(t) - 1)
 dur = sum(x["duration_usec"] for x in p) / len(p)
-good = len(p) == 5 and all(x["ok"] for x in p) and fresh < 3e6 and period < 3e6
+good = len(p) == 5 and all(x["ok"] for x in p) and fresh < 6e6 and period < 6e6
 print("%d:newest %.1fs ago, period %.2fs, probe %.0fms%s" % (good, fresh / 1e6, period / 1e6, dur / 1e3, "" if good else " " + json.dumps([(x["ok"], x.get("output", "")[:80]) for x in p])))' 2>/dev/null)
     spans+="k$k: ${sp#*:}; "
     [ "${sp%%:*}" = 1 ] || span_ok=0
@@ -480,9 +483,9 @@ print("%d:newest %.1fs ago, period %.2fs, probe %.0fms%s" % (good, fresh / 1e6, 
   note "soak: $n containers up and healthy in ${t_up}s; over $(((w1 - w0) / 1000000)) ms berthd used $((c1 - c0)) ticks = $cpu% of one CPU (its reaped children, the probes' forks: $((k1 - k0)) ticks)"
   note "soak: fds $f0 -> $f1, VmRSS $r0 kB -> $r1 kB"
   note "soak: kept probes: $spans"
-  check "soak: containers were probed to the end, at least every 3 s, all passing" test "$span_ok" = 1
+  check "soak: containers were probed to the end, at least every 6 s, all passing" test "$span_ok" = 1
   check "soak: berthd CPU ${cpu}% < 50% of one CPU" awk -v c="$cpu" 'BEGIN { exit !(c < 50) }'
-  check "soak: fd count unchanged (±2): $f0 -> $f1" eval '[ $((f1 - f0)) -le 2 ] && [ $((f0 - f1)) -le 2 ]'
+  check "soak: fd count did not grow (+2 at most): $f0 -> $f1" eval '[ $((f1 - f0)) -le 2 ]'
   check "soak: RSS grew by at most 20%: $r0 -> $r1 kB" eval '[ "$r1" -le $((r0 * 12 / 10)) ]'
   check "soak: all still healthy, no restarts" eval 'all_healthy && ! ctl ls | grep "^$P-k" | awk "\$6 != 0 { f = 1 } END { exit !f }"'
   local t_stop=$SECONDS

@@ -362,9 +362,9 @@ static void test_apply_limits_writes_backend_files(void **state)
         assert_int_equal(cgroup_create(f->m, "cglim", &cg), 0);
         fake_populate(f, cg);
         struct spec_limits l = {.memory = 64 << 20, .cpus_milli = 500, .pids = 64};
-        char err[256];
+        struct error err = { 0 };
         /* 0: nothing asked for is missing on either fake host. */
-        assert_int_equal(cgroup_apply_limits(cg, &l, err, sizeof err), 0);
+        assert_int_equal(cgroup_apply_limits(cg, &l, &err), 0);
         if (fake_is_v2(f)) {
                 const char *d = cgroup_path(cg);
                 assert_file(d, "memory.max", "67108864");
@@ -382,8 +382,8 @@ static void test_apply_limits_writes_backend_files(void **state)
         }
         /* A limit for a controller the host lacks: skipped, said so. */
         struct spec_limits io = {.io_weight = 200};
-        assert_int_equal(cgroup_apply_limits(cg, &io, err, sizeof err), 1);
-        assert_non_null(strstr(err, "limits.io-weight"));
+        assert_int_equal(cgroup_apply_limits(cg, &io, &err), 1);
+        assert_non_null(strstr(err.msg, "limits.io-weight"));
         fake_unpopulate(cg);
         assert_int_equal(cgroup_remove(cg), 0);
         cgroup_free(cg);

@@ -225,10 +225,10 @@ static void test_prepare_placement_puts_child_in_cgroup(void **state)
         struct spec_limits l = {0};
         struct cgroup *cg = NULL;
         struct cgroup_placement pl = CGROUP_PLACEMENT_INIT;
-        char err[256] = "";
-        int r = cgroup_prepare(f->m, f->name, &l, &cg, &pl, err, sizeof err);
+        struct error err = { 0 };
+        int r = cgroup_prepare(f->m, f->name, &l, &cg, &pl, &err);
         if (r < 0)
-                fprintf(stderr, "cgroup_prepare: %s\n", err);
+                fprintf(stderr, "cgroup_prepare: %s\n", err.msg);
         assert_int_equal(r, 0);
         assert_string_equal(cgroup_path(cg), cgroup_path(f->cg));
         cgroup_free(f->cg);
@@ -336,8 +336,8 @@ static void test_apply_limits_pids_stops_fork_bomb(void **state)
         if (!have(CG_PIDS))
                 skip();
         struct spec_limits l = {.pids = 64};
-        char err[256];
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        struct error err = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
         struct bomb b = {.fd = p[1]};
@@ -381,8 +381,8 @@ static void test_apply_limits_memory_oom_kills(void **state)
         if (!have(CG_MEMORY))
                 skip();
         struct spec_limits l = {.memory = 64 << 20, .memory_swap = 64 << 20};
-        char err[256];
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        struct error err = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         struct cgroup_stats before;
         assert_int_equal(cgroup_stats(f->cg, &before), 0);
         pid_t pid = spawn_in(f->cg, do_allocate, NULL);
@@ -408,8 +408,8 @@ static void test_apply_limits_cpus_half(void **state)
         if (!have(CG_CPU))
                 skip();
         struct spec_limits l = {.cpus_milli = 500};
-        char err[256];
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        struct error err = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         (void) spawn_in(f->cg, do_spin, NULL);
         msleep(300);
         struct cgroup_stats a, b;
@@ -475,8 +475,8 @@ static void test_kill_all_empties_forking_cgroup(void **state)
         struct fixture *f = *state;
         SKIP_UNLESS_READY(f);
         struct spec_limits l = {.pids = 32};
-        char err[256];
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        struct error err = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         for (int i = 0; i < 4; i++)
                 (void) spawn_in(f->cg, do_flee, NULL);
         msleep(200);
@@ -499,18 +499,18 @@ static void test_apply_limits_live_memory_change(void **state)
         const char *dir = is_v2() ? cgroup_path(f->cg) : cgroup_controller_path(f->cg, CG_MEMORY);
         pid_t pid = spawn_in(f->cg, do_sleep, NULL);
         struct spec_limits l = {.memory = 100 << 20};
-        char err[256];
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        struct error err = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         char *v = read_file_str(dir, file);
         assert_string_equal(v, "104857600");
         free(v);
         l.memory = 200 << 20;
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         v = read_file_str(dir, file);
         assert_string_equal(v, "209715200");
         free(v);
         l.memory = 0;
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         v = read_file_str(dir, file);
         assert_true(streq(v, "max") || strtoull(v, NULL, 10) > (1ULL << 50));
         free(v);
@@ -544,8 +544,8 @@ static void test_apply_limits_memory_below_usage_fails_keeps_old(void **state)
         const char *file = is_v2() ? "memory.max" : "memory.limit_in_bytes";
         const char *dir = is_v2() ? cgroup_path(f->cg) : cgroup_controller_path(f->cg, CG_MEMORY);
         struct spec_limits l = {.memory = 100 << 20, .memory_swap = 100 << 20, .pids = 10};
-        char err[256];
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        struct error err = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
         pid_t pid = spawn_in(f->cg, do_hold_40m, &p[1]);
@@ -554,11 +554,11 @@ static void test_apply_limits_memory_below_usage_fails_keeps_old(void **state)
         assert_int_equal(read(p[0], &x, 1), 1);
         close(p[0]);
         struct spec_limits bad = {.memory = 10 << 20, .memory_swap = 10 << 20, .pids = 20};
-        int r = cgroup_apply_limits(f->cg, &bad, err, sizeof err);
-        fprintf(stderr, "# error: %s\n", err);
+        int r = cgroup_apply_limits(f->cg, &bad, &err);
+        fprintf(stderr, "# error: %s\n", err.msg);
         assert_true(r < 0);
-        assert_true(strncmp(err, "limits.memory", 13) == 0);
-        assert_non_null(strstr(err, ": "));
+        assert_true(strncmp(err.msg, "limits.memory", 13) == 0);
+        assert_non_null(strstr(err.msg, ": "));
         char *v = read_file_str(dir, file);
         assert_string_equal(v, "104857600");
         free(v);
@@ -580,17 +580,17 @@ static void test_apply_limits_cpuset_outside_host_fails_keeps_old(void **state)
                 skip();
         const char *dir = is_v2() ? cgroup_path(f->cg) : cgroup_controller_path(f->cg, CG_CPUSET);
         struct spec_limits l = {.cpuset = (char *) "0"};
-        char err[256];
-        assert_true(cgroup_apply_limits(f->cg, &l, err, sizeof err) >= 0);
+        struct error err = { 0 };
+        assert_true(cgroup_apply_limits(f->cg, &l, &err) >= 0);
         char *v = read_file_str(dir, "cpuset.cpus");
         assert_string_equal(v, "0");
         free(v);
         l.cpuset = (char *) "63";
-        int r = cgroup_apply_limits(f->cg, &l, err, sizeof err);
-        fprintf(stderr, "# error: %s\n", err);
+        int r = cgroup_apply_limits(f->cg, &l, &err);
+        fprintf(stderr, "# error: %s\n", err.msg);
         assert_true(r < 0);
-        assert_true(strncmp(err, "limits.cpuset: ", 15) == 0);
-        assert_string_equal(err + 15, strerror(-r));
+        assert_true(strncmp(err.msg, "limits.cpuset: ", 15) == 0);
+        assert_string_equal(err.msg + 15, strerror(-r));
         v = read_file_str(dir, "cpuset.cpus");
         assert_string_equal(v, "0");
         free(v);
@@ -701,12 +701,12 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
                                 .cpu_weight = 500,
                                 .io_weight = 500,
                                 .pids = 0};
-        char err[256];
-        int r = cgroup_apply_limits(f->cg, &l, err, sizeof err);
-        fprintf(stderr, "# apply: %d '%s'\n", r, err);
+        struct error err = { 0 };
+        int r = cgroup_apply_limits(f->cg, &l, &err);
+        fprintf(stderr, "# apply: %d '%s'\n", r, err.msg);
         assert_true(r >= 0);
         if (r == 1)
-                assert_non_null(strstr(err, "limits."));
+                assert_non_null(strstr(err.msg, "limits."));
         if (is_v2()) {
                 const char *d = cgroup_path(f->cg);
                 expect_file(d, "memory.swap.max", "33554432");
@@ -736,7 +736,7 @@ static void test_apply_limits_weights_swap_and_defaults(void **state)
         }
         /* Everything unset again: the kernel defaults come back. */
         struct spec_limits none = {0};
-        assert_true(cgroup_apply_limits(f->cg, &none, err, sizeof err) >= 0);
+        assert_true(cgroup_apply_limits(f->cg, &none, &err) >= 0);
         if (is_v2()) {
                 expect_file(cgroup_path(f->cg), "memory.max", "max");
                 expect_file(cgroup_path(f->cg), "memory.swap.max", "max");

@@ -773,12 +773,12 @@ static void test_config_parse_buffer_too_many_sections(void **state)
         diag_done(&d);
 
         len = (size_t) sprintf(text, "container a {\n  rootfs = \"/r\"\n");
-        for (size_t i = 0; i <= CONFIG_LIST_MAX; i++)
+        for (size_t i = 0; i <= SPEC_LIST_MAX; i++)
                 len += (size_t) sprintf(text + len, "  mount m%zu { type = \"tmpfs\" target = \"/m\" }\n", i);
         len += (size_t) sprintf(text + len, "}\n");
         assert_int_equal(config_parse_buffer("t.conf", text, len, &set, &d), 0);
         assert_int_equal(d.n, 1);
-        assert_int_equal(d.entries[0].line, CONFIG_LIST_MAX + 3);
+        assert_int_equal(d.entries[0].line, SPEC_LIST_MAX + 3);
         assert_string_equal(d.entries[0].message, "more than 1024 blocks in one container");
         spec_set_done(&set);
         diag_done(&d);
@@ -825,8 +825,8 @@ static void test_config_validate_many_published_ports_fast(void **state)
         assert_non_null(text);
         for (size_t c = 0; c < 60; c++) {
                 size_t len = (size_t) sprintf(text, "container c%zu { rootfs = \"/r\" network { bridge = \"n\" publish = {", c);
-                for (size_t p = 0; p < CONFIG_LIST_MAX; p++)
-                        len += (size_t) sprintf(text + len, "%s\"%zu:80\"", p ? ", " : " ", c * CONFIG_LIST_MAX + p + 1);
+                for (size_t p = 0; p < SPEC_LIST_MAX; p++)
+                        len += (size_t) sprintf(text + len, "%s\"%zu:80\"", p ? ", " : " ", c * SPEC_LIST_MAX + p + 1);
                 len += (size_t) sprintf(text + len, " } } }\n");
                 assert_int_equal(config_parse_buffer("c.conf", text, len, &set, &d), 0);
         }
@@ -838,7 +838,7 @@ static void test_config_validate_many_published_ports_fast(void **state)
         config_validate(&set, &d);
         clock_gettime(CLOCK_MONOTONIC, &b);
         double secs = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
-        print_message("validated %d published ports in %.2fs\n", 60 * CONFIG_LIST_MAX + 1, secs);
+        print_message("validated %d published ports in %.2fs\n", 60 * SPEC_LIST_MAX + 1, secs);
         print_diags("ports", &d);
         assert_int_equal(d.n, 1);
         assert_string_equal(d.entries[0].file, "z.conf");

@@ -1,7 +1,7 @@
-/* Unit tests that man/berth.conf.5.scd matches the parser: every key
- * config_keys() reports is documented under its block with a default and
- * an example, nothing else is documented as a key, and the page's full
- * example parses without errors. Run from the repository root.
+/* Unit tests that man/berth.conf.5.scd matches the key table (keys.h), which
+ * is what the parser reads: every row is documented under its block with
+ * the row's default and an example, every documented key is a row, and the
+ * page's full example parses without errors. Run from the repository root.
  *
  * The page marks keys like this (scdoc):
  *     ## container.limits - resource limits      <- block heading, first word = block path
@@ -20,6 +20,7 @@
 #include <fcntl.h>
 
 #include "config.h"
+#include "keys.h"
 #include "util.h"
 
 #define PAGE "man/berth.conf.5.scd"
@@ -29,6 +30,7 @@ struct doc_key {
         char *key;   /* "memory" */
         int line;
         bool has_default, has_example, example_names_key;
+        char *default_text; /* after "Default: ", without scdoc's '*' */
 };
 
 struct doc {
@@ -120,8 +122,18 @@ static void doc_load(struct doc *d)
                 }
                 if (!cur || line[0] != '\t')
                         continue;
-                if (strstr(line, "Default:"))
+                const char *dflt = strstr(line, "Default:");
+                if (dflt) {
                         cur->has_default = true;
+                        dflt += strlen("Default:");
+                        dflt += strspn(dflt, " ");
+                        free(cur->default_text);
+                        cur->default_text = calloc(1, strlen(dflt) + 1);
+                        assert_non_null(cur->default_text);
+                        for (size_t o = 0; *dflt; dflt++)
+                                if (*dflt != '*')
+                                        cur->default_text[o++] = *dflt;
+                }
                 const char *ex = strstr(line, "Example: ");
                 if (ex) {
                         cur->has_example = true;
@@ -139,21 +151,12 @@ static void doc_done(struct doc *d)
         for (size_t i = 0; i < d->n_keys; i++) {
                 free(d->keys[i].block);
                 free(d->keys[i].key);
+                free(d->keys[i].default_text);
         }
         free(d->keys);
         strv_free(d->headings);
         free(d->example);
         free(d->text);
-}
-
-/* A path config_keys() reports is a block when some other path extends it. */
-static bool path_is_block(char *const *keys, const char *path)
-{
-        size_t n = strlen(path);
-        for (size_t i = 0; keys[i]; i++)
-                if (strncmp(keys[i], path, n) == 0 && keys[i][n] == '.')
-                        return true;
-        return false;
 }
 
 static const struct doc_key *doc_find(const struct doc *d, const char *block, const char *key)
@@ -164,32 +167,48 @@ static const struct doc_key *doc_find(const struct doc *d, const char *block, co
         return NULL;
 }
 
-static void test_config_keys_documented(void **state)
+/* Every row of the table: a block has its "## BLOCK" heading; a key is
+ * documented under its block, and the page's default begins with the
+ * row's (the page may say more: "0 (root in the container)."). */
+static void test_keys_every_row_documented(void **state)
 {
         (void) state;
         struct doc d;
         doc_load(&d);
-        _cleanup_strv_free_ char **keys = config_keys();
-        assert_non_null(keys);
-        assert_true(strv_length(keys) > 50);
+        size_t n = 0;
+        const struct key_def *t = keys_table(&n);
+        assert_true(n > 50);
         int missing = 0;
-        for (size_t i = 0; keys[i]; i++) {
-                const char *p = keys[i];
-                if (path_is_block(keys, p)) {
-                        if (!strv_contains(d.headings, p)) {
-                                print_error("%s: block '%s' has no '## %s ...' heading\n", PAGE, p, p);
+        char path[128];
+        for (const struct key_def *k = t; k->name; k++) {
+                key_path(k, path, sizeof path);
+                if (k->type == KEY_BLOCK) {
+                        if (!strv_contains(d.headings, path)) {
+                                print_error("%s: block '%s' has no '## %s ...' heading\n", PAGE, path, path);
                                 missing++;
                         }
                         continue;
                 }
-                const char *dot = strrchr(p, '.');
-                _cleanup_free_ char *block = strndup(p, dot ? (size_t) (dot - p) : 0);
-                if (!doc_find(&d, block, dot ? dot + 1 : p)) {
-                        print_error("%s: key '%s' is not documented as '*%s* = ...' under '## %s'\n", PAGE, p,
-                                    dot ? dot + 1 : p, block);
+                const struct doc_key *dk = doc_find(&d, k->block, k->name);
+                if (!dk) {
+                        print_error("%s: key '%s' is not documented as '*%s* = ...' under '## %s'\n", PAGE, path,
+                                    k->name, k->block);
+                        missing++;
+                        continue;
+                }
+                if (!k->def || !k->doc || !k->doc[0]) {
+                        print_error("keys.c: row '%s' has no default or no doc line\n", path);
+                        missing++;
+                } else if (!dk->default_text || strncmp(dk->default_text, k->def, strlen(k->def)) != 0) {
+                        print_error("%s:%d: %s: 'Default: %s' does not begin with the table's '%s'\n", PAGE,
+                                    dk->line, path, dk->default_text ? dk->default_text : "", k->def);
                         missing++;
                 }
         }
+        /* config_keys() is the table, so the parser accepts exactly these. */
+        _cleanup_strv_free_ char **keys = config_keys();
+        assert_non_null(keys);
+        assert_int_equal(strv_length(keys), n);
         doc_done(&d);
         assert_int_equal(missing, 0);
 }
@@ -199,22 +218,19 @@ static void test_documented_keys_exist(void **state)
         (void) state;
         struct doc d;
         doc_load(&d);
-        _cleanup_strv_free_ char **keys = config_keys();
-        assert_non_null(keys);
         assert_true(d.n_keys > 50);
         int unknown = 0;
         for (size_t i = 0; i < d.n_keys; i++) {
-                _cleanup_free_ char *p = d.keys[i].block[0] ? strdup_printf("%s.%s", d.keys[i].block, d.keys[i].key)
-                                                            : strdup(d.keys[i].key);
-                assert_non_null(p);
-                if (!strv_contains(keys, p) || path_is_block(keys, p)) {
-                        print_error("%s:%d: '%s' is documented but the parser has no such key\n", PAGE,
-                                    d.keys[i].line, p);
+                const struct key_def *k = keys_find(d.keys[i].block, d.keys[i].key);
+                if (!k || k->type == KEY_BLOCK) {
+                        print_error("%s:%d: '%s.%s' is documented but the key table has no such key\n", PAGE,
+                                    d.keys[i].line, d.keys[i].block, d.keys[i].key);
                         unknown++;
                 }
                 for (size_t j = 0; j < i; j++)
                         if (streq(d.keys[j].block, d.keys[i].block) && streq(d.keys[j].key, d.keys[i].key)) {
-                                print_error("%s:%d: '%s' is documented twice\n", PAGE, d.keys[i].line, p);
+                                print_error("%s:%d: '%s.%s' is documented twice\n", PAGE, d.keys[i].line,
+                                            d.keys[i].block, d.keys[i].key);
                                 unknown++;
                         }
         }
@@ -284,7 +300,7 @@ static void test_example_check_catches_mistakes(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_config_keys_documented),
+                cmocka_unit_test(test_keys_every_row_documented),
                 cmocka_unit_test(test_documented_keys_exist),
                 cmocka_unit_test(test_documented_keys_have_default_and_example),
                 cmocka_unit_test(test_example_parses),

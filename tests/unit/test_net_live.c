@@ -392,11 +392,10 @@ static void test_nat_apply_publish_reachable(void **state)
         struct publish pub = { .host_port = 18080, .container_port = 8080, .proto = PROTO_TCP };
         struct nat_target t = { .name = c2, .address = as, .publish = &pub, .n_publish = 1 };
         struct spec_network *nets[] = { &net };
-        char *err = NULL;
+        struct error err = { 0 };
         int r = nat_apply(table, nets, 1, &t, 1, &err);
         if (r < 0)
-                fprintf(stderr, "nat_apply: %s\n", err);
-        free(err);
+                fprintf(stderr, "nat_apply: %s\n", error_message(&err));
         assert_int_equal(r, 0);
         char cmd[128];
         snprintf(cmd, sizeof cmd, "nft list table inet %s", table);

@@ -185,8 +185,13 @@ static bool have_i386_abi(void)
 {
         pid_t pid = fork();
         assert_true(pid >= 0);
-        if (pid == 0)
+        if (pid == 0) {
+                /* cmocka's handler would carry the fault on as a test failure
+                 * inside this child: a fault must simply kill it. */
+                signal(SIGSEGV, SIG_DFL);
+                signal(SIGBUS, SIG_DFL);
                 syscall(SYS_exit_group, sys32(20 /* getpid */, 0, 0, 0) > 0 ? 0 : 1);
+        }
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -622,8 +627,11 @@ static void test_probe_under_default_filter(void **state)
                 "clone_newuser", "socket_vsock", "io_uring_setup", "personality_bad",
         };
         bool ok = strstr(out, bnd) != NULL;
+        /* A kernel without the i386 ABI (no IA32 emulation) prints no i386:
+         * lines: there is nothing of it to filter. */
+        bool i386 = !strstr(out, "\ni386-abi unavailable");
         for (size_t i = 0; i < ELEMENTSOF(want); i++)
-                if (!strstr(out, want[i])) {
+                if (!strstr(out, want[i]) && (i386 || !strstr(want[i], "i386:"))) {
                         print_error("missing: %s", want[i] + 1);
                         ok = false;
                 }
@@ -635,7 +643,7 @@ static void test_probe_under_default_filter(void **state)
                         print_error("missing: %s", l64 + 1);
                         ok = false;
                 }
-                if (!strstr(out, l32)) {
+                if (i386 && !strstr(out, l32)) {
                         print_error("missing: %s", l32 + 1);
                         ok = false;
                 }

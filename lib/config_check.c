@@ -1,0 +1,347 @@
+#include "config_check.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "nameidx.h"
+#include "parse.h"
+#include "seccomp_profile.h"
+#include "util.h"
+
+static void check_cycles(struct spec_set *set, const struct nameidx *ix, struct diag *d)
+{
+        size_t n = set->n_containers;
+        /* Iterative DFS over after ∪ requires: 0 white, 1 on stack, 2 done. */
+        _cleanup_free_ uint8_t *color = calloc(n + 1, 1);
+        _cleanup_free_ size_t *stack = calloc(n + 1, sizeof(size_t));
+        _cleanup_free_ size_t *edge = calloc(n + 1, sizeof(size_t));
+        if (!color || !stack || !edge)
+                return;
+        for (size_t root = 0; root < n; root++) {
+                if (color[root])
+                        continue;
+                size_t sp = 0;
+                stack[sp++] = root;
+                edge[root] = 0;
+                color[root] = 1;
+                while (sp > 0) {
+                        size_t u = stack[sp - 1];
+                        const struct spec_container *c = set->containers[u];
+                        size_t na = strv_length(c->after), nr = strv_length(c->requires);
+                        if (edge[u] >= na + nr) {
+                                color[u] = 2;
+                                sp--;
+                                continue;
+                        }
+                        size_t e = edge[u]++;
+                        const char *dep = e < na ? c->after[e] : c->requires[e - na];
+                        size_t v = nameidx_find(ix, n, dep);
+                        if (v == NAMEIDX_NONE || v == u)
+                                continue; /* unknown, or itself: reported by check_set() */
+                        if (color[v] == 0) {
+                                color[v] = 1;
+                                edge[v] = 0;
+                                stack[sp++] = (size_t) v;
+                        } else if (color[v] == 1) {
+                                char path[1024] = "";
+                                size_t k = 0;
+                                while (stack[k] != (size_t) v)
+                                        k++;
+                                for (size_t j = k; j < sp; j++) {
+                                        size_t l = strlen(path);
+                                        snprintf(path + l, sizeof path - l, "%s → ", set->containers[stack[j]]->name);
+                                }
+                                size_t l = strlen(path);
+                                snprintf(path + l, sizeof path - l, "%s", set->containers[v]->name);
+                                const struct spec_container *cv = set->containers[v];
+                                diag_add(d, cv->file, cv->line_after ? cv->line_after : (cv->line_requires ? cv->line_requires : cv->line),
+                                         "dependency cycle: %s", path);
+                        }
+                }
+        }
+}
+
+struct addr_use {
+        uint32_t addr;
+        size_t idx;
+};
+
+static int cmp_addr_use(const void *a, const void *b)
+{
+        const struct addr_use *x = a, *y = b;
+        if (x->addr != y->addr)
+                return x->addr < y->addr ? -1 : 1;
+        return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_net_start(const void *a, const void *b)
+{
+        const struct spec_network *x = *(struct spec_network *const *) a, *y = *(struct spec_network *const *) b;
+        uint32_t p = in_addr_host(x->subnet), q = in_addr_host(y->subnet);
+        return p < q ? -1 : p > q;
+}
+
+static void check_networks(struct spec_set *set, struct diag *d)
+{
+        size_t n = set->n_networks;
+        if (n == 0)
+                return;
+        _cleanup_free_ struct spec_network **sorted = calloc(n, sizeof *sorted);
+        if (!sorted)
+                return;
+        memcpy(sorted, set->networks, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_net_start);
+        /* Overlap: after sorting by start, a subnet overlaps an earlier one iff it
+         * starts before the furthest end seen so far. */
+        uint64_t max_end = 0;
+        const struct spec_network *max_net = NULL;
+        for (size_t i = 0; i < n; i++) {
+                const struct spec_network *x = sorted[i];
+                if (x->prefix < 8 || x->prefix > 30)
+                        continue;
+                uint64_t start = in_addr_host(x->subnet), end = start + (1ULL << (32 - x->prefix));
+                if (max_net && start < max_end && !streq(x->name, max_net->name)) { /* same name: reported */
+                        char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+                        diag_add(d, x->file, x->line, "network '%s': subnet %s/%u overlaps network '%s' (%s/%u at %s:%d)",
+                                 x->name, inet_ntop(AF_INET, &x->subnet, a, sizeof a), x->prefix, max_net->name,
+                                 inet_ntop(AF_INET, &max_net->subnet, b, sizeof b), max_net->prefix, max_net->file,
+                                 max_net->line);
+                }
+                if (end > max_end) {
+                        max_end = end;
+                        max_net = x;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n && j < i + 64; j++) /* names are short; bounded */
+                        if (streq(set->networks[i]->bridge, set->networks[j]->bridge) &&
+                            !streq(set->networks[i]->name, set->networks[j]->name))
+                                diag_add(d, set->networks[j]->file, set->networks[j]->line,
+                                         "network '%s': bridge '%s' is already used by network '%s' (%s:%d)",
+                                         set->networks[j]->name, set->networks[j]->bridge, set->networks[i]->name,
+                                         set->networks[i]->file, set->networks[i]->line);
+}
+
+static void check_addresses(struct spec_set *set, struct diag *d)
+{
+        size_t n = set->n_containers;
+        _cleanup_free_ struct addr_use *uses = calloc(n + 1, sizeof *uses);
+        _cleanup_free_ size_t *count = calloc(set->n_networks + 1, sizeof(size_t));
+        size_t nu = 0;
+        if (!uses || !count)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                struct spec_container *c = set->containers[i];
+                if (c->net_mode != NET_BRIDGE || !c->network)
+                        continue;
+                struct spec_network *net = NULL;
+                size_t ni = 0;
+                for (; ni < set->n_networks; ni++)
+                        if (streq(set->networks[ni]->name, c->network)) {
+                                net = set->networks[ni];
+                                break;
+                        }
+                if (!net) {
+                        diag_add(d, c->file, c->line_network ? c->line_network : c->line,
+                                 "network.bridge: network '%s' is not declared by any file", c->network);
+                        continue;
+                }
+                count[ni]++;
+                if (c->address_auto || net->prefix < 8 || net->prefix > 30)
+                        continue;
+                uint32_t mask = ~0U << (32 - net->prefix), a = in_addr_host(c->address),
+                         sub = in_addr_host(net->subnet);
+                char buf[INET_ADDRSTRLEN], sbuf[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, &c->address, buf, sizeof buf);
+                inet_ntop(AF_INET, &net->subnet, sbuf, sizeof sbuf);
+                if ((a & mask) != sub)
+                        diag_add(d, c->file, c->line_address, "network.address: %s is outside network '%s' (%s/%u)",
+                                 buf, net->name, sbuf, net->prefix);
+                else if (a == sub || a == (sub | ~mask))
+                        diag_add(d, c->file, c->line_address,
+                                 "network.address: %s is the network or broadcast address of '%s'", buf, net->name);
+                else if (a == in_addr_host(net->gateway))
+                        diag_add(d, c->file, c->line_address, "network.address: %s is the gateway of '%s'", buf,
+                                 net->name);
+                else
+                        uses[nu++] = (struct addr_use){ a, i };
+        }
+        qsort(uses, nu, sizeof *uses, cmp_addr_use);
+        for (size_t i = 1; i < nu; i++)
+                if (uses[i].addr == uses[i - 1].addr) {
+                        const struct spec_container *a = set->containers[uses[i - 1].idx],
+                                                    *b = set->containers[uses[i].idx];
+                        char buf[INET_ADDRSTRLEN];
+                        inet_ntop(AF_INET, &b->address, buf, sizeof buf);
+                        diag_add(d, b->file, b->line_address,
+                                 "network.address: %s is already used by container '%s' (%s:%d)", buf, a->name,
+                                 a->file, a->line_address);
+                }
+        for (size_t ni = 0; ni < set->n_networks; ni++) {
+                const struct spec_network *net = set->networks[ni];
+                if (net->prefix < 8 || net->prefix > 30)
+                        continue;
+                uint64_t capacity = (1ULL << (32 - net->prefix)) - 3;
+                if (count[ni] > capacity)
+                        diag_add(d, net->file, net->line,
+                                 "network '%s': %zu containers but only %llu free addresses in /%u", net->name,
+                                 count[ni], (unsigned long long) capacity, net->prefix);
+        }
+}
+
+struct pub_use {
+        uint32_t proto_port; /* proto << 16 | host port */
+        uint32_t addr;       /* host order, 0 = every address */
+        size_t order;        /* declaration order */
+        const struct spec_container *c;
+};
+
+static int cmp_pub_use(const void *a, const void *b)
+{
+        const struct pub_use *x = a, *y = b;
+        if (x->proto_port != y->proto_port)
+                return x->proto_port < y->proto_port ? -1 : 1;
+        if (x->addr != y->addr)
+                return x->addr < y->addr ? -1 : 1;
+        return (x->order > y->order) - (x->order < y->order);
+}
+
+static void report_publish(struct diag *d, const struct pub_use *u, const struct pub_use *first)
+{
+        diag_add(d, u->c->file, u->c->line_publish,
+                 "network.publish: host port %u/%s is already published by container '%s' (%s:%d)",
+                 u->proto_port & 0xffff, u->proto_port >> 16 == PROTO_TCP ? "tcp" : "udp", first->c->name,
+                 first->c->file, first->c->line_publish);
+}
+
+static void check_publish(struct spec_set *set, struct diag *d)
+{
+        /* Host ports: (proto, port) may be used once per host address, and
+         * not at all beside a wildcard. Sorted by (proto, port, address), so
+         * every use is checked in n log n; each later use is reported once,
+         * against the first it collides with. */
+        size_t total = 0, n = 0;
+        for (size_t i = 0; i < set->n_containers; i++)
+                total += set->containers[i]->n_publish;
+        _cleanup_free_ struct pub_use *u = calloc(total + 1, sizeof *u);
+        if (!u)
+                return;
+        for (size_t i = 0; i < set->n_containers; i++)
+                for (size_t p = 0; p < set->containers[i]->n_publish; p++) {
+                        const struct publish *x = &set->containers[i]->publish[p];
+                        u[n] = (struct pub_use){ (uint32_t) x->proto << 16 | x->host_port, in_addr_host(x->host_addr),
+                                                 n, set->containers[i] };
+                        n++;
+                }
+        qsort(u, n, sizeof *u, cmp_pub_use);
+        for (size_t g = 0, end; g < n; g = end) {
+                size_t earliest = g, run = g; /* the group's first declared use; the current address's first */
+                for (end = g; end < n && u[end].proto_port == u[g].proto_port; end++)
+                        if (u[end].order < u[earliest].order)
+                                earliest = end;
+                bool wildcard = u[g].addr == 0; /* sorted first in its group */
+                for (size_t k = g; k < end; k++) {
+                        if (u[k].addr != u[run].addr)
+                                run = k;
+                        if (run != k)
+                                report_publish(d, &u[k], &u[run]); /* same address */
+                        else if (u[k].addr == 0 && earliest != k)
+                                report_publish(d, &u[k], &u[earliest]); /* a wildcard after any use */
+                        else if (u[k].addr != 0 && wildcard && u[g].order < u[k].order)
+                                report_publish(d, &u[k], &u[g]); /* an address after a wildcard */
+                }
+        }
+}
+
+void config_check_set(struct spec_set *set, char *const *unparsed, struct diag *d)
+{
+        size_t n = set->n_containers;
+        if (spec_set_index(set) < 0) {
+                diag_add(d, NULL, 0, "out of memory while checking the definitions");
+                return;
+        }
+        const struct nameidx *ix = set->by_name;
+        for (size_t i = 1; i < n; i++)
+                if (streq(ix[i].name, ix[i - 1].name)) {
+                        const struct spec_container *a = set->containers[ix[i - 1].idx], *b = set->containers[ix[i].idx];
+                        diag_add(d, b->file, b->line, "container '%s' declared twice (first at %s:%d)", b->name, a->file,
+                                 a->line);
+                }
+        for (size_t i = 0; i < set->n_networks; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (streq(set->networks[i]->name, set->networks[j]->name)) {
+                                diag_add(d, set->networks[i]->file, set->networks[i]->line,
+                                         "network '%s' declared twice (first at %s:%d)", set->networks[i]->name,
+                                         set->networks[j]->file, set->networks[j]->line);
+                                break;
+                        }
+        for (size_t i = 0; i < n; i++) {
+                const struct spec_container *c = set->containers[i];
+                for (int which = 0; which < 2; which++) {
+                        char *const *deps = which == 0 ? c->after : c->requires;
+                        const char *key = which == 0 ? "after" : "requires";
+                        int line = which == 0 ? c->line_after : c->line_requires;
+                        for (size_t k = 0; deps && deps[k]; k++) {
+                                if (streq(deps[k], c->name))
+                                        diag_add(d, c->file, line, "%s: container '%s' cannot depend on itself", key,
+                                                 c->name);
+                                else if (nameidx_find(ix, n, deps[k]) == NAMEIDX_NONE && !strv_contains(unparsed, deps[k]))
+                                        diag_add(d, c->file, line, "%s: '%s' names no container", key, deps[k]);
+                        }
+                }
+        }
+        check_cycles(set, ix, d);
+        check_networks(set, d);
+        check_addresses(set, d);
+        check_publish(set, d);
+}
+
+void config_validate(struct spec_set *set, struct diag *d)
+{
+        config_check_set(set, NULL, d);
+}
+
+static int cmp_profile_user(const void *a, const void *b)
+{
+        const struct spec_container *x = *(const struct spec_container *const *) a,
+                                    *y = *(const struct spec_container *const *) b;
+        return strcmp(x->seccomp_profile, y->seccomp_profile);
+}
+
+/* Reads and checks every seccomp profile file the set names, each file
+ * once, and reports a bad one at every "seccomp =" line naming it. Only
+ * the document is checked here; what libseccomp makes of it for a
+ * container's capabilities is known at start. */
+int config_check_seccomp_profiles(struct spec_set *set, struct diag *d)
+{
+        _cleanup_free_ struct spec_container **users = calloc(set->n_containers + 1, sizeof *users);
+        if (!users)
+                return -ENOMEM;
+        size_t n = 0;
+        for (size_t i = 0; i < set->n_containers; i++)
+                if (set->containers[i]->seccomp == SECCOMP_PROFILE && set->containers[i]->seccomp_profile)
+                        users[n++] = set->containers[i];
+        qsort(users, n, sizeof *users, cmp_profile_user);
+        char perr[SECCOMP_PROFILE_ERROR_MAX];
+        int r = 0;
+        uint64_t digest = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (i == 0 || !streq(users[i]->seccomp_profile, users[i - 1]->seccomp_profile)) {
+                        _cleanup_(seccomp_profile_freep) struct seccomp_profile *p = NULL;
+                        _cleanup_free_ char *text = NULL;
+                        size_t len = 0;
+                        r = seccomp_profile_read(users[i]->seccomp_profile, &text, &len, perr, sizeof perr);
+                        if (r >= 0)
+                                r = seccomp_profile_parse(users[i]->seccomp_profile, text, len, &p, perr, sizeof perr);
+                        if (r == -ENOMEM)
+                                return r;
+                        /* An edited profile restarts its containers on reload. */
+                        digest = r < 0 ? 0 : fnv1a64(FNV1A64_INIT, text, len);
+                }
+                users[i]->seccomp_profile_digest = digest;
+                if (r < 0)
+                        diag_add(d, users[i]->file, users[i]->line_seccomp, "seccomp: %s", perr);
+        }
+        return 0;
+}

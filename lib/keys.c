@@ -1,0 +1,751 @@
+#include "keys.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "parse.h"
+#include "util.h"
+
+/* ---- value checks (pure) ------------------------------------------------- */
+
+static const char *check_template(const char *v)
+{
+        return name_is_valid(v) ? NULL : "'%s' is not a template name";
+}
+
+static const char *check_workdir(const char *v)
+{
+        return path_is_clean_absolute(v) ? NULL : "'%s' must be an absolute path without . or .. components";
+}
+
+static const char *check_user(const char *v)
+{
+        return user_is_valid(v) ? NULL : "'%s' is not UID[:GID] or NAME[:GROUP]";
+}
+
+static const char *check_hostname(const char *v)
+{
+        return hostname_is_valid(v) ? NULL : "'%s' is not a valid host name";
+}
+
+static const char *check_env(const char *v)
+{
+        return env_is_valid(v) ? NULL : "'%s' is not NAME=VALUE";
+}
+
+static const char *check_cpuset(const char *v)
+{
+        return parse_cpuset(v) >= 0 ? NULL : "'%s' is not a CPU list (use 0-3,5)";
+}
+
+static const char *check_http_path(const char *v)
+{
+        return v[0] == '/' ? NULL : "'%s' must start with /";
+}
+
+/* ---- composite fields: hashed and compared as the spec module always did -- */
+
+#define C(p) ((const struct spec_container *) (p))
+
+static void hash_address(struct key_hasher *s, const void *p)
+{
+        key_hash_u64(s, "address-auto", C(p)->address_auto);
+        key_hash_u64(s, "address", in_addr_host(C(p)->address));
+}
+
+static bool equal_address(const void *a, const void *b)
+{
+        return C(a)->address_auto == C(b)->address_auto && C(a)->address.s_addr == C(b)->address.s_addr;
+}
+
+static void hash_publish(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        key_hash_u64(s, "publish", c->n_publish);
+        for (size_t i = 0; i < c->n_publish; i++) {
+                key_hash_u64(s, "p.addr", in_addr_host(c->publish[i].host_addr));
+                key_hash_u64(s, "p.host", c->publish[i].host_port);
+                key_hash_u64(s, "p.cont", c->publish[i].container_port);
+                key_hash_u64(s, "p.proto", c->publish[i].proto);
+        }
+}
+
+static bool equal_publish(const void *a, const void *b)
+{
+        size_t n = C(a)->n_publish;
+        return n == C(b)->n_publish && (n == 0 || memcmp(C(a)->publish, C(b)->publish, n * sizeof(struct publish)) == 0);
+}
+
+static void hash_mounts(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        key_hash_u64(s, "mounts", c->n_mounts);
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const struct spec_mount *m = &c->mounts[i];
+                key_hash_str(s, "m.name", m->name);
+                key_hash_str(s, "m.source", m->source);
+                key_hash_str(s, "m.target", m->target);
+                key_hash_u64(s, "m.type", m->type);
+                key_hash_u64(s, "m.ro", m->read_only);
+                key_hash_u64(s, "m.size", m->size);
+        }
+}
+
+static bool equal_mounts(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        if (a->n_mounts != b->n_mounts)
+                return false;
+        for (size_t i = 0; i < a->n_mounts; i++) {
+                const struct spec_mount *x = &a->mounts[i], *y = &b->mounts[i];
+                if (!streq_ptr(x->name, y->name) || !streq_ptr(x->source, y->source) ||
+                    !streq_ptr(x->target, y->target) || x->type != y->type || x->read_only != y->read_only ||
+                    x->size != y->size)
+                        return false;
+        }
+        return true;
+}
+
+static void hash_seccomp(struct key_hasher *s, const void *p)
+{
+        key_hash_u64(s, "seccomp", C(p)->seccomp);
+        key_hash_str(s, "seccomp-profile", C(p)->seccomp_profile);
+        if (C(p)->seccomp_profile_digest) /* only then: hashes of older records stay valid */
+                key_hash_u64(s, "seccomp-profile-digest", C(p)->seccomp_profile_digest);
+}
+
+static bool equal_seccomp(const void *a, const void *b)
+{
+        return C(a)->seccomp == C(b)->seccomp && streq_ptr(C(a)->seccomp_profile, C(b)->seccomp_profile) &&
+               C(a)->seccomp_profile_digest == C(b)->seccomp_profile_digest;
+}
+
+static bool describe_seccomp(const void *a, const void *b, char *buf, size_t size)
+{
+        bool same_setting = C(a)->seccomp == C(b)->seccomp && streq_ptr(C(a)->seccomp_profile, C(b)->seccomp_profile);
+        snprintf(buf, size, "%s", same_setting ? "seccomp profile content" : "seccomp");
+        return true;
+}
+
+static void hash_idmap(struct key_hasher *s, const void *p)
+{
+        key_hash_u64(s, "idmap", C(p)->idmap);
+        key_hash_u64(s, "idmap-uid", C(p)->idmap_host_uid);
+        key_hash_u64(s, "idmap-gid", C(p)->idmap_host_gid);
+        key_hash_u64(s, "idmap-count", C(p)->idmap_count);
+}
+
+static bool equal_idmap(const void *a, const void *b)
+{
+        return C(a)->idmap == C(b)->idmap && C(a)->idmap_host_uid == C(b)->idmap_host_uid &&
+               C(a)->idmap_host_gid == C(b)->idmap_host_gid && C(a)->idmap_count == C(b)->idmap_count;
+}
+
+#define N(p) ((const struct spec_network *) (p))
+
+static void hash_subnet(struct key_hasher *s, const void *p)
+{
+        key_hash_u64(s, "subnet", in_addr_host(N(p)->subnet));
+        key_hash_u64(s, "prefix", N(p)->prefix);
+}
+
+static bool equal_subnet(const void *a, const void *b)
+{
+        return N(a)->subnet.s_addr == N(b)->subnet.s_addr && N(a)->prefix == N(b)->prefix;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static const char *const restart_words[] = { "no", "on-failure", "always", "unless-stopped", NULL };
+static const char *const net_mode_words[] = { "none", "bridge", "host", NULL };
+static const char *const mount_type_words[] = { "bind", "tmpfs", NULL };
+static const char *const health_action_words[] = { "restart", "stop", "none", NULL };
+
+#define SC(f) offsetof(struct spec_container, f)
+#define SM(f) offsetof(struct spec_mount, f)
+#define SN(f) offsetof(struct spec_network, f)
+#define MS SPEC_USEC_PER_MSEC
+#define SEC SPEC_USEC_PER_SEC
+
+/* Within a block prefix and a class, rows are hashed and named in reasons in
+ * table order: the order (and the tags) keep every hash ever written valid.
+ * A new key gets KEYF_SPARSE_HASH: left out of the hash while it has its
+ * default, it changes no existing record's hash. */
+static const struct key_def table[] = {
+        { "", "container", KEY_BLOCK, KEY_NO_FIELD, .flags = KEYF_MULTI,
+          .doc = "a container definition: container NAME { ... }" },
+        { "", "network", KEY_BLOCK, KEY_NO_FIELD, .flags = KEYF_MULTI,
+          .doc = "a bridge network definition: network NAME { ... }" },
+
+        /* container: restart */
+        { "container", "template", KEY_STR, SC(template_name), SC(line_template), KEY_CLASS_RESTART,
+          .hash_tag = "template", .check = check_template, .def = "none",
+          .doc = "the root file system is a copy-on-write copy of this template" },
+        { "container", "rootfs", KEY_STR, SC(rootfs), SC(line_rootfs), KEY_CLASS_RESTART, .hash_tag = "rootfs",
+          .def = "none", .doc = "the root file system is this host directory" },
+        { "container", "command", KEY_STRV, SC(command), 0, KEY_CLASS_RESTART, KEYF_LIST, .hash_tag = "command",
+          .def = "the template's default command", .doc = "the program and its arguments" },
+        { "container", "env", KEY_STRV, SC(env), 0, KEY_CLASS_RESTART, KEYF_LIST, .hash_tag = "env",
+          .check = check_env, .def = "none", .doc = "environment variables, NAME=VALUE" },
+        { "container", "workdir", KEY_STR, SC(workdir), 0, KEY_CLASS_RESTART, .hash_tag = "workdir",
+          .check = check_workdir, .def = "/", .doc = "the working directory of the command" },
+        { "container", "user", KEY_STR, SC(user), SC(line_user), KEY_CLASS_RESTART, .hash_tag = "user",
+          .check = check_user, .def = "0", .doc = "the user (and group) the command runs as" },
+        { "container", "hostname", KEY_STR, SC(hostname), 0, KEY_CLASS_RESTART, .hash_tag = "hostname",
+          .check = check_hostname, .def = "the container's name", .doc = "the host name inside the container" },
+        { "container", "init", KEY_BOOL, SC(init), 0, KEY_CLASS_RESTART, .hash_tag = "init", .dflt = true,
+          .def = "true", .doc = "berth's minimal init is PID 1 and reaps" },
+
+        /* container: supervise */
+        { "container", "autostart", KEY_BOOL, SC(autostart), 0, KEY_CLASS_SUPERVISE, KEYF_SHOW_VALUES,
+          .hash_tag = "autostart", .def = "false", .doc = "start at berthd start and at reload" },
+        { "container", "start-order", KEY_INT32, SC(start_order), 0, KEY_CLASS_SUPERVISE, KEYF_SHOW_VALUES,
+          .hash_tag = "start-order", .def = "0", .doc = "start groups, lowest first" },
+        { "container", "start-delay", KEY_DURATION, SC(start_delay), 0, KEY_CLASS_SUPERVISE,
+          .hash_tag = "start-delay", .def = "0", .doc = "wait this long before starting" },
+        { "container", "start-timeout", KEY_DURATION, SC(start_timeout), 0, KEY_CLASS_SUPERVISE, .min = SEC,
+          .hash_tag = "start-timeout", .dflt = 60 * SEC, .def = "60s",
+          .doc = "how long a start may take before it failed" },
+        { "container", "after", KEY_STRV, SC(after), SC(line_after), KEY_CLASS_SUPERVISE, KEYF_LIST,
+          .hash_tag = "after", .def = "none", .doc = "start only once these containers run" },
+        { "container", "requires", KEY_STRV, SC(requires), SC(line_requires), KEY_CLASS_SUPERVISE, KEYF_LIST,
+          .hash_tag = "requires", .def = "none", .doc = "like after, and stopped with them" },
+        { "container", "restart", KEY_ENUM, SC(restart), 0, KEY_CLASS_SUPERVISE, KEYF_SHOW_VALUES,
+          .words = restart_words, .hash_tag = "restart", .dflt = RESTART_NO, .def = "no",
+          .doc = "when the command exits: no, on-failure, always, unless-stopped" },
+        { "container", "restart-delay", KEY_DURATION, SC(restart_delay), 0, KEY_CLASS_SUPERVISE, .min = 10 * MS,
+          .hash_tag = "restart-delay", .dflt = 1 * SEC, .def = "1s", .doc = "the delay before the first restart" },
+        { "container", "restart-max-delay", KEY_DURATION, SC(restart_max_delay), 0, KEY_CLASS_SUPERVISE,
+          .min = 10 * MS, .hash_tag = "restart-max-delay", .dflt = 60 * SEC, .def = "60s",
+          .doc = "the longest delay between restarts" },
+        { "container", "restart-limit", KEY_U32, SC(restart_limit), 0, KEY_CLASS_SUPERVISE, .min = 0,
+          .max = 10000, .hash_tag = "restart-limit", .dflt = 5, .def = "5",
+          .doc = "restarts within restart-window before giving up" },
+        { "container", "restart-window", KEY_DURATION, SC(restart_window), 0, KEY_CLASS_SUPERVISE, .min = SEC,
+          .hash_tag = "restart-window", .dflt = 60 * SEC, .def = "60s", .doc = "the window restart-limit counts in" },
+        { "container", "stop-signal", KEY_SIGNAL, SC(stop_signal), 0, KEY_CLASS_SUPERVISE,
+          .hash_tag = "stop-signal", .dflt = SIGTERM, .def = "SIGTERM", .doc = "the signal that asks to stop" },
+        { "container", "stop-timeout", KEY_DURATION, SC(stop_timeout), 0, KEY_CLASS_SUPERVISE,
+          .hash_tag = "stop-timeout", .dflt = 10 * SEC, .def = "10s", .doc = "how long to wait before killing" },
+
+        /* container.network: restart */
+        { "container", "network", KEY_BLOCK, KEY_NO_FIELD, .doc = "the container's network" },
+        { "container.network", "mode", KEY_ENUM, SC(net_mode), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .words = net_mode_words, .hash_tag = "net-mode", .reason = "network", .dflt = NET_NONE,
+          .def = "bridge when bridge is set, otherwise none", .doc = "none, bridge or host" },
+        { "container.network", "bridge", KEY_STR, SC(network), SC(line_network), KEY_CLASS_RESTART,
+          KEYF_BY_BLOCK, .hash_tag = "network", .reason = "network", .def = "none",
+          .doc = "the network definition the container is on" },
+        { "container.network", "address", KEY_CUSTOM, SC(address), SC(line_address), KEY_CLASS_RESTART,
+          KEYF_BY_BLOCK, .reason = "network", .hash = hash_address, .equal = equal_address, .def = "auto",
+          .doc = "the IPv4 address on the bridge network, or auto" },
+        { "container.network", "publish", KEY_CUSTOM, SC(publish), SC(line_publish), KEY_CLASS_RESTART,
+          KEYF_LIST | KEYF_BY_BLOCK, .hash = hash_publish, .equal = equal_publish, .def = "none",
+          .doc = "host ports forwarded to the container" },
+        { "container.network", "dns", KEY_STRV, SC(dns), 0, KEY_CLASS_RESTART, KEYF_LIST | KEYF_BY_BLOCK,
+          .hash_tag = "dns", .reason = "network", .def = "none", .doc = "name servers for /etc/resolv.conf" },
+
+        /* container.limits: live */
+        { "container", "limits", KEY_BLOCK, KEY_NO_FIELD, .doc = "resource limits" },
+        { "container.limits", "memory", KEY_SIZE, SC(limits.memory), 0, KEY_CLASS_LIVE, .min = 1ULL << 20,
+          .hash_tag = "memory", .zero = "unlimited", .def = "unlimited", .doc = "the hard memory limit" },
+        { "container.limits", "memory-swap", KEY_SWAP, SC(limits.memory_swap), 0, KEY_CLASS_LIVE,
+          .hash_tag = "memory-swap", .zero = "unset", .def = "not set", .doc = "the limit of memory plus swap" },
+        { "container.limits", "cpus", KEY_CPUS, SC(limits.cpus_milli), 0, KEY_CLASS_LIVE, .hash_tag = "cpus",
+          .def = "unlimited", .doc = "CPU time, in CPUs" },
+        { "container.limits", "cpu-weight", KEY_U32, SC(limits.cpu_weight), 0, KEY_CLASS_LIVE, .min = 1,
+          .max = 10000, .hash_tag = "cpu-weight", .def = "not set", .doc = "the share of CPU under contention" },
+        { "container.limits", "cpuset", KEY_STR, SC(limits.cpuset), 0, KEY_CLASS_LIVE, .hash_tag = "cpuset",
+          .zero = "all", .check = check_cpuset, .def = "all CPUs", .doc = "the CPUs the container may run on" },
+        { "container.limits", "pids", KEY_U32, SC(limits.pids), 0, KEY_CLASS_LIVE, .min = 1, .max = 4194304,
+          .hash_tag = "pids", .def = "unlimited", .doc = "the most processes and threads" },
+        { "container.limits", "io-weight", KEY_U32, SC(limits.io_weight), 0, KEY_CLASS_LIVE, .min = 1,
+          .max = 10000, .hash_tag = "io-weight", .def = "not set", .doc = "the share of block I/O" },
+
+        /* container.mount: restart; the fields are struct spec_mount's */
+        { "container", "mount", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_MULTI, .hash = hash_mounts,
+          .equal = equal_mounts, .doc = "a mount: mount NAME { ... }" },
+        { "container.mount", "type", KEY_ENUM, SM(type), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .words = mount_type_words, .reason = "mount", .def = "tmpfs when only size is given, otherwise bind",
+          .doc = "bind or tmpfs" },
+        { "container.mount", "source", KEY_STR, SM(source), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .reason = "mount",
+          .def = "none", .doc = "the host path to bind mount" },
+        { "container.mount", "target", KEY_STR, SM(target), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .reason = "mount",
+          .def = "none", .doc = "where the mount appears in the container" },
+        { "container.mount", "read-only", KEY_BOOL, SM(read_only), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .reason = "mount", .def = "false", .doc = "mount read-only" },
+        { "container.mount", "size", KEY_SIZE, SM(size), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .min = 4096,
+          .reason = "mount", .def = "the kernel's default", .doc = "the size of a tmpfs" },
+
+        /* container.capabilities: restart */
+        { "container", "capabilities", KEY_BLOCK, KEY_NO_FIELD, .doc = "capabilities added and dropped" },
+        { "container.capabilities", "add", KEY_CAPS, SC(caps_add), 0, KEY_CLASS_RESTART,
+          KEYF_LIST | KEYF_BY_BLOCK, .hash_tag = "caps-add", .reason = "capabilities", .def = "none",
+          .doc = "capabilities added to the default set" },
+        { "container.capabilities", "drop", KEY_CAPS, SC(caps_drop), 0, KEY_CLASS_RESTART,
+          KEYF_LIST | KEYF_BY_BLOCK, .hash_tag = "caps-drop", .reason = "capabilities", .def = "none",
+          .doc = "capabilities removed from the default set" },
+
+        /* container: restart, after the blocks above in the hash */
+        { "container", "seccomp", KEY_CUSTOM, SC(seccomp), SC(line_seccomp), KEY_CLASS_RESTART,
+          .hash = hash_seccomp, .equal = equal_seccomp, .describe = describe_seccomp, .def = "default",
+          .doc = "the system call filter: default, unconfined or a profile's path" },
+        { "container", "idmap", KEY_CUSTOM, SC(idmap), SC(line_idmap), KEY_CLASS_RESTART, .hash = hash_idmap,
+          .equal = equal_idmap, .def = "none", .doc = "a user namespace: HOSTID:COUNT" },
+        { "container", "disk-quota", KEY_SIZE, SC(disk_quota), 0, KEY_CLASS_RESTART, .min = 1ULL << 20,
+          .hash_tag = "disk-quota", .def = "none", .doc = "the space the writable layer may use" },
+
+        /* container.health: supervise */
+        { "container", "health", KEY_BLOCK, SC(health.enabled), SC(health.line), KEY_CLASS_SUPERVISE,
+          .hash_tag = "health", .doc = "a health check" },
+        { "container.health", "command", KEY_STRV, SC(health.command), 0, KEY_CLASS_SUPERVISE, KEYF_LIST,
+          .hash_tag = "h.command", .reason = "health", .def = "none", .doc = "a probe run in the container" },
+        { "container.health", "tcp", KEY_U16, SC(health.tcp_port), 0, KEY_CLASS_SUPERVISE, .min = 1,
+          .max = 65535, .hash_tag = "h.tcp", .reason = "health", .def = "none", .doc = "a TCP port to connect to" },
+        { "container.health", "http", KEY_STR, SC(health.http_path), 0, KEY_CLASS_SUPERVISE, .hash_tag = "h.http",
+          .reason = "health", .check = check_http_path, .def = "none", .doc = "with tcp: the path to GET" },
+        { "container.health", "http-status", KEY_U16, SC(health.http_status), 0, KEY_CLASS_SUPERVISE,
+          .min = 100, .max = 599, .hash_tag = "h.status", .reason = "health", .dflt = 200, .def = "200",
+          .doc = "the status the http probe expects" },
+        { "container.health", "interval", KEY_DURATION, SC(health.interval), 0, KEY_CLASS_SUPERVISE,
+          .min = 100 * MS, .hash_tag = "h.interval", .reason = "health", .dflt = 30 * SEC, .def = "30s",
+          .doc = "time between two probes" },
+        { "container.health", "timeout", KEY_DURATION, SC(health.timeout), 0, KEY_CLASS_SUPERVISE,
+          .min = 10 * MS, .hash_tag = "h.timeout", .reason = "health", .dflt = 5 * SEC, .def = "5s",
+          .doc = "a probe taking longer fails" },
+        { "container.health", "start-period", KEY_DURATION, SC(health.start_period), 0, KEY_CLASS_SUPERVISE,
+          .hash_tag = "h.start-period", .reason = "health", .def = "0",
+          .doc = "failures this soon after a start do not count" },
+        { "container.health", "retries", KEY_U32, SC(health.retries), 0, KEY_CLASS_SUPERVISE, .min = 1,
+          .max = 100, .hash_tag = "h.retries", .reason = "health", .dflt = 3, .def = "3",
+          .doc = "failed probes in a row before unhealthy" },
+        { "container.health", "on-failure", KEY_ENUM, SC(health.on_failure), 0, KEY_CLASS_SUPERVISE,
+          .words = health_action_words, .hash_tag = "h.on-failure", .reason = "health",
+          .dflt = HEALTH_ACTION_RESTART, .def = "restart", .doc = "restart, stop or none" },
+
+        /* container.log: restart */
+        { "container", "log", KEY_BLOCK, KEY_NO_FIELD, .doc = "console log rotation" },
+        { "container.log", "max-size", KEY_SIZE, SC(log_max_size), 0, KEY_CLASS_RESTART, .min = 4096,
+          .hash_tag = "log-max-size", .reason = "log", .dflt = 10ULL << 20, .def = "10M",
+          .doc = "rotate the log at this size" },
+        { "container.log", "max-files", KEY_U32, SC(log_max_files), 0, KEY_CLASS_RESTART, .min = 1, .max = 100,
+          .hash_tag = "log-max-files", .reason = "log", .dflt = 3, .def = "3", .doc = "log files kept" },
+
+        /* network: the bridge is recreated, or changed in place */
+        { "network", "bridge", KEY_STR, SN(bridge), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash_tag = "bridge",
+          .def = "the network's name", .doc = "the bridge interface's name" },
+        { "network", "subnet", KEY_CUSTOM, SN(subnet), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet,
+          .equal = equal_subnet, .def = "none", .doc = "the IPv4 subnet, /8 to /30" },
+        { "network", "gateway", KEY_IPV4, SN(gateway), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK,
+          .hash_tag = "gateway", .def = "the subnet's first address", .doc = "the bridge's own address" },
+        { "network", "nat", KEY_BOOL, SN(nat), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES, .hash_tag = "nat",
+          .def = "false", .doc = "masquerade traffic leaving the subnet" },
+        { "network", "mtu", KEY_U32, SN(mtu), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES, .min = 576, .max = 65535,
+          .hash_tag = "mtu", .zero = "default", .def = "the kernel's default", .doc = "the MTU of the bridge" },
+        { .name = NULL },
+};
+
+const struct key_def *keys_table(size_t *n)
+{
+        if (n)
+                *n = ELEMENTSOF(table) - 1;
+        return table;
+}
+
+const struct key_def *keys_find(const char *block, const char *name)
+{
+        for (const struct key_def *k = table; k->name; k++)
+                if (streq(k->block, block) && streq(k->name, name))
+                        return k;
+        return NULL;
+}
+
+const char *key_path(const struct key_def *k, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s%s%s", k->block, k->block[0] ? "." : "", k->name);
+        return buf;
+}
+
+const char *key_class_to_string(enum key_class c)
+{
+        static const char *const t[] = { "restart", "live", "supervise", "recreate", "network-live" };
+        return (unsigned) c < ELEMENTSOF(t) ? t[c] : "?";
+}
+
+static bool in_block(const struct key_def *k, const char *prefix)
+{
+        size_t n = strlen(prefix);
+        return strncmp(k->block, prefix, n) == 0 && (k->block[n] == 0 || k->block[n] == '.');
+}
+
+#define FIELD(spec, k, type) ((type *) ((char *) (spec) + (k)->offset))
+#define CFIELD(spec, k, type) (*(const type *) ((const char *) (spec) + (k)->offset))
+
+/* ---- parsing -------------------------------------------------------------- */
+
+static int parse_failed(char *msg, size_t size, const char *fmt, const char *text)
+{
+        snprintf(msg, size, fmt, text);
+        return -EINVAL;
+}
+
+int key_parse(const struct key_def *k, const char *text, void *spec, char *msg, size_t size)
+{
+        char b[32];
+        int r;
+        switch (k->type) {
+        case KEY_STR: {
+                if (!text[0])
+                        return parse_failed(msg, size, "must not be empty%s", "");
+                char *c = strdup(text);
+                if (!c)
+                        return -ENOMEM;
+                char **f = FIELD(spec, k, char *);
+                free(*f);
+                *f = c;
+                const char *bad = k->check ? k->check(text) : NULL;
+                return bad ? parse_failed(msg, size, bad, text) : 0;
+        }
+        case KEY_BOOL:
+                if (parse_bool(text, FIELD(spec, k, bool)) < 0)
+                        return parse_failed(msg, size, "'%s' is not a boolean (use true or false)", text);
+                return 0;
+        case KEY_SIZE: {
+                uint64_t n;
+                r = parse_size(text, &n);
+                if (r == -ERANGE)
+                        return parse_failed(msg, size, "'%s' is too large", text);
+                if (r < 0)
+                        return parse_failed(msg, size, "'%s' is not a size (use 512k, 256M, 2G)", text);
+                if (n < k->min) {
+                        snprintf(msg, size, "'%s' is below the minimum of %s", text, format_size(k->min, b, sizeof b));
+                        return -EINVAL;
+                }
+                *FIELD(spec, k, uint64_t) = n;
+                return 0;
+        }
+        case KEY_DURATION: {
+                usec_t n;
+                r = parse_duration(text, &n);
+                if (r == -ERANGE)
+                        return parse_failed(msg, size, "'%s' is too long", text);
+                if (r < 0)
+                        return parse_failed(msg, size, "'%s' is not a duration (use 500ms, 10s, 5m, 1h)", text);
+                if (n < k->min) {
+                        snprintf(msg, size, "'%s' is below the minimum of %s", text,
+                                 format_duration(k->min, b, sizeof b));
+                        return -EINVAL;
+                }
+                *FIELD(spec, k, usec_t) = n;
+                return 0;
+        }
+        case KEY_U32:
+        case KEY_U16: {
+                uint32_t n;
+                r = parse_uint32(text, (uint32_t) k->min, (uint32_t) k->max, &n);
+                if (r == -ERANGE) {
+                        snprintf(msg, size, "'%s' is out of range (%u..%u)", text, (unsigned) k->min,
+                                 (unsigned) k->max);
+                        return -ERANGE;
+                }
+                if (r < 0)
+                        return parse_failed(msg, size, "'%s' is not a number", text);
+                if (k->type == KEY_U16)
+                        *FIELD(spec, k, uint16_t) = (uint16_t) n;
+                else
+                        *FIELD(spec, k, uint32_t) = n;
+                return 0;
+        }
+        case KEY_INT32:
+                if (parse_int32(text, FIELD(spec, k, int32_t)) < 0)
+                        return parse_failed(msg, size, "'%s' is not an integer", text);
+                return 0;
+        case KEY_ENUM: {
+                for (size_t i = 0; k->words[i]; i++)
+                        if (streq(text, k->words[i])) {
+                                *FIELD(spec, k, int) = (int) i;
+                                return 0;
+                        }
+                char list[256] = "";
+                for (size_t i = 0; k->words[i]; i++) {
+                        size_t l = strlen(list);
+                        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", k->words[i]);
+                }
+                snprintf(msg, size, "'%s' is not valid (use %s)", text, list);
+                return -EINVAL;
+        }
+        case KEY_SIGNAL:
+                if (parse_signal(text, FIELD(spec, k, int)) < 0)
+                        return parse_failed(msg, size,
+                                            "'%s' is not a signal (use SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...)", text);
+                return 0;
+        case KEY_CPUS:
+                r = parse_cpus(text, FIELD(spec, k, uint32_t));
+                if (r == -ERANGE)
+                        return parse_failed(msg, size, "'%s' is out of range (0.001..4096)", text);
+                if (r < 0)
+                        return parse_failed(msg, size, "'%s' is not a CPU count (use 1, 0.5, 2.25)", text);
+                return 0;
+        case KEY_SWAP: {
+                uint64_t n;
+                if (streq(text, "unlimited") || streq(text, "-1")) {
+                        *FIELD(spec, k, int64_t) = -1;
+                        return 0;
+                }
+                if (parse_size(text, &n) < 0 || n > INT64_MAX)
+                        return parse_failed(msg, size, "'%s' is not a size (use 1G, or unlimited)", text);
+                *FIELD(spec, k, int64_t) = (int64_t) n;
+                return 0;
+        }
+        case KEY_IPV4:
+                if (parse_ipv4(text, FIELD(spec, k, struct in_addr)) < 0)
+                        return parse_failed(msg, size, "'%s' is not an IPv4 address", text);
+                return 0;
+        default:
+                return parse_failed(msg, size, "%s: read by its block", k->name);
+        }
+}
+
+void keys_apply_defaults(const char *block_prefix, void *spec)
+{
+        for (const struct key_def *k = table; k->name; k++) {
+                if (!in_block(k, block_prefix) || !k->dflt || k->offset == KEY_NO_FIELD ||
+                    streq(k->block, "container.mount"))
+                        continue;
+                switch (k->type) {
+                case KEY_BOOL:
+                        *FIELD(spec, k, bool) = k->dflt != 0;
+                        break;
+                case KEY_SIZE:
+                case KEY_DURATION:
+                        *FIELD(spec, k, uint64_t) = k->dflt;
+                        break;
+                case KEY_U32:
+                        *FIELD(spec, k, uint32_t) = (uint32_t) k->dflt;
+                        break;
+                case KEY_U16:
+                        *FIELD(spec, k, uint16_t) = (uint16_t) k->dflt;
+                        break;
+                case KEY_ENUM:
+                case KEY_SIGNAL:
+                        *FIELD(spec, k, int) = (int) k->dflt;
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+/* ---- hashing -------------------------------------------------------------- */
+
+static void hash_bytes(struct key_hasher *s, const void *p, size_t n)
+{
+        const unsigned char *b = p;
+        for (size_t i = 0; i < n; i++) {
+                s->h ^= b[i];
+                s->h *= 0x100000001b3ULL;
+        }
+}
+
+void key_hash_u64(struct key_hasher *s, const char *tag, uint64_t v)
+{
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "%s=%llu;", tag, (unsigned long long) v);
+        hash_bytes(s, buf, (size_t) n);
+}
+
+void key_hash_str(struct key_hasher *s, const char *tag, const char *v)
+{
+        if (!v) {
+                key_hash_u64(s, tag, 0);
+                return;
+        }
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "%s:%zu:", tag, strlen(v));
+        hash_bytes(s, buf, (size_t) n);
+        hash_bytes(s, v, strlen(v));
+}
+
+void key_hash_strv(struct key_hasher *s, const char *tag, char *const *v)
+{
+        key_hash_u64(s, tag, strv_length(v));
+        for (size_t i = 0; v && v[i]; i++)
+                key_hash_str(s, tag, v[i]);
+}
+
+void key_hash_out(const struct key_hasher *s, char out[SPEC_HASH_LEN])
+{
+        snprintf(out, SPEC_HASH_LEN, "%016llx", (unsigned long long) s->h);
+}
+
+/* A scalar field as a number (its hash value and what equality compares). */
+static bool key_number(const struct key_def *k, const void *spec, uint64_t *ret)
+{
+        switch (k->type) {
+        case KEY_BLOCK:
+        case KEY_BOOL:
+                *ret = CFIELD(spec, k, bool);
+                return true;
+        case KEY_SIZE:
+        case KEY_DURATION:
+        case KEY_CAPS:
+                *ret = CFIELD(spec, k, uint64_t);
+                return true;
+        case KEY_U32:
+        case KEY_CPUS:
+                *ret = CFIELD(spec, k, uint32_t);
+                return true;
+        case KEY_U16:
+                *ret = CFIELD(spec, k, uint16_t);
+                return true;
+        case KEY_INT32:
+                *ret = (uint64_t) (int64_t) CFIELD(spec, k, int32_t);
+                return true;
+        case KEY_ENUM:
+        case KEY_SIGNAL:
+                *ret = (uint64_t) (int64_t) CFIELD(spec, k, int);
+                return true;
+        case KEY_SWAP:
+                *ret = (uint64_t) CFIELD(spec, k, int64_t);
+                return true;
+        case KEY_IPV4:
+                *ret = in_addr_host(CFIELD(spec, k, struct in_addr));
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void key_hash(struct key_hasher *s, const struct key_def *k, const void *spec)
+{
+        uint64_t v;
+        if (k->hash) {
+                k->hash(s, spec);
+                return;
+        }
+        if (!k->hash_tag || k->offset == KEY_NO_FIELD)
+                return;
+        if (k->type == KEY_STR) {
+                const char *str = CFIELD(spec, k, const char *);
+                if (!(k->flags & KEYF_SPARSE_HASH) || str)
+                        key_hash_str(s, k->hash_tag, str);
+        } else if (k->type == KEY_STRV) {
+                char *const *v2 = *(char **const *) ((const char *) (spec) + (k)->offset);
+                if (!(k->flags & KEYF_SPARSE_HASH) || v2)
+                        key_hash_strv(s, k->hash_tag, v2);
+        } else if (key_number(k, spec, &v) && (!(k->flags & KEYF_SPARSE_HASH) || v != k->dflt))
+                key_hash_u64(s, k->hash_tag, v);
+}
+
+static bool class_matches(const struct key_def *k, enum key_class cls, bool any_class)
+{
+        return any_class || k->cls == cls;
+}
+
+void keys_hash(const char *block_prefix, enum key_class cls, bool any_class, const void *spec,
+               char out[SPEC_HASH_LEN])
+{
+        struct key_hasher s = KEY_HASHER_INIT;
+        for (const struct key_def *k = table; k->name; k++)
+                if (in_block(k, block_prefix) && class_matches(k, cls, any_class))
+                        key_hash(&s, k, spec);
+        key_hash_out(&s, out);
+}
+
+/* ---- differences ---------------------------------------------------------- */
+
+bool key_equal(const struct key_def *k, const void *a, const void *b)
+{
+        uint64_t x, y;
+        if (k->equal)
+                return k->equal(a, b);
+        if (k->offset == KEY_NO_FIELD || (k->flags & KEYF_BY_BLOCK && !k->hash_tag))
+                return true; /* compared as a part of its block */
+        if (k->type == KEY_STR)
+                return streq_ptr(CFIELD(a, k, const char *), CFIELD(b, k, const char *));
+        if (k->type == KEY_STRV)
+                return strv_equal(*(char **const *) ((const char *) a + k->offset), *(char **const *) ((const char *) b + k->offset));
+        if (key_number(k, a, &x) && key_number(k, b, &y))
+                return x == y;
+        return true;
+}
+
+/* A value as a reason shows it: "256M", "unlimited", "on". */
+static const char *key_format(const struct key_def *k, const void *spec, char *buf, size_t size)
+{
+        uint64_t v = 0;
+        if (k->type == KEY_STR) {
+                const char *s = CFIELD(spec, k, const char *);
+                return s ? s : (k->zero ? k->zero : "");
+        }
+        if (!key_number(k, spec, &v))
+                return "?";
+        if (v == 0 && k->zero && k->type != KEY_BOOL)
+                return k->zero;
+        switch (k->type) {
+        case KEY_BOOL:
+                return v ? "on" : "off";
+        case KEY_SIZE:
+                return format_size(v, buf, size);
+        case KEY_SWAP:
+                return (int64_t) v < 0 ? "unlimited" : format_size(v, buf, size);
+        case KEY_CPUS:
+                snprintf(buf, size, "%u.%03u", (unsigned) v / 1000, (unsigned) v % 1000);
+                return buf;
+        case KEY_INT32:
+                snprintf(buf, size, "%d", (int) (int64_t) v);
+                return buf;
+        case KEY_ENUM:
+                return k->words[v];
+        default:
+                snprintf(buf, size, "%llu", (unsigned long long) v);
+                return buf;
+        }
+}
+
+static void join(char *buf, size_t size, const char *s)
+{
+        size_t n = strlen(buf);
+        if (n + 1 >= size)
+                return;
+        snprintf(buf + n, size - n, "%s%s", n ? ", " : "", s);
+}
+
+/* Whether reason is already one of buf's ", "-separated entries. */
+static bool listed(const char *buf, const char *reason)
+{
+        size_t l = strlen(reason);
+        for (const char *p = buf; *p;) {
+                const char *e = strstr(p, ", ");
+                size_t n = e ? (size_t) (e - p) : strlen(p);
+                if (n == l && strncmp(p, reason, l) == 0)
+                        return true;
+                if (!e)
+                        break;
+                p = e + 2;
+        }
+        return false;
+}
+
+const char *keys_diff(const char *block_prefix, enum key_class cls, const void *a, const void *b, char *buf,
+                      size_t size)
+{
+        buf[0] = 0;
+        for (const struct key_def *k = table; k->name; k++) {
+                if (!in_block(k, block_prefix) || k->cls != cls || key_equal(k, a, b))
+                        continue;
+                char line[256], x[64], y[64];
+                const char *name = k->reason ? k->reason : k->name;
+                if (k->describe && k->describe(a, b, line, sizeof line))
+                        name = line;
+                else if (k->flags & KEYF_SHOW_VALUES || k->cls == KEY_CLASS_LIVE) {
+                        snprintf(line, sizeof line, "%s %s → %s", name, key_format(k, a, x, sizeof x),
+                                 key_format(k, b, y, sizeof y));
+                        name = line;
+                }
+                if (!listed(buf, name))
+                        join(buf, size, name);
+        }
+        return buf;
+}
