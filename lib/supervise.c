@@ -79,6 +79,10 @@ void emit(struct manager *m, const char *name, const char *event, const char *fm
                                  .event = strdup(event),
                                  .detail = strdup(detail) };
         m->events_seq++;
+        json_object *j = event_json(e);
+        const char *line = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+        (void) journal_append(&m->journal, line, strlen(line));
+        json_object_put(j);
         log_info("%s%s%s%s%s", name ? name : "", name ? ": " : "", event, detail[0] ? ": " : "", detail);
         if (m->control)
                 control_server_foreach(m->control, TAG_EVENTS, send_event, e);
@@ -518,6 +522,7 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->o = *o;
+        m->journal = (struct journal){ .dirfd = -1, .fd = -1 };
         m->containers_dir = state_containers_dir(o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */
@@ -535,6 +540,10 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 (void) chmod(o->run_dir, 0700);
                 (void) chmod(o->state_dir, 0700);
                 net_owner_id(o->state_dir, m->net_owner); /* the canonical path, now that it exists */
+                int q = journal_open(&m->journal, o->state_dir);
+                if (q < 0)
+                        log_warning("cannot open the event journal %s/%s: %s; events are kept in memory only",
+                                    o->state_dir, JOURNAL_FILE, strerror(-q));
                 r = control_server_new(e, sock, on_call, m, &m->control);
         }
         /* The scheduler runs after the handlers of one loop iteration, below
@@ -555,6 +564,7 @@ struct manager *manager_free(struct manager *m)
         if (!m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
+        journal_close(&m->journal);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "health.h"
+#include "journal.h"
 #include "log.h"
 #include "nat.h"
 #include "net.h"
@@ -127,6 +128,7 @@ struct manager {
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
         uint64_t events_seq;
+        struct journal journal; /* the events on disk, across restarts */
         char nat_table[32]; /* "berth", or per run dir for a private instance */
         size_t definition_errors; /* in the directory's files, last time they were read */
         bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
