@@ -244,7 +244,7 @@ static const struct key_def table[] = {
           KEYF_LIST | KEYF_BY_BLOCK, .hash = hash_publish, .equal = equal_publish, .def = "none",
           .doc = "host ports forwarded to the container" },
         { "container.network", "dns", KEY_STRV, SC(dns), 0, KEY_CLASS_RESTART, KEYF_LIST | KEYF_BY_BLOCK,
-          .hash_tag = "dns", .reason = "network", .def = "none", .doc = "name servers for /etc/resolv.conf" },
+          .hash_tag = "dns", .reason = "network", .def = "the host's name servers", .doc = "name servers for /etc/resolv.conf" },
 
         /* container.limits: live */
         { "container", "limits", KEY_BLOCK, KEY_NO_FIELD, .doc = "resource limits" },

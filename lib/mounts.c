@@ -258,12 +258,17 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, struct error *e)
                 char src[4096], dst[64];
                 snprintf(src, sizeof src, "%s/%s", p->etc_dir, files[i]);
                 snprintf(dst, sizeof dst, "/etc/%s", files[i]);
-                if (access(src, F_OK) < 0)
+                struct stat sst;
+                if (stat(src, &sst) < 0)
                         continue;
                 int t = ensure_file_in_root(rootfd, dst);
                 if (t < 0)
                         return error_set(e, t, "cannot prepare %s", dst);
-                int r = bind_onto(AT_FDCWD, src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+                /* A file with other links is shared (the hosts file of a
+                 * network, hostsfile.h): no container may write it for the others. */
+                unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                                 (sst.st_nlink > 1 ? MOUNT_ATTR_RDONLY : 0);
+                int r = bind_onto(AT_FDCWD, src, t, false, attrs);
                 close(t);
                 if (r < 0)
                         return error_set(e, r, "cannot bind %s", dst);

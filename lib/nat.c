@@ -2,14 +2,25 @@
  * and run with nft_run_cmd_from_buffer, which is one kernel transaction.
  *
  * Chains of table inet <table>:
+ *   guard (raw)          drop what arrives on a bridge for 127.0.0.0/8:
+ *                        the bridges have route_localnet (below), which
+ *                        would otherwise let a container reach the host's
+ *                        loopback services (CVE-2020-8558)
  *   prerouting (dstnat)  published ports: to a local address (or the given
- *                        host address) on the host port → container:port
- *   output (dstnat)      the same for connections made on the host itself
- *                        (not to 127.0.0.0/8: that would need route_localnet)
+ *                        host address) on the host port → container:port;
+ *                        and, when the host's only name servers are on its
+ *                        loopback, DNS to a bridge's gateway → that server
+ *   output (dstnat)      the same for connections made on the host itself,
+ *                        127.0.0.1 included (Docker without its userland
+ *                        proxy does the same): the packet leaves by the
+ *                        bridge with a loopback source, which the kernel
+ *                        allows only with route_localnet on the bridge
  *   postrouting (srcnat) masquerade what leaves a NAT network's subnet by
- *                        another interface; and hairpin: DNATed traffic that
- *                        goes back out the bridge it came from, from the same
- *                        subnet, so replies return through the host
+ *                        another interface; a loopback source leaving by a
+ *                        bridge (the container could not answer it); and
+ *                        hairpin: DNATed traffic that goes back out the
+ *                        bridge it came from, from the same subnet, so
+ *                        replies return through the host
  *   forward (filter)     accept traffic of berth's bridges and DNATed flows
  *                        (an accept here cannot override another table's
  *                        drop; it only keeps berth correct when nothing else
@@ -25,6 +36,7 @@
 
 #include <nftables/libnftables.h>
 
+#include "resolv.h"
 #include "util.h"
 
 
@@ -45,7 +57,7 @@ static const char *proto_name(publish_proto_t p)
 }
 
 int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t n_nets,
-                     const struct nat_target *targets, size_t n_targets, char **ret)
+                     const struct nat_target *targets, size_t n_targets, struct in_addr dns_loopback, char **ret)
 {
         if (!token_ok(table))
                 return -EINVAL;
@@ -59,9 +71,21 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
         strbuf_printf(&b, "add table inet %s\ndelete table inet %s\n", table, table);
         strbuf_printf(&b, "table inet %s {\n", table);
 
+        strbuf_printf(&b, "\tchain guard {\n\t\ttype filter hook prerouting priority raw; policy accept;\n");
+        for (size_t i = 0; i < n_nets; i++)
+                strbuf_printf(&b, "\t\tiifname \"%s\" ip daddr 127.0.0.0/8 drop\n", bridge_of(nets[i]));
+        strbuf_printf(&b, "\t}\n");
+
         for (int out = 0; out < 2; out++) {
                 strbuf_printf(&b, "\tchain %s {\n\t\ttype nat hook %s priority %s; policy accept;\n",
                     out ? "output" : "prerouting", out ? "output" : "prerouting", out ? "-100" : "dstnat");
+                for (size_t i = 0; !out && dns_loopback.s_addr != INADDR_ANY && i < n_nets; i++) {
+                        inet_ntop(AF_INET, &nets[i]->gateway, a, sizeof a);
+                        inet_ntop(AF_INET, &dns_loopback, h, sizeof h);
+                        for (int k = 0; k < 2; k++)
+                                strbuf_printf(&b, "\t\tiifname \"%s\" ip daddr %s %s dport 53 dnat ip to %s:53\n",
+                                    bridge_of(nets[i]), a, k ? "tcp" : "udp", h);
+                }
                 for (size_t i = 0; i < n_targets; i++)
                         for (size_t j = 0; j < targets[i].n_publish; j++) {
                                 const struct publish *p = &targets[i].publish[j];
@@ -71,8 +95,6 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
                                         strbuf_printf(&b, "ip daddr %s ", inet_ntop(AF_INET, &p->host_addr, h, sizeof h));
                                 else
                                         strbuf_printf(&b, "fib daddr type local ");
-                                if (out)
-                                        strbuf_printf(&b, "ip daddr != 127.0.0.0/8 ");
                                 strbuf_printf(&b, "%s dport %u dnat ip to %s:%u\n", proto_name(p->proto),
                                     (unsigned) p->host_port, a, (unsigned) p->container_port);
                         }
@@ -83,6 +105,7 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
         for (size_t i = 0; i < n_nets; i++) {
                 const struct spec_network *n = nets[i];
                 inet_ntop(AF_INET, &n->subnet, a, sizeof a);
+                strbuf_printf(&b, "\t\tip saddr 127.0.0.0/8 oifname \"%s\" masquerade\n", bridge_of(n));
                 strbuf_printf(&b, "\t\tct status dnat ip saddr %s/%u oifname \"%s\" masquerade\n", a,
                     (unsigned) n->prefix, bridge_of(n));
                 if (n->nat)
@@ -122,10 +145,11 @@ static int run(const char *script, struct error *e)
         return error_set_msg(e, -EIO, "%s", text && *text ? text : "nft failed");
 }
 
-/* Writes "1" to ip_forward unless it already is, through a checked procfs fd. */
-static int ip_forward_enable(void)
+/* Writes "1" to the procfs file path unless it already is, through a
+ * checked procfs fd. -ENOENT when it does not exist. */
+static int proc_sys_enable(const char *path)
 {
-        _cleanup_close_ int fd = open("/proc/sys/net/ipv4/ip_forward", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         struct statfs sf;
@@ -144,8 +168,12 @@ static int ip_forward_enable(void)
 int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets,
               const struct nat_target *targets, size_t n_targets, struct error *e)
 {
+        struct in_addr dns_loopback = { INADDR_ANY };
+        _cleanup_free_ char *host_resolv = NULL;
+        if (resolv_host_text(&host_resolv) >= 0)
+                (void) resolv_loopback_only(host_resolv, &dns_loopback);
         _cleanup_free_ char *script = NULL;
-        int r = nat_ruleset_text(table, nets, n_nets, targets, n_targets, &script);
+        int r = nat_ruleset_text(table, nets, n_nets, targets, n_targets, dns_loopback, &script);
         if (r < 0)
                 return error_set(e, r, "cannot write the ruleset of table '%s'", table);
         bool forward = false;
@@ -154,11 +182,23 @@ int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets
         for (size_t i = 0; i < n_targets; i++)
                 forward = forward || targets[i].n_publish > 0;
         if (forward) {
-                r = ip_forward_enable();
+                r = proc_sys_enable("/proc/sys/net/ipv4/ip_forward");
                 if (r < 0)
                         return error_set(e, r, "cannot turn on net.ipv4.ip_forward");
         }
-        return run(script, e);
+        r = run(script, e);
+        if (r < 0)
+                return r;
+        /* Only now that the guard chain drops what a container sends to
+         * 127.0.0.0/8. A bridge not there yet gets it at the next apply. */
+        for (size_t i = 0; i < n_nets; i++) {
+                char path[96];
+                snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge_of(nets[i]));
+                r = proc_sys_enable(path);
+                if (r < 0 && r != -ENOENT)
+                        return error_set(e, r, "cannot turn on route_localnet for bridge '%s'", bridge_of(nets[i]));
+        }
+        return 0;
 }
 
 int nat_remove(const char *table, struct error *e)

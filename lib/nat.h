@@ -20,13 +20,17 @@ struct nat_target {
 };
 
 /* The nft script (pure): deletes table inet <table> if present and adds it
- * back with the rules for nets[] and targets[], as one batch. Caller frees. */
+ * back with the rules for nets[] and targets[], as one batch. dns_loopback,
+ * unless INADDR_ANY, is the host's loopback name server that DNS queries to
+ * a bridge's gateway are forwarded to (resolv_loopback_only). Caller frees. */
 int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t n_nets,
-                     const struct nat_target *targets, size_t n_targets, char **ret);
+                     const struct nat_target *targets, size_t n_targets, struct in_addr dns_loopback, char **ret);
 
-/* Applies nat_ruleset_text atomically. When a network has nat or a port is
- * published, turns on net.ipv4.ip_forward (host-wide; never turned off).
- * On failure e (may be NULL) gets nft's message. */
+/* Applies nat_ruleset_text atomically, with dns_loopback from the host's
+ * resolver configuration (resolv.h), then sets route_localnet on each
+ * network's bridge (the table guards it; see nat.c). When a network has
+ * nat or a port is published, turns on net.ipv4.ip_forward (host-wide;
+ * never turned off). On failure e (may be NULL) gets nft's message. */
 int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets,
               const struct nat_target *targets, size_t n_targets, struct error *e);
 /* Deletes table inet <table>; 0 when it did not exist. */

@@ -145,6 +145,27 @@ static int ipv6_ra_off_in(int netns_fd, const char *const *ifnames)
         return r;
 }
 
+/* hairpin_mode on the bridge port ifname (host netns, sysfs): with
+ * br_netfilter loaded, a container's connection to its own published port
+ * through the host is DNATed at the bridge and must leave by the port it
+ * came in by (Docker sets the same when its userland proxy is off). */
+static int bridge_port_hairpin(const char *ifname)
+{
+        char path[96];
+        snprintf(path, sizeof path, "/sys/class/net/%s/brport/hairpin_mode", ifname);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0)
+                return -errno;
+        if (sf.f_type != SYSFS_MAGIC)
+                return -EXDEV;
+        if (write(fd, "1\n", 2) != 2)
+                return -errno;
+        return 0;
+}
+
 static const char *link_kind(struct rtnl_link *l)
 {
         const char *k = rtnl_link_get_type(l);
@@ -584,6 +605,9 @@ int net_container_setup(const char *container, int netns_fd, const struct spec_n
         r = ipv6_ra_off(ifname);
         if (r < 0)
                 goto out_delete;
+        r = bridge_port_hairpin(ifname);
+        if (r < 0)
+                goto out_delete;
         r = ipv6_ra_off_in(netns_fd, (const char *const[]){ NET_CONTAINER_IFNAME, NULL });
         if (r < 0)
                 goto out_delete;
@@ -603,6 +627,36 @@ out_delete:
                 }
         }
         return r;
+}
+
+int net_container_reattach(const char *container, const struct spec_network *n)
+{
+        char ifname[IFNAMSIZ];
+        net_veth_name(container, ifname);
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *br = NULL, *veth = NULL;
+        r = link_get(s, net_bridge_name(n), &br);
+        if (r < 0)
+                return r;
+        if (!link_is_our_bridge(br))
+                return -ENODEV;
+        r = link_get(s, ifname, &veth);
+        if (r < 0)
+                return r;
+        if (!streq(link_kind(veth), "veth") || !alias_is(veth, NET_VETH_ALIAS_PREFIX, container))
+                return -EEXIST;
+        if (rtnl_link_get_master(veth) != rtnl_link_get_ifindex(br)) {
+                r = nlerr(rtnl_link_enslave(s, br, veth));
+                if (r < 0)
+                        return r;
+        }
+        r = link_set_up(s, veth);
+        if (r < 0)
+                return r;
+        return bridge_port_hairpin(ifname);
 }
 
 int net_container_teardown(const char *container)
@@ -630,85 +684,4 @@ int net_loopback_up(int netns_fd)
         if (r < 0)
                 return r;
         return link_set_up(s, lo);
-}
-
-/* ---- /etc/hosts and /etc/resolv.conf text (pure) ---- */
-
-
-static int buf_finish(struct strbuf *b, char **ret)
-{
-        if (!b->error && !b->p)
-                strbuf_printf(b, "%s", "");
-        if (b->error) {
-                free(b->p);
-                return b->error;
-        }
-        *ret = b->p;
-        return 0;
-}
-
-int net_hosts_content(const char *hostname, struct in_addr address, const struct net_peer *peers,
-                      size_t n_peers, char **ret)
-{
-        if (!name_is_valid(hostname))
-                return -EINVAL;
-        for (size_t i = 0; i < n_peers; i++)
-                if (!name_is_valid(peers[i].name))
-                        return -EINVAL;
-        struct strbuf b = { 0 };
-        char a[INET_ADDRSTRLEN];
-        strbuf_printf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-        if (address.s_addr == INADDR_ANY)
-                strbuf_printf(&b, "127.0.1.1\t%s\n", hostname);
-        else
-                strbuf_printf(&b, "%s\t%s\n", inet_ntop(AF_INET, &address, a, sizeof a), hostname);
-        for (size_t i = 0; i < n_peers; i++)
-                if (!streq(peers[i].name, hostname))
-                        strbuf_printf(&b, "%s\t%s\n", inet_ntop(AF_INET, &peers[i].address, a, sizeof a),
-                                peers[i].name);
-        return buf_finish(&b, ret);
-}
-
-static bool nameserver_is_loopback(const char *s)
-{
-        struct in_addr a4;
-        struct in6_addr a6;
-        if (inet_pton(AF_INET, s, &a4) == 1)
-                return (ntohl(a4.s_addr) >> 24) == 127;
-        if (inet_pton(AF_INET6, s, &a6) == 1)
-                return IN6_IS_ADDR_LOOPBACK(&a6);
-        return false;
-}
-
-int net_resolv_content(char *const *dns, const char *host_resolv, char **ret)
-{
-        struct strbuf b = { 0 };
-        if (dns && dns[0]) {
-                for (char *const *d = dns; *d; d++) {
-                        struct in_addr a4;
-                        struct in6_addr a6;
-                        if (inet_pton(AF_INET, *d, &a4) != 1 && inet_pton(AF_INET6, *d, &a6) != 1) {
-                                free(b.p);
-                                return -EINVAL;
-                        }
-                        strbuf_printf(&b, "nameserver %s\n", *d);
-                }
-                return buf_finish(&b, ret);
-        }
-        for (const char *p = host_resolv ? host_resolv : ""; *p;) {
-                const char *nl = strchrnul(p, '\n');
-                int len = (int) (nl - p);
-                char line[256], addr[INET6_ADDRSTRLEN + 1];
-                bool skip = false;
-                if (len < (int) sizeof line) {
-                        memcpy(line, p, (size_t) len);
-                        line[len] = 0;
-                        if (sscanf(line, " nameserver %46s", addr) == 1)
-                                skip = nameserver_is_loopback(addr);
-                }
-                if (!skip)
-                        strbuf_printf(&b, "%.*s\n", len, p);
-                p = *nl ? nl + 1 : nl;
-        }
-        return buf_finish(&b, ret);
 }

@@ -1,6 +1,6 @@
 /* Owns berth's bridges, container veth pairs, their addresses and routes (over
- * netlink with libnl-route-3), their IPv6 RA settings (accept_ra 0), and the
- * text of a container's /etc/hosts and /etc/resolv.conf. Never runs `ip`,
+ * netlink with libnl-route-3) and their IPv6 RA settings (accept_ra 0).
+ * Never runs `ip`,
  * never touches nftables, never logs. */
 #pragma once
 
@@ -57,26 +57,14 @@ void net_veth_name(const char *container, char ret[IFNAMSIZ]);
  * bridge is missing or not ours. */
 int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
                         struct in_addr address);
+/* Puts the container's host veth (ours by its alias) back on n's bridge
+ * (ours), up, with hairpin: after someone deleted the bridge and berthd
+ * made it again. -ENODEV when the veth or the bridge is missing, -EEXIST
+ * when the veth's name is someone else's link. */
+int net_container_reattach(const char *container, const struct spec_network *n);
 /* Removes the container's host veth (its peer goes with it) if it is ours.
  * 0 when already gone. */
 int net_container_teardown(const char *container);
 /* Brings lo up inside netns_fd (containers with network mode none), with
  * accept_ra 0 for all and default there. */
 int net_loopback_up(int netns_fd);
-
-/* A container on the same network, for /etc/hosts. */
-struct net_peer {
-        const char *name;
-        struct in_addr address;
-};
-
-/* /etc/hosts text: localhost lines, the container's own hostname (on
- * address, or 127.0.1.1 when address is INADDR_ANY) and every peer.
- * Names must be valid names: -EINVAL otherwise. Caller frees *ret. */
-int net_hosts_content(const char *hostname, struct in_addr address, const struct net_peer *peers,
-                      size_t n_peers, char **ret);
-/* /etc/resolv.conf text: one nameserver per entry of dns (IPv4/IPv6
- * literals, -EINVAL otherwise) when dns is non-empty; else host_resolv
- * (the host's file text, may be NULL) without nameservers on loopback
- * addresses, which a container netns cannot reach. Caller frees *ret. */
-int net_resolv_content(char *const *dns, const char *host_resolv, char **ret);

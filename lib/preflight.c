@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hostports.h"
 #include "template.h"
 #include "util.h"
 
@@ -33,5 +34,6 @@ size_t preflight_check(const struct spec_set *set, const char *state_dir, const 
                 else if (c->rootfs && !S_ISDIR(st.st_mode))
                         diag_add(d, c->file, c->line_rootfs, "rootfs: '%s' is not a directory", c->rootfs);
         }
+        (void) hostports_check(set, d);
         return d->n + d->dropped - before;
 }

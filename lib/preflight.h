@@ -1,7 +1,8 @@
 /* Owns the checks of what valid definitions refer to on this host: that
- * each template exists (built, imported or buildable from a script) and
- * each rootfs is a directory. Only looks (stat, access); never builds,
- * never changes anything. */
+ * each template exists (built, imported or buildable from a script), each
+ * rootfs is a directory, and no published port is held by a host socket
+ * (hostports.h). Only looks (stat, access, /proc); never builds, never
+ * changes anything. */
 #pragma once
 
 #include "diag.h"
@@ -9,7 +10,8 @@
 
 /* Adds a FILE:LINE error to d for every container of set whose template is
  * neither in state_dir/templates nor a script NAME.sh in scripts_dir, or
- * whose rootfs is not a directory. state_dir may be absent (then only the
+ * whose rootfs is not a directory, or that publishes a port a host socket
+ * holds. state_dir may be absent (then only the
  * scripts count); scripts_dir NULL means template_scripts_dir(). Returns
  * the number of errors added. */
 size_t preflight_check(const struct spec_set *set, const char *state_dir, const char *scripts_dir, struct diag *d);

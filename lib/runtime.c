@@ -16,10 +16,12 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "hostsfile.h"
 #include "ipam.h"
 #include "nat.h"
 #include "net.h"
 #include "quota.h"
+#include "resolv.h"
 #include "seccomp_profile.h"
 #include "security.h"
 #include "state.h"
@@ -37,6 +39,7 @@ struct runtime_internal {
         char net_owner[NET_OWNER_MAX];    /* our bridges' owner id (the state directory's) */
         struct in_addr address;
         bool veth_made, bridge_made;
+        char *hosts_dir;                /* the networks directory whose hosts file lists us */
         bool state_written;             /* a foreground run's state record */
         char *stage;                    /* foreground: where the record is written before it is published */
         bool state_staged;              /* stage/state exists, not yet renamed into place */
@@ -69,6 +72,7 @@ static void internal_free(struct runtime_internal *in)
         free(in->etc);
         free(in->overlay_opts);
         free(in->nat_table);
+        free(in->hosts_dir);
         free(in->stage);
         cgroup_placement_done(&in->place);
         cgroup_free(in->cg);
@@ -85,32 +89,31 @@ static int write_text(const char *dir, const char *name, const char *text)
 }
 
 /* /etc/hosts, /etc/resolv.conf and /etc/hostname for the container, kept
- * in its directory and bind-mounted read-only-ish over the image's. */
-static int write_etc(const struct spec_container *c, const char *hostname, const char *hosts_text, const char *etc)
+ * in its directory and bind-mounted read-only-ish over the image's. On a
+ * bridge network, hosts is already its network's (hostsfile.h). */
+static int write_etc(const struct spec_container *c, const char *hostname, const struct spec_network *net,
+                     bool hosts_linked, const char *etc)
 {
         char hosts[1024];
         snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
                  hostname);
-        int r = write_text(etc, "hosts", hosts_text ? hosts_text : hosts);
+        int r = hosts_linked ? 0 : write_text(etc, "hosts", hosts);
         if (r < 0)
                 return r;
         char host_name[300];
         snprintf(host_name, sizeof host_name, "%s\n", hostname);
         if ((r = write_text(etc, "hostname", host_name)) < 0)
                 return r;
-        _cleanup_free_ char *resolv = NULL;
-        if (c->dns) {
-                size_t len = 0;
-                FILE *f = open_memstream(&resolv, &len);
-                if (!f)
-                        return -ENOMEM;
-                for (size_t i = 0; c->dns[i]; i++)
-                        fprintf(f, "nameserver %s\n", c->dns[i]);
-                fclose(f);
-        } else if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 65536, &resolv, NULL) < 0)
-                resolv = strdup("");
-        if (!resolv)
-                return -ENOMEM;
+        _cleanup_free_ char *host = NULL, *resolv = NULL;
+        r = resolv_host_text(&host);
+        if (r < 0)
+                return r;
+        /* The host's network namespace reaches the host's loopback servers. */
+        if (c->net_mode == NET_HOST && !(c->dns && c->dns[0]))
+                return write_text(etc, "resolv.conf", host);
+        r = resolv_container_text(c->dns, host, net ? &net->gateway : NULL, &resolv);
+        if (r < 0)
+                return r;
         return write_text(etc, "resolv.conf", resolv);
 }
 
@@ -391,11 +394,10 @@ static void unstage(struct runtime_internal *in)
         (void) rmdir(in->stage);
 }
 
-/* Bridge and address of a bridged container, and the /etc/hosts text with
- * its peers on the same network (static addresses from the definitions,
- * automatic ones from the network's address file). */
+/* Bridge and address of a bridged container, and its line in the network's
+ * hosts file, which becomes its /etc/hosts (etc_dir/hosts). */
 static int setup_bridge_network(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
-                                struct runtime_internal *in, char **ret_hosts, struct error *e)
+                                struct runtime_internal *in, struct error *e)
 {
         const struct spec_network *net = spec_set_find_network(set, c->network);
         if (!net)
@@ -421,9 +423,8 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
                 return error_set(e, r < 0 ? r : -errno, "cannot open %s", dir);
         /* Static addresses of the others on this network are never handed out. */
         _cleanup_free_ struct in_addr *reserved = calloc(set->n_containers + 1, sizeof *reserved);
-        _cleanup_free_ struct net_peer *peers = calloc(set->n_containers + 1, sizeof *peers);
-        size_t nr = 0, np = 0;
-        if (!reserved || !peers)
+        size_t nr = 0;
+        if (!reserved)
                 return error_set(e, -ENOMEM, "network '%s': cannot list its containers", net->name);
         for (size_t i = 0; i < set->n_containers; i++) {
                 const struct spec_container *o = set->containers[i];
@@ -436,29 +437,24 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         if (r < 0)
                 return error_set(e, r, "cannot assign an address on '%s'", net->name);
 
-        _cleanup_free_ char *fname = strdup_printf("%s.ipam", net->name);
-        _cleanup_free_ char *text = NULL;
-        struct ipam_table t = { 0 };
-        if (fname && read_file_at(dfd, fname, 1 << 20, &text, NULL) == 0 && ipam_table_parse(text, &t) == 0) {
-                for (size_t i = 0; i < t.n && np < set->n_containers; i++) {
-                        const struct spec_container *o = spec_set_find_container(set, t.entries[i].name);
-                        if (o && o != c && o->net_mode == NET_BRIDGE && streq_ptr(o->network, c->network))
-                                peers[np++] = (struct net_peer){ .name = o->name, .address = t.entries[i].address };
-                }
+        /* A hostname that is no valid name is only the container's own. */
+        r = hostsfile_set(dfd, net->name, c->name, c->hostname && name_is_valid(c->hostname) ? c->hostname : NULL,
+                          &in->address);
+        if (r < 0)
+                return error_set(e, r, "cannot write the hosts file of network '%s'", net->name);
+        in->hosts_dir = TAKE_PTR(dir);
+        r = hostsfile_link(dfd, net->name, in->etc);
+        if (r == -EXDEV) {
+                /* containers/ on another file system than networks/: a copy,
+                 * whose names are those of now (documented in berthd(8)). */
+                _cleanup_free_ char *fname = strdup_printf("%s.hosts", net->name), *text = NULL;
+                r = fname ? read_file_at(dfd, fname, HOSTSFILE_MAX, &text, NULL) : -ENOMEM;
+                if (r >= 0)
+                        r = write_text(in->etc, "hosts", text);
         }
-        for (size_t i = 0; i < set->n_containers; i++) { /* statics not yet in the file */
-                const struct spec_container *o = set->containers[i];
-                if (o == c || o->net_mode != NET_BRIDGE || !streq_ptr(o->network, c->network) || o->address_auto)
-                        continue;
-                bool have = false;
-                for (size_t k = 0; k < np; k++)
-                        have |= streq(peers[k].name, o->name);
-                if (!have)
-                        peers[np++] = (struct net_peer){ .name = o->name, .address = o->address };
-        }
-        r = net_hosts_content(c->hostname ? c->hostname : c->name, in->address, peers, np, ret_hosts);
-        ipam_table_done(&t);
-        return r < 0 ? error_set(e, r, "cannot write /etc/hosts") : 0;
+        if (r < 0)
+                return error_set(e, r, "cannot link the hosts file of network '%s' into %s", net->name, in->etc);
+        return 0;
 }
 
 /* The container's own cgroup, berth/NAME below our base (the manager is
@@ -566,7 +562,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                  struct runtime_container **ret, int *exit_code, struct error *e)
 {
         /* Every cleanup variable is declared before the first goto. */
-        _cleanup_free_ char *lower = NULL, *hosts_text = NULL;
+        _cleanup_free_ char *lower = NULL;
         _cleanup_close_ int init_fd = -1;
         struct runtime_internal *in = NULL;
         const char *hostname = c->hostname ? c->hostname : c->name;
@@ -675,11 +671,13 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 }
         }
         if (c->net_mode == NET_BRIDGE) {
-                r = setup_bridge_network(set, c, o->state_dir, in, &hosts_text, e);
+                r = setup_bridge_network(set, c, o->state_dir, in, e);
                 if (r < 0)
                         goto fail;
-                if (o->foreground && (in->net->nat || c->n_publish > 0)) {
-                        /* A foreground run owns a table of its own, never berthd's. */
+                if (o->foreground) {
+                        /* A foreground run owns a table of its own, never berthd's
+                         * (also for no NAT and no port: it guards route_localnet and
+                         * forwards DNS to a loopback server of the host, nat.c). */
                         in->nat_table = strdup_printf("berth_run_%s", c->name);
                         if (!in->nat_table) {
                                 r = error_code(e, -ENOMEM);
@@ -700,7 +698,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                         }
                 }
         }
-        r = write_etc(c, hostname, hosts_text, in->etc);
+        r = write_etc(c, hostname, in->net, in->hosts_dir != NULL, in->etc);
         if (r < 0) {
                 r = error_set(e, r, "cannot write /etc files");
                 goto fail;
@@ -852,6 +850,11 @@ void runtime_destroy(struct runtime_container *rc)
                 cgroup_teardown(in->cg);
         if (in && in->veth_made)
                 (void) net_container_teardown(rc->name);
+        if (in && in->hosts_dir && in->net) {
+                _cleanup_close_ int hd = open(in->hosts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (hd >= 0)
+                        (void) hostsfile_set(hd, in->net->name, rc->name, NULL, NULL);
+        }
         if (in && in->nat_table)
                 (void) nat_remove(in->nat_table, NULL);
         if (in && in->bridge_made && in->net)
@@ -891,7 +894,7 @@ int runtime_signal(struct runtime_container *rc, int sig)
 
 void runtime_cleanup(const char *state_dir, const char *name)
 {
-        (void) state_dir;
+        hostsfile_forget(state_dir, name);
         struct cgroup_manager *m = NULL;
         struct cgroup *cg = NULL;
         if (cgroup_open_manager(&m) >= 0 && cgroup_open_existing(m, name, &cg) >= 0)

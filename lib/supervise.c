@@ -234,9 +234,9 @@ void notify_status(struct manager *m)
 void nat_sync(struct manager *m)
 {
         size_t nn = 0;
-        bool any = false;
-        for (size_t i = 0; i < m->set.n_networks; i++)
-                any |= m->set.networks[i]->nat;
+        /* Any network: the table guards the bridges' route_localnet and
+         * forwards DNS to a loopback name server of the host (nat.c). */
+        bool any = m->set.n_networks > 0;
         _cleanup_free_ struct nat_target *t = calloc(m->n_units + 1, sizeof *t);
         if (!t)
                 return;
@@ -546,6 +546,12 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                                     o->state_dir, JOURNAL_FILE, strerror(-q));
                 r = control_server_new(e, sock, on_call, m, &m->control);
         }
+        if (r == 0) {
+                int q = manager_net_watch(m);
+                if (q < 0)
+                        log_warning("cannot watch berth's bridges over netlink: %s; a deleted bridge is not made again",
+                                    strerror(-q));
+        }
         /* The scheduler runs after the handlers of one loop iteration, below
          * their priority, so that a batch of exits is decided once. */
         if (r == 0 && (r = sd_event_add_defer(e, &m->dispatch_src, on_dispatch, m)) == 0 &&
@@ -565,6 +571,7 @@ struct manager *manager_free(struct manager *m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
         journal_close(&m->journal);
+        m->netwatch = netwatch_free(m->netwatch);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "nat.h"
 #include "net.h"
+#include "netwatch.h"
 #include "order.h"
 #include "parse.h"
 #include "plan.h"
@@ -113,6 +114,7 @@ struct event_rec {
 
 struct manager {
         sd_event *event;
+        struct netwatch *netwatch; /* our bridges deleted by someone else */
         struct manager_options o;
         char *containers_dir;
         struct spec_set set;
@@ -155,6 +157,10 @@ void unit_set_spec(struct unit *u, const struct spec_container *c);
 void set_timer(struct unit *u, usec_t delay, sd_event_time_handler_t cb);
 void notify_status(struct manager *m);
 void nat_sync(struct manager *m);
+/* supervise_net.c: watching (and healing) our bridges; the host-port check
+ * of definitions (hostports.h), FILE:LINE errors into d, their number. */
+int manager_net_watch(struct manager *m);
+size_t manager_net_check(const struct spec_set *set, struct diag *d);
 bool manager_busy(struct manager *m);
 json_object *reload_failures(struct manager *m, uint64_t seq);
 struct order_unit *order_view(struct manager *m);

@@ -104,6 +104,9 @@ int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan
 {
         struct diag d = { 0 };
         int r = config_load_dir(m->o.conf_dir, ret_set, &d);
+        /* A published port a host process holds refuses the reload whole. */
+        if (r >= 0 && manager_net_check(ret_set, &d) > 0)
+                r = -EINVAL;
         if (r < 0) {
                 *ret_errors = diag_json(&d);
                 diag_done(&d);

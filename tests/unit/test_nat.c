@@ -18,10 +18,10 @@ static struct spec_network mknet(const char *name, const char *subnet, bool nat)
         return n;
 }
 
-static char *text_for(struct spec_network *const *nets, size_t nn, const struct nat_target *t, size_t nt)
+__attribute__((noinline)) static char *text_for(struct spec_network *const *nets, size_t nn, const struct nat_target *t, size_t nt)
 {
         char *s = NULL;
-        assert_int_equal(nat_ruleset_text("berth", nets, nn, t, nt, &s), 0);
+        assert_int_equal(nat_ruleset_text("berth", nets, nn, t, nt, (struct in_addr) { INADDR_ANY }, &s), 0);
         return s;
 }
 
@@ -65,10 +65,43 @@ static void test_nat_ruleset_text_publishes_ports(void **state)
         /* prerouting and output each */
         const char *tcp = "meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 198.18.0.2:80\n";
         assert_non_null(strstr(s, tcp));
-        assert_non_null(strstr(s,
-                               "meta nfproto ipv4 fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 8080 "
-                               "dnat ip to 198.18.0.2:80\n"));
+        /* 127.0.0.1 too (output chain): no exclusion of loopback any more. */
+        assert_null(strstr(s, "!= 127.0.0.0/8"));
+        char *output = strstr(s, "chain output");
+        assert_non_null(output);
+        assert_non_null(strstr(output, tcp));
         assert_non_null(strstr(s, "meta nfproto ipv4 ip daddr 198.18.5.1 udp dport 5353 dnat ip to 198.18.0.2:53\n"));
+        free(s);
+}
+
+static void test_nat_ruleset_text_guards_route_localnet(void **state)
+{
+        (void) state;
+        struct spec_network a = mknet("lan0", "198.18.0.0", false);
+        inet_pton(AF_INET, "198.18.0.1", &a.gateway);
+        struct spec_network *nets[] = { &a };
+        char *s = text_for(nets, 1, NULL, 0);
+        /* What a container sends to the host's loopback is dropped before routing. */
+        assert_non_null(strstr(s, "type filter hook prerouting priority raw;"));
+        assert_non_null(strstr(s, "iifname \"lan0\" ip daddr 127.0.0.0/8 drop\n"));
+        /* A loopback source leaving by the bridge (host → 127.0.0.1:PORT) is masqueraded. */
+        assert_non_null(strstr(s, "ip saddr 127.0.0.0/8 oifname \"lan0\" masquerade\n"));
+        assert_null(strstr(s, "dport 53"));
+        free(s);
+}
+
+static void test_nat_ruleset_text_forwards_dns_to_loopback_server(void **state)
+{
+        (void) state;
+        struct spec_network a = mknet("lan0", "198.18.0.0", false);
+        inet_pton(AF_INET, "198.18.0.1", &a.gateway);
+        struct spec_network *nets[] = { &a };
+        struct in_addr lo;
+        inet_pton(AF_INET, "127.0.0.53", &lo);
+        char *s = NULL;
+        assert_int_equal(nat_ruleset_text("berth", nets, 1, NULL, 0, lo, &s), 0);
+        assert_non_null(strstr(s, "iifname \"lan0\" ip daddr 198.18.0.1 udp dport 53 dnat ip to 127.0.0.53:53\n"));
+        assert_non_null(strstr(s, "iifname \"lan0\" ip daddr 198.18.0.1 tcp dport 53 dnat ip to 127.0.0.53:53\n"));
         free(s);
 }
 
@@ -78,8 +111,8 @@ static void test_nat_ruleset_text_rejects_bad_names(void **state)
         char *s = NULL;
         struct spec_network a = mknet("lan0\" ; flush ruleset", "198.18.0.0", true);
         struct spec_network *nets[] = { &a };
-        assert_int_equal(nat_ruleset_text("berth", nets, 1, NULL, 0, &s), -EINVAL);
-        assert_int_equal(nat_ruleset_text("a b", NULL, 0, NULL, 0, &s), -EINVAL);
+        assert_int_equal(nat_ruleset_text("berth", nets, 1, NULL, 0, (struct in_addr) { INADDR_ANY }, &s), -EINVAL);
+        assert_int_equal(nat_ruleset_text("a b", NULL, 0, NULL, 0, (struct in_addr) { INADDR_ANY }, &s), -EINVAL);
         assert_null(s);
 }
 
@@ -89,6 +122,8 @@ int main(void)
                 cmocka_unit_test(test_nat_ruleset_text_replaces_table_atomically),
                 cmocka_unit_test(test_nat_ruleset_text_masquerades_nat_networks_only),
                 cmocka_unit_test(test_nat_ruleset_text_publishes_ports),
+                cmocka_unit_test(test_nat_ruleset_text_guards_route_localnet),
+                cmocka_unit_test(test_nat_ruleset_text_forwards_dns_to_loopback_server),
                 cmocka_unit_test(test_nat_ruleset_text_rejects_bad_names),
         };
         return cmocka_run_group_tests_name("nat", tests, NULL, NULL);

@@ -486,47 +486,10 @@ static void test_net_veth_name_fits(void **state)
         assert_string_equal(b, c);
 }
 
-static void test_net_hosts_content_lists_peers(void **state)
-{
-        (void) state;
-        struct net_peer peers[] = { { "db", { htonl(0xC6120003) } }, { "web", { htonl(0xC6120002) } } };
-        char *s = NULL;
-        assert_int_equal(net_hosts_content("web", (struct in_addr) { htonl(0xC6120002) }, peers, 2, &s), 0);
-        assert_string_equal(s, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                               "198.18.0.2\tweb\n198.18.0.3\tdb\n");
-        free(s);
-        assert_int_equal(net_hosts_content("web", (struct in_addr) { 0 }, NULL, 0, &s), 0);
-        assert_non_null(strstr(s, "127.0.1.1\tweb\n"));
-        free(s);
-        struct net_peer bad[] = { { "x\n1.2.3.4 evil", { 0 } } };
-        assert_int_equal(net_hosts_content("web", (struct in_addr) { 0 }, bad, 1, &s), -EINVAL);
-}
-
-static void test_net_resolv_content_dns_or_host(void **state)
-{
-        (void) state;
-        char *s = NULL;
-        char *dns[] = { "198.18.0.53", "2001:db8::1", NULL };
-        assert_int_equal(net_resolv_content(dns, "nameserver 1.1.1.1\n", &s), 0);
-        assert_string_equal(s, "nameserver 198.18.0.53\nnameserver 2001:db8::1\n");
-        free(s);
-        assert_int_equal(net_resolv_content(NULL, "search lan\nnameserver 127.0.0.53\nnameserver ::1\n"
-                                                  "nameserver 198.18.0.9\noptions edns0\n", &s), 0);
-        assert_string_equal(s, "search lan\nnameserver 198.18.0.9\noptions edns0\n");
-        free(s);
-        char *bad[] = { "1.2.3.4\nnameserver 6.6.6.6", NULL };
-        assert_int_equal(net_resolv_content(bad, NULL, &s), -EINVAL);
-        assert_int_equal(net_resolv_content(NULL, NULL, &s), 0);
-        assert_string_equal(s, "");
-        free(s);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_net_veth_name_fits),
-                cmocka_unit_test(test_net_hosts_content_lists_peers),
-                cmocka_unit_test(test_net_resolv_content_dns_or_host),
                 cmocka_unit_test(test_bridge_ensure_creates),
                 cmocka_unit_test(test_bridge_ensure_updates_ours),
                 cmocka_unit_test(test_bridge_ensure_refuses_foreign),
