@@ -990,27 +990,45 @@ static int print_event(json_object *p, void *userdata)
 
 static int verb_events(int argc, char **argv)
 {
-        /* --since DURATION: only events of the last DURATION (and what comes). */
+        /* --since DURATION: only events of the last DURATION (and what comes);
+         * -n N: the last N recorded. Either replays berthd's journal on disk,
+         * which holds the events of earlier berthds too. */
         usec_t since = 0;
-        for (int k = 1; k < argc; k++)
-                if (streq(argv[k], "--since")) {
-                        if (k + 1 >= argc || parse_duration(argv[k + 1], &since) < 0) {
-                                fprintf(stderr, "berthctl events: --since expects a duration (e.g. 10m, 1h)\n");
-                                return 2;
-                        }
-                        for (int j = k; j < argc - 2; j++)
-                                argv[j] = argv[j + 2];
-                        argc -= 2;
-                        break;
+        unsigned long last = 0;
+        for (int k = 1; k < argc;) {
+                bool is_since = streq(argv[k], "--since"), is_n = streq(argv[k], "-n");
+                if (!is_since && !is_n) {
+                        k++;
+                        continue;
                 }
-        int i = daemon_opts(argc, argv, "events [--json] [--since DURATION] [--socket PATH] [NAME]");
+                char *e = NULL;
+                if (is_since && (k + 1 >= argc || parse_duration(argv[k + 1], &since) < 0 || since == 0)) {
+                        fprintf(stderr, "berthctl events: --since expects a duration (e.g. 10m, 1h)\n");
+                        return 2;
+                }
+                if (is_n && (k + 1 >= argc || (last = strtoul(argv[k + 1], &e, 10)) == 0 || *e || last > 100000)) {
+                        fprintf(stderr, "berthctl events: -n expects a number of events from 1 to 100000\n");
+                        return 2;
+                }
+                for (int j = k; j < argc - 2; j++)
+                        argv[j] = argv[j + 2];
+                argc -= 2;
+        }
+        int i = daemon_opts(argc, argv, "events [--json] [--since DURATION] [-n N] [--socket PATH] [NAME]");
         if (i < 0)
                 return i == -2 ? 0 : 2;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
         struct events_filter f = { .name = i < argc ? argv[i] : NULL, .since_usec = since ? now - since : 0 };
-        return call("io.berth.Manager.Events", NULL, true, print_event, &f);
+        json_object *p = NULL;
+        if (since || last) {
+                p = json_object_new_object();
+                json_object_object_add(p, "since_usec", json_object_new_uint64(f.since_usec));
+                if (last)
+                        json_object_object_add(p, "last", json_object_new_uint64(last));
+        }
+        return call("io.berth.Manager.Events", p, true, print_event, &f);
 }
 
 struct wait_info {
@@ -1723,7 +1741,7 @@ static const struct verb verbs[] = {
         { "destroy", verb_destroy, "destroy NAME                 delete an orphaned container's data" },
         { "kill", verb_kill, "kill [-s SIGNAL] NAME...     signal a container's init" },
         { "logs", verb_logs, "logs [-f] [-n N] [--raw] NAME  a container's output" },
-        { "events", verb_events, "events [--json] [NAME]       the live event stream" },
+        { "events", verb_events, "events [--json] [--since D] [-n N] [NAME]  the event stream" },
         { "template", verb_template, "template list|build|import|remove  the cached root file systems" },
         { "wait", verb_wait, "wait NAME                    until the container exits; its status" },
         { "exec", verb_exec, "exec [-t] [-u USER] [-e K=V] NAME -- CMD...  run a command in a running container" },

@@ -7,6 +7,7 @@
 #     stopped, with its real exit status
 #   - a stop always ends: a state record whose init_start was edited no
 #     longer makes stop (and shutdown) retry forever
+#   - events outlive berthd: events --since / -n replay the journal on disk
 # Each check has its own berthd on private directories below one mktemp -d,
 # busybox containers named c16i<pid>-*; the EXIT trap (daemon_cleanup)
 # removes everything even when a check fails. Re-runnable.
@@ -105,12 +106,43 @@ t_stop_edited_record() {
     eval '[ $((SECONDS - t0)) -lt 15 ] && ! alive "$e"'
 }
 
+# events NAME-less replay: "EVENT DETAIL" lines of `events --json ARGS`, for 3 s
+replay() { BERTH_SOCKET=$D/run/control.sock timeout 3 "$CTL" events --json "$@" 2>/dev/null |
+  "$PY" -c 'import json, sys
+for l in sys.stdin:
+    e = json.loads(l); print(e.get("name") or "-", e["event"], e["detail"])'; }
+
+t_journal() {
+  env_new journal
+  container "$P-j" "$SLEEPER" 'autostart = true'
+  daemon_start
+  wait_until 30 eval 'state_is "$P-j" running && [ "$(pid_of "$P-j")" -gt 0 ]'
+  local j
+  j=$(pid_of "$P-j")
+  daemon_kill9
+  daemon_start
+  wait_until 10 state_is "$P-j" running
+  local out
+  out=$(replay --since 1h)
+  check "events --since replays the events of the berthd that was killed" \
+    eval '[[ $out == *"$P-j started pid $j"* ]] && [[ $out == *"$P-j adopted pid $j"* ]]'
+  [[ $out == *"started pid $j"* ]] || note "replay (pid $j): $(oneline "$out")"
+  out=$(replay -n 1)
+  check "events -n 1 replays exactly the last one" eval '[ -n "$out" ] && [ "$(printf "%s\n" "$out" | wc -l)" = 1 ]'
+  check "the journal is one JSON object a line" \
+    eval '"$PY" -c "import json, sys; [json.loads(l) for l in open(sys.argv[1])]" "$D/state/events.log"'
+  out=$(ctl events -n 0 2>&1)
+  check "events -n 0 is refused, saying why" eval '[[ $out == *"-n expects"* ]]'
+  daemon_stop
+}
+
 if [ $# -gt 0 ]; then
   for t in "$@"; do "$t"; done
 else
   t_operator_stop
   t_exit_while_down
   t_stop_edited_record
+  t_journal
 fi
 
 daemon_finish ""
