@@ -512,6 +512,148 @@ int state_read_exit(const char *dir, int *status, uint64_t *realtime_usec, uint6
         return 0;
 }
 
+/* ---- intent ------------------------------------------------------------------------------ */
+
+#define INTENT_MAGIC "berth-intent 1\n"
+
+static const char *const phase_names[_STATE_PHASE_MAX] = {
+        [STATE_PHASE_STOPPED] = "stopped", [STATE_PHASE_STARTING] = "starting", [STATE_PHASE_RUNNING] = "running",
+        [STATE_PHASE_STOPPING] = "stopping", [STATE_PHASE_ENDED] = "ended",     [STATE_PHASE_EXITED] = "exited",
+        [STATE_PHASE_BACKOFF] = "backoff",   [STATE_PHASE_FAILED] = "failed",
+};
+
+const char *state_phase_to_string(enum state_phase p)
+{
+        return p < _STATE_PHASE_MAX ? phase_names[p] : "?";
+}
+
+int state_write_intent(const char *dir, const struct state_intent *i)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        char err[sizeof i->last_error];
+        snprintf(err, sizeof err, "%s", i->last_error);
+        for (char *p = err; *p; p++)
+                if (*p == '\n' || (unsigned char) *p < 0x20)
+                        *p = ' ';
+        char times[STATE_RESTART_TIMES_MAX * 21 + 1] = "";
+        size_t off = 0;
+        for (size_t k = 0; k < i->n_restart_times && k < STATE_RESTART_TIMES_MAX; k++)
+                off += (size_t) snprintf(times + off, sizeof times - off, "%s%llu", k ? "," : "",
+                                         (unsigned long long) i->restart_times[k]);
+        char text[2048];
+        int n = snprintf(text, sizeof text,
+                         INTENT_MAGIC "boot_id=%s\nphase=%s\noperator_stopped=%d\nrestart_after_stop=%d\n"
+                                      "last_status=%d\nlast_oom=%d\nbackoff_until_usec=%llu\nrestarts=%u\n"
+                                      "consecutive=%u\nrestart_times=%s\nlast_error=%s\nend=1\n",
+                         i->boot_id, state_phase_to_string(i->phase), i->operator_stopped, i->restart_after_stop,
+                         i->last_status, i->last_oom, (unsigned long long) i->backoff_until_usec, i->restarts,
+                         i->consecutive, times, err);
+        if (n < 0 || (size_t) n >= sizeof text)
+                return -E2BIG;
+        return write_file_atomic(dfd, "intent", text, (size_t) n, 0600);
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+        if (!streq(v, "0") && !streq(v, "1"))
+                return -EBADMSG;
+        *ret = v[0] == '1';
+        return 0;
+}
+
+int state_parse_intent(const char *text, size_t len, struct state_intent *i)
+{
+        *i = (struct state_intent){ .last_status = -1 };
+        size_t ml = strlen(INTENT_MAGIC);
+        if (len < ml || memcmp(text, INTENT_MAGIC, ml) != 0 || text[len - 1] != '\n' || memchr(text, 0, len))
+                return -EBADMSG;
+        _cleanup_free_ char *buf = strndup(text + ml, len - ml);
+        if (!buf)
+                return -ENOMEM;
+        bool end = false, have_boot = false, have_phase = false;
+        for (char *line = buf, *next; *line; line = next) {
+                next = strchr(line, '\n');
+                *next++ = 0;
+                char *eq = strchr(line, '=');
+                if (!eq)
+                        return -EBADMSG;
+                *eq = 0;
+                const char *v = eq + 1;
+                unsigned long long u = 0;
+                int q = 0;
+                if (streq(line, "boot_id")) {
+                        q = parse_text(v, 36, i->boot_id, sizeof i->boot_id);
+                        have_boot = true;
+                } else if (streq(line, "phase")) {
+                        q = -EBADMSG;
+                        for (int p = 0; p < _STATE_PHASE_MAX; p++)
+                                if (streq(v, phase_names[p])) {
+                                        i->phase = (enum state_phase) p;
+                                        q = 0;
+                                }
+                        have_phase = true;
+                } else if (streq(line, "operator_stopped"))
+                        q = parse_bool(v, &i->operator_stopped);
+                else if (streq(line, "restart_after_stop"))
+                        q = parse_bool(v, &i->restart_after_stop);
+                else if (streq(line, "last_oom"))
+                        q = parse_bool(v, &i->last_oom);
+                else if (streq(line, "last_status")) {
+                        if (streq(v, "-1"))
+                                i->last_status = -1;
+                        else if ((q = parse_number(v, 255 + 128, &u)) == 0)
+                                i->last_status = (int) u;
+                } else if (streq(line, "backoff_until_usec")) {
+                        q = parse_number(v, UINT64_MAX, &u);
+                        i->backoff_until_usec = u;
+                } else if (streq(line, "restarts")) {
+                        q = parse_number(v, UINT32_MAX, &u);
+                        i->restarts = (uint32_t) u;
+                } else if (streq(line, "consecutive")) {
+                        q = parse_number(v, UINT32_MAX, &u);
+                        i->consecutive = (uint32_t) u;
+                } else if (streq(line, "restart_times")) {
+                        i->n_restart_times = 0;
+                        for (const char *p = v; *p && q == 0;) {
+                                char num[24];
+                                size_t l = strcspn(p, ",");
+                                if (l == 0 || l >= sizeof num || i->n_restart_times == STATE_RESTART_TIMES_MAX) {
+                                        q = -EBADMSG;
+                                        break;
+                                }
+                                memcpy(num, p, l);
+                                num[l] = 0;
+                                q = parse_number(num, UINT64_MAX, &u);
+                                i->restart_times[i->n_restart_times++] = u;
+                                p += l;
+                                if (*p == ',' && !*++p)
+                                        q = -EBADMSG;
+                        }
+                } else if (streq(line, "last_error"))
+                        snprintf(i->last_error, sizeof i->last_error, "%s", v);
+                else if (streq(line, "end"))
+                        end = streq(v, "1");
+                /* else: a newer berthd's key */
+                if (q < 0)
+                        return q;
+        }
+        return end && have_boot && have_phase ? 0 : -EBADMSG;
+}
+
+int state_read_intent(const char *dir, struct state_intent *i)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int q = read_file_at(dfd, "intent", 8192, &text, &len);
+        if (q < 0)
+                return q;
+        return state_parse_intent(text, len, i);
+}
 char *state_containers_dir(const char *state_dir)
 {
         return strdup_printf("%s/" STATE_CONTAINERS, state_dir);

@@ -41,6 +41,44 @@ struct state_record {
         char address[16]; /* dotted quad or empty */
 };
 
+/* What berthd means to do with a container, in DIR/intent: written durably
+ * (temp file, fsync, rename, directory fsync) *before* the action it
+ * announces, so that a berthd that died at any step is followed by one
+ * that finishes or undoes it. Phases: */
+enum state_phase {
+        STATE_PHASE_STOPPED,  /* not running, nothing pending (autostart decides) */
+        STATE_PHASE_STARTING, /* a start was asked for; the container may not run yet */
+        STATE_PHASE_RUNNING,
+        STATE_PHASE_STOPPING, /* a stop was asked for: a new berthd finishes it */
+        STATE_PHASE_ENDED,    /* its exit was seen (last_status), its restart policy not yet applied */
+        STATE_PHASE_EXITED,   /* ended on its own; its policy left it stopped (this boot) */
+        STATE_PHASE_BACKOFF,  /* to be started again at backoff_until_usec (CLOCK_REALTIME) */
+        STATE_PHASE_FAILED,
+        _STATE_PHASE_MAX,
+};
+#define STATE_RESTART_TIMES_MAX 64
+
+struct state_intent {
+        char boot_id[40];          /* the boot the phase and the budget belong to */
+        enum state_phase phase;
+        bool operator_stopped;     /* berthctl stop (or an orphan): never started by autostart */
+        bool restart_after_stop;   /* the stop under way is a restart */
+        int last_status;           /* shell style; -1: none known */
+        bool last_oom;
+        uint64_t backoff_until_usec;
+        uint32_t restarts, consecutive;
+        uint64_t restart_times[STATE_RESTART_TIMES_MAX]; /* CLOCK_MONOTONIC usec: this boot only */
+        size_t n_restart_times;
+        char last_error[256];      /* one line */
+};
+
+const char *state_phase_to_string(enum state_phase p);
+int state_write_intent(const char *dir, const struct state_intent *i);
+/* -ENOENT without one; -EBADMSG for one that is not whole (then nothing of
+ * it is used: a berthd acts on what runs and on the definitions). */
+int state_read_intent(const char *dir, struct state_intent *i);
+int state_parse_intent(const char *text, size_t len, struct state_intent *i);
+
 /* Writes DIR/state atomically (a rename). durable: file and directory are
  * fsync'd too, for berthd's records, which must survive a crash of the
  * machine; a foreground run's record names a process that dies with its

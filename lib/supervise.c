@@ -12,6 +12,17 @@
 
 const char *const unit_state_names[] = { "stopped", "starting", "running", "stopping", "backoff", "failed" };
 
+/* ---- crash points (tests only) ---------------------------------------------------- */
+
+void crash_point(struct manager *m, const char *name)
+{
+        if (!crashpoint_hit(&m->o.crash, name))
+                return;
+        log_error("crash point '%s' reached (BERTH_CRASH_AT): dying as kill -9 would", name);
+        (void) kill(getpid(), SIGKILL);
+        _exit(137);
+}
+
 /* ---- events ------------------------------------------------------------------ */
 
 uint64_t now_realtime(void)
@@ -68,6 +79,10 @@ void emit(struct manager *m, const char *name, const char *event, const char *fm
                                  .event = strdup(event),
                                  .detail = strdup(detail) };
         m->events_seq++;
+        json_object *j = event_json(e);
+        const char *line = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+        (void) journal_append(&m->journal, line, strlen(line));
+        json_object_put(j);
         log_info("%s%s%s%s%s", name ? name : "", name ? ": " : "", event, detail[0] ? ": " : "", detail);
         if (m->control)
                 control_server_foreach(m->control, TAG_EVENTS, send_event, e);
@@ -591,6 +606,7 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
         for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
                 m->low_fds[i] = -1;
         low_fds_take(m);
+        m->journal = (struct journal){ .dirfd = -1, .fd = -1 };
         m->containers_dir = state_containers_dir(o->state_dir);
         /* A private berthd (tests, make run) keeps its NAT rules in a table of
          * its own, so that two instances never rebuild each other's. */
@@ -608,6 +624,10 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 (void) chmod(o->run_dir, 0700);
                 (void) chmod(o->state_dir, 0700);
                 net_owner_id(o->state_dir, m->net_owner); /* the canonical path, now that it exists */
+                int q = journal_open(&m->journal, o->state_dir);
+                if (q < 0)
+                        log_warning("cannot open the event journal %s/%s: %s; events are kept in memory only",
+                                    o->state_dir, JOURNAL_FILE, strerror(-q));
                 r = control_server_new(e, sock, on_call, m, &m->control);
         }
         if (r == 0) {
@@ -634,6 +654,7 @@ struct manager *manager_free(struct manager *m)
         if (!m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
+        journal_close(&m->journal);
         m->netwatch = netwatch_free(m->netwatch);
         m->order_graph = order_graph_free(m->order_graph);
         m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);

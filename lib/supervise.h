@@ -5,6 +5,7 @@
  * and the control methods. Runs on one sd-event loop; never blocks it. */
 #pragma once
 
+#include "crashpoint.h"
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -26,6 +27,9 @@ struct manager_options {
         int init_exe_fd;
         /* How many containers may be built at once; 0: eight per CPU. */
         unsigned max_spawners;
+        /* Where to die as kill -9 would (crashpoint.h), for the crash
+         * tests; inert unless BERTH_CRASH_AT was set. */
+        struct crashpoint crash;
 };
 
 int manager_new(sd_event *e, const struct manager_options *o, struct manager **ret);

@@ -400,6 +400,40 @@ static void send_backlog(struct manager *m, struct control_conn *c)
                 (void) control_reply(c, event_json(&m->events[(m->events_head + i) % EVENTS_KEPT]), true);
 }
 
+/* The backlog from the journal on disk (events of earlier berthds too):
+ * those at or after since_usec, the last `last` of them (0: all). */
+struct replay {
+        uint64_t since_usec;
+        json_object *arr;
+};
+
+static int replay_line(const char *line, void *userdata)
+{
+        struct replay *r = userdata;
+        json_object *o = json_tokener_parse(line), *t;
+        if (!o)
+                return 0;
+        if (!json_object_object_get_ex(o, "time_usec", &t) || (uint64_t) json_object_get_uint64(t) < r->since_usec) {
+                json_object_put(o);
+                return 0;
+        }
+        json_object_array_add(r->arr, o);
+        return 0;
+}
+
+static int send_journal(struct manager *m, struct control_conn *c, uint64_t since_usec, size_t last)
+{
+        struct replay r = { .since_usec = since_usec, .arr = json_object_new_array() };
+        if (!r.arr)
+                return -ENOMEM;
+        int q = journal_foreach(&m->journal, replay_line, &r);
+        size_t n = json_object_array_length(r.arr);
+        for (size_t i = last && n > last ? n - last : 0; q >= 0 && i < n; i++)
+                (void) control_reply(c, json_object_get(json_object_array_get_idx(r.arr, i)), true);
+        json_object_put(r.arr);
+        return q;
+}
+
 static bool unit_alive(const struct unit *u)
 {
         return u->state == U_STARTING || u->state == U_RUNNING || u->state == U_STOPPING;
@@ -566,6 +600,12 @@ static void method_verb(struct manager *m, struct control_conn *c, const char *m
                         add_action(acts, "start '%s'", u->name);
                 }
         }
+        /* The operator's intent is on disk before any of it is acted on. */
+        for (size_t i = 0; i < nu; i++)
+                if (named[i] || dep[i] || req[i])
+                        unit_save_intent(m->units[i]);
+        if (stop)
+                crash_point(m, "operator-stop-recorded");
         manager_dispatch_soon(m);
         json_object *p = json_object_new_object();
         json_object_object_add(p, "actions", acts);
@@ -656,7 +696,14 @@ void on_call(void *userdata, struct control_conn *c, const char *method, json_ob
                         }
                 (void) control_reply(c, NULL, false);
         } else if (streq(method, "io.berth.Manager.Events")) {
-                send_backlog(m, c);
+                /* since_usec or last: from the journal on disk (across
+                 * restarts), else the events this berthd keeps. */
+                json_object *since = NULL, *last = NULL;
+                bool from_disk = params && (json_object_object_get_ex(params, "since_usec", &since) |
+                                            json_object_object_get_ex(params, "last", &last));
+                if (!from_disk || send_journal(m, c, since ? json_object_get_uint64(since) : 0,
+                                               last ? (size_t) json_object_get_uint64(last) : 0) < 0)
+                        send_backlog(m, c);
                 if (more)
                         control_conn_set_tag(c, TAG_EVENTS, NULL);
                 else

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "health.h"
+#include "journal.h"
 #include "log.h"
 #include "nat.h"
 #include "net.h"
@@ -102,6 +103,9 @@ struct unit {
         struct health_probe *probe;
         sd_event_source *probe_src, *probe_timeout, *health_timer;
         bool health_failed_stop;      /* stopped for health: counts as a failure */
+
+        enum state_phase phase;       /* as last written to its intent record */
+        uint64_t backoff_until_rt;    /* U_BACKOFF: when it starts again, CLOCK_REALTIME */
 };
 
 struct event_rec {
@@ -137,6 +141,7 @@ struct manager {
         struct event_rec events[EVENTS_KEPT];
         size_t n_events, events_head;
         uint64_t events_seq;
+        struct journal journal; /* the events on disk, across restarts */
         char nat_table[32]; /* "berth", or per run dir for a private instance */
         size_t definition_errors; /* in the directory's files, last time they were read */
         bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
@@ -148,6 +153,8 @@ struct manager {
 void on_call(void *userdata, struct control_conn *c, const char *method, json_object *params, bool more);
 
 /* supervise.c */
+/* Dies as kill -9 would when BERTH_CRASH_AT names this point (crashpoint.h). */
+void crash_point(struct manager *m, const char *name);
 uint64_t now_realtime(void);
 usec_t now_mono(struct manager *m);
 json_object *event_json(const struct event_rec *e);
@@ -188,6 +195,14 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p);
 void adopt(struct manager *m, const char *name);
 
 /* supervise_unit.c */
+/* Writes the unit's intent record (state.h) durably: the phase its state
+ * says, or the one given. Before the action it announces. */
+void unit_save_intent(struct unit *u);
+void unit_save_intent_phase(struct unit *u, enum state_phase phase);
+/* An exit seen (status, shell style; -1 unknown): kept in the intent, then
+ * the records removed, then the restart policy applied. */
+void unit_exit_seen(struct unit *u, int status);
+void unit_exited(struct unit *u, int status, const char *why);
 void monitor_gone(struct unit *u);
 int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 void stop_requirers(struct manager *m, struct unit *u, const char *why);
@@ -195,5 +210,6 @@ void unit_start_now(struct unit *u);
 int on_pending_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void unit_request_start(struct unit *u);
 int unit_init_pidfd(struct unit *u);
+int unit_refind_init(struct unit *u);
 void unit_stop_now(struct unit *u);
 void unit_request_stop(struct unit *u);

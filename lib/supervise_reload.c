@@ -225,6 +225,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
         /* Units whose definition disappears keep a private copy of nothing:
          * they only need their name and stop settings, taken from the old set
          * before it is freed. */
+        crash_point(m, "reload-planned");
         struct spec_set old = m->set;
         m->set = *next;
         *next = (struct spec_set){ 0 };
@@ -325,6 +326,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
         keep_networks(m);
         networks_collect(m);
         nat_sync(m);
+        crash_point(m, "reload-applied");
         manager_dispatch_soon(m);
 }
 
@@ -382,8 +384,23 @@ void adopt(struct manager *m, const char *name)
         if (!dir)
                 return;
         int q = state_read(dir, &rec);
-        if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir))
-                return; /* no record and nothing holds it: a container that does not run */
+        if ((q == -ENOENT || q == -ENOTDIR || q == -ELOOP) && !state_dir_locked(dir)) {
+                /* No record and nothing holds it: a container that does not
+                 * run. An exit file left by a cleanup a crash cut short is
+                 * stale (its status is in the intent). */
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (dfd >= 0)
+                        (void) unlinkat(dfd, "exit", 0);
+                return;
+        }
+        /* Held, with no record: a spawner of a berthd that died while it
+         * built the container; it records the container before it becomes
+         * its monitor. Wait for that (bounded: a start takes milliseconds),
+         * rather than take the container for stopped and start it twice. */
+        for (unsigned i = 0; q < 0 && i < 200 && state_dir_locked(dir) && state_find_monitor(dir, &found) < 0; i++) {
+                (void) usleep(25 * 1000);
+                q = state_read(dir, &rec);
+        }
         const char *boot = m->boot_id;
         int pidfd = -1;
         bool alive = q >= 0 && streq(boot, rec.boot_id) &&
@@ -420,7 +437,7 @@ void adopt(struct manager *m, const char *name)
                 return;
         }
         struct unit *u = unit_find(m, name);
-        bool declared = u != NULL;
+        bool declared = u && u->spec;
         if (!u && !(u = unit_add(m, name))) {
                 if (pidfd >= 0)
                         close(pidfd);
@@ -450,8 +467,9 @@ void adopt(struct manager *m, const char *name)
         memcpy(u->sh, rec.supervise_hash, SPEC_HASH_LEN);
         u->known_spec = false; /* hashes only: the spec it runs with is unknown */
         if (!alive) {
-                /* It ended while no berthd watched: its exit is on disk. */
-                u->state = U_RUNNING;
+                /* It ended while no berthd watched: its exit is on disk. A
+                 * stop that was under way is finished by it. */
+                u->state = u->phase == STATE_PHASE_STOPPING ? U_STOPPING : U_RUNNING;
                 emit(m, name, "adopted", "had exited while berthd was down");
                 monitor_gone(u);
                 return;
@@ -463,8 +481,20 @@ void adopt(struct manager *m, const char *name)
                         log_warning("container '%s': cannot write its state record again", name);
         }
         u->monitor_pidfd = pidfd;
-        if (state_pidfd_verified(rec.init_pid, rec.init_start, &u->init_pidfd) < 0)
+        if (state_pidfd_verified(rec.init_pid, rec.init_start, &u->init_pidfd) < 0) {
+                /* The record's init is not the monitor's child (an edited or
+                 * damaged record): the monitor says which is. */
                 u->init_pidfd = -1;
+                if (unit_refind_init(u) >= 0) {
+                        rec.init_pid = u->init_pid;
+                        rec.init_start = u->init_start;
+                        log_warning("container '%s': state record %s/state names an init that is not its "
+                                    "monitor's child: corrected",
+                                    name, dir);
+                        if (state_write(dir, &rec, true) < 0)
+                                log_warning("container '%s': cannot write its state record again", name);
+                }
+        }
         u->state = U_RUNNING;
         u->started_mono = now_mono(m);
         u->launched_mono = u->started_mono;
@@ -473,6 +503,87 @@ void adopt(struct manager *m, const char *name)
         health_begin(u);
         emit(m, name, "adopted", "pid %d%s%s", (int) rec.init_pid, declared ? "" : " (no longer declared)",
              refound ? " (state record did not match: monitor found by its command line)" : "");
+}
+
+/* What a previous berthd meant to do with NAME (its intent record, state.h),
+ * into its unit, before its container is re-adopted. Phase, back-off, failure
+ * and restart budget belong to one boot; an operator's stop outlives a
+ * reboot only for restart = "unless-stopped". */
+static void intent_load(struct manager *m, const char *name)
+{
+        _cleanup_free_ char *dir = unit_dir(m, name);
+        struct state_intent in;
+        if (!dir)
+                return;
+        int q = state_read_intent(dir, &in);
+        if (q == -ENOENT || q == -ENOTDIR)
+                return;
+        if (q < 0) {
+                log_warning("container '%s': intent record %s/intent is unreadable (%s): ignored; what runs and the "
+                            "definitions decide",
+                            name, dir, strerror(-q));
+                return;
+        }
+        struct unit *u = unit_find(m, name);
+        if (!u && !(u = unit_add(m, name)))
+                return;
+        char boot[40] = "";
+        (void) state_boot_id(boot);
+        bool same_boot = streq(boot, in.boot_id);
+        bool unless = u->spec && u->spec->restart == RESTART_UNLESS_STOPPED;
+        u->restarts = in.restarts;
+        u->last_status = in.last_status;
+        snprintf(u->last_error, sizeof u->last_error, "%s", in.last_error);
+        u->operator_stopped = in.operator_stopped && (same_boot || unless);
+        if (!same_boot)
+                return;
+        u->phase = in.phase;
+        u->restart_after_stop = in.restart_after_stop;
+        u->consecutive = in.consecutive;
+        u->n_restart_times = in.n_restart_times < RESTARTS_KEPT ? in.n_restart_times : RESTARTS_KEPT;
+        for (size_t i = 0; i < u->n_restart_times; i++)
+                u->restart_times[i] = in.restart_times[in.n_restart_times - u->n_restart_times + i];
+        u->backoff_until_rt = in.backoff_until_usec;
+}
+
+/* A declared container that does not run: what its intent says, else
+ * autostart. */
+static void intent_resume(struct unit *u)
+{
+        struct manager *m = u->m;
+        char d[32];
+        switch (u->phase) {
+        case STATE_PHASE_ENDED:
+                /* Its exit was seen, its records removed, its policy not applied. */
+                emit(m, u->name, "adopted", "had exited (status %d, from its intent record)", u->last_status);
+                u->state = U_RUNNING;
+                unit_exit_seen(u, u->last_status);
+                return;
+        case STATE_PHASE_BACKOFF: {
+                uint64_t now = now_realtime();
+                usec_t delay = u->backoff_until_rt > now ? u->backoff_until_rt - now : 0;
+                u->state = U_BACKOFF;
+                emit(m, u->name, "restarting", "in %s (the back-off a previous berthd began)",
+                     format_duration(delay, d, sizeof d));
+                set_timer(u, delay, on_pending_timer);
+                return;
+        }
+        case STATE_PHASE_FAILED:
+                u->state = U_FAILED;
+                emit(m, u->name, "failed", "%s (before berthd restarted)", u->last_error[0] ? u->last_error : "failed");
+                return;
+        case STATE_PHASE_EXITED:
+                return; /* its restart policy left it stopped */
+        default:
+                break;
+        }
+        if (u->operator_stopped)
+                return;
+        if (u->phase == STATE_PHASE_STARTING || u->phase == STATE_PHASE_RUNNING || u->restart_after_stop ||
+            u->spec->autostart) {
+                u->restart_after_stop = false;
+                unit_request_start(u);
+        }
 }
 
 /* Whether the container in NAME's directory runs (its record's monitor,
@@ -599,6 +710,7 @@ int manager_startup(struct manager *m)
                 while ((de = readdir(dp))) {
                         if (!name_is_valid(de->d_name))
                                 continue;
+                        intent_load(m, de->d_name);
                         adopt(m, de->d_name);
                         struct stat st;
                         if (unit_find(m, de->d_name) || fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -611,6 +723,7 @@ int manager_startup(struct manager *m)
                 }
                 closedir(dp);
         }
+        crash_point(m, "adopted");
         /* Adopted containers run with the hashes on disk: a reload-style plan
          * decides what to do with them; then start what autostarts. */
         for (size_t i = 0; i < m->set.n_networks; i++) {
@@ -628,7 +741,12 @@ int manager_startup(struct manager *m)
                 }
                 char rh[SPEC_HASH_LEN];
                 spec_container_hash_restart(u->spec, rh);
-                if (u->state == U_RUNNING && !streq(rh, u->rh)) {
+                if (u->state == U_RUNNING && (u->phase == STATE_PHASE_STOPPING || u->operator_stopped)) {
+                        /* A stop a previous berthd was asked for: finished, not undone. */
+                        emit(m, u->name, "stop", "finishing the stop asked of the previous berthd");
+                        unit_set_spec(u, u->spec);
+                        unit_request_stop(u);
+                } else if (u->state == U_RUNNING && !streq(rh, u->rh)) {
                         emit(m, u->name, "plan", "restart: definition changed while berthd was down");
                         unit_set_spec(u, u->spec);
                         u->restart_after_stop = true;
@@ -647,8 +765,8 @@ int manager_startup(struct manager *m)
                         else if (!streq(lh, u->lh))
                                 emit(m, u->name, "update", "limits applied: the definition changed while berthd was down");
                         unit_set_spec(u, u->spec);
-                } else if (u->spec->autostart && u->state == U_STOPPED)
-                        unit_request_start(u);
+                } else if (u->state == U_STOPPED)
+                        intent_resume(u);
         }
         if (!m->on_last_good)
                 save_last_good(m);

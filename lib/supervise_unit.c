@@ -6,7 +6,63 @@
 #include "supervise_internal.h"
 #include "restart.h"
 
-static void unit_exited(struct unit *u, int status, const char *why);
+/* ---- intent -------------------------------------------------------------------------- */
+
+static enum state_phase phase_of(const struct unit *u)
+{
+        if (u->pending_start)
+                return STATE_PHASE_STARTING;
+        switch (u->state) {
+        case U_STARTING:
+                return STATE_PHASE_STARTING;
+        case U_RUNNING:
+                return STATE_PHASE_RUNNING;
+        case U_STOPPING:
+                return STATE_PHASE_STOPPING;
+        case U_BACKOFF:
+                return STATE_PHASE_BACKOFF;
+        case U_FAILED:
+                return STATE_PHASE_FAILED;
+        case U_STOPPED:
+                break;
+        }
+        return u->phase == STATE_PHASE_EXITED || u->phase == STATE_PHASE_ENDED ? u->phase : STATE_PHASE_STOPPED;
+}
+
+void unit_save_intent_phase(struct unit *u, enum state_phase phase)
+{
+        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+        if (!dir)
+                return;
+        /* Before its first start the directory may not exist: a start makes
+         * it, and nothing else needs remembering for what never ran. */
+        if (phase == STATE_PHASE_STARTING && mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return;
+        struct state_intent i = { .phase = phase,
+                                  .operator_stopped = u->operator_stopped && !u->orphaned,
+                                  .restart_after_stop = u->restart_after_stop,
+                                  .last_status = u->last_status,
+                                  .last_oom = u->exit_oom,
+                                  .backoff_until_usec = phase == STATE_PHASE_BACKOFF ? u->backoff_until_rt : 0,
+                                  .restarts = u->restarts,
+                                  .consecutive = u->consecutive };
+        (void) state_boot_id(i.boot_id);
+        size_t n = u->n_restart_times < STATE_RESTART_TIMES_MAX ? u->n_restart_times : STATE_RESTART_TIMES_MAX;
+        memcpy(i.restart_times, u->restart_times + (u->n_restart_times - n), n * sizeof(uint64_t));
+        i.n_restart_times = n;
+        snprintf(i.last_error, sizeof i.last_error, "%.255s", u->last_error);
+        u->phase = phase;
+        int r = state_write_intent(dir, &i);
+        if (r < 0 && r != -ENOENT)
+                log_warning("container '%s': cannot record its intent in %s/intent (%s); a restarted berthd may not "
+                            "follow it",
+                            u->name, dir, strerror(-r));
+}
+
+void unit_save_intent(struct unit *u)
+{
+        unit_save_intent_phase(u, phase_of(u));
+}
 
 /* ---- starting --------------------------------------------------------------------- */
 
@@ -40,6 +96,9 @@ static void on_started(struct unit *u, const struct wire_msg *w)
         _cleanup_free_ char *dir = unit_dir(u->m, u->name);
         if (dir && state_write(dir, &rec, true) < 0)
                 log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it", u->name);
+        crash_point(u->m, "record-written");
+        unit_save_intent(u);
+        crash_point(u->m, "running");
         u->timer = sd_event_source_disable_unref(u->timer);
         health_begin(u);
         emit(u->m, u->name, "started", "pid %d%s%s", (int) w->pid, u->address[0] ? " address " : "", u->address);
@@ -72,20 +131,25 @@ static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-void monitor_gone(struct unit *u)
+/* The order matters to a crash at any step: the status goes into the
+ * intent first (durably); then the state record goes (a berthd that finds
+ * it collects the exit again, from the exit file still there); then the
+ * exit file (a berthd that finds neither reads the status from the intent,
+ * and applies the restart policy a crash left undone). Removing the exit
+ * file first turned a real 143 into -1 "monitor lost". */
+void unit_exit_seen(struct unit *u, int status)
 {
-        int status = -1;
-        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
-        uint64_t oom = 0;
-        if (dir && state_read_exit(dir, &status, NULL, &oom) < 0)
-                status = -1;
-        u->exit_oom = oom > 0;
-        if (dir) {
-                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (dfd >= 0) {
-                        (void) unlinkat(dfd, "exit", 0);
-                        (void) unlinkat(dfd, "state", 0);
-                }
+        struct manager *m = u->m;
+        u->last_status = status;
+        unit_save_intent_phase(u, STATE_PHASE_ENDED);
+        crash_point(m, "exit-recorded");
+        _cleanup_free_ char *dir = unit_dir(m, u->name);
+        _cleanup_close_ int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        if (dfd >= 0) {
+                (void) unlinkat(dfd, "state", 0);
+                crash_point(m, "cleanup-state-unlinked");
+                (void) unlinkat(dfd, "exit", 0);
+                crash_point(m, "cleanup-exit-unlinked");
         }
         u->monitor_src = sd_event_source_disable_unref(u->monitor_src);
         if (u->monitor_pidfd >= 0)
@@ -98,6 +162,17 @@ void monitor_gone(struct unit *u)
         unit_exited(u, status, NULL);
 }
 
+void monitor_gone(struct unit *u)
+{
+        int status = -1;
+        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+        uint64_t oom = 0;
+        if (dir && state_read_exit(dir, &status, NULL, &oom) < 0)
+                status = -1;
+        u->exit_oom = oom > 0;
+        unit_exit_seen(u, status);
+}
+
 static int on_monitor_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
         (void) s;
@@ -108,6 +183,21 @@ static int on_monitor_child(sd_event_source *s, const siginfo_t *si, void *userd
                 u->monitor_pid = 0;
                 if (u->status_fd >= 0) /* read the reason if it is still in the pipe */
                         on_status(u->status_src, u->status_fd, EPOLLIN, u);
+                /* Its directory is held: by the start of a berthd that died
+                 * after it forked (crash point spawner-forked), whose
+                 * container runs or is about to. That one is adopted. */
+                _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+                if (u->init_pid == 0 && dir && state_dir_locked(dir)) {
+                        u->state = U_STOPPED;
+                        adopt(u->m, u->name);
+                        if (u->state == U_RUNNING) {
+                                u->last_error[0] = 0;
+                                unit_save_intent(u);
+                                manager_dispatch_soon(u->m);
+                                return 0;
+                        }
+                        u->state = U_STARTING;
+                }
                 unit_exited(u, si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status,
                             u->last_error[0] ? u->last_error : "setup failed");
                 return 0;
@@ -180,6 +270,8 @@ void unit_start_now(struct unit *u)
         u->address[0] = 0;
         u->status_len = 0;
         u->last_error[0] = 0;
+        unit_save_intent_phase(u, STATE_PHASE_STARTING);
+        crash_point(m, "start-requested");
         if (pipe2(sp, O_CLOEXEC) < 0) {
                 unit_exited(u, 125, "cannot create a pipe");
                 return;
@@ -267,6 +359,21 @@ void unit_start_now(struct unit *u)
                 char pidbuf[16], wirebuf[16];
                 snprintf(pidbuf, sizeof pidbuf, "%d", (int) rc->pid);
                 snprintf(wirebuf, sizeof wirebuf, "%d", wp[0]);
+                /* Recorded before it is reported: a berthd that dies now is
+                 * followed by one that finds this container (the monitor
+                 * keeps this pid and start time across the exec). */
+                struct state_record rec = { .monitor_pid = getpid(),
+                                            .init_pid = rc->pid,
+                                            .init_start = started.start,
+                                            .started_realtime_usec = now_realtime(),
+                                            .restarts = u->restarts };
+                (void) state_proc_starttime(rec.monitor_pid, &rec.monitor_start);
+                (void) state_boot_id(rec.boot_id);
+                memcpy(rec.restart_hash, u->rh, SPEC_HASH_LEN);
+                memcpy(rec.live_hash, u->lh, SPEC_HASH_LEN);
+                memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
+                snprintf(rec.address, sizeof rec.address, "%s", started.address);
+                (void) state_write(rc->dir, &rec, true);
                 (void) wire_write(sp[1], &started);
                 close(sp[1]);
                 char *argv[] = { "berth-monitor", rc->dir, pidbuf, wirebuf, NULL };
@@ -284,6 +391,7 @@ void unit_start_now(struct unit *u)
             sd_event_add_child(m->event, &u->monitor_src, pid, WEXITED, on_monitor_child, u) < 0)
                 log_error("%s: cannot watch its start", u->name);
         (void) sd_event_source_set_child_process_own(u->monitor_src, false);
+        crash_point(m, "spawner-forked");
 }
 
 int on_pending_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -332,6 +440,52 @@ int unit_init_pidfd(struct unit *u)
         return u->init_pidfd;
 }
 
+/* The init as its monitor knows it (its child, state_find_monitor), when
+ * the recorded one does not verify (an edited or stale record). */
+int unit_refind_init(struct unit *u)
+{
+        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+        struct state_record f;
+        int fd = -1;
+        if (!dir || state_find_monitor(dir, &f) < 0 || state_pidfd_verified(f.init_pid, f.init_start, &fd) < 0)
+                return -ESRCH;
+        if (u->monitor_pid && f.monitor_pid != u->monitor_pid) {
+                close(fd);
+                return -ESRCH;
+        }
+        if (u->init_pidfd >= 0)
+                close(u->init_pidfd);
+        log_warning("container '%s': its init is pid %d (the record said %d)", u->name, (int) f.init_pid,
+                    (int) u->init_pid);
+        u->init_pid = f.init_pid;
+        u->init_start = f.init_start;
+        u->init_pidfd = fd;
+        return fd;
+}
+
+/* SIGKILL to every process of the container's cgroup: found through its
+ * monitor's cgroup (a cgroup below berthd's base), else below berthd's. */
+static int unit_kill_cgroup(struct unit *u)
+{
+        struct cgroup_manager *cm = NULL;
+        struct cgroup *cg = NULL;
+        int r = -ESRCH;
+        if (u->init_pid > 0 && cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0)
+                r = cgroup_open_existing(cm, u->name, &cg);
+        if (r < 0) {
+                cgroup_manager_free(cm);
+                cm = NULL;
+                r = cgroup_open_manager(&cm);
+                if (r >= 0)
+                        r = cgroup_open_existing(cm, u->name, &cg);
+        }
+        if (r >= 0)
+                r = cgroup_kill_all(cg, SIGKILL);
+        cgroup_free(cg);
+        cgroup_manager_free(cm);
+        return r;
+}
+
 static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         (void) s;
@@ -342,11 +496,21 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
                 return 0;
         char buf[64];
         emit(u->m, u->name, "killing", "did not stop within %s", format_duration(u->stopping_timeout, buf, sizeof buf));
-        /* The init is PID 1 of the container's PID namespace: SIGKILL takes all. */
-        if (unit_init_pidfd(u) >= 0)
-                (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, SIGKILL, NULL, 0);
-        else /* no pidfd yet: try again, or the stop (and a shutdown) never ends */
-                set_timer(u, SPEC_USEC_PER_SEC, on_stop_timeout);
+        /* The init is PID 1 of the container's PID namespace: SIGKILL takes
+         * all. Whatever the record said, the stop ends: an init that cannot
+         * be verified is looked up through its monitor, and the cgroup is
+         * killed in any case; this repeats until the monitor reports. */
+        bool sent = unit_init_pidfd(u) >= 0 &&
+                    syscall(SYS_pidfd_send_signal, u->init_pidfd, SIGKILL, NULL, 0) == 0;
+        if (!sent)
+                sent = unit_refind_init(u) >= 0 &&
+                       syscall(SYS_pidfd_send_signal, u->init_pidfd, SIGKILL, NULL, 0) == 0;
+        int k = unit_kill_cgroup(u);
+        if (!sent && k < 0)
+                log_warning("container '%s': neither its init nor its cgroup could be killed (%s); trying again",
+                            u->name, strerror(-k));
+        set_timer(u, SPEC_USEC_PER_SEC, on_stop_timeout);
+        crash_point(u->m, "stop-killed");
         return 0;
 }
 
@@ -367,9 +531,12 @@ void unit_stop_now(struct unit *u)
                               : u->spec                ? u->spec->stop_timeout
                                                        : 10 * SPEC_USEC_PER_SEC;
         u->stop_timeout_set = false;
+        unit_save_intent(u);
+        crash_point(u->m, "stop-requested");
         if (unit_init_pidfd(u) >= 0)
                 (void) syscall(SYS_pidfd_send_signal, u->init_pidfd, sig, NULL, 0);
         set_timer(u, u->stopping_timeout, on_stop_timeout);
+        crash_point(u->m, "stop-signalled");
 }
 
 /* A stop that waits until nothing that depends on u still runs. */
@@ -392,7 +559,7 @@ void unit_request_stop(struct unit *u)
 
 /* ---- exits and restart policy -------------------------------------------------------- */
 
-static void unit_exited(struct unit *u, int status, const char *why)
+void unit_exited(struct unit *u, int status, const char *why)
 {
         struct manager *m = u->m;
         enum unit_state was = u->state;
@@ -431,6 +598,8 @@ static void unit_exited(struct unit *u, int status, const char *why)
                                       u->pending_start)) {
                 u->restart_after_stop = false;
                 unit_request_start(u);
+                unit_save_intent(u);
+                crash_point(m, "exit-handled");
                 manager_dispatch_soon(m);
                 return;
         }
@@ -438,14 +607,14 @@ static void unit_exited(struct unit *u, int status, const char *why)
                 u->state = U_FAILED;
                 snprintf(u->last_error, sizeof u->last_error, "stopped: unhealthy (health on-failure = stop)");
                 emit(m, u->name, "failed", "%s", u->last_error);
+                unit_save_intent(u);
+                crash_point(m, "failed-recorded");
                 manager_dispatch_soon(m);
                 return;
         }
-        if (!health_stopped && (was == U_STOPPING || m->shutting_down || u->operator_stopped || !u->spec)) {
-                manager_dispatch_soon(m);
-                return;
-        }
-        if (m->shutting_down || u->operator_stopped || !u->spec) {
+        if ((!health_stopped && was == U_STOPPING) || m->shutting_down || u->operator_stopped || !u->spec) {
+                unit_save_intent_phase(u, STATE_PHASE_STOPPED);
+                crash_point(m, "exit-handled");
                 manager_dispatch_soon(m);
                 return;
         }
@@ -475,6 +644,12 @@ static void unit_exited(struct unit *u, int status, const char *why)
                 if (failure && was == U_STARTING) {
                         u->state = U_FAILED;
                         emit(m, u->name, "failed", "%s", u->last_error[0] ? u->last_error : "could not start");
+                        unit_save_intent(u);
+                        crash_point(m, "failed-recorded");
+                } else {
+                        /* Its policy leaves it stopped: so does a restarted berthd. */
+                        unit_save_intent_phase(u, STATE_PHASE_EXITED);
+                        crash_point(m, "exit-handled");
                 }
                 manager_dispatch_soon(m);
                 return;
@@ -483,6 +658,8 @@ static void unit_exited(struct unit *u, int status, const char *why)
                 u->state = U_FAILED;
                 emit(m, u->name, "failed", "%zu restarts within %llus (restart-limit %u)", rd.in_window,
                      (unsigned long long) (c->restart_window / SPEC_USEC_PER_SEC), c->restart_limit);
+                unit_save_intent(u);
+                crash_point(m, "failed-recorded");
                 manager_dispatch_soon(m);
                 return;
         }
@@ -497,6 +674,9 @@ static void unit_exited(struct unit *u, int status, const char *why)
         char d[32];
         emit(m, u->name, "restarting", "in %s (restart %u, exit status %d)", format_duration(delay, d, sizeof d),
              u->restarts, status);
+        u->backoff_until_rt = now_realtime() + delay;
+        unit_save_intent(u);
+        crash_point(m, "backoff-recorded");
         set_timer(u, delay, on_pending_timer);
         manager_dispatch_soon(m);
 }

@@ -64,7 +64,20 @@ int verb_events(struct ctl_args *a)
         struct events_filter f = { .json = a->json,
                                    .name = a->argc > 0 ? a->argv[0] : NULL,
                                    .since_usec = a->since ? now - a->since : 0 };
-        return call("io.berth.Manager.Events", NULL, true, print_event, &f);
+        /* --since or -n replay berthd's journal on disk, which holds the
+         * events of earlier berthds too. */
+        json_object *p = NULL;
+        if (a->since || a->lines >= 0) {
+                if (a->lines == 0 || a->lines > 100000) {
+                        fprintf(stderr, "berthctl events: -n expects a number of events from 1 to 100000\n");
+                        return 2;
+                }
+                p = json_object_new_object();
+                json_object_object_add(p, "since_usec", json_object_new_uint64(f.since_usec));
+                if (a->lines > 0)
+                        json_object_object_add(p, "last", json_object_new_uint64((uint64_t) a->lines));
+        }
+        return call("io.berth.Manager.Events", p, true, print_event, &f);
 }
 
 struct wait_info {

@@ -181,6 +181,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, "berthd: must run as root\n");
                 return 1;
         }
+        /* Test-only crash points (docs/design.md): read once, and never
+         * passed on to a spawner, monitor or container. Only whoever sets
+         * root's daemon environment can set it, who can kill berthd anyway. */
+        char cerr[256];
+        if (crashpoint_parse(getenv("BERTH_CRASH_AT"), &o.crash, cerr, sizeof cerr) < 0) {
+                fprintf(stderr, "berthd: %s\n", cerr);
+                return 1;
+        }
+        (void) unsetenv("BERTH_CRASH_AT");
         find_helper("BERTH_MONITOR", "berth-monitor");
         find_helper("BERTH_INIT", "berth-init");
         /* The template scripts beside a source build, found through /proc/self/exe. */

@@ -519,8 +519,14 @@ t_wait_events() {
   check "events --since 1h: the older ones" grep -q "exited: status 5" <<<"$out"
   timeout 3 "$CTL" events --socket "$SOCK" --since never >/dev/null 2>&1; rc=$?
   check "events --since with no duration is a usage error (rc=$rc)" test "$rc" = 2
+  out=$(timeout 3 "$CTL" events --socket "$SOCK" -n 1000 "$P-w" 2>&1)
+  check "events -n 1000: replays the journal, the exit among them" grep -q "exited: status 5" <<<"$out"
+  out=$(timeout 3 "$CTL" events --socket "$SOCK" --lines 1000 "$P-w" 2>&1)
+  check "events --lines 1000: the same" grep -q "exited: status 5" <<<"$out"
+  timeout 3 "$CTL" events --socket "$SOCK" -n 0 >/dev/null 2>&1; rc=$?
+  check "events -n 0 is a usage error (rc=$rc)" test "$rc" = 2
   cov wait --socket
-  cov events --json --since --socket
+  cov events --json --since --socket -n --lines
 }
 
 t_template() {

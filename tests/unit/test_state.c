@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "state.h"
 
@@ -150,6 +152,96 @@ static void test_perf22_state_definitions_same(void **state)
         assert_int_equal(system(cmd), 0);
 }
 
+/* ---- intent records ---------------------------------------------------------------------- */
+
+static void write_read_intent(const struct state_intent *in, struct state_intent *out, char *text, size_t size)
+{
+        char dir[] = "/tmp/test_state_intent.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(state_write_intent(dir, in), 0);
+        assert_int_equal(state_read_intent(dir, out), 0);
+        char path[128];
+        snprintf(path, sizeof path, "%s/intent", dir);
+        FILE *f = fopen(path, "re");
+        assert_non_null(f);
+        size_t n = fread(text, 1, size - 1, f);
+        text[n] = 0;
+        fclose(f);
+        unlink(path);
+        rmdir(dir);
+}
+
+static void test_state_intent_round_trip(void **state)
+{
+        (void) state;
+        struct state_intent in = { .boot_id = "0f4b8a52-3c1e-4d7e-9a39-0e3b7cbb1a11",
+                                   .phase = STATE_PHASE_BACKOFF,
+                                   .operator_stopped = true,
+                                   .last_status = 143,
+                                   .backoff_until_usec = 1700000000123456ULL,
+                                   .restarts = 7,
+                                   .consecutive = 3,
+                                   .restart_times = { 11, 22, 33 },
+                                   .n_restart_times = 3,
+                                   .last_error = "line one\nline two" },
+                            out;
+        char text[4096];
+        write_read_intent(&in, &out, text, sizeof text);
+        assert_int_equal(out.phase, STATE_PHASE_BACKOFF);
+        assert_true(out.operator_stopped);
+        assert_false(out.restart_after_stop);
+        assert_int_equal(out.last_status, 143);
+        assert_int_equal(out.backoff_until_usec, 1700000000123456ULL);
+        assert_int_equal(out.restarts, 7);
+        assert_int_equal(out.consecutive, 3);
+        assert_int_equal(out.n_restart_times, 3);
+        assert_int_equal(out.restart_times[2], 33);
+        assert_string_equal(out.boot_id, in.boot_id);
+        assert_string_equal(out.last_error, "line one line two"); /* one line */
+}
+
+static void test_state_intent_no_status_round_trip(void **state)
+{
+        (void) state;
+        struct state_intent in = { .boot_id = "0f4b8a52-3c1e-4d7e-9a39-0e3b7cbb1a11", .last_status = -1 }, out;
+        char text[4096];
+        write_read_intent(&in, &out, text, sizeof text);
+        assert_int_equal(out.last_status, -1);
+        assert_int_equal(out.phase, STATE_PHASE_STOPPED);
+        assert_int_equal(out.n_restart_times, 0);
+}
+
+static void test_state_intent_every_truncation_refused(void **state)
+{
+        (void) state;
+        struct state_intent in = { .boot_id = "0f4b8a52-3c1e-4d7e-9a39-0e3b7cbb1a11",
+                                   .phase = STATE_PHASE_STOPPING,
+                                   .restart_times = { 5 },
+                                   .n_restart_times = 1 },
+                            out;
+        char text[4096];
+        write_read_intent(&in, &out, text, sizeof text);
+        size_t len = strlen(text);
+        assert_int_equal(state_parse_intent(text, len, &out), 0);
+        for (size_t cut = 0; cut < len; cut++)
+                assert_int_equal(state_parse_intent(text, cut, &out), -EBADMSG);
+}
+
+static void test_state_intent_bad_values_refused(void **state)
+{
+        (void) state;
+        static const char *const bad[] = { "phase=sleeping\n", "operator_stopped=2\n", "last_status=-7\n",
+                                           "restart_times=1,,2\n", "restart_times=1,\n", "restarts=x\n" };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                char text[512];
+                snprintf(text, sizeof text,
+                         "berth-intent 1\nboot_id=0f4b8a52-3c1e-4d7e-9a39-0e3b7cbb1a11\nphase=stopped\n%send=1\n",
+                         bad[i]);
+                struct state_intent out;
+                assert_int_equal(state_parse_intent(text, strlen(text), &out), -EBADMSG);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -161,6 +253,10 @@ int main(void)
                 cmocka_unit_test(test_state_parse_duplicate_key_refused),
                 cmocka_unit_test(test_state_parse_unknown_key_ignored),
                 cmocka_unit_test(test_perf22_state_definitions_same),
+                cmocka_unit_test(test_state_intent_round_trip),
+                cmocka_unit_test(test_state_intent_no_status_round_trip),
+                cmocka_unit_test(test_state_intent_every_truncation_refused),
+                cmocka_unit_test(test_state_intent_bad_values_refused),
         };
         return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }
