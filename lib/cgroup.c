@@ -69,7 +69,9 @@ int cgroup_open_manager(struct cgroup_manager **ret)
 
 static int of_text(char *text, const char *suffix, char *out);
 
-int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **ret)
+/* The base cgroup text of the container name that pid runs in: each line of
+ * /proc/PID/cgroup ends in <B>/berth/<name>, cut that suffix off to get B. */
+static int base_of(pid_t pid, const char *name, char **ret)
 {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
@@ -77,12 +79,21 @@ int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **
         int r = cgroup_read_at(AT_FDCWD, path, &text);
         if (r < 0)
                 return r;
-        /* Each line ends in <B>/berth/<name>: cut that suffix off to get B. */
         _cleanup_free_ char *suffix = strdup_printf("/berth/%s", name);
         _cleanup_free_ char *out = calloc(1, strlen(text) + 2);
         if (!suffix || !out)
                 return -ENOMEM;
         r = of_text(text, suffix, out);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **ret)
+{
+        _cleanup_free_ char *out = NULL;
+        int r = base_of(pid, name, &out);
         if (r < 0)
                 return r;
         r = open_manager(out, ret);
@@ -93,17 +104,8 @@ int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **
 
 int cgroup_manager_of_cached(pid_t pid, const char *name, struct cgroup_manager **cache)
 {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
-        _cleanup_free_ char *text = NULL;
-        int r = cgroup_read_at(AT_FDCWD, path, &text);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *suffix = strdup_printf("/berth/%s", name);
-        _cleanup_free_ char *out = calloc(1, strlen(text) + 2);
-        if (!suffix || !out)
-                return -ENOMEM;
-        r = of_text(text, suffix, out);
+        _cleanup_free_ char *out = NULL;
+        int r = base_of(pid, name, &out);
         if (r < 0)
                 return r;
         if (*cache && (*cache)->of_text && streq((*cache)->of_text, out))

@@ -51,6 +51,14 @@ static bool token_ok(const char *s)
         return name_is_valid(s) && strlen(s) < 16;
 }
 
+/* A table name is an nft identifier (up to 255 bytes; a foreground run's
+ * is berth_run_ + the container's name): lower-case letters, digits, _. */
+static bool table_ok(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+        return n > 0 && n <= 200 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
 static const char *proto_name(publish_proto_t p)
 {
         return p == PROTO_UDP ? "udp" : "tcp";
@@ -59,7 +67,7 @@ static const char *proto_name(publish_proto_t p)
 int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t n_nets,
                      const struct nat_target *targets, size_t n_targets, struct in_addr dns_loopback, char **ret)
 {
-        if (!token_ok(table))
+        if (!table_ok(table))
                 return -EINVAL;
         for (size_t i = 0; i < n_nets; i++)
                 if (!token_ok(bridge_of(nets[i])) || nets[i]->prefix > 32)
@@ -203,7 +211,7 @@ int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets
 
 int nat_remove(const char *table, struct error *e)
 {
-        if (!token_ok(table))
+        if (!table_ok(table))
                 return error_set(e, 0, "'%s' is not a table name", table);
         _cleanup_free_ char *script = strdup_printf("add table inet %s\ndelete table inet %s\n", table, table);
         if (!script)

@@ -111,21 +111,29 @@ static int nl_open_in(int netns_fd, struct nl_sock **ret)
  * container sends (it has CAP_NET_RAW) must not give the host or its
  * neighbours addresses or routes (CVE-2020-13401). No conf directory means
  * no IPv6 on that link (ipv6.disable=1, MTU below 1280): nothing to do. */
+/* Writes text (2 bytes) to path, which must be on a file system of type
+ * magic (procfs, sysfs: never a look-alike a container mounted). */
+static int write_kernel_knob(const char *path, long magic, const char *text)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0)
+                return -errno;
+        if (sf.f_type != magic)
+                return -EXDEV;
+        if (write(fd, text, 2) != 2)
+                return -errno;
+        return 0;
+}
+
 static int ipv6_ra_off(const char *ifname)
 {
         char path[80];
         snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/accept_ra", ifname);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        struct statfs sf;
-        if (fstatfs(fd, &sf) < 0)
-                return -errno;
-        if (sf.f_type != PROC_SUPER_MAGIC)
-                return -EXDEV;
-        if (write(fd, "0\n", 2) != 2)
-                return -errno;
-        return 0;
+        int r = write_kernel_knob(path, PROC_SUPER_MAGIC, "0\n");
+        return r == -ENOENT ? 0 : r;
 }
 
 /* ipv6_ra_off() for each of ifnames (NULL-terminated) inside netns_fd. */
@@ -153,17 +161,7 @@ static int bridge_port_hairpin(const char *ifname)
 {
         char path[96];
         snprintf(path, sizeof path, "/sys/class/net/%s/brport/hairpin_mode", ifname);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        struct statfs sf;
-        if (fstatfs(fd, &sf) < 0)
-                return -errno;
-        if (sf.f_type != SYSFS_MAGIC)
-                return -EXDEV;
-        if (write(fd, "1\n", 2) != 2)
-                return -errno;
-        return 0;
+        return write_kernel_knob(path, SYSFS_MAGIC, "1\n");
 }
 
 static const char *link_kind(struct rtnl_link *l)

@@ -202,14 +202,20 @@ int state_parse(const char *text, size_t len, struct state_record *r)
         return seen == (1u << _K_MAX) - 1 ? 0 : -EBADMSG;
 }
 
-int state_read(const char *dir, struct state_record *r)
+/* DIR/FILE (at most max bytes, never through a symlink) into *text. */
+static int read_record(const char *dir, const char *file, size_t max, char **text, size_t *len)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return -errno;
+        return read_file_at(dfd, file, max, text, len);
+}
+
+int state_read(const char *dir, struct state_record *r)
+{
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int q = read_file_at(dfd, "state", 4096, &text, &len);
+        int q = read_record(dir, "state", 4096, &text, &len);
         if (q < 0)
                 return q;
         return state_parse(text, len, r);
@@ -644,12 +650,9 @@ int state_parse_intent(const char *text, size_t len, struct state_intent *i)
 
 int state_read_intent(const char *dir, struct state_intent *i)
 {
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dfd < 0)
-                return -errno;
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int q = read_file_at(dfd, "intent", 8192, &text, &len);
+        int q = read_record(dir, "intent", 8192, &text, &len);
         if (q < 0)
                 return q;
         return state_parse_intent(text, len, i);

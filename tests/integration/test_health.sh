@@ -440,7 +440,7 @@ t_soak() {
   local i
   for ((i = 0; i < n; i++)); do
     container "$P-k$i" 'command = { "sleep", "100000" }' 'autostart = true' 'network { mode = "none" }' \
-      'health { command = { "true" } interval = 1s timeout = 5s retries = 3 }'
+      'health { command = { "true" } interval = 2s timeout = 2s retries = 3 }'
   done
   local t_start=$SECONDS
   # Under ASan, freed memory sits in a quarantine (256 MB by default) and
@@ -460,9 +460,9 @@ t_soak() {
   local cpu
   cpu=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v w=$((w1 - w0)) 'BEGIN { printf "%.1f", 100 * c / hz / (w / 1e9) }')
   # The 5 kept probes of a few containers: all passed, the newest within
-  # 6 s, one every 6 s at most (interval 1 s is counted from the end of
-  # the previous probe: the period is 1 s + the probe + event loop delays).
-  # This is a soak for leaks and CPU, not a latency test: the timeout (5 s)
+  # 6 s, one every 6 s at most (interval 2 s is counted from the end of
+  # the previous probe: the period is 2 s + the probe + event loop delays).
+  # This is a soak for leaks and CPU, not a latency test: the timeout (2 s)
   # and the bounds leave room for a loaded machine (under ASan a probe's
   # fork of berthd takes 100-800 ms when other suites run beside it).
   local k span_ok=1 spans=''

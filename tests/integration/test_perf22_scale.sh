@@ -82,8 +82,14 @@ done
 
 # ---- 1. autostart ------------------------------------------------------------------------------
 
+# Under ASan freed memory sits in a quarantine (256 MB by default) and RSS
+# grows until it is full: without it, RSS shows what berthd keeps. The
+# absolute bound is for a normal build (ASan's shadow alone is tens of MB).
+ASAN_BUILD=false
+if ldd "$BERTHD" 2>/dev/null | grep -q libasan; then ASAN_BUILD=true; fi
+DENV=(env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0")
 t0=$(date +%s%N)
-daemon_start
+daemon_start "${DENV[@]}"
 check "all $((N + NB)) containers run after autostart" wait_until "$SETTLE" all_running
 note "autostart of $((N + NB)): $(ms "$t0") ms (load $(cut -d' ' -f1-3 /proc/loadavg))"
 sleep 1 # the last monitors settle
@@ -118,7 +124,7 @@ before=$(running)
 daemon_kill9
 check "every container's monitor outlives a killed berthd" eval '[ "$(procs)" = "$((N + NB))" ]'
 t0=$(date +%s%N)
-daemon_start
+daemon_start "${DENV[@]}"
 check "a new berthd re-adopts all $((N + NB))" wait_until "$SETTLE" all_running
 note "restart to all re-adopted: $(ms "$t0") ms"
 check "with the same init pids" eval '[ "$(running)" = "$before" ]'
@@ -141,7 +147,11 @@ snapshot "after the second reload"
 check "no fd leaked across the second reload" test "$(fds)" = "$adopt_fds"
 check "berthd's memory grew by less than 4 MB over the second reload ($adopt_rss -> $(rss_kb) kB)" \
   test "$(rss_kb)" -lt "$((adopt_rss + 4096))"
-check "berthd's RSS stays below 50 MB" test "$(rss_kb)" -lt 51200
+if $ASAN_BUILD; then
+  ok "berthd's RSS stays below 50 MB # skip under ASan ($(rss_kb) kB with its shadow memory)"
+else
+  check "berthd's RSS stays below 50 MB" test "$(rss_kb)" -lt 51200
+fi
 
 # ---- 5. the ordered stop of all ---------------------------------------------------------------------
 

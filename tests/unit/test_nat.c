@@ -113,7 +113,21 @@ static void test_nat_ruleset_text_rejects_bad_names(void **state)
         struct spec_network *nets[] = { &a };
         assert_int_equal(nat_ruleset_text("berth", nets, 1, NULL, 0, (struct in_addr) { INADDR_ANY }, &s), -EINVAL);
         assert_int_equal(nat_ruleset_text("a b", NULL, 0, NULL, 0, (struct in_addr) { INADDR_ANY }, &s), -EINVAL);
+        assert_int_equal(nat_ruleset_text("bad-name", NULL, 0, NULL, 0, (struct in_addr) { INADDR_ANY }, &s), -EINVAL);
         assert_null(s);
+}
+
+/* A foreground run's table is berth_run_ + the container's name: longer than
+ * an interface name may be (test_net_ra.sh's snra-c failed to start). */
+static void test_nat_ruleset_text_long_table_name(void **state)
+{
+        (void) state;
+        char *s = NULL;
+        assert_int_equal(nat_ruleset_text("berth_run_a_rather_long_container_name", NULL, 0, NULL, 0,
+                                          (struct in_addr) { INADDR_ANY }, &s),
+                         0);
+        assert_non_null(strstr(s, "table inet berth_run_a_rather_long_container_name {"));
+        free(s);
 }
 
 int main(void)
@@ -125,6 +139,7 @@ int main(void)
                 cmocka_unit_test(test_nat_ruleset_text_guards_route_localnet),
                 cmocka_unit_test(test_nat_ruleset_text_forwards_dns_to_loopback_server),
                 cmocka_unit_test(test_nat_ruleset_text_rejects_bad_names),
+                cmocka_unit_test(test_nat_ruleset_text_long_table_name),
         };
         return cmocka_run_group_tests_name("nat", tests, NULL, NULL);
 }
