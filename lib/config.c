@@ -530,6 +530,41 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
                 else if (g == net || g == (net | ~mask))
                         err(x, gw->line, "gateway: '%s' is the subnet's network or broadcast address", gw->text);
         }
+        const struct cval *s6 = get(s, "subnet6");
+        if (s6) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "%s", s6->text);
+                char *slash = strchr(buf, '/'), *end = NULL;
+                unsigned long p6 = 0;
+                if (slash) {
+                        *slash = 0;
+                        errno = 0;
+                        p6 = strtoul(slash + 1, &end, 10);
+                }
+                if (!slash || errno || !end || *end || end == slash + 1 ||
+                    inet_pton(AF_INET6, buf, &n->subnet6) != 1)
+                        err(x, s6->line, "subnet6: '%s' is not an IPv6 prefix (e.g. 2001:db8:1::/64)", s6->text);
+                else if (p6 < 8 || p6 > 120)
+                        err(x, s6->line, "subnet6: prefix /%lu is out of range (/8../120)", p6);
+                else if (sub && n->prefix >= 8 && n->prefix <= 30 && 128 - p6 < 32u - n->prefix)
+                        err(x, s6->line, "subnet6: /%lu is too long for the addresses of subnet /%u (a "
+                            "container's IPv6 address carries its IPv4 host number: at most /%u)", p6, n->prefix,
+                            128 - (32 - n->prefix));
+                else {
+                        bool host_bits = false;
+                        for (unsigned b = (unsigned) p6; b < 128; b++)
+                                if (n->subnet6.s6_addr[b / 8] & (0x80 >> (b % 8)))
+                                        host_bits = true;
+                        if (host_bits)
+                                err(x, s6->line, "subnet6: '%s' has host bits set", s6->text);
+                        else {
+                                n->v6 = true;
+                                n->prefix6 = (uint8_t) p6;
+                                n->gateway6 = n->subnet6;
+                                n->gateway6.s6_addr[15] |= 1;
+                        }
+                }
+        }
         read_keys(x, s, "network", n);
         int bl = read_one(x, s, "network", "bridge", n);
         bool name_reported = !bl && !name_is_valid(n->name); /* the bridge is the name */

@@ -161,6 +161,24 @@ static bool equal_subnet(const void *a, const void *b)
         return N(a)->subnet.s_addr == N(b)->subnet.s_addr && N(a)->prefix == N(b)->prefix;
 }
 
+static void hash_subnet6(struct key_hasher *s, const void *p)
+{
+        if (!N(p)->v6)
+                return; /* as before subnet6 existed */
+        uint64_t hi, lo;
+        memcpy(&hi, N(p)->subnet6.s6_addr, 8);
+        memcpy(&lo, N(p)->subnet6.s6_addr + 8, 8);
+        key_hash_u64(s, "subnet6-hi", hi);
+        key_hash_u64(s, "subnet6-lo", lo);
+        key_hash_u64(s, "prefix6", N(p)->prefix6);
+}
+
+static bool equal_subnet6(const void *a, const void *b)
+{
+        return N(a)->v6 == N(b)->v6 && N(a)->prefix6 == N(b)->prefix6 &&
+               memcmp(&N(a)->subnet6, &N(b)->subnet6, sizeof N(a)->subnet6) == 0;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const char *const restart_words[] = { "no", "on-failure", "always", "unless-stopped", NULL };
@@ -349,6 +367,8 @@ static const struct key_def table[] = {
           .def = "the network's name", .doc = "the bridge interface's name" },
         { "network", "subnet", KEY_CUSTOM, SN(subnet), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet,
           .equal = equal_subnet, .def = "none", .doc = "the IPv4 subnet, /8 to /30" },
+        { "network", "subnet6", KEY_CUSTOM, SN(subnet6), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet6,
+          .equal = equal_subnet6, .def = "none (IPv4 only)", .doc = "an IPv6 prefix: a dual-stack network" },
         { "network", "gateway", KEY_IPV4, SN(gateway), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK,
           .hash_tag = "gateway", .def = "the subnet's first address", .doc = "the bridge's own address" },
         { "network", "nat", KEY_BOOL, SN(nat), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES, .hash_tag = "nat",

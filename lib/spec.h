@@ -106,6 +106,11 @@ struct spec_network {
         struct in_addr gateway; /* defaults to the first host address */
         bool nat;
         uint32_t mtu; /* 0 = kernel default (1500) */
+        /* Dual stack (subnet6): the bridge has gateway6 (the prefix's first
+         * address), a container the IPv6 address with its IPv4 host number. */
+        bool v6;
+        struct in6_addr subnet6, gateway6;
+        uint8_t prefix6;
         /* Not from a file: a host bridge berth does not manage (a container's
          * network.bridge naming no declared network), gateway 0 = no route. */
         bool external;

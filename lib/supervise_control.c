@@ -159,6 +159,18 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                 u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
         json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
         json_object_object_add(o, "address", json_object_new_string(u->address));
+        /* A dual-stack network's IPv6 address follows from the IPv4 one. */
+        const struct spec_network *n6 = u->spec && u->spec->net_mode == NET_BRIDGE && u->address[0]
+                                                ? spec_set_find_network(&m->set, u->spec->network)
+                                                : NULL;
+        struct in_addr a4;
+        char a6[INET6_ADDRSTRLEN] = "";
+        if (n6 && n6->v6 && inet_pton(AF_INET, u->address, &a4) == 1) {
+                struct in6_addr x;
+                net_address6(n6, a4, &x);
+                inet_ntop(AF_INET6, &x, a6, sizeof a6);
+        }
+        json_object_object_add(o, "address6", json_object_new_string(a6));
         json_object_object_add(o, "restarts", json_object_new_int64(u->restarts));
         uint64_t up = u->state == U_RUNNING && u->started_realtime ? (now_realtime() - u->started_realtime) / 1000000ULL : 0;
         json_object_object_add(o, "uptime_sec", json_object_new_uint64(up));

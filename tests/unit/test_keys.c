@@ -57,6 +57,7 @@ static const struct {
         { "network.subnet", "@subnet = \"198.18.5.0/24\"" },
         { "network.gateway", "gateway = \"198.18.4.254\"" },
         { "network.bridge", "bridge = \"br9\"" },
+        { "network.subnet6", "subnet6 = \"2001:db8:4::/64\"" },
 };
 
 static const char *special_text(const char *path)
