@@ -507,7 +507,8 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 r = setup_failed(e, -ENOMEM, "environment");
                 goto fail_seccomp;
         }
-        c.home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(o->env, "HOME");
+        c.home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(spec->env_file_env, "HOME") &&
+                           !env_has(o->env, "HOME");
         r = env_merge(&env, o->env);
         if (r < 0) {
                 r = setup_failed(e, r, "environment: entries must be K=V");
