@@ -482,13 +482,13 @@ static void read_rlimits(struct ctx *x, const struct scan *scan, int rec, struct
 
 static void read_io_max(struct ctx *x, cfg_t *io, const struct sec_rec *rec, struct spec_container *c)
 {
-        if (!io)
+        if (!io || !rec) /* libconfuse gives every single block, written or not */
                 return;
         read_keys(x, io, "container.io-max", c);
         const struct spec_limits *l = &c->limits;
         bool any = l->io_rbps || l->io_wbps || l->io_riops || l->io_wiops;
         if (!l->io_device && cfg_size(io, "device") == 0)
-                err(x, rec ? rec->line : c->line, "io-max: needs device = \"/dev/...\" (the block device to throttle)");
+                err(x, rec->line, "io-max: needs device = \"/dev/...\" (the block device to throttle)");
         else if (!any && l->io_device)
                 err(x, c->line_io_device, "io-max: set at least one of rbps, wbps, riops, wiops");
 }

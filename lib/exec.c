@@ -22,6 +22,7 @@
 #include "mounts.h"
 #include "runtime.h"
 #include "security.h"
+#include "settings.h"
 #include "spawn.h"
 #include "state.h"
 #include "util.h"
@@ -617,6 +618,13 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         r = moved_itself ? 0 : cgroup_attach(cg, child);
         if (r < 0) {
                 r = setup_failed(e, r, "container '%s': cannot join its cgroup", t->name);
+                exec_session_free(s);
+                return r;
+        }
+        /* The container's resource limits (rlimits), as its init has them. */
+        r = settings_copy_rlimits(t->init_pid, child, e);
+        if (r < 0) {
+                (void) error_wrap(e, "container '%s'", t->name);
                 exec_session_free(s);
                 return r;
         }

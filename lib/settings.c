@@ -202,6 +202,19 @@ int settings_apply_rlimits(pid_t pid, const struct spec_rlimit *l, size_t n, str
         return 0;
 }
 
+int settings_copy_rlimits(pid_t from, pid_t to, struct error *e)
+{
+        for (size_t i = 0; i < ELEMENTSOF(rlimits); i++) {
+                struct rlimit rl;
+                enum __rlimit_resource res = (enum __rlimit_resource) rlimits[i].resource;
+                if (prlimit(from, res, NULL, &rl) < 0)
+                        return error_set(e, -errno, "cannot read the limit %s of its init", rlimits[i].name);
+                if (prlimit(to, res, &rl, NULL) < 0)
+                        return error_set(e, -errno, "cannot set the limit %s", rlimits[i].name);
+        }
+        return 0;
+}
+
 /* ---- env-file -------------------------------------------------------------- */
 
 int settings_env_file_parse(const char *path, const char *what, const char *text, size_t len, char ***ret,

@@ -58,3 +58,6 @@ int settings_apply_sysctl(int procfd, char *const *sysctl, struct error *e);
 /* In the parent, before the child runs anything: the limits of pid (and
  * so of everything it starts). 0 or -errno with e set. */
 int settings_apply_rlimits(pid_t pid, const struct spec_rlimit *l, size_t n, struct error *e);
+/* Every resource limit of from onto to (a process joining from's
+ * container: exec sessions, health probes). 0 or -errno with e set. */
+int settings_copy_rlimits(pid_t from, pid_t to, struct error *e);

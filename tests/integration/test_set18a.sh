@@ -92,10 +92,12 @@ want_ttl=$((host_ttl == 99 ? 98 : 99))
 printf '# the web env\nFROMFILE=one\nBOTH=file\n\n' > "$D/web.env"
 rb=50M
 write_conf() {
+  local iomax=
+  [ -z "$rb" ] || iomax="io-max { device = \"$rootdev\"  rbps = $rb  wiops = 100 }"
   container "$P-a" 'autostart = true' 'read-only-root = true' "env-file = \"$D/web.env\"" 'env = { "BOTH=env" }' \
     "sysctl { net.ipv4.ip_default_ttl = $want_ttl" '    kernel.shmmax = 123456789 }' \
     'rlimits { nofile = "1024:4096"  core = 0  nproc = 512 }' \
-    "io-max { device = \"$rootdev\"  rbps = $rb  wiops = 100 }" \
+    "$iomax" \
     "mount shared { type = \"bind\" source = \"$D/shared\" target = \"/shared\" }" \
     'command = { "/bin/sh", "-c", "cat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/kernel/shmmax > /shared/sysctl; cat /proc/self/limits > /shared/limits; ulimit -n > /shared/ulimit; touch /x 2>/shared/touch; echo $? > /shared/touch_rc; touch /tmp/t /run/t && echo writable > /shared/tmp; echo \"$FROMFILE $BOTH\" > /shared/env.tmp; mv /shared/env.tmp /shared/env; while :; do sleep 1; done" }'
 }
@@ -114,6 +116,9 @@ check "read-only-root: touch / fails ($(oneline "$(cat "$D/shared/touch" 2>/dev/
   eval '[ "$(cat "$D/shared/touch_rc" 2>/dev/null)" != 0 ] && grep -q "Read-only file system" "$D/shared/touch"'
 check "read-only-root: /tmp and /run are writable" test "$(cat "$D/shared/tmp" 2>/dev/null)" = writable
 check "env-file: values from the file, env wins over it" test "$(cat "$D/shared/env" 2>/dev/null)" = "one env"
+
+out=$(ctl exec "$P-a" -- /bin/sh -c 'ulimit -n; ulimit -Hn' 2>&1)
+check "rlimits: berthctl exec gets the container's limits ($(oneline "$out"))" test "$(oneline "$out")" = "1024 4096"
 
 # The throttle files of the container's blkio cgroup on the host.
 mm=$(devnum "$rootdev")
@@ -142,6 +147,18 @@ else
   check "io-max: reload wrote rbps=62914560" wait_until 10 grep -q "^$mm rbps=62914560" "$io"
 fi
 check "io-max: the PID stays ($pid)" test "$(pid_of "$P-a")" = "$pid"
+
+# Without io-max the device is released, still live.
+rb=
+write_conf
+ctl reload >/dev/null 2>&1
+if [ -n "$blkio" ]; then
+  check "io-max: removed, read_bps_device and write_iops_device are empty" \
+    wait_until 10 eval '[ -z "$(cat "$blkio/blkio.throttle.read_bps_device" "$blkio/blkio.throttle.write_iops_device")" ]'
+else
+  check "io-max: removed, io.max has no line for $mm" wait_until 10 eval '! grep -q "^$mm " "$io"'
+fi
+check "io-max: the PID still stays ($pid)" test "$(pid_of "$P-a")" = "$pid"
 
 # A change of the env file's content restarts the container.
 printf 'FROMFILE=two\nBOTH=file\n' > "$D/web.env"
