@@ -486,7 +486,9 @@ static void read_io_max(struct ctx *x, cfg_t *io, const struct sec_rec *rec, str
                 return;
         read_keys(x, io, "container.io-max", c);
         const struct spec_limits *l = &c->limits;
-        bool any = l->io_rbps || l->io_wbps || l->io_riops || l->io_wiops;
+        bool any = false; /* written, even when wrong (reported) */
+        for (const char *const *k = (const char *const[]){ "rbps", "wbps", "riops", "wiops", NULL }; *k; k++)
+                any |= cfg_size(io, *k) > 0;
         if (!l->io_device && cfg_size(io, "device") == 0)
                 err(x, rec->line, "io-max: needs device = \"/dev/...\" (the block device to throttle)");
         else if (!any && l->io_device)

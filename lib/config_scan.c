@@ -103,7 +103,7 @@ int schema_build(struct schema *sc)
  * newlines) and record where each section opens. */
 
 #define SCAN_DEPTH_MAX 16
-#define SCAN_OPTS_MAX 32 /* keys and blocks in one section of the schema */
+#define SCAN_OPTS_MAX 64 /* keys and blocks in one section of the schema */
 
 struct tok {
         int kind; /* 'w' word, 's' string, or the punctuation character, '+' for += */
