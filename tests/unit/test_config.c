@@ -495,6 +495,17 @@ static const char full_example[] =
         "    max-size  = 1M\n"
         "    max-files = 7\n"
         "  }\n"
+        "  read-only-root = true\n"
+        "  env-file = \"/etc/berth/web.env\"\n"
+        "  sysctl { net.ipv4.ip_forward = 1 }\n"
+        "  rlimits { nofile = \"1024:4096\" }\n"
+        "  io-max {\n"
+        "    device = \"/dev/sda\"\n"
+        "    rbps   = 50M\n"
+        "    wbps   = 20M\n"
+        "    riops  = 1000\n"
+        "    wiops  = 500\n"
+        "  }\n"
         "}\n";
 
 static void test_config_parse_buffer_full_example(void **state)
