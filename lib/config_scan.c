@@ -459,6 +459,7 @@ static int check_token(struct checker *ck, const struct tok *t, bool env_here)
                  * let the expanded (or mangled) value raise a second error. */
                 blank(ck->buf, prev[1].start, t->start + t->len);
                 ck->skip_value_from = -1;
+                ck->free_pending = false; /* also in a freeform block: nothing recorded */
                 return 0;
         }
         if (sp > 0 && ck->stack[sp - 1].freeform) {

@@ -100,6 +100,14 @@ static void test_sysctl_bad_values(void **state)
                   "t.conf:5: sysctl.net.ipv4.ip_forward: set twice (first at line 4)");
         parse_bad(CT("  sysctl { net.ipv4.ip_forward = { \"1\" } }"), "t.conf:3: sysctl.net.ipv4.ip_forward: takes one value");
         parse_bad(CT("  sysctl { }\n  sysctl { }"), "t.conf:4: sysctl: set twice");
+        /* '${' is refused, and the setting dropped whole: the next one is read right. */
+        struct spec_set set = { 0 };
+        char msg[512];
+        assert_int_equal(parse(CT("  sysctl {\n net.a.b = \"${X}\"\n net.c.d = 2\n }"), &set, msg, sizeof msg), 1);
+        assert_string_equal(msg, "t.conf:4: '${' would expand an environment variable: write '\\${' or use single quotes");
+        assert_int_equal(strv_length(set.containers[0]->sysctl), 1);
+        assert_string_equal(set.containers[0]->sysctl[0], "net.c.d=2");
+        spec_set_done(&set);
 }
 
 static void test_rlimits_forms(void **state)
