@@ -117,6 +117,10 @@ check "read-only-root: touch / fails ($(oneline "$(cat "$D/shared/touch" 2>/dev/
 check "read-only-root: /tmp and /run are writable" test "$(cat "$D/shared/tmp" 2>/dev/null)" = writable
 check "env-file: values from the file, env wins over it" test "$(cat "$D/shared/env" 2>/dev/null)" = "one env"
 
+insp=$(inspect "$P-a" | "$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+print(d["read_only_root"], d["rlimits"].get("nofile"), d["io_max"]["rbps"], d["sysctl"][0], d["env_file"] == sys.argv[1])' "$D/web.env" 2>&1)
+check "inspect shows the settings ($(oneline "$insp"))" test "$insp" = "True 1024:4096 52428800 net.ipv4.ip_default_ttl=$want_ttl True"
 out=$(ctl exec "$P-a" -- /bin/sh -c 'ulimit -n; ulimit -Hn' 2>&1)
 check "rlimits: berthctl exec gets the container's limits ($(oneline "$out"))" test "$(oneline "$out")" = "1024 4096"
 
