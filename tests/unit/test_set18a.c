@@ -13,6 +13,12 @@
 #include <stdio.h>
 #include <sys/resource.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cgroup_util.h"
 #include "config.h"
 #include "keys.h"
 #include "settings.h"
@@ -260,6 +266,96 @@ static void test_rlimit_names_round_trip(void **state)
         assert_int_equal(settings_rlimit_from_name("NOFILE"), -1);
 }
 
+/* ---- io-max in fake controller directories ------------------------------------ */
+
+static const char *any_block_device(void)
+{
+        static const char *const c[] = { "/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/xvda", "/dev/loop0", "/dev/zram0" };
+        struct stat st;
+        for (size_t i = 0; i < ELEMENTSOF(c); i++)
+                if (stat(c[i], &st) == 0 && S_ISBLK(st.st_mode))
+                        return c[i];
+        return NULL;
+}
+
+static void put(int dfd, const char *file, const char *text)
+{
+        int fd = openat(dfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+}
+
+static void starts_with(int dfd, const char *file, const char *want)
+{
+        char *text = NULL;
+        assert_int_equal(cgroup_read_at(dfd, file, &text), 0);
+        if (strncmp(text, want, strlen(want)) != 0)
+                fail_msg("%s: '%s', wanted '%s...'", file, text, want);
+        free(text);
+}
+
+static void test_io_max_apply(void **state)
+{
+        (void) state;
+        const char *dev = any_block_device();
+        if (!dev)
+                skip();
+        unsigned ma, mi;
+        assert_int_equal(settings_block_device(dev, &ma, &mi), 0);
+        char mm[32], want[128];
+        snprintf(mm, sizeof mm, "%u:%u", ma, mi);
+        char dir[] = "/tmp/set18a-io.XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        const char *v1[] = { "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+                             "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device" };
+        for (size_t i = 0; i < 4; i++)
+                put(dfd, v1[i], "");
+        put(dfd, "io.max", "9:99 rbps=1 wbps=max riops=max wiops=max\n");
+        struct spec_limits l = { .io_device = (char *) dev, .io_rbps = 50ULL << 20, .io_wiops = 100 };
+        struct cgroup_undo u = { .n = 0 };
+        struct error e = { 0 };
+        int notes = 0;
+        /* v1: one line per file, 0 for what is not limited. */
+        assert_int_equal(cgroup_apply_io_max(&u, dfd, false, &l, &e, &notes), 0);
+        assert_int_equal(notes, 0);
+        snprintf(want, sizeof want, "%s 52428800", mm);
+        starts_with(dfd, v1[0], want);
+        snprintf(want, sizeof want, "%s 0", mm);
+        starts_with(dfd, v1[1], want);
+        snprintf(want, sizeof want, "%s 100", mm);
+        starts_with(dfd, v1[3], want);
+        /* v2: the device's line; another device's line released first. */
+        u.n = 0;
+        assert_int_equal(cgroup_apply_io_max(&u, dfd, true, &l, &e, &notes), 0);
+        assert_int_equal(u.n, 2);
+        assert_string_equal(u.e[0].old, "9:99 rbps=1 wbps=max riops=max wiops=max");
+        snprintf(want, sizeof want, "%s rbps=52428800 wbps=max riops=max wiops=100", mm);
+        starts_with(dfd, "io.max", want);
+        snprintf(want, sizeof want, "%s rbps=max wbps=max riops=max wiops=max", mm);
+        assert_string_equal(u.e[1].old, want); /* what a rollback writes back */
+        /* A device gone since the check: an error naming it, nothing written. */
+        u.n = 0;
+        l.io_device = (char *) "/nonexistent/set18a";
+        assert_true(cgroup_apply_io_max(&u, dfd, true, &l, &e, &notes) < 0);
+        assert_non_null(strstr(e.msg, "io-max: device '/nonexistent/set18a'"));
+        assert_int_equal(u.n, 0);
+        /* No throttle files: a note, no error. */
+        struct spec_limits none = { .io_device = (char *) dev, .io_rbps = 1 };
+        int empty = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        e.msg[0] = 0;
+        assert_int_equal(cgroup_apply_io_max(&u, empty, false, &none, &e, &notes), 0);
+        assert_int_equal(notes, 1);
+        close(empty);
+        for (size_t i = 0; i < 4; i++)
+                unlinkat(dfd, v1[i], 0);
+        unlinkat(dfd, "io.max", 0);
+        close(dfd);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -274,6 +370,7 @@ int main(void)
                 cmocka_unit_test(test_read_only_root_and_env_file_keys),
                 cmocka_unit_test(test_hashes),
                 cmocka_unit_test(test_rlimit_names_round_trip),
+                cmocka_unit_test(test_io_max_apply),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
