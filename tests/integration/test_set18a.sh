@@ -118,7 +118,7 @@ check "read-only-root: /tmp and /run are writable" test "$(cat "$D/shared/tmp" 2
 check "env-file: values from the file, env wins over it" test "$(cat "$D/shared/env" 2>/dev/null)" = "one env"
 
 insp=$(inspect "$P-a" | "$PY" -c 'import json, sys
-d = json.load(sys.stdin)
+d = json.load(sys.stdin)["definition"]
 print(d["read_only_root"], d["rlimits"].get("nofile"), d["io_max"]["rbps"], d["sysctl"][0], d["env_file"] == sys.argv[1])' "$D/web.env" 2>&1)
 check "inspect shows the settings ($(oneline "$insp"))" test "$insp" = "True 1024:4096 52428800 net.ipv4.ip_default_ttl=$want_ttl True"
 out=$(ctl exec "$P-a" -- /bin/sh -c 'ulimit -n; ulimit -Hn' 2>&1)
