@@ -386,12 +386,22 @@ static void freeform_entries(const struct scan *scan, int rec, const char *name,
         int bi = b ? (int) (b - scan->recs) : -1;
         *first = NULL;
         *n = 0;
-        for (size_t i = 0; bi >= 0 && i < scan->n_entries; i++)
-                if (scan->entries[i].rec == bi) {
-                        if (!*first)
-                                *first = &scan->entries[i];
-                        ++*n;
-                }
+        if (bi < 0)
+                return;
+        /* Entries are in file order, so by record: bisect to the block's run. */
+        size_t lo = 0, hi = scan->n_entries;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (scan->entries[mid].rec < bi)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < scan->n_entries && scan->entries[i].rec == bi; i++) {
+                if (!*first)
+                        *first = &scan->entries[i];
+                ++*n;
+        }
 }
 
 static int entry_set_before(const struct scan_entry *first, const struct scan_entry *e)
@@ -408,6 +418,10 @@ static void read_sysctl(struct ctx *x, const struct scan *scan, int rec, struct 
         size_t n;
         char msg[256];
         freeform_entries(scan, rec, "sysctl", &first, &n);
+        if (n > SPEC_LIST_MAX) {
+                err(x, first[SPEC_LIST_MAX].line, "sysctl: more than %d entries", SPEC_LIST_MAX);
+                return;
+        }
         for (e = first; n > 0; e++) {
                 if (e->rec != first->rec)
                         continue;
@@ -444,6 +458,10 @@ static void read_rlimits(struct ctx *x, const struct scan *scan, int rec, struct
         freeform_entries(scan, rec, "rlimits", &first, &n);
         if (n == 0)
                 return;
+        if (n > SPEC_LIST_MAX) {
+                err(x, first[SPEC_LIST_MAX].line, "rlimits: more than %d entries", SPEC_LIST_MAX);
+                return;
+        }
         c->rlimits = calloc(n, sizeof *c->rlimits);
         if (!c->rlimits) {
                 oom(x);
