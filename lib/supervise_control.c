@@ -2,6 +2,7 @@
  * plan/reload, destroy, events and wait. Each validates its parameters and
  * answers with an error naming what is wrong; none blocks the loop. */
 
+#include "settings.h"
 #include "supervise_internal.h"
 
 /* ---- control methods ---------------------------------------------------------------------------- */
@@ -86,6 +87,30 @@ static json_object *definition_json(const struct spec_container *c)
         json_object_object_add(l, "pids", json_object_new_int64(c->limits.pids));
         json_object_object_add(l, "io_weight", json_object_new_int64(c->limits.io_weight));
         json_object_object_add(d, "limits", l);
+        if (c->limits.io_device) {
+                json_object *io = json_object_new_object();
+                json_object_object_add(io, "device", json_object_new_string(c->limits.io_device));
+                json_object_object_add(io, "rbps", json_object_new_uint64(c->limits.io_rbps));
+                json_object_object_add(io, "wbps", json_object_new_uint64(c->limits.io_wbps));
+                json_object_object_add(io, "riops", json_object_new_int64(c->limits.io_riops));
+                json_object_object_add(io, "wiops", json_object_new_int64(c->limits.io_wiops));
+                json_object_object_add(d, "io_max", io);
+        } else
+                json_object_object_add(d, "io_max", NULL);
+        json_object_object_add(d, "read_only_root", json_object_new_boolean(c->read_only_root));
+        json_object_object_add(d, "sysctl", strv_json(c->sysctl));
+        json_object *rl = json_object_new_object();
+        for (size_t i = 0; i < c->n_rlimits; i++) {
+                char v[64], a[24], b[24];
+                const struct spec_rlimit *x = &c->rlimits[i];
+                snprintf(a, sizeof a, "%" PRIu64, x->soft);
+                snprintf(b, sizeof b, "%" PRIu64, x->hard);
+                snprintf(v, sizeof v, "%s:%s", x->soft == SPEC_RLIM_INFINITY ? "unlimited" : a,
+                         x->hard == SPEC_RLIM_INFINITY ? "unlimited" : b);
+                json_object_object_add(rl, settings_rlimit_to_name(x->resource), json_object_new_string(v));
+        }
+        json_object_object_add(d, "rlimits", rl);
+        json_object_object_add(d, "env_file", str_or_null(c->env_file));
         json_object *mounts = json_object_new_array();
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const struct spec_mount *mt = &c->mounts[i];
