@@ -93,7 +93,7 @@ int schema_build(struct schema *sc)
  * newlines) and record where each section opens. */
 
 #define SCAN_DEPTH_MAX 16
-#define SCAN_OPTS_MAX 32 /* keys and blocks in one section of the schema */
+#define SCAN_OPTS_MAX 48 /* keys and blocks in one section of the schema */
 
 struct tok {
         int kind; /* 'w' word, 's' string, or the punctuation character, '+' for += */
@@ -510,7 +510,9 @@ int scan_report_declared_twice(const struct scan *s, int parent, struct diag *d,
                         v[n++] = r;
                 else if (parent >= 0 && r->depth == 0)
                         break; /* past this section's blocks */
-                else if (parent >= 0 && r->parent == parent && streq(r->name, "mount"))
+                else if (parent >= 0 && r->parent == parent &&
+                         (streq(r->name, "mount") || streq(r->name, "device") || streq(r->name, "secret") ||
+                          streq(r->name, "hook")))
                         v[n++] = r;
         }
         qsort(v, n, sizeof *v, cmp_rec_ptr);
@@ -524,8 +526,8 @@ int scan_report_declared_twice(const struct scan *s, int parent, struct diag *d,
                         diag_add(d, file, v[i]->line, "%s '%s' declared twice (first at %s:%d)", v[i]->name,
                                  title, file, v[first]->line);
                 else
-                        diag_add(d, file, v[i]->line, "mount '%s' declared twice (first at line %d)", title,
-                                 v[first]->line);
+                        diag_add(d, file, v[i]->line, "%s '%s' declared twice (first at line %d)", v[i]->name,
+                                 title, v[first]->line);
         }
         return 0;
 }
