@@ -1,6 +1,7 @@
 /* Shared helpers of the cgroup backends: controller names, pure conversions
  * and parsers, small cgroupfs file helpers. Calls nothing above it. */
 #include "cgroup_util.h"
+#include "cgroup.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -357,4 +358,11 @@ void cgroup_add_note(struct error *e, int *notes, const char *key, const char *w
         size_t len = strnlen(e->msg, sizeof e->msg);
         if (len + 1 < sizeof e->msg)
                 snprintf(e->msg + len, sizeof e->msg - len, "%slimits.%s: %s", len ? "; " : "", key, what);
+}
+
+const char *cgroup_device_rule_format(const struct cgroup_device_rule *r, char *buf, size_t size)
+{
+        snprintf(buf, size, "%c %u:%u %s%s%s", r->type, r->major, r->minor, r->access & CGROUP_DEV_READ ? "r" : "",
+                 r->access & CGROUP_DEV_WRITE ? "w" : "", r->access & CGROUP_DEV_MKNOD ? "m" : "");
+        return buf;
 }
