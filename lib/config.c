@@ -317,11 +317,6 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                 } else if (has_source)
                         err(x, sline, "mount.source: not allowed for type tmpfs");
         }
-        /* Two mounts with the same name in one container: libconfuse merges
-         * them, so look at what the pre-scan saw. */
-        if (rec >= 0)
-                if (scan_report_declared_twice(scan, rec, x->d, x->file) < 0)
-                        oom(x);
 }
 
 /* ---- device, secret and hook blocks (titled sub-blocks like mount) ---- */
@@ -612,6 +607,10 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         read_network_block(x, cfg_getsec(s, "network"), c);
         read_limits(x, cfg_getsec(s, "limits"), c);
         read_mounts(x, s, scan, rec_idx, c);
+        /* Two mounts (devices, secrets, hooks) with the same title in one
+         * container: libconfuse merges them, so look at what the pre-scan saw. */
+        if (rec_idx >= 0 && scan_report_declared_twice(scan, rec_idx, x->d, x->file) < 0)
+                oom(x);
         read_devices(x, s, scan, rec_idx, c);
         read_secrets(x, s, scan, rec_idx, c);
         read_hooks(x, s, scan, rec_idx, c);
