@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +31,7 @@ static _Noreturn void hook_child(const struct spec_hook *h, const struct hook_en
         for (int s = 1; s < NSIG; s++)
                 (void) signal(s, SIG_DFL);
         (void) setpgid(0, 0); /* killed as a group at the timeout */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* its runner gone: nobody keeps its time */
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
                 _exit(127);

@@ -362,6 +362,12 @@ void unit_start_now(struct unit *u)
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (pipe2(lp, O_CLOEXEC) < 0 || null < 0)
                         spawner_fail(sp[1], 125, "cannot create the log pipe");
+                /* Before the scope: nothing the hook leaves behind lands in it. */
+                _cleanup_free_ char *cdir = unit_dir(m, c->name);
+                struct hook_env he = { .name = c->name, .state_dir = cdir ? cdir : "", .kind = HOOK_PRE_START };
+                struct error he_err = { 0 };
+                if (hooks_run(&c->hooks[HOOK_PRE_START], &he, &he_err) < 0)
+                        spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&he_err));
                 if (m->o.scope_slice) {
                         char unit[300], desc[300];
                         struct error serr = { 0 };
@@ -374,11 +380,6 @@ void unit_start_now(struct unit *u)
                         if (scope_enter(&scp, &serr) < 0)
                                 spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&serr));
                 }
-                _cleanup_free_ char *cdir = unit_dir(m, c->name);
-                struct hook_env he = { .name = c->name, .state_dir = cdir ? cdir : "", .kind = HOOK_PRE_START };
-                struct error he_err = { 0 };
-                if (hooks_run(&c->hooks[HOOK_PRE_START], &he, &he_err) < 0)
-                        spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&he_err));
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
                                           .init_exe = &m->o.init_exe_fd,
