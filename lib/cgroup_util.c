@@ -1,6 +1,7 @@
 /* Shared helpers of the cgroup backends: controller names, pure conversions
  * and parsers, small cgroupfs file helpers. Calls nothing above it. */
 #include "cgroup_util.h"
+#include "cgroup.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -460,4 +461,11 @@ int cgroup_apply_io_max(struct cgroup_undo *u, int dfd, bool v2, const struct sp
         if (r < 0)
                 return error_set(e, r, "io-max: cannot throttle device '%s'", l->io_device ? l->io_device : "?");
         return 0;
+}
+
+const char *cgroup_device_rule_format(const struct cgroup_device_rule *r, char *buf, size_t size)
+{
+        snprintf(buf, size, "%c %u:%u %s%s%s", r->type, r->major, r->minor, r->access & CGROUP_DEV_READ ? "r" : "",
+                 r->access & CGROUP_DEV_WRITE ? "w" : "", r->access & CGROUP_DEV_MKNOD ? "m" : "");
+        return buf;
 }

@@ -73,3 +73,7 @@ usec_t cgroup_now(void);
  * ("; " between notes; e may be NULL), leaves its code 0 (a note is no
  * failure) and counts it in *notes. */
 void cgroup_add_note(struct error *e, int *notes, const char *key, const char *what);
+
+/* "c 10:229 rw": the v1 devices.allow line of a device rule (cgroup.h). */
+struct cgroup_device_rule;
+const char *cgroup_device_rule_format(const struct cgroup_device_rule *r, char *buf, size_t size);

@@ -346,7 +346,7 @@ fail:
         return r;
 }
 
-static int v1_apply_devices(struct cgroup *cg)
+static int v1_apply_devices(struct cgroup *cg, const struct cgroup_device_rule *extra, size_t n)
 {
         static const char *const allow[] = {
                 "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
@@ -358,6 +358,10 @@ static int v1_apply_devices(struct cgroup *cg)
         int r = cgroup_write_at(fd, "devices.deny", "a");
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(allow); i++)
                 r = cgroup_write_at(fd, "devices.allow", allow[i]);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char line[64];
+                r = cgroup_write_at(fd, "devices.allow", cgroup_device_rule_format(&extra[i], line, sizeof line));
+        }
         return r;
 }
 

@@ -362,11 +362,185 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                 } else if (has_source)
                         err(x, sline, "mount.source: not allowed for type tmpfs");
         }
-        /* Two mounts with the same name in one container: libconfuse merges
-         * them, so look at what the pre-scan saw. */
-        if (rec >= 0)
-                if (scan_report_declared_twice(scan, rec, x->d, x->file) < 0)
+}
+
+/* ---- device, secret and hook blocks (titled sub-blocks like mount) ---- */
+
+static const char *const dev_builtin[] = { "/dev/null", "/dev/zero", "/dev/full",   "/dev/random", "/dev/urandom",
+                                           "/dev/tty",  "/dev/console", "/dev/ptmx", "/dev/fd",    "/dev/stdin",
+                                           "/dev/stdout", "/dev/stderr", "/dev/pts", "/dev/shm",   "/dev/mqueue" };
+
+static bool dev_path_taken(const char *p)
+{
+        for (size_t i = 0; i < ELEMENTSOF(dev_builtin); i++) {
+                size_t l = strlen(dev_builtin[i]);
+                if (strncmp(p, dev_builtin[i], l) == 0 && (p[l] == 0 || p[l] == '/'))
+                        return true;
+        }
+        return false;
+}
+
+/* "c 10:229" or "b 8:0" */
+static bool parse_dev_number(const char *t, struct spec_device *d)
+{
+        char type, colon, rest;
+        unsigned maj, min;
+        if (sscanf(t, "%c %u%c%u%c", &type, &maj, &colon, &min, &rest) != 4 || colon != ':' ||
+            (type != 'c' && type != 'b') || t[1] != ' ' || !isdigit((unsigned char) t[2]) ||
+            maj > 4095 || min > 1048575)
+                return false;
+        d->type = type;
+        d->major = maj;
+        d->minor = min;
+        return true;
+}
+
+static void read_devices(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
+{
+        unsigned n = cfg_size(s, "device");
+        if (n == 0)
+                return;
+        c->devices = calloc(n, sizeof *c->devices);
+        if (!c->devices) {
+                oom(x);
+                return;
+        }
+        for (unsigned i = 0; i < n && i < SPEC_DEVICES_MAX; i++) {
+                cfg_t *b = cfg_getnsec(s, "device", i);
+                const char *title = cfg_title(b);
+                const struct sec_rec *r = scan_find_child(scan, rec, "device", title);
+                struct spec_device *d = &c->devices[c->n_devices++];
+                d->line = r ? r->line : c->line;
+                d->name = strdup(title ? title : "");
+                if (!d->name) {
                         oom(x);
+                        continue;
+                }
+                bool ok = true;
+                if (d->name[0] == '/') {
+                        if (!path_is_canonical_absolute(d->name) || strncmp(d->name, "/dev/", 5) != 0 || !d->name[5]) {
+                                err(x, d->line, "device: '%s' is not a host device node (a canonical path under /dev/)",
+                                    d->name);
+                                ok = false;
+                        } else if (!(d->host = strdup(d->name)))
+                                oom(x);
+                } else if (!parse_dev_number(d->name, d)) {
+                        err(x, d->line,
+                            "device: '%s' is neither a host node (/dev/...) nor TYPE MAJOR:MINOR (e.g. \"c 10:229\")",
+                            d->name);
+                        ok = false;
+                }
+                d->line_path = read_one(x, b, "container.device", "path", d);
+                (void) read_one(x, b, "container.device", "access", d);
+                if (d->line_path) {
+                        if (!path_is_canonical_absolute(d->path) || strncmp(d->path, "/dev/", 5) != 0 || !d->path[5])
+                                err(x, d->line_path, "device.path: '%s' must be a canonical path under /dev/", d->path);
+                        else if (dev_path_taken(d->path))
+                                err(x, d->line_path, "device.path: '%s' is one of the nodes berth makes itself",
+                                    d->path);
+                } else if (ok && d->host) {
+                        if (!(d->path = strdup(d->host)))
+                                oom(x);
+                        else if (dev_path_taken(d->path))
+                                err(x, d->line, "device: '%s' is one of the nodes berth makes itself (set path)",
+                                    d->path);
+                } else if (ok)
+                        err(x, d->line, "device '%s': a device given by number needs path = \"/dev/NAME\"", d->name);
+                if (d->access) {
+                        const char *a = d->access;
+                        bool bad = strspn(a, "rwm") != strlen(a);
+                        for (size_t j = 0; !bad && a[j]; j++)
+                                bad = strchr(a + j + 1, a[j]) != NULL;
+                        if (bad)
+                                err(x, line_of(b, "access"), "device.access: '%s' is not a subset of rwm (e.g. rw)", a);
+                } else if (!(d->access = strdup("rwm")))
+                        oom(x);
+                for (size_t j = 0; d->path && j + 1 < c->n_devices; j++)
+                        if (streq_ptr(c->devices[j].path, d->path))
+                                err(x, d->line_path ? d->line_path : d->line,
+                                    "device: '%s' is also the path of the device at line %d", d->path,
+                                    c->devices[j].line);
+        }
+        if (n > SPEC_DEVICES_MAX)
+                err(x, c->line, "more than %d devices", SPEC_DEVICES_MAX);
+}
+
+static void read_secrets(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
+{
+        unsigned n = cfg_size(s, "secret");
+        if (n == 0)
+                return;
+        c->secrets = calloc(n, sizeof *c->secrets);
+        if (!c->secrets) {
+                oom(x);
+                return;
+        }
+        for (unsigned i = 0; i < n && i < SPEC_SECRETS_MAX; i++) {
+                cfg_t *b = cfg_getnsec(s, "secret", i);
+                const char *title = cfg_title(b);
+                const struct sec_rec *r = scan_find_child(scan, rec, "secret", title);
+                struct spec_secret *sc = &c->secrets[c->n_secrets++];
+                sc->line = r ? r->line : c->line;
+                sc->name = strdup(title ? title : "");
+                if (!sc->name) {
+                        oom(x);
+                        continue;
+                }
+                bool named = title && name_is_valid(title);
+                if (!named)
+                        err(x, sc->line, "secret: '%s' is not a valid name (use [a-z0-9][a-z0-9_.-]{0,62})", sc->name);
+                sc->line_source = read_one(x, b, "container.secret", "source", sc);
+                int tline = read_one(x, b, "container.secret", "target", sc);
+                if (!sc->line_source && !line_of(b, "source"))
+                        err(x, sc->line, "secret '%s': source is required", sc->name);
+                else if (sc->source && !path_is_canonical_absolute(sc->source))
+                        err(x, sc->line_source, "secret.source: '%s' " CANONICAL_HINT, sc->source);
+                if (tline) {
+                        if (!path_is_clean_absolute(sc->target) || sc->target[strspn(sc->target, "/")] == 0)
+                                err(x, tline, "secret.target: '%s' must be an absolute path without . or .. components",
+                                    sc->target);
+                } else if (named && !(sc->target = strdup_printf("/run/secrets/%s", sc->name)))
+                        oom(x);
+                for (size_t j = 0; sc->target && j + 1 < c->n_secrets; j++)
+                        if (streq_ptr(c->secrets[j].target, sc->target))
+                                err(x, tline ? tline : sc->line, "secret: target '%s' is also the secret '%s''s",
+                                    sc->target, c->secrets[j].name);
+        }
+        if (n > SPEC_SECRETS_MAX)
+                err(x, c->line, "more than %d secrets", SPEC_SECRETS_MAX);
+}
+
+static void read_hooks(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
+{
+        unsigned n = cfg_size(s, "hook");
+        for (unsigned i = 0; i < n; i++) {
+                cfg_t *b = cfg_getnsec(s, "hook", i);
+                const char *title = cfg_title(b);
+                const struct sec_rec *r = scan_find_child(scan, rec, "hook", title);
+                int line = r ? r->line : c->line;
+                int kind = -1;
+                for (int k = 0; title && k < _HOOK_KIND_MAX; k++)
+                        if (streq(title, hook_kind_to_string(k)))
+                                kind = k;
+                if (kind < 0) {
+                        err(x, line, "hook: '%s' is not a hook (use pre-start, post-start or post-stop)",
+                            title ? title : "");
+                        continue;
+                }
+                struct spec_hook *h = &c->hooks[kind];
+                h->line = line;
+                h->timeout = 10 * SPEC_USEC_PER_SEC;
+                (void) read_one(x, b, "container.hook", "timeout", h);
+                int cl = read_one(x, b, "container.hook", "command", h);
+                if (!cl)
+                        err(x, line, "hook %s: command = { \"PROGRAM\", ... } is required", title);
+                else if (strv_length(h->command) == 0)
+                        err(x, cl, "hook.command: must name a program");
+                else if (h->command[0][0] != '/')
+                        err(x, cl, "hook.command: '%s' must be an absolute path (hooks run on the host, without a "
+                                   "search path)",
+                            h->command[0]);
+        }
 }
 
 static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct spec_container *c)
@@ -617,6 +791,13 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         read_rlimits(x, scan, rec_idx, c);
         read_io_max(x, cfg_getsec(s, "io-max"), scan_find_child(scan, rec_idx, "io-max", NULL), c);
         read_mounts(x, s, scan, rec_idx, c);
+        /* Two mounts (devices, secrets, hooks) with the same title in one
+         * container: libconfuse merges them, so look at what the pre-scan saw. */
+        if (rec_idx >= 0 && scan_report_declared_twice(scan, rec_idx, x->d, x->file) < 0)
+                oom(x);
+        read_devices(x, s, scan, rec_idx, c);
+        read_secrets(x, s, scan, rec_idx, c);
+        read_hooks(x, s, scan, rec_idx, c);
         cfg_t *caps = cfg_getsec(s, "capabilities");
         if (caps) {
                 bool add_all = false, drop_all = false;

@@ -576,17 +576,24 @@ static int cmp_rec_ptr(const void *a, const void *b)
  * n log n. */
 int scan_report_declared_twice(const struct scan *s, int parent, struct diag *d, const char *file)
 {
-        size_t from = parent < 0 ? 0 : (size_t) parent + 1, n = 0;
-        _cleanup_free_ const struct sec_rec **v = calloc(s->n + 1, sizeof *v);
+        size_t from = parent < 0 ? 0 : (size_t) parent + 1, n = 0, end = s->n;
+        if (parent >= 0) /* this section's blocks only: called once per container */
+                for (end = from; end < s->n && s->recs[end].depth > 0; end++)
+                        ;
+        if (end == from)
+                return 0;
+        _cleanup_free_ const struct sec_rec **v = calloc(end - from + 1, sizeof *v);
         if (!v)
                 return -ENOMEM;
-        for (size_t i = from; i < s->n; i++) {
+        for (size_t i = from; i < end; i++) {
                 const struct sec_rec *r = &s->recs[i];
                 if (parent < 0 && r->depth == 0)
                         v[n++] = r;
                 else if (parent >= 0 && r->depth == 0)
                         break; /* past this section's blocks */
-                else if (parent >= 0 && r->parent == parent && streq(r->name, "mount"))
+                else if (parent >= 0 && r->parent == parent &&
+                         (streq(r->name, "mount") || streq(r->name, "device") || streq(r->name, "secret") ||
+                          streq(r->name, "hook")))
                         v[n++] = r;
         }
         qsort(v, n, sizeof *v, cmp_rec_ptr);
@@ -600,8 +607,8 @@ int scan_report_declared_twice(const struct scan *s, int parent, struct diag *d,
                         diag_add(d, file, v[i]->line, "%s '%s' declared twice (first at %s:%d)", v[i]->name,
                                  title, file, v[first]->line);
                 else
-                        diag_add(d, file, v[i]->line, "mount '%s' declared twice (first at line %d)", title,
-                                 v[first]->line);
+                        diag_add(d, file, v[i]->line, "%s '%s' declared twice (first at line %d)", v[i]->name,
+                                 title, v[first]->line);
         }
         return 0;
 }

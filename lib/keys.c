@@ -205,6 +205,84 @@ static bool describe_env_file(const void *a, const void *b, char *buf, size_t si
         return true;
 }
 
+/* ---- devices, secrets, hooks (set 18b): hashed only when present ---------- */
+
+static void hash_devices(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        if (!c->n_devices)
+                return; /* hashes of records without devices stay valid */
+        key_hash_u64(s, "devices", c->n_devices);
+        for (size_t i = 0; i < c->n_devices; i++) {
+                const struct spec_device *d = &c->devices[i];
+                key_hash_str(s, "d.name", d->name);
+                key_hash_str(s, "d.path", d->path);
+                key_hash_str(s, "d.access", d->access);
+        }
+}
+
+static bool equal_devices(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        if (a->n_devices != b->n_devices)
+                return false;
+        for (size_t i = 0; i < a->n_devices; i++) {
+                const struct spec_device *x = &a->devices[i], *y = &b->devices[i];
+                if (!streq_ptr(x->name, y->name) || !streq_ptr(x->path, y->path) || !streq_ptr(x->access, y->access))
+                        return false;
+        }
+        return true;
+}
+
+static void hash_secrets(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        if (!c->n_secrets)
+                return;
+        key_hash_u64(s, "secrets", c->n_secrets);
+        for (size_t i = 0; i < c->n_secrets; i++) {
+                key_hash_str(s, "s.name", c->secrets[i].name);
+                key_hash_str(s, "s.source", c->secrets[i].source);
+                key_hash_str(s, "s.target", c->secrets[i].target);
+        }
+}
+
+static bool equal_secrets(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        if (a->n_secrets != b->n_secrets)
+                return false;
+        for (size_t i = 0; i < a->n_secrets; i++) {
+                const struct spec_secret *x = &a->secrets[i], *y = &b->secrets[i];
+                if (!streq_ptr(x->name, y->name) || !streq_ptr(x->source, y->source) ||
+                    !streq_ptr(x->target, y->target))
+                        return false;
+        }
+        return true;
+}
+
+static void hash_hooks(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        for (int i = 0; i < _HOOK_KIND_MAX; i++) {
+                if (!c->hooks[i].command)
+                        continue;
+                key_hash_str(s, "hook", hook_kind_to_string(i));
+                key_hash_strv(s, "hook.command", c->hooks[i].command);
+                key_hash_u64(s, "hook.timeout", c->hooks[i].timeout);
+        }
+}
+
+static bool equal_hooks(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        for (int i = 0; i < _HOOK_KIND_MAX; i++)
+                if (!strv_equal(a->hooks[i].command, b->hooks[i].command) ||
+                    a->hooks[i].timeout != b->hooks[i].timeout)
+                        return false;
+        return true;
+}
+
 #define N(p) ((const struct spec_network *) (p))
 
 static void hash_subnet(struct key_hasher *s, const void *p)
@@ -246,6 +324,9 @@ static const char *const health_action_words[] = { "restart", "stop", "none", NU
 #define SC(f) offsetof(struct spec_container, f)
 #define SM(f) offsetof(struct spec_mount, f)
 #define SN(f) offsetof(struct spec_network, f)
+#define SD(f) offsetof(struct spec_device, f)
+#define SS(f) offsetof(struct spec_secret, f)
+#define SH(f) offsetof(struct spec_hook, f)
 #define MS SPEC_USEC_PER_MSEC
 #define SEC SPEC_USEC_PER_SEC
 
@@ -382,6 +463,35 @@ static const struct key_def table[] = {
           .equal = equal_idmap, .def = "none", .doc = "a user namespace: HOSTID:COUNT" },
         { "container", "disk-quota", KEY_SIZE, SC(disk_quota), 0, KEY_CLASS_RESTART, .min = 1ULL << 20,
           .hash_tag = "disk-quota", .def = "none", .doc = "the space the writable layer may use" },
+
+        /* devices, secrets, hooks (lib/devices.c, lib/secrets.c, lib/hooks.c):
+         * container.device and container.secret restart, container.hook is
+         * supervise; the fields are struct spec_device's, spec_secret's and
+         * spec_hook's, read by their blocks' readers in config.c. */
+        { "container", "device", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_MULTI, .hash = hash_devices,
+          .equal = equal_devices, .reason = "device",
+          .doc = "a host device node in the container: device \"/dev/fuse\" { ... } or device \"c 10:229\" { ... }" },
+        { "container.device", "path", KEY_STR, SD(path), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .reason = "device",
+          .def = "the host node's path", .doc = "where the node appears in the container, under /dev" },
+        { "container.device", "access", KEY_STR, SD(access), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .reason = "device", .def = "rwm", .doc = "what the device cgroup allows: r read, w write, m mknod" },
+        { "container", "allow-host-disks", KEY_BOOL, SC(allow_host_disks), 0, KEY_CLASS_RESTART, KEYF_SPARSE_HASH,
+          .hash_tag = "allow-host-disks", .def = "false",
+          .doc = "allow devices of the disk holding the host's root file system" },
+        { "container", "secret", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_MULTI, .hash = hash_secrets,
+          .equal = equal_secrets, .reason = "secret", .doc = "a read-only secret file: secret NAME { ... }" },
+        { "container.secret", "source", KEY_STR, SS(source), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .reason = "secret", .def = "none", .doc = "the host file holding the secret" },
+        { "container.secret", "target", KEY_STR, SS(target), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .reason = "secret", .def = "/run/secrets/NAME", .doc = "where the secret appears in the container" },
+        { "container", "hook", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_SUPERVISE, KEYF_MULTI, .hash = hash_hooks,
+          .equal = equal_hooks, .reason = "hook",
+          .doc = "a host command at pre-start, post-start or post-stop: hook pre-start { ... }" },
+        { "container.hook", "command", KEY_STRV, SH(command), 0, KEY_CLASS_SUPERVISE, KEYF_LIST | KEYF_BY_BLOCK,
+          .reason = "hook", .def = "none", .doc = "the program and its arguments, run on the host" },
+        { "container.hook", "timeout", KEY_DURATION, SH(timeout), 0, KEY_CLASS_SUPERVISE, KEYF_BY_BLOCK,
+          .min = 10 * MS, .max = 3600 * SEC, .reason = "hook", .dflt = 10 * SEC, .def = "10s",
+          .doc = "a hook taking longer is killed and failed" },
 
         /* container.health: supervise */
         { "container", "health", KEY_BLOCK, SC(health.enabled), SC(health.line), KEY_CLASS_SUPERVISE,
@@ -554,6 +664,11 @@ int key_parse(const struct key_def *k, const char *text, void *spec, char *msg, 
                                  format_duration(k->min, b, sizeof b));
                         return -EINVAL;
                 }
+                if (k->max && n > k->max) {
+                        snprintf(msg, size, "'%s' is above the maximum of %s", text,
+                                 format_duration(k->max, b, sizeof b));
+                        return -ERANGE;
+                }
                 *FIELD(spec, k, usec_t) = n;
                 return 0;
         }
@@ -628,7 +743,8 @@ void keys_apply_defaults(const char *block_prefix, void *spec)
 {
         for (const struct key_def *k = table; k->name; k++) {
                 if (!in_block(k, block_prefix) || !k->dflt || k->offset == KEY_NO_FIELD ||
-                    streq(k->block, "container.mount"))
+                    streq(k->block, "container.mount") || streq(k->block, "container.device") ||
+                    streq(k->block, "container.secret") || streq(k->block, "container.hook"))
                         continue;
                 switch (k->type) {
                 case KEY_BOOL:

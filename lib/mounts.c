@@ -64,9 +64,7 @@ int mounts_open_in_root(int rootfd, const char *path, int flags, bool create_dir
         return openat2_in_root(rootfd, path, flags, 0);
 }
 
-/* Creates an empty file at path in the root (parents too) unless something
- * is there, and returns an O_PATH fd to it. */
-static int ensure_file_in_root(int rootfd, const char *path)
+int mounts_ensure_file_in_root(int rootfd, const char *path)
 {
         int fd = mounts_open_in_root(rootfd, path, O_PATH, false);
         if (fd >= 0 || fd != -ENOENT)
@@ -205,6 +203,15 @@ static int setup_dev(int rootfd, const struct mounts_plan *p, struct error *e)
         r = mq < 0 ? -errno : mount_fs("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, mq);
         if (r < 0)
                 return error_set(e, r, "cannot mount mqueue on /dev/mqueue");
+        for (size_t i = 0; i < p->n_nodes; i++) {
+                /* A bind of the host's node, like the ones above: the
+                 * device cgroup decides what opening it may do. */
+                const struct mounts_node *nd = &p->nodes[i];
+                _cleanup_close_ int t = mounts_ensure_file_in_root(rootfd, nd->path);
+                r = t < 0 ? t : bind_onto(AT_FDCWD, nd->host, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+                if (r < 0)
+                        return error_set(e, r, "device '%s' on '%s'", nd->host, nd->path);
+        }
         if (p->console_fd >= 0) {
                 int f = openat(d, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
                 if (f < 0)
@@ -237,7 +244,7 @@ static int setup_declared(int rootfd, const struct mounts_plan *p, struct error 
                         if (stat(m->source, &st) < 0)
                                 return error_set(e, -errno, "mount '%s': source '%s'", m->name, m->source);
                         t = S_ISDIR(st.st_mode) ? mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true)
-                                                : ensure_file_in_root(rootfd, m->target);
+                                                : mounts_ensure_file_in_root(rootfd, m->target);
                         if (t < 0)
                                 return error_set(e, t, "mount '%s': target '%s'", m->name, m->target);
                         r = bind_onto(AT_FDCWD, m->source, t, true, attrs);
@@ -285,7 +292,7 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, struct error *e)
                 struct stat sst;
                 if (stat(src, &sst) < 0)
                         continue;
-                int t = ensure_file_in_root(rootfd, dst);
+                int t = mounts_ensure_file_in_root(rootfd, dst);
                 if (t < 0)
                         return error_set(e, t, "cannot prepare %s", dst);
                 /* A file with other links is shared (the hosts file of a

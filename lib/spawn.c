@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
+#include "secrets.h"
 #include "security.h"
 #include "settings.h"
 #include "util.h"
@@ -272,6 +273,15 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         int r = mounts_setup(&p->mounts, &merr);
         if (r < 0)
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", merr.msg);
+        if (p->mounts.n_secrets) { /* owned by the user, looked up in the new root */
+                uid_t suid = 0;
+                gid_t sgid = 0;
+                char shome[512];
+                if (p->user)
+                        child_resolve_user(sock, p->user, shome, sizeof shome, &suid, &sgid);
+                if (secrets_install(p->mounts.secrets, p->mounts.n_secrets, suid, sgid, &merr) < 0)
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", merr.msg);
+        }
         /* Meanwhile the parent ran its hook's going phase (v1 cgroups,
          * network): wait for its word, and move into the cgroup through
          * the files it handed. */

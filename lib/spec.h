@@ -11,6 +11,9 @@
 #define SPEC_NAME_MAX 63
 #define SPEC_LIST_MAX 1024                /* entries in one list (env, command, mounts, ...) */
 #define SPEC_ENV_MAX (SPEC_LIST_MAX + 16) /* env entries a workload gets, defaults included */
+#define SPEC_DEVICES_MAX 64              /* device blocks in one container */
+#define SPEC_SECRETS_MAX 64              /* secret blocks in one container */
+#define SPEC_SECRET_SIZE_MAX (1U << 20)  /* bytes of one secret file */
 #define SPEC_DNS_MAX 3                    /* nameservers (resolv.conf's MAXNS) */
 #define SPEC_USEC_PER_MSEC 1000ULL
 #define SPEC_USEC_PER_SEC 1000000ULL
@@ -73,6 +76,39 @@ struct spec_mount {
         mount_type_t type;
         bool read_only;
         uint64_t size; /* tmpfs size in bytes, 0 = kernel default */
+        int line;
+};
+
+/* device "/dev/fuse" { ... } or device "c 10:229" { path = "/dev/fuse" }. */
+struct spec_device {
+        char *name;   /* the title as written */
+        char *host;   /* the host node ("/dev/fuse"), or NULL when given by number */
+        char *path;   /* where the node appears in the container (under /dev) */
+        char *access; /* a non-empty subset of "rwm" */
+        char type;    /* by number: 'c' or 'b'; 0 for a host node (its stat says) */
+        uint32_t major, minor;
+        int line, line_path;
+};
+
+/* secret NAME { source = "/etc/berth/secrets/x"  target = "/run/secrets/x" } */
+struct spec_secret {
+        char *name;
+        char *source; /* a host file, read at each start */
+        char *target; /* absolute, inside the container */
+        int line, line_source;
+};
+
+/* hook pre-start|post-start|post-stop { command = { ... }  timeout = 10s } */
+typedef enum hook_kind {
+        HOOK_PRE_START,
+        HOOK_POST_START,
+        HOOK_POST_STOP,
+        _HOOK_KIND_MAX,
+} hook_kind_t;
+
+struct spec_hook {
+        char **command; /* argv run on the host; NULL = no such hook */
+        usec_t timeout;
         int line;
 };
 
@@ -188,6 +224,15 @@ struct spec_container {
 
         struct spec_health health;
 
+        /* Devices, secrets and hooks (berth.conf(5)); see lib/devices.h,
+         * lib/secrets.h, lib/hooks.h. */
+        struct spec_device *devices;
+        size_t n_devices;
+        bool allow_host_disks;
+        struct spec_secret *secrets;
+        size_t n_secrets;
+        struct spec_hook hooks[_HOOK_KIND_MAX];
+
         uint64_t disk_quota; /* bytes, 0 = none */
         uint64_t log_max_size;
         uint32_t log_max_files;
@@ -270,3 +315,4 @@ static inline bool spec_container_external_net(const struct spec_container *c)
 }
 const char *health_action_to_string(health_action_t a);
 const char *seccomp_mode_to_string(seccomp_mode_t m);
+const char *hook_kind_to_string(hook_kind_t k);

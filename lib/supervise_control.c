@@ -123,6 +123,35 @@ static json_object *definition_json(const struct spec_container *c)
                 json_object_array_add(mounts, o);
         }
         json_object_object_add(d, "mounts", mounts);
+        json_object *devs = json_object_new_array();
+        for (size_t i = 0; i < c->n_devices; i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "device", str_or_null(c->devices[i].name));
+                json_object_object_add(o, "path", str_or_null(c->devices[i].path));
+                json_object_object_add(o, "access", str_or_null(c->devices[i].access));
+                json_object_array_add(devs, o);
+        }
+        json_object_object_add(d, "devices", devs);
+        json_object_object_add(d, "allow_host_disks", json_object_new_boolean(c->allow_host_disks));
+        json_object *secrets = json_object_new_array(); /* where from and to, never the content */
+        for (size_t i = 0; i < c->n_secrets; i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", str_or_null(c->secrets[i].name));
+                json_object_object_add(o, "source", str_or_null(c->secrets[i].source));
+                json_object_object_add(o, "target", str_or_null(c->secrets[i].target));
+                json_object_array_add(secrets, o);
+        }
+        json_object_object_add(d, "secrets", secrets);
+        json_object *hooks = json_object_new_object();
+        for (int i = 0; i < _HOOK_KIND_MAX; i++) {
+                if (!c->hooks[i].command)
+                        continue;
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "command", strv_json(c->hooks[i].command));
+                json_object_object_add(o, "timeout_usec", json_object_new_uint64(c->hooks[i].timeout));
+                json_object_object_add(hooks, hook_kind_to_string(i), o);
+        }
+        json_object_object_add(d, "hooks", hooks);
         json_object_object_add(d, "capabilities_add", caps_json(c->caps_add));
         json_object_object_add(d, "capabilities_drop", caps_json(c->caps_drop));
         json_object_object_add(d, "seccomp", json_object_new_string(seccomp_mode_to_string(c->seccomp)));
