@@ -1,0 +1,118 @@
+#!/bin/bash
+# Integration test of issue 21 (observability): `berthctl logs` with times
+# and streams (-t, --since/--until, -n, --stdout/--stderr/--stream,
+# several containers merged by time, --all), `berthctl cp` out of and into
+# running and stopped containers (files, directories, a symlink that must
+# resolve inside the container's root, never to the host's file), and
+# `berthctl stats` of every running container (CPU %, units, --raw,
+# --json, --watch --count).
+# Private berthd below one mktemp -d, containers obs21-<pid>-*; the EXIT
+# trap (daemon_cleanup) stops everything and removes it. Re-runnable.
+# shellcheck disable=SC2016 # eval'd check strings
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+OK_PREFIX="obs21: "
+BERTHD=$BUILD/berthd
+CTL=$BUILD/berthctl
+P=obs21-$$
+unset NOTIFY_SOCKET BERTH_SOCKET BERTH_TIMEOUT
+ROOT=$(mktemp -d /tmp/obs21.XXXXXX)
+MARK=/tmp/obs21-host-secret-$$
+cleanup_extra() { rm -f "$MARK"; }
+trap daemon_cleanup EXIT
+daemon_require "obs21: "
+PY=$(command -v python3)
+
+env_new main
+# o: a line to stdout and one to stderr every 0.2 s, numbered
+container "$P-o" 'autostart = true' \
+  'command = { "/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo out-$i; echo err-$i >&2; sleep 0.2; done" }'
+# a and b: lines tagged with their name, for the merge
+container "$P-a" 'autostart = true' \
+  'command = { "/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo a-$i; sleep 0.3; done" }'
+container "$P-b" 'autostart = true' \
+  'command = { "/bin/sh", "-c", "sleep 0.15; i=0; while :; do i=$((i+1)); echo b-$i; sleep 0.3; done" }'
+daemon_start
+for n in o a b; do
+  wait_until 40 state_is "$P-$n" running || nok "$P-$n runs (state $(jget "$P-$n" state))"
+done
+sleep 3
+
+# ---- logs ---------------------------------------------------------------------------------
+
+out=$(ctl logs "$P-o" 2>&1); rc=$?
+check "logs: the output without times, stdout and stderr (rc=$rc)" \
+  eval '[ "$rc" = 0 ] && grep -qx out-1 <<<"$out" && grep -qx err-1 <<<"$out"'
+out=$(ctl logs -t "$P-o" 2>&1)
+now=$(date +%s)
+check "logs -t: each line carries its time (UTC, microseconds) and stream" \
+  eval '[ -n "$out" ] && ! grep -vqE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z (stdout out|stderr err)-[0-9]+$" <<<"$out"'
+mono=$("$PY" - "$now" <<<"$out" <<'PYEOF'
+import sys, datetime
+now = int(sys.argv[1]); prev = None; bad = 0
+for l in sys.stdin:
+    t = datetime.datetime.strptime(l.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+    if prev is not None and t < prev: bad += 1
+    if abs(t - now) > 120: bad += 1
+    prev = t
+print(bad)
+PYEOF
+)
+check "logs -t: the times are monotone and near now (bad: $mono)" test "$mono" = 0
+out=$(ctl logs --stdout "$P-o" 2>&1)
+check "logs --stdout: only the standard output" eval 'grep -q "^out-" <<<"$out" && ! grep -q "^err-" <<<"$out"'
+out=$(ctl logs --stderr -t "$P-o" 2>&1)
+check "logs --stderr -t: only the standard error, tagged stderr" \
+  eval 'grep -q " stderr err-" <<<"$out" && ! grep -q "out-" <<<"$out"'
+out=$(ctl logs --stream=stdout "$P-o" 2>&1)
+check "logs --stream=stdout: the same as --stdout" eval 'grep -q "^out-" <<<"$out" && ! grep -q "^err-" <<<"$out"'
+out=$(ctl logs --stream=bogus "$P-o" 2>&1); rc=$?
+check "logs --stream=bogus: a usage error naming it (rc=$rc)" eval '[ "$rc" = 2 ] && grep -q bogus <<<"$out"'
+out=$(ctl logs -n 3 --stdout "$P-o" 2>&1)
+check "logs -n 3: the last three lines" eval '[ "$(wc -l <<<"$out")" = 3 ]'
+# --since/--until: a window in the past holds only lines of that window
+t1=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+sleep 1.2
+t2=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+sleep 0.5
+out=$(ctl logs -t --since "$t1" --until "$t2" "$P-o" 2>&1); rc=$?
+inwin=$(awk -v a="$t1" -v b="$t2" '$1 >= a && $1 <= b' <<<"$out" | wc -l)
+check "logs --since T1 --until T2: only lines between them ($(wc -l <<<"$out") lines, $inwin inside, rc=$rc)" \
+  eval '[ "$rc" = 0 ] && [ "$inwin" -ge 6 ] && [ "$inwin" = "$(wc -l <<<"$out")" ]'
+out=$(ctl logs --since 2s --stdout "$P-o" 2>&1)
+check "logs --since 2s: only the last seconds ($(wc -l <<<"$out") lines)" \
+  eval '[ "$(wc -l <<<"$out")" -ge 5 ] && [ "$(wc -l <<<"$out")" -le 14 ]'
+old=$(date -d '-1 hour' '+%Y-%m-%d %H:%M:%S')
+out=$(ctl logs --until "$old" "$P-o" 2>&1); rc=$?
+check "logs --until an hour ago (\"YYYY-MM-DD HH:MM:SS\"): nothing (rc=$rc)" eval '[ "$rc" = 0 ] && [ -z "$out" ]'
+out=$(ctl logs --since yesterday "$P-o" 2>&1); rc=$?
+check "logs --since in a bad format: a clear error, exit 2 (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 2 ] && grep -q "yesterday" <<<"$out" && grep -q "neither a duration" <<<"$out"'
+out=$(ctl logs --until 2026-13-45 "$P-o" 2>&1); rc=$?
+check "logs --until in a bad format: exit 2 (rc=$rc)" test "$rc" = 2
+out=$(ctl logs "$P-nosuch" 2>&1); rc=$?
+check "logs of a nonexistent container: exit 1, named (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 1 ] && grep -q "$P-nosuch" <<<"$out"'
+# two containers merged by time
+out=$(ctl logs -t "$P-a" "$P-b" 2>&1); rc=$?
+names=$(awk '{ print $2 }' <<<"$out" | sort -u | tr '\n' ' ')
+sorted=$(awk '{ print $1 }' <<<"$out" | LC_ALL=C sort -c 2>&1 && echo sorted)
+alt=$(awk '{ print $2 }' <<<"$out" | uniq | wc -l)
+check "logs -t A B: both, merged by time (rc=$rc, names: $names, $sorted, runs: $alt)" \
+  eval '[ "$rc" = 0 ] && [ "$names" = "$P-a $P-b " ] && [ "$sorted" = sorted ] && [ "$alt" -ge 10 ]'
+out=$(ctl logs A B 2>&1 >/dev/null; ctl logs "$P-a" "$P-b" 2>&1)
+check "logs A B: each line names its container" eval 'grep -q "^$P-a | a-1$" <<<"$out" && grep -q "^$P-b | b-1$" <<<"$out"'
+out=$(ctl logs --all -n 200 2>&1); rc=$?
+check "logs --all: every container's (rc=$rc)" \
+  eval '[ "$rc" = 0 ] && grep -q "^$P-a | " <<<"$out" && grep -q "^$P-b | " <<<"$out" && grep -q "^$P-o | " <<<"$out"'
+out=$(timeout 2 "$CTL" logs --socket "$D/run/control.sock" -f -n 0 "$P-a" "$P-b" 2>&1); rc=$?
+check "logs -f A B: follows both (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 124 ] && grep -q "^$P-a | a-" <<<"$out" && grep -q "^$P-b | b-" <<<"$out"'
+# an older log, without times, is still read
+ctl stop "$P-a" >/dev/null 2>&1
+wait_until 20 state_is "$P-a" stopped
+printf 'an old line\nanother old line\n' > "$D/state/containers/$P-a/console.log"
+out=$(ctl logs -t "$P-a" 2>&1); rc=$?
+check "logs of a log without times: its lines, time '-' (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 0 ] && grep -qx -- "- - an old line" <<<"$out"'
