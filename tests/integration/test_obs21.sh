@@ -33,6 +33,8 @@ container "$P-a" 'autostart = true' \
   'command = { "/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo a-$i; sleep 0.3; done" }'
 container "$P-b" 'autostart = true' \
   'command = { "/bin/sh", "-c", "sleep 0.15; i=0; while :; do i=$((i+1)); echo b-$i; sleep 0.3; done" }'
+# s: never started by berthd (cp into and out of a stopped container)
+container "$P-s" 'command = { "/bin/sh", "-c", "while :; do sleep 1; done" }'
 daemon_start
 for n in o a b; do
   wait_until 40 state_is "$P-$n" running || nok "$P-$n runs (state $(jget "$P-$n" state))"
@@ -116,3 +118,88 @@ printf 'an old line\nanother old line\n' > "$D/state/containers/$P-a/console.log
 out=$(ctl logs -t "$P-a" 2>&1); rc=$?
 check "logs of a log without times: its lines, time '-' (rc=$rc: $(oneline "$out"))" \
   eval '[ "$rc" = 0 ] && grep -qx -- "- - an old line" <<<"$out"'
+
+# ---- cp ------------------------------------------------------------------------------------
+
+T=$ROOT/cp
+mkdir -p "$T/src/sub" "$T/out"
+echo "top secret of the host $$" > "$MARK"
+mkdir -p "$MARK.d"
+printf 'file-one\n' > "$T/src/one"
+printf 'file-two\n' > "$T/src/sub/two"
+ln -s one "$T/src/link"
+chown 1234:567 "$T/src/one"
+chmod 0640 "$T/src/one"
+chmod 0750 "$T/src/sub"
+touch -d '2020-01-02 03:04:05' "$T/src/one" "$T/src/sub/two"
+X() { ctl exec "$@" </dev/null; }
+
+# running container, host → container: a file, then a directory
+out=$(ctl cp "$T/src/one" "$P-o:/tmp/" 2>&1); rc=$?
+got=$(X "$P-o" -- stat -c '%a %u %g %Y' /tmp/one 2>&1)
+want="640 1234 567 $(stat -c %Y "$T/src/one")"
+check "cp FILE NAME:DIR/ (running): copied with mode, owner, time (rc=$rc: $got, want $want)" \
+  eval '[ "$rc" = 0 ] && [ "$got" = "$want" ] && [ "$(X "$P-o" -- cat /tmp/one)" = file-one ]'
+out=$(ctl cp "$T/src" "$P-o:/tmp/tree" 2>&1); rc=$?
+got=$(X "$P-o" -- sh -c 'cat /tmp/tree/sub/two; readlink /tmp/tree/link; stat -c %a /tmp/tree/sub' 2>&1 | tr '\n' ' ')
+check "cp DIR NAME:PATH (running): recursive, symlinks as symlinks, modes (rc=$rc: $got)" \
+  eval '[ "$rc" = 0 ] && [ "$got" = "file-two one 750 " ]'
+# running container, container → host
+out=$(ctl cp "$P-o:/tmp/tree" "$T/out/tree" 2>&1); rc=$?
+check "cp NAME:DIR HOSTDIR (running): the tree comes back equal (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 0 ] && diff -r --no-dereference "$T/src" "$T/out/tree" >/dev/null && [ "$(stat -c "%a %u %g %Y" "$T/out/tree/one")" = "$(stat -c "%a %u %g %Y" "$T/src/one")" ]'
+out=$(ctl cp "$P-o:/etc/passwd" "$T/out/" 2>&1); rc=$?
+check "cp NAME:FILE HOSTDIR/ (running): the container's file, not the host's (rc=$rc)" \
+  eval '[ "$rc" = 0 ] && [ "$(cat "$T/out/passwd")" = "$(X "$P-o" -- cat /etc/passwd)" ] && ! cmp -s "$T/out/passwd" /etc/passwd'
+
+# symlinks in the container that point at host paths resolve in its root
+X "$P-o" -- sh -c "ln -s /tmp /escape; ln -s $MARK /tmp/lnk; ln -s $MARK.d /tmp/hd" >/dev/null 2>&1
+out=$(ctl cp "$P-o:/escape/$(basename "$MARK")" "$T/out/x" 2>&1); rc=$?
+check "cp NAME:/symlink-to-/tmp/MARK: resolved in the container (no such file), the host's never read (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 1 ] && [ ! -e "$T/out/x" ]'
+out=$(ctl cp "$P-o:/tmp/lnk" "$T/out/y" 2>&1); rc=$?
+check "cp NAME:SYMLINK: the symlink itself, not the host file it names (rc=$rc)" \
+  eval '[ "$rc" = 0 ] && [ -L "$T/out/y" ] && ! grep -qs "top secret" "$T/out/y" 2>/dev/null; [ "$(readlink "$T/out/y")" = "$MARK" ]'
+out=$(ctl cp "$P-o:/../../../..$MARK" "$T/out/z" 2>&1); rc=$?
+check "cp NAME:/../../..MARK: .. stops at the container's root (rc=$rc)" eval '[ "$rc" = 1 ] && [ ! -e "$T/out/z" ]'
+out=$(ctl cp "$T/src/one" "$P-o:/tmp/hd/planted" 2>&1); rc=$?
+check "cp FILE NAME:/symlink-to-host-dir/F: not written on the host (rc=$rc: $(oneline "$out"))" \
+  eval '[ ! -e "$MARK.d/planted" ]'
+out=$(ctl cp "$T/src/one" "$P-o:/escape/obs21-planted-$$" 2>&1); rc=$?
+check "cp FILE NAME:/symlink-to-/tmp/F: lands in the container's /tmp, not the host's (rc=$rc)" \
+  eval '[ "$rc" = 0 ] && [ ! -e /tmp/obs21-planted-$$ ] && [ "$(X "$P-o" -- cat /tmp/obs21-planted-$$)" = file-one ]'
+rm -f "/tmp/obs21-planted-$$" "$MARK.d/planted"
+
+# stopped container: the merged view; writes go to its writable layer only
+S=$D/state/containers/$P-s
+out=$(ctl cp "$T/src" "$P-s:/tmp/tree" 2>&1); rc=$?
+check "cp DIR NAME:PATH (stopped): into its writable layer (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 0 ] && [ "$(cat "$S/upper/tmp/tree/sub/two")" = file-two ] && [ "$(stat -c "%a %u %g" "$S/upper/tmp/tree/one")" = "640 1234 567" ]'
+inlower=$(find "$D/state" -path "$D/state/containers" -prune -o -path '*tree/sub/two' -print 2>/dev/null | head -n1)
+check "cp into a stopped container: nothing outside its writable layer ($inlower)" test -z "$inlower"
+check "cp into a stopped container: no overlay is left mounted" eval '! grep -qF " $S/rootfs " /proc/self/mountinfo'
+out=$(ctl cp "$P-s:/etc/passwd" "$T/out/passwd-s" 2>&1); rc=$?
+check "cp NAME:FILE (stopped): from the template below (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 0 ] && cmp -s "$T/out/passwd-s" "$T/out/passwd"'
+out=$(ctl cp "$P-s:/tmp/tree" "$T/out/tree-s" 2>&1); rc=$?
+check "cp NAME:DIR (stopped): from the writable layer (rc=$rc)" \
+  eval '[ "$rc" = 0 ] && diff -r --no-dereference "$T/src" "$T/out/tree-s" >/dev/null'
+ln -s /tmp "$T/esc"
+ctl cp "$T/esc" "$P-s:/escape" >/dev/null 2>&1
+out=$(ctl cp "$P-s:/escape/$(basename "$MARK")" "$T/out/q" 2>&1); rc=$?
+check "cp NAME:/symlink-to-/tmp/MARK (stopped): resolved in the container, the host's never read (rc=$rc)" \
+  eval '[ "$rc" = 1 ] && [ ! -e "$T/out/q" ]'
+ctl start "$P-s" >/dev/null 2>&1
+wait_until 30 state_is "$P-s" running
+check "a stopped container started after cp sees the copied tree" \
+  eval '[ "$(X "$P-s" -- cat /tmp/tree/sub/two 2>&1)" = file-two ]'
+
+# bad input
+out=$(ctl cp "$P-nosuch:/etc/passwd" "$T/out/" 2>&1); rc=$?
+check "cp from a nonexistent container: exit 1, named (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 1 ] && grep -q "$P-nosuch" <<<"$out"'
+out=$(ctl cp "$T/src/one" "$T/out/two" 2>&1); rc=$?
+check "cp with no container side: a usage error (rc=$rc)" test "$rc" = 2
+out=$(ctl cp "$P-o:/no/such/file" "$T/out/" 2>&1); rc=$?
+check "cp NAME:/no/such/file: exit 1, named (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 1 ] && grep -q "/no/such" <<<"$out"'
