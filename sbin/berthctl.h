@@ -133,6 +133,8 @@ struct found {
         struct state_record rec;
 };
 int find_container(const char *verb, const char *name, const char *state_dir, struct found *f);
+/* The same without a word: 0 when it runs. */
+int find_container_quiet(const char *name, const char *state_dir, struct found *f);
 
 /* The verbs, by family. */
 int verb_check(struct ctl_args *a);

@@ -33,6 +33,8 @@ container "$P-a" 'autostart = true' \
   'command = { "/bin/sh", "-c", "i=0; while :; do i=$((i+1)); echo a-$i; sleep 0.3; done" }'
 container "$P-b" 'autostart = true' \
   'command = { "/bin/sh", "-c", "sleep 0.15; i=0; while :; do i=$((i+1)); echo b-$i; sleep 0.3; done" }'
+# c: burns CPU, under a memory limit (stats); started for the stats only
+container "$P-c" 'command = { "/bin/sh", "-c", "while :; do :; done" }' 'limits { memory = 64M }'
 # s: never started by berthd (cp into and out of a stopped container)
 container "$P-s" 'command = { "/bin/sh", "-c", "while :; do sleep 1; done" }'
 daemon_start
@@ -203,3 +205,43 @@ check "cp with no container side: a usage error (rc=$rc)" test "$rc" = 2
 out=$(ctl cp "$P-o:/no/such/file" "$T/out/" 2>&1); rc=$?
 check "cp NAME:/no/such/file: exit 1, named (rc=$rc: $(oneline "$out"))" \
   eval '[ "$rc" = 1 ] && grep -q "/no/such" <<<"$out"'
+
+# ---- stats ---------------------------------------------------------------------------------
+
+ctl start "$P-c" >/dev/null 2>&1
+wait_until 30 state_is "$P-c" running
+out=$(ctl stats 2>&1); rc=$?
+cline=$(grep "^$P-c " <<<"$out")
+check "stats with no NAME: every running container, none stopped (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 0 ] && grep -q "^NAME  *CPU%  *MEM / LIMIT" <<<"$out" && grep -q "^$P-o " <<<"$out" && grep -q "^$P-c " <<<"$out" && grep -q "^$P-s " <<<"$out" && ! grep -q "^$P-a " <<<"$out"'
+check "stats: CPU as a percentage over the interval, the burner busy ($cline)" \
+  eval 'awk "{ sub(/%/, \"\", \$2); exit !(\$2 + 0 >= 5) }" <<<"$cline"'
+check "stats: memory in units against its limit ($cline)" \
+  eval 'grep -qE "^$P-c +[0-9.]+% +[0-9.]+(B|KiB|MiB) / 64.0MiB +[0-9.]+% +[0-9]+ " <<<"$cline"'
+check "stats: block and network I/O in units" \
+  eval 'grep -qE "[0-9.]+(B|KiB|MiB|GiB) / [0-9.]+(B|KiB|MiB|GiB) +([0-9.]+(B|KiB|MiB|GiB) / [0-9.]+(B|KiB|MiB|GiB)|- \(host network\))" <<<"$cline"'
+out=$(ctl stats --raw "$P-c" 2>&1); rc=$?
+check "stats --raw NAME: raw numbers, the limit in bytes (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 0 ] && awk -v n="$P-c" "\$1 == n && \$2 ~ /^[0-9.]+\$/ && \$3 ~ /^[0-9]+\$/ && \$4 == 67108864 { f = 1 } END { exit !f }" <<<"$out"'
+got=$(ctl stats --json "$P-c" 2>/dev/null | "$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["name"], d["cpu_percent"] > 5, d["memory_limit"], d["pids"] >= 1)' 2>&1)
+check "stats --json NAME: cpu_percent, memory_limit, pids ($got)" test "$got" = "$P-c True 67108864 True"
+start=$(date +%s.%N)
+out=$(ctl stats --watch 1 --count 3 "$P-c" "$P-o" 2>&1); rc=$?
+took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+check "stats --watch 1 --count 3: three refreshes, about a second apart (rc=$rc, $(grep -c '^NAME' <<<"$out") tables, ${took}s)" \
+  eval '[ "$rc" = 0 ] && [ "$(grep -c "^NAME" <<<"$out")" = 3 ] && [ "$(grep -c "^$P-c " <<<"$out")" = 3 ] && awk -v t="$took" "BEGIN { exit !(t >= 2.8 && t < 8) }"'
+out=$(timeout --preserve-status -s INT 2.5 "$CTL" stats --socket "$D/run/control.sock" --watch=1 "$P-c" 2>&1); rc=$?
+check "stats --watch=1: refreshes until Ctrl-C, then exit 0 (rc=$rc, $(grep -c '^NAME' <<<"$out") tables)" \
+  eval '[ "$rc" = 0 ] && [ "$(grep -c "^NAME" <<<"$out")" -ge 2 ]'
+out=$(ctl stats --count 2 "$P-c" 2>&1); rc=$?
+check "stats --count without --watch: a usage error (rc=$rc)" test "$rc" = 2
+out=$(ctl stats --watch 0 "$P-c" 2>&1); rc=$?
+check "stats --watch 0: a usage error (rc=$rc: $(oneline "$out"))" test "$rc" = 2
+out=$(ctl stats "$P-nosuch" 2>&1); rc=$?
+check "stats of a nonexistent container: exit 1, named (rc=$rc: $(oneline "$out"))" \
+  eval '[ "$rc" = 1 ] && grep -q "$P-nosuch" <<<"$out"'
+ctl stop "$P-c" >/dev/null 2>&1
+
+daemon_stop
+daemon_finish "obs21: "
+exit $fail
