@@ -464,7 +464,8 @@ int verb_cp(struct ctl_args *a)
                 snprintf(root, sizeof root, "/proc/%d/root", (int) f.rec.init_pid);
                 _cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 /* Still the same process (not a reused pid) once its root is open. */
-                if (rootfd < 0 || state_pidfd_verified(f.rec.init_pid, f.rec.init_start, &(int){ -1 }) < 0) {
+                _cleanup_close_ int again = -1;
+                if (rootfd < 0 || state_pidfd_verified(f.rec.init_pid, f.rec.init_start, &again) < 0) {
                         fail("berthctl cp: container '%s' stopped meanwhile", name);
                         return 1;
                 }
