@@ -449,9 +449,31 @@ void net_veth_name(const char *container, char ret[IFNAMSIZ])
         (void) snprintf(ret, IFNAMSIZ, "vb-%.6s-%05x", container, (unsigned) (h & 0xfffff));
 }
 
-/* Deletes the host veth named ifname when it carries container's alias.
+void net_veth_name_alt(const char *container, const char *owner, char ret[IFNAMSIZ])
+{
+        uint64_t h = fnv1a64(FNV1A64_INIT, owner, strlen(owner));
+        h = fnv1a64(h, "/", 1);
+        h = fnv1a64(h, container, strlen(container));
+        (void) snprintf(ret, IFNAMSIZ, "vx%013llx", (unsigned long long) (h & 0xfffffffffffffull));
+}
+
+/* The host veth of container made by owner: alias
+ * "berth-veth:<container>@<owner>"; one without "@" was made before
+ * owners were recorded (a single berthd) and counts as ours. */
+static bool veth_is_ours(struct rtnl_link *l, const char *container, const char *owner)
+{
+        const char *a = rtnl_link_get_ifalias(l);
+        size_t pl = strlen(NET_VETH_ALIAS_PREFIX), cl = strlen(container);
+        if (!streq(link_kind(l), "veth") || !a || strncmp(a, NET_VETH_ALIAS_PREFIX, pl) != 0 ||
+            strncmp(a + pl, container, cl) != 0)
+                return false;
+        a += pl + cl;
+        return *a == 0 || (*a == '@' && streq(a + 1, owner));
+}
+
+/* Deletes the host veth named ifname when it is container's of owner's.
  * 0 when absent or deleted, -EEXIST when it is someone else's. */
-static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *container)
+static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *container, const char *owner)
 {
         _cleanup_link_ struct rtnl_link *cur = NULL;
         int r = link_get(s, ifname, &cur);
@@ -459,10 +481,44 @@ static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *c
                 return 0;
         if (r < 0)
                 return r;
-        if (!streq(link_kind(cur), "veth") || !alias_is(cur, NET_VETH_ALIAS_PREFIX, container))
+        if (!veth_is_ours(cur, container, owner))
                 return -EEXIST;
         r = nlerr(rtnl_link_delete(s, cur));
         return r == -ENODEV ? 0 : r;
+}
+
+/* The existing host veth of container of owner's, under either of its
+ * names: 0 and *ret (and its name in ifname), -ENODEV when there is none. */
+static int veth_find_ours(struct nl_sock *s, const char *container, const char *owner, char ifname[IFNAMSIZ],
+                          struct rtnl_link **ret)
+{
+        char names[2][IFNAMSIZ];
+        net_veth_name(container, names[0]);
+        net_veth_name_alt(container, owner, names[1]);
+        for (int i = 0; i < 2; i++) {
+                _cleanup_link_ struct rtnl_link *l = NULL;
+                int r = link_get(s, names[i], &l);
+                if (r == -ENODEV)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (!veth_is_ours(l, container, owner))
+                        continue;
+                memcpy(ifname, names[i], IFNAMSIZ);
+                if (ret)
+                        *ret = TAKE_PTR(l);
+                return 0;
+        }
+        return -ENODEV;
+}
+
+int net_container_veth(const char *container, const char *owner, char ifname[IFNAMSIZ])
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        return veth_find_ours(s, container, owner, ifname, NULL);
 }
 
 /* eth0's MAC is 02:62:<IPv4 address>, locally administered and stable:
@@ -552,12 +608,13 @@ static int container_configure(int netns_fd, const struct spec_network *n, struc
         return route_add_default(s, ifindex, n->gateway);
 }
 
-int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
+int net_container_setup(const char *container, const char *owner, int netns_fd, const struct spec_network *n,
                         struct in_addr address)
 {
-        char ifname[IFNAMSIZ];
-        net_veth_name(container, ifname);
-        _cleanup_free_ char *alias = strdup_printf(NET_VETH_ALIAS_PREFIX "%s", container);
+        char names[2][IFNAMSIZ], *ifname = names[0];
+        net_veth_name(container, names[0]);
+        net_veth_name_alt(container, owner, names[1]);
+        _cleanup_free_ char *alias = strdup_printf(NET_VETH_ALIAS_PREFIX "%s@%s", container, owner);
         if (!alias)
                 return -ENOMEM;
         _cleanup_sock_ struct nl_sock *s = NULL;
@@ -575,13 +632,19 @@ int net_container_setup(const char *container, int netns_fd, const struct spec_n
         if (r < 0)
                 return r;
 
-        r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
-        if (r == -EEXIST) {
-                /* A leftover of this container (its netns still alive). */
-                r = veth_remove_ours(s, ifname, container);
-                if (r < 0)
-                        return r;
+        /* Its usual name, else (taken by another berthd's container of the
+         * same name, or by anyone) the name of this owner's alone. */
+        for (int i = 0; i < 2; i++) {
+                ifname = names[i];
                 r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+                if (r == -EEXIST) {
+                        /* A leftover of this container (its netns still alive). */
+                        r = veth_remove_ours(s, ifname, container, owner);
+                        if (r == 0)
+                                r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+                }
+                if (r != -EEXIST)
+                        break;
         }
         if (r < 0)
                 return r;
@@ -627,10 +690,9 @@ out_delete:
         return r;
 }
 
-int net_container_reattach(const char *container, const struct spec_network *n)
+int net_container_reattach(const char *container, const char *owner, const struct spec_network *n)
 {
         char ifname[IFNAMSIZ];
-        net_veth_name(container, ifname);
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
         if (r < 0)
@@ -641,11 +703,9 @@ int net_container_reattach(const char *container, const struct spec_network *n)
                 return r;
         if (!link_is_our_bridge(br))
                 return -ENODEV;
-        r = link_get(s, ifname, &veth);
+        r = veth_find_ours(s, container, owner, ifname, &veth);
         if (r < 0)
                 return r;
-        if (!streq(link_kind(veth), "veth") || !alias_is(veth, NET_VETH_ALIAS_PREFIX, container))
-                return -EEXIST;
         if (rtnl_link_get_master(veth) != rtnl_link_get_ifindex(br)) {
                 r = nlerr(rtnl_link_enslave(s, br, veth));
                 if (r < 0)
@@ -657,15 +717,21 @@ int net_container_reattach(const char *container, const struct spec_network *n)
         return bridge_port_hairpin(ifname);
 }
 
-int net_container_teardown(const char *container)
+int net_container_teardown(const char *container, const char *owner)
 {
         char ifname[IFNAMSIZ];
-        net_veth_name(container, ifname);
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
         if (r < 0)
                 return r;
-        return veth_remove_ours(s, ifname, container);
+        _cleanup_link_ struct rtnl_link *veth = NULL;
+        r = veth_find_ours(s, container, owner, ifname, &veth);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        r = nlerr(rtnl_link_delete(s, veth));
+        return r == -ENODEV ? 0 : r;
 }
 
 int net_loopback_up(int netns_fd)
