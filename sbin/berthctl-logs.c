@@ -451,8 +451,10 @@ static int print_entry(const struct logs_opts *o, struct log_src *srcs, const st
  * last that many. */
 static int print_entries(const struct logs_opts *o, struct log_src *srcs, struct log_entries *e, long last)
 {
-        if (o->multi)
-                qsort(e->v, e->n, sizeof *e->v, cmp_entry);
+        /* By time, also in one container's log: a line is stamped when its
+         * first byte came, and a long one may end after a shorter line of
+         * the other stream. */
+        qsort(e->v, e->n, sizeof *e->v, cmp_entry);
         size_t from = 0;
         if (last >= 0) {
                 size_t k = 0;
