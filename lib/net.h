@@ -62,7 +62,8 @@ int net_container_veth(const char *container, const char *owner, char ifname[IFN
  * A stale host veth of the same container (owner's by alias) is replaced;
  * when its name is another's link, net_veth_name_alt's is used; -EEXIST
  * when both are taken. -ENODEV if the
- * bridge is missing or not ours. */
+ * bridge is missing or not ours (n->external: not a bridge, or a berth's).
+ * address 0 (dhcp): eth0 up without address or route. */
 int net_container_setup(const char *container, const char *owner, int netns_fd, const struct spec_network *n,
                         struct in_addr address);
 /* Puts the container's host veth (ours by its alias) back on n's bridge
@@ -72,6 +73,14 @@ int net_container_reattach(const char *container, const char *owner, const struc
 /* Removes owner's host veth of the container (its peer goes with it); never
  * another berthd's of the same name. 0 when already gone. */
 int net_container_teardown(const char *container, const char *owner);
+/* Gives the container whose network namespace is netns_fd an eth0 that is
+ * a macvlan (mode bridge) or ipvlan (mode l2) child of the host interface
+ * parent, with address/n->prefix and a default route via n->gateway (none
+ * when 0; no address at all when address is 0: the container's own DHCP
+ * client configures it). Nothing on the host side to tear down: the link
+ * lives and dies with the namespace. -ENODEV when parent is missing. */
+int net_container_vlan(const char *container, net_mode_t mode, const char *parent, int netns_fd,
+                       const struct spec_network *n, struct in_addr address);
 /* Brings lo up inside netns_fd (containers with network mode none), with
  * accept_ra 0 for all and default there. */
 int net_loopback_up(int netns_fd);

@@ -34,7 +34,8 @@ struct runtime_internal {
         gid_t idmap_gid;
         uint32_t idmap_count;
         const struct spec_container *spec;
-        const struct spec_network *net; /* NET_BRIDGE */
+        const struct spec_network *net; /* NET_BRIDGE, NET_MACVLAN, NET_IPVLAN */
+        struct spec_network ext_net;    /* net of a network berth does not own (points into spec) */
         char net_owner[NET_OWNER_MAX];    /* owner id of our bridges, veths, cgroups (the state directory's) */
         struct in_addr address;
         bool veth_made, bridge_made;
@@ -115,10 +116,21 @@ static int going_setup(void *userdata, pid_t pid, struct spawn_handoff *h, struc
                         r = net_loopback_up(nsfd);
                         if (r < 0)
                                 return error_set(e, r, "cannot bring lo up");
+                } else if (in->spec->net_mode == NET_MACVLAN || in->spec->net_mode == NET_IPVLAN) {
+                        r = net_container_vlan(in->spec->name, in->spec->net_mode, in->spec->parent, nsfd, in->net,
+                                               in->address);
+                        if (r == -ENODEV)
+                                return error_set(e, 0, "its parent interface '%s' does not exist", in->spec->parent);
+                        if (r < 0)
+                                return error_set(e, r, "cannot give it a %s interface on '%s'",
+                                                 net_mode_to_string(in->spec->net_mode), in->spec->parent);
                 } else {
                         r = net_container_setup(in->spec->name, in->net_owner, nsfd, in->net, in->address);
                         if (r == -EEXIST)
                                 return error_set(e, 0, "its host interface exists and is not berth's");
+                        if (r == -ENODEV && in->net->external)
+                                return error_set(e, 0, "host bridge '%s' does not exist, is not a bridge, or is a "
+                                                 "berth network's", in->net->bridge);
                         if (r < 0)
                                 return error_set(e, r, "cannot plumb the container into network '%s'", in->net->name);
                         in->veth_made = true;
@@ -191,6 +203,23 @@ static void unstage(struct runtime_internal *in)
                 in->state_staged = false;
         }
         (void) rmdir(in->stage);
+}
+
+/* A network berth does not own (a host bridge, the parent of a macvlan or
+ * ipvlan): the address and gateway are the definition's, nothing is made on
+ * the host but the veth (on a bridge), no IPAM, no shared hosts file. */
+static void setup_external_network(const struct spec_container *c, struct runtime_internal *in)
+{
+        in->ext_net = (struct spec_network){
+                .name = c->net_mode == NET_BRIDGE ? c->network : c->parent,
+                .bridge = c->net_mode == NET_BRIDGE ? c->network : NULL,
+                .prefix = c->address_prefix,
+                .gateway = c->gateway,
+                .external = true,
+        };
+        in->net = &in->ext_net;
+        if (!c->address_dhcp)
+                in->address = c->address;
 }
 
 /* Bridge and address of a bridged container, and its line in the network's
@@ -470,7 +499,9 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                         goto fail;
                 }
         }
-        if (c->net_mode == NET_BRIDGE) {
+        if (spec_container_external_net(c))
+                setup_external_network(c, in);
+        else if (c->net_mode == NET_BRIDGE) {
                 r = setup_bridge_network(set, c, o->state_dir, in, e);
                 if (r < 0)
                         goto fail;
