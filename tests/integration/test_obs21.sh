@@ -19,7 +19,7 @@ P=obs21-$$
 unset NOTIFY_SOCKET BERTH_SOCKET BERTH_TIMEOUT
 ROOT=$(mktemp -d /tmp/obs21.XXXXXX)
 MARK=/tmp/obs21-host-secret-$$
-cleanup_extra() { rm -f "$MARK"; }
+cleanup_extra() { rm -rf "$MARK" "$MARK.d" "/tmp/obs21-planted-$$"; }
 trap daemon_cleanup EXIT
 daemon_require "obs21: "
 PY=$(command -v python3)
