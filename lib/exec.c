@@ -501,7 +501,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
 
         _cleanup_strv_free_ char **env = envp ? strv_copy(envp)
                                               : runtime_build_env(spec, spec->hostname ? spec->hostname : spec->name,
-                                                                  o->tty);
+                                                                  o->tty, NULL);
         _cleanup_strv_free_ char **join_argv = NULL;
         if (!env) {
                 r = setup_failed(e, -ENOMEM, "environment");

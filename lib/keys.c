@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "image.h"
 #include "parse.h"
 #include "util.h"
 
@@ -165,6 +166,7 @@ static const char *const health_action_words[] = { "restart", "stop", "none", NU
 #define SC(f) offsetof(struct spec_container, f)
 #define SM(f) offsetof(struct spec_mount, f)
 #define SN(f) offsetof(struct spec_network, f)
+#define ST(f) offsetof(struct spec_template, f)
 #define MS SPEC_USEC_PER_MSEC
 #define SEC SPEC_USEC_PER_SEC
 
@@ -177,6 +179,8 @@ static const struct key_def table[] = {
           .doc = "a container definition: container NAME { ... }" },
         { "", "network", KEY_BLOCK, KEY_NO_FIELD, .flags = KEYF_MULTI,
           .doc = "a bridge network definition: network NAME { ... }" },
+        { "", "template", KEY_BLOCK, KEY_NO_FIELD, .flags = KEYF_MULTI,
+          .doc = "an image as a template: template NAME { from = ... }" },
 
         /* container: restart */
         { "container", "template", KEY_STR, SC(template_name), SC(line_template), KEY_CLASS_RESTART,
@@ -333,6 +337,10 @@ static const struct key_def table[] = {
           .hash_tag = "log-max-files", .reason = "log", .dflt = 3, .def = "3", .doc = "log files kept" },
 
         /* network: the bridge is recreated, or changed in place */
+        /* template: read when a container starts, hashed nowhere */
+        { "template", "from", KEY_STR, ST(from), ST(line_from), KEY_CLASS_RESTART, .check = image_source_check,
+          .def = "none (required)", .doc = "the image: oci-archive:FILE, oci:DIR[:TAG] or docker-archive:FILE" },
+
         { "network", "bridge", KEY_STR, SN(bridge), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash_tag = "bridge",
           .def = "the network's name", .doc = "the bridge interface's name" },
         { "network", "subnet", KEY_CUSTOM, SN(subnet), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet,

@@ -49,6 +49,7 @@ struct runtime_internal {
         char **envp;
         char **argv;
         char *merged, *upper, *work, *etc, *overlay_opts;
+        struct image_info *image;       /* the template's image, when it is one */
 };
 
 static uint64_t realtime_usec(void)
@@ -63,6 +64,7 @@ static void internal_free(struct runtime_internal *in)
         if (!in)
                 return;
         security_seccomp_done(&in->seccomp);
+        image_info_free(in->image);
         strv_free(in->envp);
         strv_free(in->argv);
         free(in->merged);
@@ -365,7 +367,6 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         _cleanup_close_ int init_fd = -1;
         struct runtime_internal *in = NULL;
         const char *hostname = c->hostname ? c->hostname : c->name;
-        char *const default_cmd[] = { "/bin/sh", NULL };
         struct spawn_params p;
         const char *dirs[4];
         *exit_code = SPAWN_EXIT_SETUP;
@@ -388,7 +389,11 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
 
         /* Root file system first: the most likely operator mistake. */
         struct stat st;
-        if (c->template_name) {
+        if (c->template_name)
+                r = runtime_image_prepare(set, c, o->state_dir, &lower, &in->image, e);
+        if (c->template_name && r < 0)
+                goto fail_early;
+        if (c->template_name && !in->image) {
                 r = template_ensure(o->state_dir, c->template_name, &lower);
                 if (r == -ENOENT) {
                         _cleanup_free_ char *dir = template_scripts_dir();
@@ -400,10 +405,10 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                         r = error_set(e, r, "cannot build template '%s'", c->template_name);
                         goto fail_early;
                 }
-        } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        } else if (!c->template_name && (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))) {
                 r = error_set(e, 0, "rootfs '%s' is not a directory", c->rootfs);
                 goto fail_early;
-        } else if (path_is_host_root(c->rootfs)) {
+        } else if (!c->template_name && path_is_host_root(c->rootfs)) {
                 /* check refused it by name; a symlink may point there since. */
                 r = error_set(e, 0, "rootfs '%s' is the host's root directory", c->rootfs);
                 goto fail_early;
@@ -503,8 +508,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 r = error_set(e, r, "cannot write /etc files");
                 goto fail;
         }
-        in->envp = runtime_build_env(c, hostname, o->tty);
-        in->argv = strv_copy(o->command && o->command[0] ? o->command : (c->command ? c->command : default_cmd));
+        in->envp = runtime_build_env(c, hostname, o->tty, in->image ? in->image->env : NULL);
+        in->argv = runtime_command(o->command, c, in->image, NULL);
         if (!in->envp || !in->argv) {
                 r = error_code(e, -ENOMEM);
                 goto fail;
@@ -572,8 +577,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 .argv = in->argv,
                 .envp = in->envp,
                 .hostname = hostname,
-                .user = c->user,
-                .workdir = c->workdir,
+                .user = c->user ? c->user : (in->image ? in->image->user : NULL),
+                .workdir = c->workdir ? c->workdir : (in->image ? in->image->workdir : NULL),
                 .home_from_user = !c->env,
                 .init = c->init,
                 .new_netns = c->net_mode != NET_HOST,

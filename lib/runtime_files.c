@@ -14,6 +14,56 @@
 #include "security.h"
 #include "util.h"
 
+int runtime_image_prepare(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+                          char **ret_lower, struct image_info **ret_img, struct error *e)
+{
+        const struct spec_template *t = set ? spec_set_find_template(set, c->template_name) : NULL;
+        if (t && t->from) {
+                int r = image_ensure(state_dir, t->name, t->from, e);
+                if (r < 0)
+                        return error_wrap(e, "template '%s' (%s:%d)", t->name, t->file, t->line);
+        }
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        int r = image_read(state_dir, c->template_name, &img);
+        if (r == -ENOENT && !t)
+                return 0;
+        if (r < 0)
+                return error_set(e, r, "template '%s': cannot read its image record", c->template_name);
+        r = image_lowerdir(state_dir, img, ret_lower);
+        if (r < 0)
+                return error_set(e, r, "template '%s': its layers in %s/layers", c->template_name, state_dir);
+        *ret_img = TAKE_PTR(img);
+        return 1;
+}
+
+char **runtime_command(char *const *override, const struct spec_container *c, const struct image_info *img,
+                       const char **source)
+{
+        static char *const default_cmd[] = { "/bin/sh", NULL };
+        const char *src = "default";
+        char **v = NULL;
+        if (override && override[0]) {
+                src = "run";
+                v = strv_copy(override);
+        } else if (c->command) {
+                src = "definition";
+                v = strv_copy(c->command);
+        } else if (img && (strv_length(img->entrypoint) || strv_length(img->cmd))) {
+                src = "image";
+                v = calloc(1, sizeof(char *));
+                for (size_t i = 0; v && img->entrypoint && img->entrypoint[i]; i++)
+                        if (strv_push(&v, img->entrypoint[i]) < 0)
+                                v = strv_free(v);
+                for (size_t i = 0; v && img->cmd && img->cmd[i]; i++)
+                        if (strv_push(&v, img->cmd[i]) < 0)
+                                v = strv_free(v);
+        } else
+                v = strv_copy(default_cmd);
+        if (source)
+                *source = src;
+        return v;
+}
+
 int runtime_write_text(const char *dir, const char *name, const char *text)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -51,7 +101,23 @@ int runtime_write_etc(const struct spec_container *c, const char *hostname, cons
         return runtime_write_text(etc, "resolv.conf", resolv);
 }
 
-char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty)
+/* One NAME=VALUE into env, replacing an entry of the same name. */
+static int env_set(char ***env, const char *entry)
+{
+        size_t klen = strcspn(entry, "=") + 1;
+        for (size_t j = 0; (*env)[j]; j++)
+                if (strncmp((*env)[j], entry, klen) == 0) {
+                        char *dup = strdup(entry);
+                        if (!dup)
+                                return -ENOMEM;
+                        free((*env)[j]);
+                        (*env)[j] = dup;
+                        return 0;
+                }
+        return strv_push(env, entry);
+}
+
+char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty, char *const *image_env)
 {
         char **env = calloc(1, sizeof(char *));
         if (!env)
@@ -63,22 +129,14 @@ char **runtime_build_env(const struct spec_container *c, const char *hostname, b
             strv_push(&env, "HOME=/root") < 0 || strv_push(&env, h) < 0 || strv_push(&env, "container=berth") < 0 ||
             (tty && strv_push(&env, t) < 0))
                 return strv_free(env);
-        /* The definition's entries replace defaults of the same name. */
-        for (size_t i = 0; c->env && c->env[i]; i++) {
-                size_t klen = strcspn(c->env[i], "=") + 1;
-                size_t j = 0;
-                for (; env[j]; j++)
-                        if (strncmp(env[j], c->env[i], klen) == 0)
-                                break;
-                if (env[j]) {
-                        char *dup = strdup(c->env[i]);
-                        if (!dup)
-                                return strv_free(env);
-                        free(env[j]);
-                        env[j] = dup;
-                } else if (strv_push(&env, c->env[i]) < 0)
+        /* The image's entries replace defaults of the same name, the
+         * definition's replace both. */
+        for (size_t i = 0; image_env && image_env[i]; i++)
+                if (strchr(image_env[i], '=') && env_set(&env, image_env[i]) < 0)
                         return strv_free(env);
-        }
+        for (size_t i = 0; c->env && c->env[i]; i++)
+                if (env_set(&env, c->env[i]) < 0)
+                        return strv_free(env);
         return env;
 }
 

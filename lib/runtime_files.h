@@ -5,7 +5,25 @@
 
 #include <stdbool.h>
 
+#include "error.h"
+#include "image.h"
 #include "spec.h"
+
+/* The root of c when its template is an image: the one a template block
+ * declares (imported from its source now unless it was, image_ensure), or
+ * one imported by hand. 1 with *ret_lower (the overlayfs lowerdir, layers
+ * top first) and *ret_img (its config, the defaults of c's command,
+ * environment, working directory and user); 0 when c's template is no
+ * image; -errno with e set ("template 'app': image 'app' (...): layer
+ * sha256:...: digest mismatch ..."). */
+int runtime_image_prepare(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+                          char **ret_lower, struct image_info **ret_img, struct error *e);
+
+/* The command of c: override (berthctl run's), else c's command, else the
+ * image's Entrypoint + Cmd, else /bin/sh. Where it came from goes to
+ * *source ("run", "definition", "image", "default") when not NULL. */
+char **runtime_command(char *const *override, const struct spec_container *c, const struct image_info *img,
+                       const char **source);
 
 /* Replaces DIR/NAME with TEXT (0644), atomically. 0 or -errno. */
 int runtime_write_text(const char *dir, const char *name, const char *text);
