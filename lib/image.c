@@ -350,8 +350,8 @@ static int unpack_entries(struct unpack *u, struct archive *a, struct error *e)
                 }
                 mode_t type = archive_entry_filetype(ent);
                 const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-                if (!u->layer && type != AE_IFREG && type != AE_IFDIR) {
-                        r = error_set(e, 0, "%s: '%s' is neither a file nor a directory", u->what, rel);
+                if (!u->layer && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+                        r = error_set(e, 0, "%s: '%s' is not a file, directory or symlink", u->what, rel);
                         break;
                 }
                 if (u->layer && strncmp(base, ".wh.", 4) == 0) {
@@ -410,7 +410,8 @@ static int unpack_entries(struct unpack *u, struct archive *a, struct error *e)
 /* Unpacks archive file src (any compression libarchive knows) into the
  * empty directory dest. For a layer, the decompressed stream's sha256 must
  * be want_diff (hex). The working directory is dest while it runs. */
-static int unpack_file(struct unpack *u, const char *src, const char *dest, const char *want_diff, struct error *e)
+static int unpack_file(struct unpack *u, int src_fd, const char *src, const char *dest, const char *want_diff,
+                       struct error *e)
 {
         _cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int root = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -428,7 +429,7 @@ static int unpack_file(struct unpack *u, const char *src, const char *dest, cons
         archive_read_support_format_raw(raw);
         archive_read_support_format_tar(a);
         struct archive_entry *ent;
-        if (archive_read_open_filename(raw, src, 1 << 16) != ARCHIVE_OK ||
+        if (archive_read_open_fd(raw, src_fd, 1 << 16) != ARCHIVE_OK ||
             archive_read_next_header(raw, &ent) != ARCHIVE_OK) {
                 r = error_set(e, 0, "%s: cannot read %s: %s", u->what, src, archive_error_string(raw));
                 goto out;
@@ -791,7 +792,6 @@ static char *record_text(const char *name, const char *from, struct parts *p, ui
                 }
         }
         json_object_object_add(o, "ExposedPorts", pl);
-        json_object_object_add(o, "bytes", json_object_new_int64((int64_t) bytes));
         json_object_object_add(o, "special-files", json_object_new_string("dropped"));
         json_object_object_add(o, "devices-dropped", json_object_new_int((int) dropped));
         char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
@@ -943,21 +943,23 @@ static void remove_leftovers(const char *dir)
 }
 
 /* Unpacks the layer at src into the store unless diff id is there. */
-static int store_layer(const char *store, const char *base, const char *src, const char *diff_id, char *const *lowers,
+static int store_layer(const char *store, int layout, const char *src, const char *diff_id, char *const *lowers,
                        const char *image, uint64_t *bytes, unsigned *dropped, struct error *e)
 {
         const char *hex = digest_hex(diff_id);
         _cleanup_free_ char *final = strdup_printf("%s/%s", store, hex);
         _cleanup_free_ char *tmp = strdup_printf("%s/.tmp-%s.%d", store, hex, (int) getpid());
-        _cleanup_free_ char *src_path = NULL;
         if (!final || !tmp)
                 return error_code(e, -ENOMEM);
         struct stat st;
         if (lstat(final, &st) == 0 && S_ISDIR(st.st_mode))
                 return 0;
-        src_path = strdup_printf("%s/%s", base, src);
-        if (!src_path)
-                return error_code(e, -ENOMEM);
+        char what[160];
+        snprintf(what, sizeof what, "image '%s': layer %s", image, diff_id);
+        /* Symlinks in the layout resolve inside it. */
+        _cleanup_close_ int fd = openat2_in_root(layout, src, O_RDONLY);
+        if (fd < 0)
+                return error_set(e, fd, "%s: cannot open %s", what, src);
         if (mkdir(tmp, 0755) < 0)
                 return error_set(e, -errno, "cannot create %s", tmp);
         struct unpack *u = calloc(1, sizeof *u);
@@ -965,12 +967,10 @@ static int store_layer(const char *store, const char *base, const char *src, con
                 (void) rm_rf(tmp);
                 return error_code(e, -ENOMEM);
         }
-        char what[160];
-        snprintf(what, sizeof what, "image '%s': layer %s", image, diff_id);
         u->what = what;
         u->layer = true;
         u->lowers = lowers;
-        int r = unpack_file(u, src_path, tmp, hex, e);
+        int r = unpack_file(u, fd, src, tmp, hex, e);
         *bytes += u->bytes;
         *dropped += u->devices_dropped;
         free(u);
@@ -1038,7 +1038,8 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
                         goto out;
                 }
                 u->what = what;
-                r = unpack_file(u, path, outer, NULL, e);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                r = fd < 0 ? error_set(e, -errno, "%s", what) : unpack_file(u, fd, path, outer, NULL, e);
                 free(u);
                 if (r < 0)
                         goto out;
@@ -1059,7 +1060,7 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
                 char *lowers[IMAGE_LAYERS_MAX + 1] = { 0 };
                 for (size_t k = 0; k < i; k++)
                         lowers[k] = strdup_printf("%s/%s", store, digest_hex(p.diff_ids[i - 1 - k]));
-                r = store_layer(store, outer ? outer : path, p.layer_paths[i], p.diff_ids[i], lowers, name, &bytes, &dropped, e);
+                r = store_layer(store, layout, p.layer_paths[i], p.diff_ids[i], lowers, name, &bytes, &dropped, e);
                 for (size_t k = 0; k < i; k++)
                         free(lowers[k]);
                 if (r < 0)
