@@ -792,6 +792,8 @@ static char *record_text(const char *name, const char *from, struct parts *p, ui
                 }
         }
         json_object_object_add(o, "ExposedPorts", pl);
+        /* What this import unpacked: 0 when every layer was in the store. */
+        json_object_object_add(o, "unpacked-bytes", json_object_new_int64((int64_t) bytes));
         json_object_object_add(o, "special-files", json_object_new_string("dropped"));
         json_object_object_add(o, "devices-dropped", json_object_new_int((int) dropped));
         char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
@@ -851,7 +853,7 @@ int image_read(const char *state_dir, const char *name, struct image_info **ret)
         i->user = str_of(o, "User");
         i->stop_signal = str_of(o, "StopSignal");
         i->exposed_ports = strv_of(o, "ExposedPorts");
-        struct json_object *b = jget(o, "bytes", json_type_int);
+        struct json_object *b = jget(o, "unpacked-bytes", json_type_int);
         i->bytes = b ? (uint64_t) json_object_get_int64(b) : 0;
         struct json_object *dd = jget(o, "devices-dropped", json_type_int);
         i->devices_dropped = dd ? (unsigned) json_object_get_int(dd) : 0;

@@ -36,7 +36,7 @@ struct image_info {
         char *user;
         char *stop_signal;
         char **exposed_ports; /* "80/tcp" */
-        uint64_t bytes;      /* unpacked size of the layers (apparent) */
+        uint64_t bytes;      /* what its import unpacked (0: every layer was in the store) */
         unsigned devices_dropped;
 };
 struct image_info *image_info_free(struct image_info *i);
