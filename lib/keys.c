@@ -228,7 +228,7 @@ static const struct key_def table[] = {
           .doc = "restarts within restart-window before giving up" },
         { "container", "restart-window", KEY_DURATION, SC(restart_window), 0, KEY_CLASS_SUPERVISE, .min = SEC,
           .hash_tag = "restart-window", .dflt = 60 * SEC, .def = "60s", .doc = "the window restart-limit counts in" },
-        { "container", "stop-signal", KEY_SIGNAL, SC(stop_signal), 0, KEY_CLASS_SUPERVISE,
+        { "container", "stop-signal", KEY_SIGNAL, SC(stop_signal), SC(line_stop_signal), KEY_CLASS_SUPERVISE,
           .hash_tag = "stop-signal", .dflt = SIGTERM, .def = "SIGTERM", .doc = "the signal that asks to stop" },
         { "container", "stop-timeout", KEY_DURATION, SC(stop_timeout), 0, KEY_CLASS_SUPERVISE,
           .hash_tag = "stop-timeout", .dflt = 10 * SEC, .def = "10s", .doc = "how long to wait before killing" },

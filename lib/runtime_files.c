@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "parse.h"
 #include "resolv.h"
 #include "runtime.h"
 #include "seccomp_profile.h"
@@ -34,6 +35,22 @@ int runtime_image_prepare(const struct spec_set *set, const struct spec_containe
                 return error_set(e, r, "template '%s': its layers in %s/layers", c->template_name, state_dir);
         *ret_img = TAKE_PTR(img);
         return 1;
+}
+
+int runtime_stop_signal(const char *state_dir, const struct spec_container *c, const char **source)
+{
+        const char *src = c->line_stop_signal ? "definition" : "default";
+        int sig = c->stop_signal;
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        int image_sig;
+        if (!c->line_stop_signal && c->template_name && image_read(state_dir, c->template_name, &img) == 0 &&
+            img->stop_signal && parse_signal(img->stop_signal, &image_sig) >= 0) {
+                sig = image_sig;
+                src = "image";
+        }
+        if (source)
+                *source = src;
+        return sig;
 }
 
 char **runtime_command(char *const *override, const struct spec_container *c, const struct image_info *img,

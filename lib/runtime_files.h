@@ -19,6 +19,11 @@
 int runtime_image_prepare(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
                           char **ret_lower, struct image_info **ret_img, struct error *e);
 
+/* The signal that stops c: its stop-signal when its definition sets one,
+ * else its image's StopSignal (when it is one berth knows), else the
+ * default. *source (may be NULL): "definition", "image" or "default". */
+int runtime_stop_signal(const char *state_dir, const struct spec_container *c, const char **source);
+
 /* The command of c: override (berthctl run's), else c's command, else the
  * image's Entrypoint + Cmd, else /bin/sh. Where it came from goes to
  * *source ("run", "definition", "image", "default") when not NULL. */

@@ -178,7 +178,7 @@ struct spec_container {
 
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_after, line_requires, line_template, line_rootfs;
-        int line_publish, line_idmap, line_user, line_seccomp;
+        int line_publish, line_idmap, line_user, line_seccomp, line_stop_signal;
 };
 
 struct spec_set {

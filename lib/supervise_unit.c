@@ -5,6 +5,7 @@
 
 #include "supervise_internal.h"
 #include "restart.h"
+#include "runtime_files.h"
 
 /* ---- intent -------------------------------------------------------------------------- */
 
@@ -525,7 +526,7 @@ void unit_stop_now(struct unit *u)
         }
         if (u->state != U_RUNNING && u->state != U_STARTING)
                 return;
-        int sig = u->spec ? u->spec->stop_signal : SIGTERM;
+        int sig = u->spec ? runtime_stop_signal(u->m->o.state_dir, u->spec, NULL) : SIGTERM;
         u->state = U_STOPPING;
         u->stopping_timeout = u->stop_timeout_set ? u->stop_timeout_once
                               : u->spec                ? u->spec->stop_timeout
