@@ -240,7 +240,8 @@ struct unpack {
         const char *what;          /* "layer sha256:..." or "archive", for messages */
         bool layer;                /* whiteouts, special files and lower checks apply */
         int root;                  /* the directory being filled */
-        char *const *lowers;       /* the image's layers below this one, top first */
+        const int *lowers;         /* the image's layers below this one, top first (fds) */
+        size_t n_lowers;
         unsigned devices_dropped;
         uint64_t bytes;
         /* The decompressed stream's digest (diff id). */
@@ -253,11 +254,8 @@ struct unpack {
  * whiteout of it, decides). */
 static bool exists_below(const struct unpack *u, const char *rel)
 {
-        for (size_t i = 0; u->lowers && u->lowers[i]; i++) {
-                _cleanup_close_ int root = open(u->lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (root < 0)
-                        continue;
-                _cleanup_close_ int fd = openat2_in_root(root, rel, O_PATH | O_NOFOLLOW);
+        for (size_t i = 0; i < u->n_lowers; i++) {
+                _cleanup_close_ int fd = openat2_in_root(u->lowers[i], rel, O_PATH | O_NOFOLLOW);
                 struct stat st;
                 if (fd < 0 || fstat(fd, &st) < 0)
                         continue;
@@ -945,8 +943,8 @@ static void remove_leftovers(const char *dir)
 }
 
 /* Unpacks the layer at src into the store unless diff id is there. */
-static int store_layer(const char *store, int layout, const char *src, const char *diff_id, char *const *lowers,
-                       const char *image, uint64_t *bytes, unsigned *dropped, struct error *e)
+static int store_layer(const char *store, int layout, const char *src, const char *diff_id, const int *lowers,
+                       size_t n_lowers, const char *image, uint64_t *bytes, unsigned *dropped, struct error *e)
 {
         const char *hex = digest_hex(diff_id);
         _cleanup_free_ char *final = strdup_printf("%s/%s", store, hex);
@@ -972,6 +970,7 @@ static int store_layer(const char *store, int layout, const char *src, const cha
         u->what = what;
         u->layer = true;
         u->lowers = lowers;
+        u->n_lowers = n_lowers;
         int r = unpack_file(u, fd, src, tmp, hex, e);
         *bytes += u->bytes;
         *dropped += u->devices_dropped;
@@ -1059,12 +1058,18 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
         size_t n = strv_length(p.diff_ids);
         for (size_t i = 0; i < n; i++) {
                 /* The layers below, top first, for the whiteouts' check. */
-                char *lowers[IMAGE_LAYERS_MAX + 1] = { 0 };
-                for (size_t k = 0; k < i; k++)
-                        lowers[k] = strdup_printf("%s/%s", store, digest_hex(p.diff_ids[i - 1 - k]));
-                r = store_layer(store, layout, p.layer_paths[i], p.diff_ids[i], lowers, name, &bytes, &dropped, e);
-                for (size_t k = 0; k < i; k++)
-                        free(lowers[k]);
+                int lowers[IMAGE_LAYERS_MAX];
+                size_t nl = 0;
+                for (size_t k = 0; k < i; k++) {
+                        _cleanup_free_ char *lp = strdup_printf("%s/%s", store, digest_hex(p.diff_ids[i - 1 - k]));
+                        int fd = lp ? open(lp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) : -1;
+                        if (fd >= 0)
+                                lowers[nl++] = fd;
+                }
+                r = store_layer(store, layout, p.layer_paths[i], p.diff_ids[i], lowers, nl, name, &bytes, &dropped,
+                                e);
+                for (size_t k = 0; k < nl; k++)
+                        close(lowers[k]);
                 if (r < 0)
                         goto out;
         }
