@@ -54,6 +54,16 @@ struct bad_case {
 #define BT(body) "network n {\n  subnet = \"198.18.0.0/24\"\n}\ncontainer a {\n  template = \"busybox\"\n" body "\n}\n"
 
 static const struct bad_case bad_cases[] = {
+        { "template_without_from", "\ntemplate app {\n}\n",
+          2, "template 'app': from is required (e.g. from = \"oci-archive:/srv/images/app.tar\")" },
+        { "template_from_not_an_image", "template app {\n  from = \"/srv/app.tar\"\n}\n",
+          2, "from: '/srv/app.tar' is not an image source (use oci-archive:PATH, oci:DIR[:TAG] or docker-archive:PATH)" },
+        { "template_from_relative", "template app {\n  from = \"oci:srv/app\"\n}\n",
+          2, "from: 'oci:srv/app': the path must be absolute" },
+        { "template_bad_name", "template Bad {\n  from = \"oci:/srv/app\"\n}\n",
+          1, "template name 'Bad' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})" },
+        { "template_twice", "template app {\n  from = \"oci:/a\"\n}\ntemplate app {\n  from = \"oci:/b\"\n}\n",
+          4, "template 'app' declared twice (first at t.conf:1)" },
         { "unknown_key", CT("  bogus = 1"),
           3, "unknown key 'bogus' in container" },
         { "unknown_block", CT("  bogus { x = 1 }"),
@@ -495,6 +505,9 @@ static const char full_example[] =
         "    max-size  = 1M\n"
         "    max-files = 7\n"
         "  }\n"
+        "}\n"
+        "template app {\n"
+        "  from = \"oci-archive:/srv/images/app.tar\"\n"
         "}\n";
 
 static void test_config_parse_buffer_full_example(void **state)
@@ -507,6 +520,10 @@ static void test_config_parse_buffer_full_example(void **state)
         assert_int_equal(d.n, 0);
         assert_int_equal(set.n_networks, 1);
         assert_int_equal(set.n_containers, 2);
+        assert_int_equal(set.n_templates, 1);
+        const struct spec_template *t = spec_set_find_template(&set, "app");
+        assert_non_null(t);
+        assert_string_equal(t->from, "oci-archive:/srv/images/app.tar");
 
         const struct spec_network *n = spec_set_find_network(&set, "lan0");
         char a[INET_ADDRSTRLEN];
