@@ -24,7 +24,6 @@
 #include "quota.h"
 #include "security.h"
 #include "state.h"
-#include "template.h"
 #include "util.h"
 
 struct runtime_internal {
@@ -389,26 +388,14 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
 
         /* Root file system first: the most likely operator mistake. */
         struct stat st;
-        if (c->template_name)
-                r = runtime_image_prepare(set, c, o->state_dir, &lower, &in->image, e);
-        if (c->template_name && r < 0)
-                goto fail_early;
-        if (c->template_name && !in->image) {
-                r = template_ensure(o->state_dir, c->template_name, &lower);
-                if (r == -ENOENT) {
-                        _cleanup_free_ char *dir = template_scripts_dir();
-                        r = error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name,
-                                      dir ? dir : "?", c->template_name);
+        if (c->template_name) {
+                r = runtime_template_root(set, c, o->state_dir, &lower, &in->image, e);
+                if (r < 0)
                         goto fail_early;
-                }
-                if (r < 0) {
-                        r = error_set(e, r, "cannot build template '%s'", c->template_name);
-                        goto fail_early;
-                }
-        } else if (!c->template_name && (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 r = error_set(e, 0, "rootfs '%s' is not a directory", c->rootfs);
                 goto fail_early;
-        } else if (!c->template_name && path_is_host_root(c->rootfs)) {
+        } else if (path_is_host_root(c->rootfs)) {
                 /* check refused it by name; a symlink may point there since. */
                 r = error_set(e, 0, "rootfs '%s' is the host's root directory", c->rootfs);
                 goto fail_early;

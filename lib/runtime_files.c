@@ -12,10 +12,25 @@
 #include "resolv.h"
 #include "runtime.h"
 #include "seccomp_profile.h"
+#include "template.h"
 #include "security.h"
 #include "util.h"
 
-int runtime_image_prepare(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+static int script_template_root(const struct spec_container *c, const char *state_dir, char **ret_lower,
+                                struct error *e)
+{
+        int r = template_ensure(state_dir, c->template_name, ret_lower);
+        if (r == -ENOENT) {
+                _cleanup_free_ char *dir = template_scripts_dir();
+                return error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name,
+                                 dir ? dir : "?", c->template_name);
+        }
+        if (r < 0)
+                return error_set(e, r, "cannot build template '%s'", c->template_name);
+        return 0;
+}
+
+int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
                           char **ret_lower, struct image_info **ret_img, struct error *e)
 {
         const struct spec_template *t = set ? spec_set_find_template(set, c->template_name) : NULL;
@@ -27,14 +42,14 @@ int runtime_image_prepare(const struct spec_set *set, const struct spec_containe
         _cleanup_(image_info_freep) struct image_info *img = NULL;
         int r = image_read(state_dir, c->template_name, &img);
         if (r == -ENOENT && !t)
-                return 0;
+                return script_template_root(c, state_dir, ret_lower, e);
         if (r < 0)
                 return error_set(e, r, "template '%s': cannot read its image record", c->template_name);
         r = image_lowerdir(state_dir, img, ret_lower);
         if (r < 0)
                 return error_set(e, r, "template '%s': its layers in %s/layers", c->template_name, state_dir);
         *ret_img = TAKE_PTR(img);
-        return 1;
+        return 0;
 }
 
 int runtime_stop_signal(const char *state_dir, const struct spec_container *c, const char **source)

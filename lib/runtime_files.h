@@ -9,14 +9,15 @@
 #include "image.h"
 #include "spec.h"
 
-/* The root of c when its template is an image: the one a template block
- * declares (imported from its source now unless it was, image_ensure), or
- * one imported by hand. 1 with *ret_lower (the overlayfs lowerdir, layers
- * top first) and *ret_img (its config, the defaults of c's command,
- * environment, working directory and user); 0 when c's template is no
- * image; -errno with e set ("template 'app': image 'app' (...): layer
- * sha256:...: digest mismatch ..."). */
-int runtime_image_prepare(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+/* The overlayfs lowerdir of c's template (*ret_lower). An image: the one a
+ * template block declares (imported from its source now unless it was,
+ * image_ensure) or one imported by hand; its layers top first, and its
+ * config into *ret_img (the defaults of c's command, environment, working
+ * directory and user). Else a template script's tree (built now unless it
+ * was) or an imported one; *ret_img stays NULL. 0, or -errno with e set
+ * ("template 'app' (FILE:LINE): image 'app' (...): layer sha256:...:
+ * digest mismatch ..."). */
+int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
                           char **ret_lower, struct image_info **ret_img, struct error *e);
 
 /* The signal that stops c: its stop-signal when its definition sets one,
