@@ -942,7 +942,8 @@ static void remove_leftovers(const char *dir)
         closedir(d);
 }
 
-/* Unpacks the layer at src into the store unless diff id is there. */
+/* Unpacks the layer at src into the store unless diff id is there: 1
+ * when it unpacked it, 0 when it was there. */
 static int store_layer(const char *store, int layout, const char *src, const char *diff_id, const int *lowers,
                        size_t n_lowers, const char *image, uint64_t *bytes, unsigned *dropped, struct error *e)
 {
@@ -954,7 +955,7 @@ static int store_layer(const char *store, int layout, const char *src, const cha
         struct stat st;
         if (lstat(final, &st) == 0 && S_ISDIR(st.st_mode))
                 return 0;
-        char what[160];
+        char what[NAME_MAX + 128];
         snprintf(what, sizeof what, "image '%s': layer %s", image, diff_id);
         /* Symlinks in the layout resolve inside it. */
         _cleanup_close_ int fd = openat2_in_root(layout, src, O_RDONLY);
@@ -981,7 +982,7 @@ static int store_layer(const char *store, int layout, const char *src, const cha
                 r = error_set(e, -errno, "cannot rename %s into place", tmp);
         if (r < 0)
                 (void) rm_rf(tmp);
-        return r;
+        return r < 0 ? r : 1;
 }
 
 static int import_locked(const char *state_dir, const char *name, const char *from, bool replace,
@@ -1019,6 +1020,7 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
         _cleanup_free_ char *outer = NULL, *text = NULL;
         _cleanup_close_ int layout = -1, sfd = -1, ifd = -1;
         struct parts p = { 0 };
+        size_t added[IMAGE_LAYERS_MAX], n_added = 0; /* layers this import put in the store */
         if (kind == KIND_OCI_DIR) {
                 layout = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (layout < 0)
@@ -1070,6 +1072,8 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
                                 e);
                 for (size_t k = 0; k < nl; k++)
                         close(lowers[k]);
+                if (r > 0)
+                        added[n_added++] = i;
                 if (r < 0)
                         goto out;
         }
@@ -1089,6 +1093,12 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
                         r = error_set(e, r, "cannot write %s", rec);
         }
 out:
+        /* A failed import takes back the layers it added: no record names them. */
+        for (size_t k = 0; r < 0 && k < n_added; k++) {
+                _cleanup_free_ char *lp = strdup_printf("%s/%s", store, digest_hex(p.diff_ids[added[k]]));
+                if (lp)
+                        (void) rm_rf(lp);
+        }
         parts_done(&p);
         if (outer)
                 (void) rm_rf(outer);

@@ -106,6 +106,9 @@ def layer(spec):
             add("esc/through", b"escaped\n")
         elif spec == "hardlink":
             add("hl", type=tarfile.LNKTYPE, linkname="/etc/passwd")
+        elif spec == "hardlink-sym":
+            add("etcl", type=tarfile.SYMTYPE, linkname="/etc")
+            add("hl", type=tarfile.LNKTYPE, linkname="etcl/passwd")
         elif spec == "hardlink-rel":
             add("hl", type=tarfile.LNKTYPE, linkname="../../../../etc/passwd")
         elif spec == "whiteout-missing":
@@ -161,6 +164,11 @@ container $P-base { template = "${P}base" autostart = true }
 EOF
 ctl_check=$("$CTL" check -c "$D/conf" --state-dir "$S" 2>&1)
 check "check accepts template blocks naming images not yet imported" test $? = 0 -o -z "${ctl_check##*ok*}"
+mkdir -p "$W/conf2"
+printf 'template %s {\n  from = "oci-archive:%s/nope.tar"\n}\n' "${P}nope" "$W" > "$W/conf2/n.conf"
+out=$("$CTL" check -c "$W/conf2" --state-dir "$S" 2>&1)
+case $out in *"n.conf:2: from: '$W/nope.tar' does not exist"*) ok "check reports a template whose archive is missing, at its line" ;;
+  *) nok "check on a missing archive: $(oneline "$out")" ;; esac
 daemon_start || { nok "berthd did not start"; daemon_finish ""; exit 1; }
 for c in app ovr oth opq base; do
   wait_until 60 state_is "$P-$c" running || { nok "$P-$c does not run: $(jget "$P-$c" error)"; daemon_finish ""; exit 1; }
@@ -240,6 +248,7 @@ mkarchive absolute absolute && refused "a layer with an absolute path" "layer sh
 mkarchive symlink symlink && refused "a file through a symlink pointing outside" "layer sha256:.*symlink" "docker-archive:$W/symlink.tar"
 mkarchive hardlink hardlink && refused "a hard link to /etc/passwd" "layer sha256:.*hard link" "docker-archive:$W/hardlink.tar"
 mkarchive hardlink-rel hardlink-rel && refused "a hard link to ../../etc/passwd" "layer sha256:.*hard link" "docker-archive:$W/hardlink-rel.tar"
+mkarchive hardlink-sym hardlink-sym && refused "a hard link through a symlink to /etc" "layer sha256:.*through symlink" "docker-archive:$W/hardlink-sym.tar"
 mkarchive wh whiteout-missing && refused "a whiteout for a missing file" "layer sha256:.*whiteout for a missing file" "docker-archive:$W/wh.tar"
 BADDIFF=1 mkarchive baddiff opaque && refused "a layer whose digest is not its diff id" "digest mismatch" "docker-archive:$W/baddiff.tar"
 # An OCI layout with one byte of a blob changed.
@@ -253,8 +262,11 @@ refused "a truncated oci-archive" "image" "oci-archive:$W/truncated.tar"
   ok "nothing was written outside the store" || nok "written outside: $(ls -A "$OUT") $(ls "$ROOT" "$W" | grep escape)"
 check "the running container was not touched" test "$(pid_of "$P-app")" = "$pid_before" -a "$(X "$P-app" -- cat /srv/fresh)" = fresh
 
+# What a crash in the middle of an import leaves (a temporary tree) goes at the next import.
+mkdir -p "$S/layers/sha256/.tmp-0123.99999/etc"
 # Device nodes are dropped, setuid bits cleared (like template import).
 "$CTL" template --state-dir "$S" import "${P}sp" "docker-archive:$W/special.tar" && ok "an image with a device node and a setuid file imports" || nok "special import"
+[ ! -e "$S/layers/sha256/.tmp-0123.99999" ] && ok "an import removes what an interrupted one left" || nok "leftover stays"
 sp_layer=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["layers"][1][7:])' "$S/images/${P}sp" 2>/dev/null)
 [ -n "$sp_layer" ] && [ ! -e "$S/layers/sha256/$sp_layer/dev/mem" ] && [ "$(stat -c %a "$S/layers/sha256/$sp_layer/bin/suid2")" = 755 ] &&
   ok "its device node is dropped and its setuid bit cleared" || nok "special layer: $(ls -l "$S/layers/sha256/$sp_layer/dev" "$S/layers/sha256/$sp_layer/bin" 2>&1 | oneline "$(cat)")"
