@@ -17,7 +17,7 @@ RUN_PKGS=(
 )
 CHECK_PKGS=(
   "${RUN_PKGS[@]}"
-  clang libcmocka-dev python3
+  clang libcmocka-dev python3 umoci skopeo
   iproute2 nftables util-linux procps scdoc
   qemu-system-x86 linux-image-amd64 cpio debootstrap e2fsprogs kmod
 )
