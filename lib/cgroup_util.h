@@ -52,6 +52,13 @@ struct cgroup_undo {
 int cgroup_undo_write(struct cgroup_undo *u, int dfd, const char *file, const char *value);
 void cgroup_undo_rollback(struct cgroup_undo *u);
 
+/* io-max of l into the controller directory dfd (v2: io.max; v1: the
+ * four blkio.throttle.*_device files): the device, resolved now to its
+ * major:minor, gets l's limits, every other device none. A host without
+ * the files is a note. 0, or -errno with e set (writes journaled in u). */
+int cgroup_apply_io_max(struct cgroup_undo *u, int dfd, bool v2, const struct spec_limits *l, struct error *e,
+                        int *notes);
+
 /* Appends the pids of cgroup.procs of dfd and of every cgroup below it. */
 int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth);
 /* Removes the directory name in dfd and every cgroup below it (rmdir only). */

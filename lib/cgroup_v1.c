@@ -333,6 +333,11 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, struc
                                 "no blkio.weight or blkio.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
+        r = cgroup_apply_io_max(&u, fd, false, l, e, &notes);
+        if (r < 0) {
+                cgroup_undo_rollback(&u);
+                return r;
+        }
         return notes ? 1 : 0;
 
 fail:

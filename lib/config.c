@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "parse.h"
 #include "seccomp_profile.h"
+#include "settings.h"
 #include "util.h"
 
 /* Reading: the text is scanned (config_scan.c), parsed by libconfuse with a
@@ -420,6 +421,142 @@ static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
         c->idmap_count = count;
 }
 
+/* The settings of freeform block name (sysctl, rlimits) of the container
+ * whose record is rec: the pre-scan's entries, in file order. */
+static void freeform_entries(const struct scan *scan, int rec, const char *name, const struct scan_entry **first,
+                             size_t *n)
+{
+        const struct sec_rec *b = rec >= 0 ? scan_find_child(scan, rec, name, NULL) : NULL;
+        int bi = b ? (int) (b - scan->recs) : -1;
+        *first = NULL;
+        *n = 0;
+        if (bi < 0)
+                return;
+        /* Entries are in file order, so by record: bisect to the block's run. */
+        size_t lo = 0, hi = scan->n_entries;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (scan->entries[mid].rec < bi)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < scan->n_entries && scan->entries[i].rec == bi; i++) {
+                if (!*first)
+                        *first = &scan->entries[i];
+                ++*n;
+        }
+}
+
+static int entry_set_before(const struct scan_entry *first, const struct scan_entry *e)
+{
+        for (const struct scan_entry *p = first; p < e; p++)
+                if (p->rec == e->rec && streq(p->key, e->key))
+                        return p->line;
+        return 0;
+}
+
+static void read_sysctl(struct ctx *x, const struct scan *scan, int rec, struct spec_container *c)
+{
+        const struct scan_entry *first, *e;
+        size_t n;
+        char msg[256];
+        freeform_entries(scan, rec, "sysctl", &first, &n);
+        if (n > SPEC_LIST_MAX) {
+                err(x, first[SPEC_LIST_MAX].line, "sysctl: more than %d entries", SPEC_LIST_MAX);
+                return;
+        }
+        for (e = first; n > 0; e++) {
+                if (e->rec != first->rec)
+                        continue;
+                n--;
+                const char *bad = settings_sysctl_check_name(e->key, c->net_mode);
+                if (bad) {
+                        snprintf(msg, sizeof msg, bad, e->key);
+                        err(x, e->line, "sysctl: %s", msg);
+                        continue;
+                }
+                if ((bad = settings_sysctl_check_value(e->value))) {
+                        snprintf(msg, sizeof msg, bad, e->value);
+                        err(x, e->line, "sysctl.%s: %s", e->key, msg);
+                        continue;
+                }
+                int before = entry_set_before(first, e);
+                if (before) {
+                        err(x, e->line, "sysctl.%s: set twice (first at line %d)", e->key, before);
+                        continue;
+                }
+                _cleanup_free_ char *kv = strdup_printf("%s=%s", e->key, e->value);
+                if (!kv || strv_push(&c->sysctl, kv) < 0) {
+                        oom(x);
+                        return;
+                }
+        }
+}
+
+static void read_rlimits(struct ctx *x, const struct scan *scan, int rec, struct spec_container *c)
+{
+        const struct scan_entry *first, *e;
+        size_t n;
+        char msg[256];
+        freeform_entries(scan, rec, "rlimits", &first, &n);
+        if (n == 0)
+                return;
+        if (n > SPEC_LIST_MAX) {
+                err(x, first[SPEC_LIST_MAX].line, "rlimits: more than %d entries", SPEC_LIST_MAX);
+                return;
+        }
+        c->rlimits = calloc(n, sizeof *c->rlimits);
+        if (!c->rlimits) {
+                oom(x);
+                return;
+        }
+        for (e = first; n > 0; e++) {
+                if (e->rec != first->rec)
+                        continue;
+                n--;
+                int res = settings_rlimit_from_name(e->key);
+                if (res < 0) {
+                        err(x, e->line,
+                            "rlimits: '%s' is not a resource limit (use as, core, cpu, data, fsize, locks, memlock, "
+                            "msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)",
+                            e->key);
+                        continue;
+                }
+                int before = entry_set_before(first, e);
+                if (before) {
+                        err(x, e->line, "rlimits.%s: set twice (first at line %d)", e->key, before);
+                        continue;
+                }
+                struct spec_rlimit *l = &c->rlimits[c->n_rlimits];
+                if (settings_rlimit_parse(res, e->value, &l->soft, &l->hard, msg, sizeof msg) < 0) {
+                        err(x, e->line, "rlimits.%s: %s", e->key, msg);
+                        continue;
+                }
+                l->resource = res;
+                c->n_rlimits++;
+        }
+        if (!c->n_rlimits) {
+                free(c->rlimits);
+                c->rlimits = NULL;
+        }
+}
+
+static void read_io_max(struct ctx *x, cfg_t *io, const struct sec_rec *rec, struct spec_container *c)
+{
+        if (!io || !rec) /* libconfuse gives every single block, written or not */
+                return;
+        read_keys(x, io, "container.io-max", c);
+        const struct spec_limits *l = &c->limits;
+        bool any = false; /* written, even when wrong (reported) */
+        for (const char *const *k = (const char *const[]){ "rbps", "wbps", "riops", "wiops", NULL }; *k; k++)
+                any |= cfg_size(io, *k) > 0;
+        if (!l->io_device && cfg_size(io, "device") == 0)
+                err(x, rec->line, "io-max: needs device = \"/dev/...\" (the block device to throttle)");
+        else if (!any && l->io_device)
+                err(x, c->line_io_device, "io-max: set at least one of rbps, wbps, riops, wiops");
+}
+
 static struct spec_container *read_container(struct ctx *x, cfg_t *s, const struct scan *scan)
 {
         const char *title = cfg_title(s);
@@ -476,6 +613,9 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
 
         read_network_block(x, cfg_getsec(s, "network"), c);
         read_limits(x, cfg_getsec(s, "limits"), c);
+        read_sysctl(x, scan, rec_idx, c);
+        read_rlimits(x, scan, rec_idx, c);
+        read_io_max(x, cfg_getsec(s, "io-max"), scan_find_child(scan, rec_idx, "io-max", NULL), c);
         read_mounts(x, s, scan, rec_idx, c);
         cfg_t *caps = cfg_getsec(s, "capabilities");
         if (caps) {
@@ -529,6 +669,41 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
                         err(x, gw->line, "gateway: '%s' is outside subnet '%s'", gw->text, sub->text);
                 else if (g == net || g == (net | ~mask))
                         err(x, gw->line, "gateway: '%s' is the subnet's network or broadcast address", gw->text);
+        }
+        const struct cval *s6 = get(s, "subnet6");
+        if (s6) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "%s", s6->text);
+                char *slash = strchr(buf, '/'), *end = NULL;
+                unsigned long p6 = 0;
+                if (slash) {
+                        *slash = 0;
+                        errno = 0;
+                        p6 = strtoul(slash + 1, &end, 10);
+                }
+                if (!slash || errno || !end || *end || end == slash + 1 ||
+                    inet_pton(AF_INET6, buf, &n->subnet6) != 1)
+                        err(x, s6->line, "subnet6: '%s' is not an IPv6 prefix (e.g. 2001:db8:1::/64)", s6->text);
+                else if (p6 < 8 || p6 > 120)
+                        err(x, s6->line, "subnet6: prefix /%lu is out of range (/8../120)", p6);
+                else if (sub && n->prefix >= 8 && n->prefix <= 30 && 128 - p6 < 32u - n->prefix)
+                        err(x, s6->line, "subnet6: /%lu is too long for the addresses of subnet /%u (a "
+                            "container's IPv6 address carries its IPv4 host number: at most /%u)", p6, n->prefix,
+                            128 - (32 - n->prefix));
+                else {
+                        bool host_bits = false;
+                        for (unsigned b = (unsigned) p6; b < 128; b++)
+                                if (n->subnet6.s6_addr[b / 8] & (0x80 >> (b % 8)))
+                                        host_bits = true;
+                        if (host_bits)
+                                err(x, s6->line, "subnet6: '%s' has host bits set", s6->text);
+                        else {
+                                n->v6 = true;
+                                n->prefix6 = (uint8_t) p6;
+                                n->gateway6 = n->subnet6;
+                                n->gateway6.s6_addr[15] |= 1;
+                        }
+                }
         }
         read_keys(x, s, "network", n);
         int bl = read_one(x, s, "network", "bridge", n);
@@ -785,6 +960,8 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                 config_check_set(set, unparsed, d);
         if (r >= 0)
                 r = config_check_seccomp_profiles(set, d);
+        if (r >= 0)
+                r = settings_check_set(set, d);
         strv_free(unparsed);
         if (r < 0)
                 return r;

@@ -149,6 +149,63 @@ static bool equal_idmap(const void *a, const void *b)
                C(a)->idmap_host_gid == C(b)->idmap_host_gid && C(a)->idmap_count == C(b)->idmap_count;
 }
 
+/* ---- settings (18a): sysctl, rlimits, env-file --------------------------- */
+
+static const char *check_abs_path(const char *v)
+{
+        return path_is_clean_absolute(v) ? NULL : "'%s' must be an absolute path without . or .. components";
+}
+
+static void hash_sysctl(struct key_hasher *s, const void *p)
+{
+        if (C(p)->sysctl) /* only then: hashes of older records stay valid */
+                key_hash_strv(s, "sysctl", C(p)->sysctl);
+}
+
+static bool equal_sysctl(const void *a, const void *b)
+{
+        return strv_equal(C(a)->sysctl, C(b)->sysctl);
+}
+
+static void hash_rlimits(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        if (!c->n_rlimits)
+                return;
+        key_hash_u64(s, "rlimits", c->n_rlimits);
+        for (size_t i = 0; i < c->n_rlimits; i++) {
+                key_hash_u64(s, "rl.res", (uint64_t) c->rlimits[i].resource);
+                key_hash_u64(s, "rl.soft", c->rlimits[i].soft);
+                key_hash_u64(s, "rl.hard", c->rlimits[i].hard);
+        }
+}
+
+static bool equal_rlimits(const void *a, const void *b)
+{
+        size_t n = C(a)->n_rlimits;
+        return n == C(b)->n_rlimits &&
+               (n == 0 || memcmp(C(a)->rlimits, C(b)->rlimits, n * sizeof(struct spec_rlimit)) == 0);
+}
+
+static void hash_env_file(struct key_hasher *s, const void *p)
+{
+        if (!C(p)->env_file)
+                return;
+        key_hash_str(s, "env-file", C(p)->env_file);
+        key_hash_u64(s, "env-file-digest", C(p)->env_file_digest);
+}
+
+static bool equal_env_file(const void *a, const void *b)
+{
+        return streq_ptr(C(a)->env_file, C(b)->env_file) && C(a)->env_file_digest == C(b)->env_file_digest;
+}
+
+static bool describe_env_file(const void *a, const void *b, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s", streq_ptr(C(a)->env_file, C(b)->env_file) ? "env-file content" : "env-file");
+        return true;
+}
+
 #define N(p) ((const struct spec_network *) (p))
 
 static void hash_subnet(struct key_hasher *s, const void *p)
@@ -160,6 +217,24 @@ static void hash_subnet(struct key_hasher *s, const void *p)
 static bool equal_subnet(const void *a, const void *b)
 {
         return N(a)->subnet.s_addr == N(b)->subnet.s_addr && N(a)->prefix == N(b)->prefix;
+}
+
+static void hash_subnet6(struct key_hasher *s, const void *p)
+{
+        if (!N(p)->v6)
+                return; /* as before subnet6 existed */
+        uint64_t hi, lo;
+        memcpy(&hi, N(p)->subnet6.s6_addr, 8);
+        memcpy(&lo, N(p)->subnet6.s6_addr + 8, 8);
+        key_hash_u64(s, "subnet6-hi", hi);
+        key_hash_u64(s, "subnet6-lo", lo);
+        key_hash_u64(s, "prefix6", N(p)->prefix6);
+}
+
+static bool equal_subnet6(const void *a, const void *b)
+{
+        return N(a)->v6 == N(b)->v6 && N(a)->prefix6 == N(b)->prefix6 &&
+               memcmp(&N(a)->subnet6, &N(b)->subnet6, sizeof N(a)->subnet6) == 0;
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -348,6 +423,34 @@ static const struct key_def table[] = {
         { "container.log", "max-files", KEY_U32, SC(log_max_files), 0, KEY_CLASS_RESTART, .min = 1, .max = 100,
           .hash_tag = "log-max-files", .reason = "log", .dflt = 3, .def = "3", .doc = "log files kept" },
 
+        /* container settings (18a): restart, but io-max (live); every row sparse */
+        { "container", "read-only-root", KEY_BOOL, SC(read_only_root), 0, KEY_CLASS_RESTART,
+          KEYF_SPARSE_HASH | KEYF_SHOW_VALUES, .hash_tag = "read-only-root", .def = "false",
+          .doc = "the root file system is read-only; /tmp and /run are private tmpfs" },
+        { "container", "env-file", KEY_STR, SC(env_file), SC(line_env_file), KEY_CLASS_RESTART, KEYF_SPARSE_HASH,
+          .check = check_abs_path, .hash = hash_env_file, .equal = equal_env_file, .describe = describe_env_file,
+          .def = "none", .doc = "a file of NAME=VALUE lines added to the environment (env wins)" },
+        { "container", "sysctl", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_FREEFORM, .hash = hash_sysctl,
+          .equal = equal_sysctl, .doc = "namespaced kernel parameters: sysctl { net.ipv4.ip_forward = 1 }" },
+        { "container", "rlimits", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_FREEFORM,
+          .hash = hash_rlimits, .equal = equal_rlimits, .doc = "resource limits of the container's processes" },
+        { "container", "io-max", KEY_BLOCK, KEY_NO_FIELD, .doc = "block I/O throttling of one device" },
+        { "container.io-max", "device", KEY_STR, SC(limits.io_device), SC(line_io_device), KEY_CLASS_LIVE,
+          KEYF_SPARSE_HASH, .hash_tag = "io-device", .reason = "io-max.device", .zero = "none",
+          .check = check_abs_path, .def = "none", .doc = "the block device throttled" },
+        { "container.io-max", "rbps", KEY_SIZE, SC(limits.io_rbps), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .hash_tag = "io-rbps", .reason = "io-max.rbps", .zero = "unlimited", .def = "unlimited",
+          .doc = "bytes read per second" },
+        { "container.io-max", "wbps", KEY_SIZE, SC(limits.io_wbps), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .hash_tag = "io-wbps", .reason = "io-max.wbps", .zero = "unlimited", .def = "unlimited",
+          .doc = "bytes written per second" },
+        { "container.io-max", "riops", KEY_U32, SC(limits.io_riops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .max = 1000000000, .hash_tag = "io-riops", .reason = "io-max.riops", .zero = "unlimited",
+          .def = "unlimited", .doc = "read operations per second" },
+        { "container.io-max", "wiops", KEY_U32, SC(limits.io_wiops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .max = 1000000000, .hash_tag = "io-wiops", .reason = "io-max.wiops", .zero = "unlimited",
+          .def = "unlimited", .doc = "write operations per second" },
+
         /* network: the bridge is recreated, or changed in place */
         /* template: read when a container starts, hashed nowhere */
         { "template", "from", KEY_STR, ST(from), ST(line_from), KEY_CLASS_RESTART, .check = image_source_check,
@@ -357,6 +460,8 @@ static const struct key_def table[] = {
           .def = "the network's name", .doc = "the bridge interface's name" },
         { "network", "subnet", KEY_CUSTOM, SN(subnet), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet,
           .equal = equal_subnet, .def = "none", .doc = "the IPv4 subnet, /8 to /30" },
+        { "network", "subnet6", KEY_CUSTOM, SN(subnet6), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet6,
+          .equal = equal_subnet6, .def = "none (IPv4 only)", .doc = "an IPv6 prefix: a dual-stack network" },
         { "network", "gateway", KEY_IPV4, SN(gateway), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK,
           .hash_tag = "gateway", .def = "the subnet's first address", .doc = "the bridge's own address" },
         { "network", "nat", KEY_BOOL, SN(nat), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES, .hash_tag = "nat",

@@ -9,6 +9,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "settings.h"
 #include "spec.h"
 #include "util.h"
 
@@ -248,6 +249,29 @@ static int setup_declared(int rootfd, const struct mounts_plan *p, struct error 
         return 0;
 }
 
+/* read-only-root: a private tmpfs on /tmp and /run, unless a declared
+ * mount is there, before the declared mounts (which may go below them). */
+static int setup_writable_dirs(int rootfd, const struct mounts_plan *p, struct error *e)
+{
+        static const char *const dirs[] = { "/tmp", "/run" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                bool declared = false;
+                for (size_t k = 0; k < p->n_mounts; k++)
+                        declared |= streq(p->mounts[k].target, dirs[i]);
+                if (declared)
+                        continue;
+                int t = mounts_open_in_root(rootfd, dirs[i], O_PATH | O_DIRECTORY, true);
+                if (t < 0)
+                        return error_set(e, t, "read-only-root: cannot prepare %s", dirs[i]);
+                const char *o[] = { "mode", i == 0 ? "1777" : "0755", "size", "67108864", NULL };
+                int r = mount_fs("tmpfs", o, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, t);
+                close(t);
+                if (r < 0)
+                        return error_set(e, r, "read-only-root: cannot mount a tmpfs on %s", dirs[i]);
+        }
+        return 0;
+}
+
 static int setup_etc(int rootfd, const struct mounts_plan *p, struct error *e)
 {
         static const char *const files[] = { "hosts", "resolv.conf", "hostname" };
@@ -385,6 +409,17 @@ int mounts_setup(const struct mounts_plan *p, struct error *e)
         r = proc < 0 ? proc : mount_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, proc);
         if (r < 0)
                 return error_set(e, r, "cannot mount /proc");
+        if (p->sysctl) {
+                /* Before the masks make /proc/sys read-only; the container's
+                 * network and IPC namespaces are ours already. */
+                /* proc is the directory under the mount: open the mount. */
+                _cleanup_close_ int pfd = openat2_in_root(rootfd, "proc", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+                struct statfs pfs;
+                if (pfd < 0 || fstatfs(pfd, &pfs) < 0 || pfs.f_type != PROC_SUPER_MAGIC)
+                        return error_set(e, -errno, "cannot open /proc");
+                if ((r = settings_apply_sysctl(pfd, p->sysctl, e)) < 0)
+                        return r;
+        }
         _cleanup_close_ int sys = openat2_in_root(rootfd, "sys", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
         r = sys < 0 ? sys
                     : mount_fs("sysfs", NULL,
@@ -395,8 +430,16 @@ int mounts_setup(const struct mounts_plan *p, struct error *e)
                 return r;
         if ((r = setup_etc(rootfd, p, e)) < 0)
                 return r;
+        if (p->read_only_root && (r = setup_writable_dirs(rootfd, p, e)) < 0)
+                return r;
         if ((r = setup_declared(rootfd, p, e)) < 0)
                 return r;
+        if (p->read_only_root) {
+                /* The root's own mount only: what is mounted on it keeps its flags. */
+                struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+                        return error_set(e, -errno, "read-only-root: cannot make the root read-only");
+        }
 
         if (fchdir(rootfd) < 0)
                 return error_set(e, -errno, "cannot enter the root");

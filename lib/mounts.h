@@ -22,6 +22,8 @@ struct mounts_plan {
         const char *etc_dir;       /* host directory with hosts, resolv.conf, hostname */
         bool userns;
         int console_fd;            /* pty slave to bind on /dev/console, or -1 */
+        bool read_only_root;       /* the root read-only; /tmp and /run private tmpfs */
+        char *const *sysctl;       /* "name=value", written in the container's /proc/sys */
 };
 
 /* Builds the root and pivots into it. On failure e holds a one-line

@@ -163,14 +163,13 @@ char **runtime_build_env(const struct spec_container *c, const char *hostname, b
             strv_push(&env, "HOME=/root") < 0 || strv_push(&env, h) < 0 || strv_push(&env, "container=berth") < 0 ||
             (tty && strv_push(&env, t) < 0))
                 return strv_free(env);
-        /* The image's entries replace defaults of the same name, the
-         * definition's replace both. */
-        for (size_t i = 0; image_env && image_env[i]; i++)
-                if (strchr(image_env[i], '=') && env_set(&env, image_env[i]) < 0)
-                        return strv_free(env);
-        for (size_t i = 0; c->env && c->env[i]; i++)
-                if (env_set(&env, c->env[i]) < 0)
-                        return strv_free(env);
+        /* The image's entries replace defaults of the same name, then the
+         * env file's, then env's: a name in several takes the last value. */
+        char *const *layers[] = { image_env, c->env_file_env, c->env };
+        for (size_t l = 0; l < ELEMENTSOF(layers); l++)
+                for (size_t i = 0; layers[l] && layers[l][i]; i++)
+                        if (strchr(layers[l][i], '=') && env_set(&env, layers[l][i]) < 0)
+                                return strv_free(env);
         return env;
 }
 

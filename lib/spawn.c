@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "security.h"
+#include "settings.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -516,6 +517,8 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res, stru
                 if (r < 0)
                         (void) error_set(e, r, "cannot write the user namespace id maps");
         }
+        if (r >= 0 && p->n_rlimits)
+                r = settings_apply_rlimits(pid, p->rlimits, p->n_rlimits, e);
         if (r >= 0)
                 r = run_hook(p, SPAWN_PHASE_CREATED, pid, NULL, e);
         if (r >= 0) {

@@ -53,6 +53,11 @@ struct spec_container *spec_container_free(struct spec_container *c)
         free(c->seccomp_profile);
         strv_free(c->health.command);
         free(c->health.http_path);
+        free(c->limits.io_device);
+        strv_free(c->sysctl);
+        free(c->rlimits);
+        free(c->env_file);
+        strv_free(c->env_file_env);
         free(c);
         return NULL;
 }

@@ -84,6 +84,17 @@ struct spec_limits {
         char *cpuset;         /* "0-1,3" or NULL */
         uint32_t pids;        /* 0 = unlimited */
         uint32_t io_weight;   /* 1..10000, 0 = unset */
+        /* io-max: one block device's throttle; every limit 0 = none. */
+        char *io_device;      /* a block device node, resolved at apply */
+        uint64_t io_rbps, io_wbps;
+        uint32_t io_riops, io_wiops;
+};
+
+/* rlimits: one resource limit of the container's init (inherited). */
+#define SPEC_RLIM_INFINITY UINT64_MAX
+struct spec_rlimit {
+        int resource; /* RLIMIT_* */
+        uint64_t soft, hard;
 };
 
 struct spec_health {
@@ -106,6 +117,11 @@ struct spec_network {
         struct in_addr gateway; /* defaults to the first host address */
         bool nat;
         uint32_t mtu; /* 0 = kernel default (1500) */
+        /* Dual stack (subnet6): the bridge has gateway6 (the prefix's first
+         * address), a container the IPv6 address with its IPv4 host number. */
+        bool v6;
+        struct in6_addr subnet6, gateway6;
+        uint8_t prefix6;
         /* Not from a file: a host bridge berth does not manage (a container's
          * network.bridge naming no declared network), gateway 0 = no route. */
         bool external;
@@ -186,9 +202,19 @@ struct spec_container {
         uint64_t log_max_size;
         uint32_t log_max_files;
 
+        /* Settings (settings.h). */
+        bool read_only_root;
+        char **sysctl; /* "name=value", in file order */
+        struct spec_rlimit *rlimits;
+        size_t n_rlimits;
+        char *env_file;
+        uint64_t env_file_digest; /* of the file's content (config_load_dir); 0 = unread */
+        char **env_file_env;      /* its entries, as read then */
+
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
         int line_publish, line_idmap, line_user, line_seccomp, line_stop_signal;
+        int line_env_file, line_io_device;
 };
 
 struct spec_set {

@@ -128,6 +128,15 @@ static const struct bad_case bad_cases[] = {
           2, "subnet: '198.18.0.0/33' is not an IPv4 CIDR (e.g. 198.18.0.0/24)" },
         { "cidr_prefix_31", NT("198.18.0.0/31", ""),
           2, "subnet: prefix /31 is out of range (/8../30)" },
+        { "subnet6_not_v6", NT("198.18.0.0/24", "  subnet6 = \"198.18.1.0/24\""),
+          3, "subnet6: '198.18.1.0/24' is not an IPv6 prefix (e.g. 2001:db8:1::/64)" },
+        { "subnet6_too_long_for_ipam", NT("198.18.0.0/16", "  subnet6 = \"2001:db8::/120\""),
+          3, "subnet6: /120 is too long for the addresses of subnet /16 (a container's IPv6 address carries its "
+             "IPv4 host number: at most /112)" },
+        { "subnet6_host_bits", NT("198.18.0.0/24", "  subnet6 = \"2001:db8::1/64\""),
+          3, "subnet6: '2001:db8::1/64' has host bits set" },
+        { "subnet6_prefix_range", NT("198.18.0.0/24", "  subnet6 = \"2001:db8::/4\""),
+          3, "subnet6: prefix /4 is out of range (/8../120)" },
         { "cidr_host_bits", NT("198.18.0.1/24", ""),
           2, "subnet: '198.18.0.1/24' has host bits set (did you mean 198.18.0.0/24?)" },
         { "cidr_bad_address", NT("198.18.0/24", ""),
@@ -506,10 +515,25 @@ static const char full_example[] =
         "    max-size  = 1M\n"
         "    max-files = 7\n"
         "  }\n"
+        "  read-only-root = true\n"
+        "  env-file = \"/etc/berth/web.env\"\n"
+        "  sysctl { net.ipv4.ip_forward = 1 }\n"
+        "  rlimits { nofile = \"1024:4096\" }\n"
+        "  io-max {\n"
+        "    device = \"/dev/sda\"\n"
+        "    rbps   = 50M\n"
+        "    wbps   = 20M\n"
+        "    riops  = 1000\n"
+        "    wiops  = 500\n"
+        "  }\n"
         "}\n"
         "container lan {\n"
         "  template = \"busybox\"\n"
         "  network { mode = \"macvlan\" parent = \"eth1\" address = \"198.18.9.10/24\" gateway = \"198.18.9.1\" }\n"
+        "}\n"
+        "network dual {\n"
+        "  subnet  = \"198.18.6.0/24\"\n"
+        "  subnet6 = \"2001:db8:6::/64\"\n"
         "}\n"
         "template app {\n"
         "  from = \"oci-archive:/srv/images/app.tar\"\n"
@@ -523,8 +547,14 @@ static void test_config_parse_buffer_full_example(void **state)
         parse_and_validate(full_example, strlen(full_example), &set, &d);
         print_diags("full", &d);
         assert_int_equal(d.n, 0);
-        assert_int_equal(set.n_networks, 1);
+        assert_int_equal(set.n_networks, 2);
         assert_int_equal(set.n_containers, 3);
+        const struct spec_network *dual = spec_set_find_network(&set, "dual");
+        assert_non_null(dual);
+        assert_true(dual->v6);
+        assert_int_equal(dual->prefix6, 64);
+        char g6[INET6_ADDRSTRLEN];
+        assert_string_equal(inet_ntop(AF_INET6, &dual->gateway6, g6, sizeof g6), "2001:db8:6::1");
         const struct spec_container *lan = spec_set_find_container(&set, "lan");
         assert_non_null(lan);
         assert_int_equal(lan->net_mode, NET_MACVLAN);

@@ -54,9 +54,18 @@ static const struct {
         { "container.health.tcp", "health { tcp = 81 }" },
         { "container.health.http", "health { tcp = 80\n http = \"/healthz\" }" },
         { "container.log", "log { max-files = 9 }" },
+        { "container.sysctl", "sysctl { net.ipv4.ip_forward = 1 }" },
+        { "container.rlimits", "rlimits { nofile = \"1024:4096\" }" },
+        { "container.io-max", "io-max { device = \"/dev/vda\"\n rbps = 1M }" },
+        { "container.io-max.device", "io-max { device = \"/dev/vda\"\n wbps = 1M }" },
+        { "container.io-max.rbps", "io-max { device = \"/dev/vda\"\n rbps = 32M }" },
+        { "container.io-max.wbps", "io-max { device = \"/dev/vda\"\n wbps = 32M }" },
+        { "container.io-max.riops", "io-max { device = \"/dev/vda\"\n riops = 100 }" },
+        { "container.io-max.wiops", "io-max { device = \"/dev/vda\"\n wiops = 100 }" },
         { "network.subnet", "@subnet = \"198.18.5.0/24\"" },
         { "network.gateway", "gateway = \"198.18.4.254\"" },
         { "network.bridge", "bridge = \"br9\"" },
+        { "network.subnet6", "subnet6 = \"2001:db8:4::/64\"" },
 };
 
 static const char *special_text(const char *path)
