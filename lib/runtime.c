@@ -26,7 +26,6 @@
 #include "secrets.h"
 #include "security.h"
 #include "state.h"
-#include "template.h"
 #include "util.h"
 
 struct runtime_internal {
@@ -54,6 +53,7 @@ struct runtime_internal {
         char *merged, *upper, *work, *etc, *overlay_opts;
         struct devices_prepared devs;   /* device blocks: nodes and cgroup rules */
         struct secrets_prepared secrets; /* their sources, open until the child copied them */
+        struct image_info *image;       /* the template's image, when it is one */
 };
 
 static uint64_t realtime_usec(void)
@@ -69,6 +69,7 @@ static void internal_free(struct runtime_internal *in)
                 return;
         security_seccomp_done(&in->seccomp);
         secrets_close(&in->secrets);
+        image_info_free(in->image);
         strv_free(in->envp);
         strv_free(in->argv);
         free(in->merged);
@@ -398,7 +399,6 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         _cleanup_close_ int init_fd = -1;
         struct runtime_internal *in = NULL;
         const char *hostname = c->hostname ? c->hostname : c->name;
-        char *const default_cmd[] = { "/bin/sh", NULL };
         struct spawn_params p;
         const char *dirs[4];
         *exit_code = SPAWN_EXIT_SETUP;
@@ -423,17 +423,9 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         /* Root file system first: the most likely operator mistake. */
         struct stat st;
         if (c->template_name) {
-                r = template_ensure(o->state_dir, c->template_name, &lower);
-                if (r == -ENOENT) {
-                        _cleanup_free_ char *dir = template_scripts_dir();
-                        r = error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name,
-                                      dir ? dir : "?", c->template_name);
+                r = runtime_template_root(set, c, o->state_dir, &lower, &in->image, e);
+                if (r < 0)
                         goto fail_early;
-                }
-                if (r < 0) {
-                        r = error_set(e, r, "cannot build template '%s'", c->template_name);
-                        goto fail_early;
-                }
         } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 r = error_set(e, 0, "rootfs '%s' is not a directory", c->rootfs);
                 goto fail_early;
@@ -541,8 +533,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 r = error_set(e, r, "cannot write /etc files");
                 goto fail;
         }
-        in->envp = runtime_build_env(c, hostname, o->tty);
-        in->argv = strv_copy(o->command && o->command[0] ? o->command : (c->command ? c->command : default_cmd));
+        in->envp = runtime_build_env(c, hostname, o->tty, in->image ? in->image->env : NULL);
+        in->argv = runtime_command(o->command, c, in->image, NULL);
         if (!in->envp || !in->argv) {
                 r = error_code(e, -ENOMEM);
                 goto fail;
@@ -617,8 +609,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 .argv = in->argv,
                 .envp = in->envp,
                 .hostname = hostname,
-                .user = c->user,
-                .workdir = c->workdir,
+                .user = c->user ? c->user : (in->image ? in->image->user : NULL),
+                .workdir = c->workdir ? c->workdir : (in->image ? in->image->workdir : NULL),
                 .home_from_user = !c->env && !c->env_file_env,
                 .init = c->init,
                 .new_netns = c->net_mode != NET_HOST,

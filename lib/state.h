@@ -17,9 +17,15 @@
  *                            console.log, its writable layer, its lock
  *   STATE/networks/          the networks' address allocations
  *   STATE/last-good/         the definitions last applied (below)
+ *   STATE/layers/sha256/DIFFID/  one unpacked image layer (an overlayfs
+ *                            lower directory), shared by every image that has
+ *                            it; .tmp-* beside them are imports under way
+ *   STATE/images/NAME        an imported image: its layers and config (image.c)
  * Spelled out here only; everyone else asks these functions. */
 #define STATE_CONTAINERS "containers"
 #define STATE_NETWORKS "networks"
+#define STATE_LAYERS "layers"
+#define STATE_IMAGES "images"
 /* STATE/containers, STATE/networks, STATE/containers/NAME and
  * STATE/containers/NAME/FILE: new strings, NULL when out of memory. */
 char *state_containers_dir(const char *state_dir);

@@ -6,6 +6,7 @@
 #include "supervise_internal.h"
 #include "hooks.h"
 #include "restart.h"
+#include "runtime_files.h"
 
 /* ---- intent -------------------------------------------------------------------------- */
 
@@ -614,7 +615,7 @@ void unit_stop_now(struct unit *u)
         }
         if (u->state != U_RUNNING && u->state != U_STARTING)
                 return;
-        int sig = u->spec ? u->spec->stop_signal : SIGTERM;
+        int sig = u->spec ? runtime_stop_signal(u->m->o.state_dir, u->spec, NULL) : SIGTERM;
         u->state = U_STOPPING;
         u->stopping_timeout = u->stop_timeout_set ? u->stop_timeout_once
                               : u->spec                ? u->spec->stop_timeout

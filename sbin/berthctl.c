@@ -155,7 +155,7 @@ static const struct ctl_verb verbs[] = {
           CTL_ASKS_DAEMON, 0, -1, "NAME... | --all", "containers' output, merged by time" },
         { "events", verb_events, O(OPT_JSON) | O(OPT_SINCE) | O(OPT_LINES), DAEMON, 0, 1, "[NAME]", "the live event stream" },
         { "template", verb_template, O(OPT_STATE_DIR) | O(OPT_KEEP_SPECIAL), CTL_TEMPLATES, 1, 3,
-          "list | build NAME | import [--keep-special] NAME DIR|FILE | remove NAME",
+          "list | build NAME | import [--keep-special] NAME DIR|FILE|IMAGE | remove NAME",
           "the cached template root file systems" },
         { "wait", verb_wait, 0, DAEMON, 1, 1, "NAME", "until the container exits; its status" },
         { "exec", verb_exec,
