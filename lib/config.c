@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "idmap.h"
 #include "config_check.h"
 #include "config_scan.h"
 #include "keys.h"
@@ -353,13 +354,18 @@ static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
         if (!v)
                 return;
         c->line_idmap = v->line;
+        if (streq(v->text, "auto")) {
+                c->idmap = c->idmap_auto = true;
+                c->idmap_count = IDMAP_AUTO_COUNT;
+                return;
+        }
         /* HOSTID:COUNT — container ids 0..COUNT-1 map to HOSTID.. for uids and gids. */
         char buf[64];
         snprintf(buf, sizeof buf, "%s", v->text);
         char *colon = strchr(buf, ':');
         uint32_t host, count;
         if (!colon) {
-                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT (e.g. 100000:65536)", v->text);
+                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT or auto (e.g. 100000:65536)", v->text);
                 return;
         }
         *colon = 0;

@@ -134,11 +134,14 @@ static void hash_idmap(struct key_hasher *s, const void *p)
         key_hash_u64(s, "idmap-uid", C(p)->idmap_host_uid);
         key_hash_u64(s, "idmap-gid", C(p)->idmap_host_gid);
         key_hash_u64(s, "idmap-count", C(p)->idmap_count);
+        if (C(p)->idmap_auto) /* only then: the hashes of the others stay */
+                key_hash_u64(s, "idmap-auto", 1);
 }
 
 static bool equal_idmap(const void *a, const void *b)
 {
-        return C(a)->idmap == C(b)->idmap && C(a)->idmap_host_uid == C(b)->idmap_host_uid &&
+        return C(a)->idmap == C(b)->idmap && C(a)->idmap_auto == C(b)->idmap_auto &&
+               C(a)->idmap_host_uid == C(b)->idmap_host_uid &&
                C(a)->idmap_host_gid == C(b)->idmap_host_gid && C(a)->idmap_count == C(b)->idmap_count;
 }
 
@@ -292,7 +295,7 @@ static const struct key_def table[] = {
           .hash = hash_seccomp, .equal = equal_seccomp, .describe = describe_seccomp, .def = "default",
           .doc = "the system call filter: default, unconfined or a profile's path" },
         { "container", "idmap", KEY_CUSTOM, SC(idmap), SC(line_idmap), KEY_CLASS_RESTART, .hash = hash_idmap,
-          .equal = equal_idmap, .def = "none", .doc = "a user namespace: HOSTID:COUNT" },
+          .equal = equal_idmap, .def = "none", .doc = "a user namespace: HOSTID:COUNT or auto" },
         { "container", "disk-quota", KEY_SIZE, SC(disk_quota), 0, KEY_CLASS_RESTART, .min = 1ULL << 20,
           .hash_tag = "disk-quota", .def = "none", .doc = "the space the writable layer may use" },
 

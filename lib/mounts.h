@@ -13,6 +13,10 @@
 
 struct spec_mount; /* spec.h: the declared mounts, as read */
 
+/* The files of etc_dir bound over the root's /etc, in this order. */
+#define MOUNTS_ETC_FILES 3
+extern const char *const mounts_etc_files[MOUNTS_ETC_FILES];
+
 struct mounts_plan {
         const struct spec_mount *mounts; /* declared mounts, in order */
         size_t n_mounts;
@@ -22,6 +26,14 @@ struct mounts_plan {
         const char *etc_dir;       /* host directory with hosts, resolv.conf, hostname */
         bool userns;
         int console_fd;            /* pty slave to bind on /dev/console, or -1 */
+        /* In a user namespace the child can neither mount the overlay nor
+         * reach the container's root-only directory: the privileged parent
+         * made these as detached mounts and handed them over (the child
+         * sets this from what it received): the root, attached over "/"
+         * and pivoted into, and the /etc files (-1: none). */
+        bool from_parent;
+        int root_fd;
+        int etc_fds[MOUNTS_ETC_FILES];
 };
 
 /* Builds the root and pivots into it. On failure e holds a one-line

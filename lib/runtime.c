@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "hostsfile.h"
+#include "idmap.h"
 #include "ipam.h"
 #include "nat.h"
 #include "net.h"
@@ -33,6 +34,9 @@ struct runtime_internal {
         uid_t idmap_uid;
         gid_t idmap_gid;
         uint32_t idmap_count;
+        struct idmap_root idmap_root; /* with idmap: what the parent mounts for the child */
+        char *idmap_scratch;
+        const char *dir;              /* the container's directory (rc->dir) */
         const struct spec_container *spec;
         const struct spec_network *net; /* NET_BRIDGE */
         char net_owner[NET_OWNER_MAX];    /* our bridges' owner id (the state directory's) */
@@ -70,6 +74,7 @@ static void internal_free(struct runtime_internal *in)
         free(in->work);
         free(in->etc);
         free(in->overlay_opts);
+        free(in->idmap_scratch);
         free(in->nat_table);
         free(in->hosts_dir);
         free(in->stage);
@@ -165,6 +170,56 @@ static int started_setup(void *userdata, pid_t pid, struct error *e)
         return 0;
 }
 
+/* With idmap, once the child's user namespace has its maps: the root and
+ * the /etc files, mounted here, on the privileged side, for the child to
+ * attach (spawn.h); which method served the root goes into DIR/idmap. */
+static int created_setup(struct runtime_internal *in, pid_t pid, struct spawn_handoff *h, struct error *e)
+{
+        if (!in->spec->idmap)
+                return 0;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
+        _cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
+        if (userns < 0)
+                return error_set(e, -errno, "cannot open the container's user namespace");
+        enum idmap_method method;
+        int root = -1;
+        int r = idmap_root_mount(&in->idmap_root, userns, &root, &method, e);
+        if (r < 0)
+                return r;
+        h->fds[h->n_fds++] = root;
+        _cleanup_close_ int etcfd = open(in->etc, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (etcfd < 0)
+                r = error_set(e, -errno, "cannot open %s", in->etc);
+        for (size_t i = 0; r >= 0 && i < MOUNTS_ETC_FILES; i++) {
+                int fd = -1;
+                r = idmap_file_mount(etcfd, mounts_etc_files[i], userns, method == IDMAP_METHOD_IDMAPPED_MOUNT,
+                                     in->idmap_uid, &fd);
+                if (r == -ENOENT) {
+                        r = 0;
+                        continue;
+                }
+                if (r < 0)
+                        (void) error_set(e, r, "cannot prepare /etc/%s", mounts_etc_files[i]);
+                else {
+                        h->fds[h->n_fds++] = fd;
+                        h->flags |= 1 << i;
+                }
+        }
+        if (r >= 0) {
+                r = idmap_record_write(in->dir, in->idmap_uid, in->idmap_count, method);
+                if (r < 0)
+                        (void) error_set(e, r, "cannot record its id mapping");
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < h->n_fds; i++)
+                        close(h->fds[i]);
+                h->n_fds = 0;
+                h->flags = 0;
+        }
+        return r;
+}
+
 /* spawn's one hook: the parent's work while the child sets itself up. */
 static int spawn_hook(void *userdata, enum spawn_phase phase, pid_t pid, struct spawn_handoff *h, struct error *e)
 {
@@ -174,7 +229,7 @@ static int spawn_hook(void *userdata, enum spawn_phase phase, pid_t pid, struct 
         case SPAWN_PHASE_STARTED:
                 return started_setup(userdata, pid, e);
         case SPAWN_PHASE_CREATED:
-                break;
+                return created_setup(userdata, pid, h, e);
         }
         return 0;
 }
@@ -327,6 +382,65 @@ static int setup_disk_quota(const struct spec_container *c, const char *state_di
         return 0;
 }
 
+/* The range (idmap = "auto": the container's block of the pool) and what
+ * the parent mounts for the child (created_setup). The container's root
+ * owns the top of its writable layer; nothing else is chowned. */
+static int setup_idmap(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
+                       const char *lower, struct runtime_internal *in, struct error *e)
+{
+        uint32_t start = c->idmap_host_uid;
+        int r;
+        if (c->idmap_auto) {
+                struct idmap_pool pool;
+                const char *source = NULL;
+                r = idmap_pool_get(&pool, &source);
+                if (r < 0)
+                        return error_set(e, 0, "idmap: the pool in %s is not START:COUNT with COUNT >= 65536",
+                                         source);
+                _cleanup_free_ uint32_t(*reserved)[2] = calloc(set->n_containers + 1, sizeof *reserved);
+                size_t nr = 0;
+                if (!reserved)
+                        return error_code(e, -ENOMEM);
+                for (size_t i = 0; i < set->n_containers; i++) {
+                        const struct spec_container *x = set->containers[i];
+                        if (x != c && x->idmap && !x->idmap_auto) {
+                                reserved[nr][0] = x->idmap_host_uid;
+                                reserved[nr++][1] = x->idmap_count;
+                        }
+                }
+                r = idmap_range_assign(o->state_dir, c->name, &pool, (const uint32_t(*)[2]) reserved, nr, &start);
+                if (r == -ENOSPC)
+                        return error_set(e, 0, "idmap: no free block of 65536 ids left in %s (%u:%u)", source,
+                                         pool.start, pool.count);
+                if (r < 0)
+                        return error_set(e, r, "idmap: cannot assign a range from %s", source);
+        }
+        in->idmap_uid = start;
+        in->idmap_gid = start;
+        in->idmap_count = c->idmap_count;
+        if (chown(in->upper, start, start) < 0 || chown(in->work, start, start) < 0)
+                return error_set(e, -errno, "cannot hand the writable layer to the mapped root");
+        in->idmap_scratch = strdup_printf("%s/lower", in->dir);
+        if (!in->idmap_scratch)
+                return error_code(e, -ENOMEM);
+        if (lower && mkdir(in->idmap_scratch, 0700) < 0 && errno != EEXIST)
+                return error_set(e, -errno, "cannot create %s", in->idmap_scratch);
+        in->idmap_root = (struct idmap_root){
+                .state_dir = o->state_dir,
+                .template_name = c->template_name,
+                .lower = lower,
+                .rootfs = lower ? NULL : c->rootfs,
+                .upper = in->upper,
+                .work = in->work,
+                .scratch = in->idmap_scratch,
+                .volatile_upper = o->ephemeral,
+                .start = start,
+                .count = c->idmap_count,
+                .force_copy = idmap_force_copy(),
+        };
+        return 0;
+}
+
 const char *runtime_init_path(void)
 {
         static char path[PATH_MAX + 16];
@@ -384,6 +498,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 goto fail;
         }
         in = rc->in;
+        in->dir = rc->dir;
         in->place = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
 
         /* Root file system first: the most likely operator mistake. */
@@ -525,15 +640,9 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 goto fail;
         }
         if (c->idmap) {
-                in->idmap_uid = c->idmap_host_uid;
-                in->idmap_gid = c->idmap_host_gid;
-                in->idmap_count = c->idmap_count;
-                /* The container's root owns its writable layer. */
-                if (chown(in->upper, in->idmap_uid, in->idmap_gid) < 0 || chown(in->work, in->idmap_uid, in->idmap_gid) < 0 ||
-                    chown(in->merged, in->idmap_uid, in->idmap_gid) < 0) {
-                        r = error_set(e, -errno, "cannot hand the upper layer to the mapped root");
+                r = setup_idmap(set, c, o, lower, in, e);
+                if (r < 0)
                         goto fail;
-                }
         }
 
         /* A child born into its cgroup (v2, CLONE_INTO_CGROUP) needs it to
@@ -738,6 +847,7 @@ int runtime_delete_data(const char *state_dir, const char *name)
         _cleanup_close_ int cdfd = open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (cdfd >= 0)
                 (void) quota_container_release(cdfd, name);
+        (void) idmap_range_release(state_dir, name);
         r = rm_rf(dir);
         if (r < 0 && r != -ENOENT)
                 return r;

@@ -158,6 +158,7 @@ struct spec_container {
         uint64_t seccomp_profile_digest; /* of the file's content (config_load_dir); 0 = unread */
 
         bool idmap;
+        bool idmap_auto; /* idmap = "auto": a block of the pool, chosen at the first start */
         uint32_t idmap_host_uid, idmap_host_gid, idmap_count;
 
         struct spec_health health;

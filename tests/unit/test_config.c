@@ -245,7 +245,7 @@ static const struct bad_case bad_cases[] = {
         { "restart_max_delay_below_delay", CT("  restart-delay = 10s\n  restart-max-delay = 5s"),
           4, "restart-max-delay: shorter than restart-delay" },
         { "idmap_bad", CT("  idmap = \"100000\""),
-          3, "idmap: '100000' is not HOSTID:COUNT (e.g. 100000:65536)" },
+          3, "idmap: '100000' is not HOSTID:COUNT or auto (e.g. 100000:65536)" },
         { "idmap_past_last_id", CT("  idmap = \"4294967290:100\""),
           3, "idmap: '4294967290:100' runs past the last id" },
         { "empty_value", CT("  hostname = \"\""),
