@@ -440,7 +440,8 @@ static int shift_tree(int dfd, uint32_t start, uint32_t count, unsigned depth)
         return r;
 }
 
-/* STATE/idmap/copies/TEMPLATE@START:COUNT, made once per range from the
+/* STATE/idmap/copies/TEMPLATE@START-COUNT (no colon: overlayfs splits
+ * lowerdir there), made once per range from the
  * template (and again when the template was rebuilt since: its directory's
  * device, inode and change time are kept beside the copy). */
 static int shifted_copy(const struct idmap_root *r, char **ret_path, struct error *e)
@@ -457,7 +458,7 @@ static int shifted_copy(const struct idmap_root *r, char **ret_path, struct erro
         char stamp[128];
         snprintf(stamp, sizeof stamp, "%llu %llu %lld.%09ld\n", (unsigned long long) st.st_dev,
                  (unsigned long long) st.st_ino, (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
-        _cleanup_free_ char *base = strdup_printf("%s/" IDMAP_DIR "/" COPIES_DIR "/%s@%u:%u", r->state_dir,
+        _cleanup_free_ char *base = strdup_printf("%s/" IDMAP_DIR "/" COPIES_DIR "/%s@%u-%u", r->state_dir,
                                                   r->template_name, r->start, r->count);
         _cleanup_free_ char *stampfile = base ? strdup_printf("%s.source", base) : NULL;
         _cleanup_free_ char *tmp = base ? strdup_printf("%s.new", base) : NULL;

@@ -643,6 +643,11 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 r = setup_idmap(set, c, o, lower, in, e);
                 if (r < 0)
                         goto fail;
+        } else {
+                /* What an earlier start with idmap recorded no longer holds. */
+                _cleanup_free_ char *rec = strdup_printf("%s/idmap", rc->dir);
+                if (rec)
+                        (void) unlink(rec);
         }
 
         /* A child born into its cgroup (v2, CLONE_INTO_CGROUP) needs it to
