@@ -295,6 +295,7 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                 int tline = read_one(x, m, "container.mount", "target", sm);
                 bool has_source = sline > 0, has_target = tline > 0;
                 (void) read_one(x, m, "container.mount", "read-only", sm);
+                (void) read_one(x, m, "container.mount", "idmap", sm);
                 bool has_size = read_one(x, m, "container.mount", "size", sm) > 0;
                 if (!has_type)
                         sm->type = has_source || !has_size ? MOUNT_BIND : MOUNT_TMPFS;
@@ -317,6 +318,8 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                                 err(x, line_of(m, "size"), "mount.size: only for type tmpfs");
                 } else if (has_source)
                         err(x, sline, "mount.source: not allowed for type tmpfs");
+                if (sm->idmap && sm->type != MOUNT_BIND && !type_invalid)
+                        err(x, line_of(m, "idmap"), "mount.idmap: only for bind mounts");
         }
         /* Two mounts with the same name in one container: libconfuse merges
          * them, so look at what the pre-scan saw. */
@@ -435,6 +438,9 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                             sc->text);
         }
         read_idmap(x, s, c);
+        for (size_t i = 0; i < c->n_mounts; i++)
+                if (c->mounts[i].idmap && !c->idmap)
+                        err(x, c->mounts[i].line, "mount.idmap: needs the container's idmap");
 
         read_network_block(x, cfg_getsec(s, "network"), c);
         read_limits(x, cfg_getsec(s, "limits"), c);

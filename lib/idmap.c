@@ -296,7 +296,8 @@ int idmap_mount_tree(int dfd, const char *path, int userns_fd, bool recursive, u
                                                   (*path ? 0 : AT_EMPTY_PATH));
         if (t < 0)
                 return -errno;
-        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | attrs, .userns_fd = (uint64_t) userns_fd };
+        struct mount_attr a = { .attr_set = (userns_fd >= 0 ? MOUNT_ATTR_IDMAP : 0) | attrs,
+                                .userns_fd = userns_fd >= 0 ? (uint64_t) userns_fd : 0 };
         if (mount_setattr(t, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
                 return -errno;
         *ret = TAKE_FD(t);

@@ -59,7 +59,8 @@ int idmap_record_read(const char *dir, uint32_t *start, uint32_t *count, char *m
 /* A detached bind mount of path (recursive when asked) seen through the
  * id mapping of the user namespace userns_fd, with attrs (MOUNT_ATTR_*).
  * -EINVAL/-EOPNOTSUPP/-EPERM when the kernel or the file system cannot
- * idmap it. Returns the mount fd in *ret. */
+ * idmap it. userns_fd -1: a plain bind with attrs. Returns the mount fd
+ * in *ret. */
 int idmap_mount_tree(int dfd, const char *path, int userns_fd, bool recursive, unsigned attrs, int *ret);
 
 /* A file of the container's own (its /etc/hosts, resolv.conf, hostname

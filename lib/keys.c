@@ -89,6 +89,8 @@ static void hash_mounts(struct key_hasher *s, const void *p)
                 key_hash_u64(s, "m.type", m->type);
                 key_hash_u64(s, "m.ro", m->read_only);
                 key_hash_u64(s, "m.size", m->size);
+                if (m->idmap) /* only then: the hashes of the others stay */
+                        key_hash_u64(s, "m.idmap", 1);
         }
 }
 
@@ -101,7 +103,7 @@ static bool equal_mounts(const void *pa, const void *pb)
                 const struct spec_mount *x = &a->mounts[i], *y = &b->mounts[i];
                 if (!streq_ptr(x->name, y->name) || !streq_ptr(x->source, y->source) ||
                     !streq_ptr(x->target, y->target) || x->type != y->type || x->read_only != y->read_only ||
-                    x->size != y->size)
+                    x->size != y->size || x->idmap != y->idmap)
                         return false;
         }
         return true;
@@ -280,6 +282,8 @@ static const struct key_def table[] = {
           .reason = "mount", .def = "false", .doc = "mount read-only" },
         { "container.mount", "size", KEY_SIZE, SM(size), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .min = 4096,
           .reason = "mount", .def = "the kernel's default", .doc = "the size of a tmpfs" },
+        { "container.mount", "idmap", KEY_BOOL, SM(idmap), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .reason = "mount",
+          .def = "false", .doc = "a bind mount seen through the container's id mapping" },
 
         /* container.capabilities: restart */
         { "container", "capabilities", KEY_BLOCK, KEY_NO_FIELD, .doc = "capabilities added and dropped" },

@@ -219,6 +219,7 @@ static int setup_dev(int rootfd, const struct mounts_plan *p, struct error *e)
 
 static int setup_declared(int rootfd, const struct mounts_plan *p, struct error *e)
 {
+        size_t handed = 0;
         for (size_t i = 0; i < p->n_mounts; i++) {
                 const struct spec_mount *m = &p->mounts[i];
                 unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->read_only ? MOUNT_ATTR_RDONLY : 0);
@@ -231,6 +232,18 @@ static int setup_declared(int rootfd, const struct mounts_plan *p, struct error 
                         snprintf(size, sizeof size, "%llu", (unsigned long long) (m->size ? m->size : 64ULL << 20));
                         const char *o[] = { "mode", "1777", "size", size, NULL };
                         r = mount_fs("tmpfs", o, attrs, t);
+                } else if (p->from_parent) {
+                        /* Made by the parent: we may not even reach the source. */
+                        struct stat st;
+                        int fd = handed < p->n_bind_fds ? p->bind_fds[handed++] : -1;
+                        if (fd < 0 || fstat(fd, &st) < 0)
+                                return error_set(e, fd < 0 ? -EBADF : -errno, "mount '%s': source '%s'", m->name,
+                                                 m->source);
+                        t = S_ISDIR(st.st_mode) ? mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true)
+                                                : ensure_file_in_root(rootfd, m->target);
+                        if (t < 0)
+                                return error_set(e, t, "mount '%s': target '%s'", m->name, m->target);
+                        r = move_onto(fd, t);
                 } else {
                         struct stat st;
                         if (stat(m->source, &st) < 0)

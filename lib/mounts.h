@@ -16,6 +16,9 @@ struct spec_mount; /* spec.h: the declared mounts, as read */
 /* The files of etc_dir bound over the root's /etc, in this order. */
 #define MOUNTS_ETC_FILES 3
 extern const char *const mounts_etc_files[MOUNTS_ETC_FILES];
+/* At most this many bind mounts for a container in a user namespace (one
+ * message: the root, the /etc files and these). */
+#define MOUNTS_BINDS_HANDED 12
 
 struct mounts_plan {
         const struct spec_mount *mounts; /* declared mounts, in order */
@@ -34,6 +37,8 @@ struct mounts_plan {
         bool from_parent;
         int root_fd;
         int etc_fds[MOUNTS_ETC_FILES];
+        int bind_fds[MOUNTS_BINDS_HANDED]; /* the bind mounts of mounts, in order */
+        size_t n_bind_fds;
 };
 
 /* Builds the root and pivots into it. On failure e holds a one-line

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -205,6 +206,27 @@ static int created_setup(struct runtime_internal *in, pid_t pid, struct spawn_ha
                         h->fds[h->n_fds++] = fd;
                         h->flags |= 1 << i;
                 }
+        }
+        /* Bind mounts: the host's ids as they are (a root-only file stays
+         * unreadable), or idmapped where the definition asks. */
+        for (size_t i = 0; r >= 0 && i < in->spec->n_mounts; i++) {
+                const struct spec_mount *m = &in->spec->mounts[i];
+                if (m->type != MOUNT_BIND)
+                        continue;
+                if (h->n_fds >= SPAWN_MAX_FDS) {
+                        r = error_set(e, -E2BIG, "idmap: at most %d bind mounts", MOUNTS_BINDS_HANDED);
+                        break;
+                }
+                unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->read_only ? MOUNT_ATTR_RDONLY : 0);
+                int fd = -1;
+                r = idmap_mount_tree(AT_FDCWD, m->source, m->idmap ? userns : -1, true, attrs, &fd);
+                if (r < 0 && m->idmap && (r == -EINVAL || r == -EOPNOTSUPP || r == -EPERM))
+                        (void) error_set(e, r, "mount '%s': the file system of '%s' cannot be idmapped", m->name,
+                                         m->source);
+                else if (r < 0)
+                        (void) error_set(e, r, "mount '%s': source '%s'", m->name, m->source);
+                else
+                        h->fds[h->n_fds++] = fd;
         }
         if (r >= 0) {
                 r = idmap_record_write(in->dir, in->idmap_uid, in->idmap_count, method);

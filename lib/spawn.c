@@ -273,8 +273,11 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         struct mounts_plan mp = p->mounts;
         mp.from_parent = nh > 0;
         mp.root_fd = nh > 0 ? hfds[0] : -1;
-        for (size_t i = 0, k = 1; i < MOUNTS_ETC_FILES; i++)
+        size_t k = 1;
+        for (size_t i = 0; i < MOUNTS_ETC_FILES; i++)
                 mp.etc_fds[i] = (m.code & (1 << i)) && k < nh ? hfds[k++] : -1;
+        for (mp.n_bind_fds = 0; k < nh && mp.n_bind_fds < MOUNTS_BINDS_HANDED;)
+                mp.bind_fds[mp.n_bind_fds++] = hfds[k++];
         struct error merr;
         r = mounts_setup(&mp, &merr);
         if (r < 0)

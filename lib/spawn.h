@@ -28,7 +28,8 @@ enum spawn_phase {
         /* The child exists (id maps written) and waits: plumb what it needs
          * before it builds its mounts. With userns, the hook hands it the
          * mounts it cannot make itself (mounts_plan.from_parent): the root
-         * first, then one per bit of flags (1 << i: mounts_etc_files[i]);
+         * first, then one per bit of flags (1 << i: mounts_etc_files[i]),
+         * then one per bind mount of mounts_plan.mounts;
          * none: the child builds its root from mounts_plan as without. */
         SPAWN_PHASE_CREATED,
         /* The child builds its mounts; it waits before it creates its

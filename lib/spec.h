@@ -70,6 +70,7 @@ struct spec_mount {
         char *target; /* absolute, inside the container */
         mount_type_t type;
         bool read_only;
+        bool idmap;    /* bind through the container's id mapping (container idmap only) */
         uint64_t size; /* tmpfs size in bytes, 0 = kernel default */
         int line;
 };

@@ -43,6 +43,7 @@ static const struct {
         { "container.mount.target", "mount d { source = \"/srv/d\"\n target = \"/d\" }" },
         { "container.mount.read-only", "mount d { source = \"/srv/d\"\n target = \"/d\"\n read-only = true }" },
         { "container.mount.size", "mount s { target = \"/t\"\n size = 16M }" },
+        { "container.mount.idmap", "idmap = \"100000:65536\"\n mount d { source = \"/srv/d\"\n target = \"/d\"\n idmap = true }" },
         { "container.capabilities", "capabilities { add = { \"net_admin\" } }" },
         { "container.capabilities.add", "capabilities { add = { \"net_admin\" } }" },
         { "container.capabilities.drop", "capabilities { drop = { \"chown\" } }" },
