@@ -438,13 +438,13 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
                             sc->text);
         }
         read_idmap(x, s, c);
-        for (size_t i = 0; i < c->n_mounts; i++)
-                if (c->mounts[i].idmap && !c->idmap)
-                        err(x, c->mounts[i].line, "mount.idmap: needs the container's idmap");
 
         read_network_block(x, cfg_getsec(s, "network"), c);
         read_limits(x, cfg_getsec(s, "limits"), c);
         read_mounts(x, s, scan, rec_idx, c);
+        for (size_t i = 0; i < c->n_mounts; i++)
+                if (c->mounts[i].idmap && !c->idmap)
+                        err(x, c->mounts[i].line, "mount.idmap: needs the container's idmap");
         cfg_t *caps = cfg_getsec(s, "capabilities");
         if (caps) {
                 bool add_all = false, drop_all = false;
