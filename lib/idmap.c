@@ -11,9 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "state.h"
 #include "util.h"
 
-#define IDMAP_DIR "idmap"
+#define IDMAP_DIR STATE_IDMAP
 #define RANGES_FILE "ranges"
 #define COPIES_DIR "copies"
 
@@ -78,7 +79,7 @@ int idmap_pool_get(struct idmap_pool *p, const char **ret_source)
 /* STATE/idmap, made root-only; an fd to it, locked when lock. */
 static int open_idmap_dir(const char *state_dir, bool create, int *ret)
 {
-        _cleanup_free_ char *dir = strdup_printf("%s/" IDMAP_DIR, state_dir);
+        _cleanup_free_ char *dir = state_idmap_dir(state_dir);
         if (!dir)
                 return -ENOMEM;
         if (create) {
