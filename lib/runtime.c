@@ -806,6 +806,8 @@ void runtime_destroy(struct runtime_container *rc)
                 if (pfd >= 0)
                         (void) quota_container_release(pfd, rc->name);
         }
+        if (rc->ephemeral && in && in->spec && in->spec->idmap_auto && in->idmap_root.state_dir)
+                (void) idmap_range_release(in->idmap_root.state_dir, rc->name); /* a run's block dies with it */
         if (rc->ephemeral && rc->dir)
                 (void) rm_rf(rc->dir);
         else if (rc->in && rc->in->merged)

@@ -192,5 +192,15 @@ copy=$D/state/idmap/copies/busybox@2200000000-65536
 check "shifted copy: made once for the range, owned by it" test "$(stat -c %u "$copy/bin/busybox" 2>/dev/null)" = 2200000000
 check "shifted copy: the template itself is untouched" test "$(stat -c %u "$D/state/templates/busybox/bin/busybox")" = 0
 
+# ---- berthctl run with idmap = "auto": the block lives as long as the run --------------------------
+mkdir -p "$ROOT/run/r"
+printf 'container %s {\n    template = "busybox"\n    idmap = "auto"\n}\n' "$P-r" > "$ROOT/run/r/c.conf"
+out=$(BERTH_IDMAP_POOL=$POOL timeout -k 5 120 "$CTL" run --no-tty -c "$ROOT/run/r" --state-dir "$D/state" "$P-r" -- \
+  /bin/sh -c 'cat /proc/self/uid_map; id -u' </dev/null 2>&1)
+set -- $out
+check "run: idmap = auto maps root to a free block of the pool (${2:-?}; berthd's hold $rn, $rb)" \
+  eval '[ "${1:-}" = 0 ] && [ "${2:-0}" -ge 2100000000 ] && [ "${2:-0}" != "$rn" ] && [ "${2:-0}" != "$rb" ] && [ "${3:-}" = 65536 ] && [ "${4:-}" = 0 ]'
+check "run: its block is freed when the run ends" eval '! grep -q "^$P-r " "$D/state/idmap/ranges"'
+
 daemon_finish ""
 exit $fail
