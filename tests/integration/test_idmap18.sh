@@ -197,9 +197,9 @@ mkdir -p "$ROOT/run/r"
 printf 'container %s {\n    template = "busybox"\n    idmap = "auto"\n}\n' "$P-r" > "$ROOT/run/r/c.conf"
 out=$(BERTH_IDMAP_POOL=$POOL timeout -k 5 120 "$CTL" run --no-tty -c "$ROOT/run/r" --state-dir "$D/state" "$P-r" -- \
   /bin/sh -c 'cat /proc/self/uid_map; id -u' </dev/null 2>&1)
-set -- $out
-check "run: idmap = auto maps root to a free block of the pool (${2:-?}; berthd's hold $rn, $rb)" \
-  eval '[ "${1:-}" = 0 ] && [ "${2:-0}" -ge 2100000000 ] && [ "${2:-0}" != "$rn" ] && [ "${2:-0}" != "$rb" ] && [ "${3:-}" = 65536 ] && [ "${4:-}" = 0 ]'
+read -r u0 uh un ui <<<"$(echo $out)"
+check "run: idmap = auto maps root to a free block of the pool (${uh:-?}; berthd's hold $rn, $rb)" \
+  eval '[ "${u0:-}" = 0 ] && [ "${uh:-0}" -ge 2100000000 ] && [ "${uh:-0}" != "$rn" ] && [ "${uh:-0}" != "$rb" ] && [ "${un:-}" = 65536 ] && [ "${ui:-}" = 0 ]'
 check "run: its block is freed when the run ends" eval '! grep -q "^$P-r " "$D/state/idmap/ranges"'
 
 daemon_finish ""
