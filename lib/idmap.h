@@ -14,6 +14,11 @@
 
 #include "error.h"
 
+struct spawn_handoff;
+struct spec_container;
+struct spec_mount;
+struct spec_set;
+
 #define IDMAP_AUTO_COUNT 65536U
 #define IDMAP_POOL_DEFAULT_START 1000000000U
 #define IDMAP_POOL_DEFAULT_COUNT 1000000000U
@@ -92,6 +97,38 @@ struct idmap_root {
 int idmap_root_mount(const struct idmap_root *r, int userns_fd, int *ret_fd, enum idmap_method *ret_method,
                      struct error *e);
 
+/* The first host id of c's range: its definition's, or (idmap = "auto")
+ * its block of the pool, assigned at its first start, avoiding the fixed
+ * ranges of set's other definitions. 0 or -errno with e set. */
+int idmap_resolve_range(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+                        uint32_t *ret_start, struct error *e);
+
+/* Spawn's SPAWN_PHASE_CREATED for a container with idmap (spawn.h): the
+ * root (idmap_root_mount), the files of etc_dir (idmap_file_mount) and
+ * the bind mounts of mounts (the host's ids as they are, or idmapped with
+ * mount.idmap) as detached mounts in h, for the child of pid; what was
+ * used recorded in record_dir (idmap_record_write). 0 or -errno with e
+ * set and nothing in h. */
+int idmap_handoff(const struct idmap_root *r, const char *etc_dir, const char *record_dir,
+                  const struct spec_mount *mounts, size_t n_mounts, pid_t pid, struct spawn_handoff *h,
+                  struct error *e);
+
 /* $BERTH_IDMAP_METHOD: "shifted-copy" forces the copy (tests, and hosts
  * whose idmapped mounts misbehave), else auto. */
 bool idmap_force_copy(void);
+
+/* The first host id of c's range: its definition's, or (idmap = "auto")
+ * its block of the pool, assigned at its first start, avoiding the fixed
+ * ranges of set's other definitions. 0 or -errno with e set. */
+int idmap_resolve_range(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+                        uint32_t *ret_start, struct error *e);
+
+/* Spawn's SPAWN_PHASE_CREATED for a container with idmap (spawn.h): the
+ * root (idmap_root_mount), the files of etc_dir (idmap_file_mount) and
+ * the bind mounts of mounts (the host's ids as they are, or idmapped with
+ * mount.idmap) as detached mounts in h, for the child of pid; what was
+ * used recorded in record_dir (idmap_record_write). 0 or -errno with e
+ * set and nothing in h. */
+int idmap_handoff(const struct idmap_root *r, const char *etc_dir, const char *record_dir,
+                  const struct spec_mount *mounts, size_t n_mounts, pid_t pid, struct spawn_handoff *h,
+                  struct error *e);

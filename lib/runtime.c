@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -190,68 +189,7 @@ static int created_setup(struct runtime_internal *in, pid_t pid, struct spawn_ha
 {
         if (!in->spec->idmap)
                 return 0;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
-        _cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
-        if (userns < 0)
-                return error_set(e, -errno, "cannot open the container's user namespace");
-        enum idmap_method method;
-        int root = -1;
-        int r = idmap_root_mount(&in->idmap_root, userns, &root, &method, e);
-        if (r < 0)
-                return r;
-        h->fds[h->n_fds++] = root;
-        _cleanup_close_ int etcfd = open(in->etc, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (etcfd < 0)
-                r = error_set(e, -errno, "cannot open %s", in->etc);
-        for (size_t i = 0; r >= 0 && i < MOUNTS_ETC_FILES; i++) {
-                int fd = -1;
-                r = idmap_file_mount(etcfd, mounts_etc_files[i], userns, method == IDMAP_METHOD_IDMAPPED_MOUNT,
-                                     in->idmap_uid, &fd);
-                if (r == -ENOENT) {
-                        r = 0;
-                        continue;
-                }
-                if (r < 0)
-                        (void) error_set(e, r, "cannot prepare /etc/%s", mounts_etc_files[i]);
-                else {
-                        h->fds[h->n_fds++] = fd;
-                        h->flags |= 1 << i;
-                }
-        }
-        /* Bind mounts: the host's ids as they are (a root-only file stays
-         * unreadable), or idmapped where the definition asks. */
-        for (size_t i = 0; r >= 0 && i < in->spec->n_mounts; i++) {
-                const struct spec_mount *m = &in->spec->mounts[i];
-                if (m->type != MOUNT_BIND)
-                        continue;
-                if (h->n_fds >= SPAWN_MAX_FDS) {
-                        r = error_set(e, -E2BIG, "idmap: at most %d bind mounts", MOUNTS_BINDS_HANDED);
-                        break;
-                }
-                unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->read_only ? MOUNT_ATTR_RDONLY : 0);
-                int fd = -1;
-                r = idmap_mount_tree(AT_FDCWD, m->source, m->idmap ? userns : -1, true, attrs, &fd);
-                if (r < 0 && m->idmap && (r == -EINVAL || r == -EOPNOTSUPP || r == -EPERM))
-                        (void) error_set(e, r, "mount '%s': the file system of '%s' cannot be idmapped", m->name,
-                                         m->source);
-                else if (r < 0)
-                        (void) error_set(e, r, "mount '%s': source '%s'", m->name, m->source);
-                else
-                        h->fds[h->n_fds++] = fd;
-        }
-        if (r >= 0) {
-                r = idmap_record_write(in->dir, in->idmap_uid, in->idmap_count, method);
-                if (r < 0)
-                        (void) error_set(e, r, "cannot record its id mapping");
-        }
-        if (r < 0) {
-                for (size_t i = 0; i < h->n_fds; i++)
-                        close(h->fds[i]);
-                h->n_fds = 0;
-                h->flags = 0;
-        }
-        return r;
+        return idmap_handoff(&in->idmap_root, in->etc, in->dir, in->spec->mounts, in->spec->n_mounts, pid, h, e);
 }
 
 /* spawn's one hook: the parent's work while the child sets itself up. */
@@ -438,33 +376,10 @@ static int setup_disk_quota(const struct spec_container *c, const char *state_di
 static int setup_idmap(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
                        const char *lower, struct runtime_internal *in, struct error *e)
 {
-        uint32_t start = c->idmap_host_uid;
-        int r;
-        if (c->idmap_auto) {
-                struct idmap_pool pool;
-                const char *source = NULL;
-                r = idmap_pool_get(&pool, &source);
-                if (r < 0)
-                        return error_set(e, 0, "idmap: the pool in %s is not START:COUNT with COUNT >= 65536",
-                                         source);
-                _cleanup_free_ uint32_t(*reserved)[2] = calloc(set->n_containers + 1, sizeof *reserved);
-                size_t nr = 0;
-                if (!reserved)
-                        return error_code(e, -ENOMEM);
-                for (size_t i = 0; i < set->n_containers; i++) {
-                        const struct spec_container *x = set->containers[i];
-                        if (x != c && x->idmap && !x->idmap_auto) {
-                                reserved[nr][0] = x->idmap_host_uid;
-                                reserved[nr++][1] = x->idmap_count;
-                        }
-                }
-                r = idmap_range_assign(o->state_dir, c->name, &pool, (const uint32_t(*)[2]) reserved, nr, &start);
-                if (r == -ENOSPC)
-                        return error_set(e, 0, "idmap: no free block of 65536 ids left in %s (%u:%u)", source,
-                                         pool.start, pool.count);
-                if (r < 0)
-                        return error_set(e, r, "idmap: cannot assign a range from %s", source);
-        }
+        uint32_t start;
+        int r = idmap_resolve_range(set, c, o->state_dir, &start, e);
+        if (r < 0)
+                return r;
         in->idmap_uid = start;
         in->idmap_gid = start;
         in->idmap_count = c->idmap_count;
