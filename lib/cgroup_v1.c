@@ -333,6 +333,11 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, struc
                                 "no blkio.weight or blkio.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
+        r = cgroup_apply_io_max(&u, fd, false, l, e, &notes);
+        if (r < 0) {
+                cgroup_undo_rollback(&u);
+                return r;
+        }
         return notes ? 1 : 0;
 
 fail:
@@ -341,7 +346,7 @@ fail:
         return r;
 }
 
-static int v1_apply_devices(struct cgroup *cg)
+static int v1_apply_devices(struct cgroup *cg, const struct cgroup_device_rule *extra, size_t n)
 {
         static const char *const allow[] = {
                 "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
@@ -353,6 +358,10 @@ static int v1_apply_devices(struct cgroup *cg)
         int r = cgroup_write_at(fd, "devices.deny", "a");
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(allow); i++)
                 r = cgroup_write_at(fd, "devices.allow", allow[i]);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char line[64];
+                r = cgroup_write_at(fd, "devices.allow", cgroup_device_rule_format(&extra[i], line, sizeof line));
+        }
         return r;
 }
 

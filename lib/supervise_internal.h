@@ -104,6 +104,11 @@ struct unit {
         sd_event_source *probe_src, *probe_timeout, *health_timer;
         bool health_failed_stop;      /* stopped for health: counts as a failure */
 
+        /* A post-stop hook under way (hooks.h): its runner, and the pipe
+         * its failure message comes on. */
+        sd_event_source *hook_src;
+        int hook_fd;
+
         enum state_phase phase;       /* as last written to its intent record */
         uint64_t backoff_until_rt;    /* U_BACKOFF: when it starts again, CLOCK_REALTIME */
 };
