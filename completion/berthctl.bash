@@ -64,7 +64,10 @@ _berthctl()
                 return 0 ;;
         -t) # the stop timeout of stop and restart; run's and exec's --tty takes nothing
                 case $verb in stop | restart) return 0 ;; esac ;;
-        --timeout | -n | --lines | -u | --user | -e | --env | --since)
+        --timeout | -n | --lines | -u | --user | -e | --env | --since | --until | --count)
+                return 0 ;;
+        --stream)
+                mapfile -t COMPREPLY < <(compgen -W 'stdout stderr all' -- "$cur")
                 return 0 ;;
         esac
 
@@ -78,6 +81,13 @@ _berthctl()
                         grep -oE '"name": *"[^"]*", *"state": *"orphaned"' | sed -E 's/"name": *"([^"]*)".*/\1/')" -- "$cur") ;;
         run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait | health | events)
                 mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
+        cp) # NAME:PATH on one side, a host path on the other
+                if [[ $cur == *:* ]]; then
+                        return 0
+                fi
+                mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir" | sed 's/$/:/')" -- "$cur")
+                mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur")
+                compopt -o nospace 2>/dev/null ;;
         template)
                 [ "$COMP_CWORD" -ge 2 ] && [ "$prev" = template ] &&
                         mapfile -t COMPREPLY < <(compgen -W 'list ls build import remove' -- "$cur") ;;

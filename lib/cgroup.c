@@ -458,6 +458,7 @@ int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret)
         ret->memory_current = ret->memory_peak = ret->cpu_usage_ns = ret->pids_current =
                 CGROUP_STAT_UNKNOWN;
         ret->io_read_bytes = ret->io_write_bytes = ret->oom_kills = CGROUP_STAT_UNKNOWN;
+        ret->memory_limit = ret->pids_limit = CGROUP_STAT_UNKNOWN;
         return cg->m->ops->stats(cg, ret);
 }
 

@@ -181,6 +181,7 @@ int cgroup_wait_empty(struct cgroup *cg, usec_t timeout);
 /* Every field is CGROUP_STAT_UNKNOWN when the host does not provide it. */
 struct cgroup_stats {
         uint64_t memory_current, memory_peak; /* bytes */
+        uint64_t memory_limit, pids_limit;    /* UNKNOWN also when there is none */
         uint64_t cpu_usage_ns;
         uint64_t pids_current;
         uint64_t io_read_bytes, io_write_bytes;

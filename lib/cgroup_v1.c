@@ -519,6 +519,10 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
         if (fd >= 0) {
                 (void) cgroup_read_u64_at(fd, "memory.usage_in_bytes", &st->memory_current);
                 (void) cgroup_read_u64_at(fd, "memory.max_usage_in_bytes", &st->memory_peak);
+                /* no limit: the page counter's maximum, rounded to pages */
+                if (cgroup_read_u64_at(fd, "memory.limit_in_bytes", &st->memory_limit) < 0 ||
+                    st->memory_limit >= (UINT64_C(1) << 62))
+                        st->memory_limit = CGROUP_STAT_UNKNOWN;
                 _cleanup_free_ char *oc = NULL;
                 if (cgroup_read_at(fd, "memory.oom_control", &oc) >= 0 &&
                     cgroup_parse_keyed(oc, "oom_kill", &st->oom_kills) < 0)
@@ -527,8 +531,10 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
         if (v1cg(cg)->fd[CG_CPUACCT] >= 0)
                 (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_CPUACCT], "cpuacct.usage",
                                           &st->cpu_usage_ns);
-        if (v1cg(cg)->fd[CG_PIDS] >= 0)
+        if (v1cg(cg)->fd[CG_PIDS] >= 0) {
                 (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_PIDS], "pids.current", &st->pids_current);
+                (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_PIDS], "pids.max", &st->pids_limit);
+        }
         fd = v1cg(cg)->fd[CG_BLKIO];
         if (fd >= 0) {
                 static const char *const files[] = {"blkio.throttle.io_service_bytes_recursive",

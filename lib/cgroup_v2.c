@@ -589,6 +589,8 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
         (void) cgroup_read_u64_at(fd, "memory.current", &st->memory_current);
         (void) cgroup_read_u64_at(fd, "memory.peak", &st->memory_peak);
         (void) cgroup_read_u64_at(fd, "pids.current", &st->pids_current);
+        (void) cgroup_read_u64_at(fd, "memory.max", &st->memory_limit); /* "max": UNKNOWN */
+        (void) cgroup_read_u64_at(fd, "pids.max", &st->pids_limit);
         uint64_t usec;
         if (cgroup_read_at(fd, "cpu.stat", &cpu) >= 0 &&
             cgroup_parse_keyed(cpu, "usage_usec", &usec) >= 0)

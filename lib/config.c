@@ -908,6 +908,28 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
         return n;
 }
 
+static struct spec_template *read_template(struct ctx *x, cfg_t *s, const struct scan *scan)
+{
+        const char *title = cfg_title(s);
+        const struct sec_rec *rec = scan_find(scan, 0, -1, "template", title);
+        int line = rec ? rec->line : 1;
+        struct spec_template *t = calloc(1, sizeof *t);
+        if (!t)
+                return NULL;
+        t->name = strdup(title ? title : "");
+        t->file = strdup(x->file);
+        t->line = line;
+        if (!t->name || !t->file)
+                return spec_template_free(t);
+        if (!title || !name_is_valid(title))
+                err(x, line, "template name '%s' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})", title ? title : "");
+        read_keys(x, s, "template", t);
+        if (!t->from)
+                err(x, line, "template '%s': from is required (e.g. from = \"oci-archive:/srv/images/app.tar\")",
+                    t->name);
+        return t;
+}
+
 /* libconfuse reports through a callback without a user pointer: the diag
  * of the parse in progress is reached through this thread-local, set only
  * for the duration of cfg_parse_buf(). */
@@ -925,7 +947,7 @@ static void confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
                 if (section)
                         err(confuse_ctx, cfg->line, "unknown key '%s' in %s", opt, section);
                 else
-                        err(confuse_ctx, cfg->line, "unknown key '%s' (expected container NAME { } or network NAME { })",
+                        err(confuse_ctx, cfg->line, "unknown key '%s' (expected container NAME { }, network NAME { } or template NAME { })",
                             opt);
                 return;
         }
@@ -1015,6 +1037,14 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
                 struct spec_network *n = read_network(&x, cfg_getnsec(cfg, "network", i), &scan);
                 if (!n || append_ptr((void ***) &set->networks, &set->n_networks, n) < 0) {
                         spec_network_free(n);
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        for (unsigned i = 0; r >= 0 && i < cfg_size(cfg, "template"); i++) {
+                struct spec_template *t = read_template(&x, cfg_getnsec(cfg, "template", i), &scan);
+                if (!t || append_ptr((void ***) &set->templates, &set->n_templates, t) < 0) {
+                        spec_template_free(t);
                         r = -ENOMEM;
                         break;
                 }

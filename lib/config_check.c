@@ -301,6 +301,14 @@ void config_check_set(struct spec_set *set, char *const *unparsed, struct diag *
                                          set->networks[j]->file, set->networks[j]->line);
                                 break;
                         }
+        for (size_t i = 0; i < set->n_templates; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (streq(set->templates[i]->name, set->templates[j]->name)) {
+                                diag_add(d, set->templates[i]->file, set->templates[i]->line,
+                                         "template '%s' declared twice (first at %s:%d)", set->templates[i]->name,
+                                         set->templates[j]->file, set->templates[j]->line);
+                                break;
+                        }
         for (size_t i = 0; i < n; i++) {
                 const struct spec_container *c = set->containers[i];
                 for (int which = 0; which < 2; which++) {

@@ -373,7 +373,7 @@ static void check_assignment(struct checker *ck, const struct tok *t, const cfg_
                 diag_add(ck->d, ck->file, key->line, "unknown key '%.*s' in %s", kl, kp, ck->s->recs[what].name);
         else
                 diag_add(ck->d, ck->file, key->line,
-                         "unknown key '%.*s' (expected container NAME { } or network NAME { })", kl, kp);
+                         "unknown key '%.*s' (expected container NAME { }, network NAME { } or template NAME { })", kl, kp);
         ck->skip_value_from = (ssize_t) key->start;
 }
 
@@ -438,7 +438,7 @@ static int open_brace(struct checker *ck, const struct tok *t, const cfg_opt_t *
                                                  ck->s->recs[what].name);
                                 else
                                         diag_add(ck->d, ck->file, name->line,
-                                                 "unknown block '%.*s' (expected container or network)", nl, np);
+                                                 "unknown block '%.*s' (expected container, network or template)", nl, np);
                                 f.blank_from = (ssize_t) name->start;
                         }
                 }

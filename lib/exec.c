@@ -24,6 +24,7 @@
 #include "security.h"
 #include "settings.h"
 #include "spawn.h"
+#include "image.h"
 #include "state.h"
 #include "util.h"
 
@@ -473,14 +474,19 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 return error_set_msg(e, -EBUSY, "container '%s' is frozen", t->name);
         }
 
+        /* An image's user, working directory and environment apply as at start. */
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        if (spec->template_name && t->state_dir)
+                (void) image_read(t->state_dir, spec->template_name, &img);
+        const char *img_user = img ? img->user : NULL, *img_workdir = img ? img->workdir : NULL;
         struct exec_child c = {
                 .init_pidfd = initfd,
                 .init_exe_fd = -1,
                 .ns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP,
                 .tty = o->tty,
                 .stdio = { o->stdio[0], o->stdio[1], o->stdio[2] },
-                .user = o->user ? o->user : spec->user,
-                .workdir = o->workdir ? o->workdir : (spec->workdir ? spec->workdir : "/"),
+                .user = o->user ? o->user : spec->user ? spec->user : img_user,
+                .workdir = o->workdir ? o->workdir : spec->workdir ? spec->workdir : img_workdir ? img_workdir : "/",
         };
         /* setns() into the user namespace we are already in is EINVAL. */
         if (!same_ns(t->init_pid, "user")) {
@@ -502,7 +508,7 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
 
         _cleanup_strv_free_ char **env = envp ? strv_copy(envp)
                                               : runtime_build_env(spec, spec->hostname ? spec->hostname : spec->name,
-                                                                  o->tty);
+                                                                  o->tty, img ? img->env : NULL);
         _cleanup_strv_free_ char **join_argv = NULL;
         if (!env) {
                 r = setup_failed(e, -ENOMEM, "environment");

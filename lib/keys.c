@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "image.h"
 #include "parse.h"
 #include "util.h"
 
@@ -332,6 +333,7 @@ static const char *const health_action_words[] = { "restart", "stop", "none", NU
 #define SD(f) offsetof(struct spec_device, f)
 #define SS(f) offsetof(struct spec_secret, f)
 #define SH(f) offsetof(struct spec_hook, f)
+#define ST(f) offsetof(struct spec_template, f)
 #define MS SPEC_USEC_PER_MSEC
 #define SEC SPEC_USEC_PER_SEC
 
@@ -344,6 +346,8 @@ static const struct key_def table[] = {
           .doc = "a container definition: container NAME { ... }" },
         { "", "network", KEY_BLOCK, KEY_NO_FIELD, .flags = KEYF_MULTI,
           .doc = "a bridge network definition: network NAME { ... }" },
+        { "", "template", KEY_BLOCK, KEY_NO_FIELD, .flags = KEYF_MULTI,
+          .doc = "an image as a template: template NAME { from = ... }" },
 
         /* container: restart */
         { "container", "template", KEY_STR, SC(template_name), SC(line_template), KEY_CLASS_RESTART,
@@ -391,7 +395,7 @@ static const struct key_def table[] = {
           .doc = "restarts within restart-window before giving up" },
         { "container", "restart-window", KEY_DURATION, SC(restart_window), 0, KEY_CLASS_SUPERVISE, .min = SEC,
           .hash_tag = "restart-window", .dflt = 60 * SEC, .def = "60s", .doc = "the window restart-limit counts in" },
-        { "container", "stop-signal", KEY_SIGNAL, SC(stop_signal), 0, KEY_CLASS_SUPERVISE,
+        { "container", "stop-signal", KEY_SIGNAL, SC(stop_signal), SC(line_stop_signal), KEY_CLASS_SUPERVISE,
           .hash_tag = "stop-signal", .dflt = SIGTERM, .def = "SIGTERM", .doc = "the signal that asks to stop" },
         { "container", "stop-timeout", KEY_DURATION, SC(stop_timeout), 0, KEY_CLASS_SUPERVISE,
           .hash_tag = "stop-timeout", .dflt = 10 * SEC, .def = "10s", .doc = "how long to wait before killing" },
@@ -565,6 +569,10 @@ static const struct key_def table[] = {
           .def = "unlimited", .doc = "write operations per second" },
 
         /* network: the bridge is recreated, or changed in place */
+        /* template: read when a container starts, hashed nowhere */
+        { "template", "from", KEY_STR, ST(from), ST(line_from), KEY_CLASS_RESTART, .check = image_source_check,
+          .def = "none (required)", .doc = "the image: oci-archive:FILE, oci:DIR[:TAG] or docker-archive:FILE" },
+
         { "network", "bridge", KEY_STR, SN(bridge), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash_tag = "bridge",
           .def = "the network's name", .doc = "the bridge interface's name" },
         { "network", "subnet", KEY_CUSTOM, SN(subnet), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet,

@@ -6,6 +6,7 @@
 #include "devices.h"
 #include "hostports.h"
 #include "secrets.h"
+#include "image.h"
 #include "template.h"
 #include "util.h"
 
@@ -14,6 +15,11 @@ static bool template_is_known(const char *state_dir, const char *scripts_dir, co
         _cleanup_free_ char *built = NULL;
         if (state_dir && template_lookup(state_dir, name, &built) == 0)
                 return true;
+        struct image_info *img = NULL;
+        if (state_dir && image_read(state_dir, name, &img) == 0) {
+                image_info_free(img);
+                return true;
+        }
         _cleanup_free_ char *script = strdup_printf("%s/%s.sh", scripts_dir, name);
         return script && access(script, R_OK) == 0;
 }
@@ -26,6 +32,8 @@ size_t preflight_check(const struct spec_set *set, const char *state_dir, const 
         size_t before = d->n + d->dropped;
         for (size_t i = 0; i < set->n_containers; i++) {
                 const struct spec_container *c = set->containers[i];
+                if (c->template_name && spec_set_find_template(set, c->template_name))
+                        continue; /* imported at its first start */
                 if (c->template_name && !template_is_known(state_dir, scripts_dir, c->template_name))
                         diag_add(d, c->file, c->line_template,
                                  "template: no template '%s' (no %s/%s.sh, none built or imported in %s/templates)",
@@ -37,6 +45,22 @@ size_t preflight_check(const struct spec_set *set, const char *state_dir, const 
                         diag_add(d, c->file, c->line_rootfs, "rootfs: '%s' is not a directory", c->rootfs);
                 devices_preflight(c, d);
                 secrets_preflight(c, d);
+        }
+        /* An image a template block names must be there (its content is
+         * read and verified at the first start that needs it). */
+        for (size_t i = 0; i < set->n_templates; i++) {
+                const struct spec_template *t = set->templates[i];
+                const char *colon = t->from ? strchr(t->from, ':') : NULL;
+                if (!colon || colon[1] != '/')
+                        continue; /* reported by the parser */
+                _cleanup_free_ char *path = strdup(colon + 1);
+                char *tag = path ? strrchr(path, ':') : NULL;
+                struct stat st;
+                if (path && stat(path, &st) < 0 && tag && tag > strrchr(path, '/')) {
+                        *tag = 0; /* PATH:TAG */
+                }
+                if (path && stat(path, &st) < 0)
+                        diag_add(d, t->file, t->line_from, "from: '%s' does not exist", path);
         }
         (void) hostports_check(set, d);
         return d->n + d->dropped - before;

@@ -27,7 +27,6 @@
 #include "secrets.h"
 #include "security.h"
 #include "state.h"
-#include "template.h"
 #include "util.h"
 
 struct runtime_internal {
@@ -58,6 +57,7 @@ struct runtime_internal {
         char *merged, *upper, *work, *etc, *overlay_opts;
         struct devices_prepared devs;   /* device blocks: nodes and cgroup rules */
         struct secrets_prepared secrets; /* their sources, open until the child copied them */
+        struct image_info *image;       /* the template's image, when it is one */
 };
 
 static uint64_t realtime_usec(void)
@@ -73,6 +73,7 @@ static void internal_free(struct runtime_internal *in)
                 return;
         security_seccomp_done(&in->seccomp);
         secrets_close(&in->secrets);
+        image_info_free(in->image);
         strv_free(in->envp);
         strv_free(in->argv);
         free(in->merged);
@@ -381,6 +382,11 @@ static int setup_disk_quota(const struct spec_container *c, const char *state_di
 static int setup_idmap(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
                        const char *lower, struct runtime_internal *in, struct error *e)
 {
+        /* An image's several layers: each would need its own idmapped mount. */
+        if (lower && strchr(lower, ':'))
+                return error_set(e, 0, "idmap: template '%s' is an image of several layers, which idmap does not "
+                                 "support yet (use a built or imported template)",
+                                 c->template_name);
         uint32_t start;
         int r = idmap_resolve_range(set, c, o->state_dir, &start, e);
         if (r < 0)
@@ -449,7 +455,6 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         _cleanup_close_ int init_fd = -1;
         struct runtime_internal *in = NULL;
         const char *hostname = c->hostname ? c->hostname : c->name;
-        char *const default_cmd[] = { "/bin/sh", NULL };
         struct spawn_params p;
         const char *dirs[4];
         *exit_code = SPAWN_EXIT_SETUP;
@@ -475,17 +480,9 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         /* Root file system first: the most likely operator mistake. */
         struct stat st;
         if (c->template_name) {
-                r = template_ensure(o->state_dir, c->template_name, &lower);
-                if (r == -ENOENT) {
-                        _cleanup_free_ char *dir = template_scripts_dir();
-                        r = error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name,
-                                      dir ? dir : "?", c->template_name);
+                r = runtime_template_root(set, c, o->state_dir, &lower, &in->image, e);
+                if (r < 0)
                         goto fail_early;
-                }
-                if (r < 0) {
-                        r = error_set(e, r, "cannot build template '%s'", c->template_name);
-                        goto fail_early;
-                }
         } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 r = error_set(e, 0, "rootfs '%s' is not a directory", c->rootfs);
                 goto fail_early;
@@ -593,8 +590,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 r = error_set(e, r, "cannot write /etc files");
                 goto fail;
         }
-        in->envp = runtime_build_env(c, hostname, o->tty);
-        in->argv = strv_copy(o->command && o->command[0] ? o->command : (c->command ? c->command : default_cmd));
+        in->envp = runtime_build_env(c, hostname, o->tty, in->image ? in->image->env : NULL);
+        in->argv = runtime_command(o->command, c, in->image, NULL);
         if (!in->envp || !in->argv) {
                 r = error_code(e, -ENOMEM);
                 goto fail;
@@ -668,8 +665,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 .argv = in->argv,
                 .envp = in->envp,
                 .hostname = hostname,
-                .user = c->user,
-                .workdir = c->workdir,
+                .user = c->user ? c->user : (in->image ? in->image->user : NULL),
+                .workdir = c->workdir ? c->workdir : (in->image ? in->image->workdir : NULL),
                 .home_from_user = !c->env && !c->env_file_env,
                 .init = c->init,
                 .new_netns = c->net_mode != NET_HOST,

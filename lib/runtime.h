@@ -87,9 +87,10 @@ struct in_addr runtime_address(const struct runtime_container *rc);
 int runtime_signal(struct runtime_container *rc, int sig);
 
 /* The environment a container's processes start with: PATH, HOME,
- * HOSTNAME, container=berth, TERM with a tty, then the definition's env
- * (replacing defaults of the same name). NULL on allocation failure. */
-char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty);
+ * HOSTNAME, container=berth, TERM with a tty, then its image's Env (NULL:
+ * none), then the definition's env (each replacing earlier entries of the
+ * same name). NULL on allocation failure. */
+char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty, char *const *image_env);
 
 /* The seccomp program for c with capabilities caps: the default profile
  * or c's profile file, cached in <state_dir>/cache (state_dir NULL: built

@@ -8,11 +8,93 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "parse.h"
 #include "resolv.h"
 #include "runtime.h"
 #include "seccomp_profile.h"
+#include "template.h"
 #include "security.h"
 #include "util.h"
+
+static int script_template_root(const struct spec_container *c, const char *state_dir, char **ret_lower,
+                                struct error *e)
+{
+        int r = template_ensure(state_dir, c->template_name, ret_lower);
+        if (r == -ENOENT) {
+                _cleanup_free_ char *dir = template_scripts_dir();
+                return error_set(e, 0, "no template '%s' (no %s/%s.sh and none imported)", c->template_name,
+                                 dir ? dir : "?", c->template_name);
+        }
+        if (r < 0)
+                return error_set(e, r, "cannot build template '%s'", c->template_name);
+        return 0;
+}
+
+int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+                          char **ret_lower, struct image_info **ret_img, struct error *e)
+{
+        const struct spec_template *t = set ? spec_set_find_template(set, c->template_name) : NULL;
+        if (t && t->from) {
+                int r = image_ensure(state_dir, t->name, t->from, e);
+                if (r < 0)
+                        return error_wrap(e, "template '%s' (%s:%d)", t->name, t->file, t->line);
+        }
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        int r = image_read(state_dir, c->template_name, &img);
+        if (r == -ENOENT && !t)
+                return script_template_root(c, state_dir, ret_lower, e);
+        if (r < 0)
+                return error_set(e, r, "template '%s': cannot read its image record", c->template_name);
+        r = image_lowerdir(state_dir, img, ret_lower);
+        if (r < 0)
+                return error_set(e, r, "template '%s': its layers in %s/layers", c->template_name, state_dir);
+        *ret_img = TAKE_PTR(img);
+        return 0;
+}
+
+int runtime_stop_signal(const char *state_dir, const struct spec_container *c, const char **source)
+{
+        const char *src = c->line_stop_signal ? "definition" : "default";
+        int sig = c->stop_signal;
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        int image_sig;
+        if (!c->line_stop_signal && c->template_name && image_read(state_dir, c->template_name, &img) == 0 &&
+            img->stop_signal && parse_signal(img->stop_signal, &image_sig) >= 0) {
+                sig = image_sig;
+                src = "image";
+        }
+        if (source)
+                *source = src;
+        return sig;
+}
+
+char **runtime_command(char *const *override, const struct spec_container *c, const struct image_info *img,
+                       const char **source)
+{
+        static char *const default_cmd[] = { "/bin/sh", NULL };
+        const char *src = "default";
+        char **v = NULL;
+        if (override && override[0]) {
+                src = "run";
+                v = strv_copy(override);
+        } else if (c->command) {
+                src = "definition";
+                v = strv_copy(c->command);
+        } else if (img && (strv_length(img->entrypoint) || strv_length(img->cmd))) {
+                src = "image";
+                v = calloc(1, sizeof(char *));
+                for (size_t i = 0; v && img->entrypoint && img->entrypoint[i]; i++)
+                        if (strv_push(&v, img->entrypoint[i]) < 0)
+                                v = strv_free(v);
+                for (size_t i = 0; v && img->cmd && img->cmd[i]; i++)
+                        if (strv_push(&v, img->cmd[i]) < 0)
+                                v = strv_free(v);
+        } else
+                v = strv_copy(default_cmd);
+        if (source)
+                *source = src;
+        return v;
+}
 
 int runtime_write_text(const char *dir, const char *name, const char *text)
 {
@@ -53,7 +135,23 @@ int runtime_write_etc(const struct spec_container *c, const char *hostname, cons
         return runtime_write_text(etc, "resolv.conf", resolv);
 }
 
-char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty)
+/* One NAME=VALUE into env, replacing an entry of the same name. */
+static int env_set(char ***env, const char *entry)
+{
+        size_t klen = strcspn(entry, "=") + 1;
+        for (size_t j = 0; (*env)[j]; j++)
+                if (strncmp((*env)[j], entry, klen) == 0) {
+                        char *dup = strdup(entry);
+                        if (!dup)
+                                return -ENOMEM;
+                        free((*env)[j]);
+                        (*env)[j] = dup;
+                        return 0;
+                }
+        return strv_push(env, entry);
+}
+
+char **runtime_build_env(const struct spec_container *c, const char *hostname, bool tty, char *const *image_env)
 {
         char **env = calloc(1, sizeof(char *));
         if (!env)
@@ -65,26 +163,13 @@ char **runtime_build_env(const struct spec_container *c, const char *hostname, b
             strv_push(&env, "HOME=/root") < 0 || strv_push(&env, h) < 0 || strv_push(&env, "container=berth") < 0 ||
             (tty && strv_push(&env, t) < 0))
                 return strv_free(env);
-        /* The definition's entries replace defaults of the same name. */
-        /* The env file first, then env: a name in both takes env's value. */
-        char *const *layers[] = { c->env_file_env, c->env };
+        /* The image's entries replace defaults of the same name, then the
+         * env file's, then env's: a name in several takes the last value. */
+        char *const *layers[] = { image_env, c->env_file_env, c->env };
         for (size_t l = 0; l < ELEMENTSOF(layers); l++)
-                for (size_t i = 0; layers[l] && layers[l][i]; i++) {
-                        const char *e = layers[l][i];
-                        size_t klen = strcspn(e, "=") + 1;
-                        size_t j = 0;
-                        for (; env[j]; j++)
-                                if (strncmp(env[j], e, klen) == 0)
-                                        break;
-                        if (env[j]) {
-                                char *dup = strdup(e);
-                                if (!dup)
-                                        return strv_free(env);
-                                free(env[j]);
-                                env[j] = dup;
-                        } else if (strv_push(&env, e) < 0)
+                for (size_t i = 0; layers[l] && layers[l][i]; i++)
+                        if (strchr(layers[l][i], '=') && env_set(&env, layers[l][i]) < 0)
                                 return strv_free(env);
-                }
         return env;
 }
 

@@ -5,7 +5,31 @@
 
 #include <stdbool.h>
 
+#include "error.h"
+#include "image.h"
 #include "spec.h"
+
+/* The overlayfs lowerdir of c's template (*ret_lower). An image: the one a
+ * template block declares (imported from its source now unless it was,
+ * image_ensure) or one imported by hand; its layers top first, and its
+ * config into *ret_img (the defaults of c's command, environment, working
+ * directory and user). Else a template script's tree (built now unless it
+ * was) or an imported one; *ret_img stays NULL. 0, or -errno with e set
+ * ("template 'app' (FILE:LINE): image 'app' (...): layer sha256:...:
+ * digest mismatch ..."). */
+int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
+                          char **ret_lower, struct image_info **ret_img, struct error *e);
+
+/* The signal that stops c: its stop-signal when its definition sets one,
+ * else its image's StopSignal (when it is one berth knows), else the
+ * default. *source (may be NULL): "definition", "image" or "default". */
+int runtime_stop_signal(const char *state_dir, const struct spec_container *c, const char **source);
+
+/* The command of c: override (berthctl run's), else c's command, else the
+ * image's Entrypoint + Cmd, else /bin/sh. Where it came from goes to
+ * *source ("run", "definition", "image", "default") when not NULL. */
+char **runtime_command(char *const *override, const struct spec_container *c, const struct image_info *img,
+                       const char **source);
 
 /* Replaces DIR/NAME with TEXT (0644), atomically. 0 or -errno. */
 int runtime_write_text(const char *dir, const char *name, const char *text);

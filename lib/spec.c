@@ -111,8 +111,11 @@ void spec_set_done(struct spec_set *s)
                 spec_container_free(s->containers[i]);
         for (size_t i = 0; i < s->n_networks; i++)
                 spec_network_free(s->networks[i]);
+        for (size_t i = 0; i < s->n_templates; i++)
+                spec_template_free(s->templates[i]);
         free(s->containers);
         free(s->networks);
+        free(s->templates);
         free(s->by_name);
         *s = (struct spec_set){ 0 };
 }
@@ -148,6 +151,25 @@ struct spec_network *spec_set_find_network(const struct spec_set *s, const char 
         for (size_t i = 0; i < s->n_networks; i++)
                 if (streq(s->networks[i]->name, name))
                         return s->networks[i];
+        return NULL;
+}
+
+struct spec_template *spec_set_find_template(const struct spec_set *s, const char *name)
+{
+        for (size_t i = 0; i < s->n_templates; i++)
+                if (streq(s->templates[i]->name, name))
+                        return s->templates[i];
+        return NULL;
+}
+
+struct spec_template *spec_template_free(struct spec_template *t)
+{
+        if (!t)
+                return NULL;
+        free(t->name);
+        free(t->from);
+        free(t->file);
+        free(t);
         return NULL;
 }
 

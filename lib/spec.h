@@ -166,6 +166,16 @@ struct spec_network {
         int line;
 };
 
+/* template NAME { from = "oci-archive:/srv/app.tar" }: an image imported
+ * into the state directory (image.c) at the first start that needs it. */
+struct spec_template {
+        char *name;
+        char *from;
+        char *file;
+        int line;
+        int line_from;
+};
+
 struct spec_container {
         char *name;
         char *file;
@@ -250,7 +260,7 @@ struct spec_container {
 
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
-        int line_publish, line_idmap, line_user, line_seccomp;
+        int line_publish, line_idmap, line_user, line_seccomp, line_stop_signal;
         int line_env_file, line_io_device;
 };
 
@@ -259,6 +269,8 @@ struct spec_set {
         size_t n_containers;
         struct spec_network **networks;
         size_t n_networks;
+        struct spec_template **templates;
+        size_t n_templates;
         /* The containers by name (spec_set_index), while n_by_name ==
          * n_containers; a set changed otherwise is indexed again. */
         struct nameidx *by_name;
@@ -276,6 +288,8 @@ void spec_set_done(struct spec_set *s);
 int spec_set_index(struct spec_set *s);
 struct spec_container *spec_set_find_container(const struct spec_set *s, const char *name);
 struct spec_network *spec_set_find_network(const struct spec_set *s, const char *name);
+struct spec_template *spec_set_find_template(const struct spec_set *s, const char *name);
+struct spec_template *spec_template_free(struct spec_template *t);
 
 /* Hashes, as 16 hex digits + NUL. Same spec → same hash on every machine.
  * restart: every field that only a restart can apply.

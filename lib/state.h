@@ -20,10 +20,16 @@
  *                            container; copies/: shifted template copies
  *                            (idmap.h); NAME/idmap says what a start used
  *   STATE/last-good/         the definitions last applied (below)
+ *   STATE/layers/sha256/DIFFID/  one unpacked image layer (an overlayfs
+ *                            lower directory), shared by every image that has
+ *                            it; .tmp-* beside them are imports under way
+ *   STATE/images/NAME        an imported image: its layers and config (image.c)
  * Spelled out here only; everyone else asks these functions. */
 #define STATE_CONTAINERS "containers"
 #define STATE_NETWORKS "networks"
 #define STATE_IDMAP "idmap"
+#define STATE_LAYERS "layers"
+#define STATE_IMAGES "images"
 /* STATE/containers, STATE/networks, STATE/containers/NAME and
  * STATE/containers/NAME/FILE: new strings, NULL when out of memory. */
 char *state_containers_dir(const char *state_dir);

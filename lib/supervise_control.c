@@ -5,10 +5,11 @@
 #include "settings.h"
 #include "supervise_internal.h"
 #include "idmap.h"
+#include "runtime_files.h"
 
 /* ---- control methods ---------------------------------------------------------------------------- */
 
-static json_object *strv_json(char **v)
+static json_object *strv_json(char *const *v)
 {
         json_object *a = json_object_new_array();
         for (size_t i = 0; v && v[i]; i++)
@@ -30,6 +31,52 @@ static json_object *caps_json(uint64_t caps)
                         json_object_array_add(a, json_object_new_string(capability_to_string(i, buf, sizeof buf)));
                 }
         return a;
+}
+
+
+/* When c's template is an image: the image, and each value it gives as a
+ * default, with where the value in force comes from ("image",
+ * "definition", "default"). NULL when the template is no (imported) image. */
+static json_object *image_json(const char *state_dir, const struct spec_container *c)
+{
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        if (!c->template_name || image_read(state_dir, c->template_name, &img) < 0)
+                return NULL;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(img->name));
+        json_object_object_add(o, "source", json_object_new_string(img->source));
+        json_object_object_add(o, "layers", strv_json(img->layers));
+        json_object_object_add(o, "exposed_ports", strv_json(img->exposed_ports));
+        const char *src = NULL;
+        _cleanup_strv_free_ char **cmd = runtime_command(NULL, c, img, &src);
+        json_object_object_add(o, "command", strv_json(cmd));
+        json_object_object_add(o, "command_source", json_object_new_string(src));
+        json_object_object_add(o, "env", strv_json(img->env));
+        json_object *env_src = json_object_new_object();
+        for (size_t i = 0; img->env && img->env[i]; i++) {
+                size_t k = strcspn(img->env[i], "=");
+                _cleanup_free_ char *name = strndup(img->env[i], k);
+                bool own = false;
+                for (size_t j = 0; c->env && c->env[j]; j++)
+                        own |= strncmp(c->env[j], img->env[i], k + 1) == 0;
+                if (name)
+                        json_object_object_add(env_src, name, json_object_new_string(own ? "definition" : "image"));
+        }
+        json_object_object_add(o, "env_source", env_src);
+        const char *wd = c->workdir ? c->workdir : img->workdir ? img->workdir : "/";
+        json_object_object_add(o, "workdir", json_object_new_string(wd));
+        json_object_object_add(o, "workdir_source", json_object_new_string(c->workdir  ? "definition"
+                                                                           : img->workdir ? "image"
+                                                                                          : "default"));
+        const char *user = c->user ? c->user : img->user ? img->user : "0";
+        json_object_object_add(o, "user", json_object_new_string(user));
+        json_object_object_add(o, "user_source", json_object_new_string(c->user  ? "definition"
+                                                                        : img->user ? "image"
+                                                                                    : "default"));
+        int sig = runtime_stop_signal(state_dir, c, &src);
+        json_object_object_add(o, "stop_signal", json_object_new_string(signal_to_string(sig)));
+        json_object_object_add(o, "stop_signal_source", json_object_new_string(src));
+        return o;
 }
 
 /* The definition in force, every default filled in (berthctl inspect):
@@ -285,6 +332,9 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                         json_object_array_add(cmd, json_object_new_string(c->command[i]));
                 json_object_object_add(o, "command", cmd);
                 json_object_object_add(o, "definition", definition_json(c));
+                json_object *img = image_json(m->o.state_dir, c);
+                if (img)
+                        json_object_object_add(o, "image", img);
         }
         json_object_object_add(o, "cgroup", cgroup_json(u));
         json_object *probes = json_object_new_array();

@@ -6,6 +6,7 @@
 #include "supervise_internal.h"
 #include "hooks.h"
 #include "restart.h"
+#include "runtime_files.h"
 
 /* ---- intent -------------------------------------------------------------------------- */
 
@@ -358,10 +359,10 @@ void unit_start_now(struct unit *u)
                                 (void) setrlimit(RLIMIT_NOFILE, &rl);
                         }
                 }
-                int lp[2];
+                int lp[2], ep[2]; /* stdout, stderr: the monitor tells them apart */
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (pipe2(lp, O_CLOEXEC) < 0 || null < 0)
-                        spawner_fail(sp[1], 125, "cannot create the log pipe");
+                if (pipe2(lp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 || null < 0)
+                        spawner_fail(sp[1], 125, "cannot create the log pipes");
                 /* Before the scope: nothing the hook leaves behind lands in it. */
                 _cleanup_free_ char *cdir = unit_dir(m, c->name);
                 struct hook_env he = { .name = c->name, .state_dir = cdir ? cdir : "", .kind = HOOK_PRE_START };
@@ -383,7 +384,7 @@ void unit_start_now(struct unit *u)
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
                                           .init_exe = &m->o.init_exe_fd,
-                                          .stdio = { null, lp[1], lp[1] } };
+                                          .stdio = { null, lp[1], ep[1] } };
                 struct runtime_container *rc = NULL;
                 int code;
                 struct error e = { 0 };
@@ -410,6 +411,7 @@ void unit_start_now(struct unit *u)
                 if (a.s_addr)
                         inet_ntop(AF_INET, &a, started.address, sizeof started.address);
                 close(lp[1]);
+                close(ep[1]);
                 close(null);
                 /* The monitor inherits the container's pidfd, its output, its lock
                  * and its cgroup. */
@@ -422,6 +424,7 @@ void unit_start_now(struct unit *u)
                 mon.pid = (int32_t) rc->pid;
                 mon.pidfd = rc->pidfd;
                 mon.log_fd = lp[0];
+                mon.err_fd = ep[0];
                 mon.cgroup_fd = cgfd;
                 mon.log_max_size = c->log_max_size;
                 mon.log_max_files = c->log_max_files;
@@ -432,7 +435,7 @@ void unit_start_now(struct unit *u)
                         spawner_fail(sp[1], 125, "container '%s': cannot hand it to its monitor", c->name);
                 }
                 close(wp[1]);
-                int keep[] = { rc->pidfd, lp[0], rc->lock_fd, cgfd, wp[0] };
+                int keep[] = { rc->pidfd, lp[0], ep[0], rc->lock_fd, cgfd, wp[0] };
                 for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                         if (keep[i] >= 0)
                                 (void) fcntl(keep[i], F_SETFD, 0);
@@ -612,7 +615,7 @@ void unit_stop_now(struct unit *u)
         }
         if (u->state != U_RUNNING && u->state != U_STARTING)
                 return;
-        int sig = u->spec ? u->spec->stop_signal : SIGTERM;
+        int sig = u->spec ? runtime_stop_signal(u->m->o.state_dir, u->spec, NULL) : SIGTERM;
         u->state = U_STOPPING;
         u->stopping_timeout = u->stop_timeout_set ? u->stop_timeout_once
                               : u->spec                ? u->spec->stop_timeout

@@ -12,11 +12,12 @@ RUN_PKGS=(
   gcc make pkg-config libc6-dev
   libconfuse-dev libcap-dev libseccomp-dev libsystemd-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libjson-c-dev
+  libarchive-dev libssl-dev
   busybox-static
 )
 CHECK_PKGS=(
   "${RUN_PKGS[@]}"
-  clang libcmocka-dev python3
+  clang libcmocka-dev python3 umoci skopeo
   iproute2 nftables util-linux procps scdoc
   qemu-system-x86 linux-image-amd64 cpio debootstrap e2fsprogs kmod
 )

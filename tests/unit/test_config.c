@@ -54,14 +54,24 @@ struct bad_case {
 #define BT(body) "network n {\n  subnet = \"198.18.0.0/24\"\n}\ncontainer a {\n  template = \"busybox\"\n" body "\n}\n"
 
 static const struct bad_case bad_cases[] = {
+        { "template_without_from", "\ntemplate app {\n}\n",
+          2, "template 'app': from is required (e.g. from = \"oci-archive:/srv/images/app.tar\")" },
+        { "template_from_not_an_image", "template app {\n  from = \"/srv/app.tar\"\n}\n",
+          2, "from: '/srv/app.tar' is not an image source (use oci-archive:PATH, oci:DIR[:TAG] or docker-archive:PATH)" },
+        { "template_from_relative", "template app {\n  from = \"oci:srv/app\"\n}\n",
+          2, "from: 'oci:srv/app': the path must be absolute" },
+        { "template_bad_name", "template Bad {\n  from = \"oci:/srv/app\"\n}\n",
+          1, "template name 'Bad' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})" },
+        { "template_twice", "template app {\n  from = \"oci:/a\"\n}\ntemplate app {\n  from = \"oci:/b\"\n}\n",
+          4, "template 'app' declared twice (first at t.conf:1)" },
         { "unknown_key", CT("  bogus = 1"),
           3, "unknown key 'bogus' in container" },
         { "unknown_block", CT("  bogus { x = 1 }"),
           3, "unknown block 'bogus' in container" },
         { "unknown_key_top_level", "# top\nbogus = 1\n",
-          2, "unknown key 'bogus' (expected container NAME { } or network NAME { })" },
+          2, "unknown key 'bogus' (expected container NAME { }, network NAME { } or template NAME { })" },
         { "unknown_block_top_level", "\n\npod x {\n}\n",
-          3, "unknown block 'pod' (expected container or network)" },
+          3, "unknown block 'pod' (expected container, network or template)" },
         { "unknown_key_in_limits", CT("  limits {\n    memroy = 1G\n  }"),
           4, "unknown key 'memroy' in limits" },
         { "unknown_key_after_nested_block", CT("  limits { }\n  bogus = 1"),
@@ -555,6 +565,9 @@ static const char full_example[] =
         "network dual {\n"
         "  subnet  = \"198.18.6.0/24\"\n"
         "  subnet6 = \"2001:db8:6::/64\"\n"
+        "}\n"
+        "template app {\n"
+        "  from = \"oci-archive:/srv/images/app.tar\"\n"
         "}\n";
 
 static void test_config_parse_buffer_full_example(void **state)
@@ -581,6 +594,10 @@ static void test_config_parse_buffer_full_example(void **state)
         assert_string_equal(inet_ntop(AF_INET, &lan->gateway, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN),
                             "198.18.9.1");
         assert_true(spec_container_external_net(lan));
+        assert_int_equal(set.n_templates, 1);
+        const struct spec_template *t = spec_set_find_template(&set, "app");
+        assert_non_null(t);
+        assert_string_equal(t->from, "oci-archive:/srv/images/app.tar");
 
         const struct spec_network *n = spec_set_find_network(&set, "lan0");
         char a[INET_ADDRSTRLEN];
