@@ -102,7 +102,17 @@ container $id {
     command  = { "/bin/true" }
 }
 EOF
+mkdir -p "$W/conf-idmap"
+cat >"$W/conf-idmap/$id-idmap.conf" <<EOF
+container $id-idmap {
+    template = "busybox"
+    command  = { "/bin/true" }
+    idmap    = "2000000000:65536"
+}
+EOF
 berth="$berthctl run --no-tty -c $W/conf --state-dir $W/state --run-dir $W/run $id"
+# The same in a user namespace (idmap): the overlay over the idmapped template.
+berth_idmap="$berthctl run --no-tty -c $W/conf-idmap --state-dir $W/state --run-dir $W/run $id-idmap"
 say "building the busybox template with berthctl run"
 $berth >"$W/berth-first.log" 2>&1 || { cat "$W/berth-first.log" >&2; die "berthctl run failed"; }
 rootfs=$W/state/templates/busybox
@@ -198,10 +208,11 @@ lxc.cgroup.relative = 1
 EOF
 
 # ---- the commands ---------------------------------------------------------
-names=(berth berth-tmpfs unshare bwrap crun runc lxc-execute)
+names=(berth berth-tmpfs berth-idmap unshare bwrap crun runc lxc-execute)
 cmds=(
   "$berth"
   "$berth_tmpfs"
+  "$berth_idmap"
   "unshare --mount --uts --ipc --net --pid --cgroup --fork --root=$W/rootfs /bin/true"
   "bwrap --unshare-pid --unshare-net --unshare-uts --unshare-ipc --unshare-cgroup --ro-bind $W/rootfs / --proc /proc --dev /dev /bin/true"
   "${crun_wrap:+$crun_wrap }crun --root $W/crun-state run --bundle $W/crun $id-crun"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "idmap.h"
 #include "config_check.h"
 #include "config_scan.h"
 #include "keys.h"
@@ -339,6 +340,7 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                 int tline = read_one(x, m, "container.mount", "target", sm);
                 bool has_source = sline > 0, has_target = tline > 0;
                 (void) read_one(x, m, "container.mount", "read-only", sm);
+                (void) read_one(x, m, "container.mount", "idmap", sm);
                 bool has_size = read_one(x, m, "container.mount", "size", sm) > 0;
                 if (!has_type)
                         sm->type = has_source || !has_size ? MOUNT_BIND : MOUNT_TMPFS;
@@ -361,6 +363,8 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                                 err(x, line_of(m, "size"), "mount.size: only for type tmpfs");
                 } else if (has_source)
                         err(x, sline, "mount.source: not allowed for type tmpfs");
+                if (sm->idmap && sm->type != MOUNT_BIND && !type_invalid)
+                        err(x, line_of(m, "idmap"), "mount.idmap: only for bind mounts");
         }
 }
 
@@ -572,13 +576,18 @@ static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
         if (!v)
                 return;
         c->line_idmap = v->line;
+        if (streq(v->text, "auto")) {
+                c->idmap = c->idmap_auto = true;
+                c->idmap_count = IDMAP_AUTO_COUNT;
+                return;
+        }
         /* HOSTID:COUNT — container ids 0..COUNT-1 map to HOSTID.. for uids and gids. */
         char buf[64];
         snprintf(buf, sizeof buf, "%s", v->text);
         char *colon = strchr(buf, ':');
         uint32_t host, count;
         if (!colon) {
-                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT (e.g. 100000:65536)", v->text);
+                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT or auto (e.g. 100000:65536)", v->text);
                 return;
         }
         *colon = 0;
@@ -791,6 +800,9 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         read_rlimits(x, scan, rec_idx, c);
         read_io_max(x, cfg_getsec(s, "io-max"), scan_find_child(scan, rec_idx, "io-max", NULL), c);
         read_mounts(x, s, scan, rec_idx, c);
+        for (size_t i = 0; i < c->n_mounts; i++)
+                if (c->mounts[i].idmap && !c->idmap)
+                        err(x, c->mounts[i].line, "mount.idmap: needs the container's idmap");
         /* Two mounts (devices, secrets, hooks) with the same title in one
          * container: libconfuse merges them, so look at what the pre-scan saw. */
         if (rec_idx >= 0 && scan_report_declared_twice(scan, rec_idx, x->d, x->file) < 0)

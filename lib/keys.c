@@ -96,6 +96,8 @@ static void hash_mounts(struct key_hasher *s, const void *p)
                 key_hash_u64(s, "m.type", m->type);
                 key_hash_u64(s, "m.ro", m->read_only);
                 key_hash_u64(s, "m.size", m->size);
+                if (m->idmap) /* only then: the hashes of the others stay */
+                        key_hash_u64(s, "m.idmap", 1);
         }
 }
 
@@ -108,7 +110,7 @@ static bool equal_mounts(const void *pa, const void *pb)
                 const struct spec_mount *x = &a->mounts[i], *y = &b->mounts[i];
                 if (!streq_ptr(x->name, y->name) || !streq_ptr(x->source, y->source) ||
                     !streq_ptr(x->target, y->target) || x->type != y->type || x->read_only != y->read_only ||
-                    x->size != y->size)
+                    x->size != y->size || x->idmap != y->idmap)
                         return false;
         }
         return true;
@@ -141,11 +143,14 @@ static void hash_idmap(struct key_hasher *s, const void *p)
         key_hash_u64(s, "idmap-uid", C(p)->idmap_host_uid);
         key_hash_u64(s, "idmap-gid", C(p)->idmap_host_gid);
         key_hash_u64(s, "idmap-count", C(p)->idmap_count);
+        if (C(p)->idmap_auto) /* only then: the hashes of the others stay */
+                key_hash_u64(s, "idmap-auto", 1);
 }
 
 static bool equal_idmap(const void *a, const void *b)
 {
-        return C(a)->idmap == C(b)->idmap && C(a)->idmap_host_uid == C(b)->idmap_host_uid &&
+        return C(a)->idmap == C(b)->idmap && C(a)->idmap_auto == C(b)->idmap_auto &&
+               C(a)->idmap_host_uid == C(b)->idmap_host_uid &&
                C(a)->idmap_host_gid == C(b)->idmap_host_gid && C(a)->idmap_count == C(b)->idmap_count;
 }
 
@@ -449,6 +454,8 @@ static const struct key_def table[] = {
           .reason = "mount", .def = "false", .doc = "mount read-only" },
         { "container.mount", "size", KEY_SIZE, SM(size), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .min = 4096,
           .reason = "mount", .def = "the kernel's default", .doc = "the size of a tmpfs" },
+        { "container.mount", "idmap", KEY_BOOL, SM(idmap), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .reason = "mount",
+          .def = "false", .doc = "a bind mount seen through the container's id mapping" },
 
         /* container.capabilities: restart */
         { "container", "capabilities", KEY_BLOCK, KEY_NO_FIELD, .doc = "capabilities added and dropped" },
@@ -464,7 +471,7 @@ static const struct key_def table[] = {
           .hash = hash_seccomp, .equal = equal_seccomp, .describe = describe_seccomp, .def = "default",
           .doc = "the system call filter: default, unconfined or a profile's path" },
         { "container", "idmap", KEY_CUSTOM, SC(idmap), SC(line_idmap), KEY_CLASS_RESTART, .hash = hash_idmap,
-          .equal = equal_idmap, .def = "none", .doc = "a user namespace: HOSTID:COUNT" },
+          .equal = equal_idmap, .def = "none", .doc = "a user namespace: HOSTID:COUNT or auto" },
         { "container", "disk-quota", KEY_SIZE, SC(disk_quota), 0, KEY_CLASS_RESTART, .min = 1ULL << 20,
           .hash_tag = "disk-quota", .def = "none", .doc = "the space the writable layer may use" },
 

@@ -227,6 +227,7 @@ static int setup_dev(int rootfd, const struct mounts_plan *p, struct error *e)
 
 static int setup_declared(int rootfd, const struct mounts_plan *p, struct error *e)
 {
+        size_t handed = 0;
         for (size_t i = 0; i < p->n_mounts; i++) {
                 const struct spec_mount *m = &p->mounts[i];
                 unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->read_only ? MOUNT_ATTR_RDONLY : 0);
@@ -239,6 +240,18 @@ static int setup_declared(int rootfd, const struct mounts_plan *p, struct error 
                         snprintf(size, sizeof size, "%llu", (unsigned long long) (m->size ? m->size : 64ULL << 20));
                         const char *o[] = { "mode", "1777", "size", size, NULL };
                         r = mount_fs("tmpfs", o, attrs, t);
+                } else if (p->from_parent) {
+                        /* Made by the parent: we may not even reach the source. */
+                        struct stat st;
+                        int fd = handed < p->n_bind_fds ? p->bind_fds[handed++] : -1;
+                        if (fd < 0 || fstat(fd, &st) < 0)
+                                return error_set(e, fd < 0 ? -EBADF : -errno, "mount '%s': source '%s'", m->name,
+                                                 m->source);
+                        t = S_ISDIR(st.st_mode) ? mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true)
+                                                : mounts_ensure_file_in_root(rootfd, m->target);
+                        if (t < 0)
+                                return error_set(e, t, "mount '%s': target '%s'", m->name, m->target);
+                        r = move_onto(fd, t);
                 } else {
                         struct stat st;
                         if (stat(m->source, &st) < 0)
@@ -256,6 +269,7 @@ static int setup_declared(int rootfd, const struct mounts_plan *p, struct error 
         return 0;
 }
 
+const char *const mounts_etc_files[MOUNTS_ETC_FILES] = { "hosts", "resolv.conf", "hostname" };
 /* read-only-root: a private tmpfs on /tmp and /run, unless a declared
  * mount is there, before the declared mounts (which may go below them). */
 static int setup_writable_dirs(int rootfd, const struct mounts_plan *p, struct error *e)
@@ -281,14 +295,26 @@ static int setup_writable_dirs(int rootfd, const struct mounts_plan *p, struct e
 
 static int setup_etc(int rootfd, const struct mounts_plan *p, struct error *e)
 {
-        static const char *const files[] = { "hosts", "resolv.conf", "hostname" };
+        const char *const *files = mounts_etc_files;
         struct stat st;
         if (!p->etc_dir || fstatat(rootfd, "etc", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
                 return 0; /* a root without /etc gets none */
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+        for (size_t i = 0; i < MOUNTS_ETC_FILES; i++) {
                 char src[4096], dst[64];
                 snprintf(src, sizeof src, "%s/%s", p->etc_dir, files[i]);
                 snprintf(dst, sizeof dst, "/etc/%s", files[i]);
+                if (p->from_parent) {
+                        /* Made by the parent, with its flags (and id mapping). */
+                        if (p->etc_fds[i] < 0)
+                                continue;
+                        int t = mounts_ensure_file_in_root(rootfd, dst);
+                        int r = t < 0 ? t : move_onto(p->etc_fds[i], t);
+                        if (t >= 0)
+                                close(t);
+                        if (r < 0)
+                                return error_set(e, r, "cannot bind %s", dst);
+                        continue;
+                }
                 struct stat sst;
                 if (stat(src, &sst) < 0)
                         continue;
@@ -391,7 +417,16 @@ int mounts_setup(const struct mounts_plan *p, struct error *e)
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return error_set(e, -errno, "cannot make the mount namespace private");
-        if (p->overlay_opts) {
+        _cleanup_close_ int rootfd = -1;
+        if (p->from_parent) {
+                /* Over "/" of our own mount namespace, the one place we can
+                 * reach (the container's directory is root-only on the
+                 * host): absolute paths still resolve in the old root until
+                 * the pivot below. */
+                if (p->root_fd < 0 || move_mount(p->root_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return error_set(e, p->root_fd < 0 ? -EBADF : -errno, "cannot attach the root");
+                rootfd = openat(p->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } else if (p->overlay_opts) {
                 if (mount("overlay", p->merged, "overlay", MS_NODEV, p->overlay_opts) < 0)
                         return error_set(e, -errno, "cannot mount the overlay root");
         } else {
@@ -405,7 +440,8 @@ int mounts_setup(const struct mounts_plan *p, struct error *e)
                 if (mount_setattr(AT_FDCWD, p->merged, AT_RECURSIVE, &nodev, sizeof nodev) < 0)
                         return error_set(e, -errno, "cannot make rootfs '%s' nodev", p->rootfs_dir);
         }
-        _cleanup_close_ int rootfd = open(p->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (!p->from_parent)
+                rootfd = open(p->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return error_set(e, -errno, "cannot open the root");
         if ((r = check_dir(rootfd, "proc", e)) < 0 || (r = check_dir(rootfd, "sys", e)) < 0 ||
@@ -431,6 +467,11 @@ int mounts_setup(const struct mounts_plan *p, struct error *e)
         r = sys < 0 ? sys
                     : mount_fs("sysfs", NULL,
                                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, sys);
+        /* A user namespace may mount sysfs only with a network namespace
+         * of its own: with the host's network, a read-only copy of /sys. */
+        if (r == -EPERM && p->userns)
+                r = bind_onto(AT_FDCWD, "/sys", sys, true,
+                              MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (r < 0)
                 return error_set(e, r, "cannot mount /sys");
         if ((r = setup_dev(rootfd, p, e)) < 0)

@@ -14,6 +14,12 @@
 
 struct spec_mount; /* spec.h: the declared mounts, as read */
 
+/* The files of etc_dir bound over the root's /etc, in this order. */
+#define MOUNTS_ETC_FILES 3
+extern const char *const mounts_etc_files[MOUNTS_ETC_FILES];
+/* At most this many bind mounts for a container in a user namespace (one
+ * message: the root, the /etc files and these). */
+#define MOUNTS_BINDS_HANDED 12
 /* A host device node bound into the container's /dev (devices.h). */
 struct mounts_node {
         char host[128]; /* the host's node */
@@ -38,6 +44,16 @@ struct mounts_plan {
         const char *etc_dir;       /* host directory with hosts, resolv.conf, hostname */
         bool userns;
         int console_fd;            /* pty slave to bind on /dev/console, or -1 */
+        /* In a user namespace the child can neither mount the overlay nor
+         * reach the container's root-only directory: the privileged parent
+         * made these as detached mounts and handed them over (the child
+         * sets this from what it received): the root, attached over "/"
+         * and pivoted into, and the /etc files (-1: none). */
+        bool from_parent;
+        int root_fd;
+        int etc_fds[MOUNTS_ETC_FILES];
+        int bind_fds[MOUNTS_BINDS_HANDED]; /* the bind mounts of mounts, in order */
+        size_t n_bind_fds;
         bool read_only_root;       /* the root read-only; /tmp and /run private tmpfs */
         char *const *sysctl;       /* "name=value", written in the container's /proc/sys */
         const struct mounts_node *nodes; /* device blocks */

@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "devices.h"
 #include "hostsfile.h"
+#include "idmap.h"
 #include "ipam.h"
 #include "nat.h"
 #include "net.h"
@@ -34,6 +35,9 @@ struct runtime_internal {
         uid_t idmap_uid;
         gid_t idmap_gid;
         uint32_t idmap_count;
+        struct idmap_root idmap_root; /* with idmap: what the parent mounts for the child */
+        char *idmap_scratch;
+        const char *dir;              /* the container's directory (rc->dir) */
         const struct spec_container *spec;
         const struct spec_network *net; /* NET_BRIDGE, NET_MACVLAN, NET_IPVLAN */
         struct spec_network ext_net;    /* net of a network berth does not own (points into spec) */
@@ -77,6 +81,7 @@ static void internal_free(struct runtime_internal *in)
         free(in->work);
         free(in->etc);
         free(in->overlay_opts);
+        free(in->idmap_scratch);
         free(in->nat_table);
         free(in->hosts_dir);
         free(in->stage);
@@ -183,6 +188,16 @@ static int started_setup(void *userdata, pid_t pid, struct error *e)
         return 0;
 }
 
+/* With idmap, once the child's user namespace has its maps: the root and
+ * the /etc files, mounted here, on the privileged side, for the child to
+ * attach (spawn.h); which method served the root goes into DIR/idmap. */
+static int created_setup(struct runtime_internal *in, pid_t pid, struct spawn_handoff *h, struct error *e)
+{
+        if (!in->spec->idmap)
+                return 0;
+        return idmap_handoff(&in->idmap_root, in->etc, in->dir, in->spec->mounts, in->spec->n_mounts, pid, h, e);
+}
+
 /* spawn's one hook: the parent's work while the child sets itself up. */
 static int spawn_hook(void *userdata, enum spawn_phase phase, pid_t pid, struct spawn_handoff *h, struct error *e)
 {
@@ -192,7 +207,7 @@ static int spawn_hook(void *userdata, enum spawn_phase phase, pid_t pid, struct 
         case SPAWN_PHASE_STARTED:
                 return started_setup(userdata, pid, e);
         case SPAWN_PHASE_CREATED:
-                break;
+                return created_setup(userdata, pid, h, e);
         }
         return 0;
 }
@@ -361,6 +376,47 @@ static int setup_disk_quota(const struct spec_container *c, const char *state_di
         return 0;
 }
 
+/* The range (idmap = "auto": the container's block of the pool) and what
+ * the parent mounts for the child (created_setup). The container's root
+ * owns the top of its writable layer; nothing else is chowned. */
+static int setup_idmap(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
+                       const char *lower, struct runtime_internal *in, struct error *e)
+{
+        /* An image's several layers: each would need its own idmapped mount. */
+        if (lower && strchr(lower, ':'))
+                return error_set(e, 0, "idmap: template '%s' is an image of several layers, which idmap does not "
+                                 "support yet (use a built or imported template)",
+                                 c->template_name);
+        uint32_t start;
+        int r = idmap_resolve_range(set, c, o->state_dir, &start, e);
+        if (r < 0)
+                return r;
+        in->idmap_uid = start;
+        in->idmap_gid = start;
+        in->idmap_count = c->idmap_count;
+        if (chown(in->upper, start, start) < 0 || chown(in->work, start, start) < 0)
+                return error_set(e, -errno, "cannot hand the writable layer to the mapped root");
+        in->idmap_scratch = strdup_printf("%s/lower", in->dir);
+        if (!in->idmap_scratch)
+                return error_code(e, -ENOMEM);
+        if (lower && mkdir(in->idmap_scratch, 0700) < 0 && errno != EEXIST)
+                return error_set(e, -errno, "cannot create %s", in->idmap_scratch);
+        in->idmap_root = (struct idmap_root){
+                .state_dir = o->state_dir,
+                .template_name = c->template_name,
+                .lower = lower,
+                .rootfs = lower ? NULL : c->rootfs,
+                .upper = in->upper,
+                .work = in->work,
+                .scratch = in->idmap_scratch,
+                .volatile_upper = o->ephemeral,
+                .start = start,
+                .count = c->idmap_count,
+                .force_copy = idmap_force_copy(),
+        };
+        return 0;
+}
+
 const char *runtime_init_path(void)
 {
         static char path[PATH_MAX + 16];
@@ -417,6 +473,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 goto fail;
         }
         in = rc->in;
+        in->dir = rc->dir;
         in->place = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
         net_owner_id(o->state_dir, in->net_owner);
 
@@ -555,15 +612,14 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 goto fail;
         }
         if (c->idmap) {
-                in->idmap_uid = c->idmap_host_uid;
-                in->idmap_gid = c->idmap_host_gid;
-                in->idmap_count = c->idmap_count;
-                /* The container's root owns its writable layer. */
-                if (chown(in->upper, in->idmap_uid, in->idmap_gid) < 0 || chown(in->work, in->idmap_uid, in->idmap_gid) < 0 ||
-                    chown(in->merged, in->idmap_uid, in->idmap_gid) < 0) {
-                        r = error_set(e, -errno, "cannot hand the upper layer to the mapped root");
+                r = setup_idmap(set, c, o, lower, in, e);
+                if (r < 0)
                         goto fail;
-                }
+        } else {
+                /* What an earlier start with idmap recorded no longer holds. */
+                _cleanup_free_ char *rec = strdup_printf("%s/idmap", rc->dir);
+                if (rec)
+                        (void) unlink(rec);
         }
 
         /* A child born into its cgroup (v2, CLONE_INTO_CGROUP) needs it to
@@ -709,6 +765,8 @@ void runtime_destroy(struct runtime_container *rc)
                 if (pfd >= 0)
                         (void) quota_container_release(pfd, rc->name);
         }
+        if (rc->ephemeral && in && in->spec && in->spec->idmap_auto && in->idmap_root.state_dir)
+                (void) idmap_range_release(in->idmap_root.state_dir, rc->name); /* a run's block dies with it */
         if (rc->ephemeral && rc->dir)
                 (void) rm_rf(rc->dir);
         else if (rc->in && rc->in->merged)
@@ -782,6 +840,7 @@ int runtime_delete_data(const char *state_dir, const char *name)
         _cleanup_close_ int cdfd = open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (cdfd >= 0)
                 (void) quota_container_release(cdfd, name);
+        (void) idmap_range_release(state_dir, name);
         r = rm_rf(dir);
         if (r < 0 && r != -ENOENT)
                 return r;

@@ -264,13 +264,24 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         /* Nothing in the container may open or ptrace us before we exec. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        ssize_t k = recv(sock, &m, sizeof m, 0);
-        if (k != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
+        int hfds[SPAWN_MAX_FDS];
+        size_t nh = 0;
+        int r = recv_with_fds(sock, &m, sizeof m, hfds, SPAWN_MAX_FDS, &nh);
+        if (r <= 0 || m.type != SPAWN_MSG_GO)
                 _exit(SPAWN_EXIT_SETUP); /* the parent gave up: it has the reason */
         if (p->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
+        /* The mounts the parent made for us (a user namespace's root). */
+        struct mounts_plan mp = p->mounts;
+        mp.from_parent = nh > 0;
+        mp.root_fd = nh > 0 ? hfds[0] : -1;
+        size_t k = 1;
+        for (size_t i = 0; i < MOUNTS_ETC_FILES; i++)
+                mp.etc_fds[i] = (m.code & (1 << i)) && k < nh ? hfds[k++] : -1;
+        for (mp.n_bind_fds = 0; k < nh && mp.n_bind_fds < MOUNTS_BINDS_HANDED;)
+                mp.bind_fds[mp.n_bind_fds++] = hfds[k++];
         struct error merr;
-        int r = mounts_setup(&p->mounts, &merr);
+        r = mounts_setup(&mp, &merr);
         if (r < 0)
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", merr.msg);
         if (p->mounts.n_secrets) { /* owned by the user, looked up in the new root */
@@ -529,12 +540,14 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res, stru
         }
         if (r >= 0 && p->n_rlimits)
                 r = settings_apply_rlimits(pid, p->rlimits, p->n_rlimits, e);
-        if (r >= 0)
-                r = run_hook(p, SPAWN_PHASE_CREATED, pid, NULL, e);
         if (r >= 0) {
-                struct spawn_msg go = { .type = SPAWN_MSG_GO };
-                if (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0)
-                        r = error_set(e, -errno, "cannot start the container");
+                struct spawn_handoff h = { .n_fds = 0 };
+                r = run_hook(p, SPAWN_PHASE_CREATED, pid, &h, e);
+                struct spawn_msg go = { .type = SPAWN_MSG_GO, .code = h.flags };
+                if (r >= 0 && (r = send_with_fds(sock, &go, sizeof go, h.fds, h.n_fds)) < 0)
+                        (void) error_set(e, r, "cannot start the container");
+                for (size_t i = 0; i < h.n_fds; i++)
+                        close(h.fds[i]);
         }
         if (r >= 0 && p->going) {
                 struct spawn_handoff h = { .n_fds = 0 };

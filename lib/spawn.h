@@ -26,7 +26,11 @@ struct security_seccomp;
 /* When the caller's hook runs, in the parent, always in this order. */
 enum spawn_phase {
         /* The child exists (id maps written) and waits: plumb what it needs
-         * before it builds its mounts. */
+         * before it builds its mounts. With userns, the hook hands it the
+         * mounts it cannot make itself (mounts_plan.from_parent): the root
+         * first, then one per bit of flags (1 << i: mounts_etc_files[i]),
+         * then one per bind mount of mounts_plan.mounts;
+         * none: the child builds its root from mounts_plan as without. */
         SPAWN_PHASE_CREATED,
         /* The child builds its mounts; it waits before it creates its
          * cgroup namespace for the descriptors the hook hands it
@@ -39,11 +43,13 @@ enum spawn_phase {
         SPAWN_PHASE_STARTED,
 };
 
-/* What the hook hands the child at SPAWN_PHASE_GOING (spawn closes them
- * once sent). On failure the hook leaves n_fds 0. */
+/* What the hook hands the child at SPAWN_PHASE_CREATED and
+ * SPAWN_PHASE_GOING (spawn closes them once sent). On failure the hook
+ * leaves n_fds 0. */
 struct spawn_handoff {
         int fds[SPAWN_MAX_FDS];
         size_t n_fds;
+        int flags; /* what the fds are, for the phase (SPAWN_PHASE_CREATED) */
 };
 
 struct spawn_params {
@@ -82,7 +88,7 @@ struct spawn_params {
 
         bool going; /* run SPAWN_PHASE_GOING (and the child waits for it) */
         /* The caller's parent-side work at each phase (optional). handoff
-         * is non-NULL at SPAWN_PHASE_GOING only. 0 or -errno with e set;
+         * is NULL at SPAWN_PHASE_STARTED. 0 or -errno with e set;
          * a failure fails the start. */
         int (*hook)(void *userdata, enum spawn_phase phase, pid_t pid, struct spawn_handoff *handoff,
                     struct error *e);

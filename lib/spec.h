@@ -75,6 +75,7 @@ struct spec_mount {
         char *target; /* absolute, inside the container */
         mount_type_t type;
         bool read_only;
+        bool idmap;    /* bind through the container's id mapping (container idmap only) */
         uint64_t size; /* tmpfs size in bytes, 0 = kernel default */
         int line;
 };
@@ -230,6 +231,7 @@ struct spec_container {
         uint64_t seccomp_profile_digest; /* of the file's content (config_load_dir); 0 = unread */
 
         bool idmap;
+        bool idmap_auto; /* idmap = "auto": a block of the pool, chosen at the first start */
         uint32_t idmap_host_uid, idmap_host_gid, idmap_count;
 
         struct spec_health health;

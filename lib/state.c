@@ -667,6 +667,11 @@ char *state_networks_dir(const char *state_dir)
         return strdup_printf("%s/" STATE_NETWORKS, state_dir);
 }
 
+char *state_idmap_dir(const char *state_dir)
+{
+        return strdup_printf("%s/" STATE_IDMAP, state_dir);
+}
+
 char *state_container_dir(const char *state_dir, const char *name)
 {
         return strdup_printf("%s/" STATE_CONTAINERS "/%s", state_dir, name);

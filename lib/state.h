@@ -16,6 +16,9 @@
  *   STATE/containers/NAME/   one per container: state, exit, confinement,
  *                            console.log, its writable layer, its lock
  *   STATE/networks/          the networks' address allocations
+ *   STATE/idmap/             ranges: the id block of each idmap = "auto"
+ *                            container; copies/: shifted template copies
+ *                            (idmap.h); NAME/idmap says what a start used
  *   STATE/last-good/         the definitions last applied (below)
  *   STATE/layers/sha256/DIFFID/  one unpacked image layer (an overlayfs
  *                            lower directory), shared by every image that has
@@ -24,12 +27,14 @@
  * Spelled out here only; everyone else asks these functions. */
 #define STATE_CONTAINERS "containers"
 #define STATE_NETWORKS "networks"
+#define STATE_IDMAP "idmap"
 #define STATE_LAYERS "layers"
 #define STATE_IMAGES "images"
 /* STATE/containers, STATE/networks, STATE/containers/NAME and
  * STATE/containers/NAME/FILE: new strings, NULL when out of memory. */
 char *state_containers_dir(const char *state_dir);
 char *state_networks_dir(const char *state_dir);
+char *state_idmap_dir(const char *state_dir); /* STATE/idmap */
 char *state_container_dir(const char *state_dir, const char *name);
 char *state_container_file(const char *state_dir, const char *name, const char *file);
 /* STATE/containers/NAME into buf: 0, or -ENAMETOOLONG. */

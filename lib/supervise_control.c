@@ -4,6 +4,7 @@
 
 #include "settings.h"
 #include "supervise_internal.h"
+#include "idmap.h"
 #include "runtime_files.h"
 
 /* ---- control methods ---------------------------------------------------------------------------- */
@@ -204,7 +205,8 @@ static json_object *definition_json(const struct spec_container *c)
         json_object_object_add(d, "seccomp", json_object_new_string(seccomp_mode_to_string(c->seccomp)));
         json_object_object_add(d, "seccomp_profile", str_or_null(c->seccomp_profile));
         json_object_object_add(d, "idmap", json_object_new_boolean(c->idmap));
-        if (c->idmap) {
+        json_object_object_add(d, "idmap_auto", json_object_new_boolean(c->idmap_auto));
+        if (c->idmap && !c->idmap_auto) {
                 json_object_object_add(d, "idmap_host_uid", json_object_new_int64(c->idmap_host_uid));
                 json_object_object_add(d, "idmap_host_gid", json_object_new_int64(c->idmap_host_gid));
                 json_object_object_add(d, "idmap_count", json_object_new_int64(c->idmap_count));
@@ -239,6 +241,36 @@ static json_object *cgroup_json(struct unit *u)
             cgroup_open_manager_of(u->init_pid, u->name, &cm) < 0 || cgroup_open_existing(cm, u->name, &cg) < 0)
                 return NULL;
         return json_object_new_string(cgroup_path(cg));
+}
+
+/* The host ids a container in a user namespace runs as, and how its root
+ * was presented to them (idmap.h), as its last start recorded; before any
+ * start, the block of the pool it holds (auto) or its definition's. null
+ * without idmap. */
+static json_object *idmap_json(struct manager *m, struct unit *u, const char *dir)
+{
+        uint32_t start = 0, count = 0;
+        char method[32] = "";
+        bool have = dir && idmap_record_read(dir, &start, &count, method, sizeof method) >= 0;
+        if (!have && !(u->spec && u->spec->idmap))
+                return NULL;
+        if (!have && u->spec->idmap_auto) {
+                count = IDMAP_AUTO_COUNT;
+                if (idmap_range_lookup(m->o.state_dir, u->name, &start) < 0)
+                        count = 0;
+        } else if (!have) {
+                start = u->spec->idmap_host_uid;
+                count = u->spec->idmap_count;
+        }
+        json_object *o = json_object_new_object();
+        char range[32];
+        snprintf(range, sizeof range, "%u:%u", start, count);
+        json_object_object_add(o, "range", count ? json_object_new_string(range) : NULL);
+        json_object_object_add(o, "host_uid", count ? json_object_new_int64(start) : NULL);
+        json_object_object_add(o, "count", json_object_new_int64(count));
+        json_object_object_add(o, "method", method[0] ? json_object_new_string(method) : NULL);
+        json_object_object_add(o, "auto", json_object_new_boolean(u->spec && u->spec->idmap_auto));
+        return o;
 }
 
 static json_object *unit_json(struct manager *m, struct unit *u, bool full)
@@ -282,6 +314,7 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                 return o;
         _cleanup_free_ char *dir = unit_dir(m, u->name);
         json_object_object_add(o, "dir", json_object_new_string(dir ? dir : ""));
+        json_object_object_add(o, "idmap", idmap_json(m, u, dir));
         json_object_object_add(o, "init_start", json_object_new_uint64(u->init_start));
         json_object_object_add(o, "monitor_pid", json_object_new_int(u->monitor_pid));
         json_object_object_add(o, "operator_stopped", json_object_new_boolean(u->operator_stopped));

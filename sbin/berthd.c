@@ -12,6 +12,7 @@
 #include <systemd/sd-login.h>
 
 #include "cgroup.h"
+#include "idmap.h"
 #include "log.h"
 #include "runtime.h"
 #include "scope.h"
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
+                   "              [--idmap-pool START:COUNT]\n"
                    "              [--log-level error|warning|notice|info|debug]\n"
                    "       berthd -h|--help | --version\n");
 }
@@ -107,6 +109,7 @@ int main(int argc, char **argv)
                 { "log-level", required_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },        { "cgroup-manager", required_argument, NULL, 'G' },
                 { "parallel-starts", required_argument, NULL, 'P' },
+                { "idmap-pool", required_argument, NULL, 'I' },
                 {},
         };
         struct manager_options o = {
@@ -147,6 +150,19 @@ int main(int argc, char **argv)
                                 return 2;
                         }
                         o.max_spawners = (unsigned) v;
+                        break;
+                }
+                case 'I': {
+                        /* The spawners (runtime_start) read it from the environment. */
+                        struct idmap_pool pool;
+                        if (idmap_pool_parse(optarg, &pool) < 0) {
+                                fprintf(stderr,
+                                        "berthd: --idmap-pool: '%s' is not START:COUNT (START at least 1, COUNT at "
+                                        "least 65536, ending below 4294967295)\n",
+                                        optarg);
+                                return 2;
+                        }
+                        setenv("BERTH_IDMAP_POOL", optarg, 1);
                         break;
                 }
                 case 'f': /* berthd never forks away: systemd and make run both want that */

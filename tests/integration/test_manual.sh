@@ -159,6 +159,9 @@ t_berthd_options() {
   check "berthd --log-level with an unknown level is a usage error" test $? = 2
   "$BERTHD" --cgroup-manager nosuch >/dev/null 2>&1
   check "berthd --cgroup-manager with an unknown manager is a usage error" test $? = 2
+  # --idmap-pool: its effect is test_idmap18.sh's
+  "$BERTHD" --idmap-pool 5:10 >/dev/null 2>&1
+  check "berthd --idmap-pool with fewer than 65536 ids is a usage error" test $? = 2
 }
 
 # ---- 3. every verb and option against the main berthd ------------------------------------------

@@ -46,6 +46,7 @@ static const struct {
         { "container.mount.target", "mount d { source = \"/srv/d\"\n target = \"/d\" }" },
         { "container.mount.read-only", "mount d { source = \"/srv/d\"\n target = \"/d\"\n read-only = true }" },
         { "container.mount.size", "mount s { target = \"/t\"\n size = 16M }" },
+        { "container.mount.idmap", "idmap = \"100000:65536\"\n mount d { source = \"/srv/d\"\n target = \"/d\"\n idmap = true }" },
         { "container.device", "device \"/dev/fuse\" { }" },
         { "container.device.path", "device \"/dev/fuse\" { path = \"/dev/f\" }" },
         { "container.device.access", "device \"/dev/fuse\" { access = \"r\" }" },
