@@ -906,23 +906,7 @@ int image_lowerdir(const char *state_dir, const struct image_info *i, char **ret
 static int lock_store(const char *state_dir)
 {
         _cleanup_free_ char *dir = strdup_printf("%s/" STATE_LAYERS, state_dir);
-        if (!dir)
-                return -ENOMEM;
-        int r = mkdir_p(dir, 0700);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *lock = strdup_printf("%s/.lock", dir);
-        if (!lock)
-                return -ENOMEM;
-        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        if (flock(fd, LOCK_EX) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
+        return dir ? lock_dir(dir) : -ENOMEM;
 }
 
 /* What a berthd that died in an import left: the temporary trees beside

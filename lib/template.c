@@ -78,21 +78,7 @@ static int run_quiet(char *const argv[])
 /* Takes the templates lock (blocking); returns the fd. */
 static int lock_templates(const char *root)
 {
-        int r = mkdir_p(root, 0700);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *lock = strdup_printf("%s/.lock", root);
-        if (!lock)
-                return -ENOMEM;
-        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        if (flock(fd, LOCK_EX) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
+        return lock_dir(root);
 }
 
 /* One entry of a tree being made a template: device nodes go, setuid and

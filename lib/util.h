@@ -146,6 +146,9 @@ int recv_with_fd(int sock, void *buf, size_t len, int *ret_fd);
 
 /* mkdir -p with the given mode for missing components. */
 int mkdir_p(const char *path, mode_t mode);
+/* Makes dir (0700) if missing and takes dir/.lock exclusively, waiting:
+ * the lock's fd (close to release), or -errno. */
+int lock_dir(const char *dir);
 /* rm -rf that never crosses into another file system and never follows
  * symlinks. */
 int rm_rf(const char *path);
