@@ -332,6 +332,15 @@ static const struct key_def table[] = {
         { "container.log", "max-files", KEY_U32, SC(log_max_files), 0, KEY_CLASS_RESTART, .min = 1, .max = 100,
           .hash_tag = "log-max-files", .reason = "log", .dflt = 3, .def = "3", .doc = "log files kept" },
 
+        /* container.snapshot: supervise (berthd's schedule, lib/supervise_snapshot.c) */
+        { "container", "snapshot", KEY_BLOCK, KEY_NO_FIELD, .doc = "scheduled snapshots of the writable layer" },
+        { "container.snapshot", "every", KEY_DURATION, SC(snapshot_every), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,
+          .min = SEC, .hash_tag = "snap-every", .reason = "snapshot", .def = "none",
+          .doc = "take a snapshot this often" },
+        { "container.snapshot", "keep", KEY_U32, SC(snapshot_keep), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,
+          .min = 1, .max = 1000, .hash_tag = "snap-keep", .reason = "snapshot", .dflt = 7, .def = "7",
+          .doc = "scheduled snapshots kept; older ones are removed" },
+
         /* network: the bridge is recreated, or changed in place */
         { "network", "bridge", KEY_STR, SN(bridge), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash_tag = "bridge",
           .def = "the network's name", .doc = "the bridge interface's name" },

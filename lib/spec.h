@@ -165,6 +165,8 @@ struct spec_container {
         uint64_t disk_quota; /* bytes, 0 = none */
         uint64_t log_max_size;
         uint32_t log_max_files;
+        usec_t snapshot_every;  /* scheduled snapshots: 0 = none */
+        uint32_t snapshot_keep; /* scheduled snapshots kept */
 
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_after, line_requires, line_template, line_rootfs;

@@ -51,6 +51,7 @@ static const struct {
         { "container.health.tcp", "health { tcp = 81 }" },
         { "container.health.http", "health { tcp = 80\n http = \"/healthz\" }" },
         { "container.log", "log { max-files = 9 }" },
+        { "container.snapshot", "snapshot { every = 1d }" },
         { "network.subnet", "@subnet = \"198.18.5.0/24\"" },
         { "network.gateway", "gateway = \"198.18.4.254\"" },
         { "network.bridge", "bridge = \"br9\"" },
