@@ -43,6 +43,9 @@ enum ctl_opt {
         OPT_FORCE,
         OPT_SINCE,
         OPT_KEEP_SPECIAL,
+        OPT_OUTPUT,         /* export -o FILE */
+        OPT_WITH_SNAPSHOTS, /* export --with-snapshots */
+        OPT_NAME,           /* import --name NEW */
         _OPT_MAX,
 };
 #define O(x) (UINT64_C(1) << (x))
@@ -53,7 +56,8 @@ struct ctl_args {
         const char *conf, *state, *user, *workdir, *signal;
         int tty; /* -1: neither --tty nor --no-tty */
         char **env; /* --env KEY=VALUE, in order */
-        bool json, follow, raw, names, all, force, keep_special;
+        bool json, follow, raw, names, all, force, keep_special, with_snapshots;
+        const char *output, *new_name; /* export -o, import --name */
         long lines; /* -1: all */
         usec_t since, stop_timeout;
         bool have_stop_timeout;
@@ -144,3 +148,8 @@ int verb_unfreeze(struct ctl_args *a);
 int verb_logs(struct ctl_args *a);
 int verb_events(struct ctl_args *a);
 int verb_template(struct ctl_args *a);
+int verb_snapshot(struct ctl_args *a);
+int verb_restore(struct ctl_args *a);
+int verb_clone(struct ctl_args *a);
+int verb_export(struct ctl_args *a);
+int verb_import(struct ctl_args *a);
