@@ -507,7 +507,7 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
         struct members got = { 0 };
         char *manifest = NULL;
         size_t manifest_len = 0;
-        int r = 0;
+        int r = 0, cwd = -1;
         if (!a || !w) {
                 r = error_code(e, -ENOMEM);
                 goto out;
@@ -518,6 +518,14 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
                                                          ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                          ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+        /* Members are extracted by their own (checked, relative) names from
+         * inside stage: libarchive refuses absolute paths, and a symbolic
+         * link on the way, itself. */
+        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0 || chdir(stage) < 0) {
+                r = error_set(e, -errno, "cannot enter %s", stage);
+                goto out;
+        }
         if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
                 r = error_set(e, -EBADMSG, "not an archive: %s", archive_error_string(a) ?: "?");
                 goto out;
@@ -573,22 +581,14 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
                 m->mode = mode & 07777;
                 m->uid = (unsigned) archive_entry_uid(ae);
                 m->gid = (unsigned) archive_entry_gid(ae);
-                _cleanup_free_ char *dest = strdup_printf("%s/%s", stage, path);
-                _cleanup_free_ char *hdest = hl ? strdup_printf("%s/%s", stage, hl) : NULL;
-                if (!dest || (hl && !hdest)) {
-                        r = error_code(e, -ENOMEM);
-                        goto out;
-                }
                 if (hl) {
                         if (!member_path_ok(hl)) {
                                 r = error_set(e, -EBADMSG, "member '%s' links outside the export", path);
                                 goto out;
                         }
                         digest_str(hl, m->digest);
-                        archive_entry_copy_hardlink(ae, hdest);
                 } else if (S_ISLNK(mode))
                         digest_str(archive_entry_symlink(ae) ?: "", m->digest);
-                archive_entry_copy_pathname(ae, dest);
                 archive_entry_set_uname(ae, NULL);
                 archive_entry_set_gname(ae, NULL);
                 if (archive_write_header(w, ae) != ARCHIVE_OK) {
@@ -638,6 +638,11 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
         }
         r = check_manifest(manifest, manifest_len, &got, ret, e);
 out:
+        if (cwd >= 0) {
+                if (fchdir(cwd) < 0 && r >= 0)
+                        r = error_set(e, -errno, "cannot return to the working directory");
+                close(cwd);
+        }
         if (r < 0)
                 backup_manifest_done(ret);
         free(manifest);
