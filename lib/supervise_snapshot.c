@@ -49,10 +49,16 @@ static void layer_done(struct unit *u, const struct layer_report *rep, bool whol
                 if (cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0 && cgroup_open_existing(cm, u->name, &cg) >= 0)
                         (void) cgroup_thaw(cg);
         }
-        if (ok && u->layer_scheduled)
-                u->snapshot_next = now_realtime() + (u->spec ? u->spec->snapshot_every : 0);
-        else if (!ok && u->layer_scheduled)
-                u->snapshot_next = now_realtime() + (u->spec ? u->spec->snapshot_every : 0);
+        if (u->layer_scheduled && u->spec) {
+                /* the next one counts from the end of this one (taken or not) */
+                uint64_t every = u->spec->snapshot_every, at;
+                u->snapshot_next = now_realtime() + every;
+                if (m->snapshot_timer && sd_event_source_get_time(m->snapshot_timer, &at) >= 0 &&
+                    now_mono(m) + every < at) {
+                        (void) sd_event_source_set_time(m->snapshot_timer, now_mono(m) + every);
+                        (void) sd_event_source_set_enabled(m->snapshot_timer, SD_EVENT_ONESHOT);
+                }
+        }
         if (ok && !(rep->info.tag[0] == '.'))
                 emit(m, u->name, restore ? "restored" : "snapshot", "%s '%s' (%s, %" PRIu64 " bytes)",
                      restore ? "from snapshot" : "taken", rep->info.tag, rep->info.method, rep->info.size);

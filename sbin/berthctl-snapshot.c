@@ -59,6 +59,21 @@ static const char *definition_template(json_object *o)
         return json_object_get_string(t);
 }
 
+static void human_size(uint64_t b, char *buf, size_t size)
+{
+        static const char *const units[] = { "B", "K", "M", "G", "T" };
+        double v = (double) b;
+        size_t u = 0;
+        while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 "B", b);
+        else
+                snprintf(buf, size, "%.1f%s", v, units[u]);
+}
+
 static void format_time(uint64_t usec, char *buf, size_t size)
 {
         time_t t = (time_t) (usec / 1000000ULL);
@@ -143,7 +158,7 @@ static int snapshot_ls(struct ctl_args *a, const char *name)
                 for (size_t i = 0; i < n; i++) {
                         char t[32], s[32];
                         format_time(v[i].time_usec, t, sizeof t);
-                        format_size(v[i].size, s, sizeof s);
+                        human_size(v[i].size, s, sizeof s);
                         printf("%-24s %-20s %9s %-8s %s\n", v[i].tag, t, s, v[i].method,
                                snapshot_kind_to_string(v[i].kind));
                 }
@@ -198,7 +213,7 @@ int verb_snapshot(struct ctl_args *a)
                 print_json(o);
         else {
                 char s[32];
-                format_size((uint64_t) jint(o, "size"), s, sizeof s);
+                human_size((uint64_t) jint(o, "size"), s, sizeof s);
                 printf("snapshot '%s' of '%s': %" PRId64 " files, %s, method %s%s\n", jstr(o, "tag"), a->argv[0],
                        jint(o, "files"), s, jstr(o, "method"),
                        json_object_get_boolean(json_object_object_get(o, "frozen")) ? " (frozen for the copy)" : "");

@@ -62,8 +62,8 @@ container "$P-c" "$(cmd "echo marker-\$\$ > /marker; $LOOP")" 'autostart = true'
 container "$P-s" "$(cmd "$LOOP")" 'autostart = true' 'snapshot { every = 2s  keep = 2 }'
 daemon_start
 DA=$DPID
-check "berthd A starts its containers" wait_until 90 bash -c "
-  for n in $P-w $P-r $P-c $P-s; do BERTH_SOCKET=$A/run/control.sock $CTL inspect \$n | grep -q '\"state\": \"running\"' || exit 1; done"
+all_running() { local n; for n in "$@"; do running "$n" || return 1; done; }
+check "berthd A starts its containers" wait_until 90 all_running "$P-w" "$P-r" "$P-c" "$P-s"
 
 # ---- 1. a consistent snapshot of a running writer ---------------------------------------------
 out=$(ctl snapshot "$P-w" w1 2>&1); rc=$?
@@ -141,7 +141,7 @@ check "the clone has the source's files" test "$(xc "$P-d" cat /marker)" = "$(xc
 # ---- 7. scheduled snapshots -------------------------------------------------------------------
 ctl snapshot "$P-s" manual1 >/dev/null 2>&1
 sched() { ctl snapshot ls "$P-s" 2>/dev/null | awk '$NF == "scheduled"' | wc -l; }
-check "berthd takes scheduled snapshots" wait_until 30 bash -c "[ \$(BERTH_SOCKET=$A/run/control.sock $CTL snapshot ls $P-s | awk '\$NF == \"scheduled\"' | wc -l) -ge 2 ]"
+check "berthd takes scheduled snapshots" wait_until 30 eval '[ "$(sched)" -ge 2 ]'
 sleep 5
 check "scheduled snapshots are pruned to keep = 2 ($(sched))" test "$(sched)" = 2
 check "the manual snapshot is not pruned" grep -q '^manual1 ' <<<"$(ctl snapshot ls "$P-s")"
