@@ -540,11 +540,21 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
                                       archive_error_string(a) ?: "?");
                         goto out;
                 }
-                const char *path = archive_entry_pathname(ae);
-                if (!path) {
+                const char *raw = archive_entry_pathname(ae);
+                if (!raw || !*raw) {
                         r = error_set(e, -EBADMSG, "a member without a name");
                         goto out;
                 }
+                /* tar writes a directory's name with a trailing '/' */
+                char path[PATH_MAX];
+                size_t pl = strlen(raw);
+                if (pl >= sizeof path) {
+                        r = error_set(e, -EBADMSG, "a member's name is too long");
+                        goto out;
+                }
+                memcpy(path, raw, pl + 1);
+                while (pl > 1 && path[pl - 1] == '/')
+                        path[--pl] = 0;
                 if (streq(path, BACKUP_MANIFEST)) {
                         la_int64_t sz = archive_entry_size(ae);
                         if (manifest || archive_entry_filetype(ae) != AE_IFREG || sz <= 0 ||

@@ -107,8 +107,18 @@ static int take_snapshot(const char *name, const char *tag, bool internal, json_
 /* The state directory: --state-dir, else berthd's. */
 static int need_dirs(struct daemon_dirs *dd, const struct ctl_args *a)
 {
-        if (daemon_dirs(dd) < 0) {
-                fail("berthctl %s: berthd does not answer at %s: it does the copies", a->verb, ctl_socket());
+        int r = daemon_dirs(dd);
+        if (r == -ETIMEDOUT) {
+                uint64_t t = CONTROL_TIMEOUT_USEC;
+                char buf[64];
+                (void) call_timeout(&t);
+                fail("berthctl: berthd at %s did not answer within %s (see --timeout)", ctl_socket(),
+                     format_duration(t, buf, sizeof buf));
+                return -1;
+        }
+        if (r < 0) {
+                fail("berthctl %s: cannot talk to berthd at %s: %s (it takes the copies)", a->verb, ctl_socket(),
+                     strerror(-r));
                 return -1;
         }
         if (a->state)
