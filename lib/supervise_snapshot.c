@@ -185,9 +185,11 @@ static int layer_start(struct unit *u, struct control_conn *c, const struct laye
 }
 
 /* The checks shared by snapshot and restore: a declared container over a
- * template, nothing else working on its layer. */
-static bool layer_usable(struct unit *u, char *why, size_t size)
+ * template, nothing else working on its layer (*busy: the caller may try
+ * again when that one is done: io.berth.LayerBusy). */
+static bool layer_usable(struct unit *u, char *why, size_t size, bool *busy)
 {
+        *busy = false;
         if (!u->spec || u->owned_spec) {
                 snprintf(why, size, "container '%s' is not declared (orphaned): its data is kept as it is", u->name);
                 return false;
@@ -200,6 +202,7 @@ static bool layer_usable(struct unit *u, char *why, size_t size)
         if (u->layer_pid) {
                 snprintf(why, size, "container '%s': a %s is under way", u->name,
                          u->layer_restore ? "restore" : "snapshot");
+                *busy = true;
                 return false;
         }
         return true;
@@ -239,10 +242,11 @@ void method_snapshot(struct manager *m, struct control_conn *c, json_object *par
                 (void) control_reply_error(c, "io.berth.SnapshotExists", p);
                 return;
         }
-        if (!layer_usable(u, why, sizeof why) ||
+        bool busy = false;
+        if (!layer_usable(u, why, sizeof why, &busy) ||
             layer_start(u, c, &(struct layer_job){ .tag = tag, .kind = SNAPSHOT_MANUAL }, why, sizeof why) < 0) {
                 json_object_object_add(p, "reason", json_object_new_string(why));
-                (void) control_reply_error(c, "io.berth.SnapshotFailed", p);
+                (void) control_reply_error(c, busy ? "io.berth.LayerBusy" : "io.berth.SnapshotFailed", p);
                 return;
         }
         json_object_put(p);
@@ -265,14 +269,15 @@ void method_restore(struct manager *m, struct control_conn *c, json_object *para
         _cleanup_free_ char *sdir = tag && snapshot_tag_valid(tag, false) ? snapshot_tag_dir(m->o.state_dir, u->name, tag)
                                                                            : NULL;
         struct snapshot_info info;
+        bool busy = false;
         if (!tag || !snapshot_tag_valid(tag, false)) {
                 snprintf(why, sizeof why, "'%.80s' is not a snapshot tag", tag ? tag : "");
                 err = "org.varlink.service.InvalidParameter";
         } else if (!sdir || snapshot_info_read(sdir, &info) < 0)
                 snprintf(why, sizeof why, "container '%s' has no snapshot '%s' (see berthctl snapshot ls %s)", u->name,
                          tag, u->name);
-        else if (!layer_usable(u, why, sizeof why))
-                ;
+        else if (!layer_usable(u, why, sizeof why, &busy))
+                err = busy ? "io.berth.LayerBusy" : err;
         else if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid ||
                  u->pending_start) {
                 snprintf(why, sizeof why, "container '%s' is %s: stop it first (berthctl restore does)", u->name,

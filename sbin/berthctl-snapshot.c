@@ -82,6 +82,45 @@ static void format_time(uint64_t usec, char *buf, size_t size)
         strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* A call on a container's layer (Snapshot, Restore), answered when berthd's
+ * worker is done; tried again while another snapshot of the container (a
+ * scheduled one) is under way. The last reply into *ret. 0, or 1 with the
+ * error printed. */
+static int call_layer(const char *method, json_object *params, json_object **ret)
+{
+        int r = -EREMOTEIO;
+        char *error = NULL;
+        json_object *ep = NULL, *o = NULL;
+        for (int i = 0; i < 600; i++) {
+                free(error);
+                json_object_put(ep);
+                error = NULL;
+                ep = NULL;
+                r = call_raw(method, params, true, keep_obj, &o, &error, &ep);
+                if (r != -EREMOTEIO || !error || !streq(error, "io.berth.LayerBusy"))
+                        break;
+                (void) nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+        }
+        json_object_put(params);
+        json_object *v;
+        if (r == -EREMOTEIO) {
+                if (error && streq(error, "io.berth.NoSuchContainer") && ep && json_object_object_get_ex(ep, "name", &v))
+                        fail("berthctl: no container '%s'", json_object_get_string(v));
+                else if (ep && json_object_object_get_ex(ep, "reason", &v))
+                        fail("berthctl: %s: %s", error, json_object_get_string(v));
+                else
+                        fail("berthctl: %s", error ? error : "error");
+        }
+        free(error);
+        json_object_put(ep);
+        if (r < 0) {
+                json_object_put(o);
+                return 1;
+        }
+        *ret = o;
+        return 0;
+}
+
 /* Asks berthd for snapshot tag of name (internal: a temporary one of
  * berthctl's); the snapshot's description into *ret when not NULL. */
 static int take_snapshot(const char *name, const char *tag, bool internal, json_object **ret)
@@ -92,7 +131,7 @@ static int take_snapshot(const char *name, const char *tag, bool internal, json_
         if (internal)
                 json_object_object_add(p, "internal", json_object_new_boolean(true));
         json_object *o = NULL;
-        int r = call("io.berth.Container.Snapshot", p, true, keep_obj, &o);
+        int r = call_layer("io.berth.Container.Snapshot", p, &o);
         if (r == 0 && !o) {
                 fail("berthctl: berthd ended the snapshot without a word");
                 r = 1;
@@ -320,7 +359,7 @@ int verb_restore(struct ctl_args *a)
         json_object *p = name_param(name);
         json_object_object_add(p, "tag", json_object_new_string(tag));
         json_object *res = NULL;
-        r = call("io.berth.Container.Restore", p, true, keep_obj, &res);
+        r = call_layer("io.berth.Container.Restore", p, &res);
         json_object_put(res);
         if (r == 0)
                 printf("restored '%s' from snapshot '%s'; the layer it replaced is snapshot '%s'\n", name, tag,
