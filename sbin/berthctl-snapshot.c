@@ -91,6 +91,19 @@ static int call_layer(const char *method, json_object *params, json_object **ret
         int r = -EREMOTEIO;
         char *error = NULL;
         json_object *ep = NULL, *o = NULL;
+        /* A streaming call waits for ever once sent (the copy may take
+         * long); --timeout bounds whether berthd answers at all. */
+        struct daemon_dirs dd;
+        r = daemon_dirs(&dd);
+        if (r == -ETIMEDOUT) {
+                uint64_t t = CONTROL_TIMEOUT_USEC;
+                char buf[64];
+                (void) call_timeout(&t);
+                fail("berthctl: berthd at %s did not answer within %s (see --timeout)", ctl_socket(),
+                     format_duration(t, buf, sizeof buf));
+                json_object_put(params);
+                return 1;
+        }
         for (int i = 0; i < 600; i++) {
                 free(error);
                 json_object_put(ep);

@@ -698,7 +698,7 @@ t_snapshot() {
   local out rc
   out=$(ctls snapshot --timeout 30s "$P-l" mn1 2>&1); rc=$?
   check "snapshot --socket --timeout NAME TAG: taken, its method shown (rc=$rc: $(oneline "$out"))" \
-    eval '[ "$rc" = 0 ] && grep -qE "snapshot .mn1. of .$P-l.: .*method (copy|reflink|mixed)" <<<"$out"'
+    eval '[ "$rc" = 0 ] && grep -qE "snapshot .mn1. of .$P-l.: .*method (copy|reflink|mixed|none)" <<<"$out"'
   out=$(ctls snapshot --json "$P-l" mn2 2>&1); rc=$?
   check "snapshot --json: one document with the tag and method (rc=$rc: $(oneline "$out"))" \
     eval '[ "$rc" = 0 ] && [ "$(jq_ "d[\"tag\"]" <<<"$out")" = mn2 ] && [ -n "$(jq_ "d[\"method\"]" <<<"$out")" ]'
