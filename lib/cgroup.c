@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "cgroup_backend.h"
@@ -212,8 +213,28 @@ static int cgroup_make(struct cgroup_manager *m, const char *name, bool mk, stru
                 cgroup_free(cg);
                 return r;
         }
+        /* Best effort: a cgroupfs without xattrs leaves it unmarked. */
+        if (mk && m->owner[0])
+                (void) setxattr(cgroup_path(cg), CGROUP_OWNER_XATTR, m->owner, strlen(m->owner), 0);
         *ret = cg;
         return 0;
+}
+
+void cgroup_manager_set_owner(struct cgroup_manager *m, const char *owner)
+{
+        snprintf(m->owner, sizeof m->owner, "%s", owner ? owner : "");
+}
+
+int cgroup_owned(const struct cgroup *cg)
+{
+        if (!cg->m->owner[0])
+                return 0;
+        char v[sizeof cg->m->owner];
+        ssize_t n = getxattr(cgroup_path(cg), CGROUP_OWNER_XATTR, v, sizeof v - 1);
+        if (n < 0)
+                return 0; /* unmarked */
+        v[n] = 0;
+        return streq(v, cg->m->owner) ? 0 : -EPERM;
 }
 
 int cgroup_create(struct cgroup_manager *m, const char *name, struct cgroup **ret)
@@ -293,6 +314,10 @@ int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec
         if (r == -EEXIST) { /* a leftover of a crash: empty it, take its place */
                 _cleanup_(cgroup_freep) struct cgroup *old = NULL;
                 if (cgroup_open_existing(m, name, &old) >= 0) {
+                        if (cgroup_owned(old) < 0)
+                                return error_set(e, -EBUSY, "its cgroup %s belongs to another berthd's container "
+                                                 "of the same name (another state directory): left alone",
+                                                 cgroup_path(old));
                         (void) cgroup_kill_all(old, SIGKILL);
                         (void) cgroup_wait_empty(old, 2 * SPEC_USEC_PER_SEC);
                         (void) cgroup_remove(old);

@@ -68,6 +68,16 @@ int cgroup_manager_claim(struct cgroup_manager *m);
 /* Creates B/berth/<name> in every hierarchy. -EEXIST when it already exists
  * (adopt it with cgroup_open_existing or remove it), -EBUSY on v2 when B holds
  * processes and was not claimed, -EINVAL for a bad name. */
+/* The cgroups m creates from now on are marked as owner's (the xattr
+ * CGROUP_OWNER_XATTR on the directory), and cgroup_prepare never takes over
+ * a leftover another owner marked: two berthds whose containers share a
+ * base cgroup never kill each other's. */
+void cgroup_manager_set_owner(struct cgroup_manager *m, const char *owner);
+#define CGROUP_OWNER_XATTR "trusted.berth.owner"
+/* 0 when cg is m's owner's, unmarked (made before owners, or the file
+ * system keeps no xattrs) or m has no owner; -EPERM when another owner
+ * marked it. */
+int cgroup_owned(const struct cgroup *cg);
 int cgroup_create(struct cgroup_manager *m, const char *name, struct cgroup **ret);
 /* Opens an existing B/berth/<name>; -ENOENT when it does not exist. */
 int cgroup_open_existing(struct cgroup_manager *m, const char *name, struct cgroup **ret);

@@ -15,6 +15,7 @@ struct cgroup_manager {
         unsigned available; /* CG_* bits the host provides */
         char missing[128];
         char *of_text; /* cgroup_open_manager_of(): the /proc/PID/cgroup text it was made from */
+        char owner[32]; /* cgroup_manager_set_owner(); "" none */
 };
 
 struct cgroup {

@@ -196,27 +196,71 @@ static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container 
                 err(x, mode_line, "network.mode: 'bridge' needs bridge = NETWORK");
         if (c->net_mode != NET_BRIDGE && has_bridge)
                 err(x, bridge_line, "network.bridge: not allowed with mode '%s'", net_mode_to_string(c->net_mode));
+        bool vlan = c->net_mode == NET_MACVLAN || c->net_mode == NET_IPVLAN;
+        int parent_line = read_one(x, net, "container.network", "parent", c);
+        if (vlan && parent_line <= 0)
+                err(x, mode_line, "network.mode: '%s' needs parent = INTERFACE (the host interface)",
+                    net_mode_to_string(c->net_mode));
+        else if (!vlan && parent_line > 0)
+                err(x, parent_line, "network.parent: only for mode 'macvlan' or 'ipvlan'");
+        else if (vlan && (strlen(c->parent) > 15 || !name_is_valid(c->parent)))
+                err(x, parent_line, "network.parent: '%s' is not an interface name (at most 15 characters of "
+                    "[a-z0-9_.-])", c->parent);
 
         const struct cval *a = get(net, "address");
         if (a) {
                 c->line_address = a->line;
-                if (c->net_mode != NET_BRIDGE)
-                        err(x, a->line, "network.address: only for a container on a bridge network");
+                if (c->net_mode != NET_BRIDGE && !vlan)
+                        err(x, a->line, "network.address: only for a container on a bridge, macvlan or ipvlan network");
                 else if (streq(a->text, "auto"))
-                        c->address_auto = true;
+                        c->address_auto = !vlan;
+                else if (streq(a->text, "dhcp"))
+                        c->address_dhcp = true; /* on berth's own networks: refused by config_check */
                 else {
                         char buf[32];
                         snprintf(buf, sizeof buf, "%s", a->text);
                         char *slash = strchr(buf, '/');
-                        if (slash)
-                                *slash = 0; /* the prefix is checked against the network later */
+                        unsigned prefix = 0;
+                        if (slash) {
+                                *slash = 0;
+                                char *end = NULL;
+                                errno = 0;
+                                unsigned long v = strtoul(slash + 1, &end, 10);
+                                if (errno || !end || *end || end == slash + 1 || v < 1 || v > 32)
+                                        err(x, a->line, "network.address: '%s': the prefix is not 1 to 32", a->text);
+                                else
+                                        prefix = (unsigned) v;
+                        }
                         if (parse_ipv4(buf, &c->address) < 0) {
                                 err(x, a->line, "network.address: '%s' is not an IPv4 address (or auto)", a->text);
-                                c->address_auto = true; /* reported: keep the set checks off 0.0.0.0 */
-                        }
+                                c->address_auto = !vlan; /* reported: keep the set checks off 0.0.0.0 */
+                        } else
+                                c->address_prefix = (uint8_t) prefix;
                 }
+                if (vlan && (c->address_auto || (!c->address_dhcp && !c->address_prefix)))
+                        err(x, a->line, "network.address: mode '%s' needs A.B.C.D/N or dhcp (berth does not "
+                            "own the network)", net_mode_to_string(c->net_mode));
         } else if (c->net_mode == NET_BRIDGE)
                 c->address_auto = true;
+        else if (vlan)
+                err(x, mode_line, "network.mode: '%s' needs address = \"A.B.C.D/N\" or \"dhcp\"",
+                    net_mode_to_string(c->net_mode));
+
+        int gw_line = read_one(x, net, "container.network", "gateway", c);
+        if (gw_line > 0) {
+                if (c->net_mode != NET_BRIDGE && !vlan)
+                        err(x, gw_line, "network.gateway: only for a bridge, macvlan or ipvlan network");
+                else if (parse_ipv4(c->gateway_text, &c->gateway) < 0)
+                        err(x, gw_line, "network.gateway: '%s' is not an IPv4 address", c->gateway_text);
+                else if (!c->address_prefix)
+                        err(x, gw_line, "network.gateway: needs address = \"A.B.C.D/N\" (a dhcp client "
+                            "learns its gateway; on berth's networks it is the network's)");
+                else {
+                        uint32_t mask = c->address_prefix >= 32 ? ~0U : ~(~0U >> c->address_prefix);
+                        if ((in_addr_host(c->gateway) & mask) != (in_addr_host(c->address) & mask))
+                                err(x, gw_line, "network.gateway: %s is outside %s", c->gateway_text, a->text);
+                }
+        }
 
         unsigned np = net ? cfg_size(net, "publish") : 0;
         if (np > 0) {

@@ -143,10 +143,35 @@ static void check_addresses(struct spec_set *set, struct diag *d)
                                 break;
                         }
                 if (!net) {
-                        diag_add(d, c->file, c->line_network ? c->line_network : c->line,
-                                 "network.bridge: network '%s' is not declared by any file", c->network);
+                        /* A bridge berth does not manage: the operator's (br0). */
+                        int l = c->line_network ? c->line_network : c->line;
+                        if (!c->address_dhcp && !c->address_prefix)
+                                diag_add(d, c->file, l,
+                                         "network.bridge: network '%s' is not declared by any file (for a host "
+                                         "bridge berth does not manage, give address = \"A.B.C.D/N\" or \"dhcp\")",
+                                         c->network);
+                        else if (strlen(c->network) > 15)
+                                diag_add(d, c->file, l, "network.bridge: '%s' is not an interface name (at most 15 "
+                                         "characters)", c->network);
+                        else if (c->n_publish)
+                                diag_add(d, c->file, c->line_publish,
+                                         "network.publish: only on a network berth manages ('%s' is a host bridge)",
+                                         c->network);
                         continue;
                 }
+                /* On berth's network, A.B.C.D/N is A.B.C.D when N is the
+                 * network's (and hashes as it always did). */
+                if (c->address_prefix == net->prefix)
+                        c->address_prefix = 0;
+                if (c->address_dhcp || c->address_prefix)
+                        diag_add(d, c->file, c->line_address,
+                                 "network.address: %s on berth's network '%s' (its addresses are auto or A.B.C.D, "
+                                 "its prefix /%u)", c->address_dhcp ? "dhcp is not used" : "another prefix",
+                                 net->name, net->prefix);
+                if (c->gateway_text)
+                        diag_add(d, c->file, c->line_gateway,
+                                 "network.gateway: not on berth's network '%s' (its gateway is the network's)",
+                                 net->name);
                 count[ni]++;
                 if (c->address_auto || net->prefix < 8 || net->prefix > 30)
                         continue;

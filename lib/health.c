@@ -235,7 +235,7 @@ static void start_connect(struct health_probe *p, const struct health_target *t,
         const struct spec_container *c = t->exec.spec;
         p->sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(h->tcp_port) };
         int r;
-        if (c->net_mode == NET_BRIDGE && t->address.s_addr) {
+        if (c->net_mode == NET_BRIDGE && !spec_container_external_net(c) && t->address.s_addr) {
                 p->sa.sin_addr = t->address;
                 p->sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
                 r = p->sock < 0 ? -errno : 0;

@@ -52,11 +52,17 @@ static void hash_address(struct key_hasher *s, const void *p)
 {
         key_hash_u64(s, "address-auto", C(p)->address_auto);
         key_hash_u64(s, "address", in_addr_host(C(p)->address));
+        /* Only when given: the hashes of records from before stay valid. */
+        if (C(p)->address_prefix)
+                key_hash_u64(s, "address-prefix", C(p)->address_prefix);
+        if (C(p)->address_dhcp)
+                key_hash_u64(s, "address-dhcp", 1);
 }
 
 static bool equal_address(const void *a, const void *b)
 {
-        return C(a)->address_auto == C(b)->address_auto && C(a)->address.s_addr == C(b)->address.s_addr;
+        return C(a)->address_auto == C(b)->address_auto && C(a)->address.s_addr == C(b)->address.s_addr &&
+               C(a)->address_prefix == C(b)->address_prefix && C(a)->address_dhcp == C(b)->address_dhcp;
 }
 
 static void hash_publish(struct key_hasher *s, const void *p)
@@ -158,7 +164,7 @@ static bool equal_subnet(const void *a, const void *b)
 /* ---- the table ------------------------------------------------------------ */
 
 static const char *const restart_words[] = { "no", "on-failure", "always", "unless-stopped", NULL };
-static const char *const net_mode_words[] = { "none", "bridge", "host", NULL };
+static const char *const net_mode_words[] = { "none", "bridge", "host", "macvlan", "ipvlan", NULL };
 static const char *const mount_type_words[] = { "bind", "tmpfs", NULL };
 static const char *const health_action_words[] = { "restart", "stop", "none", NULL };
 
@@ -233,13 +239,19 @@ static const struct key_def table[] = {
         { "container", "network", KEY_BLOCK, KEY_NO_FIELD, .doc = "the container's network" },
         { "container.network", "mode", KEY_ENUM, SC(net_mode), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
           .words = net_mode_words, .hash_tag = "net-mode", .reason = "network", .dflt = NET_NONE,
-          .def = "bridge when bridge is set, otherwise none", .doc = "none, bridge or host" },
+          .def = "bridge when bridge is set, otherwise none", .doc = "none, bridge, host, macvlan or ipvlan" },
         { "container.network", "bridge", KEY_STR, SC(network), SC(line_network), KEY_CLASS_RESTART,
           KEYF_BY_BLOCK, .hash_tag = "network", .reason = "network", .def = "none",
-          .doc = "the network definition the container is on" },
+          .doc = "the network definition the container is on, or a host bridge berth does not manage" },
+        { "container.network", "parent", KEY_STR, SC(parent), SC(line_parent), KEY_CLASS_RESTART,
+          KEYF_BY_BLOCK | KEYF_SPARSE_HASH, .hash_tag = "parent", .reason = "network", .def = "none",
+          .doc = "the host interface of a macvlan or ipvlan container" },
+        { "container.network", "gateway", KEY_STR, SC(gateway_text), SC(line_gateway), KEY_CLASS_RESTART,
+          KEYF_BY_BLOCK | KEYF_SPARSE_HASH, .hash_tag = "gateway", .reason = "network", .def = "none (no default route)",
+          .doc = "the default route's gateway on a network berth does not own" },
         { "container.network", "address", KEY_CUSTOM, SC(address), SC(line_address), KEY_CLASS_RESTART,
           KEYF_BY_BLOCK, .reason = "network", .hash = hash_address, .equal = equal_address, .def = "auto",
-          .doc = "the IPv4 address on the bridge network, or auto" },
+          .doc = "the IPv4 address: auto, A.B.C.D, or A.B.C.D/N or dhcp on a network berth does not own" },
         { "container.network", "publish", KEY_CUSTOM, SC(publish), SC(line_publish), KEY_CLASS_RESTART,
           KEYF_LIST | KEYF_BY_BLOCK, .hash = hash_publish, .equal = equal_publish, .def = "none",
           .doc = "host ports forwarded to the container" },

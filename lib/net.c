@@ -19,6 +19,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/ipvlan.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
@@ -449,9 +451,31 @@ void net_veth_name(const char *container, char ret[IFNAMSIZ])
         (void) snprintf(ret, IFNAMSIZ, "vb-%.6s-%05x", container, (unsigned) (h & 0xfffff));
 }
 
-/* Deletes the host veth named ifname when it carries container's alias.
+void net_veth_name_alt(const char *container, const char *owner, char ret[IFNAMSIZ])
+{
+        uint64_t h = fnv1a64(FNV1A64_INIT, owner, strlen(owner));
+        h = fnv1a64(h, "/", 1);
+        h = fnv1a64(h, container, strlen(container));
+        (void) snprintf(ret, IFNAMSIZ, "vx%013llx", (unsigned long long) (h & 0xfffffffffffffull));
+}
+
+/* The host veth of container made by owner: alias
+ * "berth-veth:<container>@<owner>"; one without "@" was made before
+ * owners were recorded (a single berthd) and counts as ours. */
+static bool veth_is_ours(struct rtnl_link *l, const char *container, const char *owner)
+{
+        const char *a = rtnl_link_get_ifalias(l);
+        size_t pl = strlen(NET_VETH_ALIAS_PREFIX), cl = strlen(container);
+        if (!streq(link_kind(l), "veth") || !a || strncmp(a, NET_VETH_ALIAS_PREFIX, pl) != 0 ||
+            strncmp(a + pl, container, cl) != 0)
+                return false;
+        a += pl + cl;
+        return *a == 0 || (*a == '@' && streq(a + 1, owner));
+}
+
+/* Deletes the host veth named ifname when it is container's of owner's.
  * 0 when absent or deleted, -EEXIST when it is someone else's. */
-static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *container)
+static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *container, const char *owner)
 {
         _cleanup_link_ struct rtnl_link *cur = NULL;
         int r = link_get(s, ifname, &cur);
@@ -459,23 +483,72 @@ static int veth_remove_ours(struct nl_sock *s, const char *ifname, const char *c
                 return 0;
         if (r < 0)
                 return r;
-        if (!streq(link_kind(cur), "veth") || !alias_is(cur, NET_VETH_ALIAS_PREFIX, container))
+        if (!veth_is_ours(cur, container, owner))
                 return -EEXIST;
         r = nlerr(rtnl_link_delete(s, cur));
         return r == -ENODEV ? 0 : r;
 }
 
+/* The existing host veth of container of owner's, under either of its
+ * names: 0 and *ret (and its name in ifname), -ENODEV when there is none. */
+static int veth_find_ours(struct nl_sock *s, const char *container, const char *owner, char ifname[IFNAMSIZ],
+                          struct rtnl_link **ret)
+{
+        char names[2][IFNAMSIZ];
+        net_veth_name(container, names[0]);
+        net_veth_name_alt(container, owner, names[1]);
+        for (int i = 0; i < 2; i++) {
+                _cleanup_link_ struct rtnl_link *l = NULL;
+                int r = link_get(s, names[i], &l);
+                if (r == -ENODEV)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (!veth_is_ours(l, container, owner))
+                        continue;
+                memcpy(ifname, names[i], IFNAMSIZ);
+                if (ret)
+                        *ret = TAKE_PTR(l);
+                return 0;
+        }
+        return -ENODEV;
+}
+
+int net_container_veth(const char *container, const char *owner, char ifname[IFNAMSIZ])
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        return veth_find_ours(s, container, owner, ifname, NULL);
+}
+
 /* eth0's MAC is 02:62:<IPv4 address>, locally administered and stable:
  * a container restarted with the same address keeps its MAC, so its peers'
- * ARP entries stay right (a random MAC would blackhole them for ~30 s). */
+ * ARP entries stay right (a random MAC would blackhole them for ~30 s).
+ * Without an address (dhcp) 02:63:<hash of seed>, as stable, so the LAN's
+ * DHCP server hands it the same lease again. */
+static int container_lladdr(struct in_addr address, const char *seed, struct nl_addr **ret)
+{
+        uint8_t mac[6] = { 0x02, 0x62 };
+        if (address.s_addr)
+                memcpy(mac + 2, &address.s_addr, 4);
+        else {
+                uint64_t h = fnv1a64(FNV1A64_INIT, seed, strlen(seed));
+                mac[1] = 0x63;
+                memcpy(mac + 2, &h, 4);
+        }
+        *ret = nl_addr_build(AF_LLC, mac, sizeof mac);
+        return *ret ? 0 : -ENOMEM;
+}
+
 static int veth_create(struct nl_sock *s, const char *ifname, int master, int netns_fd, uint32_t mtu,
                        struct in_addr address)
 {
-        uint8_t mac[6] = { 0x02, 0x62 };
-        memcpy(mac + 2, &address.s_addr, 4);
-        _cleanup_(nladdr_putp) struct nl_addr *lladdr = nl_addr_build(AF_LLC, mac, sizeof mac);
-        if (!lladdr)
-                return -ENOMEM;
+        _cleanup_(nladdr_putp) struct nl_addr *lladdr = NULL;
+        int r = container_lladdr(address, ifname, &lladdr);
+        if (r < 0)
+                return r;
         _cleanup_link_ struct rtnl_link *veth = rtnl_link_veth_alloc();
         if (!veth)
                 return -ENOMEM;
@@ -525,7 +598,8 @@ static int route_add_default(struct nl_sock *s, int ifindex, struct in_addr gate
         return nlerr(rtnl_route_add(s, rt, NLM_F_EXCL));
 }
 
-/* Inside the container's netns: lo and eth0 up, address, default route. */
+/* Inside the container's netns: lo and eth0 up, address, default route.
+ * No address (dhcp: the container's own client), no gateway: neither. */
 static int container_configure(int netns_fd, const struct spec_network *n, struct in_addr address)
 {
         _cleanup_sock_ struct nl_sock *s = NULL;
@@ -546,18 +620,76 @@ static int container_configure(int netns_fd, const struct spec_network *n, struc
         if (r < 0)
                 return r;
         int ifindex = rtnl_link_get_ifindex(eth);
+        if (!address.s_addr)
+                return 0;
         r = addr_add(s, ifindex, address, n->prefix);
-        if (r < 0)
+        if (r < 0 || !n->gateway.s_addr)
                 return r;
         return route_add_default(s, ifindex, n->gateway);
 }
 
-int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
+/* A bridge no berth made (no berth alias): the operator's br0. */
+static bool link_is_foreign_bridge(struct rtnl_link *l)
+{
+        const char *a = rtnl_link_get_ifalias(l);
+        return streq(link_kind(l), "bridge") && !(a && strncmp(a, NET_BRIDGE_ALIAS_PREFIX, strlen(NET_BRIDGE_ALIAS_PREFIX)) == 0);
+}
+
+int net_container_vlan(const char *container, net_mode_t mode, const char *parent, int netns_fd,
+                       const struct spec_network *n, struct in_addr address)
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *p = NULL;
+        r = link_get(s, parent, &p);
+        if (r < 0)
+                return r;
+        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ "all", "default", NULL });
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *l = mode == NET_MACVLAN ? rtnl_link_macvlan_alloc() : rtnl_link_ipvlan_alloc();
+        if (!l)
+                return -ENOMEM;
+        if (mode == NET_MACVLAN) {
+                /* Children of one parent reach each other; each has its own
+                 * MAC, stable as on a bridge. */
+                r = rtnl_link_macvlan_set_mode(l, MACVLAN_MODE_BRIDGE);
+                if (r >= 0) {
+                        _cleanup_(nladdr_putp) struct nl_addr *lladdr = NULL;
+                        r = container_lladdr(address, container, &lladdr);
+                        if (r >= 0)
+                                rtnl_link_set_addr(l, lladdr);
+                }
+        } else
+                r = rtnl_link_ipvlan_set_mode(l, IPVLAN_MODE_L2); /* the parent's MAC, one L2 segment */
+        if (r < 0)
+                return nlerr(r);
+        /* Born in the container's namespace under its final name. */
+        rtnl_link_set_link(l, rtnl_link_get_ifindex(p));
+        rtnl_link_set_name(l, NET_CONTAINER_IFNAME);
+        rtnl_link_set_ns_fd(l, netns_fd);
+        if (n->mtu)
+                rtnl_link_set_mtu(l, n->mtu);
+        r = nlerr(rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL));
+        if (r < 0)
+                return r;
+        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ NET_CONTAINER_IFNAME, NULL });
+        if (r < 0)
+                return r;
+        /* On failure the link stays in the container's namespace, which
+         * dies with the failed start. */
+        return container_configure(netns_fd, n, address);
+}
+
+int net_container_setup(const char *container, const char *owner, int netns_fd, const struct spec_network *n,
                         struct in_addr address)
 {
-        char ifname[IFNAMSIZ];
-        net_veth_name(container, ifname);
-        _cleanup_free_ char *alias = strdup_printf(NET_VETH_ALIAS_PREFIX "%s", container);
+        char names[2][IFNAMSIZ], *ifname = names[0];
+        net_veth_name(container, names[0]);
+        net_veth_name_alt(container, owner, names[1]);
+        _cleanup_free_ char *alias = strdup_printf(NET_VETH_ALIAS_PREFIX "%s@%s", container, owner);
         if (!alias)
                 return -ENOMEM;
         _cleanup_sock_ struct nl_sock *s = NULL;
@@ -568,20 +700,26 @@ int net_container_setup(const char *container, int netns_fd, const struct spec_n
         r = link_get(s, net_bridge_name(n), &br);
         if (r < 0)
                 return r;
-        if (!link_is_our_bridge(br))
+        if (n->external ? !link_is_foreign_bridge(br) : !link_is_our_bridge(br))
                 return -ENODEV;
         /* Before eth0 exists: it is born with the netns' default, 0. */
         r = ipv6_ra_off_in(netns_fd, (const char *const[]){ "all", "default", NULL });
         if (r < 0)
                 return r;
 
-        r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
-        if (r == -EEXIST) {
-                /* A leftover of this container (its netns still alive). */
-                r = veth_remove_ours(s, ifname, container);
-                if (r < 0)
-                        return r;
+        /* Its usual name, else (taken by another berthd's container of the
+         * same name, or by anyone) the name of this owner's alone. */
+        for (int i = 0; i < 2; i++) {
+                ifname = names[i];
                 r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+                if (r == -EEXIST) {
+                        /* A leftover of this container (its netns still alive). */
+                        r = veth_remove_ours(s, ifname, container, owner);
+                        if (r == 0)
+                                r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+                }
+                if (r != -EEXIST)
+                        break;
         }
         if (r < 0)
                 return r;
@@ -627,10 +765,9 @@ out_delete:
         return r;
 }
 
-int net_container_reattach(const char *container, const struct spec_network *n)
+int net_container_reattach(const char *container, const char *owner, const struct spec_network *n)
 {
         char ifname[IFNAMSIZ];
-        net_veth_name(container, ifname);
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
         if (r < 0)
@@ -641,11 +778,9 @@ int net_container_reattach(const char *container, const struct spec_network *n)
                 return r;
         if (!link_is_our_bridge(br))
                 return -ENODEV;
-        r = link_get(s, ifname, &veth);
+        r = veth_find_ours(s, container, owner, ifname, &veth);
         if (r < 0)
                 return r;
-        if (!streq(link_kind(veth), "veth") || !alias_is(veth, NET_VETH_ALIAS_PREFIX, container))
-                return -EEXIST;
         if (rtnl_link_get_master(veth) != rtnl_link_get_ifindex(br)) {
                 r = nlerr(rtnl_link_enslave(s, br, veth));
                 if (r < 0)
@@ -657,15 +792,21 @@ int net_container_reattach(const char *container, const struct spec_network *n)
         return bridge_port_hairpin(ifname);
 }
 
-int net_container_teardown(const char *container)
+int net_container_teardown(const char *container, const char *owner)
 {
         char ifname[IFNAMSIZ];
-        net_veth_name(container, ifname);
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
         if (r < 0)
                 return r;
-        return veth_remove_ours(s, ifname, container);
+        _cleanup_link_ struct rtnl_link *veth = NULL;
+        r = veth_find_ours(s, container, owner, ifname, &veth);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        r = nlerr(rtnl_link_delete(s, veth));
+        return r == -ENODEV ? 0 : r;
 }
 
 int net_loopback_up(int netns_fd)

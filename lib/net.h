@@ -22,7 +22,8 @@
 /* The owner id of the berth whose state directory is state_dir: 16 hex
  * digits of FNV-1a of its canonical path. */
 void net_owner_id(const char *state_dir, char ret[NET_OWNER_MAX]);
-/* A container's host-side veth carries "berth-veth:<container name>". */
+/* A container's host-side veth carries "berth-veth:<container name>@<owner>"
+ * (without "@<owner>": made by a berthd from before owners, taken as ours). */
 #define NET_VETH_ALIAS_PREFIX "berth-veth:"
 /* The container side of the pair, inside the container's netns. */
 #define NET_CONTAINER_IFNAME "eth0"
@@ -45,6 +46,12 @@ int net_bridge_list_ours(const char *owner, char ***ret);
 /* The host-side veth name of a container: "vb-<name>" when it fits in 15
  * characters, else "vb-<first 6>-<5 hex digits of a stable hash of name>". */
 void net_veth_name(const char *container, char ret[IFNAMSIZ]);
+/* The name used instead when that one is taken by another berthd's (or
+ * anyone's) link: "vx<13 hex digits of a hash of owner and name>". */
+void net_veth_name_alt(const char *container, const char *owner, char ret[IFNAMSIZ]);
+/* The name of owner's existing host veth of container (either name): 0,
+ * -ENODEV when there is none. */
+int net_container_veth(const char *container, const char *owner, char ifname[IFNAMSIZ]);
 
 /* Connects the container whose network namespace is netns_fd (an fd of
  * /proc/PID/ns/net) to network n with address/prefix: a veth pair whose host
@@ -52,19 +59,28 @@ void net_veth_name(const char *container, char ret[IFNAMSIZ]);
  * inside with the address, up, with lo up and a default route via the
  * gateway. Router advertisements are refused (accept_ra 0) by the host veth
  * and, inside, by eth0, all and default. On failure nothing of it is left.
- * A stale host veth of the same container (ours by alias) is replaced;
- * -EEXIST if the name is taken by a link that is not ours. -ENODEV if the
- * bridge is missing or not ours. */
-int net_container_setup(const char *container, int netns_fd, const struct spec_network *n,
+ * A stale host veth of the same container (owner's by alias) is replaced;
+ * when its name is another's link, net_veth_name_alt's is used; -EEXIST
+ * when both are taken. -ENODEV if the
+ * bridge is missing or not ours (n->external: not a bridge, or a berth's).
+ * address 0 (dhcp): eth0 up without address or route. */
+int net_container_setup(const char *container, const char *owner, int netns_fd, const struct spec_network *n,
                         struct in_addr address);
 /* Puts the container's host veth (ours by its alias) back on n's bridge
  * (ours), up, with hairpin: after someone deleted the bridge and berthd
- * made it again. -ENODEV when the veth or the bridge is missing, -EEXIST
- * when the veth's name is someone else's link. */
-int net_container_reattach(const char *container, const struct spec_network *n);
-/* Removes the container's host veth (its peer goes with it) if it is ours.
- * 0 when already gone. */
-int net_container_teardown(const char *container);
+ * made it again. -ENODEV when owner's veth or the bridge is missing. */
+int net_container_reattach(const char *container, const char *owner, const struct spec_network *n);
+/* Removes owner's host veth of the container (its peer goes with it); never
+ * another berthd's of the same name. 0 when already gone. */
+int net_container_teardown(const char *container, const char *owner);
+/* Gives the container whose network namespace is netns_fd an eth0 that is
+ * a macvlan (mode bridge) or ipvlan (mode l2) child of the host interface
+ * parent, with address/n->prefix and a default route via n->gateway (none
+ * when 0; no address at all when address is 0: the container's own DHCP
+ * client configures it). Nothing on the host side to tear down: the link
+ * lives and dies with the namespace. -ENODEV when parent is missing. */
+int net_container_vlan(const char *container, net_mode_t mode, const char *parent, int netns_fd,
+                       const struct spec_network *n, struct in_addr address);
 /* Brings lo up inside netns_fd (containers with network mode none), with
  * accept_ra 0 for all and default there. */
 int net_loopback_up(int netns_fd);

@@ -84,8 +84,19 @@ static void handle_dellink(struct netwatch *w, const struct nlmsghdr *h)
                 return;
         if (streq(kind, "bridge") && netwatch_alias_network(alias, w->owner, network, sizeof network))
                 w->fn(NETWATCH_BRIDGE, network, name, w->userdata);
-        else if (streq(kind, "veth") && strncmp(alias, NET_VETH_ALIAS_PREFIX, vl) == 0 && name_is_valid(alias + vl))
-                w->fn(NETWATCH_VETH, alias + vl, name, w->userdata);
+        else if (streq(kind, "veth") && strncmp(alias, NET_VETH_ALIAS_PREFIX, vl) == 0) {
+                /* "<container>@<owner>": ours only; without "@": from
+                 * before owners, taken as ours. */
+                char container[256];
+                const char *at = strrchr(alias + vl, '@');
+                size_t cl = at ? (size_t) (at - alias - vl) : strlen(alias + vl);
+                if (cl >= sizeof container || (at && !streq(at + 1, w->owner)))
+                        return;
+                memcpy(container, alias + vl, cl);
+                container[cl] = 0;
+                if (name_is_valid(container))
+                        w->fn(NETWATCH_VETH, container, name, w->userdata);
+        }
 }
 
 static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)

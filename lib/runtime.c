@@ -34,8 +34,9 @@ struct runtime_internal {
         gid_t idmap_gid;
         uint32_t idmap_count;
         const struct spec_container *spec;
-        const struct spec_network *net; /* NET_BRIDGE */
-        char net_owner[NET_OWNER_MAX];    /* our bridges' owner id (the state directory's) */
+        const struct spec_network *net; /* NET_BRIDGE, NET_MACVLAN, NET_IPVLAN */
+        struct spec_network ext_net;    /* net of a network berth does not own (points into spec) */
+        char net_owner[NET_OWNER_MAX];    /* owner id of our bridges, veths, cgroups (the state directory's) */
         struct in_addr address;
         bool veth_made, bridge_made;
         char *hosts_dir;                /* the networks directory whose hosts file lists us */
@@ -115,10 +116,21 @@ static int going_setup(void *userdata, pid_t pid, struct spawn_handoff *h, struc
                         r = net_loopback_up(nsfd);
                         if (r < 0)
                                 return error_set(e, r, "cannot bring lo up");
+                } else if (in->spec->net_mode == NET_MACVLAN || in->spec->net_mode == NET_IPVLAN) {
+                        r = net_container_vlan(in->spec->name, in->spec->net_mode, in->spec->parent, nsfd, in->net,
+                                               in->address);
+                        if (r == -ENODEV)
+                                return error_set(e, 0, "its parent interface '%s' does not exist", in->spec->parent);
+                        if (r < 0)
+                                return error_set(e, r, "cannot give it a %s interface on '%s'",
+                                                 net_mode_to_string(in->spec->net_mode), in->spec->parent);
                 } else {
-                        r = net_container_setup(in->spec->name, nsfd, in->net, in->address);
+                        r = net_container_setup(in->spec->name, in->net_owner, nsfd, in->net, in->address);
                         if (r == -EEXIST)
                                 return error_set(e, 0, "its host interface exists and is not berth's");
+                        if (r == -ENODEV && in->net->external)
+                                return error_set(e, 0, "host bridge '%s' does not exist, is not a bridge, or is a "
+                                                 "berth network's", in->net->bridge);
                         if (r < 0)
                                 return error_set(e, r, "cannot plumb the container into network '%s'", in->net->name);
                         in->veth_made = true;
@@ -193,6 +205,23 @@ static void unstage(struct runtime_internal *in)
         (void) rmdir(in->stage);
 }
 
+/* A network berth does not own (a host bridge, the parent of a macvlan or
+ * ipvlan): the address and gateway are the definition's, nothing is made on
+ * the host but the veth (on a bridge), no IPAM, no shared hosts file. */
+static void setup_external_network(const struct spec_container *c, struct runtime_internal *in)
+{
+        in->ext_net = (struct spec_network){
+                .name = c->net_mode == NET_BRIDGE ? c->network : c->parent,
+                .bridge = c->net_mode == NET_BRIDGE ? c->network : NULL,
+                .prefix = c->address_prefix,
+                .gateway = c->gateway,
+                .external = true,
+        };
+        in->net = &in->ext_net;
+        if (!c->address_dhcp)
+                in->address = c->address;
+}
+
 /* Bridge and address of a bridged container, and its line in the network's
  * hosts file, which becomes its /etc/hosts (etc_dir/hosts). */
 static int setup_bridge_network(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
@@ -202,7 +231,6 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         if (!net)
                 return error_set(e, 0, "network '%s' is not declared", c->network);
         in->net = net;
-        net_owner_id(state_dir, in->net_owner);
         bool existed = if_nametoindex(net->bridge) != 0;
         int r = net_bridge_ensure(net, in->net_owner);
         if (r == -EEXIST)
@@ -385,6 +413,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         }
         in = rc->in;
         in->place = (struct cgroup_placement) CGROUP_PLACEMENT_INIT;
+        net_owner_id(o->state_dir, in->net_owner);
 
         /* Root file system first: the most likely operator mistake. */
         struct stat st;
@@ -470,7 +499,9 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                         goto fail;
                 }
         }
-        if (c->net_mode == NET_BRIDGE) {
+        if (spec_container_external_net(c))
+                setup_external_network(c, in);
+        else if (c->net_mode == NET_BRIDGE) {
                 r = setup_bridge_network(set, c, o->state_dir, in, e);
                 if (r < 0)
                         goto fail;
@@ -544,6 +575,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 r = error_set(e, r, "cannot find the cgroup hierarchies");
                 goto fail;
         }
+        cgroup_manager_set_owner(in->cgm, in->net_owner);
         if (cgroup_manager_places_at_clone(in->cgm)) {
                 r = setup_cgroup(c, in, e);
                 if (r < 0)
@@ -649,7 +681,7 @@ void runtime_destroy(struct runtime_container *rc)
         if (in && in->cg)
                 cgroup_teardown(in->cg);
         if (in && in->veth_made)
-                (void) net_container_teardown(rc->name);
+                (void) net_container_teardown(rc->name, in->net_owner);
         if (in && in->hosts_dir && in->net) {
                 _cleanup_close_ int hd = open(in->hosts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (hd >= 0)
@@ -695,13 +727,18 @@ int runtime_signal(struct runtime_container *rc, int sig)
 void runtime_cleanup(const char *state_dir, const char *name)
 {
         hostsfile_forget(state_dir, name);
+        char owner[NET_OWNER_MAX];
+        net_owner_id(state_dir, owner);
         struct cgroup_manager *m = NULL;
         struct cgroup *cg = NULL;
-        if (cgroup_open_manager(&m) >= 0 && cgroup_open_existing(m, name, &cg) >= 0)
-                cgroup_teardown(cg);
+        if (cgroup_open_manager(&m) >= 0) {
+                cgroup_manager_set_owner(m, owner);
+                if (cgroup_open_existing(m, name, &cg) >= 0 && cgroup_owned(cg) == 0)
+                        cgroup_teardown(cg);
+        }
         cgroup_free(cg);
         cgroup_manager_free(m);
-        (void) net_container_teardown(name);
+        (void) net_container_teardown(name, owner);
 }
 
 int runtime_update_limits(const struct spec_container *c, pid_t init_pid, struct error *e)

@@ -45,7 +45,9 @@ int runtime_write_etc(const struct spec_container *c, const char *hostname, cons
         /* The host's network namespace reaches the host's loopback servers. */
         if (c->net_mode == NET_HOST && !(c->dns && c->dns[0]))
                 return runtime_write_text(etc, "resolv.conf", host);
-        r = resolv_container_text(c->dns, host, net ? &net->gateway : NULL, &resolv);
+        /* Berth's own networks forward DNS to host-only servers through
+         * their gateway (nat.c); other networks get the real upstreams only. */
+        r = resolv_container_text(c->dns, host, net && !net->external ? &net->gateway : NULL, &resolv);
         if (r < 0)
                 return r;
         return runtime_write_text(etc, "resolv.conf", resolv);

@@ -39,6 +39,8 @@ struct spec_container *spec_container_free(struct spec_container *c)
         strv_free(c->after);
         strv_free(c->requires);
         free(c->network);
+        free(c->parent);
+        free(c->gateway_text);
         free(c->publish);
         strv_free(c->dns);
         free(c->limits.cpuset);
@@ -189,7 +191,7 @@ const char *restart_policy_to_string(restart_policy_t p)
 
 const char *net_mode_to_string(net_mode_t m)
 {
-        static const char *const t[] = { "none", "bridge", "host" };
+        static const char *const t[] = { "none", "bridge", "host", "macvlan", "ipvlan" };
         return (unsigned) m < ELEMENTSOF(t) ? t[m] : "?";
 }
 

@@ -29,6 +29,8 @@ typedef enum net_mode {
         NET_NONE,   /* loopback only (the default) */
         NET_BRIDGE, /* veth on a declared network's bridge */
         NET_HOST,   /* the host's network namespace */
+        NET_MACVLAN, /* a macvlan child (mode bridge) of a host interface, as eth0 */
+        NET_IPVLAN,  /* an ipvlan child (mode l2) of a host interface, as eth0 */
         _NET_MODE_MAX,
 } net_mode_t;
 
@@ -104,6 +106,9 @@ struct spec_network {
         struct in_addr gateway; /* defaults to the first host address */
         bool nat;
         uint32_t mtu; /* 0 = kernel default (1500) */
+        /* Not from a file: a host bridge berth does not manage (a container's
+         * network.bridge naming no declared network), gateway 0 = no route. */
+        bool external;
         char *file;
         int line;
 };
@@ -140,9 +145,14 @@ struct spec_container {
 
         /* Network. */
         net_mode_t net_mode;
-        char *network;   /* NET_BRIDGE: the network definition's name */
+        char *network;   /* NET_BRIDGE: the network definition's name, else a host bridge's */
         bool address_auto;
         struct in_addr address; /* when static */
+        uint8_t address_prefix; /* "A.B.C.D/N": N (a network berth does not own); 0 = none given */
+        bool address_dhcp;      /* "dhcp": no address; the container's own client asks the LAN */
+        char *parent;           /* NET_MACVLAN, NET_IPVLAN: the host interface */
+        char *gateway_text;     /* network.gateway as written (not on berth's networks) */
+        struct in_addr gateway; /* parsed; 0 = no default route */
         struct publish *publish;
         size_t n_publish;
         char **dns;
@@ -169,7 +179,7 @@ struct spec_container {
         uint32_t snapshot_keep; /* scheduled snapshots kept */
 
         /* Line of each key, for errors found after parsing (0 = not set). */
-        int line_address, line_network, line_after, line_requires, line_template, line_rootfs;
+        int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
         int line_publish, line_idmap, line_user, line_seccomp;
 };
 
@@ -226,5 +236,13 @@ const char *spec_network_diff_live(const struct spec_network *a, const struct sp
 
 const char *restart_policy_to_string(restart_policy_t p);
 const char *net_mode_to_string(net_mode_t m);
+/* On a network berth does not own: macvlan, ipvlan, or a bridge that no
+ * file declares (config_check lets such a container through only with
+ * address A.B.C.D/N or dhcp, and refuses both on berth's networks). */
+static inline bool spec_container_external_net(const struct spec_container *c)
+{
+        return c->net_mode == NET_MACVLAN || c->net_mode == NET_IPVLAN ||
+               (c->net_mode == NET_BRIDGE && (c->address_prefix || c->address_dhcp));
+}
 const char *health_action_to_string(health_action_t a);
 const char *seccomp_mode_to_string(seccomp_mode_t m);

@@ -133,7 +133,7 @@ struct manager {
         char *containers_dir;
         struct spec_set set;
         struct spec_network **networks_up; /* bridges we manage, as last applied */
-        char net_owner[NET_OWNER_MAX];     /* marks our bridges (from the state directory) */
+        char net_owner[NET_OWNER_MAX];     /* marks our bridges, veths, cgroups (from the state directory) */
         size_t n_networks_up;
         struct unit **units;
         size_t n_units;

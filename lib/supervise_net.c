@@ -27,7 +27,7 @@ static void network_heal(struct manager *m, const struct spec_network *n)
                 if (u->state != U_RUNNING || !u->spec || u->spec->net_mode != NET_BRIDGE ||
                     !streq_ptr(u->spec->network, n->name))
                         continue;
-                r = net_container_reattach(u->name, n);
+                r = net_container_reattach(u->name, m->net_owner, n);
                 if (r < 0) {
                         failed++;
                         emit(m, u->name, "network-failed", "cannot re-attach to bridge '%s': %s", bridge, strerror(-r));
@@ -63,9 +63,10 @@ static void container_heal(struct manager *m, struct unit *u)
         /* Its init still runs after the open: the namespace is its own. */
         if (nsfd < 0 || syscall(SYS_pidfd_send_signal, u->init_pidfd, 0, NULL, 0) < 0)
                 return;
-        int r = net_container_setup(u->name, nsfd, n, a);
+        int r = net_container_setup(u->name, m->net_owner, nsfd, n, a);
         char ifname[IFNAMSIZ];
-        net_veth_name(u->name, ifname);
+        if (r < 0 || net_container_veth(u->name, m->net_owner, ifname) < 0)
+                net_veth_name(u->name, ifname);
         if (r < 0) {
                 emit(m, u->name, "network-failed", "its veth '%s' was deleted and cannot be made again: %s", ifname,
                      strerror(-r));
@@ -85,13 +86,12 @@ static void on_link_lost(enum netwatch_lost what, const char *name, const char *
         if (m->shutting_down)
                 return;
         if (what == NETWATCH_VETH) {
+                /* netwatch told only of our veths (by their alias); a new
+                 * one of the same container may be there already. */
                 struct unit *u = unit_find(m, name);
                 char own[IFNAMSIZ];
-                if (u) {
-                        net_veth_name(u->name, own);
-                        if (streq(own, ifname) && if_nametoindex(own) == 0)
-                                container_heal(m, u);
-                }
+                if (u && net_container_veth(u->name, m->net_owner, own) == -ENODEV)
+                        container_heal(m, u);
                 return;
         }
         for (size_t i = 0; i < m->n_networks_up; i++) {

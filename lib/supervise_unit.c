@@ -464,21 +464,28 @@ int unit_refind_init(struct unit *u)
 }
 
 /* SIGKILL to every process of the container's cgroup: found through its
- * monitor's cgroup (a cgroup below berthd's base), else below berthd's. */
+ * monitor's cgroup (a cgroup below berthd's base), else below berthd's;
+ * never a cgroup another berthd marked (its container of the same name). */
 static int unit_kill_cgroup(struct unit *u)
 {
         struct cgroup_manager *cm = NULL;
         struct cgroup *cg = NULL;
         int r = -ESRCH;
-        if (u->init_pid > 0 && cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0)
+        if (u->init_pid > 0 && cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0) {
+                cgroup_manager_set_owner(cm, u->m->net_owner);
                 r = cgroup_open_existing(cm, u->name, &cg);
+        }
         if (r < 0) {
                 cgroup_manager_free(cm);
                 cm = NULL;
                 r = cgroup_open_manager(&cm);
-                if (r >= 0)
+                if (r >= 0) {
+                        cgroup_manager_set_owner(cm, u->m->net_owner);
                         r = cgroup_open_existing(cm, u->name, &cg);
+                }
         }
+        if (r >= 0)
+                r = cgroup_owned(cg);
         if (r >= 0)
                 r = cgroup_kill_all(cg, SIGKILL);
         cgroup_free(cg);

@@ -57,7 +57,7 @@ got_page() { [ "$(get "$@")" = hello-net17 ]; }
 on_bridge() { [ "$(cat "/sys/class/net/$1/master/ifindex" 2>/dev/null)" = "$(cat "/sys/class/net/$BR/ifindex" 2>/dev/null)" ]; }
 healed() { on_bridge "$VW" && on_bridge "$VC"; }
 veth() { ip -o link show | awk -F': ' -v a="berth-veth:$1" '{ print $2 }' | cut -d@ -f1 | while read -r l; do
-  [ "$(cat "/sys/class/net/$l/ifalias" 2>/dev/null)" = "berth-veth:$1" ] && echo "$l"; done; }
+  [[ "$(cat "/sys/class/net/$l/ifalias" 2>/dev/null)" == "berth-veth:$1@"???????????????? ]] && echo "$l"; done; }
 
 if ! wait_until 60 running "$P-web" || ! wait_until 30 running "$P-cli"; then
   nok "the containers did not start"
@@ -85,7 +85,7 @@ else
   v=$VC
   ip link del "$v"
   t0=$(date +%s%N)
-  if wait_until 1 on_bridge "$v" && [ "$(cat "/sys/class/net/$v/ifalias")" = "berth-veth:$P-cli" ]; then
+  if wait_until 1 on_bridge "$v" && [[ "$(cat "/sys/class/net/$v/ifalias")" == "berth-veth:$P-cli@"???????????????? ]]; then
     t1=$(date +%s%N)
     ok "the container's veth is back on the bridge within a second ($(((t1 - t0) / 1000000)) ms)"
   else

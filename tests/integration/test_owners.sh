@@ -5,7 +5,9 @@
 # A runs a container on its own network; daemon B, with other directories
 # and no network, reloads and shuts down: A's bridge, and the container's
 # link on it, are untouched. A network of the same name declared by B is
-# refused, not taken over.
+# refused, not taken over. The container's veth and cgroup carry A's
+# identity, and daemon E, declaring a container of A's container's name,
+# neither kills nor removes it (start, stop, shutdown).
 # Private berthds below one mktemp -d, containers bo<pid>-*, bridge bon<pid>;
 # the EXIT trap removes everything (lib.sh's daemon layer).
 set -u
@@ -59,6 +61,31 @@ else
   daemon_stop
   check "B's shutdown leaves A's bridge alone" ip link show "$BR"
   check "A's container is still on it" eval "ip link show master '$BR' | grep -q 'vb-'"
+  # The container's veth and cgroup carry A's identity too. Daemon E declares
+  # a container of the same name: its cgroup would be A's (one base cgroup
+  # for both), and E refuses to take it over instead of killing A's
+  # container as "a leftover of a crash"; E's shutdown leaves it alone.
+  D=$A_D
+  pid_a=$(pid_of "$P-a")
+  veth_a=$(ip -o link show master "$BR" | awk -F': ' '{print $2}' | cut -d@ -f1 | head -n1)
+  check "A's veth carries A's identity" \
+    eval "[[ \"\$(cat /sys/class/net/$veth_a/ifalias 2>/dev/null)\" == berth-veth:$P-a@???????????????? ]]"
+  cg_a=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' "/proc/$pid_a/cgroup" 2>/dev/null)
+  [ -d "$cg_a" ] || cg_a=/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' "/proc/$pid_a/cgroup" 2>/dev/null)
+  own_a=$("$PY" -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.berth.owner").decode())' "$cg_a" 2>/dev/null)
+  check "A's cgroup carries A's identity ($own_a)" eval "[[ '$own_a' == ???????????????? ]]"
+  env_new e
+  container "$P-a" 'command = { "/bin/sleep", "100000" }' 'autostart = true' 'network { mode = "none" }'
+  daemon_start
+  wait_until 30 eval "grep -q 'belongs to another berthd' '$D/berthd.log'"
+  check "E is told the cgroup belongs to another berthd's container" grep -q "cgroup .* belongs to another berthd" "$D/berthd.log"
+  check "A's container was not killed by E's start" alive "$pid_a"
+  check "A still sees it running with the same pid" eval "[ \"\$(D=$A_D pid_of $P-a)\" = '$pid_a' ]"
+  ctl stop "$P-a" >/dev/null 2>&1
+  daemon_stop
+  check "E's stop and shutdown leave A's container alone" alive "$pid_a"
+  check "E's shutdown leaves A's veth" ip link show "$veth_a"
+  check "E's shutdown leaves A's cgroup" test -d "$cg_a"
   # daemon C declares a network with A's bridge: refused, A's bridge unchanged
   env_new c
   netconf

@@ -111,7 +111,7 @@ static const struct bad_case bad_cases[] = {
         { "address_bad", BT("  network { bridge = \"n\"  address = \"198.18.0.300\" }"),
           6, "network.address: '198.18.0.300' is not an IPv4 address (or auto)" },
         { "address_without_bridge", CT("  network { mode = \"host\"  address = \"198.18.0.5\" }"),
-          3, "network.address: only for a container on a bridge network" },
+          3, "network.address: only for a container on a bridge, macvlan or ipvlan network" },
         { "cidr_no_prefix", NT("198.18.0.0", ""),
           2, "subnet: '198.18.0.0' is not an IPv4 CIDR (e.g. 198.18.0.0/24)" },
         { "cidr_prefix_33", NT("198.18.0.0/33", ""),
@@ -161,7 +161,7 @@ static const struct bad_case bad_cases[] = {
         { "enum_restart", CT("  restart = \"sometimes\""),
           3, "restart: 'sometimes' is not valid (use no, on-failure, always, unless-stopped)" },
         { "enum_net_mode", CT("  network { mode = \"overlay\" }"),
-          3, "network.mode: 'overlay' is not valid (use none, bridge, host)" },
+          3, "network.mode: 'overlay' is not valid (use none, bridge, host, macvlan, ipvlan)" },
         { "enum_on_failure", CT("  health {\n    tcp = 80\n    on-failure = \"explode\"\n  }"),
           5, "health.on-failure: 'explode' is not valid (use restart, stop, none)" },
         { "enum_mount_type", CT("  mount m {\n    type = \"nfs\"\n    target = \"/m\"\n  }"),
@@ -259,7 +259,8 @@ static const struct bad_case bad_cases[] = {
         { "container_declared_twice", "container a {\n  template = \"busybox\"\n}\n\ncontainer a {\n  template = \"busybox\"\n}\n",
           5, "container 'a' declared twice (first at t.conf:1)" },
         { "bridge_undeclared", CT("  network { bridge = \"nowhere\" }"),
-          3, "network.bridge: network 'nowhere' is not declared by any file" },
+          3, "network.bridge: network 'nowhere' is not declared by any file (for a host bridge berth does not "
+          "manage, give address = \"A.B.C.D/N\" or \"dhcp\")" },
         { "block_never_closed", "container a {\n  template = \"busybox\"\n  limits {\n    memory = 1G\n",
           1, "'{' is never closed (missing '}' at the end of the file)" },
         { "value_missing", CT("  hostname =\n"),
@@ -495,6 +496,10 @@ static const char full_example[] =
         "    max-size  = 1M\n"
         "    max-files = 7\n"
         "  }\n"
+        "}\n"
+        "container lan {\n"
+        "  template = \"busybox\"\n"
+        "  network { mode = \"macvlan\" parent = \"eth1\" address = \"198.18.9.10/24\" gateway = \"198.18.9.1\" }\n"
         "}\n";
 
 static void test_config_parse_buffer_full_example(void **state)
@@ -506,7 +511,15 @@ static void test_config_parse_buffer_full_example(void **state)
         print_diags("full", &d);
         assert_int_equal(d.n, 0);
         assert_int_equal(set.n_networks, 1);
-        assert_int_equal(set.n_containers, 2);
+        assert_int_equal(set.n_containers, 3);
+        const struct spec_container *lan = spec_set_find_container(&set, "lan");
+        assert_non_null(lan);
+        assert_int_equal(lan->net_mode, NET_MACVLAN);
+        assert_string_equal(lan->parent, "eth1");
+        assert_int_equal(lan->address_prefix, 24);
+        assert_string_equal(inet_ntop(AF_INET, &lan->gateway, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN),
+                            "198.18.9.1");
+        assert_true(spec_container_external_net(lan));
 
         const struct spec_network *n = spec_set_find_network(&set, "lan0");
         char a[INET_ADDRSTRLEN];
@@ -932,7 +945,8 @@ static const struct cross_case cross_cases[] = {
         { "network_undeclared",
           { { "a.conf", NET_N },
             { "b.conf", "container a {\n  template = \"busybox\"\n  network { bridge = \"lan9\" }\n}\n" } },
-          { { "b.conf", 3, "network.bridge: network 'lan9' is not declared by any file" } } },
+          { { "b.conf", 3, "network.bridge: network 'lan9' is not declared by any file (for a host bridge berth "
+                         "does not manage, give address = \"A.B.C.D/N\" or \"dhcp\")" } } },
         { "address_outside_subnet",
           { { "a.conf", NET_N },
             { "b.conf", "container a {\n  template = \"busybox\"\n  network {\n    bridge = \"n\"\n    address = \"198.18.1.5\"\n  }\n}\n" } },

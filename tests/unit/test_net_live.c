@@ -24,8 +24,10 @@
 #include "net.h"
 #include "util.h"
 
+
 static char bridge[16], foreign[16], table[16], c1[32], c2[32], cli[32];
-#define OWNER "feedfacefeedface" /* this test's bridges */
+#define OWNER "feedfacefeedface" /* this test's bridges and veths */
+#define OWNER_B "00000000000000bb" /* another berthd's */
 static char statedir[64], ip_forward_before[8];
 static struct spec_network net;
 static struct in_addr subnet_addr(unsigned host)
@@ -173,9 +175,9 @@ static int teardown(void **state)
         (void) state;
         if (geteuid() != 0)
                 return 0;
-        (void) net_container_teardown(c1);
-        (void) net_container_teardown(c2);
-        (void) net_container_teardown(cli);
+        (void) net_container_teardown(c1, OWNER);
+        (void) net_container_teardown(c2, OWNER);
+        (void) net_container_teardown(cli, OWNER);
         (void) net_bridge_remove(bridge, OWNER);
         (void) nat_remove(table, NULL);
         (void) sh("ip link del %s 2>/dev/null", foreign);
@@ -302,8 +304,8 @@ static void test_container_setup_ping(void **state)
         assert_int_equal(ipam_assign(dfd, &net, c2, NULL, NULL, 0, &a2), 0);
         assert_int_equal(a1.s_addr, subnet_addr(2).s_addr);
         assert_int_equal(a2.s_addr, subnet_addr(3).s_addr);
-        assert_int_equal(net_container_setup(c1, ns1, &net, a1), 0);
-        assert_int_equal(net_container_setup(c2, ns2, &net, a2), 0);
+        assert_int_equal(net_container_setup(c1, OWNER, ns1, &net, a1), 0);
+        assert_int_equal(net_container_setup(c2, OWNER, ns2, &net, a2), 0);
         char v1[IFNAMSIZ], v2[IFNAMSIZ];
         net_veth_name(c1, v1);
         net_veth_name(c2, v2);
@@ -328,19 +330,19 @@ static void test_container_setup_ping(void **state)
         assert_non_null(strstr(out, ",UP"));
 
         /* Restart: same address from ipam, same setup works again. */
-        assert_int_equal(net_container_teardown(c1), 0);
+        assert_int_equal(net_container_teardown(c1, OWNER), 0);
         assert_false(link_exists(v1));
-        assert_int_equal(net_container_teardown(c1), 0);
+        assert_int_equal(net_container_teardown(c1, OWNER), 0);
         struct in_addr again;
         assert_int_equal(ipam_assign(dfd, &net, c1, NULL, NULL, 0, &again), 0);
         assert_int_equal(again.s_addr, a1.s_addr);
-        assert_int_equal(net_container_setup(c1, ns1, &net, again), 0);
+        assert_int_equal(net_container_setup(c1, OWNER, ns1, &net, again), 0);
         inet_ntop(AF_INET, &again, a, sizeof a);
         char *ping_back[] = { "/bin/busybox", "ping", "-c", "1", "-W", "2", a, NULL };
         assert_int_equal(run_in(ns2, ping_back, NULL, 0, false), 0);
 
-        assert_int_equal(net_container_teardown(c1), 0);
-        assert_int_equal(net_container_teardown(c2), 0);
+        assert_int_equal(net_container_teardown(c1, OWNER), 0);
+        assert_int_equal(net_container_teardown(c2, OWNER), 0);
         assert_int_equal(ipam_release(dfd, net.name, c1), 0);
         assert_int_equal(ipam_release(dfd, net.name, c2), 0);
         close(ns1);
@@ -355,7 +357,7 @@ static void test_container_setup_failure_leaves_nothing(void **state)
         int ns = netns_new(), before = count_links();
         struct spec_network bad = net;
         bad.gateway.s_addr = htonl((198u << 24) | (18u << 16) | 1); /* off-link: route add fails */
-        assert_true(net_container_setup(c1, ns, &bad, subnet_addr(9)) < 0);
+        assert_true(net_container_setup(c1, OWNER, ns, &bad, subnet_addr(9)) < 0);
         char v[IFNAMSIZ];
         net_veth_name(c1, v);
         assert_false(link_exists(v));
@@ -363,7 +365,7 @@ static void test_container_setup_failure_leaves_nothing(void **state)
         /* Not a berth bridge: refused before anything is made. */
         struct spec_network other = net;
         other.bridge = "lo";
-        assert_int_equal(net_container_setup(c1, ns, &other, subnet_addr(9)), -ENODEV);
+        assert_int_equal(net_container_setup(c1, OWNER, ns, &other, subnet_addr(9)), -ENODEV);
         assert_int_equal(count_links(), before);
         close(ns);
 }
@@ -386,8 +388,8 @@ static void test_nat_apply_publish_reachable(void **state)
         REQUIRE_ROOT();
         int srv = netns_new(), client = netns_new();
         struct in_addr as = subnet_addr(20), ac = subnet_addr(21);
-        assert_int_equal(net_container_setup(c2, srv, &net, as), 0);
-        assert_int_equal(net_container_setup(cli, client, &net, ac), 0);
+        assert_int_equal(net_container_setup(c2, OWNER, srv, &net, as), 0);
+        assert_int_equal(net_container_setup(cli, OWNER, client, &net, ac), 0);
 
         struct publish pub = { .host_port = 18080, .container_port = 8080, .proto = PROTO_TCP };
         struct nat_target t = { .name = c2, .address = as, .publish = &pub, .n_publish = 1 };
@@ -424,8 +426,8 @@ static void test_nat_apply_publish_reachable(void **state)
         snprintf(cmd, sizeof cmd, "nft list table inet %s >/dev/null 2>&1", table);
         assert_int_not_equal(sh("%s", cmd), 0);
         assert_int_equal(nat_remove(table, NULL), 0);
-        assert_int_equal(net_container_teardown(c2), 0);
-        assert_int_equal(net_container_teardown(cli), 0);
+        assert_int_equal(net_container_teardown(c2, OWNER), 0);
+        assert_int_equal(net_container_teardown(cli, OWNER), 0);
         close(srv);
         close(client);
 }
@@ -441,8 +443,8 @@ static void test_container_setup_100_no_leak(void **state)
         char in_before[1024], in_after[1024];
         run_in(ns, count, in_before, sizeof in_before, false);
         for (int i = 0; i < 100; i++) {
-                assert_int_equal(net_container_setup(c1, ns, &net, subnet_addr(30)), 0);
-                assert_int_equal(net_container_teardown(c1), 0);
+                assert_int_equal(net_container_setup(c1, OWNER, ns, &net, subnet_addr(30)), 0);
+                assert_int_equal(net_container_teardown(c1, OWNER), 0);
         }
         assert_int_equal(count_links(), before);
         run_in(ns, count, in_after, sizeof in_after, false);
@@ -451,8 +453,8 @@ static void test_container_setup_100_no_leak(void **state)
         snprintf(buf, sizeof buf, "ls /proc/%d/fd | wc -l", (int) getpid());
         int fds = atoi(sh_out(buf));
         for (int i = 0; i < 20; i++) {
-                assert_int_equal(net_container_setup(c1, ns, &net, subnet_addr(30)), 0);
-                assert_int_equal(net_container_teardown(c1), 0);
+                assert_int_equal(net_container_setup(c1, OWNER, ns, &net, subnet_addr(30)), 0);
+                assert_int_equal(net_container_teardown(c1, OWNER), 0);
         }
         /* A leak is one fd (or more) per cycle, 20 here; a single transient
          * fd seen by the listing (it happened once on a loaded host) is not. */
@@ -471,6 +473,43 @@ static void test_bridge_remove_ours(void **state)
 }
 
 /* Pure tests (no root). */
+/* Two berthds' containers of the same name on one host: the second gets
+ * its owner's own veth name, and neither's teardown touches the other's. */
+static void test_container_same_name_two_owners(void **state)
+{
+        (void) state;
+        REQUIRE_ROOT();
+        int dfd = state_dir();
+        int ns1 = netns_new(), ns2 = netns_new();
+        struct in_addr a1 = subnet_addr(40), a2 = subnet_addr(41);
+        (void) dfd;
+        char prim[IFNAMSIZ], alt[IFNAMSIZ], got[IFNAMSIZ];
+        net_veth_name(c1, prim);
+        net_veth_name_alt(c1, OWNER_B, alt);
+        assert_int_equal(strlen(alt), 15);
+        assert_int_equal(net_container_setup(c1, OWNER, ns1, &net, a1), 0);
+        assert_int_equal(net_container_setup(c1, OWNER_B, ns2, &net, a2), 0);
+        assert_true(link_exists(prim));
+        assert_true(link_exists(alt));
+        assert_int_equal(net_container_veth(c1, OWNER, got), 0);
+        assert_string_equal(got, prim);
+        assert_int_equal(net_container_veth(c1, OWNER_B, got), 0);
+        assert_string_equal(got, alt);
+        /* B's setup again (a restart) replaces B's own, never A's. */
+        assert_int_equal(net_container_setup(c1, OWNER_B, ns2, &net, a2), 0);
+        assert_true(link_exists(prim));
+        assert_true(link_exists(alt));
+        /* B's teardown leaves A's veth. */
+        assert_int_equal(net_container_teardown(c1, OWNER_B), 0);
+        assert_false(link_exists(alt));
+        assert_true(link_exists(prim));
+        assert_int_equal(net_container_veth(c1, OWNER_B, got), -ENODEV);
+        assert_int_equal(net_container_teardown(c1, OWNER_B), 0);
+        assert_true(link_exists(prim));
+        assert_int_equal(net_container_teardown(c1, OWNER), 0);
+        assert_false(link_exists(prim));
+}
+
 static void test_net_veth_name_fits(void **state)
 {
         (void) state;
@@ -496,6 +535,7 @@ int main(void)
                 cmocka_unit_test(test_bridge_other_owner_left_alone),
                 cmocka_unit_test(test_net_owner_id_is_stable),
                 cmocka_unit_test(test_container_setup_ping),
+                cmocka_unit_test(test_container_same_name_two_owners),
                 cmocka_unit_test(test_container_setup_failure_leaves_nothing),
                 cmocka_unit_test(test_loopback_up_in_netns),
                 cmocka_unit_test(test_nat_apply_publish_reachable),
