@@ -69,7 +69,10 @@ _berthctl()
                 return 0 ;;
         -t) # the stop timeout of stop and restart; run's and exec's --tty takes nothing
                 case $verb in stop | restart) return 0 ;; esac ;;
-        --timeout | -n | --lines | -u | --user | -e | --env | --since)
+        --timeout | -n | --lines | -u | --user | -e | --env | --since | --until | --count)
+                return 0 ;;
+        --stream)
+                mapfile -t COMPREPLY < <(compgen -W 'stdout stderr all' -- "$cur")
                 return 0 ;;
         esac
 
@@ -92,6 +95,13 @@ _berthctl()
                 fi ;;
         import)
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+        cp) # NAME:PATH on one side, a host path on the other
+                if [[ $cur == *:* ]]; then
+                        return 0
+                fi
+                mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir" | sed 's/$/:/')" -- "$cur")
+                mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur")
+                compopt -o nospace 2>/dev/null ;;
         template)
                 [ "$COMP_CWORD" -ge 2 ] && [ "$prev" = template ] &&
                         mapfile -t COMPREPLY < <(compgen -W 'list ls build import remove' -- "$cur") ;;

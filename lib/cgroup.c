@@ -279,9 +279,11 @@ int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, struct e
         return cg->m->ops->apply_limits(cg, l, e);
 }
 
-int cgroup_apply_devices(struct cgroup *cg)
+int cgroup_apply_devices(struct cgroup *cg, const struct cgroup_device_rule *extra, size_t n)
 {
-        return cg->m->ops->apply_devices(cg);
+        if (n > CGROUP_DEVICES_MAX)
+                return -E2BIG;
+        return cg->m->ops->apply_devices(cg, extra, n);
 }
 
 int cgroup_attach(struct cgroup *cg, pid_t pid)
@@ -301,7 +303,8 @@ void cgroup_placement_done(struct cgroup_placement *p)
 }
 
 int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
-                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, struct error *e)
+                   const struct cgroup_device_rule *devices, size_t n_devices, struct cgroup **ret_cg,
+                   struct cgroup_placement *ret_place, struct error *e)
 {
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
         int r = cgroup_create(m, name, &cg);
@@ -332,7 +335,7 @@ int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec
                         (void) error_code(e, r);
                 goto out_remove;
         }
-        r = cgroup_apply_devices(cg);
+        r = cgroup_apply_devices(cg, devices, n_devices);
         if (r < 0) {
                 (void) error_set(e, r, "cannot restrict its devices");
                 goto out_remove;
@@ -455,6 +458,7 @@ int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret)
         ret->memory_current = ret->memory_peak = ret->cpu_usage_ns = ret->pids_current =
                 CGROUP_STAT_UNKNOWN;
         ret->io_read_bytes = ret->io_write_bytes = ret->oom_kills = CGROUP_STAT_UNKNOWN;
+        ret->memory_limit = ret->pids_limit = CGROUP_STAT_UNKNOWN;
         return cg->m->ops->stats(cg, ret);
 }
 

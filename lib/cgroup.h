@@ -98,10 +98,21 @@ const char *cgroup_path(const struct cgroup *cg);
  * message says which, its code stays 0; the caller logs it as a
  * warning), 0 otherwise. */
 int cgroup_apply_limits(struct cgroup *cg, const struct spec_limits *l, struct error *e);
+/* One more device the container may use (device blocks, lib/devices.h). */
+#define CGROUP_DEV_MKNOD 1u /* the bits of BPF_DEVCG_ACC_* */
+#define CGROUP_DEV_READ 2u
+#define CGROUP_DEV_WRITE 4u
+#define CGROUP_DEVICES_MAX 64
+struct cgroup_device_rule {
+        char type; /* 'c' or 'b' */
+        uint32_t major, minor;
+        unsigned access; /* CGROUP_DEV_* */
+};
 /* Denies every device except null, zero, full, random, urandom, tty, console,
- * ptmx and pts (v1 devices.deny/allow, v2 a BPF_CGROUP_DEVICE program). On v2
- * a cgroup that already has a device program keeps it. */
-int cgroup_apply_devices(struct cgroup *cg);
+ * ptmx and pts, and the n extra rules (v1 devices.deny/allow, v2 a
+ * BPF_CGROUP_DEVICE program). On v2 a cgroup that already has a device
+ * program keeps it. -E2BIG for more than CGROUP_DEVICES_MAX rules. */
+int cgroup_apply_devices(struct cgroup *cg, const struct cgroup_device_rule *extra, size_t n);
 
 /* Moves pid (all its threads) into the cgroup in every hierarchy. */
 int cgroup_attach(struct cgroup *cg, pid_t pid);
@@ -140,7 +151,8 @@ bool cgroup_manager_places_at_clone(const struct cgroup_manager *m);
  * nothing made here is left (the cgroup is removed again). *ret_cg is owned
  * by the caller; remove it with cgroup_remove() when the container ends. */
 int cgroup_prepare(struct cgroup_manager *m, const char *name, const struct spec_limits *l,
-                   struct cgroup **ret_cg, struct cgroup_placement *ret_place, struct error *e);
+                   const struct cgroup_device_rule *devices, size_t n_devices, struct cgroup **ret_cg,
+                   struct cgroup_placement *ret_place, struct error *e);
 /* The placement of an existing cgroup, for one more process (berthctl exec,
  * health probes): the same as cgroup_prepare() hands a container's first. */
 int cgroup_place(struct cgroup *cg, struct cgroup_placement *ret_place);
@@ -169,6 +181,7 @@ int cgroup_wait_empty(struct cgroup *cg, usec_t timeout);
 /* Every field is CGROUP_STAT_UNKNOWN when the host does not provide it. */
 struct cgroup_stats {
         uint64_t memory_current, memory_peak; /* bytes */
+        uint64_t memory_limit, pids_limit;    /* UNKNOWN also when there is none */
         uint64_t cpu_usage_ns;
         uint64_t pids_current;
         uint64_t io_read_bytes, io_write_bytes;

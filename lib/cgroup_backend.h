@@ -58,7 +58,7 @@ struct cgroup_backend_ops {
         /* Directory holding controller c's files, or NULL. */
         const char *(*controller_path)(const struct cgroup *cg, int c);
         int (*apply_limits)(struct cgroup *cg, const struct spec_limits *l, struct error *e);
-        int (*apply_devices)(struct cgroup *cg);
+        int (*apply_devices)(struct cgroup *cg, const struct cgroup_device_rule *extra, size_t n);
         int (*attach)(struct cgroup *cg, pid_t pid);
         /* Fills p for a process about to be born (see cgroup_placement). */
         int (*place)(struct cgroup *cg, struct cgroup_placement *p);
@@ -84,3 +84,10 @@ int cgroup_open_manager_with(const struct cgroup_backend_ops *ops, const struct 
                              struct cgroup_manager **ret);
 /* Directory of controller c of cg (tests), or NULL. */
 const char *cgroup_controller_path(const struct cgroup *cg, int c);
+
+/* cgroup_v2.c's BPF_CGROUP_DEVICE program (exposed for its unit test):
+ * the default nodes and the extra rules, into p (max instructions).
+ * Returns the instruction count, 0 when max is too small. */
+struct bpf_insn;
+size_t cgroup_v2_device_program(struct bpf_insn *p, size_t max, const struct cgroup_device_rule *extra,
+                                size_t n_extra);

@@ -1,13 +1,16 @@
 /* Shared helpers of the cgroup backends: controller names, pure conversions
  * and parsers, small cgroupfs file helpers. Calls nothing above it. */
 #include "cgroup_util.h"
+#include "cgroup.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "settings.h"
 #include "util.h"
 
 const char *const cgroup_controller_names[CG_N] = {
@@ -357,4 +360,112 @@ void cgroup_add_note(struct error *e, int *notes, const char *key, const char *w
         size_t len = strnlen(e->msg, sizeof e->msg);
         if (len + 1 < sizeof e->msg)
                 snprintf(e->msg + len, sizeof e->msg - len, "%slimits.%s: %s", len ? "; " : "", key, what);
+}
+
+/* ---- io-max: one device's throttle in the per-device files ---------------- */
+
+/* Sets device dev's line of file (v1 blkio.throttle.*, v2 io.max) to
+ * "dev value", after setting every other device's line to "D clear":
+ * berth throttles one device, so a device named before is released. Each
+ * write is journaled in u with the line it replaced. */
+static int undo_write_device(struct cgroup_undo *u, int dfd, const char *file, const char *dev, const char *value,
+                             const char *clear)
+{
+        _cleanup_free_ char *text = NULL;
+        char line[256], old[256];
+        int r = cgroup_read_at(dfd, file, &text);
+        if (r < 0)
+                return r;
+        snprintf(old, sizeof old, "%s %s", dev ? dev : "", clear);
+        for (char *p = text, *nl; p && *p; p = nl) {
+                nl = strchr(p, '\n');
+                if (nl)
+                        *nl++ = 0;
+                size_t dl = strcspn(p, " ");
+                if (dl == 0 || !strchr(p, ':'))
+                        continue;
+                if (dev && strlen(dev) == dl && strncmp(p, dev, dl) == 0) {
+                        snprintf(old, sizeof old, "%s", p);
+                        continue;
+                }
+                if (u->n >= ELEMENTSOF(u->e))
+                        return -E2BIG;
+                snprintf(line, sizeof line, "%.*s %s", (int) dl, p, clear);
+                if ((r = cgroup_write_at(dfd, file, line)) < 0)
+                        return r;
+                u->e[u->n].dfd = dfd;
+                u->e[u->n].file = file;
+                snprintf(u->e[u->n].old, sizeof u->e[u->n].old, "%s", p);
+                u->n++;
+        }
+        if (!dev)
+                return 0;
+        if (u->n >= ELEMENTSOF(u->e))
+                return -E2BIG;
+        snprintf(line, sizeof line, "%s %s", dev, value);
+        if ((r = cgroup_write_at(dfd, file, line)) < 0)
+                return r;
+        u->e[u->n].dfd = dfd;
+        u->e[u->n].file = file;
+        snprintf(u->e[u->n].old, sizeof u->e[u->n].old, "%s", old);
+        u->n++;
+        return 0;
+}
+
+static void io_value(char *buf, size_t size, uint64_t v, const char *unset)
+{
+        if (v)
+                snprintf(buf, size, "%" PRIu64, v);
+        else
+                snprintf(buf, size, "%s", unset);
+}
+
+int cgroup_apply_io_max(struct cgroup_undo *u, int dfd, bool v2, const struct spec_limits *l, struct error *e,
+                        int *notes)
+{
+        static const char *const v1_files[] = { "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+                                                "blkio.throttle.read_iops_device",
+                                                "blkio.throttle.write_iops_device" };
+        char dev[32], *devp = NULL;
+        int r;
+        if (dfd < 0 || !cgroup_file_exists_at(dfd, v2 ? "io.max" : v1_files[0])) {
+                if (l->io_device)
+                        cgroup_add_note(e, notes, "io-max",
+                                        v2 ? "no io.max on this host, skipped"
+                                           : "no blkio.throttle files on this host, skipped");
+                return 0;
+        }
+        if (l->io_device) {
+                unsigned ma, mi;
+                r = settings_block_device(l->io_device, &ma, &mi);
+                if (r < 0)
+                        return error_set(e, r == -ENOTBLK ? -ENOTBLK : r, "io-max: device '%s'", l->io_device);
+                snprintf(dev, sizeof dev, "%u:%u", ma, mi);
+                devp = dev;
+        }
+        const uint64_t v[4] = { l->io_rbps, l->io_wbps, l->io_riops, l->io_wiops };
+        char a[4][32];
+        if (v2) {
+                for (size_t i = 0; i < 4; i++)
+                        io_value(a[i], sizeof a[i], v[i], "max");
+                char value[160];
+                snprintf(value, sizeof value, "rbps=%s wbps=%s riops=%s wiops=%s", a[0], a[1], a[2], a[3]);
+                r = undo_write_device(u, dfd, "io.max", devp, value, "rbps=max wbps=max riops=max wiops=max");
+        } else {
+                r = 0;
+                for (size_t i = 0; i < 4 && r >= 0; i++) {
+                        io_value(a[i], sizeof a[i], v[i], "0");
+                        r = undo_write_device(u, dfd, v1_files[i], devp, a[i], "0");
+                }
+        }
+        if (r < 0)
+                return error_set(e, r, "io-max: cannot throttle device '%s'", l->io_device ? l->io_device : "?");
+        return 0;
+}
+
+const char *cgroup_device_rule_format(const struct cgroup_device_rule *r, char *buf, size_t size)
+{
+        snprintf(buf, size, "%c %u:%u %s%s%s", r->type, r->major, r->minor, r->access & CGROUP_DEV_READ ? "r" : "",
+                 r->access & CGROUP_DEV_WRITE ? "w" : "", r->access & CGROUP_DEV_MKNOD ? "m" : "");
+        return buf;
 }

@@ -52,6 +52,13 @@ struct cgroup_undo {
 int cgroup_undo_write(struct cgroup_undo *u, int dfd, const char *file, const char *value);
 void cgroup_undo_rollback(struct cgroup_undo *u);
 
+/* io-max of l into the controller directory dfd (v2: io.max; v1: the
+ * four blkio.throttle.*_device files): the device, resolved now to its
+ * major:minor, gets l's limits, every other device none. A host without
+ * the files is a note. 0, or -errno with e set (writes journaled in u). */
+int cgroup_apply_io_max(struct cgroup_undo *u, int dfd, bool v2, const struct spec_limits *l, struct error *e,
+                        int *notes);
+
 /* Appends the pids of cgroup.procs of dfd and of every cgroup below it. */
 int cgroup_collect_pids(int dfd, pid_t **pids, size_t *n, size_t *cap, int depth);
 /* Removes the directory name in dfd and every cgroup below it (rmdir only). */
@@ -66,3 +73,7 @@ usec_t cgroup_now(void);
  * ("; " between notes; e may be NULL), leaves its code 0 (a note is no
  * failure) and counts it in *notes. */
 void cgroup_add_note(struct error *e, int *notes, const char *key, const char *what);
+
+/* "c 10:229 rw": the v1 devices.allow line of a device rule (cgroup.h). */
+struct cgroup_device_rule;
+const char *cgroup_device_rule_format(const struct cgroup_device_rule *r, char *buf, size_t size);

@@ -333,6 +333,11 @@ static int v1_apply_limits(struct cgroup *cg, const struct spec_limits *l, struc
                                 "no blkio.weight or blkio.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
+        r = cgroup_apply_io_max(&u, fd, false, l, e, &notes);
+        if (r < 0) {
+                cgroup_undo_rollback(&u);
+                return r;
+        }
         return notes ? 1 : 0;
 
 fail:
@@ -341,7 +346,7 @@ fail:
         return r;
 }
 
-static int v1_apply_devices(struct cgroup *cg)
+static int v1_apply_devices(struct cgroup *cg, const struct cgroup_device_rule *extra, size_t n)
 {
         static const char *const allow[] = {
                 "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
@@ -353,6 +358,10 @@ static int v1_apply_devices(struct cgroup *cg)
         int r = cgroup_write_at(fd, "devices.deny", "a");
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(allow); i++)
                 r = cgroup_write_at(fd, "devices.allow", allow[i]);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char line[64];
+                r = cgroup_write_at(fd, "devices.allow", cgroup_device_rule_format(&extra[i], line, sizeof line));
+        }
         return r;
 }
 
@@ -510,6 +519,10 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
         if (fd >= 0) {
                 (void) cgroup_read_u64_at(fd, "memory.usage_in_bytes", &st->memory_current);
                 (void) cgroup_read_u64_at(fd, "memory.max_usage_in_bytes", &st->memory_peak);
+                /* no limit: the page counter's maximum, rounded to pages */
+                if (cgroup_read_u64_at(fd, "memory.limit_in_bytes", &st->memory_limit) < 0 ||
+                    st->memory_limit >= (UINT64_C(1) << 62))
+                        st->memory_limit = CGROUP_STAT_UNKNOWN;
                 _cleanup_free_ char *oc = NULL;
                 if (cgroup_read_at(fd, "memory.oom_control", &oc) >= 0 &&
                     cgroup_parse_keyed(oc, "oom_kill", &st->oom_kills) < 0)
@@ -518,8 +531,10 @@ static int v1_stats(struct cgroup *cg, struct cgroup_stats *st)
         if (v1cg(cg)->fd[CG_CPUACCT] >= 0)
                 (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_CPUACCT], "cpuacct.usage",
                                           &st->cpu_usage_ns);
-        if (v1cg(cg)->fd[CG_PIDS] >= 0)
+        if (v1cg(cg)->fd[CG_PIDS] >= 0) {
                 (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_PIDS], "pids.current", &st->pids_current);
+                (void) cgroup_read_u64_at(v1cg(cg)->fd[CG_PIDS], "pids.max", &st->pids_limit);
+        }
         fd = v1cg(cg)->fd[CG_BLKIO];
         if (fd >= 0) {
                 static const char *const files[] = {"blkio.throttle.io_service_bytes_recursive",

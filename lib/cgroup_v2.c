@@ -372,6 +372,11 @@ static int v2_apply_limits(struct cgroup *cg, const struct spec_limits *l, struc
                          "no io.weight or io.bfq.weight on this host, skipped");
         if (r < 0)
                 goto fail;
+        r = cgroup_apply_io_max(&u, fd, true, l, e, &notes);
+        if (r < 0) {
+                cgroup_undo_rollback(&u);
+                return r;
+        }
         return notes ? 1 : 0;
 
 fail:
@@ -397,15 +402,22 @@ static const struct {
         {1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1},
 };
 
-/* Allows read, write and mknod of the listed character devices, denies
- * everything else (the program returns 1 to allow, 0 to deny). */
-static size_t build_device_program(struct bpf_insn *p, size_t max)
+#define RSH32_IMM(d, i) INSN(BPF_ALU | BPF_RSH | BPF_K, d, 0, 0, i)
+#define MOV64_REG(d, s) INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+
+/* Allows read, write and mknod of the listed character devices, and what
+ * each extra rule allows of its device; denies everything else (the
+ * program returns 1 to allow, 0 to deny). Returns the number of
+ * instructions, 0 when max is too small. */
+size_t cgroup_v2_device_program(struct bpf_insn *p, size_t max, const struct cgroup_device_rule *extra, size_t n_extra)
 {
         size_t n = 0;
-        if (max < 6 + 5 * ELEMENTSOF(allowed_char_devices))
+        if (max < 8 + 5 * ELEMENTSOF(allowed_char_devices) + 8 * n_extra)
                 return 0;
         p[n++] = LDX_W(BPF_REG_2, BPF_REG_1, 0);        /* access_type */
         p[n++] = ALU32_IMM(BPF_AND, BPF_REG_2, 0xffff); /* device type */
+        p[n++] = LDX_W(BPF_REG_3, BPF_REG_1, 0);
+        p[n++] = RSH32_IMM(BPF_REG_3, 16);              /* access asked for */
         p[n++] = LDX_W(BPF_REG_4, BPF_REG_1, 4);        /* major */
         p[n++] = LDX_W(BPF_REG_5, BPF_REG_1, 8);        /* minor */
         for (size_t i = 0; i < ELEMENTSOF(allowed_char_devices); i++) {
@@ -415,6 +427,18 @@ static size_t build_device_program(struct bpf_insn *p, size_t max)
                 p[n++] = JNE_IMM(BPF_REG_4, (int32_t) allowed_char_devices[i].major, skip - 1);
                 if (!any_minor)
                         p[n++] = JNE_IMM(BPF_REG_5, allowed_char_devices[i].minor, skip - 2);
+                p[n++] = MOV64_IMM(BPF_REG_0, 1);
+                p[n++] = EXIT_INSN();
+        }
+        for (size_t i = 0; i < n_extra; i++) { /* 8 instructions each */
+                const struct cgroup_device_rule *r = &extra[i];
+                int32_t type = r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
+                p[n++] = JNE_IMM(BPF_REG_2, type, 7);
+                p[n++] = JNE_IMM(BPF_REG_4, (int32_t) r->major, 6);
+                p[n++] = JNE_IMM(BPF_REG_5, (int32_t) r->minor, 5);
+                p[n++] = MOV64_REG(BPF_REG_0, BPF_REG_3);
+                p[n++] = ALU32_IMM(BPF_AND, BPF_REG_0, (int32_t) (~r->access & 7u)); /* asked, not allowed */
+                p[n++] = JNE_IMM(BPF_REG_0, 0, 2);
                 p[n++] = MOV64_IMM(BPF_REG_0, 1);
                 p[n++] = EXIT_INSN();
         }
@@ -429,7 +453,7 @@ static int bpf_call(int cmd, union bpf_attr *attr)
         return r < 0 ? -errno : (int) r;
 }
 
-static int v2_apply_devices(struct cgroup *cg)
+static int v2_apply_devices(struct cgroup *cg, const struct cgroup_device_rule *extra, size_t n_extra)
 {
         union bpf_attr q;
         uint32_t ids[8];
@@ -442,8 +466,8 @@ static int v2_apply_devices(struct cgroup *cg)
         if (r >= 0 && q.query.prog_cnt > 0)
                 return 0; /* already restricted (re-adopted container) */
 
-        struct bpf_insn insns[64];
-        size_t n = build_device_program(insns, ELEMENTSOF(insns));
+        struct bpf_insn insns[64 + 8 * CGROUP_DEVICES_MAX];
+        size_t n = cgroup_v2_device_program(insns, ELEMENTSOF(insns), extra, n_extra);
         if (n == 0)
                 return -E2BIG;
         union bpf_attr load;
@@ -565,6 +589,8 @@ static int v2_stats(struct cgroup *cg, struct cgroup_stats *st)
         (void) cgroup_read_u64_at(fd, "memory.current", &st->memory_current);
         (void) cgroup_read_u64_at(fd, "memory.peak", &st->memory_peak);
         (void) cgroup_read_u64_at(fd, "pids.current", &st->pids_current);
+        (void) cgroup_read_u64_at(fd, "memory.max", &st->memory_limit); /* "max": UNKNOWN */
+        (void) cgroup_read_u64_at(fd, "pids.max", &st->pids_limit);
         uint64_t usec;
         if (cgroup_read_at(fd, "cpu.stat", &cpu) >= 0 &&
             cgroup_parse_keyed(cpu, "usage_usec", &usec) >= 0)

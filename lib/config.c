@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "parse.h"
 #include "seccomp_profile.h"
+#include "settings.h"
 #include "util.h"
 
 /* Reading: the text is scanned (config_scan.c), parsed by libconfuse with a
@@ -361,11 +362,185 @@ static void read_mounts(struct ctx *x, cfg_t *s, const struct scan *scan, int re
                 } else if (has_source)
                         err(x, sline, "mount.source: not allowed for type tmpfs");
         }
-        /* Two mounts with the same name in one container: libconfuse merges
-         * them, so look at what the pre-scan saw. */
-        if (rec >= 0)
-                if (scan_report_declared_twice(scan, rec, x->d, x->file) < 0)
+}
+
+/* ---- device, secret and hook blocks (titled sub-blocks like mount) ---- */
+
+static const char *const dev_builtin[] = { "/dev/null", "/dev/zero", "/dev/full",   "/dev/random", "/dev/urandom",
+                                           "/dev/tty",  "/dev/console", "/dev/ptmx", "/dev/fd",    "/dev/stdin",
+                                           "/dev/stdout", "/dev/stderr", "/dev/pts", "/dev/shm",   "/dev/mqueue" };
+
+static bool dev_path_taken(const char *p)
+{
+        for (size_t i = 0; i < ELEMENTSOF(dev_builtin); i++) {
+                size_t l = strlen(dev_builtin[i]);
+                if (strncmp(p, dev_builtin[i], l) == 0 && (p[l] == 0 || p[l] == '/'))
+                        return true;
+        }
+        return false;
+}
+
+/* "c 10:229" or "b 8:0" */
+static bool parse_dev_number(const char *t, struct spec_device *d)
+{
+        char type, colon, rest;
+        unsigned maj, min;
+        if (sscanf(t, "%c %u%c%u%c", &type, &maj, &colon, &min, &rest) != 4 || colon != ':' ||
+            (type != 'c' && type != 'b') || t[1] != ' ' || !isdigit((unsigned char) t[2]) ||
+            maj > 4095 || min > 1048575)
+                return false;
+        d->type = type;
+        d->major = maj;
+        d->minor = min;
+        return true;
+}
+
+static void read_devices(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
+{
+        unsigned n = cfg_size(s, "device");
+        if (n == 0)
+                return;
+        c->devices = calloc(n, sizeof *c->devices);
+        if (!c->devices) {
+                oom(x);
+                return;
+        }
+        for (unsigned i = 0; i < n && i < SPEC_DEVICES_MAX; i++) {
+                cfg_t *b = cfg_getnsec(s, "device", i);
+                const char *title = cfg_title(b);
+                const struct sec_rec *r = scan_find_child(scan, rec, "device", title);
+                struct spec_device *d = &c->devices[c->n_devices++];
+                d->line = r ? r->line : c->line;
+                d->name = strdup(title ? title : "");
+                if (!d->name) {
                         oom(x);
+                        continue;
+                }
+                bool ok = true;
+                if (d->name[0] == '/') {
+                        if (!path_is_canonical_absolute(d->name) || strncmp(d->name, "/dev/", 5) != 0 || !d->name[5]) {
+                                err(x, d->line, "device: '%s' is not a host device node (a canonical path under /dev/)",
+                                    d->name);
+                                ok = false;
+                        } else if (!(d->host = strdup(d->name)))
+                                oom(x);
+                } else if (!parse_dev_number(d->name, d)) {
+                        err(x, d->line,
+                            "device: '%s' is neither a host node (/dev/...) nor TYPE MAJOR:MINOR (e.g. \"c 10:229\")",
+                            d->name);
+                        ok = false;
+                }
+                d->line_path = read_one(x, b, "container.device", "path", d);
+                (void) read_one(x, b, "container.device", "access", d);
+                if (d->line_path) {
+                        if (!path_is_canonical_absolute(d->path) || strncmp(d->path, "/dev/", 5) != 0 || !d->path[5])
+                                err(x, d->line_path, "device.path: '%s' must be a canonical path under /dev/", d->path);
+                        else if (dev_path_taken(d->path))
+                                err(x, d->line_path, "device.path: '%s' is one of the nodes berth makes itself",
+                                    d->path);
+                } else if (ok && d->host) {
+                        if (!(d->path = strdup(d->host)))
+                                oom(x);
+                        else if (dev_path_taken(d->path))
+                                err(x, d->line, "device: '%s' is one of the nodes berth makes itself (set path)",
+                                    d->path);
+                } else if (ok)
+                        err(x, d->line, "device '%s': a device given by number needs path = \"/dev/NAME\"", d->name);
+                if (d->access) {
+                        const char *a = d->access;
+                        bool bad = strspn(a, "rwm") != strlen(a);
+                        for (size_t j = 0; !bad && a[j]; j++)
+                                bad = strchr(a + j + 1, a[j]) != NULL;
+                        if (bad)
+                                err(x, line_of(b, "access"), "device.access: '%s' is not a subset of rwm (e.g. rw)", a);
+                } else if (!(d->access = strdup("rwm")))
+                        oom(x);
+                for (size_t j = 0; d->path && j + 1 < c->n_devices; j++)
+                        if (streq_ptr(c->devices[j].path, d->path))
+                                err(x, d->line_path ? d->line_path : d->line,
+                                    "device: '%s' is also the path of the device at line %d", d->path,
+                                    c->devices[j].line);
+        }
+        if (n > SPEC_DEVICES_MAX)
+                err(x, c->line, "more than %d devices", SPEC_DEVICES_MAX);
+}
+
+static void read_secrets(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
+{
+        unsigned n = cfg_size(s, "secret");
+        if (n == 0)
+                return;
+        c->secrets = calloc(n, sizeof *c->secrets);
+        if (!c->secrets) {
+                oom(x);
+                return;
+        }
+        for (unsigned i = 0; i < n && i < SPEC_SECRETS_MAX; i++) {
+                cfg_t *b = cfg_getnsec(s, "secret", i);
+                const char *title = cfg_title(b);
+                const struct sec_rec *r = scan_find_child(scan, rec, "secret", title);
+                struct spec_secret *sc = &c->secrets[c->n_secrets++];
+                sc->line = r ? r->line : c->line;
+                sc->name = strdup(title ? title : "");
+                if (!sc->name) {
+                        oom(x);
+                        continue;
+                }
+                bool named = title && name_is_valid(title);
+                if (!named)
+                        err(x, sc->line, "secret: '%s' is not a valid name (use [a-z0-9][a-z0-9_.-]{0,62})", sc->name);
+                sc->line_source = read_one(x, b, "container.secret", "source", sc);
+                int tline = read_one(x, b, "container.secret", "target", sc);
+                if (!sc->line_source && !line_of(b, "source"))
+                        err(x, sc->line, "secret '%s': source is required", sc->name);
+                else if (sc->source && !path_is_canonical_absolute(sc->source))
+                        err(x, sc->line_source, "secret.source: '%s' " CANONICAL_HINT, sc->source);
+                if (tline) {
+                        if (!path_is_clean_absolute(sc->target) || sc->target[strspn(sc->target, "/")] == 0)
+                                err(x, tline, "secret.target: '%s' must be an absolute path without . or .. components",
+                                    sc->target);
+                } else if (named && !(sc->target = strdup_printf("/run/secrets/%s", sc->name)))
+                        oom(x);
+                for (size_t j = 0; sc->target && j + 1 < c->n_secrets; j++)
+                        if (streq_ptr(c->secrets[j].target, sc->target))
+                                err(x, tline ? tline : sc->line, "secret: target '%s' is also the secret '%s''s",
+                                    sc->target, c->secrets[j].name);
+        }
+        if (n > SPEC_SECRETS_MAX)
+                err(x, c->line, "more than %d secrets", SPEC_SECRETS_MAX);
+}
+
+static void read_hooks(struct ctx *x, cfg_t *s, const struct scan *scan, int rec, struct spec_container *c)
+{
+        unsigned n = cfg_size(s, "hook");
+        for (unsigned i = 0; i < n; i++) {
+                cfg_t *b = cfg_getnsec(s, "hook", i);
+                const char *title = cfg_title(b);
+                const struct sec_rec *r = scan_find_child(scan, rec, "hook", title);
+                int line = r ? r->line : c->line;
+                int kind = -1;
+                for (int k = 0; title && k < _HOOK_KIND_MAX; k++)
+                        if (streq(title, hook_kind_to_string(k)))
+                                kind = k;
+                if (kind < 0) {
+                        err(x, line, "hook: '%s' is not a hook (use pre-start, post-start or post-stop)",
+                            title ? title : "");
+                        continue;
+                }
+                struct spec_hook *h = &c->hooks[kind];
+                h->line = line;
+                h->timeout = 10 * SPEC_USEC_PER_SEC;
+                (void) read_one(x, b, "container.hook", "timeout", h);
+                int cl = read_one(x, b, "container.hook", "command", h);
+                if (!cl)
+                        err(x, line, "hook %s: command = { \"PROGRAM\", ... } is required", title);
+                else if (strv_length(h->command) == 0)
+                        err(x, cl, "hook.command: must name a program");
+                else if (h->command[0][0] != '/')
+                        err(x, cl, "hook.command: '%s' must be an absolute path (hooks run on the host, without a "
+                                   "search path)",
+                            h->command[0]);
+        }
 }
 
 static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct spec_container *c)
@@ -418,6 +593,142 @@ static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
         c->idmap = true;
         c->idmap_host_uid = c->idmap_host_gid = host;
         c->idmap_count = count;
+}
+
+/* The settings of freeform block name (sysctl, rlimits) of the container
+ * whose record is rec: the pre-scan's entries, in file order. */
+static void freeform_entries(const struct scan *scan, int rec, const char *name, const struct scan_entry **first,
+                             size_t *n)
+{
+        const struct sec_rec *b = rec >= 0 ? scan_find_child(scan, rec, name, NULL) : NULL;
+        int bi = b ? (int) (b - scan->recs) : -1;
+        *first = NULL;
+        *n = 0;
+        if (bi < 0)
+                return;
+        /* Entries are in file order, so by record: bisect to the block's run. */
+        size_t lo = 0, hi = scan->n_entries;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (scan->entries[mid].rec < bi)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < scan->n_entries && scan->entries[i].rec == bi; i++) {
+                if (!*first)
+                        *first = &scan->entries[i];
+                ++*n;
+        }
+}
+
+static int entry_set_before(const struct scan_entry *first, const struct scan_entry *e)
+{
+        for (const struct scan_entry *p = first; p < e; p++)
+                if (p->rec == e->rec && streq(p->key, e->key))
+                        return p->line;
+        return 0;
+}
+
+static void read_sysctl(struct ctx *x, const struct scan *scan, int rec, struct spec_container *c)
+{
+        const struct scan_entry *first, *e;
+        size_t n;
+        char msg[256];
+        freeform_entries(scan, rec, "sysctl", &first, &n);
+        if (n > SPEC_LIST_MAX) {
+                err(x, first[SPEC_LIST_MAX].line, "sysctl: more than %d entries", SPEC_LIST_MAX);
+                return;
+        }
+        for (e = first; n > 0; e++) {
+                if (e->rec != first->rec)
+                        continue;
+                n--;
+                const char *bad = settings_sysctl_check_name(e->key, c->net_mode);
+                if (bad) {
+                        snprintf(msg, sizeof msg, bad, e->key);
+                        err(x, e->line, "sysctl: %s", msg);
+                        continue;
+                }
+                if ((bad = settings_sysctl_check_value(e->value))) {
+                        snprintf(msg, sizeof msg, bad, e->value);
+                        err(x, e->line, "sysctl.%s: %s", e->key, msg);
+                        continue;
+                }
+                int before = entry_set_before(first, e);
+                if (before) {
+                        err(x, e->line, "sysctl.%s: set twice (first at line %d)", e->key, before);
+                        continue;
+                }
+                _cleanup_free_ char *kv = strdup_printf("%s=%s", e->key, e->value);
+                if (!kv || strv_push(&c->sysctl, kv) < 0) {
+                        oom(x);
+                        return;
+                }
+        }
+}
+
+static void read_rlimits(struct ctx *x, const struct scan *scan, int rec, struct spec_container *c)
+{
+        const struct scan_entry *first, *e;
+        size_t n;
+        char msg[256];
+        freeform_entries(scan, rec, "rlimits", &first, &n);
+        if (n == 0)
+                return;
+        if (n > SPEC_LIST_MAX) {
+                err(x, first[SPEC_LIST_MAX].line, "rlimits: more than %d entries", SPEC_LIST_MAX);
+                return;
+        }
+        c->rlimits = calloc(n, sizeof *c->rlimits);
+        if (!c->rlimits) {
+                oom(x);
+                return;
+        }
+        for (e = first; n > 0; e++) {
+                if (e->rec != first->rec)
+                        continue;
+                n--;
+                int res = settings_rlimit_from_name(e->key);
+                if (res < 0) {
+                        err(x, e->line,
+                            "rlimits: '%s' is not a resource limit (use as, core, cpu, data, fsize, locks, memlock, "
+                            "msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)",
+                            e->key);
+                        continue;
+                }
+                int before = entry_set_before(first, e);
+                if (before) {
+                        err(x, e->line, "rlimits.%s: set twice (first at line %d)", e->key, before);
+                        continue;
+                }
+                struct spec_rlimit *l = &c->rlimits[c->n_rlimits];
+                if (settings_rlimit_parse(res, e->value, &l->soft, &l->hard, msg, sizeof msg) < 0) {
+                        err(x, e->line, "rlimits.%s: %s", e->key, msg);
+                        continue;
+                }
+                l->resource = res;
+                c->n_rlimits++;
+        }
+        if (!c->n_rlimits) {
+                free(c->rlimits);
+                c->rlimits = NULL;
+        }
+}
+
+static void read_io_max(struct ctx *x, cfg_t *io, const struct sec_rec *rec, struct spec_container *c)
+{
+        if (!io || !rec) /* libconfuse gives every single block, written or not */
+                return;
+        read_keys(x, io, "container.io-max", c);
+        const struct spec_limits *l = &c->limits;
+        bool any = false; /* written, even when wrong (reported) */
+        for (const char *const *k = (const char *const[]){ "rbps", "wbps", "riops", "wiops", NULL }; *k; k++)
+                any |= cfg_size(io, *k) > 0;
+        if (!l->io_device && cfg_size(io, "device") == 0)
+                err(x, rec->line, "io-max: needs device = \"/dev/...\" (the block device to throttle)");
+        else if (!any && l->io_device)
+                err(x, c->line_io_device, "io-max: set at least one of rbps, wbps, riops, wiops");
 }
 
 static struct spec_container *read_container(struct ctx *x, cfg_t *s, const struct scan *scan)
@@ -476,7 +787,17 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
 
         read_network_block(x, cfg_getsec(s, "network"), c);
         read_limits(x, cfg_getsec(s, "limits"), c);
+        read_sysctl(x, scan, rec_idx, c);
+        read_rlimits(x, scan, rec_idx, c);
+        read_io_max(x, cfg_getsec(s, "io-max"), scan_find_child(scan, rec_idx, "io-max", NULL), c);
         read_mounts(x, s, scan, rec_idx, c);
+        /* Two mounts (devices, secrets, hooks) with the same title in one
+         * container: libconfuse merges them, so look at what the pre-scan saw. */
+        if (rec_idx >= 0 && scan_report_declared_twice(scan, rec_idx, x->d, x->file) < 0)
+                oom(x);
+        read_devices(x, s, scan, rec_idx, c);
+        read_secrets(x, s, scan, rec_idx, c);
+        read_hooks(x, s, scan, rec_idx, c);
         cfg_t *caps = cfg_getsec(s, "capabilities");
         if (caps) {
                 bool add_all = false, drop_all = false;
@@ -530,6 +851,41 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
                         err(x, gw->line, "gateway: '%s' is outside subnet '%s'", gw->text, sub->text);
                 else if (g == net || g == (net | ~mask))
                         err(x, gw->line, "gateway: '%s' is the subnet's network or broadcast address", gw->text);
+        }
+        const struct cval *s6 = get(s, "subnet6");
+        if (s6) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "%s", s6->text);
+                char *slash = strchr(buf, '/'), *end = NULL;
+                unsigned long p6 = 0;
+                if (slash) {
+                        *slash = 0;
+                        errno = 0;
+                        p6 = strtoul(slash + 1, &end, 10);
+                }
+                if (!slash || errno || !end || *end || end == slash + 1 ||
+                    inet_pton(AF_INET6, buf, &n->subnet6) != 1)
+                        err(x, s6->line, "subnet6: '%s' is not an IPv6 prefix (e.g. 2001:db8:1::/64)", s6->text);
+                else if (p6 < 8 || p6 > 120)
+                        err(x, s6->line, "subnet6: prefix /%lu is out of range (/8../120)", p6);
+                else if (sub && n->prefix >= 8 && n->prefix <= 30 && 128 - p6 < 32u - n->prefix)
+                        err(x, s6->line, "subnet6: /%lu is too long for the addresses of subnet /%u (a "
+                            "container's IPv6 address carries its IPv4 host number: at most /%u)", p6, n->prefix,
+                            128 - (32 - n->prefix));
+                else {
+                        bool host_bits = false;
+                        for (unsigned b = (unsigned) p6; b < 128; b++)
+                                if (n->subnet6.s6_addr[b / 8] & (0x80 >> (b % 8)))
+                                        host_bits = true;
+                        if (host_bits)
+                                err(x, s6->line, "subnet6: '%s' has host bits set", s6->text);
+                        else {
+                                n->v6 = true;
+                                n->prefix6 = (uint8_t) p6;
+                                n->gateway6 = n->subnet6;
+                                n->gateway6.s6_addr[15] |= 1;
+                        }
+                }
         }
         read_keys(x, s, "network", n);
         int bl = read_one(x, s, "network", "bridge", n);
@@ -756,6 +1112,8 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                 config_check_set(set, unparsed, d);
         if (r >= 0)
                 r = config_check_seccomp_profiles(set, d);
+        if (r >= 0)
+                r = settings_check_set(set, d);
         strv_free(unparsed);
         if (r < 0)
                 return r;

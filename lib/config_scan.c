@@ -40,6 +40,15 @@ void schema_done(struct schema *sc)
         free(sc->opts);
 }
 
+/* The options of every KEYF_FREEFORM block: none (the pre-scan takes its
+ * settings out), and the pointer marks the block as freeform. */
+static cfg_opt_t freeform_opts[] = { CFG_END() };
+
+bool schema_is_freeform(const cfg_opt_t *o)
+{
+        return o && o->type == CFGT_SEC && o->subopts == freeform_opts;
+}
+
 /* Lays out the options of block path (its rows, then CFG_END), then each
  * sub-block's. Returns the block's first option. */
 static cfg_opt_t *schema_block(struct schema *sc, const char *path)
@@ -66,7 +75,8 @@ static cfg_opt_t *schema_block(struct schema *sc, const char *path)
         for (size_t i = first; sc->opts[i].name; i++)
                 if (sc->opts[i].type == CFGT_SEC) {
                         snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", sc->opts[i].name);
-                        sc->opts[i].subopts = schema_block(sc, sub);
+                        const struct key_def *k = keys_find(path, sc->opts[i].name);
+                        sc->opts[i].subopts = k && (k->flags & KEYF_FREEFORM) ? freeform_opts : schema_block(sc, sub);
                 }
         return &sc->opts[first];
 }
@@ -93,7 +103,7 @@ int schema_build(struct schema *sc)
  * newlines) and record where each section opens. */
 
 #define SCAN_DEPTH_MAX 16
-#define SCAN_OPTS_MAX 32 /* keys and blocks in one section of the schema */
+#define SCAN_OPTS_MAX 64 /* keys and blocks in one section of the schema */
 
 struct tok {
         int kind; /* 'w' word, 's' string, or the punctuation character, '+' for += */
@@ -106,6 +116,45 @@ void scan_done(struct scan *s)
         for (size_t i = 0; i < s->n; i++)
                 free(s->recs[i].title);
         free(s->recs);
+        for (size_t i = 0; i < s->n_entries; i++) {
+                free(s->entries[i].key);
+                free(s->entries[i].value);
+        }
+        free(s->entries);
+}
+
+/* A freeform block's KEY = VALUE (tokens key and value of buf). */
+static int scan_add_entry(struct scan *s, const char *buf, int rec, const struct tok *key, const struct tok *value)
+{
+        if ((s->n_entries & (s->n_entries - 1)) == 0) {
+                struct scan_entry *n = realloc(s->entries, (s->n_entries ? 2 * s->n_entries : 1) * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                s->entries = n;
+        }
+        struct scan_entry *e = &s->entries[s->n_entries];
+        *e = (struct scan_entry){ .rec = rec, .line = key->line };
+        e->key = strndup(buf + key->start, key->len);
+        size_t st = value->start, ln = value->len;
+        if (value->kind == 's' && ln >= 2) {
+                st++;
+                ln -= 2;
+        }
+        e->value = malloc(ln + 1);
+        if (!e->key || !e->value) {
+                free(e->key);
+                free(e->value);
+                return -ENOMEM;
+        }
+        size_t o = 0;
+        for (size_t i = 0; i < ln; i++) {
+                if (value->kind == 's' && buf[st + i] == '\\' && i + 1 < ln)
+                        i++;
+                e->value[o++] = buf[st + i];
+        }
+        e->value[o] = 0;
+        s->n_entries++;
+        return 0;
 }
 
 static int scan_add(struct scan *s, const char *buf, const struct tok *name, const struct tok *title,
@@ -159,6 +208,7 @@ struct frame {
         int rec;               /* the section's record, or -1 */
         const cfg_opt_t *opts; /* the section's keys; NULL inside an unknown section */
         ssize_t blank_from;    /* >= 0: blank through the closing brace */
+        bool freeform;         /* a KEYF_FREEFORM block: its settings go to the scan's entries */
         int line;              /* of the opening brace */
         int set_at[SCAN_OPTS_MAX]; /* where each single-valued key was first set */
 };
@@ -302,6 +352,8 @@ struct checker {
         int sp, sec_depth;
         size_t too_deep;         /* braces opened beyond SCAN_DEPTH_MAX */
         ssize_t skip_value_from; /* blank the next value from here */
+        struct tok free_key;     /* in a freeform block: the key whose value comes next */
+        bool free_pending;
 };
 
 /* An '=' or '+=' after a word: the word must be a key of the section. */
@@ -374,6 +426,7 @@ static int open_brace(struct checker *ck, const struct tok *t, const cfg_opt_t *
                         const char *np = ck->buf + name->start;
                         if (o && o->type == CFGT_SEC) {
                                 f.opts = o->subopts;
+                                f.freeform = schema_is_freeform(o);
                                 if (ck->sp > 0)
                                         check_set_twice(&ck->stack[ck->sp - 1], ck->s, o, name, ck->d, ck->file);
                         } else {
@@ -406,7 +459,30 @@ static int check_token(struct checker *ck, const struct tok *t, bool env_here)
                  * let the expanded (or mangled) value raise a second error. */
                 blank(ck->buf, prev[1].start, t->start + t->len);
                 ck->skip_value_from = -1;
+                ck->free_pending = false; /* also in a freeform block: nothing recorded */
                 return 0;
+        }
+        if (sp > 0 && ck->stack[sp - 1].freeform) {
+                /* KEY = VALUE with any KEY: recorded, and blanked for libconfuse. */
+                if (ck->free_pending) {
+                        ck->free_pending = false;
+                        if (t->kind == 'w' || t->kind == 's') {
+                                int r = scan_add_entry(ck->s, ck->buf, ck->stack[sp - 1].rec, &ck->free_key, t);
+                                blank(ck->buf, ck->free_key.start, t->start + t->len);
+                                return r;
+                        }
+                        diag_add(ck->d, ck->file, ck->free_key.line, "%s.%.*s: takes one value",
+                                 ck->s->recs[ck->stack[sp - 1].rec].name, (int) ck->free_key.len,
+                                 ck->buf + ck->free_key.start);
+                        if (t->kind == '{')
+                                ck->skip_value_from = (ssize_t) ck->free_key.start; /* the list goes too */
+                        else
+                                blank(ck->buf, ck->free_key.start, t->start);
+                } else if (t->kind == '=' && prev[2].kind == 'w') {
+                        ck->free_key = prev[2];
+                        ck->free_pending = true;
+                        return 0;
+                }
         }
         const cfg_opt_t *cur = sp == 0 ? ck->top_opts : ck->stack[sp - 1].opts;
         /* The enclosing section's record, by index: scan_add() moves the records. */
@@ -500,17 +576,24 @@ static int cmp_rec_ptr(const void *a, const void *b)
  * n log n. */
 int scan_report_declared_twice(const struct scan *s, int parent, struct diag *d, const char *file)
 {
-        size_t from = parent < 0 ? 0 : (size_t) parent + 1, n = 0;
-        _cleanup_free_ const struct sec_rec **v = calloc(s->n + 1, sizeof *v);
+        size_t from = parent < 0 ? 0 : (size_t) parent + 1, n = 0, end = s->n;
+        if (parent >= 0) /* this section's blocks only: called once per container */
+                for (end = from; end < s->n && s->recs[end].depth > 0; end++)
+                        ;
+        if (end == from)
+                return 0;
+        _cleanup_free_ const struct sec_rec **v = calloc(end - from + 1, sizeof *v);
         if (!v)
                 return -ENOMEM;
-        for (size_t i = from; i < s->n; i++) {
+        for (size_t i = from; i < end; i++) {
                 const struct sec_rec *r = &s->recs[i];
                 if (parent < 0 && r->depth == 0)
                         v[n++] = r;
                 else if (parent >= 0 && r->depth == 0)
                         break; /* past this section's blocks */
-                else if (parent >= 0 && r->parent == parent && streq(r->name, "mount"))
+                else if (parent >= 0 && r->parent == parent &&
+                         (streq(r->name, "mount") || streq(r->name, "device") || streq(r->name, "secret") ||
+                          streq(r->name, "hook")))
                         v[n++] = r;
         }
         qsort(v, n, sizeof *v, cmp_rec_ptr);
@@ -524,8 +607,8 @@ int scan_report_declared_twice(const struct scan *s, int parent, struct diag *d,
                         diag_add(d, file, v[i]->line, "%s '%s' declared twice (first at %s:%d)", v[i]->name,
                                  title, file, v[first]->line);
                 else
-                        diag_add(d, file, v[i]->line, "mount '%s' declared twice (first at line %d)", title,
-                                 v[first]->line);
+                        diag_add(d, file, v[i]->line, "%s '%s' declared twice (first at line %d)", v[i]->name,
+                                 title, v[first]->line);
         }
         return 0;
 }

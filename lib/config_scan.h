@@ -37,12 +37,25 @@ struct sec_rec {
         int parent; /* index in the record list, -1 at top level */
 };
 
+/* A setting of a block whose keys are any names (KEYF_FREEFORM: sysctl,
+ * rlimits): the pre-scan takes it out of the text libconfuse sees. */
+struct scan_entry {
+        int rec; /* the block's record */
+        char *key, *value; /* value unquoted */
+        int line;
+};
+
 struct scan {
         struct sec_rec *recs; /* in file order */
         size_t n;
+        struct scan_entry *entries;
+        size_t n_entries;
 };
 
 void scan_done(struct scan *s);
+
+/* Whether o (an option of the schema) is a block of KEYF_FREEFORM. */
+bool schema_is_freeform(const cfg_opt_t *o);
 
 /* Blanks comments in buf in place (keeping newlines, so lines stay right),
  * records where sections open, and checks every key against the schema

@@ -22,6 +22,7 @@
 #include "mounts.h"
 #include "runtime.h"
 #include "security.h"
+#include "settings.h"
 #include "spawn.h"
 #include "state.h"
 #include "util.h"
@@ -507,7 +508,8 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
                 r = setup_failed(e, -ENOMEM, "environment");
                 goto fail_seccomp;
         }
-        c.home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(o->env, "HOME");
+        c.home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(spec->env_file_env, "HOME") &&
+                           !env_has(o->env, "HOME");
         r = env_merge(&env, o->env);
         if (r < 0) {
                 r = setup_failed(e, r, "environment: entries must be K=V");
@@ -616,6 +618,13 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         r = moved_itself ? 0 : cgroup_attach(cg, child);
         if (r < 0) {
                 r = setup_failed(e, r, "container '%s': cannot join its cgroup", t->name);
+                exec_session_free(s);
+                return r;
+        }
+        /* The container's resource limits (rlimits), as its init has them. */
+        r = settings_copy_rlimits(t->init_pid, child, e);
+        if (r < 0) {
+                (void) error_wrap(e, "container '%s'", t->name);
                 exec_session_free(s);
                 return r;
         }

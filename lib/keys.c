@@ -148,6 +148,141 @@ static bool equal_idmap(const void *a, const void *b)
                C(a)->idmap_host_gid == C(b)->idmap_host_gid && C(a)->idmap_count == C(b)->idmap_count;
 }
 
+/* ---- settings (18a): sysctl, rlimits, env-file --------------------------- */
+
+static const char *check_abs_path(const char *v)
+{
+        return path_is_clean_absolute(v) ? NULL : "'%s' must be an absolute path without . or .. components";
+}
+
+static void hash_sysctl(struct key_hasher *s, const void *p)
+{
+        if (C(p)->sysctl) /* only then: hashes of older records stay valid */
+                key_hash_strv(s, "sysctl", C(p)->sysctl);
+}
+
+static bool equal_sysctl(const void *a, const void *b)
+{
+        return strv_equal(C(a)->sysctl, C(b)->sysctl);
+}
+
+static void hash_rlimits(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        if (!c->n_rlimits)
+                return;
+        key_hash_u64(s, "rlimits", c->n_rlimits);
+        for (size_t i = 0; i < c->n_rlimits; i++) {
+                key_hash_u64(s, "rl.res", (uint64_t) c->rlimits[i].resource);
+                key_hash_u64(s, "rl.soft", c->rlimits[i].soft);
+                key_hash_u64(s, "rl.hard", c->rlimits[i].hard);
+        }
+}
+
+static bool equal_rlimits(const void *a, const void *b)
+{
+        size_t n = C(a)->n_rlimits;
+        return n == C(b)->n_rlimits &&
+               (n == 0 || memcmp(C(a)->rlimits, C(b)->rlimits, n * sizeof(struct spec_rlimit)) == 0);
+}
+
+static void hash_env_file(struct key_hasher *s, const void *p)
+{
+        if (!C(p)->env_file)
+                return;
+        key_hash_str(s, "env-file", C(p)->env_file);
+        key_hash_u64(s, "env-file-digest", C(p)->env_file_digest);
+}
+
+static bool equal_env_file(const void *a, const void *b)
+{
+        return streq_ptr(C(a)->env_file, C(b)->env_file) && C(a)->env_file_digest == C(b)->env_file_digest;
+}
+
+static bool describe_env_file(const void *a, const void *b, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s", streq_ptr(C(a)->env_file, C(b)->env_file) ? "env-file content" : "env-file");
+        return true;
+}
+
+/* ---- devices, secrets, hooks (set 18b): hashed only when present ---------- */
+
+static void hash_devices(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        if (!c->n_devices)
+                return; /* hashes of records without devices stay valid */
+        key_hash_u64(s, "devices", c->n_devices);
+        for (size_t i = 0; i < c->n_devices; i++) {
+                const struct spec_device *d = &c->devices[i];
+                key_hash_str(s, "d.name", d->name);
+                key_hash_str(s, "d.path", d->path);
+                key_hash_str(s, "d.access", d->access);
+        }
+}
+
+static bool equal_devices(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        if (a->n_devices != b->n_devices)
+                return false;
+        for (size_t i = 0; i < a->n_devices; i++) {
+                const struct spec_device *x = &a->devices[i], *y = &b->devices[i];
+                if (!streq_ptr(x->name, y->name) || !streq_ptr(x->path, y->path) || !streq_ptr(x->access, y->access))
+                        return false;
+        }
+        return true;
+}
+
+static void hash_secrets(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        if (!c->n_secrets)
+                return;
+        key_hash_u64(s, "secrets", c->n_secrets);
+        for (size_t i = 0; i < c->n_secrets; i++) {
+                key_hash_str(s, "s.name", c->secrets[i].name);
+                key_hash_str(s, "s.source", c->secrets[i].source);
+                key_hash_str(s, "s.target", c->secrets[i].target);
+        }
+}
+
+static bool equal_secrets(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        if (a->n_secrets != b->n_secrets)
+                return false;
+        for (size_t i = 0; i < a->n_secrets; i++) {
+                const struct spec_secret *x = &a->secrets[i], *y = &b->secrets[i];
+                if (!streq_ptr(x->name, y->name) || !streq_ptr(x->source, y->source) ||
+                    !streq_ptr(x->target, y->target))
+                        return false;
+        }
+        return true;
+}
+
+static void hash_hooks(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        for (int i = 0; i < _HOOK_KIND_MAX; i++) {
+                if (!c->hooks[i].command)
+                        continue;
+                key_hash_str(s, "hook", hook_kind_to_string(i));
+                key_hash_strv(s, "hook.command", c->hooks[i].command);
+                key_hash_u64(s, "hook.timeout", c->hooks[i].timeout);
+        }
+}
+
+static bool equal_hooks(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        for (int i = 0; i < _HOOK_KIND_MAX; i++)
+                if (!strv_equal(a->hooks[i].command, b->hooks[i].command) ||
+                    a->hooks[i].timeout != b->hooks[i].timeout)
+                        return false;
+        return true;
+}
+
 #define N(p) ((const struct spec_network *) (p))
 
 static void hash_subnet(struct key_hasher *s, const void *p)
@@ -161,6 +296,24 @@ static bool equal_subnet(const void *a, const void *b)
         return N(a)->subnet.s_addr == N(b)->subnet.s_addr && N(a)->prefix == N(b)->prefix;
 }
 
+static void hash_subnet6(struct key_hasher *s, const void *p)
+{
+        if (!N(p)->v6)
+                return; /* as before subnet6 existed */
+        uint64_t hi, lo;
+        memcpy(&hi, N(p)->subnet6.s6_addr, 8);
+        memcpy(&lo, N(p)->subnet6.s6_addr + 8, 8);
+        key_hash_u64(s, "subnet6-hi", hi);
+        key_hash_u64(s, "subnet6-lo", lo);
+        key_hash_u64(s, "prefix6", N(p)->prefix6);
+}
+
+static bool equal_subnet6(const void *a, const void *b)
+{
+        return N(a)->v6 == N(b)->v6 && N(a)->prefix6 == N(b)->prefix6 &&
+               memcmp(&N(a)->subnet6, &N(b)->subnet6, sizeof N(a)->subnet6) == 0;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const char *const restart_words[] = { "no", "on-failure", "always", "unless-stopped", NULL };
@@ -171,6 +324,9 @@ static const char *const health_action_words[] = { "restart", "stop", "none", NU
 #define SC(f) offsetof(struct spec_container, f)
 #define SM(f) offsetof(struct spec_mount, f)
 #define SN(f) offsetof(struct spec_network, f)
+#define SD(f) offsetof(struct spec_device, f)
+#define SS(f) offsetof(struct spec_secret, f)
+#define SH(f) offsetof(struct spec_hook, f)
 #define MS SPEC_USEC_PER_MSEC
 #define SEC SPEC_USEC_PER_SEC
 
@@ -308,6 +464,35 @@ static const struct key_def table[] = {
         { "container", "disk-quota", KEY_SIZE, SC(disk_quota), 0, KEY_CLASS_RESTART, .min = 1ULL << 20,
           .hash_tag = "disk-quota", .def = "none", .doc = "the space the writable layer may use" },
 
+        /* devices, secrets, hooks (lib/devices.c, lib/secrets.c, lib/hooks.c):
+         * container.device and container.secret restart, container.hook is
+         * supervise; the fields are struct spec_device's, spec_secret's and
+         * spec_hook's, read by their blocks' readers in config.c. */
+        { "container", "device", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_MULTI, .hash = hash_devices,
+          .equal = equal_devices, .reason = "device",
+          .doc = "a host device node in the container: device \"/dev/fuse\" { ... } or device \"c 10:229\" { ... }" },
+        { "container.device", "path", KEY_STR, SD(path), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK, .reason = "device",
+          .def = "the host node's path", .doc = "where the node appears in the container, under /dev" },
+        { "container.device", "access", KEY_STR, SD(access), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .reason = "device", .def = "rwm", .doc = "what the device cgroup allows: r read, w write, m mknod" },
+        { "container", "allow-host-disks", KEY_BOOL, SC(allow_host_disks), 0, KEY_CLASS_RESTART, KEYF_SPARSE_HASH,
+          .hash_tag = "allow-host-disks", .def = "false",
+          .doc = "allow devices of the disk holding the host's root file system" },
+        { "container", "secret", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_MULTI, .hash = hash_secrets,
+          .equal = equal_secrets, .reason = "secret", .doc = "a read-only secret file: secret NAME { ... }" },
+        { "container.secret", "source", KEY_STR, SS(source), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .reason = "secret", .def = "none", .doc = "the host file holding the secret" },
+        { "container.secret", "target", KEY_STR, SS(target), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .reason = "secret", .def = "/run/secrets/NAME", .doc = "where the secret appears in the container" },
+        { "container", "hook", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_SUPERVISE, KEYF_MULTI, .hash = hash_hooks,
+          .equal = equal_hooks, .reason = "hook",
+          .doc = "a host command at pre-start, post-start or post-stop: hook pre-start { ... }" },
+        { "container.hook", "command", KEY_STRV, SH(command), 0, KEY_CLASS_SUPERVISE, KEYF_LIST | KEYF_BY_BLOCK,
+          .reason = "hook", .def = "none", .doc = "the program and its arguments, run on the host" },
+        { "container.hook", "timeout", KEY_DURATION, SH(timeout), 0, KEY_CLASS_SUPERVISE, KEYF_BY_BLOCK,
+          .min = 10 * MS, .max = 3600 * SEC, .reason = "hook", .dflt = 10 * SEC, .def = "10s",
+          .doc = "a hook taking longer is killed and failed" },
+
         /* container.health: supervise */
         { "container", "health", KEY_BLOCK, SC(health.enabled), SC(health.line), KEY_CLASS_SUPERVISE,
           .hash_tag = "health", .doc = "a health check" },
@@ -344,6 +529,33 @@ static const struct key_def table[] = {
         { "container.log", "max-files", KEY_U32, SC(log_max_files), 0, KEY_CLASS_RESTART, .min = 1, .max = 100,
           .hash_tag = "log-max-files", .reason = "log", .dflt = 3, .def = "3", .doc = "log files kept" },
 
+        /* container settings (18a): restart, but io-max (live); every row sparse */
+        { "container", "read-only-root", KEY_BOOL, SC(read_only_root), 0, KEY_CLASS_RESTART,
+          KEYF_SPARSE_HASH | KEYF_SHOW_VALUES, .hash_tag = "read-only-root", .def = "false",
+          .doc = "the root file system is read-only; /tmp and /run are private tmpfs" },
+        { "container", "env-file", KEY_STR, SC(env_file), SC(line_env_file), KEY_CLASS_RESTART, KEYF_SPARSE_HASH,
+          .check = check_abs_path, .hash = hash_env_file, .equal = equal_env_file, .describe = describe_env_file,
+          .def = "none", .doc = "a file of NAME=VALUE lines added to the environment (env wins)" },
+        { "container", "sysctl", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_FREEFORM, .hash = hash_sysctl,
+          .equal = equal_sysctl, .doc = "namespaced kernel parameters: sysctl { net.ipv4.ip_forward = 1 }" },
+        { "container", "rlimits", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_FREEFORM,
+          .hash = hash_rlimits, .equal = equal_rlimits, .doc = "resource limits of the container's processes" },
+        { "container", "io-max", KEY_BLOCK, KEY_NO_FIELD, .doc = "block I/O throttling of one device" },
+        { "container.io-max", "device", KEY_STR, SC(limits.io_device), SC(line_io_device), KEY_CLASS_LIVE,
+          KEYF_SPARSE_HASH, .hash_tag = "io-device", .reason = "io-max.device", .zero = "none",
+          .check = check_abs_path, .def = "none", .doc = "the block device throttled" },
+        { "container.io-max", "rbps", KEY_SIZE, SC(limits.io_rbps), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .hash_tag = "io-rbps", .reason = "io-max.rbps", .zero = "unlimited", .def = "unlimited",
+          .doc = "bytes read per second" },
+        { "container.io-max", "wbps", KEY_SIZE, SC(limits.io_wbps), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .hash_tag = "io-wbps", .reason = "io-max.wbps", .zero = "unlimited", .def = "unlimited",
+          .doc = "bytes written per second" },
+        { "container.io-max", "riops", KEY_U32, SC(limits.io_riops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .max = 1000000000, .hash_tag = "io-riops", .reason = "io-max.riops", .zero = "unlimited",
+          .def = "unlimited", .doc = "read operations per second" },
+        { "container.io-max", "wiops", KEY_U32, SC(limits.io_wiops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
+          .max = 1000000000, .hash_tag = "io-wiops", .reason = "io-max.wiops", .zero = "unlimited",
+          .def = "unlimited", .doc = "write operations per second" },
         /* container.snapshot: supervise (berthd's schedule, lib/supervise_snapshot.c) */
         { "container", "snapshot", KEY_BLOCK, KEY_NO_FIELD, .doc = "scheduled snapshots of the writable layer" },
         { "container.snapshot", "every", KEY_DURATION, SC(snapshot_every), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,
@@ -358,6 +570,8 @@ static const struct key_def table[] = {
           .def = "the network's name", .doc = "the bridge interface's name" },
         { "network", "subnet", KEY_CUSTOM, SN(subnet), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet,
           .equal = equal_subnet, .def = "none", .doc = "the IPv4 subnet, /8 to /30" },
+        { "network", "subnet6", KEY_CUSTOM, SN(subnet6), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash = hash_subnet6,
+          .equal = equal_subnet6, .def = "none (IPv4 only)", .doc = "an IPv6 prefix: a dual-stack network" },
         { "network", "gateway", KEY_IPV4, SN(gateway), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK,
           .hash_tag = "gateway", .def = "the subnet's first address", .doc = "the bridge's own address" },
         { "network", "nat", KEY_BOOL, SN(nat), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES, .hash_tag = "nat",
@@ -458,6 +672,11 @@ int key_parse(const struct key_def *k, const char *text, void *spec, char *msg, 
                                  format_duration(k->min, b, sizeof b));
                         return -EINVAL;
                 }
+                if (k->max && n > k->max) {
+                        snprintf(msg, size, "'%s' is above the maximum of %s", text,
+                                 format_duration(k->max, b, sizeof b));
+                        return -ERANGE;
+                }
                 *FIELD(spec, k, usec_t) = n;
                 return 0;
         }
@@ -532,7 +751,8 @@ void keys_apply_defaults(const char *block_prefix, void *spec)
 {
         for (const struct key_def *k = table; k->name; k++) {
                 if (!in_block(k, block_prefix) || !k->dflt || k->offset == KEY_NO_FIELD ||
-                    streq(k->block, "container.mount"))
+                    streq(k->block, "container.mount") || streq(k->block, "container.device") ||
+                    streq(k->block, "container.secret") || streq(k->block, "container.hook"))
                         continue;
                 switch (k->type) {
                 case KEY_BOOL:

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "logfmt.h"
 #include "util.h"
 
 #define LOG_NAME "console.log"
@@ -43,22 +44,38 @@ static int open_log(int dirfd, off_t *size)
 }
 
 /* The log's writer: what a full disk made it drop is counted, and said in
- * the log (one line of its own) as soon as there is room again; a line cut
- * by a failed write is ended first, so no line is ever merged with the next. */
+ * the log (a record of its own) as soon as there is room again. Records
+ * are written whole or not at all (a write cut by a full disk is
+ * truncated back to the last whole record), so no line is ever merged
+ * with another. */
 struct log_writer {
         int fd;
         off_t size;
         bool at_line_start; /* the last byte written was a newline (or none yet) */
         uint64_t dropped_bytes, dropped_lines; /* not yet said in the log */
         uint64_t total_dropped_lines;
+        char *out; /* the records made from one read, before they are written */
+        size_t out_len, out_cap;
 };
 
-static size_t count_lines(const char *p, size_t n)
+/* One of the container's output streams, and the line it has begun. */
+struct log_stream {
+        int fd; /* -1: at its end */
+        enum logfmt_stream s;
+        char line[LOGFMT_RECORD_MAX];
+        size_t len;
+        uint64_t start_usec; /* when the line's first byte was read */
+};
+
+/* A line not ended within this long is written as a part (P record), so
+ * that a prompt without a newline still shows. */
+#define HOLD_USEC 100000ULL
+
+static uint64_t now_usec(void)
 {
-        size_t k = 0;
-        for (const char *e = p + n; (p = memchr(p, '\n', (size_t) (e - p))); p++)
-                k++;
-        return k;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
 /* Writes all of buf, or, when the file system refuses the rest, keeps
@@ -91,7 +108,7 @@ static size_t write_some(struct log_writer *w, const char *buf, size_t len)
 
 static void drop(struct log_writer *w, const char *buf, size_t len)
 {
-        size_t lines = count_lines(buf, len);
+        size_t lines = logfmt_count_lines(buf, len);
         w->dropped_bytes += len;
         w->dropped_lines += lines;
         w->total_dropped_lines += lines;
@@ -101,43 +118,132 @@ static void log_append(struct log_writer *w, const char *buf, size_t len)
 {
         if (w->fd < 0)
                 return drop(w, buf, len);
+        if (!w->at_line_start && write_some(w, "\n", 1) < 1) /* an older log's cut line */
+                return drop(w, buf, len);
         if (w->dropped_bytes > 0) {
-                char note[160];
-                int n = snprintf(note, sizeof note, "%s[berth-monitor: %llu lines (%llu bytes) dropped: %s]\n",
-                                 w->at_line_start ? "" : "\n", (unsigned long long) w->dropped_lines,
-                                 (unsigned long long) w->dropped_bytes, "the log's file system was full");
-                size_t k = write_some(w, note, (size_t) n);
-                if (k < (size_t) n) {
-                        if (k > 0 && !w->at_line_start)
-                                (void) write_some(w, "\n", 1);
+                char note[LOGFMT_PREFIX_MAX + 160];
+                size_t n = logfmt_prefix(note, now_usec(), LOGFMT_BERTH, false);
+                int k = snprintf(note + n, sizeof note - n, "[berth-monitor: %llu lines (%llu bytes) dropped: %s]\n",
+                                 (unsigned long long) w->dropped_lines, (unsigned long long) w->dropped_bytes,
+                                 "the log's file system was full");
+                n += (size_t) k;
+                if (write_some(w, note, n) < n)
                         return drop(w, buf, len);
-                }
                 w->dropped_bytes = w->dropped_lines = 0;
         }
         size_t k = write_some(w, buf, len);
         if (k < len) {
-                /* A full disk must not stop the container: drop the rest,
-                 * and end the cut line when there is room again. */
+                /* A full disk must not stop the container: drop the rest. */
                 drop(w, buf + k, len - k);
         }
 }
 
-/* Appends what the pipe has to the log, rotating at max_size. Returns the
- * bytes read, 0 at EOF. */
-static ssize_t drain(const struct monitor_params *p, int dirfd, struct log_writer *w)
+/* Adds one record of st's line to w->out. */
+static void emit(struct log_writer *w, struct log_stream *st, bool partial)
 {
-        char buf[65536];
-        ssize_t k = read(p->log_fd, buf, sizeof buf);
-        if (k <= 0)
-                return k < 0 && (errno == EAGAIN || errno == EINTR) ? -EAGAIN : 0;
-        if (w->fd >= 0 && p->log_max_size && (uint64_t) w->size + (uint64_t) k > p->log_max_size && w->size > 0) {
+        size_t need = LOGFMT_PREFIX_MAX + st->len + 1;
+        if (w->out_len + need > w->out_cap) {
+                size_t cap = (w->out_cap ? w->out_cap * 2 : 65536) + need;
+                char *o = realloc(w->out, cap);
+                if (!o) { /* counted as dropped */
+                        w->dropped_bytes += st->len + 1;
+                        w->dropped_lines += partial ? 0 : 1;
+                        w->total_dropped_lines += partial ? 0 : 1;
+                        st->len = 0;
+                        return;
+                }
+                w->out = o;
+                w->out_cap = cap;
+        }
+        w->out_len += logfmt_prefix(w->out + w->out_len, st->start_usec, st->s, partial);
+        memcpy(w->out + w->out_len, st->line, st->len);
+        w->out_len += st->len;
+        w->out[w->out_len++] = '\n';
+        st->len = 0;
+}
+
+/* Writes the records made so far, rotating at max_size. */
+static void flush_out(const struct monitor_params *p, int dirfd, struct log_writer *w)
+{
+        if (w->out_len == 0)
+                return;
+        if (w->fd >= 0 && p->log_max_size && (uint64_t) w->size + w->out_len > p->log_max_size && w->size > 0) {
                 close(w->fd);
                 (void) monitor_rotate(dirfd, LOG_NAME, p->log_max_files);
                 w->fd = open_log(dirfd, &w->size);
                 w->at_line_start = true;
         }
-        log_append(w, buf, (size_t) k);
+        log_append(w, w->out, w->out_len);
+        w->out_len = 0;
+}
+
+/* Cuts bytes read from st into records: one per line, a part when the
+ * line outgrows a record. */
+static void take(struct log_writer *w, struct log_stream *st, const char *q, size_t n, uint64_t now)
+{
+        const char *end = q + n;
+        while (q < end) {
+                if (st->len == 0)
+                        st->start_usec = now;
+                const char *nl = memchr(q, '\n', (size_t) (end - q));
+                size_t want = nl ? (size_t) (nl - q) : (size_t) (end - q);
+                size_t room = sizeof st->line - st->len;
+                if (want > room || (want == room && !nl)) {
+                        memcpy(st->line + st->len, q, room);
+                        st->len += room;
+                        q += room;
+                        emit(w, st, true);
+                        continue;
+                }
+                memcpy(st->line + st->len, q, want);
+                st->len += want;
+                q += want;
+                if (nl) {
+                        emit(w, st, false);
+                        q++;
+                }
+        }
+}
+
+/* Appends what st's pipe has to the log. Returns the bytes read, 0 at
+ * EOF (the line begun is ended), -EAGAIN when there is nothing now. */
+static ssize_t drain(const struct monitor_params *p, int dirfd, struct log_writer *w, struct log_stream *st)
+{
+        char buf[65536];
+        ssize_t k = read(st->fd, buf, sizeof buf);
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                return -EAGAIN;
+        if (k <= 0) {
+                if (st->len > 0)
+                        emit(w, st, false);
+                flush_out(p, dirfd, w);
+                return 0;
+        }
+        take(w, st, buf, (size_t) k, now_usec());
+        flush_out(p, dirfd, w);
         return k;
+}
+
+/* Writes the lines begun longer than HOLD_USEC ago as parts; returns the
+ * poll timeout (ms) until the next one is due, -1 for none. */
+static int flush_held(const struct monitor_params *p, int dirfd, struct log_writer *w, struct log_stream *sts,
+                      size_t n)
+{
+        uint64_t now = now_usec();
+        int timeout = -1;
+        for (size_t i = 0; i < n; i++) {
+                if (sts[i].len == 0)
+                        continue;
+                if (now >= sts[i].start_usec + HOLD_USEC) {
+                        emit(w, &sts[i], true);
+                        continue;
+                }
+                int ms = (int) ((sts[i].start_usec + HOLD_USEC - now) / 1000) + 1;
+                if (timeout < 0 || ms < timeout)
+                        timeout = ms;
+        }
+        flush_out(p, dirfd, w);
+        return timeout;
 }
 
 uint64_t monitor_parse_oom_kills(const char *text)
@@ -211,23 +317,39 @@ int monitor_run(const struct monitor_params *p)
                 char last;
                 w.at_line_start = pread(w.fd, &last, 1, w.size - 1) != 1 || last == '\n';
         }
-        bool pipe_open = p->log_fd >= 0;
-        if (pipe_open)
-                (void) fcntl(p->log_fd, F_SETFL, O_NONBLOCK);
+        /* stdout and stderr on pipes of their own; an older spawner's
+         * single pipe is read as stdout. */
+        struct log_stream *sts = calloc(2, sizeof *sts);
+        if (!sts)
+                return -ENOMEM;
+        sts[0] = (struct log_stream){ .fd = p->log_fd, .s = LOGFMT_STDOUT };
+        sts[1].fd = p->err_fd;
+        sts[1].s = LOGFMT_STDERR;
+        for (size_t i = 0; i < 2; i++)
+                if (sts[i].fd >= 0)
+                        (void) fcntl(sts[i].fd, F_SETFL, O_NONBLOCK);
         siginfo_t si = { 0 };
         for (;;) {
-                struct pollfd pf[2] = { { .fd = p->pidfd, .events = POLLIN },
-                                        { .fd = pipe_open ? p->log_fd : -1, .events = POLLIN } };
-                int r = poll(pf, 2, p->pidfd >= 0 ? -1 : 1000);
+                int held = flush_held(p, dirfd, &w, sts, 2);
+                int timeout = p->pidfd >= 0 ? -1 : 1000;
+                if (held >= 0 && (timeout < 0 || held < timeout))
+                        timeout = held;
+                struct pollfd pf[3] = { { .fd = p->pidfd, .events = POLLIN },
+                                        { .fd = sts[0].fd, .events = POLLIN },
+                                        { .fd = sts[1].fd, .events = POLLIN } };
+                int r = poll(pf, 3, timeout);
                 if (r < 0 && errno != EINTR)
                         break;
-                if (pipe_open && (pf[1].revents & (POLLIN | POLLHUP))) {
-                        ssize_t k;
-                        while ((k = drain(p, dirfd, &w)) > 0)
-                                ;
-                        if (k == 0)
-                                pipe_open = false;
-                }
+                for (size_t i = 0; i < 2; i++)
+                        if (sts[i].fd >= 0 && (pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) {
+                                /* A bounded share each: a flood on one stream
+                                 * must not leave the other's pipe full. */
+                                ssize_t k = 1;
+                                for (int n = 0; n < 16 && (k = drain(p, dirfd, &w, &sts[i])) > 0; n++)
+                                        ;
+                                if (k == 0)
+                                        sts[i].fd = -1;
+                        }
                 if (p->pidfd < 0 || (pf[0].revents & POLLIN)) {
                         if (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid == p->pid)
                                 break;
@@ -236,12 +358,19 @@ int monitor_run(const struct monitor_params *p)
                 }
         }
         /* Every writer died with the container's PID namespace: drain the rest. */
-        if (pipe_open) {
-                (void) fcntl(p->log_fd, F_SETFL, 0);
-                struct pollfd pf = { .fd = p->log_fd, .events = POLLIN };
-                while (poll(&pf, 1, 1000) > 0 && drain(p, dirfd, &w) > 0)
+        for (size_t i = 0; i < 2; i++) {
+                if (sts[i].fd < 0)
+                        continue;
+                (void) fcntl(sts[i].fd, F_SETFL, 0);
+                struct pollfd pf = { .fd = sts[i].fd, .events = POLLIN };
+                while (poll(&pf, 1, 1000) > 0 && drain(p, dirfd, &w, &sts[i]) > 0)
                         ;
+                if (sts[i].len > 0)
+                        emit(&w, &sts[i], false);
+                flush_out(p, dirfd, &w);
         }
+        free(sts);
+        free(w.out);
         if (w.fd >= 0) {
                 if (w.dropped_bytes > 0)
                         log_append(&w, "", 0); /* the count, if there is room now */

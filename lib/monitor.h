@@ -1,6 +1,9 @@
 /* Owns the watch over one running container after berthd let go of it:
  * waits for the container's init through its pidfd, drains the init's
- * output into a size-rotated log, and writes the exit status atomically.
+ * stdout and stderr into a size-rotated log of time-stamped records
+ * (lib/logfmt.h), and writes the exit status atomically. A full disk or a
+ * slow file system never blocks the container: what cannot be written is
+ * dropped, counted, and said in the log when there is room again.
  * Runs as the tiny berth-monitor program; links nothing but libc. */
 #pragma once
 
@@ -11,7 +14,8 @@ struct monitor_params {
         const char *dir;      /* the container's runtime directory: exit, log */
         pid_t pid;            /* the container's init (our child) */
         int pidfd;            /* its pidfd, or -1 */
-        int log_fd;           /* read end of the container's stdout/stderr */
+        int log_fd;           /* read end of the container's stdout (and stderr when err_fd < 0) */
+        int err_fd;           /* read end of its stderr, or -1 */
         uint64_t log_max_size;
         uint32_t log_max_files;
         int cgroup_fd;        /* the container's cgroup directory (v2, or v1 memory), or -1 */

@@ -9,6 +9,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "settings.h"
 #include "spec.h"
 #include "util.h"
 
@@ -63,9 +64,7 @@ int mounts_open_in_root(int rootfd, const char *path, int flags, bool create_dir
         return openat2_in_root(rootfd, path, flags, 0);
 }
 
-/* Creates an empty file at path in the root (parents too) unless something
- * is there, and returns an O_PATH fd to it. */
-static int ensure_file_in_root(int rootfd, const char *path)
+int mounts_ensure_file_in_root(int rootfd, const char *path)
 {
         int fd = mounts_open_in_root(rootfd, path, O_PATH, false);
         if (fd >= 0 || fd != -ENOENT)
@@ -204,6 +203,15 @@ static int setup_dev(int rootfd, const struct mounts_plan *p, struct error *e)
         r = mq < 0 ? -errno : mount_fs("mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, mq);
         if (r < 0)
                 return error_set(e, r, "cannot mount mqueue on /dev/mqueue");
+        for (size_t i = 0; i < p->n_nodes; i++) {
+                /* A bind of the host's node, like the ones above: the
+                 * device cgroup decides what opening it may do. */
+                const struct mounts_node *nd = &p->nodes[i];
+                _cleanup_close_ int t = mounts_ensure_file_in_root(rootfd, nd->path);
+                r = t < 0 ? t : bind_onto(AT_FDCWD, nd->host, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+                if (r < 0)
+                        return error_set(e, r, "device '%s' on '%s'", nd->host, nd->path);
+        }
         if (p->console_fd >= 0) {
                 int f = openat(d, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
                 if (f < 0)
@@ -236,7 +244,7 @@ static int setup_declared(int rootfd, const struct mounts_plan *p, struct error 
                         if (stat(m->source, &st) < 0)
                                 return error_set(e, -errno, "mount '%s': source '%s'", m->name, m->source);
                         t = S_ISDIR(st.st_mode) ? mounts_open_in_root(rootfd, m->target, O_PATH | O_DIRECTORY, true)
-                                                : ensure_file_in_root(rootfd, m->target);
+                                                : mounts_ensure_file_in_root(rootfd, m->target);
                         if (t < 0)
                                 return error_set(e, t, "mount '%s': target '%s'", m->name, m->target);
                         r = bind_onto(AT_FDCWD, m->source, t, true, attrs);
@@ -244,6 +252,29 @@ static int setup_declared(int rootfd, const struct mounts_plan *p, struct error 
                 close(t);
                 if (r < 0)
                         return error_set(e, r, "mount '%s' on '%s'", m->name, m->target);
+        }
+        return 0;
+}
+
+/* read-only-root: a private tmpfs on /tmp and /run, unless a declared
+ * mount is there, before the declared mounts (which may go below them). */
+static int setup_writable_dirs(int rootfd, const struct mounts_plan *p, struct error *e)
+{
+        static const char *const dirs[] = { "/tmp", "/run" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                bool declared = false;
+                for (size_t k = 0; k < p->n_mounts; k++)
+                        declared |= streq(p->mounts[k].target, dirs[i]);
+                if (declared)
+                        continue;
+                int t = mounts_open_in_root(rootfd, dirs[i], O_PATH | O_DIRECTORY, true);
+                if (t < 0)
+                        return error_set(e, t, "read-only-root: cannot prepare %s", dirs[i]);
+                const char *o[] = { "mode", i == 0 ? "1777" : "0755", "size", "67108864", NULL };
+                int r = mount_fs("tmpfs", o, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, t);
+                close(t);
+                if (r < 0)
+                        return error_set(e, r, "read-only-root: cannot mount a tmpfs on %s", dirs[i]);
         }
         return 0;
 }
@@ -261,7 +292,7 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, struct error *e)
                 struct stat sst;
                 if (stat(src, &sst) < 0)
                         continue;
-                int t = ensure_file_in_root(rootfd, dst);
+                int t = mounts_ensure_file_in_root(rootfd, dst);
                 if (t < 0)
                         return error_set(e, t, "cannot prepare %s", dst);
                 /* A file with other links is shared (the hosts file of a
@@ -385,6 +416,17 @@ int mounts_setup(const struct mounts_plan *p, struct error *e)
         r = proc < 0 ? proc : mount_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, proc);
         if (r < 0)
                 return error_set(e, r, "cannot mount /proc");
+        if (p->sysctl) {
+                /* Before the masks make /proc/sys read-only; the container's
+                 * network and IPC namespaces are ours already. */
+                /* proc is the directory under the mount: open the mount. */
+                _cleanup_close_ int pfd = openat2_in_root(rootfd, "proc", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+                struct statfs pfs;
+                if (pfd < 0 || fstatfs(pfd, &pfs) < 0 || pfs.f_type != PROC_SUPER_MAGIC)
+                        return error_set(e, -errno, "cannot open /proc");
+                if ((r = settings_apply_sysctl(pfd, p->sysctl, e)) < 0)
+                        return r;
+        }
         _cleanup_close_ int sys = openat2_in_root(rootfd, "sys", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
         r = sys < 0 ? sys
                     : mount_fs("sysfs", NULL,
@@ -395,8 +437,16 @@ int mounts_setup(const struct mounts_plan *p, struct error *e)
                 return r;
         if ((r = setup_etc(rootfd, p, e)) < 0)
                 return r;
+        if (p->read_only_root && (r = setup_writable_dirs(rootfd, p, e)) < 0)
+                return r;
         if ((r = setup_declared(rootfd, p, e)) < 0)
                 return r;
+        if (p->read_only_root) {
+                /* The root's own mount only: what is mounted on it keeps its flags. */
+                struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+                        return error_set(e, -errno, "read-only-root: cannot make the root read-only");
+        }
 
         if (fchdir(rootfd) < 0)
                 return error_set(e, -errno, "cannot enter the root");

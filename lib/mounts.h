@@ -8,10 +8,26 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
 struct spec_mount; /* spec.h: the declared mounts, as read */
+
+/* A host device node bound into the container's /dev (devices.h). */
+struct mounts_node {
+        char host[128]; /* the host's node */
+        char path[128]; /* absolute, under /dev */
+};
+
+/* A secret's source, opened by the caller, copied into a private tmpfs
+ * and bound read-only on target (secrets.h). */
+struct mounts_secret {
+        int fd;
+        const char *name;
+        const char *target;
+        uint64_t size;
+};
 
 struct mounts_plan {
         const struct spec_mount *mounts; /* declared mounts, in order */
@@ -22,6 +38,12 @@ struct mounts_plan {
         const char *etc_dir;       /* host directory with hosts, resolv.conf, hostname */
         bool userns;
         int console_fd;            /* pty slave to bind on /dev/console, or -1 */
+        bool read_only_root;       /* the root read-only; /tmp and /run private tmpfs */
+        char *const *sysctl;       /* "name=value", written in the container's /proc/sys */
+        const struct mounts_node *nodes; /* device blocks */
+        size_t n_nodes;
+        const struct mounts_secret *secrets; /* installed after mounts_setup (secrets_install) */
+        size_t n_secrets;
 };
 
 /* Builds the root and pivots into it. On failure e holds a one-line
@@ -31,3 +53,6 @@ int mounts_setup(const struct mounts_plan *p, struct error *e);
 /* Opens path inside the current root without following symlinks out of it
  * or through magic links (for workdir and similar). */
 int mounts_open_in_root(int rootfd, const char *path, int flags, bool create_dirs);
+/* Creates an empty file at path in the root (parents too) unless something
+ * is there, and returns an O_PATH fd to it (a mount point for a file). */
+int mounts_ensure_file_in_root(int rootfd, const char *path);

@@ -250,6 +250,58 @@ static int addr_add(struct nl_sock *s, int ifindex, struct in_addr a, int prefix
         return nlerr(rtnl_addr_add(s, ra, 0));
 }
 
+/* a/prefix (IPv6) on ifindex, without duplicate address detection: the
+ * address is usable at once (berth hands out each one once per network). */
+static int addr_add6(struct nl_sock *s, int ifindex, const struct in6_addr *a, int prefix)
+{
+        _cleanup_(addr_putp) struct rtnl_addr *ra = rtnl_addr_alloc();
+        _cleanup_(nladdr_putp) struct nl_addr *local = nl_addr_build(AF_INET6, a, sizeof *a);
+        if (!ra || !local)
+                return -ENOMEM;
+        nl_addr_set_prefixlen(local, prefix);
+        rtnl_addr_set_ifindex(ra, ifindex);
+        rtnl_addr_set_family(ra, AF_INET6);
+        int r = rtnl_addr_set_local(ra, local);
+        if (r < 0)
+                return nlerr(r);
+        rtnl_addr_set_prefixlen(ra, prefix);
+        rtnl_addr_set_flags(ra, IFA_F_NODAD);
+        r = nlerr(rtnl_addr_add(s, ra, NLM_F_REPLACE));
+        return r == -EEXIST ? 0 : r;
+}
+
+static int route_add_default6(struct nl_sock *s, int ifindex, const struct in6_addr *gateway)
+{
+        _cleanup_(route_putp) struct rtnl_route *rt = rtnl_route_alloc();
+        _cleanup_(nladdr_putp) struct nl_addr *dst = nl_addr_build(AF_INET6, &in6addr_any, sizeof in6addr_any);
+        _cleanup_(nladdr_putp) struct nl_addr *gw = nl_addr_build(AF_INET6, gateway, sizeof *gateway);
+        if (!rt || !dst || !gw)
+                return -ENOMEM;
+        nl_addr_set_prefixlen(dst, 0);
+        struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+        if (!nh)
+                return -ENOMEM;
+        rtnl_route_nh_set_ifindex(nh, ifindex);
+        rtnl_route_nh_set_gateway(nh, gw);
+        rtnl_route_add_nexthop(rt, nh);
+        rtnl_route_set_family(rt, AF_INET6);
+        rtnl_route_set_table(rt, RT_TABLE_MAIN);
+        rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
+        rtnl_route_set_protocol(rt, RTPROT_STATIC);
+        int r = rtnl_route_set_dst(rt, dst);
+        if (r < 0)
+                return nlerr(r);
+        return nlerr(rtnl_route_add(s, rt, NLM_F_EXCL));
+}
+
+void net_address6(const struct spec_network *n, struct in_addr a, struct in6_addr *ret)
+{
+        uint32_t host = ntohl(a.s_addr) & (n->prefix >= 32 ? 0 : ~0U >> n->prefix);
+        *ret = n->subnet6;
+        for (int i = 0; i < 4; i++)
+                ret->s6_addr[15 - i] |= (uint8_t) (host >> (8 * i));
+}
+
 const char *net_bridge_name(const struct spec_network *n)
 {
         return n->bridge && n->bridge[0] ? n->bridge : n->name;
@@ -366,6 +418,8 @@ int net_bridge_ensure(const struct spec_network *n, const char *owner)
                         goto out_delete;
         }
         r = bridge_sync_address(s, rtnl_link_get_ifindex(cur), n);
+        if (r >= 0 && n->v6)
+                r = addr_add6(s, rtnl_link_get_ifindex(cur), &n->gateway6, n->prefix6);
         if (r < 0)
                 goto out_delete;
         return 0;
@@ -623,9 +677,16 @@ static int container_configure(int netns_fd, const struct spec_network *n, struc
         if (!address.s_addr)
                 return 0;
         r = addr_add(s, ifindex, address, n->prefix);
-        if (r < 0 || !n->gateway.s_addr)
+        if (r >= 0 && n->gateway.s_addr)
+                r = route_add_default(s, ifindex, n->gateway);
+        if (r < 0 || !n->v6)
                 return r;
-        return route_add_default(s, ifindex, n->gateway);
+        struct in6_addr a6;
+        net_address6(n, address, &a6);
+        r = addr_add6(s, ifindex, &a6, n->prefix6);
+        if (r < 0)
+                return r;
+        return route_add_default6(s, ifindex, &n->gateway6);
 }
 
 /* A bridge no berth made (no berth alias): the operator's br0. */

@@ -28,6 +28,11 @@ void net_owner_id(const char *state_dir, char ret[NET_OWNER_MAX]);
 /* The container side of the pair, inside the container's netns. */
 #define NET_CONTAINER_IFNAME "eth0"
 
+/* A container's IPv6 address on a dual-stack network n: n's subnet6 with
+ * the host number of its IPv4 address a (198.18.4.10/24 on 2001:db8:4::/64
+ * is 2001:db8:4::a): IPAM of one family serves both, persisted as ever. */
+void net_address6(const struct spec_network *n, struct in_addr a, struct in6_addr *ret);
+
 /* The bridge interface of a network: n->bridge, or the network's name. */
 const char *net_bridge_name(const struct spec_network *n);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -75,6 +76,75 @@ int parse_duration(const char *s, usec_t *ret)
                         return 0;
                 }
         return -EINVAL;
+}
+
+int parse_time_point(const char *s, uint64_t now_usec, uint64_t *ret)
+{
+        usec_t d;
+        if (parse_duration(s, &d) == 0) {
+                *ret = d >= now_usec ? 0 : now_usec - d;
+                return 0;
+        }
+        struct tm tm = { 0 };
+        const char *p = strptime(s, "%Y-%m-%d", &tm);
+        if (!p || !isdigit((unsigned char) s[0]) || p - s != 10)
+                return -EINVAL;
+        uint64_t frac = 0;
+        bool utc = false;
+        long offset = 0; /* seconds east of UTC */
+        tm.tm_isdst = -1;
+        if (*p == 'T' || *p == 't' || *p == ' ') {
+                const char *q = strptime(p + 1, "%H:%M", &tm);
+                if (!q || q - (p + 1) != 5)
+                        return -EINVAL;
+                p = q;
+                if (*p == ':') {
+                        q = strptime(p + 1, "%S", &tm);
+                        if (!q || q - (p + 1) != 2)
+                                return -EINVAL;
+                        p = q;
+                        if (*p == '.' || *p == ',') {
+                                p++;
+                                int digits = 0;
+                                for (; isdigit((unsigned char) *p); p++, digits++)
+                                        if (digits < 6)
+                                                frac = frac * 10 + (uint64_t) (*p - '0');
+                                if (digits == 0)
+                                        return -EINVAL;
+                                for (; digits < 6; digits++)
+                                        frac *= 10;
+                        }
+                }
+                if (*p == 'Z' || *p == 'z') {
+                        utc = true;
+                        p++;
+                } else if (*p == '+' || *p == '-') {
+                        int sign = *p == '-' ? -1 : 1;
+                        if (!isdigit((unsigned char) p[1]) || !isdigit((unsigned char) p[2]) || p[3] != ':' ||
+                            !isdigit((unsigned char) p[4]) || !isdigit((unsigned char) p[5]))
+                                return -EINVAL;
+                        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+                        if (hh > 23 || mm > 59)
+                                return -EINVAL;
+                        offset = sign * (hh * 3600L + mm * 60L);
+                        utc = true;
+                        p += 6;
+                }
+        }
+        if (*p)
+                return -EINVAL;
+        time_t t;
+        if (utc) {
+                tm.tm_isdst = 0;
+                t = timegm(&tm);
+                if (t != (time_t) -1)
+                        t -= offset;
+        } else
+                t = mktime(&tm);
+        if (t == (time_t) -1 || t < 0)
+                return -EINVAL;
+        *ret = (uint64_t) t * 1000000ULL + frac;
+        return 0;
 }
 
 int parse_cpus(const char *s, uint32_t *ret_milli)

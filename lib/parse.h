@@ -12,6 +12,12 @@
 
 int parse_size(const char *s, uint64_t *ret);         /* 512, 512k, 256M, 1G, 2T (powers of 1024) */
 int parse_duration(const char *s, usec_t *ret);       /* 500ms, 10s, 5m, 1h, 1d; bare number = s */
+/* A point in time, as microseconds since the epoch (CLOCK_REALTIME): a
+ * duration before now_usec ("10m", "2h", "1d"), or an absolute time:
+ * RFC 3339 ("2026-12-03T02:53:05Z", "...05.5+01:00"; without a zone,
+ * local time) or "YYYY-MM-DD HH:MM[:SS]" (local) or "YYYY-MM-DD" (local
+ * midnight). -EINVAL when it is neither. */
+int parse_time_point(const char *s, uint64_t now_usec, uint64_t *ret);
 int parse_cpus(const char *s, uint32_t *ret_milli);   /* 1, 1.5, 0.25 (three decimals at most) */
 int parse_uint32(const char *s, uint32_t min, uint32_t max, uint32_t *ret);
 int parse_int32(const char *s, int32_t *ret);

@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "hostports.h"
+#include "secrets.h"
 #include "template.h"
 #include "util.h"
 
@@ -33,6 +35,8 @@ size_t preflight_check(const struct spec_set *set, const char *state_dir, const 
                         diag_add(d, c->file, c->line_rootfs, "rootfs: '%s' does not exist", c->rootfs);
                 else if (c->rootfs && !S_ISDIR(st.st_mode))
                         diag_add(d, c->file, c->line_rootfs, "rootfs: '%s' is not a directory", c->rootfs);
+                devices_preflight(c, d);
+                secrets_preflight(c, d);
         }
         (void) hostports_check(set, d);
         return d->n + d->dropped - before;

@@ -17,11 +17,13 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "devices.h"
 #include "hostsfile.h"
 #include "ipam.h"
 #include "nat.h"
 #include "net.h"
 #include "quota.h"
+#include "secrets.h"
 #include "security.h"
 #include "state.h"
 #include "template.h"
@@ -50,6 +52,8 @@ struct runtime_internal {
         char **envp;
         char **argv;
         char *merged, *upper, *work, *etc, *overlay_opts;
+        struct devices_prepared devs;   /* device blocks: nodes and cgroup rules */
+        struct secrets_prepared secrets; /* their sources, open until the child copied them */
 };
 
 static uint64_t realtime_usec(void)
@@ -64,6 +68,7 @@ static void internal_free(struct runtime_internal *in)
         if (!in)
                 return;
         security_seccomp_done(&in->seccomp);
+        secrets_close(&in->secrets);
         strv_free(in->envp);
         strv_free(in->argv);
         free(in->merged);
@@ -289,7 +294,7 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
  * into it. Messages without the container's name. */
 static int setup_cgroup(const struct spec_container *c, struct runtime_internal *in, struct error *e)
 {
-        return cgroup_prepare(in->cgm, c->name, &c->limits, &in->cg, &in->place, e);
+        return cgroup_prepare(in->cgm, c->name, &c->limits, in->devs.rules, in->devs.n, &in->cg, &in->place, e);
 }
 
 static void cgroup_teardown(struct cgroup *cg)
@@ -443,6 +448,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                                       c->mounts[i].source);
                         goto fail_early;
                 }
+        if ((r = devices_prepare(c, &in->devs, e)) < 0 || (r = secrets_open(c, &in->secrets, e)) < 0)
+                goto fail_early;
 
         r = mkdir_p(rc->dir, 0700);
         if (r < 0) {
@@ -600,13 +607,19 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                         .etc_dir = in->etc,
                         .userns = c->idmap,
                         .console_fd = -1,
+                        .read_only_root = c->read_only_root,
+                        .sysctl = c->sysctl,
+                        .nodes = in->devs.nodes,
+                        .n_nodes = in->devs.n,
+                        .secrets = in->secrets.items,
+                        .n_secrets = in->secrets.n,
                 },
                 .argv = in->argv,
                 .envp = in->envp,
                 .hostname = hostname,
                 .user = c->user,
                 .workdir = c->workdir,
-                .home_from_user = !c->env,
+                .home_from_user = !c->env && !c->env_file_env,
                 .init = c->init,
                 .new_netns = c->net_mode != NET_HOST,
                 .tty = o->tty,
@@ -616,6 +629,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 .idmap_uid = in->idmap_uid,
                 .idmap_gid = in->idmap_gid,
                 .idmap_count = in->idmap_count,
+                .rlimits = c->rlimits,
+                .n_rlimits = c->n_rlimits,
                 .kill_on_parent_death = o->foreground,
                 .init_exe_fd = init_fd,
                 .caps = &in->caps,

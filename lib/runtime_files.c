@@ -66,21 +66,25 @@ char **runtime_build_env(const struct spec_container *c, const char *hostname, b
             (tty && strv_push(&env, t) < 0))
                 return strv_free(env);
         /* The definition's entries replace defaults of the same name. */
-        for (size_t i = 0; c->env && c->env[i]; i++) {
-                size_t klen = strcspn(c->env[i], "=") + 1;
-                size_t j = 0;
-                for (; env[j]; j++)
-                        if (strncmp(env[j], c->env[i], klen) == 0)
-                                break;
-                if (env[j]) {
-                        char *dup = strdup(c->env[i]);
-                        if (!dup)
+        /* The env file first, then env: a name in both takes env's value. */
+        char *const *layers[] = { c->env_file_env, c->env };
+        for (size_t l = 0; l < ELEMENTSOF(layers); l++)
+                for (size_t i = 0; layers[l] && layers[l][i]; i++) {
+                        const char *e = layers[l][i];
+                        size_t klen = strcspn(e, "=") + 1;
+                        size_t j = 0;
+                        for (; env[j]; j++)
+                                if (strncmp(env[j], e, klen) == 0)
+                                        break;
+                        if (env[j]) {
+                                char *dup = strdup(e);
+                                if (!dup)
+                                        return strv_free(env);
+                                free(env[j]);
+                                env[j] = dup;
+                        } else if (strv_push(&env, e) < 0)
                                 return strv_free(env);
-                        free(env[j]);
-                        env[j] = dup;
-                } else if (strv_push(&env, c->env[i]) < 0)
-                        return strv_free(env);
-        }
+                }
         return env;
 }
 

@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
+#include "secrets.h"
 #include "security.h"
+#include "settings.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -271,6 +273,15 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         int r = mounts_setup(&p->mounts, &merr);
         if (r < 0)
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", merr.msg);
+        if (p->mounts.n_secrets) { /* owned by the user, looked up in the new root */
+                uid_t suid = 0;
+                gid_t sgid = 0;
+                char shome[512];
+                if (p->user)
+                        child_resolve_user(sock, p->user, shome, sizeof shome, &suid, &sgid);
+                if (secrets_install(p->mounts.secrets, p->mounts.n_secrets, suid, sgid, &merr) < 0)
+                        spawn_child_fail(sock, SPAWN_EXIT_SETUP, 0, "%s", merr.msg);
+        }
         /* Meanwhile the parent ran its hook's going phase (v1 cgroups,
          * network): wait for its word, and move into the cgroup through
          * the files it handed. */
@@ -516,6 +527,8 @@ int spawn_container(const struct spawn_params *p, struct spawn_result *res, stru
                 if (r < 0)
                         (void) error_set(e, r, "cannot write the user namespace id maps");
         }
+        if (r >= 0 && p->n_rlimits)
+                r = settings_apply_rlimits(pid, p->rlimits, p->n_rlimits, e);
         if (r >= 0)
                 r = run_hook(p, SPAWN_PHASE_CREATED, pid, NULL, e);
         if (r >= 0) {

@@ -63,6 +63,10 @@ struct spawn_params {
         uid_t idmap_uid;
         gid_t idmap_gid;
         uint32_t idmap_count;
+        /* Set on the child by the parent before it runs anything of its
+         * set-up: its init and workload inherit them. */
+        const struct spec_rlimit *rlimits;
+        size_t n_rlimits;
         bool kill_on_parent_death; /* foreground runs: the container dies with us */
         /* A sealed memfd copy of berth-init (sbin/berth-init.c): the child
          * replaces itself with it as the container's init, and the workload's

@@ -50,9 +50,29 @@ struct spec_container *spec_container_free(struct spec_container *c)
                 free(c->mounts[i].target);
         }
         free(c->mounts);
+        for (size_t i = 0; i < c->n_devices; i++) {
+                free(c->devices[i].name);
+                free(c->devices[i].host);
+                free(c->devices[i].path);
+                free(c->devices[i].access);
+        }
+        free(c->devices);
+        for (size_t i = 0; i < c->n_secrets; i++) {
+                free(c->secrets[i].name);
+                free(c->secrets[i].source);
+                free(c->secrets[i].target);
+        }
+        free(c->secrets);
+        for (size_t i = 0; i < _HOOK_KIND_MAX; i++)
+                strv_free(c->hooks[i].command);
         free(c->seccomp_profile);
         strv_free(c->health.command);
         free(c->health.http_path);
+        free(c->limits.io_device);
+        strv_free(c->sysctl);
+        free(c->rlimits);
+        free(c->env_file);
+        strv_free(c->env_file_env);
         free(c);
         return NULL;
 }
@@ -205,4 +225,10 @@ const char *seccomp_mode_to_string(seccomp_mode_t m)
 {
         static const char *const t[] = { "default", "unconfined", "profile" };
         return (unsigned) m < ELEMENTSOF(t) ? t[m] : "?";
+}
+
+const char *hook_kind_to_string(hook_kind_t k)
+{
+        static const char *const t[] = { "pre-start", "post-start", "post-stop" };
+        return (unsigned) k < ELEMENTSOF(t) ? t[k] : "?";
 }

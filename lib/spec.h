@@ -11,6 +11,9 @@
 #define SPEC_NAME_MAX 63
 #define SPEC_LIST_MAX 1024                /* entries in one list (env, command, mounts, ...) */
 #define SPEC_ENV_MAX (SPEC_LIST_MAX + 16) /* env entries a workload gets, defaults included */
+#define SPEC_DEVICES_MAX 64              /* device blocks in one container */
+#define SPEC_SECRETS_MAX 64              /* secret blocks in one container */
+#define SPEC_SECRET_SIZE_MAX (1U << 20)  /* bytes of one secret file */
 #define SPEC_DNS_MAX 3                    /* nameservers (resolv.conf's MAXNS) */
 #define SPEC_USEC_PER_MSEC 1000ULL
 #define SPEC_USEC_PER_SEC 1000000ULL
@@ -76,6 +79,39 @@ struct spec_mount {
         int line;
 };
 
+/* device "/dev/fuse" { ... } or device "c 10:229" { path = "/dev/fuse" }. */
+struct spec_device {
+        char *name;   /* the title as written */
+        char *host;   /* the host node ("/dev/fuse"), or NULL when given by number */
+        char *path;   /* where the node appears in the container (under /dev) */
+        char *access; /* a non-empty subset of "rwm" */
+        char type;    /* by number: 'c' or 'b'; 0 for a host node (its stat says) */
+        uint32_t major, minor;
+        int line, line_path;
+};
+
+/* secret NAME { source = "/etc/berth/secrets/x"  target = "/run/secrets/x" } */
+struct spec_secret {
+        char *name;
+        char *source; /* a host file, read at each start */
+        char *target; /* absolute, inside the container */
+        int line, line_source;
+};
+
+/* hook pre-start|post-start|post-stop { command = { ... }  timeout = 10s } */
+typedef enum hook_kind {
+        HOOK_PRE_START,
+        HOOK_POST_START,
+        HOOK_POST_STOP,
+        _HOOK_KIND_MAX,
+} hook_kind_t;
+
+struct spec_hook {
+        char **command; /* argv run on the host; NULL = no such hook */
+        usec_t timeout;
+        int line;
+};
+
 struct spec_limits {
         uint64_t memory;      /* bytes, 0 = unlimited */
         int64_t memory_swap;  /* bytes of memory+swap, 0 = unset, -1 = unlimited */
@@ -84,6 +120,17 @@ struct spec_limits {
         char *cpuset;         /* "0-1,3" or NULL */
         uint32_t pids;        /* 0 = unlimited */
         uint32_t io_weight;   /* 1..10000, 0 = unset */
+        /* io-max: one block device's throttle; every limit 0 = none. */
+        char *io_device;      /* a block device node, resolved at apply */
+        uint64_t io_rbps, io_wbps;
+        uint32_t io_riops, io_wiops;
+};
+
+/* rlimits: one resource limit of the container's init (inherited). */
+#define SPEC_RLIM_INFINITY UINT64_MAX
+struct spec_rlimit {
+        int resource; /* RLIMIT_* */
+        uint64_t soft, hard;
 };
 
 struct spec_health {
@@ -106,6 +153,11 @@ struct spec_network {
         struct in_addr gateway; /* defaults to the first host address */
         bool nat;
         uint32_t mtu; /* 0 = kernel default (1500) */
+        /* Dual stack (subnet6): the bridge has gateway6 (the prefix's first
+         * address), a container the IPv6 address with its IPv4 host number. */
+        bool v6;
+        struct in6_addr subnet6, gateway6;
+        uint8_t prefix6;
         /* Not from a file: a host bridge berth does not manage (a container's
          * network.bridge naming no declared network), gateway 0 = no route. */
         bool external;
@@ -172,15 +224,34 @@ struct spec_container {
 
         struct spec_health health;
 
+        /* Devices, secrets and hooks (berth.conf(5)); see lib/devices.h,
+         * lib/secrets.h, lib/hooks.h. */
+        struct spec_device *devices;
+        size_t n_devices;
+        bool allow_host_disks;
+        struct spec_secret *secrets;
+        size_t n_secrets;
+        struct spec_hook hooks[_HOOK_KIND_MAX];
+
         uint64_t disk_quota; /* bytes, 0 = none */
         uint64_t log_max_size;
         uint32_t log_max_files;
         usec_t snapshot_every;  /* scheduled snapshots: 0 = none */
         uint32_t snapshot_keep; /* scheduled snapshots kept */
 
+        /* Settings (settings.h). */
+        bool read_only_root;
+        char **sysctl; /* "name=value", in file order */
+        struct spec_rlimit *rlimits;
+        size_t n_rlimits;
+        char *env_file;
+        uint64_t env_file_digest; /* of the file's content (config_load_dir); 0 = unread */
+        char **env_file_env;      /* its entries, as read then */
+
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
         int line_publish, line_idmap, line_user, line_seccomp;
+        int line_env_file, line_io_device;
 };
 
 struct spec_set {
@@ -246,3 +317,4 @@ static inline bool spec_container_external_net(const struct spec_container *c)
 }
 const char *health_action_to_string(health_action_t a);
 const char *seccomp_mode_to_string(seccomp_mode_t m);
+const char *hook_kind_to_string(hook_kind_t k);

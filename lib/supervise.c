@@ -112,7 +112,7 @@ struct unit *unit_add(struct manager *m, const char *name)
                 return NULL;
         }
         u->m = m;
-        u->monitor_pidfd = u->init_pidfd = u->status_fd = -1;
+        u->monitor_pidfd = u->init_pidfd = u->status_fd = u->hook_fd = -1;
         u->last_status = -1;
         m->units[m->n_units++] = u;
         manager_order_changed(m);
@@ -140,6 +140,9 @@ static void unit_free(struct unit *u)
                 close(u->init_pidfd);
         if (u->status_fd >= 0)
                 close(u->status_fd);
+        sd_event_source_disable_unref(u->hook_src);
+        if (u->hook_fd >= 0)
+                close(u->hook_fd);
         spec_container_free(u->owned_spec);
         free(u->name);
         free(u);

@@ -2,6 +2,7 @@
  * plan/reload, destroy, events and wait. Each validates its parameters and
  * answers with an error naming what is wrong; none blocks the loop. */
 
+#include "settings.h"
 #include "supervise_internal.h"
 
 /* ---- control methods ---------------------------------------------------------------------------- */
@@ -86,6 +87,30 @@ static json_object *definition_json(const struct spec_container *c)
         json_object_object_add(l, "pids", json_object_new_int64(c->limits.pids));
         json_object_object_add(l, "io_weight", json_object_new_int64(c->limits.io_weight));
         json_object_object_add(d, "limits", l);
+        if (c->limits.io_device) {
+                json_object *io = json_object_new_object();
+                json_object_object_add(io, "device", json_object_new_string(c->limits.io_device));
+                json_object_object_add(io, "rbps", json_object_new_uint64(c->limits.io_rbps));
+                json_object_object_add(io, "wbps", json_object_new_uint64(c->limits.io_wbps));
+                json_object_object_add(io, "riops", json_object_new_int64(c->limits.io_riops));
+                json_object_object_add(io, "wiops", json_object_new_int64(c->limits.io_wiops));
+                json_object_object_add(d, "io_max", io);
+        } else
+                json_object_object_add(d, "io_max", NULL);
+        json_object_object_add(d, "read_only_root", json_object_new_boolean(c->read_only_root));
+        json_object_object_add(d, "sysctl", strv_json(c->sysctl));
+        json_object *rl = json_object_new_object();
+        for (size_t i = 0; i < c->n_rlimits; i++) {
+                char v[64], a[24], b[24];
+                const struct spec_rlimit *x = &c->rlimits[i];
+                snprintf(a, sizeof a, "%" PRIu64, x->soft);
+                snprintf(b, sizeof b, "%" PRIu64, x->hard);
+                snprintf(v, sizeof v, "%s:%s", x->soft == SPEC_RLIM_INFINITY ? "unlimited" : a,
+                         x->hard == SPEC_RLIM_INFINITY ? "unlimited" : b);
+                json_object_object_add(rl, settings_rlimit_to_name(x->resource), json_object_new_string(v));
+        }
+        json_object_object_add(d, "rlimits", rl);
+        json_object_object_add(d, "env_file", str_or_null(c->env_file));
         json_object *mounts = json_object_new_array();
         for (size_t i = 0; i < c->n_mounts; i++) {
                 const struct spec_mount *mt = &c->mounts[i];
@@ -98,6 +123,35 @@ static json_object *definition_json(const struct spec_container *c)
                 json_object_array_add(mounts, o);
         }
         json_object_object_add(d, "mounts", mounts);
+        json_object *devs = json_object_new_array();
+        for (size_t i = 0; i < c->n_devices; i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "device", str_or_null(c->devices[i].name));
+                json_object_object_add(o, "path", str_or_null(c->devices[i].path));
+                json_object_object_add(o, "access", str_or_null(c->devices[i].access));
+                json_object_array_add(devs, o);
+        }
+        json_object_object_add(d, "devices", devs);
+        json_object_object_add(d, "allow_host_disks", json_object_new_boolean(c->allow_host_disks));
+        json_object *secrets = json_object_new_array(); /* where from and to, never the content */
+        for (size_t i = 0; i < c->n_secrets; i++) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", str_or_null(c->secrets[i].name));
+                json_object_object_add(o, "source", str_or_null(c->secrets[i].source));
+                json_object_object_add(o, "target", str_or_null(c->secrets[i].target));
+                json_object_array_add(secrets, o);
+        }
+        json_object_object_add(d, "secrets", secrets);
+        json_object *hooks = json_object_new_object();
+        for (int i = 0; i < _HOOK_KIND_MAX; i++) {
+                if (!c->hooks[i].command)
+                        continue;
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "command", strv_json(c->hooks[i].command));
+                json_object_object_add(o, "timeout_usec", json_object_new_uint64(c->hooks[i].timeout));
+                json_object_object_add(hooks, hook_kind_to_string(i), o);
+        }
+        json_object_object_add(d, "hooks", hooks);
         json_object_object_add(d, "capabilities_add", caps_json(c->caps_add));
         json_object_object_add(d, "capabilities_drop", caps_json(c->caps_drop));
         json_object_object_add(d, "seccomp", json_object_new_string(seccomp_mode_to_string(c->seccomp)));
@@ -159,6 +213,18 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                 u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
         json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
         json_object_object_add(o, "address", json_object_new_string(u->address));
+        /* A dual-stack network's IPv6 address follows from the IPv4 one. */
+        const struct spec_network *n6 = u->spec && u->spec->net_mode == NET_BRIDGE && u->address[0]
+                                                ? spec_set_find_network(&m->set, u->spec->network)
+                                                : NULL;
+        struct in_addr a4;
+        char a6[INET6_ADDRSTRLEN] = "";
+        if (n6 && n6->v6 && inet_pton(AF_INET, u->address, &a4) == 1) {
+                struct in6_addr x;
+                net_address6(n6, a4, &x);
+                inet_ntop(AF_INET6, &x, a6, sizeof a6);
+        }
+        json_object_object_add(o, "address6", json_object_new_string(a6));
         json_object_object_add(o, "restarts", json_object_new_int64(u->restarts));
         uint64_t up = u->state == U_RUNNING && u->started_realtime ? (now_realtime() - u->started_realtime) / 1000000ULL : 0;
         json_object_object_add(o, "uptime_sec", json_object_new_uint64(up));

@@ -114,6 +114,10 @@ struct unit {
         bool layer_restore, layer_scheduled, layer_thaw;
         uint64_t snapshot_next;       /* CLOCK_REALTIME: the next scheduled snapshot; 0 unknown */
         uint64_t snapshot_every_seen; /* the `every` snapshot_next was computed for */
+        /* A post-stop hook under way (hooks.h): its runner, and the pipe
+         * its failure message comes on. */
+        sd_event_source *hook_src;
+        int hook_fd;
 
         enum state_phase phase;       /* as last written to its intent record */
         uint64_t backoff_until_rt;    /* U_BACKOFF: when it starts again, CLOCK_REALTIME */

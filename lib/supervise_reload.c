@@ -199,6 +199,10 @@ static void keep_networks(struct manager *m)
                 c->gateway = n->gateway;
                 c->nat = n->nat;
                 c->mtu = n->mtu;
+                c->v6 = n->v6;
+                c->subnet6 = n->subnet6;
+                c->gateway6 = n->gateway6;
+                c->prefix6 = n->prefix6;
                 m->networks_up[m->n_networks_up++] = c;
         }
 }

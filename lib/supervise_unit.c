@@ -4,6 +4,7 @@
  * (manager_dispatch_soon); what starts or stops next is decided there. */
 
 #include "supervise_internal.h"
+#include "hooks.h"
 #include "restart.h"
 
 /* ---- intent -------------------------------------------------------------------------- */
@@ -131,6 +132,68 @@ static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
+/* ---- hooks ------------------------------------------------------------------------- */
+
+static int on_hook_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        (void) s;
+        struct unit *u = userdata;
+        char msg[HOOK_OUTPUT_MAX + 256] = "";
+        ssize_t n = u->hook_fd >= 0 ? read(u->hook_fd, msg, sizeof msg - 1) : -1;
+        if (n > 0)
+                msg[n] = 0;
+        if (si->si_code == CLD_EXITED && si->si_status == 0)
+                emit(u->m, u->name, "hook", "post-stop ran");
+        else
+                emit(u->m, u->name, "hook-failed", "%s", n > 0 ? msg : "hook post-stop: its runner failed");
+        u->hook_src = sd_event_source_disable_unref(u->hook_src);
+        if (u->hook_fd >= 0)
+                close(u->hook_fd);
+        u->hook_fd = -1;
+        return 0;
+}
+
+/* post-stop runs in a child of berthd, watched from the loop: hooks_run
+ * waits for the hook and its timeout there, never here. Its failure is an
+ * event only. */
+static void unit_run_post_stop(struct unit *u, pid_t init_pid)
+{
+        const struct spec_container *c = u->spec;
+        if (!c || !c->hooks[HOOK_POST_STOP].command)
+                return;
+        if (u->hook_src) {
+                emit(u->m, u->name, "hook-failed", "hook post-stop: the previous one still runs; not run again");
+                return;
+        }
+        _cleanup_free_ char *dir = unit_dir(u->m, u->name);
+        int p[2];
+        if (!dir || pipe2(p, O_CLOEXEC) < 0) {
+                emit(u->m, u->name, "hook-failed", "hook post-stop: cannot run it (out of memory or fds)");
+                return;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(p[0]);
+                struct error e = { 0 };
+                struct hook_env he = { .name = c->name, .pid = init_pid, .state_dir = dir, .kind = HOOK_POST_STOP };
+                int r = hooks_run(&c->hooks[HOOK_POST_STOP], &he, &e);
+                if (r < 0)
+                        (void) !write(p[1], e.msg, strlen(e.msg));
+                _exit(r < 0 ? 1 : 0);
+        }
+        close(p[1]);
+        if (pid < 0) {
+                close(p[0]);
+                emit(u->m, u->name, "hook-failed", "hook post-stop: cannot fork");
+                return;
+        }
+        u->hook_fd = p[0];
+        if (sd_event_add_child(u->m->event, &u->hook_src, pid, WEXITED, on_hook_child, u) < 0)
+                log_error("%s: cannot watch its post-stop hook", u->name);
+        else
+                (void) sd_event_source_set_child_process_own(u->hook_src, false); /* a shutdown lets it finish */
+}
+
 /* The order matters to a crash at any step: the status goes into the
  * intent first (durably); then the state record goes (a berthd that finds
  * it collects the exit again, from the exit file still there); then the
@@ -159,7 +222,9 @@ void unit_exit_seen(struct unit *u, int status)
                 close(u->init_pidfd);
         u->init_pidfd = -1;
         u->monitor_pid = 0;
+        pid_t init_pid = u->init_pid;
         unit_exited(u, status, NULL);
+        unit_run_post_stop(u, init_pid);
 }
 
 void monitor_gone(struct unit *u)
@@ -293,10 +358,16 @@ void unit_start_now(struct unit *u)
                                 (void) setrlimit(RLIMIT_NOFILE, &rl);
                         }
                 }
-                int lp[2];
+                int lp[2], ep[2]; /* stdout, stderr: the monitor tells them apart */
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (pipe2(lp, O_CLOEXEC) < 0 || null < 0)
-                        spawner_fail(sp[1], 125, "cannot create the log pipe");
+                if (pipe2(lp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 || null < 0)
+                        spawner_fail(sp[1], 125, "cannot create the log pipes");
+                /* Before the scope: nothing the hook leaves behind lands in it. */
+                _cleanup_free_ char *cdir = unit_dir(m, c->name);
+                struct hook_env he = { .name = c->name, .state_dir = cdir ? cdir : "", .kind = HOOK_PRE_START };
+                struct error he_err = { 0 };
+                if (hooks_run(&c->hooks[HOOK_PRE_START], &he, &he_err) < 0)
+                        spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&he_err));
                 if (m->o.scope_slice) {
                         char unit[300], desc[300];
                         struct error serr = { 0 };
@@ -312,7 +383,7 @@ void unit_start_now(struct unit *u)
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
                                           .init_exe = &m->o.init_exe_fd,
-                                          .stdio = { null, lp[1], lp[1] } };
+                                          .stdio = { null, lp[1], ep[1] } };
                 struct runtime_container *rc = NULL;
                 int code;
                 struct error e = { 0 };
@@ -322,6 +393,15 @@ void unit_start_now(struct unit *u)
                                         *q = ' ';
                         spawner_fail(sp[1], code, "%s", e.msg);
                 }
+                he.kind = HOOK_POST_START;
+                he.pid = rc->pid;
+                if (hooks_run(&c->hooks[HOOK_POST_START], &he, &he_err) < 0) {
+                        /* The start fails: nothing of it is left. */
+                        (void) kill(rc->pid, SIGKILL);
+                        (void) waitpid(rc->pid, NULL, 0);
+                        runtime_destroy(rc);
+                        spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&he_err));
+                }
                 struct wire_msg started;
                 wire_init(&started, WIRE_STARTED);
                 started.pid = (int32_t) rc->pid;
@@ -330,6 +410,7 @@ void unit_start_now(struct unit *u)
                 if (a.s_addr)
                         inet_ntop(AF_INET, &a, started.address, sizeof started.address);
                 close(lp[1]);
+                close(ep[1]);
                 close(null);
                 /* The monitor inherits the container's pidfd, its output, its lock
                  * and its cgroup. */
@@ -342,6 +423,7 @@ void unit_start_now(struct unit *u)
                 mon.pid = (int32_t) rc->pid;
                 mon.pidfd = rc->pidfd;
                 mon.log_fd = lp[0];
+                mon.err_fd = ep[0];
                 mon.cgroup_fd = cgfd;
                 mon.log_max_size = c->log_max_size;
                 mon.log_max_files = c->log_max_files;
@@ -352,7 +434,7 @@ void unit_start_now(struct unit *u)
                         spawner_fail(sp[1], 125, "container '%s': cannot hand it to its monitor", c->name);
                 }
                 close(wp[1]);
-                int keep[] = { rc->pidfd, lp[0], rc->lock_fd, cgfd, wp[0] };
+                int keep[] = { rc->pidfd, lp[0], ep[0], rc->lock_fd, cgfd, wp[0] };
                 for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                         if (keep[i] >= 0)
                                 (void) fcntl(keep[i], F_SETFD, 0);

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC 0x48545242u /* "BRTH" */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 #define WIRE_TEXT_MAX 4096
 
 enum wire_type {
@@ -29,7 +29,8 @@ struct wire_msg {
         uint64_t start;         /* STARTED: its start time (clock ticks since boot) */
         int32_t exit_code;      /* FAILED: 125/126/127 */
         int32_t pidfd;          /* MONITOR: the init's pidfd, or -1 */
-        int32_t log_fd;         /* MONITOR: read end of the container's output */
+        int32_t log_fd;         /* MONITOR: read end of the container's stdout */
+        int32_t err_fd;         /* MONITOR: read end of its stderr, or -1 (then stdout has both) */
         int32_t cgroup_fd;      /* MONITOR: its cgroup directory, or -1 */
         uint32_t log_max_files; /* MONITOR */
         uint64_t log_max_size;  /* MONITOR */

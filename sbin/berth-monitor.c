@@ -46,6 +46,7 @@ int main(int argc, char **argv)
                 .pid = (pid_t) m.pid,
                 .pidfd = m.pidfd,
                 .log_fd = m.log_fd,
+                .err_fd = m.err_fd,
                 .log_max_size = m.log_max_size,
                 .log_max_files = m.log_max_files,
                 .cgroup_fd = m.cgroup_fd,

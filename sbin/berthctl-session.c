@@ -143,10 +143,12 @@ static int load_set(const char *dir, struct spec_set *set)
         return r;
 }
 
-int find_container(const char *verb, const char *name, const char *state_dir, struct found *f)
+static int find_container_full(const char *verb, const char *name, const char *state_dir, struct found *f,
+                               bool quiet)
 {
         if (!name_is_valid(name)) {
-                fail("berthctl %s: '%s' is not a container name", verb, name);
+                if (!quiet)
+                        fail("berthctl %s: '%s' is not a container name", verb, name);
                 return -EINVAL;
         }
         *f = (struct found){ 0 };
@@ -160,15 +162,27 @@ int find_container(const char *verb, const char *name, const char *state_dir, st
         }
         int r = state_read(f->dir, &f->rec);
         if (r < 0) {
-                fail("berthctl %s: container '%s' is not running (no state record in %s)", verb, name, f->dir);
+                if (!quiet)
+                        fail("berthctl %s: container '%s' is not running (no state record in %s)", verb, name, f->dir);
                 return r;
         }
         _cleanup_close_ int fd = -1;
         if (state_pidfd_verified(f->rec.init_pid, f->rec.init_start, &fd) < 0) {
-                fail("berthctl %s: container '%s' is not running", verb, name);
+                if (!quiet)
+                        fail("berthctl %s: container '%s' is not running", verb, name);
                 return -ESRCH;
         }
         return 0;
+}
+
+int find_container(const char *verb, const char *name, const char *state_dir, struct found *f)
+{
+        return find_container_full(verb, name, state_dir, f, false);
+}
+
+int find_container_quiet(const char *name, const char *state_dir, struct found *f)
+{
+        return find_container_full("", name, state_dir, f, true);
 }
 
 /* The definition of a running container, from the configuration directory. */

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "berthctl.h"
 #include "log.h"
@@ -92,6 +93,7 @@ struct ctl_option {
         char short_name;  /* -x, or 0 */
         const char *arg;  /* the argument's name, or NULL for a flag */
         const char *help;
+        bool optional;    /* the argument may be left out: --name[=ARG] */
 };
 
 static const struct ctl_option options[_OPT_MAX] = {
@@ -110,11 +112,18 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_SIGNAL] = { "signal", 's', "SIGNAL", "the signal to send, a name or a number (default: SIGTERM)" },
         [OPT_FOLLOW] = { "follow", 'f', NULL, "keep printing new output until interrupted" },
         [OPT_LINES] = { "lines", 'n', "N", "print only the last N lines (events: the last N events)" },
-        [OPT_RAW] = { "raw", 0, NULL, "do not escape control characters on a terminal" },
+        [OPT_RAW] = { "raw", 0, NULL, "logs: do not escape control characters on a terminal; stats: raw numbers" },
         [OPT_NAMES] = { "names", 0, NULL, "print only the names, one per line" },
-        [OPT_ALL] = { "all", 0, NULL, "also list orphaned containers" },
+        [OPT_ALL] = { "all", 0, NULL, "ls: also list orphaned containers; logs: the logs of every container" },
         [OPT_FORCE] = { "force", 0, NULL, "apply a reload that stops most running containers" },
-        [OPT_SINCE] = { "since", 0, "DURATION", "only the events of the last DURATION (and the new ones)" },
+        [OPT_SINCE] = { "since", 0, "TIME", "only what came after TIME: a duration before now (10m, 2h, 1d) or a time (RFC 3339, \"YYYY-MM-DD HH:MM:SS\")" },
+        [OPT_UNTIL] = { "until", 0, "TIME", "only what came before TIME (as --since)" },
+        [OPT_TIMESTAMPS] = { "timestamps", 't', NULL, "show each line's time (UTC, microseconds) and stream" },
+        [OPT_STDOUT] = { "stdout", 0, NULL, "only the lines the container wrote to its standard output" },
+        [OPT_STDERR] = { "stderr", 0, NULL, "only the lines the container wrote to its standard error" },
+        [OPT_STREAM] = { "stream", 0, "STREAM", "only the lines of STREAM: stdout, stderr or all (default)" },
+        [OPT_WATCH] = { "watch", 0, "SECONDS", "refresh every SECONDS (default 2) until interrupted", true },
+        [OPT_COUNT] = { "count", 0, "N", "with --watch: stop after N refreshes" },
         [OPT_KEEP_SPECIAL] = { "keep-special", 0, NULL, "import: keep device nodes and setuid/setgid bits" },
         [OPT_OUTPUT] = { "output", 'o', "FILE", "write the archive to FILE (.zst: zstd-compressed; -: standard output)" },
         [OPT_WITH_SNAPSHOTS] = { "with-snapshots", 0, NULL, "also the container's snapshots" },
@@ -143,8 +152,10 @@ static const struct ctl_verb verbs[] = {
           "stop and start containers" },
         { "destroy", verb_destroy, 0, DAEMON, 1, 1, "NAME", "delete an orphaned container's data" },
         { "kill", verb_kill, O(OPT_SIGNAL), DAEMON, 1, -1, "NAME...", "signal the main process of containers" },
-        { "logs", verb_logs, O(OPT_FOLLOW) | O(OPT_LINES) | O(OPT_RAW) | O(OPT_STATE_DIR), CTL_ASKS_DAEMON, 1, 1,
-          "NAME", "a container's output" },
+        { "logs", verb_logs,
+          O(OPT_FOLLOW) | O(OPT_LINES) | O(OPT_RAW) | O(OPT_STATE_DIR) | O(OPT_TIMESTAMPS) | O(OPT_SINCE) |
+                  O(OPT_UNTIL) | O(OPT_STDOUT) | O(OPT_STDERR) | O(OPT_STREAM) | O(OPT_ALL),
+          CTL_ASKS_DAEMON, 0, -1, "NAME... | --all", "containers' output, merged by time" },
         { "events", verb_events, O(OPT_JSON) | O(OPT_SINCE) | O(OPT_LINES), DAEMON, 0, 1, "[NAME]", "the live event stream" },
         { "template", verb_template, O(OPT_STATE_DIR) | O(OPT_KEEP_SPECIAL), CTL_TEMPLATES, 1, 3,
           "list | build NAME | import [--keep-special] NAME DIR|FILE | remove NAME",
@@ -158,8 +169,11 @@ static const struct ctl_verb verbs[] = {
           "stop every process of containers" },
         { "unfreeze", verb_unfreeze, O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, -1, "NAME...",
           "let frozen containers run again" },
-        { "stats", verb_stats, O(OPT_JSON) | O(OPT_STATE_DIR), CTL_ASKS_DAEMON, 0, -1, "[NAME...]",
-          "memory, cpu, pids, io, oom kills (default: every running container)" },
+        { "stats", verb_stats, O(OPT_JSON) | O(OPT_STATE_DIR) | O(OPT_RAW) | O(OPT_WATCH) | O(OPT_COUNT),
+          CTL_ASKS_DAEMON, 0, -1, "[NAME...]",
+          "cpu %, memory and its limit, pids, block and network io (default: every running container)" },
+        { "cp", verb_cp, O(OPT_CONF_DIR) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 2, 2,
+          "NAME:PATH DEST | SRC NAME:PATH", "copy files and directories out of or into a container" },
         { "top", verb_top, O(OPT_STATE_DIR), CTL_ASKS_DAEMON, 1, 1, "NAME", "the container's processes" },
         { "snapshot", verb_snapshot, O(OPT_JSON), CTL_NEEDS_ROOT | DAEMON, 1, 3, "NAME [TAG] | ls NAME | rm NAME TAG",
           "take, list or remove snapshots of a container's writable layer" },
@@ -203,11 +217,13 @@ static void verb_help(const struct ctl_verb *v, FILE *f)
                         continue;
                 const struct ctl_option *p = &options[i];
                 char left[64];
+                char argpart[32];
+                snprintf(argpart, sizeof argpart, "%s%s%s", !p->arg ? "" : p->optional ? "[=" : " ",
+                         p->arg ? p->arg : "", p->arg && p->optional ? "]" : "");
                 if (p->short_name)
-                        snprintf(left, sizeof left, "-%c, --%s%s%s", p->short_name, p->name, p->arg ? " " : "",
-                                 p->arg ? p->arg : "");
+                        snprintf(left, sizeof left, "-%c, --%s%s", p->short_name, p->name, argpart);
                 else
-                        snprintf(left, sizeof left, "    --%s%s%s", p->name, p->arg ? " " : "", p->arg ? p->arg : "");
+                        snprintf(left, sizeof left, "    --%s%s", p->name, argpart);
                 fprintf(f, "  %-28s %s\n", left, p->help);
         }
 }
@@ -230,6 +246,13 @@ static const struct ctl_verb *verb_find(const char *name)
         return NULL;
 }
 
+static uint64_t realtime_now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
 /* ---- the one parser ------------------------------------------------------------------------ */
 
 /* Parses argv (argv[0] is the verb) by the verb's options into *a.
@@ -237,7 +260,7 @@ static const struct ctl_verb *verb_find(const char *name)
  * 2 for a usage error. */
 static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ctl_args *a)
 {
-        *a = (struct ctl_args){ .verb = v->name, .tty = -1, .lines = -1 };
+        *a = (struct ctl_args){ .verb = v->name, .tty = -1, .lines = -1, .count = -1 };
         uint64_t allowed = verb_options(v);
         struct option lopts[_OPT_MAX + 1];
         char shortopts[2 * _OPT_MAX + 2], *s = shortopts;
@@ -251,7 +274,9 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                 if (!(allowed & O(i)))
                         continue;
                 const struct ctl_option *p = &options[i];
-                lopts[n++] = (struct option){ p->name, p->arg ? required_argument : no_argument, NULL, 256 + i };
+                lopts[n++] = (struct option){ p->name,
+                                              !p->arg ? no_argument : p->optional ? optional_argument : required_argument,
+                                              NULL, 256 + i };
                 if (p->short_name) {
                         *s++ = p->short_name;
                         if (p->arg)
@@ -370,12 +395,54 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         a->force = true;
                         break;
                 case OPT_SINCE:
-                        if (parse_duration(optarg, &a->since) < 0) {
-                                fprintf(stderr, "berthctl %s: --since: '%s' is not a duration (e.g. 10m, 1h)\n", verb,
-                                        optarg);
+                case OPT_UNTIL: {
+                        uint64_t *when = id == OPT_SINCE ? &a->since_usec : &a->until_usec;
+                        if (parse_time_point(optarg, realtime_now(), when) < 0 || *when == 0) {
+                                fprintf(stderr,
+                                        "berthctl %s: --%s: '%s' is neither a duration (10m, 2h, 1d) nor a time "
+                                        "(2026-12-03T02:53:05Z, \"2026-12-03 02:53:05\")\n",
+                                        verb, options[id].name, optarg);
                                 return 2;
                         }
                         break;
+                }
+                case OPT_TIMESTAMPS:
+                        a->timestamps = true;
+                        break;
+                case OPT_STDOUT:
+                        a->only_stdout = true;
+                        break;
+                case OPT_STDERR:
+                        a->only_stderr = true;
+                        break;
+                case OPT_STREAM:
+                        a->stream = optarg;
+                        break;
+                case OPT_WATCH: {
+                        /* --watch=SECONDS, or --watch SECONDS when what follows is a number */
+                        const char *w = optarg;
+                        if (!w && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9' &&
+                            parse_duration(argv[optind], &a->watch) == 0)
+                                w = argv[optind++];
+                        if (!w)
+                                a->watch = 2 * SPEC_USEC_PER_SEC;
+                        else if (parse_duration(w, &a->watch) < 0 || a->watch < 100 * SPEC_USEC_PER_MSEC) {
+                                fprintf(stderr, "berthctl %s: --watch: '%s' is not an interval of 100ms or more (e.g. 2, 500ms)\n",
+                                        verb, w);
+                                return 2;
+                        }
+                        break;
+                }
+                case OPT_COUNT: {
+                        char *end;
+                        errno = 0;
+                        a->count = strtol(optarg, &end, 10);
+                        if (errno || end == optarg || *end || a->count < 1) {
+                                fprintf(stderr, "berthctl %s: --count: '%s' is not a number of 1 or more\n", verb, optarg);
+                                return 2;
+                        }
+                        break;
+                }
                 case OPT_KEEP_SPECIAL:
                         a->keep_special = true;
                         break;

@@ -43,6 +43,13 @@ enum ctl_opt {
         OPT_FORCE,
         OPT_SINCE,
         OPT_KEEP_SPECIAL,
+        OPT_UNTIL,
+        OPT_TIMESTAMPS,
+        OPT_STDOUT,
+        OPT_STDERR,
+        OPT_STREAM,
+        OPT_WATCH,
+        OPT_COUNT,
         OPT_OUTPUT,         /* export -o FILE */
         OPT_WITH_SNAPSHOTS, /* export --with-snapshots */
         OPT_NAME,           /* import --name NEW */
@@ -56,10 +63,16 @@ struct ctl_args {
         const char *conf, *state, *user, *workdir, *signal;
         int tty; /* -1: neither --tty nor --no-tty */
         char **env; /* --env KEY=VALUE, in order */
-        bool json, follow, raw, names, all, force, keep_special, with_snapshots;
+        bool json, follow, raw, names, all, force, keep_special;
+        bool timestamps, only_stdout, only_stderr;
+        const char *stream; /* --stream */
+        bool with_snapshots;
         const char *output, *new_name; /* export -o, import --name */
         long lines; /* -1: all */
-        usec_t since, stop_timeout;
+        usec_t stop_timeout;
+        uint64_t since_usec, until_usec; /* --since, --until: CLOCK_REALTIME; 0: not given */
+        usec_t watch;  /* --watch: the interval; 0: not given */
+        long count;    /* --count: -1: not given */
         bool have_stop_timeout;
         int argc;
         char **argv;
@@ -125,6 +138,8 @@ struct found {
         struct state_record rec;
 };
 int find_container(const char *verb, const char *name, const char *state_dir, struct found *f);
+/* The same without a word: 0 when it runs. */
+int find_container_quiet(const char *name, const char *state_dir, struct found *f);
 
 /* The verbs, by family. */
 int verb_check(struct ctl_args *a);
@@ -142,6 +157,7 @@ int verb_run(struct ctl_args *a);
 int verb_exec(struct ctl_args *a);
 int verb_health(struct ctl_args *a);
 int verb_stats(struct ctl_args *a);
+int verb_cp(struct ctl_args *a);
 int verb_top(struct ctl_args *a);
 int verb_freeze(struct ctl_args *a);
 int verb_unfreeze(struct ctl_args *a);

@@ -437,7 +437,11 @@ t_logs() {
     local k files=()
     for ((k = 20; k >= 1; k--)); do [ -f "$dir/console.log.$k" ] && files+=("$dir/console.log.$k"); done
     files+=("$dir/console.log")
-    [ "$(cat "${files[@]}" | grep -cx "$line")" = "$nlines" ] && [ "$(cat "${files[@]}" | tail -n1)" = end-of-output ]
+    # the lines of the records (lib/logfmt.h), as berthctl logs joins them
+    local text
+    text=$(ctl logs --state-dir "$D/state" "$P-l" 2>/dev/null)
+    [ "${#files[@]}" -ge 1 ] && [ "$(grep -cx "$line" <<<"$text")" = "$nlines" ] &&
+      [ "$(tail -n1 <<<"$text")" = end-of-output ]
   }
   check "logs: the log and its rotated files hold all 10 MB, in order" wait_until 20 logs_complete
   logs_complete || note "lines: $(cat "$dir"/console.log* | grep -cx "$line"), last: $(tail -c 100 "$dir/console.log" | tr '\n' '|')"

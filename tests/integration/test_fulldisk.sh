@@ -48,8 +48,14 @@ else
   unfill
   wait_until 10 grep -q 'dropped: the log.s file system was full' "$LOG"
   sleep 1
-  bad=$(grep -avE '^(line [0-9]+ x{40}|\[berth-monitor: [0-9]+ lines \([0-9]+ bytes\) dropped: .*\])$' "$LOG" | head -n 3)
+  # every line of the file is one whole record (lib/logfmt.h)
+  bad=$(grep -avE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z (stdout|stderr|berth) [FP] ' "$LOG" | head -n 3)
+  check "every line of the log file is a whole time-stamped record (bad: $(oneline "$bad"))" test -z "$bad"
+  TEXT=$ROOT/text
+  ctl logs --state-dir "$STATE" "$P-w" > "$TEXT" 2>&1
+  bad=$(grep -avE '^(line [0-9]+ x{40}|\[berth-monitor: [0-9]+ lines \([0-9]+ bytes\) dropped: .*\])$' "$TEXT" | head -n 3)
   check "no line of the log is merged or cut (bad: $(oneline "$bad"))" test -z "$bad"
+  LOG=$TEXT
   marker=$(grep -a 'dropped: the log.s file system was full' "$LOG" | head -n1)
   check "the log says how many lines were dropped ($marker)" \
     eval "printf '%s' \"\$marker\" | grep -qE '^\[berth-monitor: [1-9][0-9]* lines'"

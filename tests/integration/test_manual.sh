@@ -402,6 +402,30 @@ t_logs() {
   check "logs --socket: with none answering, the default state dir (rc=$rc: $(oneline "$out"))" \
     eval '[ "$rc" = 1 ] && grep -q "/var/lib/berth/containers/$P-l/console.log" <<<"$out"'
   cov logs -f --follow -n --lines --raw --state-dir --socket
+  # times and streams (issue 21)
+  out=$(ctls logs -t -n 3 "$P-l" 2>&1); rc=$?
+  check "logs -t: each line with its time and stream (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(grep -cE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z stdout tick-[0-9]+$" <<<"$out")" = 3 ]'
+  out=$(ctls logs --timestamps -n 1 "$P-l" 2>&1); rc=$?
+  check "logs --timestamps: the same (rc=$rc: $(oneline "$out"))" eval '[ "$rc" = 0 ] && grep -qE "Z stdout tick-" <<<"$out"'
+  out=$(ctls logs --since 3s --until 0s "$P-l" 2>&1); rc=$?
+  check "logs --since 3s --until 0s: the last seconds' lines only (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(grep -c "^tick-" <<<"$out")" -ge 1 ] && [ "$(grep -c "^tick-" <<<"$out")" -le 5 ]'
+  out=$(ctls logs --since "2000-01-01 00:00:00" --until 2000-01-02T00:00:00Z "$P-l" 2>&1); rc=$?
+  check "logs --since/--until absolute times: nothing in 2000 (rc=$rc)" eval '[ "$rc" = 0 ] && [ -z "$out" ]'
+  out=$(ctls logs --since soon "$P-l" 2>&1); rc=$?
+  check "logs --since in a bad format: a usage error (rc=$rc)" eval '[ "$rc" = 2 ] && grep -q "soon" <<<"$out"'
+  out=$(ctls logs --stdout -n 2 "$P-l" 2>&1); rc=$?
+  check "logs --stdout: the standard output's lines (rc=$rc)" eval '[ "$rc" = 0 ] && [ "$(grep -c "^tick-" <<<"$out")" = 2 ]'
+  out=$(ctls logs --stderr "$P-l" 2>&1); rc=$?
+  check "logs --stderr: none, l writes to its standard output only (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && ! grep -q "tick-" <<<"$out"'
+  out=$(ctls logs --stream stderr "$P-k" 2>&1); rc=$?
+  check "logs --stream stderr: the same selection by name (rc=$rc)" eval '[ "$rc" = 0 ] && ! grep -q "got-usr1" <<<"$out"'
+  out=$(ctls logs --all -n 200 2>&1); rc=$?
+  check "logs --all: every container's, each line named (rc=$rc)" \
+    eval '[ "$rc" = 0 ] && grep -q "^$P-l | tick-" <<<"$out"'
+  cov logs -t --timestamps --since --until --stdout --stderr --stream --all
 }
 
 t_exec() {
@@ -441,8 +465,15 @@ t_stats_top() {
   check "stats with no NAME: every running container (rc=$rc: $(oneline "$out"))" \
     eval '[ "$rc" = 0 ] && grep -q "^NAME " <<<"$out" && grep -q "^$P-a " <<<"$out" && grep -q "^$P-l " <<<"$out" && ! grep -q "^$P-i " <<<"$out"'
   out=$(ctls stats "$P-a" "$P-b" 2>&1); rc=$?
-  check "stats NAME NAME: those, with memory and pids numbers (rc=$rc: $(oneline "$out"))" \
-    eval '[ "$rc" = 0 ] && [ "$(wc -l <<<"$out")" = 3 ] && awk -v n="$P-a" "\$1 == n && \$2 ~ /^[0-9]+\$/ && \$5 ~ /^[0-9]+\$/ { f = 1 } END { exit !f }" <<<"$out"'
+  check "stats NAME NAME: those, CPU % and memory against its limit in units (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(wc -l <<<"$out")" = 3 ] && grep -qE "^$P-a +[0-9.]+% +[0-9.]+(B|KiB|MiB) / 64.0MiB " <<<"$out"'
+  out=$(ctls stats --raw "$P-a" "$P-b" 2>&1); rc=$?
+  check "stats --raw NAME NAME: memory and pids as numbers (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(wc -l <<<"$out")" = 3 ] && awk -v n="$P-a" "\$1 == n && \$3 ~ /^[0-9]+\$/ && \$4 == 67108864 && \$7 ~ /^[0-9]+\$/ { f = 1 } END { exit !f }" <<<"$out"'
+  out=$(ctls stats --watch 1 --count 2 "$P-a" 2>&1); rc=$?
+  check "stats --watch 1 --count 2: two tables (rc=$rc)" eval '[ "$rc" = 0 ] && [ "$(grep -c "^NAME" <<<"$out")" = 2 ]'
+  out=$(ctls stats --count 2 "$P-a" 2>&1); rc=$?
+  check "stats --count without --watch: a usage error (rc=$rc)" test "$rc" = 2
   got=$(ctls stats --json "$P-a" 2>/dev/null | jv '[d["name"], d["memory_current"] > 0, d["pids"] >= 1]')
   check "stats --json NAME: its object ($got)" test "$got" = "[\"$P-a\", true, true]"
   got=$(ctls stats --json 2>/dev/null | jv 'sorted(c["name"] for c in d if c["name"] in ("'"$P-a"'", "'"$P-b"'"))')
@@ -462,8 +493,27 @@ t_stats_top() {
   check "top: the workload's command line" grep -q 'while :; do sleep 1; done' <<<"$out"
   out=$(BERTH_SOCKET=$D/run/nothere.sock timeout 30 "$CTL" top --state-dir "$D/state" "$P-a" 2>&1); rc=$?
   check "top --state-dir: found there without berthd (rc=$rc)" eval '[ "$rc" = 0 ] && grep -q "^$init " <<<"$out"'
-  cov stats --json --state-dir --socket
+  cov stats --json --state-dir --socket --raw --watch --count
   cov top --state-dir --socket
+}
+
+t_cp() {
+  local out rc
+  out=$(ctls cp "$P-a:/etc/passwd" "$ROOT/cp-passwd" 2>&1); rc=$?
+  check "cp NAME:PATH DEST: the container's file (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(cat "$ROOT/cp-passwd")" = "$(ctls exec "$P-a" -- cat /etc/passwd </dev/null)" ]'
+  echo "mn-cp-$$" > "$ROOT/cp-in"
+  out=$(ctls cp -c "$D/conf" "$ROOT/cp-in" "$P-a:/tmp/" 2>&1); rc=$?
+  check "cp -c DIR SRC NAME:DIR/: into the container (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(ctls exec "$P-a" -- cat /tmp/cp-in </dev/null)" = "mn-cp-$$" ]'
+  out=$(BERTH_SOCKET=$D/run/nothere.sock timeout 30 "$CTL" cp --conf-dir "$D/conf" --state-dir "$D/state" "$P-a:/tmp/cp-in" "$ROOT/cp-back" 2>&1); rc=$?
+  check "cp --conf-dir --state-dir: without berthd (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && cmp -s "$ROOT/cp-in" "$ROOT/cp-back"'
+  out=$(ctls cp "$P-nosuch:/etc/passwd" "$ROOT/" 2>&1); rc=$?
+  check "cp from a container that does not exist: exit 1 (rc=$rc)" eval '[ "$rc" = 1 ] && grep -q "$P-nosuch" <<<"$out"'
+  out=$(ctls cp "$ROOT/cp-in" "$ROOT/cp-x" 2>&1); rc=$?
+  check "cp with no container side: a usage error (rc=$rc)" test "$rc" = 2
+  cov cp -c --conf-dir --state-dir --socket
 }
 
 t_freeze() {
@@ -660,6 +710,7 @@ while time.time() < end:
     clone) args=("$P-a" "$P-clone") ;;
     export) args=("$P-a" -o "$ROOT/mn-timeout.tar") ;;
     import) args=("$ROOT/mn-timeout.tar") ;;
+    cp) args=("$P-a:/etc/passwd" "$ROOT/cp-timeout") ;;
     esac
     sock=$hang
     [ "$v" = events ] && sock=$full
@@ -754,6 +805,7 @@ t_kill
 t_logs
 t_exec
 t_stats_top
+t_cp
 t_freeze
 t_wait_events
 t_template

@@ -226,7 +226,7 @@ static void test_prepare_placement_puts_child_in_cgroup(void **state)
         struct cgroup *cg = NULL;
         struct cgroup_placement pl = CGROUP_PLACEMENT_INIT;
         struct error err = { 0 };
-        int r = cgroup_prepare(f->m, f->name, &l, &cg, &pl, &err);
+        int r = cgroup_prepare(f->m, f->name, &l, NULL, 0, &cg, &pl, &err);
         if (r < 0)
                 fprintf(stderr, "cgroup_prepare: %s\n", err.msg);
         assert_int_equal(r, 0);
@@ -620,8 +620,8 @@ static void test_apply_devices_denies_other_devices(void **state)
         SKIP_UNLESS_READY(f);
         if (!is_v2() && !have(CG_DEVICES))
                 skip();
-        assert_int_equal(cgroup_apply_devices(f->cg), 0);
-        assert_int_equal(cgroup_apply_devices(f->cg), 0); /* idempotent */
+        assert_int_equal(cgroup_apply_devices(f->cg, NULL, 0), 0);
+        assert_int_equal(cgroup_apply_devices(f->cg, NULL, 0), 0); /* idempotent */
         char base[128];
         snprintf(base, sizeof base, "/tmp/%s", f->name);
         pid_t pid = spawn_in(f->cg, do_mknod, base);

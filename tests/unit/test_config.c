@@ -118,6 +118,15 @@ static const struct bad_case bad_cases[] = {
           2, "subnet: '198.18.0.0/33' is not an IPv4 CIDR (e.g. 198.18.0.0/24)" },
         { "cidr_prefix_31", NT("198.18.0.0/31", ""),
           2, "subnet: prefix /31 is out of range (/8../30)" },
+        { "subnet6_not_v6", NT("198.18.0.0/24", "  subnet6 = \"198.18.1.0/24\""),
+          3, "subnet6: '198.18.1.0/24' is not an IPv6 prefix (e.g. 2001:db8:1::/64)" },
+        { "subnet6_too_long_for_ipam", NT("198.18.0.0/16", "  subnet6 = \"2001:db8::/120\""),
+          3, "subnet6: /120 is too long for the addresses of subnet /16 (a container's IPv6 address carries its "
+             "IPv4 host number: at most /112)" },
+        { "subnet6_host_bits", NT("198.18.0.0/24", "  subnet6 = \"2001:db8::1/64\""),
+          3, "subnet6: '2001:db8::1/64' has host bits set" },
+        { "subnet6_prefix_range", NT("198.18.0.0/24", "  subnet6 = \"2001:db8::/4\""),
+          3, "subnet6: prefix /4 is out of range (/8../120)" },
         { "cidr_host_bits", NT("198.18.0.1/24", ""),
           2, "subnet: '198.18.0.1/24' has host bits set (did you mean 198.18.0.0/24?)" },
         { "cidr_bad_address", NT("198.18.0/24", ""),
@@ -196,6 +205,27 @@ static const struct bad_case bad_cases[] = {
           3, "rootfs: '/srv//root' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
         { "rootfs_trailing_slash", "container a {\n  rootfs = \"/srv/root/\"\n}\n",
           2, "rootfs: '/srv/root/' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
+        { "device_bad_title", CT("  device \"x 1:2\" { }"),
+          3, "device: 'x 1:2' is neither a host node (/dev/...) nor TYPE MAJOR:MINOR (e.g. \"c 10:229\")" },
+        { "device_number_needs_path", CT("  device \"c 10:229\" { }"),
+          3, "device 'c 10:229': a device given by number needs path = \"/dev/NAME\"" },
+        { "device_path_outside_dev", CT("  device \"/dev/fuse\" {\n    path = \"/etc/fuse\"\n  }"),
+          4, "device.path: '/etc/fuse' must be a canonical path under /dev/" },
+        { "device_access_bad", CT("  device \"/dev/fuse\" {\n    access = \"rr\"\n  }"),
+          4, "device.access: 'rr' is not a subset of rwm (e.g. rw)" },
+        { "device_same_path", CT("  device \"/dev/fuse\" { }\n  device \"c 10:229\" { path = \"/dev/fuse\" }"),
+          4, "device: '/dev/fuse' is also the path of the device at line 3" },
+        { "secret_no_source", CT("  secret db { target = \"/db\" }"), 3, "secret 'db': source is required" },
+        { "secret_bad_name", CT("  secret DB { source = \"/x\" }"),
+          3, "secret: 'DB' is not a valid name (use [a-z0-9][a-z0-9_.-]{0,62})" },
+        { "secret_same_target", CT("  secret a { source = \"/x\" }\n  secret b { source = \"/y\"  target = \"/run/secrets/a\" }"),
+          4, "secret: target '/run/secrets/a' is also the secret 'a''s" },
+        { "hook_unknown", CT("  hook pre-stop { command = { \"/bin/true\" } }"),
+          3, "hook: 'pre-stop' is not a hook (use pre-start, post-start or post-stop)" },
+        { "hook_timeout_short", CT("  hook pre-start {\n    command = { \"/bin/true\" }\n    timeout = 1ms\n  }"),
+          5, "hook.timeout: '1ms' is below the minimum of 10ms" },
+        { "hook_declared_twice", CT("  hook pre-start { command = { \"/bin/a\" } }\n  hook pre-start { command = { \"/bin/b\" } }"),
+          4, "hook 'pre-start' declared twice (first at line 3)" },
         { "mount_source_dotdot_into_etc", CT("  mount data {\n    source = \"/srv/data/../../etc\"\n    target = \"/data\"\n  }"),
           4, "mount.source: '/srv/data/../../etc' must be a canonical absolute path (no . or .. components, no //, no trailing /)" },
         { "mount_source_dot", CT("  mount data {\n    source = \"/srv/./data\"\n    target = \"/data\"\n  }"),
@@ -478,6 +508,12 @@ static const char full_example[] =
         "    target = \"/tmp\"\n"
         "    size   = 16M\n"
         "  }\n"
+        "  device \"/dev/fuse\" { access = \"rw\" }\n"
+        "  device \"c 10:200\" { path = \"/dev/net/tun\" }\n"
+        "  allow-host-disks = true\n"
+        "  secret db { source = \"/etc/berth/secrets/db\"  target = \"/run/secrets/db\" }\n"
+        "  hook pre-start { command = { \"/usr/local/sbin/prep\", \"web\" }  timeout = 30s }\n"
+        "  hook post-stop { command = { \"/bin/true\" } }\n"
         "  capabilities {\n"
         "    add  = { \"net_admin\", \"CAP_SYS_PTRACE\" }\n"
         "    drop = { \"chown\" }\n"
@@ -496,6 +532,17 @@ static const char full_example[] =
         "    max-size  = 1M\n"
         "    max-files = 7\n"
         "  }\n"
+        "  read-only-root = true\n"
+        "  env-file = \"/etc/berth/web.env\"\n"
+        "  sysctl { net.ipv4.ip_forward = 1 }\n"
+        "  rlimits { nofile = \"1024:4096\" }\n"
+        "  io-max {\n"
+        "    device = \"/dev/sda\"\n"
+        "    rbps   = 50M\n"
+        "    wbps   = 20M\n"
+        "    riops  = 1000\n"
+        "    wiops  = 500\n"
+        "  }\n"
         "  snapshot {\n"
         "    every = 1d\n"
         "    keep  = 14\n"
@@ -504,6 +551,10 @@ static const char full_example[] =
         "container lan {\n"
         "  template = \"busybox\"\n"
         "  network { mode = \"macvlan\" parent = \"eth1\" address = \"198.18.9.10/24\" gateway = \"198.18.9.1\" }\n"
+        "}\n"
+        "network dual {\n"
+        "  subnet  = \"198.18.6.0/24\"\n"
+        "  subnet6 = \"2001:db8:6::/64\"\n"
         "}\n";
 
 static void test_config_parse_buffer_full_example(void **state)
@@ -514,8 +565,14 @@ static void test_config_parse_buffer_full_example(void **state)
         parse_and_validate(full_example, strlen(full_example), &set, &d);
         print_diags("full", &d);
         assert_int_equal(d.n, 0);
-        assert_int_equal(set.n_networks, 1);
+        assert_int_equal(set.n_networks, 2);
         assert_int_equal(set.n_containers, 3);
+        const struct spec_network *dual = spec_set_find_network(&set, "dual");
+        assert_non_null(dual);
+        assert_true(dual->v6);
+        assert_int_equal(dual->prefix6, 64);
+        char g6[INET6_ADDRSTRLEN];
+        assert_string_equal(inet_ntop(AF_INET6, &dual->gateway6, g6, sizeof g6), "2001:db8:6::1");
         const struct spec_container *lan = spec_set_find_container(&set, "lan");
         assert_non_null(lan);
         assert_int_equal(lan->net_mode, NET_MACVLAN);
@@ -621,8 +678,27 @@ static void test_config_parse_buffer_full_example(void **state)
         assert_int_equal(parse_capability("chown", &cap), 0);
         assert_int_equal(c->caps_drop, 1ULL << cap);
 
+        assert_int_equal(c->n_devices, 2);
+        assert_string_equal(c->devices[0].host, "/dev/fuse");
+        assert_string_equal(c->devices[0].path, "/dev/fuse");
+        assert_string_equal(c->devices[0].access, "rw");
+        assert_null(c->devices[1].host);
+        assert_int_equal(c->devices[1].type, 'c');
+        assert_int_equal(c->devices[1].major, 10);
+        assert_int_equal(c->devices[1].minor, 200);
+        assert_string_equal(c->devices[1].path, "/dev/net/tun");
+        assert_string_equal(c->devices[1].access, "rwm");
+        assert_true(c->allow_host_disks);
+        assert_int_equal(c->n_secrets, 1);
+        assert_string_equal(c->secrets[0].source, "/etc/berth/secrets/db");
+        assert_string_equal(c->secrets[0].target, "/run/secrets/db");
+        assert_int_equal(strv_length(c->hooks[HOOK_PRE_START].command), 2);
+        assert_int_equal(c->hooks[HOOK_PRE_START].timeout, 30 * SPEC_USEC_PER_SEC);
+        assert_null(c->hooks[HOOK_POST_START].command);
+        assert_int_equal(c->hooks[HOOK_POST_STOP].timeout, 10 * SPEC_USEC_PER_SEC);
+
         assert_true(c->health.enabled);
-        assert_int_equal(c->health.line, 62);
+        assert_int_equal(c->health.line, 68);
         assert_null(c->health.command);
         assert_int_equal(c->health.tcp_port, 80);
         assert_string_equal(c->health.http_path, "/healthz");

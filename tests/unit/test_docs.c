@@ -47,7 +47,7 @@ static char *first_word(const char *s)
         return strndup(s, n);
 }
 
-/* "*memory* = ..." or "*env* += ...": the key, or NULL. */
+/* "*memory* = ...", "*subnet6* = ..." or "*env* += ...": the key, or NULL. */
 static char *key_of_line(const char *l)
 {
         if (l[0] != '*')
@@ -56,7 +56,7 @@ static char *key_of_line(const char *l)
         if (!e || e == l + 1)
                 return NULL;
         for (const char *p = l + 1; p < e; p++)
-                if (!((*p >= 'a' && *p <= 'z') || *p == '-'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
                         return NULL;
         if (strncmp(e + 1, " = ", 3) != 0 && strncmp(e + 1, " += ", 4) != 0)
                 return NULL;

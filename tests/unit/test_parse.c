@@ -107,6 +107,29 @@ static void test_parse_duration_too_long(void **state)
         assert_int_equal(parse_duration("99999999999999999999", &u), -ERANGE);
 }
 
+static void test_parse_time_point(void **state)
+{
+        (void) state;
+        uint64_t t, now = 1764730385000000ULL; /* 2025-12-03T02:53:05Z */
+        assert_int_equal(parse_time_point("10m", now, &t), 0);
+        assert_true(t == now - 600000000ULL);
+        assert_int_equal(parse_time_point("1d", now, &t), 0);
+        assert_true(t == now - 86400000000ULL);
+        assert_int_equal(parse_time_point("2025-12-03T02:53:05Z", now, &t), 0);
+        assert_true(t == 1764730385000000ULL);
+        assert_int_equal(parse_time_point("2025-12-03T02:53:05.25Z", now, &t), 0);
+        assert_true(t == 1764730385250000ULL);
+        assert_int_equal(parse_time_point("2025-12-03T03:53:05+01:00", now, &t), 0);
+        assert_true(t == 1764730385000000ULL);
+        assert_int_equal(parse_time_point("2025-12-03 02:53:05", now, &t), 0);
+        assert_int_equal(parse_time_point("2025-12-03", now, &t), 0);
+        static const char *const bad[] = { "", "yesterday", "10 minutes", "2025-12-03T", "2025-12-03 25:00:00",
+                                           "2025-12-03T02:53:05X", "2025-13-03", "2025-12-03T02:53:05+1",
+                                           "-5m", "2025/12/03" };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                assert_int_equal(parse_time_point(bad[i], now, &t), -EINVAL);
+}
+
 static void test_parse_cpus_valid(void **state)
 {
         (void) state;
@@ -477,6 +500,7 @@ int main(void)
                 cmocka_unit_test(test_format_duration_units),
                 cmocka_unit_test(test_format_duration_microseconds),
                 cmocka_unit_test(test_format_parse_round_trip),
+                cmocka_unit_test(test_parse_time_point),
         };
         return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
 }
