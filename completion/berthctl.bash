@@ -56,6 +56,11 @@ _berthctl()
         fi
 
         case $prev in
+        -o | --output)
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                return 0 ;;
+        --name)
+                return 0 ;;
         -c | --conf-dir | --state-dir | --run-dir | -w | --workdir)
                 mapfile -t COMPREPLY < <(compgen -d -- "$cur")
                 return 0 ;;
@@ -79,8 +84,17 @@ _berthctl()
         destroy)
                 mapfile -t COMPREPLY < <(compgen -W "$("$prog" ls --all --json 2>/dev/null |
                         grep -oE '"name": *"[^"]*", *"state": *"orphaned"' | sed -E 's/"name": *"([^"]*)".*/\1/')" -- "$cur") ;;
-        run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait | health | events)
+        run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait | health | events | \
+                restore | clone | export)
                 mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
+        snapshot)
+                if [ "$prev" = snapshot ]; then
+                        mapfile -t COMPREPLY < <(compgen -W "ls rm $(_berthctl_names "$prog" "$dir")" -- "$cur")
+                elif [ "$prev" = ls ] || [ "$prev" = rm ]; then
+                        mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur")
+                fi ;;
+        import)
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
         cp) # NAME:PATH on one side, a host path on the other
                 if [[ $cur == *:* ]]; then
                         return 0

@@ -821,6 +821,7 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         }
         read_health(x, cfg_getsec(s, "health"), scan_find_child(scan, rec_idx, "health", NULL), c);
         read_keys(x, cfg_getsec(s, "log"), "container.log", c);
+        read_keys(x, cfg_getsec(s, "snapshot"), "container.snapshot", c);
         return c;
 }
 

@@ -567,6 +567,14 @@ static const struct key_def table[] = {
         { "container.io-max", "wiops", KEY_U32, SC(limits.io_wiops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
           .max = 1000000000, .hash_tag = "io-wiops", .reason = "io-max.wiops", .zero = "unlimited",
           .def = "unlimited", .doc = "write operations per second" },
+        /* container.snapshot: supervise (berthd's schedule, lib/supervise_snapshot.c) */
+        { "container", "snapshot", KEY_BLOCK, KEY_NO_FIELD, .doc = "scheduled snapshots of the writable layer" },
+        { "container.snapshot", "every", KEY_DURATION, SC(snapshot_every), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,
+          .min = SEC, .hash_tag = "snap-every", .reason = "snapshot", .def = "none",
+          .doc = "take a snapshot this often" },
+        { "container.snapshot", "keep", KEY_U32, SC(snapshot_keep), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,
+          .min = 1, .max = 1000, .hash_tag = "snap-keep", .reason = "snapshot", .dflt = 7, .def = "7",
+          .doc = "scheduled snapshots kept; older ones are removed" },
 
         /* network: the bridge is recreated, or changed in place */
         /* template: read when a container starts, hashed nowhere */

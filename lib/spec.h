@@ -248,6 +248,8 @@ struct spec_container {
         uint64_t disk_quota; /* bytes, 0 = none */
         uint64_t log_max_size;
         uint32_t log_max_files;
+        usec_t snapshot_every;  /* scheduled snapshots: 0 = none */
+        uint32_t snapshot_keep; /* scheduled snapshots kept */
 
         /* Settings (settings.h). */
         bool read_only_root;

@@ -130,6 +130,7 @@ void health_stop(struct unit *u)
 static void unit_free(struct unit *u)
 {
         health_stop(u);
+        unit_layer_free(u);
         sd_event_source_disable_unref(u->monitor_src);
         sd_event_source_disable_unref(u->status_src);
         sd_event_source_disable_unref(u->timer);
@@ -537,7 +538,7 @@ static void dispatch(struct manager *m)
                         break;
         for (size_t k = 0; names && names[k]; k++) {
                 struct unit *u = unit_find(m, names[k]);
-                if (u && u->pending_start && !m->shutting_down)
+                if (u && u->pending_start && !m->shutting_down && !u->layer_pid)
                         unit_start_now(u);
         }
         /* Stops, in reverse: each once nothing stopping still waits on it. */
@@ -644,6 +645,8 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
         if (r == 0 && (r = sd_event_add_defer(e, &m->dispatch_src, on_dispatch, m)) == 0 &&
             (r = sd_event_source_set_priority(m->dispatch_src, SD_EVENT_PRIORITY_NORMAL + 10)) == 0)
                 r = sd_event_source_set_enabled(m->dispatch_src, SD_EVENT_OFF);
+        if (r == 0)
+                r = manager_snapshot_schedule(m);
         if (r < 0) {
                 manager_free(m);
                 return r;
@@ -657,6 +660,7 @@ struct manager *manager_free(struct manager *m)
         if (!m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
+        m->snapshot_timer = sd_event_source_disable_unref(m->snapshot_timer);
         journal_close(&m->journal);
         m->netwatch = netwatch_free(m->netwatch);
         m->order_graph = order_graph_free(m->order_graph);

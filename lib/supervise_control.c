@@ -425,9 +425,10 @@ static void method_destroy(struct manager *m, struct control_conn *c, json_objec
                 reply_refused(c, "io.berth.ContainerDeclared", why);
                 return;
         }
-        if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid) {
+        if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid ||
+            u->layer_pid) {
                 snprintf(why, sizeof why, "container '%s' is %s: destroy it once it has stopped", u->name,
-                         unit_state_names[u->state]);
+                         u->layer_pid ? "being snapshotted or restored" : unit_state_names[u->state]);
                 reply_refused(c, "io.berth.ContainerRunning", why);
                 return;
         }
@@ -784,7 +785,14 @@ void on_call(void *userdata, struct control_conn *c, const char *method, json_ob
                 method_plan(m, c, false, params);
         else if (streq(method, "io.berth.Manager.Reload"))
                 method_plan(m, c, true, params);
-        else if (streq(method, "io.berth.Container.Destroy")) {
+        else if (streq(method, "io.berth.Container.Snapshot") || streq(method, "io.berth.Container.Restore")) {
+                if (m->shutting_down)
+                        (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
+                else if (streq(method, "io.berth.Container.Snapshot"))
+                        method_snapshot(m, c, params);
+                else
+                        method_restore(m, c, params);
+        } else if (streq(method, "io.berth.Container.Destroy")) {
                 if (m->shutting_down)
                         (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
                 else

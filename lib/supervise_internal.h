@@ -38,6 +38,7 @@
 #define TAG_EVENTS 1
 #define TAG_WAIT 2
 #define TAG_RELOAD 3
+#define TAG_LAYER 4 /* waits for a snapshot or restore (supervise_snapshot.c) */
 #define RESTARTS_KEPT 64
 
 enum unit_state {
@@ -104,6 +105,15 @@ struct unit {
         sd_event_source *probe_src, *probe_timeout, *health_timer;
         bool health_failed_stop;      /* stopped for health: counts as a failure */
 
+        /* A snapshot or restore of its writable layer under way (supervise_snapshot.c):
+         * the worker (its pipe and source), the caller waiting for it. No start meanwhile. */
+        pid_t layer_pid;
+        int layer_fd;
+        sd_event_source *layer_src;
+        struct control_conn *layer_conn;
+        bool layer_restore, layer_scheduled, layer_thaw;
+        uint64_t snapshot_next;       /* CLOCK_REALTIME: the next scheduled snapshot; 0 unknown */
+        uint64_t snapshot_every_seen; /* the `every` snapshot_next was computed for */
         /* A post-stop hook under way (hooks.h): its runner, and the pipe
          * its failure message comes on. */
         sd_event_source *hook_src;
@@ -134,6 +144,7 @@ struct manager {
         struct nameidx *units_by_name; /* units by name (nameidx.h), as many as units */
         struct control_server *control;
         sd_event_source *dispatch_src; /* deferred: manager_dispatch_soon() */
+        sd_event_source *snapshot_timer; /* scheduled snapshots (supervise_snapshot.c) */
         /* The scheduler's dependency graph of m->units (order.h), kept
          * between dispatches; NULL after manager_order_changed(). */
         struct order_graph *order_graph;
@@ -186,6 +197,12 @@ void manager_order_changed(struct manager *m);
 /* The scheduler (start/stop decisions, READY=1, reload completion, the end
  * of shutdown), once, after the current event handlers. */
 void manager_dispatch_soon(struct manager *m);
+
+/* supervise_snapshot.c: the Snapshot and Restore methods, the schedule */
+void method_snapshot(struct manager *m, struct control_conn *c, json_object *params);
+void method_restore(struct manager *m, struct control_conn *c, json_object *params);
+int manager_snapshot_schedule(struct manager *m);
+void unit_layer_free(struct unit *u);
 
 /* supervise_health.c */
 bool unit_frozen(struct unit *u);

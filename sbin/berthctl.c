@@ -125,6 +125,9 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_WATCH] = { "watch", 0, "SECONDS", "refresh every SECONDS (default 2) until interrupted", true },
         [OPT_COUNT] = { "count", 0, "N", "with --watch: stop after N refreshes" },
         [OPT_KEEP_SPECIAL] = { "keep-special", 0, NULL, "import: keep device nodes and setuid/setgid bits" },
+        [OPT_OUTPUT] = { "output", 'o', "FILE", "write the archive to FILE (.zst: zstd-compressed; -: standard output)" },
+        [OPT_WITH_SNAPSHOTS] = { "with-snapshots", 0, NULL, "also the container's snapshots" },
+        [OPT_NAME] = { "name", 0, "NEW", "import the container as NEW (without its static address and ports)" },
 };
 
 /* ---- the verb table ----------------------------------------------------------------------- */
@@ -172,6 +175,16 @@ static const struct ctl_verb verbs[] = {
         { "cp", verb_cp, O(OPT_CONF_DIR) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 2, 2,
           "NAME:PATH DEST | SRC NAME:PATH", "copy files and directories out of or into a container" },
         { "top", verb_top, O(OPT_STATE_DIR), CTL_ASKS_DAEMON, 1, 1, "NAME", "the container's processes" },
+        { "snapshot", verb_snapshot, O(OPT_JSON), CTL_NEEDS_ROOT | DAEMON, 1, 3, "NAME [TAG] | ls NAME | rm NAME TAG",
+          "take, list or remove snapshots of a container's writable layer" },
+        { "restore", verb_restore, 0, CTL_NEEDS_ROOT | DAEMON, 2, 2, "NAME TAG",
+          "stop a container, put a snapshot's layer in place, start it again" },
+        { "clone", verb_clone, 0, CTL_NEEDS_ROOT | DAEMON, 2, 2, "SRC DST",
+          "a new container from a copy of another's layer and definition" },
+        { "export", verb_export, O(OPT_OUTPUT) | O(OPT_WITH_SNAPSHOTS), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME -o FILE|-",
+          "a container's layer and definition as one archive" },
+        { "import", verb_import, O(OPT_NAME), CTL_NEEDS_ROOT | DAEMON, 1, 1, "FILE|-",
+          "a container from an archive of export" },
         { "health", verb_health, O(OPT_CONF_DIR) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1,
           "NAME", "run the container's health probe once" },
 };
@@ -432,6 +445,15 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                 }
                 case OPT_KEEP_SPECIAL:
                         a->keep_special = true;
+                        break;
+                case OPT_OUTPUT:
+                        a->output = optarg;
+                        break;
+                case OPT_WITH_SNAPSHOTS:
+                        a->with_snapshots = true;
+                        break;
+                case OPT_NAME:
+                        a->new_name = optarg;
                         break;
                 }
         }

@@ -50,6 +50,9 @@ enum ctl_opt {
         OPT_STREAM,
         OPT_WATCH,
         OPT_COUNT,
+        OPT_OUTPUT,         /* export -o FILE */
+        OPT_WITH_SNAPSHOTS, /* export --with-snapshots */
+        OPT_NAME,           /* import --name NEW */
         _OPT_MAX,
 };
 #define O(x) (UINT64_C(1) << (x))
@@ -63,6 +66,8 @@ struct ctl_args {
         bool json, follow, raw, names, all, force, keep_special;
         bool timestamps, only_stdout, only_stderr;
         const char *stream; /* --stream */
+        bool with_snapshots;
+        const char *output, *new_name; /* export -o, import --name */
         long lines; /* -1: all */
         usec_t stop_timeout;
         uint64_t since_usec, until_usec; /* --since, --until: CLOCK_REALTIME; 0: not given */
@@ -159,3 +164,8 @@ int verb_unfreeze(struct ctl_args *a);
 int verb_logs(struct ctl_args *a);
 int verb_events(struct ctl_args *a);
 int verb_template(struct ctl_args *a);
+int verb_snapshot(struct ctl_args *a);
+int verb_restore(struct ctl_args *a);
+int verb_clone(struct ctl_args *a);
+int verb_export(struct ctl_args *a);
+int verb_import(struct ctl_args *a);

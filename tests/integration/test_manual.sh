@@ -709,6 +709,10 @@ while time.time() < end:
     check | plan | reload | ls) args=() ;;
     events) args=() ;;
     exec) args=("$P-a" -- true) ;;
+    restore) args=("$P-a" mn1) ;;
+    clone) args=("$P-a" "$P-clone") ;;
+    export) args=("$P-a" -o "$ROOT/mn-timeout.tar") ;;
+    import) args=("$ROOT/mn-timeout.tar") ;;
     cp) args=("$P-a:/etc/passwd" "$ROOT/cp-timeout") ;;
     esac
     sock=$hang
@@ -742,6 +746,46 @@ while time.time() < end:
   stop_pids "${helpers[@]}"
 }
 
+# snapshot (ls, rm), restore, clone, export, import on the main berthd
+# (test_snap20.sh tests them in depth).
+t_snapshot() {
+  local out rc
+  out=$(ctls snapshot --timeout 30s "$P-l" mn1 2>&1); rc=$?
+  check "snapshot --socket --timeout NAME TAG: taken, its method shown (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -qE "snapshot .mn1. of .$P-l.: .*method (copy|reflink|mixed|none)" <<<"$out"'
+  out=$(ctls snapshot --json "$P-l" mn2 2>&1); rc=$?
+  check "snapshot --json: one document with the tag and method (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(jq_ "d[\"tag\"]" <<<"$out")" = mn2 ] && [ -n "$(jq_ "d[\"method\"]" <<<"$out")" ]'
+  out=$(ctls snapshot --json ls "$P-l" 2>&1); rc=$?
+  check "snapshot --json ls NAME: both snapshots (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(jq_ "\",\".join(s[\"tag\"] for s in d[\"snapshots\"])" <<<"$out")" = mn1,mn2 ]'
+  out=$(ctls snapshot rm "$P-l" mn2 2>&1); rc=$?
+  check "snapshot rm NAME TAG: gone from ls (rc=$rc)" eval '[ "$rc" = 0 ] && ! ctls snapshot ls "$P-l" | grep -q "^mn2 "'
+  out=$(ctls restore --timeout 60s "$P-l" mn1 2>&1); rc=$?
+  check "restore --socket --timeout NAME TAG: restored and started again (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && wait_until 30 state_is "$P-l" running'
+  out=$(ctls restore "$P-l" nosuch 2>&1); rc=$?
+  check "restore of a tag that does not exist: exit 1 (rc=$rc: $(oneline "$out"))" test "$rc" = 1
+  out=$(ctls clone --timeout 30s "$P-l" "$P-cl" 2>&1); rc=$?
+  check "clone --socket --timeout SRC DST: DST.conf written, not started (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -q "^container $P-cl {" "$D/conf/$P-cl.conf" && ! inspect "$P-cl" >/dev/null'
+  rm -f "$D/conf/$P-cl.conf"
+  out=$(ctls export --timeout 30s --with-snapshots -o "$ROOT/mn.tar" "$P-l" 2>&1); rc=$?
+  check "export --with-snapshots -o FILE: written (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && tar tf "$ROOT/mn.tar" | grep -q "^snapshots/mn1/upper" && tar tf "$ROOT/mn.tar" | tail -1 | grep -qx manifest.json'
+  out=$(ctls export --output - "$P-l" 2>/dev/null | tar tf - 2>&1); rc=$?
+  check "export --output -: the archive on standard output (rc=$rc)" eval '[ "$rc" = 0 ] && grep -qx manifest.json <<<"$out"'
+  out=$(ctls import --timeout 30s --name "$P-im" "$ROOT/mn.tar" 2>&1); rc=$?
+  check "import --socket --timeout --name NEW FILE: NEW.conf written, not started (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -q "^container $P-im {" "$D/conf/$P-im.conf" && [ -d "$D/state/containers/$P-im/upper" ]'
+  rm -f "$D/conf/$P-im.conf"
+  cov snapshot --json --socket --timeout
+  cov restore --socket --timeout
+  cov clone --socket --timeout
+  cov export -o --output --with-snapshots --socket --timeout
+  cov import --name --socket --timeout
+}
+
 # Every documented (verb, option) pair ran in a check above.
 t_coverage() {
   local v o missing=''
@@ -770,6 +814,7 @@ t_wait_events
 t_template
 t_health
 t_timeout
+t_snapshot
 daemon_stop
 t_orphans
 t_coverage

@@ -557,6 +557,10 @@ static const char full_example[] =
         "    riops  = 1000\n"
         "    wiops  = 500\n"
         "  }\n"
+        "  snapshot {\n"
+        "    every = 1d\n"
+        "    keep  = 14\n"
+        "  }\n"
         "}\n"
         "container lan {\n"
         "  template = \"busybox\"\n"
@@ -727,6 +731,8 @@ static void test_config_parse_buffer_full_example(void **state)
         assert_int_equal(c->health.on_failure, HEALTH_ACTION_STOP);
         assert_int_equal(c->log_max_size, 1ULL << 20);
         assert_int_equal(c->log_max_files, 7);
+        assert_int_equal(c->snapshot_every, 24ULL * 3600 * SPEC_USEC_PER_SEC);
+        assert_int_equal(c->snapshot_keep, 14);
 
         assert_int_equal(c->line_template, 13);
         assert_int_equal(c->line_after, 24);
@@ -813,6 +819,8 @@ static void test_config_parse_buffer_defaults(void **state)
         assert_int_equal(c->disk_quota, 0);
         assert_int_equal(c->log_max_size, 10ULL << 20);
         assert_int_equal(c->log_max_files, 3);
+        assert_int_equal(c->snapshot_every, 0);
+        assert_int_equal(c->snapshot_keep, 7);
 
         c = spec_set_find_container(&set, "b");
         assert_non_null(c);

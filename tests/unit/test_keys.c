@@ -72,6 +72,7 @@ static const struct {
         { "container.io-max.wbps", "io-max { device = \"/dev/vda\"\n wbps = 32M }" },
         { "container.io-max.riops", "io-max { device = \"/dev/vda\"\n riops = 100 }" },
         { "container.io-max.wiops", "io-max { device = \"/dev/vda\"\n wiops = 100 }" },
+        { "container.snapshot", "snapshot { every = 1d }" },
         { "network.subnet", "@subnet = \"198.18.5.0/24\"" },
         { "network.gateway", "gateway = \"198.18.4.254\"" },
         { "network.bridge", "bridge = \"br9\"" },

@@ -1,0 +1,375 @@
+/* Snapshots and restores of containers' writable layers, for berthd
+ * (lib/snapshot.h does the copying). The copy never runs in the event
+ * loop: a *layer worker*, a fork of berthd, freezes the container's cgroup
+ * (when it runs), copies, thaws and reports on a pipe; berthd only tracks
+ * it, keeps the container from starting while it works, and answers the
+ * caller when it ends. Scheduled snapshots (snapshot { every keep }) are
+ * taken the same way, from one timer. */
+
+#include "supervise_internal.h"
+#include "snapshot.h"
+
+#define SCHEDULE_TICK_USEC (5ULL * 1000000ULL)
+
+struct layer_report {
+        struct error e;
+        struct snapshot_info info;
+};
+
+static json_object *info_json(const struct snapshot_info *i)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "tag", json_object_new_string(i->tag));
+        json_object_object_add(o, "time_usec", json_object_new_uint64(i->time_usec));
+        json_object_object_add(o, "size", json_object_new_uint64(i->size));
+        json_object_object_add(o, "files", json_object_new_uint64(i->files));
+        json_object_object_add(o, "method", json_object_new_string(i->method));
+        json_object_object_add(o, "kind", json_object_new_string(snapshot_kind_to_string(i->kind)));
+        json_object_object_add(o, "frozen", json_object_new_boolean(i->frozen));
+        json_object_object_add(o, "template", json_object_new_string(i->template_name));
+        return o;
+}
+
+static void layer_done(struct unit *u, const struct layer_report *rep, bool whole)
+{
+        struct manager *m = u->m;
+        bool restore = u->layer_restore;
+        u->layer_src = sd_event_source_disable_unref(u->layer_src);
+        close(u->layer_fd);
+        u->layer_fd = -1;
+        u->layer_pid = 0;
+        struct control_conn *c = u->layer_conn;
+        u->layer_conn = NULL;
+        bool ok = whole && !error_is_set(&rep->e);
+        const char *why = !whole ? "the worker ended without a report" : rep->e.msg;
+        /* A worker that died between freeze and thaw leaves the container frozen. */
+        if (!whole && u->layer_thaw && u->state == U_RUNNING && u->init_pid > 0) {
+                _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
+                _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+                if (cgroup_open_manager_of(u->init_pid, u->name, &cm) >= 0 && cgroup_open_existing(cm, u->name, &cg) >= 0)
+                        (void) cgroup_thaw(cg);
+        }
+        if (u->layer_scheduled && u->spec) {
+                /* the next one counts from the end of this one (taken or not) */
+                uint64_t every = u->spec->snapshot_every, at;
+                u->snapshot_next = now_realtime() + every;
+                if (m->snapshot_timer && sd_event_source_get_time(m->snapshot_timer, &at) >= 0 &&
+                    now_mono(m) + every < at) {
+                        (void) sd_event_source_set_time(m->snapshot_timer, now_mono(m) + every);
+                        (void) sd_event_source_set_enabled(m->snapshot_timer, SD_EVENT_ONESHOT);
+                }
+        }
+        if (ok && !(rep->info.tag[0] == '.'))
+                emit(m, u->name, restore ? "restored" : "snapshot", "%s '%s' (%s, %" PRIu64 " bytes)",
+                     restore ? "from snapshot" : "taken", rep->info.tag, rep->info.method, rep->info.size);
+        else if (!ok)
+                emit(m, u->name, restore ? "restore-failed" : "snapshot-failed", "%s", why);
+        if (c) {
+                if (control_conn_is_open(c)) {
+                        if (ok)
+                                (void) control_reply(c, info_json(&rep->info), false);
+                        else {
+                                json_object *p = json_object_new_object();
+                                json_object_object_add(p, "reason", json_object_new_string(why));
+                                (void) control_reply_error(c, restore ? "io.berth.RestoreFailed" : "io.berth.SnapshotFailed", p);
+                        }
+                }
+                control_conn_unref(c);
+        }
+        u->layer_restore = u->layer_scheduled = false;
+        /* a start held while the layer was busy goes on */
+        manager_dispatch_soon(m);
+}
+
+static int on_layer_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        struct unit *u = userdata;
+        (void) s;
+        struct layer_report rep = { 0 };
+        ssize_t n = read(u->layer_fd, &rep, sizeof rep);
+        bool whole = n == (ssize_t) sizeof rep && si->si_code == CLD_EXITED;
+        layer_done(u, &rep, whole);
+        return 0;
+}
+
+/* What a worker does, in the child; it reports once and exits. */
+struct layer_job {
+        bool restore;
+        const char *tag;
+        enum snapshot_kind kind;
+        uint32_t keep;
+        bool freeze;
+};
+
+static void layer_child(struct unit *u, int fd, const struct layer_job *j)
+{
+        struct manager *m = u->m;
+        const struct spec_container *c = u->spec;
+        struct layer_report rep = { 0 };
+        if (j->restore) {
+                int r = snapshot_restore(m->o.state_dir, u->name, j->tag, c->template_name, c->file, &rep.e);
+                if (r >= 0) {
+                        _cleanup_free_ char *d = snapshot_tag_dir(m->o.state_dir, u->name, j->tag);
+                        if (d)
+                                (void) snapshot_info_read(d, &rep.info);
+                        snprintf(rep.info.tag, sizeof rep.info.tag, "%s", j->tag);
+                }
+        } else {
+                _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
+                _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+                int r = 0;
+                if (j->freeze && ((r = cgroup_open_manager_of(u->init_pid, u->name, &cm)) < 0 ||
+                                  (r = cgroup_open_existing(cm, u->name, &cg)) < 0))
+                        (void) error_set(&rep.e, r, "container '%s': cannot find its cgroup to freeze it", u->name);
+                else {
+                        struct snapshot_request rq = { .state_dir = m->o.state_dir,
+                                                       .name = u->name,
+                                                       .tag = j->tag,
+                                                       .kind = j->kind,
+                                                       .definition_file = c->file,
+                                                       .template_name = c->template_name,
+                                                       .freeze = cg,
+                                                       .keep_scheduled = j->keep };
+                        (void) snapshot_take(&rq, &rep.info, &rep.e);
+                }
+        }
+        (void) !write(fd, &rep, sizeof rep);
+        _exit(error_is_set(&rep.e) ? 1 : 0);
+}
+
+/* Forks the worker for u; c (may be NULL) gets the answer when it ends.
+ * 0, or -errno with why filled. */
+static int layer_start(struct unit *u, struct control_conn *c, const struct layer_job *j, char *why, size_t size)
+{
+        struct manager *m = u->m;
+        int p[2];
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+                snprintf(why, size, "cannot create a pipe: %s", strerror(errno));
+                return -errno;
+        }
+        bool running = u->state == U_RUNNING && u->init_pid > 0;
+        bool freeze = running && !unit_frozen(u); /* one the operator froze stays frozen, untouched */
+        struct layer_job job = *j;
+        job.freeze = freeze;
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(p[0]);
+                close(p[1]);
+                snprintf(why, size, "cannot fork: %s", strerror(errno));
+                return -errno;
+        }
+        if (pid == 0) {
+                close(p[0]);
+                layer_child(u, p[1], &job);
+        }
+        close(p[1]);
+        if (sd_event_add_child(m->event, &u->layer_src, pid, WEXITED, on_layer_exit, u) < 0) {
+                /* cannot watch it: wait for it here rather than lose it */
+                (void) waitpid(pid, NULL, 0);
+                close(p[0]);
+                snprintf(why, size, "cannot watch the worker");
+                return -EIO;
+        }
+        u->layer_pid = pid;
+        u->layer_fd = p[0];
+        u->layer_restore = j->restore;
+        u->layer_scheduled = j->kind == SNAPSHOT_SCHEDULED && !j->restore;
+        u->layer_thaw = freeze;
+        if (c) {
+                u->layer_conn = control_conn_ref(c);
+                /* the copy may take long: the caller waits without idling out */
+                (void) control_reply(c, NULL, true);
+                control_conn_set_tag(c, TAG_LAYER, NULL);
+        }
+        return 0;
+}
+
+/* The checks shared by snapshot and restore: a declared container over a
+ * template, nothing else working on its layer (*busy: the caller may try
+ * again when that one is done: io.berth.LayerBusy). */
+static bool layer_usable(struct unit *u, char *why, size_t size, bool *busy)
+{
+        *busy = false;
+        if (!u->spec || u->owned_spec) {
+                snprintf(why, size, "container '%s' is not declared (orphaned): its data is kept as it is", u->name);
+                return false;
+        }
+        if (!u->spec->template_name) {
+                snprintf(why, size, "container '%s' runs on rootfs '%s', not on a template: it has no writable layer "
+                         "of berth's to copy", u->name, u->spec->rootfs ? u->spec->rootfs : "?");
+                return false;
+        }
+        if (u->layer_pid) {
+                snprintf(why, size, "container '%s': a %s is under way", u->name,
+                         u->layer_restore ? "restore" : "snapshot");
+                *busy = true;
+                return false;
+        }
+        return true;
+}
+
+void method_snapshot(struct manager *m, struct control_conn *c, json_object *params)
+{
+        char why[700];
+        json_object *v;
+        const char *name = params && json_object_object_get_ex(params, "name", &v) ? json_object_get_string(v) : NULL;
+        const char *tag = params && json_object_object_get_ex(params, "tag", &v) ? json_object_get_string(v) : NULL;
+        bool internal = params && json_object_object_get_ex(params, "internal", &v) && json_object_get_boolean(v);
+        struct unit *u = name ? unit_find(m, name) : NULL;
+        json_object *p = json_object_new_object();
+        if (!u) {
+                json_object_object_add(p, "name", json_object_new_string(name ? name : ""));
+                (void) control_reply_error(c, "io.berth.NoSuchContainer", p);
+                return;
+        }
+        char deflt[SNAPSHOT_TAG_MAX + 1];
+        if (!tag || !*tag) {
+                snapshot_default_tag(deflt, NULL);
+                tag = deflt;
+        }
+        if (!snapshot_tag_valid(tag, internal)) {
+                snprintf(why, sizeof why, "'%.80s' is not a snapshot tag (letters, digits, '.', '_', '-', at most %d, "
+                         "not beginning with '.')", tag, SNAPSHOT_TAG_MAX);
+                json_object_object_add(p, "reason", json_object_new_string(why));
+                (void) control_reply_error(c, "org.varlink.service.InvalidParameter", p);
+                return;
+        }
+        _cleanup_free_ char *existing = snapshot_tag_dir(m->o.state_dir, u->name, tag);
+        if (existing && access(existing, F_OK) == 0) {
+                snprintf(why, sizeof why, "container '%s' has a snapshot '%s' already (berthctl snapshot rm %s %s)",
+                         u->name, tag, u->name, tag);
+                json_object_object_add(p, "reason", json_object_new_string(why));
+                (void) control_reply_error(c, "io.berth.SnapshotExists", p);
+                return;
+        }
+        bool busy = false;
+        if (!layer_usable(u, why, sizeof why, &busy) ||
+            layer_start(u, c, &(struct layer_job){ .tag = tag, .kind = SNAPSHOT_MANUAL }, why, sizeof why) < 0) {
+                json_object_object_add(p, "reason", json_object_new_string(why));
+                (void) control_reply_error(c, busy ? "io.berth.LayerBusy" : "io.berth.SnapshotFailed", p);
+                return;
+        }
+        json_object_put(p);
+}
+
+void method_restore(struct manager *m, struct control_conn *c, json_object *params)
+{
+        char why[700];
+        json_object *v;
+        const char *name = params && json_object_object_get_ex(params, "name", &v) ? json_object_get_string(v) : NULL;
+        const char *tag = params && json_object_object_get_ex(params, "tag", &v) ? json_object_get_string(v) : NULL;
+        struct unit *u = name ? unit_find(m, name) : NULL;
+        json_object *p = json_object_new_object();
+        const char *err = "io.berth.RestoreFailed";
+        if (!u) {
+                json_object_object_add(p, "name", json_object_new_string(name ? name : ""));
+                (void) control_reply_error(c, "io.berth.NoSuchContainer", p);
+                return;
+        }
+        _cleanup_free_ char *sdir = tag && snapshot_tag_valid(tag, false) ? snapshot_tag_dir(m->o.state_dir, u->name, tag)
+                                                                           : NULL;
+        struct snapshot_info info;
+        bool busy = false;
+        if (!tag || !snapshot_tag_valid(tag, false)) {
+                snprintf(why, sizeof why, "'%.80s' is not a snapshot tag", tag ? tag : "");
+                err = "org.varlink.service.InvalidParameter";
+        } else if (!sdir || snapshot_info_read(sdir, &info) < 0)
+                snprintf(why, sizeof why, "container '%s' has no snapshot '%s' (see berthctl snapshot ls %s)", u->name,
+                         tag, u->name);
+        else if (!layer_usable(u, why, sizeof why, &busy))
+                err = busy ? "io.berth.LayerBusy" : err;
+        else if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid ||
+                 u->pending_start) {
+                snprintf(why, sizeof why, "container '%s' is %s: stop it first (berthctl restore does)", u->name,
+                         u->pending_start ? "waiting to start" : unit_state_names[u->state]);
+                err = "io.berth.ContainerRunning";
+        } else if (!u->spec->template_name || !streq(info.template_name, u->spec->template_name))
+                snprintf(why, sizeof why, "snapshot '%s' was made over template '%s', container '%s' now uses template "
+                         "'%s': not restored", tag, info.template_name, u->name, u->spec->template_name);
+        else if (layer_start(u, c, &(struct layer_job){ .restore = true, .tag = tag }, why, sizeof why) >= 0) {
+                json_object_put(p);
+                return;
+        }
+        json_object_object_add(p, "reason", json_object_new_string(why));
+        (void) control_reply_error(c, err, p);
+}
+
+/* ---- scheduled snapshots --------------------------------------------------------------------- */
+
+/* When u's next scheduled snapshot is due (CLOCK_REALTIME usec): its
+ * newest scheduled one + every, else every from now. */
+static uint64_t schedule_next(struct manager *m, struct unit *u)
+{
+        uint64_t every = u->spec->snapshot_every;
+        if (u->snapshot_next && u->snapshot_every_seen == every)
+                return u->snapshot_next;
+        u->snapshot_every_seen = every;
+        uint64_t newest = 0;
+        struct snapshot_info *v;
+        size_t n;
+        if (snapshot_list(m->o.state_dir, u->name, &v, &n) >= 0) {
+                for (size_t i = 0; i < n; i++)
+                        if (v[i].kind == SNAPSHOT_SCHEDULED && v[i].time_usec > newest)
+                                newest = v[i].time_usec;
+                free(v);
+        }
+        u->snapshot_next = newest ? newest + every : now_realtime() + every;
+        return u->snapshot_next;
+}
+
+static int on_schedule(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct manager *m = userdata;
+        (void) s;
+        (void) usec;
+        uint64_t now = now_realtime(), wake = now + 60ULL * 1000000ULL;
+        for (size_t i = 0; i < m->n_units && !m->shutting_down; i++) {
+                struct unit *u = m->units[i];
+                if (!u->spec || u->owned_spec || !u->spec->snapshot_every || !u->spec->template_name)
+                        continue;
+                uint64_t due = schedule_next(m, u);
+                if (due <= now && !u->layer_pid) {
+                        char why[700], tag[SNAPSHOT_TAG_MAX + 1];
+                        _cleanup_free_ char *upper = strdup_printf("%s/%s/upper", m->containers_dir, u->name);
+                        snapshot_default_tag(tag, "auto-");
+                        _cleanup_free_ char *exists = snapshot_tag_dir(m->o.state_dir, u->name, tag);
+                        if (!upper || access(upper, F_OK) < 0 || !exists || access(exists, F_OK) == 0)
+                                /* never started (nothing to keep), or one this second already */
+                                u->snapshot_next = now + u->spec->snapshot_every;
+                        else if (layer_start(u, NULL,
+                                             &(struct layer_job){ .tag = tag, .kind = SNAPSHOT_SCHEDULED,
+                                                                  .keep = u->spec->snapshot_keep },
+                                             why, sizeof why) < 0) {
+                                emit(m, u->name, "snapshot-failed", "%s", why);
+                                u->snapshot_next = now + u->spec->snapshot_every;
+                        }
+                        due = u->snapshot_next > now ? u->snapshot_next : now + SCHEDULE_TICK_USEC;
+                }
+                /* a reload may have changed `every`: look again within a few seconds */
+                if (due < wake)
+                        wake = due;
+                if (now + SCHEDULE_TICK_USEC < wake)
+                        wake = now + SCHEDULE_TICK_USEC;
+        }
+        (void) sd_event_source_set_time(m->snapshot_timer, now_mono(m) + (wake > now ? wake - now : 0));
+        (void) sd_event_source_set_enabled(m->snapshot_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+int manager_snapshot_schedule(struct manager *m)
+{
+        int r = sd_event_add_time_relative(m->event, &m->snapshot_timer, CLOCK_MONOTONIC, SCHEDULE_TICK_USEC,
+                                           500 * 1000, on_schedule, m);
+        return r < 0 ? r : 0;
+}
+
+void unit_layer_free(struct unit *u)
+{
+        if (u->layer_src) {
+                u->layer_src = sd_event_source_disable_unref(u->layer_src);
+                close(u->layer_fd);
+        }
+        if (u->layer_conn)
+                control_conn_unref(u->layer_conn);
+        u->layer_conn = NULL;
+}

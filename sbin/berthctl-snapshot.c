@@ -1,0 +1,728 @@
+/* berthctl's verbs on containers' writable layers: snapshot (ls, rm),
+ * restore, clone, export and import. berthd takes every copy of a layer
+ * (it freezes a running container for the instant of the copy, and holds
+ * its starts meanwhile: lib/supervise_snapshot.c); berthctl stops and
+ * starts through berthd, and does the slow parts that need no container
+ * (the archive, moving the copies into place) itself, in its own process. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "berthctl.h"
+#include "config.h"
+#include "diag.h"
+#include "snapshot.h"
+#include "template.h"
+
+#define STOP_WAIT_USEC (15ULL * 60 * 1000000ULL)
+
+static json_object *name_param(const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name));
+        return p;
+}
+
+static int keep_obj(json_object *p, void *userdata)
+{
+        json_object **ret = userdata;
+        if (p) {
+                json_object_put(*ret);
+                *ret = json_object_get(p);
+        }
+        return 0;
+}
+
+/* berthd's view of container name (Inspect): a new object, or NULL with
+ * the error printed. */
+static json_object *inspect(const char *name)
+{
+        json_object *o = NULL;
+        if (call("io.berth.Container.Inspect", name_param(name), false, keep_obj, &o) != 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+static const char *definition_template(json_object *o)
+{
+        json_object *d, *t;
+        if (!json_object_object_get_ex(o, "definition", &d) || !json_object_object_get_ex(d, "template", &t) ||
+            !json_object_is_type(t, json_type_string))
+                return NULL;
+        return json_object_get_string(t);
+}
+
+static void human_size(uint64_t b, char *buf, size_t size)
+{
+        static const char *const units[] = { "B", "K", "M", "G", "T" };
+        double v = (double) b;
+        size_t u = 0;
+        while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 "B", b);
+        else
+                snprintf(buf, size, "%.1f%s", v, units[u]);
+}
+
+static void format_time(uint64_t usec, char *buf, size_t size)
+{
+        time_t t = (time_t) (usec / 1000000ULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/* A call on a container's layer (Snapshot, Restore), answered when berthd's
+ * worker is done; tried again while another snapshot of the container (a
+ * scheduled one) is under way. The last reply into *ret. 0, or 1 with the
+ * error printed. */
+static int call_layer(const char *method, json_object *params, json_object **ret)
+{
+        int r = -EREMOTEIO;
+        char *error = NULL;
+        json_object *ep = NULL, *o = NULL;
+        /* A streaming call waits for ever once sent (the copy may take
+         * long); --timeout bounds whether berthd answers at all. */
+        struct daemon_dirs dd;
+        r = daemon_dirs(&dd);
+        if (r == -ETIMEDOUT) {
+                uint64_t t = CONTROL_TIMEOUT_USEC;
+                char buf[64];
+                (void) call_timeout(&t);
+                fail("berthctl: berthd at %s did not answer within %s (see --timeout)", ctl_socket(),
+                     format_duration(t, buf, sizeof buf));
+                json_object_put(params);
+                return 1;
+        }
+        for (int i = 0; i < 600; i++) {
+                free(error);
+                json_object_put(ep);
+                error = NULL;
+                ep = NULL;
+                r = call_raw(method, params, true, keep_obj, &o, &error, &ep);
+                if (r != -EREMOTEIO || !error || !streq(error, "io.berth.LayerBusy"))
+                        break;
+                (void) nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+        }
+        json_object_put(params);
+        json_object *v;
+        if (r == -EREMOTEIO) {
+                if (error && streq(error, "io.berth.NoSuchContainer") && ep && json_object_object_get_ex(ep, "name", &v))
+                        fail("berthctl: no container '%s'", json_object_get_string(v));
+                else if (ep && json_object_object_get_ex(ep, "reason", &v))
+                        fail("berthctl: %s: %s", error, json_object_get_string(v));
+                else
+                        fail("berthctl: %s", error ? error : "error");
+        }
+        free(error);
+        json_object_put(ep);
+        if (r < 0) {
+                json_object_put(o);
+                return 1;
+        }
+        *ret = o;
+        return 0;
+}
+
+/* Asks berthd for snapshot tag of name (internal: a temporary one of
+ * berthctl's); the snapshot's description into *ret when not NULL. */
+static int take_snapshot(const char *name, const char *tag, bool internal, json_object **ret)
+{
+        json_object *p = name_param(name);
+        if (tag)
+                json_object_object_add(p, "tag", json_object_new_string(tag));
+        if (internal)
+                json_object_object_add(p, "internal", json_object_new_boolean(true));
+        json_object *o = NULL;
+        int r = call_layer("io.berth.Container.Snapshot", p, &o);
+        if (r == 0 && !o) {
+                fail("berthctl: berthd ended the snapshot without a word");
+                r = 1;
+        }
+        if (r == 0 && ret)
+                *ret = o;
+        else
+                json_object_put(o);
+        return r;
+}
+
+/* The state directory: --state-dir, else berthd's. */
+static int need_dirs(struct daemon_dirs *dd, const struct ctl_args *a)
+{
+        int r = daemon_dirs(dd);
+        if (r == -ETIMEDOUT) {
+                uint64_t t = CONTROL_TIMEOUT_USEC;
+                char buf[64];
+                (void) call_timeout(&t);
+                fail("berthctl: berthd at %s did not answer within %s (see --timeout)", ctl_socket(),
+                     format_duration(t, buf, sizeof buf));
+                return -1;
+        }
+        if (r < 0) {
+                fail("berthctl %s: cannot talk to berthd at %s: %s (it takes the copies)", a->verb, ctl_socket(),
+                     strerror(-r));
+                return -1;
+        }
+        if (a->state)
+                snprintf(dd->state, sizeof dd->state, "%s", a->state);
+        if (a->conf)
+                snprintf(dd->conf, sizeof dd->conf, "%s", a->conf);
+        return 0;
+}
+
+/* ---- snapshot, snapshot ls, snapshot rm ------------------------------------------------------- */
+
+static int snapshot_ls(struct ctl_args *a, const char *name)
+{
+        struct daemon_dirs dd;
+        if (need_dirs(&dd, a) < 0)
+                return 1;
+        json_object *o = inspect(name);
+        if (!o)
+                return 1;
+        json_object_put(o);
+        struct snapshot_info *v;
+        size_t n;
+        int r = snapshot_list(dd.state, name, &v, &n);
+        if (r < 0) {
+                fail("berthctl snapshot ls: cannot read the snapshots of '%s': %s", name, strerror(-r));
+                return 1;
+        }
+        if (json_enabled()) {
+                json_object *arr = json_object_new_array();
+                for (size_t i = 0; i < n; i++) {
+                        json_object *s = json_object_new_object();
+                        json_object_object_add(s, "tag", json_object_new_string(v[i].tag));
+                        json_object_object_add(s, "time_usec", json_object_new_uint64(v[i].time_usec));
+                        json_object_object_add(s, "size", json_object_new_uint64(v[i].size));
+                        json_object_object_add(s, "files", json_object_new_uint64(v[i].files));
+                        json_object_object_add(s, "method", json_object_new_string(v[i].method));
+                        json_object_object_add(s, "kind", json_object_new_string(snapshot_kind_to_string(v[i].kind)));
+                        json_object_object_add(s, "template", json_object_new_string(v[i].template_name));
+                        json_object_array_add(arr, s);
+                }
+                json_object *doc = json_object_new_object();
+                json_object_object_add(doc, "snapshots", arr);
+                print_json(doc);
+                json_object_put(doc);
+        } else {
+                printf("%-24s %-20s %9s %-8s %s\n", "TAG", "TIME", "SIZE", "METHOD", "KIND");
+                for (size_t i = 0; i < n; i++) {
+                        char t[32], s[32];
+                        format_time(v[i].time_usec, t, sizeof t);
+                        human_size(v[i].size, s, sizeof s);
+                        printf("%-24s %-20s %9s %-8s %s\n", v[i].tag, t, s, v[i].method,
+                               snapshot_kind_to_string(v[i].kind));
+                }
+        }
+        free(v);
+        return 0;
+}
+
+static int snapshot_rm(struct ctl_args *a, const char *name, const char *tag)
+{
+        struct daemon_dirs dd;
+        if (need_dirs(&dd, a) < 0)
+                return 1;
+        if (!snapshot_tag_valid(tag, false)) {
+                fail("berthctl snapshot rm: '%s' is not a snapshot tag", tag);
+                return 1;
+        }
+        int r = snapshot_remove(dd.state, name, tag);
+        if (r == -ENOENT) {
+                fail("berthctl snapshot rm: container '%s' has no snapshot '%s' (see berthctl snapshot ls %s)", name,
+                     tag, name);
+                return 1;
+        }
+        if (r < 0) {
+                fail("berthctl snapshot rm: cannot remove snapshot '%s' of '%s': %s", tag, name, strerror(-r));
+                return 1;
+        }
+        printf("removed snapshot '%s' of '%s'\n", tag, name);
+        return 0;
+}
+
+int verb_snapshot(struct ctl_args *a)
+{
+        if (streq(a->argv[0], "ls") && a->argc == 2)
+                return snapshot_ls(a, a->argv[1]);
+        if (streq(a->argv[0], "rm") && a->argc == 3)
+                return snapshot_rm(a, a->argv[1], a->argv[2]);
+        if (a->argc > 2) {
+                fail("berthctl snapshot: expected NAME [TAG], ls NAME or rm NAME TAG");
+                return 2;
+        }
+        const char *tag = a->argc == 2 ? a->argv[1] : NULL;
+        if (tag && !snapshot_tag_valid(tag, false)) {
+                fail("berthctl snapshot: '%s' is not a snapshot tag (letters, digits, '.', '_', '-'; at most %d; not "
+                     "beginning with '.')", tag, SNAPSHOT_TAG_MAX);
+                return 1;
+        }
+        json_object *o = NULL;
+        if (take_snapshot(a->argv[0], tag, false, &o) != 0)
+                return 1;
+        if (json_enabled())
+                print_json(o);
+        else {
+                char s[32];
+                human_size((uint64_t) jint(o, "size"), s, sizeof s);
+                printf("snapshot '%s' of '%s': %" PRId64 " files, %s, method %s%s\n", jstr(o, "tag"), a->argv[0],
+                       jint(o, "files"), s, jstr(o, "method"),
+                       json_object_get_boolean(json_object_object_get(o, "frozen")) ? " (frozen for the copy)" : "");
+        }
+        json_object_put(o);
+        return 0;
+}
+
+/* ---- restore ------------------------------------------------------------------------------------ */
+
+static bool state_is_up(const char *s)
+{
+        return streq(s, "running") || streq(s, "starting") || streq(s, "frozen") || streq(s, "waiting") ||
+               streq(s, "backoff") || streq(s, "stopping");
+}
+
+/* Polls berthd until name is down: 0, or 1 with the error printed. */
+static int wait_down(const char *name)
+{
+        for (uint64_t waited = 0; waited < STOP_WAIT_USEC; waited += 100000) {
+                json_object *o = inspect(name);
+                if (!o)
+                        return 1;
+                bool up = state_is_up(jstr(o, "state"));
+                json_object_put(o);
+                if (!up)
+                        return 0;
+                (void) nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+        }
+        fail("berthctl restore: '%s' did not stop", name);
+        return 1;
+}
+
+static int start_again(const char *name)
+{
+        json_object *p = json_object_new_object();
+        json_object *arr = json_object_new_array();
+        json_object_array_add(arr, json_object_new_string(name));
+        json_object_object_add(p, "names", arr);
+        return call("io.berth.Container.Start", p, false, NULL, NULL);
+}
+
+int verb_restore(struct ctl_args *a)
+{
+        const char *name = a->argv[0], *tag = a->argv[1];
+        struct daemon_dirs dd;
+        if (need_dirs(&dd, a) < 0)
+                return 1;
+        if (!snapshot_tag_valid(tag, false)) {
+                fail("berthctl restore: '%s' is not a snapshot tag", tag);
+                return 1;
+        }
+        json_object *o = inspect(name);
+        if (!o)
+                return 1;
+        /* Everything that can be checked before the container is touched. */
+        _cleanup_free_ char *sdir = snapshot_tag_dir(dd.state, name, tag);
+        struct snapshot_info info;
+        const char *tmpl = definition_template(o);
+        int r = 0;
+        if (!sdir || snapshot_info_read(sdir, &info) < 0) {
+                fail("berthctl restore: container '%s' has no snapshot '%s' (see berthctl snapshot ls %s)", name, tag,
+                     name);
+                r = 1;
+        } else if (!tmpl || !streq(tmpl, info.template_name)) {
+                fail("berthctl restore: snapshot '%s' was made over template '%s', container '%s' now uses %s%s%s: not "
+                     "restored", tag, info.template_name, name, tmpl ? "template '" : "no template", tmpl ? tmpl : "",
+                     tmpl ? "'" : "");
+                r = 1;
+        } else {
+                char id[65];
+                int q = snapshot_template_identity(dd.state, tmpl, id);
+                if (q < 0) {
+                        fail("berthctl restore: template '%s': %s", tmpl, strerror(-q));
+                        r = 1;
+                } else if (info.template_id[0] && !streq(id, info.template_id)) {
+                        fail("berthctl restore: snapshot '%s' was made over another build of template '%s': not "
+                             "restored", tag, tmpl);
+                        r = 1;
+                }
+        }
+        bool was_up = state_is_up(jstr(o, "state"));
+        json_object_put(o);
+        if (r)
+                return r;
+        if (was_up) {
+                json_object *p = json_object_new_object();
+                json_object *arr = json_object_new_array();
+                json_object_array_add(arr, json_object_new_string(name));
+                json_object_object_add(p, "names", arr);
+                if (call("io.berth.Container.Stop", p, false, NULL, NULL) != 0 || wait_down(name) != 0)
+                        return 1;
+        }
+        json_object *p = name_param(name);
+        json_object_object_add(p, "tag", json_object_new_string(tag));
+        json_object *res = NULL;
+        r = call_layer("io.berth.Container.Restore", p, &res);
+        json_object_put(res);
+        if (r == 0)
+                printf("restored '%s' from snapshot '%s'; the layer it replaced is snapshot '%s'\n", name, tag,
+                       SNAPSHOT_PRE_RESTORE);
+        /* Up again as it was, restored or not. */
+        if (was_up) {
+                int q = start_again(name);
+                if (q == 0)
+                        printf("started '%s' again\n", name);
+                r = r ? r : q;
+        }
+        return r;
+}
+
+/* ---- clone -------------------------------------------------------------------------------------- */
+
+/* Whether name is taken: declared in conf (or a file NAME.conf there), known
+ * to berthd, or with data in state. Prints why and returns true. */
+static bool name_taken(const char *verb, const char *name, const struct daemon_dirs *dd)
+{
+        struct spec_set files = { 0 };
+        struct diag d = { 0 };
+        int r = config_load_dir(dd->conf, &files, &d);
+        const struct spec_container *f = r >= 0 ? spec_set_find_container(&files, name) : NULL;
+        bool taken = false;
+        if (f) {
+                fail("berthctl %s: container '%s' exists: declared in %s:%d", verb, name, f->file ? f->file : "?",
+                     f->line);
+                taken = true;
+        }
+        spec_set_done(&files);
+        diag_done(&d);
+        if (taken)
+                return true;
+        _cleanup_free_ char *file = strdup_printf("%s/%s.conf", dd->conf, name);
+        _cleanup_free_ char *cdir = state_container_dir(dd->state, name);
+        _cleanup_free_ char *sdir = snapshot_container_dir(dd->state, name);
+        char dir[4096];
+        if (file && access(file, F_OK) == 0)
+                fail("berthctl %s: container '%s' exists: %s is there", verb, name, file);
+        else if (daemon_container_dir(name, dir) == 0 && dir[0])
+                fail("berthctl %s: container '%s' exists: berthd knows it (berthctl ls --all)", verb, name);
+        else if (cdir && access(cdir, F_OK) == 0)
+                fail("berthctl %s: container '%s' exists: it has data in %s (berthctl destroy %s)", verb, name, cdir,
+                     name);
+        else if (sdir && access(sdir, F_OK) == 0 && rmdir(sdir) < 0)
+                fail("berthctl %s: container '%s' has snapshots in %s: remove them first", verb, name, sdir);
+        else
+                return false;
+        return true;
+}
+
+static int read_text(const char *path, char **ret)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        size_t len;
+        return fd < 0 ? -errno : read_file_fd(fd, 16 << 20, ret, &len);
+}
+
+/* Writes text as DIR/NAME.conf, never over a file: 0 or -errno. */
+static int write_definition(const char *conf, const char *name, const char *text, char **ret_path)
+{
+        _cleanup_free_ char *path = strdup_printf("%s/%s.conf", conf, name);
+        if (!path)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        size_t len = strlen(text);
+        if (write(fd, text, len) != (ssize_t) len || fsync(fd) < 0) {
+                int r = errno ? -errno : -EIO;
+                (void) unlink(path);
+                return r;
+        }
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+static void temp_tag(char buf[static SNAPSHOT_TAG_MAX + 1], const char *what)
+{
+        snprintf(buf, SNAPSHOT_TAG_MAX + 1, ".%s-%d-%ld", what, (int) getpid(), (long) time(NULL));
+}
+
+int verb_clone(struct ctl_args *a)
+{
+        const char *src = a->argv[0], *dst = a->argv[1];
+        struct daemon_dirs dd;
+        if (!name_is_valid(dst)) {
+                fail("berthctl clone: '%s' is not a container name", dst);
+                return 1;
+        }
+        if (need_dirs(&dd, a) < 0)
+                return 1;
+        json_object *o = inspect(src);
+        if (!o)
+                return 1;
+        _cleanup_free_ char *file = strdup(jstr(o, "file"));
+        bool templated = definition_template(o) != NULL;
+        json_object_put(o);
+        if (!file || !*file) {
+                fail("berthctl clone: container '%s' is not declared (orphaned): nothing to clone its definition from",
+                     src);
+                return 1;
+        }
+        if (!templated) {
+                fail("berthctl clone: container '%s' runs on a rootfs, not a template: it has no writable layer of "
+                     "berth's", src);
+                return 1;
+        }
+        if (name_taken("clone", dst, &dd))
+                return 1;
+        _cleanup_free_ char *text = NULL, *def = NULL, *written = NULL;
+        int r = read_text(file, &text);
+        if (r < 0) {
+                fail("berthctl clone: cannot read %s: %s", file, strerror(-r));
+                return 1;
+        }
+        r = backup_definition_rewrite(text, src, dst, true, &def);
+        if (r < 0) {
+                fail("berthctl clone: %s declares no container '%s' any more: reload first", file, src);
+                return 1;
+        }
+        char tag[SNAPSHOT_TAG_MAX + 1];
+        temp_tag(tag, "clone");
+        if (take_snapshot(src, tag, true, NULL) != 0)
+                return 1;
+        _cleanup_free_ char *sdir = snapshot_tag_dir(dd.state, src, tag);
+        _cleanup_free_ char *from = strdup_printf("%s/upper", sdir ? sdir : "");
+        _cleanup_free_ char *cdir = state_container_dir(dd.state, dst);
+        _cleanup_free_ char *to = strdup_printf("%s/upper", cdir ? cdir : "");
+        int ret = 1;
+        if (!sdir || !from || !cdir || !to)
+                fail("berthctl clone: out of memory");
+        else if (mkdir_p(cdir, 0700) < 0)
+                fail("berthctl clone: cannot create %s: %m", cdir);
+        else if (rename(from, to) < 0) {
+                fail("berthctl clone: cannot move the copy into %s: %m", to);
+                (void) rm_rf(cdir);
+        } else if ((r = write_definition(dd.conf, dst, def, &written)) < 0) {
+                fail("berthctl clone: cannot write %s/%s.conf: %s", dd.conf, dst, strerror(-r));
+                (void) rm_rf(cdir);
+        } else
+                ret = 0;
+        if (sdir)
+                (void) rm_rf(sdir);
+        if (ret == 0)
+                printf("cloned '%s' as '%s': %s written (no static address, no published ports); not started: "
+                       "berthctl plan shows it, berthctl reload creates it\n", src, dst, written);
+        return ret;
+}
+
+/* ---- export ------------------------------------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+        size_t l = strlen(s), k = strlen(suffix);
+        return l >= k && streq(s + l - k, suffix);
+}
+
+int verb_export(struct ctl_args *a)
+{
+        const char *name = a->argv[0];
+        if (!a->output) {
+                fail("berthctl export: expected -o FILE (or -o - for standard output)");
+                return 2;
+        }
+        bool to_stdout = streq(a->output, "-");
+        if (to_stdout && isatty(STDOUT_FILENO)) {
+                fail("berthctl export: standard output is a terminal: redirect it, or give -o FILE");
+                return 1;
+        }
+        struct daemon_dirs dd;
+        if (need_dirs(&dd, a) < 0)
+                return 1;
+        json_object *o = inspect(name);
+        if (!o)
+                return 1;
+        _cleanup_free_ char *tmpl = definition_template(o) ? strdup(definition_template(o)) : NULL;
+        json_object_put(o);
+        if (!tmpl) {
+                fail("berthctl export: container '%s' is not declared over a template: it has no writable layer of "
+                     "berth's", name);
+                return 1;
+        }
+        _cleanup_free_ char *partial = to_stdout ? NULL : strdup_printf("%s.partial", a->output);
+        _cleanup_close_ int fd = -1;
+        if (!to_stdout) {
+                fd = partial ? open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+                if (fd < 0) {
+                        fail("berthctl export: cannot create %s: %m", partial ? partial : a->output);
+                        return 1;
+                }
+        }
+        char tag[SNAPSHOT_TAG_MAX + 1];
+        temp_tag(tag, "export");
+        if (take_snapshot(name, tag, true, NULL) != 0) {
+                if (partial)
+                        (void) unlink(partial);
+                return 1;
+        }
+        _cleanup_free_ char *sdir = snapshot_tag_dir(dd.state, name, tag);
+        struct snapshot_info info = { 0 };
+        (void) snapshot_info_read(sdir ? sdir : "", &info);
+        struct backup_source src = { .name = name, .layer_dir = sdir, .template_name = tmpl,
+                                     .template_id = info.template_id };
+        struct snapshot_info *v = NULL;
+        size_t n = 0;
+        if (a->with_snapshots && snapshot_list(dd.state, name, &v, &n) >= 0)
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *d = snapshot_tag_dir(dd.state, name, v[i].tag);
+                        if (!d || strv_push(&src.snapshot_tags, v[i].tag) < 0 || strv_push(&src.snapshot_dirs, d) < 0)
+                                break;
+                }
+        free(v);
+        struct error e = { 0 };
+        int r = backup_export(&src, to_stdout ? STDOUT_FILENO : fd, !to_stdout && ends_with(a->output, ".zst"), &e);
+        if (r >= 0 && !to_stdout && (fsync(fd) < 0 || rename(partial, a->output) < 0))
+                r = error_set(&e, -errno, "cannot write %s", a->output);
+        strv_free(src.snapshot_tags);
+        strv_free(src.snapshot_dirs);
+        if (sdir)
+                (void) rm_rf(sdir);
+        if (r < 0) {
+                if (partial)
+                        (void) unlink(partial);
+                fail("berthctl export: %s", e.msg);
+                return 1;
+        }
+        if (!to_stdout)
+                fprintf(stderr, "exported '%s' to %s\n", name, a->output);
+        return 0;
+}
+
+/* ---- import ------------------------------------------------------------------------------------- */
+
+/* Moves the staged import into place as container name: its layer, its
+ * snapshots, its definition (last: berthd sees nothing of it before).
+ * Undoes what it did on failure. */
+static int place_import(const struct daemon_dirs *dd, const char *stage, const struct backup_manifest *m,
+                        const char *name, const char *def, char **written)
+{
+        _cleanup_free_ char *cdir = state_container_dir(dd->state, name);
+        _cleanup_free_ char *from = strdup_printf("%s/container/upper", stage);
+        _cleanup_free_ char *to = strdup_printf("%s/upper", cdir ? cdir : "");
+        _cleanup_free_ char *top = strdup_printf("%s/" SNAPSHOT_DIR, dd->state);
+        _cleanup_free_ char *sdir = snapshot_container_dir(dd->state, name);
+        if (!cdir || !from || !to || !top || !sdir) {
+                fail("berthctl import: out of memory");
+                return -ENOMEM;
+        }
+        if (mkdir_p(cdir, 0700) < 0 || rename(from, to) < 0) {
+                fail("berthctl import: cannot move the layer into %s: %m", to);
+                goto undo;
+        }
+        if (m->snapshot_tags && mkdir_p(sdir, 0700) < 0) {
+                fail("berthctl import: cannot create %s: %m", sdir);
+                goto undo;
+        }
+        for (size_t i = 0; m->snapshot_tags && m->snapshot_tags[i]; i++) {
+                _cleanup_free_ char *sf = strdup_printf("%s/snapshots/%s", stage, m->snapshot_tags[i]);
+                _cleanup_free_ char *st = strdup_printf("%s/%s", sdir, m->snapshot_tags[i]);
+                if (!sf || !st || rename(sf, st) < 0) {
+                        fail("berthctl import: cannot move snapshot '%s' into %s: %m", m->snapshot_tags[i], sdir);
+                        goto undo;
+                }
+        }
+        int r = write_definition(dd->conf, name, def, written);
+        if (r < 0) {
+                fail("berthctl import: cannot write %s/%s.conf: %s", dd->conf, name, strerror(-r));
+                goto undo;
+        }
+        return 0;
+undo:
+        (void) rm_rf(cdir);
+        if (m->snapshot_tags)
+                (void) rm_rf(sdir);
+        return -EIO;
+}
+
+int verb_import(struct ctl_args *a)
+{
+        const char *file = a->argv[0];
+        if (a->new_name && !name_is_valid(a->new_name)) {
+                fail("berthctl import: --name: '%s' is not a container name", a->new_name);
+                return 1;
+        }
+        struct daemon_dirs dd;
+        if (need_dirs(&dd, a) < 0)
+                return 1;
+        if (a->new_name && name_taken("import", a->new_name, &dd))
+                return 1;
+        bool from_stdin = streq(file, "-");
+        _cleanup_close_ int fd = from_stdin ? -1 : open(file, O_RDONLY | O_CLOEXEC);
+        if (!from_stdin && fd < 0) {
+                fail("berthctl import: cannot open %s: %m", file);
+                return 1;
+        }
+        _cleanup_free_ char *top = strdup_printf("%s/" SNAPSHOT_DIR, dd.state);
+        _cleanup_free_ char *stage = strdup_printf("%s/" SNAPSHOT_DIR "/.import-%d", dd.state, (int) getpid());
+        if (!top || !stage || mkdir_p(top, 0700) < 0) {
+                fail("berthctl import: cannot create %s: %m", top ? top : dd.state);
+                return 1;
+        }
+        (void) rm_rf(stage);
+        if (mkdir(stage, 0700) < 0) {
+                fail("berthctl import: cannot create %s: %m", stage);
+                return 1;
+        }
+        struct backup_manifest m = { 0 };
+        struct error e = { 0 };
+        _cleanup_free_ char *text = NULL, *def = NULL, *defpath = NULL, *written = NULL, *tpath = NULL;
+        int ret = 1;
+        const char *name = NULL;
+        if (backup_import(from_stdin ? STDIN_FILENO : fd, stage, &m, &e) < 0) {
+                fail("berthctl import: %s: %s; nothing was imported", from_stdin ? "standard input" : file, e.msg);
+                goto out;
+        }
+        name = a->new_name ? a->new_name : m.name;
+        if (!a->new_name && name_taken("import", name, &dd))
+                goto out;
+        char id[65];
+        int r = template_lookup(dd.state, m.template_name, &tpath);
+        if (r < 0) {
+                fail("berthctl import: container '%s' needs template '%s', which is not built or imported in %s "
+                     "(berthctl template build %s, or template import); nothing was imported",
+                     m.name, m.template_name, dd.state, m.template_name);
+                goto out;
+        }
+        r = snapshot_template_identity(dd.state, m.template_name, id);
+        if (r < 0 || !streq(id, m.template_id)) {
+                fail("berthctl import: template '%s' here is not the one '%s' was made over (identity %.12s, here "
+                     "%.12s): its files would differ; nothing was imported", m.template_name, m.name, m.template_id,
+                     r < 0 ? "unreadable" : id);
+                goto out;
+        }
+        defpath = strdup_printf("%s/container/definition.conf", stage);
+        if (!defpath || read_text(defpath, &text) < 0 ||
+            backup_definition_rewrite(text, m.name, name, !streq(name, m.name), &def) < 0) {
+                fail("berthctl import: the archive holds no definition of container '%s'; nothing was imported",
+                     m.name);
+                goto out;
+        }
+        if (place_import(&dd, stage, &m, name, def, &written) < 0)
+                goto out;
+        printf("imported '%s'%s%s%s: %s written; not started: berthctl plan shows it, berthctl reload creates it\n",
+               name, streq(name, m.name) ? "" : " (from '", streq(name, m.name) ? "" : m.name,
+               streq(name, m.name) ? "" : "')", written);
+        ret = 0;
+out:
+        (void) rm_rf(stage);
+        backup_manifest_done(&m);
+        return ret;
+}
