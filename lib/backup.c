@@ -1,4 +1,5 @@
 /* Export archives (lib/backup.h). */
+#include "sha256.h"
 #include "backup.h"
 
 #include <archive.h>
@@ -7,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,20 +63,9 @@ static struct member *members_add(struct members *ms, const char *path)
         return m;
 }
 
-static void hex(const uint8_t *d, size_t n, char *out)
-{
-        for (size_t i = 0; i < n; i++)
-                snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 static void digest_str(const char *s, char out[65])
 {
-        struct sha256_ctx h;
-        uint8_t dg[SHA256_DIGEST_SIZE];
-        sha256_init(&h);
-        sha256_update(&h, strlen(s), (const uint8_t *) s);
-        sha256_digest(&h, sizeof dg, dg);
-        hex(dg, sizeof dg, out);
+        (void) sha256_hex_of(s, strlen(s), out); /* "" on failure: a mismatch, never a false match */
 }
 
 static const char *type_of(mode_t mode)
@@ -249,8 +238,11 @@ static int write_entry(struct writer *w, int dirfd, const char *name, const char
                 goto out;
         }
         if (S_ISREG(st.st_mode)) {
-                struct sha256_ctx h;
-                sha256_init(&h);
+                _cleanup_(sha256_done) struct sha256 h = { 0 };
+                if (sha256_init(&h) < 0) {
+                        r = error_set(w->e, -ENOMEM, "cannot digest %s", apath);
+                        goto out;
+                }
                 char buf[65536];
                 uint64_t left = (uint64_t) st.st_size;
                 while (left > 0) {
@@ -263,16 +255,14 @@ static int write_entry(struct writer *w, int dirfd, const char *name, const char
                                 r = error_set(w->e, 0, "%s shrank while it was archived", apath);
                                 goto out;
                         }
-                        sha256_update(&h, (size_t) k, (const uint8_t *) buf);
+                        sha256_update(&h, buf, (size_t) k);
                         if (archive_write_data(w->a, buf, (size_t) k) != k) {
                                 r = arch_fail(w, apath);
                                 goto out;
                         }
                         left -= (uint64_t) k;
                 }
-                uint8_t dg[SHA256_DIGEST_SIZE];
-                sha256_digest(&h, sizeof dg, dg);
-                hex(dg, sizeof dg, m->digest);
+                sha256_final_hex(&h, m->digest);
                 m->size = (uint64_t) st.st_size;
         }
         archive_entry_free(ae);
@@ -606,8 +596,11 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
                         goto out;
                 }
                 if (S_ISREG(mode) && !hl) {
-                        struct sha256_ctx h;
-                        sha256_init(&h);
+                        _cleanup_(sha256_done) struct sha256 h = { 0 };
+                        if (sha256_init(&h) < 0) {
+                                r = error_set(e, -ENOMEM, "cannot digest %s", path);
+                                goto out;
+                        }
                         const void *buf;
                         size_t len;
                         la_int64_t off;
@@ -620,7 +613,7 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
                                                       path, archive_error_string(a) ?: "?");
                                         goto out;
                                 }
-                                sha256_update(&h, len, buf);
+                                sha256_update(&h, buf, len);
                                 m->size += len;
                                 if (archive_write_data_block(w, buf, len, off) != ARCHIVE_OK) {
                                         r = error_set(e, -EIO, "cannot write %s: %s", path,
@@ -628,9 +621,7 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
                                         goto out;
                                 }
                         }
-                        uint8_t dg[SHA256_DIGEST_SIZE];
-                        sha256_digest(&h, sizeof dg, dg);
-                        hex(dg, sizeof dg, m->digest);
+                        sha256_final_hex(&h, m->digest);
                 }
                 if (archive_write_finish_entry(w) != ARCHIVE_OK) {
                         r = error_set(e, -EIO, "cannot finish %s: %s", path, archive_error_string(w) ?: "?");

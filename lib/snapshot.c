@@ -1,4 +1,5 @@
 /* Snapshots of writable layers (lib/snapshot.h). */
+#include "sha256.h"
 #include "snapshot.h"
 
 #include <dirent.h>
@@ -6,7 +7,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,12 +399,12 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static void hash_str(struct sha256_ctx *h, const char *s)
+static void hash_str(struct sha256 *h, const char *s)
 {
-        sha256_update(h, strlen(s) + 1, (const uint8_t *) s);
+        sha256_update(h, s, strlen(s) + 1);
 }
 
-static int identity_walk(struct sha256_ctx *h, int dfd, const char *rel, int depth)
+static int identity_walk(struct sha256 *h, int dfd, const char *rel, int depth)
 {
         if (depth > DEPTH_MAX)
                 return -ELOOP;
@@ -448,7 +448,7 @@ static int identity_walk(struct sha256_ctx *h, int dfd, const char *rel, int dep
                         char buf[65536];
                         ssize_t k;
                         while ((k = read(fd, buf, sizeof buf)) > 0)
-                                sha256_update(h, (size_t) k, (const uint8_t *) buf);
+                                sha256_update(h, buf, (size_t) k);
                         if (k < 0)
                                 r = -errno;
                 } else if (S_ISLNK(st.st_mode)) {
@@ -498,15 +498,14 @@ int snapshot_template_identity(const char *state_dir, const char *name, char out
                         return 0;
                 }
         }
-        struct sha256_ctx h;
-        sha256_init(&h);
+        _cleanup_(sha256_done) struct sha256 h = { 0 };
+        r = sha256_init(&h);
+        if (r < 0)
+                return r;
         r = identity_walk(&h, dfd, ".", 0);
         if (r < 0)
                 return r;
-        uint8_t dg[SHA256_DIGEST_SIZE];
-        sha256_digest(&h, sizeof dg, dg);
-        for (size_t i = 0; i < sizeof dg; i++)
-                snprintf(out + 2 * i, 3, "%02x", dg[i]);
+        sha256_final_hex(&h, out);
         if (mfd >= 0) {
                 char line[192];
                 int n = snprintf(line, sizeof line, "%s%s\n", key, out);
