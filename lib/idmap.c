@@ -148,6 +148,17 @@ static int ranges_read(int dfd, struct range_entry **ret, size_t *ret_n)
         return 0;
 }
 
+/* The start of name's block among v: 0, or -ENOENT. */
+static int ranges_find(const struct range_entry *v, size_t n, const char *name, uint32_t *ret_start)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i].name, name)) {
+                        *ret_start = v[i].start;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
 static int ranges_write(int dfd, const struct range_entry *v, size_t n)
 {
         struct strbuf b = { 0 };
@@ -179,11 +190,8 @@ int idmap_range_assign(const char *state_dir, const char *name, const struct idm
         r = ranges_read(dfd, &v, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                if (streq(v[i].name, name)) {
-                        *ret_start = v[i].start;
-                        return 0;
-                }
+        if (ranges_find(v, n, name, ret_start) == 0)
+                return 0;
         /* Lowest free block: a candidate that overlaps something moves past it. */
         uint64_t end = (uint64_t) pool->start + pool->count;
         uint64_t cand = pool->start;
@@ -245,12 +253,7 @@ int idmap_range_lookup(const char *state_dir, const char *name, uint32_t *ret_st
         r = ranges_read(dfd, &v, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                if (streq(v[i].name, name)) {
-                        *ret_start = v[i].start;
-                        return 0;
-                }
-        return -ENOENT;
+        return ranges_find(v, n, name, ret_start);
 }
 
 const char *idmap_method_to_string(enum idmap_method m)
