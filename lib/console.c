@@ -1,6 +1,7 @@
 #include "console.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 static void put16(uint8_t *p, uint16_t v)
@@ -145,10 +146,11 @@ int console_parse_escape(const char *s, uint8_t *ret)
 {
         if (!s)
                 return -EINVAL;
-        if (s[0] == '^' && s[1] && !s[2])
+        bool caret = s[0] == '^' && s[1] && !s[2];
+        if (caret)
                 s++;
-        else if (!s[0] || s[1])
-                return -EINVAL;
+        else if (!s[0] || s[1] || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+                return -EINVAL; /* alone, only a letter */
         unsigned char c = (unsigned char) s[0];
         if (c >= 'a' && c <= 'z')
                 c = (unsigned char) (c - 'a' + 'A');

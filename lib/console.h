@@ -75,6 +75,6 @@ struct console_escape {
  * when the sequence ESC q was typed (what came before it is kept). */
 size_t console_escape_filter(struct console_escape *e, uint8_t *buf, size_t n, int *detach);
 
-/* Parses --escape: "^X" or a single letter X means Ctrl-X ("^]" is the
- * default). 0, or -EINVAL. */
+/* Parses --escape: "^X" (X a letter or one of @[\]^_) or a letter X alone
+ * means Ctrl-X ("^]" is the default). 0, or -EINVAL. */
 int console_parse_escape(const char *s, uint8_t *ret);
