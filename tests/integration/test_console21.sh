@@ -88,7 +88,7 @@ check "console after the re-adoption: the same shell answers ($(oneline "$out"))
 # ---- attach ---------------------------------------------------------------------------------
 
 ppid=$(pid_of "$P-pipe")
-timeout -s INT --preserve-status 2 "$CTL" attach "$P-pipe" >"$ROOT/a.out" 2>"$ROOT/a.err"; rc=$?
+timeout -s INT --preserve-status 3 "$CTL" attach "$P-pipe" >"$ROOT/a.out" 2>"$ROOT/a.err"; rc=$?
 n_out=$(grep -c '^out-[0-9]*$' "$ROOT/a.out"); n_err=$(grep -c '^err-[0-9]*$' "$ROOT/a.err")
 check "attach: follows stdout and stderr live ($n_out, $n_err lines), SIGINT detaches with 0 (rc=$rc)" \
   eval '[ "$rc" = 0 ] && [ "$n_out" -ge 5 ] && [ "$n_err" -ge 5 ] && grep -q "detached from" "$ROOT/a.err"'
