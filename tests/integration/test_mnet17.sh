@@ -83,6 +83,7 @@ else
     grep -qx '$P-multi $A1' '$D/state/networks/$BB.ipam'"
   mac=$(cx "$P-multi" cat /sys/class/net/eth1/address)
   check "eth1's MAC derives from its address ($mac)" eval "[ '$mac' = \"\$(printf '02:62:%02x:%02x:%02x:%02x' \$(echo '$A1' | tr . ' '))\" ]"
+  # shellcheck disable=SC2034 # read by the eval strings below
   routes=$(cx "$P-multi" ip -4 route)
   check "the default route is via eth0 (the gateway of $BA)" eval "printf '%s\n' \"\$routes\" | grep -q '^default via $SA.1 dev eth0'"
   check "no default route via eth1, only its subnet" eval "! printf '%s\n' \"\$routes\" | grep -q 'default.*eth1' &&
