@@ -364,6 +364,9 @@ void config_check_set(struct spec_set *set, char *const *unparsed, struct diag *
                         }
         for (size_t i = 0; i < n; i++) {
                 const struct spec_container *c = set->containers[i];
+                if (c->console && c->stdin_open)
+                        diag_add(d, c->file, c->line_stdin,
+                                 "stdin: container '%s' has console = true: the console is its input already", c->name);
                 for (int which = 0; which < 2; which++) {
                         char *const *deps = which == 0 ? c->after : c->requires;
                         const char *key = which == 0 ? "after" : "requires";

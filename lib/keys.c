@@ -625,6 +625,13 @@ static const struct key_def table[] = {
         { "container.io-max", "wiops", KEY_U32, SC(limits.io_wiops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
           .max = 1000000000, .hash_tag = "io-wiops", .reason = "io-max.wiops", .zero = "unlimited",
           .def = "unlimited", .doc = "write operations per second" },
+        /* console and stdin (21): restart, sparse */
+        { "container", "console", KEY_BOOL, SC(console), 0, KEY_CLASS_RESTART, KEYF_SPARSE_HASH | KEYF_SHOW_VALUES,
+          .hash_tag = "console", .def = "false",
+          .doc = "a pty of the container's own as its terminal, held by its monitor: berthctl console" },
+        { "container", "stdin", KEY_BOOL, SC(stdin_open), SC(line_stdin), KEY_CLASS_RESTART,
+          KEYF_SPARSE_HASH | KEYF_SHOW_VALUES, .hash_tag = "stdin", .def = "false",
+          .doc = "the standard input is a pipe held by the monitor, fed by berthctl attach (else /dev/null)" },
         /* container.snapshot: supervise (berthd's schedule, lib/supervise_snapshot.c) */
         { "container", "snapshot", KEY_BLOCK, KEY_NO_FIELD, .doc = "scheduled snapshots of the writable layer" },
         { "container.snapshot", "every", KEY_DURATION, SC(snapshot_every), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,

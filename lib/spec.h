@@ -280,10 +280,16 @@ struct spec_container {
         uint64_t env_file_digest; /* of the file's content (config_load_dir); 0 = unread */
         char **env_file_env;      /* its entries, as read then */
 
+        /* Terminal and input (berthctl console, attach): the monitor holds
+         * a pty of the container's devpts as its terminal, or the write end
+         * of a pipe that is its stdin (else /dev/null). */
+        bool console;
+        bool stdin_open;
+
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
         int line_publish, line_idmap, line_user, line_seccomp, line_stop_signal;
-        int line_env_file, line_io_device;
+        int line_env_file, line_io_device, line_stdin;
 };
 
 struct spec_set {

@@ -157,6 +157,8 @@ static json_object *definition_json(const struct spec_container *c)
         } else
                 json_object_object_add(d, "io_max", NULL);
         json_object_object_add(d, "read_only_root", json_object_new_boolean(c->read_only_root));
+        json_object_object_add(d, "console", json_object_new_boolean(c->console));
+        json_object_object_add(d, "stdin", json_object_new_boolean(c->stdin_open));
         json_object_object_add(d, "sysctl", strv_json(c->sysctl));
         json_object *rl = json_object_new_object();
         for (size_t i = 0; i < c->n_rlimits; i++) {

@@ -587,6 +587,7 @@ static const char full_example[] =
         "    max-files = 7\n"
         "  }\n"
         "  read-only-root = true\n"
+        "  console = true\n"
         "  env-file = \"/etc/berth/web.env\"\n"
         "  sysctl { net.ipv4.ip_forward = 1 }\n"
         "  rlimits { nofile = \"1024:4096\" }\n"
@@ -605,6 +606,7 @@ static const char full_example[] =
         "container lan {\n"
         "  template = \"busybox\"\n"
         "  network { mode = \"macvlan\" parent = \"eth1\" address = \"198.18.9.10/24\" gateway = \"198.18.9.1\" }\n"
+        "  stdin = true\n"
         "}\n"
         "network dual {\n"
         "  subnet  = \"198.18.6.0/24\"\n"
@@ -774,6 +776,10 @@ static void test_config_parse_buffer_full_example(void **state)
         assert_int_equal(c->log_max_files, 7);
         assert_int_equal(c->snapshot_every, 24ULL * 3600 * SPEC_USEC_PER_SEC);
         assert_int_equal(c->snapshot_keep, 14);
+        assert_true(c->console);
+        assert_false(c->stdin_open);
+        assert_true(lan->stdin_open);
+        assert_false(lan->console);
 
         assert_int_equal(c->line_template, 13);
         assert_int_equal(c->line_after, 24);
