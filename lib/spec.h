@@ -15,6 +15,7 @@
 #define SPEC_SECRETS_MAX 64              /* secret blocks in one container */
 #define SPEC_SECRET_SIZE_MAX (1U << 20)  /* bytes of one secret file */
 #define SPEC_DNS_MAX 3                    /* nameservers (resolv.conf's MAXNS) */
+#define SPEC_ATTACH_MAX 8                 /* network NAME { } blocks (eth1...) in one container */
 #define SPEC_USEC_PER_MSEC 1000ULL
 #define SPEC_USEC_PER_SEC 1000000ULL
 
@@ -183,6 +184,16 @@ struct spec_template {
         int line_from;
 };
 
+/* network NAME { address = ... } in a container: an interface more (eth1,
+ * eth2, ... in declaration order) on berth's network NAME, beside the
+ * primary one (the untitled network block, eth0: default route, ports). */
+struct spec_attach {
+        char *network;
+        bool address_auto;
+        struct in_addr address; /* when static */
+        int line, line_address;
+};
+
 struct spec_container {
         char *name;
         char *file;
@@ -226,6 +237,8 @@ struct spec_container {
         struct publish *publish;
         size_t n_publish;
         char **dns;
+        struct spec_attach *attach; /* the extra interfaces, eth1 on */
+        size_t n_attach;
 
         struct spec_limits limits;
 
