@@ -14,6 +14,7 @@
 #include "seccomp_profile.h"
 #include "template.h"
 #include "security.h"
+#include "tstore.h"
 #include "util.h"
 
 static int script_template_root(const struct spec_container *c, const char *state_dir, char **ret_lower,
@@ -31,24 +32,48 @@ static int script_template_root(const struct spec_container *c, const char *stat
 }
 
 int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
-                          char **ret_lower, struct image_info **ret_img, struct error *e)
+                          char **ret_lower, struct image_info **ret_img, int *ret_lock, struct error *e)
 {
         const struct spec_template *t = set ? spec_set_find_template(set, c->template_name) : NULL;
+        _cleanup_close_ int lock = tstore_lock(state_dir);
+        if (lock < 0)
+                return error_set(e, lock, "cannot lock the template store in %s", state_dir);
         if (t && t->from) {
-                int r = image_ensure(state_dir, t->name, t->from, e);
+                int r = image_ensure_locked(state_dir, t->name, t->from, e);
                 if (r < 0)
                         return error_wrap(e, "template '%s' (%s:%d)", t->name, t->file, t->line);
         }
         _cleanup_(image_info_freep) struct image_info *img = NULL;
         int r = image_read(state_dir, c->template_name, &img);
-        if (r == -ENOENT && !t)
-                return script_template_root(c, state_dir, ret_lower, e);
+        if (r == -ENOENT && !t) {
+                if (template_lookup(state_dir, c->template_name, ret_lower) == 0) {
+                        *ret_lock = TAKE_FD(lock);
+                        return 0;
+                }
+                /* A build may take minutes: not under the store lock. */
+                close(TAKE_FD(lock));
+                r = script_template_root(c, state_dir, ret_lower, e);
+                if (r < 0)
+                        return r;
+                free(*ret_lower);
+                *ret_lower = NULL;
+                lock = tstore_lock(state_dir);
+                if (lock < 0)
+                        return error_set(e, lock, "cannot lock the template store in %s", state_dir);
+                r = template_lookup(state_dir, c->template_name, ret_lower);
+                if (r < 0)
+                        return error_set(e, r, "template '%s' was removed while it was being built",
+                                         c->template_name);
+                *ret_lock = TAKE_FD(lock);
+                return 0;
+        }
         if (r < 0)
                 return error_set(e, r, "template '%s': cannot read its image record", c->template_name);
         r = image_lowerdir(state_dir, img, ret_lower);
         if (r < 0)
                 return error_set(e, r, "template '%s': its layers in %s/layers", c->template_name, state_dir);
         *ret_img = TAKE_PTR(img);
+        *ret_lock = TAKE_FD(lock);
         return 0;
 }
 

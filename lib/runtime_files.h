@@ -16,9 +16,12 @@
  * directory and user). Else a template script's tree (built now unless it
  * was) or an imported one; *ret_img stays NULL. 0, or -errno with e set
  * ("template 'app' (FILE:LINE): image 'app' (...): layer sha256:...:
- * digest mismatch ..."). */
+ * digest mismatch ...").
+ * *ret_lock: the template store's lock (tstore_lock), held from the
+ * resolution on: the caller closes it once it recorded the use
+ * (tstore_note_use), so that no template remove or prune runs between. */
 int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
-                          char **ret_lower, struct image_info **ret_img, struct error *e);
+                          char **ret_lower, struct image_info **ret_img, int *ret_lock, struct error *e);
 
 /* The signal that stops c: its stop-signal when its definition sets one,
  * else its image's StopSignal (when it is one berth knows), else the
