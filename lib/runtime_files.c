@@ -77,6 +77,40 @@ int runtime_template_root(const struct spec_set *set, const struct spec_containe
         return 0;
 }
 
+int runtime_image_health(const char *state_dir, const struct spec_container *c, struct spec_health *out)
+{
+        *out = (struct spec_health){ 0 };
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        if (c->health.enabled || !c->template_name || image_read(state_dir, c->template_name, &img) < 0 ||
+            !img->health_test || !img->health_test[0])
+                return 0;
+        char **t = img->health_test;
+        char **cmd = NULL;
+        if (streq(t[0], "CMD") && t[1])
+                cmd = strv_copy(t + 1);
+        else if (streq(t[0], "CMD-SHELL") && t[1] && !t[2]) {
+                char *argv[] = { "/bin/sh", "-c", t[1], NULL };
+                cmd = strv_copy(argv);
+        }
+        if (!cmd)
+                return 0; /* ["NONE"]: the image turns it off; anything else is not a check */
+        /* The limits and defaults of the container.health keys (berth.conf(5)). */
+        const usec_t ms = SPEC_USEC_PER_SEC / 1000;
+        out->enabled = true;
+        out->command = cmd;
+        out->http_status = 200;
+        out->interval = img->health_interval >= 100 * ms ? img->health_interval : 30 * SPEC_USEC_PER_SEC;
+        out->timeout = img->health_timeout >= 10 * ms ? img->health_timeout : 5 * SPEC_USEC_PER_SEC;
+        if (out->timeout > out->interval)
+                out->timeout = out->interval;
+        out->start_period = img->health_start_period;
+        out->retries = img->health_retries >= 1 && img->health_retries <= 100 ? img->health_retries
+                       : img->health_retries > 100                         ? 100
+                                                                           : 3;
+        out->on_failure = HEALTH_ACTION_RESTART;
+        return 1;
+}
+
 int runtime_stop_signal(const char *state_dir, const struct spec_container *c, const char **source)
 {
         const char *src = c->line_stop_signal ? "definition" : "default";

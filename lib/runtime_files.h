@@ -23,6 +23,16 @@
 int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
                           char **ret_lower, struct image_info **ret_img, int *ret_lock, struct error *e);
 
+/* The health check of c when its definition has no health block and its
+ * template is an image whose config has a Healthcheck: Test ["CMD", ARG...]
+ * runs ARG..., ["CMD-SHELL", "LINE"] runs /bin/sh -c LINE; Interval,
+ * Timeout, StartPeriod (nanoseconds) and Retries where the image sets them
+ * (kept within the health keys' limits), else the keys' defaults;
+ * on-failure restart. 1 with *out filled (out->command is the caller's),
+ * 0 when there is none (no image, no Healthcheck, Test ["NONE"] or an
+ * unknown form, or the definition has its own block). */
+int runtime_image_health(const char *state_dir, const struct spec_container *c, struct spec_health *out);
+
 /* The signal that stops c: its stop-signal when its definition sets one,
  * else its image's StopSignal (when it is one berth knows), else the
  * default. *source (may be NULL): "definition", "image" or "default". */
