@@ -1084,6 +1084,7 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
         _cleanup_free_ char *outer = NULL, *text = NULL;
         _cleanup_close_ int layout = -1, sfd = -1, ifd = -1;
         struct parts p = { 0 };
+        struct import_totals tot = { 0 }; /* before the first goto out */
         size_t added[IMAGE_LAYERS_MAX], n_added = 0; /* layers this import put in the store */
         if (kind == KIND_OCI_DIR) {
                 layout = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1119,7 +1120,6 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
         r = kind == KIND_DOCKER_ARCHIVE ? read_docker(layout, tag, what, &p, e) : read_oci(layout, tag, what, &p, e);
         if (r < 0)
                 goto out;
-        struct import_totals tot = { 0 };
         size_t n = strv_length(p.diff_ids);
         for (size_t i = 0; i < n; i++) {
                 /* The layers below, top first, for the whiteouts' check. */
