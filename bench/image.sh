@@ -103,7 +103,8 @@ printf 'container bflat { template = "flat"  command = { "/bin/true" } }\n' > "$
 start_once() { # start_once WHICH NAME: one run, its ms on stdout
   local t0 t1
   t0=$(now)
-  "$berthctl" run --no-tty -c "$W/c/$1" --state-dir "$S" --run-dir "$W/run" "$2" >/dev/null 2>&1 </dev/null || die "berthctl run $2 failed"
+  "$berthctl" run --no-tty -c "$W/c/$1" --state-dir "$S" "$2" >/dev/null 2>"$W/run.err" </dev/null ||
+    die "berthctl run $2 failed: $(cat "$W/run.err")"
   t1=$(now)
   ms "$t0" "$t1"
 }
