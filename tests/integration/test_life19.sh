@@ -47,7 +47,7 @@ for v in a b x; do # three images over the same base, one layer of their own eac
 done
 
 # docker-archive OUT SPEC: python writes a one- or two-layer docker-archive
-# from the base layer: "hc-shell" (Healthcheck CMD-SHELL, 1 s), "hc-none"
+# from the base layer: "hc-shell" (Healthcheck CMD-SHELL, every 2 s), "hc-none"
 # (Healthcheck NONE), "special" (one layer: the base plus a device node and
 # a setuid file).
 cat > "$W/mk.py" <<'PY'
@@ -62,8 +62,8 @@ base = gzip.decompress(blob(man["layers"][0]["digest"]))
 layers = [base]
 cfg = {"Cmd": ["/bin/sleep", "100000"], "Env": ["PATH=/bin"]}
 if spec == "hc-shell":
-    cfg["Healthcheck"] = {"Test": ["CMD-SHELL", "test -e /etc/passwd && echo fine"], "Interval": 1000000000,
-                          "Timeout": 500000000, "Retries": 2, "StartPeriod": 2000000000}
+    cfg["Healthcheck"] = {"Test": ["CMD-SHELL", "test -e /etc/passwd && echo fine"], "Interval": 2000000000,
+                          "Timeout": 1500000000, "Retries": 3, "StartPeriod": 2000000000}
 elif spec == "hc-none":
     cfg["Healthcheck"] = {"Test": ["NONE"]}
 elif spec == "special":
@@ -183,7 +183,7 @@ print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$2" 2>/dev/n
 }
 check "inspect: the image's Healthcheck is the health check (source image)" test "$(img_field "$P-hc" health_source)" = image
 check "inspect: CMD-SHELL runs through /bin/sh -c, Interval/Timeout/Retries/StartPeriod from the image" \
-  test "$(img_field "$P-hc" health)" = '{"command": ["/bin/sh", "-c", "test -e /etc/passwd && echo fine"], "interval_usec": 1000000, "on_failure": "restart", "retries": 2, "start_period_usec": 2000000, "timeout_usec": 500000}'
+  test "$(img_field "$P-hc" health)" = '{"command": ["/bin/sh", "-c", "test -e /etc/passwd && echo fine"], "interval_usec": 2000000, "on_failure": "restart", "retries": 3, "start_period_usec": 2000000, "timeout_usec": 1500000}'
 wait_until 20 bash -c "[ \"\$(BERTH_SOCKET=$D/run/control.sock $CTL ls --json | $PY -c 'import json,sys; print([c[\"health\"] for c in json.load(sys.stdin)[\"containers\"] if c[\"name\"] == \"$P-hc\"][0])')\" = healthy ]" &&
   ok "the container with the image's health check becomes healthy" || nok "$P-hc health: $(jget "$P-hc" health)"
 check "a definition's health block overrides the image's (source definition)" test "$(img_field "$P-hcd" health_source)" = definition
