@@ -1,9 +1,11 @@
 #include "crashpoint.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Keep in the order of docs/design.md's table. */
 const char *const crashpoint_names[] = {
@@ -24,6 +26,13 @@ const char *const crashpoint_names[] = {
         "reload-planned",         /* a reload's plan made, nothing applied */
         "reload-applied",         /* a reload's plan applied, last-good not yet saved */
         "adopted",                /* a new berthd re-adopted what runs, nothing started */
+        /* The template store's writer (berthctl template, BERTH_CRASH_AT read by crashpoint_env). */
+        "import-layer-unpacked",   /* a layer unpacked into its .tmp- tree, not renamed */
+        "import-layer-placed",     /* a layer renamed into the store, no record names it yet */
+        "import-tree-built",       /* a built or imported tree complete in its .build- dir */
+        "remove-record-unlinked",  /* an image's record removed, its layers not yet */
+        "remove-layer-trashed",    /* a layer renamed to .trash-, not yet deleted */
+        "remove-template-trashed", /* a template tree renamed to .trash-, not yet deleted */
         NULL,
 };
 
@@ -72,4 +81,18 @@ bool crashpoint_hit(struct crashpoint *cp, const char *name)
         if (!cp->name[0] || strcmp(cp->name, name) != 0 || cp->remaining == 0)
                 return false;
         return --cp->remaining == 0;
+}
+
+void crashpoint_env(const char *name)
+{
+        static struct crashpoint cp;
+        static bool parsed;
+        if (!parsed) {
+                char err[256];
+                parsed = true;
+                if (crashpoint_parse(getenv("BERTH_CRASH_AT"), &cp, err, sizeof err) < 0)
+                        fprintf(stderr, "%s\n", err);
+        }
+        if (crashpoint_hit(&cp, name))
+                (void) kill(getpid(), SIGKILL);
 }

@@ -23,3 +23,9 @@ bool crashpoint_hit(struct crashpoint *cp, const char *name);
 
 /* The known points, NULL-terminated (docs/design.md has the table). */
 extern const char *const crashpoint_names[];
+
+/* For a process that is not berthd (berthctl writing the template store):
+ * dies with SIGKILL when BERTH_CRASH_AT (read at the first call) names
+ * point name and its count is reached. berthd removes the variable from
+ * its environment, so its spawners never die here. */
+void crashpoint_env(const char *name);

@@ -16,6 +16,7 @@
 #include <sys/utsname.h>
 #include <sys/xattr.h>
 
+#include "crashpoint.h"
 #include "state.h"
 #include "util.h"
 
@@ -80,6 +81,8 @@ struct image_info *image_info_free(struct image_info *i)
         free(i->user);
         free(i->stop_signal);
         strv_free(i->exposed_ports);
+        strv_free(i->dropped);
+        strv_free(i->health_test);
         free(i);
         return NULL;
 }
@@ -243,6 +246,8 @@ struct unpack {
         const int *lowers;         /* the image's layers below this one, top first (fds) */
         size_t n_lowers;
         unsigned devices_dropped;
+        unsigned setuid_cleared;
+        char **dropped;            /* "LAYER: PATH: what was done" (at most IMAGE_DROPPED_MAX) */
         uint64_t bytes;
         /* The decompressed stream's digest (diff id). */
         struct archive *raw;
@@ -295,6 +300,22 @@ static int apply_whiteout(struct unpack *u, const char *rel, struct error *e)
         if (mknodat(dfd, victim, S_IFCHR | 0000, makedev(0, 0)) < 0)
                 return error_set(e, -errno, "%s: whiteout '%s'", u->what, victim_rel);
         return 0;
+}
+
+/* What the import neutralised, for the record and for stderr (an image
+ * for an idmapped container, or any other, never brings a device node or
+ * a setuid file into the store). */
+static void note_dropped(struct unpack *u, const char *rel, const char *what)
+{
+        if (!u->layer)
+                return;
+        fprintf(stderr, "berth: %s: '%s': %s\n", u->what, rel, what);
+        if (strv_length(u->dropped) >= IMAGE_DROPPED_MAX)
+                return;
+        const char *layer = strstr(u->what, "layer ");
+        _cleanup_free_ char *s = strdup_printf("%s: %s: %s", layer ? layer + 6 : u->what, rel, what);
+        if (s && (u->dropped || (u->dropped = calloc(1, sizeof(char *)))))
+                (void) strv_push(&u->dropped, s);
 }
 
 static la_ssize_t raw_read(struct archive *a, void *data, const void **buf)
@@ -361,12 +382,17 @@ static int unpack_entries(struct unpack *u, struct archive *a, struct error *e)
                 }
                 if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFSOCK) {
                         u->devices_dropped++;
+                        note_dropped(u, rel, type == AE_IFSOCK ? "socket dropped" : "device node dropped");
                         (void) archive_read_data_skip(a);
                         continue;
                 }
                 archive_entry_set_pathname(ent, rel);
                 if (link)
                         archive_entry_set_hardlink(ent, entry_path_ok(link));
+                if (type == AE_IFREG && (archive_entry_perm(ent) & (S_ISUID | S_ISGID))) {
+                        u->setuid_cleared++;
+                        note_dropped(u, rel, "setuid/setgid bit cleared");
+                }
                 archive_entry_set_perm(ent, archive_entry_perm(ent) & ~(mode_t) (S_ISUID | S_ISGID));
                 archive_entry_xattr_clear(ent);
                 if (type == AE_IFREG && !link)
@@ -749,13 +775,21 @@ out:
 
 /* ---- the record ----------------------------------------------------- */
 
+/* What an import did, over its layers. */
+struct import_totals {
+        uint64_t bytes;
+        unsigned devices_dropped, setuid_cleared;
+        char **dropped;
+};
+
+
 static struct json_object *jstrv(struct json_object *cfg, const char *key)
 {
         struct json_object *v = jget(cfg, key, json_type_array);
         return v ? json_object_get(v) : NULL;
 }
 
-static char *record_text(const char *name, const char *from, struct parts *p, uint64_t bytes, unsigned dropped)
+static char *record_text(const char *name, const char *from, struct parts *p, const struct import_totals *tot)
 {
         struct json_object *o = json_object_new_object(), *layers = json_object_new_array();
         if (!o || !layers) {
@@ -791,9 +825,18 @@ static char *record_text(const char *name, const char *from, struct parts *p, ui
         }
         json_object_object_add(o, "ExposedPorts", pl);
         /* What this import unpacked: 0 when every layer was in the store. */
-        json_object_object_add(o, "unpacked-bytes", json_object_new_int64((int64_t) bytes));
+        json_object_object_add(o, "unpacked-bytes", json_object_new_int64((int64_t) tot->bytes));
         json_object_object_add(o, "special-files", json_object_new_string("dropped"));
-        json_object_object_add(o, "devices-dropped", json_object_new_int((int) dropped));
+        json_object_object_add(o, "devices-dropped", json_object_new_int((int) tot->devices_dropped));
+        json_object_object_add(o, "setuid-cleared", json_object_new_int((int) tot->setuid_cleared));
+        struct json_object *dl = json_object_new_array();
+        for (size_t i = 0; dl && tot->dropped && tot->dropped[i]; i++)
+                json_object_array_add(dl, json_object_new_string(tot->dropped[i]));
+        json_object_object_add(o, "dropped", dl);
+        /* Healthcheck as the config has it (durations in nanoseconds). */
+        struct json_object *hc = jget(cfg, "Healthcheck", json_type_object);
+        if (hc)
+                json_object_object_add(o, "Healthcheck", json_object_get(hc));
         char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
         json_object_put(o);
         return text;
@@ -817,6 +860,15 @@ static char *str_of(struct json_object *o, const char *key)
 {
         const char *s = jstr(o, key);
         return s ? strdup(s) : NULL;
+}
+
+/* A Healthcheck duration (nanoseconds) in microseconds; 0 when unset or
+ * not a positive number. */
+static uint64_t ns_usec(struct json_object *hc, const char *key)
+{
+        struct json_object *v = jget(hc, key, json_type_int);
+        int64_t ns = v ? json_object_get_int64(v) : 0;
+        return ns > 0 ? (uint64_t) ns / 1000 : 0;
 }
 
 int image_read(const char *state_dir, const char *name, struct image_info **ret)
@@ -855,6 +907,20 @@ int image_read(const char *state_dir, const char *name, struct image_info **ret)
         i->bytes = b ? (uint64_t) json_object_get_int64(b) : 0;
         struct json_object *dd = jget(o, "devices-dropped", json_type_int);
         i->devices_dropped = dd ? (unsigned) json_object_get_int(dd) : 0;
+        struct json_object *sc = jget(o, "setuid-cleared", json_type_int);
+        i->setuid_cleared = sc ? (unsigned) json_object_get_int(sc) : 0;
+        i->dropped = strv_of(o, "dropped");
+        struct json_object *hc = jget(o, "Healthcheck", json_type_object);
+        if (hc) {
+                i->health_test = strv_of(hc, "Test");
+                i->health_interval = ns_usec(hc, "Interval");
+                i->health_timeout = ns_usec(hc, "Timeout");
+                i->health_start_period = ns_usec(hc, "StartPeriod");
+                struct json_object *re = jget(hc, "Retries", json_type_int);
+                i->health_retries = re && json_object_get_int64(re) > 0 && json_object_get_int64(re) < 1000000
+                                            ? (unsigned) json_object_get_int64(re)
+                                            : 0;
+        }
         json_object_put(o);
         if (!i->name || !i->source || !i->layers) {
                 image_info_free(i);
@@ -929,7 +995,7 @@ static void remove_leftovers(const char *dir)
 /* Unpacks the layer at src into the store unless diff id is there: 1
  * when it unpacked it, 0 when it was there. */
 static int store_layer(const char *store, int layout, const char *src, const char *diff_id, const int *lowers,
-                       size_t n_lowers, const char *image, uint64_t *bytes, unsigned *dropped, struct error *e)
+                       size_t n_lowers, const char *image, struct import_totals *tot, struct error *e)
 {
         const char *hex = digest_hex(diff_id);
         _cleanup_free_ char *final = strdup_printf("%s/%s", store, hex);
@@ -957,13 +1023,27 @@ static int store_layer(const char *store, int layout, const char *src, const cha
         u->lowers = lowers;
         u->n_lowers = n_lowers;
         int r = unpack_file(u, fd, src, tmp, hex, e);
-        *bytes += u->bytes;
-        *dropped += u->devices_dropped;
+        tot->bytes += u->bytes;
+        tot->devices_dropped += u->devices_dropped;
+        tot->setuid_cleared += u->setuid_cleared;
+        for (size_t k = 0; u->dropped && u->dropped[k] && strv_length(tot->dropped) < IMAGE_DROPPED_MAX; k++)
+                if (tot->dropped || (tot->dropped = calloc(1, sizeof(char *))))
+                        (void) strv_push(&tot->dropped, u->dropped[k]);
+        strv_free(u->dropped);
         free(u);
         if (r >= 0 && chmod(tmp, 0755) < 0)
                 r = error_set(e, -errno, "cannot chmod %s", tmp);
+        if (r >= 0) {
+                /* The tree on disk before its name says it is whole. */
+                _cleanup_close_ int tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (tfd >= 0)
+                        (void) syncfs(tfd);
+                crashpoint_env("import-layer-unpacked");
+        }
         if (r >= 0 && rename(tmp, final) < 0)
                 r = error_set(e, -errno, "cannot rename %s into place", tmp);
+        if (r >= 0)
+                crashpoint_env("import-layer-placed");
         if (r < 0)
                 (void) rm_rf(tmp);
         return r < 0 ? r : 1;
@@ -1004,6 +1084,7 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
         _cleanup_free_ char *outer = NULL, *text = NULL;
         _cleanup_close_ int layout = -1, sfd = -1, ifd = -1;
         struct parts p = { 0 };
+        struct import_totals tot = { 0 }; /* before the first goto out */
         size_t added[IMAGE_LAYERS_MAX], n_added = 0; /* layers this import put in the store */
         if (kind == KIND_OCI_DIR) {
                 layout = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1039,8 +1120,6 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
         r = kind == KIND_DOCKER_ARCHIVE ? read_docker(layout, tag, what, &p, e) : read_oci(layout, tag, what, &p, e);
         if (r < 0)
                 goto out;
-        uint64_t bytes = 0;
-        unsigned dropped = 0;
         size_t n = strv_length(p.diff_ids);
         for (size_t i = 0; i < n; i++) {
                 /* The layers below, top first, for the whiteouts' check. */
@@ -1052,8 +1131,7 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
                         if (fd >= 0)
                                 lowers[nl++] = fd;
                 }
-                r = store_layer(store, layout, p.layer_paths[i], p.diff_ids[i], lowers, nl, name, &bytes, &dropped,
-                                e);
+                r = store_layer(store, layout, p.layer_paths[i], p.diff_ids[i], lowers, nl, name, &tot, e);
                 for (size_t k = 0; k < nl; k++)
                         close(lowers[k]);
                 if (r > 0)
@@ -1065,7 +1143,7 @@ static int import_locked(const char *state_dir, const char *name, const char *fr
         sfd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sfd >= 0)
                 (void) syncfs(sfd);
-        text = record_text(name, from, &p, bytes, dropped);
+        text = record_text(name, from, &p, &tot);
         ifd = open(idir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (!text)
                 r = error_code(e, -ENOMEM);
@@ -1084,6 +1162,7 @@ out:
                         (void) rm_rf(lp);
         }
         parts_done(&p);
+        strv_free(tot.dropped);
         if (outer)
                 (void) rm_rf(outer);
         return r;
@@ -1097,6 +1176,14 @@ int image_import(const char *state_dir, const char *name, const char *from, stru
         if (lock < 0)
                 return error_set(e, lock, "cannot lock the layer store in %s", state_dir);
         return import_locked(state_dir, name, from, false, e);
+}
+
+int image_ensure_locked(const char *state_dir, const char *name, const char *from, struct error *e)
+{
+        _cleanup_(image_info_freep) struct image_info *i = NULL;
+        if (image_read(state_dir, name, &i) == 0 && streq(i->source, from))
+                return 0;
+        return import_locked(state_dir, name, from, true, e);
 }
 
 int image_ensure(const char *state_dir, const char *name, const char *from, struct error *e)

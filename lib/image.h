@@ -16,6 +16,8 @@
  * config, this much in an unpacked image (all layers). */
 #define IMAGE_LAYERS_MAX 40
 #define IMAGE_JSON_MAX (4u << 20)
+/* At most this many neutralised files named in a record. */
+#define IMAGE_DROPPED_MAX 32
 
 /* Whether from names an image source: "oci-archive:PATH[:TAG]",
  * "oci:DIR[:TAG]" or "docker-archive:PATH[:TAG]". */
@@ -38,6 +40,14 @@ struct image_info {
         char **exposed_ports; /* "80/tcp" */
         uint64_t bytes;      /* what its import unpacked (0: every layer was in the store) */
         unsigned devices_dropped;
+        unsigned setuid_cleared;
+        char **dropped;      /* "sha256:LAYER: PATH: device node dropped", ... (NULL: none) */
+        /* The config's Healthcheck: Test as given (["CMD", ...],
+         * ["CMD-SHELL", "..."] or ["NONE"]; NULL when the image has none),
+         * durations in microseconds and retries, 0 when not set. */
+        char **health_test;
+        uint64_t health_interval, health_timeout, health_start_period;
+        unsigned health_retries;
 };
 struct image_info *image_info_free(struct image_info *i);
 static inline void image_info_freep(struct image_info **i)
@@ -57,6 +67,9 @@ int image_import(const char *state_dir, const char *name, const char *from, stru
 /* The record of name, importing from first when there is none or when it
  * was imported from another source. 0, or -errno with e set. */
 int image_ensure(const char *state_dir, const char *name, const char *from, struct error *e);
+
+/* image_ensure for a caller holding the store lock (tstore_lock). */
+int image_ensure_locked(const char *state_dir, const char *name, const char *from, struct error *e);
 
 /* The record of image name: 0, -ENOENT (no such image), -EBADMSG. */
 int image_read(const char *state_dir, const char *name, struct image_info **ret);

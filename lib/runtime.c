@@ -27,6 +27,7 @@
 #include "secrets.h"
 #include "security.h"
 #include "state.h"
+#include "tstore.h"
 #include "util.h"
 
 struct runtime_internal {
@@ -513,7 +514,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
 {
         /* Every cleanup variable is declared before the first goto. */
         _cleanup_free_ char *lower = NULL;
-        _cleanup_close_ int init_fd = -1;
+        _cleanup_close_ int init_fd = -1, store_lock = -1;
         struct runtime_internal *in = NULL;
         const char *hostname = c->hostname ? c->hostname : c->name;
         struct spawn_params p;
@@ -541,7 +542,7 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         /* Root file system first: the most likely operator mistake. */
         struct stat st;
         if (c->template_name) {
-                r = runtime_template_root(set, c, o->state_dir, &lower, &in->image, e);
+                r = runtime_template_root(set, c, o->state_dir, &lower, &in->image, &store_lock, e);
                 if (r < 0)
                         goto fail_early;
         } else if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -575,6 +576,17 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                 r = error_set(e, r, "cannot lock %s", rc->dir);
                 goto fail_early;
         }
+        /* What it runs on, for template ls/remove/prune, before the store
+         * lock goes: from here on its directory lock says it is alive. */
+        if (c->template_name) {
+                r = tstore_note_use(rc->dir, c->template_name, in->image ? in->image->layers : NULL);
+                if (r < 0) {
+                        r = error_set(e, r, "cannot write %s/" TSTORE_USE_FILE, rc->dir);
+                        goto fail;
+                }
+        }
+        if (store_lock >= 0)
+                close(TAKE_FD(store_lock));
         in->merged = strdup_printf("%s/rootfs", rc->dir);
         in->upper = strdup_printf("%s/upper", rc->dir);
         in->work = strdup_printf("%s/work", rc->dir);

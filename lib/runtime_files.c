@@ -14,6 +14,7 @@
 #include "seccomp_profile.h"
 #include "template.h"
 #include "security.h"
+#include "tstore.h"
 #include "util.h"
 
 static int script_template_root(const struct spec_container *c, const char *state_dir, char **ret_lower,
@@ -31,25 +32,83 @@ static int script_template_root(const struct spec_container *c, const char *stat
 }
 
 int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
-                          char **ret_lower, struct image_info **ret_img, struct error *e)
+                          char **ret_lower, struct image_info **ret_img, int *ret_lock, struct error *e)
 {
         const struct spec_template *t = set ? spec_set_find_template(set, c->template_name) : NULL;
+        _cleanup_close_ int lock = tstore_lock(state_dir);
+        if (lock < 0)
+                return error_set(e, lock, "cannot lock the template store in %s", state_dir);
         if (t && t->from) {
-                int r = image_ensure(state_dir, t->name, t->from, e);
+                int r = image_ensure_locked(state_dir, t->name, t->from, e);
                 if (r < 0)
                         return error_wrap(e, "template '%s' (%s:%d)", t->name, t->file, t->line);
         }
         _cleanup_(image_info_freep) struct image_info *img = NULL;
         int r = image_read(state_dir, c->template_name, &img);
-        if (r == -ENOENT && !t)
-                return script_template_root(c, state_dir, ret_lower, e);
+        if (r == -ENOENT && !t) {
+                if (template_lookup(state_dir, c->template_name, ret_lower) == 0) {
+                        *ret_lock = TAKE_FD(lock);
+                        return 0;
+                }
+                /* A build may take minutes: not under the store lock. */
+                close(TAKE_FD(lock));
+                r = script_template_root(c, state_dir, ret_lower, e);
+                if (r < 0)
+                        return r;
+                free(*ret_lower);
+                *ret_lower = NULL;
+                lock = tstore_lock(state_dir);
+                if (lock < 0)
+                        return error_set(e, lock, "cannot lock the template store in %s", state_dir);
+                r = template_lookup(state_dir, c->template_name, ret_lower);
+                if (r < 0)
+                        return error_set(e, r, "template '%s' was removed while it was being built",
+                                         c->template_name);
+                *ret_lock = TAKE_FD(lock);
+                return 0;
+        }
         if (r < 0)
                 return error_set(e, r, "template '%s': cannot read its image record", c->template_name);
         r = image_lowerdir(state_dir, img, ret_lower);
         if (r < 0)
                 return error_set(e, r, "template '%s': its layers in %s/layers", c->template_name, state_dir);
         *ret_img = TAKE_PTR(img);
+        *ret_lock = TAKE_FD(lock);
         return 0;
+}
+
+int runtime_image_health(const char *state_dir, const struct spec_container *c, struct spec_health *out)
+{
+        *out = (struct spec_health){ 0 };
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        if (c->health.enabled || !c->template_name || image_read(state_dir, c->template_name, &img) < 0 ||
+            !img->health_test || !img->health_test[0])
+                return 0;
+        char **t = img->health_test;
+        char **cmd = NULL;
+        if (streq(t[0], "CMD") && t[1])
+                cmd = strv_copy(t + 1);
+        else if (streq(t[0], "CMD-SHELL") && t[1] && !t[2]) {
+                char *argv[] = { "/bin/sh", "-c", t[1], NULL };
+                cmd = strv_copy(argv);
+        }
+        if (!cmd)
+                return 0; /* ["NONE"]: the image turns it off; anything else is not a check */
+        /* The limits and defaults of the container.health keys (berth.conf(5)). */
+        const usec_t ms = SPEC_USEC_PER_SEC / 1000;
+        out->enabled = true;
+        out->command = cmd;
+        out->http_status = 200;
+        out->interval = img->health_interval >= 100 * ms ? img->health_interval : 30 * SPEC_USEC_PER_SEC;
+        out->timeout = img->health_timeout >= 10 * ms ? img->health_timeout : 5 * SPEC_USEC_PER_SEC;
+        if (out->timeout > out->interval)
+                out->timeout = out->interval;
+        out->start_period = img->health_start_period;
+        out->retries = img->health_retries >= 1 && img->health_retries <= 100 ? img->health_retries
+                       : img->health_retries > 100                         ? 100
+                                                                           : 3;
+        out->on_failure = HEALTH_ACTION_RESTART;
+        return 1;
 }
 
 int runtime_stop_signal(const char *state_dir, const struct spec_container *c, const char **source)

@@ -16,9 +16,22 @@
  * directory and user). Else a template script's tree (built now unless it
  * was) or an imported one; *ret_img stays NULL. 0, or -errno with e set
  * ("template 'app' (FILE:LINE): image 'app' (...): layer sha256:...:
- * digest mismatch ..."). */
+ * digest mismatch ...").
+ * *ret_lock: the template store's lock (tstore_lock), held from the
+ * resolution on: the caller closes it once it recorded the use
+ * (tstore_note_use), so that no template remove or prune runs between. */
 int runtime_template_root(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
-                          char **ret_lower, struct image_info **ret_img, struct error *e);
+                          char **ret_lower, struct image_info **ret_img, int *ret_lock, struct error *e);
+
+/* The health check of c when its definition has no health block and its
+ * template is an image whose config has a Healthcheck: Test ["CMD", ARG...]
+ * runs ARG..., ["CMD-SHELL", "LINE"] runs /bin/sh -c LINE; Interval,
+ * Timeout, StartPeriod (nanoseconds) and Retries where the image sets them
+ * (kept within the health keys' limits), else the keys' defaults;
+ * on-failure restart. 1 with *out filled (out->command is the caller's),
+ * 0 when there is none (no image, no Healthcheck, Test ["NONE"] or an
+ * unknown form, or the definition has its own block). */
+int runtime_image_health(const char *state_dir, const struct spec_container *c, struct spec_health *out);
 
 /* The signal that stops c: its stop-signal when its definition sets one,
  * else its image's StopSignal (when it is one berth knows), else the

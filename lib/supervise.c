@@ -144,6 +144,7 @@ static void unit_free(struct unit *u)
         if (u->hook_fd >= 0)
                 close(u->hook_fd);
         spec_container_free(u->owned_spec);
+        strv_free(u->image_health.command);
         free(u->name);
         free(u);
 }
@@ -385,7 +386,7 @@ struct order_unit *order_view(struct manager *m)
                                 break;
                         case U_RUNNING:
                                 /* Running counts once healthy, for a container with a health check. */
-                                st = c && c->health.enabled && u->health.status != HEALTH_HEALTHY ? ORDER_STARTING
+                                st = c && unit_health(u)->enabled && u->health.status != HEALTH_HEALTHY ? ORDER_STARTING
                                                                                                    : ORDER_UP;
                                 break;
                         case U_STOPPING:

@@ -76,6 +76,27 @@ static json_object *image_json(const char *state_dir, const struct spec_containe
         int sig = runtime_stop_signal(state_dir, c, &src);
         json_object_object_add(o, "stop_signal", json_object_new_string(signal_to_string(sig)));
         json_object_object_add(o, "stop_signal_source", json_object_new_string(src));
+        /* Healthcheck: the image's as a health block unless the definition has one. */
+        struct spec_health ih;
+        json_object *h = NULL;
+        if (runtime_image_health(state_dir, c, &ih) > 0) {
+                h = json_object_new_object();
+                json_object_object_add(h, "command", strv_json(ih.command));
+                json_object_object_add(h, "interval_usec", json_object_new_uint64(ih.interval));
+                json_object_object_add(h, "timeout_usec", json_object_new_uint64(ih.timeout));
+                json_object_object_add(h, "start_period_usec", json_object_new_uint64(ih.start_period));
+                json_object_object_add(h, "retries", json_object_new_int64(ih.retries));
+                json_object_object_add(h, "on_failure", json_object_new_string(health_action_to_string(ih.on_failure)));
+                strv_free(ih.command);
+        }
+        json_object_object_add(o, "health", h);
+        json_object_object_add(o, "health_source", json_object_new_string(c->health.enabled ? "definition"
+                                                                          : h                ? "image"
+                                                                                             : "none"));
+        json_object_object_add(o, "healthcheck_test", img->health_test ? strv_json(img->health_test) : NULL);
+        json_object_object_add(o, "devices_dropped", json_object_new_int64(img->devices_dropped));
+        json_object_object_add(o, "setuid_cleared", json_object_new_int64(img->setuid_cleared));
+        json_object_object_add(o, "dropped", strv_json(img->dropped));
         return o;
 }
 
@@ -340,7 +361,7 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                 json_object_object_add(o, "waiting_for", json_object_new_string(u->waiting_for));
         json_object_object_add(o, "orphaned", json_object_new_boolean(u->orphaned));
         json_object_object_add(o, "health", json_object_new_string(
-                u->spec && u->spec->health.enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
+                u->spec && unit_health(u)->enabled && u->state == U_RUNNING ? health_status_to_string(u->health.status) : "-"));
         json_object_object_add(o, "pid", json_object_new_int(u->state == U_RUNNING || u->state == U_STOPPING ? u->init_pid : 0));
         json_object_object_add(o, "address", json_object_new_string(u->address));
         /* A dual-stack network's IPv6 address follows from the IPv4 one. */

@@ -3,6 +3,7 @@
  * overlapping; verdicts come from lib/health.h's pure health_record. */
 
 #include "supervise_internal.h"
+#include "runtime_files.h"
 
 static void health_schedule(struct unit *u, usec_t delay);
 
@@ -15,7 +16,7 @@ static void probe_done(struct unit *u)
         health_stop(u);
         if (u->state != U_RUNNING || !u->spec)
                 return;
-        const struct spec_health *h = &u->spec->health;
+        const struct spec_health *h = unit_health(u);
         health_status_t before = u->health.status;
         usec_t since = u->started_mono ? now_mono(m) - u->started_mono : 0;
         health_transition_t t = health_record(&u->health, h, since, &r);
@@ -104,7 +105,7 @@ static void health_probe_now(struct unit *u)
 {
         struct manager *m = u->m;
         if (unit_frozen(u)) {
-                health_schedule(u, u->spec->health.interval);
+                health_schedule(u, unit_health(u)->interval);
                 return;
         }
         struct health_target t = { .exec = { .name = u->name,
@@ -117,8 +118,8 @@ static void health_probe_now(struct unit *u)
                                              .reap_userdata = m } };
         if (u->address[0])
                 (void) inet_pton(AF_INET, u->address, &t.address);
-        if (health_probe_start(&t, &u->spec->health, &u->probe) < 0) {
-                health_schedule(u, u->spec->health.interval);
+        if (health_probe_start(&t, unit_health(u), &u->probe) < 0) {
+                health_schedule(u, unit_health(u)->interval);
                 return;
         }
         struct health_result r;
@@ -127,10 +128,10 @@ static void health_probe_now(struct unit *u)
                 return;
         }
         if (sd_event_add_io(m->event, &u->probe_src, health_probe_fd(u->probe), EPOLLIN, on_probe_io, u) < 0 ||
-            sd_event_add_time_relative(m->event, &u->probe_timeout, CLOCK_MONOTONIC, u->spec->health.timeout, 1000,
+            sd_event_add_time_relative(m->event, &u->probe_timeout, CLOCK_MONOTONIC, unit_health(u)->timeout, 1000,
                                        on_probe_timeout, u) < 0) {
                 health_stop(u);
-                health_schedule(u, u->spec->health.interval);
+                health_schedule(u, unit_health(u)->interval);
         }
 }
 
@@ -140,7 +141,7 @@ static int on_health_timer(sd_event_source *s, uint64_t usec, void *userdata)
         (void) usec;
         struct unit *u = userdata;
         u->health_timer = sd_event_source_disable_unref(u->health_timer);
-        if (u->state == U_RUNNING && u->spec && u->spec->health.enabled && !u->probe)
+        if (u->state == U_RUNNING && u->spec && unit_health(u)->enabled && !u->probe)
                 health_probe_now(u);
         return 0;
 }
@@ -153,6 +154,24 @@ static void health_schedule(struct unit *u, usec_t delay)
                 log_error("%s: cannot schedule its health check", u->name);
 }
 
+const struct spec_health *unit_health(const struct unit *u)
+{
+        static const struct spec_health none = { 0 };
+        if (!u->spec)
+                return &none;
+        if (!u->spec->health.enabled && u->image_health.enabled)
+                return &u->image_health;
+        return &u->spec->health;
+}
+
+void unit_image_health_load(struct unit *u)
+{
+        strv_free(u->image_health.command);
+        u->image_health = (struct spec_health){ 0 };
+        if (u->spec)
+                (void) runtime_image_health(u->m->o.state_dir, u->spec, &u->image_health);
+}
+
 /* A (re)started container's health starts over, never carrying a stale
  * verdict into its dependants' gates. The first probe comes soon: within
  * a second, or the interval if shorter. */
@@ -161,8 +180,9 @@ void health_begin(struct unit *u)
         health_stop(u);
         health_state_reset(&u->health);
         u->health_failed_stop = false;
-        if (u->spec && u->spec->health.enabled)
-                health_schedule(u, u->spec->health.interval < SPEC_USEC_PER_SEC ? u->spec->health.interval
+        unit_image_health_load(u);
+        if (u->spec && unit_health(u)->enabled)
+                health_schedule(u, unit_health(u)->interval < SPEC_USEC_PER_SEC ? unit_health(u)->interval
                                                                                  : SPEC_USEC_PER_SEC);
 }
 
@@ -173,7 +193,8 @@ void health_follow_spec(struct unit *u)
 {
         if (u->state != U_RUNNING)
                 return;
-        bool want = u->spec && u->spec->health.enabled;
+        unit_image_health_load(u);
+        bool want = u->spec && unit_health(u)->enabled;
         bool active = u->probe || u->health_timer;
         if (want && !active)
                 health_begin(u);

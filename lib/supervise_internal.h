@@ -104,6 +104,9 @@ struct unit {
         struct health_probe *probe;
         sd_event_source *probe_src, *probe_timeout, *health_timer;
         bool health_failed_stop;      /* stopped for health: counts as a failure */
+        /* The image's Healthcheck as a health block, when the definition has
+         * none (runtime_image_health, read again at every start). */
+        struct spec_health image_health;
 
         /* A snapshot or restore of its writable layer under way (supervise_snapshot.c):
          * the worker (its pipe and source), the caller waiting for it. No start meanwhile. */
@@ -207,6 +210,10 @@ void unit_layer_free(struct unit *u);
 /* supervise_health.c */
 bool unit_frozen(struct unit *u);
 void health_begin(struct unit *u);
+/* The health check in force: the definition's block, else the image's. */
+const struct spec_health *unit_health(const struct unit *u);
+/* Reads the image's Healthcheck again (after a start or a reload). */
+void unit_image_health_load(struct unit *u);
 void health_follow_spec(struct unit *u);
 
 /* supervise_reload.c */

@@ -711,7 +711,7 @@ void unit_exited(struct unit *u, int status, const char *why)
                 manager_dispatch_soon(m);
                 return;
         }
-        if (health_stopped && u->spec && u->spec->health.on_failure == HEALTH_ACTION_STOP) {
+        if (health_stopped && u->spec && unit_health(u)->on_failure == HEALTH_ACTION_STOP) {
                 u->state = U_FAILED;
                 snprintf(u->last_error, sizeof u->last_error, "stopped: unhealthy (health on-failure = stop)");
                 emit(m, u->name, "failed", "%s", u->last_error);

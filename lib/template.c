@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 
+#include "crashpoint.h"
 #include "util.h"
 
 char *template_scripts_dir(void)
@@ -180,6 +181,7 @@ static int build_aside(const char *state_dir, const char *name, char *const argv
                 return r;
         }
         (void) chmod(tmp, 0755);
+        crashpoint_env("import-tree-built");
         if (rename(tmp, final) < 0) {
                 r = -errno;
                 meta_remove(root, name);

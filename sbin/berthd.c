@@ -18,6 +18,7 @@
 #include "scope.h"
 #include "security.h"
 #include "template.h"
+#include "tstore.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -283,6 +284,11 @@ int main(int argc, char **argv)
                 sd_event_unref(e);
                 return 1;
         }
+        /* What a crash left in the template store (an interrupted import
+         * or remove); skipped when a berthctl holds the store right now. */
+        r = tstore_recover(o.state_dir);
+        if (r > 0)
+                log_info("template store: removed %d leftovers of an interrupted import or remove", r);
         (void) sd_event_add_signal(e, NULL, SIGTERM, on_term, m);
         (void) sd_event_add_signal(e, NULL, SIGINT, on_term, m);
         (void) sd_event_add_signal(e, NULL, SIGHUP, on_hup, m);

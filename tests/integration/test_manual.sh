@@ -598,7 +598,7 @@ t_template() {
     eval '[ "$rc" = 0 ] && [ -c "$S/templates/mnkeep/dev/mnnull" ]'
   out=$(ctlx template --state-dir "$S" ls 2>&1)
   check "template list: dropped and kept ($(oneline "$out"))" \
-    eval 'grep -qP "^mndrop\tdropped$" <<<"$out" && grep -qP "^mnkeep\tkept$" <<<"$out"'
+    eval 'grep -qE "^mndrop +imported .* dropped " <<<"$out" && grep -qE "^mnkeep +imported .* kept " <<<"$out"'
   out=$(ctlx template --state-dir "$D/state" build busybox 2>&1); rc=$?
   check "template build busybox: its path (rc=$rc: $(oneline "$out"))" \
     eval '[ "$rc" = 0 ] && [ "$out" = "$D/state/templates/busybox" ] && [ -d "$out" ]'
@@ -606,7 +606,20 @@ t_template() {
   check "template remove: gone (rc=$rc)" eval '[ "$rc" = 0 ] && [ ! -e "$S/templates/mnkeep" ] && ! ctlx template --state-dir "$S" list | grep -q mnkeep'
   out=$(ctlx template --state-dir "$S" --keep-special list 2>&1); rc=$?
   check "template: --keep-special is for import only (rc=$rc)" test "$rc" = 2
-  cov template --state-dir --keep-special
+  mkdir -p "$D/tplconf2"
+  printf 'container %s-tu {\n  template = "mndrop"\n}\n' "$P" > "$D/tplconf2/t.conf"
+  out=$(ctlx template --state-dir "$S" --conf-dir "$D/tplconf2" --json list 2>&1); rc=$?
+  check "template --conf-dir DIR --json list: the definitions using each ($(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && [ "$(jv "[t[\"definitions\"] for t in d[\"templates\"] if t[\"name\"] == \"mndrop\"]" <<<"$out")" = "[[\"$P-tu\"]]" ]'
+  out=$(ctlx template --state-dir "$S" -c "$D/tplconf2" remove mndrop 2>&1); rc=$?
+  check "template remove: refused for a template a definition names (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 1 ] && grep -q "in use (definitions: $P-tu)" <<<"$out" && [ -d "$S/templates/mndrop" ]'
+  out=$(ctlx template --state-dir "$S" -c "$D/tplconf2" prune 2>&1); rc=$?
+  check "template prune: keeps what a definition names (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -q "^prune: 0 templates, 0 layers" <<<"$out" && [ -d "$S/templates/mndrop" ]'
+  out=$(ctls template --state-dir "$S" list 2>&1); rc=$?
+  check "template --socket: berthd's definitions (rc=$rc: $(oneline "$out"))" eval '[ "$rc" = 0 ] && grep -q "^mndrop " <<<"$out"'
+  cov template --state-dir --keep-special --conf-dir --json --socket
 }
 
 t_health() {
@@ -711,6 +724,7 @@ while time.time() < end:
     exec) args=("$P-a" -- true) ;;
     restore) args=("$P-a" mn1) ;;
     clone) args=("$P-a" "$P-clone") ;;
+    template) args=(list) ;;
     export) args=("$P-a" -o "$ROOT/mn-timeout.tar") ;;
     import) args=("$ROOT/mn-timeout.tar") ;;
     cp) args=("$P-a:/etc/passwd" "$ROOT/cp-timeout") ;;
