@@ -106,6 +106,9 @@ env_new() {
   mkdir -p "$D/conf" "$D/run" "$D/shared"
   [ -n "$STATE_DIR" ] || mkdir -p "$D/state"
   [ -z "$SHARED_MODE" ] || chmod "$SHARED_MODE" "$D/shared"
+  # Bound into containers to write to: in a user namespace their root is
+  # not the host's, so root's 0755 would be read-only to them.
+  [ -n "$SHARED_MODE" ] || ! idmapped || chmod 0777 "$D/shared"
   DPID=
 }
 
