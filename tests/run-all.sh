@@ -59,7 +59,9 @@ IDMAP_SUITES=(
   test_exec.sh              # exec, freeze, stats, top (joins the user namespace)
   test_join.sh              # exec and probes against a hostile container
   test_health_probe.sh      # command, tcp and http probes
-  test_health.sh            # probes driven by berthd, restarts on unhealthy
+  # probes driven by berthd: restarts on unhealthy, timeouts, tcp on a bridge,
+  # adoption, frozen (not the 50-container soak nor check's interval < timeout)
+  "test_health.sh t_retries_restart t_timeout t_on_failure t_tcp_bridge t_adopt_health t_frozen"
   test_network_runtime.sh   # bridge and none networks
   test_net17_ports.sh       # published ports
   test_net17_dns.sh         # the network's names
@@ -70,9 +72,10 @@ IDMAP_SUITES=(
   test_quota.sh             # disk-quota (project quota on a mapped upper layer)
   test_set18a.sh            # read-only-root, sysctl, rlimits, io-max (blkio), env-file
   test_set18b.sh            # devices, secrets, hooks
-  test_daemon.sh            # supervision: restart policies, stop, reload, adoption
+  # supervision: start-up, order, restart back-off, operator stop, adoption by a
+  # new berthd, logs, wait (not the socket's and reload's, the same with idmap)
+  "test_daemon.sh t_startup t_order t_backoff t_operator_stop t_adopt t_logs t_wait"
   test_reconcile.sh         # cgroup limits re-applied to an adopted container
-  test_crash16_intent.sh    # restart intent across berthd restarts
 )
 # Not in the lane, and why:
 #   test_cgroup.sh, test_net.sh: cmocka drivers of the cgroup and network
@@ -82,7 +85,7 @@ IDMAP_SUITES=(
 #   test_rootfs_host.sh, test_check.sh, test_docs.sh, test_manual.sh,
 #     test_make.sh, test_install.sh, test_template.sh: definitions, docs,
 #     build and templates; what they check does not run in a container.
-#   test_crash.sh, test_crash16_points.sh, test_honest.sh, test_order.sh,
+#   test_crash.sh, test_crash16_intent.sh, test_crash16_points.sh, test_honest.sh, test_order.sh,
 #     test_control.sh, test_owners.sh, test_snap20.sh, test_perf22_scale.sh,
 #     test_err_seccomp_digest.sh, test_net17_ext.sh, test_net17_v6.sh:
 #     berthd's bookkeeping (crash points, ordering, the control socket,
@@ -93,6 +96,19 @@ if [ "$WHAT" = all ] || [ "$WHAT" = idmap ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "idmap: skipped (needs root)"; failed=$((failed + 1)); failed_names+=(idmap-needs-root)
   else
+    # The lane tests what it says: a definition without idmap runs with it.
+    lt=$(mktemp -d /tmp/berth-idmap-lane.XXXXXX)
+    mkdir -p "$lt/c" && printf 'container idmaplane%s {\n  template = "busybox"\n}\n' $$ >"$lt/c/c.conf"
+    m=$(BERTH_DEFAULT_IDMAP=auto BERTH_IDMAP_POOL=3000000000:13107200 BERTH_TEMPLATES=$PWD/templates \
+        timeout -k 5 120 "$BUILD/berthctl" run --no-tty -c "$lt/c" --state-dir "$lt/s" "idmaplane$$" -- \
+        cat /proc/self/uid_map </dev/null 2>&1)
+    rm -rf "$lt"
+    if [ "$(echo $m)" = "0 3000000000 65536" ]; then
+      echo "ok idmap: lane: a definition without idmap runs in a user namespace of its own"; passed=$((passed + 1))
+    else
+      echo "not ok idmap: lane: a definition without idmap runs in a user namespace ($(echo $m))"
+      failed=$((failed + 1)); failed_names+=("idmap:lane")
+    fi
     for e in "${IDMAP_SUITES[@]}"; do
       read -ra w <<<"$e"   # the suite's file, then the checks to run (all when none)
       s=${w[0]} t=tests/integration/${w[0]}
