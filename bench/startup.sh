@@ -290,7 +290,9 @@ jq -s \
       versions: { crun: $v_crun, runc: $v_runc, bwrap: $v_bwrap, lxc: $v_lxc, unshare: $v_unshare,
                   hyperfine: $v_hyperfine },
       crun_reference_ms: $crun,
+      idmap_vs_plain: (if $m["berth-idmap"] and $m.berth then $m["berth-idmap"] / $m.berth else null end),
       results: ($r | map(. + { ratio_crun: (if $crun then .median_ms / $crun else null end),
+                               ratio_berth: (if $m.berth then .median_ms / $m.berth else null end),
                                ratio_unshare: (if $m.unshare then .median_ms / $m.unshare else null end) })
                    | sort_by(.median_ms)) }' \
   "$W"/round*.json >"$W/summary.json"
@@ -313,6 +315,9 @@ jq -r '
                   (if .name == "crun-wrapper" then "-" else (.ratio_crun | r2) end),
                   (if .name == "crun-wrapper" then "-" else (.ratio_unshare | r2) end) ] | @tsv)' "$out" |
   column -t -s $'\t'
+# The idmap row: the same container in a user namespace of its own, next to
+# the plain one of the same rounds (issue 18's target: at most 1.2 x).
+jq -r 'if .idmap_vs_plain then "", "idmap: berth-idmap median / berth median = \(.idmap_vs_plain * 100 | round / 100) (target <= 1.2)" else empty end' "$out"
 jq -r '"", "crun reference for the ratios: \(.crun_reference_ms * 100 | round / 100) ms\(
      if (.results | map(.name) | index("crun-wrapper")) then " (crun median minus its hybrid-host nsenter wrapper)" else "" end)"' "$out"
 echo "results: $out"

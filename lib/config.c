@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "idmap.h"
@@ -577,38 +578,60 @@ static void read_health(struct ctx *x, cfg_t *h, const struct sec_rec *r, struct
         }
 }
 
-static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
+int config_idmap_parse(const char *text, struct spec_container *c, char *msg, size_t size)
 {
-        const struct cval *v = get(s, "idmap");
-        if (!v)
-                return;
-        c->line_idmap = v->line;
-        if (streq(v->text, "auto")) {
+        c->idmap = c->idmap_auto = false;
+        c->idmap_host_uid = c->idmap_host_gid = c->idmap_count = 0;
+        if (streq(text, "none"))
+                return 0;
+        if (streq(text, "auto")) {
                 c->idmap = c->idmap_auto = true;
                 c->idmap_count = IDMAP_AUTO_COUNT;
-                return;
+                return 0;
         }
         /* HOSTID:COUNT — container ids 0..COUNT-1 map to HOSTID.. for uids and gids. */
         char buf[64];
-        snprintf(buf, sizeof buf, "%s", v->text);
+        snprintf(buf, sizeof buf, "%s", text);
         char *colon = strchr(buf, ':');
         uint32_t host, count;
         if (!colon) {
-                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT or auto (e.g. 100000:65536)", v->text);
-                return;
+                snprintf(msg, size, "'%s' is not HOSTID:COUNT, auto or none (e.g. 100000:65536)", text);
+                return -EINVAL;
         }
         *colon = 0;
         if (parse_uint32(buf, 1, 4294967294U, &host) < 0 || parse_uint32(colon + 1, 1, 4294967294U, &count) < 0) {
-                err(x, v->line, "idmap: '%s' is not HOSTID:COUNT with HOSTID > 0 (e.g. 100000:65536)", v->text);
-                return;
+                snprintf(msg, size, "'%s' is not HOSTID:COUNT with HOSTID > 0 (e.g. 100000:65536)", text);
+                return -EINVAL;
         }
         if ((uint64_t) host + count > 4294967295ULL) {
-                err(x, v->line, "idmap: '%s' runs past the last id", v->text);
-                return;
+                snprintf(msg, size, "'%s' runs past the last id", text);
+                return -EINVAL;
         }
         c->idmap = true;
         c->idmap_host_uid = c->idmap_host_gid = host;
         c->idmap_count = count;
+        return 0;
+}
+
+/* idmap = ..., or, when the definition sets none, $BERTH_DEFAULT_IDMAP
+ * (berthd --default-idmap sets it for itself and its spawners). */
+static void read_idmap(struct ctx *x, cfg_t *s, struct spec_container *c)
+{
+        const struct cval *v = get(s, "idmap");
+        char msg[160];
+        if (v) {
+                c->line_idmap = v->line;
+                if (config_idmap_parse(v->text, c, msg, sizeof msg) < 0)
+                        err(x, v->line, "idmap: %s", msg);
+                return;
+        }
+        const char *def = getenv(CONFIG_DEFAULT_IDMAP_ENV);
+        if (!def || !*def)
+                return;
+        if (config_idmap_parse(def, c, msg, sizeof msg) < 0)
+                err(x, c->line, "idmap: the default (--default-idmap, $" CONFIG_DEFAULT_IDMAP_ENV "): %s", msg);
+        else
+                c->idmap_default = c->idmap;
 }
 
 /* The settings of freeform block name (sysctl, rlimits) of the container

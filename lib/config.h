@@ -26,6 +26,14 @@ int config_parse_buffer(const char *filename, const char *text, size_t len, stru
  * in d). On success set owns the specs. */
 int config_load_dir(const char *dir, struct spec_set *set, struct diag *d);
 
+/* The idmap of the containers whose definition sets no idmap key:
+ * "auto", "HOSTID:COUNT" or "none". berthd --default-idmap sets it. */
+#define CONFIG_DEFAULT_IDMAP_ENV "BERTH_DEFAULT_IDMAP"
+
+/* An idmap value ("auto", "HOSTID:COUNT", "none") into c's idmap fields.
+ * 0, or -EINVAL with a message about the value in msg. */
+int config_idmap_parse(const char *text, struct spec_container *c, char *msg, size_t size);
+
 /* Cross-definition checks: duplicate names, dependencies and their cycles,
  * networks, addresses, published ports. */
 void config_validate(struct spec_set *set, struct diag *d);

@@ -252,6 +252,7 @@ struct spec_container {
 
         bool idmap;
         bool idmap_auto; /* idmap = "auto": a block of the pool, chosen at the first start */
+        bool idmap_default; /* set by berthd --default-idmap, not by the definition */
         uint32_t idmap_host_uid, idmap_host_gid, idmap_count;
 
         struct spec_health health;

@@ -240,6 +240,7 @@ static json_object *definition_json(const struct spec_container *c)
         json_object_object_add(d, "seccomp_profile", str_or_null(c->seccomp_profile));
         json_object_object_add(d, "idmap", json_object_new_boolean(c->idmap));
         json_object_object_add(d, "idmap_auto", json_object_new_boolean(c->idmap_auto));
+        json_object_object_add(d, "idmap_default", json_object_new_boolean(c->idmap_default));
         if (c->idmap && !c->idmap_auto) {
                 json_object_object_add(d, "idmap_host_uid", json_object_new_int64(c->idmap_host_uid));
                 json_object_object_add(d, "idmap_host_gid", json_object_new_int64(c->idmap_host_gid));
@@ -304,6 +305,8 @@ static json_object *idmap_json(struct manager *m, struct unit *u, const char *di
         json_object_object_add(o, "count", json_object_new_int64(count));
         json_object_object_add(o, "method", method[0] ? json_object_new_string(method) : NULL);
         json_object_object_add(o, "auto", json_object_new_boolean(u->spec && u->spec->idmap_auto));
+        /* from berthd --default-idmap, not the definition */
+        json_object_object_add(o, "default", json_object_new_boolean(u->spec && u->spec->idmap_default));
         return o;
 }
 

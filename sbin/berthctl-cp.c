@@ -38,6 +38,7 @@
 
 #include "berthctl.h"
 #include "config.h"
+#include "idmap.h"
 #include "mounts.h"
 #include "template.h"
 
@@ -496,10 +497,28 @@ int verb_cp(struct ctl_args *a)
                         return 1;
                 }
         }
-        if (sc->idmap) {
+        /* In a user namespace: the range its next start maps. berthd's word
+         * first (its --default-idmap, an auto block it chose), else the
+         * definition's: a fixed range, or the auto block, chosen now when it
+         * has none yet (recorded: the first start takes the same). */
+        struct daemon_idmap dm;
+        bool have = daemon_container_idmap(name, &dm) == 0 && dm.answered;
+        bool mapped = have ? dm.idmap : sc->idmap;
+        uint32_t start = have ? dm.start : sc->idmap_host_uid, count = have ? dm.count : sc->idmap_count;
+        if (mapped && (have ? dm.is_auto && !dm.count : sc->idmap_auto)) {
+                struct spec_container probe = { .name = (char *) name, .idmap = true, .idmap_auto = true };
+                struct error ierr = { 0 };
+                if (idmap_resolve_range(&set, sc->idmap_auto ? sc : &probe, state, &start, &ierr) < 0) {
+                        fail("berthctl cp: container '%s': %s", name, error_message(&ierr));
+                        spec_set_done(&set);
+                        return 1;
+                }
+                count = IDMAP_AUTO_COUNT;
+        }
+        if (mapped) {
                 c.mapped = true;
-                c.uids[0] = (struct id_range){ 0, sc->idmap_host_uid, sc->idmap_count };
-                c.gids[0] = (struct id_range){ 0, sc->idmap_host_gid, sc->idmap_count };
+                c.uids[0] = (struct id_range){ 0, start, count };
+                c.gids[0] = (struct id_range){ 0, start, count };
                 c.nu = c.ng = 1;
         }
         _cleanup_free_ char *rootfs = sc->rootfs ? strdup(sc->rootfs) : NULL;

@@ -106,6 +106,35 @@ int daemon_container_dir(const char *name, char dir[static 4096])
         return call_quiet("io.berth.Container.Inspect", p, got_dir, dir);
 }
 
+static int got_idmap(json_object *p, void *userdata)
+{
+        struct daemon_idmap *m = userdata;
+        json_object *o, *v, *n;
+        m->answered = true;
+        if (!json_object_object_get_ex(p, "idmap", &o) || !json_object_is_type(o, json_type_object))
+                return 0;
+        m->idmap = true;
+        m->is_auto = json_object_object_get_ex(o, "auto", &v) && json_object_get_boolean(v);
+        if (json_object_object_get_ex(o, "host_uid", &v) && json_object_is_type(v, json_type_int) &&
+            json_object_object_get_ex(o, "count", &n) && json_object_is_type(n, json_type_int)) {
+                int64_t s = json_object_get_int64(v), c = json_object_get_int64(n);
+                if (s > 0 && c > 0 && s + c <= 4294967295LL) {
+                        m->start = (uint32_t) s;
+                        m->count = (uint32_t) c;
+                }
+        }
+        return 0;
+}
+
+int daemon_container_idmap(const char *name, struct daemon_idmap *ret)
+{
+        *ret = (struct daemon_idmap){ 0 };
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string(name));
+        int r = call_quiet("io.berth.Container.Inspect", p, got_idmap, ret);
+        return r < 0 ? r : 0;
+}
+
 static int got_running(json_object *p, void *userdata)
 {
         char ***names = userdata;

@@ -130,6 +130,15 @@ int daemon_dirs(struct daemon_dirs *d);
 void resolve_dirs(const char **conf, const char **state);
 /* The state directory of container NAME, from berthd ("" when it does not answer). */
 int daemon_container_dir(const char *name, char dir[static 4096]);
+/* How berthd runs container name (inspect's "idmap", its --default-idmap
+ * included): answered when berthd knows it; idmap when in a user
+ * namespace; its range (count 0: not chosen yet, an auto one never
+ * started). 0, or -errno (no berthd, no such container). */
+struct daemon_idmap {
+        bool answered, idmap, is_auto;
+        uint32_t start, count;
+};
+int daemon_container_idmap(const char *name, struct daemon_idmap *ret);
 /* Names of the containers berthd lists as running or frozen; *ret is a strv. */
 int daemon_running_names(char ***ret);
 

@@ -12,6 +12,7 @@
 #include <systemd/sd-login.h>
 
 #include "cgroup.h"
+#include "config.h"
 #include "idmap.h"
 #include "log.h"
 #include "runtime.h"
@@ -53,7 +54,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
-                   "              [--idmap-pool START:COUNT]\n"
+                   "              [--idmap-pool START:COUNT] [--default-idmap auto|HOSTID:COUNT|none]\n"
                    "              [--log-level error|warning|notice|info|debug]\n"
                    "       berthd -h|--help | --version\n");
 }
@@ -128,6 +129,7 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },        { "cgroup-manager", required_argument, NULL, 'G' },
                 { "parallel-starts", required_argument, NULL, 'P' },
                 { "idmap-pool", required_argument, NULL, 'I' },
+                { "default-idmap", required_argument, NULL, 'U' },
                 {},
         };
         struct manager_options o = {
@@ -181,6 +183,17 @@ int main(int argc, char **argv)
                                 return 2;
                         }
                         setenv("BERTH_IDMAP_POOL", optarg, 1);
+                        break;
+                }
+                case 'U': {
+                        /* config_load_dir reads it, here and in the spawners. */
+                        struct spec_container probe = { 0 };
+                        char msg[160];
+                        if (config_idmap_parse(optarg, &probe, msg, sizeof msg) < 0) {
+                                fprintf(stderr, "berthd: --default-idmap: %s\n", msg);
+                                return 2;
+                        }
+                        setenv(CONFIG_DEFAULT_IDMAP_ENV, optarg, 1);
                         break;
                 }
                 case 'f': /* berthd never forks away: systemd and make run both want that */

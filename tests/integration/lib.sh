@@ -13,6 +13,18 @@
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BERTH_BUILD:-$REPO/build}
 
+# BERTH_TEST_IDMAP=auto (tests/run-all.sh's idmap lane; or HOSTID:COUNT):
+# every container whose definition sets no idmap runs with that one. The
+# private berthds get --default-idmap; `berthctl run` and whatever else
+# reads definitions get $BERTH_DEFAULT_IDMAP. The pool is the suite's own
+# block of ids (not the default one other suites and helpers use).
+if [ -n "${BERTH_TEST_IDMAP:-}" ]; then
+  export BERTH_DEFAULT_IDMAP=$BERTH_TEST_IDMAP
+  export BERTH_IDMAP_POOL=${BERTH_IDMAP_POOL:-3000000000:13107200}
+fi
+# idmapped: the suite runs with a default idmap (host ids of files differ)
+idmapped() { [ -n "${BERTH_DEFAULT_IDMAP:-}" ] && [ "$BERTH_DEFAULT_IDMAP" != none ]; }
+
 # ---- reporting --------------------------------------------------------------------------
 # One line per check, "ok OK_PREFIX DESCRIPTION" or "not ok ...". A suite sets
 # OK_PREFIX after sourcing ("exec: " gives "ok exec: ...") and ends with
@@ -94,6 +106,9 @@ env_new() {
   mkdir -p "$D/conf" "$D/run" "$D/shared"
   [ -n "$STATE_DIR" ] || mkdir -p "$D/state"
   [ -z "$SHARED_MODE" ] || chmod "$SHARED_MODE" "$D/shared"
+  # Bound into containers to write to: in a user namespace their root is
+  # not the host's, so root's 0755 would be read-only to them.
+  [ -n "$SHARED_MODE" ] || ! idmapped || chmod 0777 "$D/shared"
   DPID=
 }
 
@@ -103,7 +118,8 @@ daemon_up() { ctl ls >/dev/null 2>&1; }
 
 # daemon_start [env VAR=VALUE...]: berthd on $D; waits until it answers
 daemon_start() {
-  "$@" "$BERTHD" -c "$D/conf" --state-dir "${STATE_DIR:-$D/state}" --run-dir "$D/run" >>"$D/berthd.log" 2>&1 &
+  "$@" "$BERTHD" -c "$D/conf" --state-dir "${STATE_DIR:-$D/state}" --run-dir "$D/run" \
+    ${BERTH_DEFAULT_IDMAP:+--default-idmap "$BERTH_DEFAULT_IDMAP"} >>"$D/berthd.log" 2>&1 &
   DPID=$!
   DPIDS+=("$DPID")
   wait_until "$START_TIMEOUT" daemon_up

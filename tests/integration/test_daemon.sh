@@ -212,6 +212,8 @@ t_reload_invalid() {
 t_order() {
   env_new order
   chmod 0777 "$D/shared"
+  # Each appends: writable to all (with idmap each container has ids of its own).
+  install -m 0666 /dev/null "$D/shared/order"
   local n
   for n in a b c; do
     local after=

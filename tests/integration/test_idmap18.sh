@@ -202,5 +202,53 @@ check "run: idmap = auto maps root to a free block of the pool (${uh:-?}; berthd
   eval '[ "${u0:-}" = 0 ] && [ "${uh:-0}" -ge 2100000000 ] && [ "${uh:-0}" != "$rn" ] && [ "${uh:-0}" != "$rb" ] && [ "${un:-}" = 65536 ] && [ "${ui:-}" = 0 ]'
 check "run: its block is freed when the run ends" eval '! grep -q "^$P-r " "$D/state/idmap/ranges"'
 
+# ---- berthd --default-idmap; idmap + devices + a secret in one container ---------------------------
+# The default goes to definitions without idmap (here with a device and a
+# secret, a combination once seen failing: started and restarted several
+# times); idmap = "none" opts out.
+env_new dflt
+printf 'sesame-%s\n' "$P" > "$D/secret"
+chmod 0600 "$D/secret"
+container "$P-d" 'autostart = true' 'command = { "/bin/sh", "-c", "while :; do sleep 1; done" }' \
+  'device "/dev/fuse" { access = "rw" }' 'device "c 10:200" { path = "/dev/net/tun" }' \
+  "secret key { source = \"$D/secret\"  target = \"/run/secrets/key\" }" 'user = "1000:1000"'
+container "$P-o" 'autostart = true' 'idmap = "none"' 'command = { "/bin/sleep", "100000" }'
+"$BERTHD" -c "$D/conf" --state-dir "$D/state" --run-dir "$D/run" --idmap-pool 2300000000:131072 \
+  --default-idmap auto >>"$D/berthd.log" 2>&1 &
+DPID=$!; DPIDS+=("$DPID")
+wait_until "$START_TIMEOUT" daemon_up
+dev_secret_ok() { # NAME: the devices open, the secret reads, as the mapped user
+  local out
+  out=$(ctl exec "$1" -- /bin/sh -c 'exec 3<>/dev/fuse && exec 4<>/dev/net/tun && echo devs; cat /run/secrets/key; stat -c %a:%u /run/secrets/key; id -u' 2>&1)
+  [ "$(echo $out)" = "devs sesame-$P 400:1000 1000" ] || { note "$1: $(oneline "$out")"; return 1; }
+}
+if wait_until 60 running "$P-d" && wait_until 30 running "$P-o"; then
+  check "default: a definition without idmap gets a block of the pool ($(pyj "$P-d" 'd["idmap"]["range"]'))" \
+    test "$(pyj "$P-d" 'd["idmap"]["range"]'):$(pyj "$P-d" 'd["idmap"]["default"]')" = "2300000000:65536:True"
+  check "default: its init's uid_map is the block" \
+    test "$(echo $(cat "/proc/$(pid_of "$P-d")/uid_map" 2>/dev/null))" = "0 2300000000 65536"
+  check "default: idmap = \"none\" keeps a container in the host's user namespace" \
+    test "$(echo $(cat "/proc/$(pid_of "$P-o")/uid_map" 2>/dev/null)):$(pyj "$P-o" 'd["idmap"]')" = "0 0 4294967295:None"
+  check "idmap + devices + secret: the devices open and user 1000 reads its 0400 secret" dev_secret_ok "$P-d"
+  bad=0
+  for i in 1 2 3 4 5; do
+    ctl restart "$P-d" >/dev/null 2>&1
+    if ! wait_until 30 running "$P-d" || ! dev_secret_ok "$P-d"; then
+      bad=$i; note "restart $i: $(jget "$P-d" state) $(jget "$P-d" error)"; break
+    fi
+  done
+  check "idmap + devices + secret: five restarts, each with its devices and secret" test "$bad" = 0
+  container "$P-o" 'autostart = true' 'command = { "/bin/sleep", "100000" }'
+  out=$(ctl plan 2>&1)
+  check "plan: dropping idmap = \"none\" under --default-idmap restarts for idmap ($(oneline "$out"))" \
+    eval 'printf "%s\n" "$out" | grep "$P-o" | grep -q idmap'
+else
+  nok "default: the containers run ($(jget "$P-d" state): $(jget "$P-d" error); $(jget "$P-o" state): $(jget "$P-o" error))"
+fi
+daemon_stop
+out=$("$BERTHD" -c "$D/conf" --state-dir "$D/state" --run-dir "$D/run2" --default-idmap 0:10 2>&1); rc=$?
+check "berthd --default-idmap 0:10 is refused with a reason ($(oneline "$out"))" \
+  eval '[ $rc = 2 ] && [[ "$out" == *"--default-idmap: '"'"'0:10'"'"'"* ]]'
+
 daemon_finish ""
 exit $fail

@@ -174,8 +174,10 @@ rm -f "/tmp/obs21-planted-$$" "$MARK.d/planted"
 # stopped container: the merged view; writes go to its writable layer only
 S=$D/state/containers/$P-s
 out=$(ctl cp "$T/src" "$P-s:/tmp/tree" 2>&1); rc=$?
+# In a user namespace (the idmap lane) container id N is the range's start + N on the host.
+base=$(inspect "$P-s" | "$PY" -c 'import json, sys; m = json.load(sys.stdin)["idmap"]; print(m["host_uid"] if m else 0)' 2>/dev/null)
 check "cp DIR NAME:PATH (stopped): into its writable layer (rc=$rc: $(oneline "$out"))" \
-  eval '[ "$rc" = 0 ] && [ "$(cat "$S/upper/tmp/tree/sub/two")" = file-two ] && [ "$(stat -c "%a %u %g" "$S/upper/tmp/tree/one")" = "640 1234 567" ]'
+  eval '[ "$rc" = 0 ] && [ "$(cat "$S/upper/tmp/tree/sub/two")" = file-two ] && [ "$(stat -c "%a %u %g" "$S/upper/tmp/tree/one")" = "640 $((base + 1234)) $((base + 567))" ]'
 inlower=$(find "$D/state" -path "$D/state/containers" -prune -o -path '*tree/sub/two' -print 2>/dev/null | head -n1)
 check "cp into a stopped container: nothing outside its writable layer ($inlower)" test -z "$inlower"
 check "cp into a stopped container: no overlay is left mounted" eval '! grep -qF " $S/rootfs " /proc/self/mountinfo'

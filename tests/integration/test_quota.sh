@@ -27,6 +27,14 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# The idmap lane (tests/run-all.sh): every container without idmap of its
+# own runs with BERTH_TEST_IDMAP (as lib.sh does for the other suites).
+idmap_env=
+if [ -n "${BERTH_TEST_IDMAP:-}" ]; then
+  export BERTH_DEFAULT_IDMAP=$BERTH_TEST_IDMAP
+  export BERTH_IDMAP_POOL=${BERTH_IDMAP_POOL:-3000000000:13107200}
+  idmap_env="export BERTH_DEFAULT_IDMAP=$BERTH_DEFAULT_IDMAP BERTH_IDMAP_POOL=$BERTH_IDMAP_POOL"
+fi
 failed=0
 ok() { echo "ok $*"; }
 notok() { echo "not ok $*"; failed=1; }
@@ -102,6 +110,29 @@ if [ -n "$want" ] && [ "$want" -ge 2147483648 ] && [ "${1:-}" = "$want" ] && pri
   ok "the upper layer and a file created inside carry the container's project id $want (inherit flag set)"
 else notok "project id on the upper layer (recorded '$want', lsattr '$(one "$got")', file '$(one "$gotf")')"; fi
 
+# idmap: the writable layer's files belong to the container's host ids
+# (not root), and the project quota holds them as well.
+def btquota-idm 'template = "busybox"' 'idmap = "100000:65536"' 'disk-quota = 8M'
+run btquota-idm /bin/sh -c "touch /owned; $WRITE"
+sz=$(size_of "$out")
+if [ "$rc" = 0 ] && printf '%s' "$out" | grep -q '^dd=[1-9]' \
+   && [ "$sz" -ge $((7 * 1048576)) ] && [ "$sz" -le $((8 * 1048576)) ]; then
+  ok "idmap + disk-quota = 8M: the write stops at $sz bytes"
+else notok "idmap + disk-quota = 8M: the write stops near 8 MiB (rc $rc, out '$(one "$out")', err '$(one "$err")')"; fi
+"$B" run --no-tty -c "$C/btquota-idm" --state-dir "$S" btquota-idm -- /bin/sh -c 'touch /owned; sleep 3' \
+  < /dev/null > "$M/bg.out" 2>&1 &
+bg=$!
+u=$S/containers/btquota-idm/upper
+i=0
+while [ $i -lt 50 ] && ! [ -e "$u/owned" ]; do sleep 0.1; i=$((i + 1)); done
+want=$(cat "$S/containers/btquota-idm/quota-project" 2>/dev/null)
+owner=$(stat -c %u:%g "$u/owned" 2>&1)
+gotf=$("$LSATTR" -p "$u/owned" 2>&1)
+wait $bg
+if [ "$owner" = 100000:100000 ] && [ -n "$want" ] && [ "$(printf '%s' "$gotf" | awk '{print $1}')" = "$want" ]; then
+  ok "idmap: a file created inside is the mapped root's (100000) on the host and carries the project id $want"
+else notok "idmap: owner of a new file '$owner' (want 100000:100000), project '$(one "$gotf")' (want '$want')"; fi
+
 if [ -z "$(ls -A "$S/containers" 2>/dev/null)" ] && ! grep -qF "$S/" /proc/self/mountinfo; then
   ok "after the runs no container directory and no mount is left"
 else notok "left behind: $(ls -A "$S/containers" | tr '\n' ' ') $(grep -F "$S/" /proc/self/mountinfo | head -n 3)"; fi
@@ -163,7 +194,13 @@ printf 'container btquota-res {\n  template = "busybox"\n  disk-quota = 8M\n  ca
   > "$tmp/plain/c/btquota-res/c.conf"
 err=$(timeout -k 5 60 "$B" run --no-tty -c "$tmp/plain/c/btquota-res" --state-dir "$st" btquota-res -- /bin/true 2>&1 </dev/null)
 rc=$?
-if [ "$rc" = 125 ] && printf '%s' "$err" | grep -qF "container 'btquota-res': disk-quota cannot hold a container with capability 'sys_resource'"; then
+if [ -n "${BERTH_DEFAULT_IDMAP:-}" ] && [ "$BERTH_DEFAULT_IDMAP" != none ]; then
+  # In a user namespace of its own the capability is the namespace's: the
+  # quota holds, and only the file system's lack of project quotas refuses.
+  if [ "$rc" = 125 ] && printf '%s' "$err" | grep -qF "container 'btquota-res': disk-quota needs project quotas"; then
+    ok "disk-quota with capability sys_resource and idmap: allowed (refused here only for want of project quotas)"
+  else notok "disk-quota with sys_resource and idmap (rc $rc, '$(oneline "$err")')"; fi
+elif [ "$rc" = 125 ] && printf '%s' "$err" | grep -qF "container 'btquota-res': disk-quota cannot hold a container with capability 'sys_resource'"; then
   ok "disk-quota with capability sys_resource is refused with a clear error"
 else notok "disk-quota with sys_resource (rc $rc, '$(oneline "$err")')"; fi
 
@@ -223,6 +260,7 @@ if [ ${#vmfs[@]} -gt 0 ]; then
 #!/bin/sh
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0
 export BERTH_TEMPLATES=/work/templates
+$idmap_env
 echo "# guest kernel \$(uname -r)"
 for fd in $devs; do
   fs=\${fd%%:*} dev=/dev/\${fd#*:}

@@ -102,6 +102,7 @@ check "only lo is visible inside ($(oneline "$out"), host has $(ls /sys/class/ne
 
 # ---- writes land in the upper layer; run is ephemeral ---------------------------
 mkdir -p "$tmp/sync"
+chmod 1777 "$tmp/sync" # writable in a user namespace too (the idmap lane)
 def $N-upper 'template = "busybox"' "mount sync { source = \"$tmp/sync\"
   target = \"/sync\" }"
 timeout -k 5 60 "$B" run --no-tty -c "$tmp/c/$N-upper" --state-dir "$state" $N-upper -- /bin/sh -c \

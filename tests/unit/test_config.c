@@ -325,7 +325,7 @@ static const struct bad_case bad_cases[] = {
         { "restart_max_delay_below_delay", CT("  restart-delay = 10s\n  restart-max-delay = 5s"),
           4, "restart-max-delay: shorter than restart-delay" },
         { "idmap_bad", CT("  idmap = \"100000\""),
-          3, "idmap: '100000' is not HOSTID:COUNT or auto (e.g. 100000:65536)" },
+          3, "idmap: '100000' is not HOSTID:COUNT, auto or none (e.g. 100000:65536)" },
         { "idmap_past_last_id", CT("  idmap = \"4294967290:100\""),
           3, "idmap: '4294967290:100' runs past the last id" },
         { "mount_idmap_needs_idmap", CT("  mount d {\n    source = \"/srv\"\n    target = \"/d\"\n    idmap = true\n  }"),
@@ -418,6 +418,56 @@ static void test_config_parse_buffer_canonical_paths_accepted(void **state)
         assert_int_equal(d.n, 0);
         spec_set_done(&set);
         diag_done(&d);
+}
+
+/* ---- idmap: "none", and berthd's --default-idmap ($BERTH_DEFAULT_IDMAP) -- */
+
+static void test_config_parse_buffer_default_idmap(void **state)
+{
+        (void) state;
+        const char *text = "container a {\n  template = \"busybox\"\n}\n"
+                           "container b {\n  template = \"busybox\"\n  idmap = \"none\"\n}\n"
+                           "container c {\n  template = \"busybox\"\n  idmap = \"100000:65536\"\n}\n";
+        struct spec_set set = { 0 };
+        struct diag d = { 0 };
+        /* Without the default: none for a and b. */
+        unsetenv(CONFIG_DEFAULT_IDMAP_ENV);
+        parse_and_validate(text, strlen(text), &set, &d);
+        assert_int_equal(d.n, 0);
+        assert_false(spec_set_find_container(&set, "a")->idmap);
+        assert_false(spec_set_find_container(&set, "b")->idmap);
+        spec_set_done(&set);
+        diag_done(&d);
+
+        /* With auto: a takes it, b opts out, c keeps its own. */
+        setenv(CONFIG_DEFAULT_IDMAP_ENV, "auto", 1);
+        set = (struct spec_set){ 0 };
+        d = (struct diag){ 0 };
+        parse_and_validate(text, strlen(text), &set, &d);
+        assert_int_equal(d.n, 0);
+        const struct spec_container *a = spec_set_find_container(&set, "a");
+        assert_true(a->idmap && a->idmap_auto && a->idmap_default);
+        assert_int_equal(a->idmap_count, 65536);
+        assert_false(spec_set_find_container(&set, "b")->idmap);
+        const struct spec_container *c = spec_set_find_container(&set, "c");
+        assert_true(c->idmap && !c->idmap_auto && !c->idmap_default);
+        assert_int_equal(c->idmap_host_uid, 100000);
+        spec_set_done(&set);
+        diag_done(&d);
+
+        /* A bad default is an error at the container's line. */
+        setenv(CONFIG_DEFAULT_IDMAP_ENV, "7", 1);
+        set = (struct spec_set){ 0 };
+        d = (struct diag){ 0 };
+        parse_and_validate(text, strlen(text), &set, &d);
+        assert_int_equal(d.n, 1);
+        char buf[512];
+        assert_string_equal(diag_format(&d.entries[0], buf, sizeof buf),
+                            "t.conf:1: idmap: the default (--default-idmap, $BERTH_DEFAULT_IDMAP): '7' is not "
+                            "HOSTID:COUNT, auto or none (e.g. 100000:65536)");
+        spec_set_done(&set);
+        diag_done(&d);
+        unsetenv(CONFIG_DEFAULT_IDMAP_ENV);
 }
 
 /* ---- several mistakes, one pass --------------------------------------- */
@@ -1377,6 +1427,7 @@ int main(void)
         static const struct CMUnitTest fixed[] = {
                 cmocka_unit_test(test_config_parse_buffer_rootfs_resolving_to_host_root),
                 cmocka_unit_test(test_config_parse_buffer_canonical_paths_accepted),
+                cmocka_unit_test(test_config_parse_buffer_default_idmap),
                 cmocka_unit_test(test_config_parse_buffer_five_mistakes_five_diagnostics),
                 cmocka_unit_test(test_config_parse_buffer_errors_in_two_containers),
                 cmocka_unit_test(test_config_parse_buffer_deep_nesting),
