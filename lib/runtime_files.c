@@ -39,7 +39,7 @@ int runtime_template_root(const struct spec_set *set, const struct spec_containe
                 /* built by berthd (tbuild.h), never at a start */
                 _cleanup_(image_info_freep) struct image_info *built = NULL;
                 if (image_read(state_dir, t->name, &built) < 0 || strncmp(built->source, "build:", 6) != 0)
-                        return error_set(e, -EAGAIN, "template '%s' (%s:%d) is not built yet (berthd builds it; "
+                        return error_set_msg(e, -EAGAIN, "template '%s' (%s:%d) is not built yet (berthd builds it; "
                                                      "see berthctl template logs %s)", t->name, t->file, t->line,
                                          t->name);
         } else if (t && t->from) {

@@ -396,7 +396,8 @@ static int walk_entry(struct walk *w, int sfd, const char *name, int dfd, const 
         if (fstatat(sfd, name, &st, top ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
                 return error_set(w->e, -errno, "copy: %s/%s", w->source, rel);
         if (++w->entries > COPY_ENTRIES_MAX)
-                return error_set(w->e, -E2BIG, "copy: %s has more than %d entries", w->source, COPY_ENTRIES_MAX);
+                return error_set_msg(w->e, -E2BIG, "copy: %s has more than %d entries", w->source,
+                                     COPY_ENTRIES_MAX);
         char head[PATH_MAX + 64];
         int hn = snprintf(head, sizeof head, "%s%c%o%c", rel, 0, (unsigned) (st.st_mode & 0177777), 0);
         if (w->h)
@@ -720,6 +721,7 @@ static int run_step(struct build *b, const char *root, char *const argv[], char 
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (null < 0 || dup2(null, 0) < 0 || dup2(b->log, 1) < 0 || dup2(b->log, 2) < 0)
                         _exit(127);
+                (void) close_range(3, ~0U, 0); /* nothing of berthd's reaches a step */
                 if (root) {
                         if (unshare(CLONE_NEWPID) < 0) {
                                 dprintf(2, "berth: unshare(CLONE_NEWPID): %s\n", strerror(errno));
@@ -767,8 +769,8 @@ static int run_step(struct build *b, const char *root, char *const argv[], char 
         logf_(b, "berth: %s failed: exit status %d\n", what, code);
         char last[300];
         log_last_error(b->log, last, sizeof last);
-        return error_set(b->e, -EIO, "%s failed (%s: exit status %d)%s%s", what, cmd, code, last[0] ? ": " : "",
-                         last);
+        return error_set_msg(b->e, -EIO, "%s failed (%s: exit status %d)%s%s", what, cmd, code,
+                             last[0] ? ": " : "", last);
 }
 
 /* Device nodes go (but overlayfs whiteouts, 0:0 character devices, when
@@ -1130,7 +1132,7 @@ static int build_in(struct build *b, const struct spec_set *set, const struct sp
                         if (r < 0)
                                 return r;
                         if (tbuild_current(b->state_dir, p->name, &pw, why, sizeof why) <= 0)
-                                return error_set(b->e, -EAGAIN, "its parent '%s' is not built (%s)", p->name, why);
+                                return error_set_msg(b->e, -EAGAIN, "its parent '%s' is not built (%s)", p->name, why);
                 } else {
                         logf_(b, "berth: importing the image of '%s' (%s)\n", p->name, p->from);
                         int r = image_ensure(b->state_dir, p->name, p->from, b->e);
