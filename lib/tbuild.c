@@ -766,9 +766,9 @@ static int run_step(struct build *b, const char *root, char *const argv[], char 
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         if (code == 0)
                 return 0;
-        logf_(b, "berth: %s failed: exit status %d\n", what, code);
         char last[300];
         log_last_error(b->log, last, sizeof last);
+        logf_(b, "berth: %s failed: exit status %d\n", what, code);
         return error_set_msg(b->e, -EIO, "%s failed (%s: exit status %d)%s%s", what, cmd, code,
                              last[0] ? ": " : "", last);
 }
