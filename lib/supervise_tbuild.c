@@ -10,6 +10,8 @@
  * (and what runs on it) as it was. */
 
 #include "supervise_internal.h"
+#include <sys/prctl.h>
+
 #include "image.h"
 #include "tbuild.h"
 
@@ -132,8 +134,11 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         return 0;
 }
 
-static void worker_child(struct manager *m, int fd, const char *name)
+static void worker_child(struct manager *m, int fd, const char *name, pid_t parent)
 {
+        /* A build outlives no berthd: the next one removes what it left. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(1);
         sigset_t none;
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
@@ -180,6 +185,7 @@ static void start_next(struct manager *m)
                         int p[2];
                         if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
                                 return;
+                        pid_t self = getpid();
                         pid_t pid = fork();
                         if (pid < 0) {
                                 close(p[0]);
@@ -188,7 +194,7 @@ static void start_next(struct manager *m)
                         }
                         if (pid == 0) {
                                 close(p[0]);
-                                worker_child(m, p[1], en->name);
+                                worker_child(m, p[1], en->name, self);
                         }
                         close(p[1]);
                         (void) setpgid(pid, pid);

@@ -9,7 +9,9 @@
 #include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -714,10 +716,14 @@ static int run_step(struct build *b, const char *root, char *const argv[], char 
         char cmd[512];
         argv_text(argv, cmd, sizeof cmd);
         logf_(b, "+ %s\n", cmd);
+        pid_t self = getpid();
         pid_t pid = fork();
         if (pid < 0)
                 return error_set(b->e, -errno, "cannot fork");
         if (pid == 0) {
+                /* the step dies with the build (and the build with berthd) */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+                        _exit(127);
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (null < 0 || dup2(null, 0) < 0 || dup2(b->log, 1) < 0 || dup2(b->log, 2) < 0)
                         _exit(127);
@@ -730,6 +736,8 @@ static int run_step(struct build *b, const char *root, char *const argv[], char 
                         pid_t init = fork();
                         if (init < 0)
                                 _exit(127);
+                        if (init == 0) /* PID 1 of its namespace: getppid() says 0 */
+                                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                         if (init > 0) {
                                 int st;
                                 while (waitpid(init, &st, 0) < 0)
