@@ -108,7 +108,7 @@ check "template logs of an unbuilt template says so" eval '[[ "$out" == *"no bui
 
 # ---- edit: plan, background rebuild, swap --------------------------------------------------
 pa=$(pid_of $P-a) pb=$(pid_of $P-b) pm=$(pid_of $P-m)
-{ base v2 5; rest; } > "$D/conf/t.conf"
+{ base v2 10; rest; } > "$D/conf/t.conf"
 plan=$(ctl plan 2>&1)
 case $plan in *"rebuild template ${P}base (run changed)"*) ok "plan shows the rebuild and why" ;;
   *) nok "plan: $(oneline "$plan")" ;; esac
@@ -117,9 +117,9 @@ printf '%s\n' "$plan" | grep -qE "then restart +$P-a " && printf '%s\n' "$plan" 
 case $plan in *"rebuild template ${P}app (parent '${P}base' changed)"*) ok "plan shows the child template's rebuild" ;;
   *) nok "plan (child): $(oneline "$plan")" ;; esac
 ctl reload >/dev/null 2>&1 || nok "reload failed"
-sleep 2
+sleep 1
+check "the container still sees the old layer during the rebuild" test "$(X $P-a -- cat /etc/$P-version)" = v1
 check "during the rebuild the old container keeps running (same pid)" test "$(pid_of $P-a)" = "$pa"
-check "the container still sees the old layer" test "$(X $P-a -- cat /etc/$P-version)" = v1
 wait_until 60 eval '[ "$(pid_of $P-a)" != "$pa" ] && state_is $P-a running' &&
   ok "once the new build is ready the container restarts" || nok "$P-a did not restart: $(jget $P-a state)"
 check "it runs on the new layer" test "$(X $P-a -- cat /etc/$P-version)" = v2
@@ -148,7 +148,7 @@ case $plan in *"rebuild template"*) nok "plan after a restart: $(oneline "$plan"
 
 # ---- a failing run step ----------------------------------------------------------------------
 pa=$(pid_of $P-a)
-sed -i "s|sleep 0; echo v2|echo $P-failing-step >\&2; exit 3; echo v3|; s|sleep 5; echo v2|echo $P-failing-step >\&2; exit 3; echo v3|" "$D/conf/t.conf"
+sed -i "s|sleep 0; echo v2|echo $P-failing-step >\&2; exit 3; echo v3|; s|sleep 10; echo v2|echo $P-failing-step >\&2; exit 3; echo v3|" "$D/conf/t.conf"
 ctl reload >/dev/null 2>&1 || nok "reload (failing step) failed"
 bstat() { inspect $P-a | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["template_build"]["status"])' 2>/dev/null; }
 wait_until 60 eval '[ "$(bstat)" = failed ]' && ok "a failing run step fails the build" ||
