@@ -684,6 +684,74 @@ static void read_sysctl(struct ctx *x, const struct scan *scan, int rec, struct 
         }
 }
 
+/* network NAME { address = ... } blocks of the container whose record is
+ * rec: the pre-scan took them out of libconfuse's text into its entries.
+ * Whether NAME is a declared network, and the address in it, is
+ * config_check's. */
+static void read_attachments(struct ctx *x, const struct scan *scan, int rec, struct spec_container *c)
+{
+        for (size_t i = rec >= 0 ? (size_t) rec + 1 : scan->n; i < scan->n && scan->recs[i].depth > 0; i++) {
+                const struct sec_rec *b = &scan->recs[i];
+                if (b->parent != rec || !b->title || !streq(b->name, "network"))
+                        continue;
+                if (!name_is_valid(b->title)) {
+                        err(x, b->line, "network '%s': not a network name", b->title);
+                        continue;
+                }
+                if (c->net_mode != NET_BRIDGE) {
+                        err(x, b->line, "network '%s': an extra network needs the container on a berth network "
+                            "(network { bridge = NETWORK }), not mode '%s'", b->title, net_mode_to_string(c->net_mode));
+                        continue;
+                }
+                if (c->n_attach >= SPEC_ATTACH_MAX) {
+                        err(x, b->line, "network '%s': more than %d extra networks", b->title, SPEC_ATTACH_MAX);
+                        continue;
+                }
+                struct spec_attach a = { .address_auto = true, .line = b->line };
+                bool twice = streq_ptr(c->network, b->title);
+                for (size_t k = 0; k < c->n_attach && !twice; k++)
+                        twice = streq(c->attach[k].network, b->title);
+                if (twice) {
+                        err(x, b->line, "network '%s': the container is on it already", b->title);
+                        continue;
+                }
+                size_t lo = 0, hi = scan->n_entries; /* entries are by record: bisect to this block's */
+                while (lo < hi) {
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (scan->entries[mid].rec < (int) i)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                for (size_t k = lo; k < scan->n_entries && scan->entries[k].rec == (int) i; k++) {
+                        const struct scan_entry *e = &scan->entries[k];
+                        if (!streq(e->key, "address"))
+                                err(x, e->line, "unknown key '%s' in network '%s' (only address)", e->key, b->title);
+                        else if (a.line_address)
+                                err(x, e->line, "network '%s'.address: set twice (first at line %d)", b->title,
+                                    a.line_address);
+                        else if (!streq(e->value, "auto") && parse_ipv4(e->value, &a.address) < 0)
+                                err(x, e->line, "network '%s'.address: '%s' is not an IPv4 address (or auto)",
+                                    b->title, e->value);
+                        else {
+                                a.address_auto = streq(e->value, "auto");
+                                a.line_address = e->line;
+                        }
+                }
+                struct spec_attach *v = realloc(c->attach, (c->n_attach + 1) * sizeof *v);
+                a.network = strdup(b->title);
+                if (!v || !a.network) {
+                        free(a.network);
+                        if (v)
+                                c->attach = v;
+                        oom(x);
+                        return;
+                }
+                c->attach = v;
+                c->attach[c->n_attach++] = a;
+        }
+}
+
 static void read_rlimits(struct ctx *x, const struct scan *scan, int rec, struct spec_container *c)
 {
         const struct scan_entry *first, *e;
@@ -802,6 +870,7 @@ static struct spec_container *read_container(struct ctx *x, cfg_t *s, const stru
         read_idmap(x, s, c);
 
         read_network_block(x, cfg_getsec(s, "network"), c);
+        read_attachments(x, scan, rec_idx, c);
         read_limits(x, cfg_getsec(s, "limits"), c);
         read_sysctl(x, scan, rec_idx, c);
         read_rlimits(x, scan, rec_idx, c);

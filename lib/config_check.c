@@ -66,6 +66,7 @@ static void check_cycles(struct spec_set *set, const struct nameidx *ix, struct 
 struct addr_use {
         uint32_t addr;
         size_t idx;
+        int line; /* of the address */
 };
 
 static int cmp_addr_use(const void *a, const void *b)
@@ -124,10 +125,33 @@ static void check_networks(struct spec_set *set, struct diag *d)
                                          set->networks[i]->file, set->networks[i]->line);
 }
 
+/* A fixed address of c on berth's network net (key names it in messages):
+ * true when it is one a container may have. */
+static bool check_static_address(const struct spec_container *c, const char *key, int line,
+                                 const struct spec_network *net, struct in_addr address, struct diag *d)
+{
+        if (net->prefix < 8 || net->prefix > 30)
+                return false;
+        uint32_t mask = ~0U << (32 - net->prefix), a = in_addr_host(address), sub = in_addr_host(net->subnet);
+        char buf[INET_ADDRSTRLEN], sbuf[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &address, buf, sizeof buf);
+        inet_ntop(AF_INET, &net->subnet, sbuf, sizeof sbuf);
+        if ((a & mask) != sub)
+                diag_add(d, c->file, line, "%s: %s is outside network '%s' (%s/%u)", key, buf, net->name, sbuf,
+                         net->prefix);
+        else if (a == sub || a == (sub | ~mask))
+                diag_add(d, c->file, line, "%s: %s is the network or broadcast address of '%s'", key, buf, net->name);
+        else if (a == in_addr_host(net->gateway))
+                diag_add(d, c->file, line, "%s: %s is the gateway of '%s'", key, buf, net->name);
+        else
+                return true;
+        return false;
+}
+
 static void check_addresses(struct spec_set *set, struct diag *d)
 {
         size_t n = set->n_containers;
-        _cleanup_free_ struct addr_use *uses = calloc(n + 1, sizeof *uses);
+        _cleanup_free_ struct addr_use *uses = calloc(n * (1 + SPEC_ATTACH_MAX) + 1, sizeof *uses);
         _cleanup_free_ size_t *count = calloc(set->n_networks + 1, sizeof(size_t));
         size_t nu = 0;
         if (!uses || !count)
@@ -158,6 +182,10 @@ static void check_addresses(struct spec_set *set, struct diag *d)
                                 diag_add(d, c->file, c->line_publish,
                                          "network.publish: only on a network berth manages ('%s' is a host bridge)",
                                          c->network);
+                        if (c->n_attach)
+                                diag_add(d, c->file, c->attach[0].line, "network '%s': extra networks only beside "
+                                         "a network berth manages ('%s' is a host bridge)", c->attach[0].network,
+                                         c->network);
                         continue;
                 }
                 for (size_t j = 0; j < c->n_publish; j++)
@@ -182,24 +210,26 @@ static void check_addresses(struct spec_set *set, struct diag *d)
                                  "network.gateway: not on berth's network '%s' (its gateway is the network's)",
                                  net->name);
                 count[ni]++;
-                if (c->address_auto || net->prefix < 8 || net->prefix > 30)
-                        continue;
-                uint32_t mask = ~0U << (32 - net->prefix), a = in_addr_host(c->address),
-                         sub = in_addr_host(net->subnet);
-                char buf[INET_ADDRSTRLEN], sbuf[INET_ADDRSTRLEN];
-                inet_ntop(AF_INET, &c->address, buf, sizeof buf);
-                inet_ntop(AF_INET, &net->subnet, sbuf, sizeof sbuf);
-                if ((a & mask) != sub)
-                        diag_add(d, c->file, c->line_address, "network.address: %s is outside network '%s' (%s/%u)",
-                                 buf, net->name, sbuf, net->prefix);
-                else if (a == sub || a == (sub | ~mask))
-                        diag_add(d, c->file, c->line_address,
-                                 "network.address: %s is the network or broadcast address of '%s'", buf, net->name);
-                else if (a == in_addr_host(net->gateway))
-                        diag_add(d, c->file, c->line_address, "network.address: %s is the gateway of '%s'", buf,
-                                 net->name);
-                else
-                        uses[nu++] = (struct addr_use){ a, i };
+                if (!c->address_auto && check_static_address(c, "network.address", c->line_address, net, c->address, d))
+                        uses[nu++] = (struct addr_use){ in_addr_host(c->address), i, c->line_address };
+                for (size_t k = 0; k < c->n_attach; k++) {
+                        const struct spec_attach *at = &c->attach[k];
+                        size_t nj = 0;
+                        while (nj < set->n_networks && !streq(set->networks[nj]->name, at->network))
+                                nj++;
+                        if (nj == set->n_networks) {
+                                diag_add(d, c->file, at->line, "network '%s': not declared by any file (an extra "
+                                         "network must be berth's: network %s { subnet = ... })", at->network,
+                                         at->network);
+                                continue;
+                        }
+                        count[nj]++;
+                        char key[SPEC_NAME_MAX + 32];
+                        snprintf(key, sizeof key, "network '%s'.address", at->network);
+                        if (!at->address_auto &&
+                            check_static_address(c, key, at->line_address, set->networks[nj], at->address, d))
+                                uses[nu++] = (struct addr_use){ in_addr_host(at->address), i, at->line_address };
+                }
         }
         qsort(uses, nu, sizeof *uses, cmp_addr_use);
         for (size_t i = 1; i < nu; i++)
@@ -207,10 +237,11 @@ static void check_addresses(struct spec_set *set, struct diag *d)
                         const struct spec_container *a = set->containers[uses[i - 1].idx],
                                                     *b = set->containers[uses[i].idx];
                         char buf[INET_ADDRSTRLEN];
-                        inet_ntop(AF_INET, &b->address, buf, sizeof buf);
-                        diag_add(d, b->file, b->line_address,
+                        struct in_addr ba = { htonl(uses[i].addr) };
+                        inet_ntop(AF_INET, &ba, buf, sizeof buf);
+                        diag_add(d, b->file, uses[i].line,
                                  "network.address: %s is already used by container '%s' (%s:%d)", buf, a->name,
-                                 a->file, a->line_address);
+                                 a->file, uses[i - 1].line);
                 }
         for (size_t ni = 0; ni < set->n_networks; ni++) {
                 const struct spec_network *net = set->networks[ni];
@@ -335,6 +366,9 @@ void config_check_set(struct spec_set *set, char *const *unparsed, struct diag *
         (void) tbuild_check(set, d);
         for (size_t i = 0; i < n; i++) {
                 const struct spec_container *c = set->containers[i];
+                if (c->console && c->stdin_open)
+                        diag_add(d, c->file, c->line_stdin,
+                                 "stdin: container '%s' has console = true: the console is its input already", c->name);
                 for (int which = 0; which < 2; which++) {
                         char *const *deps = which == 0 ? c->after : c->requires;
                         const char *key = which == 0 ? "after" : "requires";

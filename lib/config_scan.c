@@ -425,7 +425,15 @@ static int open_brace(struct checker *ck, const struct tok *t, const cfg_opt_t *
                         const cfg_opt_t *o = opt_find(cur, ck->buf, name);
                         int nl = (int) name->len;
                         const char *np = ck->buf + name->start;
-                        if (o && o->type == CFGT_SEC) {
+                        if (o && o->type == CFGT_SEC && title && what >= 0 && ck->s->recs[what].depth == 0 &&
+                            streq(ck->s->recs[what].name, "container") && streq(o->name, "network")) {
+                                /* network NAME { address = ... } in a container: an extra
+                                 * interface (config.c reads it from the entries). libconfuse
+                                 * cannot have a block both titled and untitled, so it never
+                                 * sees this one. */
+                                f.freeform = true;
+                                f.blank_from = (ssize_t) name->start;
+                        } else if (o && o->type == CFGT_SEC) {
                                 f.opts = o->subopts;
                                 f.freeform = schema_is_freeform(o);
                                 if (ck->sp > 0)

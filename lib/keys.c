@@ -91,6 +91,56 @@ static bool equal_publish(const void *a, const void *b)
         return n == C(b)->n_publish && (n == 0 || memcmp(C(a)->publish, C(b)->publish, n * sizeof(struct publish)) == 0);
 }
 
+/* The extra networks (network NAME { }): nothing while there are none, so
+ * the hashes of every record from before them stay valid. */
+static void hash_attach(struct key_hasher *s, const void *p)
+{
+        const struct spec_container *c = p;
+        if (!c->n_attach)
+                return;
+        key_hash_u64(s, "attach", c->n_attach);
+        for (size_t i = 0; i < c->n_attach; i++) {
+                key_hash_str(s, "a.net", c->attach[i].network);
+                key_hash_u64(s, "a.addr", c->attach[i].address_auto ? 0 : in_addr_host(c->attach[i].address));
+        }
+}
+
+static bool equal_attach(const void *pa, const void *pb)
+{
+        const struct spec_container *a = pa, *b = pb;
+        if (a->n_attach != b->n_attach)
+                return false;
+        for (size_t i = 0; i < a->n_attach; i++)
+                if (!streq(a->attach[i].network, b->attach[i].network) ||
+                    a->attach[i].address_auto != b->attach[i].address_auto ||
+                    (!a->attach[i].address_auto && a->attach[i].address.s_addr != b->attach[i].address.s_addr))
+                        return false;
+        return true;
+}
+
+static void attach_list(const struct spec_container *c, char *buf, size_t size)
+{
+        size_t o = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < c->n_attach && o < size; i++)
+                o += (size_t) snprintf(buf + o, size - o, "%s%s", i ? "+" : "", c->attach[i].network);
+        if (!c->n_attach)
+                snprintf(buf, size, "none");
+}
+
+/* "networks db → db+cache": the extra networks as a plan reason. */
+static bool describe_attach(const void *a, const void *b, char *buf, size_t size)
+{
+        char x[128], y[128];
+        attach_list(a, x, sizeof x);
+        attach_list(b, y, sizeof y);
+        if (streq(x, y))
+                snprintf(buf, size, "network addresses");
+        else
+                snprintf(buf, size, "networks %s → %s", x, y);
+        return true;
+}
+
 static void hash_mounts(struct key_hasher *s, const void *p)
 {
         const struct spec_container *c = p;
@@ -410,7 +460,9 @@ static const struct key_def table[] = {
           .hash_tag = "stop-timeout", .dflt = 10 * SEC, .def = "10s", .doc = "how long to wait before killing" },
 
         /* container.network: restart */
-        { "container", "network", KEY_BLOCK, KEY_NO_FIELD, .doc = "the container's network" },
+        { "container", "network", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, .hash = hash_attach,
+          .equal = equal_attach, .describe = describe_attach, .reason = "network",
+          .doc = "the container's network: the untitled block is eth0, network NAME { } an extra interface" },
         { "container.network", "mode", KEY_ENUM, SC(net_mode), 0, KEY_CLASS_RESTART, KEYF_BY_BLOCK,
           .words = net_mode_words, .hash_tag = "net-mode", .reason = "network", .dflt = NET_NONE,
           .def = "bridge when bridge is set, otherwise none", .doc = "none, bridge, host, macvlan or ipvlan" },
@@ -579,6 +631,13 @@ static const struct key_def table[] = {
         { "container", "update", KEY_ENUM, SC(update), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH | KEYF_SHOW_VALUES,
           .words = update_words, .hash_tag = "update", .dflt = UPDATE_AUTO, .def = "auto",
           .doc = "auto: restarted onto its template once a rebuild is ready; manual: only by berthctl restart" },
+        /* console and stdin (21): restart, sparse */
+        { "container", "console", KEY_BOOL, SC(console), 0, KEY_CLASS_RESTART, KEYF_SPARSE_HASH | KEYF_SHOW_VALUES,
+          .hash_tag = "console", .def = "false",
+          .doc = "a pty of the container's own as its terminal, held by its monitor: berthctl console" },
+        { "container", "stdin", KEY_BOOL, SC(stdin_open), SC(line_stdin), KEY_CLASS_RESTART,
+          KEYF_SPARSE_HASH | KEYF_SHOW_VALUES, .hash_tag = "stdin", .def = "false",
+          .doc = "the standard input is a pipe held by the monitor, fed by berthctl attach (else /dev/null)" },
         /* container.snapshot: supervise (berthd's schedule, lib/supervise_snapshot.c) */
         { "container", "snapshot", KEY_BLOCK, KEY_NO_FIELD, .doc = "scheduled snapshots of the writable layer" },
         { "container.snapshot", "every", KEY_DURATION, SC(snapshot_every), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,

@@ -513,11 +513,22 @@ void net_veth_name_alt(const char *container, const char *owner, char ret[IFNAMS
         (void) snprintf(ret, IFNAMSIZ, "vx%013llx", (unsigned long long) (h & 0xfffffffffffffull));
 }
 
+void net_attach_veth_name(const char *container, const char *owner, const char *network, char ret[IFNAMSIZ])
+{
+        uint64_t h = fnv1a64(FNV1A64_INIT, owner, strlen(owner));
+        h = fnv1a64(h, "/", 1);
+        h = fnv1a64(h, container, strlen(container));
+        h = fnv1a64(h, "/", 1);
+        h = fnv1a64(h, network, strlen(network));
+        (void) snprintf(ret, IFNAMSIZ, "vn%013llx", (unsigned long long) (h & 0xfffffffffffffull));
+}
+
 /* The host veth of container made by owner: alias
  * "berth-veth:<container>@<owner>"; one without "@" was made before
  * owners were recorded (a single berthd) and counts as ours. */
 static bool veth_is_ours(struct rtnl_link *l, const char *container, const char *owner)
 {
+        /* container may be "NAME/NETWORK": an extra interface's key. */
         const char *a = rtnl_link_get_ifalias(l);
         size_t pl = strlen(NET_VETH_ALIAS_PREFIX), cl = strlen(container);
         if (!streq(link_kind(l), "veth") || !a || strncmp(a, NET_VETH_ALIAS_PREFIX, pl) != 0 ||
@@ -596,8 +607,8 @@ static int container_lladdr(struct in_addr address, const char *seed, struct nl_
         return *ret ? 0 : -ENOMEM;
 }
 
-static int veth_create(struct nl_sock *s, const char *ifname, int master, int netns_fd, uint32_t mtu,
-                       struct in_addr address)
+static int veth_create(struct nl_sock *s, const char *ifname, const char *peer_name, int master, int netns_fd,
+                       uint32_t mtu, struct in_addr address)
 {
         _cleanup_(nladdr_putp) struct nl_addr *lladdr = NULL;
         int r = container_lladdr(address, ifname, &lladdr);
@@ -613,7 +624,7 @@ static int veth_create(struct nl_sock *s, const char *ifname, int master, int ne
         rtnl_link_set_master(veth, master);
         rtnl_link_set_flags(veth, IFF_UP);
         /* The peer is born inside the container's netns, already named. */
-        rtnl_link_set_name(peer, NET_CONTAINER_IFNAME);
+        rtnl_link_set_name(peer, peer_name);
         rtnl_link_set_ns_fd(peer, netns_fd);
         rtnl_link_set_addr(peer, lladdr);
         if (mtu) {
@@ -652,9 +663,8 @@ static int route_add_default(struct nl_sock *s, int ifindex, struct in_addr gate
         return nlerr(rtnl_route_add(s, rt, NLM_F_EXCL));
 }
 
-/* Inside the container's netns: lo and eth0 up, address, default route.
- * No address (dhcp: the container's own client), no gateway: neither. */
-static int container_configure(int netns_fd, const struct spec_network *n, struct in_addr address)
+static int container_configure_if(int netns_fd, const char *ifname, bool primary, const struct spec_network *n,
+                                  struct in_addr address)
 {
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open_in(netns_fd, &s);
@@ -667,7 +677,7 @@ static int container_configure(int netns_fd, const struct spec_network *n, struc
         r = link_set_up(s, lo);
         if (r < 0)
                 return r;
-        r = link_get(s, NET_CONTAINER_IFNAME, &eth);
+        r = link_get(s, ifname, &eth);
         if (r < 0)
                 return r;
         r = link_set_up(s, eth);
@@ -677,16 +687,25 @@ static int container_configure(int netns_fd, const struct spec_network *n, struc
         if (!address.s_addr)
                 return 0;
         r = addr_add(s, ifindex, address, n->prefix);
-        if (r >= 0 && n->gateway.s_addr)
+        if (r >= 0 && primary && n->gateway.s_addr)
                 r = route_add_default(s, ifindex, n->gateway);
         if (r < 0 || !n->v6)
                 return r;
         struct in6_addr a6;
         net_address6(n, address, &a6);
         r = addr_add6(s, ifindex, &a6, n->prefix6);
-        if (r < 0)
+        if (r < 0 || !primary)
                 return r;
         return route_add_default6(s, ifindex, &n->gateway6);
+}
+
+/* Inside the container's netns: lo and eth0 up, address, default route.
+ * No address (dhcp: the container's own client), no gateway: neither.
+ * An extra interface (ifname not eth0): up, its addresses, no default
+ * route (its subnet's route comes with the address). */
+static int container_configure(int netns_fd, const struct spec_network *n, struct in_addr address)
+{
+        return container_configure_if(netns_fd, NET_CONTAINER_IFNAME, true, n, address);
 }
 
 /* A bridge no berth made (no berth alias): the operator's br0. */
@@ -744,13 +763,15 @@ int net_container_vlan(const char *container, net_mode_t mode, const char *paren
         return container_configure(netns_fd, n, address);
 }
 
-int net_container_setup(const char *container, const char *owner, int netns_fd, const struct spec_network *n,
-                        struct in_addr address)
+/* A veth pair onto n's bridge: its host side named names[0] (else
+ * names[1], when n_names is 2 and the first is another's), alias
+ * NET_VETH_ALIAS_PREFIX key@owner; its peer ifname inside netns_fd,
+ * configured (primary: with lo and the default routes). */
+static int plumb(const char *key, const char *owner, int netns_fd, const struct spec_network *n,
+                 struct in_addr address, char names[][IFNAMSIZ], int n_names, const char *peer, bool primary)
 {
-        char names[2][IFNAMSIZ], *ifname = names[0];
-        net_veth_name(container, names[0]);
-        net_veth_name_alt(container, owner, names[1]);
-        _cleanup_free_ char *alias = strdup_printf(NET_VETH_ALIAS_PREFIX "%s@%s", container, owner);
+        char *ifname = names[0];
+        _cleanup_free_ char *alias = strdup_printf(NET_VETH_ALIAS_PREFIX "%s@%s", key, owner);
         if (!alias)
                 return -ENOMEM;
         _cleanup_sock_ struct nl_sock *s = NULL;
@@ -770,14 +791,15 @@ int net_container_setup(const char *container, const char *owner, int netns_fd, 
 
         /* Its usual name, else (taken by another berthd's container of the
          * same name, or by anyone) the name of this owner's alone. */
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < n_names; i++) {
                 ifname = names[i];
-                r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+                r = veth_create(s, ifname, peer, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
                 if (r == -EEXIST) {
                         /* A leftover of this container (its netns still alive). */
-                        r = veth_remove_ours(s, ifname, container, owner);
+                        r = veth_remove_ours(s, ifname, key, owner);
                         if (r == 0)
-                                r = veth_create(s, ifname, rtnl_link_get_ifindex(br), netns_fd, n->mtu, address);
+                                r = veth_create(s, ifname, peer, rtnl_link_get_ifindex(br), netns_fd, n->mtu,
+                                                address);
                 }
                 if (r != -EEXIST)
                         break;
@@ -805,10 +827,10 @@ int net_container_setup(const char *container, const char *owner, int netns_fd, 
         r = bridge_port_hairpin(ifname);
         if (r < 0)
                 goto out_delete;
-        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ NET_CONTAINER_IFNAME, NULL });
+        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ peer, NULL });
         if (r < 0)
                 goto out_delete;
-        r = container_configure(netns_fd, n, address);
+        r = container_configure_if(netns_fd, peer, primary, n, address);
         if (r < 0)
                 goto out_delete;
         return 0;
@@ -826,9 +848,40 @@ out_delete:
         return r;
 }
 
-int net_container_reattach(const char *container, const char *owner, const struct spec_network *n)
+int net_container_setup(const char *container, const char *owner, int netns_fd, const struct spec_network *n,
+                        struct in_addr address)
 {
-        char ifname[IFNAMSIZ];
+        char names[2][IFNAMSIZ];
+        net_veth_name(container, names[0]);
+        net_veth_name_alt(container, owner, names[1]);
+        return plumb(container, owner, netns_fd, n, address, names, 2, NET_CONTAINER_IFNAME, true);
+}
+
+/* "NAME/NETWORK": the alias key of an extra interface's host veth. */
+static char *attach_key(const char *container, const char *network)
+{
+        return strdup_printf("%s/%s", container, network);
+}
+
+int net_container_attach(const char *container, const char *owner, int netns_fd, unsigned index,
+                         const struct spec_network *n, struct in_addr address)
+{
+        char names[1][IFNAMSIZ], peer[IFNAMSIZ];
+        if (n->external || index == 0 || index > 99)
+                return -EINVAL;
+        net_attach_veth_name(container, owner, n->name, names[0]);
+        snprintf(peer, sizeof peer, "eth%u", index);
+        _cleanup_free_ char *key = attach_key(container, n->name);
+        if (!key)
+                return -ENOMEM;
+        return plumb(key, owner, netns_fd, n, address, names, 1, peer, false);
+}
+
+/* Puts the host veth of key (ours, found under one of names) back on n's
+ * bridge, up, with hairpin. */
+static int reattach(const char *key, const char *owner, const struct spec_network *n, char names[][IFNAMSIZ],
+                    int n_names)
+{
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
         if (r < 0)
@@ -839,9 +892,21 @@ int net_container_reattach(const char *container, const char *owner, const struc
                 return r;
         if (!link_is_our_bridge(br))
                 return -ENODEV;
-        r = veth_find_ours(s, container, owner, ifname, &veth);
-        if (r < 0)
-                return r;
+        const char *ifname = NULL;
+        for (int i = 0; i < n_names && !ifname; i++) {
+                _cleanup_link_ struct rtnl_link *l = NULL;
+                r = link_get(s, names[i], &l);
+                if (r == -ENODEV)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (veth_is_ours(l, key, owner)) {
+                        ifname = names[i];
+                        veth = TAKE_PTR(l);
+                }
+        }
+        if (!ifname)
+                return -ENODEV;
         if (rtnl_link_get_master(veth) != rtnl_link_get_ifindex(br)) {
                 r = nlerr(rtnl_link_enslave(s, br, veth));
                 if (r < 0)
@@ -853,6 +918,83 @@ int net_container_reattach(const char *container, const char *owner, const struc
         return bridge_port_hairpin(ifname);
 }
 
+int net_container_reattach(const char *container, const char *owner, const struct spec_network *n)
+{
+        char names[2][IFNAMSIZ];
+        net_veth_name(container, names[0]);
+        net_veth_name_alt(container, owner, names[1]);
+        return reattach(container, owner, n, names, 2);
+}
+
+int net_container_attach_reattach(const char *container, const char *owner, const struct spec_network *n)
+{
+        char names[1][IFNAMSIZ];
+        net_attach_veth_name(container, owner, n->name, names[0]);
+        _cleanup_free_ char *key = attach_key(container, n->name);
+        if (!key)
+                return -ENOMEM;
+        return reattach(key, owner, n, names, 1);
+}
+
+int net_container_attach_veth(const char *container, const char *owner, const char *network, char ifname[IFNAMSIZ])
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *key = attach_key(container, network);
+        if (!key)
+                return -ENOMEM;
+        net_attach_veth_name(container, owner, network, ifname);
+        _cleanup_link_ struct rtnl_link *l = NULL;
+        r = link_get(s, ifname, &l);
+        if (r < 0)
+                return r;
+        return veth_is_ours(l, key, owner) ? 0 : -ENODEV;
+}
+
+struct extra_veths {
+        const char *container, *owner;
+        char **names;
+        int error;
+};
+
+/* An extra interface's host veth of container, owner's: alias
+ * "berth-veth:<container>/<network>@<owner>". */
+static void extra_veths_one(struct nl_object *o, void *data)
+{
+        struct extra_veths *x = data;
+        struct rtnl_link *l = (struct rtnl_link *) o;
+        const char *a = rtnl_link_get_ifalias(l), *name = rtnl_link_get_name(l);
+        size_t pl = strlen(NET_VETH_ALIAS_PREFIX), cl = strlen(x->container);
+        if (x->error || !a || !name || !streq(link_kind(l), "veth") || strncmp(a, NET_VETH_ALIAS_PREFIX, pl) != 0 ||
+            strncmp(a + pl, x->container, cl) != 0 || a[pl + cl] != '/')
+                return;
+        const char *at = strrchr(a, '@');
+        if (at && streq(at + 1, x->owner))
+                x->error = strv_push(&x->names, name);
+}
+
+int net_container_extra_veths(const char *container, const char *owner, char ***ret)
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_(cache_freep) struct nl_cache *cache = NULL;
+        r = nlerr(rtnl_link_alloc_cache(s, AF_UNSPEC, &cache));
+        if (r < 0)
+                return r;
+        struct extra_veths x = { .container = container, .owner = owner };
+        nl_cache_foreach(cache, extra_veths_one, &x);
+        if (x.error < 0) {
+                strv_free(x.names);
+                return x.error;
+        }
+        *ret = x.names; /* NULL: none */
+        return 0;
+}
+
 int net_container_teardown(const char *container, const char *owner)
 {
         char ifname[IFNAMSIZ];
@@ -862,12 +1004,25 @@ int net_container_teardown(const char *container, const char *owner)
                 return r;
         _cleanup_link_ struct rtnl_link *veth = NULL;
         r = veth_find_ours(s, container, owner, ifname, &veth);
-        if (r == -ENODEV)
-                return 0;
-        if (r < 0)
-                return r;
-        r = nlerr(rtnl_link_delete(s, veth));
-        return r == -ENODEV ? 0 : r;
+        if (r == 0) {
+                r = nlerr(rtnl_link_delete(s, veth));
+                if (r == -ENODEV)
+                        r = 0;
+        } else if (r == -ENODEV)
+                r = 0;
+        /* Its extra interfaces (network NAME { }), by their aliases. */
+        char **extra = NULL;
+        int q = net_container_extra_veths(container, owner, &extra);
+        for (size_t i = 0; q >= 0 && extra && extra[i]; i++) {
+                _cleanup_link_ struct rtnl_link *l = NULL;
+                int k = link_get(s, extra[i], &l);
+                if (k >= 0)
+                        k = nlerr(rtnl_link_delete(s, l));
+                if (k < 0 && k != -ENODEV && r >= 0)
+                        r = k;
+        }
+        strv_free(extra);
+        return r < 0 ? r : q < 0 ? q : 0;
 }
 
 int net_loopback_up(int netns_fd)

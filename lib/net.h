@@ -75,9 +75,31 @@ int net_container_setup(const char *container, const char *owner, int netns_fd, 
  * (ours), up, with hairpin: after someone deleted the bridge and berthd
  * made it again. -ENODEV when owner's veth or the bridge is missing. */
 int net_container_reattach(const char *container, const char *owner, const struct spec_network *n);
-/* Removes owner's host veth of the container (its peer goes with it); never
- * another berthd's of the same name. 0 when already gone. */
+/* Removes owner's host veths of the container, eth0's and every extra
+ * interface's (their peers go with them); never another berthd's of the
+ * same name. 0 when already gone. */
 int net_container_teardown(const char *container, const char *owner);
+
+/* Extra interfaces (network NAME { } in a container): eth1, eth2, ... on
+ * berth's networks, beside eth0. Each is a veth pair whose host side is
+ * net_attach_veth_name's, "vn<13 hex digits of a hash of owner, container
+ * and network>", with the alias "berth-veth:<container>/<network>@<owner>"
+ * (never taken for eth0's by an older berth: '/' is in no name). */
+void net_attach_veth_name(const char *container, const char *owner, const char *network, char ret[IFNAMSIZ]);
+/* As net_container_setup, for the extra interface eth<index> (index >= 1)
+ * on berth's network n: its address and the route to n's subnet, no default
+ * route. -ENODEV when the bridge is missing or not berth's, -EINVAL for a
+ * network berth does not own. */
+int net_container_attach(const char *container, const char *owner, int netns_fd, unsigned index,
+                         const struct spec_network *n, struct in_addr address);
+/* As net_container_reattach, for the container's extra interface on n. */
+int net_container_attach_reattach(const char *container, const char *owner, const struct spec_network *n);
+/* The host veth of the container's extra interface on network: 0 and its
+ * name, -ENODEV when there is none of owner's. */
+int net_container_attach_veth(const char *container, const char *owner, const char *network, char ifname[IFNAMSIZ]);
+/* The names of owner's host veths of the container's extra interfaces
+ * (strv, NULL when none; caller frees). */
+int net_container_extra_veths(const char *container, const char *owner, char ***ret);
 /* Gives the container whose network namespace is netns_fd an eth0 that is
  * a macvlan (mode bridge) or ipvlan (mode l2) child of the host interface
  * parent, with address/n->prefix and a default route via n->gateway (none

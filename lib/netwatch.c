@@ -85,8 +85,9 @@ static void handle_dellink(struct netwatch *w, const struct nlmsghdr *h)
         if (streq(kind, "bridge") && netwatch_alias_network(alias, w->owner, network, sizeof network))
                 w->fn(NETWATCH_BRIDGE, network, name, w->userdata);
         else if (streq(kind, "veth") && strncmp(alias, NET_VETH_ALIAS_PREFIX, vl) == 0) {
-                /* "<container>@<owner>": ours only; without "@": from
-                 * before owners, taken as ours. */
+                /* "<container>@<owner>" (eth0) or "<container>/<network>@<owner>"
+                 * (an extra interface): ours only; without "@": from before
+                 * owners, taken as ours. */
                 char container[256];
                 const char *at = strrchr(alias + vl, '@');
                 size_t cl = at ? (size_t) (at - alias - vl) : strlen(alias + vl);
@@ -94,6 +95,9 @@ static void handle_dellink(struct netwatch *w, const struct nlmsghdr *h)
                         return;
                 memcpy(container, alias + vl, cl);
                 container[cl] = 0;
+                char *slash = strchr(container, '/');
+                if (slash)
+                        *slash = 0;
                 if (name_is_valid(container))
                         w->fn(NETWATCH_VETH, container, name, w->userdata);
         }

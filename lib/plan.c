@@ -227,11 +227,13 @@ static int propagate(const struct spec_set *desired, size_t i, struct decision *
 
         if (!d->active)
                 return 0;
-        if (c->net_mode == NET_BRIDGE && c->network) {
-                size_t ni = nidx_find(nix, desired->n_networks, c->network);
+        /* Its network, and each of its extra networks. */
+        for (size_t k = 0; c->net_mode == NET_BRIDGE && c->network && k <= c->n_attach; k++) {
+                const char *net = k == 0 ? c->network : c->attach[k - 1].network;
+                size_t ni = nidx_find(nix, desired->n_networks, net);
                 if (ni != PLAN_NO_INDEX && ndec[ni].kind == PLAN_NETWORK_RECREATE) {
                         join(extra, sizeof extra, "; ", "network ");
-                        append(extra, sizeof extra, c->network);
+                        append(extra, sizeof extra, net);
                         append(extra, sizeof extra, " changed: ");
                         append(extra, sizeof extra, ndec[ni].recreate_fields);
                 }

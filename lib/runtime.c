@@ -44,6 +44,11 @@ struct runtime_internal {
         char net_owner[NET_OWNER_MAX];    /* owner id of our bridges, veths, cgroups (the state directory's) */
         struct in_addr address;
         bool veth_made, bridge_made;
+        /* The extra interfaces (spec->attach[i]: eth<i+1>). */
+        const struct spec_network *attach_net[SPEC_ATTACH_MAX];
+        struct in_addr attach_address[SPEC_ATTACH_MAX];
+        bool attach_bridge_made[SPEC_ATTACH_MAX];
+        bool attach_hosts[SPEC_ATTACH_MAX]; /* its line is in that network's hosts file */
         char *hosts_dir;                /* the networks directory whose hosts file lists us */
         bool state_written;             /* a foreground run's state record */
         char *stage;                    /* foreground: where the record is written before it is published */
@@ -145,6 +150,16 @@ static int going_setup(void *userdata, pid_t pid, struct spawn_handoff *h, struc
                         if (r < 0)
                                 return error_set(e, r, "cannot plumb the container into network '%s'", in->net->name);
                         in->veth_made = true;
+                        for (size_t i = 0; i < in->spec->n_attach && in->attach_net[i]; i++) {
+                                r = net_container_attach(in->spec->name, in->net_owner, nsfd, (unsigned) i + 1,
+                                                         in->attach_net[i], in->attach_address[i]);
+                                if (r == -EEXIST)
+                                        return error_set(e, 0, "its host interface on network '%s' exists and is "
+                                                         "not berth's", in->attach_net[i]->name);
+                                if (r < 0)
+                                        return error_set(e, r, "cannot plumb the container into network '%s' (eth%zu)",
+                                                         in->attach_net[i]->name, i + 1);
+                        }
                 }
         }
         /* Last, so that nothing fails after they are handed on: the child
@@ -243,8 +258,58 @@ static void setup_external_network(const struct spec_container *c, struct runtim
                 in->address = c->address;
 }
 
+static int ensure_bridge(const struct spec_network *net, const char *owner, struct error *e)
+{
+        int r = net_bridge_ensure(net, owner);
+        if (r == -EEXIST)
+                return error_set(e, 0, "bridge '%s' exists and was not created by berth", net->bridge);
+        if (r == -EBUSY)
+                return error_set(e, 0, "bridge '%s' belongs to another berthd (another state directory)", net->bridge);
+        if (r < 0)
+                return error_set(e, r, "cannot create bridge '%s'", net->bridge);
+        return 0;
+}
+
+/* c's address on net (want NULL: auto) from the network's IPAM file in the
+ * networks directory dfd, and its line in net's hosts file. */
+static int assign_address(const struct spec_set *set, const struct spec_container *c, int dfd,
+                          const struct spec_network *net, const struct in_addr *want, struct in_addr *ret,
+                          struct error *e)
+{
+        /* Static addresses of the others on this network (as eth0 or an
+         * extra interface) are never handed out. */
+        _cleanup_free_ struct in_addr *reserved = calloc(set->n_containers * (1 + SPEC_ATTACH_MAX) + 1,
+                                                         sizeof *reserved);
+        size_t nr = 0;
+        if (!reserved)
+                return error_set(e, -ENOMEM, "network '%s': cannot list its containers", net->name);
+        for (size_t i = 0; i < set->n_containers; i++) {
+                const struct spec_container *o = set->containers[i];
+                if (o == c || o->net_mode != NET_BRIDGE)
+                        continue;
+                if (streq_ptr(o->network, net->name) && !o->address_auto)
+                        reserved[nr++] = o->address;
+                for (size_t k = 0; k < o->n_attach; k++)
+                        if (streq(o->attach[k].network, net->name) && !o->attach[k].address_auto)
+                                reserved[nr++] = o->attach[k].address;
+        }
+        int r = ipam_assign(dfd, net, c->name, want, reserved, nr, ret);
+        if (r == -ENOSPC)
+                return error_set(e, 0, "network '%s' has no free address left", net->name);
+        if (r < 0)
+                return error_set(e, r, "cannot assign an address on '%s'", net->name);
+
+        /* A hostname that is no valid name is only the container's own. */
+        r = hostsfile_set(dfd, net->name, c->name, c->hostname && name_is_valid(c->hostname) ? c->hostname : NULL,
+                          ret);
+        if (r < 0)
+                return error_set(e, r, "cannot write the hosts file of network '%s'", net->name);
+        return 0;
+}
+
 /* Bridge and address of a bridged container, and its line in the network's
- * hosts file, which becomes its /etc/hosts (etc_dir/hosts). */
+ * hosts file, which becomes its /etc/hosts (etc_dir/hosts); the same (but
+ * the /etc/hosts) on each of its extra networks. */
 static int setup_bridge_network(const struct spec_set *set, const struct spec_container *c, const char *state_dir,
                                 struct runtime_internal *in, struct error *e)
 {
@@ -253,13 +318,9 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
                 return error_set(e, 0, "network '%s' is not declared", c->network);
         in->net = net;
         bool existed = if_nametoindex(net->bridge) != 0;
-        int r = net_bridge_ensure(net, in->net_owner);
-        if (r == -EEXIST)
-                return error_set(e, 0, "bridge '%s' exists and was not created by berth", net->bridge);
-        if (r == -EBUSY)
-                return error_set(e, 0, "bridge '%s' belongs to another berthd (another state directory)", net->bridge);
+        int r = ensure_bridge(net, in->net_owner, e);
         if (r < 0)
-                return error_set(e, r, "cannot create bridge '%s'", net->bridge);
+                return r;
         in->bridge_made = !existed;
 
         _cleanup_free_ char *dir = state_networks_dir(state_dir);
@@ -269,28 +330,28 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
         _cleanup_close_ int dfd = r < 0 ? r : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return error_set(e, r < 0 ? r : -errno, "cannot open %s", dir);
-        /* Static addresses of the others on this network are never handed out. */
-        _cleanup_free_ struct in_addr *reserved = calloc(set->n_containers + 1, sizeof *reserved);
-        size_t nr = 0;
-        if (!reserved)
-                return error_set(e, -ENOMEM, "network '%s': cannot list its containers", net->name);
-        for (size_t i = 0; i < set->n_containers; i++) {
-                const struct spec_container *o = set->containers[i];
-                if (o != c && o->net_mode == NET_BRIDGE && streq_ptr(o->network, c->network) && !o->address_auto)
-                        reserved[nr++] = o->address;
+        r = assign_address(set, c, dfd, net, c->address_auto ? NULL : &c->address, &in->address, e);
+        if (r < 0)
+                return r;
+        in->hosts_dir = strdup(dir);
+        if (!in->hosts_dir)
+                return error_set(e, -ENOMEM, "network '%s'", net->name);
+        for (size_t i = 0; i < c->n_attach; i++) {
+                const struct spec_attach *at = &c->attach[i];
+                const struct spec_network *an = spec_set_find_network(set, at->network);
+                if (!an)
+                        return error_set(e, 0, "network '%s' is not declared", at->network);
+                existed = if_nametoindex(net_bridge_name(an)) != 0;
+                r = ensure_bridge(an, in->net_owner, e);
+                if (r < 0)
+                        return r;
+                in->attach_bridge_made[i] = !existed;
+                in->attach_net[i] = an;
+                r = assign_address(set, c, dfd, an, at->address_auto ? NULL : &at->address, &in->attach_address[i], e);
+                if (r < 0)
+                        return r;
+                in->attach_hosts[i] = true;
         }
-        r = ipam_assign(dfd, net, c->name, c->address_auto ? NULL : &c->address, reserved, nr, &in->address);
-        if (r == -ENOSPC)
-                return error_set(e, 0, "network '%s' has no free address left", net->name);
-        if (r < 0)
-                return error_set(e, r, "cannot assign an address on '%s'", net->name);
-
-        /* A hostname that is no valid name is only the container's own. */
-        r = hostsfile_set(dfd, net->name, c->name, c->hostname && name_is_valid(c->hostname) ? c->hostname : NULL,
-                          &in->address);
-        if (r < 0)
-                return error_set(e, r, "cannot write the hosts file of network '%s'", net->name);
-        in->hosts_dir = TAKE_PTR(dir);
         r = hostsfile_link(dfd, net->name, in->etc);
         if (r == -EXDEV) {
                 /* containers/ on another file system than networks/: a copy,
@@ -749,13 +810,20 @@ void runtime_destroy(struct runtime_container *rc)
                 (void) net_container_teardown(rc->name, in->net_owner);
         if (in && in->hosts_dir && in->net) {
                 _cleanup_close_ int hd = open(in->hosts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (hd >= 0)
+                if (hd >= 0) {
                         (void) hostsfile_set(hd, in->net->name, rc->name, NULL, NULL);
+                        for (size_t i = 0; i < SPEC_ATTACH_MAX; i++)
+                                if (in->attach_hosts[i])
+                                        (void) hostsfile_set(hd, in->attach_net[i]->name, rc->name, NULL, NULL);
+                }
         }
         if (in && in->nat_table)
                 (void) nat_remove(in->nat_table, NULL);
         if (in && in->bridge_made && in->net)
                 (void) net_bridge_remove(in->net->bridge, in->net_owner);
+        for (size_t i = 0; in && i < SPEC_ATTACH_MAX; i++)
+                if (in->attach_bridge_made[i])
+                        (void) net_bridge_remove(net_bridge_name(in->attach_net[i]), in->net_owner);
         if (rc->pidfd >= 0)
                 close(rc->pidfd);
         if (rc->pty_master >= 0)
@@ -869,8 +937,14 @@ int runtime_recorded_address(const char *state_dir, const struct spec_container 
 {
         if (c->net_mode != NET_BRIDGE || !c->network)
                 return -ENOENT;
+        return runtime_recorded_address_on(state_dir, c->network, c->name, buf);
+}
+
+int runtime_recorded_address_on(const char *state_dir, const char *network, const char *name,
+                                char buf[INET_ADDRSTRLEN])
+{
         _cleanup_free_ char *nd = state_networks_dir(state_dir);
-        _cleanup_free_ char *file = strdup_printf("%s.ipam", c->network);
+        _cleanup_free_ char *file = strdup_printf("%s.ipam", network);
         if (!nd || !file)
                 return -ENOMEM;
         _cleanup_close_ int dfd = open(nd, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -883,7 +957,7 @@ int runtime_recorded_address(const char *state_dir, const struct spec_container 
         struct ipam_table t = { 0 };
         r = ipam_table_parse(text, &t);
         for (size_t i = 0; r >= 0 && i < t.n; i++)
-                if (streq(t.entries[i].name, c->name)) {
+                if (streq(t.entries[i].name, name)) {
                         inet_ntop(AF_INET, &t.entries[i].address, buf, INET_ADDRSTRLEN);
                         ipam_table_done(&t);
                         return 0;

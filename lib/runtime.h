@@ -79,6 +79,10 @@ int runtime_delete_data(const char *state_dir, const char *name);
 /* The address c holds on its network as recorded in STATE/networks (for a
  * container re-adopted without its state record). 0, -ENOENT or -errno. */
 int runtime_recorded_address(const char *state_dir, const struct spec_container *c, char buf[INET_ADDRSTRLEN]);
+/* The same for the container name on network (its eth0's or an extra
+ * interface's). */
+int runtime_recorded_address_on(const char *state_dir, const char *network, const char *name,
+                                char buf[INET_ADDRSTRLEN]);
 
 /* The address a bridged container got (after runtime_start), or INADDR_ANY. */
 struct in_addr runtime_address(const struct runtime_container *rc);

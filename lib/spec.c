@@ -43,6 +43,9 @@ struct spec_container *spec_container_free(struct spec_container *c)
         free(c->gateway_text);
         free(c->publish);
         strv_free(c->dns);
+        for (size_t i = 0; i < c->n_attach; i++)
+                free(c->attach[i].network);
+        free(c->attach);
         free(c->limits.cpuset);
         for (size_t i = 0; i < c->n_mounts; i++) {
                 free(c->mounts[i].name);

@@ -15,6 +15,7 @@
 #define SPEC_SECRETS_MAX 64              /* secret blocks in one container */
 #define SPEC_SECRET_SIZE_MAX (1U << 20)  /* bytes of one secret file */
 #define SPEC_DNS_MAX 3                    /* nameservers (resolv.conf's MAXNS) */
+#define SPEC_ATTACH_MAX 8                 /* network NAME { } blocks (eth1...) in one container */
 #define SPEC_USEC_PER_MSEC 1000ULL
 #define SPEC_USEC_PER_SEC 1000000ULL
 
@@ -199,6 +200,15 @@ struct spec_template {
 };
 
 enum { UPDATE_AUTO, UPDATE_MANUAL };
+/* network NAME { address = ... } in a container: an interface more (eth1,
+ * eth2, ... in declaration order) on berth's network NAME, beside the
+ * primary one (the untitled network block, eth0: default route, ports). */
+struct spec_attach {
+        char *network;
+        bool address_auto;
+        struct in_addr address; /* when static */
+        int line, line_address;
+};
 
 struct spec_container {
         char *name;
@@ -243,6 +253,8 @@ struct spec_container {
         struct publish *publish;
         size_t n_publish;
         char **dns;
+        struct spec_attach *attach; /* the extra interfaces, eth1 on */
+        size_t n_attach;
 
         struct spec_limits limits;
 
@@ -285,10 +297,16 @@ struct spec_container {
         uint64_t env_file_digest; /* of the file's content (config_load_dir); 0 = unread */
         char **env_file_env;      /* its entries, as read then */
 
+        /* Terminal and input (berthctl console, attach): the monitor holds
+         * a pty of the container's devpts as its terminal, or the write end
+         * of a pipe that is its stdin (else /dev/null). */
+        bool console;
+        bool stdin_open;
+
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
         int line_publish, line_idmap, line_user, line_seccomp, line_stop_signal;
-        int line_env_file, line_io_device;
+        int line_env_file, line_io_device, line_stdin;
 };
 
 struct spec_set {

@@ -125,6 +125,17 @@ static json_object *definition_json(const struct spec_container *c)
                 json_object_array_add(pub, o);
         }
         json_object_object_add(d, "publish", pub);
+        json_object *att = json_object_new_array();
+        for (size_t i = 0; i < c->n_attach; i++) {
+                char aa[INET_ADDRSTRLEN] = "auto";
+                if (!c->attach[i].address_auto)
+                        (void) inet_ntop(AF_INET, &c->attach[i].address, aa, sizeof aa);
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "network", json_object_new_string(c->attach[i].network));
+                json_object_object_add(o, "address", json_object_new_string(aa));
+                json_object_array_add(att, o);
+        }
+        json_object_object_add(d, "networks", att);
         json_object_object_add(d, "dns", strv_json(c->dns));
         json_object *l = json_object_new_object();
         json_object_object_add(l, "memory", json_object_new_uint64(c->limits.memory));
@@ -146,6 +157,8 @@ static json_object *definition_json(const struct spec_container *c)
         } else
                 json_object_object_add(d, "io_max", NULL);
         json_object_object_add(d, "read_only_root", json_object_new_boolean(c->read_only_root));
+        json_object_object_add(d, "console", json_object_new_boolean(c->console));
+        json_object_object_add(d, "stdin", json_object_new_boolean(c->stdin_open));
         json_object_object_add(d, "sysctl", strv_json(c->sysctl));
         json_object *rl = json_object_new_object();
         for (size_t i = 0; i < c->n_rlimits; i++) {
@@ -273,6 +286,44 @@ static json_object *idmap_json(struct manager *m, struct unit *u, const char *di
         return o;
 }
 
+static json_object *interface_json(const char *ifname, const char *network, const char *address,
+                                   const char *host_veth)
+{
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "interface", json_object_new_string(ifname));
+        json_object_object_add(o, "network", json_object_new_string(network));
+        json_object_object_add(o, "address", json_object_new_string(address));
+        json_object_object_add(o, "host_veth", host_veth && host_veth[0] ? json_object_new_string(host_veth) : NULL);
+        return o;
+}
+
+/* A bridged container's interfaces: eth0 on its network, eth1... on its
+ * extra ones (network NAME { }), each with its address and host veth (while
+ * it runs). */
+static json_object *interfaces_json(struct manager *m, struct unit *u)
+{
+        json_object *a = json_object_new_array();
+        const struct spec_container *c = u->spec;
+        if (!c || c->net_mode != NET_BRIDGE)
+                return a;
+        bool running = u->state == U_RUNNING || u->state == U_STOPPING;
+        char veth[IFNAMSIZ] = "", addr[INET_ADDRSTRLEN] = "";
+        if (running && net_container_veth(u->name, m->net_owner, veth) < 0)
+                veth[0] = 0;
+        json_object_array_add(a, interface_json("eth0", c->network, u->address, veth));
+        for (size_t i = 0; i < c->n_attach; i++) {
+                char ifname[32];
+                snprintf(ifname, sizeof ifname, "eth%u", (unsigned) (i + 1));
+                veth[0] = addr[0] = 0;
+                if (running && net_container_attach_veth(u->name, m->net_owner, c->attach[i].network, veth) < 0)
+                        veth[0] = 0;
+                if (running && runtime_recorded_address_on(m->o.state_dir, c->attach[i].network, u->name, addr) < 0)
+                        addr[0] = 0;
+                json_object_array_add(a, interface_json(ifname, c->attach[i].network, addr, veth));
+        }
+        return a;
+}
+
 static json_object *unit_json(struct manager *m, struct unit *u, bool full)
 {
         json_object *o = json_object_new_object();
@@ -339,6 +390,7 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                 if (tb)
                         json_object_object_add(o, "template_build", tb);
         }
+        json_object_object_add(o, "interfaces", interfaces_json(m, u));
         json_object_object_add(o, "cgroup", cgroup_json(u));
         json_object *probes = json_object_new_array();
         for (uint32_t i = 0; i < HEALTH_LAST_N; i++) {

@@ -24,10 +24,15 @@ static void network_heal(struct manager *m, const struct spec_network *n)
         size_t ok = 0, failed = 0;
         for (size_t i = 0; i < m->n_units; i++) {
                 struct unit *u = m->units[i];
-                if (u->state != U_RUNNING || !u->spec || u->spec->net_mode != NET_BRIDGE ||
-                    !streq_ptr(u->spec->network, n->name))
+                if (u->state != U_RUNNING || !u->spec || u->spec->net_mode != NET_BRIDGE)
                         continue;
-                r = net_container_reattach(u->name, m->net_owner, n);
+                bool primary = streq_ptr(u->spec->network, n->name), extra = false;
+                for (size_t k = 0; k < u->spec->n_attach && !extra; k++)
+                        extra = streq(u->spec->attach[k].network, n->name);
+                if (!primary && !extra)
+                        continue;
+                r = primary ? net_container_reattach(u->name, m->net_owner, n)
+                            : net_container_attach_reattach(u->name, m->net_owner, n);
                 if (r < 0) {
                         failed++;
                         emit(m, u->name, "network-failed", "cannot re-attach to bridge '%s': %s", bridge, strerror(-r));
@@ -41,19 +46,25 @@ static void network_heal(struct manager *m, const struct spec_network *n)
                     n->name, bridge, ok, ok == 1 ? "" : "s");
 }
 
-/* A running container's host veth was deleted (with it, its eth0): a new
- * pair into its network namespace, with the same address and MAC. Nothing
- * when the container is ending (its namespace is gone: that is what
- * deleted the veth) or is not ours to plumb. */
+static const struct spec_network *network_up(struct manager *m, const char *name)
+{
+        for (size_t i = 0; i < m->n_networks_up; i++)
+                if (streq(m->networks_up[i]->name, name))
+                        return m->networks_up[i];
+        return NULL;
+}
+
+/* A running container's host veth was deleted (with it, its eth0 or ethN):
+ * a new pair into its network namespace, with the same address and MAC, for
+ * each of its interfaces whose veth is missing. Nothing when the container
+ * is ending (its namespace is gone: that is what deleted the veth) or is
+ * not ours to plumb. */
 static void container_heal(struct manager *m, struct unit *u)
 {
         if (u->state != U_RUNNING || !u->spec || u->spec->net_mode != NET_BRIDGE || !u->address[0] ||
             unit_init_pidfd(u) < 0)
                 return;
-        const struct spec_network *n = NULL;
-        for (size_t i = 0; i < m->n_networks_up && !n; i++)
-                if (streq(m->networks_up[i]->name, u->spec->network))
-                        n = m->networks_up[i];
+        const struct spec_network *n = network_up(m, u->spec->network);
         struct in_addr a;
         if (!n || inet_pton(AF_INET, u->address, &a) != 1)
                 return;
@@ -63,18 +74,40 @@ static void container_heal(struct manager *m, struct unit *u)
         /* Its init still runs after the open: the namespace is its own. */
         if (nsfd < 0 || syscall(SYS_pidfd_send_signal, u->init_pidfd, 0, NULL, 0) < 0)
                 return;
-        int r = net_container_setup(u->name, m->net_owner, nsfd, n, a);
         char ifname[IFNAMSIZ];
-        if (r < 0 || net_container_veth(u->name, m->net_owner, ifname) < 0)
-                net_veth_name(u->name, ifname);
-        if (r < 0) {
-                emit(m, u->name, "network-failed", "its veth '%s' was deleted and cannot be made again: %s", ifname,
-                     strerror(-r));
-                return;
+        if (net_container_veth(u->name, m->net_owner, ifname) == -ENODEV) {
+                int r = net_container_setup(u->name, m->net_owner, nsfd, n, a);
+                if (r < 0 || net_container_veth(u->name, m->net_owner, ifname) < 0)
+                        net_veth_name(u->name, ifname);
+                if (r < 0)
+                        emit(m, u->name, "network-failed", "its veth '%s' was deleted and cannot be made again: %s",
+                             ifname, strerror(-r));
+                else {
+                        emit(m, u->name, "network-healed", "its veth '%s' was deleted by someone else: made again "
+                             "on '%s'", ifname, net_bridge_name(n));
+                        log_warning("container '%s': its veth '%s' was deleted by someone else: made again", u->name,
+                                    ifname);
+                }
         }
-        emit(m, u->name, "network-healed", "its veth '%s' was deleted by someone else: made again on '%s'", ifname,
-             net_bridge_name(n));
-        log_warning("container '%s': its veth '%s' was deleted by someone else: made again", u->name, ifname);
+        for (size_t i = 0; i < u->spec->n_attach; i++) {
+                const struct spec_attach *at = &u->spec->attach[i];
+                const struct spec_network *an = network_up(m, at->network);
+                char buf[INET_ADDRSTRLEN];
+                if (!an || net_container_attach_veth(u->name, m->net_owner, at->network, ifname) != -ENODEV ||
+                    runtime_recorded_address_on(m->o.state_dir, at->network, u->name, buf) < 0 ||
+                    inet_pton(AF_INET, buf, &a) != 1)
+                        continue;
+                int r = net_container_attach(u->name, m->net_owner, nsfd, (unsigned) i + 1, an, a);
+                if (r < 0)
+                        emit(m, u->name, "network-failed", "its veth '%s' (eth%zu on '%s') was deleted and cannot "
+                             "be made again: %s", ifname, i + 1, at->network, strerror(-r));
+                else {
+                        emit(m, u->name, "network-healed", "its veth '%s' (eth%zu) was deleted by someone else: "
+                             "made again on '%s'", ifname, i + 1, net_bridge_name(an));
+                        log_warning("container '%s': its veth '%s' was deleted by someone else: made again",
+                                    u->name, ifname);
+                }
+        }
 }
 
 static void on_link_lost(enum netwatch_lost what, const char *name, const char *ifname, void *userdata)
@@ -89,9 +122,8 @@ static void on_link_lost(enum netwatch_lost what, const char *name, const char *
                 /* netwatch told only of our veths (by their alias); a new
                  * one of the same container may be there already. */
                 struct unit *u = unit_find(m, name);
-                char own[IFNAMSIZ];
-                if (u && net_container_veth(u->name, m->net_owner, own) == -ENODEV)
-                        container_heal(m, u);
+                if (u)
+                        container_heal(m, u); /* whichever of its veths is missing */
                 return;
         }
         for (size_t i = 0; i < m->n_networks_up; i++) {

@@ -64,7 +64,7 @@ static void test_hooks_run_timeout_kills_the_group(void **state)
         assert_int_equal(run(script, 300 * SPEC_USEC_PER_MSEC, 0, &e), -ETIMEDOUT);
         clock_gettime(CLOCK_MONOTONIC, &b);
         double took = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
-        assert_true(took < 2.0);
+        assert_true(took < 10.0); /* far below the hook's 30 s, with room for a loaded machine */
         assert_string_equal(e.msg, "hook post-start: killed after its timeout of 300ms: started");
         sleep(4);
         assert_int_equal(access(marker, F_OK), -1); /* the background child was killed too */

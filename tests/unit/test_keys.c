@@ -29,7 +29,7 @@ static const struct {
         { "container.rootfs", "@rootfs = \"/srv/other\"" },
         { "container.seccomp", "seccomp = \"unconfined\"" },
         { "container.idmap", "idmap = \"100000:65536\"" },
-        { "container.network", "network { mode = \"host\" }" },
+        { "container.network", "network { bridge = \"lan0\" }\n network lan1 { }" },
         { "container.network.mode", "network { mode = \"host\" }" },
         { "container.network.bridge", "network { bridge = \"lan0\" }" },
         { "container.network.address", "network { bridge = \"lan0\"\n address = \"198.18.4.10\" }" },

@@ -525,10 +525,80 @@ static void test_net_veth_name_fits(void **state)
         assert_string_equal(b, c);
 }
 
+/* An extra interface's host veth: "vn" and 13 hex digits, the same for the
+ * same owner, container and network, another for any other. */
+static void test_net_attach_veth_name(void **state)
+{
+        (void) state;
+        char a[IFNAMSIZ], b[IFNAMSIZ];
+        net_attach_veth_name("web", OWNER, "db", a);
+        assert_int_equal(strlen(a), 15);
+        assert_true(strncmp(a, "vn", 2) == 0);
+        net_attach_veth_name("web", OWNER, "db", b);
+        assert_string_equal(a, b);
+        net_attach_veth_name("web", OWNER, "cache", b);
+        assert_string_not_equal(a, b);
+        net_attach_veth_name("web", OWNER_B, "db", b);
+        assert_string_not_equal(a, b);
+        net_attach_veth_name("web2", OWNER, "db", b);
+        assert_string_not_equal(a, b);
+        net_veth_name("web", b);
+        assert_string_not_equal(a, b);
+}
+
+/* eth0 and an extra eth1 (here on the same bridge): eth1 has its address
+ * and no default route, is found by its network, listed, left alone by
+ * another owner's teardown and removed with eth0 by ours. */
+static void test_container_attach_extra(void **state)
+{
+        (void) state;
+        REQUIRE_ROOT();
+        assert_int_equal(net_bridge_ensure(&net, OWNER), 0);
+        int ns1 = netns_new();
+        struct in_addr a0 = subnet_addr(20), a1 = subnet_addr(21);
+        assert_int_equal(net_container_setup(c1, OWNER, ns1, &net, a0), 0);
+        assert_int_equal(net_container_attach(c1, OWNER, ns1, 1, &net, a1), 0);
+        char v0[IFNAMSIZ], v1[IFNAMSIZ], got[IFNAMSIZ];
+        net_veth_name(c1, v0);
+        net_attach_veth_name(c1, OWNER, net.name, v1);
+        assert_true(link_exists(v0));
+        assert_true(link_exists(v1));
+        assert_int_equal(net_container_attach_veth(c1, OWNER, net.name, got), 0);
+        assert_string_equal(got, v1);
+        assert_int_equal(net_container_attach_veth(c1, OWNER_B, net.name, got), -ENODEV);
+        char **extra = NULL;
+        assert_int_equal(net_container_extra_veths(c1, OWNER, &extra), 0);
+        assert_int_equal(strv_length(extra), 1);
+        assert_string_equal(extra[0], v1);
+        strv_free(extra);
+
+        char out[512], a[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &a1, a, sizeof a);
+        char *addr[] = { "/usr/sbin/ip", "-4", "-o", "addr", "show", "eth1", NULL };
+        run_in(ns1, addr, out, sizeof out, false);
+        assert_non_null(strstr(out, a));
+        char *route[] = { "/usr/sbin/ip", "-4", "-o", "route", "show", "default", NULL };
+        run_in(ns1, route, out, sizeof out, false);
+        assert_non_null(strstr(out, "eth0"));
+        assert_null(strstr(out, "eth1"));
+        /* Someone deletes the bridge port's master: reattach puts it back. */
+        assert_int_equal(net_container_attach_reattach(c1, OWNER, &net), 0);
+
+        assert_int_equal(net_container_teardown(c1, OWNER_B), 0);
+        assert_true(link_exists(v1));
+        assert_int_equal(net_container_teardown(c1, OWNER), 0);
+        assert_false(link_exists(v0));
+        assert_false(link_exists(v1));
+        assert_int_equal(net_container_attach_reattach(c1, OWNER, &net), -ENODEV);
+        close(ns1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_net_veth_name_fits),
+                cmocka_unit_test(test_net_attach_veth_name),
+                cmocka_unit_test(test_container_attach_extra),
                 cmocka_unit_test(test_bridge_ensure_creates),
                 cmocka_unit_test(test_bridge_ensure_updates_ours),
                 cmocka_unit_test(test_bridge_ensure_refuses_foreign),
