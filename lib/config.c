@@ -1028,8 +1028,32 @@ static struct spec_template *read_template(struct ctx *x, cfg_t *s, const struct
                 err(x, line, "template name '%s' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})", title ? title : "");
         read_keys(x, s, "template", t);
         if (!t->from)
-                err(x, line, "template '%s': from is required (e.g. from = \"oci-archive:/srv/images/app.tar\")",
+                err(x, line, "template '%s': from is required (e.g. from = \"debian\" or \"oci-archive:/srv/images/app.tar\")",
                     t->name);
+        /* copy { source target }, untitled and repeated: the pre-scan's
+         * records of this block's copies, in order, give their lines. */
+        unsigned n = cfg_size(s, "copy");
+        int rec_idx = rec ? (int) (rec - scan->recs) : -1;
+        size_t next = rec_idx >= 0 ? (size_t) rec_idx + 1 : scan->n;
+        t->copies = n ? calloc(n, sizeof *t->copies) : NULL;
+        if (n && !t->copies) {
+                oom(x);
+                return t;
+        }
+        for (unsigned i = 0; i < n; i++) {
+                cfg_t *b = cfg_getnsec(s, "copy", i);
+                struct spec_template_copy *cp = &t->copies[t->n_copies++];
+                while (next < scan->n && scan->recs[next].depth > 0 &&
+                       !(scan->recs[next].parent == rec_idx && streq(scan->recs[next].name, "copy")))
+                        next++;
+                cp->line = next < scan->n && scan->recs[next].depth > 0 ? scan->recs[next++].line : line;
+                (void) read_one(x, b, "template.copy", "source", cp);
+                (void) read_one(x, b, "template.copy", "target", cp);
+                if (!cp->source)
+                        err(x, cp->line, "copy: source is required (source = \"/host/path\")");
+                if (!cp->target)
+                        err(x, cp->line, "copy: target is required (target = \"/path/in/template\")");
+        }
         return t;
 }
 

@@ -7,6 +7,7 @@
 #include "nameidx.h"
 #include "parse.h"
 #include "seccomp_profile.h"
+#include "tbuild.h"
 #include "util.h"
 
 static void check_cycles(struct spec_set *set, const struct nameidx *ix, struct diag *d)
@@ -362,6 +363,7 @@ void config_check_set(struct spec_set *set, char *const *unparsed, struct diag *
                                          set->templates[j]->file, set->templates[j]->line);
                                 break;
                         }
+        (void) tbuild_check(set, d);
         for (size_t i = 0; i < n; i++) {
                 const struct spec_container *c = set->containers[i];
                 if (c->console && c->stdin_open)

@@ -61,8 +61,9 @@ static cfg_opt_t *schema_block(struct schema *sc, const char *path)
                 assert(sc->n < sc->size);
                 if (k->type == KEY_BLOCK)
                         sc->opts[sc->n++] = (cfg_opt_t) CFG_SEC(k->name, NULL,
-                                                                (k->flags & KEYF_MULTI) ? CFGF_MULTI | CFGF_TITLE
-                                                                                        : CFGF_NONE);
+                                                                (k->flags & KEYF_MULTI)    ? CFGF_MULTI | CFGF_TITLE
+                                                                : (k->flags & KEYF_REPEAT) ? CFGF_MULTI
+                                                                                           : CFGF_NONE);
                 else if (k->flags & KEYF_LIST)
                         sc->opts[sc->n++] = (cfg_opt_t) CFG_PTR_LIST_CB(k->name, NULL, CFGF_NODEFAULT, cval_parse,
                                                                         cval_free);

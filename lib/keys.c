@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "image.h"
+#include "tbuild.h"
 #include "parse.h"
 #include "util.h"
 
@@ -382,6 +383,7 @@ static const char *const restart_words[] = { "no", "on-failure", "always", "unle
 static const char *const net_mode_words[] = { "none", "bridge", "host", "macvlan", "ipvlan", NULL };
 static const char *const mount_type_words[] = { "bind", "tmpfs", NULL };
 static const char *const health_action_words[] = { "restart", "stop", "none", NULL };
+static const char *const update_words[] = { "auto", "manual", NULL };
 
 #define SC(f) offsetof(struct spec_container, f)
 #define SM(f) offsetof(struct spec_mount, f)
@@ -390,6 +392,7 @@ static const char *const health_action_words[] = { "restart", "stop", "none", NU
 #define SS(f) offsetof(struct spec_secret, f)
 #define SH(f) offsetof(struct spec_hook, f)
 #define ST(f) offsetof(struct spec_template, f)
+#define STC(f) offsetof(struct spec_template_copy, f)
 #define MS SPEC_USEC_PER_MSEC
 #define SEC SPEC_USEC_PER_SEC
 
@@ -625,6 +628,9 @@ static const struct key_def table[] = {
         { "container.io-max", "wiops", KEY_U32, SC(limits.io_wiops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
           .max = 1000000000, .hash_tag = "io-wiops", .reason = "io-max.wiops", .zero = "unlimited",
           .def = "unlimited", .doc = "write operations per second" },
+        { "container", "update", KEY_ENUM, SC(update), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH | KEYF_SHOW_VALUES,
+          .words = update_words, .hash_tag = "update", .dflt = UPDATE_AUTO, .def = "auto",
+          .doc = "auto: restarted onto its template once a rebuild is ready; manual: only by berthctl restart" },
         /* console and stdin (21): restart, sparse */
         { "container", "console", KEY_BOOL, SC(console), 0, KEY_CLASS_RESTART, KEYF_SPARSE_HASH | KEYF_SHOW_VALUES,
           .hash_tag = "console", .def = "false",
@@ -642,9 +648,27 @@ static const struct key_def table[] = {
           .doc = "scheduled snapshots kept; older ones are removed" },
 
         /* network: the bridge is recreated, or changed in place */
-        /* template: read when a container starts, hashed nowhere */
-        { "template", "from", KEY_STR, ST(from), ST(line_from), KEY_CLASS_RESTART, .check = image_source_check,
-          .def = "none (required)", .doc = "the image: oci-archive:FILE, oci:DIR[:TAG] or docker-archive:FILE" },
+        /* template: read when a container starts or berthd builds it (tbuild.c), hashed there */
+        { "template", "from", KEY_STR, ST(from), ST(line_from), KEY_CLASS_RESTART, .check = tbuild_from_check,
+          .def = "none (required)",
+          .doc = "the base: \"debian\", \"busybox\", another template's name, or an image: oci-archive:FILE, "
+                 "oci:DIR[:TAG] or docker-archive:FILE" },
+        { "template", "suite", KEY_STR, ST(suite), ST(line_suite), KEY_CLASS_RESTART, .check = tbuild_suite_check,
+          .def = "the host's (/etc/apt/sources.list.d, /etc/apt/sources.list)",
+          .doc = "from = \"debian\": the Debian suite debootstrap installs" },
+        { "template", "mirror", KEY_STR, ST(mirror), ST(line_mirror), KEY_CLASS_RESTART, .check = tbuild_mirror_check,
+          .def = "the host's (/etc/apt/sources.list.d, /etc/apt/sources.list)",
+          .doc = "from = \"debian\": the Debian mirror (an http:// or https:// URL)" },
+        { "template", "packages", KEY_STRV, ST(packages), ST(line_packages), KEY_CLASS_RESTART, KEYF_LIST,
+          .check = tbuild_package_check, .def = "none", .doc = "Debian packages apt-get installs in the build root" },
+        { "template", "run", KEY_STRV, ST(run), ST(line_run), KEY_CLASS_RESTART, KEYF_LIST, .def = "none",
+          .doc = "a command run in the build root (host network) after packages and copies" },
+        { "template", "copy", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, KEYF_REPEAT,
+          .doc = "a host file or directory copied into the build root (the block may be repeated)" },
+        { "template.copy", "source", KEY_STR, STC(source), STC(line_source), KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .def = "none (required)", .doc = "the host path (an absolute path to a file or directory)" },
+        { "template.copy", "target", KEY_STR, STC(target), STC(line_target), KEY_CLASS_RESTART, KEYF_BY_BLOCK,
+          .def = "none (required)", .doc = "where it goes in the template (an absolute path)" },
 
         { "network", "bridge", KEY_STR, SN(bridge), 0, KEY_CLASS_RECREATE, KEYF_BY_BLOCK, .hash_tag = "bridge",
           .def = "the network's name", .doc = "the bridge interface's name" },

@@ -46,7 +46,8 @@ enum key_class {
 #define KEYF_SHOW_VALUES 0x4u /* a plan reason shows old → new ("restart no → always") */
 #define KEYF_SPARSE_HASH 0x8u /* hashed only when not the default (NULL, dflt): old hashes stay valid */
 #define KEYF_BY_BLOCK 0x10u   /* read by its block's reader in config.c, not one by one */
-#define KEYF_FREEFORM 0x20u   /* a block whose keys are any names (sysctl { net.x = 1 }): config.c reads them */
+#define KEYF_FREEFORM 0x20u
+#define KEYF_REPEAT 0x40u     /* a block given many times, without a title: copy { } */   /* a block whose keys are any names (sysctl { net.x = 1 }): config.c reads them */
 
 struct key_hasher {
         uint64_t h;

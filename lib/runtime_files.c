@@ -12,6 +12,7 @@
 #include "resolv.h"
 #include "runtime.h"
 #include "seccomp_profile.h"
+#include "tbuild.h"
 #include "template.h"
 #include "security.h"
 #include "tstore.h"
@@ -38,7 +39,14 @@ int runtime_template_root(const struct spec_set *set, const struct spec_containe
         _cleanup_close_ int lock = tstore_lock(state_dir);
         if (lock < 0)
                 return error_set(e, lock, "cannot lock the template store in %s", state_dir);
-        if (t && t->from) {
+        if (tbuild_is_declarative(t)) {
+                /* built by berthd (tbuild.h), never at a start */
+                _cleanup_(image_info_freep) struct image_info *built = NULL;
+                if (image_read(state_dir, t->name, &built) < 0 || strncmp(built->source, "build:", 6) != 0)
+                        return error_set_msg(e, -EAGAIN, "template '%s' (%s:%d) is not built yet (berthd builds it; "
+                                                     "see berthctl template logs %s)", t->name, t->file, t->line,
+                                         t->name);
+        } else if (t && t->from) {
                 int r = image_ensure_locked(state_dir, t->name, t->from, e);
                 if (r < 0)
                         return error_wrap(e, "template '%s' (%s:%d)", t->name, t->file, t->line);

@@ -171,6 +171,15 @@ struct spec_template *spec_template_free(struct spec_template *t)
                 return NULL;
         free(t->name);
         free(t->from);
+        free(t->suite);
+        free(t->mirror);
+        strv_free(t->packages);
+        strv_free(t->run);
+        for (size_t i = 0; i < t->n_copies; i++) {
+                free(t->copies[i].source);
+                free(t->copies[i].target);
+        }
+        free(t->copies);
         free(t->file);
         free(t);
         return NULL;

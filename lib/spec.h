@@ -174,16 +174,32 @@ struct spec_network {
         int line;
 };
 
-/* template NAME { from = "oci-archive:/srv/app.tar" }: an image imported
- * into the state directory (image.c) at the first start that needs it. */
+/* copy { source = "/host/file" target = "/etc/x" } in a template block. */
+struct spec_template_copy {
+        char *source;
+        char *target;
+        int line, line_source, line_target;
+};
+
+/* template NAME { from = ... }: an image imported into the state directory
+ * (image.c) at the first start that needs it (from = "oci-archive:..."), or
+ * a declarative template berthd builds (tbuild.h: from = "debian",
+ * "busybox" or another template's name, then packages, copy, run). */
 struct spec_template {
         char *name;
         char *from;
+        char *suite;     /* from = "debian": the host's apt configuration when NULL */
+        char *mirror;
+        char **packages; /* apt-get install in the build root */
+        char **run;      /* one command run in the build root, after packages and copies */
+        struct spec_template_copy *copies;
+        size_t n_copies;
         char *file;
         int line;
-        int line_from;
+        int line_from, line_suite, line_mirror, line_packages, line_run;
 };
 
+enum { UPDATE_AUTO, UPDATE_MANUAL };
 /* network NAME { address = ... } in a container: an interface more (eth1,
  * eth2, ... in declaration order) on berth's network NAME, beside the
  * primary one (the untitled network block, eth0: default route, ports). */
@@ -271,6 +287,7 @@ struct spec_container {
         uint32_t log_max_files;
         usec_t snapshot_every;  /* scheduled snapshots: 0 = none */
         uint32_t snapshot_keep; /* scheduled snapshots kept */
+        int update;             /* UPDATE_AUTO: restarted onto a rebuilt template; UPDATE_MANUAL: only by restart */
 
         /* Settings (settings.h). */
         bool read_only_root;

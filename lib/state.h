@@ -24,6 +24,8 @@
  *                            lower directory), shared by every image that has
  *                            it; .tmp-* beside them are imports under way
  *   STATE/images/NAME        an imported image: its layers and config (image.c)
+ *   STATE/tbuild/NAME.log    the last build of a declarative template; .tmp-*
+ *                            beside them are builds under way (tbuild.h)
  * Spelled out here only; everyone else asks these functions. */
 #define STATE_CONTAINERS "containers"
 #define STATE_NETWORKS "networks"

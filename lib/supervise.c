@@ -315,6 +315,8 @@ bool manager_busy(struct manager *m)
 {
         for (size_t i = 0; i < m->n_units; i++) {
                 struct unit *u = m->units[i];
+                if (u->pending_start && u->template_wait)
+                        continue; /* a template build may take minutes: not a reload's business */
                 if (u->pending_start || u->pending_stop || u->state == U_STARTING || u->state == U_STOPPING ||
                     u->restart_after_stop)
                         return true;
@@ -530,6 +532,8 @@ static void dispatch(struct manager *m)
                         break;
                 case ORDER_START:
                         u->timer = sd_event_source_disable_unref(u->timer);
+                        if (manager_template_wait(m, u))
+                                break; /* its template's first build: dispatched again when it ends */
                         if (n_start < room)
                                 to_start[n_start++] = u->name;
                         break;
@@ -668,6 +672,7 @@ struct manager *manager_free(struct manager *m)
                 return NULL;
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
         m->snapshot_timer = sd_event_source_disable_unref(m->snapshot_timer);
+        manager_templates_free(m);
         journal_close(&m->journal);
         m->netwatch = netwatch_free(m->netwatch);
         m->order_graph = order_graph_free(m->order_graph);

@@ -410,6 +410,9 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
                 json_object *img = image_json(m->o.state_dir, c);
                 if (img)
                         json_object_object_add(o, "image", img);
+                json_object *tb = c->template_name ? manager_template_json(m, c->template_name) : NULL;
+                if (tb)
+                        json_object_object_add(o, "template_build", tb);
         }
         json_object_object_add(o, "interfaces", interfaces_json(m, u));
         json_object_object_add(o, "cgroup", cgroup_json(u));
@@ -591,6 +594,8 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 return;
         }
         json_object *out = plan_to_json(&p);
+        if (out)
+                json_object_object_add(out, "templates", manager_templates_plan(m, &next));
         if (out && force_needed && !apply)
                 json_object_object_add(out, "force_needed", json_object_new_string(why));
         if (apply) {

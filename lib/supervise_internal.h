@@ -96,7 +96,7 @@ struct unit {
         sd_event_source *timer;       /* back-off, start delay, stop timeout, start timeout */
         int last_status;              /* -1 none */
         char last_error[512];
-        char waiting_for[64];     /* a pending start held by this container (order.c's blocker) */
+        char waiting_for[128];    /* a pending start held by this container (order.c's blocker) */
         struct spec_container *owned_spec; /* a spec kept alive for a removed definition */
 
         /* Health: probes never overlap; a restart starts the verdict over. */
@@ -122,6 +122,7 @@ struct unit {
         sd_event_source *hook_src;
         int hook_fd;
 
+        bool template_wait;           /* its start waits for the first build of its template (supervise_tbuild.c) */
         enum state_phase phase;       /* as last written to its intent record */
         uint64_t backoff_until_rt;    /* U_BACKOFF: when it starts again, CLOCK_REALTIME */
 };
@@ -165,6 +166,7 @@ struct manager {
         size_t definition_errors; /* in the directory's files, last time they were read */
         bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
         size_t vanished;          /* ... because the definitions of this many running containers vanished */
+        struct tbuilds *tbuilds;  /* declarative templates and their build worker (supervise_tbuild.c) */
 };
 
 
@@ -206,6 +208,16 @@ void method_snapshot(struct manager *m, struct control_conn *c, json_object *par
 void method_restore(struct manager *m, struct control_conn *c, json_object *params);
 int manager_snapshot_schedule(struct manager *m);
 void unit_layer_free(struct unit *u);
+
+/* supervise_tbuild.c: declarative templates (tbuild.h) built by a worker.
+ * sync: after the set changed (startup, reload): what needs a build, the
+ * worker started or cancelled. wait: whether u's start waits for the first
+ * build of its template (sets u->waiting_for). */
+void manager_templates_sync(struct manager *m);
+bool manager_template_wait(struct manager *m, struct unit *u);
+json_object *manager_templates_plan(struct manager *m, const struct spec_set *next);
+json_object *manager_template_json(struct manager *m, const char *name);
+void manager_templates_free(struct manager *m);
 
 /* supervise_health.c */
 bool unit_frozen(struct unit *u);

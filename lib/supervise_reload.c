@@ -331,6 +331,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
         networks_collect(m);
         nat_sync(m);
         crash_point(m, "reload-applied");
+        manager_templates_sync(m);
         manager_dispatch_soon(m);
 }
 
@@ -775,6 +776,7 @@ int manager_startup(struct manager *m)
         if (!m->on_last_good)
                 save_last_good(m);
         nat_sync(m);
+        manager_templates_sync(m);
         manager_dispatch_soon(m);
         return 0;
 }

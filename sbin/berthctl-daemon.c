@@ -298,6 +298,16 @@ static int print_plan(json_object *p, void *userdata)
                 printf("%-16s %-20s %s\n", jstr(a, "action"), jstr(a, "name"), jstr(a, "reason"));
                 shown++;
         }
+        json_object *tpls;
+        for (size_t i = 0; json_object_object_get_ex(p, "templates", &tpls) && i < json_object_array_length(tpls); i++) {
+                json_object *t = json_object_array_get_idx(tpls, i), *cs;
+                printf("%s template %s (%s)\n", jstr(t, "action"), jstr(t, "template"), jstr(t, "reason"));
+                for (size_t k = 0; json_object_object_get_ex(t, "containers", &cs) && k < json_object_array_length(cs); k++) {
+                        json_object *c = json_object_array_get_idx(cs, k);
+                        printf("  then %-11s %-20s %s\n", jstr(c, "action"), jstr(c, "name"), jstr(c, "reason"));
+                }
+                shown++;
+        }
         if (!shown)
                 printf("nothing to do: everything matches the definitions\n");
         json_object *fn;

@@ -282,7 +282,9 @@ int verb_template(struct ctl_args *a)
                 return template_import_verb(state, args[0], args[1], a->keep_special);
         if (streq(what, "remove") && rest == 1)
                 return template_remove_verb(state, conf, args[0]);
-        fprintf(stderr, "usage: berthctl template [--state-dir DIR] list | build NAME | import [--keep-special] NAME DIR|FILE|IMAGE | remove NAME | prune\n"
+        if (streq(what, "logs") && rest == 1)
+                return template_logs_verb(state, args[0]);
+        fprintf(stderr, "usage: berthctl template [--state-dir DIR] list | build NAME | import [--keep-special] NAME DIR|FILE|IMAGE | remove NAME | prune | logs NAME\n"
                         "  IMAGE: oci-archive:FILE, oci:DIR[:TAG] or docker-archive:FILE[:TAG]\n");
         return 2;
 }

@@ -175,6 +175,8 @@ int verb_unfreeze(struct ctl_args *a);
 int verb_logs(struct ctl_args *a);
 int verb_events(struct ctl_args *a);
 int verb_template(struct ctl_args *a);
+/* berthctl-tbuild.c: template logs NAME */
+int template_logs_verb(const char *state, const char *name);
 int verb_snapshot(struct ctl_args *a);
 int verb_restore(struct ctl_args *a);
 int verb_clone(struct ctl_args *a);

@@ -58,9 +58,9 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
         { "template_without_from", "\ntemplate app {\n}\n",
-          2, "template 'app': from is required (e.g. from = \"oci-archive:/srv/images/app.tar\")" },
+          2, "template 'app': from is required (e.g. from = \"debian\" or \"oci-archive:/srv/images/app.tar\")" },
         { "template_from_not_an_image", "template app {\n  from = \"/srv/app.tar\"\n}\n",
-          2, "from: '/srv/app.tar' is not an image source (use oci-archive:PATH, oci:DIR[:TAG] or docker-archive:PATH)" },
+          2, "from: '/srv/app.tar' is neither \"debian\", \"busybox\", a template's name nor an image (oci-archive:FILE, oci:DIR[:TAG], docker-archive:FILE)" },
         { "template_from_relative", "template app {\n  from = \"oci:srv/app\"\n}\n",
           2, "from: 'oci:srv/app': the path must be absolute" },
         { "template_bad_name", "template Bad {\n  from = \"oci:/srv/app\"\n}\n",
@@ -655,6 +655,7 @@ static const char full_example[] =
         "}\n"
         "container lan {\n"
         "  template = \"busybox\"\n"
+        "  update = \"manual\"\n"
         "  network { mode = \"macvlan\" parent = \"eth1\" address = \"198.18.9.10/24\" gateway = \"198.18.9.1\" }\n"
         "  stdin = true\n"
         "}\n"
@@ -665,6 +666,14 @@ static const char full_example[] =
         "}\n"
         "template app {\n"
         "  from = \"oci-archive:/srv/images/app.tar\"\n"
+        "}\n"
+        "template web {\n"
+        "  from = \"debian\"\n"
+        "  suite = \"bookworm\"\n"
+        "  mirror = \"http://deb.debian.org/debian\"\n"
+        "  packages = { \"nginx-light\" }\n"
+        "  copy { source = \"/etc/passwd\" target = \"/etc/passwd.host\" }\n"
+        "  run = { \"/bin/sh\", \"-c\", \"true\" }\n"
         "}\n";
 
 static void test_config_parse_buffer_full_example(void **state)
@@ -691,10 +700,18 @@ static void test_config_parse_buffer_full_example(void **state)
         assert_string_equal(inet_ntop(AF_INET, &lan->gateway, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN),
                             "198.18.9.1");
         assert_true(spec_container_external_net(lan));
-        assert_int_equal(set.n_templates, 1);
+        assert_int_equal(set.n_templates, 2);
         const struct spec_template *t = spec_set_find_template(&set, "app");
         assert_non_null(t);
         assert_string_equal(t->from, "oci-archive:/srv/images/app.tar");
+        const struct spec_template *w = spec_set_find_template(&set, "web");
+        assert_non_null(w);
+        assert_string_equal(w->suite, "bookworm");
+        assert_string_equal(w->packages[0], "nginx-light");
+        assert_int_equal(w->n_copies, 1);
+        assert_string_equal(w->copies[0].target, "/etc/passwd.host");
+        assert_string_equal(w->run[2], "true");
+        assert_int_equal(lan->update, UPDATE_MANUAL);
 
         const struct spec_network *n = spec_set_find_network(&set, "lan0");
         char a[INET_ADDRSTRLEN];

@@ -227,7 +227,7 @@ static void test_keys_every_row_parses(void **state)
         char a_text[1024], b_text[1024];
         for (const struct key_def *k = keys_table(NULL); k->name; k++) {
                 /* A template block is read by the containers' starts, hashed nowhere. */
-                if (!settable(k) || streq(k->block, "template"))
+                if (!settable(k) || strncmp(k->block, "template", 8) == 0)
                         continue;
                 definition(k, false, a_text, sizeof a_text);
                 definition(k, true, b_text, sizeof b_text);
