@@ -5,6 +5,7 @@
 
 #include "supervise_internal.h"
 #include "hooks.h"
+#include "logjournal.h"
 #include "restart.h"
 #include "runtime_files.h"
 
@@ -363,6 +364,23 @@ void unit_start_now(struct unit *u)
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (pipe2(lp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 || null < 0)
                         spawner_fail(sp[1], 125, "cannot create the log pipes");
+                /* The journald driver needs a journald: refused before
+                 * anything is made. */
+                bool journald = c->log_driver == LOG_DRIVER_JOURNALD ||
+                                (c->log_driver == LOG_DRIVER_DEFAULT && m->o.log_journald);
+                const char *jsock = journald ? logjournal_socket_path() : NULL;
+                if (journald) {
+                        int jfd = logjournal_connect(jsock);
+                        if (jfd == -ENOENT || jfd == -ECONNREFUSED)
+                                spawner_fail(sp[1], 125,
+                                             "container '%s': journald is not running (%s %s); use log { driver = "
+                                             "\"file\" }",
+                                             c->name, jfd == -ENOENT ? "no" : "nobody reads", jsock);
+                        if (jfd < 0)
+                                spawner_fail(sp[1], 125, "container '%s': cannot reach journald at %s: %s", c->name,
+                                             jsock, strerror(-jfd));
+                        close(jfd);
+                }
                 /* Before the scope: nothing the hook leaves behind lands in it. */
                 _cleanup_free_ char *cdir = unit_dir(m, c->name);
                 struct hook_env he = { .name = c->name, .state_dir = cdir ? cdir : "", .kind = HOOK_PRE_START };
@@ -429,6 +447,26 @@ void unit_start_now(struct unit *u)
                 mon.log_max_size = c->log_max_size;
                 mon.log_max_files = c->log_max_files;
                 snprintf(mon.text, sizeof mon.text, "%s", rc->dir);
+                /* The id names it in the journal and to machined; berthctl
+                 * logs reads log-driver to know where its lines are. */
+                char cid[33];
+                int ir = state_container_id(rc->dir, true, cid);
+                if (journald) {
+                        if (ir < 0) {
+                                (void) kill(rc->pid, SIGKILL);
+                                spawner_fail(sp[1], 125, "container '%s': cannot make its id in %s: %s", c->name,
+                                             rc->dir, strerror(-ir));
+                        }
+                        snprintf(mon.journal_socket, sizeof mon.journal_socket, "%s", jsock);
+                        snprintf(mon.name, sizeof mon.name, "%s", c->name);
+                        memcpy(mon.id, cid, sizeof mon.id);
+                }
+                {
+                        _cleanup_close_ int dfd = open(rc->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        const char *d = journald ? "journald\n" : "file\n";
+                        if (dfd >= 0)
+                                (void) write_file_replace(dfd, "log-driver", d, strlen(d), 0644);
+                }
                 int wp[2];
                 if (pipe2(wp, O_CLOEXEC) < 0 || wire_write(wp[1], &mon) < 0) {
                         (void) kill(rc->pid, SIGKILL);

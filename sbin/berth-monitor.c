@@ -50,6 +50,9 @@ int main(int argc, char **argv)
                 .log_max_size = m.log_max_size,
                 .log_max_files = m.log_max_files,
                 .cgroup_fd = m.cgroup_fd,
+                .journal_socket = m.journal_socket[0] ? m.journal_socket : NULL,
+                .name = m.name,
+                .id = m.id,
         };
         r = monitor_run(&p);
         if (r < 0) {

@@ -52,7 +52,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
-                   "              [--idmap-pool START:COUNT]\n"
+                   "              [--idmap-pool START:COUNT] [--log-driver file|journald]\n"
                    "              [--log-level error|warning|notice|info|debug]\n"
                    "       berthd -h|--help | --version\n");
 }
@@ -110,6 +110,7 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },        { "cgroup-manager", required_argument, NULL, 'G' },
                 { "parallel-starts", required_argument, NULL, 'P' },
                 { "idmap-pool", required_argument, NULL, 'I' },
+                { "log-driver", required_argument, NULL, 'D' },
                 {},
         };
         struct manager_options o = {
@@ -165,6 +166,13 @@ int main(int argc, char **argv)
                         setenv("BERTH_IDMAP_POOL", optarg, 1);
                         break;
                 }
+                case 'D':
+                        if (!streq(optarg, "file") && !streq(optarg, "journald")) {
+                                fprintf(stderr, "berthd: --log-driver: '%s' is not file or journald\n", optarg);
+                                return 2;
+                        }
+                        o.log_journald = streq(optarg, "journald");
+                        break;
                 case 'f': /* berthd never forks away: systemd and make run both want that */
                         log_set_journal(false);
                         break;
