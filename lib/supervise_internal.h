@@ -22,6 +22,7 @@
 #include "health.h"
 #include "journal.h"
 #include "log.h"
+#include "machine.h"
 #include "nat.h"
 #include "net.h"
 #include "netwatch.h"
@@ -104,6 +105,7 @@ struct unit {
         struct health_probe *probe;
         sd_event_source *probe_src, *probe_timeout, *health_timer;
         bool health_failed_stop;      /* stopped for health: counts as a failure */
+        bool machine_registered;      /* asked systemd-machined to register it (machine.h) */
 
         /* A snapshot or restore of its writable layer under way (supervise_snapshot.c):
          * the worker (its pipe and source), the caller waiting for it. No start meanwhile. */
@@ -133,6 +135,7 @@ struct event_rec {
 struct manager {
         sd_event *event;
         struct netwatch *netwatch; /* our bridges deleted by someone else */
+        struct machine_bus *machines; /* systemd-machined; its bus opened at the first use */
         struct manager_options o;
         char *containers_dir;
         struct spec_set set;
@@ -224,6 +227,10 @@ void unit_save_intent_phase(struct unit *u, enum state_phase phase);
 /* An exit seen (status, shell style; -1 unknown): kept in the intent, then
  * the records removed, then the restart policy applied. */
 void unit_exit_seen(struct unit *u, int status);
+/* Registers the running container with systemd-machined, or forgets it
+ * (machine.h); only containers in a systemd scope of their own. */
+void unit_machine_register(struct unit *u);
+void unit_machine_unregister(struct unit *u);
 void unit_exited(struct unit *u, int status, const char *why);
 void monitor_gone(struct unit *u);
 int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata);

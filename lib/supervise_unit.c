@@ -105,6 +105,7 @@ static void on_started(struct unit *u, const struct wire_msg *w)
         u->timer = sd_event_source_disable_unref(u->timer);
         health_begin(u);
         emit(u->m, u->name, "started", "pid %d%s%s", (int) w->pid, u->address[0] ? " address " : "", u->address);
+        unit_machine_register(u);
         if (u->spec && u->spec->n_publish)
                 nat_sync(u->m);
 }
@@ -132,6 +133,50 @@ static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdat
         u->status_fd = -1;
         manager_dispatch_soon(u->m);
         return 0;
+}
+
+/* ---- systemd-machined ---------------------------------------------------------------- */
+
+/* Only with systemd scopes (m->machines): machined makes the leader's
+ * unit the machine's, and below berthd's own cgroup that would be
+ * berthd.service (machinectl terminate would stop berthd). The leader is
+ * the container's init, so machined takes berth-NAME.scope as it is and
+ * makes no scope of its own. */
+void unit_machine_register(struct unit *u)
+{
+        struct manager *m = u->m;
+        if (!m->machines || u->init_pid <= 0)
+                return;
+        if (!machine_name_is_valid(u->name)) {
+                log_debug("%s: not registered with systemd-machined: not a valid machine (host) name", u->name);
+                return;
+        }
+        _cleanup_free_ char *dir = unit_dir(m, u->name);
+        char id[33], root[64], veth[IFNAMSIZ];
+        bool have_id = dir && state_container_id(dir, false, id) == 0;
+        /* A template's root is an overlay in the container's own mount
+         * namespace: the host sees it through the init. */
+        snprintf(root, sizeof root, "/proc/%d/root", (int) u->init_pid);
+        int ifindex[1];
+        size_t n_if = 0;
+        if (net_container_veth(u->name, m->net_owner, veth) == 0 && (ifindex[0] = (int) if_nametoindex(veth)) > 0)
+                n_if = 1;
+        struct machine_info mi = { .name = u->name,
+                                   .id = have_id ? id : NULL,
+                                   .leader = u->init_pid,
+                                   .root = u->spec && u->spec->rootfs ? u->spec->rootfs : root,
+                                   .ifindex = ifindex,
+                                   .n_ifindex = n_if };
+        if (machine_register(m->machines, &mi) >= 0)
+                u->machine_registered = true;
+}
+
+void unit_machine_unregister(struct unit *u)
+{
+        if (!u->machine_registered)
+                return;
+        u->machine_registered = false;
+        (void) machine_unregister(u->m->machines, u->name);
 }
 
 /* ---- hooks ------------------------------------------------------------------------- */
@@ -693,6 +738,7 @@ void unit_exited(struct unit *u, int status, const char *why)
         enum unit_state was = u->state;
         bool had_address = u->address[0];
         bool health_stopped = u->health_failed_stop;
+        unit_machine_unregister(u);
         health_stop(u);
         health_state_reset(&u->health);
         u->health_failed_stop = false;
