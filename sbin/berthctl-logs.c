@@ -603,7 +603,8 @@ static int print_entries(const struct logs_opts *o, struct log_src *srcs, struct
         /* By time, also in one container's log: a line is stamped when its
          * first byte came, and a long one may end after a shorter line of
          * the other stream. */
-        qsort(e->v, e->n, sizeof *e->v, cmp_entry);
+        if (e->n > 0) /* qsort(NULL, 0) is undefined */
+                qsort(e->v, e->n, sizeof *e->v, cmp_entry);
         size_t from = 0;
         if (last >= 0) {
                 size_t k = 0;
