@@ -384,6 +384,7 @@ static const char *const net_mode_words[] = { "none", "bridge", "host", "macvlan
 static const char *const mount_type_words[] = { "bind", "tmpfs", NULL };
 static const char *const health_action_words[] = { "restart", "stop", "none", NULL };
 static const char *const update_words[] = { "auto", "manual", NULL };
+static const char *const log_driver_words[] = { "default", "file", "journald", NULL };
 
 #define SC(f) offsetof(struct spec_container, f)
 #define SM(f) offsetof(struct spec_mount, f)
@@ -594,12 +595,16 @@ static const struct key_def table[] = {
           .dflt = HEALTH_ACTION_RESTART, .def = "restart", .doc = "restart, stop or none" },
 
         /* container.log: restart */
-        { "container", "log", KEY_BLOCK, KEY_NO_FIELD, .doc = "console log rotation" },
+        { "container", "log", KEY_BLOCK, KEY_NO_FIELD, .doc = "the console log: rotation, driver" },
         { "container.log", "max-size", KEY_SIZE, SC(log_max_size), 0, KEY_CLASS_RESTART, .min = 4096,
           .hash_tag = "log-max-size", .reason = "log", .dflt = 10ULL << 20, .def = "10M",
           .doc = "rotate the log at this size" },
         { "container.log", "max-files", KEY_U32, SC(log_max_files), 0, KEY_CLASS_RESTART, .min = 1, .max = 100,
           .hash_tag = "log-max-files", .reason = "log", .dflt = 3, .def = "3", .doc = "log files kept" },
+        { "container.log", "driver", KEY_ENUM, SC(log_driver), 0, KEY_CLASS_RESTART,
+          KEYF_SPARSE_HASH | KEYF_SHOW_VALUES, .words = log_driver_words, .hash_tag = "log-driver",
+          .reason = "log driver", .dflt = LOG_DRIVER_DEFAULT, .def = "default",
+          .doc = "where the output goes: default (berthd's --log-driver), file or journald" },
 
         /* container settings (18a): restart, but io-max (live); every row sparse */
         { "container", "read-only-root", KEY_BOOL, SC(read_only_root), 0, KEY_CLASS_RESTART,

@@ -14,9 +14,12 @@
 
 #include "logfmt.h"
 #include "monitor_view.h"
+#include "logjournal.h"
 #include "util.h"
 
 #define LOG_NAME "console.log"
+/* "lines=N": how many lines were dropped so far (berthctl inspect). */
+#define DROPPED_NAME "log-dropped"
 
 int monitor_rotate(int dirfd, const char *name, uint32_t keep)
 {
@@ -58,6 +61,14 @@ struct log_writer {
         uint64_t total_dropped_lines;
         char *out; /* the records made from one read, before they are written */
         size_t out_len, out_cap;
+        /* The journald driver: lines go to jfd instead of fd. */
+        bool journald;
+        int jfd;                   /* -1: not connected */
+        const char *jpath;
+        struct logjournal_ident ident;
+        uint64_t next_connect_usec; /* no reconnect before (journald gone) */
+        /* DROPPED_NAME: the count written there, and when. */
+        uint64_t dropped_written, dropped_written_usec;
 };
 
 /* One of the container's output streams, and the line it has begun. */
@@ -79,6 +90,63 @@ static uint64_t now_usec(void)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* The journald driver. A line journald does not take at once (its queue
+ * is full, or it is gone) is dropped and counted, never waited for; a gone
+ * journald is looked for again at most once a second. */
+static bool journal_ready(struct log_writer *w)
+{
+        if (w->jfd >= 0)
+                return true;
+        uint64_t now = now_usec();
+        if (now < w->next_connect_usec)
+                return false;
+        w->jfd = logjournal_connect(w->jpath);
+        if (w->jfd < 0)
+                w->next_connect_usec = now + 1000000ULL;
+        return w->jfd >= 0;
+}
+
+static int journal_send(struct log_writer *w, int priority, bool partial, const char *text, size_t len)
+{
+        int r = logjournal_send(w->jfd, &w->ident, priority, partial, text, len);
+        if (r < 0 && r != -EAGAIN) {
+                close(w->jfd);
+                w->jfd = -1;
+                w->next_connect_usec = now_usec() + 1000000ULL;
+        }
+        return r;
+}
+
+/* Says what was dropped, once journald takes entries again: false when it
+ * does not take this one either. */
+static bool journal_note(struct log_writer *w)
+{
+        if (w->dropped_bytes == 0)
+                return true;
+        if (!journal_ready(w))
+                return false;
+        char note[160];
+        int n = snprintf(note, sizeof note, "[berth-monitor: %llu lines (%llu bytes) dropped: %s]",
+                         (unsigned long long) w->dropped_lines, (unsigned long long) w->dropped_bytes,
+                         "journald did not take them");
+        if (journal_send(w, 4, false, note, (size_t) n) < 0)
+                return false;
+        w->dropped_bytes = w->dropped_lines = 0;
+        return true;
+}
+
+static void journal_line(struct log_writer *w, enum logfmt_stream s, bool partial, const char *text, size_t len)
+{
+        if (journal_note(w) && journal_ready(w) &&
+            journal_send(w, s == LOGFMT_STDERR ? 3 : 6, partial, text, len) == 0)
+                return;
+        w->dropped_bytes += len + 1;
+        if (!partial) {
+                w->dropped_lines++;
+                w->total_dropped_lines++;
+        }
 }
 
 /* Writes all of buf, or, when the file system refuses the rest, keeps
@@ -144,6 +212,11 @@ static void log_append(struct log_writer *w, const char *buf, size_t len)
 /* Adds one record of st's line to w->out. */
 static void emit(struct log_writer *w, struct log_stream *st, bool partial)
 {
+        if (w->journald) {
+                journal_line(w, st->s, partial, st->line, st->len);
+                st->len = 0;
+                return;
+        }
         size_t need = LOGFMT_PREFIX_MAX + st->len + 1;
         if (w->out_len + need > w->out_cap) {
                 size_t cap = (w->out_cap ? w->out_cap * 2 : 65536) + need;
@@ -254,6 +327,24 @@ static int flush_held(const struct monitor_params *p, int dirfd, struct log_writ
         return timeout;
 }
 
+/* Keeps DIR/log-dropped up to date, at most once a second (or now, when
+ * force): returns the poll timeout (ms) until it is due, -1 for none. */
+static int write_dropped(int dirfd, struct log_writer *w, bool force)
+{
+        if (w->total_dropped_lines == w->dropped_written)
+                return -1;
+        uint64_t now = now_usec();
+        if (!force && now < w->dropped_written_usec + 1000000ULL)
+                return (int) ((w->dropped_written_usec + 1000000ULL - now) / 1000) + 1;
+        char text[64];
+        int n = snprintf(text, sizeof text, "lines=%llu\n", (unsigned long long) w->total_dropped_lines);
+        /* On a full disk this fails too: the exit record has the count. */
+        if (write_file_replace(dirfd, DROPPED_NAME, text, (size_t) n, 0644) == 0)
+                w->dropped_written = w->total_dropped_lines;
+        w->dropped_written_usec = now;
+        return w->total_dropped_lines == w->dropped_written ? -1 : 1000;
+}
+
 uint64_t monitor_parse_oom_kills(const char *text)
 {
         for (const char *line = text; line && *line;) {
@@ -319,8 +410,16 @@ int monitor_run(const struct monitor_params *p)
         if (dirfd < 0)
                 return -errno;
         int exitfd = reserve_exit(dirfd); /* < 0: written the ordinary way at the end */
-        struct log_writer w = { .at_line_start = true };
-        w.fd = open_log(dirfd, &w.size);
+        struct log_writer w = { .at_line_start = true, .jfd = -1 };
+        (void) unlinkat(dirfd, DROPPED_NAME, 0); /* a count of an earlier run */
+        if (p->journal_socket) {
+                w.journald = true;
+                w.fd = -1;
+                w.jpath = p->journal_socket;
+                w.ident = (struct logjournal_ident){ .name = p->name, .id = p->id };
+                (void) journal_ready(&w);
+        } else
+                w.fd = open_log(dirfd, &w.size);
         if (w.fd >= 0 && w.size > 0) {
                 char last;
                 w.at_line_start = pread(w.fd, &last, 1, w.size - 1) != 1 || last == '\n';
@@ -349,6 +448,14 @@ int monitor_run(const struct monitor_params *p)
                 int timeout = p->pidfd >= 0 ? -1 : 1000;
                 if (held >= 0 && (timeout < 0 || held < timeout))
                         timeout = held;
+                int dropped = write_dropped(dirfd, &w, false);
+                if (dropped >= 0 && (timeout < 0 || dropped < timeout))
+                        timeout = dropped;
+                /* A note of dropped lines waits for journald's room. */
+                if (w.journald && w.dropped_bytes > 0 && (timeout < 0 || timeout > 1000))
+                        timeout = 1000;
+                if (w.journald && w.dropped_bytes > 0)
+                        (void) journal_note(&w);
                 struct pollfd pf[3 + 2 + MONITOR_VIEWERS_MAX] = { { .fd = p->pidfd, .events = POLLIN },
                                                                   { .fd = sts[0].fd, .events = POLLIN },
                                                                   { .fd = sts[1].fd, .events = POLLIN } };
@@ -394,6 +501,12 @@ int monitor_run(const struct monitor_params *p)
                         log_append(&w, "", 0); /* the count, if there is room now */
                 close(w.fd);
         }
+        if (w.journald) {
+                (void) journal_note(&w); /* the count, if journald takes it now */
+                if (w.jfd >= 0)
+                        close(w.jfd);
+        }
+        (void) write_dropped(dirfd, &w, true);
         uint64_t oom = 0;
         if (p->cgroup_fd >= 0) {
                 oom = cgroup_oom_kills(p->cgroup_fd);

@@ -1,9 +1,11 @@
 /* Owns the watch over one running container after berthd let go of it:
  * waits for the container's init through its pidfd, drains the init's
  * stdout and stderr into a size-rotated log of time-stamped records
- * (lib/logfmt.h), and writes the exit status atomically. A full disk or a
- * slow file system never blocks the container: what cannot be written is
- * dropped, counted, and said in the log when there is room again.
+ * (lib/logfmt.h) or sends them to the journal (lib/logjournal.h), and
+ * writes the exit status atomically. A full disk, a slow file system or a
+ * slow or absent journald never blocks the container: what cannot be
+ * written is dropped, counted (DIR/log-dropped, the exit record), and said
+ * in the log when there is room again.
  * Serves viewers (berthctl console, attach) on a socket of the container's
  * directory (lib/monitor_view.h): its output goes to them as it goes to
  * the log, their input to its terminal or stdin pipe.
@@ -25,6 +27,11 @@ struct monitor_params {
         int cgroup_fd;        /* the container's cgroup directory (v2, or v1 memory), or -1 */
         bool console;         /* log_fd is the master of the container's terminal (console = true) */
         int stdin_fd;         /* write end of the container's stdin (stdin = true), or -1 */
+        /* The journald driver: journald's socket, the container's name and
+         * id (logjournal.h); NULL: the file driver (console.log). */
+        const char *journal_socket;
+        const char *name;
+        const char *id;
 };
 
 /* Returns when the init has exited and its status is on disk: 0 or -errno.

@@ -29,6 +29,14 @@ typedef enum restart_policy {
         _RESTART_POLICY_MAX,
 } restart_policy_t;
 
+/* Where a container's output goes (log { driver }): its console.log, or
+ * the systemd journal. DEFAULT: berthd's --log-driver decides (file). */
+typedef enum {
+        LOG_DRIVER_DEFAULT,
+        LOG_DRIVER_FILE,
+        LOG_DRIVER_JOURNALD,
+} log_driver_t;
+
 typedef enum net_mode {
         NET_NONE,   /* loopback only (the default) */
         NET_BRIDGE, /* veth on a declared network's bridge */
@@ -285,6 +293,7 @@ struct spec_container {
         uint64_t disk_quota; /* bytes, 0 = none */
         uint64_t log_max_size;
         uint32_t log_max_files;
+        log_driver_t log_driver; /* LOG_DRIVER_DEFAULT: berthd's --log-driver */
         usec_t snapshot_every;  /* scheduled snapshots: 0 = none */
         uint32_t snapshot_keep; /* scheduled snapshots kept */
         int update;             /* UPDATE_AUTO: restarted onto a rebuilt template; UPDATE_MANUAL: only by restart */

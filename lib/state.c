@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -478,6 +479,50 @@ int state_boot_id(char buf[40])
                 return r;
         snprintf(buf, 40, "%.36s", text);
         return 0;
+}
+
+static bool id_is_valid(const char *s)
+{
+        size_t n = 0;
+        for (; s[n]; n++)
+                if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+                        return false;
+        return n == 32;
+}
+
+int state_container_id(const char *dir, bool create, char id[33])
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(dfd, "id", 128, &text, NULL);
+        if (r >= 0) {
+                text[strcspn(text, "\n")] = 0;
+                if (id_is_valid(text)) {
+                        memcpy(id, text, 33);
+                        return 0;
+                }
+        } else if (r != -ENOENT)
+                return r;
+        if (!create)
+                return -ENOENT;
+        unsigned char b[16];
+        if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
+                return -errno;
+        for (size_t i = 0; i < sizeof b; i++)
+                snprintf(id + 2 * i, 3, "%02x", b[i]);
+        char line[34];
+        snprintf(line, sizeof line, "%s\n", id);
+        return write_file_atomic(dfd, "id", line, 33, 0644);
+}
+
+bool state_log_journald(const char *dir)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_free_ char *text = NULL;
+        return dfd >= 0 && read_file_at(dfd, "log-driver", 64, &text, NULL) >= 0 &&
+               strncmp(text, "journald", 8) == 0;
 }
 
 int state_pidfd_verified(pid_t pid, uint64_t start, int *ret)

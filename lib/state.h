@@ -14,7 +14,8 @@
 
 /* The layout of the state directory (STATE, berthd's --state-dir):
  *   STATE/containers/NAME/   one per container: state, exit, confinement,
- *                            console.log, its writable layer, its lock
+ *                            console.log, its writable layer, its lock,
+ *                            id, log-driver, log-dropped
  *   STATE/networks/          the networks' address allocations
  *   STATE/idmap/             ranges: the id block of each idmap = "auto"
  *                            container; copies/: shifted template copies
@@ -134,6 +135,16 @@ char *state_definitions_dir(const char *state_dir); /* STATE/last-good, a new st
 /* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */
 int state_proc_starttime(pid_t pid, uint64_t *ret);
 int state_boot_id(char buf[40]);
+
+/* The container's id, DIR/id: 32 lowercase hex digits (128 random bits),
+ * made at its first start and kept until its directory is removed
+ * (berthctl destroy). The journal's CONTAINER_ID, machined's machine id.
+ * create: make it when missing. 0, -ENOENT (missing, !create) or -errno. */
+int state_container_id(const char *dir, bool create, char id[33]);
+
+/* What DIR/log-driver says the container's current (or last) start used:
+ * "journald" or "file" (also when the file is missing: older starts). */
+bool state_log_journald(const char *dir);
 
 /* A pidfd for pid if it is still the process that started at start:
  * opened first, checked after, so a recycled pid can never slip between. */

@@ -611,6 +611,13 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->o = *o;
+        /* machined takes the leader's unit for the machine's: only a
+         * container in a scope of its own may be registered. */
+        if (o->scope_slice && !(m->machines = machine_bus_new(e))) {
+                sd_event_unref(m->event);
+                free(m);
+                return -ENOMEM;
+        }
         /* Spawners build containers in parallel. Most of a build waits
          * (RCU grace periods of umount and cgroup moves, the disk), so
          * several per CPU pay; a bound keeps 1,000 autostarts from being
@@ -675,6 +682,7 @@ struct manager *manager_free(struct manager *m)
         manager_templates_free(m);
         journal_close(&m->journal);
         m->netwatch = netwatch_free(m->netwatch);
+        m->machines = machine_bus_free(m->machines);
         m->order_graph = order_graph_free(m->order_graph);
         m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);
         low_fds_release(m);

@@ -25,6 +25,9 @@ struct manager_options {
         /* A sealed copy of berth-init (runtime_init_exe) every start, exec and
          * probe shares, or -1. Owned by the caller. */
         int init_exe_fd;
+        /* berthd --log-driver journald: containers whose log { driver } is
+         * "default" (or unset) send their output to the journal. */
+        bool log_journald;
         /* How many containers may be built at once; 0: eight per CPU. */
         unsigned max_spawners;
         /* Where to die as kill -9 would (crashpoint.h), for the crash

@@ -264,7 +264,36 @@ static json_object *definition_json(const struct spec_container *c)
         json_object_object_add(d, "disk_quota", json_object_new_uint64(c->disk_quota));
         json_object_object_add(d, "log_max_size", json_object_new_uint64(c->log_max_size));
         json_object_object_add(d, "log_max_files", json_object_new_int64(c->log_max_files));
+        static const char *const drivers[] = { "default", "file", "journald" };
+        json_object_object_add(d, "log_driver", json_object_new_string(drivers[c->log_driver]));
         return d;
+}
+
+/* The container's id and where its output goes: the driver its current
+ * (or last) start used, else the one a start would use; the lines its
+ * monitor dropped (DIR/log-dropped, lib/monitor.h). */
+static json_object *log_json(struct manager *m, struct unit *u, const char *dir)
+{
+        json_object *o = json_object_new_object();
+        char id[33];
+        bool started = false;
+        uint64_t dropped = 0;
+        if (dir) {
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_free_ char *text = NULL;
+                started = dfd >= 0 && faccessat(dfd, "log-driver", F_OK, 0) == 0;
+                if (dfd >= 0 && read_file_at(dfd, "log-dropped", 64, &text, NULL) >= 0 &&
+                    strncmp(text, "lines=", 6) == 0)
+                        dropped = strtoull(text + 6, NULL, 10);
+        }
+        bool journald = started ? state_log_journald(dir)
+                                : u->spec && (u->spec->log_driver == LOG_DRIVER_JOURNALD ||
+                                              (u->spec->log_driver == LOG_DRIVER_DEFAULT && m->o.log_journald));
+        json_object_object_add(o, "driver", json_object_new_string(journald ? "journald" : "file"));
+        json_object_object_add(o, "id", dir && state_container_id(dir, false, id) == 0 ? json_object_new_string(id)
+                                                                                       : NULL);
+        json_object_object_add(o, "dropped_lines", json_object_new_uint64(dropped));
+        return o;
 }
 
 /* The cgroup directory of a running container, or NULL. */
@@ -390,6 +419,7 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
         _cleanup_free_ char *dir = unit_dir(m, u->name);
         json_object_object_add(o, "dir", json_object_new_string(dir ? dir : ""));
         json_object_object_add(o, "idmap", idmap_json(m, u, dir));
+        json_object_object_add(o, "log", log_json(m, u, dir));
         json_object_object_add(o, "init_start", json_object_new_uint64(u->init_start));
         json_object_object_add(o, "monitor_pid", json_object_new_int(u->monitor_pid));
         json_object_object_add(o, "operator_stopped", json_object_new_boolean(u->operator_stopped));

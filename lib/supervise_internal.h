@@ -22,6 +22,7 @@
 #include "health.h"
 #include "journal.h"
 #include "log.h"
+#include "machine.h"
 #include "nat.h"
 #include "net.h"
 #include "netwatch.h"
@@ -107,6 +108,7 @@ struct unit {
         /* The image's Healthcheck as a health block, when the definition has
          * none (runtime_image_health, read again at every start). */
         struct spec_health image_health;
+        bool machine_registered;      /* asked systemd-machined to register it (machine.h) */
 
         /* A snapshot or restore of its writable layer under way (supervise_snapshot.c):
          * the worker (its pipe and source), the caller waiting for it. No start meanwhile. */
@@ -137,6 +139,7 @@ struct event_rec {
 struct manager {
         sd_event *event;
         struct netwatch *netwatch; /* our bridges deleted by someone else */
+        struct machine_bus *machines; /* systemd-machined; its bus opened at the first use */
         struct manager_options o;
         char *containers_dir;
         struct spec_set set;
@@ -243,6 +246,10 @@ void unit_save_intent_phase(struct unit *u, enum state_phase phase);
 /* An exit seen (status, shell style; -1 unknown): kept in the intent, then
  * the records removed, then the restart policy applied. */
 void unit_exit_seen(struct unit *u, int status);
+/* Registers the running container with systemd-machined, or forgets it
+ * (machine.h); only containers in a systemd scope of their own. */
+void unit_machine_register(struct unit *u);
+void unit_machine_unregister(struct unit *u);
 void unit_exited(struct unit *u, int status, const char *why);
 void monitor_gone(struct unit *u);
 int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata);

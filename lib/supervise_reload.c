@@ -508,6 +508,8 @@ void adopt(struct manager *m, const char *name)
         health_begin(u);
         emit(m, name, "adopted", "pid %d%s%s", (int) rec.init_pid, declared ? "" : " (no longer declared)",
              refound ? " (state record did not match: monitor found by its command line)" : "");
+        /* Still registered if berthd died, gone if machined restarted: asked again. */
+        unit_machine_register(u);
 }
 
 /* What a previous berthd meant to do with NAME (its intent record, state.h),

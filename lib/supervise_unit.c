@@ -5,6 +5,7 @@
 
 #include "supervise_internal.h"
 #include "hooks.h"
+#include "logjournal.h"
 #include "restart.h"
 #include "runtime_files.h"
 
@@ -104,6 +105,7 @@ static void on_started(struct unit *u, const struct wire_msg *w)
         u->timer = sd_event_source_disable_unref(u->timer);
         health_begin(u);
         emit(u->m, u->name, "started", "pid %d%s%s", (int) w->pid, u->address[0] ? " address " : "", u->address);
+        unit_machine_register(u);
         if (u->spec && u->spec->n_publish)
                 nat_sync(u->m);
 }
@@ -131,6 +133,50 @@ static int on_status(sd_event_source *s, int fd, uint32_t revents, void *userdat
         u->status_fd = -1;
         manager_dispatch_soon(u->m);
         return 0;
+}
+
+/* ---- systemd-machined ---------------------------------------------------------------- */
+
+/* Only with systemd scopes (m->machines): machined makes the leader's
+ * unit the machine's, and below berthd's own cgroup that would be
+ * berthd.service (machinectl terminate would stop berthd). The leader is
+ * the container's init, so machined takes berth-NAME.scope as it is and
+ * makes no scope of its own. */
+void unit_machine_register(struct unit *u)
+{
+        struct manager *m = u->m;
+        if (!m->machines || u->init_pid <= 0)
+                return;
+        if (!machine_name_is_valid(u->name)) {
+                log_debug("%s: not registered with systemd-machined: not a valid machine (host) name", u->name);
+                return;
+        }
+        _cleanup_free_ char *dir = unit_dir(m, u->name);
+        char id[33], root[64], veth[IFNAMSIZ];
+        bool have_id = dir && state_container_id(dir, false, id) == 0;
+        /* A template's root is an overlay in the container's own mount
+         * namespace: the host sees it through the init. */
+        snprintf(root, sizeof root, "/proc/%d/root", (int) u->init_pid);
+        int ifindex[1];
+        size_t n_if = 0;
+        if (net_container_veth(u->name, m->net_owner, veth) == 0 && (ifindex[0] = (int) if_nametoindex(veth)) > 0)
+                n_if = 1;
+        struct machine_info mi = { .name = u->name,
+                                   .id = have_id ? id : NULL,
+                                   .leader = u->init_pid,
+                                   .root = u->spec && u->spec->rootfs ? u->spec->rootfs : root,
+                                   .ifindex = ifindex,
+                                   .n_ifindex = n_if };
+        if (machine_register(m->machines, &mi) >= 0)
+                u->machine_registered = true;
+}
+
+void unit_machine_unregister(struct unit *u)
+{
+        if (!u->machine_registered)
+                return;
+        u->machine_registered = false;
+        (void) machine_unregister(u->m->machines, u->name);
 }
 
 /* ---- hooks ------------------------------------------------------------------------- */
@@ -366,6 +412,23 @@ void unit_start_now(struct unit *u)
                         spawner_fail(sp[1], 125, "cannot create the log pipes");
                 if (c->stdin_open && pipe2(ip, O_CLOEXEC) < 0)
                         spawner_fail(sp[1], 125, "cannot create the stdin pipe");
+                /* The journald driver needs a journald: refused before
+                 * anything is made. */
+                bool journald = c->log_driver == LOG_DRIVER_JOURNALD ||
+                                (c->log_driver == LOG_DRIVER_DEFAULT && m->o.log_journald);
+                const char *jsock = journald ? logjournal_socket_path() : NULL;
+                if (journald) {
+                        int jfd = logjournal_connect(jsock);
+                        if (jfd == -ENOENT || jfd == -ECONNREFUSED)
+                                spawner_fail(sp[1], 125,
+                                             "container '%s': journald is not running (%s %s); use log { driver = "
+                                             "\"file\" }",
+                                             c->name, jfd == -ENOENT ? "no" : "nobody reads", jsock);
+                        if (jfd < 0)
+                                spawner_fail(sp[1], 125, "container '%s': cannot reach journald at %s: %s", c->name,
+                                             jsock, strerror(-jfd));
+                        close(jfd);
+                }
                 /* Before the scope: nothing the hook leaves behind lands in it. */
                 _cleanup_free_ char *cdir = unit_dir(m, c->name);
                 struct hook_env he = { .name = c->name, .state_dir = cdir ? cdir : "", .kind = HOOK_PRE_START };
@@ -447,6 +510,26 @@ void unit_start_now(struct unit *u)
                 mon.log_max_size = c->log_max_size;
                 mon.log_max_files = c->log_max_files;
                 snprintf(mon.text, sizeof mon.text, "%s", rc->dir);
+                /* The id names it in the journal and to machined; berthctl
+                 * logs reads log-driver to know where its lines are. */
+                char cid[33];
+                int ir = state_container_id(rc->dir, true, cid);
+                if (journald) {
+                        if (ir < 0) {
+                                (void) kill(rc->pid, SIGKILL);
+                                spawner_fail(sp[1], 125, "container '%s': cannot make its id in %s: %s", c->name,
+                                             rc->dir, strerror(-ir));
+                        }
+                        snprintf(mon.journal_socket, sizeof mon.journal_socket, "%s", jsock);
+                        snprintf(mon.name, sizeof mon.name, "%s", c->name);
+                        memcpy(mon.id, cid, sizeof mon.id);
+                }
+                {
+                        _cleanup_close_ int dfd = open(rc->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        const char *d = journald ? "journald\n" : "file\n";
+                        if (dfd >= 0)
+                                (void) write_file_replace(dfd, "log-driver", d, strlen(d), 0644);
+                }
                 int wp[2];
                 if (pipe2(wp, O_CLOEXEC) < 0 || wire_write(wp[1], &mon) < 0) {
                         (void) kill(rc->pid, SIGKILL);
@@ -673,6 +756,7 @@ void unit_exited(struct unit *u, int status, const char *why)
         enum unit_state was = u->state;
         bool had_address = u->address[0];
         bool health_stopped = u->health_failed_stop;
+        unit_machine_unregister(u);
         health_stop(u);
         health_state_reset(&u->health);
         u->health_failed_stop = false;

@@ -45,7 +45,9 @@ int wire_parse(const void *buf, size_t len, struct wire_msg *ret)
         memcpy(&m, buf, sizeof m);
         if (m.magic != WIRE_MAGIC || m.version != WIRE_VERSION || m.size != sizeof m)
                 return -EBADMSG;
-        if (!terminated(m.address, sizeof m.address) || !terminated(m.text, sizeof m.text))
+        if (!terminated(m.address, sizeof m.address) || !terminated(m.text, sizeof m.text) ||
+            !terminated(m.journal_socket, sizeof m.journal_socket) || !terminated(m.name, sizeof m.name) ||
+            !terminated(m.id, sizeof m.id))
                 return -EBADMSG;
         switch (m.type) {
         case WIRE_STARTED:
@@ -60,6 +62,8 @@ int wire_parse(const void *buf, size_t len, struct wire_msg *ret)
                 if (m.pid <= 1 || m.text[0] != '/' || m.log_fd < 0 || m.err_fd < -1 || m.pidfd < -1 || m.cgroup_fd < -1 ||
                     m.stdin_fd < -1 || (m.flags & ~(uint32_t) WIRE_F_CONSOLE) ||
                     ((m.flags & WIRE_F_CONSOLE) && m.err_fd >= 0))
+                        return -EBADMSG;
+                if (m.journal_socket[0] && (m.journal_socket[0] != '/' || !m.name[0] || strlen(m.id) != 32))
                         return -EBADMSG;
                 break;
         default:

@@ -41,6 +41,11 @@ struct wire_msg {
         uint32_t log_max_files; /* MONITOR */
         uint64_t log_max_size;  /* MONITOR */
         char address[16];       /* STARTED: dotted quad, or "" */
+        /* MONITOR, the journald log driver: journald's socket ("" = the
+         * file driver), the container's name and id (logjournal.h). */
+        char journal_socket[108];
+        char name[256];
+        char id[33];
         char text[WIRE_TEXT_MAX];
 };
 

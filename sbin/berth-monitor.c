@@ -52,6 +52,9 @@ int main(int argc, char **argv)
                 .cgroup_fd = m.cgroup_fd,
                 .console = (m.flags & WIRE_F_CONSOLE) != 0,
                 .stdin_fd = m.stdin_fd,
+                .journal_socket = m.journal_socket[0] ? m.journal_socket : NULL,
+                .name = m.name,
+                .id = m.id,
         };
         r = monitor_run(&p);
         if (r < 0) {

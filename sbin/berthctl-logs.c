@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 
 #include "berthctl.h"
@@ -227,10 +228,11 @@ struct log_src {
         struct lbuf part[2]; /* stdout's, stderr's line begun in P records */
         uint64_t part_usec[2];
         uint64_t last_usec, seq;
+        sd_journal *j; /* log { driver = "journald" }: its entries, not files */
 };
 
 struct logs_opts {
-        bool ts, multi, escape;
+        bool ts, multi, escape, follow;
         bool want[LOGFMT_NONE + 1];
         uint64_t since, until; /* 0: none */
 };
@@ -394,6 +396,153 @@ static int read_new(struct log_entries *e, struct log_src *s, size_t src)
         return 0;
 }
 
+/* ---- the journald driver: the same records, from the journal ---- */
+
+/* The journal's entry where j stands, as a record of the file format (so
+ * that parts are joined and notes placed as for files): -EAGAIN for an
+ * entry that is not a container line. */
+static int journal_record(sd_journal *j, struct lbuf *b, enum logfmt_stream *ret_stream, bool *ret_partial,
+                          uint64_t *ret_usec)
+{
+        const void *d;
+        size_t l;
+        uint64_t usec;
+        if (sd_journal_get_realtime_usec(j, &usec) < 0 || sd_journal_get_data(j, "MESSAGE", &d, &l) < 0)
+                return -EAGAIN;
+        enum logfmt_stream st = LOGFMT_BERTH;
+        const void *pd;
+        size_t pl;
+        if (sd_journal_get_data(j, "PRIORITY", &pd, &pl) >= 0 && pl == 10)
+                st = ((const char *) pd)[9] == '6' ? LOGFMT_STDOUT
+                     : ((const char *) pd)[9] == '3' ? LOGFMT_STDERR
+                                                     : LOGFMT_BERTH;
+        bool partial = sd_journal_get_data(j, "CONTAINER_PARTIAL_MESSAGE", &pd, &pl) >= 0 &&
+                       pl == strlen("CONTAINER_PARTIAL_MESSAGE=true") && st != LOGFMT_BERTH;
+        char pre[LOGFMT_PREFIX_MAX];
+        b->len = 0;
+        lbuf_append(b, pre, logfmt_prefix(pre, usec, st, partial));
+        /* "MESSAGE=TEXT"; a newline in it (not ours) would split the record */
+        const char *text = (const char *) d + 8;
+        size_t n = l - 8;
+        const char *nl = memchr(text, '\n', n);
+        lbuf_append(b, text, nl ? (size_t) (nl - text) : n);
+        if (b->oom)
+                return -ENOMEM;
+        *ret_stream = st;
+        *ret_partial = partial;
+        *ret_usec = usec;
+        return 0;
+}
+
+static int journal_take(struct log_entries *e, struct log_src *s, size_t src, struct lbuf *b)
+{
+        enum logfmt_stream st;
+        bool partial;
+        uint64_t usec;
+        int r = journal_record(s->j, b, &st, &partial, &usec);
+        if (r == -EAGAIN)
+                return 0;
+        return r < 0 ? r : take_line(e, s, src, b->buf, b->len);
+}
+
+/* Opens the journal on NAME's lines (written by berth-monitor: a Docker or
+ * Podman container of the same name is not ours) and reads the history:
+ * from --since on; else, with -n, the last lines (walked back from the
+ * end); else all. The journal then stands at its end, for -f. */
+static int journal_history(struct log_entries *e, struct log_src *s, size_t src, const struct logs_opts *o,
+                           long last)
+{
+        _cleanup_free_ char *match = strdup_printf("CONTAINER_NAME=%s", s->name);
+        if (!match)
+                return -ENOMEM;
+        int r = sd_journal_open(&s->j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r >= 0)
+                r = sd_journal_add_match(s->j, match, 0);
+        if (r >= 0)
+                r = sd_journal_add_match(s->j, "_COMM=berth-monitor", 0);
+        if (r >= 0 && o->follow) /* inotify on the journal's files: -f sees them rotate */
+                r = sd_journal_get_fd(s->j);
+        if (r < 0)
+                return r;
+        struct lbuf b = { 0 };
+        if (o->since || last < 0) {
+                r = o->since ? sd_journal_seek_realtime_usec(s->j, o->since) : sd_journal_seek_head(s->j);
+                while (r >= 0 && (r = sd_journal_next(s->j)) > 0) {
+                        uint64_t usec;
+                        if (o->until && sd_journal_get_realtime_usec(s->j, &usec) >= 0 && usec > o->until)
+                                break;
+                        r = journal_take(e, s, src, &b);
+                }
+                if (r >= 0) /* at the end, for -f */
+                        r = sd_journal_seek_tail(s->j) < 0 || sd_journal_previous(s->j) < 0 ? -EIO : 0;
+                free(b.buf);
+                return r;
+        }
+        /* -n: back from the end until that many wanted lines (and the parts
+         * before the earliest), then forward in order. */
+        _cleanup_free_ char *cursor = NULL;
+        char **recs = NULL;
+        size_t nrec = 0, cap = 0;
+        long found = 0;
+        r = sd_journal_seek_tail(s->j);
+        while (r >= 0 && (r = sd_journal_previous(s->j)) > 0) {
+                enum logfmt_stream st;
+                bool partial;
+                uint64_t usec;
+                int q = journal_record(s->j, &b, &st, &partial, &usec);
+                if (!cursor)
+                        (void) sd_journal_get_cursor(s->j, &cursor);
+                if (q == -EAGAIN || (o->until && usec > o->until))
+                        continue;
+                if (q < 0) {
+                        r = q;
+                        break;
+                }
+                if (found >= last && !partial)
+                        break;
+                if (!partial && o->want[st])
+                        found++;
+                if (nrec == cap) {
+                        cap = cap ? 2 * cap : 64;
+                        char **v = realloc(recs, cap * sizeof *v);
+                        if (!v) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        recs = v;
+                }
+                if (!(recs[nrec] = strndup(b.buf, b.len))) {
+                        r = -ENOMEM;
+                        break;
+                }
+                nrec++;
+        }
+        for (size_t i = nrec; i > 0; i--) {
+                if (r >= 0)
+                        r = take_line(e, s, src, recs[i - 1], strlen(recs[i - 1]));
+                free(recs[i - 1]);
+        }
+        free(recs);
+        free(b.buf);
+        if (r < 0)
+                return r;
+        /* For -f: on the newest entry read, new ones come next. */
+        if (cursor && sd_journal_seek_cursor(s->j, cursor) >= 0 && sd_journal_next(s->j) >= 0)
+                return 0;
+        return sd_journal_seek_tail(s->j) < 0 || sd_journal_previous(s->j) < 0 ? -EIO : 0;
+}
+
+/* -f: the entries added since. */
+static int journal_new(struct log_entries *e, struct log_src *s, size_t src)
+{
+        struct lbuf b = { 0 };
+        int r = sd_journal_process(s->j);
+        while (r >= 0 && (r = sd_journal_next(s->j)) > 0)
+                r = journal_take(e, s, src, &b);
+        free(b.buf);
+        return r < 0 ? r : 0;
+}
+
 static int cmp_entry(const void *x, const void *y)
 {
         const struct log_entry *a = x, *b = y;
@@ -454,7 +603,8 @@ static int print_entries(const struct logs_opts *o, struct log_src *srcs, struct
         /* By time, also in one container's log: a line is stamped when its
          * first byte came, and a long one may end after a shorter line of
          * the other stream. */
-        qsort(e->v, e->n, sizeof *e->v, cmp_entry);
+        if (e->n > 0) /* qsort(NULL, 0) is undefined */
+                qsort(e->v, e->n, sizeof *e->v, cmp_entry);
         size_t from = 0;
         if (last >= 0) {
                 size_t k = 0;
@@ -488,7 +638,9 @@ static int all_with_logs(const char *state, char ***ret)
                         continue;
                 char p[4096];
                 snprintf(p, sizeof p, "%s/%s/console.log", dir, de->d_name);
-                if (access(p, R_OK) == 0)
+                bool has = access(p, R_OK) == 0;
+                snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+                if (has || state_log_journald(p))
                         r = strv_push(ret, de->d_name);
         }
         closedir(d);
@@ -508,7 +660,8 @@ static void on_logs_signal(int sig)
 
 int verb_logs(struct ctl_args *a)
 {
-        struct logs_opts o = { .ts = a->timestamps, .since = a->since_usec, .until = a->until_usec };
+        struct logs_opts o = { .ts = a->timestamps, .since = a->since_usec, .until = a->until_usec,
+                               .follow = a->follow };
         if (a->stream) {
                 if (streq(a->stream, "stdout"))
                         o.want[LOGFMT_STDOUT] = true;
@@ -585,6 +738,12 @@ int verb_logs(struct ctl_args *a)
                         ret = 1;
                         goto out;
                 }
+                /* log { driver = "journald" }: its start said so in DIR/log-driver */
+                _cleanup_free_ char *cdir = strndup(srcs[i].path, strlen(srcs[i].path) - strlen("/console.log"));
+                if (cdir && state_log_journald(cdir)) {
+                        srcs[i].fd = -2; /* marks a journal source until it is opened */
+                        continue;
+                }
                 if (access(srcs[i].path, R_OK) < 0) {
                         fail("berthctl logs: no log for '%s' (%s)", names[i], srcs[i].path);
                         ret = 1;
@@ -593,6 +752,15 @@ int verb_logs(struct ctl_args *a)
         }
         struct log_entries e = { 0 };
         for (size_t i = 0; i < n && ret == 0; i++) {
+                if (srcs[i].fd == -2) {
+                        srcs[i].fd = -1;
+                        int r = journal_history(&e, &srcs[i], i, &o, a->lines);
+                        if (r < 0) {
+                                fail("berthctl logs: cannot read the journal for '%s': %s", names[i], strerror(-r));
+                                ret = 1;
+                        }
+                        continue;
+                }
                 int r = read_history(&e, &srcs[i], i);
                 if (r < 0) {
                         fail("berthctl logs: cannot read %s: %s", srcs[i].path, strerror(-r));
@@ -608,7 +776,14 @@ int verb_logs(struct ctl_args *a)
                 while (!logs_stop && (!o.until || realtime_usec() <= o.until)) {
                         (void) usleep(200000);
                         for (size_t i = 0; i < n; i++)
-                                if (read_new(&e, &srcs[i], i) < 0) {
+                                if (srcs[i].j) {
+                                        int r = journal_new(&e, &srcs[i], i);
+                                        if (r < 0) {
+                                                fail("berthctl logs: cannot read the journal for '%s': %s",
+                                                     srcs[i].name, strerror(-r));
+                                                ret = 1;
+                                        }
+                                } else if (read_new(&e, &srcs[i], i) < 0) {
                                         fail("berthctl logs: cannot read %s: %m", srcs[i].path);
                                         ret = 1;
                                 }
@@ -628,6 +803,8 @@ out:
                 free(srcs[i].part[1].buf);
                 if (srcs[i].fd >= 0)
                         close(srcs[i].fd);
+                if (srcs[i].j)
+                        sd_journal_close(srcs[i].j);
         }
         free(srcs);
         return ret;

@@ -55,6 +55,7 @@ static void usage(FILE *f)
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
                    "              [--idmap-pool START:COUNT] [--default-idmap auto|HOSTID:COUNT|none]\n"
+                   "              [--log-driver file|journald]\n"
                    "              [--log-level error|warning|notice|info|debug]\n"
                    "       berthd -h|--help | --version\n");
 }
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
                 { "parallel-starts", required_argument, NULL, 'P' },
                 { "idmap-pool", required_argument, NULL, 'I' },
                 { "default-idmap", required_argument, NULL, 'U' },
+                { "log-driver", required_argument, NULL, 'D' },
                 {},
         };
         struct manager_options o = {
@@ -196,6 +198,13 @@ int main(int argc, char **argv)
                         setenv(CONFIG_DEFAULT_IDMAP_ENV, optarg, 1);
                         break;
                 }
+                case 'D':
+                        if (!streq(optarg, "file") && !streq(optarg, "journald")) {
+                                fprintf(stderr, "berthd: --log-driver: '%s' is not file or journald\n", optarg);
+                                return 2;
+                        }
+                        o.log_journald = streq(optarg, "journald");
+                        break;
                 case 'f': /* berthd never forks away: systemd and make run both want that */
                         log_set_journal(false);
                         break;

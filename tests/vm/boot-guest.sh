@@ -187,4 +187,6 @@ check "journal says watchdog timeout" sh -c "journalctl -u berthd --no-pager --s
 check "containers survived the watchdog (same pids)" [ "$(cpid web)/$(cpid probe)" = "$w/$p" ]
 fi
 
+. /usr/local/sbin/berth-boot-guest-jrn21 # journald log driver, systemd-machined (issue 21)
+
 finish
