@@ -11,6 +11,7 @@
 
 #include "berthctl.h"
 #include "cgroup.h"
+#include "net.h"
 
 /* The cgroup of a running container. */
 struct running {
@@ -120,38 +121,11 @@ static uint64_t mono_ns(void)
         return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
 }
 
-/* The bytes received and sent on every interface but lo of the network
- * namespace of pid; unknown for a container on the host's network. */
+/* Unknown for a container on the host's network. */
 static void net_bytes(pid_t pid, uint64_t *rx, uint64_t *tx)
 {
-        *rx = *tx = CGROUP_STAT_UNKNOWN;
-        char path[64];
-        struct stat ours, theirs;
-        snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
-        if (stat("/proc/self/ns/net", &ours) < 0 || stat(path, &theirs) < 0 || ours.st_ino == theirs.st_ino)
-                return;
-        snprintf(path, sizeof path, "/proc/%d/net/dev", (int) pid);
-        _cleanup_free_ char *text = NULL;
-        if (read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL) < 0)
-                return;
-        uint64_t r = 0, t = 0;
-        /* "  eth0: RXBYTES packets errs drop fifo frame compressed multicast TXBYTES ..." */
-        for (char *line = text; line && *line;) {
-                char *colon = strchr(line, ':'), *nl = strchr(line, '\n');
-                if (colon && (!nl || colon < nl)) {
-                        char ifname[64];
-                        unsigned long long v[9];
-                        if (sscanf(line, " %63[^:]:%llu %llu %llu %llu %llu %llu %llu %llu %llu", ifname, &v[0], &v[1],
-                                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 10 &&
-                            !streq(ifname, "lo")) {
-                                r += v[0];
-                                t += v[8];
-                        }
-                }
-                line = nl ? nl + 1 : NULL;
-        }
-        *rx = r;
-        *tx = t;
+        if (net_pid_bytes(pid, rx, tx) < 0)
+                *rx = *tx = CGROUP_STAT_UNKNOWN;
 }
 
 static int take_sample(const struct running *rn, struct sample *s)

@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "idmap.h"
 #include "log.h"
+#include "metrics_server.h"
 #include "runtime.h"
 #include "scope.h"
 #include "security.h"
@@ -52,7 +53,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
-                   "              [--idmap-pool START:COUNT]\n"
+                   "              [--idmap-pool START:COUNT] [--metrics-listen ADDRESS:PORT]\n"
                    "              [--log-level error|warning|notice|info|debug]\n"
                    "       berthd -h|--help | --version\n");
 }
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },        { "cgroup-manager", required_argument, NULL, 'G' },
                 { "parallel-starts", required_argument, NULL, 'P' },
                 { "idmap-pool", required_argument, NULL, 'I' },
+                { "metrics-listen", required_argument, NULL, 'M' },
                 {},
         };
         struct manager_options o = {
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
                 .init_exe_fd = -1,
         };
         const char *cgroup_manager = "auto";
+        const char *metrics_addr = NULL;
         int c;
         log_set_ident("berthd");
         while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) >= 0)
@@ -163,6 +166,17 @@ int main(int argc, char **argv)
                                 return 2;
                         }
                         setenv("BERTH_IDMAP_POOL", optarg, 1);
+                        break;
+                }
+                case 'M': {
+                        struct sockaddr_storage ss;
+                        socklen_t len;
+                        struct error merr = { 0 };
+                        if (metrics_listen_parse(optarg, &ss, &len, &merr) < 0) {
+                                fprintf(stderr, "berthd: --metrics-listen: %s\n", error_message(&merr));
+                                return 2;
+                        }
+                        metrics_addr = optarg;
                         break;
                 }
                 case 'f': /* berthd never forks away: systemd and make run both want that */
@@ -222,6 +236,16 @@ int main(int argc, char **argv)
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
+        /* Taken before anything else is set up: a port in use stops berthd
+         * with nothing changed. */
+        _cleanup_close_ int metrics_fd = -1;
+        if (metrics_addr) {
+                struct error merr = { 0 };
+                if (metrics_listen(metrics_addr, &metrics_fd, &merr) < 0) {
+                        log_error("--metrics-listen: %s", error_message(&merr));
+                        return 1;
+                }
+        }
         _cleanup_free_ char *own_unit = NULL;
         if (choose_cgroup_manager(cgroup_manager, &o, &own_unit) < 0)
                 return 1;
@@ -257,6 +281,17 @@ int main(int argc, char **argv)
                 log_error_errno(r, "cannot set up in %s and %s: %m", o.state_dir, o.run_dir);
                 sd_event_unref(e);
                 return 1;
+        }
+        if (metrics_fd >= 0) {
+                struct error merr = { 0 };
+                r = manager_metrics_serve(m, TAKE_FD(metrics_fd), &merr);
+                if (r < 0) {
+                        log_error("--metrics-listen: %s", error_message(&merr));
+                        manager_free(m);
+                        sd_event_unref(e);
+                        return 1;
+                }
+                log_info("metrics on http://%s/metrics", metrics_addr);
         }
         (void) sd_event_add_signal(e, NULL, SIGTERM, on_term, m);
         (void) sd_event_add_signal(e, NULL, SIGINT, on_term, m);
