@@ -149,7 +149,7 @@ static void render(void *userdata, struct strbuf *b)
                 }
 
         per_container(b, ss, n, "berth_container_restarts_total", METRICS_COUNTER,
-                      "Restarts by the restart policy since berthd started or adopted the container.", v_restarts);
+                      "Restarts by the restart policy (kept across berthd restarts, as berthctl ls shows them).", v_restarts);
 
         metrics_family(b, "berth_container_health_status", METRICS_GAUGE,
                        "1 for the health status of a running container with a health check, 0 for the others.");
