@@ -84,7 +84,8 @@ void metrics_double(struct strbuf *b, const char *name, const struct metrics_lab
 void metrics_histogram_init(struct metrics_histogram *h, const double *bounds, size_t n)
 {
         *h = (struct metrics_histogram){ .n_bounds = n < METRICS_BUCKETS_MAX ? n : METRICS_BUCKETS_MAX };
-        memcpy(h->bounds, bounds, h->n_bounds * sizeof *bounds);
+        if (h->n_bounds)
+                memcpy(h->bounds, bounds, h->n_bounds * sizeof *bounds);
 }
 
 void metrics_histogram_observe(struct metrics_histogram *h, double v)
@@ -103,7 +104,8 @@ void metrics_histogram_write(struct strbuf *b, const char *name, const struct me
         char bucket[256], le[64];
         struct metrics_label ll[8];
         n = n < 7 ? n : 7;
-        memcpy(ll, l, n * sizeof *l);
+        if (n)
+                memcpy(ll, l, n * sizeof *l);
         snprintf(bucket, sizeof bucket, "%s_bucket", name);
         uint64_t cumulative = 0;
         for (size_t i = 0; i <= h->n_bounds; i++) {
