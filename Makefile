@@ -90,10 +90,10 @@ $(BUILD)/libberth.a: $(LIB_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 # The monitor runs once per container for its whole life: static and small,
-# it links only util, wire, logfmt and monitor (no sanitizers: it must stay tiny).
+# it links only util, wire, logfmt, console and monitor (no sanitizers: it must stay tiny).
 # Several sources in one command: their headers are named here.
-$(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/logfmt.c lib/util.c lib/wire.c lib/monitor.h \
-		lib/logfmt.h lib/util.h lib/wire.h | $(BUILD)/lib
+$(BUILD)/berth-monitor: sbin/berth-monitor.c lib/monitor.c lib/monitor_view.c lib/console.c lib/logfmt.c lib/util.c \
+		lib/wire.c lib/monitor.h lib/monitor_view.h lib/console.h lib/logfmt.h lib/util.h lib/wire.h | $(BUILD)/lib
 	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static $(filter %.c,$^) -o $@
 
 # berth-init is what a container's processes become (a sealed copy of it):

@@ -69,7 +69,7 @@ _berthctl()
                 return 0 ;;
         -t) # the stop timeout of stop and restart; run's and exec's --tty takes nothing
                 case $verb in stop | restart) return 0 ;; esac ;;
-        --timeout | -n | --lines | -u | --user | -e | --env | --since | --until | --count)
+        --timeout | -n | --lines | -u | --user | -e | --env | --since | --until | --count | --escape)
                 return 0 ;;
         --stream)
                 mapfile -t COMPREPLY < <(compgen -W 'stdout stderr all' -- "$cur")
@@ -85,7 +85,7 @@ _berthctl()
                 mapfile -t COMPREPLY < <(compgen -W "$("$prog" ls --all --json 2>/dev/null |
                         grep -oE '"name": *"[^"]*", *"state": *"orphaned"' | sed -E 's/"name": *"([^"]*)".*/\1/')" -- "$cur") ;;
         run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait | health | events | \
-                restore | clone | export)
+                restore | clone | export | console | attach)
                 mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
         snapshot)
                 if [ "$prev" = snapshot ]; then

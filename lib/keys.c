@@ -75,6 +75,12 @@ static void hash_publish(struct key_hasher *s, const void *p)
                 key_hash_u64(s, "p.host", c->publish[i].host_port);
                 key_hash_u64(s, "p.cont", c->publish[i].container_port);
                 key_hash_u64(s, "p.proto", c->publish[i].proto);
+                if (c->publish[i].host6) { /* only then: the hashes of IPv4 records stay */
+                        uint64_t h[2];
+                        memcpy(h, &c->publish[i].host_addr6, sizeof h);
+                        key_hash_u64(s, "p.addr6.hi", h[0]);
+                        key_hash_u64(s, "p.addr6.lo", h[1]);
+                }
         }
 }
 
@@ -567,6 +573,13 @@ static const struct key_def table[] = {
         { "container.io-max", "wiops", KEY_U32, SC(limits.io_wiops), 0, KEY_CLASS_LIVE, KEYF_SPARSE_HASH, .min = 1,
           .max = 1000000000, .hash_tag = "io-wiops", .reason = "io-max.wiops", .zero = "unlimited",
           .def = "unlimited", .doc = "write operations per second" },
+        /* console and stdin (21): restart, sparse */
+        { "container", "console", KEY_BOOL, SC(console), 0, KEY_CLASS_RESTART, KEYF_SPARSE_HASH | KEYF_SHOW_VALUES,
+          .hash_tag = "console", .def = "false",
+          .doc = "a pty of the container's own as its terminal, held by its monitor: berthctl console" },
+        { "container", "stdin", KEY_BOOL, SC(stdin_open), SC(line_stdin), KEY_CLASS_RESTART,
+          KEYF_SPARSE_HASH | KEYF_SHOW_VALUES, .hash_tag = "stdin", .def = "false",
+          .doc = "the standard input is a pipe held by the monitor, fed by berthctl attach (else /dev/null)" },
         /* container.snapshot: supervise (berthd's schedule, lib/supervise_snapshot.c) */
         { "container", "snapshot", KEY_BLOCK, KEY_NO_FIELD, .doc = "scheduled snapshots of the writable layer" },
         { "container.snapshot", "every", KEY_DURATION, SC(snapshot_every), 0, KEY_CLASS_SUPERVISE, KEYF_SPARSE_HASH,
@@ -593,6 +606,9 @@ static const struct key_def table[] = {
           .def = "false", .doc = "masquerade traffic leaving the subnet" },
         { "network", "mtu", KEY_U32, SN(mtu), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES, .min = 576, .max = 65535,
           .hash_tag = "mtu", .zero = "default", .def = "the kernel's default", .doc = "the MTU of the bridge" },
+        { "network", "nat6", KEY_BOOL, SN(nat6), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES | KEYF_SPARSE_HASH,
+          .hash_tag = "nat6", .def = "false (the prefix is routed)",
+          .doc = "masquerade IPv6 traffic leaving the subnet6 prefix (NAT66)" },
         { .name = NULL },
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "logfmt.h"
+#include "monitor_view.h"
 #include "util.h"
 
 #define LOG_NAME "console.log"
@@ -62,6 +64,7 @@ struct log_writer {
 struct log_stream {
         int fd; /* -1: at its end */
         enum logfmt_stream s;
+        bool crlf; /* a terminal's output: a line's \r before its \n is not kept */
         char line[LOGFMT_RECORD_MAX];
         size_t len;
         uint64_t start_usec; /* when the line's first byte was read */
@@ -199,6 +202,8 @@ static void take(struct log_writer *w, struct log_stream *st, const char *q, siz
                 st->len += want;
                 q += want;
                 if (nl) {
+                        if (st->crlf && st->len > 0 && st->line[st->len - 1] == '\r')
+                                st->len--;
                         emit(w, st, false);
                         q++;
                 }
@@ -207,10 +212,13 @@ static void take(struct log_writer *w, struct log_stream *st, const char *q, siz
 
 /* Appends what st's pipe has to the log. Returns the bytes read, 0 at
  * EOF (the line begun is ended), -EAGAIN when there is nothing now. */
-static ssize_t drain(const struct monitor_params *p, int dirfd, struct log_writer *w, struct log_stream *st)
+static ssize_t drain(const struct monitor_params *p, int dirfd, struct log_writer *w, struct log_stream *st,
+                     struct monitor_viewers *vw)
 {
         char buf[65536];
         ssize_t k = read(st->fd, buf, sizeof buf);
+        if (k > 0)
+                monitor_viewers_output(vw, st->s == LOGFMT_STDERR ? CONSOLE_ERR : CONSOLE_OUT, buf, (size_t) k);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))
                 return -EAGAIN;
         if (k <= 0) {
@@ -322,30 +330,40 @@ int monitor_run(const struct monitor_params *p)
         struct log_stream *sts = calloc(2, sizeof *sts);
         if (!sts)
                 return -ENOMEM;
-        sts[0] = (struct log_stream){ .fd = p->log_fd, .s = LOGFMT_STDOUT };
+        sts[0] = (struct log_stream){ .fd = p->log_fd, .s = LOGFMT_STDOUT, .crlf = p->console };
         sts[1].fd = p->err_fd;
         sts[1].s = LOGFMT_STDERR;
         for (size_t i = 0; i < 2; i++)
                 if (sts[i].fd >= 0)
                         (void) fcntl(sts[i].fd, F_SETFL, O_NONBLOCK);
+        /* Viewers (berthctl console, attach): one static set, its few KB
+         * touched only when somebody connects or types. */
+        static struct monitor_viewers vw;
+        (void) signal(SIGPIPE, SIG_IGN); /* a stdin pipe the container closed */
+        int r = monitor_viewers_open(&vw, dirfd, p->console ? p->log_fd : -1, p->stdin_fd);
+        if (r < 0)
+                fprintf(stderr, "berth-monitor: %s: no console socket: %s\n", p->dir, strerror(-r));
         siginfo_t si = { 0 };
         for (;;) {
                 int held = flush_held(p, dirfd, &w, sts, 2);
                 int timeout = p->pidfd >= 0 ? -1 : 1000;
                 if (held >= 0 && (timeout < 0 || held < timeout))
                         timeout = held;
-                struct pollfd pf[3] = { { .fd = p->pidfd, .events = POLLIN },
-                                        { .fd = sts[0].fd, .events = POLLIN },
-                                        { .fd = sts[1].fd, .events = POLLIN } };
-                int r = poll(pf, 3, timeout);
+                struct pollfd pf[3 + 2 + MONITOR_VIEWERS_MAX] = { { .fd = p->pidfd, .events = POLLIN },
+                                                                  { .fd = sts[0].fd, .events = POLLIN },
+                                                                  { .fd = sts[1].fd, .events = POLLIN } };
+                size_t nv = monitor_viewers_pollfds(&vw, pf + 3, ELEMENTSOF(pf) - 3);
+                r = poll(pf, 3 + nv, timeout);
                 if (r < 0 && errno != EINTR)
                         break;
+                if (r > 0)
+                        monitor_viewers_handle(&vw, pf + 3, nv);
                 for (size_t i = 0; i < 2; i++)
                         if (sts[i].fd >= 0 && (pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) {
                                 /* A bounded share each: a flood on one stream
                                  * must not leave the other's pipe full. */
                                 ssize_t k = 1;
-                                for (int n = 0; n < 16 && (k = drain(p, dirfd, &w, &sts[i])) > 0; n++)
+                                for (int n = 0; n < 16 && (k = drain(p, dirfd, &w, &sts[i], &vw)) > 0; n++)
                                         ;
                                 if (k == 0)
                                         sts[i].fd = -1;
@@ -363,7 +381,7 @@ int monitor_run(const struct monitor_params *p)
                         continue;
                 (void) fcntl(sts[i].fd, F_SETFL, 0);
                 struct pollfd pf = { .fd = sts[i].fd, .events = POLLIN };
-                while (poll(&pf, 1, 1000) > 0 && drain(p, dirfd, &w, &sts[i]) > 0)
+                while (poll(&pf, 1, 1000) > 0 && drain(p, dirfd, &w, &sts[i], &vw) > 0)
                         ;
                 if (sts[i].len > 0)
                         emit(&w, &sts[i], false);
@@ -386,6 +404,7 @@ int monitor_run(const struct monitor_params *p)
                         (void) !write(kfd, "1", 1);
         }
         int status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+        monitor_viewers_close(&vw, status);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         char text[320];

@@ -4,9 +4,13 @@
  * (lib/logfmt.h), and writes the exit status atomically. A full disk or a
  * slow file system never blocks the container: what cannot be written is
  * dropped, counted, and said in the log when there is room again.
+ * Serves viewers (berthctl console, attach) on a socket of the container's
+ * directory (lib/monitor_view.h): its output goes to them as it goes to
+ * the log, their input to its terminal or stdin pipe.
  * Runs as the tiny berth-monitor program; links nothing but libc. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,6 +23,8 @@ struct monitor_params {
         uint64_t log_max_size;
         uint32_t log_max_files;
         int cgroup_fd;        /* the container's cgroup directory (v2, or v1 memory), or -1 */
+        bool console;         /* log_fd is the master of the container's terminal (console = true) */
+        int stdin_fd;         /* write end of the container's stdin (stdin = true), or -1 */
 };
 
 /* Returns when the init has exited and its status is on disk: 0 or -errno.

@@ -67,6 +67,12 @@ struct publish {
         uint16_t host_port;
         uint16_t container_port;
         publish_proto_t proto;
+        /* "[V6]:HOST:CONTAINER": an IPv6 host address (host_addr stays
+         * INADDR_ANY). Without an address a port is published on both
+         * families where the container has both. No padding: compared
+         * with memcmp (keys.c). */
+        int host6;
+        struct in6_addr host_addr6;
 };
 
 struct spec_mount {
@@ -159,6 +165,7 @@ struct spec_network {
         bool v6;
         struct in6_addr subnet6, gateway6;
         uint8_t prefix6;
+        bool nat6; /* masquerade IPv6 leaving the prefix (NAT66) */
         /* Not from a file: a host bridge berth does not manage (a container's
          * network.bridge naming no declared network), gateway 0 = no route. */
         bool external;
@@ -260,10 +267,16 @@ struct spec_container {
         uint64_t env_file_digest; /* of the file's content (config_load_dir); 0 = unread */
         char **env_file_env;      /* its entries, as read then */
 
+        /* Terminal and input (berthctl console, attach): the monitor holds
+         * a pty of the container's devpts as its terminal, or the write end
+         * of a pipe that is its stdin (else /dev/null). */
+        bool console;
+        bool stdin_open;
+
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
         int line_publish, line_idmap, line_user, line_seccomp, line_stop_signal;
-        int line_env_file, line_io_device;
+        int line_env_file, line_io_device, line_stdin;
 };
 
 struct spec_set {

@@ -115,10 +115,10 @@ static json_object *definition_json(const struct spec_container *c)
         json_object *pub = json_object_new_array();
         for (size_t i = 0; i < c->n_publish; i++) {
                 const struct publish *p = &c->publish[i];
-                char host[INET_ADDRSTRLEN];
+                char host[INET6_ADDRSTRLEN];
                 json_object *o = json_object_new_object();
-                json_object_object_add(o, "host_address", json_object_new_string(
-                        inet_ntop(AF_INET, &p->host_addr, host, sizeof host) ? host : ""));
+                (void) publish_host_text(p, host, sizeof host);
+                json_object_object_add(o, "host_address", json_object_new_string(host[0] ? host : "0.0.0.0"));
                 json_object_object_add(o, "host_port", json_object_new_int(p->host_port));
                 json_object_object_add(o, "container_port", json_object_new_int(p->container_port));
                 json_object_object_add(o, "protocol", json_object_new_string(p->proto == PROTO_UDP ? "udp" : "tcp"));
@@ -146,6 +146,8 @@ static json_object *definition_json(const struct spec_container *c)
         } else
                 json_object_object_add(d, "io_max", NULL);
         json_object_object_add(d, "read_only_root", json_object_new_boolean(c->read_only_root));
+        json_object_object_add(d, "console", json_object_new_boolean(c->console));
+        json_object_object_add(d, "stdin", json_object_new_boolean(c->stdin_open));
         json_object_object_add(d, "sysctl", strv_json(c->sysctl));
         json_object *rl = json_object_new_object();
         for (size_t i = 0; i < c->n_rlimits; i++) {

@@ -364,9 +364,12 @@ void unit_start_now(struct unit *u)
                         }
                 }
                 int lp[2], ep[2]; /* stdout, stderr: the monitor tells them apart */
+                int ip[2] = { -1, -1 }; /* stdin = true: the monitor holds the write end */
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (pipe2(lp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0 || null < 0)
                         spawner_fail(sp[1], 125, "cannot create the log pipes");
+                if (c->stdin_open && pipe2(ip, O_CLOEXEC) < 0)
+                        spawner_fail(sp[1], 125, "cannot create the stdin pipe");
                 /* Before the scope: nothing the hook leaves behind lands in it. */
                 _cleanup_free_ char *cdir = unit_dir(m, c->name);
                 struct hook_env he = { .name = c->name, .state_dir = cdir ? cdir : "", .kind = HOOK_PRE_START };
@@ -388,7 +391,8 @@ void unit_start_now(struct unit *u)
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
                                           .init_exe = &m->o.init_exe_fd,
-                                          .stdio = { null, lp[1], ep[1] } };
+                                          .tty = c->console, /* a pty of its devpts; the monitor holds the master */
+                                          .stdio = { ip[0] >= 0 ? ip[0] : null, lp[1], ep[1] } };
                 struct runtime_container *rc = NULL;
                 int code;
                 struct error e = { 0 };
@@ -417,6 +421,18 @@ void unit_start_now(struct unit *u)
                 close(lp[1]);
                 close(ep[1]);
                 close(null);
+                if (ip[0] >= 0)
+                        close(ip[0]);
+                if (c->console && rc->pty_master < 0) {
+                        (void) kill(rc->pid, SIGKILL);
+                        spawner_fail(sp[1], 125, "container '%s': no pty from the container", c->name);
+                }
+                if (c->console) { /* the terminal is its output: no pipes */
+                        close(lp[0]);
+                        close(ep[0]);
+                        lp[0] = rc->pty_master;
+                        ep[0] = -1;
+                }
                 /* The monitor inherits the container's pidfd, its output, its lock
                  * and its cgroup. */
                 const char *cgp = runtime_cgroup_path(rc);
@@ -430,6 +446,8 @@ void unit_start_now(struct unit *u)
                 mon.log_fd = lp[0];
                 mon.err_fd = ep[0];
                 mon.cgroup_fd = cgfd;
+                mon.stdin_fd = ip[1];
+                mon.flags = c->console ? WIRE_F_CONSOLE : 0;
                 mon.log_max_size = c->log_max_size;
                 mon.log_max_files = c->log_max_files;
                 snprintf(mon.text, sizeof mon.text, "%s", rc->dir);
@@ -439,7 +457,7 @@ void unit_start_now(struct unit *u)
                         spawner_fail(sp[1], 125, "container '%s': cannot hand it to its monitor", c->name);
                 }
                 close(wp[1]);
-                int keep[] = { rc->pidfd, lp[0], ep[0], rc->lock_fd, cgfd, wp[0] };
+                int keep[] = { rc->pidfd, lp[0], ep[0], rc->lock_fd, cgfd, wp[0], ip[1] };
                 for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                         if (keep[i] >= 0)
                                 (void) fcntl(keep[i], F_SETFD, 0);

@@ -11,7 +11,7 @@ void wire_init(struct wire_msg *m, enum wire_type t)
         m->version = WIRE_VERSION;
         m->type = (uint16_t) t;
         m->size = (uint32_t) sizeof *m;
-        m->pidfd = m->log_fd = m->err_fd = m->cgroup_fd = -1;
+        m->pidfd = m->log_fd = m->err_fd = m->cgroup_fd = m->stdin_fd = -1;
 }
 
 int wire_write(int fd, const struct wire_msg *m)
@@ -57,7 +57,9 @@ int wire_parse(const void *buf, size_t len, struct wire_msg *ret)
                         return -EBADMSG;
                 break;
         case WIRE_MONITOR:
-                if (m.pid <= 1 || m.text[0] != '/' || m.log_fd < 0 || m.err_fd < -1 || m.pidfd < -1 || m.cgroup_fd < -1)
+                if (m.pid <= 1 || m.text[0] != '/' || m.log_fd < 0 || m.err_fd < -1 || m.pidfd < -1 || m.cgroup_fd < -1 ||
+                    m.stdin_fd < -1 || (m.flags & ~(uint32_t) WIRE_F_CONSOLE) ||
+                    ((m.flags & WIRE_F_CONSOLE) && m.err_fd >= 0))
                         return -EBADMSG;
                 break;
         default:

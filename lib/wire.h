@@ -11,13 +11,17 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC 0x48545242u /* "BRTH" */
-#define WIRE_VERSION 2
+#define WIRE_VERSION 3
 #define WIRE_TEXT_MAX 4096
 
 enum wire_type {
         WIRE_STARTED = 1, /* pid, start, address: the container runs */
         WIRE_FAILED,      /* exit_code, text: why it did not start */
         WIRE_MONITOR,     /* text = the container's directory; pid, fds, log limits */
+};
+
+enum {
+        WIRE_F_CONSOLE = 1u << 0,
 };
 
 struct wire_msg {
@@ -32,6 +36,8 @@ struct wire_msg {
         int32_t log_fd;         /* MONITOR: read end of the container's stdout */
         int32_t err_fd;         /* MONITOR: read end of its stderr, or -1 (then stdout has both) */
         int32_t cgroup_fd;      /* MONITOR: its cgroup directory, or -1 */
+        int32_t stdin_fd;       /* MONITOR: write end of its stdin (stdin = true), or -1 */
+        uint32_t flags;         /* MONITOR: WIRE_F_CONSOLE: log_fd is the master of its terminal */
         uint32_t log_max_files; /* MONITOR */
         uint64_t log_max_size;  /* MONITOR */
         char address[16];       /* STARTED: dotted quad, or "" */

@@ -50,6 +50,8 @@ int main(int argc, char **argv)
                 .log_max_size = m.log_max_size,
                 .log_max_files = m.log_max_files,
                 .cgroup_fd = m.cgroup_fd,
+                .console = (m.flags & WIRE_F_CONSOLE) != 0,
+                .stdin_fd = m.stdin_fd,
         };
         r = monitor_run(&p);
         if (r < 0) {

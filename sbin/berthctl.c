@@ -128,6 +128,7 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_OUTPUT] = { "output", 'o', "FILE", "write the archive to FILE (.zst: zstd-compressed; -: standard output)" },
         [OPT_WITH_SNAPSHOTS] = { "with-snapshots", 0, NULL, "also the container's snapshots" },
         [OPT_NAME] = { "name", 0, "NEW", "import the container as NEW (without its static address and ports)" },
+        [OPT_ESCAPE] = { "escape", 0, "C", "detach with Ctrl-C then q instead of Ctrl-] then q (a letter, or ^X)" },
 };
 
 /* ---- the verb table ----------------------------------------------------------------------- */
@@ -185,6 +186,10 @@ static const struct ctl_verb verbs[] = {
           "a container's layer and definition as one archive" },
         { "import", verb_import, O(OPT_NAME), CTL_NEEDS_ROOT | DAEMON, 1, 1, "FILE|-",
           "a container from an archive of export" },
+        { "console", verb_console, O(OPT_ESCAPE) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1, "NAME",
+          "the terminal of a container with console = true; Ctrl-] q detaches" },
+        { "attach", verb_attach, O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1, "NAME",
+          "follow a container's output, and feed its stdin (stdin = true); Ctrl-C detaches" },
         { "health", verb_health, O(OPT_CONF_DIR) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1,
           "NAME", "run the container's health probe once" },
 };
@@ -454,6 +459,9 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         break;
                 case OPT_NAME:
                         a->new_name = optarg;
+                        break;
+                case OPT_ESCAPE:
+                        a->escape = optarg;
                         break;
                 }
         }

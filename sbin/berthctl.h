@@ -53,6 +53,7 @@ enum ctl_opt {
         OPT_OUTPUT,         /* export -o FILE */
         OPT_WITH_SNAPSHOTS, /* export --with-snapshots */
         OPT_NAME,           /* import --name NEW */
+        OPT_ESCAPE,         /* console --escape C */
         _OPT_MAX,
 };
 #define O(x) (UINT64_C(1) << (x))
@@ -68,6 +69,7 @@ struct ctl_args {
         const char *stream; /* --stream */
         bool with_snapshots;
         const char *output, *new_name; /* export -o, import --name */
+        const char *escape;            /* console --escape */
         long lines; /* -1: all */
         usec_t stop_timeout;
         uint64_t since_usec, until_usec; /* --since, --until: CLOCK_REALTIME; 0: not given */
@@ -169,3 +171,5 @@ int verb_restore(struct ctl_args *a);
 int verb_clone(struct ctl_args *a);
 int verb_export(struct ctl_args *a);
 int verb_import(struct ctl_args *a);
+int verb_console(struct ctl_args *a);
+int verb_attach(struct ctl_args *a);

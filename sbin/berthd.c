@@ -102,6 +102,23 @@ static int choose_cgroup_manager(const char *want, struct manager_options *o, ch
         return 0;
 }
 
+/* *path, when relative, becomes CWD/path (kept in *buf). -errno. */
+static int absolute_dir(const char **path, char **buf)
+{
+        if (!*path || (*path)[0] == '/')
+                return 0;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0);
+        if (!cwd)
+                return -errno;
+        *buf = strdup_printf("%s/%s", cwd, *path);
+        if (!*buf) {
+                errno = ENOMEM;
+                return -ENOMEM;
+        }
+        *path = *buf;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -220,6 +237,14 @@ int main(int argc, char **argv)
                 return 1;
         }
         (void) unsetenv("BERTH_CRASH_AT");
+        /* Relative directories would mean something else to the monitors
+         * and spawners, which start elsewhere: made absolute once, here. */
+        _cleanup_free_ char *abs_conf = NULL, *abs_state = NULL, *abs_run = NULL;
+        if (absolute_dir(&o.conf_dir, &abs_conf) < 0 || absolute_dir(&o.state_dir, &abs_state) < 0 ||
+            absolute_dir(&o.run_dir, &abs_run) < 0) {
+                fprintf(stderr, "berthd: cannot make the directories absolute: %s\n", strerror(errno));
+                return 1;
+        }
         find_helper("BERTH_MONITOR", "berth-monitor");
         find_helper("BERTH_INIT", "berth-init");
         /* The template scripts beside a source build, found through /proc/self/exe. */

@@ -789,6 +789,41 @@ t_snapshot() {
   cov import --name --socket --timeout
 }
 
+# console and attach on a berthd of their own (test_console21.sh tests
+# them in a pty, in depth): a console driven through a pipe, the escape
+# sequence (default and --escape), --state-dir without berthd, attach's
+# live output and its stdin (stdin = true).
+t_console() {
+  local out rc S
+  env_new console
+  S=$D/run/control.sock
+  container "$P-c" 'autostart = true' 'console = true' 'command = { "/bin/sh" }'
+  container "$P-s" 'autostart = true' 'stdin = true' \
+    'command = { "/bin/sh", "-c", "while read l; do echo got-$l; done" }'
+  daemon_start
+  wait_until 40 eval 'state_is "$P-c" running && state_is "$P-s" running'
+  out=$( { sleep 1; printf 'echo mn-$((40+2))\r'; sleep 1; printf '\035q'; } |
+    timeout 30 "$CTL" console --socket "$S" --timeout 10s "$P-c" 2>&1); rc=$?
+  check "console --socket --timeout: typed input runs, Ctrl-] q detaches with 0 (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -q "^mn-42" <<<"$out" && grep -q "detached from" <<<"$out"'
+  out=$( { sleep 1; printf 'echo mn-$((50+5))\r'; sleep 1; printf '\001q'; } |
+    BERTH_SOCKET=$D/run/nothere.sock timeout 30 "$CTL" console --state-dir "$D/state" --escape ^a "$P-c" 2>&1); rc=$?
+  check "console --state-dir --escape ^a: without berthd, Ctrl-A q detaches (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -q "^mn-55" <<<"$out" && state_is "$P-c" running'
+  out=$( { echo mn-line; sleep 1.5; } | timeout 30 "$CTL" attach --socket "$S" --timeout 10s "$P-s" 2>&1); rc=$?
+  check "attach --socket --timeout: stdin goes to the container, its output comes back, EOF detaches (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -qx got-mn-line <<<"$out" && state_is "$P-s" running'
+  out=$( { echo mn-other; sleep 1.5; } | BERTH_SOCKET=$D/run/nothere.sock timeout 30 "$CTL" attach --state-dir "$D/state" "$P-s" 2>&1); rc=$?
+  check "attach --state-dir: without berthd (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -qx got-mn-other <<<"$out"'
+  out=$(timeout 30 "$CTL" console --socket "$S" "$P-s" 2>&1 </dev/null); rc=$?
+  check "console of a container without one: exit 1 and what to set (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 1 ] && grep -q "has no console; set console = true" <<<"$out"'
+  daemon_stop
+  cov console --escape --state-dir --socket
+  cov attach --state-dir --socket
+}
+
 # Every documented (verb, option) pair ran in a check above.
 t_coverage() {
   local v o missing=''
@@ -819,6 +854,7 @@ t_health
 t_timeout
 t_snapshot
 daemon_stop
+t_console
 t_orphans
 t_coverage
 daemon_finish "manual: "
