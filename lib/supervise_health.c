@@ -79,9 +79,10 @@ static int on_reaped(sd_event_source *s, const siginfo_t *si, void *userdata)
          * sd-event's table of children, so that a later child given the
          * same pid (pid_max 32768 recycles within minutes) could not be
          * watched (sd_event_add_child: -EBUSY), stayed a zombie and held
-         * its container's PID namespace, and so its stop, for ever. */
+         * its container's PID namespace, and so its stop, for ever.
+         * Taking the loop's reference back drops the last one: sd-event
+         * frees the source once this callback returns. */
         (void) sd_event_source_set_floating(s, false);
-        sd_event_source_unref(s);
         return 0;
 }
 
