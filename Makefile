@@ -11,7 +11,7 @@ COMPLDIR   ?= $(PREFIX)/share/bash-completion/completions
 CONFDIR    ?= /etc/containers.d
 
 CC       ?= gcc
-PKGS      = libconfuse libcap libseccomp libsystemd libnl-route-3.0 libnl-3.0 libnftables json-c libarchive libcrypto
+PKGS      = libconfuse libcap libseccomp libsystemd libnl-route-3.0 libnl-3.0 libnftables json-c libarchive libcrypto libmicrohttpd
 # Asked once, when make reads this file: a target that installs packages first
 # (run, check, fuzz) builds in a sub-make, which reads it again afterwards.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 
 #include <linux/magic.h>
@@ -1039,4 +1040,39 @@ int net_loopback_up(int netns_fd)
         if (r < 0)
                 return r;
         return link_set_up(s, lo);
+}
+
+int net_pid_bytes(pid_t pid, uint64_t *rx, uint64_t *tx)
+{
+        char path[64];
+        struct stat ours, theirs;
+        snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
+        if (stat("/proc/self/ns/net", &ours) < 0 || stat(path, &theirs) < 0)
+                return -errno;
+        if (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
+                return -ENODATA;
+        snprintf(path, sizeof path, "/proc/%d/net/dev", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL);
+        if (r < 0)
+                return r;
+        uint64_t rb = 0, tb = 0;
+        /* "  eth0: RXBYTES packets errs drop fifo frame compressed multicast TXBYTES ..." */
+        for (char *line = text; line && *line;) {
+                char *colon = strchr(line, ':'), *nl = strchr(line, '\n');
+                if (colon && (!nl || colon < nl)) {
+                        char ifname[64];
+                        unsigned long long v[9];
+                        if (sscanf(line, " %63[^:]:%llu %llu %llu %llu %llu %llu %llu %llu %llu", ifname, &v[0], &v[1],
+                                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 10 &&
+                            !streq(ifname, "lo")) {
+                                rb += v[0];
+                                tb += v[8];
+                        }
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        *rx = rb;
+        *tx = tb;
+        return 0;
 }

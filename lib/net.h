@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "spec.h"
 
@@ -111,3 +113,8 @@ int net_container_vlan(const char *container, net_mode_t mode, const char *paren
 /* Brings lo up inside netns_fd (containers with network mode none), with
  * accept_ra 0 for all and default there. */
 int net_loopback_up(int netns_fd);
+
+/* The bytes received and sent on every interface but lo of the network
+ * namespace of pid, from /proc/PID/net/dev. -ENODATA when pid is on the
+ * host's network (its traffic is the host's); -errno when it is gone. */
+int net_pid_bytes(pid_t pid, uint64_t *rx, uint64_t *tx);

@@ -12,6 +12,20 @@
 
 const char *const unit_state_names[] = { "stopped", "starting", "running", "stopping", "backoff", "failed" };
 
+const char *const unit_shown_state_names[] = { "stopped",  "starting", "running", "stopping", "backoff",
+                                               "failed",   "waiting",  "frozen",  "orphaned", NULL };
+
+const char *unit_shown_state(struct unit *u)
+{
+        bool orphan_idle = u->orphaned && (u->state == U_STOPPED || u->state == U_FAILED);
+        bool waiting = u->pending_start && u->waiting_for[0] &&
+                       (u->state == U_STOPPED || u->state == U_FAILED || u->state == U_BACKOFF);
+        return orphan_idle                               ? "orphaned"
+               : waiting                                 ? "waiting"
+               : u->state == U_RUNNING && unit_frozen(u) ? "frozen"
+                                                         : unit_state_names[u->state];
+}
+
 /* ---- crash points (tests only) ---------------------------------------------------- */
 
 void crash_point(struct manager *m, const char *name)
@@ -79,6 +93,11 @@ void emit(struct manager *m, const char *name, const char *event, const char *fm
                                  .event = strdup(event),
                                  .detail = strdup(detail) };
         m->events_seq++;
+        /* Every reload path, signal or call, tells its outcome here. */
+        if (!name && streq(event, "reloaded"))
+                m->reloads_applied++;
+        else if (!name && streq(event, "reload-refused"))
+                m->reloads_refused++;
         json_object *j = event_json(e);
         const char *line = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
         (void) journal_append(&m->journal, line, strlen(line));
@@ -624,6 +643,7 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
          * 1,000 forks of berthd at once (bench/README.md). */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         m->max_spawners = o->max_spawners ? o->max_spawners : (size_t) (cpus > 0 ? cpus : 1) * 8;
+        manager_metrics_init(m);
         (void) state_boot_id(m->boot_id);
         for (size_t i = 0; i < ELEMENTSOF(m->low_fds); i++)
                 m->low_fds[i] = -1;
@@ -677,6 +697,7 @@ struct manager *manager_free(struct manager *m)
 {
         if (!m)
                 return NULL;
+        m->metrics = metrics_server_free(m->metrics);
         m->dispatch_src = sd_event_source_disable_unref(m->dispatch_src);
         m->snapshot_timer = sd_event_source_disable_unref(m->snapshot_timer);
         manager_templates_free(m);

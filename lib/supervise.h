@@ -6,6 +6,7 @@
 #pragma once
 
 #include "crashpoint.h"
+#include "error.h"
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -49,3 +50,8 @@ int manager_reload(struct manager *m);
 
 /* SIGTERM: stop everything in reverse order, then leave the loop. */
 void manager_shutdown(struct manager *m);
+
+/* --metrics-listen: serves GET /metrics (Prometheus text format) on
+ * listen_fd (metrics_listen(), taken over) from the manager's loop.
+ * 0, or -errno with e set (berthd exits). */
+int manager_metrics_serve(struct manager *m, int listen_fd, struct error *e);

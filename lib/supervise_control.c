@@ -381,15 +381,9 @@ static json_object *unit_json(struct manager *m, struct unit *u, bool full)
 {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(u->name));
-        bool orphan_idle = u->orphaned && (u->state == U_STOPPED || u->state == U_FAILED);
-        bool waiting = u->pending_start && u->waiting_for[0] && (u->state == U_STOPPED || u->state == U_FAILED ||
-                                                                   u->state == U_BACKOFF);
-        const char *state = orphan_idle ? "orphaned"
-                            : waiting   ? "waiting"
-                            : u->state == U_RUNNING && unit_frozen(u) ? "frozen"
-                                                                       : unit_state_names[u->state];
+        const char *state = unit_shown_state(u);
         json_object_object_add(o, "state", json_object_new_string(state));
-        if (waiting)
+        if (streq(state, "waiting"))
                 json_object_object_add(o, "waiting_for", json_object_new_string(u->waiting_for));
         json_object_object_add(o, "orphaned", json_object_new_boolean(u->orphaned));
         json_object_object_add(o, "health", json_object_new_string(

@@ -73,20 +73,29 @@ static int on_reaped(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
         (void) si;
         (void) userdata;
-        /* sd-event reaps it after this; the (floating, small) source stays
-         * off until the loop is freed: this happens only for a kill that
-         * did not take at once. */
-        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        pid_t pid = 0;
+        if (sd_event_source_get_child_pid(s, &pid) >= 0 && pid > 0)
+                (void) waitpid(pid, NULL, WNOHANG);
+        /* Freed, not left disabled: a source left behind keeps its pid in
+         * sd-event's table of children, so that a later child given the
+         * same pid (pid_max 32768 recycles within minutes) could not be
+         * watched (sd_event_add_child: -EBUSY), stayed a zombie and held
+         * its container's PID namespace, and so its stop, for ever.
+         * Taking the loop's reference back drops the last one: sd-event
+         * frees the source once this callback returns. */
+        (void) sd_event_source_set_floating(s, false);
         return 0;
 }
 
-/* A killed probe process (or its set-up) that did not exit at once: the
- * loop reaps it when it does, and never waits for it. */
+/* A child of ours to be reaped once it exits (a probe's leader, killed). */
 static void reap_later(void *userdata, pid_t pid)
 {
         struct manager *m = userdata;
-        if (sd_event_add_child(m->event, NULL, pid, WEXITED, on_reaped, NULL) < 0)
+        int r = sd_event_add_child(m->event, NULL, pid, WEXITED, on_reaped, NULL);
+        if (r < 0) {
+                log_warning_errno(r, "cannot watch process %d to reap it: %m", (int) pid);
                 (void) waitpid(pid, NULL, WNOHANG);
+        }
 }
 
 /* A frozen container's probes are suspended (berthctl freeze): they could

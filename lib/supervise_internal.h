@@ -23,6 +23,8 @@
 #include "journal.h"
 #include "log.h"
 #include "machine.h"
+#include "metrics.h"
+#include "metrics_server.h"
 #include "nat.h"
 #include "net.h"
 #include "netwatch.h"
@@ -52,6 +54,10 @@ enum unit_state {
 };
 
 extern const char *const unit_state_names[];
+/* What ls shows: a state name, or orphaned (stopped, its definition gone),
+ * waiting (a pending start held by another container), frozen (running,
+ * its cgroup frozen). unit_shown_state_names lists them all, NULL-ended. */
+extern const char *const unit_shown_state_names[];
 
 struct unit {
         struct manager *m;
@@ -125,6 +131,7 @@ struct unit {
         int hook_fd;
 
         bool template_wait;           /* its start waits for the first build of its template (supervise_tbuild.c) */
+        uint64_t oom_kills_before;    /* OOM kills in its earlier runs (their exit records), for metrics */
         enum state_phase phase;       /* as last written to its intent record */
         uint64_t backoff_until_rt;    /* U_BACKOFF: when it starts again, CLOCK_REALTIME */
 };
@@ -170,6 +177,11 @@ struct manager {
         bool on_last_good;        /* running the last valid set (STATE/last-good), not the files */
         size_t vanished;          /* ... because the definitions of this many running containers vanished */
         struct tbuilds *tbuilds;  /* declarative templates and their build worker (supervise_tbuild.c) */
+        /* --metrics-listen (supervise_metrics.c): the server, the counters
+         * only it reports. */
+        struct metrics_server *metrics;
+        uint64_t reloads_applied, reloads_refused;
+        struct metrics_histogram start_seconds; /* launch to the spawner's report */
 };
 
 
@@ -177,6 +189,7 @@ struct manager {
 void on_call(void *userdata, struct control_conn *c, const char *method, json_object *params, bool more);
 
 /* supervise.c */
+const char *unit_shown_state(struct unit *u);
 /* Dies as kill -9 would when BERTH_CRASH_AT names this point (crashpoint.h). */
 void crash_point(struct manager *m, const char *name);
 uint64_t now_realtime(void);
@@ -237,6 +250,9 @@ void save_last_good(struct manager *m);
 bool reload_needs_force(struct manager *m, const struct plan *p, char *why, size_t size);
 void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p);
 void adopt(struct manager *m, const char *name);
+
+/* supervise_metrics.c: the start latency histogram's buckets */
+void manager_metrics_init(struct manager *m);
 
 /* supervise_unit.c */
 /* Writes the unit's intent record (state.h) durably: the phase its state

@@ -84,6 +84,9 @@ static void on_started(struct unit *u, const struct wire_msg *w)
         u->state = U_RUNNING;
         u->started_mono = now_mono(u->m);
         u->started_realtime = now_realtime();
+        if (u->launched_mono && u->started_mono >= u->launched_mono)
+                metrics_histogram_observe(&u->m->start_seconds,
+                                          (double) (u->started_mono - u->launched_mono) / 1e6);
         u->last_error[0] = 0;
         struct state_record rec = { .monitor_pid = u->monitor_pid,
                                     .monitor_start = u->monitor_start,
@@ -282,6 +285,7 @@ void monitor_gone(struct unit *u)
         if (dir && state_read_exit(dir, &status, NULL, &oom) < 0)
                 status = -1;
         u->exit_oom = oom > 0;
+        u->oom_kills_before += oom;
         unit_exit_seen(u, status);
 }
 

@@ -11,6 +11,7 @@
 
 #include "berthctl.h"
 #include "cgroup.h"
+#include "net.h"
 
 /* The cgroup of a running container. */
 struct running {
@@ -120,38 +121,11 @@ static uint64_t mono_ns(void)
         return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
 }
 
-/* The bytes received and sent on every interface but lo of the network
- * namespace of pid; unknown for a container on the host's network. */
+/* Unknown for a container on the host's network. */
 static void net_bytes(pid_t pid, uint64_t *rx, uint64_t *tx)
 {
-        *rx = *tx = CGROUP_STAT_UNKNOWN;
-        char path[64];
-        struct stat ours, theirs;
-        snprintf(path, sizeof path, "/proc/%d/ns/net", (int) pid);
-        if (stat("/proc/self/ns/net", &ours) < 0 || stat(path, &theirs) < 0 || ours.st_ino == theirs.st_ino)
-                return;
-        snprintf(path, sizeof path, "/proc/%d/net/dev", (int) pid);
-        _cleanup_free_ char *text = NULL;
-        if (read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL) < 0)
-                return;
-        uint64_t r = 0, t = 0;
-        /* "  eth0: RXBYTES packets errs drop fifo frame compressed multicast TXBYTES ..." */
-        for (char *line = text; line && *line;) {
-                char *colon = strchr(line, ':'), *nl = strchr(line, '\n');
-                if (colon && (!nl || colon < nl)) {
-                        char ifname[64];
-                        unsigned long long v[9];
-                        if (sscanf(line, " %63[^:]:%llu %llu %llu %llu %llu %llu %llu %llu %llu", ifname, &v[0], &v[1],
-                                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 10 &&
-                            !streq(ifname, "lo")) {
-                                r += v[0];
-                                t += v[8];
-                        }
-                }
-                line = nl ? nl + 1 : NULL;
-        }
-        *rx = r;
-        *tx = t;
+        if (net_pid_bytes(pid, rx, tx) < 0)
+                *rx = *tx = CGROUP_STAT_UNKNOWN;
 }
 
 static int take_sample(const struct running *rn, struct sample *s)
@@ -416,13 +390,34 @@ int verb_stats(struct ctl_args *a)
 
 /* ---- top ------------------------------------------------------------------------------------- */
 
-/* One process: its pid in the container (the last NSpid), uid, CPU time
- * (user and system) and command line, from /proc. Returns false when it
- * is gone meanwhile. */
-static bool top_line(pid_t pid)
+/* The uid inside the user namespace whose map (/proc/PID/uid_map, read
+ * from ours: "INSIDE OUTSIDE COUNT" lines) holds host uid; -1 when it is
+ * not mapped. */
+static long uid_inside(pid_t pid, unsigned long host)
 {
         char path[64];
-        _cleanup_free_ char *cmdline = NULL, *status = NULL, *stat = NULL;
+        _cleanup_free_ char *map = NULL;
+        snprintf(path, sizeof path, "/proc/%d/uid_map", (int) pid);
+        if (read_file_at(AT_FDCWD, path, 65536, &map, NULL) < 0)
+                return -1;
+        for (char *line = map; line && *line;) {
+                unsigned long in, out, count;
+                if (sscanf(line, "%lu %lu %lu", &in, &out, &count) == 3 && host >= out && host - out < count)
+                        return (long) (in + (host - out));
+                line = strchr(line, '\n');
+                line = line ? line + 1 : NULL;
+        }
+        return -1;
+}
+
+/* One process: host pid, pid in the container's PID namespace (the last
+ * NSpid; "-" for a process of the cgroup outside that namespace), uid on
+ * the host and in the container, state, CPU time (user and system) and
+ * command line, from /proc. Returns false when it is gone meanwhile. */
+static bool top_line(pid_t pid, const struct stat *ct_pidns)
+{
+        char path[64];
+        _cleanup_free_ char *cmdline = NULL, *status = NULL, *pstat = NULL;
         size_t len = 0;
         snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
         if (read_file_at(AT_FDCWD, path, 4096, &cmdline, &len) < 0)
@@ -433,33 +428,44 @@ static bool top_line(pid_t pid)
         for (size_t k = 0; k < len; k++) /* a container's text on our terminal */
                 if ((unsigned char) cmdline[k] < 0x20 && cmdline[k] != 0)
                         cmdline[k] = '?';
-        const char *uid = "?", *cpid = "?";
+        const char *uid = "?", *cpid = "-";
+        char ctuid[32] = "?";
+        struct stat ns;
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) pid);
+        bool in_ct = stat(path, &ns) == 0 && ns.st_ino == ct_pidns->st_ino && ns.st_dev == ct_pidns->st_dev;
         snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
         if (read_file_at(AT_FDCWD, path, 65536, &status, NULL) == 0) {
-                char *u = strstr(status, "\nUid:\t"), *ns = strstr(status, "\nNSpid:\t");
-                if (ns) { /* NSpid: host ... innermost */
-                        ns += 8;
-                        ns[strcspn(ns, "\n")] = 0;
-                        char *last = strrchr(ns, '\t');
-                        cpid = last ? last + 1 : ns;
+                char *u = strstr(status, "\nUid:\t"), *nsp = strstr(status, "\nNSpid:\t");
+                if (nsp && in_ct) { /* NSpid: host ... innermost */
+                        nsp += 8;
+                        nsp[strcspn(nsp, "\n")] = 0;
+                        char *last = strrchr(nsp, '\t');
+                        cpid = last ? last + 1 : nsp;
                 }
                 if (u) {
                         u += 6;
                         u[strcspn(u, "\t\n")] = 0;
                         uid = u;
+                        long in = uid_inside(pid, strtoul(u, NULL, 10));
+                        if (in >= 0)
+                                snprintf(ctuid, sizeof ctuid, "%ld", in);
+                        else
+                                snprintf(ctuid, sizeof ctuid, "-");
                 }
         }
-        char cpu[32] = "?";
+        char cpu[32] = "?", state[2] = "?";
         snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        if (read_file_at(AT_FDCWD, path, 4096, &stat, NULL) == 0) {
+        if (read_file_at(AT_FDCWD, path, 4096, &pstat, NULL) == 0) {
                 /* fields after the command (which may hold spaces and ')'):
                  * state is the 3rd, utime the 14th, stime the 15th */
-                char *p = strrchr(stat, ')');
+                char *p = strrchr(pstat, ')');
                 unsigned long long ut, st;
-                if (p && sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &ut, &st) == 2) {
+                char c;
+                if (p && sscanf(p + 2, "%c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &c, &ut, &st) == 3) {
                         long hz = sysconf(_SC_CLK_TCK);
-                        unsigned long long s = (ut + st) / (unsigned long long) (hz > 0 ? hz : 100);
-                        snprintf(cpu, sizeof cpu, "%llu:%02llu:%02llu", s / 3600, s / 60 % 60, s % 60);
+                        unsigned long long sec = (ut + st) / (unsigned long long) (hz > 0 ? hz : 100);
+                        snprintf(cpu, sizeof cpu, "%llu:%02llu:%02llu", sec / 3600, sec / 60 % 60, sec % 60);
+                        state[0] = c;
                 }
         }
         if (len == 0) { /* a kernel thread or a zombie: its name */
@@ -469,7 +475,7 @@ static bool top_line(pid_t pid)
                 if (read_file_at(AT_FDCWD, path, 256, &cmdline, NULL) == 0)
                         cmdline[strcspn(cmdline, "\n")] = 0;
         }
-        printf("%-8d %-8s %-8s %-10s %s\n", (int) pid, cpid, uid, cpu, cmdline ? cmdline : "?");
+        printf("%-8d %-8s %-8s %-8s %-5s %-10s %s\n", (int) pid, cpid, uid, ctuid, state, cpu, cmdline ? cmdline : "?");
         return true;
 }
 
@@ -480,15 +486,18 @@ int verb_top(struct ctl_args *a)
                 return 1;
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
-        int r = cgroup_pids(rn.cg, &pids, &n);
+        char path[64];
+        struct stat ct_pidns;
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) rn.init_pid);
+        int r = stat(path, &ct_pidns) < 0 ? -errno : cgroup_pids(rn.cg, &pids, &n);
         if (r < 0) {
                 fail("berthctl top: container '%s': %s", rn.name, strerror(-r));
                 running_done(&rn);
                 return 1;
         }
-        printf("%-8s %-8s %-8s %-10s %s\n", "PID", "CT-PID", "UID", "TIME", "COMMAND");
+        printf("%-8s %-8s %-8s %-8s %-5s %-10s %s\n", "PID", "CT-PID", "UID", "CT-UID", "STATE", "TIME", "COMMAND");
         for (size_t i = 0; i < n; i++)
-                (void) top_line(pids[i]);
+                (void) top_line(pids[i], &ct_pidns);
         running_done(&rn);
         return 0;
 }

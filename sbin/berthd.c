@@ -15,6 +15,7 @@
 #include "config.h"
 #include "idmap.h"
 #include "log.h"
+#include "metrics_server.h"
 #include "runtime.h"
 #include "scope.h"
 #include "security.h"
@@ -55,7 +56,7 @@ static void usage(FILE *f)
         fprintf(f, "usage: berthd [-c|--conf-dir DIR] [--state-dir DIR] [--run-dir DIR] [--foreground]\n"
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
                    "              [--idmap-pool START:COUNT] [--default-idmap auto|HOSTID:COUNT|none]\n"
-                   "              [--log-driver file|journald]\n"
+                   "              [--log-driver file|journald] [--metrics-listen ADDRESS:PORT]\n"
                    "              [--log-level error|warning|notice|info|debug]\n"
                    "       berthd -h|--help | --version\n");
 }
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
                 { "idmap-pool", required_argument, NULL, 'I' },
                 { "default-idmap", required_argument, NULL, 'U' },
                 { "log-driver", required_argument, NULL, 'D' },
+                { "metrics-listen", required_argument, NULL, 'M' },
                 {},
         };
         struct manager_options o = {
@@ -141,6 +143,7 @@ int main(int argc, char **argv)
                 .init_exe_fd = -1,
         };
         const char *cgroup_manager = "auto";
+        const char *metrics_addr = NULL;
         int c;
         log_set_ident("berthd");
         while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) >= 0)
@@ -205,6 +208,17 @@ int main(int argc, char **argv)
                         }
                         o.log_journald = streq(optarg, "journald");
                         break;
+                case 'M': {
+                        struct sockaddr_storage ss;
+                        socklen_t len;
+                        struct error merr = { 0 };
+                        if (metrics_listen_parse(optarg, &ss, &len, &merr) < 0) {
+                                fprintf(stderr, "berthd: --metrics-listen: %s\n", error_message(&merr));
+                                return 2;
+                        }
+                        metrics_addr = optarg;
+                        break;
+                }
                 case 'f': /* berthd never forks away: systemd and make run both want that */
                         log_set_journal(false);
                         break;
@@ -270,6 +284,16 @@ int main(int argc, char **argv)
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
+        /* Taken before anything else is set up: a port in use stops berthd
+         * with nothing changed. */
+        _cleanup_close_ int metrics_fd = -1;
+        if (metrics_addr) {
+                struct error merr = { 0 };
+                if (metrics_listen(metrics_addr, &metrics_fd, &merr) < 0) {
+                        log_error("--metrics-listen: %s", error_message(&merr));
+                        return 1;
+                }
+        }
         _cleanup_free_ char *own_unit = NULL;
         if (choose_cgroup_manager(cgroup_manager, &o, &own_unit) < 0)
                 return 1;
@@ -311,6 +335,17 @@ int main(int argc, char **argv)
         r = tstore_recover(o.state_dir);
         if (r > 0)
                 log_info("template store: removed %d leftovers of an interrupted import or remove", r);
+        if (metrics_fd >= 0) {
+                struct error merr = { 0 };
+                r = manager_metrics_serve(m, TAKE_FD(metrics_fd), &merr);
+                if (r < 0) {
+                        log_error("--metrics-listen: %s", error_message(&merr));
+                        manager_free(m);
+                        sd_event_unref(e);
+                        return 1;
+                }
+                log_info("metrics on http://%s/metrics", metrics_addr);
+        }
         (void) sd_event_add_signal(e, NULL, SIGTERM, on_term, m);
         (void) sd_event_add_signal(e, NULL, SIGINT, on_term, m);
         (void) sd_event_add_signal(e, NULL, SIGHUP, on_hup, m);

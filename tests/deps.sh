@@ -12,7 +12,7 @@ RUN_PKGS=(
   gcc make pkg-config libc6-dev
   libconfuse-dev libcap-dev libseccomp-dev libsystemd-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libjson-c-dev
-  libarchive-dev libssl-dev
+  libarchive-dev libssl-dev libmicrohttpd-dev
   busybox-static
 )
 CHECK_PKGS=(

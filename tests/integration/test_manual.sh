@@ -162,6 +162,9 @@ t_berthd_options() {
   # --idmap-pool: its effect is test_idmap18.sh's
   "$BERTHD" --idmap-pool 5:10 >/dev/null 2>&1
   check "berthd --idmap-pool with fewer than 65536 ids is a usage error" test $? = 2
+  # --metrics-listen: its effect is test_met21.sh's
+  "$BERTHD" --metrics-listen localhost:9323 >/dev/null 2>&1
+  check "berthd --metrics-listen with a host name is a usage error" test $? = 2
 }
 
 # ---- 3. every verb and option against the main berthd ------------------------------------------
