@@ -633,6 +633,7 @@ static const char full_example[] =
         "    on-failure   = \"stop\"\n"
         "  }\n"
         "  log {\n"
+        "    driver    = \"file\"\n"
         "    max-size  = 1M\n"
         "    max-files = 7\n"
         "  }\n"
