@@ -785,11 +785,14 @@ void on_call(void *userdata, struct control_conn *c, const char *method, json_ob
                 method_plan(m, c, false, params);
         else if (streq(method, "io.berth.Manager.Reload"))
                 method_plan(m, c, true, params);
-        else if (streq(method, "io.berth.Container.Snapshot") || streq(method, "io.berth.Container.Restore")) {
+        else if (streq(method, "io.berth.Container.Snapshot") || streq(method, "io.berth.Container.Restore") ||
+                 streq(method, "io.berth.Container.Checkpoint")) {
                 if (m->shutting_down)
                         (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
                 else if (streq(method, "io.berth.Container.Snapshot"))
                         method_snapshot(m, c, params);
+                else if (streq(method, "io.berth.Container.Checkpoint"))
+                        method_checkpoint(m, c, params);
                 else
                         method_restore(m, c, params);
         } else if (streq(method, "io.berth.Container.Destroy")) {

@@ -112,6 +112,8 @@ struct unit {
         sd_event_source *layer_src;
         struct control_conn *layer_conn;
         bool layer_restore, layer_scheduled, layer_thaw;
+        bool layer_checkpoint;        /* a checkpoint (CRIU) */
+        bool layer_checkpoint_stops;  /* ... without --leave-running: its end is a stop */
         uint64_t snapshot_next;       /* CLOCK_REALTIME: the next scheduled snapshot; 0 unknown */
         uint64_t snapshot_every_seen; /* the `every` snapshot_next was computed for */
         /* A post-stop hook under way (hooks.h): its runner, and the pipe
@@ -201,6 +203,7 @@ void manager_dispatch_soon(struct manager *m);
 /* supervise_snapshot.c: the Snapshot and Restore methods, the schedule */
 void method_snapshot(struct manager *m, struct control_conn *c, json_object *params);
 void method_restore(struct manager *m, struct control_conn *c, json_object *params);
+void method_checkpoint(struct manager *m, struct control_conn *c, json_object *params);
 int manager_snapshot_schedule(struct manager *m);
 void unit_layer_free(struct unit *u);
 

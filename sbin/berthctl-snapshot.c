@@ -284,6 +284,41 @@ int verb_snapshot(struct ctl_args *a)
         return 0;
 }
 
+/* ---- checkpoint ------------------------------------------------------------------------------ */
+
+int verb_checkpoint(struct ctl_args *a)
+{
+        const char *tag = a->argc == 2 ? a->argv[1] : NULL;
+        if (tag && !snapshot_tag_valid(tag, false)) {
+                fail("berthctl checkpoint: '%s' is not a checkpoint tag (letters, digits, '.', '_', '-'; at most %d; "
+                     "not beginning with '.')", tag, SNAPSHOT_TAG_MAX);
+                return 1;
+        }
+        json_object *p = name_param(a->argv[0]);
+        if (tag)
+                json_object_object_add(p, "tag", json_object_new_string(tag));
+        if (a->leave_running)
+                json_object_object_add(p, "leave_running", json_object_new_boolean(true));
+        json_object *o = NULL;
+        if (call_layer("io.berth.Container.Checkpoint", p, &o) != 0)
+                return 1;
+        if (!o) {
+                fail("berthctl: berthd ended the checkpoint without a word");
+                return 1;
+        }
+        if (json_enabled())
+                print_json(o);
+        else {
+                char s[32];
+                human_size((uint64_t) jint(o, "size"), s, sizeof s);
+                printf("checkpoint '%s' of '%s': processes and layer (%" PRId64 " files, %s, method %s)%s\n",
+                       jstr(o, "tag"), a->argv[0], jint(o, "files"), s, jstr(o, "method"),
+                       a->leave_running ? "; still running" : "; stopped");
+        }
+        json_object_put(o);
+        return 0;
+}
+
 /* ---- restore ------------------------------------------------------------------------------------ */
 
 static bool state_is_up(const char *s)

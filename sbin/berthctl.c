@@ -128,6 +128,7 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_OUTPUT] = { "output", 'o', "FILE", "write the archive to FILE (.zst: zstd-compressed; -: standard output)" },
         [OPT_WITH_SNAPSHOTS] = { "with-snapshots", 0, NULL, "also the container's snapshots" },
         [OPT_NAME] = { "name", 0, "NEW", "import the container as NEW (without its static address and ports)" },
+        [OPT_LEAVE_RUNNING] = { "leave-running", 0, NULL, "checkpoint: the container goes on running (else it stops)" },
 };
 
 /* ---- the verb table ----------------------------------------------------------------------- */
@@ -179,6 +180,8 @@ static const struct ctl_verb verbs[] = {
           "take, list or remove snapshots of a container's writable layer" },
         { "restore", verb_restore, 0, CTL_NEEDS_ROOT | DAEMON, 2, 2, "NAME TAG",
           "stop a container, put a snapshot's layer in place, start it again" },
+        { "checkpoint", verb_checkpoint, O(OPT_JSON) | O(OPT_LEAVE_RUNNING), CTL_NEEDS_ROOT | DAEMON, 1, 2,
+          "NAME [TAG]", "save a running container's processes (CRIU) and its layer; it stops unless --leave-running" },
         { "clone", verb_clone, 0, CTL_NEEDS_ROOT | DAEMON, 2, 2, "SRC DST",
           "a new container from a copy of another's layer and definition" },
         { "export", verb_export, O(OPT_OUTPUT) | O(OPT_WITH_SNAPSHOTS), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME -o FILE|-",
@@ -454,6 +457,9 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         break;
                 case OPT_NAME:
                         a->new_name = optarg;
+                        break;
+                case OPT_LEAVE_RUNNING:
+                        a->leave_running = true;
                         break;
                 }
         }

@@ -53,6 +53,7 @@ enum ctl_opt {
         OPT_OUTPUT,         /* export -o FILE */
         OPT_WITH_SNAPSHOTS, /* export --with-snapshots */
         OPT_NAME,           /* import --name NEW */
+        OPT_LEAVE_RUNNING,  /* checkpoint --leave-running */
         _OPT_MAX,
 };
 #define O(x) (UINT64_C(1) << (x))
@@ -66,7 +67,7 @@ struct ctl_args {
         bool json, follow, raw, names, all, force, keep_special;
         bool timestamps, only_stdout, only_stderr;
         const char *stream; /* --stream */
-        bool with_snapshots;
+        bool with_snapshots, leave_running;
         const char *output, *new_name; /* export -o, import --name */
         long lines; /* -1: all */
         usec_t stop_timeout;
@@ -169,3 +170,4 @@ int verb_restore(struct ctl_args *a);
 int verb_clone(struct ctl_args *a);
 int verb_export(struct ctl_args *a);
 int verb_import(struct ctl_args *a);
+int verb_checkpoint(struct ctl_args *a);
