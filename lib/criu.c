@@ -161,10 +161,27 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
         if (stat(nspath, &st) < 0)
                 return error_set(e, -errno, "cannot read the network namespace of pid %d", (int) p->pid);
         snprintf(ns, sizeof ns, "net[%lu]:berth-net", (unsigned long) st.st_ino);
+        /* The pipes the init writes to (its log): replaced by new ones at restore. */
+        _cleanup_free_ char *rec = strdup_printf("%s/berth-stdio", p->images_dir);
+        FILE *f = rec ? fopen(rec, "we") : NULL;
+        if (!f)
+                return error_set(e, -errno, "cannot write %s", rec ? rec : "berth-stdio");
+        for (int i = 0; i < 3; i++) {
+                char link[64], target[256];
+                snprintf(link, sizeof link, "/proc/%d/fd/%d", (int) p->pid, i);
+                ssize_t n = readlink(link, target, sizeof target - 1);
+                if (n < 0)
+                        continue;
+                target[n] = 0;
+                fprintf(f, "%d %s\n", i, target);
+        }
+        if (fclose(f) != 0)
+                return error_set(e, -EIO, "cannot write %s", rec);
         char *argv[32] = { NULL, "dump", "-t", pid, "-D", (char *) p->images_dir, "-o", log, "-v4",
                            "--external", ns, "--tcp-established", "--file-locks", "--ext-unix-sk",
-                           "--manage-cgroups=ignore" };
-        size_t n = 15;
+                           "--manage-cgroups=ignore", "--ext-mount-map", "auto", "--enable-external-sharing",
+                           "--enable-external-masters" };
+        size_t n = 19;
         if (p->cgroup) {
                 argv[n++] = "--freeze-cgroup";
                 argv[n++] = (char *) p->cgroup;
@@ -186,4 +203,56 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
         char why[800];
         criu_reason(logtext ? logtext : out, why, sizeof why);
         return error_set_msg(e, -EIO, "criu dump failed (exit %d): %s (log: %s/%s)", r, why, p->images_dir, log);
+}
+
+_Noreturn void criu_restore_exec(const struct criu_restore_params *p)
+{
+        /* Fixed fd numbers for what criu inherits; everything else closes on exec. */
+        enum { FD_NET = 20, FD_STDIO = 21 };
+        char *argv[48] = { (char *) criu_program(), "restore", "-D", (char *) p->images_dir, "-o", "restore.log",
+                           "-v4", "--restore-detached", "--restore-sibling", "--root", (char *) p->root,
+                           "--pidfile", (char *) p->pidfile, "--tcp-established", "--file-locks", "--ext-unix-sk",
+                           "--manage-cgroups=ignore", "--ext-mount-map", "auto", "--enable-external-sharing",
+                           "--enable-external-masters" };
+        size_t n = 21;
+        static char inherit[4][320];
+        if (p->netns_fd >= 0) {
+                if (dup2(p->netns_fd, FD_NET) < 0)
+                        _exit(126);
+                snprintf(inherit[0], sizeof inherit[0], "fd[%d]:berth-net", FD_NET);
+                argv[n++] = "--inherit-fd";
+                argv[n++] = inherit[0];
+        }
+        _cleanup_free_ char *rec = strdup_printf("%s/berth-stdio", p->images_dir);
+        FILE *f = rec ? fopen(rec, "re") : NULL;
+        char line[320];
+        while (f && fgets(line, sizeof line, f)) {
+                int i;
+                char target[280];
+                if (sscanf(line, "%d %279s", &i, target) != 2 || i < 0 || i > 2 || p->stdio[i] < 0 ||
+                    strncmp(target, "pipe:[", 6) != 0)
+                        continue;
+                if (dup2(p->stdio[i], FD_STDIO + i) < 0)
+                        _exit(126);
+                snprintf(inherit[1 + i], sizeof inherit[1 + i], "fd[%d]:%s", FD_STDIO + i, target);
+                argv[n++] = "--inherit-fd";
+                argv[n++] = inherit[1 + i];
+        }
+        argv[n] = NULL;
+        execvp(argv[0], argv);
+        dprintf(2, "Error (berth): cannot execute %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+}
+
+int criu_restore_failed(const char *images_dir, int status, struct error *e)
+{
+        _cleanup_free_ char *logtext = NULL;
+        _cleanup_close_ int dfd = open(images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        size_t len;
+        if (dfd >= 0)
+                (void) read_file_at(dfd, "restore.log", 1 << 20, &logtext, &len);
+        char why[800];
+        criu_reason(logtext ? logtext : "", why, sizeof why);
+        return error_set_msg(e, -EIO, "criu restore failed (exit %d): %s (log: %s/restore.log)", status,
+                             why[0] ? why : "no log", images_dir);
 }

@@ -35,3 +35,23 @@ struct criu_dump_params {
         bool leave_running;
 };
 int criu_dump(const struct criu_dump_params *p, struct error *e);
+
+/* The restore, in a child made for it (it execs criu and never returns):
+ * the images of images_dir restored under root (the container's root file
+ * system, mounted), detached, the restored init a sibling of the caller
+ * (so a child of the caller's parent), its pid written to pidfile. The
+ * network namespace given as netns_fd replaces the checkpointed one; each
+ * stdio[i] >= 0 replaces the pipe the checkpointed init had as fd i (as
+ * recorded in images_dir/berth-stdio). Log: images_dir/restore.log. */
+struct criu_restore_params {
+        const char *images_dir;
+        const char *root;
+        const char *pidfile;
+        int netns_fd;
+        int stdio[3];
+};
+_Noreturn void criu_restore_exec(const struct criu_restore_params *p);
+
+/* After a failed restore (the child's exit status): e says why, from
+ * images_dir/restore.log. Returns -EIO. */
+int criu_restore_failed(const char *images_dir, int status, struct error *e);

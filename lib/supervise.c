@@ -144,6 +144,7 @@ static void unit_free(struct unit *u)
         if (u->hook_fd >= 0)
                 close(u->hook_fd);
         spec_container_free(u->owned_spec);
+        free(u->restore_tag);
         free(u->name);
         free(u);
 }

@@ -827,6 +827,22 @@ void on_call(void *userdata, struct control_conn *c, const char *method, json_ob
                         }
                         stop_timeout = (usec_t) json_object_get_int64(t);
                 }
+                /* start --from-checkpoint TAG: one container, restored by CRIU instead of started */
+                const char *ckpt = param_string(params, "from_checkpoint");
+                if (ckpt) {
+                        char why[700];
+                        if (!streq(method, "io.berth.Container.Start") || n != 1) {
+                                reply_invalid(c, "from_checkpoint: one container, and only with start");
+                                return;
+                        }
+                        if (!unit_set_restore(units[0], ckpt, why, sizeof why)) {
+                                json_object *p = json_object_new_object();
+                                json_object_object_add(p, "reason", json_object_new_string(why));
+                                (void) control_reply_error(c, "io.berth.RestoreFailed", p);
+                                return;
+                        }
+                        emit(m, units[0]->name, "start", "from checkpoint '%s'", ckpt);
+                }
                 method_verb(m, c, method, units, n, have_timeout ? &stop_timeout : NULL);
         } else if (streq(method, "io.berth.Container.Kill")) {
                 if (!collect_units(m, c, params, units, ELEMENTSOF(units), &n))

@@ -113,6 +113,7 @@ struct unit {
         struct control_conn *layer_conn;
         bool layer_restore, layer_scheduled, layer_thaw;
         bool layer_checkpoint;        /* a checkpoint (CRIU) */
+        char *restore_tag;            /* the next start restores this checkpoint (start --from-checkpoint) */
         bool layer_checkpoint_stops;  /* ... without --leave-running: its end is a stop */
         uint64_t snapshot_next;       /* CLOCK_REALTIME: the next scheduled snapshot; 0 unknown */
         uint64_t snapshot_every_seen; /* the `every` snapshot_next was computed for */
@@ -204,6 +205,9 @@ void manager_dispatch_soon(struct manager *m);
 void method_snapshot(struct manager *m, struct control_conn *c, json_object *params);
 void method_restore(struct manager *m, struct control_conn *c, json_object *params);
 void method_checkpoint(struct manager *m, struct control_conn *c, json_object *params);
+/* start --from-checkpoint TAG: whether u can be restored from it (why
+ * not into why); on true, u's next start restores it. */
+bool unit_set_restore(struct unit *u, const char *tag, char *why, size_t size);
 int manager_snapshot_schedule(struct manager *m);
 void unit_layer_free(struct unit *u);
 

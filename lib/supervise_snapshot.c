@@ -411,6 +411,49 @@ void method_checkpoint(struct manager *m, struct control_conn *c, json_object *p
         (void) control_reply_error(c, err, p);
 }
 
+bool unit_set_restore(struct unit *u, const char *tag, char *why, size_t size)
+{
+        struct manager *m = u->m;
+        struct snapshot_info info;
+        bool busy;
+        _cleanup_free_ char *dir = snapshot_tag_valid(tag, false) ? snapshot_tag_dir(m->o.state_dir, u->name, tag) : NULL;
+        _cleanup_free_ char *images = dir ? strdup_printf("%s/criu/berth-stdio", dir) : NULL;
+        if (!dir || snapshot_info_read(dir, &info) < 0) {
+                snprintf(why, size, "container '%s' has no checkpoint '%.80s' (see berthctl snapshot ls %s)", u->name,
+                         tag, u->name);
+                return false;
+        }
+        if (info.kind != SNAPSHOT_CHECKPOINT || !images || access(images, F_OK) < 0) {
+                snprintf(why, size, "snapshot '%s' of container '%s' is a layer snapshot, not a checkpoint (berthctl "
+                         "restore %s %s puts its layer in place)", tag, u->name, u->name, tag);
+                return false;
+        }
+        if (!layer_usable(u, why, size, &busy))
+                return false;
+        if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid ||
+            u->pending_start) {
+                snprintf(why, size, "container '%s' is %s: a checkpoint is restored in place of a start (stop it "
+                         "first)", u->name, u->pending_start ? "waiting to start" : unit_state_names[u->state]);
+                return false;
+        }
+        if (!streq(info.template_name, u->spec->template_name)) {
+                snprintf(why, size, "checkpoint '%s' was made over template '%s', container '%s' now uses template "
+                         "'%s': not restored", tag, info.template_name, u->name, u->spec->template_name);
+                return false;
+        }
+        if (u->spec->idmap) {
+                snprintf(why, size, "container '%s' has idmap: its checkpoint cannot be restored", u->name);
+                return false;
+        }
+        free(u->restore_tag);
+        u->restore_tag = strdup(tag);
+        if (!u->restore_tag) {
+                snprintf(why, size, "out of memory");
+                return false;
+        }
+        return true;
+}
+
 /* ---- scheduled snapshots --------------------------------------------------------------------- */
 
 /* When u's next scheduled snapshot is due (CLOCK_REALTIME usec): its

@@ -128,6 +128,10 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_OUTPUT] = { "output", 'o', "FILE", "write the archive to FILE (.zst: zstd-compressed; -: standard output)" },
         [OPT_WITH_SNAPSHOTS] = { "with-snapshots", 0, NULL, "also the container's snapshots" },
         [OPT_NAME] = { "name", 0, "NEW", "import the container as NEW (without its static address and ports)" },
+        [OPT_FROM_CHECKPOINT] = { "from-checkpoint", 0, "TAG", "restore the container's processes from checkpoint TAG (CRIU) instead of starting it" },
+        [OPT_RESTORE] = { "restore", 0, NULL, "import: then apply the definition, start the container and wait until it runs" },
+        [OPT_TO] = { "to", 0, "HOST", "migrate: the host to move the container to (ssh HOST berthctl import --restore -)" },
+        [OPT_VIA] = { "via", 0, "CMD", "migrate: run CMD berthctl import --restore - (a shell command prefix) instead of ssh HOST" },
         [OPT_LEAVE_RUNNING] = { "leave-running", 0, NULL, "checkpoint: the container goes on running (else it stops)" },
 };
 
@@ -146,7 +150,8 @@ static const struct ctl_verb verbs[] = {
         { "ls", verb_ls, O(OPT_JSON) | O(OPT_NAMES) | O(OPT_ALL), DAEMON, 0, 0, "",
           "containers: state, health, pid, address, restarts, uptime" },
         { "inspect", verb_inspect, O(OPT_JSON), DAEMON, 1, 1, "NAME", "one container as JSON" },
-        { "start", verb_start, O(OPT_JSON), DAEMON, 1, -1, "NAME...", "start containers (and what they require)" },
+        { "start", verb_start, O(OPT_JSON) | O(OPT_FROM_CHECKPOINT), DAEMON, 1, -1, "NAME... | --from-checkpoint TAG NAME",
+          "start containers (and what they require)" },
         { "stop", verb_stop, O(OPT_JSON) | O(OPT_STOP_TIMEOUT), DAEMON, 1, -1, "NAME...",
           "stop containers (and what requires them); they stay stopped" },
         { "restart", verb_restart, O(OPT_JSON) | O(OPT_STOP_TIMEOUT), DAEMON, 1, -1, "NAME...",
@@ -186,8 +191,10 @@ static const struct ctl_verb verbs[] = {
           "a new container from a copy of another's layer and definition" },
         { "export", verb_export, O(OPT_OUTPUT) | O(OPT_WITH_SNAPSHOTS), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME -o FILE|-",
           "a container's layer and definition as one archive" },
-        { "import", verb_import, O(OPT_NAME), CTL_NEEDS_ROOT | DAEMON, 1, 1, "FILE|-",
+        { "import", verb_import, O(OPT_NAME) | O(OPT_RESTORE), CTL_NEEDS_ROOT | DAEMON, 1, 1, "FILE|-",
           "a container from an archive of export" },
+        { "migrate", verb_migrate, O(OPT_TO) | O(OPT_VIA), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME --to HOST [--via CMD]",
+          "move a container to another host's berthd: stop, export, import there, start; then remove it here" },
         { "health", verb_health, O(OPT_CONF_DIR) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1,
           "NAME", "run the container's health probe once" },
 };
@@ -457,6 +464,18 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         break;
                 case OPT_NAME:
                         a->new_name = optarg;
+                        break;
+                case OPT_FROM_CHECKPOINT:
+                        a->from_checkpoint = optarg;
+                        break;
+                case OPT_RESTORE:
+                        a->restore = true;
+                        break;
+                case OPT_TO:
+                        a->to = optarg;
+                        break;
+                case OPT_VIA:
+                        a->via = optarg;
                         break;
                 case OPT_LEAVE_RUNNING:
                         a->leave_running = true;

@@ -12,7 +12,12 @@
 #     and whose dump fails like CRIU's does, with its log) is reported with
 #     the log's reason and leaves the container running and supervised;
 #  3. bad input: no such container, a stopped one, a bad tag, an existing
-#     tag: each a clear error, the container as it was.
+#     tag: each a clear error, the container as it was;
+#  4. migrate (stop and copy) to a second private berthd reached over a pipe
+#     (--via): the layer, its snapshots and the definition move, the
+#     container runs there, the source keeps nothing; a target that fails
+#     leaves the source running with its definition; a definition file that
+#     holds more than the container is refused.
 set -u
 . "$(dirname "$0")/lib.sh"
 OK_PREFIX="criu20: "
@@ -114,6 +119,47 @@ check "an existing tag: refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && g
 check "after all that, the counter still runs with pid $pid" test "$(pid_of "$P-k")" = "$pid"
 check "and counts" grows "$P-k"
 
-daemon_stop
+# ---- 4. migrate to a second berthd, over a pipe --------------------------------------------------
+container "$P-m" "$(cmd "echo moved-\$\$ > /marker; $COUNTER")" 'autostart = true' 'network { mode = "none" }'
+container "$P-f" "$(cmd "$COUNTER")" 'autostart = true' 'network { mode = "none" }'
+# one file, two containers: not migrated
+printf 'container %s {\n  template = "busybox"\n  %s\n  autostart = true\n  network { mode = "none" }\n}\ncontainer %s {\n  template = "busybox"\n  command = { "/bin/true" }\n  network { mode = "none" }\n}\n' \
+  "$P-g" "$(cmd "$COUNTER")" "$P-x" > "$D/conf/$P-two.conf"
+ctl reload >/dev/null 2>&1
+three() { running "$P-m" && running "$P-f" && running "$P-g"; }
+check "berthd A runs the containers to migrate" wait_until 60 three
+ctl snapshot "$P-m" before-move >/dev/null 2>&1
+A=$D
+env_new b
+B=$D
+SB=$B/state
+daemon_start
+DB=$DPID
+D=$A
+ctlb() { BERTH_SOCKET=$B/run/control.sock timeout 60 "$CTL" "$@"; }
+BERTH_TEMPLATES=$REPO/templates timeout 120 "$CTL" template build --state-dir "$SB" busybox >/dev/null 2>&1
+VIA="env BERTH_SOCKET=$B/run/control.sock PATH=$BUILD:$PATH"
+marker=$(cat "$SA/containers/$P-m/upper/marker" 2>/dev/null)
+out=$(BERTH_SOCKET=$A/run/control.sock timeout 120 "$CTL" migrate "$P-m" --to b.example --via "$VIA" 2>&1); rc=$?
+check "migrate $P-m --to b.example --via '...' succeeds ($(oneline "$out"))" test $rc = 0
+check "it runs on B" bash -c "[ \"\$(BERTH_SOCKET=$B/run/control.sock $CTL inspect $P-m | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = running ]"
+check "its definition moved: on B, not on A" bash -c "[ -f $B/conf/$P-m.conf ] && [ ! -e $A/conf/$P-m.conf ]"
+check "its files moved: the marker ($marker) is in B's layer" bash -c "[ -n '$marker' ] && [ \"\$(cat $SB/containers/$P-m/upper/marker)\" = '$marker' ]"
+check "its snapshot moved with it" test -d "$SB/snapshots/$P-m/before-move"
+check "A keeps nothing of it: no data, no snapshots, not listed" \
+  bash -c "[ ! -e $SA/containers/$P-m ] && [ ! -e $SA/snapshots/$P-m ] && ! BERTH_SOCKET=$A/run/control.sock $CTL ls --all 2>/dev/null | grep -q '$P-m'"
+pid=$(pid_of "$P-f")
+out=$(BERTH_SOCKET=$A/run/control.sock timeout 120 "$CTL" migrate "$P-f" --to nowhere --via "env BERTH_SOCKET=$ROOT/none.sock PATH=$BUILD:$PATH" 2>&1); rc=$?
+check "a migration whose target fails is an error ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q "was not moved" <<<"$2"' _ "$rc" "$out"
+check "the source runs it again" wait_until 30 running "$P-f"
+check "with its definition and data" bash -c "[ -f $A/conf/$P-f.conf ] && [ -d $SA/containers/$P-f/upper ]"
+check "nothing of it was left on B" bash -c "[ ! -e $B/conf/$P-f.conf ] && [ ! -e $SB/containers/$P-f ]"
+out=$(BERTH_SOCKET=$A/run/control.sock timeout 60 "$CTL" migrate "$P-g" --to b.example --via "$VIA" 2>&1); rc=$?
+check "a definition file with two containers is refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q "holds more than" <<<"$2"' _ "$rc" "$out"
+check "and that container runs on" running "$P-g"
+out=$(ctl migrate "$P-g" 2>&1); rc=$?
+check "migrate without --to is refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q -- "--to" <<<"$2"' _ "$rc" "$out"
+
+D=$B DPID=$DB; daemon_stop; D=$A DPID=$DA; daemon_stop
 daemon_finish ""
 exit $fail
