@@ -13,7 +13,8 @@ CACHE=$PWD/cache
 SUITE=bookworm
 PKGS=(systemd systemd-sysv udev kmod dbus
       libconfuse2 libcap2 libseccomp2 libsystemd0 libnl-3-200 libnl-route-3-200
-      libnftables1 libjson-c5 libarchive13 libssl3 busybox-static nftables iproute2 procps)
+      libnftables1 libjson-c5 libarchive13 libssl3 busybox-static nftables iproute2 procps
+      criu)
 
 mirror() {
   local f=/etc/apt/sources.list.d/debian.sources
