@@ -276,9 +276,16 @@ static void read_network_block(struct ctx *x, cfg_t *net, struct spec_container 
                         const struct cval *v = cfg_getnptr(net, "publish", i);
                         if (parse_publish(v->text, &c->publish[c->n_publish]) < 0) {
                                 err(x, v->line,
-                                    "network.publish: '%s' is not a port mapping (use HOST:CONTAINER[/tcp|/udp] "
-                                    "or ADDRESS:HOST:CONTAINER)",
+                                    "network.publish: '%s' is not a port mapping (use HOST:CONTAINER[/tcp|/udp], "
+                                    "ADDRESS:HOST:CONTAINER or [IPV6]:HOST:CONTAINER)",
                                     v->text);
+                                continue;
+                        }
+                        if (c->publish[c->n_publish].host6 && IN6_IS_ADDR_LOOPBACK(&c->publish[c->n_publish].host_addr6)) {
+                                err(x, v->line,
+                                    "network.publish: '%s': [::1] cannot be published (IPv6 has no route_localnet, "
+                                    "the kernel drops a loopback source leaving by a bridge); use 127.0.0.1 or "
+                                    "one of the host's addresses", v->text);
                                 continue;
                         }
                         c->n_publish++;
@@ -900,6 +907,9 @@ static struct spec_network *read_network(struct ctx *x, cfg_t *s, const struct s
                 }
         }
         read_keys(x, s, "network", n);
+        const struct cval *n6 = get(s, "nat6");
+        if (n6 && n->nat6 && !s6)
+                err(x, n6->line, "nat6: network '%s' has no subnet6 (NAT66 masquerades its IPv6 prefix)", n->name);
         int bl = read_one(x, s, "network", "bridge", n);
         bool name_reported = !bl && !name_is_valid(n->name); /* the bridge is the name */
         if (!name_reported && (strlen(n->bridge) > 15 || !name_is_valid(n->bridge)))

@@ -159,6 +159,14 @@ static void check_addresses(struct spec_set *set, struct diag *d)
                                          c->network);
                         continue;
                 }
+                for (size_t j = 0; j < c->n_publish; j++)
+                        if (c->publish[j].host6 && !net->v6) {
+                                char a6[INET6_ADDRSTRLEN];
+                                diag_add(d, c->file, c->line_publish,
+                                         "network.publish: [%s] is an IPv6 address but network '%s' has no subnet6",
+                                         publish_host_text(&c->publish[j], a6, sizeof a6), net->name);
+                                break;
+                        }
                 /* On berth's network, A.B.C.D/N is A.B.C.D when N is the
                  * network's (and hashes as it always did). */
                 if (c->address_prefix == net->prefix)
@@ -217,18 +225,31 @@ static void check_addresses(struct spec_set *set, struct diag *d)
 
 struct pub_use {
         uint32_t proto_port; /* proto << 16 | host port */
-        uint32_t addr;       /* host order, 0 = every address */
+        uint8_t addr[17];    /* family (0 = every address, 4, 6), then the address */
         size_t order;        /* declaration order */
         const struct spec_container *c;
 };
+
+static void pub_addr(const struct publish *p, uint8_t key[17])
+{
+        memset(key, 0, 17);
+        if (p->host6) {
+                key[0] = 6;
+                memcpy(key + 1, &p->host_addr6, 16);
+        } else if (p->host_addr.s_addr != INADDR_ANY) {
+                key[0] = 4;
+                memcpy(key + 1, &p->host_addr, 4);
+        }
+}
 
 static int cmp_pub_use(const void *a, const void *b)
 {
         const struct pub_use *x = a, *y = b;
         if (x->proto_port != y->proto_port)
                 return x->proto_port < y->proto_port ? -1 : 1;
-        if (x->addr != y->addr)
-                return x->addr < y->addr ? -1 : 1;
+        int c = memcmp(x->addr, y->addr, sizeof x->addr);
+        if (c)
+                return c;
         return (x->order > y->order) - (x->order < y->order);
 }
 
@@ -255,8 +276,9 @@ static void check_publish(struct spec_set *set, struct diag *d)
         for (size_t i = 0; i < set->n_containers; i++)
                 for (size_t p = 0; p < set->containers[i]->n_publish; p++) {
                         const struct publish *x = &set->containers[i]->publish[p];
-                        u[n] = (struct pub_use){ (uint32_t) x->proto << 16 | x->host_port, in_addr_host(x->host_addr),
-                                                 n, set->containers[i] };
+                        u[n] = (struct pub_use){ .proto_port = (uint32_t) x->proto << 16 | x->host_port, .order = n,
+                                                 .c = set->containers[i] };
+                        pub_addr(x, u[n].addr);
                         n++;
                 }
         qsort(u, n, sizeof *u, cmp_pub_use);
@@ -265,15 +287,15 @@ static void check_publish(struct spec_set *set, struct diag *d)
                 for (end = g; end < n && u[end].proto_port == u[g].proto_port; end++)
                         if (u[end].order < u[earliest].order)
                                 earliest = end;
-                bool wildcard = u[g].addr == 0; /* sorted first in its group */
+                bool wildcard = u[g].addr[0] == 0; /* sorted first in its group */
                 for (size_t k = g; k < end; k++) {
-                        if (u[k].addr != u[run].addr)
+                        if (memcmp(u[k].addr, u[run].addr, sizeof u[k].addr) != 0)
                                 run = k;
                         if (run != k)
                                 report_publish(d, &u[k], &u[run]); /* same address */
-                        else if (u[k].addr == 0 && earliest != k)
+                        else if (u[k].addr[0] == 0 && earliest != k)
                                 report_publish(d, &u[k], &u[earliest]); /* a wildcard after any use */
-                        else if (u[k].addr != 0 && wildcard && u[g].order < u[k].order)
+                        else if (u[k].addr[0] != 0 && wildcard && u[g].order < u[k].order)
                                 report_publish(d, &u[k], &u[g]); /* an address after a wildcard */
                 }
         }

@@ -86,7 +86,7 @@ int hostports_parse(const char *text, int family, publish_proto_t proto, struct 
         return 0;
 }
 
-bool hostports_conflicts(const struct hostport *s, const struct publish *p)
+bool hostports_conflicts(const struct hostport *s, const struct publish *p, bool dual)
 {
         if (s->proto != p->proto || s->port != p->host_port)
                 return false;
@@ -94,17 +94,27 @@ bool hostports_conflicts(const struct hostport *s, const struct publish *p)
         static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
         const uint8_t *v4 = NULL;
         if (s->family == AF_INET) {
+                if (p->host6)
+                        return false; /* an IPv6 publish DNATs IPv6 only */
                 if (memcmp(s->addr, zero, 4) == 0)
                         return true;
                 v4 = s->addr;
         } else {
                 if (memcmp(s->addr, zero, 16) == 0) /* [::], dual-stack unless v6only */
                         return true;
-                if (memcmp(s->addr, mapped, 12) == 0)
+                if (memcmp(s->addr, mapped, 12) == 0) {
+                        if (p->host6)
+                                return false;
                         v4 = s->addr + 12;
+                }
         }
-        if (!v4)
-                return false; /* an IPv6 address: berth publishes IPv4 only */
+        if (!v4) {
+                /* A socket on one IPv6 address: taken by an IPv6 publish on it,
+                 * or by a wildcard one when the container has IPv6. */
+                if (p->host6)
+                        return memcmp(s->addr, &p->host_addr6, 16) == 0;
+                return dual && p->host_addr.s_addr == INADDR_ANY;
+        }
         /* A wildcard publish takes every local address, the socket's too. */
         return p->host_addr.s_addr == INADDR_ANY || memcmp(v4, &p->host_addr.s_addr, 4) == 0;
 }
@@ -204,9 +214,13 @@ size_t hostports_check(const struct spec_set *set, struct diag *d)
         }
         for (size_t i = 0; i < set->n_containers; i++) {
                 const struct spec_container *c = set->containers[i];
+                bool dual = false; /* on a dual-stack network: a wildcard publish is IPv6 too */
+                for (size_t ni = 0; c->n_publish && ni < set->n_networks; ni++)
+                        if (c->network && streq(set->networks[ni]->name, c->network))
+                                dual = set->networks[ni]->v6;
                 for (size_t j = 0; j < c->n_publish; j++)
                         for (size_t k = 0; k < ns; k++) {
-                                if (!hostports_conflicts(&socks[k], &c->publish[j]))
+                                if (!hostports_conflicts(&socks[k], &c->publish[j], dual))
                                         continue;
                                 char owner[128], where[80];
                                 hostports_owner(socks[k].inode, owner, sizeof owner);

@@ -29,7 +29,7 @@ int hostports_parse(const char *text, int family, publish_proto_t proto, struct 
 /* Pure: traffic p publishes would reach s's port instead (same protocol and
  * port, and s listens on every address, or on the address p names, or p
  * names none). */
-bool hostports_conflicts(const struct hostport *s, const struct publish *p);
+bool hostports_conflicts(const struct hostport *s, const struct publish *p, bool dual);
 
 /* "'COMM' (pid N)" of a process holding socket inode, else "a process of
  * another namespace or the kernel". */

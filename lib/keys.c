@@ -75,6 +75,12 @@ static void hash_publish(struct key_hasher *s, const void *p)
                 key_hash_u64(s, "p.host", c->publish[i].host_port);
                 key_hash_u64(s, "p.cont", c->publish[i].container_port);
                 key_hash_u64(s, "p.proto", c->publish[i].proto);
+                if (c->publish[i].host6) { /* only then: the hashes of IPv4 records stay */
+                        uint64_t h[2];
+                        memcpy(h, &c->publish[i].host_addr6, sizeof h);
+                        key_hash_u64(s, "p.addr6.hi", h[0]);
+                        key_hash_u64(s, "p.addr6.lo", h[1]);
+                }
         }
 }
 
@@ -593,6 +599,9 @@ static const struct key_def table[] = {
           .def = "false", .doc = "masquerade traffic leaving the subnet" },
         { "network", "mtu", KEY_U32, SN(mtu), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES, .min = 576, .max = 65535,
           .hash_tag = "mtu", .zero = "default", .def = "the kernel's default", .doc = "the MTU of the bridge" },
+        { "network", "nat6", KEY_BOOL, SN(nat6), 0, KEY_CLASS_NET_LIVE, KEYF_SHOW_VALUES | KEYF_SPARSE_HASH,
+          .hash_tag = "nat6", .def = "false (the prefix is routed)",
+          .doc = "masquerade IPv6 traffic leaving the subnet6 prefix (NAT66)" },
         { .name = NULL },
 };
 

@@ -15,6 +15,8 @@
  *                        proxy does the same): the packet leaves by the
  *                        bridge with a loopback source, which the kernel
  *                        allows only with route_localnet on the bridge
+ *   (IPv6: the same DNAT for [V6]:H:C and for wildcard publishes of a
+ *    dual-stack container, except to ::1; hairpin; NAT66 with nat6)
  *   postrouting (srcnat) masquerade what leaves a NAT network's subnet by
  *                        another interface; a loopback source leaving by a
  *                        bridge (the container could not answer it); and
@@ -70,11 +72,11 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
         if (!table_ok(table))
                 return -EINVAL;
         for (size_t i = 0; i < n_nets; i++)
-                if (!token_ok(bridge_of(nets[i])) || nets[i]->prefix > 32)
+                if (!token_ok(bridge_of(nets[i])) || nets[i]->prefix > 32 || nets[i]->prefix6 > 128)
                         return -EINVAL;
 
         struct strbuf b = { 0 };
-        char a[INET_ADDRSTRLEN], h[INET_ADDRSTRLEN];
+        char a[INET_ADDRSTRLEN], h[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], h6[INET6_ADDRSTRLEN];
         /* "add" first so "delete" cannot fail: one batch, all or nothing. */
         strbuf_printf(&b, "add table inet %s\ndelete table inet %s\n", table, table);
         strbuf_printf(&b, "table inet %s {\n", table);
@@ -97,14 +99,31 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
                 for (size_t i = 0; i < n_targets; i++)
                         for (size_t j = 0; j < targets[i].n_publish; j++) {
                                 const struct publish *p = &targets[i].publish[j];
-                                inet_ntop(AF_INET, &targets[i].address, a, sizeof a);
-                                strbuf_printf(&b, "\t\tmeta nfproto ipv4 ");
-                                if (p->host_addr.s_addr != INADDR_ANY)
-                                        strbuf_printf(&b, "ip daddr %s ", inet_ntop(AF_INET, &p->host_addr, h, sizeof h));
+                                if (!p->host6) {
+                                        inet_ntop(AF_INET, &targets[i].address, a, sizeof a);
+                                        strbuf_printf(&b, "\t\tmeta nfproto ipv4 ");
+                                        if (p->host_addr.s_addr != INADDR_ANY)
+                                                strbuf_printf(&b, "ip daddr %s ",
+                                                    inet_ntop(AF_INET, &p->host_addr, h, sizeof h));
+                                        else
+                                                strbuf_printf(&b, "fib daddr type local ");
+                                        strbuf_printf(&b, "%s dport %u dnat ip to %s:%u\n", proto_name(p->proto),
+                                            (unsigned) p->host_port, a, (unsigned) p->container_port);
+                                }
+                                /* IPv6: a wildcard publish of a dual-stack container,
+                                 * or [V6]:H:C. Never ::1 (no route_localnet for IPv6:
+                                 * the kernel drops a loopback source leaving by the
+                                 * bridge; config.c refuses [::1] outright). */
+                                if (!targets[i].v6 || (!p->host6 && p->host_addr.s_addr != INADDR_ANY))
+                                        continue;
+                                inet_ntop(AF_INET6, &targets[i].address6, a6, sizeof a6);
+                                strbuf_printf(&b, "\t\tmeta nfproto ipv6 ");
+                                if (p->host6)
+                                        strbuf_printf(&b, "ip6 daddr %s ", inet_ntop(AF_INET6, &p->host_addr6, h6, sizeof h6));
                                 else
-                                        strbuf_printf(&b, "fib daddr type local ");
-                                strbuf_printf(&b, "%s dport %u dnat ip to %s:%u\n", proto_name(p->proto),
-                                    (unsigned) p->host_port, a, (unsigned) p->container_port);
+                                        strbuf_printf(&b, "fib daddr type local %s", out ? "ip6 daddr != ::1 " : "");
+                                strbuf_printf(&b, "%s dport %u dnat ip6 to [%s]:%u\n", proto_name(p->proto),
+                                    (unsigned) p->host_port, a6, (unsigned) p->container_port);
                         }
                 strbuf_printf(&b, "\t}\n");
         }
@@ -119,6 +138,14 @@ int nat_ruleset_text(const char *table, struct spec_network *const *nets, size_t
                 if (n->nat)
                         strbuf_printf(&b, "\t\tip saddr %s/%u oifname != \"%s\" masquerade\n", a, (unsigned) n->prefix,
                             bridge_of(n));
+                if (!n->v6)
+                        continue;
+                inet_ntop(AF_INET6, &n->subnet6, a6, sizeof a6);
+                strbuf_printf(&b, "\t\tct status dnat ip6 saddr %s/%u oifname \"%s\" masquerade\n", a6,
+                    (unsigned) n->prefix6, bridge_of(n));
+                if (n->nat6)
+                        strbuf_printf(&b, "\t\tip6 saddr %s/%u oifname != \"%s\" masquerade\n", a6,
+                            (unsigned) n->prefix6, bridge_of(n));
         }
         strbuf_printf(&b, "\t}\n");
 
@@ -184,15 +211,29 @@ int nat_apply(const char *table, struct spec_network *const *nets, size_t n_nets
         int r = nat_ruleset_text(table, nets, n_nets, targets, n_targets, dns_loopback, &script);
         if (r < 0)
                 return error_set(e, r, "cannot write the ruleset of table '%s'", table);
-        bool forward = false;
-        for (size_t i = 0; i < n_nets; i++)
+        bool forward = false, forward6 = false;
+        for (size_t i = 0; i < n_nets; i++) {
                 forward = forward || nets[i]->nat;
-        for (size_t i = 0; i < n_targets; i++)
+                forward6 = forward6 || (nets[i]->v6 && nets[i]->nat6);
+        }
+        for (size_t i = 0; i < n_targets; i++) {
                 forward = forward || targets[i].n_publish > 0;
+                for (size_t j = 0; targets[i].v6 && j < targets[i].n_publish; j++)
+                        forward6 = forward6 || targets[i].publish[j].host6 ||
+                                   targets[i].publish[j].host_addr.s_addr == INADDR_ANY;
+        }
         if (forward) {
                 r = proc_sys_enable("/proc/sys/net/ipv4/ip_forward");
                 if (r < 0)
                         return error_set(e, r, "cannot turn on net.ipv4.ip_forward");
+        }
+        /* Only for NAT66 or a port published over IPv6: forwarding makes
+         * the host ignore router advertisements on interfaces with
+         * accept_ra=1 (berth.conf(5) says so). Not there with ipv6.disable. */
+        if (forward6) {
+                r = proc_sys_enable("/proc/sys/net/ipv6/conf/all/forwarding");
+                if (r < 0 && r != -ENOENT)
+                        return error_set(e, r, "cannot turn on net.ipv6.conf.all.forwarding");
         }
         r = run(script, e);
         if (r < 0)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -15,6 +16,8 @@
 struct nat_target {
         const char *name;
         struct in_addr address;
+        bool v6; /* on a dual-stack network: address6 is its IPv6 address */
+        struct in6_addr address6;
         const struct publish *publish;
         size_t n_publish;
 };

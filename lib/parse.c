@@ -313,6 +313,18 @@ int parse_publish(const char *s, struct publish *ret)
         char *parts[3];
         int n = 0;
         char *cur = buf;
+        if (buf[0] == '[') {
+                /* [V6]:HOST:CONTAINER, as Docker writes it */
+                char *close = strchr(buf, ']');
+                if (!close || close[1] != ':')
+                        return -EINVAL;
+                *close = 0;
+                if (inet_pton(AF_INET6, buf + 1, &p.host_addr6) != 1)
+                        return -EINVAL;
+                p.host6 = 1;
+                parts[n++] = buf + 1;
+                cur = close + 2;
+        }
         for (;;) {
                 if (n == 3)
                         return -EINVAL;
@@ -323,14 +335,26 @@ int parse_publish(const char *s, struct publish *ret)
                 *c = 0;
                 cur = c + 1;
         }
-        if (n == 1)
+        if (n == 1 || (p.host6 && n != 3))
                 return -EINVAL;
-        if (n == 3 && parse_ipv4(parts[0], &p.host_addr) < 0)
+        if (n == 3 && !p.host6 && parse_ipv4(parts[0], &p.host_addr) < 0)
                 return -EINVAL;
         if (parse_port(parts[n - 2], &p.host_port) < 0 || parse_port(parts[n - 1], &p.container_port) < 0)
                 return -EINVAL;
         *ret = p;
         return 0;
+}
+
+const char *publish_host_text(const struct publish *p, char *buf, size_t size)
+{
+        if (size == 0)
+                return buf;
+        buf[0] = 0;
+        if (p->host6)
+                (void) inet_ntop(AF_INET6, &p->host_addr6, buf, size);
+        else if (p->host_addr.s_addr != INADDR_ANY)
+                (void) inet_ntop(AF_INET, &p->host_addr, buf, size);
+        return buf;
 }
 
 int parse_cpuset(const char *s)

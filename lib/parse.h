@@ -25,7 +25,9 @@ int parse_bool(const char *s, bool *ret);
 int parse_signal(const char *s, int *ret);            /* SIGTERM, TERM, 15 */
 int parse_ipv4(const char *s, struct in_addr *ret);
 int parse_cidr(const char *s, struct in_addr *ret_addr, uint8_t *ret_prefix);
-int parse_publish(const char *s, struct publish *ret); /* [ADDR:]HOST:CONTAINER[/tcp|/udp] */
+int parse_publish(const char *s, struct publish *ret); /* [ADDR:|[V6]:]HOST:CONTAINER[/tcp|/udp] */
+/* The host address of p as text: "" (every address), A.B.C.D or V6. */
+const char *publish_host_text(const struct publish *p, char *buf, size_t size);
 int parse_cpuset(const char *s);                      /* "0-3,5": syntax only */
 int parse_capability(const char *s, int *ret);        /* "net_admin", "CAP_NET_ADMIN" */
 

@@ -688,7 +688,9 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                                 if (*q == '.' || *q == '-')
                                         *q = '_';
                         struct nat_target t = { .name = c->name, .address = in->address, .publish = c->publish,
-                                                .n_publish = c->n_publish };
+                                                .n_publish = c->n_publish, .v6 = in->net->v6 };
+                        if (t.v6)
+                                net_address6(in->net, in->address, &t.address6);
                         struct spec_network *nets[1] = { (struct spec_network *) in->net };
                         r = nat_apply(in->nat_table, nets, 1, &t, 1, e);
                         if (r < 0) {

@@ -67,6 +67,12 @@ struct publish {
         uint16_t host_port;
         uint16_t container_port;
         publish_proto_t proto;
+        /* "[V6]:HOST:CONTAINER": an IPv6 host address (host_addr stays
+         * INADDR_ANY). Without an address a port is published on both
+         * families where the container has both. No padding: compared
+         * with memcmp (keys.c). */
+        int host6;
+        struct in6_addr host_addr6;
 };
 
 struct spec_mount {
@@ -159,6 +165,7 @@ struct spec_network {
         bool v6;
         struct in6_addr subnet6, gateway6;
         uint8_t prefix6;
+        bool nat6; /* masquerade IPv6 leaving the prefix (NAT66) */
         /* Not from a file: a host bridge berth does not manage (a container's
          * network.bridge naming no declared network), gateway 0 = no route. */
         bool external;

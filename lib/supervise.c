@@ -292,8 +292,14 @@ void nat_sync(struct manager *m)
                 if (u->state != U_RUNNING || !u->spec || u->spec->n_publish == 0 || !u->address[0] ||
                     inet_pton(AF_INET, u->address, &a) != 1)
                         continue;
-                t[nn++] = (struct nat_target){ .name = u->name, .address = a, .publish = u->spec->publish,
-                                               .n_publish = u->spec->n_publish };
+                t[nn] = (struct nat_target){ .name = u->name, .address = a, .publish = u->spec->publish,
+                                             .n_publish = u->spec->n_publish };
+                const struct spec_network *n = u->spec->network ? spec_set_find_network(&m->set, u->spec->network) : NULL;
+                if (n && n->v6) {
+                        t[nn].v6 = true;
+                        net_address6(n, a, &t[nn].address6);
+                }
+                nn++;
                 any = true;
         }
         struct error err = { 0 };

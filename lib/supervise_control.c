@@ -115,10 +115,10 @@ static json_object *definition_json(const struct spec_container *c)
         json_object *pub = json_object_new_array();
         for (size_t i = 0; i < c->n_publish; i++) {
                 const struct publish *p = &c->publish[i];
-                char host[INET_ADDRSTRLEN];
+                char host[INET6_ADDRSTRLEN];
                 json_object *o = json_object_new_object();
-                json_object_object_add(o, "host_address", json_object_new_string(
-                        inet_ntop(AF_INET, &p->host_addr, host, sizeof host) ? host : ""));
+                (void) publish_host_text(p, host, sizeof host);
+                json_object_object_add(o, "host_address", json_object_new_string(host[0] ? host : "0.0.0.0"));
                 json_object_object_add(o, "host_port", json_object_new_int(p->host_port));
                 json_object_object_add(o, "container_port", json_object_new_int(p->container_port));
                 json_object_object_add(o, "protocol", json_object_new_string(p->proto == PROTO_UDP ? "udp" : "tcp"));

@@ -154,11 +154,26 @@ static const struct bad_case bad_cases[] = {
         { "network_name_bad", "network \"Lan 0\" {\n  subnet = \"198.18.0.0/24\"\n}\n",
           1, "network name 'Lan 0' is not valid (use [a-z0-9][a-z0-9_.-]{0,62})" },
         { "publish_bad", BT("  network { bridge = \"n\"  publish = { \"80\" } }"),
-          6, "network.publish: '80' is not a port mapping (use HOST:CONTAINER[/tcp|/udp] or ADDRESS:HOST:CONTAINER)" },
+          6, "network.publish: '80' is not a port mapping (use HOST:CONTAINER[/tcp|/udp], ADDRESS:HOST:CONTAINER or [IPV6]:HOST:CONTAINER)" },
         { "publish_bad_proto", BT("  network { bridge = \"n\"  publish = { \"8080:80/sctp\" } }"),
-          6, "network.publish: '8080:80/sctp' is not a port mapping (use HOST:CONTAINER[/tcp|/udp] or ADDRESS:HOST:CONTAINER)" },
+          6, "network.publish: '8080:80/sctp' is not a port mapping (use HOST:CONTAINER[/tcp|/udp], ADDRESS:HOST:CONTAINER or [IPV6]:HOST:CONTAINER)" },
         { "publish_port_zero", BT("  network {\n    bridge = \"n\"\n    publish = { \"8080:80\", \"0:81\" }\n  }"),
-          8, "network.publish: '0:81' is not a port mapping (use HOST:CONTAINER[/tcp|/udp] or ADDRESS:HOST:CONTAINER)" },
+          8, "network.publish: '0:81' is not a port mapping (use HOST:CONTAINER[/tcp|/udp], ADDRESS:HOST:CONTAINER or [IPV6]:HOST:CONTAINER)" },
+        { "publish_v6_loopback", BT("  network { bridge = \"n\"  publish = { \"[::1]:8080:80\" } }"),
+          6, "network.publish: '[::1]:8080:80': [::1] cannot be published (IPv6 has no route_localnet, the kernel "
+             "drops a loopback source leaving by a bridge); use 127.0.0.1 or one of the host's addresses" },
+        { "publish_v6_bad", BT("  network { bridge = \"n\"  publish = { \"[2001:db8::zz]:8080:80\" } }"),
+          6, "network.publish: '[2001:db8::zz]:8080:80' is not a port mapping (use HOST:CONTAINER[/tcp|/udp], "
+             "ADDRESS:HOST:CONTAINER or [IPV6]:HOST:CONTAINER)" },
+        { "publish_v6_on_v4_network", BT("  network { bridge = \"n\"  publish = { \"[2001:db8::5]:8080:80\" } }"),
+          6, "network.publish: [2001:db8::5] is an IPv6 address but network 'n' has no subnet6" },
+        { "nat6_without_subnet6", NT("198.18.0.0/24", "  nat6 = true"),
+          3, "nat6: network 'n' has no subnet6 (NAT66 masquerades its IPv6 prefix)" },
+        { "publish_v6_same_address_twice",
+          "network n {\n  subnet = \"198.18.0.0/24\"\n  subnet6 = \"2001:db8:7::/64\"\n}\ncontainer a {\n"
+          "  template = \"busybox\"\n  network { bridge = \"n\"  publish = { \"198.18.0.1:8080:80\", "
+          "\"[2001:db8:7::1]:8080:81\", \"[2001:db8:7::1]:8080:82\" } }\n}\n",
+          7, "network.publish: host port 8080/tcp is already published by container 'a' (t.conf:7)" },
         { "publish_without_bridge", CT("  network { mode = \"none\"  publish = { \"8080:80\" } }"),
           3, "network.publish: only for a container on a bridge network" },
         { "publish_same_port_twice", BT("  network { bridge = \"n\"  publish = { \"8080:80\", \"8080:81/tcp\" } }"),
@@ -569,6 +584,7 @@ static const char full_example[] =
         "network dual {\n"
         "  subnet  = \"198.18.6.0/24\"\n"
         "  subnet6 = \"2001:db8:6::/64\"\n"
+        "  nat6    = true\n"
         "}\n"
         "template app {\n"
         "  from = \"oci-archive:/srv/images/app.tar\"\n"

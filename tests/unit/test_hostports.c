@@ -51,18 +51,41 @@ static void test_hostports_conflicts_by_address(void **state)
         inet_pton(AF_INET6, "::ffff:198.18.0.1", mapped.addr);
         struct publish wild = { .host_port = 8080, .container_port = 80, .proto = PROTO_TCP }, at = wild;
         inet_pton(AF_INET, "198.18.0.1", &at.host_addr);
-        assert_true(hostports_conflicts(&any4, &wild));
-        assert_true(hostports_conflicts(&any4, &at));
-        assert_true(hostports_conflicts(&lo4, &wild)); /* the wildcard DNATs 127.0.0.1 too */
-        assert_false(hostports_conflicts(&lo4, &at));
-        assert_true(hostports_conflicts(&any6, &at));
-        assert_false(hostports_conflicts(&v6, &wild));
-        assert_true(hostports_conflicts(&mapped, &at));
+        assert_true(hostports_conflicts(&any4, &wild, false));
+        assert_true(hostports_conflicts(&any4, &at, false));
+        assert_true(hostports_conflicts(&lo4, &wild, false)); /* the wildcard DNATs 127.0.0.1 too */
+        assert_false(hostports_conflicts(&lo4, &at, false));
+        assert_true(hostports_conflicts(&any6, &at, false));
+        assert_false(hostports_conflicts(&v6, &wild, false));
+        assert_true(hostports_conflicts(&mapped, &at, false));
         struct publish other = wild, udp = wild;
         other.host_port = 8081;
         udp.proto = PROTO_UDP;
-        assert_false(hostports_conflicts(&any4, &other));
-        assert_false(hostports_conflicts(&any4, &udp));
+        assert_false(hostports_conflicts(&any4, &other, false));
+        assert_false(hostports_conflicts(&any4, &udp, false));
+}
+
+/* IPv6 publishing: "[V6]:H:C" takes IPv6 only; a wildcard publish takes a
+ * socket on one IPv6 address only when the container has IPv6. */
+static void test_hostports_conflicts_v6(void **state)
+{
+        (void) state;
+        struct hostport any4 = { .proto = PROTO_TCP, .family = AF_INET, .port = 8080 };
+        struct hostport any6 = { .proto = PROTO_TCP, .family = AF_INET6, .port = 8080 }, v6 = any6, v6b = any6,
+                        mapped = any6;
+        inet_pton(AF_INET6, "2001:db8::1", v6.addr);
+        inet_pton(AF_INET6, "2001:db8::2", v6b.addr);
+        inet_pton(AF_INET6, "::ffff:198.18.0.1", mapped.addr);
+        struct publish wild = { .host_port = 8080, .container_port = 80, .proto = PROTO_TCP }, at6 = wild;
+        at6.host6 = 1;
+        inet_pton(AF_INET6, "2001:db8::1", &at6.host_addr6);
+        assert_false(hostports_conflicts(&any4, &at6, true)); /* an IPv4 socket is not IPv6 traffic */
+        assert_true(hostports_conflicts(&any6, &at6, true));
+        assert_true(hostports_conflicts(&v6, &at6, true));
+        assert_false(hostports_conflicts(&v6b, &at6, true));
+        assert_false(hostports_conflicts(&mapped, &at6, true));
+        assert_true(hostports_conflicts(&v6, &wild, true)); /* dual stack: the wildcard DNATs it */
+        assert_false(hostports_conflicts(&v6, &wild, false));
 }
 
 int main(void)
@@ -70,6 +93,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hostports_parse_keeps_listeners),
                 cmocka_unit_test(test_hostports_conflicts_by_address),
+                cmocka_unit_test(test_hostports_conflicts_v6),
         };
         return cmocka_run_group_tests_name("hostports", tests, NULL, NULL);
 }

@@ -77,6 +77,7 @@ static const struct {
         { "network.gateway", "gateway = \"198.18.4.254\"" },
         { "network.bridge", "bridge = \"br9\"" },
         { "network.subnet6", "subnet6 = \"2001:db8:4::/64\"" },
+        { "network.nat6", "nat6 = true" }, /* on a dual-stack base, below */
 };
 
 static const char *special_text(const char *path)
@@ -149,6 +150,8 @@ static void definition(const struct key_def *k, bool changed, char *buf, size_t 
         key_path(k, path, sizeof path);
         bool network = strncmp(path, "network.", 8) == 0;
         const char *root = network ? "subnet = \"198.18.4.0/24\"" : "template = \"busybox\"";
+        if (streq(path, "network.nat6")) /* needs a prefix, changed or not */
+                root = "subnet = \"198.18.4.0/24\"\n subnet6 = \"2001:db8:4::/64\"";
         if (changed) {
                 const char *sp = special_text(path);
                 if (sp && sp[0] == '@') { /* replaces the base's own line */

@@ -51,6 +51,51 @@ static void test_nat_ruleset_text_masquerades_nat_networks_only(void **state)
         free(s);
 }
 
+/* Dual stack: a wildcard publish DNATs IPv6 too (never ::1 from the host
+ * itself), [V6]:H:C only IPv6, A.B.C.D:H:C only IPv4; hairpin for the
+ * prefix; NAT66 only with nat6. */
+static void test_nat_ruleset_text_ipv6(void **state)
+{
+        (void) state;
+        struct spec_network a = mknet("lan0", "198.18.0.0", true), b = mknet("lan1", "198.18.1.0", false);
+        a.v6 = b.v6 = true;
+        a.prefix6 = b.prefix6 = 64;
+        inet_pton(AF_INET6, "2001:db8:1::", &a.subnet6);
+        inet_pton(AF_INET6, "2001:db8:2::", &b.subnet6);
+        b.nat6 = true;
+        struct spec_network *nets[] = { &a, &b };
+        struct publish p[3] = {
+                { .host_port = 8080, .container_port = 80, .proto = PROTO_TCP },
+                { .host_port = 8443, .container_port = 443, .proto = PROTO_TCP, .host6 = 1 },
+                { .host_port = 9000, .container_port = 90, .proto = PROTO_UDP },
+        };
+        inet_pton(AF_INET6, "2001:db8:ff::1", &p[1].host_addr6);
+        inet_pton(AF_INET, "198.18.9.9", &p[2].host_addr);
+        struct nat_target t = { .name = "web", .publish = p, .n_publish = 3, .v6 = true };
+        inet_pton(AF_INET, "198.18.0.10", &t.address);
+        inet_pton(AF_INET6, "2001:db8:1::a", &t.address6);
+        char *s = text_for(nets, 2, &t, 1);
+        assert_non_null(strstr(s, "meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 198.18.0.10:80\n"));
+        assert_non_null(strstr(s, "meta nfproto ipv6 fib daddr type local tcp dport 8080 dnat ip6 to [2001:db8:1::a]:80\n"));
+        assert_non_null(strstr(s, "meta nfproto ipv6 fib daddr type local ip6 daddr != ::1 tcp dport 8080 dnat ip6 to "
+                                  "[2001:db8:1::a]:80\n"));
+        assert_non_null(strstr(s, "meta nfproto ipv6 ip6 daddr 2001:db8:ff::1 tcp dport 8443 dnat ip6 to [2001:db8:1::a]:443\n"));
+        assert_null(strstr(s, "dport 8443 dnat ip to"));
+        assert_non_null(strstr(s, "ip daddr 198.18.9.9 udp dport 9000 dnat ip to 198.18.0.10:90\n"));
+        assert_null(strstr(s, "dport 9000 dnat ip6"));
+        assert_non_null(strstr(s, "ct status dnat ip6 saddr 2001:db8:1::/64 oifname \"lan0\" masquerade\n"));
+        assert_null(strstr(s, "ip6 saddr 2001:db8:1::/64 oifname != \"lan0\""));
+        assert_non_null(strstr(s, "ip6 saddr 2001:db8:2::/64 oifname != \"lan1\" masquerade\n"));
+        free(s);
+        /* The same container on an IPv4-only network: no IPv6 rule at all. */
+        t.v6 = false;
+        p[1].host6 = 0; /* (check refuses [V6] there) */
+        a.v6 = b.v6 = false;
+        s = text_for(nets, 2, &t, 1);
+        assert_null(strstr(s, "ip6"));
+        free(s);
+}
+
 static void test_nat_ruleset_text_publishes_ports(void **state)
 {
         (void) state;
@@ -136,6 +181,7 @@ int main(void)
                 cmocka_unit_test(test_nat_ruleset_text_replaces_table_atomically),
                 cmocka_unit_test(test_nat_ruleset_text_masquerades_nat_networks_only),
                 cmocka_unit_test(test_nat_ruleset_text_publishes_ports),
+                cmocka_unit_test(test_nat_ruleset_text_ipv6),
                 cmocka_unit_test(test_nat_ruleset_text_guards_route_localnet),
                 cmocka_unit_test(test_nat_ruleset_text_forwards_dns_to_loopback_server),
                 cmocka_unit_test(test_nat_ruleset_text_rejects_bad_names),
