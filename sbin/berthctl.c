@@ -130,8 +130,8 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_NAME] = { "name", 0, "NEW", "import the container as NEW (without its static address and ports)" },
         [OPT_FROM_CHECKPOINT] = { "from-checkpoint", 0, "TAG", "restore the container's processes from checkpoint TAG (CRIU) instead of starting it" },
         [OPT_RESTORE] = { "restore", 0, NULL, "import: then apply the definition, start the container and wait until it runs" },
-        [OPT_TO] = { "to", 0, "HOST", "migrate: the host to move the container to (ssh HOST berthctl import --restore -)" },
-        [OPT_VIA] = { "via", 0, "CMD", "migrate: run CMD berthctl import --restore - (a shell command prefix) instead of ssh HOST" },
+        [OPT_TO] = { "to", 0, "HOST", "migrate: the host to move the container to, reached with ssh" },
+        [OPT_VIA] = { "via", 0, "CMD", "migrate: the shell command prefix that reaches the target's berthctl, instead of ssh HOST" },
         [OPT_LEAVE_RUNNING] = { "leave-running", 0, NULL, "checkpoint: the container goes on running (else it stops)" },
 };
 
