@@ -180,8 +180,8 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
         char *argv[32] = { NULL, "dump", "-t", pid, "-D", (char *) p->images_dir, "-o", log, "-v4",
                            "--external", ns, "--tcp-established", "--file-locks", "--ext-unix-sk",
                            "--manage-cgroups=ignore", "--ext-mount-map", "auto", "--enable-external-sharing",
-                           "--enable-external-masters" };
-        size_t n = 19;
+                           "--enable-external-masters", "--network-lock", "nftables" };
+        size_t n = 21;
         if (p->cgroup) {
                 argv[n++] = "--freeze-cgroup";
                 argv[n++] = (char *) p->cgroup;
@@ -213,8 +213,8 @@ _Noreturn void criu_restore_exec(const struct criu_restore_params *p)
                            "-v4", "--restore-detached", "--restore-sibling", "--root", (char *) p->root,
                            "--pidfile", (char *) p->pidfile, "--tcp-established", "--file-locks", "--ext-unix-sk",
                            "--manage-cgroups=ignore", "--ext-mount-map", "auto", "--enable-external-sharing",
-                           "--enable-external-masters" };
-        size_t n = 21;
+                           "--enable-external-masters", "--network-lock", "nftables" };
+        size_t n = 23;
         static char inherit[4][320];
         if (p->netns_fd >= 0) {
                 if (dup2(p->netns_fd, FD_NET) < 0)
