@@ -59,7 +59,7 @@ _berthctl()
         -o | --output)
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur")
                 return 0 ;;
-        --name)
+        --name | --from-checkpoint | --to | --via)
                 return 0 ;;
         -c | --conf-dir | --state-dir | --run-dir | -w | --workdir)
                 mapfile -t COMPREPLY < <(compgen -d -- "$cur")
@@ -85,7 +85,7 @@ _berthctl()
                 mapfile -t COMPREPLY < <(compgen -W "$("$prog" ls --all --json 2>/dev/null |
                         grep -oE '"name": *"[^"]*", *"state": *"orphaned"' | sed -E 's/"name": *"([^"]*)".*/\1/')" -- "$cur") ;;
         run | inspect | start | stop | restart | kill | logs | exec | stats | top | freeze | unfreeze | wait | health | events | \
-                restore | clone | export | console | attach)
+                restore | clone | export | console | attach | checkpoint | migrate)
                 mapfile -t COMPREPLY < <(compgen -W "$(_berthctl_names "$prog" "$dir")" -- "$cur") ;;
         snapshot)
                 if [ "$prev" = snapshot ]; then

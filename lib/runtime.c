@@ -7,7 +7,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -17,6 +21,7 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "criu.h"
 #include "devices.h"
 #include "hostsfile.h"
 #include "idmap.h"
@@ -114,6 +119,47 @@ static bool going_needed(const struct runtime_internal *in)
         return going_cgroup(in) || in->spec->net_mode != NET_HOST;
 }
 
+/* The container's network in its network namespace nsfd: lo, and its
+ * interface on its network (veth on a bridge, macvlan, ipvlan). */
+static int plumb_network(struct runtime_internal *in, int nsfd, struct error *e)
+{
+        int r;
+        if (in->spec->net_mode == NET_NONE) {
+                r = net_loopback_up(nsfd);
+                if (r < 0)
+                        return error_set(e, r, "cannot bring lo up");
+        } else if (in->spec->net_mode == NET_MACVLAN || in->spec->net_mode == NET_IPVLAN) {
+                r = net_container_vlan(in->spec->name, in->spec->net_mode, in->spec->parent, nsfd, in->net,
+                                       in->address);
+                if (r == -ENODEV)
+                        return error_set(e, 0, "its parent interface '%s' does not exist", in->spec->parent);
+                if (r < 0)
+                        return error_set(e, r, "cannot give it a %s interface on '%s'",
+                                         net_mode_to_string(in->spec->net_mode), in->spec->parent);
+        } else {
+                r = net_container_setup(in->spec->name, in->net_owner, nsfd, in->net, in->address);
+                if (r == -EEXIST)
+                        return error_set(e, 0, "its host interface exists and is not berth's");
+                if (r == -ENODEV && in->net->external)
+                        return error_set(e, 0, "host bridge '%s' does not exist, is not a bridge, or is a "
+                                         "berth network's", in->net->bridge);
+                if (r < 0)
+                        return error_set(e, r, "cannot plumb the container into network '%s'", in->net->name);
+                in->veth_made = true;
+                for (size_t i = 0; i < in->spec->n_attach && in->attach_net[i]; i++) {
+                        r = net_container_attach(in->spec->name, in->net_owner, nsfd, (unsigned) i + 1,
+                                                 in->attach_net[i], in->attach_address[i]);
+                        if (r == -EEXIST)
+                                return error_set(e, 0, "its host interface on network '%s' exists and is "
+                                                 "not berth's", in->attach_net[i]->name);
+                        if (r < 0)
+                                return error_set(e, r, "cannot plumb the container into network '%s' (eth%zu)",
+                                                 in->attach_net[i]->name, i + 1);
+                }
+        }
+        return 0;
+}
+
 static int going_setup(void *userdata, pid_t pid, struct spawn_handoff *h, struct error *e)
 {
         struct runtime_internal *in = userdata;
@@ -129,39 +175,9 @@ static int going_setup(void *userdata, pid_t pid, struct spawn_handoff *h, struc
                 _cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
                 if (nsfd < 0)
                         return error_set(e, -errno, "cannot open the container's network namespace");
-                if (in->spec->net_mode == NET_NONE) {
-                        r = net_loopback_up(nsfd);
-                        if (r < 0)
-                                return error_set(e, r, "cannot bring lo up");
-                } else if (in->spec->net_mode == NET_MACVLAN || in->spec->net_mode == NET_IPVLAN) {
-                        r = net_container_vlan(in->spec->name, in->spec->net_mode, in->spec->parent, nsfd, in->net,
-                                               in->address);
-                        if (r == -ENODEV)
-                                return error_set(e, 0, "its parent interface '%s' does not exist", in->spec->parent);
-                        if (r < 0)
-                                return error_set(e, r, "cannot give it a %s interface on '%s'",
-                                                 net_mode_to_string(in->spec->net_mode), in->spec->parent);
-                } else {
-                        r = net_container_setup(in->spec->name, in->net_owner, nsfd, in->net, in->address);
-                        if (r == -EEXIST)
-                                return error_set(e, 0, "its host interface exists and is not berth's");
-                        if (r == -ENODEV && in->net->external)
-                                return error_set(e, 0, "host bridge '%s' does not exist, is not a bridge, or is a "
-                                                 "berth network's", in->net->bridge);
-                        if (r < 0)
-                                return error_set(e, r, "cannot plumb the container into network '%s'", in->net->name);
-                        in->veth_made = true;
-                        for (size_t i = 0; i < in->spec->n_attach && in->attach_net[i]; i++) {
-                                r = net_container_attach(in->spec->name, in->net_owner, nsfd, (unsigned) i + 1,
-                                                         in->attach_net[i], in->attach_address[i]);
-                                if (r == -EEXIST)
-                                        return error_set(e, 0, "its host interface on network '%s' exists and is "
-                                                         "not berth's", in->attach_net[i]->name);
-                                if (r < 0)
-                                        return error_set(e, r, "cannot plumb the container into network '%s' (eth%zu)",
-                                                         in->attach_net[i]->name, i + 1);
-                        }
-                }
+                r = plumb_network(in, nsfd, e);
+                if (r < 0)
+                        return r;
         }
         /* Last, so that nothing fails after they are handed on: the child
          * moves itself through these (spawn closes them once sent). */
@@ -509,6 +525,104 @@ int runtime_init_exe(int *ret, struct error *e)
         return 0;
 }
 
+/* A start from a checkpoint (o->restore_images): everything a start
+ * prepares (directory, lock, cgroup with its limits, address, /etc files,
+ * confinement record) is made the same way; then, instead of spawning, a
+ * new network namespace is plumbed as at start, and a child of ours mounts
+ * the overlay in a mount namespace of its own, joins the cgroup and
+ * becomes `criu restore`, which makes the container's namespaces and
+ * processes again, its init a child of this process (--restore-sibling). */
+static int restore(const struct spec_container *c, const struct runtime_opts *o, struct runtime_internal *in,
+                   struct runtime_container *rc, struct error *e)
+{
+        int r;
+        if (c->idmap)
+                return error_set(e, 0, "a container with idmap cannot be restored from a checkpoint");
+        if (!in->overlay_opts)
+                return error_set(e, 0, "only a container over a template can be restored from a checkpoint");
+        if (in->cgm && !in->cg && (r = setup_cgroup(c, in, e)) < 0)
+                return r;
+        _cleanup_close_ int nsfd = -1;
+        if (c->net_mode != NET_HOST) {
+                _cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+                if (self < 0 || unshare(CLONE_NEWNET) < 0)
+                        return error_set(e, -errno, "cannot create a network namespace");
+                nsfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+                int q = nsfd < 0 ? -errno : 0;
+                if (setns(self, CLONE_NEWNET) < 0)
+                        return error_set(e, -errno, "cannot return to the host's network namespace");
+                if (q < 0)
+                        return error_set(e, q, "cannot open the new network namespace");
+                r = plumb_network(in, nsfd, e);
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_free_ char *pidfile = strdup_printf("%s/restore.pid", rc->dir);
+        if (!pidfile)
+                return error_code(e, -ENOMEM);
+        (void) unlink(pidfile);
+        pid_t child = fork();
+        if (child < 0)
+                return error_set(e, -errno, "cannot fork");
+        if (child == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("overlay", in->merged, "overlay", MS_NODEV, in->overlay_opts) < 0) {
+                        dprintf(2, "berth: restore: cannot mount the root file system: %s\n", strerror(errno));
+                        _exit(125);
+                }
+                if (in->cg && cgroup_attach(in->cg, getpid()) < 0) {
+                        dprintf(2, "berth: restore: cannot join the container's cgroup\n");
+                        _exit(125);
+                }
+                struct criu_restore_params rp = { .images_dir = o->restore_images,
+                                                  .root = in->merged,
+                                                  .pidfile = pidfile,
+                                                  .netns_fd = nsfd,
+                                                  .stdio = { -1, o->stdio[1], o->stdio[2] } };
+                criu_restore_exec(&rp);
+        }
+        int st;
+        while (waitpid(child, &st, 0) < 0)
+                if (errno != EINTR)
+                        return error_set(e, -errno, "cannot wait for criu restore");
+        int status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (status == 125)
+                return error_set(e, 0, "cannot prepare the restore (root file system or cgroup)");
+        if (status != 0)
+                return criu_restore_failed(o->restore_images, status, e);
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int dfd = open(rc->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = dfd < 0 ? -errno : read_file_at(dfd, "restore.pid", 64, &text, NULL);
+        if (r < 0)
+                return error_set(e, r, "criu restore wrote no pid to %s", pidfile);
+        (void) unlink(pidfile);
+        pid_t pid = (pid_t) strtol(text, NULL, 10);
+        int pidfd = pid > 0 ? (int) syscall(SYS_pidfd_open, pid, 0) : -1;
+        if (pidfd < 0)
+                return error_set(e, -ESRCH, "the restored init (pid %d) is gone", (int) pid);
+        /* ours (--restore-sibling): the monitor waits for it */
+        FILE *f;
+        char path[64];
+        int ppid = -1;
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        if ((f = fopen(path, "re"))) {
+                char line[256];
+                while (fgets(line, sizeof line, f))
+                        if (sscanf(line, "PPid: %d", &ppid) == 1)
+                                break;
+                fclose(f);
+        }
+        if (ppid != getpid()) {
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                close(pidfd);
+                return error_set(e, -ECHILD, "the restored init (pid %d) is not ours (parent %d)", (int) pid, ppid);
+        }
+        rc->pid = pid;
+        rc->pidfd = pidfd;
+        return 0;
+}
+
 static int start(const struct spec_set *set, const struct spec_container *c, const struct runtime_opts *o,
                  struct runtime_container **ret, int *exit_code, struct error *e)
 {
@@ -720,6 +834,16 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         if (r < 0)
                 goto fail;
 
+        if (o->restore_images) {
+                r = restore(c, o, in, rc, e);
+                if (r < 0) {
+                        *exit_code = SPAWN_EXIT_SETUP;
+                        goto fail;
+                }
+                *exit_code = 0;
+                *ret = rc;
+                return 0;
+        }
         p = (struct spawn_params){
                 .mounts = {
                         .mounts = c->mounts,

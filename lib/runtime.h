@@ -23,6 +23,7 @@ struct runtime_opts {
         bool ephemeral;        /* remove the upper layer when done (berthctl run) */
         int stdio[3];
         const int *init_exe;   /* a shared runtime_init_exe() copy, or NULL: one per start */
+        const char *restore_images; /* start from a checkpoint: its CRIU images (criu.h), else NULL */
 };
 
 struct runtime_container {

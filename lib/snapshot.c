@@ -64,11 +64,12 @@ static const char *const kind_names[] = {
         [SNAPSHOT_MANUAL] = "manual",
         [SNAPSHOT_SCHEDULED] = "scheduled",
         [SNAPSHOT_AUTO_PRE_RESTORE] = "pre-restore",
+        [SNAPSHOT_CHECKPOINT] = "checkpoint",
 };
 
 const char *snapshot_kind_to_string(enum snapshot_kind k)
 {
-        return k <= SNAPSHOT_AUTO_PRE_RESTORE ? kind_names[k] : "?";
+        return k <= SNAPSHOT_CHECKPOINT ? kind_names[k] : "?";
 }
 
 /* ---- info ------------------------------------------------------------------------------------ */
@@ -129,7 +130,7 @@ int snapshot_info_read(const char *dir, struct snapshot_info *i)
                 else if (KEY("method"))
                         copy_field(i->method, sizeof i->method, v, vl);
                 else if (KEY("kind")) {
-                        for (int k = 0; k <= SNAPSHOT_AUTO_PRE_RESTORE; k++)
+                        for (int k = 0; k <= SNAPSHOT_CHECKPOINT; k++)
                                 if (vl == strlen(kind_names[k]) && strncmp(v, kind_names[k], vl) == 0)
                                         i->kind = (enum snapshot_kind) k;
                 } else if (KEY("frozen"))

@@ -18,6 +18,7 @@ struct cgroup;
  *   definition.conf  the definition file the container ran with (as last applied)
  *   state, intent    its records at the time, when it had them
  *   info             tag, time, size, method, kind, template and its identity
+ *   criu/            a checkpoint's CRIU images and dump.log (kind checkpoint)
  * Names beginning with '.' are work in progress (or berthctl's temporary
  * snapshots for export and clone) and are never listed. */
 #define SNAPSHOT_DIR "snapshots"
@@ -38,6 +39,7 @@ enum snapshot_kind {
         SNAPSHOT_MANUAL,
         SNAPSHOT_SCHEDULED,
         SNAPSHOT_AUTO_PRE_RESTORE,
+        SNAPSHOT_CHECKPOINT, /* with CRIU images of the processes in criu/ (berthctl checkpoint) */
 };
 const char *snapshot_kind_to_string(enum snapshot_kind k);
 

@@ -164,6 +164,7 @@ static void unit_free(struct unit *u)
                 close(u->hook_fd);
         spec_container_free(u->owned_spec);
         strv_free(u->image_health.command);
+        free(u->restore_tag);
         free(u->name);
         free(u);
 }

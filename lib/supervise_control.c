@@ -890,11 +890,14 @@ void on_call(void *userdata, struct control_conn *c, const char *method, json_ob
                 method_plan(m, c, false, params);
         else if (streq(method, "io.berth.Manager.Reload"))
                 method_plan(m, c, true, params);
-        else if (streq(method, "io.berth.Container.Snapshot") || streq(method, "io.berth.Container.Restore")) {
+        else if (streq(method, "io.berth.Container.Snapshot") || streq(method, "io.berth.Container.Restore") ||
+                 streq(method, "io.berth.Container.Checkpoint")) {
                 if (m->shutting_down)
                         (void) control_reply_error(c, "io.berth.ShuttingDown", NULL);
                 else if (streq(method, "io.berth.Container.Snapshot"))
                         method_snapshot(m, c, params);
+                else if (streq(method, "io.berth.Container.Checkpoint"))
+                        method_checkpoint(m, c, params);
                 else
                         method_restore(m, c, params);
         } else if (streq(method, "io.berth.Container.Destroy")) {
@@ -928,6 +931,22 @@ void on_call(void *userdata, struct control_conn *c, const char *method, json_ob
                                 return;
                         }
                         stop_timeout = (usec_t) json_object_get_int64(t);
+                }
+                /* start --from-checkpoint TAG: one container, restored by CRIU instead of started */
+                const char *ckpt = param_string(params, "from_checkpoint");
+                if (ckpt) {
+                        char why[700];
+                        if (!streq(method, "io.berth.Container.Start") || n != 1) {
+                                reply_invalid(c, "from_checkpoint: one container, and only with start");
+                                return;
+                        }
+                        if (!unit_set_restore(units[0], ckpt, why, sizeof why)) {
+                                json_object *p = json_object_new_object();
+                                json_object_object_add(p, "reason", json_object_new_string(why));
+                                (void) control_reply_error(c, "io.berth.RestoreFailed", p);
+                                return;
+                        }
+                        emit(m, units[0]->name, "start", "from checkpoint '%s'", ckpt);
                 }
                 method_verb(m, c, method, units, n, have_timeout ? &stop_timeout : NULL);
         } else if (streq(method, "io.berth.Container.Kill")) {

@@ -123,6 +123,9 @@ struct unit {
         sd_event_source *layer_src;
         struct control_conn *layer_conn;
         bool layer_restore, layer_scheduled, layer_thaw;
+        bool layer_checkpoint;        /* a checkpoint (CRIU) */
+        char *restore_tag;            /* the next start restores this checkpoint (start --from-checkpoint) */
+        bool layer_checkpoint_stops;  /* ... without --leave-running: its end is a stop */
         uint64_t snapshot_next;       /* CLOCK_REALTIME: the next scheduled snapshot; 0 unknown */
         uint64_t snapshot_every_seen; /* the `every` snapshot_next was computed for */
         /* A post-stop hook under way (hooks.h): its runner, and the pipe
@@ -222,6 +225,10 @@ void manager_dispatch_soon(struct manager *m);
 /* supervise_snapshot.c: the Snapshot and Restore methods, the schedule */
 void method_snapshot(struct manager *m, struct control_conn *c, json_object *params);
 void method_restore(struct manager *m, struct control_conn *c, json_object *params);
+void method_checkpoint(struct manager *m, struct control_conn *c, json_object *params);
+/* start --from-checkpoint TAG: whether u can be restored from it (why
+ * not into why); on true, u's next start restores it. */
+bool unit_set_restore(struct unit *u, const char *tag, char *why, size_t size);
 int manager_snapshot_schedule(struct manager *m);
 void unit_layer_free(struct unit *u);
 

@@ -7,6 +7,7 @@
  * taken the same way, from one timer. */
 
 #include "supervise_internal.h"
+#include "criu.h"
 #include "snapshot.h"
 
 #define SCHEDULE_TICK_USEC (5ULL * 1000000ULL)
@@ -42,6 +43,11 @@ static void layer_done(struct unit *u, const struct layer_report *rep, bool whol
         u->layer_conn = NULL;
         bool ok = whole && !error_is_set(&rep->e);
         const char *why = !whole ? "the worker ended without a report" : rep->e.msg;
+        bool checkpoint = u->layer_checkpoint;
+        if (checkpoint && u->layer_checkpoint_stops && !ok && u->state == U_RUNNING)
+                /* CRIU lets the processes go on when a dump fails: it still runs, supervised */
+                u->operator_stopped = false;
+        u->layer_checkpoint = u->layer_checkpoint_stops = false;
         /* A worker that died between freeze and thaw leaves the container frozen. */
         if (!whole && u->layer_thaw && u->state == U_RUNNING && u->init_pid > 0) {
                 _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
@@ -59,11 +65,13 @@ static void layer_done(struct unit *u, const struct layer_report *rep, bool whol
                         (void) sd_event_source_set_enabled(m->snapshot_timer, SD_EVENT_ONESHOT);
                 }
         }
+        const char *ev = restore ? "restored" : checkpoint ? "checkpoint" : "snapshot";
         if (ok && !(rep->info.tag[0] == '.'))
-                emit(m, u->name, restore ? "restored" : "snapshot", "%s '%s' (%s, %" PRIu64 " bytes)",
+                emit(m, u->name, ev, "%s '%s' (%s, %" PRIu64 " bytes)",
                      restore ? "from snapshot" : "taken", rep->info.tag, rep->info.method, rep->info.size);
         else if (!ok)
-                emit(m, u->name, restore ? "restore-failed" : "snapshot-failed", "%s", why);
+                emit(m, u->name, restore ? "restore-failed" : checkpoint ? "checkpoint-failed" : "snapshot-failed", "%s",
+                     why);
         if (c) {
                 if (control_conn_is_open(c)) {
                         if (ok)
@@ -71,7 +79,10 @@ static void layer_done(struct unit *u, const struct layer_report *rep, bool whol
                         else {
                                 json_object *p = json_object_new_object();
                                 json_object_object_add(p, "reason", json_object_new_string(why));
-                                (void) control_reply_error(c, restore ? "io.berth.RestoreFailed" : "io.berth.SnapshotFailed", p);
+                                (void) control_reply_error(c, restore      ? "io.berth.RestoreFailed"
+                                                              : checkpoint ? "io.berth.CheckpointFailed"
+                                                                           : "io.berth.SnapshotFailed",
+                                                           p);
                         }
                 }
                 control_conn_unref(c);
@@ -95,11 +106,63 @@ static int on_layer_exit(sd_event_source *s, const siginfo_t *si, void *userdata
 /* What a worker does, in the child; it reports once and exits. */
 struct layer_job {
         bool restore;
+        bool checkpoint, leave_running; /* CRIU images of the processes, then the layer */
         const char *tag;
         enum snapshot_kind kind;
         uint32_t keep;
         bool freeze;
 };
+
+/* A checkpoint, in the worker: criu check (CRIU's own reason when it
+ * cannot work here: nothing was touched), the dump into .criu-TAG (CRIU
+ * freezes the processes; without leave_running it kills them after), then
+ * the layer's snapshot TAG (frozen by us when they go on), and the images
+ * moved into it as TAG/criu. A failure leaves no snapshot and no images. */
+static void checkpoint_child(struct unit *u, const struct layer_job *j, struct layer_report *rep)
+{
+        struct manager *m = u->m;
+        const struct spec_container *c = u->spec;
+        if (criu_check(&rep->e) < 0) {
+                (void) error_wrap(&rep->e, "container '%s' not checkpointed", u->name);
+                return;
+        }
+        _cleanup_free_ char *dir = snapshot_container_dir(m->o.state_dir, u->name);
+        _cleanup_free_ char *images = dir ? strdup_printf("%s/.criu-%s", dir, j->tag) : NULL;
+        if (!images || mkdir_p(images, 0700) < 0) {
+                (void) error_set(&rep->e, -errno, "container '%s': cannot create %s", u->name, images ? images : "?");
+                return;
+        }
+        struct criu_dump_params dp = { .pid = u->init_pid, .images_dir = images, .leave_running = j->leave_running };
+        if (criu_dump(&dp, &rep->e) < 0) {
+                (void) error_wrap(&rep->e, "container '%s' not checkpointed", u->name);
+                /* the images of a failed dump are kept for a look until the next try */
+                return;
+        }
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        if (j->leave_running && j->freeze &&
+            (cgroup_open_manager_of(u->init_pid, u->name, &cm) < 0 || cgroup_open_existing(cm, u->name, &cg) < 0))
+                cg = NULL; /* ended meanwhile: nothing to freeze */
+        struct snapshot_request rq = { .state_dir = m->o.state_dir,
+                                       .name = u->name,
+                                       .tag = j->tag,
+                                       .kind = SNAPSHOT_CHECKPOINT,
+                                       .definition_file = c->file,
+                                       .template_name = c->template_name,
+                                       .freeze = cg };
+        if (snapshot_take(&rq, &rep->info, &rep->e) < 0) {
+                (void) rm_rf(images);
+                return;
+        }
+        _cleanup_free_ char *final = strdup_printf("%s/%s/criu", dir, j->tag);
+        if (!final || rename(images, final) < 0) {
+                (void) error_set(&rep->e, -errno, "container '%s': cannot move its CRIU images into %s/%s", u->name,
+                                 dir, j->tag);
+                (void) snapshot_remove(m->o.state_dir, u->name, j->tag);
+                (void) rm_rf(images);
+        }
+}
+
 
 static void layer_child(struct unit *u, int fd, const struct layer_job *j)
 {
@@ -114,7 +177,9 @@ static void layer_child(struct unit *u, int fd, const struct layer_job *j)
                                 (void) snapshot_info_read(d, &rep.info);
                         snprintf(rep.info.tag, sizeof rep.info.tag, "%s", j->tag);
                 }
-        } else {
+        } else if (j->checkpoint)
+                checkpoint_child(u, j, &rep);
+        else {
                 _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
                 _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
                 int r = 0;
@@ -174,7 +239,11 @@ static int layer_start(struct unit *u, struct control_conn *c, const struct laye
         u->layer_fd = p[0];
         u->layer_restore = j->restore;
         u->layer_scheduled = j->kind == SNAPSHOT_SCHEDULED && !j->restore;
-        u->layer_thaw = freeze;
+        u->layer_thaw = freeze && !j->checkpoint;
+        u->layer_checkpoint = j->checkpoint;
+        u->layer_checkpoint_stops = j->checkpoint && !j->leave_running;
+        if (u->layer_checkpoint_stops)
+                u->operator_stopped = true; /* CRIU ends it: a stop, not a failure to restart from */
         if (c) {
                 u->layer_conn = control_conn_ref(c);
                 /* the copy may take long: the caller waits without idling out */
@@ -292,6 +361,97 @@ void method_restore(struct manager *m, struct control_conn *c, json_object *para
         }
         json_object_object_add(p, "reason", json_object_new_string(why));
         (void) control_reply_error(c, err, p);
+}
+
+void method_checkpoint(struct manager *m, struct control_conn *c, json_object *params)
+{
+        char why[700];
+        json_object *v;
+        const char *name = params && json_object_object_get_ex(params, "name", &v) ? json_object_get_string(v) : NULL;
+        const char *tag = params && json_object_object_get_ex(params, "tag", &v) ? json_object_get_string(v) : NULL;
+        bool leave = params && json_object_object_get_ex(params, "leave_running", &v) && json_object_get_boolean(v);
+        struct unit *u = name ? unit_find(m, name) : NULL;
+        json_object *p = json_object_new_object();
+        const char *err = "io.berth.CheckpointFailed";
+        if (!u) {
+                json_object_object_add(p, "name", json_object_new_string(name ? name : ""));
+                (void) control_reply_error(c, "io.berth.NoSuchContainer", p);
+                return;
+        }
+        char deflt[SNAPSHOT_TAG_MAX + 1];
+        if (!tag || !*tag) {
+                snapshot_default_tag(deflt, "ckpt-");
+                tag = deflt;
+        }
+        _cleanup_free_ char *existing = snapshot_tag_valid(tag, false) ? snapshot_tag_dir(m->o.state_dir, u->name, tag)
+                                                                        : NULL;
+        bool busy = false;
+        if (!snapshot_tag_valid(tag, false)) {
+                snprintf(why, sizeof why, "'%.80s' is not a checkpoint tag (letters, digits, '.', '_', '-', at most %d, "
+                         "not beginning with '.')", tag, SNAPSHOT_TAG_MAX);
+                err = "org.varlink.service.InvalidParameter";
+        } else if (existing && access(existing, F_OK) == 0) {
+                snprintf(why, sizeof why, "container '%s' has a snapshot '%s' already (berthctl snapshot rm %s %s)",
+                         u->name, tag, u->name, tag);
+                err = "io.berth.SnapshotExists";
+        } else if (!layer_usable(u, why, sizeof why, &busy))
+                err = busy ? "io.berth.LayerBusy" : err;
+        else if (u->state != U_RUNNING || u->init_pid <= 0)
+                snprintf(why, sizeof why, "container '%s' is %s: only a running container has processes to checkpoint",
+                         u->name, unit_state_names[u->state]);
+        else if (unit_frozen(u))
+                snprintf(why, sizeof why, "container '%s' is frozen (berthctl unfreeze %s): CRIU freezes it itself",
+                         u->name, u->name);
+        else if (layer_start(u, c, &(struct layer_job){ .checkpoint = true, .leave_running = leave, .tag = tag },
+                             why, sizeof why) >= 0) {
+                json_object_put(p);
+                return;
+        }
+        json_object_object_add(p, "reason", json_object_new_string(why));
+        (void) control_reply_error(c, err, p);
+}
+
+bool unit_set_restore(struct unit *u, const char *tag, char *why, size_t size)
+{
+        struct manager *m = u->m;
+        struct snapshot_info info;
+        bool busy;
+        _cleanup_free_ char *dir = snapshot_tag_valid(tag, false) ? snapshot_tag_dir(m->o.state_dir, u->name, tag) : NULL;
+        _cleanup_free_ char *images = dir ? strdup_printf("%s/criu/berth-stdio", dir) : NULL;
+        if (!dir || snapshot_info_read(dir, &info) < 0) {
+                snprintf(why, size, "container '%s' has no checkpoint '%.80s' (see berthctl snapshot ls %s)", u->name,
+                         tag, u->name);
+                return false;
+        }
+        if (info.kind != SNAPSHOT_CHECKPOINT || !images || access(images, F_OK) < 0) {
+                snprintf(why, size, "snapshot '%s' of container '%s' is a layer snapshot, not a checkpoint (berthctl "
+                         "restore %s %s puts its layer in place)", tag, u->name, u->name, tag);
+                return false;
+        }
+        if (!layer_usable(u, why, size, &busy))
+                return false;
+        if (u->state == U_RUNNING || u->state == U_STARTING || u->state == U_STOPPING || u->monitor_pid ||
+            u->pending_start) {
+                snprintf(why, size, "container '%s' is %s: a checkpoint is restored in place of a start (stop it "
+                         "first)", u->name, u->pending_start ? "waiting to start" : unit_state_names[u->state]);
+                return false;
+        }
+        if (!streq(info.template_name, u->spec->template_name)) {
+                snprintf(why, size, "checkpoint '%s' was made over template '%s', container '%s' now uses template "
+                         "'%s': not restored", tag, info.template_name, u->name, u->spec->template_name);
+                return false;
+        }
+        if (u->spec->idmap) {
+                snprintf(why, size, "container '%s' has idmap: its checkpoint cannot be restored", u->name);
+                return false;
+        }
+        free(u->restore_tag);
+        u->restore_tag = strdup(tag);
+        if (!u->restore_tag) {
+                snprintf(why, size, "out of memory");
+                return false;
+        }
+        return true;
 }
 
 /* ---- scheduled snapshots --------------------------------------------------------------------- */

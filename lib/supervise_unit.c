@@ -8,6 +8,7 @@
 #include "logjournal.h"
 #include "restart.h"
 #include "runtime_files.h"
+#include "snapshot.h"
 
 /* ---- intent -------------------------------------------------------------------------- */
 
@@ -451,10 +452,24 @@ void unit_start_now(struct unit *u)
                         if (scope_enter(&scp, &serr) < 0)
                                 spawner_fail(sp[1], 125, "container '%s': %s", c->name, error_message(&serr));
                 }
+                /* start --from-checkpoint: the checkpoint's layer in place, then its images restored */
+                _cleanup_free_ char *images = NULL;
+                if (u->restore_tag) {
+                        struct error re = { 0 };
+                        if (snapshot_restore(m->o.state_dir, c->name, u->restore_tag, c->template_name, c->file,
+                                             &re) < 0)
+                                spawner_fail(sp[1], 125, "container '%s': checkpoint '%s': %s", c->name,
+                                             u->restore_tag, error_message(&re));
+                        _cleanup_free_ char *d = snapshot_tag_dir(m->o.state_dir, c->name, u->restore_tag);
+                        images = d ? strdup_printf("%s/criu", d) : NULL;
+                        if (!images)
+                                spawner_fail(sp[1], 125, "container '%s': out of memory", c->name);
+                }
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
                                           .init_exe = &m->o.init_exe_fd,
                                           .tty = c->console, /* a pty of its devpts; the monitor holds the master */
+                                          .restore_images = images,
                                           .stdio = { ip[0] >= 0 ? ip[0] : null, lp[1], ep[1] } };
                 struct runtime_container *rc = NULL;
                 int code;
@@ -572,6 +587,8 @@ void unit_start_now(struct unit *u)
                 _exit(125);
         }
         close(sp[1]);
+        free(u->restore_tag); /* a restore is tried once: a later start is a cold one */
+        u->restore_tag = NULL;
         u->status_fd = sp[0];
         u->monitor_pid = pid;
         (void) state_proc_starttime(pid, &u->monitor_start);

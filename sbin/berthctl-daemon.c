@@ -502,6 +502,8 @@ static int names_verb(struct ctl_args *a, const char *method)
 
 int verb_start(struct ctl_args *a)
 {
+        if (a->from_checkpoint)
+                return start_from_checkpoint(a);
         return names_verb(a, "io.berth.Container.Start");
 }
 

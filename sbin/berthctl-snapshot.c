@@ -5,6 +5,8 @@
  * starts through berthd, and does the slow parts that need no container
  * (the archive, moving the copies into place) itself, in its own process. */
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -284,13 +286,119 @@ int verb_snapshot(struct ctl_args *a)
         return 0;
 }
 
-/* ---- restore ------------------------------------------------------------------------------------ */
+/* ---- checkpoint ------------------------------------------------------------------------------ */
+
+int verb_checkpoint(struct ctl_args *a)
+{
+        const char *tag = a->argc == 2 ? a->argv[1] : NULL;
+        if (tag && !snapshot_tag_valid(tag, false)) {
+                fail("berthctl checkpoint: '%s' is not a checkpoint tag (letters, digits, '.', '_', '-'; at most %d; "
+                     "not beginning with '.')", tag, SNAPSHOT_TAG_MAX);
+                return 1;
+        }
+        json_object *p = name_param(a->argv[0]);
+        if (tag)
+                json_object_object_add(p, "tag", json_object_new_string(tag));
+        if (a->leave_running)
+                json_object_object_add(p, "leave_running", json_object_new_boolean(true));
+        json_object *o = NULL;
+        if (call_layer("io.berth.Container.Checkpoint", p, &o) != 0)
+                return 1;
+        if (!o) {
+                fail("berthctl: berthd ended the checkpoint without a word");
+                return 1;
+        }
+        if (json_enabled())
+                print_json(o);
+        else {
+                char s[32];
+                human_size((uint64_t) jint(o, "size"), s, sizeof s);
+                printf("checkpoint '%s' of '%s': processes and layer (%" PRId64 " files, %s, method %s)%s\n",
+                       jstr(o, "tag"), a->argv[0], jint(o, "files"), s, jstr(o, "method"),
+                       a->leave_running ? "; still running" : "; stopped");
+        }
+        json_object_put(o);
+        return 0;
+}
 
 static bool state_is_up(const char *s)
 {
         return streq(s, "running") || streq(s, "starting") || streq(s, "frozen") || streq(s, "waiting") ||
                streq(s, "backoff") || streq(s, "stopping");
 }
+
+/* The outcome of the latest restore from a checkpoint in o's events: 1
+ * failed (why: the event's detail), 0 not known yet. */
+static int restore_outcome(json_object *o, const char **why)
+{
+        json_object *ev;
+        int failed = 0;
+        if (!json_object_object_get_ex(o, "events", &ev))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(ev); i++) {
+                json_object *e = json_object_array_get_idx(ev, i);
+                const char *name = jstr(e, "event"), *detail = jstr(e, "detail");
+                if (streq(name, "start") && strncmp(detail, "from checkpoint", 15) == 0)
+                        failed = 0;
+                else if (streq(name, "start-failed") || streq(name, "exited")) {
+                        failed = 1;
+                        *why = detail;
+                }
+        }
+        return failed;
+}
+
+/* start --from-checkpoint TAG NAME: berthd restores it in place of a
+ * start; waits until it runs (or the restore failed: berthd's reason). */
+int start_from_checkpoint(struct ctl_args *a)
+{
+        if (a->argc != 1) {
+                fail("berthctl start: --from-checkpoint restores one container");
+                return 2;
+        }
+        const char *name = a->argv[0], *tag = a->from_checkpoint;
+        if (!snapshot_tag_valid(tag, false)) {
+                fail("berthctl start: --from-checkpoint: '%s' is not a checkpoint tag", tag);
+                return 1;
+        }
+        json_object *p = json_object_new_object(), *arr = json_object_new_array();
+        json_object_array_add(arr, json_object_new_string(name));
+        json_object_object_add(p, "names", arr);
+        json_object_object_add(p, "from_checkpoint", json_object_new_string(tag));
+        json_object *o = NULL;
+        if (call_layer("io.berth.Container.Start", p, &o) != 0)
+                return 1;
+        json_object_put(o);
+        /* the restore runs in berthd's spawner: wait for its outcome */
+        for (int i = 0; i < 1200; i++) {
+                (void) nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+                o = inspect(name);
+                if (!o)
+                        return 1;
+                const char *st = jstr(o, "state");
+                if (streq(st, "running")) {
+                        if (json_enabled())
+                                print_json(o);
+                        else
+                                printf("'%s' restored from checkpoint '%s': running, pid %" PRId64 "\n", name, tag,
+                                       jint(o, "pid"));
+                        json_object_put(o);
+                        return 0;
+                }
+                const char *why = "";
+                if (!state_is_up(st) && restore_outcome(o, &why)) {
+                        fail("berthctl start: '%s' was not restored from checkpoint '%s': %s", name, tag, why);
+                        json_object_put(o);
+                        return 1;
+                }
+                json_object_put(o);
+        }
+        fail("berthctl start: '%s' is not running 120 s after its restore from '%s' began", name, tag);
+        return 1;
+}
+
+/* ---- restore ------------------------------------------------------------------------------------ */
+
 
 /* Polls berthd until name is down: 0, or 1 with the error printed. */
 static int wait_down(const char *name)
@@ -532,6 +640,38 @@ static bool ends_with(const char *s, const char *suffix)
         return l >= k && streq(s + l - k, suffix);
 }
 
+/* Writes the archive of container name (over template tmpl) to fd, from a
+ * temporary snapshot berthd takes; with_snapshots: its snapshots too.
+ * 0, -ECANCELED (the snapshot failed: said already) or -errno with e set. */
+static int export_fd(const struct daemon_dirs *dd, const char *name, const char *tmpl, int fd, bool with_snapshots,
+                     bool zstd, struct error *e)
+{
+        char tag[SNAPSHOT_TAG_MAX + 1];
+        temp_tag(tag, "export");
+        if (take_snapshot(name, tag, true, NULL) != 0)
+                return -ECANCELED;
+        _cleanup_free_ char *sdir = snapshot_tag_dir(dd->state, name, tag);
+        struct snapshot_info info = { 0 };
+        (void) snapshot_info_read(sdir ? sdir : "", &info);
+        struct backup_source src = { .name = name, .layer_dir = sdir, .template_name = tmpl,
+                                     .template_id = info.template_id };
+        struct snapshot_info *v = NULL;
+        size_t n = 0;
+        if (with_snapshots && snapshot_list(dd->state, name, &v, &n) >= 0)
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *d = snapshot_tag_dir(dd->state, name, v[i].tag);
+                        if (!d || strv_push(&src.snapshot_tags, v[i].tag) < 0 || strv_push(&src.snapshot_dirs, d) < 0)
+                                break;
+                }
+        free(v);
+        int r = backup_export(&src, fd, zstd, e);
+        strv_free(src.snapshot_tags);
+        strv_free(src.snapshot_dirs);
+        if (sdir)
+                (void) rm_rf(sdir);
+        return r;
+}
+
 int verb_export(struct ctl_args *a)
 {
         const char *name = a->argv[0];
@@ -566,35 +706,16 @@ int verb_export(struct ctl_args *a)
                         return 1;
                 }
         }
-        char tag[SNAPSHOT_TAG_MAX + 1];
-        temp_tag(tag, "export");
-        if (take_snapshot(name, tag, true, NULL) != 0) {
+        struct error e = { 0 };
+        int r = export_fd(&dd, name, tmpl, to_stdout ? STDOUT_FILENO : fd, a->with_snapshots,
+                          !to_stdout && ends_with(a->output, ".zst"), &e);
+        if (r == -ECANCELED) {
                 if (partial)
                         (void) unlink(partial);
                 return 1;
         }
-        _cleanup_free_ char *sdir = snapshot_tag_dir(dd.state, name, tag);
-        struct snapshot_info info = { 0 };
-        (void) snapshot_info_read(sdir ? sdir : "", &info);
-        struct backup_source src = { .name = name, .layer_dir = sdir, .template_name = tmpl,
-                                     .template_id = info.template_id };
-        struct snapshot_info *v = NULL;
-        size_t n = 0;
-        if (a->with_snapshots && snapshot_list(dd.state, name, &v, &n) >= 0)
-                for (size_t i = 0; i < n; i++) {
-                        _cleanup_free_ char *d = snapshot_tag_dir(dd.state, name, v[i].tag);
-                        if (!d || strv_push(&src.snapshot_tags, v[i].tag) < 0 || strv_push(&src.snapshot_dirs, d) < 0)
-                                break;
-                }
-        free(v);
-        struct error e = { 0 };
-        int r = backup_export(&src, to_stdout ? STDOUT_FILENO : fd, !to_stdout && ends_with(a->output, ".zst"), &e);
         if (r >= 0 && !to_stdout && (fsync(fd) < 0 || rename(partial, a->output) < 0))
                 r = error_set(&e, -errno, "cannot write %s", a->output);
-        strv_free(src.snapshot_tags);
-        strv_free(src.snapshot_dirs);
-        if (sdir)
-                (void) rm_rf(sdir);
         if (r < 0) {
                 if (partial)
                         (void) unlink(partial);
@@ -605,6 +726,8 @@ int verb_export(struct ctl_args *a)
                 fprintf(stderr, "exported '%s' to %s\n", name, a->output);
         return 0;
 }
+
+static int import_restore(const struct daemon_dirs *dd, const char *name, const char *written);
 
 /* ---- import ------------------------------------------------------------------------------------- */
 
@@ -717,6 +840,12 @@ int verb_import(struct ctl_args *a)
         }
         if (place_import(&dd, stage, &m, name, def, &written) < 0)
                 goto out;
+        if (a->restore) {
+                printf("imported '%s'%s%s%s: %s written\n", name, streq(name, m.name) ? "" : " (from '",
+                       streq(name, m.name) ? "" : m.name, streq(name, m.name) ? "" : "')", written);
+                ret = import_restore(&dd, name, written);
+                goto out;
+        }
         printf("imported '%s'%s%s%s: %s written; not started: berthctl plan shows it, berthctl reload creates it\n",
                name, streq(name, m.name) ? "" : " (from '", streq(name, m.name) ? "" : m.name,
                streq(name, m.name) ? "" : "')", written);
@@ -725,4 +854,197 @@ out:
         (void) rm_rf(stage);
         backup_manifest_done(&m);
         return ret;
+}
+
+/* ---- import --restore and migrate ---------------------------------------------------------------- */
+
+static json_object *names_param(const char *name)
+{
+        json_object *p = json_object_new_object(), *arr = json_object_new_array();
+        json_object_array_add(arr, json_object_new_string(name));
+        json_object_object_add(p, "names", arr);
+        return p;
+}
+
+static int reload_quiet(void)
+{
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "wait", json_object_new_boolean(1));
+        return call("io.berth.Manager.Reload", p, false, NULL, NULL);
+}
+
+/* Waits (at most timeout_s) until name runs: 0; 1 with the error printed
+ * when it stopped with start-failed or exited after since_usec. */
+static int wait_running(const char *verb, const char *name, int timeout_s)
+{
+        for (int i = 0; i < timeout_s * 10; i++) {
+                json_object *o = inspect(name);
+                if (o) {
+                        const char *st = jstr(o, "state");
+                        bool up = streq(st, "running");
+                        bool down = streq(st, "failed") || (streq(st, "stopped") && jstr(o, "error")[0]);
+                        if (down)
+                                fail("berthctl %s: '%s' did not start: %s", verb, name, jstr(o, "error"));
+                        json_object_put(o);
+                        if (up)
+                                return 0;
+                        if (down)
+                                return 1;
+                }
+                (void) nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+        }
+        fail("berthctl %s: '%s' is not running after %d s", verb, name, timeout_s);
+        return 1;
+}
+
+/* import --restore, once the container's files and definition are in
+ * place: the definition applied (reload), the container started and
+ * running. On failure, what the import put here is taken back. */
+static int import_restore(const struct daemon_dirs *dd, const char *name, const char *written)
+{
+        if (reload_quiet() == 0 && call("io.berth.Container.Start", names_param(name), false, NULL, NULL) == 0 &&
+            wait_running("import", name, 120) == 0) {
+                printf("'%s' is running\n", name);
+                return 0;
+        }
+        /* take it back: no definition, no data, no snapshots */
+        (void) unlink(written);
+        (void) reload_quiet();
+        (void) call_quiet("io.berth.Container.Destroy", name_param(name), NULL, NULL);
+        _cleanup_free_ char *sdir = snapshot_container_dir(dd->state, name);
+        if (sdir)
+                (void) rm_rf(sdir);
+        fail("berthctl import: '%s' removed again: it did not run here", name);
+        return 1;
+}
+
+/* Whether the definition file holds container name's block and nothing
+ * else (comments and blank space aside). */
+static bool file_holds_only(const char *file, const char *name)
+{
+        _cleanup_free_ char *text = NULL, *block = NULL;
+        if (read_text(file, &text) < 0 || backup_definition_rewrite(text, name, name, false, &block) < 0)
+                return false;
+        char *v[2] = { text, block };
+        for (int k = 0; k < 2; k++) {
+                /* drop comments and white space */
+                char *w = v[k];
+                bool line_start = true;
+                for (char *q = v[k]; *q; q++) {
+                        if (line_start && *q == '#') {
+                                while (*q && *q != '\n')
+                                        q++;
+                                if (!*q)
+                                        break;
+                        }
+                        line_start = *q == '\n' || (line_start && (*q == ' ' || *q == '\t'));
+                        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
+                                *w++ = *q;
+                }
+                *w = 0;
+        }
+        return streq(text, block);
+}
+
+int verb_migrate(struct ctl_args *a)
+{
+        const char *name = a->argv[0];
+        _cleanup_free_ char *sdir = NULL;
+        if (!a->to || !*a->to) {
+                fail("berthctl migrate: expected --to HOST");
+                return 2;
+        }
+        struct daemon_dirs dd;
+        if (need_dirs(&dd, a) < 0)
+                return 1;
+        json_object *o = inspect(name);
+        if (!o)
+                return 1;
+        _cleanup_free_ char *tmpl = definition_template(o) ? strdup(definition_template(o)) : NULL;
+        _cleanup_free_ char *file = jstr(o, "file")[0] ? strdup(jstr(o, "file")) : NULL;
+        bool was_up = state_is_up(jstr(o, "state"));
+        json_object_put(o);
+        if (!tmpl) {
+                fail("berthctl migrate: container '%s' is not declared over a template: it has no writable layer of "
+                     "berth's to move", name);
+                return 1;
+        }
+        if (!file || !file_holds_only(file, name)) {
+                fail("berthctl migrate: the definition file %s holds more than container '%s': move it to a file of "
+                     "its own first (the file moves with it)", file ? file : "?", name);
+                return 1;
+        }
+        /* 1. stopped here: the copy is the last state */
+        if (was_up) {
+                if (call("io.berth.Container.Stop", names_param(name), false, NULL, NULL) != 0 || wait_down(name) != 0)
+                        return 1;
+        }
+        /* 2. the archive into the transport: ssh HOST berthctl import --restore -, or CMD ... */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                fail("berthctl migrate: cannot create a pipe: %m");
+                goto restart;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                fail("berthctl migrate: cannot fork: %m");
+                close(p[0]);
+                close(p[1]);
+                goto restart;
+        }
+        if (pid == 0) {
+                if (dup2(p[0], STDIN_FILENO) < 0)
+                        _exit(127);
+                if (a->via) {
+                        _cleanup_free_ char *cmd = strdup_printf("%s \"$@\"", a->via);
+                        execl("/bin/sh", "sh", "-c", cmd ? cmd : "false", "sh", "berthctl", "import", "--restore", "-",
+                              (char *) NULL);
+                } else
+                        execlp("ssh", "ssh", "--", a->to, "berthctl", "import", "--restore", "-", (char *) NULL);
+                fprintf(stderr, "berthctl migrate: cannot execute %s: %m\n", a->via ? "/bin/sh" : "ssh");
+                _exit(127);
+        }
+        close(p[0]);
+        /* a transport that ends early must not kill us with SIGPIPE */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+        (void) sigaction(SIGPIPE, &ign, &old);
+        struct error e = { 0 };
+        int r = export_fd(&dd, name, tmpl, p[1], true, false, &e);
+        close(p[1]);
+        (void) sigaction(SIGPIPE, &old, NULL);
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        bool moved = r >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        if (!moved) {
+                if (r < 0 && r != -ECANCELED)
+                        fail("berthctl migrate: export of '%s': %s", name, e.msg);
+                fail("berthctl migrate: '%s' was not moved to %s (the import there %s); it stays here", name, a->to,
+                     WIFEXITED(st) ? (WEXITSTATUS(st) == 0 ? "succeeded, the export did not"
+                                                           : "failed: see its message above")
+                                   : "was killed");
+                goto restart;
+        }
+        /* 3. it runs there: nothing of it stays here */
+        if (unlink(file) < 0) {
+                fail("berthctl migrate: '%s' runs on %s, but %s could not be removed here: %m", name, a->to, file);
+                return 1;
+        }
+        r = reload_quiet();
+        if (r == 0)
+                r = call("io.berth.Container.Destroy", name_param(name), false, NULL, NULL);
+        sdir = snapshot_container_dir(dd.state, name);
+        if (sdir)
+                (void) rm_rf(sdir);
+        if (r != 0) {
+                fail("berthctl migrate: '%s' runs on %s; its definition is removed here, but its data could not be "
+                     "(berthctl destroy %s)", name, a->to, name);
+                return 1;
+        }
+        printf("migrated '%s' to %s: running there; its definition %s and its data removed here\n", name, a->to, file);
+        return 0;
+restart:
+        if (was_up)
+                (void) start_again(name);
+        return 1;
 }

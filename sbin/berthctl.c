@@ -129,6 +129,11 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_WITH_SNAPSHOTS] = { "with-snapshots", 0, NULL, "also the container's snapshots" },
         [OPT_NAME] = { "name", 0, "NEW", "import the container as NEW (without its static address and ports)" },
         [OPT_ESCAPE] = { "escape", 0, "C", "detach with Ctrl-C then q instead of Ctrl-] then q (a letter, or ^X)" },
+        [OPT_FROM_CHECKPOINT] = { "from-checkpoint", 0, "TAG", "restore the container's processes from checkpoint TAG (CRIU) instead of starting it" },
+        [OPT_RESTORE] = { "restore", 0, NULL, "import: then apply the definition, start the container and wait until it runs" },
+        [OPT_TO] = { "to", 0, "HOST", "migrate: the host to move the container to, reached with ssh" },
+        [OPT_VIA] = { "via", 0, "CMD", "migrate: the shell command prefix that reaches the target's berthctl, instead of ssh HOST" },
+        [OPT_LEAVE_RUNNING] = { "leave-running", 0, NULL, "checkpoint: the container goes on running (else it stops)" },
 };
 
 /* ---- the verb table ----------------------------------------------------------------------- */
@@ -146,7 +151,8 @@ static const struct ctl_verb verbs[] = {
         { "ls", verb_ls, O(OPT_JSON) | O(OPT_NAMES) | O(OPT_ALL), DAEMON, 0, 0, "",
           "containers: state, health, pid, address, restarts, uptime" },
         { "inspect", verb_inspect, O(OPT_JSON), DAEMON, 1, 1, "NAME", "one container as JSON" },
-        { "start", verb_start, O(OPT_JSON), DAEMON, 1, -1, "NAME...", "start containers (and what they require)" },
+        { "start", verb_start, O(OPT_JSON) | O(OPT_FROM_CHECKPOINT), DAEMON, 1, -1, "NAME... | --from-checkpoint TAG NAME",
+          "start containers (and what they require)" },
         { "stop", verb_stop, O(OPT_JSON) | O(OPT_STOP_TIMEOUT), DAEMON, 1, -1, "NAME...",
           "stop containers (and what requires them); they stay stopped" },
         { "restart", verb_restart, O(OPT_JSON) | O(OPT_STOP_TIMEOUT), DAEMON, 1, -1, "NAME...",
@@ -181,16 +187,20 @@ static const struct ctl_verb verbs[] = {
           "take, list or remove snapshots of a container's writable layer" },
         { "restore", verb_restore, 0, CTL_NEEDS_ROOT | DAEMON, 2, 2, "NAME TAG",
           "stop a container, put a snapshot's layer in place, start it again" },
+        { "checkpoint", verb_checkpoint, O(OPT_JSON) | O(OPT_LEAVE_RUNNING), CTL_NEEDS_ROOT | DAEMON, 1, 2,
+          "NAME [TAG]", "save a running container's processes (CRIU) and its layer; it stops unless --leave-running" },
         { "clone", verb_clone, 0, CTL_NEEDS_ROOT | DAEMON, 2, 2, "SRC DST",
           "a new container from a copy of another's layer and definition" },
         { "export", verb_export, O(OPT_OUTPUT) | O(OPT_WITH_SNAPSHOTS), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME -o FILE|-",
           "a container's layer and definition as one archive" },
-        { "import", verb_import, O(OPT_NAME), CTL_NEEDS_ROOT | DAEMON, 1, 1, "FILE|-",
+        { "import", verb_import, O(OPT_NAME) | O(OPT_RESTORE), CTL_NEEDS_ROOT | DAEMON, 1, 1, "FILE|-",
           "a container from an archive of export" },
         { "console", verb_console, O(OPT_ESCAPE) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1, "NAME",
           "the terminal of a container with console = true; Ctrl-] q detaches" },
         { "attach", verb_attach, O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1, "NAME",
           "follow a container's output, and feed its stdin (stdin = true); Ctrl-C detaches" },
+        { "migrate", verb_migrate, O(OPT_TO) | O(OPT_VIA), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME --to HOST [--via CMD]",
+          "move a container to another host's berthd: stop, export, import there, start; then remove it here" },
         { "health", verb_health, O(OPT_CONF_DIR) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1,
           "NAME", "run the container's health probe once" },
 };
@@ -463,6 +473,21 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         break;
                 case OPT_ESCAPE:
                         a->escape = optarg;
+                        break;
+                case OPT_FROM_CHECKPOINT:
+                        a->from_checkpoint = optarg;
+                        break;
+                case OPT_RESTORE:
+                        a->restore = true;
+                        break;
+                case OPT_TO:
+                        a->to = optarg;
+                        break;
+                case OPT_VIA:
+                        a->via = optarg;
+                        break;
+                case OPT_LEAVE_RUNNING:
+                        a->leave_running = true;
                         break;
                 }
         }

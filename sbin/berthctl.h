@@ -54,6 +54,11 @@ enum ctl_opt {
         OPT_WITH_SNAPSHOTS, /* export --with-snapshots */
         OPT_NAME,           /* import --name NEW */
         OPT_ESCAPE,         /* console --escape C */
+        OPT_LEAVE_RUNNING,  /* checkpoint --leave-running */
+        OPT_FROM_CHECKPOINT, /* start --from-checkpoint TAG */
+        OPT_RESTORE,        /* import --restore */
+        OPT_TO,             /* migrate --to HOST */
+        OPT_VIA,            /* migrate --via CMD */
         _OPT_MAX,
 };
 #define O(x) (UINT64_C(1) << (x))
@@ -67,9 +72,12 @@ struct ctl_args {
         bool json, follow, raw, names, all, force, keep_special;
         bool timestamps, only_stdout, only_stderr;
         const char *stream; /* --stream */
-        bool with_snapshots;
+        bool with_snapshots, leave_running;
         const char *output, *new_name; /* export -o, import --name */
         const char *escape;            /* console --escape */
+        const char *from_checkpoint;   /* start --from-checkpoint */
+        const char *to, *via;          /* migrate --to, --via */
+        bool restore;                  /* import --restore */
         long lines; /* -1: all */
         usec_t stop_timeout;
         uint64_t since_usec, until_usec; /* --since, --until: CLOCK_REALTIME; 0: not given */
@@ -184,3 +192,6 @@ int verb_export(struct ctl_args *a);
 int verb_import(struct ctl_args *a);
 int verb_console(struct ctl_args *a);
 int verb_attach(struct ctl_args *a);
+int verb_checkpoint(struct ctl_args *a);
+int start_from_checkpoint(struct ctl_args *a);
+int verb_migrate(struct ctl_args *a);

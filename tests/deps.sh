@@ -20,6 +20,7 @@ CHECK_PKGS=(
   clang libcmocka-dev python3 umoci skopeo
   iproute2 nftables util-linux procps scdoc
   qemu-system-x86 linux-image-amd64 cpio debootstrap e2fsprogs kmod
+  criu
 )
 case ${1:-check} in
 run) PKGS=("${RUN_PKGS[@]}") ;;

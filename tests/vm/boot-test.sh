@@ -64,6 +64,7 @@ WatchdogSec=15s
 U
 install -m 0755 tests/vm/boot-guest.sh "$R/usr/local/sbin/berth-boot-guest"
 install -m 0644 tests/vm/boot-guest-jrn21.sh "$R/usr/local/sbin/berth-boot-guest-jrn21"
+install -m 0755 tests/vm/boot-guest-criu20.sh "$R/usr/local/sbin/berth-boot-guest-criu20"
 cat > "$R/etc/systemd/system/berth-boottest.service" <<'U'
 [Unit]
 Description=berth boot test

@@ -15,7 +15,7 @@ PKGS=(systemd systemd-sysv udev kmod dbus
       libconfuse2 libcap2 libseccomp2 libsystemd0 libnl-3-200 libnl-route-3-200
       libnftables1 libjson-c5 libarchive13 libssl3 libmicrohttpd12 busybox-static nftables iproute2 procps
       systemd-container # machinectl, systemd-machined (boot-guest-jrn21.sh)
-)
+      criu)
 
 mirror() {
   local f=/etc/apt/sources.list.d/debian.sources

@@ -1,0 +1,165 @@
+#!/bin/bash
+# Checkpoint (berthctl checkpoint) on this host, with a private berthd over
+# the busybox template. CRIU itself cannot work on the kernels of our CI
+# machines (`criu check` fails; the QEMU boot lane on Debian's 6.1 kernel,
+# tests/vm/boot-guest-criu20.sh, runs the real checkpoint and restore), so
+# this suite checks what must hold wherever CRIU refuses:
+#  1. checkpoint refuses at once with CRIU's own reason (the message of
+#     `criu check`), and the container is untouched: same pid, running,
+#     its counter going on, no snapshot or image directory left, the event
+#     checkpoint-failed;
+#  2. a dump that fails (a stand-in criu, BERTH_CRIU, whose check passes
+#     and whose dump fails like CRIU's does, with its log) is reported with
+#     the log's reason and leaves the container running and supervised;
+#  3. bad input: no such container, a stopped one, a bad tag, an existing
+#     tag: each a clear error, the container as it was;
+#  4. migrate (stop and copy) to a second private berthd reached over a pipe
+#     (--via): the layer, its snapshots and the definition move, the
+#     container runs there, the source keeps nothing; a target that fails
+#     leaves the source running with its definition; a definition file that
+#     holds more than the container is refused.
+set -u
+. "$(dirname "$0")/lib.sh"
+OK_PREFIX="criu20: "
+BERTHD=$BUILD/berthd
+CTL=$BUILD/berthctl
+P=criu20-$$
+unset NOTIFY_SOCKET BERTH_SOCKET BERTH_CRIU
+ROOT=$(mktemp -d /tmp/criu20.XXXXXX)
+START_TIMEOUT=60 STOP_TIMEOUT=60
+trap daemon_cleanup EXIT
+daemon_require ""
+
+cmd() { printf 'command = { "/bin/sh", "-c", "%s" }' "$1"; }
+COUNTER='trap \"exit 0\" TERM; i=0; while :; do i=\$((i+1)); echo \$i > /count; sleep 0.2; done'
+running() { state_is "$1" running; }
+count() { local c; c=$(cat "$SA/containers/$1/upper/count" 2>/dev/null); echo "${c:-0}"; }
+grows() { local a b; a=$(count "$1"); sleep 1; b=$(count "$1"); [ "$b" -gt "$a" ]; }
+
+env_new a
+SA=$D/state
+container "$P-k" "$(cmd "$COUNTER")" 'autostart = true' 'restart = "always"' 'network { mode = "none" }'
+container "$P-s" "$(cmd "$COUNTER")" 'autostart = false' 'network { mode = "none" }'
+daemon_start
+DA=$DPID
+check "berthd starts the counter" wait_until 60 running "$P-k"
+check "the counter counts" wait_until 10 grows "$P-k"
+
+# ---- 1. CRIU refuses this host: checkpoint refuses with its reason -----------------------------
+if ! command -v criu >/dev/null; then
+  nok "criu is installed (apt-get install criu; tests/deps.sh)"
+elif reason=$(criu check 2>&1); then
+  note "criu check passes on this kernel: the refusal path cannot be seen here"
+  ok "criu check passes here (refusal not applicable)"
+else
+  # CRIU's first error message, without its "Error (file:line): " prefix
+  first=$(sed -n 's/.*Error ([^)]*): //p' <<<"$reason" | head -n1)
+  pid=$(pid_of "$P-k")
+  t0=$SECONDS
+  out=$(ctl checkpoint "$P-k" c1 2>&1); rc=$?
+  check "checkpoint refuses, exit $rc, with CRIU's own reason '$first' ($(oneline "$out"))" \
+    bash -c '[ "$1" != 0 ] && grep -qF -- "$2" <<<"$3" && grep -q "criu check" <<<"$3"' _ "$rc" "$first" "$out"
+  check "it refuses at once (in $((SECONDS - t0)) s)" test $((SECONDS - t0)) -le 10
+  check "the container is untouched: running, same pid $pid" test "$(pid_of "$P-k")" = "$pid"
+  check "still running" running "$P-k"
+  check "its counter goes on" wait_until 10 grows "$P-k"
+  check "no checkpoint, snapshot or image directory is left" \
+    bash -c "[ -z \"\$(ls -A $SA/snapshots/$P-k 2>/dev/null)\" ]"
+  check "event checkpoint-failed recorded" has_event "$P-k" checkpoint-failed "criu check"
+  check "snapshot ls shows nothing" bash -c "[ -z \"\$(BERTH_SOCKET=$D/run/control.sock $CTL snapshot ls $P-k 2>/dev/null | grep -v '^TAG')\" ]"
+  out=$(ctl checkpoint --leave-running "$P-k" 2>&1); rc=$?
+  check "--leave-running refuses the same way" bash -c '[ "$1" != 0 ] && grep -qF -- "$2" <<<"$3"' _ "$rc" "$first" "$out"
+fi
+
+# ---- 2. a dump that fails: reported, the container goes on --------------------------------------
+daemon_stop
+check "berthd stops" test -z "$DPID"
+FAKE=$ROOT/criu
+cat > "$FAKE" <<'EOF'
+#!/bin/sh
+# A stand-in for criu: check passes; dump fails as CRIU does, in its log.
+case $1 in
+check) echo "Looks good."; exit 0 ;;
+dump)
+  while [ $# -gt 0 ]; do case $1 in -D) dir=$2; shift ;; -o) log=$2; shift ;; esac; shift; done
+  echo "(00.001) Error (criu/files-ext.c:96): Can't dump file 3 of that type [8] (unknown /dev/criu20)" > "$dir/$log"
+  echo "(00.002) Error (criu/cr-dump.c:2093): Dumping FAILED." >> "$dir/$log"
+  exit 1 ;;
+esac
+exit 1
+EOF
+chmod +x "$FAKE"
+daemon_start env BERTH_CRIU="$FAKE"
+DA=$DPID
+check "berthd (with the stand-in criu) re-adopts the counter" wait_until 60 running "$P-k"
+pid=$(pid_of "$P-k")
+out=$(ctl checkpoint "$P-k" c2 2>&1); rc=$?
+check "a failing dump is an error with the reason from dump.log ($(oneline "$out"))" \
+  bash -c '[ "$1" != 0 ] && grep -q "Can.t dump file 3 of that type" <<<"$2" && grep -q "dump.log" <<<"$2"' _ "$rc" "$out"
+sleep 1
+check "the container goes on: running, same pid $pid" bash -c '[ "$1" = "$2" ] && [ "$3" = running ]' _ "$(pid_of "$P-k")" "$pid" "$(jget "$P-k" state)"
+kill -KILL "$pid" 2>/dev/null
+newpid() { local p; p=$(pid_of "$P-k"); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$1" ] && running "$P-k"; }
+check "and still supervised: its init killed, restart = always starts it again" wait_until 30 newpid "$pid"
+pid=$(pid_of "$P-k")
+check "no snapshot c2 was made" test ! -e "$SA/snapshots/$P-k/c2"
+
+# ---- 3. bad input ------------------------------------------------------------------------------
+out=$(ctl checkpoint "$P-nosuch" 2>&1); rc=$?
+check "no such container: an error naming it ($(oneline "$out"))" \
+  bash -c '[ "$1" != 0 ] && grep -q "no container .'"$P"'-nosuch" <<<"$2"' _ "$rc" "$out"
+out=$(ctl checkpoint "$P-s" 2>&1); rc=$?
+check "a stopped container: refused, it has no processes ($(oneline "$out"))" \
+  bash -c '[ "$1" != 0 ] && grep -q "only a running container" <<<"$2"' _ "$rc" "$out"
+out=$(ctl checkpoint "$P-k" 'bad/tag' 2>&1); rc=$?
+check "a bad tag: refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q "not a checkpoint tag" <<<"$2"' _ "$rc" "$out"
+ctl snapshot "$P-k" taken >/dev/null 2>&1
+out=$(ctl checkpoint "$P-k" taken 2>&1); rc=$?
+check "an existing tag: refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q "already" <<<"$2"' _ "$rc" "$out"
+check "after all that, the counter still runs with pid $pid" test "$(pid_of "$P-k")" = "$pid"
+check "and counts" wait_until 10 grows "$P-k"
+
+# ---- 4. migrate to a second berthd, over a pipe --------------------------------------------------
+container "$P-m" "$(cmd "echo moved-\$\$ > /marker; $COUNTER")" 'autostart = true' 'network { mode = "none" }'
+container "$P-f" "$(cmd "$COUNTER")" 'autostart = true' 'network { mode = "none" }'
+# one file, two containers: not migrated
+printf 'container %s {\n  template = "busybox"\n  %s\n  autostart = true\n  network { mode = "none" }\n}\ncontainer %s {\n  template = "busybox"\n  command = { "/bin/true" }\n  network { mode = "none" }\n}\n' \
+  "$P-g" "$(cmd "$COUNTER")" "$P-x" > "$D/conf/$P-two.conf"
+ctl reload >/dev/null 2>&1
+three() { running "$P-m" && running "$P-f" && running "$P-g"; }
+check "berthd A runs the containers to migrate" wait_until 60 three
+ctl snapshot "$P-m" before-move >/dev/null 2>&1
+A=$D
+env_new b
+B=$D
+SB=$B/state
+daemon_start
+DB=$DPID
+D=$A
+ctlb() { BERTH_SOCKET=$B/run/control.sock timeout 60 "$CTL" "$@"; }
+BERTH_TEMPLATES=$REPO/templates timeout 120 "$CTL" template build --state-dir "$SB" busybox >/dev/null 2>&1
+VIA="env BERTH_SOCKET=$B/run/control.sock PATH=$BUILD:$PATH"
+marker=$(cat "$SA/containers/$P-m/upper/marker" 2>/dev/null)
+out=$(BERTH_SOCKET=$A/run/control.sock timeout 120 "$CTL" migrate "$P-m" --to b.example --via "$VIA" 2>&1); rc=$?
+check "migrate $P-m --to b.example --via '...' succeeds ($(oneline "$out"))" test $rc = 0
+check "it runs on B" bash -c "[ \"\$(BERTH_SOCKET=$B/run/control.sock $CTL inspect $P-m | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = running ]"
+check "its definition moved: on B, not on A" bash -c "[ -f $B/conf/$P-m.conf ] && [ ! -e $A/conf/$P-m.conf ]"
+check "its files moved: the marker ($marker) is in B's layer" bash -c "[ -n '$marker' ] && [ \"\$(cat $SB/containers/$P-m/upper/marker)\" = '$marker' ]"
+check "its snapshot moved with it" test -d "$SB/snapshots/$P-m/before-move"
+check "A keeps nothing of it: no data, no snapshots, not listed" \
+  bash -c "[ ! -e $SA/containers/$P-m ] && [ ! -e $SA/snapshots/$P-m ] && ! BERTH_SOCKET=$A/run/control.sock $CTL ls --all 2>/dev/null | grep -q '$P-m'"
+pid=$(pid_of "$P-f")
+out=$(BERTH_SOCKET=$A/run/control.sock timeout 120 "$CTL" migrate "$P-f" --to nowhere --via "env BERTH_SOCKET=$ROOT/none.sock PATH=$BUILD:$PATH" 2>&1); rc=$?
+check "a migration whose target fails is an error ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q "was not moved" <<<"$2"' _ "$rc" "$out"
+check "the source runs it again" wait_until 30 running "$P-f"
+check "with its definition and data" bash -c "[ -f $A/conf/$P-f.conf ] && [ -d $SA/containers/$P-f/upper ]"
+check "nothing of it was left on B" bash -c "[ ! -e $B/conf/$P-f.conf ] && [ ! -e $SB/containers/$P-f ]"
+out=$(BERTH_SOCKET=$A/run/control.sock timeout 60 "$CTL" migrate "$P-g" --to b.example --via "$VIA" 2>&1); rc=$?
+check "a definition file with two containers is refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q "holds more than" <<<"$2"' _ "$rc" "$out"
+check "and that container runs on" running "$P-g"
+out=$(ctl migrate "$P-g" 2>&1); rc=$?
+check "migrate without --to is refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q -- "--to" <<<"$2"' _ "$rc" "$out"
+
+D=$B DPID=$DB; daemon_stop; D=$A DPID=$DA; daemon_stop
+daemon_finish ""
+exit $fail
