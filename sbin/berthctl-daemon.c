@@ -115,6 +115,7 @@ static int got_idmap(json_object *p, void *userdata)
                 return 0;
         m->idmap = true;
         m->is_auto = json_object_object_get_ex(o, "auto", &v) && json_object_get_boolean(v);
+        m->is_default = json_object_object_get_ex(o, "default", &v) && json_object_get_boolean(v);
         if (json_object_object_get_ex(o, "host_uid", &v) && json_object_is_type(v, json_type_int) &&
             json_object_object_get_ex(o, "count", &n) && json_object_is_type(n, json_type_int)) {
                 int64_t s = json_object_get_int64(v), c = json_object_get_int64(n);

@@ -189,6 +189,19 @@ int find_container_quiet(const char *name, const char *state_dir, struct found *
 static int find_spec(const char *verb, const char *conf, const char *name, const struct found *f,
                      struct spec_set *set, const struct spec_container **ret)
 {
+        /* berthd's --default-idmap is part of what the container was started
+         * with: without it here the definition would read as another one. */
+        struct daemon_idmap dm;
+        if (!getenv(CONFIG_DEFAULT_IDMAP_ENV) && daemon_container_idmap(name, &dm) == 0 && dm.answered && dm.idmap &&
+            dm.is_default) {
+                char v[32];
+                if (dm.is_auto)
+                        snprintf(v, sizeof v, "auto");
+                else
+                        snprintf(v, sizeof v, "%u:%u", dm.start, dm.count);
+                if (dm.is_auto || dm.count > 0)
+                        (void) setenv(CONFIG_DEFAULT_IDMAP_ENV, v, 1);
+        }
         if (load_set(conf, set) < 0)
                 return -EINVAL;
         const struct spec_container *c = spec_set_find_container(set, name);

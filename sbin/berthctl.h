@@ -143,7 +143,7 @@ int daemon_container_dir(const char *name, char dir[static 4096]);
  * namespace; its range (count 0: not chosen yet, an auto one never
  * started). 0, or -errno (no berthd, no such container). */
 struct daemon_idmap {
-        bool answered, idmap, is_auto;
+        bool answered, idmap, is_auto, is_default; /* is_default: from berthd --default-idmap */
         uint32_t start, count;
 };
 int daemon_container_idmap(const char *name, struct daemon_idmap *ret);
