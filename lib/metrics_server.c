@@ -166,14 +166,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 /* After every turn of MHD: when it wants the next one (a connection's
- * timeout, or at once for work left over); never a blocking wait. */
+ * timeout, or at once for work left over), and at least once a second:
+ * at its connection limit MHD stops watching the listening socket and
+ * takes it back only in a later turn, after it has cleaned up the
+ * connections that closed. Those closes may leave nothing to wake us
+ * (MHD's epoll is edge-triggered, and with no connection left it wants no
+ * timeout), so without this tick a flood of idle connections left the
+ * endpoint deaf for good. Never a blocking wait. */
 static void rearm(struct metrics_server *s)
 {
         MHD_UNSIGNED_LONG_LONG ms = 0;
-        if (MHD_get_timeout(s->d, &ms) != MHD_YES) {
-                (void) sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-                return;
-        }
+        if (MHD_get_timeout(s->d, &ms) != MHD_YES || ms > 1000)
+                ms = 1000;
         (void) sd_event_source_set_time(s->timer, mono_usec(s) + (uint64_t) ms * 1000);
         (void) sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
 }
