@@ -190,7 +190,7 @@ container "$P-h" 'autostart = true' 'command = { "/bin/sh", "-c", "while :; do s
   'health {' '    command = { "/bin/true" }' '    interval = 1s' '    timeout = 1s' '}'
 # o: allocates past its memory limit on request (OOM kills)
 container "$P-o" 'autostart = true' 'limits {' '    memory = 16M' '    memory-swap = 16M' '}' \
-  'command = { "/bin/sh", "-c", "while :; do if [ -e /hog ]; then rm -f /hog; head -c 200000000 /dev/zero | tail >/dev/null; fi; sleep 0.2; done" }'
+  'command = { "/bin/sh", "-c", "while :; do if [ -e /hog ]; then rm -f /hog; (echo 1000 > /proc/self/oom_score_adj; head -c 200000000 /dev/zero | tail >/dev/null); fi; sleep 0.2; done" }'
 daemon_start
 for n in a b h o; do
   wait_until 60 state_is "$P-$n" running || nok "$P-$n runs (state $(jget "$P-$n" state))"
@@ -266,7 +266,8 @@ ctl stop "$P-b" >/dev/null 2>&1
 check "state of $P-b: stopped after stop" wait_until 15 eval 'metric_is berth_container_state "name=\"$P-b\",state=\"stopped\"" 1 && metric_is berth_container_state "name=\"$P-b\",state=\"running\"" 0'
 check "no cgroup numbers for the stopped $P-b" eval '! scrape | grep -q "^berth_container_pids{name=\"$P-b\""'
 
-# OOM kills: the container's tail is killed by the OOM killer, the container lives on.
+# OOM kills: the container's tail is killed by the OOM killer, the container lives on
+# (the hog's oom_score_adj is 1000, so the killer never picks the loop's shell instead).
 O_PID=$(pid_of "$P-o")
 touch "/proc/$O_PID/root/hog"
 check "OOM kills of $P-o: counted" wait_until 30 eval 'got=$(metric berth_container_oom_kills_total "name=\"$P-o\"") && [ "$got" -ge 1 ]'
