@@ -1099,7 +1099,7 @@ static int append_ptr(void ***arr, size_t *n, void *p)
  * the pre-scan saw go to *unparsed (when given), so that references to
  * them are not reported as dangling on top of the syntax error. */
 static int parse_buffer(const char *filename, const char *text, size_t len, struct spec_set *set,
-                        struct diag *d, char ***unparsed)
+                        struct diag *d, char ***unparsed, const struct schema *shared)
 {
         struct ctx x = { .file = filename, .d = d };
         int line = 1;
@@ -1118,12 +1118,14 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
         memcpy(buf, text, len);
         buf[len] = 0;
 
-        struct schema schema;
-        if (schema_build(&schema) < 0)
+        /* The schema of a directory's load is built once for all its files. */
+        struct schema own = { 0 };
+        if (!shared && schema_build(&own) < 0)
                 return -ENOMEM;
+        const struct schema *sc = shared ? shared : &own;
         struct scan scan = { 0 };
         size_t errors_before = d->n + d->dropped;
-        const cfg_opt_t *top = schema.opts;
+        const cfg_opt_t *top = sc->opts;
         int r = scan_text(buf, len, top, &scan, d, filename);
         if (r >= 0)
                 r = scan_check_size(&scan, d, filename);
@@ -1179,7 +1181,7 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
         cfg_free(cfg);
 out:
         scan_done(&scan);
-        schema_done(&schema);
+        schema_done(&own);
         if (r >= 0 && x.r < 0)
                 r = x.r; /* an allocation failed while reading: the set is not whole */
         return r < 0 ? r : 0;
@@ -1188,7 +1190,7 @@ out:
 int config_parse_buffer(const char *filename, const char *text, size_t len, struct spec_set *set,
                         struct diag *d)
 {
-        return parse_buffer(filename, text, len, set, d, NULL);
+        return parse_buffer(filename, text, len, set, d, NULL, NULL);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1200,6 +1202,21 @@ static bool conf_name_wanted(const char *n)
 {
         size_t l = strlen(n);
         return n[0] != '.' && n[0] != '#' && l > 5 && streq(n + l - 5, ".conf");
+}
+
+/* The file's bytes, kept with the set (spec_set.sources). */
+static int keep_source(struct spec_set *set, const char *name, char **text, size_t len)
+{
+        struct spec_source *v = realloc(set->sources, (set->n_sources + 1) * sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        set->sources = v;
+        char *n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+        v[set->n_sources++] = (struct spec_source){ .name = n, .text = *text, .len = len };
+        *text = NULL;
+        return 0;
 }
 
 int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
@@ -1243,6 +1260,9 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                 qsort(names, nn, sizeof *names, cmp_str);
 
         char **unparsed = NULL;
+        struct schema schema = { 0 };
+        if (r >= 0 && nn && schema_build(&schema) < 0)
+                r = -ENOMEM;
         for (size_t i = 0; r >= 0 && i < nn; i++) {
                 _cleanup_free_ char *path = strdup_printf("%s/%s", streq(dir, "/") ? "" : dir, names[i]);
                 struct stat st;
@@ -1267,12 +1287,15 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                         diag_add(d, path, 0, "cannot read: %s", strerror(-q));
                         continue;
                 }
-                r = parse_buffer(path, text, len, set, d, &unparsed);
+                r = parse_buffer(path, text, len, set, d, &unparsed, &schema);
+                if (r >= 0)
+                        r = keep_source(set, names[i], &text, len);
                 if (set->n_containers > CONFIG_CONTAINERS_MAX) {
                         diag_add(d, dir, 0, "more than %d containers", CONFIG_CONTAINERS_MAX);
                         r = -E2BIG;
                 }
         }
+        schema_done(&schema);
         for (size_t i = 0; i < nn; i++)
                 free(names[i]);
         free(names);

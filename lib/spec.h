@@ -222,6 +222,7 @@ struct spec_container {
         char *name;
         char *file;
         int line;
+        bool reload_kept; /* berthd's: the object kept from the set before (supervise_reload.c) */
 
         /* Root file system: exactly one of the two. */
         char *template_name;
@@ -319,6 +320,15 @@ struct spec_container {
         int line_env_file, line_io_device, line_stdin;
 };
 
+/* A definition file as config_load_dir() read it: its name in the
+ * directory and the bytes that were parsed (the last-good copy is made
+ * of these: state.h). */
+struct spec_source {
+        char *name;
+        char *text;
+        size_t len;
+};
+
 struct spec_set {
         struct spec_container **containers;
         size_t n_containers;
@@ -330,6 +340,8 @@ struct spec_set {
          * n_containers; a set changed otherwise is indexed again. */
         struct nameidx *by_name;
         size_t n_by_name;
+        struct spec_source *sources; /* config_load_dir's files, by name */
+        size_t n_sources;
 };
 
 /* Defaults for a container named name (file/line copied). */
