@@ -56,6 +56,7 @@ struct runtime_internal {
         bool attach_bridge_made[SPEC_ATTACH_MAX];
         bool attach_hosts[SPEC_ATTACH_MAX]; /* its line is in that network's hosts file */
         char *hosts_dir;                /* the networks directory whose hosts file lists us */
+        bool hosts_own;                 /* on several networks: hosts.d/NAME there is our /etc/hosts */
         bool state_written;             /* a foreground run's state record */
         char *stage;                    /* foreground: where the record is written before it is published */
         bool state_staged;              /* stage/state exists, not yet renamed into place */
@@ -369,11 +370,27 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
                         return r;
                 in->attach_hosts[i] = true;
         }
-        r = hostsfile_link(dfd, net->name, in->etc);
+        /* On several networks: a hosts file of its own, of them all
+         * (hostsfile.h), kept up to date by every change of theirs. */
+        const char *nets[1 + SPEC_ATTACH_MAX];
+        size_t n_nets = 0;
+        nets[n_nets++] = net->name;
+        for (size_t i = 0; i < c->n_attach; i++)
+                nets[n_nets++] = c->attach[i].network;
+        if (n_nets > 1) {
+                in->hosts_own = true; /* a failure's cleanup removes what it made */
+                r = hostsfile_own_set(dfd, c->name, nets, n_nets);
+                if (r < 0)
+                        return error_set(e, r, "cannot write its hosts file %s/" HOSTSFILE_OWN_DIR "/%s", dir,
+                                         c->name);
+        }
+        r = in->hosts_own ? hostsfile_own_link(dfd, c->name, in->etc) : hostsfile_link(dfd, net->name, in->etc);
         if (r == -EXDEV) {
                 /* containers/ on another file system than networks/: a copy,
                  * whose names are those of now (documented in berthd(8)). */
-                _cleanup_free_ char *fname = strdup_printf("%s.hosts", net->name), *text = NULL;
+                _cleanup_free_ char *fname = in->hosts_own ? strdup_printf(HOSTSFILE_OWN_DIR "/%s", c->name)
+                                                           : strdup_printf("%s.hosts", net->name);
+                _cleanup_free_ char *text = NULL;
                 r = fname ? read_file_at(dfd, fname, HOSTSFILE_MAX, &text, NULL) : -ENOMEM;
                 if (r >= 0)
                         r = runtime_write_text(in->etc, "hosts", text);
@@ -951,6 +968,8 @@ void runtime_destroy(struct runtime_container *rc)
                         for (size_t i = 0; i < SPEC_ATTACH_MAX; i++)
                                 if (in->attach_hosts[i])
                                         (void) hostsfile_set(hd, in->attach_net[i]->name, rc->name, NULL, NULL);
+                        if (in->hosts_own)
+                                (void) hostsfile_own_remove(hd, rc->name);
                 }
         }
         if (in && in->nat_table)
