@@ -795,26 +795,19 @@ static void read_attachments(struct ctx *x, const struct scan *scan, int rec, st
                                 if (errno || !end || *end || end == slash + 1 || v < 1 || v > 32) {
                                         err(x, e->line, "network '%s'.address: '%s': the prefix is not 1 to 32",
                                             b->title, e->value);
-                                        a.address_auto = true;
                                         continue;
                                 }
                                 a.address_prefix = (uint8_t) v;
                         }
-                        if (parse_ipv4(buf, &a.address) < 0) {
+                        if (parse_ipv4(buf, &a.address) < 0)
                                 err(x, e->line, "network '%s'.address: '%s' is not an IPv4 address (or auto)",
                                     b->title, e->value);
-                                a.address_auto = true; /* reported: keep the set checks off 0.0.0.0 */
-                                a.address_prefix = 0;
-                        }
                 }
                 bool vlan = a.mode == NET_MACVLAN || a.mode == NET_IPVLAN;
                 if (vlan && (!address_text || a.address_auto || (!a.address_dhcp && !a.address_prefix))) {
                         err(x, a.line_address ? a.line_address : a.line_mode,
                             "network '%s': mode '%s' needs address = \"A.B.C.D/N\" or \"dhcp\" (berth does not "
                             "own the network)", b->title, net_mode_to_string(a.mode));
-                        a.address_auto = true;
-                        a.address_prefix = 0;
-                        a.address_dhcp = false;
                 }
                 if ((vlan || a.address_prefix || a.address_dhcp) && strlen(b->title) > 15)
                         err(x, b->line, "network '%s': not an interface name (at most 15 characters; the name of "
