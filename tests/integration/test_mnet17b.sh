@@ -40,7 +40,7 @@ done
 SA=198.19.$oct SB=198.19.$((oct + 1)) SC=198.19.$((oct + 2))
 ox=$(((oct + 40 - 20) % 80 + 20))
 for ((i = 0; i < 80; i++)); do
-  free24 "198.19.$ox" && free24 "198.19.$((ox + 1))" && [ "$ox" -gt $((oct + 2)) -o $((ox + 1)) -lt "$oct" ] && break
+  free24 "198.19.$ox" && free24 "198.19.$((ox + 1))" && { [ "$ox" -gt $((oct + 2)) ] || [ $((ox + 1)) -lt "$oct" ]; } && break
   ox=$(((ox + 2 - 20) % 80 + 20))
 done
 SX=198.19.$ox SY=198.19.$((ox + 1))
@@ -207,6 +207,7 @@ if wait_until 60 running "$P-ext" && wait_until 60 running "$P-ext2"; then
       cx '$P-ext' ip -4 -o addr show eth2 | grep -q 'inet $SY.11/24'"
   check "macvlan: inspect lists eth2 on $VM, no host veth" eval "printf '%s\n' \"\$IF\" | grep -q '^eth2 $VM $SY.11 -\$'"
   check "macvlan: two containers' children of one parent reach each other" reaches "$P-ext" "$SY.12"
+  # shellcheck disable=SC2034 # read by the eval strings below
   routes=$(cx "$P-ext" ip -4 route)
   check "the default route stays eth0's ($SA.1)" eval "printf '%s\n' \"\$routes\" | grep -q '^default via $SA.1 dev eth0' &&
     [ \"\$(printf '%s\n' \"\$routes\" | grep -c '^default')\" = 1 ]"
