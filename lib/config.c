@@ -730,7 +730,7 @@ static void read_attachments(struct ctx *x, const struct scan *scan, int rec, st
                         err(x, b->line, "network '%s': more than %d extra networks", b->title, SPEC_ATTACH_MAX);
                         continue;
                 }
-                struct spec_attach a = { .address_auto = true, .line = b->line };
+                struct spec_attach a = { .address_auto = true, .mode = NET_BRIDGE, .line = b->line };
                 bool twice = streq_ptr(c->network, b->title);
                 for (size_t k = 0; k < c->n_attach && !twice; k++)
                         twice = streq(c->attach[k].network, b->title);
@@ -746,21 +746,74 @@ static void read_attachments(struct ctx *x, const struct scan *scan, int rec, st
                         else
                                 hi = mid;
                 }
+                const char *address_text = NULL;
+                size_t errors = x->d->n; /* one reported: left out, so the set's checks add nothing to it */
                 for (size_t k = lo; k < scan->n_entries && scan->entries[k].rec == (int) i; k++) {
                         const struct scan_entry *e = &scan->entries[k];
-                        if (!streq(e->key, "address"))
-                                err(x, e->line, "unknown key '%s' in network '%s' (only address)", e->key, b->title);
-                        else if (a.line_address)
+                        if (streq(e->key, "mode")) {
+                                if (a.line_mode)
+                                        err(x, e->line, "network '%s'.mode: set twice (first at line %d)", b->title,
+                                            a.line_mode);
+                                else if (streq(e->value, "bridge") || streq(e->value, "macvlan") ||
+                                         streq(e->value, "ipvlan")) {
+                                        a.mode = streq(e->value, "bridge")    ? NET_BRIDGE
+                                                 : streq(e->value, "macvlan") ? NET_MACVLAN
+                                                                              : NET_IPVLAN;
+                                        a.line_mode = e->line;
+                                } else
+                                        err(x, e->line, "network '%s'.mode: '%s' is not bridge, macvlan or ipvlan "
+                                            "(an extra interface)", b->title, e->value);
+                                continue;
+                        }
+                        if (!streq(e->key, "address")) {
+                                err(x, e->line, "unknown key '%s' in network '%s' (only address and mode)", e->key,
+                                    b->title);
+                                continue;
+                        }
+                        if (a.line_address) {
                                 err(x, e->line, "network '%s'.address: set twice (first at line %d)", b->title,
                                     a.line_address);
-                        else if (!streq(e->value, "auto") && parse_ipv4(e->value, &a.address) < 0)
+                                continue;
+                        }
+                        a.line_address = e->line;
+                        address_text = e->value;
+                        if (streq(e->value, "auto"))
+                                continue;
+                        a.address_auto = false;
+                        if (streq(e->value, "dhcp")) {
+                                a.address_dhcp = true;
+                                continue;
+                        }
+                        char buf[32];
+                        snprintf(buf, sizeof buf, "%s", e->value);
+                        char *slash = strchr(buf, '/');
+                        if (slash) {
+                                *slash = 0;
+                                char *end = NULL;
+                                errno = 0;
+                                unsigned long v = strtoul(slash + 1, &end, 10);
+                                if (errno || !end || *end || end == slash + 1 || v < 1 || v > 32) {
+                                        err(x, e->line, "network '%s'.address: '%s': the prefix is not 1 to 32",
+                                            b->title, e->value);
+                                        continue;
+                                }
+                                a.address_prefix = (uint8_t) v;
+                        }
+                        if (parse_ipv4(buf, &a.address) < 0)
                                 err(x, e->line, "network '%s'.address: '%s' is not an IPv4 address (or auto)",
                                     b->title, e->value);
-                        else {
-                                a.address_auto = streq(e->value, "auto");
-                                a.line_address = e->line;
-                        }
                 }
+                bool vlan = a.mode == NET_MACVLAN || a.mode == NET_IPVLAN;
+                if (vlan && (!address_text || a.address_auto || (!a.address_dhcp && !a.address_prefix))) {
+                        err(x, a.line_address ? a.line_address : a.line_mode,
+                            "network '%s': mode '%s' needs address = \"A.B.C.D/N\" or \"dhcp\" (berth does not "
+                            "own the network)", b->title, net_mode_to_string(a.mode));
+                }
+                if ((vlan || a.address_prefix || a.address_dhcp) && strlen(b->title) > 15)
+                        err(x, b->line, "network '%s': not an interface name (at most 15 characters; the name of "
+                            "an extra network berth does not own is its host interface)", b->title);
+                if (x->d->n != errors)
+                        continue;
                 struct spec_attach *v = realloc(c->attach, (c->n_attach + 1) * sizeof *v);
                 a.network = strdup(b->title);
                 if (!v || !a.network) {

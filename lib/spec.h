@@ -212,10 +212,13 @@ enum { UPDATE_AUTO, UPDATE_MANUAL };
  * eth2, ... in declaration order) on berth's network NAME, beside the
  * primary one (the untitled network block, eth0: default route, ports). */
 struct spec_attach {
-        char *network;
+        char *network;          /* berth's network; else the host interface: a bridge, a macvlan/ipvlan parent */
+        net_mode_t mode;        /* NET_BRIDGE (berth's network or a host bridge), NET_MACVLAN, NET_IPVLAN */
         bool address_auto;
         struct in_addr address; /* when static */
-        int line, line_address;
+        uint8_t address_prefix; /* "A.B.C.D/N": N (a network berth does not own); 0 = none given */
+        bool address_dhcp;      /* "dhcp": no address; the container's own client asks the LAN */
+        int line, line_address, line_mode;
 };
 
 struct spec_container {
@@ -395,6 +398,13 @@ static inline bool spec_container_external_net(const struct spec_container *c)
 {
         return c->net_mode == NET_MACVLAN || c->net_mode == NET_IPVLAN ||
                (c->net_mode == NET_BRIDGE && (c->address_prefix || c->address_dhcp));
+}
+/* An extra interface on a network berth does not own: a host bridge (its
+ * name no declared network's, address A.B.C.D/N or dhcp), macvlan or
+ * ipvlan on a host interface (config_check admits nothing else). */
+static inline bool spec_attach_external(const struct spec_attach *a)
+{
+        return a->mode == NET_MACVLAN || a->mode == NET_IPVLAN || a->address_prefix || a->address_dhcp;
 }
 const char *health_action_to_string(health_action_t a);
 const char *seccomp_mode_to_string(seccomp_mode_t m);

@@ -4,6 +4,7 @@
  * what a previous berthd left running, and shutdown. */
 
 #include "supervise_internal.h"
+#include "hostsfile.h"
 #include "nameidx.h"
 
 /* ---- networks ---------------------------------------------------------------------------- */
@@ -762,6 +763,9 @@ int manager_startup(struct manager *m)
                 }
                 closedir(dp);
         }
+        /* The own hosts files of containers on several networks, as their
+         * networks' files are now (a berthd killed between the two). */
+        hostsfile_resync(m->o.state_dir);
         crash_point(m, "adopted");
         /* Adopted containers run with the hashes on disk: a reload-style plan
          * decides what to do with them; then start what autostarts. */
