@@ -752,6 +752,11 @@ const char *state_phase_to_string(enum state_phase p)
 
 int state_write_intent(const char *dir, const struct state_intent *i)
 {
+        return state_write_intent_mode(dir, i, true);
+}
+
+int state_write_intent_mode(const char *dir, const struct state_intent *i, bool durable)
+{
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return -errno;
@@ -775,7 +780,8 @@ int state_write_intent(const char *dir, const struct state_intent *i)
                          i->consecutive, times, err);
         if (n < 0 || (size_t) n >= sizeof text)
                 return -E2BIG;
-        return write_file_atomic(dfd, "intent", text, (size_t) n, 0600);
+        return durable ? write_file_atomic(dfd, "intent", text, (size_t) n, 0600)
+                       : write_file_replace(dfd, "intent", text, (size_t) n, 0600);
 }
 
 static int parse_bool(const char *v, bool *ret)

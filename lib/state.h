@@ -88,6 +88,9 @@ struct state_intent {
 
 const char *state_phase_to_string(enum state_phase p);
 int state_write_intent(const char *dir, const struct state_intent *i);
+/* durable false: renamed into place but not synced (whole or absent after
+ * a crash of the writer; possibly the one before after a power loss). */
+int state_write_intent_mode(const char *dir, const struct state_intent *i, bool durable);
 /* -ENOENT without one; -EBADMSG for one that is not whole (then nothing of
  * it is used: a berthd acts on what runs and on the definitions). */
 int state_read_intent(const char *dir, struct state_intent *i);
