@@ -711,6 +711,21 @@ static bool link_is_foreign_bridge(struct rtnl_link *l)
         return streq(link_kind(l), "bridge") && !(a && strncmp(a, NET_BRIDGE_ALIAS_PREFIX, strlen(NET_BRIDGE_ALIAS_PREFIX)) == 0);
 }
 
+int net_host_link(const char *name, bool *is_foreign_bridge, bool *is_ours)
+{
+        _cleanup_sock_ struct nl_sock *s = NULL;
+        int r = nl_open(&s);
+        if (r < 0)
+                return r;
+        _cleanup_link_ struct rtnl_link *l = NULL;
+        r = link_get(s, name, &l);
+        if (r < 0)
+                return r;
+        *is_foreign_bridge = link_is_foreign_bridge(l);
+        *is_ours = link_is_our_bridge(l);
+        return 0;
+}
+
 /* A macvlan/ipvlan child of parent named ifname in netns_fd, configured
  * (primary: eth0, with lo and the default route); seed makes a dhcp
  * child's MAC. */

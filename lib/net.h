@@ -82,6 +82,11 @@ int net_container_reattach(const char *container, const char *owner, const struc
  * same name. 0 when already gone. */
 int net_container_teardown(const char *container, const char *owner);
 
+/* What the host interface name is in berthd's network namespace: 0 with
+ * *is_foreign_bridge (a bridge no berth made) and *is_ours (a berth
+ * network's bridge), -ENODEV when there is none. */
+int net_host_link(const char *name, bool *is_foreign_bridge, bool *is_ours);
+
 /* Extra interfaces (network NAME { } in a container): eth1, eth2, ... on
  * berth's networks, beside eth0. Each is a veth pair whose host side is
  * net_attach_veth_name's, "vn<13 hex digits of a hash of owner, container

@@ -5,6 +5,7 @@
 
 #include "devices.h"
 #include "hostports.h"
+#include "net.h"
 #include "secrets.h"
 #include "image.h"
 #include "template.h"
@@ -63,5 +64,44 @@ size_t preflight_check(const struct spec_set *set, const char *state_dir, const 
                         diag_add(d, t->file, t->line_from, "from: '%s' does not exist", path);
         }
         (void) hostports_check(set, d);
+        (void) preflight_host_interfaces(set, d);
+        return d->n + d->dropped - before;
+}
+
+/* An operator's bridge must be one; a macvlan/ipvlan parent must exist. */
+static void host_interface(const char *file, int line, const char *what, const char *name, bool bridge,
+                           struct diag *d)
+{
+        bool foreign = false, ours = false;
+        int r = net_host_link(name, &foreign, &ours);
+        if (r == -ENODEV)
+                diag_add(d, file, line, "%s: host interface '%s' does not exist on this host", what, name);
+        else if (r < 0)
+                diag_add(d, file, line, "%s: cannot look up host interface '%s': %s", what, name, strerror(-r));
+        else if (bridge && ours)
+                diag_add(d, file, line, "%s: '%s' is the bridge of a berth network: name the network instead", what,
+                         name);
+        else if (bridge && !foreign)
+                diag_add(d, file, line, "%s: host interface '%s' exists but is not a bridge", what, name);
+}
+
+size_t preflight_host_interfaces(const struct spec_set *set, struct diag *d)
+{
+        size_t before = d->n + d->dropped;
+        for (size_t i = 0; i < set->n_containers; i++) {
+                const struct spec_container *c = set->containers[i];
+                if (c->net_mode == NET_MACVLAN || c->net_mode == NET_IPVLAN) {
+                        if (c->parent)
+                                host_interface(c->file, c->line_parent, "network.parent", c->parent, false, d);
+                } else if (c->net_mode == NET_BRIDGE && spec_container_external_net(c) && c->network &&
+                           !spec_set_find_network(set, c->network))
+                        host_interface(c->file, c->line_network, "network.bridge", c->network, true, d);
+                for (size_t k = 0; k < c->n_attach; k++) {
+                        const struct spec_attach *a = &c->attach[k];
+                        if (!spec_attach_external(a) || !a->network || spec_set_find_network(set, a->network))
+                                continue;
+                        host_interface(c->file, a->line, "network", a->network, a->mode == NET_BRIDGE, d);
+                }
+        }
         return d->n + d->dropped - before;
 }

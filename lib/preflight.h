@@ -15,3 +15,10 @@
  * scripts count); scripts_dir NULL means template_scripts_dir(). Returns
  * the number of errors added. */
 size_t preflight_check(const struct spec_set *set, const char *state_dir, const char *scripts_dir, struct diag *d);
+/* The host interfaces definitions name, in this network namespace: an
+ * operator's bridge (network.bridge, or a titled network block on a
+ * bridge no file declares) exists and is a bridge that is not a berth
+ * network's; a macvlan/ipvlan parent exists. FILE:LINE errors; their
+ * number. For check and reload (a start refuses the same with its reason:
+ * at boot an interface may come up after berthd). */
+size_t preflight_host_interfaces(const struct spec_set *set, struct diag *d);

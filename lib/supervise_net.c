@@ -6,6 +6,7 @@
 #include "supervise_internal.h"
 
 #include "hostports.h"
+#include "preflight.h"
 #include "netwatch.h"
 
 /* Makes n's bridge again and puts every running container of n back on it,
@@ -140,5 +141,6 @@ int manager_net_watch(struct manager *m)
 
 size_t manager_net_check(const struct spec_set *set, struct diag *d)
 {
-        return hostports_check(set, d);
+        size_t n = hostports_check(set, d);
+        return n + preflight_host_interfaces(set, d);
 }

@@ -18,12 +18,12 @@ OK_PREFIX="net17 ext: "
 BERTHD=$BUILD/berthd
 CTL=$BUILD/berthctl
 P=n17x$$
-HB=n17b$$ DM=n17m$$ DI=n17i$$
-HB=${HB:0:12} DM=${DM:0:12} DI=${DI:0:12}
+HB=n17b$$ DM=n17m$$ DI=n17i$$ DG=n17g$$
+HB=${HB:0:12} DM=${DM:0:12} DI=${DI:0:12} DG=${DG:0:12}
 unset NOTIFY_SOCKET BERTH_SOCKET
 ROOT=$(mktemp -d /tmp/bnet17x.XXXXXX)
 START_TIMEOUT=60 STOP_TIMEOUT=60
-cleanup_extra() { ip link del "$HB" 2>/dev/null; ip link del "$DM" 2>/dev/null; ip link del "$DI" 2>/dev/null; }
+cleanup_extra() { for l in "$HB" "$DM" "$DI" "$DG"; do ip link del "$l" 2>/dev/null; done; }
 trap daemon_cleanup EXIT
 daemon_require ""
 
@@ -38,7 +38,7 @@ o1=$(free_oct $(($$ % 200 + 20)))
 ip link add "$HB" type bridge && ip addr add "198.19.$o1.1/24" dev "$HB" && ip link set "$HB" up
 o2=$(free_oct $(((o1 + 7) % 200 + 20)))
 s1=198.19.$o1 s2=198.19.$o2
-for l in "$DM" "$DI"; do
+for l in "$DM" "$DI" "$DG"; do
   ip link add "$l" type veth peer name "${l^^}" && ip link set "$l" up && ip link set "${l^^}" up
 done
 # ipvlan: a module some kernels lack (this test's own probe link).
@@ -54,7 +54,8 @@ container "$P-m2" "$SLEEP" 'autostart = true' "network { mode = \"macvlan\" pare
 IV=false; [ -n "$HAVE_IPVLAN" ] && IV=true
 container "$P-i1" "$SLEEP" "autostart = $IV" "network { mode = \"ipvlan\" parent = \"$DI\" address = \"$s2.21/24\" }"
 container "$P-i2" "$SLEEP" "autostart = $IV" "network { mode = \"ipvlan\" parent = \"$DI\" address = \"$s2.22/24\" }"
-container "$P-np" "$SLEEP" 'autostart = false' "network { mode = \"macvlan\" parent = \"n17nope$$\" address = \"$s2.31/24\" }"
+# A parent that is there at check and gone before the start.
+container "$P-np" "$SLEEP" 'autostart = false' "network { mode = \"macvlan\" parent = \"$DG\" address = \"$s2.31/24\" }"
 out=$(ctl check -c "$D/conf" 2>&1); rc=$?
 check "check accepts the definitions (rc $rc: $(oneline "$out"))" test "$rc" = 0
 daemon_start
@@ -105,10 +106,11 @@ elif running "$P-i1" && running "$P-i2"; then
   check "ipvlan: two children of one parent reach each other" \
     eval "inside $P-i1 ping -c1 -W2 $s2.22 | grep -q '1 packets received'"
 fi
+ip link del "$DG"
 ctl start "$P-np" >/dev/null 2>&1
-wait_until 20 eval "grep -q \"$P-np.*parent interface 'n17nope$$' does not exist\" '$D/berthd.log'"
-check "a missing parent interface fails the start, naming it" \
-  grep -q "$P-np.*parent interface 'n17nope$$' does not exist" "$D/berthd.log"
+wait_until 20 eval "grep -q \"$P-np.*parent interface '$DG' does not exist\" '$D/berthd.log'"
+check "a parent interface gone since the check fails the start, naming it" \
+  grep -q "$P-np.*parent interface '$DG' does not exist" "$D/berthd.log"
 check "the others keep running" running "$P-m1"
 ctl stop "$P-hb" >/dev/null 2>&1
 wait_until 30 eval "! running '$P-hb'"
@@ -136,6 +138,10 @@ bad gwout "network { bridge = \"$HB\" address = \"198.19.1.5/24\" gateway = \"19
 bad gwnoprefix "network { bridge = \"$HB\" address = \"dhcp\" gateway = \"198.19.2.1\" }" "needs address"
 bad pubext "network { bridge = \"$HB\" address = \"198.19.1.5/24\" publish = { \"8080:80\" } }" "only on a network berth manages"
 bad parentbridge 'network { bridge = "x" parent = "lo" }' "only for mode"
+# What the host has (check and reload look; a start refuses the same).
+bad nobridge "network { bridge = \"n17none$$\" address = \"198.19.1.5/24\" }" "host interface .n17none$$. does not exist on this host"
+bad notbridge "network { bridge = \"$DM\" address = \"198.19.1.5/24\" }" "host interface .$DM. exists but is not a bridge"
+bad noparentlink "network { mode = \"macvlan\" parent = \"n17none$$\" address = \"198.19.1.5/24\" }" "host interface .n17none$$. does not exist on this host"
 bad prefix "network { mode = \"macvlan\" parent = \"lo\" address = \"198.19.1.5/33\" }" "prefix is not 1 to 32"
 cat >"$D/conf/net.conf" <<EOF2
 network n17own$$ {
