@@ -50,13 +50,20 @@ void unit_save_intent_phase(struct unit *u, enum state_phase phase)
                                   .backoff_until_usec = phase == STATE_PHASE_BACKOFF ? u->backoff_until_rt : 0,
                                   .restarts = u->restarts,
                                   .consecutive = u->consecutive };
-        (void) state_boot_id(i.boot_id);
+        if (u->m->boot_id[0])
+                snprintf(i.boot_id, sizeof i.boot_id, "%s", u->m->boot_id);
+        else
+                (void) state_boot_id(i.boot_id);
         size_t n = u->n_restart_times < STATE_RESTART_TIMES_MAX ? u->n_restart_times : STATE_RESTART_TIMES_MAX;
         memcpy(i.restart_times, u->restart_times + (u->n_restart_times - n), n * sizeof(uint64_t));
         i.n_restart_times = n;
         snprintf(i.last_error, sizeof i.last_error, "%.255s", u->last_error);
         u->phase = phase;
-        int r = state_write_intent(dir, &i);
+        /* While berthd shuts down, a record is not synced (1,000 stops
+         * would wait for 3,000 fsyncs in turn): a crash of berthd keeps
+         * what it wrote (the page cache), and after a power loss the record
+         * from before the shutdown leads to the same start at boot. */
+        int r = state_write_intent_mode(dir, &i, !u->m->shutting_down);
         if (r < 0 && r != -ENOENT)
                 log_warning("container '%s': cannot record its intent in %s/intent (%s); a restarted berthd may not "
                             "follow it",
