@@ -16,11 +16,19 @@ PKGS      = libconfuse libcap libseccomp libsystemd libnl-route-3.0 libnl-3.0 li
 # (run, check, fuzz) builds in a sub-make, which reads it again afterwards.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# berthctl links only what every verb needs: libnftables, libarchive,
+# libcrypto and libsystemd are loaded with dlopen() where they are used
+# (lib/dynlib.h), so run and exec do not map them and what they pull in.
+# --gc-sections drops the functions of libberth it never calls (berthd's
+# sd-event server in control.c); a call that remains to one of the four
+# fails the link.
+CTL_PKGS   = libconfuse libcap libseccomp libnl-route-3.0 libnl-3.0 json-c
+CTL_LIBS   := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null)
 PKG_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo missing)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Werror
-BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fPIE -g -Ilib $(PKG_CFLAGS) \
+BASEFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fPIE -g -ffunction-sections -fdata-sections -Ilib $(PKG_CFLAGS) \
 	-DBERTH_DATADIR='"$(DATADIR)"' -DBERTH_SBINDIR='"$(SBINDIR)"' -DBERTH_VERSION='"$(VERSION)"'
 VERSION  = 0.1.0
 
@@ -103,7 +111,8 @@ $(BUILD)/berth-init: sbin/berth-init.c | $(BUILD)/lib
 	@echo "  LD      $@"; $(CC) -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -O2 -static -s $(DEPFLAGS) -MF $@.d $< -o $@
 
 $(BUILD)/berthctl: sbin/berthctl.c $(CTL_SRC) sbin/berthctl.h $(BUILD)/libberth.a
-	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $(filter %.c,$^) -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)
+	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $(filter %.c,$^) -o $@ $(LDFLAGS_B) -Wl,--gc-sections,--as-needed \
+		$(BUILD)/libberth.a $(CTL_LIBS)
 
 $(BUILD)/%: sbin/%.c $(BUILD)/libberth.a
 	@echo "  LD      $@"; $(CC) $(CFLAGS_B) $(DEPFLAGS) -MF $@.d $< -o $@ $(LDFLAGS_B) $(BUILD)/libberth.a $(PKG_LIBS)

@@ -5,12 +5,16 @@
 # alternating rounds; prints medians and ratios to crun. A benchmark, not
 # a test: it judges nothing. See bench/README.md.
 #   startup.sh BUILD      BUILD holds berthctl (absolute path)
+# BENCH_BASE=DIR adds berth-base and berth-base-tmpfs: DIR/berthctl, another
+# build (e.g. main's), in the same rounds, so that old and new are compared
+# under the same load; BENCH_BASE_REV names its commit.
 set -euo pipefail
 
 BUILD=${1:?usage: startup.sh BUILD}
 ROUNDS=${BENCH_ROUNDS:-5}   # hyperfine invocations, the command order rotated each time
 RUNS=${BENCH_RUNS:-20}      # timed runs per command per round
 WARMUP=${BENCH_WARMUP:-3}   # untimed runs per command per round
+BASE=${BENCH_BASE:-}        # another build's directory: berth-base rows
 GAP_MS=${BENCH_GAP_MS:-0}   # idle time before each run: >= 100 measures isolated starts
                             # (no RCU grace period left over from the previous run)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +27,7 @@ say() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 [ -x "$berthctl" ] || die "no $berthctl (run make all)"
+[ -z "$BASE" ] || [ -x "$BASE/berthctl" ] || die "BENCH_BASE: no $BASE/berthctl"
 for v in "$ROUNDS" "$RUNS" "$WARMUP" "$GAP_MS"; do
   [[ $v =~ ^[0-9]+$ ]] || die "BENCH_ROUNDS, BENCH_RUNS, BENCH_WARMUP and BENCH_GAP_MS must be numbers"
 done
@@ -110,9 +115,9 @@ container $id-idmap {
     idmap    = "2000000000:65536"
 }
 EOF
-berth="$berthctl run --no-tty -c $W/conf --state-dir $W/state --run-dir $W/run $id"
+berth="$berthctl run --no-tty -c $W/conf --state-dir $W/state $id"
 # The same in a user namespace (idmap): the overlay over the idmapped template.
-berth_idmap="$berthctl run --no-tty -c $W/conf-idmap --state-dir $W/state --run-dir $W/run $id-idmap"
+berth_idmap="$berthctl run --no-tty -c $W/conf-idmap --state-dir $W/state $id-idmap"
 say "building the busybox template with berthctl run"
 $berth >"$W/berth-first.log" 2>&1 || { cat "$W/berth-first.log" >&2; die "berthctl run failed"; }
 rootfs=$W/state/templates/busybox
@@ -150,7 +155,7 @@ mkdir "$W/tstate"
 mount -t tmpfs -o size=64m,mode=0700 bbench "$W/tstate"
 mkdir "$W/tstate/templates"
 cp -a "$rootfs" "$W/tstate/templates/busybox"
-berth_tmpfs="$berthctl run --no-tty -c $W/conf --state-dir $W/tstate --run-dir $W/run $id"
+berth_tmpfs="$berthctl run --no-tty -c $W/conf --state-dir $W/tstate $id"
 
 # The peers see the same tree through a read-only bind: none can change it.
 mkdir "$W/rootfs"
@@ -219,6 +224,10 @@ cmds=(
   "runc --root $W/runc-state run --bundle $W/runc $id-runc"
   "lxc-execute -n $id-lxc -P $W/lxc -- /bin/true"
 )
+if [ -n "$BASE" ]; then
+  names+=(berth-base berth-base-tmpfs)
+  cmds+=("${berth/#$berthctl/$BASE/berthctl}" "${berth_tmpfs/#$berthctl/$BASE/berthctl}")
+fi
 if [ -n "$crun_wrap" ]; then
   names+=(crun-wrapper)
   cmds+=("$crun_wrap $W/rootfs/bin/true")
@@ -269,7 +278,7 @@ jq -s \
   --arg date "$(date -u +%FT%TZ)" --arg host "$(hostname)" --arg cpu "$cpu" --arg cores "$(nproc)" \
   --arg kernel "$(uname -r)" --arg os "$(. /etc/os-release && echo "$PRETTY_NAME")" \
   --arg load_before "$load_before" --arg load_after "$load_after" \
-  --arg commit "$commit" --arg confinement "$berth_confinement" \
+  --arg commit "$commit" --arg base_commit "${BENCH_BASE_REV:-${BASE:+unknown}}" --arg confinement "$berth_confinement" \
   --arg cgmode "$(if [ -n "$crun_wrap" ]; then echo hybrid; else stat -f -c %T /sys/fs/cgroup; fi)" \
   --argjson rounds "$ROUNDS" --argjson runs "$RUNS" --argjson warmup "$WARMUP" --argjson gap_ms "$GAP_MS" \
   --arg v_crun "$(ver crun --version)" --arg v_runc "$(ver runc --version)" \
@@ -286,6 +295,8 @@ jq -s \
   | { date: $date, machine: { host: $host, cpu: $cpu, cores: ($cores | tonumber), kernel: $kernel, os: $os,
                               cgroups: $cgmode, loadavg_before: $load_before, loadavg_after: $load_after },
       berth_commit: $commit, berth_confinement: $confinement,
+      base_commit: (if $base_commit == "" then null else $base_commit end),
+      base_vs_berth: (if $m["berth-base"] and $m.berth then $m.berth / $m["berth-base"] else null end),
       method: { rounds: $rounds, runs_per_round: $runs, warmup_per_round: $warmup, gap_ms: $gap_ms },
       versions: { crun: $v_crun, runc: $v_runc, bwrap: $v_bwrap, lxc: $v_lxc, unshare: $v_unshare,
                   hyperfine: $v_hyperfine },
@@ -317,6 +328,7 @@ jq -r '
   column -t -s $'\t'
 # The idmap row: the same container in a user namespace of its own, next to
 # the plain one of the same rounds (issue 18's target: at most 1.2 x).
+jq -r 'if .base_vs_berth then "", "berth (\(.berth_commit)) median / berth-base (\(.base_commit)) median = \(.base_vs_berth * 100 | round / 100)" else empty end' "$out"
 jq -r 'if .idmap_vs_plain then "", "idmap: berth-idmap median / berth median = \(.idmap_vs_plain * 100 | round / 100) (target <= 1.2)" else empty end' "$out"
 jq -r '"", "crun reference for the ratios: \(.crun_reference_ms * 100 | round / 100) ms\(
      if (.results | map(.name) | index("crun-wrapper")) then " (crun median minus its hybrid-host nsenter wrapper)" else "" end)"' "$out"

@@ -2,8 +2,6 @@
 #include "sha256.h"
 #include "backup.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dl_archive.h"
 #include "snapshot.h"
 #include "util.h"
 

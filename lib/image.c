@@ -1,13 +1,10 @@
 #include "image.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -17,6 +14,8 @@
 #include <sys/xattr.h>
 
 #include "crashpoint.h"
+#include "dl_archive.h"
+#include "dl_crypto.h"
 #include "state.h"
 #include "util.h"
 

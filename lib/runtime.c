@@ -744,7 +744,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
         /* What it runs on, for template ls/remove/prune, before the store
          * lock goes: from here on its directory lock says it is alive. */
         if (c->template_name) {
-                r = tstore_note_use(rc->dir, c->template_name, in->image ? in->image->layers : NULL);
+                r = tstore_note_use(rc->dir, c->template_name, in->image ? in->image->layers : NULL,
+                                     !o->foreground);
                 if (r < 0) {
                         r = error_set(e, r, "cannot write %s/" TSTORE_USE_FILE, rc->dir);
                         goto fail;

@@ -9,11 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
-
 #include "cgroup.h"
 #include "cgroup_util.h"
+#include "dl_systemd.h"
 #include "util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"

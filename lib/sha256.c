@@ -1,10 +1,11 @@
-/* SHA-256 over libcrypto (see sha256.h). */
+/* SHA-256 over libcrypto (see sha256.h), loaded on the first digest. */
 
 #include "sha256.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
+
+#include "dl_crypto.h"
 
 int sha256_init(struct sha256 *h)
 {

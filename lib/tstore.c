@@ -78,7 +78,7 @@ static int cmp_entry(const void *a, const void *b)
 
 /* ---- who uses what ---------------------------------------------------------------------------- */
 
-int tstore_note_use(const char *container_dir, const char *name, char *const *layers)
+int tstore_note_use(const char *container_dir, const char *name, char *const *layers, bool durable)
 {
         struct strbuf b = { 0 };
         strbuf_printf(&b, "%s\n", name);
@@ -89,7 +89,9 @@ int tstore_note_use(const char *container_dir, const char *name, char *const *la
                 return b.error ? b.error : -ENOMEM;
         }
         _cleanup_close_ int dfd = open(container_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        int r = dfd < 0 ? -errno : write_file_atomic(dfd, TSTORE_USE_FILE, b.p, b.len, 0600);
+        int r = dfd < 0 ? -errno
+                 : durable ? write_file_atomic(dfd, TSTORE_USE_FILE, b.p, b.len, 0600)
+                           : write_file_replace(dfd, TSTORE_USE_FILE, b.p, b.len, 0600);
         free(b.p);
         return r;
 }

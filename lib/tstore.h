@@ -70,5 +70,8 @@ int tstore_recover(const char *state_dir);
 int tstore_lock(const char *state_dir);
 
 /* Records in container_dir that its container runs on template name over
- * layers (NULL for a tree). */
-int tstore_note_use(const char *container_dir, const char *name, char *const *layers);
+ * layers (NULL for a tree). durable: file and directory are fsync'd, for
+ * berthd's containers; a foreground run skips the syncs as its state
+ * record does (state_write): the record counts only while the run holds
+ * its directory lock, which a crash of the machine ends either way. */
+int tstore_note_use(const char *container_dir, const char *name, char *const *layers, bool durable);

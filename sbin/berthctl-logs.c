@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 
 #include "berthctl.h"
+#include "dl_systemd.h"
 #include "logfmt.h"
 
 /* ---- events and wait ---------------------------------------------------------------------- */
