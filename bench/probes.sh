@@ -81,7 +81,7 @@ def stat(pid):
 
 def helpers(dpid):
     """berthd's long-lived children other than spawners of containers: the
-    probe spawner (comm berthd-spawner), if any."""
+    probe spawner (comm berthd-probes), if any."""
     r = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -93,7 +93,7 @@ def helpers(dpid):
             continue
         comm = s[s.index("(") + 1:s.rindex(")")]
         ppid = s.rsplit(")", 1)[1].split()[1]
-        if ppid == str(dpid) and comm == "berthd-spawner":
+        if ppid == str(dpid) and comm == "berthd-probes":
             r.append(p)
     return r
 

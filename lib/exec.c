@@ -1011,7 +1011,7 @@ int exec_spawner_new(int init_exe_fd, const char *state_dir, struct exec_spawner
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 if (getppid() != parent)
                         _exit(0);
-                (void) prctl(PR_SET_NAME, "berthd-spawner", 0, 0, 0);
+                (void) prctl(PR_SET_NAME, "berthd-probes", 0, 0, 0);
                 /* Only its socket and berth-init's copy: at 3 and 4. */
                 int a = fcntl(sv[1], F_DUPFD_CLOEXEC, 10), b = fcntl(init_exe_fd, F_DUPFD_CLOEXEC, 10);
                 if (a < 0 || b < 0 || dup3(a, 3, O_CLOEXEC) < 0 || dup3(b, 4, O_CLOEXEC) < 0 ||
