@@ -96,6 +96,7 @@ struct health_probe {
         char *cg_name;
         pid_t init_pid;
         struct cgroup_manager **cgroup_cache;
+        unsigned *cgroup_cache_gen;
 
         /* tcp, http */
         int sock;
@@ -346,6 +347,7 @@ int health_probe_start(const struct health_target *t, const struct spec_health *
         p->pid = -1;
         p->pidfd = p->out_fd = p->sock = p->sock_req = -1;
         p->cgroup_cache = t->cgroup_cache;
+        p->cgroup_cache_gen = t->cgroup_cache_gen;
         p->cg_name = strdup(t->exec.name);
         p->init_pid = t->exec.init_pid;
         p->reap_later = t->exec.reap_later;
@@ -409,6 +411,8 @@ static size_t group_members(const struct health_probe *p, pid_t pgid, pid_t *out
          * only when the container's cgroup base differs from the last one. */
         int r = p->cgroup_cache ? cgroup_manager_of_cached(p->init_pid, p->cg_name, p->cgroup_cache)
                                 : cgroup_open_manager_of(p->init_pid, p->cg_name, &m);
+        if (r > 0 && p->cgroup_cache_gen)
+                (*p->cgroup_cache_gen)++; /* replaced: the owner's per-container checks are stale */
         if (r < 0 || cgroup_open_existing(p->cgroup_cache ? *p->cgroup_cache : m, p->cg_name, &cg) < 0 ||
             cgroup_pids(cg, &pids, &n) < 0)
                 return 0;

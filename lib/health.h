@@ -73,6 +73,7 @@ struct health_target {
          * (cgroup_manager_of_cached), for the look for a probe's leftovers
          * after it ends; NULL: opened per probe. */
         struct cgroup_manager **cgroup_cache;
+        unsigned *cgroup_cache_gen; /* with cgroup_cache: bumped when it is replaced */
 };
 
 struct health_probe;

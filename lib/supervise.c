@@ -712,6 +712,8 @@ struct manager *manager_free(struct manager *m)
         m->order_graph = order_graph_free(m->order_graph);
         m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);
         manager_spawner_free(m);
+        state_last_good_free(m->last_good);
+        m->last_good = NULL;
         low_fds_release(m);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)
