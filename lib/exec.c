@@ -1,6 +1,7 @@
 #include "exec.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -36,6 +37,7 @@
  * from fork to execve nothing is allocated. */
 struct exec_child {
         int sock;
+        int go_fd; /* started by the spawner: GO arrives here (a pipe), not on sock; else -1 */
         int init_pidfd;
         int init_exe_fd; /* a sealed copy of berth-init */
         int ns_flags;
@@ -132,7 +134,16 @@ static _Noreturn void intermediate_main(struct exec_child *c)
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         struct spawn_msg m;
-        if (recv(c->sock, &m, sizeof m, 0) != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
+        if (c->go_fd >= 0) {
+                char go;
+                ssize_t k;
+                do
+                        k = read(c->go_fd, &go, 1);
+                while (k < 0 && errno == EINTR);
+                if (k != 1)
+                        _exit(SPAWN_EXIT_SETUP); /* the spawner gave up, or berthd did */
+                close(c->go_fd);
+        } else if (recv(c->sock, &m, sizeof m, 0) != (ssize_t) sizeof m || m.type != SPAWN_MSG_GO)
                 _exit(SPAWN_EXIT_SETUP); /* the caller gave up and knows why */
         /* Into the container's cgroup (v2 and fallback: the caller moved
          * us; v1: we move ourselves, which skips the global lock and its
@@ -280,11 +291,20 @@ static bool env_has(char *const *env, const char *key)
         return false;
 }
 
+/* Messages of the spawner (struct spawn_msg's layout, types of their own):
+ * on a session's socket, EXEC_MSG_CHILD names the intermediate (code, and
+ * its pidfd) and EXEC_MSG_FAILED a set-up that failed before it (code:
+ * an errno); on the reply socket of a socket request, EXEC_MSG_SOCKET
+ * carries the socket (or code: an errno); on the spawner's own socket,
+ * EXEC_MSG_ORPHAN hands back an intermediate nobody waits for any more. */
+enum { EXEC_MSG_CHILD = 100, EXEC_MSG_FAILED, EXEC_MSG_SOCKET, EXEC_MSG_ORPHAN };
+
 struct exec_session {
         int sock;
         int epfd;
-        pid_t child; /* the intermediate */
+        pid_t child; /* the intermediate; -1 until the spawner named it */
         int child_pidfd;
+        pid_t spawner; /* > 0: the spawner sets up; only it may name the child */
         pid_t workload;
         int pty;
         bool eof, child_done, tty;
@@ -313,10 +333,21 @@ static void reap_killed(struct exec_session *s, pid_t pid)
         s->reap_later(s->reap_userdata, pid);
 }
 
+static int session_recv(struct exec_session *s);
+
 struct exec_session *exec_session_free(struct exec_session *s)
 {
         if (!s)
                 return NULL;
+        /* Through the spawner, the intermediate may have been named in a
+         * message not read yet: nothing more can arrive after SHUT_RD (the
+         * spawner's send then fails, and it hands the intermediate back on
+         * its own socket), and what did arrive is read here. */
+        if (s->spawner > 0 && s->sock >= 0 && !s->eof) {
+                (void) shutdown(s->sock, SHUT_RD);
+                for (int i = 0; i < 64 && session_recv(s) > 0; i++)
+                        ;
+        }
         /* Not taken: whatever runs goes. SIGKILL ends a stopped or
          * sleeping process, so the waits are short. */
         if (s->workload > 0) {
@@ -348,8 +379,8 @@ int exec_session_fd(const struct exec_session *s)
 /* One message; only the intermediate may name the workload or hand over
  * the pty: the workload's process holds the same socket until it exec's,
  * and the container could make it say anything (SCM_CREDENTIALS tell the
- * sender, and a container cannot forge a pid it cannot see). 1: a message,
- * 0: nothing now, -1: EOF. */
+ * sender, and a container cannot forge a pid it cannot see). Only the
+ * spawner may name the intermediate. 1: a message, 0: nothing now, -1: EOF. */
 static int session_recv(struct exec_session *s)
 {
         struct spawn_msg m;
@@ -385,14 +416,24 @@ static int session_recv(struct exec_session *s)
                         }
                 }
         }
-        bool trusted = sender == s->child;
+        bool trusted = s->child > 0 && sender == s->child;
+        bool from_spawner = s->spawner > 0 && sender == s->spawner;
         if (k == (ssize_t) sizeof m) {
                 m.text[sizeof m.text - 1] = 0;
                 if (m.type == SPAWN_MSG_PID && trusted && s->workload <= 0 && m.code > 0)
                         s->workload = (pid_t) m.code;
                 else if (m.type == SPAWN_MSG_PTY && trusted && fd >= 0 && s->pty < 0 && s->tty)
                         s->pty = TAKE_FD(fd);
-                else if (m.type == SPAWN_MSG_ERROR && s->result >= 0) {
+                else if (m.type == EXEC_MSG_CHILD && from_spawner && s->child < 0 && m.code > 0 && fd >= 0) {
+                        s->child = (pid_t) m.code;
+                        s->child_pidfd = TAKE_FD(fd);
+                        struct epoll_event ev = { .events = EPOLLIN, .data.fd = s->child_pidfd };
+                        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->child_pidfd, &ev) < 0 && s->result >= 0)
+                                s->result = setup_failed(&s->err, -errno, "epoll");
+                } else if (m.type == EXEC_MSG_FAILED && from_spawner && s->result >= 0) {
+                        (void) error_set_msg(&s->err, m.code > 0 ? -m.code : -EIO, "%s", m.text);
+                        s->result = -s->err.code;
+                } else if (m.type == SPAWN_MSG_ERROR && s->result >= 0) {
                         (void) error_set_msg(&s->err, -EINVAL, "%s", m.text);
                         s->result = m.code == SPAWN_EXIT_NOTFOUND ? -ENOENT
                                     : m.code == SPAWN_EXIT_NOEXEC ? -EACCES
@@ -415,13 +456,19 @@ int exec_session_step(struct exec_session *s, struct error *e)
                         (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->sock, NULL);
                 }
         }
-        if (!s->child_done) {
+        if (!s->child_done && s->child_pidfd >= 0) {
                 siginfo_t si = { 0 };
                 if (waitid(P_PIDFD, (id_t) s->child_pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
                         s->child_done = true;
                         s->child_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
                         (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->child_pidfd, NULL);
                 }
+        }
+        /* The spawner closed its end without naming an intermediate: none
+         * was made. */
+        if (s->eof && s->child < 0) {
+                s->child_done = true;
+                s->child_status = SPAWN_EXIT_SETUP;
         }
         /* EOF: the intermediate is gone and the workload exec'd or failed
          * (the socket is close-on-exec in it). */
@@ -450,92 +497,192 @@ void exec_session_take(struct exec_session *s, pid_t *ret_pid, int *ret_pidfd, i
         s->workload = -1;
 }
 
-int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
-                       const struct exec_opts *o, struct exec_session **ret, struct error *e)
-{
-        const struct spec_container *spec = t->spec;
-        *ret = NULL;
-        if (!argv || !argv[0] || !argv[0][0])
-                return setup_failed(e, -EINVAL, "no command");
+/* ---- set-up shared by the caller and the spawner ----------------------------- */
 
+/* The host's side: the verified init, the container's cgroup (not frozen),
+ * the namespaces to join, the confinement it was started with. cache:
+ * a manager kept between calls (the spawner's), or NULL (one per call).
+ * On success c->init_pidfd, c->ns_flags, c->userns, c->caps, c->seccomp
+ * are set and *ret_cg is the cgroup (and *ret_m the manager when not
+ * cached); on failure nothing is left to free. */
+static int host_prepare(const char *name, pid_t init_pid, uint64_t init_start, const char *state_dir,
+                        struct cgroup_manager **cache, struct exec_child *c, struct cgroup_manager **ret_m,
+                        struct cgroup **ret_cg, struct error *e)
+{
         _cleanup_close_ int initfd = -1;
-        if (state_pidfd_verified(t->init_pid, t->init_start, &initfd) < 0)
-                return setup_failed(e, -ESRCH, "container '%s' is not running", t->name);
+        if (state_pidfd_verified(init_pid, init_start, &initfd) < 0)
+                return setup_failed(e, -ESRCH, "container '%s' is not running", name);
 
         _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
-        int r = cgroup_open_manager_of(t->init_pid, t->name, &m);
+        int r = cache ? cgroup_manager_of_cached(init_pid, name, cache) : cgroup_open_manager_of(init_pid, name, &m);
         if (r >= 0)
-                r = cgroup_open_existing(m, t->name, &cg);
+                r = cgroup_open_existing(cache ? *cache : m, name, &cg);
         if (r < 0)
-                return setup_failed(e, r, "container '%s': cannot open its cgroup", t->name);
+                return setup_failed(e, r, "container '%s': cannot open its cgroup", name);
         /* Our child would stop in it as soon as attached. */
-        if (cgroup_is_frozen(cg) > 0) {
-                return error_set_msg(e, -EBUSY, "container '%s' is frozen", t->name);
-        }
-
-        /* An image's user, working directory and environment apply as at start. */
-        _cleanup_(image_info_freep) struct image_info *img = NULL;
-        if (spec->template_name && t->state_dir)
-                (void) image_read(t->state_dir, spec->template_name, &img);
-        const char *img_user = img ? img->user : NULL, *img_workdir = img ? img->workdir : NULL;
-        struct exec_child c = {
-                .init_pidfd = initfd,
-                .init_exe_fd = -1,
-                .ns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP,
-                .tty = o->tty,
-                .stdio = { o->stdio[0], o->stdio[1], o->stdio[2] },
-                .user = o->user ? o->user : spec->user ? spec->user : img_user,
-                .workdir = o->workdir ? o->workdir : spec->workdir ? spec->workdir : img_workdir ? img_workdir : "/",
-        };
+        if (cgroup_is_frozen(cg) > 0)
+                return error_set_msg(e, -EBUSY, "container '%s' is frozen", name);
+        c->ns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
         /* setns() into the user namespace we are already in is EINVAL. */
-        if (!same_ns(t->init_pid, "user")) {
-                c.ns_flags |= CLONE_NEWUSER;
-                c.userns = true;
-        }
+        c->userns = !same_ns(init_pid, "user");
+        if (c->userns)
+                c->ns_flags |= CLONE_NEWUSER;
         /* The confinement the container was started with, never the file's. */
-        if (!t->state_dir)
-                return setup_failed(e, -EINVAL, "container '%s': no state directory", t->name);
-        _cleanup_free_ char *dir = state_container_dir(t->state_dir, t->name);
-        if (!dir)
-                return setup_failed(e, -ENOMEM, "container '%s'", t->name);
-        r = state_read_confinement(dir, &c.caps, &c.seccomp);
+        if (!state_dir)
+                return setup_failed(e, -EINVAL, "container '%s': no state directory", name);
+        char dir[PATH_MAX];
+        if (state_container_dir_buf(state_dir, name, dir, sizeof dir) < 0)
+                return setup_failed(e, -ENAMETOOLONG, "container '%s'", name);
+        r = state_read_confinement(dir, &c->caps, &c->seccomp);
         if (r < 0)
                 return setup_failed(e, r == -ENOENT ? -ESRCH : r,
                                     "container '%s': cannot read the confinement it was started with (%s/confinement; "
                                     "a container started by an older berth needs a restart)",
-                                    t->name, dir);
+                                    name, dir);
+        c->init_pidfd = TAKE_FD(initfd);
+        *ret_m = TAKE_PTR(m);
+        *ret_cg = TAKE_PTR(cg);
+        return 0;
+}
 
+/* Where the backend hands join files (v1), the intermediate moves itself
+ * (true); otherwise (v2: a fork cannot clone into) the caller attaches it. */
+static bool place_child(struct cgroup *cg, struct exec_child *c)
+{
+        struct cgroup_placement place = CGROUP_PLACEMENT_INIT;
+        if (cgroup_place(cg, &place) >= 0 && place.n_join_fds > 0) {
+                memcpy(c->cg_tasks, place.join_fds, place.n_join_fds * sizeof(int));
+                c->n_cg_tasks = place.n_join_fds;
+                place.n_join_fds = 0; /* ours now */
+        }
+        cgroup_placement_done(&place);
+        return c->n_cg_tasks > 0;
+}
+
+static void child_done_parent(struct exec_child *c)
+{
+        for (size_t i = 0; i < c->n_cg_tasks; i++)
+                close(c->cg_tasks[i]);
+        c->n_cg_tasks = 0;
+        if (c->init_exe_fd >= 0)
+                close(c->init_exe_fd);
+        c->init_exe_fd = -1;
+        if (c->init_pidfd >= 0)
+                close(c->init_pidfd);
+        c->init_pidfd = -1;
+        security_seccomp_done(&c->seccomp);
+}
+
+/* The process's side: user, working directory (an image's apply as at
+ * start) and environment. *ret_env is owned by the caller. */
+static int process_prepare(const struct exec_target *t, char *const envp[], const struct exec_opts *o,
+                           struct exec_child *c, char ***ret_env, struct image_info **ret_img, struct error *e)
+{
+        const struct spec_container *spec = t->spec;
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        if (spec->template_name && t->state_dir)
+                (void) image_read(t->state_dir, spec->template_name, &img);
+        const char *img_user = img ? img->user : NULL, *img_workdir = img ? img->workdir : NULL;
+        c->tty = o->tty;
+        for (int i = 0; i < 3; i++)
+                c->stdio[i] = o->stdio[i];
+        c->user = o->user ? o->user : spec->user ? spec->user : img_user;
+        c->workdir = o->workdir ? o->workdir : spec->workdir ? spec->workdir : img_workdir ? img_workdir : "/";
         _cleanup_strv_free_ char **env = envp ? strv_copy(envp)
                                               : runtime_build_env(spec, spec->hostname ? spec->hostname : spec->name,
                                                                   o->tty, img ? img->env : NULL);
-        _cleanup_strv_free_ char **join_argv = NULL;
-        if (!env) {
-                r = setup_failed(e, -ENOMEM, "environment");
-                goto fail_seccomp;
-        }
-        c.home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(spec->env_file_env, "HOME") &&
-                           !env_has(o->env, "HOME");
-        r = env_merge(&env, o->env);
-        if (r < 0) {
-                r = setup_failed(e, r, "environment: entries must be K=V");
-                goto fail_seccomp;
-        }
-        if (strv_length(env) > SPEC_ENV_MAX) {
-                r = setup_failed(e, -E2BIG, "environment: more than %d entries", SPEC_ENV_MAX);
-                goto fail_seccomp;
-        }
-        c.envp = env;
-        /* berth-init join SOCK UID GID TTY -- ARGV: the numbers are written
-         * into c's buffers by the intermediate. */
-        char *head[] = { "berth-init", "join", "S", "U", "G", o->tty ? "1" : "0", "--", NULL };
-        join_argv = strv_copy(head);
+        if (!env)
+                return setup_failed(e, -ENOMEM, "environment");
+        c->home_from_user = !envp && !env_has(spec->env, "HOME") && !env_has(spec->env_file_env, "HOME") &&
+                            !env_has(o->env, "HOME");
+        int r = env_merge(&env, o->env);
+        if (r < 0)
+                return setup_failed(e, r, "environment: entries must be K=V");
+        if (strv_length(env) > SPEC_ENV_MAX)
+                return setup_failed(e, -E2BIG, "environment: more than %d entries", SPEC_ENV_MAX);
+        c->envp = env;
+        *ret_env = TAKE_PTR(env);
+        *ret_img = TAKE_PTR(img); /* c's strings may point into it */
+        return 0;
+}
+
+/* berth-init join SOCK UID GID TTY -- ARGV: the numbers are written into
+ * c's buffers by the intermediate. */
+static char **join_argv_new(bool tty, char *const argv[])
+{
+        char *head[] = { "berth-init", "join", "S", "U", "G", tty ? "1" : "0", "--", NULL };
+        char **join_argv = strv_copy(head);
         for (size_t i = 0; join_argv && argv[i]; i++)
                 if (strv_push(&join_argv, argv[i]) < 0)
                         join_argv = strv_free(join_argv);
-        if (!join_argv) {
+        return join_argv;
+}
+
+static struct exec_session *session_new(const struct exec_target *t, bool tty, int sv[2], struct error *e)
+{
+        struct exec_session *s = calloc(1, sizeof *s);
+        if (!s || !(s->name = strdup(t->name))) {
+                free(s);
+                (void) setup_failed(e, -ENOMEM, "container '%s'", t->name);
+                return NULL;
+        }
+        s->sock = s->child_pidfd = s->pty = -1;
+        s->child = -1;
+        s->tty = tty;
+        s->reap_later = t->reap_later;
+        s->reap_userdata = t->reap_userdata;
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        sv[0] = sv[1] = -1;
+        int one = 1;
+        if (s->epfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+            setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+                (void) setup_failed(e, -errno, "socketpair");
+                if (sv[0] >= 0) {
+                        close(sv[0]);
+                        close(sv[1]);
+                }
+                sv[0] = sv[1] = -1;
+                return exec_session_free(s);
+        }
+        s->sock = sv[0];
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = s->sock };
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sock, &ev) < 0) {
+                (void) setup_failed(e, -errno, "epoll");
+                close(sv[1]);
+                sv[1] = -1;
+                return exec_session_free(s);
+        }
+        return s;
+}
+
+static int session_start_spawner(const struct exec_target *t, char *const argv[], char *const envp[],
+                                 const struct exec_opts *o, struct exec_session **ret, struct error *e);
+
+int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
+                       const struct exec_opts *o, struct exec_session **ret, struct error *e)
+{
+        *ret = NULL;
+        if (!argv || !argv[0] || !argv[0][0])
+                return setup_failed(e, -EINVAL, "no command");
+        if (t->spawner)
+                return session_start_spawner(t, argv, envp, o, ret, e);
+
+        struct exec_child c = { .init_pidfd = -1, .init_exe_fd = -1, .go_fd = -1 };
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        int r = host_prepare(t->name, t->init_pid, t->init_start, t->state_dir, NULL, &c, &m, &cg, e);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        _cleanup_strv_free_ char **join_argv = NULL;
+        r = process_prepare(t, envp, o, &c, &env, &img, e);
+        if (r < 0)
+                goto fail;
+        if (!(join_argv = join_argv_new(o->tty, argv))) {
                 r = setup_failed(e, -ENOMEM, "command");
-                goto fail_seccomp;
+                goto fail;
         }
         c.join_argv = join_argv;
         if (t->init_exe && *t->init_exe >= 0) {
@@ -544,48 +691,21 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         } else
                 r = runtime_init_exe(&c.init_exe_fd, e);
         if (r < 0)
-                goto fail_seccomp;
+                goto fail;
+        bool moved_itself = place_child(cg, &c);
 
-        /* Where the backend hands join files (v1), the intermediate moves
-         * itself; otherwise (v2: a fork cannot clone into) we attach it. */
-        struct cgroup_placement place = CGROUP_PLACEMENT_INIT;
-        if (cgroup_place(cg, &place) >= 0 && place.n_join_fds > 0) {
-                memcpy(c.cg_tasks, place.join_fds, place.n_join_fds * sizeof(int));
-                c.n_cg_tasks = place.n_join_fds;
-                place.n_join_fds = 0; /* ours now */
+        int sv[2];
+        struct exec_session *s = session_new(t, o->tty, sv, e);
+        if (!s) {
+                r = -e->code;
+                goto fail;
         }
-        cgroup_placement_done(&place);
-
-        struct exec_session *s = calloc(1, sizeof *s);
-        if (!s || !(s->name = strdup(t->name))) {
-                free(s);
-                r = setup_failed(e, -ENOMEM, "container '%s'", t->name);
-                goto fail_exe;
-        }
-        s->sock = s->child_pidfd = s->pty = -1;
-        s->tty = o->tty;
-        s->reap_later = t->reap_later;
-        s->reap_userdata = t->reap_userdata;
-        s->epfd = epoll_create1(EPOLL_CLOEXEC);
-        int sv[2] = { -1, -1 };
-        int one = 1;
-        if (s->epfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-            setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
-                r = setup_failed(e, -errno, "socketpair");
-                if (sv[0] >= 0) {
-                        close(sv[0]);
-                        close(sv[1]);
-                }
-                exec_session_free(s);
-                goto fail_exe;
-        }
-        s->sock = sv[0];
         pid_t child = fork();
         if (child < 0) {
                 r = setup_failed(e, -errno, "fork");
                 close(sv[1]);
                 exec_session_free(s);
-                goto fail_exe;
+                goto fail;
         }
         if (child == 0) {
                 close(sv[0]);
@@ -594,27 +714,15 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         }
         close(sv[1]);
         s->child = child;
-        security_seccomp_done(&c.seccomp);
-        close(c.init_exe_fd);
-        bool moved_itself = c.n_cg_tasks > 0;
-        for (size_t i = 0; i < c.n_cg_tasks; i++)
-                close(c.cg_tasks[i]);
-        c.n_cg_tasks = 0;
+        child_done_parent(&c);
         /* Not reaped before we wait for it: the pidfd is of our child. */
         s->child_pidfd = (int) syscall(SYS_pidfd_open, child, 0);
-        struct epoll_event ev = { .events = EPOLLIN };
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = s->child_pidfd };
         if (s->child_pidfd < 0) {
                 r = setup_failed(e, -errno, "pidfd_open");
                 exec_session_free(s);
                 return r;
         }
-        ev.data.fd = s->sock;
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sock, &ev) < 0) {
-                r = setup_failed(e, -errno, "epoll");
-                exec_session_free(s);
-                return r;
-        }
-        ev.data.fd = s->child_pidfd;
         if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->child_pidfd, &ev) < 0) {
                 r = setup_failed(e, -errno, "epoll");
                 exec_session_free(s);
@@ -643,13 +751,491 @@ int exec_session_start(const struct exec_target *t, char *const argv[], char *co
         *ret = s;
         return 0;
 
-fail_exe:
-        for (size_t i = 0; i < c.n_cg_tasks; i++)
-                close(c.cg_tasks[i]);
-        close(c.init_exe_fd);
-fail_seccomp:
-        security_seccomp_done(&c.seccomp);
+fail:
+        child_done_parent(&c);
         return r;
+}
+
+/* ---- the spawner ---------------------------------------------------------------- */
+
+/* A small process berthd forks early (while it is small) that makes the
+ * intermediates of health probes, so that berthd's event loop neither
+ * forks (copying its page tables, at 1,000 containers ~25 MB) nor does the
+ * host's set-up (pidfd, cgroup, confinement, rlimits) per probe. It clones
+ * each intermediate with CLONE_PARENT: the intermediate, and through
+ * berth-init's own CLONE_PARENT the workload, are berthd's children, as
+ * when berthd forks them itself, and everything after the set-up (waitid,
+ * pidfds, killing the group) is unchanged. One request at a time; nothing
+ * it does waits on a container. */
+
+#define SPAWNER_REQ_MAX (128 * 1024)
+#define SPAWNER_MAGIC 0x62727370u /* "brsp" */
+
+enum { SPAWNER_EXEC = 1, SPAWNER_SOCKET };
+enum { SPAWNER_F_TTY = 1, SPAWNER_F_HOME = 2, SPAWNER_F_USER = 4 };
+
+struct spawner_req {
+        uint32_t magic;
+        uint32_t type;
+        int32_t init_pid;
+        uint32_t flags;
+        uint64_t init_start;
+        uint32_t n_argv, n_env;
+        uint32_t stdio_mask; /* which of 0-2 came as fds (after the reply socket) */
+        uint32_t len;        /* of the strings that follow: name, user, workdir, argv..., env... */
+};
+
+struct exec_spawner {
+        pid_t pid;
+        int pidfd;
+        int sock;
+        bool dead;
+};
+
+static void spawner_reply(int sock, int type, int code, int fd, const char *text)
+{
+        struct spawn_msg m = { .type = type, .code = code };
+        snprintf(m.text, sizeof m.text, "%s", text ? text : "");
+        (void) send_with_fd(sock, &m, sizeof m, fd);
+}
+
+/* Strings: count NUL-terminated ones from *p within end. */
+static const char *next_str(const char **p, const char *end)
+{
+        const char *s = *p;
+        const char *z = s < end ? memchr(s, 0, (size_t) (end - s)) : NULL;
+        if (!z)
+                return NULL;
+        *p = z + 1;
+        return s;
+}
+
+static void spawner_exec(int main_sock, int init_exe, const char *state_dir, struct cgroup_manager **cache,
+                         const struct spawner_req *q, const char *strs, int reply, const int stdio[3])
+{
+        const char *p = strs, *end = strs + q->len;
+        const char *name = next_str(&p, end), *user = next_str(&p, end), *workdir = next_str(&p, end);
+        _cleanup_free_ char **argv = calloc(q->n_argv + 1, sizeof(char *));
+        _cleanup_free_ char **env = calloc(q->n_env + 1, sizeof(char *));
+        struct error e = { 0 };
+        if (!name || !user || !workdir || !argv || !env || q->n_argv == 0)
+                return spawner_reply(reply, EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+        for (uint32_t i = 0; i < q->n_argv; i++)
+                if (!(argv[i] = (char *) next_str(&p, end)))
+                        return spawner_reply(reply, EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+        for (uint32_t i = 0; i < q->n_env; i++)
+                if (!(env[i] = (char *) next_str(&p, end)))
+                        return spawner_reply(reply, EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+
+        struct exec_child c = {
+                .init_pidfd = -1,
+                .init_exe_fd = -1,
+                .go_fd = -1,
+                .tty = q->flags & SPAWNER_F_TTY,
+                .stdio = { stdio[0], stdio[1], stdio[2] },
+                .home_from_user = q->flags & SPAWNER_F_HOME,
+                .user = q->flags & SPAWNER_F_USER ? user : NULL,
+                .workdir = workdir,
+                .envp = env,
+        };
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL; /* stays NULL: cached */
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        _cleanup_strv_free_ char **join_argv = NULL;
+        int go[2] = { -1, -1 };
+        int r = host_prepare(name, q->init_pid, q->init_start, state_dir, cache, &c, &m, &cg, &e);
+        if (r < 0)
+                goto fail;
+        if (!(join_argv = join_argv_new(c.tty, argv))) {
+                r = setup_failed(&e, -ENOMEM, "command");
+                goto fail;
+        }
+        c.join_argv = join_argv;
+        c.init_exe_fd = fcntl(init_exe, F_DUPFD_CLOEXEC, 3);
+        if (c.init_exe_fd < 0) {
+                r = setup_failed(&e, -errno, "cannot use the shared copy of berth-init");
+                goto fail;
+        }
+        bool moved_itself = place_child(cg, &c);
+        if (pipe2(go, O_CLOEXEC) < 0) {
+                r = setup_failed(&e, -errno, "pipe");
+                goto fail;
+        }
+        /* A child of berthd, not of ours (see above). */
+        int pidfd = -1;
+        pid_t child = (pid_t) syscall(SYS_clone, CLONE_PARENT | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, NULL);
+        if (child < 0) {
+                r = setup_failed(&e, -errno, "clone");
+                goto fail;
+        }
+        if (child == 0) {
+                close(go[1]);
+                c.go_fd = go[0];
+                c.sock = reply;
+                intermediate_main(&c);
+        }
+        close(go[0]);
+        go[0] = -1;
+        child_done_parent(&c);
+        r = moved_itself ? 0 : cgroup_attach(cg, child);
+        if (r < 0)
+                r = setup_failed(&e, r, "container '%s': cannot join its cgroup", name);
+        else if ((r = settings_copy_rlimits(q->init_pid, child, &e)) < 0)
+                (void) error_wrap(&e, "container '%s'", name);
+        if (r < 0) {
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                spawner_reply(reply, EXEC_MSG_FAILED, e.code, -1, e.msg);
+                spawner_reply(main_sock, EXEC_MSG_ORPHAN, child, pidfd, NULL);
+                close(pidfd);
+                close(go[1]);
+                return;
+        }
+        /* berthd learns of its child before the child may do anything; if
+         * it gave up meanwhile (the send fails), the child goes and berthd
+         * reaps it from the spawner's own socket. */
+        struct spawn_msg cm = { .type = EXEC_MSG_CHILD, .code = child };
+        if (send_with_fd(reply, &cm, sizeof cm, pidfd) < 0) {
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                spawner_reply(main_sock, EXEC_MSG_ORPHAN, child, pidfd, NULL);
+        } else
+                (void) !write(go[1], "g", 1);
+        close(pidfd);
+        close(go[1]);
+        return;
+
+fail:
+        child_done_parent(&c);
+        if (go[0] >= 0)
+                close(go[0]);
+        if (go[1] >= 0)
+                close(go[1]);
+        spawner_reply(reply, EXEC_MSG_FAILED, e.code ? e.code : EIO, -1, e.msg);
+}
+
+/* A TCP socket in the network namespace of the container's init: joined
+ * and left again, no process made. */
+static void spawner_socket(int own_netns, const struct spawner_req *q, int reply)
+{
+        _cleanup_close_ int initfd = -1;
+        if (state_pidfd_verified(q->init_pid, q->init_start, &initfd) < 0)
+                return spawner_reply(reply, EXEC_MSG_SOCKET, ESRCH, -1, NULL);
+        if (setns(initfd, CLONE_NEWNET) < 0)
+                return spawner_reply(reply, EXEC_MSG_SOCKET, errno, -1, NULL);
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int err = s < 0 ? errno : 0;
+        if (setns(own_netns, CLONE_NEWNET) < 0)
+                _exit(1); /* never make anything in the wrong namespace: berthd starts another */
+        spawner_reply(reply, EXEC_MSG_SOCKET, err, s, NULL);
+        if (s >= 0)
+                close(s);
+}
+
+static _Noreturn void spawner_main(int sock, int init_exe, const char *state_dir)
+{
+        static char buf[sizeof(struct spawner_req) + SPAWNER_REQ_MAX];
+        struct cgroup_manager *cache = NULL;
+        int own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own_netns < 0)
+                _exit(1);
+        for (;;) {
+                int fds[4];
+                size_t n = 0;
+                char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+                struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                                     .msg_controllen = sizeof cbuf };
+                ssize_t k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        _exit(k == 0 ? 0 : 1); /* berthd is gone (or closed us) */
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+                                        int f;
+                                        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+                                        if (n < ELEMENTSOF(fds))
+                                                fds[n++] = f;
+                                        else
+                                                close(f);
+                                }
+                struct spawner_req q;
+                bool ok = (size_t) k >= sizeof q;
+                if (ok)
+                        memcpy(&q, buf, sizeof q);
+                ok = ok && q.magic == SPAWNER_MAGIC && q.len == (size_t) k - sizeof q && n >= 1;
+                int stdio[3] = { -1, -1, -1 };
+                size_t next = 1;
+                for (int i = 0; ok && i < 3; i++)
+                        if (q.stdio_mask & (1u << i)) {
+                                if (next >= n)
+                                        ok = false;
+                                else
+                                        stdio[i] = fds[next++];
+                        }
+                if (ok && q.type == SPAWNER_EXEC)
+                        spawner_exec(sock, init_exe, state_dir, &cache, &q, buf + sizeof q, fds[0], stdio);
+                else if (ok && q.type == SPAWNER_SOCKET)
+                        spawner_socket(own_netns, &q, fds[0]);
+                else if (n >= 1)
+                        spawner_reply(fds[0], EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+                for (size_t i = 0; i < n; i++)
+                        close(fds[i]);
+        }
+}
+
+int exec_spawner_new(int init_exe_fd, const char *state_dir, struct exec_spawner **ret)
+{
+        struct exec_spawner *sp = calloc(1, sizeof *sp);
+        if (!sp)
+                return -ENOMEM;
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                int r = -errno;
+                free(sp);
+                return r;
+        }
+        int one = 1, size = 4 * SPAWNER_REQ_MAX;
+        (void) setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+        (void) setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        (void) setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                free(sp);
+                return r;
+        }
+        if (pid == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                if (getppid() != parent)
+                        _exit(0);
+                (void) prctl(PR_SET_NAME, "berthd-probes", 0, 0, 0);
+                /* Only its socket and berth-init's copy: at 3 and 4. */
+                int a = fcntl(sv[1], F_DUPFD_CLOEXEC, 10), b = fcntl(init_exe_fd, F_DUPFD_CLOEXEC, 10);
+                if (a < 0 || b < 0 || dup3(a, 3, O_CLOEXEC) < 0 || dup3(b, 4, O_CLOEXEC) < 0 ||
+                    syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
+                        _exit(1);
+                spawner_main(3, 4, state_dir);
+        }
+        close(sv[1]);
+        sp->pid = pid;
+        sp->sock = sv[0];
+        sp->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        *ret = sp;
+        return 0;
+}
+
+struct exec_spawner *exec_spawner_free(struct exec_spawner *sp)
+{
+        if (!sp)
+                return NULL;
+        if (sp->sock >= 0)
+                close(sp->sock); /* it exits on EOF */
+        if (sp->pid > 0) {
+                if (sp->pidfd >= 0) {
+                        struct pollfd pf = { .fd = sp->pidfd, .events = POLLIN };
+                        if (poll(&pf, 1, 100) <= 0)
+                                (void) syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
+                }
+                reap(sp->pid);
+        }
+        if (sp->pidfd >= 0)
+                close(sp->pidfd);
+        free(sp);
+        return NULL;
+}
+
+int exec_spawner_fd(const struct exec_spawner *sp)
+{
+        return sp->sock;
+}
+
+bool exec_spawner_dead(const struct exec_spawner *sp)
+{
+        return sp->dead;
+}
+
+void exec_spawner_handle(struct exec_spawner *sp, void (*reap_later)(void *userdata, pid_t pid), void *userdata)
+{
+        for (int i = 0; i < 64 && !sp->dead; i++) {
+                struct spawn_msg m;
+                int fd = -1;
+                ssize_t k;
+                struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
+                union {
+                        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
+                        struct cmsghdr align;
+                } u;
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+                k = recvmsg(sp->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (k <= 0) {
+                        sp->dead = true;
+                        return;
+                }
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                                size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                                for (size_t j = 0; j < n; j++) {
+                                        int f;
+                                        memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof f);
+                                        if (fd < 0)
+                                                fd = f;
+                                        else
+                                                close(f);
+                                }
+                        }
+                /* An intermediate the spawner killed because its session was
+                 * gone: our child, to be reaped. */
+                if (k == (ssize_t) sizeof m && m.type == EXEC_MSG_ORPHAN && fd >= 0 && m.code > 0) {
+                        (void) syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+                        siginfo_t si = { 0 };
+                        if (!(waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)) {
+                                if (reap_later)
+                                        reap_later(userdata, (pid_t) m.code);
+                                else
+                                        reap((pid_t) m.code);
+                        }
+                }
+                if (fd >= 0)
+                        close(fd);
+        }
+}
+
+/* One request: the header, the strings, and the fds (the reply socket
+ * first). -EPIPE etc. when the spawner is gone (marked dead). */
+static int spawner_send(struct exec_spawner *sp, const struct spawner_req *q, const char *strs, const int *fds,
+                        size_t n)
+{
+        if (sp->dead)
+                return -EPIPE;
+        char cbuf[CMSG_SPACE(sizeof(int) * 4)] = { 0 };
+        struct iovec iov[2] = { { .iov_base = (void *) q, .iov_len = sizeof *q },
+                                { .iov_base = (void *) strs, .iov_len = q->len } };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = cbuf,
+                             .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+        /* Never waits: a spawner that does not take requests fails the probe. */
+        if (sendmsg(sp->sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                int r = -errno;
+                if (r != -EAGAIN)
+                        sp->dead = true;
+                return r;
+        }
+        return 0;
+}
+
+static int strs_add(char **buf, size_t *len, const char *s)
+{
+        size_t l = strlen(s) + 1;
+        if (*len + l > SPAWNER_REQ_MAX)
+                return -E2BIG;
+        char *n = realloc(*buf, *len + l);
+        if (!n)
+                return -ENOMEM;
+        memcpy(n + *len, s, l);
+        *buf = n;
+        *len += l;
+        return 0;
+}
+
+static int session_start_spawner(const struct exec_target *t, char *const argv[], char *const envp[],
+                                 const struct exec_opts *o, struct exec_session **ret, struct error *e)
+{
+        struct exec_child c = { .init_pidfd = -1, .init_exe_fd = -1, .go_fd = -1 };
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_(image_info_freep) struct image_info *img = NULL;
+        int r = process_prepare(t, envp, o, &c, &env, &img, e);
+        if (r < 0)
+                return r;
+        struct spawner_req q = {
+                .magic = SPAWNER_MAGIC,
+                .type = SPAWNER_EXEC,
+                .init_pid = t->init_pid,
+                .init_start = t->init_start,
+                .flags = (c.tty ? SPAWNER_F_TTY : 0) | (c.home_from_user ? SPAWNER_F_HOME : 0) |
+                         (c.user ? SPAWNER_F_USER : 0),
+        };
+        _cleanup_free_ char *strs = NULL;
+        size_t len = 0;
+        r = strs_add(&strs, &len, t->name);
+        if (r >= 0)
+                r = strs_add(&strs, &len, c.user ? c.user : "");
+        if (r >= 0)
+                r = strs_add(&strs, &len, c.workdir);
+        for (size_t i = 0; r >= 0 && argv[i]; i++, q.n_argv++)
+                r = strs_add(&strs, &len, argv[i]);
+        for (size_t i = 0; r >= 0 && env[i]; i++, q.n_env++)
+                r = strs_add(&strs, &len, env[i]);
+        if (r < 0)
+                return setup_failed(e, r, "container '%s': the command and environment are too large", t->name);
+        q.len = (uint32_t) len;
+
+        int sv[2];
+        struct exec_session *s = session_new(t, o->tty, sv, e);
+        if (!s)
+                return -e->code;
+        s->spawner = t->spawner->pid;
+        int fds[4] = { sv[1] };
+        size_t n = 1;
+        for (int i = 0; i < 3 && !o->tty; i++)
+                if (o->stdio[i] >= 0) {
+                        q.stdio_mask |= 1u << i;
+                        fds[n++] = o->stdio[i];
+                }
+        r = spawner_send(t->spawner, &q, strs, fds, n);
+        close(sv[1]);
+        if (r < 0) {
+                exec_session_free(s);
+                return setup_failed(e, r, "the probe spawner does not take requests");
+        }
+        *ret = s;
+        return 0;
+}
+
+int exec_spawner_socket_request(struct exec_spawner *sp, pid_t init_pid, uint64_t init_start, int *ret_fd)
+{
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+                return -errno;
+        struct spawner_req q = { .magic = SPAWNER_MAGIC, .type = SPAWNER_SOCKET, .init_pid = init_pid,
+                                 .init_start = init_start };
+        int r = spawner_send(sp, &q, "", &sv[1], 1);
+        close(sv[1]);
+        if (r < 0) {
+                close(sv[0]);
+                return r;
+        }
+        *ret_fd = sv[0];
+        return 0;
+}
+
+int exec_spawner_socket_take(int fd, int *ret_sock)
+{
+        struct spawn_msg m;
+        int s = -1;
+        int r = recv_with_fd(fd, &m, sizeof m, &s);
+        if (r == -EAGAIN || r == -EINTR)
+                return -EAGAIN;
+        if (r <= 0 || m.type != EXEC_MSG_SOCKET) {
+                if (s >= 0)
+                        close(s);
+                return r < 0 ? r : -EPROTO; /* EOF: the spawner went before it answered */
+        }
+        if (m.code != 0 || s < 0) {
+                if (s >= 0)
+                        close(s);
+                return m.code > 0 ? -m.code : -EPROTO;
+        }
+        *ret_sock = s;
+        return 0;
 }
 
 static int64_t now_ms(void)

@@ -13,6 +13,8 @@
 #include "spec.h"
 
 
+struct exec_spawner;
+
 struct exec_target {
         const char *name;                  /* the container (its cgroup is berth/NAME) */
         pid_t init_pid;                    /* its init, from the state record */
@@ -25,6 +27,10 @@ struct exec_target {
          * this instead of waited for: berthd's event loop reaps it then. */
         void (*reap_later)(void *userdata, pid_t pid);
         void *reap_userdata;
+        /* Optional (berthd's probes): the set-up happens in this spawner
+         * (below), not in the caller, which then neither forks nor reads
+         * the container's cgroup and confinement. */
+        struct exec_spawner *spawner;
 };
 
 struct exec_opts {
@@ -82,3 +88,30 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
 
 /* The exit code a shell tool reports for an exec_spawn() failure. */
 int exec_exit_code(int r);
+
+/* The spawner: a small long-lived child of the caller (berthd forks it
+ * early, while it is small) that does the host's side of exec sessions
+ * (verified pidfd, cgroup, confinement, rlimits) and clones each
+ * intermediate with CLONE_PARENT, so that the caller's loop never forks
+ * and the processes are still the caller's children; and makes sockets in
+ * a container's network namespace (tcp/http probes) without a process.
+ * One request at a time; nothing it does waits on a container.
+ * init_exe_fd: the sealed berth-init copy it executes (it keeps a dup). */
+int exec_spawner_new(int init_exe_fd, const char *state_dir, struct exec_spawner **ret);
+/* Closes its socket (it exits), reaps it. NULL-safe, returns NULL. */
+struct exec_spawner *exec_spawner_free(struct exec_spawner *sp);
+/* Watch for EPOLLIN: intermediates handed back (their session was freed
+ * before the spawner could name them), and the spawner's end. */
+int exec_spawner_fd(const struct exec_spawner *sp);
+/* Reaps (or hands to reap_later) what the spawner handed back; notices its
+ * end. Non-blocking. */
+void exec_spawner_handle(struct exec_spawner *sp, void (*reap_later)(void *userdata, pid_t pid), void *userdata);
+/* The spawner is gone (or refused a request): free it, make another. */
+bool exec_spawner_dead(const struct exec_spawner *sp);
+/* Asks for a TCP socket (SOCK_NONBLOCK | SOCK_CLOEXEC) made in the network
+ * namespace of the init (pid, start verified). *ret_fd: readable once the
+ * answer is in (owned by the caller); then exec_spawner_socket_take(). */
+int exec_spawner_socket_request(struct exec_spawner *sp, pid_t init_pid, uint64_t init_start, int *ret_fd);
+/* 0 and *ret_sock; -EAGAIN: not yet; -ESRCH: the container is not
+ * running; other -errno: it failed. */
+int exec_spawner_socket_take(int fd, int *ret_sock);

@@ -95,9 +95,12 @@ struct health_probe {
         size_t out_len;
         char *cg_name;
         pid_t init_pid;
+        struct cgroup_manager **cgroup_cache;
+        unsigned *cgroup_cache_gen;
 
         /* tcp, http */
         int sock;
+        int sock_req; /* the spawner's answer to a socket request, until it came */
         bool connected;
         struct sockaddr_in sa;
         uint16_t want_status;
@@ -230,27 +233,39 @@ static int socket_in_netns(const struct exec_target *t, int *ret)
         return 0;
 }
 
+/* The socket is there: connect (non-blocking) and watch. */
+static void do_connect(struct health_probe *p)
+{
+        char addr[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &p->sa.sin_addr, addr, sizeof addr);
+        unsigned port = ntohs(p->sa.sin_port);
+        int r;
+        if (connect(p->sock, (struct sockaddr *) &p->sa, sizeof p->sa) < 0 && errno != EINPROGRESS)
+                return finish(p, false, "connect to %s:%u: %s", addr, port, strerror(errno));
+        if ((r = watch(p, p->sock, EPOLLOUT, EPOLL_CTL_ADD)) < 0)
+                return finish(p, false, "epoll: %s", strerror(-r));
+}
+
+static void socket_made(struct health_probe *p, int r)
+{
+        if (r == -ESRCH)
+                return finish(p, false, "container '%s' is not running", p->cg_name ? p->cg_name : "?");
+        if (r < 0)
+                return finish(p, false, "cannot create a socket: %s", strerror(-r));
+        do_connect(p);
+}
+
 static void start_connect(struct health_probe *p, const struct health_target *t, const struct spec_health *h)
 {
         const struct spec_container *c = t->exec.spec;
         p->sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(h->tcp_port) };
-        int r;
-        if (c->net_mode == NET_BRIDGE && !spec_container_external_net(c) && t->address.s_addr) {
+        bool in_netns = false;
+        if (c->net_mode == NET_BRIDGE && !spec_container_external_net(c) && t->address.s_addr)
                 p->sa.sin_addr = t->address;
-                p->sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-                r = p->sock < 0 ? -errno : 0;
-        } else {
+        else {
                 p->sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                if (c->net_mode == NET_HOST) {
-                        p->sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-                        r = p->sock < 0 ? -errno : 0;
-                } else
-                        r = socket_in_netns(&t->exec, &p->sock);
+                in_netns = c->net_mode != NET_HOST;
         }
-        if (r == -ESRCH)
-                return finish(p, false, "container '%s' is not running", t->exec.name);
-        if (r < 0)
-                return finish(p, false, "cannot create a socket: %s", strerror(-r));
         char addr[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &p->sa.sin_addr, addr, sizeof addr);
         if (p->kind == PROBE_HTTP) {
@@ -260,10 +275,34 @@ static void start_connect(struct health_probe *p, const struct health_target *t,
                 if (n < 0 || (size_t) n >= sizeof p->request)
                         return finish(p, false, "http path too long");
         }
-        if (connect(p->sock, (struct sockaddr *) &p->sa, sizeof p->sa) < 0 && errno != EINPROGRESS)
-                return finish(p, false, "connect to %s:%u: %s", addr, (unsigned) h->tcp_port, strerror(errno));
-        if ((r = watch(p, p->sock, EPOLLOUT, EPOLL_CTL_ADD)) < 0)
-                return finish(p, false, "epoll: %s", strerror(-r));
+        int r;
+        if (in_netns && t->exec.spawner) {
+                /* Made by the spawner (it joins the namespace and comes
+                 * back; no process per probe): the answer is one more fd. */
+                r = exec_spawner_socket_request(t->exec.spawner, t->exec.init_pid, t->exec.init_start, &p->sock_req);
+                if (r < 0)
+                        return finish(p, false, "cannot create a socket: the probe spawner: %s", strerror(-r));
+                if ((r = watch(p, p->sock_req, EPOLLIN, EPOLL_CTL_ADD)) < 0)
+                        return finish(p, false, "epoll: %s", strerror(-r));
+                return;
+        }
+        if (in_netns)
+                r = socket_in_netns(&t->exec, &p->sock);
+        else {
+                p->sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                r = p->sock < 0 ? -errno : 0;
+        }
+        socket_made(p, r);
+}
+
+static void handle_sock_req(struct health_probe *p)
+{
+        int r = exec_spawner_socket_take(p->sock_req, &p->sock);
+        if (r == -EAGAIN)
+                return;
+        (void) epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->sock_req, NULL);
+        close_fd(&p->sock_req);
+        socket_made(p, r);
 }
 
 static void command_failed(struct health_probe *p, int r, const char *err)
@@ -276,8 +315,6 @@ static void command_failed(struct health_probe *p, int r, const char *err)
 
 static void start_command(struct health_probe *p, const struct health_target *t, const struct spec_health *h)
 {
-        p->cg_name = strdup(t->exec.name);
-        p->init_pid = t->exec.init_pid;
         int in[2], out[2];
         if (pipe2(in, O_CLOEXEC) < 0)
                 return finish(p, false, "pipe: %s", strerror(errno));
@@ -308,7 +345,11 @@ int health_probe_start(const struct health_target *t, const struct spec_health *
         if (!p)
                 return -ENOMEM;
         p->pid = -1;
-        p->pidfd = p->out_fd = p->sock = -1;
+        p->pidfd = p->out_fd = p->sock = p->sock_req = -1;
+        p->cgroup_cache = t->cgroup_cache;
+        p->cgroup_cache_gen = t->cgroup_cache_gen;
+        p->cg_name = strdup(t->exec.name);
+        p->init_pid = t->exec.init_pid;
         p->reap_later = t->exec.reap_later;
         p->reap_userdata = t->exec.reap_userdata;
         p->res.exit_status = -1;
@@ -364,8 +405,16 @@ static size_t group_members(const struct health_probe *p, pid_t pgid, pid_t *out
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0, found = 0;
-        if (!p->cg_name || cgroup_open_manager_of(p->init_pid, p->cg_name, &m) < 0 ||
-            cgroup_open_existing(m, p->cg_name, &cg) < 0 || cgroup_pids(cg, &pids, &n) < 0)
+        if (!p->cg_name)
+                return 0;
+        /* berthd's probes keep the manager: the mount table is read again
+         * only when the container's cgroup base differs from the last one. */
+        int r = p->cgroup_cache ? cgroup_manager_of_cached(p->init_pid, p->cg_name, p->cgroup_cache)
+                                : cgroup_open_manager_of(p->init_pid, p->cg_name, &m);
+        if (r > 0 && p->cgroup_cache_gen)
+                (*p->cgroup_cache_gen)++; /* replaced: the owner's per-container checks are stale */
+        if (r < 0 || cgroup_open_existing(p->cgroup_cache ? *p->cgroup_cache : m, p->cg_name, &cg) < 0 ||
+            cgroup_pids(cg, &pids, &n) < 0)
                 return 0;
         for (size_t i = 0; i < n && found < max; i++) {
                 char path[64], buf[512];
@@ -536,6 +585,8 @@ int health_probe_handle(struct health_probe *p, uint32_t revents)
         for (int i = 0; i < n && !p->done; i++) {
                 if (p->kind == PROBE_COMMAND)
                         handle_command(p, evs[i].data.fd);
+                else if (p->sock_req >= 0 && evs[i].data.fd == p->sock_req)
+                        handle_sock_req(p);
                 else if (evs[i].data.fd == p->sock)
                         handle_socket(p, evs[i].events);
         }
@@ -578,6 +629,7 @@ struct health_probe *health_probe_free(struct health_probe *p)
         close_fd(&p->pidfd);
         close_fd(&p->out_fd);
         close_fd(&p->sock);
+        close_fd(&p->sock_req);
         close_fd(&p->epfd);
         close_fd(&p->evfd);
         free(p->cg_name);

@@ -64,8 +64,16 @@ const char *health_status_to_string(health_status_t s); /* "starting", "healthy"
 /* ---- probes ---------------------------------------------------------------------- */
 
 struct health_target {
-        struct exec_target exec;  /* the container: name, init pid + start, spec */
+        struct exec_target exec;  /* the container: name, init pid + start, spec;
+                                   * exec.spawner (optional): command probes are set
+                                   * up there, and sockets in the container's network
+                                   * namespace are made there, not by a fork of ours */
         struct in_addr address;   /* a bridged container's address, else INADDR_ANY */
+        /* Optional: a cgroup manager kept between probes
+         * (cgroup_manager_of_cached), for the look for a probe's leftovers
+         * after it ends; NULL: opened per probe. */
+        struct cgroup_manager **cgroup_cache;
+        unsigned *cgroup_cache_gen; /* with cgroup_cache: bumped when it is replaced */
 };
 
 struct health_probe;

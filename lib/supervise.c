@@ -686,6 +686,10 @@ int manager_new(sd_event *e, const struct manager_options *o, struct manager **r
                 r = sd_event_source_set_enabled(m->dispatch_src, SD_EVENT_OFF);
         if (r == 0)
                 r = manager_snapshot_schedule(m);
+        /* Now, while berthd is small: each probe's clone copies the
+         * spawner's page tables, not berthd's. */
+        if (r == 0)
+                (void) manager_spawner(m);
         if (r < 0) {
                 manager_free(m);
                 return r;
@@ -707,6 +711,7 @@ struct manager *manager_free(struct manager *m)
         m->machines = machine_bus_free(m->machines);
         m->order_graph = order_graph_free(m->order_graph);
         m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);
+        manager_spawner_free(m);
         state_last_good_free(m->last_good);
         m->last_good = NULL;
         low_fds_release(m);

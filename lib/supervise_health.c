@@ -98,6 +98,45 @@ static void reap_later(void *userdata, pid_t pid)
         }
 }
 
+static int on_spawner_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        (void) s;
+        (void) fd;
+        (void) revents;
+        struct manager *m = userdata;
+        exec_spawner_handle(m->spawner, reap_later, m);
+        if (exec_spawner_dead(m->spawner))
+                m->spawner_src = sd_event_source_disable_unref(m->spawner_src);
+        return 0;
+}
+
+void manager_spawner_free(struct manager *m)
+{
+        m->spawner_src = sd_event_source_disable_unref(m->spawner_src);
+        m->spawner = exec_spawner_free(m->spawner);
+}
+
+struct exec_spawner *manager_spawner(struct manager *m)
+{
+        if (m->spawner && !exec_spawner_dead(m->spawner))
+                return m->spawner;
+        if (m->spawner)
+                log_warning("the probe spawner %s: starting another", "is gone");
+        manager_spawner_free(m);
+        int r = exec_spawner_new(m->o.init_exe_fd, m->o.state_dir, &m->spawner);
+        if (r < 0) {
+                log_warning_errno(r, "cannot start the probe spawner: %m; probes are set up by berthd itself");
+                return NULL;
+        }
+        r = sd_event_add_io(m->event, &m->spawner_src, exec_spawner_fd(m->spawner), EPOLLIN, on_spawner_io, m);
+        if (r < 0) {
+                log_warning_errno(r, "cannot watch the probe spawner: %m; probes are set up by berthd itself");
+                manager_spawner_free(m);
+                return NULL;
+        }
+        return m->spawner;
+}
+
 /* A frozen container's probes are suspended (berthctl freeze): they could
  * not run, and a verdict on a container that is paused on purpose would
  * be a lie. */
@@ -145,7 +184,10 @@ static void health_probe_now(struct unit *u)
                                              .state_dir = m->o.state_dir,
                                              .init_exe = &m->o.init_exe_fd,
                                              .reap_later = reap_later,
-                                             .reap_userdata = m } };
+                                             .reap_userdata = m,
+                                             .spawner = manager_spawner(m) },
+                                    .cgroup_cache = &m->cgroup_cache,
+                                    .cgroup_cache_gen = &m->cgroup_cache_gen };
         if (u->address[0])
                 (void) inet_pton(AF_INET, u->address, &t.address);
         if (health_probe_start(&t, unit_health(u), &u->probe) < 0) {

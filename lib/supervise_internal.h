@@ -173,6 +173,10 @@ struct manager {
         struct cgroup_manager *cgroup_cache; /* unit_cgroup_manager()'s (cgroup_manager_of_cached) */
         unsigned cgroup_cache_gen;           /* bumped when cgroup_cache is replaced */
         struct state_last_good *last_good;   /* what STATE/last-good's generations hold (state.h) */
+        /* Sets up command probes and makes their sockets (exec.h), forked
+         * early; another when it is gone (supervise_health.c). */
+        struct exec_spawner *spawner;
+        sd_event_source *spawner_src;
         char boot_id[40];                    /* this boot's, read once ("" when unreadable) */
         int low_fds[8];                      /* kept free for libnftables: see nat_call() */
         bool nat_clean;                      /* our NAT table is known to be absent */
@@ -259,6 +263,10 @@ const struct spec_health *unit_health(const struct unit *u);
 /* Reads the image's Healthcheck again (after a start or a reload). */
 void unit_image_health_load(struct unit *u);
 void health_follow_spec(struct unit *u);
+/* The probes' spawner, made (again) when there is none or it is gone;
+ * NULL when it cannot be made (probes then set up in berthd itself). */
+struct exec_spawner *manager_spawner(struct manager *m);
+void manager_spawner_free(struct manager *m);
 
 /* supervise_reload.c */
 int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan, json_object **ret_errors);

@@ -3,7 +3,8 @@
 # after retries and restarted, start-period, probe timeout killing the probe
 # tree, after/requires gated on health, on-failure none and stop, a probe
 # command that does not exist, a tcp probe on a bridge in 198.19.x, check's
-# interval < timeout, and a bounded soak of many probed containers.
+# interval < timeout, a stuck probe spawner that delays neither restarts nor
+# answers, and a bounded soak of many probed containers.
 # Every check runs its own berthd on private conf/run directories below one
 # mktemp -d (one state directory, so the busybox template is built once),
 # with containers named bth<pid>-*. Waits are bounded polls of `berthctl
@@ -410,6 +411,66 @@ t_frozen() {
   daemon_stop
 }
 
+# ---- 14. a stuck probe set-up never delays supervision -------------------------------------------
+
+# berthd sets probes up (and makes their sockets in a container's network
+# namespace) in its spawner process, never on its event loop. With the
+# spawner stopped (SIGSTOP: a fork that never ends), probes time out while
+# another container that exits every second is restarted on time and
+# berthd answers; after SIGCONT what it made for probes nobody waits for
+# any more is reaped (no zombie left); killed, another spawner takes over.
+spawner_of() { ps -o pid=,comm= --ppid "$1" | awk '$2 == "berthd-probes" { print $1 }'; }
+zombies_of() { ps -o stat= --ppid "$1" | grep -c '^Z'; }
+# gaps NAME T0_USEC: "STARTS MAX_MS": starts after T0 and the longest
+# exited → started gap among them
+restart_gaps() {
+  events "$1" | awk -v t0="$2" '$1 >= t0 && $2 == "exited" { ex = $1 }
+    $1 >= t0 && $2 == "started" { n++; if (ex) { g = ($1 - ex) / 1000; if (g > m) m = g; ex = 0 } }
+    END { printf "%d %d\n", n, m }'
+}
+t_spawner_stuck() {
+  env_new stuck
+  container "$P-p" "$(cmd "$LOOP")" 'autostart = true' 'network { mode = "none" }' \
+    'health { command = { "true" } interval = 300ms timeout = 200ms retries = 100 on-failure = "none" }'
+  container "$P-q" 'command = { "/usr/sbin/httpd", "-f", "-p", "8080", "-h", "/var" }' 'autostart = true' \
+    'network { mode = "none" }' 'health { tcp = 8080 interval = 300ms timeout = 200ms retries = 100 on-failure = "none" }'
+  container "$P-e" 'command = { "/bin/sh", "-c", "sleep 1; exit 1" }' 'autostart = true' 'restart = "always"' \
+    'restart-delay = 200ms' 'restart-max-delay = 200ms' 'restart-limit = 0' 'network { mode = "none" }'
+  daemon_start
+  check "stuck spawner: both probed containers healthy" \
+    wait_until 30 eval 'running_healthy "$P-p" && running_healthy "$P-q"'
+  local sp sp2 t0 g n gap
+  sp=$(spawner_of "$DPID")
+  check "stuck spawner: berthd has one spawner child (berthd-probes)" test -n "$sp"
+  [ -n "$sp" ] || { daemon_stop; return; }
+  kill -STOP "$sp"
+  t0=$(($(date +%s%N) / 1000))
+  sleep 4
+  check "stuck spawner: berthd answers within 2 s" eval 'BERTH_SOCKET=$D/run/control.sock timeout 2 "$CTL" ls >/dev/null 2>&1'
+  check "stuck spawner: the command probe times out" eval 'probes "$P-p" | head -n1 | grep -q "^0 .*timed out"'
+  check "stuck spawner: the tcp probe times out" eval 'probes "$P-q" | head -n1 | grep -q "^0 .*timed out"'
+  g=$(restart_gaps "$P-e" "$t0")
+  n=${g% *} gap=${g#* }
+  note "stuck spawner: $n starts of $P-e in 4 s, longest exited → started $gap ms (restart-delay 200ms)"
+  check "stuck spawner: the exiting container was restarted on time ($n starts, gap $gap ms < 2000)" \
+    eval '[ "$n" -ge 2 ] && [ "$gap" -lt 2000 ]'
+  kill -CONT "$sp"
+  check "stuck spawner: healthy again after SIGCONT" \
+    wait_until 20 eval 'running_healthy "$P-p" && running_healthy "$P-q"'
+  sleep 1
+  check "stuck spawner: no zombie child of berthd left ($(zombies_of "$DPID"))" \
+    wait_until 10 eval '[ "$(zombies_of "$DPID")" = 0 ]'
+  kill -KILL "$sp"
+  check "stuck spawner: killed, another spawner takes over" \
+    wait_until 20 eval 'sp2=$(spawner_of "$DPID"); [ -n "$sp2" ] && [ "$sp2" != "$sp" ]'
+  local newest
+  newest=$(($(date +%s%N) / 1000))
+  check "stuck spawner: probes pass again through the new spawner" wait_until 20 eval \
+    '[ "$(inspect "$P-p" | "$PY" -c "import json, sys; p = json.load(sys.stdin)[\"health_probes\"][0]; print(int(p[\"ok\"] and p[\"time_usec\"] > $newest))" 2>/dev/null)" = 1 ]'
+  check "stuck spawner: no zombie child of berthd left" wait_until 10 eval '[ "$(zombies_of "$DPID")" = 0 ]'
+  daemon_stop
+}
+
 # ---- 10. soak ----------------------------------------------------------------------------------------
 
 # cpu_ticks PID: utime + stime
@@ -510,6 +571,7 @@ else
   t_reload_health
   t_adopt_health
   t_frozen
+  t_spawner_stuck
   t_soak
 fi
 
