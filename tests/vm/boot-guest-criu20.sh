@@ -42,12 +42,17 @@ container crcount {
     restart   = "on-failure"
     network { bridge = "crnet"  address = "198.18.20.5" }
     limits { memory = 64M  pids = 64 }
+    health { tcp = 7000  http = "/count"  interval = 2s  timeout = 1s }
 }
 C
 systemctl reload berthd
 check "crcount runs" until_ok 60 sh -c '[ "$(berthctl inspect crcount 2>/dev/null | tr -d " \n" | grep -o "\"state\":\"[a-z]*\"" | head -n1 | cut -d\" -f4)" = running ]'
 check "its listener answers on 198.18.20.5:7000" until_ok 20 sh -c "[ -n \"\$(bash -c 'exec 3<>/dev/tcp/198.18.20.5/7000 && printf \"GET /count HTTP/1.0\r\n\r\n\" >&3 && cat <&3' 2>/dev/null)\" ]"
 pid=$(cpid crcount)
+# The httpd's pid inside the container's pid namespace (the last NSpid field).
+hpid() { local p i; i=$(cpid crcount); for p in $(pgrep -x httpd); do [ "$(readlink /proc/$p/ns/pid)" = "$(readlink /proc/$i/ns/pid)" ] && awk '/^NSpid:/ {print $NF}' /proc/$p/status; done | head -n1; }
+hp0=$(hpid)
+check "crcount is healthy before the checkpoint" until_ok 30 sh -c '[ "$(berthctl ls | awk "\$1 == \"crcount\" {print \$3}")" = healthy ]'
 echo "# init $pid: fds $(ls -l /proc/$pid/fd 2>/dev/null | awk 'NR>1 {print $9 $10 $11}' | tr '\n' ' ')"
 sleep 2
 before=$(http_get 198.18.20.5 7000 count)
@@ -75,6 +80,9 @@ else
       sh -c "[ -n '$after' ] && [ '$after' -gt '$c1' ] && [ '$after' -lt \$(( $c1 + 30 )) ]"
     check "the restored counter's output reaches berthctl logs" until_ok 10 sh -c "berthctl logs crcount | tail -n 3 | grep -q 'count $((c1 + 2))\|count $((c1 + 3))\|count $((c1 + 4))'"
     npid=$(cpid crcount)
+    check "the httpd has the same pid inside the container ($hp0, now '$(hpid)')" test -n "$hp0" -a "$(hpid)" = "$hp0"
+    check "the health checks go on after the restore: healthy ($(berthctl ls | awk '$1 == "crcount"'))" \
+      until_ok 30 sh -c '[ "$(berthctl ls | awk "\$1 == \"crcount\" {print \$3}")" = healthy ]'
     check "the restored init is the monitor's child" sh -c "[ \"\$(ps -o comm= -p \$(ps -o ppid= -p $npid))\" = berth-monitor ]"
     check "its cgroup is berth's, with the memory limit (64M)" sh -c "cg=\$(sed -n 's/^0:://p' /proc/$npid/cgroup); [ \"\$(cat /sys/fs/cgroup\$cg/memory.max)\" = 67108864 ]"
     check "berthctl exec joins the restored container" sh -c '[ "$(berthctl exec crcount -- cat /www/count)" -gt 0 ]'
