@@ -118,7 +118,7 @@ int cgroup_manager_of_cached(pid_t pid, const char *name, struct cgroup_manager 
         m->of_text = TAKE_PTR(out);
         cgroup_manager_free(*cache);
         *cache = m;
-        return 0;
+        return 1;
 }
 
 int cgroup_name_is_frozen(const struct cgroup_manager *m, const char *name)

@@ -43,7 +43,7 @@ int cgroup_open_manager_of(pid_t pid, const char *name, struct cgroup_manager **
 /* cgroup_open_manager_of() for many containers in a row: *cache (NULL at
  * first, the caller frees it) is kept while PID's B is the one it was made
  * for, else replaced; so a run over containers of one berthd reads the
- * mount table once. 0 or -errno (*cache unchanged). */
+ * mount table once. 0 (kept), 1 (replaced) or -errno (*cache unchanged). */
 int cgroup_manager_of_cached(pid_t pid, const char *name, struct cgroup_manager **cache);
 /* cgroup_is_frozen() of B/berth/<name> without opening the cgroup: one
  * read of the freezer's file. 0 when it or the freezer does not exist. */

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -191,6 +192,50 @@ int cgroup_read_at(int dfd, const char *file, char **ret)
 {
         /* cgroupfs files report size 0: util reads them in chunks, up to 1 MiB. */
         return read_file_at(dfd, file, 1u << 20, ret, NULL);
+}
+
+static int read_small(int dfd, const char *path, char *buf, size_t size)
+{
+        int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        ssize_t k;
+        do
+                k = read(fd, buf, size - 1);
+        while (k < 0 && errno == EINTR);
+        int r = k < 0 ? -errno : 0;
+        close(fd);
+        buf[k > 0 ? k : 0] = 0;
+        return r;
+}
+
+void cgroup_below_close(int *dfd)
+{
+        if (*dfd > 0)
+                close(*dfd - 1);
+        *dfd = 0;
+}
+
+int cgroup_read_small_below(int *dfd, const char *dir, const char *name, const char *file, char *buf, size_t size)
+{
+        char rel[PATH_MAX];
+        if (size < 2 || snprintf(rel, sizeof rel, "%s/%s", name, file) >= (int) sizeof rel)
+                return -ENAMETOOLONG;
+        for (int attempt = 0; attempt < 2; attempt++) {
+                if (*dfd <= 0) {
+                        int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (fd < 0)
+                                return -errno;
+                        *dfd = fd + 1;
+                }
+                int r = read_small(*dfd - 1, rel, buf, size);
+                if (r != -ENOENT)
+                        return r;
+                /* DIR itself may have been removed and made again: our fd
+                 * then names the old, empty one. Once more by path. */
+                cgroup_below_close(dfd);
+        }
+        return -ENOENT;
 }
 
 int cgroup_read_u64_at(int dfd, const char *file, uint64_t *ret)

@@ -38,6 +38,13 @@ int cgroup_write_at(int dfd, const char *file, const char *value);
 int cgroup_read_at(int dfd, const char *file, char **ret);        /* up to 1 MiB */
 int cgroup_read_u64_at(int dfd, const char *file, uint64_t *ret); /* "max" → UINT64_MAX */
 bool cgroup_file_exists_at(int dfd, const char *file);
+/* The first SIZE-1 bytes of DIR/NAME/FILE (NUL-terminated), read through
+ * *dfd: an O_PATH fd of DIR opened on first use (*dfd 0: not yet; the fd
+ * is kept as fd + 1 so that a zeroed struct means "not opened") and again
+ * when DIR was replaced. For a value read of many cgroups in a row (ls):
+ * one short path walk instead of the whole one. -ENOENT when absent. */
+int cgroup_read_small_below(int *dfd, const char *dir, const char *name, const char *file, char *buf, size_t size);
+void cgroup_below_close(int *dfd);
 
 /* Journal of writes made by one apply call, for rolling back on failure. */
 struct cgroup_undo {

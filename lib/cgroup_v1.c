@@ -2,6 +2,7 @@
  * B per hierarchy, and a directory fd per hierarchy for each cgroup. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 struct v1_manager {
         struct cgroup_manager m;
         char *base[CG_N]; /* directory of B per controller (NULL when not mounted) */
+        int frozen_dfd;   /* B/berth of the freezer (cgroup_read_small_below) */
 };
 
 struct v1_cgroup {
@@ -137,6 +139,7 @@ static void v1_done(struct cgroup_manager *m)
 {
         for (int c = 0; c < CG_N; c++)
                 free(v1m(m)->base[c]);
+        cgroup_below_close(&v1m(m)->frozen_dfd);
 }
 
 /* The memory hierarchy's (else the first one's): what callers show. */
@@ -474,11 +477,10 @@ static int v1_name_is_frozen(const struct cgroup_manager *m, const char *name)
         const char *b = v1m(m)->base[CG_FREEZER];
         if (!b)
                 return 0;
-        _cleanup_free_ char *p = strdup_printf("%s/berth/%s/freezer.state", b, name);
-        _cleanup_free_ char *s = NULL;
-        if (!p)
-                return -ENOMEM;
-        int r = cgroup_read_at(AT_FDCWD, p, &s);
+        char dir[PATH_MAX], s[16];
+        if (snprintf(dir, sizeof dir, "%s/berth", b) >= (int) sizeof dir)
+                return -ENAMETOOLONG;
+        int r = cgroup_read_small_below(&v1m(m)->frozen_dfd, dir, name, "freezer.state", s, sizeof s);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

@@ -2,6 +2,7 @@
  * cgroup and base B, and one directory fd per cgroup. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/bpf.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct v2_manager {
         char *own;  /* absolute directory of the own cgroup */
         char *base; /* B */
         bool base_is_root;
+        int frozen_dfd; /* B/berth (cgroup_read_small_below) */
 };
 
 struct v2_cgroup {
@@ -123,6 +125,7 @@ static void v2_done(struct cgroup_manager *m)
 {
         free(v2m(m)->own);
         free(v2m(m)->base);
+        cgroup_below_close(&v2m(m)->frozen_dfd);
 }
 
 static const char *v2_base(const struct cgroup_manager *m)
@@ -545,11 +548,10 @@ static int v2_is_frozen(struct cgroup *cg)
 
 static int v2_name_is_frozen(const struct cgroup_manager *m, const char *name)
 {
-        _cleanup_free_ char *p = strdup_printf("%s/berth/%s/cgroup.freeze", v2m(m)->base, name);
-        _cleanup_free_ char *s = NULL;
-        if (!p)
-                return -ENOMEM;
-        int r = cgroup_read_at(AT_FDCWD, p, &s);
+        char dir[PATH_MAX], s[8];
+        if (snprintf(dir, sizeof dir, "%s/berth", v2m(m)->base) >= (int) sizeof dir)
+                return -ENAMETOOLONG;
+        int r = cgroup_read_small_below(&v2m(m)->frozen_dfd, dir, name, "cgroup.freeze", s, sizeof s);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

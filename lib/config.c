@@ -730,7 +730,7 @@ static void read_attachments(struct ctx *x, const struct scan *scan, int rec, st
                         err(x, b->line, "network '%s': more than %d extra networks", b->title, SPEC_ATTACH_MAX);
                         continue;
                 }
-                struct spec_attach a = { .address_auto = true, .line = b->line };
+                struct spec_attach a = { .address_auto = true, .mode = NET_BRIDGE, .line = b->line };
                 bool twice = streq_ptr(c->network, b->title);
                 for (size_t k = 0; k < c->n_attach && !twice; k++)
                         twice = streq(c->attach[k].network, b->title);
@@ -746,21 +746,74 @@ static void read_attachments(struct ctx *x, const struct scan *scan, int rec, st
                         else
                                 hi = mid;
                 }
+                const char *address_text = NULL;
+                size_t errors = x->d->n; /* one reported: left out, so the set's checks add nothing to it */
                 for (size_t k = lo; k < scan->n_entries && scan->entries[k].rec == (int) i; k++) {
                         const struct scan_entry *e = &scan->entries[k];
-                        if (!streq(e->key, "address"))
-                                err(x, e->line, "unknown key '%s' in network '%s' (only address)", e->key, b->title);
-                        else if (a.line_address)
+                        if (streq(e->key, "mode")) {
+                                if (a.line_mode)
+                                        err(x, e->line, "network '%s'.mode: set twice (first at line %d)", b->title,
+                                            a.line_mode);
+                                else if (streq(e->value, "bridge") || streq(e->value, "macvlan") ||
+                                         streq(e->value, "ipvlan")) {
+                                        a.mode = streq(e->value, "bridge")    ? NET_BRIDGE
+                                                 : streq(e->value, "macvlan") ? NET_MACVLAN
+                                                                              : NET_IPVLAN;
+                                        a.line_mode = e->line;
+                                } else
+                                        err(x, e->line, "network '%s'.mode: '%s' is not bridge, macvlan or ipvlan "
+                                            "(an extra interface)", b->title, e->value);
+                                continue;
+                        }
+                        if (!streq(e->key, "address")) {
+                                err(x, e->line, "unknown key '%s' in network '%s' (only address and mode)", e->key,
+                                    b->title);
+                                continue;
+                        }
+                        if (a.line_address) {
                                 err(x, e->line, "network '%s'.address: set twice (first at line %d)", b->title,
                                     a.line_address);
-                        else if (!streq(e->value, "auto") && parse_ipv4(e->value, &a.address) < 0)
+                                continue;
+                        }
+                        a.line_address = e->line;
+                        address_text = e->value;
+                        if (streq(e->value, "auto"))
+                                continue;
+                        a.address_auto = false;
+                        if (streq(e->value, "dhcp")) {
+                                a.address_dhcp = true;
+                                continue;
+                        }
+                        char buf[32];
+                        snprintf(buf, sizeof buf, "%s", e->value);
+                        char *slash = strchr(buf, '/');
+                        if (slash) {
+                                *slash = 0;
+                                char *end = NULL;
+                                errno = 0;
+                                unsigned long v = strtoul(slash + 1, &end, 10);
+                                if (errno || !end || *end || end == slash + 1 || v < 1 || v > 32) {
+                                        err(x, e->line, "network '%s'.address: '%s': the prefix is not 1 to 32",
+                                            b->title, e->value);
+                                        continue;
+                                }
+                                a.address_prefix = (uint8_t) v;
+                        }
+                        if (parse_ipv4(buf, &a.address) < 0)
                                 err(x, e->line, "network '%s'.address: '%s' is not an IPv4 address (or auto)",
                                     b->title, e->value);
-                        else {
-                                a.address_auto = streq(e->value, "auto");
-                                a.line_address = e->line;
-                        }
                 }
+                bool vlan = a.mode == NET_MACVLAN || a.mode == NET_IPVLAN;
+                if (vlan && (!address_text || a.address_auto || (!a.address_dhcp && !a.address_prefix))) {
+                        err(x, a.line_address ? a.line_address : a.line_mode,
+                            "network '%s': mode '%s' needs address = \"A.B.C.D/N\" or \"dhcp\" (berth does not "
+                            "own the network)", b->title, net_mode_to_string(a.mode));
+                }
+                if ((vlan || a.address_prefix || a.address_dhcp) && strlen(b->title) > 15)
+                        err(x, b->line, "network '%s': not an interface name (at most 15 characters; the name of "
+                            "an extra network berth does not own is its host interface)", b->title);
+                if (x->d->n != errors)
+                        continue;
                 struct spec_attach *v = realloc(c->attach, (c->n_attach + 1) * sizeof *v);
                 a.network = strdup(b->title);
                 if (!v || !a.network) {
@@ -1099,7 +1152,7 @@ static int append_ptr(void ***arr, size_t *n, void *p)
  * the pre-scan saw go to *unparsed (when given), so that references to
  * them are not reported as dangling on top of the syntax error. */
 static int parse_buffer(const char *filename, const char *text, size_t len, struct spec_set *set,
-                        struct diag *d, char ***unparsed)
+                        struct diag *d, char ***unparsed, const struct schema *shared)
 {
         struct ctx x = { .file = filename, .d = d };
         int line = 1;
@@ -1118,12 +1171,14 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
         memcpy(buf, text, len);
         buf[len] = 0;
 
-        struct schema schema;
-        if (schema_build(&schema) < 0)
+        /* The schema of a directory's load is built once for all its files. */
+        struct schema own = { 0 };
+        if (!shared && schema_build(&own) < 0)
                 return -ENOMEM;
+        const struct schema *sc = shared ? shared : &own;
         struct scan scan = { 0 };
         size_t errors_before = d->n + d->dropped;
-        const cfg_opt_t *top = schema.opts;
+        const cfg_opt_t *top = sc->opts;
         int r = scan_text(buf, len, top, &scan, d, filename);
         if (r >= 0)
                 r = scan_check_size(&scan, d, filename);
@@ -1179,7 +1234,7 @@ static int parse_buffer(const char *filename, const char *text, size_t len, stru
         cfg_free(cfg);
 out:
         scan_done(&scan);
-        schema_done(&schema);
+        schema_done(&own);
         if (r >= 0 && x.r < 0)
                 r = x.r; /* an allocation failed while reading: the set is not whole */
         return r < 0 ? r : 0;
@@ -1188,7 +1243,7 @@ out:
 int config_parse_buffer(const char *filename, const char *text, size_t len, struct spec_set *set,
                         struct diag *d)
 {
-        return parse_buffer(filename, text, len, set, d, NULL);
+        return parse_buffer(filename, text, len, set, d, NULL, NULL);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1200,6 +1255,21 @@ static bool conf_name_wanted(const char *n)
 {
         size_t l = strlen(n);
         return n[0] != '.' && n[0] != '#' && l > 5 && streq(n + l - 5, ".conf");
+}
+
+/* The file's bytes, kept with the set (spec_set.sources). */
+static int keep_source(struct spec_set *set, const char *name, char **text, size_t len)
+{
+        struct spec_source *v = realloc(set->sources, (set->n_sources + 1) * sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        set->sources = v;
+        char *n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+        v[set->n_sources++] = (struct spec_source){ .name = n, .text = *text, .len = len };
+        *text = NULL;
+        return 0;
 }
 
 int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
@@ -1243,6 +1313,9 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                 qsort(names, nn, sizeof *names, cmp_str);
 
         char **unparsed = NULL;
+        struct schema schema = { 0 };
+        if (r >= 0 && nn && schema_build(&schema) < 0)
+                r = -ENOMEM;
         for (size_t i = 0; r >= 0 && i < nn; i++) {
                 _cleanup_free_ char *path = strdup_printf("%s/%s", streq(dir, "/") ? "" : dir, names[i]);
                 struct stat st;
@@ -1267,12 +1340,15 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                         diag_add(d, path, 0, "cannot read: %s", strerror(-q));
                         continue;
                 }
-                r = parse_buffer(path, text, len, set, d, &unparsed);
+                r = parse_buffer(path, text, len, set, d, &unparsed, &schema);
+                if (r >= 0)
+                        r = keep_source(set, names[i], &text, len);
                 if (set->n_containers > CONFIG_CONTAINERS_MAX) {
                         diag_add(d, dir, 0, "more than %d containers", CONFIG_CONTAINERS_MAX);
                         r = -E2BIG;
                 }
         }
+        schema_done(&schema);
         for (size_t i = 0; i < nn; i++)
                 free(names[i]);
         free(names);

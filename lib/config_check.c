@@ -213,14 +213,37 @@ static void check_addresses(struct spec_set *set, struct diag *d)
                 if (!c->address_auto && check_static_address(c, "network.address", c->line_address, net, c->address, d))
                         uses[nu++] = (struct addr_use){ in_addr_host(c->address), i, c->line_address };
                 for (size_t k = 0; k < c->n_attach; k++) {
-                        const struct spec_attach *at = &c->attach[k];
+                        struct spec_attach *at = &c->attach[k];
                         size_t nj = 0;
                         while (nj < set->n_networks && !streq(set->networks[nj]->name, at->network))
                                 nj++;
+                        bool vlan = at->mode == NET_MACVLAN || at->mode == NET_IPVLAN;
+                        if (vlan) {
+                                /* Named by its parent: a host interface, never a berth network's bridge. */
+                                if (nj < set->n_networks)
+                                        diag_add(d, c->file, at->line, "network '%s': mode '%s' names its parent "
+                                                 "interface, and '%s' is a network berth manages (use it without "
+                                                 "mode, or name a host interface)", at->network,
+                                                 net_mode_to_string(at->mode), at->network);
+                                continue;
+                        }
                         if (nj == set->n_networks) {
-                                diag_add(d, c->file, at->line, "network '%s': not declared by any file (an extra "
-                                         "network must be berth's: network %s { subnet = ... })", at->network,
-                                         at->network);
+                                if (!at->address_prefix && !at->address_dhcp)
+                                        diag_add(d, c->file, at->line, "network '%s': not declared by any file (an "
+                                                 "extra network is berth's, network %s { subnet = ... }; for a host "
+                                                 "bridge give address = \"A.B.C.D/N\" or \"dhcp\")", at->network,
+                                                 at->network);
+                                continue; /* a host bridge: the operator's, no IPAM */
+                        }
+                        /* On berth's network, A.B.C.D/N is A.B.C.D when N is the network's. */
+                        if (at->address_prefix == set->networks[nj]->prefix)
+                                at->address_prefix = 0;
+                        if (at->address_dhcp || at->address_prefix) {
+                                diag_add(d, c->file, at->line_address,
+                                         "network '%s'.address: %s on berth's network '%s' (its addresses are auto "
+                                         "or A.B.C.D, its prefix /%u)", at->network,
+                                         at->address_dhcp ? "dhcp is not used" : "another prefix", at->network,
+                                         set->networks[nj]->prefix);
                                 continue;
                         }
                         count[nj]++;

@@ -31,5 +31,37 @@ int hostsfile_set(int dirfd, const char *network, const char *name, const char *
  * systems. */
 int hostsfile_link(int dirfd, const char *network, const char *etc_dir);
 
-/* Removes name's line from every *.hosts file of state_dir/networks. */
+/* A container on several networks has a hosts file of its own,
+ * hosts.d/NAME in the networks directory: the entries of each of its
+ * networks' files in its order (eth0's network first), a name given once,
+ * by the first line that has it (so the bare NAME of a peer on two of them
+ * is its address on the first; NAME.NETWORK each network's). Its header
+ * names the networks; every change of one of their files rewrites it in
+ * place (same inode, as for the network files). */
+#define HOSTSFILE_OWN_DIR "hosts.d"
+#define HOSTSFILE_NETS_MAX 16
+
+/* Pure: the text of name's own hosts file on nets[0..n) (n >= 1), from
+ * their files' texts (texts[i] NULL: empty). -EINVAL for a name that is not
+ * valid, n out of range. Caller frees *ret. */
+int hostsfile_own_text(const char *name, const char *const *nets, const char *const *texts, size_t n, char **ret);
+/* The networks an own hosts file's header names (at most max, in order);
+ * -EINVAL when text is not one. */
+int hostsfile_own_networks(const char *text, char nets[][64], size_t max, size_t *n);
+
+/* Makes (or brings up to date, in place) name's own hosts file on nets,
+ * under the directory's flock. */
+int hostsfile_own_set(int dirfd, const char *name, const char *const *nets, size_t n);
+/* Makes etc_dir/hosts a hard link of name's own hosts file. -EXDEV as
+ * hostsfile_link. */
+int hostsfile_own_link(int dirfd, const char *name, const char *etc_dir);
+/* Removes name's own hosts file (0 when there is none). */
+int hostsfile_own_remove(int dirfd, const char *name);
+/* Rewrites every own hosts file of state_dir/networks from the network
+ * files as they are now (berthd's start: a crash between a network file's
+ * rewrite and its dependents' leaves them behind). */
+void hostsfile_resync(const char *state_dir);
+
+/* Removes name's line from every *.hosts file of state_dir/networks, and
+ * its own hosts file. */
 void hostsfile_forget(const char *state_dir, const char *name);

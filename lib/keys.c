@@ -102,6 +102,13 @@ static void hash_attach(struct key_hasher *s, const void *p)
         for (size_t i = 0; i < c->n_attach; i++) {
                 key_hash_str(s, "a.net", c->attach[i].network);
                 key_hash_u64(s, "a.addr", c->attach[i].address_auto ? 0 : in_addr_host(c->attach[i].address));
+                /* A network berth does not own: only then, so berth's keep their hashes. */
+                if (c->attach[i].mode != NET_BRIDGE)
+                        key_hash_u64(s, "a.mode", (uint64_t) c->attach[i].mode);
+                if (c->attach[i].address_prefix)
+                        key_hash_u64(s, "a.prefix", c->attach[i].address_prefix);
+                if (c->attach[i].address_dhcp)
+                        key_hash_u64(s, "a.dhcp", 1);
         }
 }
 
@@ -113,7 +120,10 @@ static bool equal_attach(const void *pa, const void *pb)
         for (size_t i = 0; i < a->n_attach; i++)
                 if (!streq(a->attach[i].network, b->attach[i].network) ||
                     a->attach[i].address_auto != b->attach[i].address_auto ||
-                    (!a->attach[i].address_auto && a->attach[i].address.s_addr != b->attach[i].address.s_addr))
+                    (!a->attach[i].address_auto && a->attach[i].address.s_addr != b->attach[i].address.s_addr) ||
+                    a->attach[i].mode != b->attach[i].mode ||
+                    a->attach[i].address_prefix != b->attach[i].address_prefix ||
+                    a->attach[i].address_dhcp != b->attach[i].address_dhcp)
                         return false;
         return true;
 }

@@ -664,6 +664,10 @@ static int route_add_default(struct nl_sock *s, int ifindex, struct in_addr gate
         return nlerr(rtnl_route_add(s, rt, NLM_F_EXCL));
 }
 
+/* Inside the container's netns: lo and ifname up, address, and (primary:
+ * eth0) the default route. No address (dhcp: the container's own client),
+ * no gateway: neither. An extra interface: up, its addresses, no default
+ * route (its subnet's route comes with the address). */
 static int container_configure_if(int netns_fd, const char *ifname, bool primary, const struct spec_network *n,
                                   struct in_addr address)
 {
@@ -700,15 +704,6 @@ static int container_configure_if(int netns_fd, const char *ifname, bool primary
         return route_add_default6(s, ifindex, &n->gateway6);
 }
 
-/* Inside the container's netns: lo and eth0 up, address, default route.
- * No address (dhcp: the container's own client), no gateway: neither.
- * An extra interface (ifname not eth0): up, its addresses, no default
- * route (its subnet's route comes with the address). */
-static int container_configure(int netns_fd, const struct spec_network *n, struct in_addr address)
-{
-        return container_configure_if(netns_fd, NET_CONTAINER_IFNAME, true, n, address);
-}
-
 /* A bridge no berth made (no berth alias): the operator's br0. */
 static bool link_is_foreign_bridge(struct rtnl_link *l)
 {
@@ -716,8 +711,11 @@ static bool link_is_foreign_bridge(struct rtnl_link *l)
         return streq(link_kind(l), "bridge") && !(a && strncmp(a, NET_BRIDGE_ALIAS_PREFIX, strlen(NET_BRIDGE_ALIAS_PREFIX)) == 0);
 }
 
-int net_container_vlan(const char *container, net_mode_t mode, const char *parent, int netns_fd,
-                       const struct spec_network *n, struct in_addr address)
+/* A macvlan/ipvlan child of parent named ifname in netns_fd, configured
+ * (primary: eth0, with lo and the default route); seed makes a dhcp
+ * child's MAC. */
+static int vlan_make(const char *seed, net_mode_t mode, const char *parent, int netns_fd, const char *ifname,
+                     bool primary, const struct spec_network *n, struct in_addr address)
 {
         _cleanup_sock_ struct nl_sock *s = NULL;
         int r = nl_open(&s);
@@ -739,7 +737,7 @@ int net_container_vlan(const char *container, net_mode_t mode, const char *paren
                 r = rtnl_link_macvlan_set_mode(l, MACVLAN_MODE_BRIDGE);
                 if (r >= 0) {
                         _cleanup_(nladdr_putp) struct nl_addr *lladdr = NULL;
-                        r = container_lladdr(address, container, &lladdr);
+                        r = container_lladdr(address, seed, &lladdr);
                         if (r >= 0)
                                 rtnl_link_set_addr(l, lladdr);
                 }
@@ -749,19 +747,38 @@ int net_container_vlan(const char *container, net_mode_t mode, const char *paren
                 return nlerr(r);
         /* Born in the container's namespace under its final name. */
         rtnl_link_set_link(l, rtnl_link_get_ifindex(p));
-        rtnl_link_set_name(l, NET_CONTAINER_IFNAME);
+        rtnl_link_set_name(l, ifname);
         rtnl_link_set_ns_fd(l, netns_fd);
         if (n->mtu)
                 rtnl_link_set_mtu(l, n->mtu);
         r = nlerr(rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL));
         if (r < 0)
                 return r;
-        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ NET_CONTAINER_IFNAME, NULL });
+        r = ipv6_ra_off_in(netns_fd, (const char *const[]){ ifname, NULL });
         if (r < 0)
                 return r;
         /* On failure the link stays in the container's namespace, which
          * dies with the failed start. */
-        return container_configure(netns_fd, n, address);
+        return container_configure_if(netns_fd, ifname, primary, n, address);
+}
+
+int net_container_vlan(const char *container, net_mode_t mode, const char *parent, int netns_fd,
+                       const struct spec_network *n, struct in_addr address)
+{
+        return vlan_make(container, mode, parent, netns_fd, NET_CONTAINER_IFNAME, true, n, address);
+}
+
+int net_container_vlan_attach(const char *container, net_mode_t mode, const char *parent, int netns_fd,
+                              unsigned index, const struct spec_network *n, struct in_addr address)
+{
+        char ifname[IFNAMSIZ];
+        if (index == 0 || index > 99)
+                return -EINVAL;
+        snprintf(ifname, sizeof ifname, "eth%u", index);
+        _cleanup_free_ char *seed = strdup_printf("%s/%s", container, parent);
+        if (!seed)
+                return -ENOMEM;
+        return vlan_make(seed, mode, parent, netns_fd, ifname, false, n, address);
 }
 
 /* A veth pair onto n's bridge: its host side named names[0] (else
@@ -868,7 +885,7 @@ int net_container_attach(const char *container, const char *owner, int netns_fd,
                          const struct spec_network *n, struct in_addr address)
 {
         char names[1][IFNAMSIZ], peer[IFNAMSIZ];
-        if (n->external || index == 0 || index > 99)
+        if (index == 0 || index > 99)
                 return -EINVAL;
         net_attach_veth_name(container, owner, n->name, names[0]);
         snprintf(peer, sizeof peer, "eth%u", index);

@@ -89,9 +89,9 @@ int net_container_teardown(const char *container, const char *owner);
  * (never taken for eth0's by an older berth: '/' is in no name). */
 void net_attach_veth_name(const char *container, const char *owner, const char *network, char ret[IFNAMSIZ]);
 /* As net_container_setup, for the extra interface eth<index> (index >= 1)
- * on berth's network n: its address and the route to n's subnet, no default
- * route. -ENODEV when the bridge is missing or not berth's, -EINVAL for a
- * network berth does not own. */
+ * on network n: its address and the route to n's subnet, no default route.
+ * -ENODEV when the bridge is missing or not berth's (n->external, a host
+ * bridge: not a bridge, or a berth's). */
 int net_container_attach(const char *container, const char *owner, int netns_fd, unsigned index,
                          const struct spec_network *n, struct in_addr address);
 /* As net_container_reattach, for the container's extra interface on n. */
@@ -110,6 +110,10 @@ int net_container_extra_veths(const char *container, const char *owner, char ***
  * lives and dies with the namespace. -ENODEV when parent is missing. */
 int net_container_vlan(const char *container, net_mode_t mode, const char *parent, int netns_fd,
                        const struct spec_network *n, struct in_addr address);
+/* The same as the extra interface eth<index> (index >= 1): no default
+ * route; a dhcp child's MAC from container and parent. */
+int net_container_vlan_attach(const char *container, net_mode_t mode, const char *parent, int netns_fd,
+                              unsigned index, const struct spec_network *n, struct in_addr address);
 /* Brings lo up inside netns_fd (containers with network mode none), with
  * accept_ra 0 for all and default there. */
 int net_loopback_up(int netns_fd);

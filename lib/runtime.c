@@ -55,7 +55,9 @@ struct runtime_internal {
         struct in_addr attach_address[SPEC_ATTACH_MAX];
         bool attach_bridge_made[SPEC_ATTACH_MAX];
         bool attach_hosts[SPEC_ATTACH_MAX]; /* its line is in that network's hosts file */
+        struct spec_network attach_ext[SPEC_ATTACH_MAX]; /* a host bridge's, a macvlan/ipvlan parent's */
         char *hosts_dir;                /* the networks directory whose hosts file lists us */
+        bool hosts_own;                 /* on several networks: hosts.d/NAME there is our /etc/hosts */
         bool state_written;             /* a foreground run's state record */
         char *stage;                    /* foreground: where the record is written before it is published */
         bool state_staged;              /* stage/state exists, not yet renamed into place */
@@ -147,11 +149,27 @@ static int plumb_network(struct runtime_internal *in, int nsfd, struct error *e)
                         return error_set(e, r, "cannot plumb the container into network '%s'", in->net->name);
                 in->veth_made = true;
                 for (size_t i = 0; i < in->spec->n_attach && in->attach_net[i]; i++) {
+                        const struct spec_attach *at = &in->spec->attach[i];
+                        if (at->mode == NET_MACVLAN || at->mode == NET_IPVLAN) {
+                                r = net_container_vlan_attach(in->spec->name, at->mode, at->network, nsfd,
+                                                              (unsigned) i + 1, in->attach_net[i],
+                                                              in->attach_address[i]);
+                                if (r == -ENODEV)
+                                        return error_set(e, 0, "the parent interface '%s' of eth%zu does not exist",
+                                                         at->network, i + 1);
+                                if (r < 0)
+                                        return error_set(e, r, "cannot give it a %s interface on '%s' (eth%zu)",
+                                                         net_mode_to_string(at->mode), at->network, i + 1);
+                                continue;
+                        }
                         r = net_container_attach(in->spec->name, in->net_owner, nsfd, (unsigned) i + 1,
                                                  in->attach_net[i], in->attach_address[i]);
                         if (r == -EEXIST)
                                 return error_set(e, 0, "its host interface on network '%s' exists and is "
                                                  "not berth's", in->attach_net[i]->name);
+                        if (r == -ENODEV && in->attach_net[i]->external)
+                                return error_set(e, 0, "host bridge '%s' (eth%zu) does not exist, is not a bridge, "
+                                                 "or is a berth network's", in->attach_net[i]->name, i + 1);
                         if (r < 0)
                                 return error_set(e, r, "cannot plumb the container into network '%s' (eth%zu)",
                                                  in->attach_net[i]->name, i + 1);
@@ -307,7 +325,8 @@ static int assign_address(const struct spec_set *set, const struct spec_containe
                 if (streq_ptr(o->network, net->name) && !o->address_auto)
                         reserved[nr++] = o->address;
                 for (size_t k = 0; k < o->n_attach; k++)
-                        if (streq(o->attach[k].network, net->name) && !o->attach[k].address_auto)
+                        if (streq(o->attach[k].network, net->name) && !o->attach[k].address_auto &&
+                            !spec_attach_external(&o->attach[k]))
                                 reserved[nr++] = o->attach[k].address;
         }
         int r = ipam_assign(dfd, net, c->name, want, reserved, nr, ret);
@@ -355,6 +374,21 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
                 return error_set(e, -ENOMEM, "network '%s'", net->name);
         for (size_t i = 0; i < c->n_attach; i++) {
                 const struct spec_attach *at = &c->attach[i];
+                if (spec_attach_external(at)) {
+                        /* A host bridge, a macvlan/ipvlan parent: the definition's
+                         * address, nothing made on the host but the veth, no IPAM,
+                         * no hosts line (as for such an eth0). */
+                        in->attach_ext[i] = (struct spec_network){
+                                .name = at->network,
+                                .bridge = at->mode == NET_BRIDGE ? at->network : NULL,
+                                .prefix = at->address_prefix,
+                                .external = true,
+                        };
+                        in->attach_net[i] = &in->attach_ext[i];
+                        if (!at->address_dhcp)
+                                in->attach_address[i] = at->address;
+                        continue;
+                }
                 const struct spec_network *an = spec_set_find_network(set, at->network);
                 if (!an)
                         return error_set(e, 0, "network '%s' is not declared", at->network);
@@ -369,11 +403,28 @@ static int setup_bridge_network(const struct spec_set *set, const struct spec_co
                         return r;
                 in->attach_hosts[i] = true;
         }
-        r = hostsfile_link(dfd, net->name, in->etc);
+        /* On several networks: a hosts file of its own, of them all
+         * (hostsfile.h), kept up to date by every change of theirs. */
+        const char *nets[1 + SPEC_ATTACH_MAX];
+        size_t n_nets = 0;
+        nets[n_nets++] = net->name;
+        for (size_t i = 0; i < c->n_attach; i++)
+                if (!spec_attach_external(&c->attach[i]))
+                        nets[n_nets++] = c->attach[i].network;
+        if (n_nets > 1) {
+                in->hosts_own = true; /* a failure's cleanup removes what it made */
+                r = hostsfile_own_set(dfd, c->name, nets, n_nets);
+                if (r < 0)
+                        return error_set(e, r, "cannot write its hosts file %s/" HOSTSFILE_OWN_DIR "/%s", dir,
+                                         c->name);
+        }
+        r = in->hosts_own ? hostsfile_own_link(dfd, c->name, in->etc) : hostsfile_link(dfd, net->name, in->etc);
         if (r == -EXDEV) {
                 /* containers/ on another file system than networks/: a copy,
                  * whose names are those of now (documented in berthd(8)). */
-                _cleanup_free_ char *fname = strdup_printf("%s.hosts", net->name), *text = NULL;
+                _cleanup_free_ char *fname = in->hosts_own ? strdup_printf(HOSTSFILE_OWN_DIR "/%s", c->name)
+                                                           : strdup_printf("%s.hosts", net->name);
+                _cleanup_free_ char *text = NULL;
                 r = fname ? read_file_at(dfd, fname, HOSTSFILE_MAX, &text, NULL) : -ENOMEM;
                 if (r >= 0)
                         r = runtime_write_text(in->etc, "hosts", text);
@@ -958,6 +1009,8 @@ void runtime_destroy(struct runtime_container *rc)
                         for (size_t i = 0; i < SPEC_ATTACH_MAX; i++)
                                 if (in->attach_hosts[i])
                                         (void) hostsfile_set(hd, in->attach_net[i]->name, rc->name, NULL, NULL);
+                        if (in->hosts_own)
+                                (void) hostsfile_own_remove(hd, rc->name);
                 }
         }
         if (in && in->nat_table)

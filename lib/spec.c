@@ -120,6 +120,11 @@ void spec_set_done(struct spec_set *s)
         free(s->networks);
         free(s->templates);
         free(s->by_name);
+        for (size_t i = 0; i < s->n_sources; i++) {
+                free(s->sources[i].name);
+                free(s->sources[i].text);
+        }
+        free(s->sources);
         *s = (struct spec_set){ 0 };
 }
 

@@ -212,16 +212,20 @@ enum { UPDATE_AUTO, UPDATE_MANUAL };
  * eth2, ... in declaration order) on berth's network NAME, beside the
  * primary one (the untitled network block, eth0: default route, ports). */
 struct spec_attach {
-        char *network;
+        char *network;          /* berth's network; else the host interface: a bridge, a macvlan/ipvlan parent */
+        net_mode_t mode;        /* NET_BRIDGE (berth's network or a host bridge), NET_MACVLAN, NET_IPVLAN */
         bool address_auto;
         struct in_addr address; /* when static */
-        int line, line_address;
+        uint8_t address_prefix; /* "A.B.C.D/N": N (a network berth does not own); 0 = none given */
+        bool address_dhcp;      /* "dhcp": no address; the container's own client asks the LAN */
+        int line, line_address, line_mode;
 };
 
 struct spec_container {
         char *name;
         char *file;
         int line;
+        bool reload_kept; /* berthd's: the object kept from the set before (supervise_reload.c) */
 
         /* Root file system: exactly one of the two. */
         char *template_name;
@@ -319,6 +323,15 @@ struct spec_container {
         int line_env_file, line_io_device, line_stdin;
 };
 
+/* A definition file as config_load_dir() read it: its name in the
+ * directory and the bytes that were parsed (the last-good copy is made
+ * of these: state.h). */
+struct spec_source {
+        char *name;
+        char *text;
+        size_t len;
+};
+
 struct spec_set {
         struct spec_container **containers;
         size_t n_containers;
@@ -330,6 +343,8 @@ struct spec_set {
          * n_containers; a set changed otherwise is indexed again. */
         struct nameidx *by_name;
         size_t n_by_name;
+        struct spec_source *sources; /* config_load_dir's files, by name */
+        size_t n_sources;
 };
 
 /* Defaults for a container named name (file/line copied). */
@@ -383,6 +398,13 @@ static inline bool spec_container_external_net(const struct spec_container *c)
 {
         return c->net_mode == NET_MACVLAN || c->net_mode == NET_IPVLAN ||
                (c->net_mode == NET_BRIDGE && (c->address_prefix || c->address_dhcp));
+}
+/* An extra interface on a network berth does not own: a host bridge (its
+ * name no declared network's, address A.B.C.D/N or dhcp), macvlan or
+ * ipvlan on a host interface (config_check admits nothing else). */
+static inline bool spec_attach_external(const struct spec_attach *a)
+{
+        return a->mode == NET_MACVLAN || a->mode == NET_IPVLAN || a->address_prefix || a->address_dhcp;
 }
 const char *health_action_to_string(health_action_t a);
 const char *seccomp_mode_to_string(seccomp_mode_t m);

@@ -327,48 +327,6 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
-                            char **ret_dir)
-{
-        _cleanup_free_ char *stage = strdup_printf("%s/" STATE_LAST_GOOD ".new", state_dir);
-        if (!stage)
-                return -ENOMEM;
-        int r = rm_rf(stage);
-        if (r < 0)
-                return r;
-        if (mkdir(stage, 0700) < 0)
-                return -errno;
-        _cleanup_close_ int sfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        _cleanup_close_ int cfd = open(conf_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (sfd < 0 || cfd < 0)
-                return -errno;
-        _cleanup_(closedirp) DIR *dp = fdopendir(fcntl(cfd, F_DUPFD_CLOEXEC, 3));
-        if (!dp)
-                return -errno;
-        size_t n = 0;
-        struct dirent *de;
-        while ((de = readdir(dp))) {
-                if (!is_definition_file(de->d_name))
-                        continue;
-                if (++n > max_files)
-                        return -E2BIG;
-                _cleanup_free_ char *text = NULL;
-                size_t len = 0;
-                r = read_file_at(cfd, de->d_name, max_size, &text, &len);
-                if (r == -EISDIR)
-                        continue;
-                if (r < 0)
-                        return r;
-                r = write_file_replace(sfd, de->d_name, text, len, 0600);
-                if (r < 0)
-                        return r;
-        }
-        if (syncfs(sfd) < 0)
-                return -errno;
-        *ret_dir = TAKE_PTR(stage);
-        return 0;
-}
-
 /* The definition files of the directory dfd, sorted; NULL when out of
  * memory, unreadable or more than max. */
 static char **definition_names(int dfd, size_t max, size_t *ret_n)
@@ -400,49 +358,263 @@ static char **definition_names(int dfd, size_t max, size_t *ret_n)
         return v;
 }
 
-int state_definitions_same(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size)
+/* One generation directory's files, sorted by name; known once read (or
+ * written) since this berthd started. */
+struct lg_dir {
+        bool known;
+        size_t n;
+        char **names;
+        char **texts;
+        size_t *lens;
+};
+
+struct state_last_good {
+        int cur; /* the generation STATE/last-good names: 0, 1, or -1 (none, or an older plain directory) */
+        bool cur_known;
+        struct lg_dir d[2];
+};
+
+static const char *const lg_gen[2] = { STATE_LAST_GOOD ".a", STATE_LAST_GOOD ".b" };
+#define LG_TMP STATE_LAST_GOOD ".tmp"
+
+static void lg_dir_clear(struct lg_dir *d)
 {
-        _cleanup_free_ char *good = strdup_printf("%s/" STATE_LAST_GOOD, state_dir);
-        if (!good)
-                return 0;
-        _cleanup_close_ int gfd = open(good, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        _cleanup_close_ int cfd = open(conf_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (gfd < 0 || cfd < 0)
-                return 0;
-        size_t ng = 0, nc = 0;
-        _cleanup_(strv_freep) char **g = definition_names(gfd, max_files, &ng);
-        _cleanup_(strv_freep) char **c = definition_names(cfd, max_files, &nc);
-        if (!g || !c || ng != nc)
-                return 0;
-        for (size_t i = 0; i < nc; i++) {
-                if (!streq(g[i], c[i]))
-                        return 0;
-                _cleanup_free_ char *a = NULL, *b = NULL;
-                size_t la = 0, lb = 0;
-                if (read_file_at(cfd, c[i], max_size, &a, &la) < 0 || read_file_at(gfd, g[i], max_size, &b, &lb) < 0 ||
-                    la != lb || memcmp(a, b, la) != 0)
-                        return 0;
+        for (size_t i = 0; i < d->n; i++) {
+                free(d->names[i]);
+                free(d->texts[i]);
         }
-        return 1;
+        free(d->names);
+        free(d->texts);
+        free(d->lens);
+        *d = (struct lg_dir){ 0 };
 }
 
-int state_definitions_commit(const char *state_dir)
+void state_last_good_free(struct state_last_good *c)
 {
-        _cleanup_free_ char *stage = strdup_printf("%s/" STATE_LAST_GOOD ".new", state_dir);
-        _cleanup_free_ char *good = strdup_printf("%s/" STATE_LAST_GOOD, state_dir);
-        if (!stage || !good)
+        if (!c)
+                return;
+        lg_dir_clear(&c->d[0]);
+        lg_dir_clear(&c->d[1]);
+        free(c);
+}
+
+static int lg_dir_add(struct lg_dir *d, const char *name, const char *text, size_t len)
+{
+        char **nn = realloc(d->names, (d->n + 1) * sizeof *nn);
+        if (nn)
+                d->names = nn;
+        char **nt = nn ? realloc(d->texts, (d->n + 1) * sizeof *nt) : NULL;
+        if (nt)
+                d->texts = nt;
+        size_t *nl = nt ? realloc(d->lens, (d->n + 1) * sizeof *nl) : NULL;
+        if (nl)
+                d->lens = nl;
+        char *n = nl ? strdup(name) : NULL;
+        char *t = n ? malloc(len + 1) : NULL;
+        if (!t) {
+                free(n);
                 return -ENOMEM;
-        /* Swap, so that there is a whole set at every moment; the old one goes after. */
-        if (renameat2(AT_FDCWD, stage, AT_FDCWD, good, RENAME_EXCHANGE) < 0) {
+        }
+        memcpy(t, text, len);
+        t[len] = 0;
+        d->names[d->n] = n;
+        d->texts[d->n] = t;
+        d->lens[d->n++] = len;
+        return 0;
+}
+
+/* The index of name in d (sorted), or -1. */
+static ssize_t lg_dir_find(const struct lg_dir *d, const char *name)
+{
+        size_t lo = 0, hi = d->n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(d->names[mid], name);
+                if (c == 0)
+                        return (ssize_t) mid;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+/* What generation directory gen holds (none: empty). */
+static int lg_dir_read(int sfd, const char *name, size_t max_size, struct lg_dir *out)
+{
+        lg_dir_clear(out);
+        _cleanup_close_ int dfd = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0) {
                 if (errno != ENOENT)
                         return -errno;
-                if (rename(stage, good) < 0)
-                        return -errno;
+                out->known = true;
+                return 0;
         }
-        _cleanup_close_ int dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0)
-                (void) fsync(dfd);
-        return rm_rf(stage);
+        size_t n = 0;
+        _cleanup_(strv_freep) char **names = definition_names(dfd, SIZE_MAX / 2, &n);
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                int r = read_file_at(dfd, names[i], max_size, &text, &len);
+                if (r == -EFBIG || r == -EINVAL || r == -ELOOP)
+                        continue; /* not ours: never equal to a definition, overwritten or removed */
+                if (r < 0 || (r = lg_dir_add(out, names[i], text, len)) < 0) {
+                        lg_dir_clear(out);
+                        return r;
+                }
+        }
+        out->known = true;
+        return 0;
+}
+
+/* Which generation STATE/last-good names (-1: none, or a plain directory). */
+static int lg_current(int sfd)
+{
+        char target[64];
+        ssize_t k = readlinkat(sfd, STATE_LAST_GOOD, target, sizeof target - 1);
+        if (k < 0)
+                return -1;
+        target[k] = 0;
+        for (int i = 0; i < 2; i++)
+                if (streq(target, lg_gen[i]))
+                        return i;
+        return -1;
+}
+
+static bool lg_same(const struct lg_dir *d, const struct state_def *defs, size_t n)
+{
+        if (!d->known || d->n != n)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                ssize_t k = lg_dir_find(d, defs[i].name);
+                if (k < 0 || d->lens[k] != defs[i].len || memcmp(d->texts[k], defs[i].text, defs[i].len) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* Brings generation directory t to defs, writing only what differs; its
+ * files and the directory itself are on disk when it returns 0. */
+static int lg_fill(int sfd, struct lg_dir *t, const char *tname, const struct state_def *defs, size_t n)
+{
+        if (mkdirat(sfd, tname, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        _cleanup_close_ int dfd = openat(sfd, tname, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return -errno;
+        struct lg_dir next = { 0 };
+        bool *differs = calloc(n + 1, sizeof *differs);
+        if (!differs)
+                return -ENOMEM;
+        size_t written = 0;
+        for (size_t i = 0; i < n; i++) {
+                ssize_t k = lg_dir_find(t, defs[i].name);
+                differs[i] = k < 0 || t->lens[k] != defs[i].len || memcmp(t->texts[k], defs[i].text, defs[i].len) != 0;
+                written += differs[i];
+        }
+        /* A reload changes a few files: each synced alone. Many (the first
+         * save, a new directory): written, then the file system synced once. */
+        bool each = written <= 16;
+        int r = 0;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (differs[i])
+                        r = each ? write_file_atomic(dfd, defs[i].name, defs[i].text, defs[i].len, 0600)
+                                 : write_file_replace(dfd, defs[i].name, defs[i].text, defs[i].len, 0600);
+                if (r >= 0)
+                        r = lg_dir_add(&next, defs[i].name, defs[i].text, defs[i].len);
+        }
+        /* Files of the set it held that are gone now, and leftovers of an
+         * interrupted save (".#NAME.PID" temporaries). */
+        _cleanup_(closedirp) DIR *dp = r >= 0 ? fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3)) : NULL;
+        if (r >= 0 && !dp)
+                r = -errno;
+        struct dirent *de;
+        while (r >= 0 && (de = readdir(dp))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (lg_dir_find(&next, de->d_name) < 0)
+                        r = rm_rf_below(dfd, de->d_name);
+        }
+        free(differs);
+        if (r >= 0 && !each && syncfs(dfd) < 0)
+                r = -errno;
+        if (r >= 0 && fsync(dfd) < 0)
+                r = -errno;
+        lg_dir_clear(t);
+        if (r < 0) {
+                lg_dir_clear(&next); /* unknown now: read again at the next save */
+                return r;
+        }
+        *t = next;
+        t->known = true;
+        return 0;
+}
+
+static int cmp_def(const void *a, const void *b)
+{
+        return strcmp(((const struct state_def *) a)->name, ((const struct state_def *) b)->name);
+}
+
+int state_last_good_save(const char *state_dir, const struct state_def *defs, size_t n, size_t max_size,
+                         struct state_last_good **cache)
+{
+        if (!*cache) {
+                *cache = calloc(1, sizeof **cache);
+                if (!*cache)
+                        return -ENOMEM;
+                (*cache)->cur = -1;
+        }
+        struct state_last_good *c = *cache;
+        /* By name, as the generation directories are kept (bisected). */
+        _cleanup_free_ struct state_def *sorted = calloc(n + 1, sizeof *sorted);
+        if (!sorted)
+                return -ENOMEM;
+        if (n)
+                memcpy(sorted, defs, n * sizeof *defs);
+        qsort(sorted, n, sizeof *sorted, cmp_def);
+        for (size_t i = 1; i < n; i++)
+                if (streq(sorted[i - 1].name, sorted[i].name))
+                        return -EINVAL;
+        defs = sorted;
+        _cleanup_close_ int sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sfd < 0)
+                return -errno;
+        int r;
+        if (!c->cur_known) {
+                c->cur = lg_current(sfd);
+                c->cur_known = true;
+        }
+        if (c->cur >= 0 && !c->d[c->cur].known && (r = lg_dir_read(sfd, lg_gen[c->cur], max_size, &c->d[c->cur])) < 0)
+                return r;
+        if (c->cur >= 0 && lg_same(&c->d[c->cur], defs, n))
+                return 0;
+        int t = c->cur == 0 ? 1 : 0;
+        if (!c->d[t].known && (r = lg_dir_read(sfd, lg_gen[t], max_size, &c->d[t])) < 0)
+                return r;
+        r = lg_fill(sfd, &c->d[t], lg_gen[t], defs, n);
+        if (r < 0)
+                return r;
+        /* The switch: a new link renamed over the old one (or, the first
+         * time after an older berthd, exchanged with its plain directory). */
+        (void) unlinkat(sfd, LG_TMP, 0);
+        if (symlinkat(lg_gen[t], sfd, LG_TMP) < 0) {
+                if (errno != EEXIST || (r = rm_rf_below(sfd, LG_TMP)) < 0 || symlinkat(lg_gen[t], sfd, LG_TMP) < 0)
+                        return r < 0 ? r : -errno;
+        }
+        struct stat st;
+        bool plain = fstatat(sfd, STATE_LAST_GOOD, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        if (plain ? renameat2(sfd, LG_TMP, sfd, STATE_LAST_GOOD, RENAME_EXCHANGE) < 0
+                  : renameat(sfd, LG_TMP, sfd, STATE_LAST_GOOD) < 0)
+                return -errno;
+        if (fsync(sfd) < 0)
+                return -errno;
+        c->cur = t;
+        if (plain)
+                (void) rm_rf_below(sfd, LG_TMP); /* the older berthd's directory */
+        return 1;
 }
 
 char *state_definitions_dir(const char *state_dir)

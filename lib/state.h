@@ -116,20 +116,29 @@ int state_find_monitor(const char *dir, struct state_record *r);
  * monitor does as long as the container runs): cheap, no /proc scan. */
 bool state_dir_locked(const char *dir);
 
-/* "Last known good": a copy of the definition files berthd last applied,
- * in STATE/last-good/, which a berthd that starts with invalid definitions
- * runs with. stage copies conf_dir's *.conf files (at most max_files, each
- * at most max_size bytes) into a new directory (*ret_dir, for the caller to
- * check by loading it); commit swaps it in. 0 or -errno. */
+/* "Last known good": the definition files berthd last applied, which a
+ * berthd that starts with invalid definitions runs with. STATE/last-good
+ * is a symbolic link to one of two generation directories, last-good.a and
+ * last-good.b. A save brings the other one to the new set, writing only
+ * the files that differ from what it held and removing the ones gone,
+ * syncs it, and renames a new link over STATE/last-good: at every instant
+ * the link names a whole set that was applied. The bytes saved are the
+ * bytes config_load_dir() parsed (spec_set.sources): nothing is read again
+ * from a directory an operator may be editing. An older berthd's plain
+ * last-good/ directory is exchanged for the link at the first save.
+ * *cache (NULL at first; state_last_good_free) keeps what the two
+ * directories hold between saves: 1 written, 0 it held that set already,
+ * -errno. */
 #define STATE_LAST_GOOD "last-good"
-int state_definitions_stage(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size,
-                            char **ret_dir);
-int state_definitions_commit(const char *state_dir);
-/* 1 when STATE/last-good holds exactly conf_dir's definition files (the
- * same names, the same bytes), 0 when not (or either cannot be read, or
- * there are more than max_files): a copy that would change nothing is
- * skipped. Reads each file once, writes nothing. */
-int state_definitions_same(const char *state_dir, const char *conf_dir, size_t max_files, size_t max_size);
+struct state_def {
+        const char *name; /* a file name in the definition directory */
+        const char *text;
+        size_t len;
+};
+struct state_last_good;
+int state_last_good_save(const char *state_dir, const struct state_def *defs, size_t n, size_t max_size,
+                         struct state_last_good **cache);
+void state_last_good_free(struct state_last_good *c);
 char *state_definitions_dir(const char *state_dir); /* STATE/last-good, a new string */
 
 /* Field 22 of /proc/PID/stat. -ESRCH when the process is gone. */

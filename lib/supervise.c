@@ -707,6 +707,8 @@ struct manager *manager_free(struct manager *m)
         m->machines = machine_bus_free(m->machines);
         m->order_graph = order_graph_free(m->order_graph);
         m->cgroup_cache = cgroup_manager_free(m->cgroup_cache);
+        state_last_good_free(m->last_good);
+        m->last_good = NULL;
         low_fds_release(m);
         control_server_free(m->control);
         for (size_t i = 0; i < m->n_units; i++)

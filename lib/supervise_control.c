@@ -148,11 +148,18 @@ static json_object *definition_json(const struct spec_container *c)
         json_object_object_add(d, "publish", pub);
         json_object *att = json_object_new_array();
         for (size_t i = 0; i < c->n_attach; i++) {
-                char aa[INET_ADDRSTRLEN] = "auto";
-                if (!c->attach[i].address_auto)
-                        (void) inet_ntop(AF_INET, &c->attach[i].address, aa, sizeof aa);
+                const struct spec_attach *at = &c->attach[i];
+                char aa[INET_ADDRSTRLEN + 4] = "auto";
+                if (at->address_dhcp)
+                        snprintf(aa, sizeof aa, "dhcp");
+                else if (!at->address_auto) {
+                        (void) inet_ntop(AF_INET, &at->address, aa, INET_ADDRSTRLEN);
+                        if (at->address_prefix)
+                                snprintf(aa + strlen(aa), sizeof aa - strlen(aa), "/%u", at->address_prefix);
+                }
                 json_object *o = json_object_new_object();
-                json_object_object_add(o, "network", json_object_new_string(c->attach[i].network));
+                json_object_object_add(o, "network", json_object_new_string(at->network));
+                json_object_object_add(o, "mode", json_object_new_string(net_mode_to_string(at->mode)));
                 json_object_object_add(o, "address", json_object_new_string(aa));
                 json_object_array_add(att, o);
         }
@@ -367,10 +374,19 @@ static json_object *interfaces_json(struct manager *m, struct unit *u)
         for (size_t i = 0; i < c->n_attach; i++) {
                 char ifname[32];
                 snprintf(ifname, sizeof ifname, "eth%u", (unsigned) (i + 1));
+                const struct spec_attach *at = &c->attach[i];
                 veth[0] = addr[0] = 0;
-                if (running && net_container_attach_veth(u->name, m->net_owner, c->attach[i].network, veth) < 0)
+                if (running && at->mode == NET_BRIDGE &&
+                    net_container_attach_veth(u->name, m->net_owner, at->network, veth) < 0)
                         veth[0] = 0;
-                if (running && runtime_recorded_address_on(m->o.state_dir, c->attach[i].network, u->name, addr) < 0)
+                if (spec_attach_external(at)) {
+                        /* The definition's: no IPAM on a network berth does not own. */
+                        if (running && at->address_dhcp)
+                                snprintf(addr, sizeof addr, "dhcp");
+                        else if (running)
+                                (void) inet_ntop(AF_INET, &at->address, addr, sizeof addr);
+                } else if (running &&
+                           runtime_recorded_address_on(m->o.state_dir, at->network, u->name, addr) < 0)
                         addr[0] = 0;
                 json_object_array_add(a, interface_json(ifname, c->attach[i].network, addr, veth));
         }

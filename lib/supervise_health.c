@@ -101,13 +101,34 @@ static void reap_later(void *userdata, pid_t pid)
 /* A frozen container's probes are suspended (berthctl freeze): they could
  * not run, and a verdict on a container that is paused on purpose would
  * be a lie. */
+struct cgroup_manager *unit_cgroup_manager(struct unit *u)
+{
+        struct manager *m = u->m;
+        if (u->init_pid <= 0)
+                return NULL;
+        /* The cgroup base B of a running init does not change: its
+         * /proc/PID/cgroup is read once per init, and again only when the
+         * cached manager was replaced for another container's B. */
+        if (!m->cgroup_cache || u->cg_checked_pid != u->init_pid || u->cg_checked_start != u->init_start ||
+            u->cg_checked_gen != m->cgroup_cache_gen) {
+                int r = cgroup_manager_of_cached(u->init_pid, u->name, &m->cgroup_cache);
+                if (r < 0)
+                        return NULL;
+                if (r > 0)
+                        m->cgroup_cache_gen++;
+                u->cg_checked_pid = u->init_pid;
+                u->cg_checked_start = u->init_start;
+                u->cg_checked_gen = m->cgroup_cache_gen;
+        }
+        return m->cgroup_cache;
+}
+
 bool unit_frozen(struct unit *u)
 {
-        /* Two small reads (/proc/PID/cgroup, the freezer's file): ls asks
-         * this of every running container. The mount table is read again
-         * only when a container's cgroup base differs from the last one. */
-        return u->init_pid > 0 && cgroup_manager_of_cached(u->init_pid, u->name, &u->m->cgroup_cache) >= 0 &&
-               cgroup_name_is_frozen(u->m->cgroup_cache, u->name) > 0;
+        /* ls asks this of every running container: one short read of the
+         * freezer's file through a kept directory fd (cgroup.h). */
+        struct cgroup_manager *cm = unit_cgroup_manager(u);
+        return cm && cgroup_name_is_frozen(cm, u->name) > 0;
 }
 
 static void health_probe_now(struct unit *u)

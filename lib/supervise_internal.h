@@ -88,6 +88,10 @@ struct unit {
         pid_t init_pid;
         uint64_t init_start;
         int init_pidfd;
+        /* The init whose cgroup base matched m->cgroup_cache (generation). */
+        pid_t cg_checked_pid;
+        uint64_t cg_checked_start;
+        unsigned cg_checked_gen;
         bool exit_oom; /* the monitor saw the OOM killer in the container's cgroup */
         char address[16];
         usec_t started_mono;
@@ -166,7 +170,9 @@ struct manager {
          * between dispatches; NULL after manager_order_changed(). */
         struct order_graph *order_graph;
         size_t max_spawners; /* starts whose spawner has not reported yet, at most */
-        struct cgroup_manager *cgroup_cache; /* unit_frozen()'s (cgroup_manager_of_cached) */
+        struct cgroup_manager *cgroup_cache; /* unit_cgroup_manager()'s (cgroup_manager_of_cached) */
+        unsigned cgroup_cache_gen;           /* bumped when cgroup_cache is replaced */
+        struct state_last_good *last_good;   /* what STATE/last-good's generations hold (state.h) */
         char boot_id[40];                    /* this boot's, read once ("" when unreadable) */
         int low_fds[8];                      /* kept free for libnftables: see nat_call() */
         bool nat_clean;                      /* our NAT table is known to be absent */
@@ -244,6 +250,9 @@ void manager_templates_free(struct manager *m);
 
 /* supervise_health.c */
 bool unit_frozen(struct unit *u);
+/* The cgroup manager of u's running container (m->cgroup_cache; NULL when
+ * not running or unreadable). Owned by the manager. */
+struct cgroup_manager *unit_cgroup_manager(struct unit *u);
 void health_begin(struct unit *u);
 /* The health check in force: the definition's block, else the image's. */
 const struct spec_health *unit_health(const struct unit *u);

@@ -23,15 +23,16 @@ struct sample {
         uint64_t rx, tx; /* CGROUP_STAT_UNKNOWN: the host's network */
 };
 
-static void measure(struct manager *m, struct sample *s)
+static void measure(struct sample *s)
 {
         struct unit *u = s->u;
         if ((u->state != U_RUNNING && u->state != U_STOPPING) || u->init_pid <= 0)
                 return;
-        if (cgroup_manager_of_cached(u->init_pid, u->name, &m->cgroup_cache) < 0)
+        struct cgroup_manager *cm = unit_cgroup_manager(u);
+        if (!cm)
                 return;
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
-        if (cgroup_open_existing(m->cgroup_cache, u->name, &cg) < 0 || cgroup_stats(cg, &s->st) < 0)
+        if (cgroup_open_existing(cm, u->name, &cg) < 0 || cgroup_stats(cg, &s->st) < 0)
                 return;
         if (net_pid_bytes(u->init_pid, &s->rx, &s->tx) < 0)
                 s->rx = s->tx = CGROUP_STAT_UNKNOWN;
@@ -110,7 +111,7 @@ static void render(void *userdata, struct strbuf *b)
         }
         for (size_t i = 0; i < n; i++) {
                 ss[i] = (struct sample){ .u = m->units[i], .state = unit_shown_state(m->units[i]) };
-                measure(m, &ss[i]);
+                measure(&ss[i]);
         }
 
         metrics_family(b, "berth_build_info", METRICS_GAUGE, "berthd's version (always 1).");

@@ -4,6 +4,8 @@
  * what a previous berthd left running, and shutdown. */
 
 #include "supervise_internal.h"
+#include "hostsfile.h"
+#include "nameidx.h"
 
 /* ---- networks ---------------------------------------------------------------------------- */
 
@@ -126,38 +128,19 @@ int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan
         return r;
 }
 
-/* Keeps a copy of the definition files just applied (state.h), checked by
- * loading the copy: files edited meanwhile never make an invalid "last
- * good" set. */
+/* Keeps a copy of the definition files just applied (state.h): the bytes
+ * that were parsed into m->set, so files edited meanwhile never make an
+ * invalid "last good" set. Only the files that changed are written. */
 void save_last_good(struct manager *m)
 {
-        /* A copy that would not change (every start of a berthd whose files
-         * did not change) costs only the reads: no writes, syncfs, second
-         * parse and removal of 1,000 files. */
-        if (state_definitions_same(m->o.state_dir, m->o.conf_dir, CONFIG_FILES_MAX, CONFIG_FILE_MAX) > 0) {
-                m->on_last_good = false;
-                m->vanished = 0;
+        _cleanup_free_ struct state_def *defs = calloc(m->set.n_sources + 1, sizeof *defs);
+        if (!defs) {
+                log_warning("cannot keep a copy of the definitions: %s", strerror(ENOMEM));
                 return;
         }
-        _cleanup_free_ char *stage = NULL;
-        int r = state_definitions_stage(m->o.state_dir, m->o.conf_dir, CONFIG_FILES_MAX, CONFIG_FILE_MAX, &stage);
-        if (r < 0) {
-                log_warning("cannot keep a copy of the definitions in %s/%s: %s", m->o.state_dir, STATE_LAST_GOOD,
-                            strerror(-r));
-                return;
-        }
-        struct spec_set set = { 0 };
-        struct diag d = { 0 };
-        r = config_load_dir(stage, &set, &d);
-        spec_set_done(&set);
-        diag_done(&d);
-        if (r < 0) {
-                log_warning("definitions in %s changed while they were applied; last valid copy not updated",
-                            m->o.conf_dir);
-                (void) rm_rf(stage);
-                return;
-        }
-        r = state_definitions_commit(m->o.state_dir);
+        for (size_t i = 0; i < m->set.n_sources; i++)
+                defs[i] = (struct state_def){ m->set.sources[i].name, m->set.sources[i].text, m->set.sources[i].len };
+        int r = state_last_good_save(m->o.state_dir, defs, m->set.n_sources, CONFIG_FILE_MAX, &m->last_good);
         if (r < 0)
                 log_warning("cannot keep a copy of the definitions in %s/%s: %s", m->o.state_dir, STATE_LAST_GOOD,
                             strerror(-r));
@@ -221,6 +204,48 @@ static void unit_orphan(struct unit *u)
         unit_request_stop(u);
 }
 
+/* A container the plan leaves alone (PLAN_NONE: its three hashes equal),
+ * declared at the same file and line, keeps the spec object its unit
+ * points to: it moves from the old set into the new one, and the new copy
+ * is freed. So a reload of one change among 1,000 writes into none of the
+ * other units (after a fork each first write to a page is a fault) and
+ * hashes none of them again. */
+static void keep_unchanged_specs(struct manager *m, struct spec_set *old, const struct plan *p)
+{
+        bool moved = false;
+        for (size_t i = 0; i < m->set.n_containers; i++)
+                m->set.containers[i]->reload_kept = false;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct plan_action *a = &p->actions[i];
+                if (a->network || a->kind != PLAN_NONE || a->desired == PLAN_NO_INDEX ||
+                    a->desired >= m->set.n_containers)
+                        continue;
+                struct unit *u = unit_find(m, a->name);
+                struct spec_container *c = m->set.containers[a->desired];
+                if (!u || !u->spec || !u->known_spec || u->owned_spec || u->orphaned || !streq(u->spec->name, c->name) ||
+                    u->spec->line != c->line || !streq_ptr(u->spec->file, c->file))
+                        continue;
+                size_t k = old->by_name && old->n_by_name == old->n_containers
+                                   ? nameidx_find(old->by_name, old->n_by_name, u->spec->name)
+                                   : NAMEIDX_NONE;
+                if (k == NAMEIDX_NONE || old->containers[k] != u->spec)
+                        for (k = 0; k < old->n_containers && old->containers[k] != u->spec; k++)
+                                ;
+                if (k >= old->n_containers)
+                        continue;
+                old->containers[k] = c; /* freed with the old set */
+                m->set.containers[a->desired] = (struct spec_container *) u->spec;
+                m->set.containers[a->desired]->reload_kept = true;
+                moved = true;
+        }
+        /* The index borrows the names of the containers it was built on. */
+        if (moved && spec_set_index(&m->set) < 0) {
+                free(m->set.by_name);
+                m->set.by_name = NULL;
+                m->set.n_by_name = 0;
+        }
+}
+
 /* Takes the new set and acts on the plan. The spec of a container whose
  * definition is gone stays alive in its unit (owned_spec) while it is
  * orphaned, for its stop settings. */
@@ -233,6 +258,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
         struct spec_set old = m->set;
         m->set = *next;
         *next = (struct spec_set){ 0 };
+        keep_unchanged_specs(m, &old, p);
         for (size_t i = 0; i < m->n_units; i++) {
                 struct unit *u = m->units[i];
                 const struct spec_container *c = spec_set_find_container(&m->set, u->name);
@@ -307,8 +333,12 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
                         }
                         unit_set_spec(u, c);
                         break;
-                case PLAN_UPDATE_SETTINGS:
                 case PLAN_NONE:
+                        /* Kept by keep_unchanged_specs(): nothing to do. */
+                        if (u && u->spec != c)
+                                unit_set_spec(u, c);
+                        break;
+                case PLAN_UPDATE_SETTINGS:
                         if (u)
                                 unit_set_spec(u, c);
                         break;
@@ -322,6 +352,9 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
                 if (u->owned_spec)
                         continue;
                 const struct spec_container *c = spec_set_find_container(&m->set, u->name);
+                /* An unchanged definition kept its spec and its health check as it runs. */
+                if (u->spec == c && c && c->reload_kept)
+                        continue;
                 u->spec = c;
                 health_follow_spec(u);
         }
@@ -730,6 +763,9 @@ int manager_startup(struct manager *m)
                 }
                 closedir(dp);
         }
+        /* The own hosts files of containers on several networks, as their
+         * networks' files are now (a berthd killed between the two). */
+        hostsfile_resync(m->o.state_dir);
         crash_point(m, "adopted");
         /* Adopted containers run with the hashes on disk: a reload-style plan
          * decides what to do with them; then start what autostarts. */

@@ -322,6 +322,14 @@ int rm_rf(const char *path)
         return rm_rf_at(AT_FDCWD, path, st.st_dev);
 }
 
+int rm_rf_below(int dfd, const char *name)
+{
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return rm_rf_at(dfd, name, st.st_dev);
+}
+
 int exe_dir(char *buf, size_t n)
 {
         if (n < 2)

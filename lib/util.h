@@ -152,3 +152,4 @@ int lock_dir(const char *dir);
 /* rm -rf that never crosses into another file system and never follows
  * symlinks. */
 int rm_rf(const char *path);
+int rm_rf_below(int dfd, const char *name); /* rm_rf() of name below the directory dfd */

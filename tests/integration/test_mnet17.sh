@@ -200,7 +200,7 @@ bad x7 "4: network '$BB': an extra network needs the container on a berth networ
   'network { mode = "none" }' "network $BB { }"
 bad x8 "4: network '$BB': an extra network needs the container on a berth network (network { bridge = NETWORK }), not mode 'macvlan'" \
   'network { mode = "macvlan" parent = "eth0" address = "198.18.9.2/24" }' "network $BB { }"
-bad x9 "4: unknown key 'bridge' in network '$BB' (only address)" "network { bridge = \"$BA\" }" "network $BB { bridge = \"x\" }"
+bad x9 "4: unknown key 'bridge' in network '$BB' (only address and mode)" "network { bridge = \"$BA\" }" "network $BB { bridge = \"x\" }"
 bad x10 "4: network '$BB'.address: 'nope' is not an IPv4 address (or auto)" "network { bridge = \"$BA\" }" \
   "network $BB { address = \"nope\" }"
 many=()

@@ -122,7 +122,8 @@ static const struct bad_case bad_cases[] = {
         { "memory_swap_below_memory", CT("  limits {\n    memory = 1G\n    memory-swap = 512M\n  }"),
           5, "limits.memory-swap: '512M' is below memory (it counts memory plus swap)" },
         { "attach_undeclared", BT("  network { bridge = \"n\" }\n  network m { }"),
-          7, "network 'm': not declared by any file (an extra network must be berth's: network m { subnet = ... })" },
+          7, "network 'm': not declared by any file (an extra network is berth's, network m { subnet = ... }; for a "
+             "host bridge give address = \"A.B.C.D/N\" or \"dhcp\")" },
         { "attach_primary_twice", BT("  network { bridge = \"n\" }\n  network n { }"),
           7, "network 'n': the container is on it already" },
         { "attach_extra_twice", B2T("  network { bridge = \"n\" }\n  network m { }\n  network m { }"),
@@ -134,7 +135,37 @@ static const struct bad_case bad_cases[] = {
           7, "network 'n': an extra network needs the container on a berth network (network { bridge = NETWORK }), "
              "not mode 'host'" },
         { "attach_unknown_key", B2T("  network { bridge = \"n\" }\n  network m {\n    mtu = 9\n  }"),
-          11, "unknown key 'mtu' in network 'm' (only address)" },
+          11, "unknown key 'mtu' in network 'm' (only address and mode)" },
+        { "attach_mode_bad", BT("  network { bridge = \"n\" }\n  network br9 { mode = \"host\" }"),
+          7, "network 'br9'.mode: 'host' is not bridge, macvlan or ipvlan (an extra interface)" },
+        { "attach_mode_twice",
+          BT("  network { bridge = \"n\" }\n  network eth9 {\n    mode = \"macvlan\"\n    mode = \"ipvlan\"\n"
+             "    address = \"dhcp\"\n  }"),
+          9, "network 'eth9'.mode: set twice (first at line 8)" },
+        { "attach_vlan_no_address", BT("  network { bridge = \"n\" }\n  network eth9 { mode = \"macvlan\" }"),
+          7, "network 'eth9': mode 'macvlan' needs address = \"A.B.C.D/N\" or \"dhcp\" (berth does not own the "
+             "network)" },
+        { "attach_vlan_auto",
+          BT("  network { bridge = \"n\" }\n  network eth9 {\n    mode = \"ipvlan\"\n    address = \"198.18.9.2\"\n  }"),
+          9, "network 'eth9': mode 'ipvlan' needs address = \"A.B.C.D/N\" or \"dhcp\" (berth does not own the "
+             "network)" },
+        { "attach_vlan_on_berth_network",
+          B2T("  network { bridge = \"n\" }\n  network m { mode = \"macvlan\"  address = \"198.18.1.5/24\" }"),
+          10, "network 'm': mode 'macvlan' names its parent interface, and 'm' is a network berth manages (use it "
+              "without mode, or name a host interface)" },
+        { "attach_dhcp_on_berth_network", B2T("  network { bridge = \"n\" }\n  network m { address = \"dhcp\" }"),
+          10, "network 'm'.address: dhcp is not used on berth's network 'm' (its addresses are auto or A.B.C.D, its "
+              "prefix /24)" },
+        { "attach_prefix_on_berth_network",
+          B2T("  network { bridge = \"n\" }\n  network m { address = \"198.18.1.5/16\" }"),
+          10, "network 'm'.address: another prefix on berth's network 'm' (its addresses are auto or A.B.C.D, its "
+              "prefix /24)" },
+        { "attach_prefix_bad", BT("  network { bridge = \"n\" }\n  network br9 { address = \"198.18.9.5/40\" }"),
+          7, "network 'br9'.address: '198.18.9.5/40': the prefix is not 1 to 32" },
+        { "attach_host_bridge_long",
+          BT("  network { bridge = \"n\" }\n  network br-0123456789abc { address = \"dhcp\" }"),
+          7, "network 'br-0123456789abc': not an interface name (at most 15 characters; the name of an extra network "
+             "berth does not own is its host interface)" },
         { "attach_address_bad", B2T("  network { bridge = \"n\" }\n  network m { address = \"x\" }"),
           10, "network 'm'.address: 'x' is not an IPv4 address (or auto)" },
         { "attach_address_outside", B2T("  network { bridge = \"n\" }\n  network m { address = \"198.18.0.5\" }"),
@@ -1435,6 +1466,49 @@ static void test_config_parse_buffer_attach(void **state)
         spec_container_hash_restart(cc, h2);
         cc->n_attach = n;
         assert_string_not_equal(h1, h2);
+        spec_set_done(&set);
+        diag_done(&d);
+
+        /* A host bridge (an undeclared name with A.B.C.D/N or dhcp) and a
+         * macvlan on a host interface; A.B.C.D/N on berth's network with its
+         * own prefix is A.B.C.D (and hashes as before). */
+        const char *ext = "network n {\n  subnet = \"198.18.0.0/24\"\n}\n"
+                          "network m {\n  subnet = \"198.18.1.0/24\"\n}\n"
+                          "container a {\n  template = \"busybox\"\n"
+                          "  network { bridge = \"n\" }\n"
+                          "  network br0 { address = \"198.18.9.5/24\" }\n"
+                          "  network ve1 {\n    mode = \"macvlan\"\n    address = \"dhcp\"\n  }\n"
+                          "  network m { address = \"198.18.1.7/24\" }\n"
+                          "}\n";
+        set = (struct spec_set){ 0 };
+        d = (struct diag){ 0 };
+        parse_and_validate(ext, strlen(ext), &set, &d);
+        print_diags("attach external", &d);
+        assert_int_equal(d.n, 0);
+        c = set.containers[0];
+        assert_int_equal(c->n_attach, 3);
+        assert_string_equal(c->attach[0].network, "br0");
+        assert_int_equal(c->attach[0].mode, NET_BRIDGE);
+        assert_int_equal(c->attach[0].address_prefix, 24);
+        assert_true(spec_attach_external(&c->attach[0]));
+        assert_string_equal(c->attach[1].network, "ve1");
+        assert_int_equal(c->attach[1].mode, NET_MACVLAN);
+        assert_true(c->attach[1].address_dhcp);
+        assert_int_equal(c->attach[1].line_mode, 12);
+        assert_true(spec_attach_external(&c->attach[1]));
+        assert_int_equal(c->attach[2].address_prefix, 0);
+        assert_false(spec_attach_external(&c->attach[2]));
+        /* The mode and the prefix are part of the restart hash. */
+        spec_container_hash_restart(c, h1);
+        cc = set.containers[0];
+        cc->attach[1].mode = NET_IPVLAN;
+        spec_container_hash_restart(cc, h2);
+        assert_string_not_equal(h1, h2);
+        cc->attach[1].mode = NET_MACVLAN;
+        cc->attach[0].address_prefix = 16;
+        spec_container_hash_restart(cc, h2);
+        assert_string_not_equal(h1, h2);
+        cc->attach[0].address_prefix = 24;
         spec_set_done(&set);
         diag_done(&d);
 }

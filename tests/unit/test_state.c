@@ -117,37 +117,100 @@ static void put(const char *dir, const char *name, const char *text)
         fclose(f);
 }
 
-/* The last-good copy is skipped only when it holds the very same files. */
-static void test_perf22_state_definitions_same(void **state)
+static char *slurp(const char *dir, const char *name)
+{
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        FILE *f = fopen(p, "re");
+        if (!f)
+                return NULL;
+        static char buf[4096];
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        buf[k] = 0;
+        fclose(f);
+        return buf;
+}
+
+static const char *link_of(const char *st)
+{
+        static char t[256];
+        char p[4400];
+        snprintf(p, sizeof p, "%s/last-good", st);
+        ssize_t k = readlink(p, t, sizeof t - 1);
+        if (k < 0)
+                return "";
+        t[k] = 0;
+        return t;
+}
+
+#define DEF(n, t) { n, t, sizeof(t) - 1 }
+
+/* The last-good copy: two generations behind a link, only changed files
+ * written, a save that would change nothing skipped, an older berthd's
+ * plain directory taken over. */
+static void test_perf22_last_good(void **state)
 {
         (void) state;
-        char root[] = "/tmp/perf22-state-XXXXXX", conf[4200], st[4200], cmd[8500];
+        char root[] = "/tmp/perf22-state-XXXXXX", st[4096], p[4300], cmd[8500];
         assert_non_null(mkdtemp(root));
-        snprintf(conf, sizeof conf, "%s/conf", root);
         snprintf(st, sizeof st, "%s/state", root);
-        assert_int_equal(mkdir(conf, 0700), 0);
         assert_int_equal(mkdir(st, 0700), 0);
-        put(conf, "a.conf", "container a {}\n");
-        put(conf, "b.conf", "container b {}\n");
-        put(conf, "notes.txt", "not a definition\n");
-        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0); /* no copy yet */
-        char *stage = NULL;
-        assert_int_equal(state_definitions_stage(st, conf, 100, 1 << 20, &stage), 0);
-        free(stage);
-        assert_int_equal(state_definitions_commit(st), 0);
-        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 1);
-        assert_int_equal(state_definitions_same(st, conf, 1, 1 << 20), 0); /* more than max */
-        put(conf, "b.conf", "container b { }\n"); /* same length, other bytes */
-        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0);
-        put(conf, "b.conf", "container b {}\n");
-        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 1);
-        put(conf, "c.conf", "container c {}\n"); /* one more */
-        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0);
-        snprintf(cmd, sizeof cmd, "%s/c.conf", conf);
-        assert_int_equal(unlink(cmd), 0);
-        snprintf(cmd, sizeof cmd, "%s/a.conf", conf);
-        assert_int_equal(unlink(cmd), 0); /* one fewer */
-        assert_int_equal(state_definitions_same(st, conf, 100, 1 << 20), 0);
+        struct state_last_good *c = NULL;
+        struct state_def v1[] = { DEF("b.conf", "container b {}\n"), DEF("a.conf", "container a {}\n") };
+        assert_int_equal(state_last_good_save(st, v1, 2, 1 << 20, &c), 1);
+        assert_string_equal(link_of(st), "last-good.a");
+        snprintf(p, sizeof p, "%s/last-good", st);
+        assert_string_equal(slurp(p, "a.conf"), "container a {}\n");
+        assert_string_equal(slurp(p, "b.conf"), "container b {}\n");
+        assert_int_equal(state_last_good_save(st, v1, 2, 1 << 20, &c), 0); /* the same: nothing */
+        assert_string_equal(link_of(st), "last-good.a");
+
+        struct state_def v2[] = { DEF("a.conf", "container a {}\n"), DEF("b.conf", "container b { }\n") };
+        assert_int_equal(state_last_good_save(st, v2, 2, 1 << 20, &c), 1);
+        assert_string_equal(link_of(st), "last-good.b");
+        assert_string_equal(slurp(p, "b.conf"), "container b { }\n");
+        snprintf(p, sizeof p, "%s/last-good.a", st);
+        assert_string_equal(slurp(p, "b.conf"), "container b {}\n"); /* the previous set, whole */
+
+        /* One gone, one new; a leftover temporary in the stale generation. */
+        snprintf(cmd, sizeof cmd, "%s/last-good.a/.#a.conf.999", st);
+        put(st, "last-good.a/.#a.conf.999", "half\n");
+        struct state_def v3[] = { DEF("b.conf", "container b { }\n"), DEF("c.conf", "container c {}\n") };
+        assert_int_equal(state_last_good_save(st, v3, 2, 1 << 20, &c), 1);
+        assert_string_equal(link_of(st), "last-good.a");
+        snprintf(p, sizeof p, "%s/last-good", st);
+        assert_null(slurp(p, "a.conf"));
+        assert_null(slurp(p, ".#a.conf.999"));
+        assert_string_equal(slurp(p, "b.conf"), "container b { }\n");
+        assert_string_equal(slurp(p, "c.conf"), "container c {}\n");
+        state_last_good_free(c);
+
+        /* A new berthd: reads what the link names; the same set is skipped,
+         * a changed one goes to the other generation, read first. */
+        c = NULL;
+        assert_int_equal(state_last_good_save(st, v3, 2, 1 << 20, &c), 0);
+        struct state_def v4[] = { DEF("c.conf", "container c {}\n") };
+        assert_int_equal(state_last_good_save(st, v4, 1, 1 << 20, &c), 1);
+        assert_string_equal(link_of(st), "last-good.b");
+        assert_null(slurp(p, "a.conf"));
+        assert_null(slurp(p, "b.conf"));
+        assert_string_equal(slurp(p, "c.conf"), "container c {}\n");
+        struct state_def dup[] = { DEF("c.conf", "x\n"), DEF("c.conf", "y\n") };
+        assert_int_equal(state_last_good_save(st, dup, 2, 1 << 20, &c), -EINVAL);
+        state_last_good_free(c);
+
+        /* An older berthd's plain directory. */
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'/last-good* && mkdir '%s/last-good'", st, st);
+        assert_int_equal(system(cmd), 0);
+        put(p, "old.conf", "container old {}\n");
+        c = NULL;
+        assert_int_equal(state_last_good_save(st, v1, 2, 1 << 20, &c), 1);
+        assert_string_equal(link_of(st), "last-good.a");
+        assert_null(slurp(p, "old.conf"));
+        assert_string_equal(slurp(p, "a.conf"), "container a {}\n");
+        snprintf(cmd, sizeof cmd, "%s/last-good.tmp", st);
+        assert_int_equal(access(cmd, F_OK), -1);
+        state_last_good_free(c);
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
         assert_int_equal(system(cmd), 0);
 }
@@ -252,7 +315,7 @@ int main(void)
                 cmocka_unit_test(test_state_parse_bad_values_refused),
                 cmocka_unit_test(test_state_parse_duplicate_key_refused),
                 cmocka_unit_test(test_state_parse_unknown_key_ignored),
-                cmocka_unit_test(test_perf22_state_definitions_same),
+                cmocka_unit_test(test_perf22_last_good),
                 cmocka_unit_test(test_state_intent_round_trip),
                 cmocka_unit_test(test_state_intent_no_status_round_trip),
                 cmocka_unit_test(test_state_intent_every_truncation_refused),
