@@ -220,8 +220,8 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
         char *argv[32] = { NULL, "dump", "-t", pid, "-D", (char *) p->images_dir, "-o", log, "-v4",
                            "--external", ns, "--tcp-established", "--file-locks", "--ext-unix-sk",
                            "--manage-cgroups=ignore", "--ext-mount-map", "auto", "--enable-external-sharing",
-                           "--enable-external-masters", "--network-lock", "nftables" };
-        size_t n = 21;
+                           "--enable-external-masters", "--network-lock", "nftables", "--skip-in-flight" };
+        size_t n = 22;
         if (p->cgroup) {
                 argv[n++] = "--freeze-cgroup";
                 argv[n++] = (char *) p->cgroup;
