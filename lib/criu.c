@@ -151,6 +151,46 @@ int criu_check(struct error *e)
         return error_set_msg(e, -EOPNOTSUPP, "CRIU cannot checkpoint on this host: criu check: %s", why);
 }
 
+/* One process of the tree (and, recursively, its children's): -EOPNOTSUPP
+ * with e set when its program is a memory file. depth bounds the walk. */
+static int restorable_one(pid_t pid, pid_t init, int depth, struct error *e)
+{
+        char path[64], exe[300];
+        snprintf(path, sizeof path, "/proc/%d/exe", (int) pid);
+        ssize_t n = readlink(path, exe, sizeof exe - 1);
+        if (n > 0) {
+                exe[n] = 0;
+                if (strncmp(exe, "/memfd:", 7) == 0) {
+                        if (pid == init)
+                                return error_set_msg(
+                                        e, -EOPNOTSUPP,
+                                        "its init (pid %d) runs from a memory file (%s), which CRIU cannot restore as "
+                                        "a program: berth's own init does with init = true; set init = false in its "
+                                        "definition to checkpoint it",
+                                        (int) pid, exe);
+                        return error_set_msg(e, -EOPNOTSUPP,
+                                             "its process %d runs from a memory file (%s), which CRIU cannot restore "
+                                             "as a program",
+                                             (int) pid, exe);
+                }
+        }
+        if (depth > 64)
+                return 0;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) pid, (int) pid);
+        FILE *f = fopen(path, "re");
+        int child, r = 0;
+        while (f && r == 0 && fscanf(f, "%d", &child) == 1)
+                r = restorable_one(child, init, depth + 1, e);
+        if (f)
+                fclose(f);
+        return r;
+}
+
+int criu_restorable(pid_t pid, struct error *e)
+{
+        return restorable_one(pid, pid, 0, e);
+}
+
 int criu_dump(const struct criu_dump_params *p, struct error *e)
 {
         char pid[16], ns[64], log[] = "dump.log";
@@ -180,8 +220,8 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
         char *argv[32] = { NULL, "dump", "-t", pid, "-D", (char *) p->images_dir, "-o", log, "-v4",
                            "--external", ns, "--tcp-established", "--file-locks", "--ext-unix-sk",
                            "--manage-cgroups=ignore", "--ext-mount-map", "auto", "--enable-external-sharing",
-                           "--enable-external-masters", "--network-lock", "nftables" };
-        size_t n = 21;
+                           "--enable-external-masters", "--network-lock", "nftables", "--skip-in-flight" };
+        size_t n = 22;
         if (p->cgroup) {
                 argv[n++] = "--freeze-cgroup";
                 argv[n++] = (char *) p->cgroup;

@@ -23,6 +23,13 @@ int criu_check(struct error *e);
  * last non-empty line when there is none. */
 void criu_reason(const char *text, char *out, size_t size);
 
+/* Whether CRIU could restore what it would dump of the tree of init pid:
+ * -EOPNOTSUPP with e set when a process runs from a memory file (memfd:
+ * berth's sealed init with init = true), which no CRIU restores as a
+ * process's executable (its exe link must be a regular file); else 0.
+ * Only the main threads' children are followed. */
+int criu_restorable(pid_t pid, struct error *e);
+
 /* Dumps the process tree of init pid into images_dir (which exists),
  * dump.log beside the images. The container's network namespace (inode
  * netns) is external: it is recreated by berth at restore. With

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include "settings.h"
 #include "spec.h"
@@ -333,54 +334,35 @@ static int setup_etc(int rootfd, const struct mounts_plan *p, struct error *e)
         return 0;
 }
 
-/* After pivot_root: masks from a private, read-only, empty tmpfs (never
- * the image's own /dev/null), read-only re-binds of /proc's writable
- * corners. Targets are opened relative to a procfs fd we checked. */
-#define MASK_DIR "/dev/.berth-masks"
-
-static int masks_from(int empty, int proc, struct error *e);
-
-static int setup_masks(struct error *e)
+/* After pivot_root: the masks, and read-only re-binds of /proc's writable
+ * corners. A masked directory gets a fresh, empty, read-only tmpfs of its
+ * own; a masked file a read-only, nodev bind of the container's /dev/null
+ * (the host's node, bound by setup_dev: never the image's own), so that
+ * opening it fails and writing to it too. Every mask's source is thus a
+ * mount in the container's own tree, which CRIU can dump and restore
+ * (a bind from a detached file system cannot be). Targets are opened
+ * relative to a procfs fd we checked. */
+static int mask_dir(int target)
 {
-        _cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        struct statfs sfs;
-        if (proc < 0 || fstatfs(proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-                return error_set(e, -EINVAL, "the container's /proc is not procfs");
-
-        _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
-            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) < 0 ||
-            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return error_set(e, -errno, "cannot create the mask file system");
-        _cleanup_close_ int empty = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-        if (empty < 0)
-                return error_set(e, -errno, "cannot mount the mask file system");
-        int f = openat(empty, "file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
-        if (f < 0 || mkdirat(empty, "dir", 0555) < 0)
-                return error_set(e, -errno, "cannot populate the mask file system");
-        close(f);
-        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-        if (mount_setattr(empty, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
-                return error_set(e, -errno, "cannot make the mask file system read-only");
-        /* Kernels before 6.x refuse to clone a mount that is not attached
-         * anywhere: attach it briefly under our own /dev, clone the masks
-         * from there, detach it again. */
-        if (mkdir(MASK_DIR, 0700) < 0 || move_mount(empty, "", AT_FDCWD, MASK_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                return error_set(e, -errno, "cannot attach the mask file system");
-        int r = masks_from(open(MASK_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), proc, e);
-        (void) umount2(MASK_DIR, MNT_DETACH);
-        (void) rmdir(MASK_DIR);
-        return r;
+        const char *o[] = { "size", "4k", "mode", "0555", "nr_inodes", "8", NULL };
+        return mount_fs("tmpfs", o, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                        target);
 }
 
-static int masks_from(int empty, int proc, struct error *e)
+static int setup_masks(struct error *e)
 {
         static const char *const proc_masked[] = { "acpi", "asound", "kcore", "keys", "latency_stats",
                                                    "timer_list", "timer_stats", "sched_debug", "scsi" };
         static const char *const proc_ro[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
-        if (empty < 0)
-                return error_set(e, -errno, "cannot open the mask file system");
-        _cleanup_close_ int owned = empty;
+        _cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct statfs sfs;
+        if (proc < 0 || fstatfs(proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+                return error_set(e, -EINVAL, "the container's /proc is not procfs");
+        /* The null device we bound there, nothing a declared mount put over it. */
+        _cleanup_close_ int null = open("/dev/null", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        struct stat nst;
+        if (null < 0 || fstat(null, &nst) < 0 || !S_ISCHR(nst.st_mode) || nst.st_rdev != makedev(1, 3))
+                return error_set(e, -EINVAL, "the container's /dev/null is not the null device");
 
         for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
                 _cleanup_close_ int t = openat(proc, proc_masked[i], O_PATH | O_CLOEXEC | O_NOFOLLOW);
@@ -389,13 +371,16 @@ static int masks_from(int empty, int proc, struct error *e)
                 struct stat st;
                 if (fstat(t, &st) < 0)
                         return error_set(e, -errno, "cannot inspect /proc/%s", proc_masked[i]);
-                int r = bind_onto(empty, S_ISDIR(st.st_mode) ? "dir" : "file", t, false, MOUNT_ATTR_RDONLY);
+                int r = S_ISDIR(st.st_mode) ? mask_dir(t)
+                                            : bind_onto(null, "", t, false,
+                                                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                                MOUNT_ATTR_NOEXEC);
                 if (r < 0)
                         return error_set(e, r, "cannot mask /proc/%s", proc_masked[i]);
         }
         _cleanup_close_ int fw = open("/sys/firmware", O_PATH | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
         if (fw >= 0) {
-                int r = bind_onto(empty, "dir", fw, false, MOUNT_ATTR_RDONLY);
+                int r = mask_dir(fw);
                 if (r < 0)
                         return error_set(e, r, "cannot mask /sys/firmware");
         }

@@ -626,6 +626,13 @@ static int restore(const struct spec_container *c, const struct runtime_opts *o,
                         dprintf(2, "berth: restore: cannot join the container's cgroup\n");
                         _exit(125);
                 }
+                /* The container's cgroup namespace, rooted there as at a
+                 * start (spawn.c): with --manage-cgroups=ignore criu makes
+                 * none, the restored tree inherits this one. */
+                if (unshare(CLONE_NEWCGROUP) < 0) {
+                        dprintf(2, "berth: restore: cannot create the cgroup namespace: %s\n", strerror(errno));
+                        _exit(125);
+                }
                 struct criu_restore_params rp = { .images_dir = o->restore_images,
                                                   .root = in->merged,
                                                   .pidfile = pidfile,

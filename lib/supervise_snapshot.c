@@ -122,7 +122,7 @@ static void checkpoint_child(struct unit *u, const struct layer_job *j, struct l
 {
         struct manager *m = u->m;
         const struct spec_container *c = u->spec;
-        if (criu_check(&rep->e) < 0) {
+        if (criu_check(&rep->e) < 0 || criu_restorable(u->init_pid, &rep->e) < 0) {
                 (void) error_wrap(&rep->e, "container '%s' not checkpointed", u->name);
                 return;
         }

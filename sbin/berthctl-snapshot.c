@@ -376,6 +376,20 @@ int start_from_checkpoint(struct ctl_args *a)
                 if (!o)
                         return 1;
                 const char *st = jstr(o, "state");
+                const char *why = "";
+                /* A failed restore, even if the restart policy started it
+                 * cold since (then it runs, but not from the checkpoint). */
+                if (restore_outcome(o, &why)) {
+                        if (state_is_up(st))
+                                fail("berthctl start: '%s' was not restored from checkpoint '%s': %s (berthd "
+                                     "started it afresh since, per its restart policy: %s)",
+                                     name, tag, why, st);
+                        else
+                                fail("berthctl start: '%s' was not restored from checkpoint '%s': %s", name, tag,
+                                     why);
+                        json_object_put(o);
+                        return 1;
+                }
                 if (streq(st, "running")) {
                         if (json_enabled())
                                 print_json(o);
@@ -384,12 +398,6 @@ int start_from_checkpoint(struct ctl_args *a)
                                        jint(o, "pid"));
                         json_object_put(o);
                         return 0;
-                }
-                const char *why = "";
-                if (!state_is_up(st) && restore_outcome(o, &why)) {
-                        fail("berthctl start: '%s' was not restored from checkpoint '%s': %s", name, tag, why);
-                        json_object_put(o);
-                        return 1;
                 }
                 json_object_put(o);
         }

@@ -69,9 +69,8 @@ ip netns add btboot && ip link add btboot-h type veth peer name btboot-c netns b
 page=$(export -f http_get; ip netns exec btboot bash -c 'http_get 198.19.255.1 8080')
 check "published port 8080 reaches web from another netns" [ "$page" = "hello from berth" ]
 check "probe fetches web by name" until_ok 15 sh -c 'berthctl logs probe 2>/dev/null | grep -q "^ok"'
-# checkpoint/restore (issue 20): not run yet. In this lane criu check passes
-# but the dump and the restore have not been seen to work (docs/design.md,
-# "Checkpoint and restore"); BOOT_CRIU=1 bash tests/vm/boot-test.sh runs them.
+# checkpoint/restore (issue 20, docs/design.md "Checkpoint and restore"):
+# only with BOOT_CRIU=1 bash tests/vm/boot-test.sh until seen to pass reliably.
 if [ -e /etc/berth-boot-criu ]; then /usr/local/sbin/berth-boot-guest-criu20 || fail=1; fi
 
 # --- reload ----------------------------------------------------------------
