@@ -47,9 +47,20 @@ check "systemd has berth-web.scope and berth-probe.scope active" \
 check "web's limits in its cgroup (memory.max 64M, pids.max 128)" \
   sh -c "[ \"\$(cat /sys/fs/cgroup$wcg/memory.max)/\$(cat /sys/fs/cgroup$wcg/pids.max)\" = 67108864/128 ]"
 svc=/sys/fs/cgroup$(prop berthd ControlGroup)
-# (a health probe or a spawner may pass through: wait for berthd alone)
-check "berthd.service's cgroup holds berthd alone and enables no controller" \
-  until_ok 15 sh -c "[ \"\$(cat $svc/cgroup.procs)\" = \"$(prop berthd MainPID)\" ] && [ -z \"\$(cat $svc/cgroup.subtree_control)\" ]"
+# berthd and its probe spawner (berthd-probes, its child, forked at start);
+# a probe's or a start's process may pass through: wait for those two alone.
+svc_only_berthd() { # MAINPID
+  local p n=0
+  for p in $(cat "$svc/cgroup.procs"); do
+    if [ "$p" = "$1" ]; then n=$((n + 1))
+    elif [ "$(cat "/proc/$p/comm" 2>/dev/null)" != berthd-probes ] || \
+         [ "$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)" != "$1" ]; then return 1
+    fi
+  done
+  [ "$n" = 1 ] && [ -z "$(cat "$svc/cgroup.subtree_control")" ]
+}
+check "berthd.service's cgroup holds berthd (and its probe spawner) alone and enables no controller" \
+  until_ok 15 svc_only_berthd "$(prop berthd MainPID)"
 order=$(journal | sed -n 's/^\([a-z]*\): started:.*/\1/p' | tr '\n' ' ')
 check "started in order web, probe (got: $order)" [ "$order" = "web probe " ]
 check "the status line counts 2 running" sh -c 'systemctl status berthd | grep -q "Status: \"2 running"'
