@@ -484,13 +484,19 @@ static int lg_current(int sfd)
         return -1;
 }
 
+/* Whether d holds def's file with def's bytes. */
+static bool lg_dir_holds(const struct lg_dir *d, const struct state_def *def)
+{
+        ssize_t k = lg_dir_find(d, def->name);
+        return k >= 0 && d->lens[k] == def->len && memcmp(d->texts[k], def->text, def->len) == 0;
+}
+
 static bool lg_same(const struct lg_dir *d, const struct state_def *defs, size_t n)
 {
         if (!d->known || d->n != n)
                 return false;
         for (size_t i = 0; i < n; i++) {
-                ssize_t k = lg_dir_find(d, defs[i].name);
-                if (k < 0 || d->lens[k] != defs[i].len || memcmp(d->texts[k], defs[i].text, defs[i].len) != 0)
+                if (!lg_dir_holds(d, &defs[i]))
                         return false;
         }
         return true;
@@ -511,8 +517,7 @@ static int lg_fill(int sfd, struct lg_dir *t, const char *tname, const struct st
                 return -ENOMEM;
         size_t written = 0;
         for (size_t i = 0; i < n; i++) {
-                ssize_t k = lg_dir_find(t, defs[i].name);
-                differs[i] = k < 0 || t->lens[k] != defs[i].len || memcmp(t->texts[k], defs[i].text, defs[i].len) != 0;
+                differs[i] = !lg_dir_holds(t, &defs[i]);
                 written += differs[i];
         }
         /* A reload changes a few files: each synced alone. Many (the first
