@@ -165,8 +165,9 @@ static int restorable_one(pid_t pid, pid_t init, int depth, struct error *e)
                                 return error_set_msg(
                                         e, -EOPNOTSUPP,
                                         "its init (pid %d) runs from a memory file (%s), which CRIU cannot restore as "
-                                        "a program: berth's own init does with init = true; set init = false in its "
-                                        "definition to checkpoint it",
+                                        "a program: berth's own init does in a container with capability sys_admin "
+                                        "or idmap, or started without berthd's read-only copy of berth-init; set "
+                                        "init = false in its definition to checkpoint it",
                                         (int) pid, exe);
                         return error_set_msg(e, -EOPNOTSUPP,
                                              "its process %d runs from a memory file (%s), which CRIU cannot restore "

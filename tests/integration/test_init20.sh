@@ -1,0 +1,138 @@
+#!/bin/bash
+# berth's init from berthd's read-only copy (issue 20): a container with
+# init = true (the default) runs its PID 1 from a read-only bind of ONE
+# file that berthd keeps on a small tmpfs whose superblock is read-only
+# (RUN/init/berth-init), bound at /dev/.berth-init in each container, so
+# that CRIU can restore it (a memfd it cannot) while the CVE-2019-5736
+# defence holds. Checked with a private berthd and real containers:
+#  1. the copy: RUN/init is a tmpfs mounted read-only with a read-only
+#     superblock, the file is berth-init's bytes, not writable from the
+#     host either, even through a bind remounted read-write;
+#  2. from inside: /proc/1/exe is /dev/.berth-init, neither it nor
+#     /proc/1/exe can be opened for writing (100 tries), its mount is
+#     read-only (mount and superblock), nothing of the host's is there;
+#  3. two containers' inits map the same inode (shared page cache), which
+#     is the host's copy;
+#  4. a container with capability sys_admin (it could remount the
+#     superblock) runs from the sealed memfd instead, and its checkpoint is
+#     refused for that reason; an init = true container's is not (a
+#     stand-in criu whose check passes, its dump fails: the dump was run);
+#  5. berthctl exec still works; berthd's exit unmounts the copy, a new
+#     berthd makes it again, the running container keeps its own bind.
+set -u
+. "$(dirname "$0")/lib.sh"
+OK_PREFIX="init20: "
+BERTHD=$BUILD/berthd
+CTL=$BUILD/berthctl
+P=init20-$$
+unset NOTIFY_SOCKET BERTH_SOCKET BERTH_CRIU
+ROOT=$(mktemp -d /tmp/init20.XXXXXX)
+START_TIMEOUT=60 STOP_TIMEOUT=60
+trap daemon_cleanup EXIT
+daemon_require ""
+
+running() { state_is "$1" running; }
+FAKE=$ROOT/criu
+cat > "$FAKE" <<'EOS'
+#!/bin/sh
+# A stand-in for criu: check passes; dump fails as CRIU does, in its log.
+case $1 in
+check) echo "Looks good."; exit 0 ;;
+dump)
+  while [ $# -gt 0 ]; do case $1 in -D) dir=$2; shift ;; -o) log=$2; shift ;; esac; shift; done
+  echo "(00.001) Error (criu/cr-dump.c:2093): init20 stand-in dump ran." > "$dir/$log"
+  exit 1 ;;
+esac
+exit 1
+EOS
+chmod +x "$FAKE"
+
+env_new a
+SLEEP='command = { "/bin/sleep", "1000" }'
+container "$P-a" "$SLEEP" 'autostart = true' 'network { mode = "none" }'
+container "$P-b" "$SLEEP" 'autostart = true' 'network { mode = "none" }'
+container "$P-adm" "$SLEEP" 'autostart = true' 'network { mode = "none" }' 'capabilities { add = { "sys_admin" } }'
+daemon_start env BERTH_CRIU="$FAKE"
+for n in a b adm; do check "berthd starts $P-$n" wait_until 60 running "$P-$n"; done
+
+# ---- 1. the copy ------------------------------------------------------------------------------
+INIT=$D/run/init
+mi=$(awk -v m="$INIT" '$5 == m' /proc/self/mountinfo)
+mnt_opts=$(awk '{ print $6 }' <<<"$mi")
+sb=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print $(i+1), $(i+3); exit } }' <<<"$mi")
+check "$INIT is a mount of its own, read-only ($mnt_opts)" bash -c '[[ ",$1," == *,ro,* ]]' _ "$mnt_opts"
+check "a tmpfs whose superblock is read-only ($sb)" bash -c '[[ "$1" == "tmpfs ro"* ]] || [[ "$1" == tmpfs*",ro"* ]] || [[ "$1" == "tmpfs ro,"* ]]' _ "$sb"
+check "it holds berth-init's bytes" cmp -s "$INIT/berth-init" "$BUILD/berth-init"
+check "mode 0555, owned by root" test "$(stat -c '%a %u' "$INIT/berth-init")" = "555 0"
+check "the host cannot write it either" bash -c '! { echo x >> "$1"; } 2>/dev/null' _ "$INIT/berth-init"
+mkdir -p "$ROOT/rw" && touch "$ROOT/rw/f"
+mount --bind "$INIT/berth-init" "$ROOT/rw/f" && mount -o remount,bind,rw "$ROOT/rw/f" 2>/dev/null
+out=$( { echo x >> "$ROOT/rw/f"; } 2>&1 ); rc=$?
+check "a bind of it remounted read-write writes nothing either: the superblock is read-only ($(oneline "$out"))" \
+  bash -c '[ "$1" != 0 ] && [[ "$2" == *"Read-only file system"* ]]' _ "$rc" "$out"
+umount "$ROOT/rw/f" 2>/dev/null
+
+# ---- 2. from inside ----------------------------------------------------------------------------
+# PID 1 is not dumpable: inside, without CAP_SYS_PTRACE, its exe link is not
+# even readable; the host reads the path in the container's mount tree.
+pa=$(pid_of "$P-a")
+exe=$(readlink /proc/$pa/exe 2>&1)
+check "its init runs /dev/.berth-init of the container's tree, seen from the host ($exe)" test "$exe" = /dev/.berth-init
+out=$(ctl exec "$P-a" -- /bin/sh -c 'cat /proc/1/comm; readlink /proc/1/exe 2>/dev/null || echo UNREADABLE' 2>&1)
+check "inside, PID 1 is berth-init and its exe link is unreadable ($(oneline "$out"))" \
+  test "$out" = "berth-init
+UNREADABLE"
+out=$(ctl exec "$P-a" -- /bin/sh -c 'n=0; for i in $(seq 100); do { echo x >> /proc/1/exe; } 2>/dev/null && n=$((n+1)); { echo x >> /dev/.berth-init; } 2>/dev/null && n=$((n+1)); (exec 3</dev/.berth-init; exec 4>/proc/self/fd/3) 2>/dev/null && n=$((n+1)); done; echo "written $n"; { echo x >> /dev/.berth-init; } 2>&1' 2>&1)
+check "neither /proc/1/exe nor /dev/.berth-init can be opened for writing, 100 tries each ($(oneline "$out"))" \
+  bash -c '[[ "$1" == "written 0"* ]] && [[ "$1" == *"Read-only file system"* ]]' _ "$out"
+line=$(ctl exec "$P-a" -- /bin/sh -c "awk '\$5 == \"/dev/.berth-init\"' /proc/self/mountinfo" 2>&1)
+mo=$(awk '{ print $6 }' <<<"$line")
+so=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print $(i+1), $(i+3); exit } }' <<<"$line")
+check "its mount is read-only, nosuid, nodev ($mo)" \
+  bash -c '[[ ",$1," == *,ro,* && ",$1," == *,nosuid,* && ",$1," == *,nodev,* ]]' _ "$mo"
+check "on a tmpfs whose superblock is read-only ($so)" bash -c '[[ "$1" == "tmpfs ro"* ]]' _ "$so"
+out=$(ctl exec "$P-a" -- /bin/sh -c 'mount -o remount,bind,rw /dev/.berth-init 2>&1 || echo REFUSED; umount /dev/.berth-init 2>&1 || echo REFUSED' 2>&1)
+check "without sys_admin it can be neither remounted nor unmounted ($(oneline "$out"))" \
+  bash -c '[ "$(grep -c REFUSED <<<"$1")" = 2 ]' _ "$out"
+out=$(ctl exec "$P-a" -- /bin/ls -a /dev/.berth-init 2>&1)
+check "the container sees the one file, no directory of the host's ($(oneline "$out"))" test "$out" = /dev/.berth-init
+
+# ---- 3. shared pages ---------------------------------------------------------------------------
+pa=$(pid_of "$P-a"); pb=$(pid_of "$P-b")
+ia=$(stat -L -c '%d:%i' /proc/$pa/exe 2>/dev/null); ib=$(stat -L -c '%d:%i' /proc/$pb/exe 2>/dev/null)
+ih=$(stat -c '%d:%i' "$INIT/berth-init")
+check "the two inits run the same file ($ia, $ib), berthd's copy ($ih)" \
+  bash -c '[ -n "$1" ] && [ "$1" = "$2" ] && [ "$1" = "$3" ]' _ "$ia" "$ib" "$ih"
+ino=${ih#*:}
+ma=$(awk -v i="$ino" '$5 == i && $6 ~ /berth-init/' /proc/$pa/maps | wc -l)
+mb=$(awk -v i="$ino" '$5 == i && $6 ~ /berth-init/' /proc/$pb/maps | wc -l)
+check "both map that inode ($ma and $mb mappings): one page cache" bash -c '[ "$1" -gt 0 ] && [ "$2" -gt 0 ]' _ "$ma" "$mb"
+
+# ---- 4. sys_admin: the memfd; checkpoints --------------------------------------------------------
+padm=$(pid_of "$P-adm")
+exe=$(readlink /proc/$padm/exe 2>/dev/null)
+check "with sys_admin the init runs from the sealed memfd ($exe)" test "$exe" = "/memfd:berth-init (deleted)"
+out=$(ctl exec "$P-adm" -- /bin/sh -c 'ls /dev/.berth-init 2>&1 || echo ABSENT' 2>&1)
+check "and has no /dev/.berth-init ($(oneline "$out"))" bash -c '[[ "$1" == *ABSENT* ]]' _ "$out"
+out=$(ctl checkpoint --leave-running "$P-adm" c1 2>&1); rc=$?
+check "its checkpoint is refused before the dump: its init runs from a memory file ($(oneline "$out"))" \
+  bash -c '[ "$1" != 0 ] && grep -q "runs from a memory file" <<<"$2" && grep -q "sys_admin" <<<"$2" && ! grep -q "stand-in" <<<"$2"' _ "$rc" "$out"
+out=$(ctl checkpoint --leave-running "$P-a" c1 2>&1); rc=$?
+check "an init = true container's is not refused: the dump ran ($(oneline "$out"))" \
+  bash -c '[ "$1" != 0 ] && grep -q "stand-in dump ran" <<<"$2" && ! grep -q "memory file" <<<"$2"' _ "$rc" "$out"
+check "it runs on, same pid" bash -c '[ "$1" = "$2" ]' _ "$(pid_of "$P-a")" "$pa"
+
+# ---- 5. exec; berthd's exit and a new berthd ------------------------------------------------------
+out=$(ctl exec "$P-b" -- /bin/echo exec-ok 2>&1)
+check "berthctl exec works ($(oneline "$out"))" test "$out" = exec-ok
+daemon_stop
+check "berthd's exit unmounts its copy" bash -c '! awk -v m="$1" '"'"'$5 == m { f = 1 } END { exit !f }'"'"' /proc/self/mountinfo' _ "$INIT"
+daemon_start
+for n in a b; do check "a new berthd starts $P-$n again" wait_until 60 running "$P-$n"; done
+pa=$(pid_of "$P-a")
+ia=$(stat -L -c '%d:%i' /proc/$pa/exe 2>/dev/null); ih=$(stat -c '%d:%i' "$INIT/berth-init" 2>/dev/null)
+check "its init runs from the new copy ($ia = $ih)" bash -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$ia" "$ih"
+n=$(awk -v m="$INIT" '$5 == m' /proc/self/mountinfo | wc -l)
+check "one mount of the copy ($n)" test "$n" = 1
+daemon_stop
+exit $fail
