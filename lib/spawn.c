@@ -184,9 +184,10 @@ static int confine(const struct spawn_params *p, bool ids_only, uid_t uid, gid_t
         return p->seccomp ? security_seccomp_apply(p->seccomp) : 0;
 }
 
-/* Executes berth-init from its sealed copy: execveat of the memfd, or
- * execve through /proc when that fails (a seccomp profile without execveat
- * in its allow-list, whatever errno it answers with). Returns on failure. */
+/* Executes berth-init from fd (the sealed memfd, or the O_PATH fd of
+ * berthd's read-only copy bound in /dev): execveat of it, or execve
+ * through /proc when that fails (a seccomp profile without execveat in its
+ * allow-list, whatever errno it answers with). Returns on failure. */
 static void exec_init_fd(int fd, char **argv, char **envp)
 {
         syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);

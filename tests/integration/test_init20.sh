@@ -17,8 +17,10 @@
 #     superblock) runs from the sealed memfd instead, and its checkpoint is
 #     refused for that reason; an init = true container's is not (a
 #     stand-in criu whose check passes, its dump fails: the dump was run);
-#  5. berthctl exec still works; berthd's exit unmounts the copy, a new
-#     berthd makes it again, the running container keeps its own bind.
+#  5. berthctl exec still works; berthd detaching (SIGUSR2) unmounts the
+#     copy and the running container keeps its own bind; a new berthd
+#     makes a new copy, re-adopts, and a restarted container's init runs
+#     from the new copy; berthd's exit unmounts it.
 set -u
 . "$(dirname "$0")/lib.sh"
 OK_PREFIX="init20: "
@@ -125,14 +127,29 @@ check "it runs on, same pid" bash -c '[ "$1" = "$2" ]' _ "$(pid_of "$P-a")" "$pa
 # ---- 5. exec; berthd's exit and a new berthd ------------------------------------------------------
 out=$(ctl exec "$P-b" -- /bin/echo exec-ok 2>&1)
 check "berthctl exec works ($(oneline "$out"))" test "$out" = exec-ok
-daemon_stop
-check "berthd's exit unmounts its copy" bash -c '! awk -v m="$1" '"'"'$5 == m { f = 1 } END { exit !f }'"'"' /proc/self/mountinfo' _ "$INIT"
-daemon_start
-for n in a b; do check "a new berthd starts $P-$n again" wait_until 60 running "$P-$n"; done
+unmounted() { ! awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }
+old_id=$(stat -c '%d:%i' "$INIT/berth-init")
 pa=$(pid_of "$P-a")
-ia=$(stat -L -c '%d:%i' /proc/$pa/exe 2>/dev/null); ih=$(stat -c '%d:%i' "$INIT/berth-init" 2>/dev/null)
-check "its init runs from the new copy ($ia = $ih)" bash -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$ia" "$ih"
+kill -USR2 "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+check "berthd detached (SIGUSR2): its copy is unmounted" unmounted "$INIT"
+check "the container runs on, its init still on the old copy through its own bind ($(stat -L -c '%d:%i' /proc/$pa/exe 2>&1))" \
+  bash -c 'kill -0 "$1" && [ "$(stat -L -c %d:%i /proc/$1/exe)" = "$2" ]' _ "$pa" "$old_id"
+daemon_start
+readopted() { [ "$(pid_of "$P-a")" = "$pa" ] && running "$P-a"; }
+check "a new berthd re-adopts $P-a (same pid $pa)" wait_until 60 readopted
 n=$(awk -v m="$INIT" '$5 == m' /proc/self/mountinfo | wc -l)
-check "one mount of the copy ($n)" test "$n" = 1
+check "and makes a copy of its own, one mount ($n)" bash -c '[ "$1" = 1 ] && cmp -s "$2/berth-init" "$3"' _ "$n" "$INIT" "$BUILD/berth-init"
+out=$(ctl exec "$P-a" -- /bin/echo exec-ok 2>&1)
+check "berthctl exec into the re-adopted container works ($(oneline "$out"))" test "$out" = exec-ok
+pb=$(pid_of "$P-b")
+ctl restart "$P-b" >/dev/null 2>&1
+newb() { local p; p=$(pid_of "$P-b"); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$pb" ] && running "$P-b"; }
+check "$P-b restarts" wait_until 60 newb
+pb=$(pid_of "$P-b")
+ib=$(stat -L -c '%d:%i' /proc/$pb/exe 2>/dev/null); ih=$(stat -c '%d:%i' "$INIT/berth-init" 2>/dev/null)
+check "its new init runs from the new copy ($ib = $ih)" bash -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$ib" "$ih"
 daemon_stop
+check "berthd's exit unmounts its copy" unmounted "$INIT"
+check "no warning about the copy in berthd's log" bash -c '! grep -q "cannot be checkpointed" "$1"' _ "$D/berthd.log"
+daemon_finish ""
 exit $fail
