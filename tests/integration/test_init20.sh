@@ -16,7 +16,9 @@
 #  4. a container with capability sys_admin (it could remount the
 #     superblock) runs from the sealed memfd instead, and its checkpoint is
 #     refused for that reason; an init = true container's is not (a
-#     stand-in criu whose check passes, its dump fails: the dump was run);
+#     stand-in criu whose check passes, its dump fails: the dump was run,
+#     with the workload's output pipes noted for the restore, as berth's
+#     init holds none);
 #  5. berthctl exec still works; berthd detaching (SIGUSR2) unmounts the
 #     copy and the running container keeps its own bind; a new berthd
 #     makes a new copy, re-adopts, and a restarted container's init runs
@@ -42,7 +44,7 @@ case $1 in
 check) echo "Looks good."; exit 0 ;;
 dump)
   while [ $# -gt 0 ]; do case $1 in -D) dir=$2; shift ;; -o) log=$2; shift ;; esac; shift; done
-  echo "(00.001) Error (criu/cr-dump.c:2093): init20 stand-in dump ran." > "$dir/$log"
+  echo "(00.001) Error (criu/cr-dump.c:2093): init20 stand-in dump ran, stdio $(tr '\n' ' ' < "$dir/berth-stdio")" > "$dir/$log"
   exit 1 ;;
 esac
 exit 1
@@ -122,6 +124,8 @@ check "its checkpoint is refused before the dump: its init runs from a memory fi
 out=$(ctl checkpoint --leave-running "$P-a" c1 2>&1); rc=$?
 check "an init = true container's is not refused: the dump ran ($(oneline "$out"))" \
   bash -c '[ "$1" != 0 ] && grep -q "stand-in dump ran" <<<"$2" && ! grep -q "memory file" <<<"$2"' _ "$rc" "$out"
+check "its workload's output pipes were noted for the restore (berth's init holds none): $(grep -o 'stdio.*' <<<"$out")" \
+  bash -c '[[ "$1" == *"1 pipe:["*"2 pipe:["* ]]' _ "$out"
 check "it runs on, same pid" bash -c '[ "$1" = "$2" ]' _ "$(pid_of "$P-a")" "$pa"
 
 # ---- 5. exec; berthd's exit and a new berthd ------------------------------------------------------

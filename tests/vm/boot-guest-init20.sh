@@ -52,8 +52,9 @@ C
 systemctl reload berthd
 check "inct (init = true) and inadm (sys_admin) run" until_ok 60 sh -c '[ "$(berthctl inspect inct 2>/dev/null | tr -d " \n" | grep -o "\"state\":\"[a-z]*\"" | head -n1 | cut -d\" -f4)$(berthctl inspect inadm 2>/dev/null | tr -d " \n" | grep -o "\"state\":\"[a-z]*\"" | head -n1 | cut -d\" -f4)" = runningrunning ]'
 pid=$(cpid inct)
-check "berthd's copy $COPY is on a read-only tmpfs ($(findmnt -no FSTYPE,OPTIONS,SUPER_OPTIONS -T $COPY 2>&1 | tr -s ' '))" \
-  sh -c "findmnt -no FSTYPE,SUPER_OPTIONS -T $COPY | grep -q '^tmpfs *ro'"
+sb=$(awk '$5 == "/run/berth/init" { for (i = 7; i <= NF; i++) if ($i == "-") { print $6, $(i+1), $(i+3); exit } }' /proc/self/mountinfo)
+check "berthd's copy $COPY is on a tmpfs mounted read-only with a read-only superblock ($sb)" \
+  bash -c '[[ "$1" == ro,*" tmpfs ro"* ]]' _ "$sb"
 check "inct's init runs /dev/.berth-init, berthd's copy ($(readlink /proc/$pid/exe), $(stat -L -c %d:%i /proc/$pid/exe) = $(stat -c %d:%i $COPY))" \
   sh -c "[ \"\$(readlink /proc/$pid/exe)\" = /dev/.berth-init ] && [ \"\$(stat -L -c %d:%i /proc/$pid/exe)\" = \"\$(stat -c %d:%i $COPY)\" ]"
 check "inct counts" until_ok 20 sh -c "[ \"\$(cat $C 2>/dev/null || echo 0)\" -gt 2 ]"
@@ -86,6 +87,7 @@ else
     npid=$(cpid inct)
     check "it runs: state running, init pid $npid" is inct running
     sleep 2
+    check "and still runs 2 s later, same init pid ($(cpid inct))" test "$(cpid inct)" = "$npid"
     after=$(cat $C)
     check "the counter went on from $c1, no reset (now $after)" sh -c "[ '$after' -gt '$c1' ] && [ '$after' -lt \$(( $c1 + 30 )) ]"
     check "the restored init is still berth-init from /dev/.berth-init ($(readlink /proc/$npid/exe), $(cat /proc/$npid/comm))" \
