@@ -258,6 +258,30 @@ static void child_exec(const struct spawn_params *p, int sock, bool confined, ch
         spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot execute berth-init");
 }
 
+/* The workload's process, a vfork of child_main's: in a frame of its own
+ * (never inlined), so that nothing it writes lands in the frame its
+ * suspended parent goes on with. */
+static _Noreturn __attribute__((noinline)) void workload_child(const struct spawn_params *p, int sock,
+                                                               char **exec_argv, char **envp,
+                                                               const int wait_pipe[2])
+{
+        sigset_t none;
+        sigemptyset(&none);
+        close(wait_pipe[1]);
+        /* The workload leads its own process group on the terminal.
+         * Done while every signal is still blocked: from a background
+         * group, tcsetpgrp() would otherwise stop us with SIGTTOU. */
+        if (setpgid(0, 0) == 0 && p->tty)
+                (void) tcsetpgrp(0, getpid());
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        for (int s = 1; s < _NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        (void) sigaction(s, &dfl, NULL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        child_exec(p, sock, true, exec_argv, envp, wait_pipe[0]);
+        _exit(SPAWN_EXIT_SETUP); /* child_exec does not return */
+}
+
 static _Noreturn void child_main(const struct spawn_params *p, int sock, char **exec_argv, char **envp)
 {
         struct spawn_msg m;
@@ -380,23 +404,20 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         int wait_pipe[2];
         if (pipe2(wait_pipe, O_CLOEXEC) < 0)
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "pipe");
-        pid_t w = fork();
+        /* vfork: the workload runs until its exec of berth-init on this
+         * process's memory (which is the size of its caller's: berthd's),
+         * instead of a copy of it that the exec would throw away again
+         * (page tables copied, then unmapped). What it runs until then
+         * (child_exec) allocates nothing, writes only its own stack and
+         * envp/exec_argv, which this process no longer reads, and changes
+         * only per-process state (its group, signal dispositions, which
+         * vfork does not share, ids through raw system calls); it waits
+         * for nothing of ours before the exec, so the suspension ends. */
+        pid_t w = vfork();
         if (w < 0)
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot fork the workload");
-        if (w == 0) {
-                close(wait_pipe[1]);
-                /* The workload leads its own process group on the terminal.
-                 * Done while every signal is still blocked: from a background
-                 * group, tcsetpgrp() would otherwise stop us with SIGTTOU. */
-                if (setpgid(0, 0) == 0 && p->tty)
-                        (void) tcsetpgrp(0, getpid());
-                struct sigaction dfl = { .sa_handler = SIG_DFL };
-                for (int s = 1; s < _NSIG; s++)
-                        if (s != SIGKILL && s != SIGSTOP)
-                                (void) sigaction(s, &dfl, NULL);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                child_exec(p, sock, true, exec_argv, envp, wait_pipe[0]);
-        }
+        if (w == 0)
+                workload_child(p, sock, exec_argv, envp, wait_pipe);
         close(wait_pipe[0]);
         /* PID 1 holds neither the terminal nor the caller's pipes, nor any
          * fd its caller leaked without close-on-exec (a berthd or berthctl

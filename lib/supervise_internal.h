@@ -140,6 +140,11 @@ struct unit {
         bool template_wait;           /* its start waits for the first build of its template (supervise_tbuild.c) */
         uint64_t oom_kills_before;    /* OOM kills in its earlier runs (their exit records), for metrics */
         enum state_phase phase;       /* as last written to its intent record */
+        /* What of its intent a berthd of another boot reads (unit_save_intent_phase),
+         * as last written with fsync: a write that changes none of it (the
+         * phase of a start, starting then running) is not synced again. */
+        uint64_t intent_synced_hash;
+        bool intent_synced;
         uint64_t backoff_until_rt;    /* U_BACKOFF: when it starts again, CLOCK_REALTIME */
 };
 
@@ -176,6 +181,11 @@ struct manager {
         /* Sets up command probes and makes their sockets (exec.h), forked
          * early; another when it is gone (supervise_health.c). */
         struct exec_spawner *spawner;
+        /* The default seccomp program's cache entry (runtime_files.c) is
+         * there for these capability sets (caps_add, caps_drop): compiled
+         * once by berthd, not by each of 100 spawners of a first boot. */
+        uint64_t seccomp_warm[8][2];
+        size_t n_seccomp_warm;
         sd_event_source *spawner_src;
         char boot_id[40];                    /* this boot's, read once ("" when unreadable) */
         int low_fds[8];                      /* kept free for libnftables: see nat_call() */

@@ -40,8 +40,12 @@ void unit_save_intent_phase(struct unit *u, enum state_phase phase)
                 return;
         /* Before its first start the directory may not exist: a start makes
          * it, and nothing else needs remembering for what never ran. */
-        if (phase == STATE_PHASE_STARTING && mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return;
+        if (phase == STATE_PHASE_STARTING) {
+                if (mkdir(dir, 0700) == 0)
+                        u->intent_synced = false; /* a new directory: nothing of it is on disk yet */
+                else if (errno != EEXIST)
+                        return;
+        }
         struct state_intent i = { .phase = phase,
                                   .operator_stopped = u->operator_stopped && !u->orphaned,
                                   .restart_after_stop = u->restart_after_stop,
@@ -62,8 +66,25 @@ void unit_save_intent_phase(struct unit *u, enum state_phase phase)
         /* While berthd shuts down, a record is not synced (1,000 stops
          * would wait for 3,000 fsyncs in turn): a crash of berthd keeps
          * what it wrote (the page cache), and after a power loss the record
-         * from before the shutdown leads to the same start at boot. */
-        int r = state_write_intent_mode(dir, &i, !u->m->shutting_down);
+         * from before the shutdown leads to the same start at boot.
+         * Nor is one synced whose fields a berthd of another boot reads
+         * (intent_load: operator_stopped, restarts, last_status, last_error;
+         * the phase and the rest count only within the boot, where the page
+         * cache holds them) are those of the last synced one: a start's
+         * "running" after its "starting" is no fsync on the loop. */
+        uint64_t h = fnv1a64(FNV1A64_INIT, &i.operator_stopped, sizeof i.operator_stopped);
+        h = fnv1a64(h, &i.restarts, sizeof i.restarts);
+        h = fnv1a64(h, &i.last_status, sizeof i.last_status);
+        h = fnv1a64(h, i.last_error, strlen(i.last_error));
+        h = fnv1a64(h, i.boot_id, strlen(i.boot_id));
+        bool durable = !u->m->shutting_down && !(u->intent_synced && u->intent_synced_hash == h);
+        int r = state_write_intent_mode(dir, &i, durable);
+        if (r < 0)
+                u->intent_synced = false;
+        else if (durable) {
+                u->intent_synced = true;
+                u->intent_synced_hash = h;
+        }
         if (r < 0 && r != -ENOENT)
                 log_warning("container '%s': cannot record its intent in %s/intent (%s); a restarted berthd may not "
                             "follow it",
@@ -107,8 +128,12 @@ static void on_started(struct unit *u, const struct wire_msg *w)
         memcpy(rec.live_hash, u->lh, SPEC_HASH_LEN);
         memcpy(rec.supervise_hash, u->sh, SPEC_HASH_LEN);
         snprintf(rec.address, sizeof rec.address, "%s", u->address);
+        /* The spawner wrote the same record (pids, start times, hashes,
+         * address) with fsync before it reported: this one, on the loop,
+         * is not synced again (a crash of berthd keeps it, the page cache;
+         * after a power loss the spawner's is there). */
         _cleanup_free_ char *dir = unit_dir(u->m, u->name);
-        if (dir && state_write(dir, &rec, true) < 0)
+        if (dir && state_write(dir, &rec, false) < 0)
                 log_warning("%s: cannot record its state; a restarted berthd will not re-adopt it", u->name);
         crash_point(u->m, "record-written");
         unit_save_intent(u);
@@ -372,6 +397,31 @@ static _Noreturn void spawner_fail(int fd, int code, const char *fmt, ...)
         _exit(code);
 }
 
+/* Makes sure the default seccomp program for c's capabilities is in the
+ * state directory's cache before the spawners read it: without, every
+ * spawner of an autostart compiles it (libseccomp, ~3.5 ms of CPU each at
+ * 100 containers) until one has written it. Once per capability set and
+ * berthd; a failure is left to the spawner to report. */
+static void seccomp_warm(struct manager *m, const struct spec_container *c)
+{
+        if (c->seccomp != SECCOMP_DEFAULT)
+                return;
+        for (size_t i = 0; i < m->n_seccomp_warm; i++)
+                if (m->seccomp_warm[i][0] == c->caps_add && m->seccomp_warm[i][1] == c->caps_drop)
+                        return;
+        struct security_caps caps;
+        struct security_seccomp s = { 0 };
+        struct error e = { 0 };
+        if (security_caps_prepare(c, &caps) < 0 || runtime_seccomp_prepare(m->o.state_dir, c, &caps, &s, &e) < 0)
+                return;
+        security_seccomp_done(&s);
+        if (m->n_seccomp_warm < ELEMENTSOF(m->seccomp_warm)) {
+                m->seccomp_warm[m->n_seccomp_warm][0] = c->caps_add;
+                m->seccomp_warm[m->n_seccomp_warm][1] = c->caps_drop;
+                m->n_seccomp_warm++;
+        }
+}
+
 /* Forks the spawner: it builds the container (runtime_start), reports
  * WIRE_STARTED or WIRE_FAILED on a pipe, and on success becomes the
  * container's monitor by exec (its parameters a WIRE_MONITOR message on
@@ -396,6 +446,7 @@ void unit_start_now(struct unit *u)
         u->last_error[0] = 0;
         unit_save_intent_phase(u, STATE_PHASE_STARTING);
         crash_point(m, "start-requested");
+        seccomp_warm(m, c);
         if (pipe2(sp, O_CLOEXEC) < 0) {
                 unit_exited(u, 125, "cannot create a pipe");
                 return;
