@@ -1271,7 +1271,7 @@ static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const 
         int rounds = 0;
         uint64_t last = UINT64_MAX, sent = 0;
         while (rounds < LIVE_ROUNDS_MAX) {
-                char pre[16], prev[16];
+                char pre[24], prev[24];
                 snprintf(pre, sizeof pre, "pre-%d", rounds + 1);
                 snprintf(prev, sizeof prev, "../pre-%d", rounds);
                 _cleanup_free_ char *dir = strdup_printf("%s/%s", stage, pre);
