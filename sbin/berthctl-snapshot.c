@@ -1328,6 +1328,7 @@ static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const 
                      e.msg[0] ? "the last dump's transfer: " : "the restore there failed: see its message above",
                      e.msg);
                 abort_target(a, id);
+                (void) wait_down(name); /* CRIU ended its processes: stopped before it is restored */
                 struct ctl_args b = { .argc = 1, .argv = (char *[]){ (char *) name, NULL }, .from_checkpoint = tag };
                 if (start_from_checkpoint(&b) != 0) {
                         fail("berthctl migrate: '%s' could not be restored here from checkpoint '%s': started afresh",
@@ -1341,6 +1342,7 @@ static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const 
         }
         uint64_t t1 = mono_usec();
         /* 4. it runs there: nothing of it stays here */
+        (void) wait_down(name);
         if (unlink(file) < 0) {
                 fail("berthctl migrate: '%s' runs on %s, but %s could not be removed here: %m", name, a->to, file);
                 return 1;
