@@ -1241,6 +1241,22 @@ static void abort_target(const struct ctl_args *a, const char *id)
                         "(berthctl import --stage %s --abort - there removes it)\n", id, a->to, id);
 }
 
+/* Copies file name of directory from into directory to (an absent one is
+ * no error). */
+static int copy_record(const char *from, const char *to, const char *name)
+{
+        _cleanup_close_ int f = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int t = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        if (f < 0 || t < 0)
+                return -errno;
+        int r = read_file_at(f, name, 1 << 20, &text, &len);
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : write_file_atomic(t, name, text, len, 0600);
+}
+
 /* migrate --live, for a running container over a template whose file holds
  * only it (verb_migrate checked). */
 static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const char *name, const char *tmpl,
@@ -1262,7 +1278,7 @@ static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const 
         snprintf(dot, sizeof dot, ".live-%s", id);
         _cleanup_free_ char *sdir = snapshot_container_dir(dd->state, name);
         _cleanup_free_ char *stage = sdir ? strdup_printf("%s/%s", sdir, dot) : NULL;
-        _cleanup_free_ char *tdir = NULL;
+        _cleanup_free_ char *tdir = NULL, *empty = NULL, *eupper = NULL;
         if (!stage || mkdir_p(stage, 0700) < 0) {
                 fail("berthctl migrate: cannot create %s: %m", stage ? stage : "?");
                 return 1;
@@ -1319,11 +1335,21 @@ static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const 
         tdir = snapshot_tag_dir(dd->state, name, tag);
         struct snapshot_info info = { 0 };
         (void) snapshot_info_read(tdir ? tdir : "", &info);
+        /* The layer travels once, as the checkpoint's: the archive's own layer
+         * is an empty one (its records alone), which the restore there
+         * replaces with the checkpoint's. */
+        empty = strdup_printf("%s/layer", stage);
+        eupper = strdup_printf("%s/layer/upper", stage);
+        if (!tdir || !empty || !eupper || mkdir_p(eupper, 0755) < 0 || copy_record(tdir, empty, "info") < 0 ||
+            copy_record(tdir, empty, "definition.conf") < 0) {
+                fail("berthctl migrate: cannot prepare %s: %m", empty ? empty : "the archive's layer");
+                e.msg[0] = 'x';
+        }
         char *tags[] = { tag, NULL }, *dirs[] = { tdir, NULL };
-        struct backup_source src = { .name = name, .layer_dir = tdir, .template_name = tmpl,
+        struct backup_source src = { .name = name, .layer_dir = empty, .template_name = tmpl,
                                      .template_id = info.template_id, .snapshot_tags = tags, .snapshot_dirs = dirs };
         const char *args[] = { "import", "--restore", "--stage", id, "-", NULL };
-        if (!tdir || transport(a, args, produce_final, &src, &e) != 0) {
+        if (e.msg[0] || transport(a, args, produce_final, &src, &e) != 0) {
                 fail("berthctl migrate: '%s' was not moved to %s live (%s%s); it is restored here", name, a->to,
                      e.msg[0] ? "the last dump's transfer: " : "the restore there failed: see its message above",
                      e.msg);
@@ -1433,6 +1459,8 @@ static int import_restore_live(const struct daemon_dirs *dd, const char *name, c
         if (start_from_checkpoint(&b) != 0)
                 goto undo;
         (void) snapshot_remove(dd->state, name, tag);
+        /* the restore kept the layer it replaced, the archive's empty one */
+        (void) snapshot_remove(dd->state, name, SNAPSHOT_PRE_RESTORE);
         (void) rm_rf(to);
         printf("'%s' is running\n", name);
         return 0;

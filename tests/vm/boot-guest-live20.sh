@@ -88,7 +88,8 @@ else
   check "its definition moved: in B's config dir, not in A's" sh -c "[ -f $CB/lvcount.conf ] && [ ! -e /etc/containers.d/lvcount.conf ]"
   check "A keeps nothing: no data, no snapshots, not listed, no process" \
     sh -c "[ ! -e /var/lib/berth/containers/lvcount ] && [ ! -e /var/lib/berth/snapshots/lvcount ] && ! berthctl ls --all 2>/dev/null | grep -q lvcount && ! kill -0 $pa 2>/dev/null"
-  check "B keeps no images: no staging, no checkpoint left" sh -c "[ -z \"\$(ls -A $SB/snapshots/lvcount 2>/dev/null)\" ] && [ -z \"\$(ls -d $SB/snapshots/.live-* 2>/dev/null)\" ]"
+  left=$(ls -A "$SB/snapshots/lvcount" 2>/dev/null; ls -d "$SB"/snapshots/.live-* 2>/dev/null)
+  check "B keeps no images: no staging, no checkpoint, no pre-restore snapshot left (left: $(echo $left))" test -z "$left"
   check "B supervises it: killed, it is restarted (restart = on-failure)" \
     sh -c "kill -KILL $pb; for i in \$(seq 120); do p=\$(BERTH_SOCKET=$B/control.sock berthctl inspect lvcount | tr -d ' \n' | grep -o '\"pid\":[0-9]*' | head -n1 | cut -d: -f2); [ -n \"\$p\" ] && [ \"\$p\" != 0 ] && [ \"\$p\" != $pb ] && exit 0; sleep 0.25; done; exit 1"
   ctlb stop lvcount >/dev/null 2>&1
