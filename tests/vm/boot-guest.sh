@@ -86,6 +86,8 @@ if [ -e /etc/berth-boot-criu ]; then
   /usr/local/sbin/berth-boot-guest-criu20 || fail=1
   /usr/local/sbin/berth-boot-guest-live20 || fail=1 # migrate --live to a second berthd
 fi
+# init = true containers (berth's init from berthd's read-only copy): boot-guest-init20.sh
+if [ -e /etc/berth-boot-criu ]; then /usr/local/sbin/berth-boot-guest-init20 || fail=1; fi
 
 # --- reload ----------------------------------------------------------------
 w0=$(cpid web); p0=$(cpid probe)
