@@ -59,7 +59,7 @@ _berthctl()
         -o | --output)
                 mapfile -t COMPREPLY < <(compgen -f -- "$cur")
                 return 0 ;;
-        --name | --from-checkpoint | --to | --via)
+        --name | --from-checkpoint | --to | --via | --stage)
                 return 0 ;;
         -c | --conf-dir | --state-dir | --run-dir | -w | --workdir)
                 mapfile -t COMPREPLY < <(compgen -d -- "$cur")

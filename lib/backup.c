@@ -273,17 +273,20 @@ out:
         return r;
 }
 
-/* One snapshot directory as PREFIX/{upper/..., definition.conf, info}. */
-static int write_snapshot_dir(struct writer *w, const char *dir, const char *prefix)
+/* One snapshot directory as PREFIX/{upper/..., definition.conf, info}, and
+ * a checkpoint's CRIU images (criu/) with with_criu. */
+static int write_snapshot_dir(struct writer *w, const char *dir, const char *prefix, bool with_criu)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0)
                 return error_set(w->e, -errno, "cannot open %s", dir);
-        static const char *const parts[] = { "info", "definition.conf", "upper" };
+        static const char *const parts[] = { "info", "definition.conf", "upper", "criu" };
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                if (i == 3 && !with_criu)
+                        break;
                 if (faccessat(dfd, parts[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (i == 1)
-                                continue; /* a container with no definition file recorded */
+                        if (i == 1 || i == 3)
+                                continue; /* a container with no definition file recorded; a layer snapshot */
                         return error_set(w->e, -errno, "%s/%s", dir, parts[i]);
                 }
                 _cleanup_free_ char *ap = strdup_printf("%s/%s", prefix, parts[i]);
@@ -347,10 +350,10 @@ int backup_export(const struct backup_source *src, int fd, bool zstd, struct err
                 r = arch_fail(&w, zstd ? "cannot write a zstd-compressed tar archive" : "cannot write a tar archive");
                 goto out;
         }
-        r = write_snapshot_dir(&w, src->layer_dir, "container");
+        r = write_snapshot_dir(&w, src->layer_dir, "container", false);
         for (size_t i = 0; r >= 0 && src->snapshot_tags && src->snapshot_tags[i]; i++) {
                 _cleanup_free_ char *prefix = strdup_printf("snapshots/%s", src->snapshot_tags[i]);
-                r = prefix ? write_snapshot_dir(&w, src->snapshot_dirs[i], prefix) : error_code(e, -ENOMEM);
+                r = prefix ? write_snapshot_dir(&w, src->snapshot_dirs[i], prefix, true) : error_code(e, -ENOMEM);
         }
         if (r >= 0)
                 r = write_manifest(&w, src);
@@ -365,6 +368,159 @@ out:
         for (size_t i = 0; i < w.n_links; i++)
                 free(w.links[i].path);
         free(w.links);
+        return r;
+}
+
+int backup_dir_export(const char *dir, const char *prefix, int fd, struct error *e)
+{
+        struct writer w = { .a = archive_write_new(), .disk = archive_read_disk_new(), .e = e };
+        _cleanup_free_ char *parent = strdup(dir);
+        char *slash = parent ? strrchr(parent, '/') : NULL;
+        _cleanup_close_ int pfd = -1;
+        int r = 0;
+        if (!w.a || !w.disk || !slash) {
+                r = error_code(e, -ENOMEM);
+                goto out;
+        }
+        *slash = 0;
+        pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pfd < 0) {
+                r = error_set(e, -errno, "cannot open %s", parent);
+                goto out;
+        }
+        (void) archive_read_disk_set_behavior(w.disk, 0);
+        if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK || archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
+                r = arch_fail(&w, "cannot write a tar archive");
+                goto out;
+        }
+        r = write_entry(&w, pfd, slash + 1, prefix, 0);
+        if (r >= 0 && archive_write_close(w.a) != ARCHIVE_OK)
+                r = arch_fail(&w, "cannot finish the archive");
+out:
+        if (w.a)
+                archive_write_free(w.a);
+        if (w.disk)
+                archive_read_free(w.disk);
+        members_done(&w.ms);
+        for (size_t i = 0; i < w.n_links; i++)
+                free(w.links[i].path);
+        free(w.links);
+        return r;
+}
+
+/* A member name of backup_dir_import: PREFIX or PREFIX/NAME, both plain
+ * names (no '/', not beginning with '.'). */
+static bool flat_member_ok(const char *p, char *prefix, size_t size)
+{
+        const char *slash = strchr(p, '/');
+        size_t pl = slash ? (size_t) (slash - p) : strlen(p);
+        if (pl == 0 || pl >= size || p[0] == '.' || (slash && (!slash[1] || slash[1] == '.' || strchr(slash + 1, '/'))))
+                return false;
+        if (prefix[0] && (strlen(prefix) != pl || strncmp(prefix, p, pl) != 0))
+                return false;
+        memcpy(prefix, p, pl);
+        prefix[pl] = 0;
+        return true;
+}
+
+int backup_dir_import(int fd, const char *dest, char *prefix, size_t size, struct error *e)
+{
+        struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+        int r = 0, cwd = -1;
+        bool any = false;
+        prefix[0] = 0;
+        if (!a || !w) {
+                r = error_code(e, -ENOMEM);
+                goto out;
+        }
+        (void) archive_read_support_format_tar(a);
+        (void) archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                                         ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                         ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                         ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0 || chdir(dest) < 0) {
+                r = error_set(e, -errno, "cannot enter %s", dest);
+                goto out;
+        }
+        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
+                r = error_set(e, -EBADMSG, "not an archive: %s", archive_error_string(a) ?: "?");
+                goto out;
+        }
+        for (;;) {
+                struct archive_entry *ae;
+                int k = archive_read_next_header(a, &ae);
+                if (k == ARCHIVE_EOF)
+                        break;
+                if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
+                        r = error_set(e, -EBADMSG, "the archive is truncated or damaged: %s",
+                                      archive_error_string(a) ?: "?");
+                        goto out;
+                }
+                char path[PATH_MAX];
+                const char *raw = archive_entry_pathname(ae);
+                size_t pl = raw ? strlen(raw) : 0;
+                if (!pl || pl >= sizeof path) {
+                        r = error_set(e, -EBADMSG, "a member without a name, or with a long one");
+                        goto out;
+                }
+                memcpy(path, raw, pl + 1);
+                while (pl > 1 && path[pl - 1] == '/')
+                        path[--pl] = 0;
+                mode_t mode = archive_entry_mode(ae);
+                bool top = !strchr(path, '/');
+                if (!flat_member_ok(path, prefix, size) || archive_entry_hardlink(ae) ||
+                    (top ? !S_ISDIR(mode) : !(S_ISREG(mode) || S_ISLNK(mode)))) {
+                        r = error_set(e, -EBADMSG, "member '%s' is not one of a directory of images", path);
+                        goto out;
+                }
+                any = true;
+                archive_entry_set_uname(ae, NULL);
+                archive_entry_set_gname(ae, NULL);
+                if (archive_write_header(w, ae) != ARCHIVE_OK) {
+                        r = error_set(e, -EIO, "cannot create %s: %s", path, archive_error_string(w) ?: "?");
+                        goto out;
+                }
+                if (S_ISREG(mode))
+                        for (;;) {
+                                const void *buf;
+                                size_t len;
+                                la_int64_t off;
+                                int q = archive_read_data_block(a, &buf, &len, &off);
+                                if (q == ARCHIVE_EOF)
+                                        break;
+                                if (q != ARCHIVE_OK) {
+                                        r = error_set(e, -EBADMSG, "the archive is truncated or damaged in '%s': %s",
+                                                      path, archive_error_string(a) ?: "?");
+                                        goto out;
+                                }
+                                if (archive_write_data_block(w, buf, len, off) != ARCHIVE_OK) {
+                                        r = error_set(e, -EIO, "cannot write %s: %s", path,
+                                                      archive_error_string(w) ?: "?");
+                                        goto out;
+                                }
+                        }
+                if (archive_write_finish_entry(w) != ARCHIVE_OK) {
+                        r = error_set(e, -EIO, "cannot finish %s: %s", path, archive_error_string(w) ?: "?");
+                        goto out;
+                }
+        }
+        if (!any) {
+                r = error_set(e, -EBADMSG, "the archive is empty");
+                goto out;
+        }
+        if (archive_write_close(w) != ARCHIVE_OK)
+                r = error_set(e, -EIO, "cannot finish the extraction: %s", archive_error_string(w) ?: "?");
+out:
+        if (cwd >= 0) {
+                if (fchdir(cwd) < 0 && r >= 0)
+                        r = error_set(e, -errno, "cannot return to the working directory");
+                close(cwd);
+        }
+        if (a)
+                archive_read_free(a);
+        if (w)
+                archive_write_free(w);
         return r;
 }
 

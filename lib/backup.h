@@ -19,7 +19,7 @@
 
 /* The archive's layout:
  *   container/{upper/..., definition.conf, info}   the layer and its records
- *   snapshots/TAG/{upper/..., definition.conf, info}
+ *   snapshots/TAG/{upper/..., definition.conf, info, criu/...}   criu/: a checkpoint's images
  *   manifest.json                                   last */
 struct backup_source {
         const char *name;
@@ -31,6 +31,15 @@ struct backup_source {
 };
 /* Writes the archive to fd (not closed); zstd compresses it. */
 int backup_export(const struct backup_source *src, int fd, bool zstd, struct error *e);
+
+/* A directory of plain files and symbolic links (CRIU's images: a live
+ * migration's pre-dump rounds) as a tar stream of PREFIX/NAME members, to
+ * fd (not closed). */
+int backup_dir_export(const char *dir, const char *prefix, int fd, struct error *e);
+/* Reads such a stream into dest (which exists): its one PREFIX directory
+ * is created there; prefix (size bytes) gets its name. Refuses any other
+ * member (-EBADMSG), an empty or truncated stream. */
+int backup_dir_import(int fd, const char *dest, char *prefix, size_t size, struct error *e);
 
 struct backup_manifest {
         char *name;

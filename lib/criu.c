@@ -237,7 +237,8 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
         }
         if (fclose(f) != 0)
                 return error_set(e, -EIO, "cannot write %s", rec);
-        char *argv[32] = { NULL, "dump", "-t", pid, "-D", (char *) p->images_dir, "-o", log, "-v4",
+        char *argv[40] = { NULL, p->pre_dump ? "pre-dump" : "dump", "-t", pid, "-D", (char *) p->images_dir, "-o", log,
+                           "-v4",
                            "--external", ns, "--tcp-established", "--file-locks", "--ext-unix-sk",
                            "--manage-cgroups=ignore", "--ext-mount-map", "auto", "--enable-external-sharing",
                            "--enable-external-masters", "--network-lock", "nftables", "--skip-in-flight" };
@@ -246,13 +247,19 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
                 argv[n++] = "--freeze-cgroup";
                 argv[n++] = (char *) p->cgroup;
         }
-        if (p->leave_running)
+        if (p->leave_running && !p->pre_dump)
                 argv[n++] = "--leave-running";
+        if (p->track_mem || p->pre_dump)
+                argv[n++] = "--track-mem";
+        if (p->prev_images_dir) {
+                argv[n++] = "--prev-images-dir";
+                argv[n++] = (char *) p->prev_images_dir;
+        }
         argv[n] = NULL;
         _cleanup_free_ char *out = NULL;
         int r = run_criu(argv, &out);
         if (r < 0)
-                return error_set(e, r, "cannot run %s dump", criu_program());
+                return error_set(e, r, "cannot run %s %s", criu_program(), argv[1]);
         if (r == 0)
                 return 0;
         _cleanup_free_ char *logtext = NULL;
@@ -262,7 +269,8 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
                 (void) read_file_at(dfd, log, 1 << 20, &logtext, &len);
         char why[800];
         criu_reason(logtext ? logtext : out, why, sizeof why);
-        return error_set_msg(e, -EIO, "criu dump failed (exit %d): %s (log: %s/%s)", r, why, p->images_dir, log);
+        return error_set_msg(e, -EIO, "criu %s failed (exit %d): %s (log: %s/%s)", argv[1], r, why, p->images_dir,
+                             log);
 }
 
 _Noreturn void criu_restore_exec(const struct criu_restore_params *p)

@@ -34,12 +34,19 @@ int criu_restorable(pid_t pid, struct error *e);
  * dump.log beside the images. The container's network namespace (inode
  * netns) is external: it is recreated by berth at restore. With
  * leave_running the processes go on after the dump, else CRIU kills
- * them. 0, or -errno with e set (the reasons from dump.log). */
+ * them. With pre_dump, `criu pre-dump` instead: the memory only, with
+ * memory tracking, the processes go on (a live migration's rounds); with
+ * prev_images_dir (relative to images_dir, as CRIU takes it: it becomes the
+ * images' "parent" link) the pages unchanged since that pre-dump are left
+ * out; track_mem (implied by pre_dump) for the final dump after pre-dumps.
+ * 0, or -errno with e set (the reasons from dump.log). */
 struct criu_dump_params {
         pid_t pid;
         const char *images_dir;
         const char *cgroup; /* the cgroup CRIU freezes for the dump (a directory), or NULL */
         bool leave_running;
+        bool pre_dump, track_mem;
+        const char *prev_images_dir; /* or NULL */
 };
 int criu_dump(const struct criu_dump_params *p, struct error *e);
 

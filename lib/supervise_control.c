@@ -643,7 +643,12 @@ static void method_plan(struct manager *m, struct control_conn *c, bool apply, j
                 snprintf(buf, sizeof buf, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_mono(m));
                 (void) sd_notify(false, buf);
                 uint64_t seq = m->events_seq;
+                json_object *hold;
+                if (params && json_object_object_get_ex(params, "hold", &hold) &&
+                    json_object_is_type(hold, json_type_array))
+                        m->reload_hold = hold;
                 apply_plan(m, &next, &p);
+                m->reload_hold = NULL;
                 m->definition_errors = 0;
                 save_last_good(m);
                 emit(m, NULL, "reloaded", "%zu changes", plan_count_changes(&p));

@@ -157,6 +157,10 @@ struct event_rec {
 
 struct manager {
         sd_event *event;
+        /* during one reload's apply_plan: a JSON array of the new containers
+         * it creates without starting them (Reload's "hold": an import that
+         * restores one from its checkpoint next), or NULL */
+        json_object *reload_hold;
         struct netwatch *netwatch; /* our bridges deleted by someone else */
         struct machine_bus *machines; /* systemd-machined; its bus opened at the first use */
         struct manager_options o;

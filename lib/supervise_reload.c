@@ -249,6 +249,14 @@ static void keep_unchanged_specs(struct manager *m, struct spec_set *old, const 
 /* Takes the new set and acts on the plan. The spec of a container whose
  * definition is gone stays alive in its unit (owned_spec) while it is
  * orphaned, for its stop settings. */
+static bool reload_holds(struct manager *m, const char *name)
+{
+        for (size_t i = 0; m->reload_hold && i < json_object_array_length(m->reload_hold); i++)
+                if (streq(json_object_get_string(json_object_array_get_idx(m->reload_hold, i)), name))
+                        return true;
+        return false;
+}
+
 void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
 {
         /* Units whose definition disappears keep a private copy of nothing:
@@ -291,7 +299,7 @@ void apply_plan(struct manager *m, struct spec_set *next, const struct plan *p)
                         if (!u)
                                 break;
                         unit_set_spec(u, c);
-                        if (a->kind == PLAN_CREATE_START)
+                        if (a->kind == PLAN_CREATE_START && !reload_holds(m, a->name))
                                 unit_request_start(u);
                         break;
                 case PLAN_START:

@@ -107,6 +107,7 @@ static int on_layer_exit(sd_event_source *s, const siginfo_t *si, void *userdata
 struct layer_job {
         bool restore;
         bool checkpoint, leave_running; /* CRIU images of the processes, then the layer */
+        const char *parent;             /* checkpoint: after pre-dumps, the last one's directory (.live-ID/pre-N) */
         const char *tag;
         enum snapshot_kind kind;
         uint32_t keep;
@@ -132,7 +133,13 @@ static void checkpoint_child(struct unit *u, const struct layer_job *j, struct l
                 (void) error_set(&rep->e, -errno, "container '%s': cannot create %s", u->name, images ? images : "?");
                 return;
         }
-        struct criu_dump_params dp = { .pid = u->init_pid, .images_dir = images, .leave_running = j->leave_running };
+        /* after a live migration's pre-dumps: only the pages changed since the last one */
+        _cleanup_free_ char *prev = j->parent ? strdup_printf("../%s", j->parent) : NULL;
+        struct criu_dump_params dp = { .pid = u->init_pid,
+                                       .images_dir = images,
+                                       .leave_running = j->leave_running,
+                                       .track_mem = !!prev,
+                                       .prev_images_dir = prev };
         if (criu_dump(&dp, &rep->e) < 0) {
                 (void) error_wrap(&rep->e, "container '%s' not checkpointed", u->name);
                 /* the images of a failed dump are kept for a look until the next try */
@@ -160,7 +167,30 @@ static void checkpoint_child(struct unit *u, const struct layer_job *j, struct l
                                  dir, j->tag);
                 (void) snapshot_remove(m->o.state_dir, u->name, j->tag);
                 (void) rm_rf(images);
+                return;
         }
+        /* CRIU's parent link was relative to .criu-TAG, one level up from TAG/criu */
+        _cleanup_free_ char *link = prev ? strdup_printf("%s/parent", final) : NULL;
+        _cleanup_free_ char *target = prev ? strdup_printf("../../%s", j->parent) : NULL;
+        if (prev && (!link || !target || unlink(link) < 0 || symlink(target, link) < 0))
+                (void) error_set(&rep->e, -errno, "container '%s': cannot link its checkpoint to the pre-dump %s",
+                                 u->name, j->parent);
+}
+
+/* Whether s names a live migration's pre-dump directory under a
+ * container's snapshot directory: .live-ID/pre-N. */
+static bool predump_name_ok(const char *s)
+{
+        if (!s || strncmp(s, ".live-", 6) != 0 || strlen(s) > 100 || strstr(s, ".."))
+                return false;
+        const char *slash = strchr(s, '/');
+        if (!slash || strchr(slash + 1, '/') || strncmp(slash + 1, "pre-", 4) != 0)
+                return false;
+        for (const char *q = s + 1; *q; q++)
+                if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                      *q == '-' || *q == '_' || *q == '/'))
+                        return false;
+        return true;
 }
 
 
@@ -370,6 +400,8 @@ void method_checkpoint(struct manager *m, struct control_conn *c, json_object *p
         const char *name = params && json_object_object_get_ex(params, "name", &v) ? json_object_get_string(v) : NULL;
         const char *tag = params && json_object_object_get_ex(params, "tag", &v) ? json_object_get_string(v) : NULL;
         bool leave = params && json_object_object_get_ex(params, "leave_running", &v) && json_object_get_boolean(v);
+        const char *parent = params && json_object_object_get_ex(params, "parent", &v) ? json_object_get_string(v)
+                                                                                        : NULL;
         struct unit *u = name ? unit_find(m, name) : NULL;
         json_object *p = json_object_new_object();
         const char *err = "io.berth.CheckpointFailed";
@@ -385,8 +417,15 @@ void method_checkpoint(struct manager *m, struct control_conn *c, json_object *p
         }
         _cleanup_free_ char *existing = snapshot_tag_valid(tag, false) ? snapshot_tag_dir(m->o.state_dir, u->name, tag)
                                                                         : NULL;
+        _cleanup_free_ char *sdir = snapshot_container_dir(m->o.state_dir, u->name);
+        _cleanup_free_ char *pdir = parent && sdir ? strdup_printf("%s/%s", sdir, parent) : NULL;
+        struct stat pst;
         bool busy = false;
-        if (!snapshot_tag_valid(tag, false)) {
+        if (parent && (!predump_name_ok(parent) || !pdir || stat(pdir, &pst) < 0 || !S_ISDIR(pst.st_mode))) {
+                snprintf(why, sizeof why, "'%.120s' is not a pre-dump of container '%s' (.live-ID/pre-N under %s)",
+                         parent, u->name, sdir ? sdir : "its snapshot directory");
+                err = "org.varlink.service.InvalidParameter";
+        } else if (!snapshot_tag_valid(tag, false)) {
                 snprintf(why, sizeof why, "'%.80s' is not a checkpoint tag (letters, digits, '.', '_', '-', at most %d, "
                          "not beginning with '.')", tag, SNAPSHOT_TAG_MAX);
                 err = "org.varlink.service.InvalidParameter";
@@ -402,7 +441,8 @@ void method_checkpoint(struct manager *m, struct control_conn *c, json_object *p
         else if (unit_frozen(u))
                 snprintf(why, sizeof why, "container '%s' is frozen (berthctl unfreeze %s): CRIU freezes it itself",
                          u->name, u->name);
-        else if (layer_start(u, c, &(struct layer_job){ .checkpoint = true, .leave_running = leave, .tag = tag },
+        else if (layer_start(u, c, &(struct layer_job){ .checkpoint = true, .leave_running = leave, .parent = parent,
+                                                 .tag = tag },
                              why, sizeof why) >= 0) {
                 json_object_put(p);
                 return;

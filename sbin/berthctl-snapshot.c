@@ -14,9 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include "backup.h"
 #include "berthctl.h"
 #include "config.h"
+#include "criu.h"
 #include "diag.h"
 #include "snapshot.h"
 #include "template.h"
@@ -692,6 +695,14 @@ int verb_export(struct ctl_args *a)
                 fail("berthctl export: standard output is a terminal: redirect it, or give -o FILE");
                 return 1;
         }
+        if (a->live) {
+                /* where CRIU cannot work, at once: CRIU's own reason */
+                struct error ce = { 0 };
+                if (criu_check(&ce) < 0) {
+                        fail("berthctl migrate: --live: %s", ce.msg);
+                        return 1;
+                }
+        }
         struct daemon_dirs dd;
         if (need_dirs(&dd, a) < 0)
                 return 1;
@@ -736,6 +747,10 @@ int verb_export(struct ctl_args *a)
 }
 
 static int import_restore(const struct daemon_dirs *dd, const char *name, const char *written);
+static int import_stage(const struct ctl_args *a, const struct daemon_dirs *dd);
+static int import_restore_live(const struct daemon_dirs *dd, const char *name, const char *written, const char *id,
+                               const char *tag);
+static bool migration_id_ok(const char *id);
 
 /* ---- import ------------------------------------------------------------------------------------- */
 
@@ -790,9 +805,24 @@ int verb_import(struct ctl_args *a)
                 fail("berthctl import: --name: '%s' is not a container name", a->new_name);
                 return 1;
         }
+        if (a->stage && !migration_id_ok(a->stage)) {
+                fail("berthctl import: --stage: '%s' is not a migration id (1 to 32 lower-case letters and digits)",
+                     a->stage);
+                return 2;
+        }
+        if (a->abort_stage && !a->stage) {
+                fail("berthctl import: --abort goes with --stage ID");
+                return 2;
+        }
+        if (a->stage && a->new_name) {
+                fail("berthctl import: --stage imports a migrated container under its own name: no --name");
+                return 2;
+        }
         struct daemon_dirs dd;
         if (need_dirs(&dd, a) < 0)
                 return 1;
+        if (a->stage && (a->abort_stage || !a->restore))
+                return import_stage(a, &dd);
         if (a->new_name && name_taken("import", a->new_name, &dd))
                 return 1;
         bool from_stdin = streq(file, "-");
@@ -839,6 +869,16 @@ int verb_import(struct ctl_args *a)
                      r < 0 ? "unreadable" : id);
                 goto out;
         }
+        char live_tag[SNAPSHOT_TAG_MAX + 1] = "";
+        if (a->stage) {
+                snprintf(live_tag, sizeof live_tag, "live-%s", a->stage);
+                if (!m.snapshot_tags || !m.snapshot_tags[0] || m.snapshot_tags[1] ||
+                    !streq(m.snapshot_tags[0], live_tag)) {
+                        fail("berthctl import: --stage %s: the archive is not the last dump of that migration (one "
+                             "checkpoint '%s'); nothing was imported", a->stage, live_tag);
+                        goto out;
+                }
+        }
         defpath = strdup_printf("%s/container/definition.conf", stage);
         if (!defpath || read_text(defpath, &text) < 0 ||
             backup_definition_rewrite(text, m.name, name, !streq(name, m.name), &def) < 0) {
@@ -851,7 +891,8 @@ int verb_import(struct ctl_args *a)
         if (a->restore) {
                 printf("imported '%s'%s%s%s: %s written\n", name, streq(name, m.name) ? "" : " (from '",
                        streq(name, m.name) ? "" : m.name, streq(name, m.name) ? "" : "')", written);
-                ret = import_restore(&dd, name, written);
+                ret = a->stage ? import_restore_live(&dd, name, written, a->stage, live_tag)
+                               : import_restore(&dd, name, written);
                 goto out;
         }
         printf("imported '%s'%s%s%s: %s written; not started: berthctl plan shows it, berthctl reload creates it\n",
@@ -954,6 +995,9 @@ static bool file_holds_only(const char *file, const char *name)
         return streq(text, block);
 }
 
+static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const char *name, const char *tmpl,
+                        const char *file, pid_t pid);
+
 int verb_migrate(struct ctl_args *a)
 {
         const char *name = a->argv[0];
@@ -961,6 +1005,14 @@ int verb_migrate(struct ctl_args *a)
         if (!a->to || !*a->to) {
                 fail("berthctl migrate: expected --to HOST");
                 return 2;
+        }
+        if (a->live) {
+                /* where CRIU cannot work, at once: CRIU's own reason */
+                struct error ce = { 0 };
+                if (criu_check(&ce) < 0) {
+                        fail("berthctl migrate: --live: %s", ce.msg);
+                        return 1;
+                }
         }
         struct daemon_dirs dd;
         if (need_dirs(&dd, a) < 0)
@@ -971,6 +1023,7 @@ int verb_migrate(struct ctl_args *a)
         _cleanup_free_ char *tmpl = definition_template(o) ? strdup(definition_template(o)) : NULL;
         _cleanup_free_ char *file = jstr(o, "file")[0] ? strdup(jstr(o, "file")) : NULL;
         bool was_up = state_is_up(jstr(o, "state"));
+        pid_t init_pid = (pid_t) jint(o, "pid");
         json_object_put(o);
         if (!tmpl) {
                 fail("berthctl migrate: container '%s' is not declared over a template: it has no writable layer of "
@@ -981,6 +1034,14 @@ int verb_migrate(struct ctl_args *a)
                 fail("berthctl migrate: the definition file %s holds more than container '%s': move it to a file of "
                      "its own first (the file moves with it)", file ? file : "?", name);
                 return 1;
+        }
+        if (a->live) {
+                if (!was_up) {
+                        fail("berthctl migrate: --live moves a running container's processes; '%s' is not running "
+                             "(migrate it without --live)", name);
+                        return 1;
+                }
+                return migrate_live(a, &dd, name, tmpl, file, init_pid);
         }
         /* 1. stopped here: the copy is the last state */
         if (was_up) {
@@ -1054,5 +1115,363 @@ int verb_migrate(struct ctl_args *a)
 restart:
         if (was_up)
                 (void) start_again(name);
+        return 1;
+}
+
+/* ---- live migration (migrate --live; import --stage) ------------------------------------------- */
+
+#define LIVE_ROUNDS_MAX 4
+#define LIVE_SMALL_ROUND (4u << 20) /* a round that copied less: the processes' memory settled */
+
+static bool migration_id_ok(const char *id)
+{
+        size_t n = strlen(id);
+        if (n == 0 || n > 32)
+                return false;
+        for (const char *q = id; *q; q++)
+                if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9')))
+                        return false;
+        return true;
+}
+
+static uint64_t mono_usec(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (uint64_t) t.tv_sec * 1000000 + (uint64_t) t.tv_nsec / 1000;
+}
+
+/* Runs the transport (ssh HOST berthctl ARGS..., or sh -c 'VIA "$@"' with
+ * berthctl ARGS...) with produce writing its standard input (NULL: an
+ * empty one). 0 when both succeeded; else 1, the producer's error in e
+ * (e->msg empty when it was the transport that failed: it printed why). */
+static int transport(const struct ctl_args *a, const char *const *args, int (*produce)(int, void *, struct error *),
+                     void *ud, struct error *e)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return error_set(e, -errno, "cannot create a pipe"), 1;
+        pid_t pid = fork();
+        if (pid < 0) {
+                close(p[0]);
+                close(p[1]);
+                return error_set(e, -errno, "cannot fork"), 1;
+        }
+        if (pid == 0) {
+                if (dup2(p[0], STDIN_FILENO) < 0)
+                        _exit(127);
+                const char *argv[16];
+                size_t n = 0;
+                _cleanup_free_ char *cmd = a->via ? strdup_printf("%s \"$@\"", a->via) : NULL;
+                if (a->via) {
+                        argv[n++] = "sh";
+                        argv[n++] = "-c";
+                        argv[n++] = cmd ? cmd : "false";
+                        argv[n++] = "sh";
+                } else {
+                        argv[n++] = "ssh";
+                        argv[n++] = "--";
+                        argv[n++] = a->to;
+                }
+                argv[n++] = "berthctl";
+                for (size_t i = 0; args[i] && n < ELEMENTSOF(argv) - 1; i++)
+                        argv[n++] = args[i];
+                argv[n] = NULL;
+                if (a->via)
+                        execv("/bin/sh", (char **) argv);
+                else
+                        execvp("ssh", (char **) argv);
+                fprintf(stderr, "berthctl migrate: cannot execute %s: %m\n", a->via ? "/bin/sh" : "ssh");
+                _exit(127);
+        }
+        close(p[0]);
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+        (void) sigaction(SIGPIPE, &ign, &old);
+        int r = produce ? produce(p[1], ud, e) : 0;
+        close(p[1]);
+        (void) sigaction(SIGPIPE, &old, NULL);
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        if (r >= 0 && !ok)
+                e->msg[0] = 0;
+        return r >= 0 && ok ? 0 : 1;
+}
+
+struct round_src {
+        const char *dir, *prefix;
+};
+
+static int produce_round(int fd, void *ud, struct error *e)
+{
+        const struct round_src *s = ud;
+        return backup_dir_export(s->dir, s->prefix, fd, e);
+}
+
+static int produce_final(int fd, void *ud, struct error *e)
+{
+        return backup_export(ud, fd, false, e);
+}
+
+/* The bytes of memory pages in a directory of CRIU images. */
+static uint64_t pages_size(const char *dir)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        uint64_t sum = 0;
+        if (!d)
+                return 0;
+        dfd = -1;
+        struct dirent *de;
+        struct stat st;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "pages-", 6) == 0 && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+                        sum += (uint64_t) st.st_size;
+        closedir(d);
+        return sum;
+}
+
+static void abort_target(const struct ctl_args *a, const char *id)
+{
+        struct error e = { 0 };
+        const char *args[] = { "import", "--stage", id, "--abort", "-", NULL };
+        if (transport(a, args, NULL, NULL, &e) != 0)
+                fprintf(stderr, "berthctl migrate: warning: the staging of migration %s on %s may be left there "
+                        "(berthctl import --stage %s --abort - there removes it)\n", id, a->to, id);
+}
+
+/* Copies file name of directory from into directory to (an absent one is
+ * no error). */
+static int copy_record(const char *from, const char *to, const char *name)
+{
+        _cleanup_close_ int f = open(from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int t = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        if (f < 0 || t < 0)
+                return -errno;
+        int r = read_file_at(f, name, 1 << 20, &text, &len);
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : write_file_atomic(t, name, text, len, 0600);
+}
+
+/* migrate --live, for a running container over a template whose file holds
+ * only it (verb_migrate checked). */
+static int migrate_live(struct ctl_args *a, const struct daemon_dirs *dd, const char *name, const char *tmpl,
+                        const char *file, pid_t pid)
+{
+        struct error e = { 0 };
+        if (criu_restorable(pid, &e) < 0) {
+                fail("berthctl migrate: '%s' cannot move live: %s", name, e.msg);
+                return 1;
+        }
+        char id[17];
+        uint64_t rnd = mono_usec() ^ ((uint64_t) getpid() << 40);
+        _cleanup_close_ int ur = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (ur >= 0)
+                (void) !read(ur, &rnd, sizeof rnd);
+        snprintf(id, sizeof id, "%016" PRIx64, rnd);
+        char tag[SNAPSHOT_TAG_MAX + 1], dot[32];
+        snprintf(tag, sizeof tag, "live-%s", id);
+        snprintf(dot, sizeof dot, ".live-%s", id);
+        _cleanup_free_ char *sdir = snapshot_container_dir(dd->state, name);
+        _cleanup_free_ char *stage = sdir ? strdup_printf("%s/%s", sdir, dot) : NULL;
+        _cleanup_free_ char *tdir = NULL, *empty = NULL, *eupper = NULL;
+        if (!stage || mkdir_p(stage, 0700) < 0) {
+                fail("berthctl migrate: cannot create %s: %m", stage ? stage : "?");
+                return 1;
+        }
+        /* 1. rounds of pre-dumps while it runs, each sent to the target's staging */
+        int rounds = 0;
+        uint64_t last = UINT64_MAX, sent = 0;
+        while (rounds < LIVE_ROUNDS_MAX) {
+                char pre[24], prev[24];
+                snprintf(pre, sizeof pre, "pre-%d", rounds + 1);
+                snprintf(prev, sizeof prev, "../pre-%d", rounds);
+                _cleanup_free_ char *dir = strdup_printf("%s/%s", stage, pre);
+                if (!dir || mkdir(dir, 0700) < 0) {
+                        fail("berthctl migrate: cannot create %s: %m", dir ? dir : "?");
+                        goto fail_running;
+                }
+                struct criu_dump_params dp = { .pid = pid, .images_dir = dir, .pre_dump = true,
+                                               .prev_images_dir = rounds ? prev : NULL };
+                if (criu_dump(&dp, &e) < 0) {
+                        fail("berthctl migrate: '%s' not moved: %s", name, e.msg);
+                        goto fail_running;
+                }
+                uint64_t pages = pages_size(dir);
+                struct round_src rs = { dir, pre };
+                const char *args[] = { "import", "--stage", id, "-", NULL };
+                if (transport(a, args, produce_round, &rs, &e) != 0) {
+                        fail("berthctl migrate: '%s' not moved: pre-dump %s could not be sent to %s%s%s", name, pre,
+                             a->to, e.msg[0] ? ": " : " (the import there failed: see its message above)", e.msg);
+                        goto fail_running;
+                }
+                rounds++;
+                sent += pages;
+                printf("pre-dump %d of '%s': %" PRIu64 " KiB of memory sent\n", rounds, name, pages / 1024);
+                (void) fflush(stdout);
+                if (pages < LIVE_SMALL_ROUND || pages * 2 > last)
+                        break; /* little changed, or it does not shrink: the final dump now */
+                last = pages;
+        }
+        /* 2. freeze, last dump (the pages changed since the last round), layer */
+        uint64_t t0 = mono_usec();
+        json_object *p = name_param(name);
+        char parent[48];
+        snprintf(parent, sizeof parent, "%s/pre-%d", dot, rounds);
+        json_object_object_add(p, "tag", json_object_new_string(tag));
+        json_object_object_add(p, "parent", json_object_new_string(parent));
+        json_object *o = NULL;
+        if (call_layer("io.berth.Container.Checkpoint", p, &o) != 0) {
+                json_object_put(o);
+                fail("berthctl migrate: '%s' not moved: its last dump failed", name);
+                goto fail_running;
+        }
+        json_object_put(o);
+        /* 3. the last dump and the layer to the target, which restores it */
+        tdir = snapshot_tag_dir(dd->state, name, tag);
+        struct snapshot_info info = { 0 };
+        (void) snapshot_info_read(tdir ? tdir : "", &info);
+        /* The layer travels once, as the checkpoint's: the archive's own layer
+         * is an empty one (its records alone), which the restore there
+         * replaces with the checkpoint's. */
+        empty = strdup_printf("%s/layer", stage);
+        eupper = strdup_printf("%s/layer/upper", stage);
+        if (!tdir || !empty || !eupper || mkdir_p(eupper, 0755) < 0 || copy_record(tdir, empty, "info") < 0 ||
+            copy_record(tdir, empty, "definition.conf") < 0) {
+                fail("berthctl migrate: cannot prepare %s: %m", empty ? empty : "the archive's layer");
+                e.msg[0] = 'x';
+        }
+        char *tags[] = { tag, NULL }, *dirs[] = { tdir, NULL };
+        struct backup_source src = { .name = name, .layer_dir = empty, .template_name = tmpl,
+                                     .template_id = info.template_id, .snapshot_tags = tags, .snapshot_dirs = dirs };
+        const char *args[] = { "import", "--restore", "--stage", id, "-", NULL };
+        if (e.msg[0] || transport(a, args, produce_final, &src, &e) != 0) {
+                fail("berthctl migrate: '%s' was not moved to %s live (%s%s); it is restored here", name, a->to,
+                     e.msg[0] ? "the last dump's transfer: " : "the restore there failed: see its message above",
+                     e.msg);
+                abort_target(a, id);
+                (void) wait_down(name); /* CRIU ended its processes: stopped before it is restored */
+                struct ctl_args b = { .argc = 1, .argv = (char *[]){ (char *) name, NULL }, .from_checkpoint = tag };
+                if (start_from_checkpoint(&b) != 0) {
+                        fail("berthctl migrate: '%s' could not be restored here from checkpoint '%s': started afresh",
+                             name, tag);
+                        (void) start_again(name);
+                        return 1; /* its checkpoint stays, for a look */
+                }
+                (void) snapshot_remove(dd->state, name, tag);
+                (void) rm_rf(stage);
+                return 1;
+        }
+        uint64_t t1 = mono_usec();
+        /* 4. it runs there: nothing of it stays here */
+        (void) wait_down(name);
+        if (unlink(file) < 0) {
+                fail("berthctl migrate: '%s' runs on %s, but %s could not be removed here: %m", name, a->to, file);
+                return 1;
+        }
+        int r = reload_quiet();
+        if (r == 0)
+                r = call("io.berth.Container.Destroy", name_param(name), false, NULL, NULL);
+        (void) rm_rf(sdir);
+        if (r != 0) {
+                fail("berthctl migrate: '%s' runs on %s; its definition is removed here, but its data could not be "
+                     "(berthctl destroy %s)", name, a->to, name);
+                return 1;
+        }
+        printf("migrated '%s' to %s live: %d pre-dump%s (%" PRIu64 " KiB), downtime %" PRIu64
+               " ms; its definition %s and its data removed here\n",
+               name, a->to, rounds, rounds == 1 ? "" : "s", sent / 1024, (t1 - t0 + 500) / 1000, file);
+        return 0;
+fail_running:
+        abort_target(a, id);
+        (void) rm_rf(stage);
+        /* a failed last dump's images (berthd keeps them for a look): this tag is never tried again */
+        _cleanup_free_ char *failed = sdir ? strdup_printf("%s/.criu-%s", sdir, tag) : NULL;
+        if (failed)
+                (void) rm_rf(failed);
+        return 1;
+}
+
+/* import --stage ID [--abort] -: a round of live migration ID into
+ * STATE/snapshots/.live-ID, or that staging removed. */
+static int import_stage(const struct ctl_args *a, const struct daemon_dirs *dd)
+{
+        _cleanup_free_ char *dir = strdup_printf("%s/" SNAPSHOT_DIR "/.live-%s", dd->state, a->stage);
+        if (!dir) {
+                fail("berthctl import: out of memory");
+                return 1;
+        }
+        if (a->abort_stage) {
+                int r = rm_rf(dir);
+                if (r < 0 && r != -ENOENT) {
+                        fail("berthctl import: cannot remove %s: %s", dir, strerror(-r));
+                        return 1;
+                }
+                printf("migration %s: its staging here removed\n", a->stage);
+                return 0;
+        }
+        if (!streq(a->argv[0], "-")) {
+                fail("berthctl import: --stage reads its round from standard input (-), not %s", a->argv[0]);
+                return 2;
+        }
+        if (mkdir_p(dir, 0700) < 0) {
+                fail("berthctl import: cannot create %s: %m", dir);
+                return 1;
+        }
+        char prefix[64];
+        struct error e = { 0 };
+        if (backup_dir_import(STDIN_FILENO, dir, prefix, sizeof prefix, &e) < 0) {
+                fail("berthctl import: --stage %s: standard input: %s; the staging is removed", a->stage, e.msg);
+                (void) rm_rf(dir);
+                return 1;
+        }
+        printf("migration %s: %s staged\n", a->stage, prefix);
+        return 0;
+}
+
+/* import --restore --stage ID, once the container's files and definition
+ * are in place: the staged pre-dumps beside its checkpoint, the definition
+ * applied without starting it, the container restored from its checkpoint
+ * and running; then the images are removed. On failure, what the import
+ * put here is taken back. */
+static int import_restore_live(const struct daemon_dirs *dd, const char *name, const char *written, const char *id,
+                               const char *tag)
+{
+        _cleanup_free_ char *sdir = snapshot_container_dir(dd->state, name);
+        _cleanup_free_ char *from = strdup_printf("%s/" SNAPSHOT_DIR "/.live-%s", dd->state, id);
+        _cleanup_free_ char *to = sdir ? strdup_printf("%s/.live-%s", sdir, id) : NULL;
+        if (!from || !to || (rename(from, to) < 0 && errno != ENOENT)) {
+                fail("berthctl import: cannot move the staged pre-dumps of migration %s into %s: %m", id,
+                     sdir ? sdir : "?");
+                goto undo;
+        }
+        json_object *p = json_object_new_object(), *hold = json_object_new_array();
+        json_object_object_add(p, "wait", json_object_new_boolean(1));
+        json_object_array_add(hold, json_object_new_string(name));
+        json_object_object_add(p, "hold", hold);
+        if (call("io.berth.Manager.Reload", p, false, NULL, NULL) != 0)
+                goto undo;
+        struct ctl_args b = { .argc = 1, .argv = (char *[]){ (char *) name, NULL }, .from_checkpoint = tag };
+        if (start_from_checkpoint(&b) != 0)
+                goto undo;
+        (void) snapshot_remove(dd->state, name, tag);
+        /* the restore kept the layer it replaced, the archive's empty one */
+        (void) snapshot_remove(dd->state, name, SNAPSHOT_PRE_RESTORE);
+        (void) rm_rf(to);
+        printf("'%s' is running\n", name);
+        return 0;
+undo:
+        (void) unlink(written);
+        (void) reload_quiet();
+        (void) call_quiet("io.berth.Container.Destroy", name_param(name), NULL, NULL);
+        if (sdir)
+                (void) rm_rf(sdir);
+        if (from)
+                (void) rm_rf(from);
+        fail("berthctl import: '%s' removed again: it was not restored here", name);
         return 1;
 }

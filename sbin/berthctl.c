@@ -133,6 +133,9 @@ static const struct ctl_option options[_OPT_MAX] = {
         [OPT_RESTORE] = { "restore", 0, NULL, "import: then apply the definition, start the container and wait until it runs" },
         [OPT_TO] = { "to", 0, "HOST", "migrate: the host to move the container to, reached with ssh" },
         [OPT_VIA] = { "via", 0, "CMD", "migrate: the shell command prefix that reaches the target's berthctl, instead of ssh HOST" },
+        [OPT_LIVE] = { "live", 0, NULL, "migrate: move the running processes with CRIU (pre-dumps while it runs, then a short freeze)" },
+        [OPT_STAGE] = { "stage", 0, "ID", "import: a round of live migration ID (its pre-dump images; with --restore its last dump)" },
+        [OPT_ABORT] = { "abort", 0, NULL, "import --stage ID: remove what migration ID staged here" },
         [OPT_LEAVE_RUNNING] = { "leave-running", 0, NULL, "checkpoint: the container goes on running (else it stops)" },
 };
 
@@ -193,14 +196,17 @@ static const struct ctl_verb verbs[] = {
           "a new container from a copy of another's layer and definition" },
         { "export", verb_export, O(OPT_OUTPUT) | O(OPT_WITH_SNAPSHOTS), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME -o FILE|-",
           "a container's layer and definition as one archive" },
-        { "import", verb_import, O(OPT_NAME) | O(OPT_RESTORE), CTL_NEEDS_ROOT | DAEMON, 1, 1, "FILE|-",
+        { "import", verb_import, O(OPT_NAME) | O(OPT_RESTORE) | O(OPT_STAGE) | O(OPT_ABORT), CTL_NEEDS_ROOT | DAEMON, 1, 1,
+          "FILE|-",
           "a container from an archive of export" },
         { "console", verb_console, O(OPT_ESCAPE) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1, "NAME",
           "the terminal of a container with console = true; Ctrl-] q detaches" },
         { "attach", verb_attach, O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1, "NAME",
           "follow a container's output, and feed its stdin (stdin = true); Ctrl-C detaches" },
-        { "migrate", verb_migrate, O(OPT_TO) | O(OPT_VIA), CTL_NEEDS_ROOT | DAEMON, 1, 1, "NAME --to HOST [--via CMD]",
-          "move a container to another host's berthd: stop, export, import there, start; then remove it here" },
+        { "migrate", verb_migrate, O(OPT_TO) | O(OPT_VIA) | O(OPT_LIVE), CTL_NEEDS_ROOT | DAEMON, 1, 1,
+          "NAME --to HOST [--via CMD] [--live]",
+          "move a container to another host's berthd: stop, export, import there, start (--live: CRIU, running); then "
+          "remove it here" },
         { "health", verb_health, O(OPT_CONF_DIR) | O(OPT_STATE_DIR), CTL_NEEDS_ROOT | CTL_ASKS_DAEMON, 1, 1,
           "NAME", "run the container's health probe once" },
 };
@@ -488,6 +494,15 @@ static int parse_args(const struct ctl_verb *v, int argc, char **argv, struct ct
                         break;
                 case OPT_LEAVE_RUNNING:
                         a->leave_running = true;
+                        break;
+                case OPT_LIVE:
+                        a->live = true;
+                        break;
+                case OPT_STAGE:
+                        a->stage = optarg;
+                        break;
+                case OPT_ABORT:
+                        a->abort_stage = true;
                         break;
                 }
         }

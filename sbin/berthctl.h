@@ -59,6 +59,9 @@ enum ctl_opt {
         OPT_RESTORE,        /* import --restore */
         OPT_TO,             /* migrate --to HOST */
         OPT_VIA,            /* migrate --via CMD */
+        OPT_LIVE,           /* migrate --live */
+        OPT_STAGE,          /* import --stage ID */
+        OPT_ABORT,          /* import --stage ID --abort */
         _OPT_MAX,
 };
 #define O(x) (UINT64_C(1) << (x))
@@ -78,6 +81,9 @@ struct ctl_args {
         const char *from_checkpoint;   /* start --from-checkpoint */
         const char *to, *via;          /* migrate --to, --via */
         bool restore;                  /* import --restore */
+        bool live;                     /* migrate --live */
+        const char *stage;             /* import --stage ID */
+        bool abort_stage;              /* import --abort */
         long lines; /* -1: all */
         usec_t stop_timeout;
         uint64_t since_usec, until_usec; /* --since, --until: CLOCK_REALTIME; 0: not given */

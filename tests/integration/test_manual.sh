@@ -824,6 +824,13 @@ t_criu() {
   out=$(ctls migrate --to nowhere --via false "$P-ir" 2>&1); rc=$?
   check "migrate --to HOST --via CMD whose target fails: exit 1, it stays here (rc=$rc: $(oneline "$out"))" \
     eval '[ "$rc" = 1 ] && [ -e "$D/conf/$P-ir.conf" ] && wait_until 30 state_is "$P-ir" running'
+  pid=$(pid_of "$P-ir")
+  out=$(ctls migrate --to nowhere --via false --live "$P-ir" 2>&1); rc=$?
+  check "migrate --live where CRIU cannot or the target fails: exit 1, it runs on here untouched (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 1 ] && [ -e "$D/conf/$P-ir.conf" ] && [ "$(pid_of "$P-ir")" = "$pid" ] && state_is "$P-ir" running'
+  out=$(ctls import --stage mn1 --abort - </dev/null 2>&1); rc=$?
+  check "import --stage ID --abort -: the staging removed, exit 0 (rc=$rc: $(oneline "$out"))" \
+    eval '[ "$rc" = 0 ] && grep -q "mn1" <<<"$out"'
   ctls stop "$P-ir" >/dev/null 2>&1
   wait_until 30 state_is "$P-ir" stopped
   out=$(ctls start --from-checkpoint mnnosuch "$P-ir" 2>&1); rc=$?
@@ -834,7 +841,8 @@ t_criu() {
   ctls destroy "$P-ir" >/dev/null 2>&1
   cov import --restore
   cov checkpoint --leave-running --json --socket
-  cov migrate --to --via --socket
+  cov migrate --to --via --socket --live
+  cov import --stage --abort
   cov start --from-checkpoint
 }
 

@@ -82,7 +82,10 @@ check "published port 8080 reaches web from another netns" [ "$page" = "hello fr
 check "probe fetches web by name" until_ok 15 sh -c 'berthctl logs probe 2>/dev/null | grep -q "^ok"'
 # checkpoint/restore (issue 20, docs/design.md "Checkpoint and restore"):
 # only with BOOT_CRIU=1 bash tests/vm/boot-test.sh until seen to pass reliably.
-if [ -e /etc/berth-boot-criu ]; then /usr/local/sbin/berth-boot-guest-criu20 || fail=1; fi
+if [ -e /etc/berth-boot-criu ]; then
+  /usr/local/sbin/berth-boot-guest-criu20 || fail=1
+  /usr/local/sbin/berth-boot-guest-live20 || fail=1 # migrate --live to a second berthd
+fi
 # init = true containers (berth's init from berthd's read-only copy): boot-guest-init20.sh
 if [ -e /etc/berth-boot-criu ]; then /usr/local/sbin/berth-boot-guest-init20 || fail=1; fi
 

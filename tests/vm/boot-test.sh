@@ -68,6 +68,7 @@ U
 install -m 0755 tests/vm/boot-guest.sh "$R/usr/local/sbin/berth-boot-guest"
 install -m 0644 tests/vm/boot-guest-jrn21.sh "$R/usr/local/sbin/berth-boot-guest-jrn21"
 install -m 0755 tests/vm/boot-guest-criu20.sh "$R/usr/local/sbin/berth-boot-guest-criu20"
+install -m 0755 tests/vm/boot-guest-live20.sh "$R/usr/local/sbin/berth-boot-guest-live20"
 install -m 0755 tests/vm/boot-guest-init20.sh "$R/usr/local/sbin/berth-boot-guest-init20"
 [ "${BOOT_CRIU:-0}" != 1 ] || touch "$R/etc/berth-boot-criu" # the checkpoint/restore checks (boot-guest.sh)
 cat > "$R/etc/systemd/system/berth-boottest.service" <<'U'
@@ -88,7 +89,8 @@ for u in getty@tty1.service serial-getty@ttyS0.service systemd-timesyncd.service
   ln -sf /dev/null "$R/etc/systemd/system/$u"
 done
 
-size=$(( $(du -sm "$R" | cut -f1) + 400 ))
+# (with BOOT_CRIU=1, room for live20's images of 256 MB, on each side of the move)
+size=$(( $(du -sm "$R" | cut -f1) + 400 + ${BOOT_CRIU:-0} * 1000 ))
 if ! mkfs.ext4 -q -F -L berthroot -d "$R" "$W/disk.img" "${size}M" > "$W/mkfs.log" 2>&1; then
   echo "not ok boot: mkfs.ext4 -d"; sed 's/^/# /' "$W/mkfs.log"; exit 1
 fi
