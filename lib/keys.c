@@ -911,11 +911,25 @@ static void hash_bytes(struct key_hasher *s, const void *p, size_t n)
         }
 }
 
+/* v in decimal: the bytes "%llu" gives, without printf (a plan hashes
+ * every definition: 1,000 on a reload). */
+static void hash_decimal(struct key_hasher *s, uint64_t v)
+{
+        char d[20];
+        size_t i = sizeof d;
+        do
+                d[--i] = (char) ('0' + v % 10);
+        while ((v /= 10));
+        hash_bytes(s, d + i, sizeof d - i);
+}
+
 void key_hash_u64(struct key_hasher *s, const char *tag, uint64_t v)
 {
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "%s=%llu;", tag, (unsigned long long) v);
-        hash_bytes(s, buf, (size_t) n);
+        /* "TAG=V;" */
+        hash_bytes(s, tag, strlen(tag));
+        hash_bytes(s, "=", 1);
+        hash_decimal(s, v);
+        hash_bytes(s, ";", 1);
 }
 
 void key_hash_str(struct key_hasher *s, const char *tag, const char *v)
@@ -924,10 +938,13 @@ void key_hash_str(struct key_hasher *s, const char *tag, const char *v)
                 key_hash_u64(s, tag, 0);
                 return;
         }
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "%s:%zu:", tag, strlen(v));
-        hash_bytes(s, buf, (size_t) n);
-        hash_bytes(s, v, strlen(v));
+        /* "TAG:LEN:V" */
+        size_t len = strlen(v);
+        hash_bytes(s, tag, strlen(tag));
+        hash_bytes(s, ":", 1);
+        hash_decimal(s, len);
+        hash_bytes(s, ":", 1);
+        hash_bytes(s, v, len);
 }
 
 void key_hash_strv(struct key_hasher *s, const char *tag, char *const *v)
