@@ -730,10 +730,16 @@ const char *key_class_to_string(enum key_class c)
         return (unsigned) c < ELEMENTSOF(t) ? t[c] : "?";
 }
 
+/* Whether k is in block prefix (n = strlen(prefix)) or one below it. */
+static bool in_block_n(const struct key_def *k, const char *prefix, size_t n)
+{
+        return k->block[0] == prefix[0] && strncmp(k->block, prefix, n) == 0 &&
+               (k->block[n] == 0 || k->block[n] == '.');
+}
+
 static bool in_block(const struct key_def *k, const char *prefix)
 {
-        size_t n = strlen(prefix);
-        return strncmp(k->block, prefix, n) == 0 && (k->block[n] == 0 || k->block[n] == '.');
+        return in_block_n(k, prefix, strlen(prefix));
 }
 
 #define FIELD(spec, k, type) ((type *) ((char *) (spec) + (k)->offset))
@@ -1027,8 +1033,9 @@ void keys_hash(const char *block_prefix, enum key_class cls, bool any_class, con
                char out[SPEC_HASH_LEN])
 {
         struct key_hasher s = KEY_HASHER_INIT;
+        size_t n = strlen(block_prefix);
         for (const struct key_def *k = table; k->name; k++)
-                if (in_block(k, block_prefix) && class_matches(k, cls, any_class))
+                if (class_matches(k, cls, any_class) && in_block_n(k, block_prefix, n))
                         key_hash(&s, k, spec);
         key_hash_out(&s, out);
 }
