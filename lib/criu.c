@@ -165,8 +165,9 @@ static int restorable_one(pid_t pid, pid_t init, int depth, struct error *e)
                                 return error_set_msg(
                                         e, -EOPNOTSUPP,
                                         "its init (pid %d) runs from a memory file (%s), which CRIU cannot restore as "
-                                        "a program: berth's own init does with init = true; set init = false in its "
-                                        "definition to checkpoint it",
+                                        "a program: berth's own init does in a container with capability sys_admin "
+                                        "or idmap, or started without berthd's read-only copy of berth-init; set "
+                                        "init = false in its definition to checkpoint it",
                                         (int) pid, exe);
                         return error_set_msg(e, -EOPNOTSUPP,
                                              "its process %d runs from a memory file (%s), which CRIU cannot restore "
@@ -191,6 +192,29 @@ int criu_restorable(pid_t pid, struct error *e)
         return restorable_one(pid, pid, 0, e);
 }
 
+/* What fd i of the tree's output is: the init's, or, when the init holds
+ * none (berth's own init closes 0-2), its first child's that has it (the
+ * workload's). 0, or -ENOENT. */
+static int stdio_target(pid_t pid, int i, char *buf, size_t size)
+{
+        char link[64];
+        snprintf(link, sizeof link, "/proc/%d/fd/%d", (int) pid, i);
+        ssize_t n = readlink(link, buf, size - 1);
+        snprintf(link, sizeof link, "/proc/%d/task/%d/children", (int) pid, (int) pid);
+        FILE *f = n < 0 ? fopen(link, "re") : NULL;
+        int child;
+        while (n < 0 && f && fscanf(f, "%d", &child) == 1) {
+                snprintf(link, sizeof link, "/proc/%d/fd/%d", child, i);
+                n = readlink(link, buf, size - 1);
+        }
+        if (f)
+                fclose(f);
+        if (n < 0)
+                return -ENOENT;
+        buf[n] = 0;
+        return 0;
+}
+
 int criu_dump(const struct criu_dump_params *p, struct error *e)
 {
         char pid[16], ns[64], log[] = "dump.log";
@@ -207,13 +231,9 @@ int criu_dump(const struct criu_dump_params *p, struct error *e)
         if (!f)
                 return error_set(e, -errno, "cannot write %s", rec ? rec : "berth-stdio");
         for (int i = 0; i < 3; i++) {
-                char link[64], target[256];
-                snprintf(link, sizeof link, "/proc/%d/fd/%d", (int) p->pid, i);
-                ssize_t n = readlink(link, target, sizeof target - 1);
-                if (n < 0)
-                        continue;
-                target[n] = 0;
-                fprintf(f, "%d %s\n", i, target);
+                char target[256];
+                if (stdio_target(p->pid, i, target, sizeof target) == 0)
+                        fprintf(f, "%d %s\n", i, target);
         }
         if (fclose(f) != 0)
                 return error_set(e, -EIO, "cannot write %s", rec);

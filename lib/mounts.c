@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
@@ -212,6 +213,40 @@ static int setup_dev(int rootfd, const struct mounts_plan *p, struct error *e)
                 r = t < 0 ? t : bind_onto(AT_FDCWD, nd->host, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
                 if (r < 0)
                         return error_set(e, r, "device '%s' on '%s'", nd->host, nd->path);
+        }
+        if (p->init_file) {
+                /* berthd's read-only copy of berth-init; the fd taken here,
+                 * before any declared mount could cover /dev, is what the
+                 * init is executed from. berthd made its superblock
+                 * read-only (runtime_init_share): no bind of it writes,
+                 * not even one remounted read-write. */
+                const char *name = p->init_target + strlen("/dev/");
+                int f = openat(d, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0500);
+                if (f < 0)
+                        return error_set(e, -errno, "cannot create %s", p->init_target);
+                close(f);
+                _cleanup_close_ int t = openat(d, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                r = t < 0 ? -errno
+                          : bind_onto(AT_FDCWD, p->init_file, t, false,
+                                      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+                if (r < 0)
+                        return error_set(e, r, "cannot bind %s on %s", p->init_file, p->init_target);
+                int x = openat(d, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                struct statfs sfs;
+                struct stat xst;
+                if (x < 0 || fstatfs(x, &sfs) < 0 || fstat(x, &xst) < 0) {
+                        r = -errno;
+                        if (x >= 0)
+                                close(x);
+                        return error_set(e, r, "cannot open %s", p->init_target);
+                }
+                if (!(sfs.f_flags & ST_RDONLY) || sfs.f_type != TMPFS_MAGIC || !S_ISREG(xst.st_mode) ||
+                    xst.st_uid != 0) {
+                        close(x);
+                        return error_set(e, -EROFS, "%s is not a root-owned file on a read-only tmpfs",
+                                         p->init_file);
+                }
+                *p->init_fd = x;
         }
         if (p->console_fd >= 0) {
                 int f = openat(d, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);

@@ -58,6 +58,13 @@ struct mounts_plan {
         char *const *sysctl;       /* "name=value", written in the container's /proc/sys */
         const struct mounts_node *nodes; /* device blocks */
         size_t n_nodes;
+        /* berth's init (runtime_init_share): bound read-only (exec
+         * allowed, nosuid, nodev) on init_target in the new /dev, and
+         * opened (O_PATH) into *init_fd, which the init is executed from.
+         * NULL: none. */
+        const char *init_file;
+        const char *init_target;
+        int *init_fd;
         const struct mounts_secret *secrets; /* installed after mounts_setup (secrets_install) */
         size_t n_secrets;
 };

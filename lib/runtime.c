@@ -12,7 +12,10 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 #include <arpa/inet.h>
@@ -576,6 +579,98 @@ int runtime_init_exe(int *ret, struct error *e)
         return 0;
 }
 
+int runtime_init_share(const char *run_dir, char **ret, struct error *e)
+{
+        const char *src = runtime_init_path();
+        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (in < 0 || fstat(in, &st) < 0)
+                return error_set(e, -errno, "cannot open %s (set BERTH_INIT to where berth-init is)", src);
+        if (!S_ISREG(st.st_mode))
+                return error_set(e, -EINVAL, "%s is not a regular file", src);
+        _cleanup_free_ char *dir = strdup_printf("%s/init", run_dir);
+        _cleanup_free_ char *file = strdup_printf("%s/init/" RUNTIME_INIT_NAME, run_dir);
+        if (!dir || !file)
+                return error_code(e, -ENOMEM);
+        int r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return error_set(e, r, "cannot create %s", dir);
+        /* An earlier berthd's copy (it was killed): detached, not reused.
+         * Its containers keep theirs (each holds a bind of the file). */
+        for (int i = 0; i < 8 && umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
+                ;
+        char size[32];
+        snprintf(size, sizeof size, "%lld", (long long) st.st_size + 65536);
+        _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", "4", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return error_set(e, -errno, "cannot create a tmpfs for %s", file);
+        _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (mnt < 0)
+                return error_set(e, -errno, "cannot create a tmpfs for %s", file);
+        _cleanup_close_ int out = openat(mnt, RUNTIME_INIT_NAME, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0555);
+        if (out < 0)
+                return error_set(e, -errno, "cannot create %s", file);
+        off_t done = 0;
+        while (done < st.st_size) {
+                ssize_t n = sendfile(out, in, NULL, (size_t) (st.st_size - done));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return error_set(e, n < 0 ? -errno : -EIO, "cannot copy %s to %s", src, file);
+                done += n;
+        }
+        if (close(TAKE_FD(out)) < 0)
+                return error_set(e, -errno, "cannot write %s", file);
+        /* The superblock read-only, not only a mount of it: a bind made
+         * writable again (a container's remount) still writes nothing. */
+        _cleanup_close_ int pick = fspick(mnt, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+        if (pick < 0 || fsconfig(pick, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0 ||
+            fsconfig(pick, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0)
+                return error_set(e, -errno, "cannot make the file system of %s read-only", file);
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (mount_setattr(mnt, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+                return error_set(e, -errno, "cannot make the mount of %s read-only", file);
+        if (move_mount(mnt, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return error_set(e, -errno, "cannot mount the copy of berth-init on %s", dir);
+        /* Nothing of it propagates anywhere (a shared /run would). */
+        (void) mount(NULL, dir, NULL, MS_PRIVATE, NULL);
+        struct statfs sfs;
+        if (statfs(file, &sfs) < 0 || !(sfs.f_flags & ST_RDONLY)) {
+                (void) umount2(dir, MNT_DETACH);
+                return error_set(e, -EROFS, "%s is not on a read-only file system", file);
+        }
+        *ret = TAKE_PTR(file);
+        return 0;
+}
+
+void runtime_init_unshare(const char *file)
+{
+        if (!file)
+                return;
+        _cleanup_free_ char *dir = strdup(file);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (!slash)
+                return;
+        *slash = 0;
+        (void) umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW);
+        (void) rmdir(dir);
+}
+
+/* Whether c's init runs from berthd's read-only copy (checkpointable) or
+ * from the sealed memfd: the memfd for a container in a user namespace
+ * (it could not reach the copy's path; it cannot be restored anyway) and
+ * for one with CAP_SYS_ADMIN, which could remount the copy's superblock
+ * read-write and change every container's init; the seals hold against
+ * that. */
+static bool runtime_init_shared(const struct spec_container *c, const struct runtime_opts *o,
+                                const struct runtime_internal *in)
+{
+        return o->init_file && c->init && !c->idmap && !(in->caps.bounding & SECURITY_CAP_BIT(CAP_SYS_ADMIN));
+}
+
 /* A start from a checkpoint (o->restore_images): everything a start
  * prepares (directory, lock, cgroup with its limits, address, /etc files,
  * confinement record) is made the same way; then, instead of spawning, a
@@ -919,6 +1014,8 @@ static int start(const struct spec_set *set, const struct spec_container *c, con
                         .n_nodes = in->devs.n,
                         .secrets = in->secrets.items,
                         .n_secrets = in->secrets.n,
+                        .init_file = runtime_init_shared(c, o, in) ? o->init_file : NULL,
+                        .init_target = RUNTIME_INIT_TARGET,
                 },
                 .argv = in->argv,
                 .envp = in->envp,

@@ -23,6 +23,10 @@ struct runtime_opts {
         bool ephemeral;        /* remove the upper layer when done (berthctl run) */
         int stdio[3];
         const int *init_exe;   /* a shared runtime_init_exe() copy, or NULL: one per start */
+        /* berthd's read-only copy of berth-init (runtime_init_share), or
+         * NULL: an init = true container's init runs from its bind at
+         * RUNTIME_INIT_TARGET (checkpointable), else from init_exe. */
+        const char *init_file;
         const char *restore_images; /* start from a checkpoint: its CRIU images (criu.h), else NULL */
 };
 
@@ -47,6 +51,18 @@ const char *runtime_init_path(void);
  * the seals keep every container from writing to it (CVE-2019-5736).
  * 0 or -errno with e set. */
 int runtime_init_exe(int *ret, struct error *e);
+
+/* berthd's one copy of berth-init that containers' inits run from, a
+ * file CRIU can restore as a program (a memfd it cannot): RUN_DIR/init, a
+ * small tmpfs whose superblock is read-only once the binary is written,
+ * mounted private. Each container gets a read-only bind of the file at
+ * RUNTIME_INIT_TARGET in its /dev. An earlier copy there is detached
+ * first. *ret: the file's path (freed by the caller). */
+#define RUNTIME_INIT_NAME "berth-init"
+#define RUNTIME_INIT_TARGET "/dev/.berth-init"
+int runtime_init_share(const char *run_dir, char **ret, struct error *e);
+/* Unmounts it (berthd's exit): running containers keep their binds. */
+void runtime_init_unshare(const char *file);
 
 /* Creates and starts the container. On failure e says why in one line
  * ("container 'web': mount 'data': source '/srv': ..."), *exit_code is

@@ -184,15 +184,21 @@ static int confine(const struct spawn_params *p, bool ids_only, uid_t uid, gid_t
         return p->seccomp ? security_seccomp_apply(p->seccomp) : 0;
 }
 
-/* Executes berth-init from its sealed copy: execveat of the memfd, or
- * execve through /proc when that fails (a seccomp profile without execveat
- * in its allow-list, whatever errno it answers with). Returns on failure. */
+/* Executes berth-init from fd (the sealed memfd, or the O_PATH fd of
+ * berthd's read-only copy bound in /dev): execveat of it, or execve
+ * through /proc when that fails (a seccomp profile without execveat in its
+ * allow-list, whatever errno it answers with). Returns on failure. */
+static void exec_init_fd(int fd, char **argv, char **envp)
+{
+        syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        execve(path, argv, envp);
+}
+
 static void exec_init(const struct spawn_params *p, char **argv, char **envp)
 {
-        syscall(SYS_execveat, p->init_exe_fd, "", argv, envp, AT_EMPTY_PATH);
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", p->init_exe_fd);
-        execve(path, argv, envp);
+        exec_init_fd(p->init_exe_fd, argv, envp);
 }
 
 /* The workload's last steps in berth's code, then berth-init's exec mode,
@@ -273,6 +279,10 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
                 spawn_child_fail(sock, SPAWN_EXIT_SETUP, errno, "cannot become root in the user namespace");
         /* The mounts the parent made for us (a user namespace's root). */
         struct mounts_plan mp = p->mounts;
+        int init_fd = -1; /* berthd's read-only copy, bound in /dev */
+        mp.init_fd = &init_fd;
+        if (!p->init)
+                mp.init_file = NULL;
         mp.from_parent = nh > 0;
         mp.root_fd = nh > 0 ? hfds[0] : -1;
         size_t k = 1;
@@ -408,7 +418,10 @@ static _Noreturn void child_main(const struct spawn_params *p, int sock, char **
         snprintf(readybuf, sizeof readybuf, "%d", wait_pipe[1]);
         char *init_argv[] = { "berth-init", "init", pidbuf, readybuf, NULL };
         char *init_envp[] = { NULL };
-        exec_init(p, init_argv, init_envp);
+        if (init_fd >= 0)
+                exec_init_fd(init_fd, init_argv, init_envp);
+        else
+                exec_init(p, init_argv, init_envp);
         int e = errno;
         (void) kill(w, SIGKILL);
         spawn_child_fail(sock, SPAWN_EXIT_SETUP, e, "cannot execute berth-init");

@@ -26,6 +26,9 @@ struct manager_options {
         /* A sealed copy of berth-init (runtime_init_exe) every start, exec and
          * probe shares, or -1. Owned by the caller. */
         int init_exe_fd;
+        /* berthd's read-only file of berth-init (runtime_init_share) that
+         * containers' inits run from, or NULL. */
+        const char *init_file;
         /* berthd --log-driver journald: containers whose log { driver } is
          * "default" (or unset) send their output to the journal. */
         bool log_journald;

@@ -475,6 +475,7 @@ void unit_start_now(struct unit *u)
                 struct runtime_opts o = { .state_dir = m->o.state_dir,
                                           .run_dir = m->o.run_dir,
                                           .init_exe = &m->o.init_exe_fd,
+                                          .init_file = m->o.init_file,
                                           .tty = c->console, /* a pty of its devpts; the monitor holds the master */
                                           .restore_images = images,
                                           .stdio = { ip[0] >= 0 ? ip[0] : null, lp[1], ep[1] } };

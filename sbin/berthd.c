@@ -122,6 +122,13 @@ static int absolute_dir(const char **path, char **buf)
         return 0;
 }
 
+static void init_unsharep(char **p)
+{
+        if (*p)
+                runtime_init_unshare(*p);
+        free(*p);
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -309,6 +316,16 @@ int main(int argc, char **argv)
                 return 1;
         }
         o.init_exe_fd = init_exe;
+        /* And one read-only file of it that the containers' inits run
+         * from, which CRIU can restore (runtime.h); without it they run
+         * from the memfd and cannot be checkpointed. */
+        _cleanup_(init_unsharep) char *init_file = NULL;
+        if (runtime_init_share(o.run_dir, &init_file, &ierr) < 0) {
+                log_warning("%s; containers with init = true run from a memory copy of berth-init and cannot be "
+                            "checkpointed", error_message(&ierr));
+                init_file = NULL;
+        }
+        o.init_file = init_file;
 
         sd_event *e = NULL;
         struct manager *m = NULL;
