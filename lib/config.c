@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "idmap.h"
 #include "config_check.h"
@@ -1272,7 +1273,180 @@ static int keep_source(struct spec_set *set, const char *name, char **text, size
         return 0;
 }
 
+/* ---- the parse cache --------------------------------------------------------------------------- */
+
+struct cache_entry {
+        char *name;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime, ctime;
+        struct timespec seen; /* CLOCK_REALTIME before its bytes were read */
+        char *text;
+        size_t len;
+        struct spec_container **containers;
+        size_t n_containers;
+        struct spec_network **networks;
+        size_t n_networks;
+        struct spec_template **templates;
+        size_t n_templates;
+};
+
+struct config_cache {
+        char *dir;
+        char *idmap_env; /* $BERTH_DEFAULT_IDMAP when the entries were parsed; NULL = unset */
+        struct cache_entry *entries; /* by name */
+        size_t n;
+        size_t parsed, reused; /* by the last load */
+};
+
+static void cache_entry_done(struct cache_entry *e)
+{
+        free(e->name);
+        free(e->text);
+        for (size_t i = 0; i < e->n_containers; i++)
+                spec_container_free(e->containers[i]);
+        free(e->containers);
+        for (size_t i = 0; i < e->n_networks; i++)
+                spec_network_free(e->networks[i]);
+        free(e->networks);
+        for (size_t i = 0; i < e->n_templates; i++)
+                spec_template_free(e->templates[i]);
+        free(e->templates);
+        *e = (struct cache_entry){ 0 };
+}
+
+static void cache_flush(struct config_cache *c)
+{
+        for (size_t i = 0; i < c->n; i++)
+                cache_entry_done(&c->entries[i]);
+        free(c->entries);
+        c->entries = NULL;
+        c->n = 0;
+        free(c->dir);
+        c->dir = NULL;
+        free(c->idmap_env);
+        c->idmap_env = NULL;
+}
+
+struct config_cache *config_cache_new(void)
+{
+        return calloc(1, sizeof(struct config_cache));
+}
+
+struct config_cache *config_cache_free(struct config_cache *c)
+{
+        if (c) {
+                cache_flush(c);
+                free(c);
+        }
+        return NULL;
+}
+
+void config_cache_stats(const struct config_cache *c, size_t *ret_parsed, size_t *ret_reused)
+{
+        *ret_parsed = c ? c->parsed : 0;
+        *ret_reused = c ? c->reused : 0;
+}
+
+static bool ts_eq(struct timespec a, struct timespec b)
+{
+        return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* A change of the file after it was read shows in its stat, unless it came
+ * within the file system's timestamp granularity of the read: trusted only
+ * for a file last changed well (2 s) before it was read. */
+#define CACHE_RACY_SEC 2
+
+static bool stat_trusted(const struct cache_entry *e, const struct stat *st)
+{
+        if (e->dev != st->st_dev || e->ino != st->st_ino || e->size != st->st_size ||
+            !ts_eq(e->mtime, st->st_mtim) || !ts_eq(e->ctime, st->st_ctim))
+                return false;
+        const struct timespec *newest = st->st_mtim.tv_sec > st->st_ctim.tv_sec ? &st->st_mtim : &st->st_ctim;
+        return newest->tv_sec + CACHE_RACY_SEC < e->seen.tv_sec;
+}
+
+/* The entry of name in the old cache (names sorted: a cursor walks forward). */
+static struct cache_entry *cache_find(struct config_cache *c, size_t *cursor, const char *name)
+{
+        /* An entry moved into the new cache has no name left: passed. */
+        while (c && *cursor < c->n && (!c->entries[*cursor].name || strcmp(c->entries[*cursor].name, name) < 0))
+                (*cursor)++;
+        if (c && *cursor < c->n && streq(c->entries[*cursor].name, name))
+                return &c->entries[*cursor];
+        return NULL;
+}
+
+/* Copies of what entry e holds, appended to set. 0, or -ENOMEM. */
+static int cache_copy_out(const struct cache_entry *e, struct spec_set *set)
+{
+        for (size_t i = 0; i < e->n_containers; i++) {
+                struct spec_container *c = spec_container_dup(e->containers[i]);
+                if (!c || append_ptr((void ***) &set->containers, &set->n_containers, c) < 0) {
+                        spec_container_free(c);
+                        return -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < e->n_networks; i++) {
+                struct spec_network *n = spec_network_dup(e->networks[i]);
+                if (!n || append_ptr((void ***) &set->networks, &set->n_networks, n) < 0) {
+                        spec_network_free(n);
+                        return -ENOMEM;
+                }
+        }
+        for (size_t i = 0; i < e->n_templates; i++) {
+                struct spec_template *t = spec_template_dup(e->templates[i]);
+                if (!t || append_ptr((void ***) &set->templates, &set->n_templates, t) < 0) {
+                        spec_template_free(t);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* Copies of what the parse just appended to set (from the given counts on)
+ * into e. 0, or -ENOMEM. */
+static int cache_copy_in(struct cache_entry *e, const struct spec_set *set, size_t nc, size_t nn, size_t nt)
+{
+        e->n_containers = set->n_containers - nc;
+        e->n_networks = set->n_networks - nn;
+        e->n_templates = set->n_templates - nt;
+        e->containers = calloc(e->n_containers + 1, sizeof *e->containers);
+        e->networks = calloc(e->n_networks + 1, sizeof *e->networks);
+        e->templates = calloc(e->n_templates + 1, sizeof *e->templates);
+        if (!e->containers || !e->networks || !e->templates)
+                return -ENOMEM;
+        for (size_t i = 0; i < e->n_containers; i++)
+                if (!(e->containers[i] = spec_container_dup(set->containers[nc + i])))
+                        return -ENOMEM;
+        for (size_t i = 0; i < e->n_networks; i++)
+                if (!(e->networks[i] = spec_network_dup(set->networks[nn + i])))
+                        return -ENOMEM;
+        for (size_t i = 0; i < e->n_templates; i++)
+                if (!(e->templates[i] = spec_template_dup(set->templates[nt + i])))
+                        return -ENOMEM;
+        return 0;
+}
+
+/* Reads file name of dfd (a symlink followed). 0, or -errno. */
+static int read_conf(int dfd, const char *name, char **text, size_t *len)
+{
+        int q = read_file_at(dfd, name, CONFIG_FILE_MAX, text, len);
+        if (q == -ELOOP) { /* a symlink: follow it, the operator put it there */
+                _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+                q = fd < 0 ? -errno : read_file_fd(fd, CONFIG_FILE_MAX, text, len);
+        }
+        return q;
+}
+
 int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
+{
+        return config_load_dir_cached(dir, set, d, NULL);
+}
+
+int config_load_dir_cached(const char *dir, struct spec_set *set, struct diag *d, struct config_cache *cache)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
@@ -1312,10 +1486,19 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
         if (nn)
                 qsort(names, nn, sizeof *names, cmp_str);
 
+        /* The old entries stay usable only for the same directory and the
+         * same default idmap (read_idmap). */
+        const char *idmap_env = getenv(CONFIG_DEFAULT_IDMAP_ENV);
+        if (cache && (!streq_ptr(cache->dir, dir) || !streq_ptr(cache->idmap_env, idmap_env)))
+                cache_flush(cache);
+        struct cache_entry *fresh = cache ? calloc(nn + 1, sizeof *fresh) : NULL;
+        size_t n_fresh = 0, cursor = 0, parsed = 0, reused = 0;
+        if (cache && !fresh)
+                r = -ENOMEM;
+
         char **unparsed = NULL;
         struct schema schema = { 0 };
-        if (r >= 0 && nn && schema_build(&schema) < 0)
-                r = -ENOMEM;
+        bool schema_built = false;
         for (size_t i = 0; r >= 0 && i < nn; i++) {
                 _cleanup_free_ char *path = strdup_printf("%s/%s", streq(dir, "/") ? "" : dir, names[i]);
                 struct stat st;
@@ -1325,22 +1508,74 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
                 }
                 if (fstatat(dfd, names[i], &st, 0) < 0 || !S_ISREG(st.st_mode))
                         continue; /* a dangling link or a directory named *.conf */
+                struct cache_entry *old = cache_find(cache, &cursor, names[i]);
                 _cleanup_free_ char *text = NULL;
                 size_t len = 0;
-                int q = read_file_at(dfd, names[i], CONFIG_FILE_MAX, &text, &len);
-                if (q == -ELOOP) { /* a symlink: follow it, the operator put it there */
-                        _cleanup_close_ int fd = openat(dfd, names[i], O_RDONLY | O_CLOEXEC);
-                        q = fd < 0 ? -errno : read_file_fd(fd, CONFIG_FILE_MAX, &text, &len);
+                struct timespec seen;
+                clock_gettime(CLOCK_REALTIME, &seen);
+                bool same = old && stat_trusted(old, &st); /* then not even read */
+                if (same) {
+                        text = malloc(old->len + 1);
+                        if (!text) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        memcpy(text, old->text, old->len + 1);
+                        len = old->len;
+                        seen = old->seen; /* still trusted on the same grounds */
+                } else {
+                        int q = read_conf(dfd, names[i], &text, &len);
+                        if (q == -EFBIG) {
+                                diag_add(d, path, 0, "file is larger than %d bytes", CONFIG_FILE_MAX);
+                                continue;
+                        }
+                        if (q < 0) {
+                                diag_add(d, path, 0, "cannot read: %s", strerror(-q));
+                                continue;
+                        }
+                        same = old && old->len == len && memcmp(old->text, text, len) == 0;
                 }
-                if (q == -EFBIG) {
-                        diag_add(d, path, 0, "file is larger than %d bytes", CONFIG_FILE_MAX);
-                        continue;
+                struct cache_entry *e = NULL; /* this file's in the new cache */
+                if (same) {
+                        r = cache_copy_out(old, set);
+                        reused++;
+                        e = &fresh[n_fresh++]; /* the old entry moves into the new cache */
+                        *e = *old;
+                        *old = (struct cache_entry){ 0 };
+                } else {
+                        if (!schema_built && schema_build(&schema) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        schema_built = true;
+                        size_t nc = set->n_containers, nnet = set->n_networks, nt = set->n_templates;
+                        size_t errors_before = d->n + d->dropped, n_unparsed = strv_length(unparsed);
+                        r = parse_buffer(path, text, len, set, d, &unparsed, &schema);
+                        parsed++;
+                        /* Kept only when clean: no message, nothing unparsed. */
+                        if (r >= 0 && cache && d->n + d->dropped == errors_before &&
+                            strv_length(unparsed) == n_unparsed) {
+                                e = &fresh[n_fresh++];
+                                r = cache_copy_in(e, set, nc, nnet, nt);
+                                if (r >= 0 && !(e->name = strdup(names[i])))
+                                        r = -ENOMEM;
+                                if (r >= 0 && !(e->text = malloc(len + 1)))
+                                        r = -ENOMEM;
+                                if (r >= 0) {
+                                        memcpy(e->text, text, len);
+                                        e->text[len] = 0;
+                                        e->len = len;
+                                }
+                        }
                 }
-                if (q < 0) {
-                        diag_add(d, path, 0, "cannot read: %s", strerror(-q));
-                        continue;
+                if (r >= 0 && e) {
+                        e->dev = st.st_dev;
+                        e->ino = st.st_ino;
+                        e->size = st.st_size;
+                        e->mtime = st.st_mtim;
+                        e->ctime = st.st_ctim;
+                        e->seen = seen;
                 }
-                r = parse_buffer(path, text, len, set, d, &unparsed, &schema);
                 if (r >= 0)
                         r = keep_source(set, names[i], &text, len);
                 if (set->n_containers > CONFIG_CONTAINERS_MAX) {
@@ -1352,6 +1587,28 @@ int config_load_dir(const char *dir, struct spec_set *set, struct diag *d)
         for (size_t i = 0; i < nn; i++)
                 free(names[i]);
         free(names);
+        if (cache) {
+                /* The new entries replace the old (those of files gone or changed are dropped). */
+                char *keep_dir = cache->dir, *keep_env = cache->idmap_env;
+                cache->dir = cache->idmap_env = NULL;
+                cache_flush(cache);
+                cache->dir = keep_dir ? keep_dir : strdup(dir);
+                cache->idmap_env = keep_env ? keep_env : idmap_env ? strdup(idmap_env) : NULL;
+                if (r >= 0 && (!cache->dir || (idmap_env && !cache->idmap_env))) {
+                        for (size_t i = 0; i < n_fresh; i++)
+                                cache_entry_done(&fresh[i]);
+                        n_fresh = 0;
+                }
+                if (r < 0 && fresh) { /* a load that stopped half way keeps nothing */
+                        for (size_t i = 0; i < n_fresh; i++)
+                                cache_entry_done(&fresh[i]);
+                        n_fresh = 0;
+                }
+                cache->entries = fresh;
+                cache->n = n_fresh;
+                cache->parsed = parsed;
+                cache->reused = reused;
+        }
         if (r >= 0)
                 config_check_set(set, unparsed, d);
         if (r >= 0)

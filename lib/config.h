@@ -26,6 +26,24 @@ int config_parse_buffer(const char *filename, const char *text, size_t len, stru
  * in d). On success set owns the specs. */
 int config_load_dir(const char *dir, struct spec_set *set, struct diag *d);
 
+/* What the files of a directory parsed into, kept between loads (berthd's
+ * reloads): a file whose bytes did not change is not parsed again, its
+ * specs are copied from here. A file is known unchanged by its stat (device,
+ * inode, size, mtime, ctime) when it was last changed well before it was
+ * read, else by its bytes. Only clean parses are kept: a file with an error
+ * is read again each time, so its messages are the parser's own. The
+ * checks across files (names, dependencies, networks, addresses, ports,
+ * seccomp profiles, env files) always run on the whole set, so a load with
+ * the cache gives the set and messages a fresh one would. Flushed when the
+ * directory or $BERTH_DEFAULT_IDMAP (read by the parse) differ. */
+struct config_cache;
+struct config_cache *config_cache_new(void);
+struct config_cache *config_cache_free(struct config_cache *c);
+/* Files parsed and files taken from the cache by the last load (tests, bench). */
+void config_cache_stats(const struct config_cache *c, size_t *ret_parsed, size_t *ret_reused);
+/* config_load_dir with cache (NULL: none). */
+int config_load_dir_cached(const char *dir, struct spec_set *set, struct diag *d, struct config_cache *cache);
+
 /* The idmap of the containers whose definition sets no idmap key:
  * "auto", "HOSTID:COUNT" or "none". berthd --default-idmap sets it. */
 #define CONFIG_DEFAULT_IDMAP_ENV "BERTH_DEFAULT_IDMAP"

@@ -730,10 +730,16 @@ const char *key_class_to_string(enum key_class c)
         return (unsigned) c < ELEMENTSOF(t) ? t[c] : "?";
 }
 
+/* Whether k is in block prefix (n = strlen(prefix)) or one below it. */
+static bool in_block_n(const struct key_def *k, const char *prefix, size_t n)
+{
+        return k->block[0] == prefix[0] && strncmp(k->block, prefix, n) == 0 &&
+               (k->block[n] == 0 || k->block[n] == '.');
+}
+
 static bool in_block(const struct key_def *k, const char *prefix)
 {
-        size_t n = strlen(prefix);
-        return strncmp(k->block, prefix, n) == 0 && (k->block[n] == 0 || k->block[n] == '.');
+        return in_block_n(k, prefix, strlen(prefix));
 }
 
 #define FIELD(spec, k, type) ((type *) ((char *) (spec) + (k)->offset))
@@ -911,11 +917,25 @@ static void hash_bytes(struct key_hasher *s, const void *p, size_t n)
         }
 }
 
+/* v in decimal: the bytes "%llu" gives, without printf (a plan hashes
+ * every definition: 1,000 on a reload). */
+static void hash_decimal(struct key_hasher *s, uint64_t v)
+{
+        char d[20];
+        size_t i = sizeof d;
+        do
+                d[--i] = (char) ('0' + v % 10);
+        while ((v /= 10));
+        hash_bytes(s, d + i, sizeof d - i);
+}
+
 void key_hash_u64(struct key_hasher *s, const char *tag, uint64_t v)
 {
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "%s=%llu;", tag, (unsigned long long) v);
-        hash_bytes(s, buf, (size_t) n);
+        /* "TAG=V;" */
+        hash_bytes(s, tag, strlen(tag));
+        hash_bytes(s, "=", 1);
+        hash_decimal(s, v);
+        hash_bytes(s, ";", 1);
 }
 
 void key_hash_str(struct key_hasher *s, const char *tag, const char *v)
@@ -924,10 +944,13 @@ void key_hash_str(struct key_hasher *s, const char *tag, const char *v)
                 key_hash_u64(s, tag, 0);
                 return;
         }
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "%s:%zu:", tag, strlen(v));
-        hash_bytes(s, buf, (size_t) n);
-        hash_bytes(s, v, strlen(v));
+        /* "TAG:LEN:V" */
+        size_t len = strlen(v);
+        hash_bytes(s, tag, strlen(tag));
+        hash_bytes(s, ":", 1);
+        hash_decimal(s, len);
+        hash_bytes(s, ":", 1);
+        hash_bytes(s, v, len);
 }
 
 void key_hash_strv(struct key_hasher *s, const char *tag, char *const *v)
@@ -1010,8 +1033,9 @@ void keys_hash(const char *block_prefix, enum key_class cls, bool any_class, con
                char out[SPEC_HASH_LEN])
 {
         struct key_hasher s = KEY_HASHER_INIT;
+        size_t n = strlen(block_prefix);
         for (const struct key_def *k = table; k->name; k++)
-                if (in_block(k, block_prefix) && class_matches(k, cls, any_class))
+                if (class_matches(k, cls, any_class) && in_block_n(k, block_prefix, n))
                         key_hash(&s, k, spec);
         key_hash_out(&s, out);
 }

@@ -353,6 +353,12 @@ struct spec_container *spec_container_free(struct spec_container *c);
 int spec_network_new(const char *name, const char *file, int line, struct spec_network **ret);
 struct spec_network *spec_network_free(struct spec_network *n);
 void spec_set_done(struct spec_set *s);
+/* Deep copies (config.c's parse cache): every pointer of the copy is its
+ * own; a NULL field stays NULL, a non-NULL empty one non-NULL. NULL on
+ * -ENOMEM. */
+struct spec_container *spec_container_dup(const struct spec_container *c);
+struct spec_network *spec_network_dup(const struct spec_network *n);
+struct spec_template *spec_template_dup(const struct spec_template *t);
 /* Builds s->by_name (0, -ENOMEM). Then spec_set_find_container bisects;
  * without it, it scans. Returns the first container called name. */
 int spec_set_index(struct spec_set *s);

@@ -502,9 +502,25 @@ static bool lg_same(const struct lg_dir *d, const struct state_def *defs, size_t
         return true;
 }
 
+/* name of dir from, linked into dfd (replacing what dfd has by that name:
+ * dfd is not the generation in use). 0, or -errno. */
+static int lg_link(int from, int dfd, const char *name)
+{
+        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return linkat(from, name, dfd, name, 0) < 0 ? -errno : 0;
+}
+
 /* Brings generation directory t to defs, writing only what differs; its
- * files and the directory itself are on disk when it returns 0. */
-static int lg_fill(int sfd, struct lg_dir *t, const char *tname, const struct state_def *defs, size_t n)
+ * files and the directory itself are on disk when it returns 0. A file the
+ * generation in use (cur, its directory cur_dfd) holds with the same bytes
+ * is linked from there, not written: the first save after berthd starts
+ * brings a generation it never saw to the whole set, and N writes and a
+ * syncfs were most of a reload's time at 1,000 definitions. No file of a
+ * generation is ever written in place (each is replaced by rename), so the
+ * two can share inodes; the linked ones are on disk already. */
+static int lg_fill(int sfd, struct lg_dir *t, const char *tname, const struct state_def *defs, size_t n,
+                   const struct lg_dir *cur, int cur_dfd)
 {
         if (mkdirat(sfd, tname, 0700) < 0 && errno != EEXIST)
                 return -errno;
@@ -515,17 +531,28 @@ static int lg_fill(int sfd, struct lg_dir *t, const char *tname, const struct st
         bool *differs = calloc(n + 1, sizeof *differs);
         if (!differs)
                 return -ENOMEM;
+        bool *linkable = calloc(n + 1, sizeof *linkable);
+        if (!linkable) {
+                free(differs);
+                return -ENOMEM;
+        }
         size_t written = 0;
         for (size_t i = 0; i < n; i++) {
                 differs[i] = !lg_dir_holds(t, &defs[i]);
-                written += differs[i];
+                linkable[i] = differs[i] && cur && cur_dfd >= 0 && lg_dir_holds(cur, &defs[i]);
+                written += differs[i] && !linkable[i];
         }
         /* A reload changes a few files: each synced alone. Many (the first
          * save, a new directory): written, then the file system synced once. */
         bool each = written <= 16;
         int r = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                if (differs[i])
+                if (linkable[i] && lg_link(cur_dfd, dfd, defs[i].name) < 0) {
+                        linkable[i] = false; /* a file system without hard links: written */
+                        if (each && ++written > 16)
+                                each = false; /* synced by syncfs below */
+                }
+                if (differs[i] && !linkable[i])
                         r = each ? write_file_atomic(dfd, defs[i].name, defs[i].text, defs[i].len, 0600)
                                  : write_file_replace(dfd, defs[i].name, defs[i].text, defs[i].len, 0600);
                 if (r >= 0)
@@ -544,6 +571,7 @@ static int lg_fill(int sfd, struct lg_dir *t, const char *tname, const struct st
                         r = rm_rf_below(dfd, de->d_name);
         }
         free(differs);
+        free(linkable);
         if (r >= 0 && !each && syncfs(dfd) < 0)
                 r = -errno;
         if (r >= 0 && fsync(dfd) < 0)
@@ -599,7 +627,10 @@ int state_last_good_save(const char *state_dir, const struct state_def *defs, si
         int t = c->cur == 0 ? 1 : 0;
         if (!c->d[t].known && (r = lg_dir_read(sfd, lg_gen[t], max_size, &c->d[t])) < 0)
                 return r;
-        r = lg_fill(sfd, &c->d[t], lg_gen[t], defs, n);
+        _cleanup_close_ int cur_dfd = c->cur >= 0 ? openat(sfd, lg_gen[c->cur], O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+                                                                      O_NOFOLLOW)
+                                                 : -1;
+        r = lg_fill(sfd, &c->d[t], lg_gen[t], defs, n, c->cur >= 0 ? &c->d[c->cur] : NULL, cur_dfd);
         if (r < 0)
                 return r;
         /* The switch: a new link renamed over the old one (or, the first

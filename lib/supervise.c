@@ -730,6 +730,7 @@ struct manager *manager_free(struct manager *m)
                 spec_network_free(m->networks_up[i]);
         free(m->networks_up);
         spec_set_done(&m->set);
+        config_cache_free(m->conf_cache);
         free(m->containers_dir);
         sd_event_unref(m->event);
         free(m);

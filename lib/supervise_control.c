@@ -530,7 +530,7 @@ static void method_destroy(struct manager *m, struct control_conn *c, json_objec
          * the operator restored it to keep the data. */
         struct spec_set files = { 0 };
         struct diag d = { 0 };
-        int r = config_load_dir(m->o.conf_dir, &files, &d);
+        int r = manager_load_conf(m, &files, &d);
         const struct spec_container *f = r >= 0 ? spec_set_find_container(&files, u->name) : NULL;
         if (r < 0)
                 snprintf(why, sizeof why, "the definitions in %s cannot be read or are invalid: fix them first",

@@ -166,6 +166,7 @@ struct manager {
         struct manager_options o;
         char *containers_dir;
         struct spec_set set;
+        struct config_cache *conf_cache; /* the parses of o.conf_dir's files, between loads */
         struct spec_network **networks_up; /* bridges we manage, as last applied */
         char net_owner[NET_OWNER_MAX];     /* marks our bridges, veths, cgroups (from the state directory) */
         size_t n_networks_up;
@@ -283,6 +284,9 @@ struct exec_spawner *manager_spawner(struct manager *m);
 void manager_spawner_free(struct manager *m);
 
 /* supervise_reload.c */
+/* config_load_dir of o.conf_dir through m->conf_cache (made at the first use;
+ * without it, uncached). */
+int manager_load_conf(struct manager *m, struct spec_set *set, struct diag *d);
 int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan, json_object **ret_errors);
 void save_last_good(struct manager *m);
 bool reload_needs_force(struct manager *m, const struct plan *p, char *why, size_t size);

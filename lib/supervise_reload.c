@@ -100,12 +100,19 @@ static json_object *diag_json(const struct diag *d)
         return errs;
 }
 
+int manager_load_conf(struct manager *m, struct spec_set *set, struct diag *d)
+{
+        if (!m->conf_cache)
+                m->conf_cache = config_cache_new();
+        return config_load_dir_cached(m->o.conf_dir, set, d, m->conf_cache);
+}
+
 /* Loads the directory and plans against what runs. On invalid files:
  * -EINVAL and *ret_errors holds them. */
 int make_plan(struct manager *m, struct spec_set *ret_set, struct plan *ret_plan, json_object **ret_errors)
 {
         struct diag d = { 0 };
-        int r = config_load_dir(m->o.conf_dir, ret_set, &d);
+        int r = manager_load_conf(m, ret_set, &d);
         /* A published port a host process holds refuses the reload whole. */
         if (r >= 0 && manager_net_check(ret_set, &d) > 0)
                 r = -EINVAL;
@@ -715,7 +722,7 @@ int manager_startup(struct manager *m)
                 cgroup_manager_free(cgm);
         }
         struct diag d = { 0 };
-        int r = config_load_dir(m->o.conf_dir, &m->set, &d);
+        int r = manager_load_conf(m, &m->set, &d);
         if (r < 0) {
                 char buf[2048];
                 for (size_t i = 0; i < d.n; i++)

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "keys.h"
 #include "parse.h"
 #include "spec.h"
 
@@ -910,6 +911,63 @@ static void test_config_keys_all_in_full_example(void **state)
         }
 }
 
+/* Every key of every block survives a deep copy (config.c's parse cache
+ * hands out copies): the copy equals a fresh parse by every row's equality
+ * and hash after the original is freed (a pointer shared by the two would
+ * be a use after free under ASan). full_example sets every key. */
+static void test_config_spec_dup_every_key(void **state)
+{
+        (void) state;
+        struct spec_set set = { 0 }, again = { 0 };
+        struct diag d = { 0 }, d2 = { 0 };
+        parse_and_validate(full_example, strlen(full_example), &set, &d);
+        parse_and_validate(full_example, strlen(full_example), &again, &d2);
+        assert_true(set.n_containers > 0 && set.n_networks > 0 && set.n_templates > 0);
+        for (size_t i = 0; i < set.n_containers; i++) {
+                struct spec_container *c = spec_container_dup(set.containers[i]);
+                assert_non_null(c);
+                spec_container_free(set.containers[i]);
+                set.containers[i] = c;
+                for (const struct key_def *k = keys_table(NULL); k->name; k++)
+                        if (strncmp(k->block, "container", 9) == 0 && !key_equal(k, c, again.containers[i]))
+                                fail_msg("container %s: key %s.%s differs in the copy", c->name, k->block, k->name);
+                char h1[SPEC_HASH_LEN], h2[SPEC_HASH_LEN];
+                keys_hash("container", KEY_CLASS_RESTART, true, c, h1);
+                keys_hash("container", KEY_CLASS_RESTART, true, again.containers[i], h2);
+                assert_string_equal(h1, h2);
+        }
+        for (size_t i = 0; i < set.n_networks; i++) {
+                struct spec_network *n = spec_network_dup(set.networks[i]);
+                assert_non_null(n);
+                spec_network_free(set.networks[i]);
+                set.networks[i] = n;
+                char h1[SPEC_HASH_LEN], h2[SPEC_HASH_LEN];
+                spec_network_hash(n, h1);
+                spec_network_hash(again.networks[i], h2);
+                assert_string_equal(h1, h2);
+                assert_string_equal(n->name, again.networks[i]->name);
+                assert_string_equal(n->file, again.networks[i]->file);
+        }
+        for (size_t i = 0; i < set.n_templates; i++) {
+                struct spec_template *t = spec_template_dup(set.templates[i]);
+                assert_non_null(t);
+                spec_template_free(set.templates[i]);
+                set.templates[i] = t;
+                for (const struct key_def *k = keys_table(NULL); k->name; k++)
+                        if (streq(k->block, "template") && !key_equal(k, t, again.templates[i]))
+                                fail_msg("template %s: key %s differs in the copy", t->name, k->name);
+                assert_int_equal(t->n_copies, again.templates[i]->n_copies);
+                for (size_t j = 0; j < t->n_copies; j++) {
+                        assert_string_equal(t->copies[j].source, again.templates[i]->copies[j].source);
+                        assert_string_equal(t->copies[j].target, again.templates[i]->copies[j].target);
+                }
+        }
+        spec_set_done(&set);
+        spec_set_done(&again);
+        diag_done(&d);
+        diag_done(&d2);
+}
+
 static void test_config_parse_buffer_defaults(void **state)
 {
         (void) state;
@@ -1526,6 +1584,7 @@ int main(void)
                 cmocka_unit_test(test_config_parse_buffer_not_nul_terminated),
                 cmocka_unit_test(test_config_parse_buffer_full_example),
                 cmocka_unit_test(test_config_keys_all_in_full_example),
+                cmocka_unit_test(test_config_spec_dup_every_key),
                 cmocka_unit_test(test_config_parse_buffer_defaults),
                 cmocka_unit_test(test_config_parse_buffer_attach),
                 cmocka_unit_test(test_config_parse_buffer_quoting_and_comments),

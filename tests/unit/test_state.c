@@ -145,6 +145,15 @@ static const char *link_of(const char *st)
 
 #define DEF(n, t) { n, t, sizeof(t) - 1 }
 
+static bool same_inode(const char *st, const char *a, const char *b)
+{
+        char pa[4400], pb[4400];
+        struct stat x, y;
+        snprintf(pa, sizeof pa, "%s/%s", st, a);
+        snprintf(pb, sizeof pb, "%s/%s", st, b);
+        return stat(pa, &x) == 0 && stat(pb, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 /* The last-good copy: two generations behind a link, only changed files
  * written, a save that would change nothing skipped, an older berthd's
  * plain directory taken over. */
@@ -171,6 +180,9 @@ static void test_perf22_last_good(void **state)
         assert_string_equal(slurp(p, "b.conf"), "container b { }\n");
         snprintf(p, sizeof p, "%s/last-good.a", st);
         assert_string_equal(slurp(p, "b.conf"), "container b {}\n"); /* the previous set, whole */
+        /* The generation filled for the first time links the unchanged file from the one in use. */
+        assert_true(same_inode(st, "last-good.a/a.conf", "last-good.b/a.conf"));
+        assert_false(same_inode(st, "last-good.a/b.conf", "last-good.b/b.conf"));
 
         /* One gone, one new; a leftover temporary in the stale generation. */
         snprintf(cmd, sizeof cmd, "%s/last-good.a/.#a.conf.999", st);
@@ -183,6 +195,12 @@ static void test_perf22_last_good(void **state)
         assert_null(slurp(p, ".#a.conf.999"));
         assert_string_equal(slurp(p, "b.conf"), "container b { }\n");
         assert_string_equal(slurp(p, "c.conf"), "container c {}\n");
+        /* b.conf linked from the generation that was in use, which stays whole. */
+        assert_true(same_inode(st, "last-good.a/b.conf", "last-good.b/b.conf"));
+        snprintf(p, sizeof p, "%s/last-good.b", st);
+        assert_string_equal(slurp(p, "a.conf"), "container a {}\n");
+        assert_string_equal(slurp(p, "b.conf"), "container b { }\n");
+        snprintf(p, sizeof p, "%s/last-good", st);
         state_last_good_free(c);
 
         /* A new berthd: reads what the link names; the same set is skipped,
