@@ -83,6 +83,8 @@ check "probe fetches web by name" until_ok 15 sh -c 'berthctl logs probe 2>/dev/
 # checkpoint/restore (issue 20, docs/design.md "Checkpoint and restore"):
 # only with BOOT_CRIU=1 bash tests/vm/boot-test.sh until seen to pass reliably.
 if [ -e /etc/berth-boot-criu ]; then /usr/local/sbin/berth-boot-guest-criu20 || fail=1; fi
+# stateful-stop: checkpoint at systemctl stop berthd, restore at start (stops and starts berthd)
+if [ -e /etc/berth-boot-criu ]; then /usr/local/sbin/berth-boot-guest-stateful20 || fail=1; fi
 
 # --- reload ----------------------------------------------------------------
 w0=$(cpid web); p0=$(cpid probe)

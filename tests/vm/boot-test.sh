@@ -68,6 +68,7 @@ U
 install -m 0755 tests/vm/boot-guest.sh "$R/usr/local/sbin/berth-boot-guest"
 install -m 0644 tests/vm/boot-guest-jrn21.sh "$R/usr/local/sbin/berth-boot-guest-jrn21"
 install -m 0755 tests/vm/boot-guest-criu20.sh "$R/usr/local/sbin/berth-boot-guest-criu20"
+install -m 0755 tests/vm/boot-guest-stateful20.sh "$R/usr/local/sbin/berth-boot-guest-stateful20"
 [ "${BOOT_CRIU:-0}" != 1 ] || touch "$R/etc/berth-boot-criu" # the checkpoint/restore checks (boot-guest.sh)
 cat > "$R/etc/systemd/system/berth-boottest.service" <<'U'
 [Unit]
