@@ -161,12 +161,14 @@ sd_start env BERTH_CRIU="$FAKE" -- --stateful-stop
 both() { running "$P-k" && running "$P-t"; }
 check "berthd starts both" wait_until 60 both
 n0=$(ckpts "$P-k")
+: > "$D/berthd.log"
 daemon_stop
 check "stateful-stop = false: stopped cold under --stateful-stop" \
   bash -c '! grep -q "$1: stateful" "$2" && [ ! -e "$3" ] && [ "$4" = "$5" ]' _ "$P-k" "$D/berthd.log" "$(record "$P-k")" "$(ckpts "$P-k")" "$n0"
 : > "$D/berthd.log"
 sd_start env BERTH_CRIU="$FAKE"
 check "berthd (without the option) starts both" wait_until 60 both
+: > "$D/berthd.log"
 daemon_stop
 check "stateful-stop = true without --stateful-stop: checkpointed" \
   bash -c 'grep -q "$1: stateful-stop: checkpoint" "$2" && [ -e "$3" ]' _ "$P-t" "$D/berthd.log" "$(record "$P-t")"
