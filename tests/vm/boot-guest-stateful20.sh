@@ -68,7 +68,7 @@ t1=$(date +%s%N)
 echo "# stateful: systemctl start berthd until stcount runs took $(( (t1 - t0) / 1000000 )) ms"
 j=$(journal)
 check "it was restored from '$tag' ($(grep -F 'stateful-restore' <<<"$j" | tail -n1 | head -c 300))" \
-  sh -c "grep -q \"stateful-restore: restoring it from its checkpoint '$tag'\" <<<\"\$1\" && ! grep -q stateful-restore-failed <<<\"\$1\"" _ "$j"
+  bash -c 'grep -qF "stateful-restore: restoring it from its checkpoint '"'"'$2'"'"'" <<<"$1" && ! grep -q stateful-restore-failed <<<"$1"' _ "$j" "$tag"
 grep -q stateful-restore-failed <<<"$j" && { showlog "$S/$tag/criu/restore.log"; echo "$j" | tail -n 10 | sed 's/^/# berthd: /'; }
 sleep 2
 after=$(http_get 198.18.21.5 7001 count)
