@@ -283,3 +283,29 @@ run() {
   rc=$?
   out=$(cat "$tmp/out"); err=$(cat "$tmp/err")
 }
+
+# free_24s PFX N LO SPAN: sets FREE24 to an octet X, LO <= X and X+N-1 <
+# LO+SPAN, such that PFX.X.0/24 .. PFX.(X+N-1).0/24 carry no address and no
+# route on the host and none was handed out before by this function in this
+# shell; the search starts at a point chosen by $$. Non-zero when none is.
+FREE24_TAKEN=" "
+free_24s() {
+  local pfx=$1 n=$2 lo=$3 span=$4 i k x ok addrs routes
+  addrs=$(ip -4 addr) routes=$(ip -4 route)
+  x=$(($$ % (span - n + 1) + lo))
+  for ((i = 0; i <= span; i++)); do
+    ok=1
+    for ((k = 0; k < n && ok; k++)); do
+      case $FREE24_TAKEN in *" $((x + k)) "*) ok=0 ;; esac
+      grep -q " $pfx\.$((x + k))\." <<<"$addrs" && ok=0
+      grep -q "^$pfx\.$((x + k))\." <<<"$routes" && ok=0
+    done
+    if ((ok)); then
+      for ((k = 0; k < n; k++)); do FREE24_TAKEN+="$((x + k)) "; done
+      FREE24=$x
+      return 0
+    fi
+    x=$(((x - lo + 1) % (span - n + 1) + lo))
+  done
+  return 1
+}

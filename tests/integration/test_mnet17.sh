@@ -26,12 +26,8 @@ daemon_require ""
 cleanup_extra
 
 # Two free /24s of 198.18.0.0/15.
-free24() { ! ip -4 addr | grep -q " $1\." && ! ip -4 route | grep -q "^$1\."; }
-oct=$(($$ % 100 + 120))
-for ((i = 0; i < 100; i++)); do
-  free24 "198.18.$oct" && free24 "198.18.$((oct + 1))" && break
-  oct=$(((oct + 2 - 120) % 100 + 120))
-done
+free_24s 198.18 2 120 100 || { echo "not ok no two free /24s in 198.18.120-219"; exit 1; }
+oct=$FREE24
 SA=198.18.$oct SB=198.18.$((oct + 1))
 
 env_new a

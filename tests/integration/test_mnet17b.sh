@@ -31,18 +31,11 @@ daemon_require ""
 cleanup_extra
 
 # Three free /24s of 198.18.0.0/15.
-free24() { ! ip -4 addr | grep -q " $1\." && ! ip -4 route | grep -q "^$1\."; }
-oct=$(($$ % 80 + 20))
-for ((i = 0; i < 80; i++)); do
-  free24 "198.19.$oct" && free24 "198.19.$((oct + 1))" && free24 "198.19.$((oct + 2))" && break
-  oct=$(((oct + 3 - 20) % 80 + 20))
-done
+free_24s 198.19 3 20 80 || { echo "not ok no three free /24s in 198.19.20-99"; exit 1; }
+oct=$FREE24
 SA=198.19.$oct SB=198.19.$((oct + 1)) SC=198.19.$((oct + 2))
-ox=$(((oct + 40 - 20) % 80 + 20))
-for ((i = 0; i < 80; i++)); do
-  free24 "198.19.$ox" && free24 "198.19.$((ox + 1))" && { [ "$ox" -gt $((oct + 2)) ] || [ $((ox + 1)) -lt "$oct" ]; } && break
-  ox=$(((ox + 2 - 20) % 80 + 20))
-done
+free_24s 198.19 2 20 80 || { echo "not ok no two more free /24s in 198.19.20-99"; exit 1; }
+ox=$FREE24
 SX=198.19.$ox SY=198.19.$((ox + 1))
 # The operator's bridge (with an address of the host's) and a macvlan parent.
 ip link add "$HX" type bridge && ip addr add "$SX.1/24" dev "$HX" && ip link set "$HX" up
