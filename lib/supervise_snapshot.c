@@ -585,6 +585,9 @@ bool unit_stateful_begin(struct unit *u)
                                 log_warning("container '%s': no bound for its checkpoint", u->name);
                         return true;
                 }
+                _cleanup_free_ char *pending = sdir ? strdup_printf("%s/.stateful-pending", sdir) : NULL;
+                if (pending)
+                        (void) unlink(pending);
         }
         emit(m, u->name, "stateful-stop-failed", "%s: stopping it cold", why);
         return false;
