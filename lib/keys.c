@@ -469,6 +469,9 @@ static const struct key_def table[] = {
           .hash_tag = "stop-signal", .dflt = SIGTERM, .def = "SIGTERM", .doc = "the signal that asks to stop" },
         { "container", "stop-timeout", KEY_DURATION, SC(stop_timeout), 0, KEY_CLASS_SUPERVISE,
           .hash_tag = "stop-timeout", .dflt = 10 * SEC, .def = "10s", .doc = "how long to wait before killing" },
+        { "container", "stateful-stop", KEY_BOOL, SC(stateful_stop), SC(line_stateful_stop), KEY_CLASS_SUPERVISE,
+          KEYF_SPARSE_HASH | KEYF_SHOW_VALUES, .hash_tag = "stateful-stop", .def = "berthd's --stateful-stop (false)",
+          .doc = "at berthd's shutdown checkpointed (CRIU) instead of stopped, restored at its next start" },
 
         /* container.network: restart */
         { "container", "network", KEY_BLOCK, KEY_NO_FIELD, 0, KEY_CLASS_RESTART, .hash = hash_attach,

@@ -240,6 +240,9 @@ struct spec_container {
 
         /* Supervision. */
         bool autostart;
+        /* stateful-stop: checkpointed at berthd's shutdown, restored at the
+         * next start; line_stateful_stop 0 = unset: berthd's --stateful-stop. */
+        bool stateful_stop;
         int32_t start_order;
         usec_t start_delay;
         usec_t start_timeout;
@@ -320,7 +323,7 @@ struct spec_container {
         /* Line of each key, for errors found after parsing (0 = not set). */
         int line_address, line_network, line_parent, line_gateway, line_after, line_requires, line_template, line_rootfs;
         int line_publish, line_idmap, line_user, line_seccomp, line_stop_signal;
-        int line_env_file, line_io_device, line_stdin;
+        int line_env_file, line_io_device, line_stdin, line_stateful_stop;
 };
 
 /* A definition file as config_load_dir() read it: its name in the

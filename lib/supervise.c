@@ -153,6 +153,7 @@ static void unit_free(struct unit *u)
         sd_event_source_disable_unref(u->monitor_src);
         sd_event_source_disable_unref(u->status_src);
         sd_event_source_disable_unref(u->timer);
+        sd_event_source_disable_unref(u->stateful_timer);
         if (u->monitor_pidfd >= 0)
                 close(u->monitor_pidfd);
         if (u->init_pidfd >= 0)
@@ -594,7 +595,7 @@ static void dispatch(struct manager *m)
                 bool all_down = true;
                 for (size_t i = 0; i < m->n_units; i++)
                         if (m->units[i]->monitor_pid || m->units[i]->state == U_STOPPING ||
-                            m->units[i]->state == U_STARTING)
+                            m->units[i]->state == U_STARTING || m->units[i]->layer_pid)
                                 all_down = false;
                 if (all_down) {
                         /* Everything down: what berth made on the host goes too. */

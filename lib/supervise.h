@@ -32,6 +32,9 @@ struct manager_options {
         /* berthd --log-driver journald: containers whose log { driver } is
          * "default" (or unset) send their output to the journal. */
         bool log_journald;
+        /* berthd --stateful-stop: a container without a stateful-stop key
+         * is checkpointed at shutdown and restored at its next start. */
+        bool stateful_stop;
         /* How many containers may be built at once; 0: eight per CPU. */
         unsigned max_spawners;
         /* Where to die as kill -9 would (crashpoint.h), for the crash

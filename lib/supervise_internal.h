@@ -130,6 +130,12 @@ struct unit {
         bool layer_checkpoint;        /* a checkpoint (CRIU) */
         char *restore_tag;            /* the next start restores this checkpoint (start --from-checkpoint) */
         bool layer_checkpoint_stops;  /* ... without --leave-running: its end is a stop */
+        /* stateful-stop (supervise_snapshot.c): the checkpoint at shutdown
+         * was tried (once), the worker makes it, it ran out of time; the
+         * start under way restores the stateful checkpoint. */
+        bool stateful_tried, layer_stateful, stateful_timed_out;
+        bool stateful_restore;
+        sd_event_source *stateful_timer; /* the bound of the checkpoint at shutdown */
         uint64_t snapshot_next;       /* CLOCK_REALTIME: the next scheduled snapshot; 0 unknown */
         uint64_t snapshot_every_seen; /* the `every` snapshot_next was computed for */
         /* A post-stop hook under way (hooks.h): its runner, and the pipe
@@ -313,6 +319,23 @@ void monitor_gone(struct unit *u);
 int on_monitor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 void stop_requirers(struct manager *m, struct unit *u, const char *why);
 void unit_start_now(struct unit *u);
+/* stateful-stop, at berthd's shutdown: true when u's checkpoint began in
+ * place of its stop (it is U_STOPPING until the worker ends); false when
+ * it is stopped as usual (the reason emitted when it wanted one). */
+bool unit_stateful_begin(struct unit *u);
+/* At a start: the pending stateful checkpoint, if any, becomes the
+ * restore of this start (u->restore_tag, u->stateful_restore), or is
+ * dropped with the reason emitted (the start is cold). */
+void unit_stateful_pick(struct unit *u);
+/* STATE/snapshots/NAME/.stateful: "TAG RESTART_HASH\n" of the checkpoint
+ * the next start restores. */
+char *unit_stateful_path(struct manager *m, const char *name);
+/* Removes the record (durably); the checkpoint itself too when tag. */
+void unit_stateful_drop(struct manager *m, const char *name, const char *tag);
+/* At startup: the containers whose checkpoint at shutdown a dead berthd
+ * began (STATE/snapshots/NAME/.stateful-pending): started cold when their
+ * processes are gone, no record was made and they autostart. */
+void manager_stateful_recover(struct manager *m);
 int on_pending_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void unit_request_start(struct unit *u);
 int unit_init_pidfd(struct unit *u);

@@ -826,6 +826,7 @@ int manager_startup(struct manager *m)
                 } else if (u->state == U_STOPPED)
                         intent_resume(u);
         }
+        manager_stateful_recover(m);
         if (!m->on_last_good)
                 save_last_good(m);
         nat_sync(m);

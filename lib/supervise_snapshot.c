@@ -11,6 +11,10 @@
 #include "snapshot.h"
 
 #define SCHEDULE_TICK_USEC (5ULL * 1000000ULL)
+/* The bound of a checkpoint at shutdown (then the container is stopped
+ * cold): well below berthd.service's TimeoutStopSec=10min. */
+#define STATEFUL_TIMEOUT_USEC (120ULL * 1000000ULL)
+#define STATEFUL_TIMEOUT_TEXT "2min"
 
 struct layer_report {
         struct error e;
@@ -44,10 +48,22 @@ static void layer_done(struct unit *u, const struct layer_report *rep, bool whol
         bool ok = whole && !error_is_set(&rep->e);
         const char *why = !whole ? "the worker ended without a report" : rep->e.msg;
         bool checkpoint = u->layer_checkpoint;
+        bool stateful = u->layer_stateful;
+        if (u->stateful_timed_out)
+                why = "not checkpointed within " STATEFUL_TIMEOUT_TEXT " (criu killed)";
         if (checkpoint && u->layer_checkpoint_stops && !ok && u->state == U_RUNNING)
                 /* CRIU lets the processes go on when a dump fails: it still runs, supervised */
                 u->operator_stopped = false;
-        u->layer_checkpoint = u->layer_checkpoint_stops = false;
+        u->layer_checkpoint = u->layer_checkpoint_stops = u->layer_stateful = false;
+        if (stateful) {
+                _cleanup_free_ char *rec = unit_stateful_path(m, u->name);
+                _cleanup_free_ char *pending = rec ? strdup_printf("%s-pending", rec) : NULL;
+                if (pending)
+                        (void) unlink(pending);
+        }
+        u->stateful_timed_out = false;
+        if (stateful)
+                u->stateful_timer = sd_event_source_disable_unref(u->stateful_timer);
         /* A worker that died between freeze and thaw leaves the container frozen. */
         if (!whole && u->layer_thaw && u->state == U_RUNNING && u->init_pid > 0) {
                 _cleanup_(cgroup_manager_freep) struct cgroup_manager *cm = NULL;
@@ -69,9 +85,18 @@ static void layer_done(struct unit *u, const struct layer_report *rep, bool whol
         if (ok && !(rep->info.tag[0] == '.'))
                 emit(m, u->name, ev, "%s '%s' (%s, %" PRIu64 " bytes)",
                      restore ? "from snapshot" : "taken", rep->info.tag, rep->info.method, rep->info.size);
+        else if (!ok && stateful)
+                emit(m, u->name, "stateful-stop-failed", "%s: stopping it cold", why);
         else if (!ok)
                 emit(m, u->name, restore ? "restore-failed" : checkpoint ? "checkpoint-failed" : "snapshot-failed", "%s",
                      why);
+        if (stateful && ok)
+                emit(m, u->name, "stateful-stop", "checkpoint '%s' taken: its next start restores it", rep->info.tag);
+        if (stateful && !ok && u->state == U_STOPPING && u->init_pid > 0 && u->monitor_pid) {
+                /* CRIU let the processes go on (or was killed): the stop it was to be */
+                u->state = U_RUNNING;
+                unit_stop_now(u);
+        }
         if (c) {
                 if (control_conn_is_open(c)) {
                         if (ok)
@@ -108,6 +133,9 @@ struct layer_job {
         bool restore;
         bool checkpoint, leave_running; /* CRIU images of the processes, then the layer */
         const char *parent;             /* checkpoint: after pre-dumps, the last one's directory (.live-ID/pre-N) */
+        bool stateful;                  /* at shutdown: the record the next start restores */
+        pid_t berthd;                   /* stateful: no record once berthd is gone */
+        char restart_hash[SPEC_HASH_LEN];
         const char *tag;
         enum snapshot_kind kind;
         uint32_t keep;
@@ -175,6 +203,22 @@ static void checkpoint_child(struct unit *u, const struct layer_job *j, struct l
         if (prev && (!link || !target || unlink(link) < 0 || symlink(target, link) < 0))
                 (void) error_set(&rep->e, -errno, "container '%s': cannot link its checkpoint to the pre-dump %s",
                                  u->name, j->parent);
+        if (!j->stateful)
+                return;
+        /* A berthd that died meanwhile may have a successor that started the
+         * container cold already: the checkpoint stays, as a plain one. */
+        if (getppid() != j->berthd) {
+                (void) error_set(&rep->e, 0, "container '%s': berthd ended during its checkpoint: '%s' kept, not "
+                                 "restored at the next start", u->name, j->tag);
+                return;
+        }
+        char line[SNAPSHOT_TAG_MAX + SPEC_HASH_LEN + 4];
+        snprintf(line, sizeof line, "%s %s\n", j->tag, j->restart_hash);
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = dfd < 0 ? -errno : write_file_atomic(dfd, ".stateful", line, strlen(line), 0600);
+        if (r < 0)
+                (void) error_set(&rep->e, r, "container '%s': cannot record its stateful checkpoint in %s/.stateful "
+                                 "('%s' kept)", u->name, dir, j->tag);
 }
 
 /* Whether s names a live migration's pre-dump directory under a
@@ -255,6 +299,8 @@ static int layer_start(struct unit *u, struct control_conn *c, const struct laye
         }
         if (pid == 0) {
                 close(p[0]);
+                if (job.stateful)
+                        (void) setpgid(0, 0); /* its criu too: killed as one when out of time */
                 layer_child(u, p[1], &job);
         }
         close(p[1]);
@@ -271,7 +317,8 @@ static int layer_start(struct unit *u, struct control_conn *c, const struct laye
         u->layer_scheduled = j->kind == SNAPSHOT_SCHEDULED && !j->restore;
         u->layer_thaw = freeze && !j->checkpoint;
         u->layer_checkpoint = j->checkpoint;
-        u->layer_checkpoint_stops = j->checkpoint && !j->leave_running;
+        u->layer_checkpoint_stops = j->checkpoint && !j->leave_running && !j->stateful;
+        u->layer_stateful = j->stateful;
         if (u->layer_checkpoint_stops)
                 u->operator_stopped = true; /* CRIU ends it: a stop, not a failure to restart from */
         if (c) {
@@ -492,6 +539,163 @@ bool unit_set_restore(struct unit *u, const char *tag, char *why, size_t size)
                 return false;
         }
         return true;
+}
+
+/* ---- stateful stop ---------------------------------------------------------------------------- */
+
+char *unit_stateful_path(struct manager *m, const char *name)
+{
+        _cleanup_free_ char *dir = snapshot_container_dir(m->o.state_dir, name);
+        return dir ? strdup_printf("%s/.stateful", dir) : NULL;
+}
+
+void unit_stateful_drop(struct manager *m, const char *name, const char *tag)
+{
+        _cleanup_free_ char *p = unit_stateful_path(m, name);
+        if (p && unlink(p) == 0) {
+                char *slash = strrchr(p, '/');
+                *slash = 0;
+                _cleanup_close_ int dfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd >= 0)
+                        (void) fsync(dfd);
+        }
+        if (tag)
+                (void) snapshot_remove(m->o.state_dir, name, tag);
+}
+
+static int on_stateful_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct unit *u = userdata;
+        (void) s;
+        (void) usec;
+        u->stateful_timer = sd_event_source_disable_unref(u->stateful_timer);
+        if (!u->layer_pid || !u->layer_stateful)
+                return 0;
+        /* the worker and its criu: its report says why (layer_done) */
+        u->stateful_timed_out = true;
+        (void) kill(-u->layer_pid, SIGKILL);
+        (void) kill(u->layer_pid, SIGKILL);
+        return 0;
+}
+
+bool unit_stateful_begin(struct unit *u)
+{
+        struct manager *m = u->m;
+        const struct spec_container *c = u->spec;
+        if (!c || u->owned_spec || u->stateful_tried || u->state != U_RUNNING || u->init_pid <= 0)
+                return false;
+        if (!(c->line_stateful_stop ? c->stateful_stop : m->o.stateful_stop))
+                return false;
+        u->stateful_tried = true;
+        char why[700], tag[SNAPSHOT_TAG_MAX + 1];
+        bool busy;
+        snapshot_default_tag(tag, "stateful-");
+        _cleanup_free_ char *existing = snapshot_tag_dir(m->o.state_dir, u->name, tag);
+        struct layer_job j = { .checkpoint = true, .stateful = true, .tag = tag, .berthd = getpid() };
+        memcpy(j.restart_hash, u->rh, SPEC_HASH_LEN);
+        if (c->idmap)
+                snprintf(why, sizeof why, "container '%s' has idmap: a checkpoint of it cannot be restored", u->name);
+        else if (unit_frozen(u))
+                snprintf(why, sizeof why, "container '%s' is frozen (berthctl freeze): not checkpointed", u->name);
+        else if (!layer_usable(u, why, sizeof why, &busy))
+                ;
+        else if (!existing || access(existing, F_OK) == 0)
+                snprintf(why, sizeof why, "container '%s' has a snapshot '%s' already", u->name, tag);
+        else {
+                health_stop(u); /* no probe joins the tree CRIU dumps */
+                /* Until the worker reports: a successor of a berthd that dies
+                 * meanwhile knows the container's end was this checkpoint's. */
+                _cleanup_free_ char *sdir = snapshot_container_dir(m->o.state_dir, u->name);
+                if (sdir && mkdir_p(sdir, 0700) >= 0) {
+                        _cleanup_close_ int dfd = open(sdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (dfd >= 0)
+                                (void) write_file_atomic(dfd, ".stateful-pending", tag, strlen(tag), 0600);
+                }
+                if (layer_start(u, NULL, &j, why, sizeof why) >= 0) {
+                        u->state = U_STOPPING;
+                        /* A berthd that dies now leaves it running (the dump
+                         * undone) or ended by the dump: its successor adopts
+                         * or starts it as a running one, never finishes a stop. */
+                        unit_save_intent_phase(u, STATE_PHASE_RUNNING);
+                        emit(m, u->name, "stateful-stop", "checkpointing it as '%s' instead of stopping it", tag);
+                        u->stateful_timer = sd_event_source_disable_unref(u->stateful_timer);
+                        if (sd_event_add_time_relative(m->event, &u->stateful_timer, CLOCK_MONOTONIC,
+                                                       STATEFUL_TIMEOUT_USEC, 0, on_stateful_timeout, u) < 0)
+                                log_warning("container '%s': no bound for its checkpoint", u->name);
+                        return true;
+                }
+                _cleanup_free_ char *pending = sdir ? strdup_printf("%s/.stateful-pending", sdir) : NULL;
+                if (pending)
+                        (void) unlink(pending);
+        }
+        emit(m, u->name, "stateful-stop-failed", "%s: stopping it cold", why);
+        return false;
+}
+
+void manager_stateful_recover(struct manager *m)
+{
+        for (size_t i = 0; i < m->n_units; i++) {
+                struct unit *u = m->units[i];
+                _cleanup_free_ char *rec = unit_stateful_path(m, u->name);
+                _cleanup_free_ char *pending = rec ? strdup_printf("%s-pending", rec) : NULL;
+                if (!pending || unlink(pending) < 0)
+                        continue;
+                /* Its berthd died during the checkpoint at shutdown. Running:
+                 * the dump did not end it (adopted as it is). Ended by the dump
+                 * without a record: the stop it stood for, so autostart decides. */
+                if (!u->spec || u->owned_spec || u->state != U_STOPPED || u->pending_start || u->operator_stopped ||
+                    access(rec, F_OK) == 0)
+                        continue;
+                emit(m, u->name, "stateful-stop-failed", "berthd ended during its checkpoint at shutdown: %s",
+                     u->spec->autostart ? "starting it cold" : "stopped");
+                if (u->spec->autostart)
+                        unit_request_start(u);
+        }
+}
+
+void unit_stateful_pick(struct unit *u)
+{
+        struct manager *m = u->m;
+        u->stateful_restore = false;
+        _cleanup_free_ char *p = unit_stateful_path(m, u->name);
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        if (!p || !u->spec || read_file_at(AT_FDCWD, p, 512, &text, &len) < 0)
+                return;
+        char why[700], rh[SPEC_HASH_LEN];
+        /* "TAG HASH\n" */
+        char *hash = strchr(text, ' '), *nl = hash ? strchr(hash, '\n') : NULL;
+        const char *tag = text;
+        if (hash)
+                *hash++ = 0;
+        if (nl)
+                *nl = 0;
+        if (!hash || !nl || !snapshot_tag_valid(tag, false)) {
+                emit(m, u->name, "stateful-restore-failed", "%s is not a stateful checkpoint record: starting it cold",
+                     p);
+                unit_stateful_drop(m, u->name, NULL);
+                return;
+        }
+        spec_container_hash_restart(u->spec, rh);
+        if (u->restore_tag) {
+                emit(m, u->name, "stateful-restore-failed", "started from checkpoint '%s' instead: its stateful "
+                     "checkpoint '%s' is dropped", u->restore_tag, tag);
+                unit_stateful_drop(m, u->name, tag);
+                return;
+        }
+        if (!streq(hash, rh)) {
+                emit(m, u->name, "stateful-restore-failed", "its definition changed since checkpoint '%s' (a restart "
+                     "change): starting it cold", tag);
+                unit_stateful_drop(m, u->name, tag);
+                return;
+        }
+        if (!unit_set_restore(u, tag, why, sizeof why)) {
+                emit(m, u->name, "stateful-restore-failed", "%s: starting it cold (checkpoint '%s' kept)", why, tag);
+                unit_stateful_drop(m, u->name, NULL);
+                return;
+        }
+        u->stateful_restore = true;
+        emit(m, u->name, "stateful-restore", "restoring it from its checkpoint '%s'", tag);
 }
 
 /* ---- scheduled snapshots --------------------------------------------------------------------- */

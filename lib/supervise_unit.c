@@ -111,6 +111,8 @@ static void on_started(struct unit *u, const struct wire_msg *w)
                 log_warning("%s: no pidfd for its init yet (%s); retried when it is signalled", u->name, strerror(-pr));
         }
         u->state = U_RUNNING;
+        u->stateful_restore = false;
+        u->stateful_tried = false;
         u->started_mono = now_mono(u->m);
         u->started_realtime = now_realtime();
         if (u->launched_mono && u->started_mono >= u->launched_mono)
@@ -436,6 +438,8 @@ void unit_start_now(struct unit *u)
          * a pending one that the scheduler would retry at once (looping
          * forever when berthd is out of fds). */
         u->pending_start = false;
+        /* before the state changes: a pending stateful checkpoint may become this start's restore */
+        unit_stateful_pick(u);
         u->delay_until = 0;
         u->launched_mono = now_mono(m);
         u->timeout_reported = false;
@@ -539,6 +543,9 @@ void unit_start_now(struct unit *u)
                                         *q = ' ';
                         spawner_fail(sp[1], code, "%s", e.msg);
                 }
+                if (u->stateful_restore)
+                        /* restored: never again (its record first, then the checkpoint) */
+                        unit_stateful_drop(m, c->name, u->restore_tag);
                 he.kind = HOOK_POST_START;
                 he.pid = rc->pid;
                 if (hooks_run(&c->hooks[HOOK_POST_START], &he, &he_err) < 0) {
@@ -796,6 +803,8 @@ void unit_stop_now(struct unit *u)
         }
         if (u->state != U_RUNNING && u->state != U_STARTING)
                 return;
+        if (u->m->shutting_down && unit_stateful_begin(u))
+                return; /* checkpointed instead: CRIU ends it (or the stop follows when it cannot) */
         int sig = u->spec ? runtime_stop_signal(u->m->o.state_dir, u->spec, NULL) : SIGTERM;
         u->state = U_STOPPING;
         u->stopping_timeout = u->stop_timeout_set ? u->stop_timeout_once
@@ -866,6 +875,21 @@ void unit_exited(struct unit *u, int status, const char *why)
                 emit(m, u->name, "exited", "status %d%s", status, status < 0 ? " (unknown: monitor lost)" : "");
         }
 
+        if (was == U_STARTING && u->stateful_restore) {
+                /* The restore of its stateful checkpoint failed: a cold start
+                 * instead, once (the record is gone, the checkpoint kept). */
+                u->stateful_restore = false;
+                unit_stateful_drop(m, u->name, NULL);
+                if (!m->shutting_down && !u->operator_stopped && u->spec) {
+                        emit(m, u->name, "stateful-restore-failed", "%s: starting it cold",
+                             why ? why : "the restore failed");
+                        unit_request_start(u);
+                        unit_save_intent(u);
+                        crash_point(m, "exit-handled");
+                        manager_dispatch_soon(m);
+                        return;
+                }
+        }
         if (u->restart_after_stop || (was == U_STOPPING && !m->shutting_down && !u->operator_stopped &&
                                       u->pending_start)) {
                 u->restart_after_stop = false;

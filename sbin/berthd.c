@@ -57,6 +57,7 @@ static void usage(FILE *f)
                    "              [--cgroup-manager auto|systemd|cgroupfs] [--parallel-starts N]\n"
                    "              [--idmap-pool START:COUNT] [--default-idmap auto|HOSTID:COUNT|none]\n"
                    "              [--log-driver file|journald] [--metrics-listen ADDRESS:PORT]\n"
+                   "              [--stateful-stop]\n"
                    "              [--log-level error|warning|notice|info|debug]\n"
                    "       berthd -h|--help | --version\n");
 }
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
                 { "default-idmap", required_argument, NULL, 'U' },
                 { "log-driver", required_argument, NULL, 'D' },
                 { "metrics-listen", required_argument, NULL, 'M' },
+                { "stateful-stop", no_argument, NULL, 'T' },
                 {},
         };
         struct manager_options o = {
@@ -208,6 +210,10 @@ int main(int argc, char **argv)
                         setenv(CONFIG_DEFAULT_IDMAP_ENV, optarg, 1);
                         break;
                 }
+                case 'T':
+                        /* containers without a stateful-stop key are checkpointed at shutdown */
+                        o.stateful_stop = true;
+                        break;
                 case 'D':
                         if (!streq(optarg, "file") && !streq(optarg, "journald")) {
                                 fprintf(stderr, "berthd: --log-driver: '%s' is not file or journald\n", optarg);

@@ -85,9 +85,11 @@ check "probe fetches web by name" until_ok 15 sh -c 'berthctl logs probe 2>/dev/
 if [ -e /etc/berth-boot-criu ]; then
   /usr/local/sbin/berth-boot-guest-criu20 || fail=1
   /usr/local/sbin/berth-boot-guest-live20 || fail=1 # migrate --live to a second berthd
+  # init = true containers (berth's init from berthd's read-only copy)
+  /usr/local/sbin/berth-boot-guest-init20 || fail=1
+  # stateful-stop: checkpoint at systemctl stop berthd, restore at start (stops and starts berthd)
+  /usr/local/sbin/berth-boot-guest-stateful20 || fail=1
 fi
-# init = true containers (berth's init from berthd's read-only copy): boot-guest-init20.sh
-if [ -e /etc/berth-boot-criu ]; then /usr/local/sbin/berth-boot-guest-init20 || fail=1; fi
 
 # --- reload ----------------------------------------------------------------
 w0=$(cpid web); p0=$(cpid probe)

@@ -11,9 +11,11 @@
 # cached in tests/vm/cache/); kernel and initrd are the host's
 # (/boot/vmlinuz-*, initrd.img-*), its modules are copied into the image.
 # Knobs: VM_TIMEOUT (default 600 s), VM_MEM (1024), VM_KEEP=1, VM_CONSOLE=1, BOOT_CRIU=1
-# (also the checkpoint/restore checks, boot-guest-criu20.sh: about 100 s of the guest's time
-# under TCG; all passed in two of four runs, the others failed on what is fixed since: a
-# memfd init, an in-flight connection).
+# (also the checkpoint/restore checks, boot-guest-criu20.sh, and stateful-stop across
+# systemctl stop/start berthd, boot-guest-stateful20.sh: about 100 s of the guest's time
+# under TCG; all passed in two of four runs at first, the others failed on what is fixed
+# since: a memfd init, an in-flight connection; then criu20 passed in both runs of
+# 2026-12-03 13:35 and 13:47, stateful20 in both but for a test's own bash-ism in the first).
 set -u
 cd "$(dirname "$0")/../.."
 TOP=$PWD
@@ -70,6 +72,7 @@ install -m 0644 tests/vm/boot-guest-jrn21.sh "$R/usr/local/sbin/berth-boot-guest
 install -m 0755 tests/vm/boot-guest-criu20.sh "$R/usr/local/sbin/berth-boot-guest-criu20"
 install -m 0755 tests/vm/boot-guest-live20.sh "$R/usr/local/sbin/berth-boot-guest-live20"
 install -m 0755 tests/vm/boot-guest-init20.sh "$R/usr/local/sbin/berth-boot-guest-init20"
+install -m 0755 tests/vm/boot-guest-stateful20.sh "$R/usr/local/sbin/berth-boot-guest-stateful20"
 [ "${BOOT_CRIU:-0}" != 1 ] || touch "$R/etc/berth-boot-criu" # the checkpoint/restore checks (boot-guest.sh)
 cat > "$R/etc/systemd/system/berth-boottest.service" <<'U'
 [Unit]
