@@ -135,6 +135,10 @@ struct unit {
          * start under way restores the stateful checkpoint. */
         bool stateful_tried, layer_stateful, stateful_timed_out;
         bool stateful_restore;
+        /* Re-adopted while a berthd before us, killed during its checkpoint
+         * at shutdown, left the dump running: until this (CLOCK_MONOTONIC),
+         * an exit is the dump's end, not a failure, and starts it cold. */
+        uint64_t stateful_orphan_until;
         sd_event_source *stateful_timer; /* the bound of the checkpoint at shutdown */
         uint64_t snapshot_next;       /* CLOCK_REALTIME: the next scheduled snapshot; 0 unknown */
         uint64_t snapshot_every_seen; /* the `every` snapshot_next was computed for */
@@ -327,6 +331,9 @@ bool unit_stateful_begin(struct unit *u);
  * restore of this start (u->restore_tag, u->stateful_restore), or is
  * dropped with the reason emitted (the start is cold). */
 void unit_stateful_pick(struct unit *u);
+/* At an exit of u: true when it was the end of an orphaned checkpoint at
+ * shutdown (see stateful_orphan_until) and u is to be started cold. */
+bool unit_stateful_orphan_exit(struct unit *u);
 /* STATE/snapshots/NAME/.stateful: "TAG RESTART_HASH\n" of the checkpoint
  * the next start restores. */
 char *unit_stateful_path(struct manager *m, const char *name);

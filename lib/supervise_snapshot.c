@@ -643,14 +643,35 @@ void manager_stateful_recover(struct manager *m)
                 /* Its berthd died during the checkpoint at shutdown. Running:
                  * the dump did not end it (adopted as it is). Ended by the dump
                  * without a record: the stop it stood for, so autostart decides. */
-                if (!u->spec || u->owned_spec || u->state != U_STOPPED || u->pending_start || u->operator_stopped ||
-                    access(rec, F_OK) == 0)
+                if (!u->spec || u->owned_spec || u->pending_start || u->operator_stopped || access(rec, F_OK) == 0)
+                        continue;
+                if (u->state == U_RUNNING) {
+                        /* Adopted: the orphaned dump may still end it (CRIU
+                         * ends the tree after a dump; a frozen tree ends at
+                         * its thaw), within the checkpoint's bound. */
+                        u->stateful_orphan_until = now_mono(m) + STATEFUL_TIMEOUT_USEC;
+                        continue;
+                }
+                if (u->state != U_STOPPED)
                         continue;
                 emit(m, u->name, "stateful-stop-failed", "berthd ended during its checkpoint at shutdown: %s",
                      u->spec->autostart ? "starting it cold" : "stopped");
                 if (u->spec->autostart)
                         unit_request_start(u);
         }
+}
+
+bool unit_stateful_orphan_exit(struct unit *u)
+{
+        struct manager *m = u->m;
+        bool orphan = u->stateful_orphan_until && now_mono(m) <= u->stateful_orphan_until;
+        u->stateful_orphan_until = 0;
+        if (!orphan || m->shutting_down || u->operator_stopped || !u->spec || u->owned_spec)
+                return false;
+        emit(m, u->name, "stateful-stop-failed",
+             "berthd ended during its checkpoint at shutdown, and the dump ended the container after its "
+             "re-adoption: %s", u->spec->autostart ? "starting it cold" : "stopped");
+        return u->spec->autostart;
 }
 
 void unit_stateful_pick(struct unit *u)

@@ -890,6 +890,13 @@ void unit_exited(struct unit *u, int status, const char *why)
                         return;
                 }
         }
+        if (was == U_RUNNING && unit_stateful_orphan_exit(u)) {
+                unit_request_start(u);
+                unit_save_intent(u);
+                crash_point(m, "exit-handled");
+                manager_dispatch_soon(m);
+                return;
+        }
         if (u->restart_after_stop || (was == U_STOPPING && !m->shutting_down && !u->operator_stopped &&
                                       u->pending_start)) {
                 u->restart_after_stop = false;
