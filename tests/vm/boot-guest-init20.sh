@@ -101,6 +101,9 @@ else
       until_ok 10 sh -c "berthctl logs inct | grep -q 'count $((c1 + 2))\$'"
     t0=$(date +%s)
     timeout 60 berthctl stop inct >/dev/null 2>&1
+    # Stop answers when the stop is under way; stopped within 8 s means the
+    # trap ended it (not the 30 s stop-timeout's SIGKILL).
+    until_ok 10 is inct stopped
     check "berthctl stop: the restored init forwards SIGTERM, the command's trap ends it at once (state $(cstate inct), $(( $(date +%s) - t0 )) s)" \
       sh -c "[ \"\$(berthctl inspect inct | tr -d ' \n' | grep -o '\"state\":\"[a-z]*\"' | head -n1 | cut -d'\"' -f4)\" = stopped ] && [ \$(( \$(date +%s) - $t0 )) -le 8 ]"
   fi

@@ -81,7 +81,7 @@ page=$(export -f http_get; ip netns exec btboot bash -c 'http_get 198.19.255.1 8
 check "published port 8080 reaches web from another netns" [ "$page" = "hello from berth" ]
 check "probe fetches web by name" until_ok 15 sh -c 'berthctl logs probe 2>/dev/null | grep -q "^ok"'
 # checkpoint/restore (issue 20, docs/design.md "Checkpoint and restore"):
-# only with BOOT_CRIU=1 bash tests/vm/boot-test.sh until seen to pass reliably.
+# on unless BOOT_CRIU=0 bash tests/vm/boot-test.sh.
 if [ -e /etc/berth-boot-criu ]; then
   /usr/local/sbin/berth-boot-guest-criu20 || fail=1
   /usr/local/sbin/berth-boot-guest-live20 || fail=1 # migrate --live to a second berthd
