@@ -47,7 +47,8 @@ n_running() { running | wc -l; }
 all_running() { [ "$(n_running)" = "$((N + NB))" ]; }
 fds() { find "/proc/$DPID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status"; }
-mounts() { grep -c -F " $ROOT/" /proc/self/mountinfo; }
+# mounts below ROOT but berthd's own read-only copy of berth-init (RUN/init)
+mounts() { grep -F " $ROOT/" /proc/self/mountinfo | grep -c -v -F " $D/run/init "; }
 cgroups() { our_cgroups | wc -l; }
 veths() { ip -o link show master "$BR" 2>/dev/null | wc -l; }
 procs() { procs_with "$D/" | wc -l; }

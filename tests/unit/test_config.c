@@ -691,6 +691,7 @@ static const char full_example[] =
         "  update = \"manual\"\n"
         "  network { mode = \"macvlan\" parent = \"eth1\" address = \"198.18.9.10/24\" gateway = \"198.18.9.1\" }\n"
         "  stdin = true\n"
+        "  stateful-stop = true\n"
         "}\n"
         "network dual {\n"
         "  subnet  = \"198.18.6.0/24\"\n"
