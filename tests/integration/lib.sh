@@ -309,3 +309,26 @@ free_24s() {
   done
   return 1
 }
+
+# criu_suite NAME: the start the checkpoint suites share (test_criu20,
+# test_live20, test_stateful20): OK_PREFIX, BERTHD/CTL, P=NAME-PID, ROOT, a
+# private berthd's cleanup on exit; cmd TEXT (a definition's command line
+# running TEXT with sh -c), COUNTER (a command writing a growing count to
+# /count), running NAME, count NAME (the count in its writable layer, from
+# the host), grows NAME (the count went up within a second).
+criu_suite() {
+  OK_PREFIX="$1: "
+  BERTHD=$BUILD/berthd
+  CTL=$BUILD/berthctl
+  P=$1-$$
+  unset NOTIFY_SOCKET BERTH_SOCKET BERTH_CRIU
+  ROOT=$(mktemp -d "/tmp/$1.XXXXXX")
+  START_TIMEOUT=60 STOP_TIMEOUT=60
+  trap daemon_cleanup EXIT
+  daemon_require ""
+  COUNTER='trap \"exit 0\" TERM; i=0; while :; do i=\$((i+1)); echo \$i > /count; sleep 0.2; done'
+  cmd() { printf 'command = { "/bin/sh", "-c", "%s" }' "$1"; }
+  running() { state_is "$1" running; }
+  count() { local c; c=$(cat "$SA/containers/$1/upper/count" 2>/dev/null); echo "${c:-0}"; }
+  grows() { local a b; a=$(count "$1"); sleep 1; b=$(count "$1"); [ "$b" -gt "$a" ]; }
+}

@@ -17,21 +17,7 @@
 #  4. import --stage by hand: a round staged, then removed by --abort.
 set -u
 . "$(dirname "$0")/lib.sh"
-OK_PREFIX="live20: "
-BERTHD=$BUILD/berthd
-CTL=$BUILD/berthctl
-P=live20-$$
-unset NOTIFY_SOCKET BERTH_SOCKET BERTH_CRIU
-ROOT=$(mktemp -d /tmp/live20.XXXXXX)
-START_TIMEOUT=60 STOP_TIMEOUT=60
-trap daemon_cleanup EXIT
-daemon_require ""
-
-cmd() { printf 'command = { "/bin/sh", "-c", "%s" }' "$1"; }
-COUNTER='trap \"exit 0\" TERM; i=0; while :; do i=\$((i+1)); echo \$i > /count; sleep 0.2; done'
-running() { state_is "$1" running; }
-count() { local c; c=$(cat "$SA/containers/$1/upper/count" 2>/dev/null); echo "${c:-0}"; }
-grows() { local a b; a=$(count "$1"); sleep 1; b=$(count "$1"); [ "$b" -gt "$a" ]; }
+criu_suite live20
 
 FAKE=$ROOT/criu
 cat > "$FAKE" <<'EOF'

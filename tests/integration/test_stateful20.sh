@@ -23,21 +23,7 @@
 #     lost, the next berthd starts the container (cold, no stale record).
 set -u
 . "$(dirname "$0")/lib.sh"
-OK_PREFIX="stateful20: "
-BERTHD=$BUILD/berthd
-CTL=$BUILD/berthctl
-P=stateful20-$$
-unset NOTIFY_SOCKET BERTH_SOCKET BERTH_CRIU
-ROOT=$(mktemp -d /tmp/stateful20.XXXXXX)
-START_TIMEOUT=60 STOP_TIMEOUT=60
-trap daemon_cleanup EXIT
-daemon_require ""
-
-cmd() { printf 'command = { "/bin/sh", "-c", "%s" }' "$1"; }
-COUNTER='trap \"exit 0\" TERM; i=0; while :; do i=\$((i+1)); echo \$i > /count; sleep 0.2; done'
-running() { state_is "$1" running; }
-count() { local c; c=$(cat "$SA/containers/$1/upper/count" 2>/dev/null); echo "${c:-0}"; }
-grows() { local a b; a=$(count "$1"); sleep 1; b=$(count "$1"); [ "$b" -gt "$a" ]; }
+criu_suite stateful20
 # sd_start [env VAR=VALUE...] -- [berthd options...]
 sd_start() {
   local pre=()
