@@ -423,6 +423,42 @@ static bool flat_member_ok(const char *p, char *prefix, size_t size)
         return true;
 }
 
+/* The start both imports share: a tar reader on fd (any compression when
+ * compressed), a writer to disk that keeps owners, modes and times (and
+ * extended attributes when full) and refuses "..", symbolic links on the
+ * way and absolute names; the working directory dir (the one before in
+ * *ret_cwd, to go back to). */
+static int extract_open(struct archive *a, struct archive *w, int fd, const char *dir, bool full, int *ret_cwd,
+                        struct error *e)
+{
+        if (full)
+                (void) archive_read_support_filter_all(a);
+        (void) archive_read_support_format_tar(a);
+        (void) archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                                         (full ? ARCHIVE_EXTRACT_XATTR : 0) |
+                                                         ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                         ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                         ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+        *ret_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (*ret_cwd < 0 || chdir(dir) < 0)
+                return error_set(e, -errno, "cannot enter %s", dir);
+        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK)
+                return error_set(e, -EBADMSG, "not an archive: %s", archive_error_string(a) ?: "?");
+        return 0;
+}
+
+/* The next member: 1 (in *ret), 0 at the archive's end, < 0 with e set. */
+static int extract_next(struct archive *a, struct archive_entry **ret, struct error *e)
+{
+        int k = archive_read_next_header(a, ret);
+        if (k == ARCHIVE_EOF)
+                return 0;
+        if (k != ARCHIVE_OK && k != ARCHIVE_WARN)
+                return error_set(e, -EBADMSG, "the archive is truncated or damaged: %s",
+                                 archive_error_string(a) ?: "?");
+        return 1;
+}
+
 int backup_dir_import(int fd, const char *dest, char *prefix, size_t size, struct error *e)
 {
         struct archive *a = archive_read_new(), *w = archive_write_disk_new();
@@ -433,30 +469,14 @@ int backup_dir_import(int fd, const char *dest, char *prefix, size_t size, struc
                 r = error_code(e, -ENOMEM);
                 goto out;
         }
-        (void) archive_read_support_format_tar(a);
-        (void) archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-                                                         ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                         ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                         ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (cwd < 0 || chdir(dest) < 0) {
-                r = error_set(e, -errno, "cannot enter %s", dest);
+        if ((r = extract_open(a, w, fd, dest, false, &cwd, e)) < 0)
                 goto out;
-        }
-        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
-                r = error_set(e, -EBADMSG, "not an archive: %s", archive_error_string(a) ?: "?");
-                goto out;
-        }
         for (;;) {
                 struct archive_entry *ae;
-                int k = archive_read_next_header(a, &ae);
-                if (k == ARCHIVE_EOF)
-                        break;
-                if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
-                        r = error_set(e, -EBADMSG, "the archive is truncated or damaged: %s",
-                                      archive_error_string(a) ?: "?");
+                if ((r = extract_next(a, &ae, e)) < 0)
                         goto out;
-                }
+                if (r == 0)
+                        break;
                 char path[PATH_MAX];
                 const char *raw = archive_entry_pathname(ae);
                 size_t pl = raw ? strlen(raw) : 0;
@@ -657,34 +677,17 @@ int backup_import(int fd, const char *stage, struct backup_manifest *ret, struct
                 r = error_code(e, -ENOMEM);
                 goto out;
         }
-        (void) archive_read_support_filter_all(a);
-        (void) archive_read_support_format_tar(a);
-        (void) archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-                                                         ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                         ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                         ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
         /* Members are extracted by their own (checked, relative) names from
          * inside stage: libarchive refuses absolute paths, and a symbolic
          * link on the way, itself. */
-        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (cwd < 0 || chdir(stage) < 0) {
-                r = error_set(e, -errno, "cannot enter %s", stage);
+        if ((r = extract_open(a, w, fd, stage, true, &cwd, e)) < 0)
                 goto out;
-        }
-        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
-                r = error_set(e, -EBADMSG, "not an archive: %s", archive_error_string(a) ?: "?");
-                goto out;
-        }
         for (;;) {
                 struct archive_entry *ae;
-                int k = archive_read_next_header(a, &ae);
-                if (k == ARCHIVE_EOF)
-                        break;
-                if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
-                        r = error_set(e, -EBADMSG, "the archive is truncated or damaged: %s",
-                                      archive_error_string(a) ?: "?");
+                if ((r = extract_next(a, &ae, e)) < 0)
                         goto out;
-                }
+                if (r == 0)
+                        break;
                 const char *raw = archive_entry_pathname(ae);
                 if (!raw || !*raw) {
                         r = error_set(e, -EBADMSG, "a member without a name");

@@ -89,6 +89,8 @@ if [ -e /etc/berth-boot-criu ]; then
   /usr/local/sbin/berth-boot-guest-init20 || fail=1
   # stateful-stop: checkpoint at systemctl stop berthd, restore at start (stops and starts berthd)
   /usr/local/sbin/berth-boot-guest-stateful20 || fail=1
+  # BOOT_LXC=1: berth's checkpoint/restore times next to lxc-checkpoint's (a benchmark)
+  [ ! -e /etc/berth-boot-lxc ] || /usr/local/sbin/berth-boot-guest-lxcck20 || fail=1
 fi
 
 # --- reload ----------------------------------------------------------------

@@ -17,12 +17,18 @@
 # berthd boot-guest-stateful20.sh; a few minutes of the guest's time under TCG). They are on
 # by default since 2026-12-03: after the fixes of a memfd init and an in-flight connection,
 # criu20 passed in every lane run of that day (six), and the four together in the merged run.
+# BOOT_LXC=1 (a benchmark, not in `make check`): an image with Debian's lxc, and
+# boot-guest-lxcck20.sh times berth's checkpoint/restore and lxc-checkpoint's side by side.
 set -u
 cd "$(dirname "$0")/../.."
 TOP=$PWD
 start=$SECONDS
 BOOT_CRIU=${BOOT_CRIU:-1}
 [ "$BOOT_CRIU" = 0 ] || [ "$BOOT_CRIU" = 1 ] || { echo "not ok boot: BOOT_CRIU must be 0 or 1, not '$BOOT_CRIU'"; exit 1; }
+BOOT_LXC=${BOOT_LXC:-0}
+[ "$BOOT_LXC" = 0 ] || [ "$BOOT_LXC" = 1 ] || { echo "not ok boot: BOOT_LXC must be 0 or 1, not '$BOOT_LXC'"; exit 1; }
+[ "$BOOT_LXC" = 0 ] || [ "$BOOT_CRIU" = 1 ] || { echo "not ok boot: BOOT_LXC=1 needs the CRIU checks (BOOT_CRIU=1)"; exit 1; }
+[ "$BOOT_LXC" = 0 ] || export VM_EXTRA_PKGS="${VM_EXTRA_PKGS:-} lxc"
 if ! TAR=$(tests/vm/debian-image.sh); then
   echo "# boot: skipped: no Debian image (see the message above; needs debootstrap and the mirror)"
   exit 0
@@ -77,6 +83,8 @@ install -m 0755 tests/vm/boot-guest-live20.sh "$R/usr/local/sbin/berth-boot-gues
 install -m 0755 tests/vm/boot-guest-init20.sh "$R/usr/local/sbin/berth-boot-guest-init20"
 install -m 0755 tests/vm/boot-guest-stateful20.sh "$R/usr/local/sbin/berth-boot-guest-stateful20"
 [ "$BOOT_CRIU" != 1 ] || touch "$R/etc/berth-boot-criu" # the checkpoint/restore checks (boot-guest.sh)
+install -m 0755 tests/vm/boot-guest-lxcck20.sh "$R/usr/local/sbin/berth-boot-guest-lxcck20"
+[ "$BOOT_LXC" != 1 ] || touch "$R/etc/berth-boot-lxc" # berth's checkpoint/restore next to lxc-checkpoint's
 cat > "$R/etc/systemd/system/berth-boottest.service" <<'U'
 [Unit]
 Description=berth boot test

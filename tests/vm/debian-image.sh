@@ -16,6 +16,9 @@ PKGS=(systemd systemd-sysv udev kmod dbus
       libnftables1 libjson-c5 libarchive13 libssl3 libmicrohttpd12 busybox-static nftables iproute2 procps
       systemd-container # machinectl, systemd-machined (boot-guest-jrn21.sh)
       criu)
+# VM_EXTRA_PKGS: more packages, e.g. lxc for BOOT_LXC=1 (another image, cached apart)
+read -r -a extra <<<"${VM_EXTRA_PKGS:-}"
+PKGS+=("${extra[@]}")
 
 mirror() {
   local f=/etc/apt/sources.list.d/debian.sources
