@@ -28,7 +28,7 @@ BOOT_CRIU=${BOOT_CRIU:-1}
 BOOT_LXC=${BOOT_LXC:-0}
 [ "$BOOT_LXC" = 0 ] || [ "$BOOT_LXC" = 1 ] || { echo "not ok boot: BOOT_LXC must be 0 or 1, not '$BOOT_LXC'"; exit 1; }
 [ "$BOOT_LXC" = 0 ] || [ "$BOOT_CRIU" = 1 ] || { echo "not ok boot: BOOT_LXC=1 needs the CRIU checks (BOOT_CRIU=1)"; exit 1; }
-[ "$BOOT_LXC" = 0 ] || export VM_EXTRA_PKGS="${VM_EXTRA_PKGS:-} lxc"
+[ "$BOOT_LXC" = 0 ] || export VM_EXTRA_PKGS="${VM_EXTRA_PKGS:-} lxc iptables" # iptables: CRIU locks the network of lxc-checkpoint's dump with it
 if ! TAR=$(tests/vm/debian-image.sh); then
   echo "# boot: skipped: no Debian image (see the message above; needs debootstrap and the mirror)"
   exit 0
