@@ -334,6 +334,19 @@ out:
         return r;
 }
 
+/* Frees what an export's writer holds. */
+static void writer_done(struct writer *w)
+{
+        if (w->a)
+                archive_write_free(w->a);
+        if (w->disk)
+                archive_read_free(w->disk);
+        members_done(&w->ms);
+        for (size_t i = 0; i < w->n_links; i++)
+                free(w->links[i].path);
+        free(w->links);
+}
+
 int backup_export(const struct backup_source *src, int fd, bool zstd, struct error *e)
 {
         struct writer w = { .a = archive_write_new(), .disk = archive_read_disk_new(), .e = e };
@@ -360,14 +373,7 @@ int backup_export(const struct backup_source *src, int fd, bool zstd, struct err
         if (r >= 0 && archive_write_close(w.a) != ARCHIVE_OK)
                 r = arch_fail(&w, "cannot finish the archive");
 out:
-        if (w.a)
-                archive_write_free(w.a);
-        if (w.disk)
-                archive_read_free(w.disk);
-        members_done(&w.ms);
-        for (size_t i = 0; i < w.n_links; i++)
-                free(w.links[i].path);
-        free(w.links);
+        writer_done(&w);
         return r;
 }
 
@@ -397,14 +403,7 @@ int backup_dir_export(const char *dir, const char *prefix, int fd, struct error 
         if (r >= 0 && archive_write_close(w.a) != ARCHIVE_OK)
                 r = arch_fail(&w, "cannot finish the archive");
 out:
-        if (w.a)
-                archive_write_free(w.a);
-        if (w.disk)
-                archive_read_free(w.disk);
-        members_done(&w.ms);
-        for (size_t i = 0; i < w.n_links; i++)
-                free(w.links[i].path);
-        free(w.links);
+        writer_done(&w);
         return r;
 }
 
