@@ -331,4 +331,19 @@ criu_suite() {
   running() { state_is "$1" running; }
   count() { local c; c=$(cat "$SA/containers/$1/upper/count" 2>/dev/null); echo "${c:-0}"; }
   grows() { local a b; a=$(count "$1"); sleep 1; b=$(count "$1"); [ "$b" -gt "$a" ]; }
+  # criu_refuses_here: 0 when criu is installed and `criu check` fails here,
+  # with reason (its output) and first (its first error, without "Error
+  # (file:line): "); else 1, after a not ok (no criu) or an ok (it passes).
+  criu_refuses_here() {
+    if ! command -v criu >/dev/null; then
+      nok "criu is installed (apt-get install criu; tests/deps.sh)"
+      return 1
+    fi
+    if reason=$(criu check 2>&1); then
+      note "criu check passes on this kernel: the refusal path cannot be seen here"
+      ok "criu check passes here (refusal not applicable)"
+      return 1
+    fi
+    first=$(sed -n 's/.*Error ([^)]*): //p' <<<"$reason" | head -n1)
+  }
 }

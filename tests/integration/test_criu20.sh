@@ -33,14 +33,7 @@ check "berthd starts the counter" wait_until 60 running "$P-k"
 check "the counter counts" wait_until 10 grows "$P-k"
 
 # ---- 1. CRIU refuses this host: checkpoint refuses with its reason -----------------------------
-if ! command -v criu >/dev/null; then
-  nok "criu is installed (apt-get install criu; tests/deps.sh)"
-elif reason=$(criu check 2>&1); then
-  note "criu check passes on this kernel: the refusal path cannot be seen here"
-  ok "criu check passes here (refusal not applicable)"
-else
-  # CRIU's first error message, without its "Error (file:line): " prefix
-  first=$(sed -n 's/.*Error ([^)]*): //p' <<<"$reason" | head -n1)
+if criu_refuses_here; then
   pid=$(pid_of "$P-k")
   t0=$SECONDS
   out=$(ctl checkpoint "$P-k" c1 2>&1); rc=$?

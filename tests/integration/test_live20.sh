@@ -64,13 +64,7 @@ no_staging() { [ -z "$(find "$SA/snapshots" "$SB/snapshots" -maxdepth 2 -name '.
 nothing_on_b() { [ ! -e "$B/conf/$P-k.conf" ] && [ ! -e "$SB/containers/$P-k" ] && [ ! -e "$SB/snapshots/$P-k" ]; }
 
 # ---- 1. CRIU refuses this host: --live refuses with its reason -----------------------------------
-if ! command -v criu >/dev/null; then
-  nok "criu is installed (apt-get install criu; tests/deps.sh)"
-elif reason=$(criu check 2>&1); then
-  note "criu check passes on this kernel: the refusal path cannot be seen here"
-  ok "criu check passes here (refusal not applicable)"
-else
-  first=$(sed -n 's/.*Error ([^)]*): //p' <<<"$reason" | head -n1)
+if criu_refuses_here; then
   pid=$(pid_of "$P-k")
   t0=$SECONDS
   out=$(ctla migrate "$P-k" --to b.example --via "$VIA" --live 2>&1); rc=$?

@@ -57,13 +57,7 @@ check "berthd --help names --stateful-stop" grep -q -- '--stateful-stop' <<<"$ou
 container "$P-k" "$(cmd "$COUNTER")" 'init = false' 'autostart = true' 'network { mode = "none" }'
 
 # ---- 2. real criu refuses this host: a cold stop, and why ---------------------------------------
-if ! command -v criu >/dev/null; then
-  nok "criu is installed (apt-get install criu; tests/deps.sh)"
-elif reason=$(criu check 2>&1); then
-  note "criu check passes on this kernel: the refusal path cannot be seen here"
-  ok "criu check passes here (refusal not applicable)"
-else
-  first=$(sed -n 's/.*Error ([^)]*): //p' <<<"$reason" | head -n1)
+if criu_refuses_here; then
   sd_start -- --stateful-stop
   check "berthd --stateful-stop starts the counter" wait_until 60 running "$P-k"
   check "the counter counts" wait_until 10 grows "$P-k"
