@@ -50,16 +50,17 @@ bench_workdir() {
 # may import benchlib)
 h() { PYTHONPATH=$here "$PY" "$W/h.py" "$@"; }
 
-# berthd_stop: SIGTERM to $DPID, SIGKILL 300 s later; stop_ms: how long it took
+# berthd_stop: SIGTERM to $DPID, SIGKILL BENCH_STOP_S (300) s later;
+# stop_ms: how long it took
 stop_ms=
 berthd_stop() {
   [ -n "$DPID" ] || return 0
-  local t0 i
+  local t0 i secs=${BENCH_STOP_S:-300}
   t0=$(now_ns)
   kill -TERM "$DPID" 2>/dev/null || true
-  for ((i = 0; i < 3000; i++)); do alive "$DPID" || break; sleep 0.1; done
+  for ((i = 0; i < secs * 10; i++)); do alive "$DPID" || break; sleep 0.1; done
   if alive "$DPID"; then
-    say "berthd $DPID still running 300 s after SIGTERM: SIGKILL"
+    say "berthd $DPID still running $secs s after SIGTERM: SIGKILL"
     kill -KILL "$DPID" 2>/dev/null || true
   fi
   wait "$DPID" 2>/dev/null || true
