@@ -37,6 +37,35 @@ def cpu_ns(pid):
         return int(f.read().split()[0])
 
 
+def mem(pid):
+    """VmRSS, and Pss and private (USS) from smaps_rollup, in kB."""
+    r = {}
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                r["rss"] = int(line.split()[1])
+    priv = 0
+    with open("/proc/%s/smaps_rollup" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k == "Pss":
+                r["pss"] = int(v.split()[0])
+            elif k in ("Private_Clean", "Private_Dirty"):
+                priv += int(v.split()[0])
+    r["uss"] = priv
+    return r
+
+
+def first_events(events, t0):
+    """{event: its first time (ns)} of berthctl inspect's events at or after t0 (ns)."""
+    at = {}
+    for e in events:
+        us = e["time_usec"] * 1000
+        if us >= t0 and e["event"] not in at:
+            at[e["event"]] = us
+    return at
+
+
 def procs_with(pat):
     """Prints the pid of every process (but this one) whose argv holds PAT."""
     me = os.getpid()

@@ -60,7 +60,7 @@ HPIDS=()
 
 cat >"$W/h.py" <<'EOF'
 import json, os, statistics, subprocess, sys, time
-from benchlib import cpu_ns, listen, procs_with
+from benchlib import cpu_ns, first_events, listen, mem, procs_with
 
 def ctl(*args):
     return subprocess.run([os.environ["CTL"], *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -106,35 +106,13 @@ def time_reload(runs, conf, name, dpid):
         t1 = time.time_ns()
         c1 = cpu_ns(dpid)
         ev = json.loads(ctl("inspect", name))["events"]
-        at = {}
-        for e in ev:
-            us = e["time_usec"] * 1000
-            if us >= t0 and e["event"] not in at:
-                at[e["event"]] = us
+        at = first_events(ev, t0)
         if not all(k in at for k in ("plan", "exited", "started")):
             sys.exit("reload %d: missing events of %s: %r" % (i, name, [e for e in ev if e["time_usec"] * 1000 >= t0]))
         out.append({"total": (t1 - t0) / 1e6, "plan": (at["plan"] - t0) / 1e6,
                     "stop": (at["exited"] - at["plan"]) / 1e6, "start": (at["started"] - at["exited"]) / 1e6,
                     "after": (t1 - at["started"]) / 1e6, "berthd_cpu": (c1 - c0) / 1e6})
     print(json.dumps(out))
-
-def mem(pid):
-    """VmRSS, and Pss and private (USS) from smaps_rollup, in kB."""
-    r = {}
-    with open("/proc/%s/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                r["rss"] = int(line.split()[1])
-    priv = 0
-    with open("/proc/%s/smaps_rollup" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k == "Pss":
-                r["pss"] = int(v.split()[0])
-            elif k in ("Private_Clean", "Private_Dirty"):
-                priv += int(v.split()[0])
-    r["uss"] = priv
-    return r
 
 def status(pid, key):
     with open("/proc/%s/status" % pid) as f:

@@ -27,7 +27,7 @@ bench_workdir scale
 
 cat >"$W/h.py" <<'EOF'
 import json, os, statistics, sys, time
-from benchlib import cpu_ns, ctl
+from benchlib import cpu_ns, ctl, first_events, mem
 
 def time_ls(runs, dpid, expect):
     """berthctl ls --json RUNS times: wall ms and berthd's CPU ms each;
@@ -57,32 +57,16 @@ def time_reload(conf, name, dpid):
     ctl("reload")
     t1 = time.time_ns()
     c1 = cpu_ns(dpid)
-    at = {}
-    for e in json.loads(ctl("inspect", name))["events"]:
-        us = e["time_usec"] * 1000
-        if us >= t0 and e["event"] not in at:
-            at[e["event"]] = us
+    at = first_events(json.loads(ctl("inspect", name))["events"], t0)
     if not all(k in at for k in ("plan", "exited", "started")):
         sys.exit("reload: missing events of %s: %r" % (name, at))
     print(json.dumps({"total": (t1 - t0) / 1e6, "plan": (at["plan"] - t0) / 1e6,
                       "stop": (at["exited"] - at["plan"]) / 1e6, "start": (at["started"] - at["exited"]) / 1e6,
                       "berthd_cpu": (c1 - c0) / 1e6}))
 
-def mem(pid):
-    r = {}
-    with open("/proc/%s/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                r["rss"] = int(line.split()[1])
-    priv = 0
-    with open("/proc/%s/smaps_rollup" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k == "Pss":
-                r["pss"] = int(v.split()[0])
-            elif k in ("Private_Clean", "Private_Dirty"):
-                priv += int(v.split()[0])
-    r["uss"] = priv
+def mem_fds(pid):
+    """mem(pid), and its open fds."""
+    r = mem(pid)
     r["fds"] = len(os.listdir("/proc/%s/fd" % pid))
     return r
 
@@ -97,7 +81,7 @@ def per_container(dpid):
             m = [l.split()[1] for l in f if l.startswith("PPid:")][0]
         mons.append(mem(m)["uss"])
         inits.append(mem(p)["uss"])
-    print(json.dumps({"berthd": mem(dpid), "monitor_uss_median": statistics.median(mons),
+    print(json.dumps({"berthd": mem_fds(dpid), "monitor_uss_median": statistics.median(mons),
                       "init_uss_median": statistics.median(inits), "n": len(mons)}))
 
 fn = globals()[sys.argv[1]]
