@@ -12,7 +12,8 @@
 #     address;
 #  4. export | import into a second berthd (its own state, config, socket)
 #     reproduces the layer byte for byte (sha256 of the upper trees), .zst
-#     compressed too, with the snapshots;
+#     compressed too, with the snapshots; -o a fifo or a device writes into
+#     it, never renames over it;
 #  5. a tampered, a truncated archive, an existing name, a missing template:
 #     refused, nothing left behind;
 #  6. every bad input (no such container, bad tag, existing tag, no such
