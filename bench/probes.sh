@@ -69,12 +69,14 @@ def helpers(dpid):
     return r
 
 def window(dpid, secs, interval, sample):
-    """SECS seconds: berthd's CPU, its reaped children's, the spawner's;
+    """SECS seconds: berthd's CPU, its and the spawner's reaped children's
+    (the probes' processes), the spawner's own;
     `berthctl ls --json` every 2 s (wall ms); then the probes of SAMPLE
     containers (interval realised, durations, failures)."""
     sp = helpers(dpid)
     c0, k0 = stat(dpid)
     s0 = sum(stat(p)[0] for p in sp)
+    j0 = sum(stat(p)[1] for p in sp)  # the probes' processes: the spawner's children since 3114693
     t0 = time.monotonic()
     ls = []
     while time.monotonic() - t0 < secs:
@@ -85,6 +87,7 @@ def window(dpid, secs, interval, sample):
     el = time.monotonic() - t0
     c1, k1 = stat(dpid)
     s1 = sum(stat(p)[0] for p in sp)
+    j1 = sum(stat(p)[1] for p in sp)
     gaps, durs, bad, probes = [], [], 0, 0
     for name in sample.split(","):
         pr = json.loads(ctl("inspect", name))["health_probes"]
@@ -94,7 +97,7 @@ def window(dpid, secs, interval, sample):
         durs += [p["duration_usec"] / 1000 for p in pr]
         bad += sum(1 for p in pr if not p["ok"])
     rate = 1 / statistics.mean(gaps) if gaps else 0
-    print(json.dumps({"seconds": el, "berthd_cpu_ms": c1 - c0, "children_cpu_ms": k1 - k0,
+    print(json.dumps({"seconds": el, "berthd_cpu_ms": c1 - c0, "children_cpu_ms": k1 - k0 + j1 - j0,
                       "spawner_cpu_ms": s1 - s0, "ls_ms": ls, "interval_s_mean": statistics.mean(gaps) if gaps else None,
                       "probe_ms_median": statistics.median(durs) if durs else None,
                       "probe_ms_max": max(durs) if durs else None, "sampled_probes": probes, "sampled_failed": bad}))
