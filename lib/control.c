@@ -541,6 +541,13 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 int control_call(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
                  control_reply_cb cb, void *userdata, char **error, json_object **error_params)
 {
+        return control_call_text(path, method, params, more, timeout_usec, NULL, cb, userdata, error, error_params);
+}
+
+int control_call_text(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
+                      control_text_cb text_cb, control_reply_cb cb, void *userdata, char **error,
+                      json_object **error_params)
+{
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
@@ -588,36 +595,50 @@ int control_call(const char *path, const char *method, json_object *params, bool
          * answered at once, and only a stream that has begun may wait. */
         if (more)
                 deadline = 0;
+        /* The replies land in one buffer that grows by doubling: a large
+         * reply (ls of 1,000 containers) is received in place, and each
+         * byte is searched for the NUL once. */
         char *buf = NULL;
-        size_t len = 0;
+        size_t len = 0, cap = 0, scanned = 0;
         int r = 0;
         for (;;) {
-                char chunk[16384];
                 r = wait_fd(fd, POLLIN, deadline);
                 if (r < 0)
                         break;
-                ssize_t k = recv(fd, chunk, sizeof chunk, 0);
+                if (cap - len < 16384) {
+                        size_t ncap = cap ? 2 * cap : 65536;
+                        char *nb = realloc(buf, ncap);
+                        if (!nb) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        buf = nb;
+                        cap = ncap;
+                }
+                ssize_t k = recv(fd, buf + len, cap - len, 0);
                 if (k < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
                 if (k <= 0) {
                         r = k < 0 ? -errno : -ECONNRESET;
                         break;
                 }
-                char *nb = realloc(buf, len + (size_t) k);
-                if (!nb) {
-                        r = -ENOMEM;
-                        break;
-                }
-                buf = nb;
-                memcpy(buf + len, chunk, (size_t) k);
                 len += (size_t) k;
                 bool done = false;
                 char *nul;
-                while (!done && (nul = memchr(buf, 0, len))) {
-                        json_object *reply = json_tokener_parse(buf);
+                while (!done && (nul = memchr(buf + scanned, 0, len - scanned))) {
                         size_t used = (size_t) (nul - buf) + 1;
+                        /* The text first, to a reader that may take it as it is. */
+                        int q = text_cb ? text_cb(buf, used - 1, userdata) : 0;
+                        if (q != 0) {
+                                if (q < 0)
+                                        r = q;
+                                done = true;
+                                break;
+                        }
+                        json_object *reply = json_tokener_parse(buf);
                         memmove(buf, buf + used, len - used);
                         len -= used;
+                        scanned = 0;
                         if (!reply) {
                                 r = -EBADMSG;
                                 done = true;
@@ -637,7 +658,7 @@ int control_call(const char *path, const char *method, json_object *params, bool
                                                  json_object_get_boolean(cont);
                                 if (continues)
                                         deadline = 0;
-                                int q = cb ? cb(p, userdata) : 0;
+                                q = cb ? cb(p, userdata) : 0;
                                 if (q < 0) {
                                         r = q;
                                         done = true;
@@ -648,6 +669,7 @@ int control_call(const char *path, const char *method, json_object *params, bool
                 }
                 if (done)
                         break;
+                scanned = len;
         }
         free(buf);
         return r;

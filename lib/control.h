@@ -97,3 +97,10 @@ void control_server_foreach(struct control_server *s, int tag, void (*fn)(struct
 typedef int (*control_reply_cb)(json_object *params, void *userdata);
 int control_call(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
                  control_reply_cb cb, void *userdata, char **error, json_object **error_params);
+/* The same, with each reply's text (its len bytes before the NUL) offered
+ * to text_cb first: > 0 took it as the last reply, < 0 an error that ends
+ * the call, 0 leaves it to json-c and cb as above. */
+typedef int (*control_text_cb)(const char *msg, size_t len, void *userdata);
+int control_call_text(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
+                      control_text_cb text_cb, control_reply_cb cb, void *userdata, char **error,
+                      json_object **error_params);
