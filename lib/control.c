@@ -151,31 +151,40 @@ static int flush(struct control_conn *c)
         return 0;
 }
 
-static int send_object(struct control_conn *c, json_object *o)
+/* Queues pieces of one message (the NUL follows them) and sends what the
+ * peer takes now. */
+static int send_text(struct control_conn *c, const char *const *piece, const size_t *len, size_t n_pieces)
 {
-        if (!c->open) {
-                json_object_put(o);
+        if (!c->open)
                 return -ENOTCONN;
-        }
-        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        size_t n = strlen(s) + 1;
+        size_t n = 1;
+        for (size_t i = 0; i < n_pieces; i++)
+                n += len[i];
         if (c->out_len + n > c->server->limits.output_max) { /* a peer that does not read */
-                json_object_put(o);
                 conn_close(c);
                 return -ENOBUFS;
         }
         char *nb = realloc(c->out, c->out_len + n);
-        if (!nb) {
-                json_object_put(o);
+        if (!nb)
                 return -ENOMEM;
-        }
         c->out = nb;
-        memcpy(c->out + c->out_len, s, n);
-        c->out_len += n;
-        json_object_put(o);
+        for (size_t i = 0; i < n_pieces; i++) {
+                memcpy(c->out + c->out_len, piece[i], len[i]);
+                c->out_len += len[i];
+        }
+        c->out[c->out_len++] = 0;
         int r = flush(c);
         if (r < 0)
                 conn_close(c);
+        return r;
+}
+
+static int send_object(struct control_conn *c, json_object *o)
+{
+        const char *s = c->open ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : "";
+        size_t n = strlen(s);
+        int r = send_text(c, &s, &n, 1);
+        json_object_put(o);
         return r;
 }
 
@@ -186,6 +195,13 @@ int control_reply(struct control_conn *c, json_object *params, bool continues)
         if (continues)
                 json_object_object_add(o, "continues", json_object_new_boolean(1));
         return send_object(c, o);
+}
+
+int control_reply_text(struct control_conn *c, const char *params, size_t len)
+{
+        const char *piece[3] = { "{\"parameters\":", params, "}" };
+        size_t lens[3] = { strlen(piece[0]), len, 1 };
+        return send_text(c, piece, lens, 3);
 }
 
 int control_reply_error(struct control_conn *c, const char *error, json_object *params)

@@ -58,6 +58,9 @@ size_t control_server_connections(struct control_server *s);
 /* Sends a reply; takes ownership of params (may be NULL). continues: more
  * replies follow (a streaming call). */
 int control_reply(struct control_conn *c, json_object *params, bool continues);
+/* The last reply, its parameters given as JSON text (an object), sent as
+ * they are. */
+int control_reply_text(struct control_conn *c, const char *params, size_t len);
 int control_reply_error(struct control_conn *c, const char *error, json_object *params);
 
 /* The parsing half of the server, pure (no I/O, no logging), also the
