@@ -14,7 +14,8 @@
 # BENCH_LS_HOLD=SECONDS (for profiles): after the rounds, keep the first
 # build's berthd and the N running until DIR/hold is removed or SECONDS
 # pass (DIR and BERTH_SOCKET are printed).
-# Summary: bench/results/ls-DATETIME.json (BENCH_RESULTS: elsewhere).
+# Summary: bench/results/ls-DATETIME.json (BENCH_RESULTS: elsewhere); a
+# build's commit is BUILD/.commit (for a copy), else git's HEAD of BUILD/..
 # Everything lives below one mktemp -d; the EXIT trap stops berthd, kills
 # what is left (processes whose argv holds that directory, inits by their
 # cgroups), removes the cgroups, the mounts and the directory.
@@ -201,7 +202,7 @@ mkdir -p "$RESULTS"
 out=$RESULTS/ls-$(date -u +%FT%H%M%S).json
 builds=$(for k in "${!BUILDS[@]}"; do
   jq -s --arg build "${BUILDS[$k]}" \
-    --arg commit "$(git -C "${BUILDS[$k]}/.." rev-parse --short HEAD 2>/dev/null || echo '?')" '
+    --arg commit "$(cat "${BUILDS[$k]}/.commit" 2>/dev/null || git -C "${BUILDS[$k]}/.." rev-parse --short HEAD 2>/dev/null || echo '?')" \
     def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     { build: $build, commit: $commit, forms: (group_by(.form) | map({ key: .[0].form, value: {
         wall_median_ms: (map(.wall_ms) | med), berthd_cpu_median_ms: (map(.cpu_ms) | med),

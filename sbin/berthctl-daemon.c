@@ -458,6 +458,8 @@ static int print_ls(json_object *p, void *userdata)
         if (!json_object_object_get_ex(p, "containers", &arr))
                 return 0;
         ls_header(a);
+        if (!json_object_is_type(arr, json_type_array)) /* json-c's array calls would abort */
+                return 0;
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
                 json_object *c = json_object_array_get_idx(arr, i);
                 struct ls_row row = {
