@@ -200,9 +200,9 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 mkdir -p "$RESULTS"
 out=$RESULTS/ls-$(date -u +%FT%H%M%S).json
+commit_of() { cat "$1/.commit" 2>/dev/null || git -C "$1/.." rev-parse --short HEAD 2>/dev/null || echo '?'; }
 builds=$(for k in "${!BUILDS[@]}"; do
-  jq -s --arg build "${BUILDS[$k]}" \
-    --arg commit "$(cat "${BUILDS[$k]}/.commit" 2>/dev/null || git -C "${BUILDS[$k]}/.." rev-parse --short HEAD 2>/dev/null || echo '?')" \
+  jq -s --arg build "${BUILDS[$k]}" --arg commit "$(commit_of "${BUILDS[$k]}")" '
     def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     { build: $build, commit: $commit, forms: (group_by(.form) | map({ key: .[0].form, value: {
         wall_median_ms: (map(.wall_ms) | med), berthd_cpu_median_ms: (map(.cpu_ms) | med),
