@@ -189,7 +189,7 @@ for k in "${!BUILDS[@]}"; do
 done
 for ((r = 0; r < ROUNDS; r++)); do
   order=("${!BUILDS[@]}")
-  ((r % 2 == 0)) || order=($(printf '%s\n' "${!BUILDS[@]}" | sort -rn))
+  ((r % 2 == 0)) || mapfile -t order < <(printf '%s\n' "${!BUILDS[@]}" | sort -rn)
   for k in "${order[@]}"; do
     use_build "$k"
     h visit "${BUILDS[$k]}/berthctl" "$DPID" "$REPS" "$W/runs.$k"

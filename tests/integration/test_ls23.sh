@@ -14,6 +14,7 @@
 #      failed with an error; ls both ways (uptime masked where it ticked),
 #      and each ls --json entry is the head of its inspect.
 # The EXIT trap (daemon_cleanup) stops the fake and berthd and removes all.
+# shellcheck disable=SC2016,SC2119,SC2317 # eval'd check strings; daemon_start takes no args here; helpers called indirectly
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -164,8 +165,8 @@ check "real berthd: $P-bad failed with an error" test -n "$(jget "$P-bad" error)
 
 # both ways, up to 3 tries (a running container's uptime may tick between them)
 real_same() {
-  local f=$1 try
-  for try in 1 2 3; do
+  local f=$1 _try
+  for _try in 1 2 3; do
     # shellcheck disable=SC2086
     ctl ls $f >"$D/a.out" 2>&1
     # shellcheck disable=SC2086
