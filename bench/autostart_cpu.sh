@@ -17,8 +17,7 @@ B=${1:?usage: autostart_cpu.sh BUILD N [none|perf|strace] [OUTDIR]}
 N=${2:?usage: autostart_cpu.sh BUILD N [none|perf|strace] [OUTDIR]}
 MODE=${3:-none}
 O=${4:-$PWD}
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
+. "$(dirname "$0")/lib.sh"
 [[ $N =~ ^[0-9]+$ ]] && ((N >= 1 && N <= 2000)) || { echo "N: 1..2000" >&2; exit 1; }
 [ -d /sys/fs/cgroup/cpuacct ] || { echo "needs the v1 cpuacct hierarchy at /sys/fs/cgroup/cpuacct" >&2; exit 1; }
 mkdir -p "$O"
@@ -26,7 +25,8 @@ W=$(mktemp -d /tmp/berth-acpu.XXXXXX)
 D=$W/d
 P=bac$$
 CG=/sys/fs/cgroup/cpuacct/berth-acpu$$
-DPID= LPID=
+DPID=
+HPIDS=()
 mkdir -p "$D/conf" "$D/run" "$D/state" "$CG"
 export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$repo/templates} BERTH_SOCKET=$D/run/control.sock
 cleanup() {
@@ -36,7 +36,7 @@ cleanup() {
     kill -TERM "$DPID" 2>/dev/null
     for _ in $(seq 1200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
   fi
-  [ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+  for p in "${HPIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in $(grep -l "$W" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do kill -KILL "$p" 2>/dev/null; done
   for c in $(find /sys/fs/cgroup/*/ -maxdepth 4 -type d -name "$P-*" 2>/dev/null); do
     for p in $(cat "$c/cgroup.procs"); do kill -KILL "$p"; done
@@ -49,24 +49,12 @@ cleanup() {
   rm -rf --one-file-system "$W"
 }
 trap cleanup EXIT
-"$B/berthctl" template --state-dir "$D/state" build busybox >"$W/template.log" 2>&1 || { cat "$W/template.log" >&2; exit 1; }
+bench_template "$B/berthctl" "$D/state" || exit 1
 for ((i = 0; i < N; i++)); do
   printf 'container %s {\n    template = "busybox"\n    command = { "/bin/sleep", "1000" }\n    autostart = true\n    network { mode = "none" }\n}\n' \
     "$P-$i" >"$D/conf/$P-$i.conf"
 done
-python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(900)
-with open(sys.argv[2], "a") as f:
-    while True:
-        m = s.recv(65536)
-        f.write("%d %s\n" % (time.time_ns(), m.decode(errors="replace")))
-        f.flush()
-' "$D/notify.sock" "$D/notify.out" &
-LPID=$!
-for _ in $(seq 100); do [ -S "$D/notify.sock" ] && break; sleep 0.05; done
+bench_notify_listen "$D/notify.sock" "$D/notify.out" 900
 echo $$ >"$CG/cgroup.procs"
 u0=$(cat "$CG/cpuacct.usage")
 t0=$(date +%s%N)

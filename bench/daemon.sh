@@ -22,17 +22,11 @@ N_AUTO=${BENCH_DAEMON_AUTOSTART:-100}   # autostart against lxc-start
 N_LXC=${BENCH_DAEMON_LXC:-$N_AUTO}      # lxc containers started one after another
 N_CONMON=${BENCH_DAEMON_CONMON:-5}
 ROUNDS=${BENCH_DAEMON_ROUNDS:-3}        # autostart rounds, berthd and lxc alternating
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
+. "$(dirname "$0")/lib.sh"
 RESULTS=${BENCH_RESULTS:-$here/results}
-BERTHD=$BUILD/berthd
-CTL=$BUILD/berthctl
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
-
-[ "$(id -u)" = 0 ] || die "must run as root"
-for f in "$BERTHD" "$CTL" "$BUILD/berth-monitor" "$BUILD/berth-init"; do [ -x "$f" ] || die "no $f (run make all)"; done
+bench_need_root
+bench_need_build
 for v in "$N_DEFS" "$N_DEFS_RUN" "$PLAN_RUNS" "$RELOAD_RUNS" "$N_RSS" "$N_AUTO" "$N_LXC" "$N_CONMON" "$ROUNDS"; do
   [[ $v =~ ^[0-9]+$ ]] || die "the BENCH_DAEMON_* settings must be numbers"
 done
@@ -65,32 +59,12 @@ HPIDS=()
 # ---- helpers ------------------------------------------------------------------------
 
 cat >"$W/h.py" <<'EOF'
-import json, os, socket, statistics, subprocess, sys, time
-
-def listen(path, out):
-    """sd_notify receiver: one "NS LINE" per line received; ends after 15 min."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
-    s.settimeout(900)
-    with open(out, "a") as f:
-        while True:
-            try:
-                m = s.recv(65536)
-            except socket.timeout:
-                return
-            t = time.time_ns()
-            for line in m.decode(errors="replace").split("\n"):
-                f.write("%d %s\n" % (t, line))
-            f.flush()
+import json, os, statistics, subprocess, sys, time
+from benchlib import cpu_ns, first_events, listen, mem, procs_with
 
 def ctl(*args):
     return subprocess.run([os.environ["CTL"], *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=60, check=True).stdout
-
-def cpu_ns(pid):
-    """CPU time the (single-threaded) process has run, from schedstat: ns."""
-    with open("/proc/%s/schedstat" % pid) as f:
-        return int(f.read().split()[0])
 
 def time_plan(runs, dpid):
     """berthctl plan RUNS times: wall ms each, and berthd's CPU ms each
@@ -132,35 +106,13 @@ def time_reload(runs, conf, name, dpid):
         t1 = time.time_ns()
         c1 = cpu_ns(dpid)
         ev = json.loads(ctl("inspect", name))["events"]
-        at = {}
-        for e in ev:
-            us = e["time_usec"] * 1000
-            if us >= t0 and e["event"] not in at:
-                at[e["event"]] = us
+        at = first_events(ev, t0)
         if not all(k in at for k in ("plan", "exited", "started")):
             sys.exit("reload %d: missing events of %s: %r" % (i, name, [e for e in ev if e["time_usec"] * 1000 >= t0]))
         out.append({"total": (t1 - t0) / 1e6, "plan": (at["plan"] - t0) / 1e6,
                     "stop": (at["exited"] - at["plan"]) / 1e6, "start": (at["started"] - at["exited"]) / 1e6,
                     "after": (t1 - at["started"]) / 1e6, "berthd_cpu": (c1 - c0) / 1e6})
     print(json.dumps(out))
-
-def mem(pid):
-    """VmRSS, and Pss and private (USS) from smaps_rollup, in kB."""
-    r = {}
-    with open("/proc/%s/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                r["rss"] = int(line.split()[1])
-    priv = 0
-    with open("/proc/%s/smaps_rollup" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k == "Pss":
-                r["pss"] = int(v.split()[0])
-            elif k in ("Private_Clean", "Private_Dirty"):
-                priv += int(v.split()[0])
-    r["uss"] = priv
-    return r
 
 def status(pid, key):
     with open("/proc/%s/status" % pid) as f:
@@ -218,45 +170,15 @@ def lxc_mem(lxcpath, *names):
 def pids_mem(label, *pidfiles):
     print(json.dumps(stats(label, [open(f).read().strip() for f in pidfiles])))
 
-def procs_with(pat):
-    me = os.getpid()
-    for p in os.listdir("/proc"):
-        if not p.isdigit() or int(p) == me:
-            continue
-        try:
-            c = open("/proc/%s/cmdline" % p, "rb").read()
-        except OSError:
-            continue
-        if pat.encode() in c:
-            print(p)
-
 fn = globals()[sys.argv[1]]
 fn(*[int(a) if a.isdigit() and fn not in (listen, comm, procs_with, pids_mem) else a for a in sys.argv[2:]])
 EOF
-h() { "$PY" "$W/h.py" "$@"; }
-
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-now_ns() { date +%s%N; }
-ms_since() { echo $((($(now_ns) - $1) / 1000)) | awk '{ printf "%.1f", $1 / 1000 }'; }
 
 # ---- cleanup ------------------------------------------------------------------------
 
-# berthd_stop: SIGTERM, then wait (at most 180 s; SIGKILL after). Sets stop_ms.
-stop_ms=
-berthd_stop() {
-  [ -n "$DPID" ] || return 0
-  local t0 i
-  t0=$(now_ns)
-  kill -TERM "$DPID" 2>/dev/null || true
-  for ((i = 0; i < 1800; i++)); do alive "$DPID" || break; sleep 0.1; done
-  if alive "$DPID"; then
-    say "berthd $DPID still running 180 s after SIGTERM: SIGKILL"
-    kill -KILL "$DPID" 2>/dev/null || true
-  fi
-  wait "$DPID" 2>/dev/null || true
-  stop_ms=$(ms_since "$t0")
-  DPID=
-}
+# berthd_stop (lib.sh): SIGTERM, then wait at most 180 s (SIGKILL after). Sets stop_ms.
+BENCH_STOP_S=180
+
 
 cleanup() {
   set +e
@@ -340,13 +262,8 @@ define() {
 # for READY=1. Sets ready_ms (exec of berthd to READY=1 received).
 ready_ms=
 berthd_start() {
-  rm -f "$D/notify.sock"
-  : >"$D/notify.out"
-  h listen "$D/notify.sock" "$D/notify.out" &
-  HPIDS+=($!)
+  bench_notify_listen "$D/notify.sock" "$D/notify.out" 900
   local i t0 tr
-  for ((i = 0; i < 100; i++)); do [ -S "$D/notify.sock" ] && break; sleep 0.05; done
-  [ -S "$D/notify.sock" ] || die "notify listener did not start"
   t0=$(now_ns)
   NOTIFY_SOCKET=$D/notify.sock "$BERTHD" -c "$D/conf" --state-dir "$D/state" --run-dir "$D/run" \
     --log-level notice >"$D/berthd.log" 2>&1 &

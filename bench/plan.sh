@@ -3,20 +3,10 @@
 # optimised build) and times plan_compute() on N definitions, one changed.
 #   bench/plan.sh [BUILD] [N] [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
+cd "$repo"
 BUILD=${1:-build}
 N=${2:-1000}
 RUNS=${3:-51}
-SAN=
-if [ "$BUILD" = build-asan ]; then
-        make -s SANITIZE=1 "$BUILD/libberth.a"
-        SAN="-fsanitize=address,undefined"   # correctness run only: times are not meaningful
-else
-        make -s BUILD="$BUILD" "$BUILD/libberth.a"
-fi
-PKGS="libconfuse libcap libseccomp libsystemd libnl-route-3.0 libnl-3.0 libnftables json-c"
-mkdir -p "$BUILD/bench"
-# shellcheck disable=SC2046
-cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $SAN -Ilib $(pkg-config --cflags $PKGS) \
-        bench/plan_bench.c -o "$BUILD/bench/plan_bench" "$BUILD/libberth.a" $(pkg-config --libs $PKGS)
+bench_cc "$BUILD" plan_bench
 "$BUILD/bench/plan_bench" "$N" "$RUNS"

@@ -23,55 +23,26 @@ N=${BENCH_PROBES_N:-1000}
 WINDOW=${BENCH_PROBES_WINDOW:-60}
 INTERVAL=${BENCH_PROBES_INTERVAL:-10}
 KINDS=${BENCH_PROBES_KINDS:-command tcp}
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
+. "$(dirname "$0")/lib.sh"
 RESULTS=${BENCH_RESULTS:-$here/results}
-BERTHD=$BUILD/berthd
-CTL=$BUILD/berthctl
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
-
-[ "$(id -u)" = 0 ] || die "must run as root"
-for f in "$BERTHD" "$CTL" "$BUILD/berth-monitor" "$BUILD/berth-init"; do [ -x "$f" ] || die "no $f (run make all)"; done
+bench_need_root
+bench_need_build
 [[ $N =~ ^[0-9]+$ && $WINDOW =~ ^[0-9]+$ && $INTERVAL =~ ^[0-9]+$ ]] ||
   die "BENCH_PROBES_N, BENCH_PROBES_WINDOW and BENCH_PROBES_INTERVAL must be numbers"
 ((N >= 1 && N <= 2000 && WINDOW >= 10 && WINDOW <= 600 && INTERVAL >= 1 && INTERVAL <= 60)) ||
   die "BENCH_PROBES_N: 1..2000, BENCH_PROBES_WINDOW: 10..600, BENCH_PROBES_INTERVAL: 1..60"
 for k in $KINDS; do [[ $k == command || $k == tcp ]] || die "BENCH_PROBES_KINDS: command and/or tcp, not '$k'"; done
-PY=$(command -v python3) || die "needs python3"
-command -v jq >/dev/null || die "needs jq"
+bench_need_py_jq
 
 P=bpr$$
-W=$(mktemp -d /tmp/berth-probes.XXXXXX)
-D=$W/d
-DPID=
-HPIDS=()
+bench_workdir probes
 
 cat >"$W/h.py" <<'EOF'
-import json, os, socket, statistics, subprocess, sys, time
+import json, os, statistics, sys, time
+from benchlib import ctl
 
 HZ = os.sysconf("SC_CLK_TCK")
-
-def listen(path, out):
-    """sd_notify receiver: one "NS LINE" per line received; ends after 30 min."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
-    s.settimeout(1800)
-    with open(out, "a") as f:
-        while True:
-            try:
-                m = s.recv(65536)
-            except socket.timeout:
-                return
-            t = time.time_ns()
-            for line in m.decode(errors="replace").split("\n"):
-                f.write("%d %s\n" % (t, line))
-            f.flush()
-
-def ctl(*args):
-    return subprocess.run([os.environ["CTL"], *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=120, check=True).stdout
 
 def stat(pid):
     """utime+stime of all threads, and cutime+cstime (reaped children), in ms."""
@@ -98,12 +69,14 @@ def helpers(dpid):
     return r
 
 def window(dpid, secs, interval, sample):
-    """SECS seconds: berthd's CPU, its reaped children's, the spawner's;
+    """SECS seconds: berthd's CPU, its and the spawner's reaped children's
+    (the probes' processes), the spawner's own;
     `berthctl ls --json` every 2 s (wall ms); then the probes of SAMPLE
     containers (interval realised, durations, failures)."""
     sp = helpers(dpid)
     c0, k0 = stat(dpid)
     s0 = sum(stat(p)[0] for p in sp)
+    j0 = sum(stat(p)[1] for p in sp)  # the probes' processes: the spawner's children since 3114693
     t0 = time.monotonic()
     ls = []
     while time.monotonic() - t0 < secs:
@@ -114,6 +87,7 @@ def window(dpid, secs, interval, sample):
     el = time.monotonic() - t0
     c1, k1 = stat(dpid)
     s1 = sum(stat(p)[0] for p in sp)
+    j1 = sum(stat(p)[1] for p in sp)
     gaps, durs, bad, probes = [], [], 0, 0
     for name in sample.split(","):
         pr = json.loads(ctl("inspect", name))["health_probes"]
@@ -123,88 +97,19 @@ def window(dpid, secs, interval, sample):
         durs += [p["duration_usec"] / 1000 for p in pr]
         bad += sum(1 for p in pr if not p["ok"])
     rate = 1 / statistics.mean(gaps) if gaps else 0
-    print(json.dumps({"seconds": el, "berthd_cpu_ms": c1 - c0, "children_cpu_ms": k1 - k0,
+    print(json.dumps({"seconds": el, "berthd_cpu_ms": c1 - c0, "children_cpu_ms": k1 - k0 + j1 - j0,
                       "spawner_cpu_ms": s1 - s0, "ls_ms": ls, "interval_s_mean": statistics.mean(gaps) if gaps else None,
                       "probe_ms_median": statistics.median(durs) if durs else None,
                       "probe_ms_max": max(durs) if durs else None, "sampled_probes": probes, "sampled_failed": bad}))
 
-def procs_with(pat):
-    me = os.getpid()
-    for p in os.listdir("/proc"):
-        if not p.isdigit() or int(p) == me:
-            continue
-        try:
-            c = open("/proc/%s/cmdline" % p, "rb").read()
-        except OSError:
-            continue
-        if pat.encode() in c:
-            print(p)
-
 fn = globals()[sys.argv[1]]
 fn(*[int(a) if a.isdigit() else a for a in sys.argv[2:]])
 EOF
-h() { "$PY" "$W/h.py" "$@"; }
+bench_traps
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-
-berthd_stop() {
-  [ -n "$DPID" ] || return 0
-  local i
-  kill -TERM "$DPID" 2>/dev/null || true
-  for ((i = 0; i < 3000; i++)); do alive "$DPID" || break; sleep 0.1; done
-  if alive "$DPID"; then
-    say "berthd $DPID still running 300 s after SIGTERM: SIGKILL"
-    kill -KILL "$DPID" 2>/dev/null || true
-  fi
-  wait "$DPID" 2>/dev/null || true
-  DPID=
-}
-
-# Our cgroups: "<hierarchy><our path>/berth/$P-*" in every hierarchy.
-our_cgroups() {
-  local hid ctrls path mp
-  while IFS=: read -r hid ctrls path; do
-    case $ctrls in name=*) continue ;; esac
-    if [ "$hid" = 0 ]; then
-      mp=$(findmnt -rn -t cgroup2 -o TARGET | head -n1)
-    else
-      mp=$(awk -v c="$ctrls" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
-    fi
-    [ -n "$mp" ] && [ -d "$mp${path%/}/berth" ] && find "$mp${path%/}/berth" -maxdepth 1 -mindepth 1 -type d -name "$P-*"
-  done </proc/self/cgroup
-  return 0
-}
-
-cleanup() {
-  set +e
-  trap - EXIT INT TERM
-  local p n c
-  for p in "${HPIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  berthd_stop
-  for n in 1 2; do
-    for p in $(h procs_with "$W/"); do kill -KILL "$p" 2>/dev/null; done
-    sleep 0.5
-  done
-  # A container's init carries no path of ours in its argv: found by its cgroup.
-  for c in $(our_cgroups); do
-    [ -f "$c/cgroup.procs" ] && for p in $(<"$c/cgroup.procs"); do kill -KILL "$p" 2>/dev/null; done
-  done
-  sleep 0.5
-  our_cgroups | xargs -r rmdir 2>/dev/null
-  findmnt -rn -o TARGET | grep "^$W/" | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf --one-file-system "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$repo/templates}
-export CTL
-mkdir -p "$D/conf" "$D/run" "$D/state"
-export BERTH_SOCKET=$D/run/control.sock
+bench_dirs
 say "building the busybox template"
-"$CTL" template --state-dir "$D/state" build busybox >"$W/template.log" 2>&1 ||
-  { cat "$W/template.log" >&2; die "berthctl template build busybox failed"; }
+bench_template "$CTL" "$D/state" || die "berthctl template build busybox failed"
 
 # write_confs KIND: every definition with that health check (on-failure
 # none: a failed probe only reports; the bench counts failures instead).
@@ -223,12 +128,7 @@ write_confs() {
 
 set -- $KINDS
 write_confs "$1"
-rm -f "$D/notify.sock"
-: >"$D/notify.out"
-h listen "$D/notify.sock" "$D/notify.out" &
-HPIDS+=($!)
-for ((i = 0; i < 100; i++)); do [ -S "$D/notify.sock" ] && break; sleep 0.05; done
-[ -S "$D/notify.sock" ] || die "notify listener did not start"
+bench_notify_listen "$D/notify.sock" "$D/notify.out" 1800
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 say "autostart of $N containers"
 NOTIFY_SOCKET=$D/notify.sock "$BERTHD" -c "$D/conf" --state-dir "$D/state" --run-dir "$D/run" \

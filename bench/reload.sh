@@ -11,18 +11,17 @@
 # Settings: BENCH_RELOAD_N (1000), BENCH_RELOAD_RUNS (21).
 # Summary: bench/results/reload-DATETIME.json (BENCH_RESULTS: elsewhere).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_RELOAD_N:-1000}
 RUNS=${BENCH_RELOAD_RUNS:-21}
 RESULTS=${BENCH_RESULTS:-$here/results}
 [ $# -ge 1 ] || { echo "usage: reload.sh BUILD [BUILD2]" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "bench: must run as root" >&2; exit 1; }
+bench_need_root
 [[ $N =~ ^[0-9]+$ && $RUNS =~ ^[0-9]+$ ]] && ((N >= 1 && N <= 5000 && RUNS >= 1 && RUNS <= 500)) ||
-  { echo "bench: BENCH_RELOAD_N 1..5000, BENCH_RELOAD_RUNS 1..500" >&2; exit 1; }
+  die "BENCH_RELOAD_N 1..5000, BENCH_RELOAD_RUNS 1..500"
 BUILDS=("$@")
 for b in "${BUILDS[@]}"; do
-  for f in berthd berthctl; do [ -x "$b/$f" ] || { echo "bench: no $b/$f" >&2; exit 1; }; done
+  for f in berthd berthctl; do [ -x "$b/$f" ] || die "no $b/$f"; done
 done
 W=$(mktemp -d /tmp/berth-reload.XXXXXX)
 PIDS=()
@@ -37,8 +36,6 @@ cleanup() {
 trap cleanup EXIT
 export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$repo/templates}
 P=brl$$
-cpu_ns() { awk '{ print $1 }' "/proc/$1/schedstat"; }
-now_ns() { date +%s%N; }
 for k in "${!BUILDS[@]}"; do
   D=$W/$k
   mkdir -p "$D/conf" "$D/run" "$D/state"
@@ -50,7 +47,7 @@ for k in "${!BUILDS[@]}"; do
     >"$D/berthd.log" 2>&1 &
   PIDS+=($!)
   for ((i = 0; i < 600; i++)); do [ -S "$D/run/control.sock" ] && break; sleep 0.1; done
-  [ -S "$D/run/control.sock" ] || { cat "$D/berthd.log" >&2; echo "bench: berthd $k did not start" >&2; exit 1; }
+  [ -S "$D/run/control.sock" ] || { cat "$D/berthd.log" >&2; die "berthd $k did not start"; }
   BERTH_SOCKET=$D/run/control.sock "${BUILDS[$k]}/berthctl" ls >/dev/null
 done
 sleep 3 # every file older than berthd's racy window: as on a host where one file was edited

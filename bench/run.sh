@@ -3,7 +3,8 @@
 #   bench/run.sh [BUILD [NAME...]]
 # BUILD holds berthctl (default: build). With no NAME it runs startup.sh
 # (berthctl run against its peers, see bench/README.md) and then every
-# other bench/*.sh, each as `NAME.sh BUILD`; NAME picks some by name.
+# other bench/*.sh (but lib.sh, their shared helpers), each as
+# `NAME.sh BUILD`; NAME picks some by name.
 # Exits non-zero if any failed; each prints its own numbers.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +18,7 @@ else
   names=(startup)
   for f in "$here"/*.sh; do
     n=$(basename "$f" .sh)
-    [ "$n" = run ] || [ "$n" = startup ] || names+=("$n")
+    [ "$n" = run ] || [ "$n" = startup ] || [ "$n" = lib ] || names+=("$n")
   done
 fi
 

@@ -13,54 +13,21 @@ set -euo pipefail
 BUILD=${1:?usage: scale.sh BUILD}
 N=${BENCH_SCALE_N:-1000}
 LS_RUNS=${BENCH_SCALE_LS:-10}
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
+. "$(dirname "$0")/lib.sh"
 RESULTS=${BENCH_RESULTS:-$here/results}
-BERTHD=$BUILD/berthd
-CTL=$BUILD/berthctl
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
-
-[ "$(id -u)" = 0 ] || die "must run as root"
-for f in "$BERTHD" "$CTL" "$BUILD/berth-monitor" "$BUILD/berth-init"; do [ -x "$f" ] || die "no $f (run make all)"; done
+bench_need_root
+bench_need_build
 [[ $N =~ ^[0-9]+$ && $LS_RUNS =~ ^[0-9]+$ ]] || die "BENCH_SCALE_N and BENCH_SCALE_LS must be numbers"
 ((N >= 1 && N <= 2000 && LS_RUNS >= 1 && LS_RUNS <= 100)) || die "BENCH_SCALE_N: 1..2000, BENCH_SCALE_LS: 1..100"
-PY=$(command -v python3) || die "needs python3"
-command -v jq >/dev/null || die "needs jq"
+bench_need_py_jq
 
 P=bsc$$
-W=$(mktemp -d /tmp/berth-scale.XXXXXX)
-D=$W/d
-DPID=
-HPIDS=()
+bench_workdir scale
 
 cat >"$W/h.py" <<'EOF'
-import json, os, socket, statistics, subprocess, sys, time
-
-def listen(path, out):
-    """sd_notify receiver: one "NS LINE" per line received; ends after 15 min."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    s.bind(path)
-    s.settimeout(900)
-    with open(out, "a") as f:
-        while True:
-            try:
-                m = s.recv(65536)
-            except socket.timeout:
-                return
-            t = time.time_ns()
-            for line in m.decode(errors="replace").split("\n"):
-                f.write("%d %s\n" % (t, line))
-            f.flush()
-
-def ctl(*args):
-    return subprocess.run([os.environ["CTL"], *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=120, check=True).stdout
-
-def cpu_ns(pid):
-    with open("/proc/%s/schedstat" % pid) as f:
-        return int(f.read().split()[0])
+import json, os, statistics, sys, time
+from benchlib import cpu_ns, ctl, first_events, mem
 
 def time_ls(runs, dpid, expect):
     """berthctl ls --json RUNS times: wall ms and berthd's CPU ms each;
@@ -90,32 +57,16 @@ def time_reload(conf, name, dpid):
     ctl("reload")
     t1 = time.time_ns()
     c1 = cpu_ns(dpid)
-    at = {}
-    for e in json.loads(ctl("inspect", name))["events"]:
-        us = e["time_usec"] * 1000
-        if us >= t0 and e["event"] not in at:
-            at[e["event"]] = us
+    at = first_events(json.loads(ctl("inspect", name))["events"], t0)
     if not all(k in at for k in ("plan", "exited", "started")):
         sys.exit("reload: missing events of %s: %r" % (name, at))
     print(json.dumps({"total": (t1 - t0) / 1e6, "plan": (at["plan"] - t0) / 1e6,
                       "stop": (at["exited"] - at["plan"]) / 1e6, "start": (at["started"] - at["exited"]) / 1e6,
                       "berthd_cpu": (c1 - c0) / 1e6}))
 
-def mem(pid):
-    r = {}
-    with open("/proc/%s/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                r["rss"] = int(line.split()[1])
-    priv = 0
-    with open("/proc/%s/smaps_rollup" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k == "Pss":
-                r["pss"] = int(v.split()[0])
-            elif k in ("Private_Clean", "Private_Dirty"):
-                priv += int(v.split()[0])
-    r["uss"] = priv
+def mem_fds(pid):
+    """mem(pid), and its open fds."""
+    r = mem(pid)
     r["fds"] = len(os.listdir("/proc/%s/fd" % pid))
     return r
 
@@ -130,91 +81,17 @@ def per_container(dpid):
             m = [l.split()[1] for l in f if l.startswith("PPid:")][0]
         mons.append(mem(m)["uss"])
         inits.append(mem(p)["uss"])
-    print(json.dumps({"berthd": mem(dpid), "monitor_uss_median": statistics.median(mons),
+    print(json.dumps({"berthd": mem_fds(dpid), "monitor_uss_median": statistics.median(mons),
                       "init_uss_median": statistics.median(inits), "n": len(mons)}))
-
-def procs_with(pat):
-    me = os.getpid()
-    for p in os.listdir("/proc"):
-        if not p.isdigit() or int(p) == me:
-            continue
-        try:
-            c = open("/proc/%s/cmdline" % p, "rb").read()
-        except OSError:
-            continue
-        if pat.encode() in c:
-            print(p)
 
 fn = globals()[sys.argv[1]]
 fn(*[int(a) if a.isdigit() and fn in (time_ls,) else a for a in sys.argv[2:]])
 EOF
-h() { "$PY" "$W/h.py" "$@"; }
+bench_traps
 
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-now_ns() { date +%s%N; }
-ms_since() { echo $((($(now_ns) - $1) / 1000)) | awk '{ printf "%.1f", $1 / 1000 }'; }
-
-stop_ms=
-berthd_stop() {
-  [ -n "$DPID" ] || return 0
-  local t0 i
-  t0=$(now_ns)
-  kill -TERM "$DPID" 2>/dev/null || true
-  for ((i = 0; i < 3000; i++)); do alive "$DPID" || break; sleep 0.1; done
-  if alive "$DPID"; then
-    say "berthd $DPID still running 300 s after SIGTERM: SIGKILL"
-    kill -KILL "$DPID" 2>/dev/null || true
-  fi
-  wait "$DPID" 2>/dev/null || true
-  stop_ms=$(ms_since "$t0")
-  DPID=
-}
-
-# Our cgroups: "<hierarchy><our path>/berth/$P-*" in every hierarchy.
-our_cgroups() {
-  local hid ctrls path mp
-  while IFS=: read -r hid ctrls path; do
-    case $ctrls in name=*) continue ;; esac
-    if [ "$hid" = 0 ]; then
-      mp=$(findmnt -rn -t cgroup2 -o TARGET | head -n1)
-    else
-      mp=$(awk -v c="$ctrls" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
-    fi
-    [ -n "$mp" ] && [ -d "$mp${path%/}/berth" ] && find "$mp${path%/}/berth" -maxdepth 1 -mindepth 1 -type d -name "$P-*"
-  done </proc/self/cgroup
-  return 0
-}
-
-cleanup() {
-  set +e
-  trap - EXIT INT TERM
-  local p n c
-  for p in "${HPIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  berthd_stop
-  for n in 1 2; do
-    for p in $(h procs_with "$W/"); do kill -KILL "$p" 2>/dev/null; done
-    sleep 0.5
-  done
-  # A container's init carries no path of ours in its argv: found by its cgroup.
-  for c in $(our_cgroups); do
-    [ -f "$c/cgroup.procs" ] && for p in $(<"$c/cgroup.procs"); do kill -KILL "$p" 2>/dev/null; done
-  done
-  sleep 0.5
-  our_cgroups | xargs -r rmdir 2>/dev/null
-  findmnt -rn -o TARGET | grep "^$W/" | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf --one-file-system "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$repo/templates}
-export CTL
-mkdir -p "$D/conf" "$D/run" "$D/state"
-export BERTH_SOCKET=$D/run/control.sock
+bench_dirs
 say "building the busybox template"
-"$CTL" template --state-dir "$D/state" build busybox >"$W/template.log" 2>&1 ||
-  { cat "$W/template.log" >&2; die "berthctl template build busybox failed"; }
+bench_template "$CTL" "$D/state" || die "berthctl template build busybox failed"
 for ((i = 0; i < N; i++)); do
   printf 'container %s {\n    template = "busybox"\n    command = { "/bin/sleep", "1000" }\n    autostart = true\n    network { mode = "none" }\n}\n' \
     "$P-$i" >"$D/conf/$P-$i.conf"
@@ -222,13 +99,8 @@ done
 
 ready_ms=
 berthd_start() {
-  rm -f "$D/notify.sock"
-  : >"$D/notify.out"
-  h listen "$D/notify.sock" "$D/notify.out" &
-  HPIDS+=($!)
+  bench_notify_listen "$D/notify.sock" "$D/notify.out" 900
   local i t0 tr
-  for ((i = 0; i < 100; i++)); do [ -S "$D/notify.sock" ] && break; sleep 0.05; done
-  [ -S "$D/notify.sock" ] || die "notify listener did not start"
   t0=$(now_ns)
   NOTIFY_SOCKET=$D/notify.sock "$BERTHD" -c "$D/conf" --state-dir "$D/state" --run-dir "$D/run" \
     --log-level notice >>"$D/berthd.log" 2>&1 &

@@ -291,20 +291,19 @@ static bool env_has(char *const *env, const char *key)
         return false;
 }
 
-/* Messages of the spawner (struct spawn_msg's layout, types of their own):
- * on a session's socket, EXEC_MSG_CHILD names the intermediate (code, and
- * its pidfd) and EXEC_MSG_FAILED a set-up that failed before it (code:
- * an errno); on the reply socket of a socket request, EXEC_MSG_SOCKET
- * carries the socket (or code: an errno); on the spawner's own socket,
- * EXEC_MSG_ORPHAN hands back an intermediate nobody waits for any more. */
-enum { EXEC_MSG_CHILD = 100, EXEC_MSG_FAILED, EXEC_MSG_SOCKET, EXEC_MSG_ORPHAN };
+/* Messages of the spawner (struct spawn_msg's layout, types of their own),
+ * on the reply socket of one request: EXEC_MSG_EXITED, the probe's exit
+ * status (code: 0-255, 128 + a signal); EXEC_MSG_FAILED, a set-up that
+ * failed (code: an errno, text: why); SPAWN_MSG_ERROR as berth-init sent
+ * it (the command could not be executed); EXEC_MSG_SOCKET, the socket of
+ * a socket request (or code: an errno). */
+enum { EXEC_MSG_EXITED = 100, EXEC_MSG_FAILED, EXEC_MSG_SOCKET };
 
 struct exec_session {
         int sock;
         int epfd;
-        pid_t child; /* the intermediate; -1 until the spawner named it */
+        pid_t child; /* the intermediate */
         int child_pidfd;
-        pid_t spawner; /* > 0: the spawner sets up; only it may name the child */
         pid_t workload;
         int pty;
         bool eof, child_done, tty;
@@ -339,15 +338,6 @@ struct exec_session *exec_session_free(struct exec_session *s)
 {
         if (!s)
                 return NULL;
-        /* Through the spawner, the intermediate may have been named in a
-         * message not read yet: nothing more can arrive after SHUT_RD (the
-         * spawner's send then fails, and it hands the intermediate back on
-         * its own socket), and what did arrive is read here. */
-        if (s->spawner > 0 && s->sock >= 0 && !s->eof) {
-                (void) shutdown(s->sock, SHUT_RD);
-                for (int i = 0; i < 64 && session_recv(s) > 0; i++)
-                        ;
-        }
         /* Not taken: whatever runs goes. SIGKILL ends a stopped or
          * sleeping process, so the waits are short. */
         if (s->workload > 0) {
@@ -379,8 +369,8 @@ int exec_session_fd(const struct exec_session *s)
 /* One message; only the intermediate may name the workload or hand over
  * the pty: the workload's process holds the same socket until it exec's,
  * and the container could make it say anything (SCM_CREDENTIALS tell the
- * sender, and a container cannot forge a pid it cannot see). Only the
- * spawner may name the intermediate. 1: a message, 0: nothing now, -1: EOF. */
+ * sender, and a container cannot forge a pid it cannot see). 1: a
+ * message, 0: nothing now, -1: EOF. */
 static int session_recv(struct exec_session *s)
 {
         struct spawn_msg m;
@@ -417,23 +407,13 @@ static int session_recv(struct exec_session *s)
                 }
         }
         bool trusted = s->child > 0 && sender == s->child;
-        bool from_spawner = s->spawner > 0 && sender == s->spawner;
         if (k == (ssize_t) sizeof m) {
                 m.text[sizeof m.text - 1] = 0;
                 if (m.type == SPAWN_MSG_PID && trusted && s->workload <= 0 && m.code > 0)
                         s->workload = (pid_t) m.code;
                 else if (m.type == SPAWN_MSG_PTY && trusted && fd >= 0 && s->pty < 0 && s->tty)
                         s->pty = TAKE_FD(fd);
-                else if (m.type == EXEC_MSG_CHILD && from_spawner && s->child < 0 && m.code > 0 && fd >= 0) {
-                        s->child = (pid_t) m.code;
-                        s->child_pidfd = TAKE_FD(fd);
-                        struct epoll_event ev = { .events = EPOLLIN, .data.fd = s->child_pidfd };
-                        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->child_pidfd, &ev) < 0 && s->result >= 0)
-                                s->result = setup_failed(&s->err, -errno, "epoll");
-                } else if (m.type == EXEC_MSG_FAILED && from_spawner && s->result >= 0) {
-                        (void) error_set_msg(&s->err, m.code > 0 ? -m.code : -EIO, "%s", m.text);
-                        s->result = -s->err.code;
-                } else if (m.type == SPAWN_MSG_ERROR && s->result >= 0) {
+                else if (m.type == SPAWN_MSG_ERROR && s->result >= 0) {
                         (void) error_set_msg(&s->err, -EINVAL, "%s", m.text);
                         s->result = m.code == SPAWN_EXIT_NOTFOUND ? -ENOENT
                                     : m.code == SPAWN_EXIT_NOEXEC ? -EACCES
@@ -463,12 +443,6 @@ int exec_session_step(struct exec_session *s, struct error *e)
                         s->child_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
                         (void) epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->child_pidfd, NULL);
                 }
-        }
-        /* The spawner closed its end without naming an intermediate: none
-         * was made. */
-        if (s->eof && s->child < 0) {
-                s->child_done = true;
-                s->child_status = SPAWN_EXIT_SETUP;
         }
         /* EOF: the intermediate is gone and the workload exec'd or failed
          * (the socket is close-on-exec in it). */
@@ -656,17 +630,12 @@ static struct exec_session *session_new(const struct exec_target *t, bool tty, i
         return s;
 }
 
-static int session_start_spawner(const struct exec_target *t, char *const argv[], char *const envp[],
-                                 const struct exec_opts *o, struct exec_session **ret, struct error *e);
-
 int exec_session_start(const struct exec_target *t, char *const argv[], char *const envp[],
                        const struct exec_opts *o, struct exec_session **ret, struct error *e)
 {
         *ret = NULL;
         if (!argv || !argv[0] || !argv[0][0])
                 return setup_failed(e, -EINVAL, "no command");
-        if (t->spawner)
-                return session_start_spawner(t, argv, envp, o, ret, e);
 
         struct exec_child c = { .init_pidfd = -1, .init_exe_fd = -1, .go_fd = -1 };
         _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
@@ -756,23 +725,88 @@ fail:
         return r;
 }
 
+/* ---- the group of a process ------------------------------------------------------ */
+
+/* Pids in the container's cgroup whose process group or session is pgid
+ * (other than pgid itself): what a probe left that left its group. */
+static size_t group_members(pid_t init_pid, const char *name, struct cgroup_manager **cache, unsigned *cache_gen,
+                            pid_t pgid, pid_t *out, size_t max)
+{
+        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
+        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0, found = 0;
+        if (!name)
+                return 0;
+        /* A kept manager: the mount table is read again only when the
+         * container's cgroup base differs from the last one. */
+        int r = cache ? cgroup_manager_of_cached(init_pid, name, cache) : cgroup_open_manager_of(init_pid, name, &m);
+        if (r > 0 && cache_gen)
+                (*cache_gen)++; /* replaced: the owner's per-container checks are stale */
+        if (r < 0 || cgroup_open_existing(cache ? *cache : m, name, &cg) < 0 || cgroup_pids(cg, &pids, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n && found < max; i++) {
+                char path[64], buf[512];
+                snprintf(path, sizeof path, "/proc/%d/stat", (int) pids[i]);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t k = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+                if (k <= 0)
+                        continue;
+                buf[k] = 0;
+                const char *rp = strrchr(buf, ')');
+                int pg = 0, sid = 0;
+                char state;
+                int ppid;
+                if (rp && sscanf(rp + 1, " %c %d %d %d", &state, &ppid, &pg, &sid) == 4 && pids[i] != pgid &&
+                    (pg == (int) pgid || sid == (int) pgid))
+                        out[found++] = pids[i];
+        }
+        return found;
+}
+
+void exec_kill_group(pid_t pgid, int pidfd, pid_t init_pid, const char *name, struct cgroup_manager **cache,
+                     unsigned *cache_gen)
+{
+        if (pgid <= 0)
+                return;
+        (void) kill(-pgid, SIGKILL);
+        if (pidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        /* Members that left the group but not the session, or that the
+         * kill raced with a fork: found through the cgroup, bounded. */
+        for (int round = 0; round < 100; round++) {
+                pid_t left[256];
+                size_t n = group_members(init_pid, name, cache, cache_gen, pgid, left, ELEMENTSOF(left));
+                if (n == 0)
+                        break;
+                for (size_t i = 0; i < n; i++)
+                        (void) kill(left[i], SIGKILL);
+                struct timespec ts = { 0, 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
 /* ---- the spawner ---------------------------------------------------------------- */
 
-/* A small process berthd forks early (while it is small) that makes the
- * intermediates of health probes, so that berthd's event loop neither
- * forks (copying its page tables, at 1,000 containers ~25 MB) nor does the
- * host's set-up (pidfd, cgroup, confinement, rlimits) per probe. It clones
- * each intermediate with CLONE_PARENT: the intermediate, and through
- * berth-init's own CLONE_PARENT the workload, are berthd's children, as
- * when berthd forks them itself, and everything after the set-up (waitid,
- * pidfds, killing the group) is unchanged. One request at a time; nothing
- * it does waits on a container. */
+/* A small process berthd forks early (while it is small) that runs its
+ * health probes' commands to their end, so that berthd's event loop
+ * neither forks (copying its page tables, at 1,000 containers ~25 MB),
+ * nor does the host's set-up (pidfd, cgroup, confinement, rlimits), nor
+ * waits for, kills or reaps any process of a probe. The intermediate is
+ * its child, and so (berth-init's CLONE_PARENT) is the workload: it reaps
+ * every process it made, whatever becomes of the probe, and answers with
+ * one message: the exit status, or why the command did not run. The
+ * probe's output goes to berthd's pipe directly. berthd cancels a probe
+ * (timeout, a reload, its container's stop) by closing its end of the
+ * reply socket: the spawner kills what runs and reaps it. Set-ups are
+ * made one at a time; nothing it does waits on a container. */
 
 #define SPAWNER_REQ_MAX (128 * 1024)
 #define SPAWNER_MAGIC 0x62727370u /* "brsp" */
+#define SPAWNER_RUNS_MAX 1024
 
 enum { SPAWNER_EXEC = 1, SPAWNER_SOCKET };
-enum { SPAWNER_F_TTY = 1, SPAWNER_F_HOME = 2, SPAWNER_F_USER = 4 };
+enum { SPAWNER_F_HOME = 2, SPAWNER_F_USER = 4 };
 
 struct spawner_req {
         uint32_t magic;
@@ -792,11 +826,242 @@ struct exec_spawner {
         bool dead;
 };
 
+/* One command probe in the spawner, from its set-up to its last reaped
+ * process. */
+struct spawner_run {
+        bool used;
+        uint32_t gen; /* in its epoll data: an event of the slot's last run is not this one's */
+        bool cancelled; /* berthd closed its end: nothing is reported */
+        int reply;      /* berthd's socket of this probe */
+        int isock;      /* the intermediate's messages (the workload's until it exec'd) */
+        pid_t ipid;     /* the intermediate, our child */
+        int ipidfd;
+        bool idone;
+        int istatus;
+        pid_t wpid; /* the workload, our child through berth-init's CLONE_PARENT */
+        int wpidfd;
+        bool wdone;
+        int wstatus;
+        bool has_err;
+        struct spawn_msg err; /* SPAWN_MSG_ERROR: why the command did not run */
+        pid_t init_pid;
+        char name[256];
+};
+
+struct spawner {
+        int sock; /* to berthd */
+        int epfd;
+        int init_exe;
+        int own_netns;
+        const char *state_dir;
+        struct cgroup_manager *cache;
+        int sigfd; /* SIGCHLD */
+        uint32_t gen;
+        bool sweep; /* a child exited that may be nobody's run: reap it */
+        struct spawner_run runs[SPAWNER_RUNS_MAX];
+};
+
+/* epoll data: the run's generation, its index and which of its fds. */
+enum { EV_REPLY, EV_ISOCK, EV_IPIDFD, EV_WPIDFD };
+#define EV_MAIN UINT64_MAX
+#define EV_SIGCHLD (UINT64_MAX - 1)
+#define EV(r, i, kind) (((uint64_t) (r)->gen << 32) | ((uint64_t) (i) << 2) | (kind))
+#define EV_IDX(d) ((size_t) (((d) & 0xffffffffu) >> 2))
+#define EV_GEN(d) ((uint32_t) ((d) >> 32))
+
 static void spawner_reply(int sock, int type, int code, int fd, const char *text)
 {
         struct spawn_msg m = { .type = type, .code = code };
         snprintf(m.text, sizeof m.text, "%s", text ? text : "");
         (void) send_with_fd(sock, &m, sizeof m, fd);
+}
+
+static int sp_watch(struct spawner *sp, int fd, uint32_t events, uint64_t data)
+{
+        struct epoll_event ev = { .events = events, .data.u64 = data };
+        return epoll_ctl(sp->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void sp_unwatch(struct spawner *sp, int *fd)
+{
+        if (*fd < 0)
+                return;
+        (void) epoll_ctl(sp->epfd, EPOLL_CTL_DEL, *fd, NULL);
+        close(*fd);
+        *fd = -1;
+}
+
+static bool run_tracks(const struct spawner *sp, pid_t pid)
+{
+        for (size_t i = 0; i < SPAWNER_RUNS_MAX; i++) {
+                const struct spawner_run *r = &sp->runs[i];
+                if (r->used && ((r->ipid == pid && !r->idone) || (r->wpid == pid && !r->wdone)))
+                        return true;
+        }
+        return false;
+}
+
+/* A workload that its intermediate cloned but could not name (killed
+ * between the two, or its report failed) is our child too: reaped here,
+ * once no intermediate that might still name a zombie is alive. Our runs'
+ * own processes are reaped by their events (a status to report). */
+static void spawner_sweep(struct spawner *sp)
+{
+        for (size_t i = 0; i < SPAWNER_RUNS_MAX; i++)
+                if (sp->runs[i].used && !sp->runs[i].idone)
+                        return;
+        sp->sweep = false;
+        for (int i = 0; i < 256; i++) {
+                siginfo_t si = { 0 };
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid <= 0)
+                        return;
+                if (run_tracks(sp, si.si_pid)) {
+                        sp->sweep = true; /* its own event reaps it; look again later */
+                        return;
+                }
+                (void) waitpid(si.si_pid, NULL, WNOHANG);
+        }
+}
+
+static void run_free(struct spawner *sp, struct spawner_run *r)
+{
+        sp_unwatch(sp, &r->reply);
+        sp_unwatch(sp, &r->isock);
+        sp_unwatch(sp, &r->ipidfd);
+        sp_unwatch(sp, &r->wpidfd);
+        *r = (struct spawner_run){ .reply = -1, .isock = -1, .ipidfd = -1, .wpidfd = -1 };
+}
+
+static int exit_status(const siginfo_t *si)
+{
+        return si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+}
+
+/* Reads what the intermediate (or the workload before its exec) said.
+ * Only the intermediate may name the workload (SCM_CREDENTIALS). */
+static void run_read(struct spawner *sp, struct spawner_run *r)
+{
+        for (int i = 0; i < 16 && r->isock >= 0; i++) {
+                struct spawn_msg m;
+                union {
+                        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
+                        struct cmsghdr align;
+                } u;
+                struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                                     .msg_controllen = sizeof u.buf };
+                ssize_t k = recvmsg(r->isock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN)
+                        return;
+                if (k <= 0) {
+                        sp_unwatch(sp, &r->isock);
+                        return;
+                }
+                pid_t sender = -1;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                        if (c->cmsg_level != SOL_SOCKET)
+                                continue;
+                        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+                                struct ucred cr;
+                                memcpy(&cr, CMSG_DATA(c), sizeof cr);
+                                sender = cr.pid;
+                        } else if (c->cmsg_type == SCM_RIGHTS)
+                                for (size_t j = 0; j < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); j++) {
+                                        int f;
+                                        memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof f);
+                                        close(f);
+                                }
+                }
+                if (k != (ssize_t) sizeof m)
+                        continue;
+                m.text[sizeof m.text - 1] = 0;
+                if (m.type == SPAWN_MSG_PID && sender == r->ipid && r->wpid <= 0 && m.code > 0) {
+                        r->wpid = (pid_t) m.code;
+                        /* Not reaped before we wait: the pid is our child's. */
+                        r->wpidfd = (int) syscall(SYS_pidfd_open, r->wpid, 0);
+                        if (r->wpidfd < 0 || sp_watch(sp, r->wpidfd, EPOLLIN, EV(r, r - sp->runs, EV_WPIDFD)) < 0) {
+                                /* cannot watch it: it goes now, the sweep reaps it */
+                                (void) kill(r->wpid, SIGKILL);
+                                if (r->wpidfd >= 0)
+                                        close(r->wpidfd);
+                                r->wpidfd = -1;
+                                r->wdone = true;
+                                r->wstatus = SPAWN_EXIT_SETUP;
+                                sp->sweep = true;
+                        }
+                        if (r->cancelled)
+                                exec_kill_group(r->wpid, r->wpidfd, r->init_pid, r->name, &sp->cache, NULL);
+                } else if (m.type == SPAWN_MSG_ERROR && !r->has_err) {
+                        r->err = m;
+                        r->has_err = true;
+                }
+        }
+}
+
+/* Everything of the run was reaped: the answer, then the slot is free. */
+static void run_maybe_done(struct spawner *sp, struct spawner_run *r)
+{
+        if (!r->idone || (r->wpid > 0 && !r->wdone))
+                return;
+        run_read(sp, r); /* what the intermediate said before it exited */
+        if (!r->cancelled) {
+                if (r->has_err)
+                        spawner_reply(r->reply, SPAWN_MSG_ERROR, r->err.code, -1, r->err.text);
+                else if (r->wpid > 0)
+                        spawner_reply(r->reply, EXEC_MSG_EXITED, r->wstatus, -1, NULL);
+                else {
+                        char text[300];
+                        snprintf(text, sizeof text, "cannot enter container '%s' (exit status %d)", r->name,
+                                 r->istatus);
+                        spawner_reply(r->reply, EXEC_MSG_FAILED, EIO, -1, text);
+                }
+        }
+        run_free(sp, r);
+}
+
+static void run_cancel(struct spawner *sp, struct spawner_run *r)
+{
+        r->cancelled = true;
+        sp_unwatch(sp, &r->reply);
+        if (!r->idone && r->ipidfd >= 0)
+                (void) syscall(SYS_pidfd_send_signal, r->ipidfd, SIGKILL, NULL, 0);
+        if (r->wpid > 0 && !r->wdone)
+                exec_kill_group(r->wpid, r->wpidfd, r->init_pid, r->name, &sp->cache, NULL);
+}
+
+static void run_event(struct spawner *sp, struct spawner_run *r, int kind)
+{
+        siginfo_t si = { 0 };
+        switch (kind) {
+        case EV_REPLY:
+                run_cancel(sp, r);
+                break;
+        case EV_ISOCK:
+                run_read(sp, r);
+                break;
+        case EV_IPIDFD:
+                if (waitid(P_PIDFD, (id_t) r->ipidfd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid)
+                        return;
+                r->idone = true;
+                r->istatus = exit_status(&si);
+                sp_unwatch(sp, &r->ipidfd);
+                run_read(sp, r);
+                break;
+        case EV_WPIDFD:
+                if (waitid(P_PIDFD, (id_t) r->wpidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || !si.si_pid)
+                        return;
+                r->wstatus = exit_status(&si);
+                /* Whatever the probe started in the background goes with it;
+                 * the zombie leader still holds the group's id meanwhile. */
+                exec_kill_group(r->wpid, -1, r->init_pid, r->name, &sp->cache, NULL);
+                (void) waitid(P_PIDFD, (id_t) r->wpidfd, &si, WEXITED | WNOHANG);
+                r->wdone = true;
+                sp_unwatch(sp, &r->wpidfd);
+                break;
+        }
+        run_maybe_done(sp, r);
 }
 
 /* Strings: count NUL-terminated ones from *p within end. */
@@ -810,28 +1075,38 @@ static const char *next_str(const char **p, const char *end)
         return s;
 }
 
-static void spawner_exec(int main_sock, int init_exe, const char *state_dir, struct cgroup_manager **cache,
-                         const struct spawner_req *q, const char *strs, int reply, const int stdio[3])
+/* The set-up of one probe's command; *reply is taken (kept by the run, or
+ * answered and closed). */
+static void spawner_exec(struct spawner *sp, const struct spawner_req *q, const char *strs, int *reply,
+                         const int stdio[3])
 {
         const char *p = strs, *end = strs + q->len;
         const char *name = next_str(&p, end), *user = next_str(&p, end), *workdir = next_str(&p, end);
         _cleanup_free_ char **argv = calloc(q->n_argv + 1, sizeof(char *));
         _cleanup_free_ char **env = calloc(q->n_env + 1, sizeof(char *));
         struct error e = { 0 };
-        if (!name || !user || !workdir || !argv || !env || q->n_argv == 0)
-                return spawner_reply(reply, EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+        if (!name || !user || !workdir || !argv || !env || q->n_argv == 0 || strlen(name) >= sizeof sp->runs[0].name)
+                return spawner_reply(*reply, EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
         for (uint32_t i = 0; i < q->n_argv; i++)
                 if (!(argv[i] = (char *) next_str(&p, end)))
-                        return spawner_reply(reply, EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+                        return spawner_reply(*reply, EXEC_MSG_FAILED, EPROTO, -1,
+                                             "the probe spawner: a malformed request");
         for (uint32_t i = 0; i < q->n_env; i++)
                 if (!(env[i] = (char *) next_str(&p, end)))
-                        return spawner_reply(reply, EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+                        return spawner_reply(*reply, EXEC_MSG_FAILED, EPROTO, -1,
+                                             "the probe spawner: a malformed request");
+        struct spawner_run *r = NULL;
+        for (size_t i = 0; i < SPAWNER_RUNS_MAX && !r; i++)
+                if (!sp->runs[i].used)
+                        r = &sp->runs[i];
+        if (!r)
+                return spawner_reply(*reply, EXEC_MSG_FAILED, EAGAIN, -1,
+                                     "the probe spawner: too many probes running at once");
 
         struct exec_child c = {
                 .init_pidfd = -1,
                 .init_exe_fd = -1,
                 .go_fd = -1,
-                .tty = q->flags & SPAWNER_F_TTY,
                 .stdio = { stdio[0], stdio[1], stdio[2] },
                 .home_from_user = q->flags & SPAWNER_F_HOME,
                 .user = q->flags & SPAWNER_F_USER ? user : NULL,
@@ -841,74 +1116,77 @@ static void spawner_exec(int main_sock, int init_exe, const char *state_dir, str
         _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL; /* stays NULL: cached */
         _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
         _cleanup_strv_free_ char **join_argv = NULL;
-        int go[2] = { -1, -1 };
-        int r = host_prepare(name, q->init_pid, q->init_start, state_dir, cache, &c, &m, &cg, &e);
-        if (r < 0)
+        int go[2] = { -1, -1 }, isv[2] = { -1, -1 }, one = 1, pidfd = -1;
+        int rr = host_prepare(name, q->init_pid, q->init_start, sp->state_dir, &sp->cache, &c, &m, &cg, &e);
+        if (rr < 0)
                 goto fail;
-        if (!(join_argv = join_argv_new(c.tty, argv))) {
-                r = setup_failed(&e, -ENOMEM, "command");
+        if (!(join_argv = join_argv_new(false, argv))) {
+                rr = setup_failed(&e, -ENOMEM, "command");
                 goto fail;
         }
         c.join_argv = join_argv;
-        c.init_exe_fd = fcntl(init_exe, F_DUPFD_CLOEXEC, 3);
+        c.init_exe_fd = fcntl(sp->init_exe, F_DUPFD_CLOEXEC, 3);
         if (c.init_exe_fd < 0) {
-                r = setup_failed(&e, -errno, "cannot use the shared copy of berth-init");
+                rr = setup_failed(&e, -errno, "cannot use the shared copy of berth-init");
                 goto fail;
         }
         bool moved_itself = place_child(cg, &c);
-        if (pipe2(go, O_CLOEXEC) < 0) {
-                r = setup_failed(&e, -errno, "pipe");
+        if (pipe2(go, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, isv) < 0 ||
+            setsockopt(isv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+                rr = setup_failed(&e, -errno, "pipe");
                 goto fail;
         }
-        /* A child of berthd, not of ours (see above). */
-        int pidfd = -1;
-        pid_t child = (pid_t) syscall(SYS_clone, CLONE_PARENT | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, NULL);
+        pid_t child = (pid_t) syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, NULL);
         if (child < 0) {
-                r = setup_failed(&e, -errno, "clone");
+                rr = setup_failed(&e, -errno, "clone");
                 goto fail;
         }
         if (child == 0) {
                 close(go[1]);
+                close(isv[0]);
                 c.go_fd = go[0];
-                c.sock = reply;
+                c.sock = isv[1];
                 intermediate_main(&c);
         }
         close(go[0]);
-        go[0] = -1;
+        close(isv[1]);
         child_done_parent(&c);
-        r = moved_itself ? 0 : cgroup_attach(cg, child);
-        if (r < 0)
-                r = setup_failed(&e, r, "container '%s': cannot join its cgroup", name);
-        else if ((r = settings_copy_rlimits(q->init_pid, child, &e)) < 0)
+        *r = (struct spawner_run){ .used = true, .reply = *reply, .isock = isv[0], .ipid = child, .ipidfd = pidfd,
+                                   .wpid = -1, .wpidfd = -1, .init_pid = q->init_pid, .gen = ++sp->gen };
+        *reply = -1;
+        snprintf(r->name, sizeof r->name, "%s", name);
+        size_t idx = (size_t) (r - sp->runs);
+        rr = moved_itself ? 0 : cgroup_attach(cg, child);
+        if (rr < 0)
+                rr = setup_failed(&e, rr, "container '%s': cannot join its cgroup", name);
+        else if ((rr = settings_copy_rlimits(q->init_pid, child, &e)) < 0)
                 (void) error_wrap(&e, "container '%s'", name);
-        if (r < 0) {
+        else if ((rr = sp_watch(sp, r->reply, 0, EV(r, idx, EV_REPLY))) < 0 ||
+                 (rr = sp_watch(sp, r->isock, EPOLLIN, EV(r, idx, EV_ISOCK))) < 0 ||
+                 (rr = sp_watch(sp, r->ipidfd, EPOLLIN, EV(r, idx, EV_IPIDFD))) < 0)
+                rr = setup_failed(&e, rr, "epoll");
+        if (rr < 0) {
+                /* Not started: killed and reaped here (it waits for GO). */
                 (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                spawner_reply(reply, EXEC_MSG_FAILED, e.code, -1, e.msg);
-                spawner_reply(main_sock, EXEC_MSG_ORPHAN, child, pidfd, NULL);
-                close(pidfd);
+                (void) waitpid(child, NULL, 0);
+                spawner_reply(r->reply, EXEC_MSG_FAILED, e.code ? e.code : EIO, -1, e.msg);
                 close(go[1]);
+                run_free(sp, r);
                 return;
         }
-        /* berthd learns of its child before the child may do anything; if
-         * it gave up meanwhile (the send fails), the child goes and berthd
-         * reaps it from the spawner's own socket. */
-        struct spawn_msg cm = { .type = EXEC_MSG_CHILD, .code = child };
-        if (send_with_fd(reply, &cm, sizeof cm, pidfd) < 0) {
-                (void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                spawner_reply(main_sock, EXEC_MSG_ORPHAN, child, pidfd, NULL);
-        } else
-                (void) !write(go[1], "g", 1);
-        close(pidfd);
+        (void) !write(go[1], "g", 1);
         close(go[1]);
         return;
 
 fail:
         child_done_parent(&c);
-        if (go[0] >= 0)
-                close(go[0]);
-        if (go[1] >= 0)
-                close(go[1]);
-        spawner_reply(reply, EXEC_MSG_FAILED, e.code ? e.code : EIO, -1, e.msg);
+        for (int i = 0; i < 2; i++) {
+                if (go[i] >= 0)
+                        close(go[i]);
+                if (isv[i] >= 0)
+                        close(isv[i]);
+        }
+        spawner_reply(*reply, EXEC_MSG_FAILED, e.code ? e.code : EIO, -1, e.msg);
 }
 
 /* A TCP socket in the network namespace of the container's init: joined
@@ -929,57 +1207,97 @@ static void spawner_socket(int own_netns, const struct spawner_req *q, int reply
                 close(s);
 }
 
+/* One request from berthd. */
+static void spawner_request(struct spawner *sp, char *buf, size_t bufsize)
+{
+        int fds[4];
+        size_t n = 0;
+        char cbuf[CMSG_SPACE(sizeof(int) * 8)];
+        struct iovec iov = { .iov_base = buf, .iov_len = bufsize };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+        ssize_t k = recvmsg(sp->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (k <= 0)
+                _exit(k == 0 ? 0 : 1); /* berthd is gone (or closed us): PDEATHSIG kills what runs */
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+                                int f;
+                                memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+                                if (n < ELEMENTSOF(fds))
+                                        fds[n++] = f;
+                                else
+                                        close(f);
+                        }
+        struct spawner_req q;
+        bool ok = (size_t) k >= sizeof q;
+        if (ok)
+                memcpy(&q, buf, sizeof q);
+        ok = ok && q.magic == SPAWNER_MAGIC && q.len == (size_t) k - sizeof q && n >= 1;
+        int stdio[3] = { -1, -1, -1 };
+        size_t next = 1;
+        for (int i = 0; ok && i < 3; i++)
+                if (q.stdio_mask & (1u << i)) {
+                        if (next >= n)
+                                ok = false;
+                        else
+                                stdio[i] = fds[next++];
+                }
+        if (ok && q.type == SPAWNER_EXEC)
+                spawner_exec(sp, &q, buf + sizeof q, &fds[0], stdio);
+        else if (ok && q.type == SPAWNER_SOCKET)
+                spawner_socket(sp->own_netns, &q, fds[0]);
+        else if (n >= 1)
+                spawner_reply(fds[0], EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
+        for (size_t i = 0; i < n; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
+
 static _Noreturn void spawner_main(int sock, int init_exe, const char *state_dir)
 {
         static char buf[sizeof(struct spawner_req) + SPAWNER_REQ_MAX];
-        struct cgroup_manager *cache = NULL;
-        int own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (own_netns < 0)
+        static struct spawner sp;
+        sp = (struct spawner){ .sock = sock, .init_exe = init_exe, .state_dir = state_dir };
+        for (size_t i = 0; i < SPAWNER_RUNS_MAX; i++)
+                sp.runs[i] = (struct spawner_run){ .reply = -1, .isock = -1, .ipidfd = -1, .wpidfd = -1 };
+        sp.own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        sp.epfd = epoll_create1(EPOLL_CLOEXEC);
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        /* The intermediates set their own mask (empty) before they exec. */
+        if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0)
+                _exit(1);
+        sp.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (sp.own_netns < 0 || sp.epfd < 0 || sp.sigfd < 0 || sp_watch(&sp, sock, EPOLLIN, EV_MAIN) < 0 ||
+            sp_watch(&sp, sp.sigfd, EPOLLIN, EV_SIGCHLD) < 0)
                 _exit(1);
         for (;;) {
-                int fds[4];
-                size_t n = 0;
-                char cbuf[CMSG_SPACE(sizeof(int) * 8)];
-                struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                                     .msg_controllen = sizeof cbuf };
-                ssize_t k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        _exit(k == 0 ? 0 : 1); /* berthd is gone (or closed us) */
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-                                        int f;
-                                        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-                                        if (n < ELEMENTSOF(fds))
-                                                fds[n++] = f;
-                                        else
-                                                close(f);
-                                }
-                struct spawner_req q;
-                bool ok = (size_t) k >= sizeof q;
-                if (ok)
-                        memcpy(&q, buf, sizeof q);
-                ok = ok && q.magic == SPAWNER_MAGIC && q.len == (size_t) k - sizeof q && n >= 1;
-                int stdio[3] = { -1, -1, -1 };
-                size_t next = 1;
-                for (int i = 0; ok && i < 3; i++)
-                        if (q.stdio_mask & (1u << i)) {
-                                if (next >= n)
-                                        ok = false;
-                                else
-                                        stdio[i] = fds[next++];
+                struct epoll_event evs[32];
+                int n = epoll_wait(sp.epfd, evs, ELEMENTSOF(evs), sp.sweep ? 1000 : -1);
+                if (n < 0 && errno != EINTR)
+                        _exit(1);
+                for (int i = 0; i < n; i++) {
+                        uint64_t d = evs[i].data.u64;
+                        if (d == EV_MAIN) {
+                                spawner_request(&sp, buf, sizeof buf);
+                                continue;
                         }
-                if (ok && q.type == SPAWNER_EXEC)
-                        spawner_exec(sock, init_exe, state_dir, &cache, &q, buf + sizeof q, fds[0], stdio);
-                else if (ok && q.type == SPAWNER_SOCKET)
-                        spawner_socket(own_netns, &q, fds[0]);
-                else if (n >= 1)
-                        spawner_reply(fds[0], EXEC_MSG_FAILED, EPROTO, -1, "the probe spawner: a malformed request");
-                for (size_t i = 0; i < n; i++)
-                        close(fds[i]);
+                        if (d == EV_SIGCHLD) {
+                                struct signalfd_siginfo si;
+                                while (read(sp.sigfd, &si, sizeof si) == (ssize_t) sizeof si)
+                                        ;
+                                sp.sweep = true;
+                                continue;
+                        }
+                        size_t idx = EV_IDX(d);
+                        if (idx < SPAWNER_RUNS_MAX && sp.runs[idx].used && sp.runs[idx].gen == EV_GEN(d))
+                                run_event(&sp, &sp.runs[idx], (int) (d & 3));
+                }
+                if (sp.sweep)
+                        spawner_sweep(&sp);
         }
 }
 
@@ -1057,52 +1375,13 @@ bool exec_spawner_dead(const struct exec_spawner *sp)
         return sp->dead;
 }
 
-void exec_spawner_handle(struct exec_spawner *sp, void (*reap_later)(void *userdata, pid_t pid), void *userdata)
+void exec_spawner_handle(struct exec_spawner *sp)
 {
-        for (int i = 0; i < 64 && !sp->dead; i++) {
-                struct spawn_msg m;
-                int fd = -1;
-                ssize_t k;
-                struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
-                union {
-                        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
-                        struct cmsghdr align;
-                } u;
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-                k = recvmsg(sp->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                if (k < 0 && (errno == EAGAIN || errno == EINTR))
-                        return;
-                if (k <= 0) {
-                        sp->dead = true;
-                        return;
-                }
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                                size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                                for (size_t j = 0; j < n; j++) {
-                                        int f;
-                                        memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof f);
-                                        if (fd < 0)
-                                                fd = f;
-                                        else
-                                                close(f);
-                                }
-                        }
-                /* An intermediate the spawner killed because its session was
-                 * gone: our child, to be reaped. */
-                if (k == (ssize_t) sizeof m && m.type == EXEC_MSG_ORPHAN && fd >= 0 && m.code > 0) {
-                        (void) syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
-                        siginfo_t si = { 0 };
-                        if (!(waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid)) {
-                                if (reap_later)
-                                        reap_later(userdata, (pid_t) m.code);
-                                else
-                                        reap((pid_t) m.code);
-                        }
-                }
-                if (fd >= 0)
-                        close(fd);
-        }
+        /* It sends nothing on its own socket: readable means its end. */
+        char c;
+        ssize_t k = recv(sp->sock, &c, sizeof c, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+                sp->dead = true;
 }
 
 /* One request: the header, the strings, and the fds (the reply socket
@@ -1146,13 +1425,20 @@ static int strs_add(char **buf, size_t *len, const char *s)
         return 0;
 }
 
-static int session_start_spawner(const struct exec_target *t, char *const argv[], char *const envp[],
-                                 const struct exec_opts *o, struct exec_session **ret, struct error *e)
+/* Probe i's command in the spawner: the request, and the socket its
+ * answer comes on. */
+int exec_spawner_run(struct exec_spawner *sp, const struct exec_target *t, char *const argv[],
+                     const struct exec_opts *o, int *ret_fd, struct error *e)
 {
+        *ret_fd = -1;
+        if (!argv || !argv[0] || !argv[0][0])
+                return setup_failed(e, -EINVAL, "no command");
+        if (o->tty)
+                return setup_failed(e, -EINVAL, "the probe spawner makes no pty");
         struct exec_child c = { .init_pidfd = -1, .init_exe_fd = -1, .go_fd = -1 };
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_(image_info_freep) struct image_info *img = NULL;
-        int r = process_prepare(t, envp, o, &c, &env, &img, e);
+        int r = process_prepare(t, NULL, o, &c, &env, &img, e);
         if (r < 0)
                 return r;
         struct spawner_req q = {
@@ -1160,8 +1446,7 @@ static int session_start_spawner(const struct exec_target *t, char *const argv[]
                 .type = SPAWNER_EXEC,
                 .init_pid = t->init_pid,
                 .init_start = t->init_start,
-                .flags = (c.tty ? SPAWNER_F_TTY : 0) | (c.home_from_user ? SPAWNER_F_HOME : 0) |
-                         (c.user ? SPAWNER_F_USER : 0),
+                .flags = (c.home_from_user ? SPAWNER_F_HOME : 0) | (c.user ? SPAWNER_F_USER : 0),
         };
         _cleanup_free_ char *strs = NULL;
         size_t len = 0;
@@ -1179,25 +1464,48 @@ static int session_start_spawner(const struct exec_target *t, char *const argv[]
         q.len = (uint32_t) len;
 
         int sv[2];
-        struct exec_session *s = session_new(t, o->tty, sv, e);
-        if (!s)
-                return -e->code;
-        s->spawner = t->spawner->pid;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+                return setup_failed(e, -errno, "socketpair");
         int fds[4] = { sv[1] };
         size_t n = 1;
-        for (int i = 0; i < 3 && !o->tty; i++)
+        for (int i = 0; i < 3; i++)
                 if (o->stdio[i] >= 0) {
                         q.stdio_mask |= 1u << i;
                         fds[n++] = o->stdio[i];
                 }
-        r = spawner_send(t->spawner, &q, strs, fds, n);
+        r = spawner_send(sp, &q, strs, fds, n);
         close(sv[1]);
         if (r < 0) {
-                exec_session_free(s);
+                close(sv[0]);
                 return setup_failed(e, r, "the probe spawner does not take requests");
         }
-        *ret = s;
+        *ret_fd = sv[0];
         return 0;
+}
+
+int exec_spawner_run_result(int fd, int *ret_status, struct error *e)
+{
+        struct spawn_msg m;
+        ssize_t k = recv(fd, &m, sizeof m, MSG_DONTWAIT);
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (k != (ssize_t) sizeof m)
+                return setup_failed(e, k < 0 ? -errno : -EPROTO, "the probe spawner went away");
+        m.text[sizeof m.text - 1] = 0;
+        switch (m.type) {
+        case EXEC_MSG_EXITED:
+                *ret_status = m.code;
+                return 1;
+        case SPAWN_MSG_ERROR: /* berth-init's: the command, or the set-up inside */
+                (void) error_set_msg(e, -EINVAL, "%s", m.text);
+                e->code = m.code == SPAWN_EXIT_NOTFOUND ? ENOENT : m.code == SPAWN_EXIT_NOEXEC ? EACCES : EINVAL;
+                return -e->code;
+        case EXEC_MSG_FAILED:
+                (void) error_set_msg(e, m.code > 0 ? -m.code : -EIO, "%s", m.text);
+                return -e->code;
+        default:
+                return setup_failed(e, -EPROTO, "the probe spawner: an unknown answer");
+        }
 }
 
 int exec_spawner_socket_request(struct exec_spawner *sp, pid_t init_pid, uint64_t init_start, int *ret_fd)

@@ -27,9 +27,8 @@ struct exec_target {
          * this instead of waited for: berthd's event loop reaps it then. */
         void (*reap_later)(void *userdata, pid_t pid);
         void *reap_userdata;
-        /* Optional (berthd's probes): the set-up happens in this spawner
-         * (below), not in the caller, which then neither forks nor reads
-         * the container's cgroup and confinement. */
+        /* Optional (berthd's probes): health probes run in this spawner
+         * (exec_spawner_run, below), not in the caller. */
         struct exec_spawner *spawner;
 };
 
@@ -90,24 +89,42 @@ int exec_spawn(const struct exec_target *t, char *const argv[], char *const envp
 int exec_exit_code(int r);
 
 /* The spawner: a small long-lived child of the caller (berthd forks it
- * early, while it is small) that does the host's side of exec sessions
- * (verified pidfd, cgroup, confinement, rlimits) and clones each
- * intermediate with CLONE_PARENT, so that the caller's loop never forks
- * and the processes are still the caller's children; and makes sockets in
- * a container's network namespace (tcp/http probes) without a process.
- * One request at a time; nothing it does waits on a container.
- * init_exe_fd: the sealed berth-init copy it executes (it keeps a dup). */
+ * early, while it is small) that runs health probes' commands to their
+ * end: the host's side of the set-up (verified pidfd, cgroup,
+ * confinement, rlimits), the intermediate and the workload as its own
+ * children, their wait, the kill of what the probe left in its group, the
+ * reaping; the caller's loop neither forks, nor waits, nor reaps. It also
+ * makes sockets in a container's network namespace (tcp/http probes)
+ * without a process. Set-ups one at a time; nothing it does waits on a
+ * container. init_exe_fd: the berth-init copy it executes (it keeps a dup). */
 int exec_spawner_new(int init_exe_fd, const char *state_dir, struct exec_spawner **ret);
 /* Closes its socket (it exits), reaps it. NULL-safe, returns NULL. */
 struct exec_spawner *exec_spawner_free(struct exec_spawner *sp);
-/* Watch for EPOLLIN: intermediates handed back (their session was freed
- * before the spawner could name them), and the spawner's end. */
+/* Watch for EPOLLIN: the spawner's end. */
 int exec_spawner_fd(const struct exec_spawner *sp);
-/* Reaps (or hands to reap_later) what the spawner handed back; notices its
- * end. Non-blocking. */
-void exec_spawner_handle(struct exec_spawner *sp, void (*reap_later)(void *userdata, pid_t pid), void *userdata);
+/* Notices its end. Non-blocking. */
+void exec_spawner_handle(struct exec_spawner *sp);
 /* The spawner is gone (or refused a request): free it, make another. */
 bool exec_spawner_dead(const struct exec_spawner *sp);
+/* Runs argv in container t (as exec_spawn, environment: the container's
+ * plus o->env; no tty) to its end in the spawner; its stdio are o->stdio.
+ * *ret_fd (owned by the caller) becomes readable when the answer is in:
+ * then exec_spawner_run_result(). Closing *ret_fd before cancels the
+ * run: the spawner kills its processes and reaps them. 0, or -errno with
+ * e set. */
+int exec_spawner_run(struct exec_spawner *sp, const struct exec_target *t, char *const argv[],
+                     const struct exec_opts *o, int *ret_fd, struct error *e);
+/* 0: not yet; 1: the command ran, *ret_status its exit status (0-255,
+ * 128 + a signal); -errno with e set: it did not run (exec_spawn's codes:
+ * -ENOENT not found, -EACCES not executable, others the set-up). */
+int exec_spawner_run_result(int fd, int *ret_status, struct error *e);
+/* Kills process group pgid (and pidfd's process) and, bounded, the
+ * members of container NAME's cgroup (init_pid's base) that left the
+ * group but not the session. cache: a kept manager or NULL; *cache_gen
+ * is bumped when it was replaced (may be NULL). */
+struct cgroup_manager;
+void exec_kill_group(pid_t pgid, int pidfd, pid_t init_pid, const char *name, struct cgroup_manager **cache,
+                     unsigned *cache_gen);
 /* Asks for a TCP socket (SOCK_NONBLOCK | SOCK_CLOEXEC) made in the network
  * namespace of the init (pid, start verified). *ret_fd: readable once the
  * answer is in (owned by the caller); then exec_spawner_socket_take(). */

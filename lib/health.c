@@ -84,6 +84,7 @@ struct health_probe {
         usec_t started_mono;
 
         /* command */
+        int run_fd; /* through the spawner: its answer comes here; closed = cancelled */
         struct exec_session *session; /* until the command exec'd */
         void (*reap_later)(void *userdata, pid_t pid);
         void *reap_userdata;
@@ -327,14 +328,15 @@ static void start_command(struct health_probe *p, const struct health_target *t,
         (void) fcntl(out[1], F_SETFL, 0);
         struct exec_opts o = { .stdio = { in[0], out[1], out[1] } };
         struct error err = { 0 };
-        /* Never waits on the container: the set-up is watched like the rest. */
-        int r = exec_session_start(&t->exec, h->command, NULL, &o, &p->session, &err);
+        /* berthd's: run to its end by the spawner, one answer. */
+        int r = t->exec.spawner ? exec_spawner_run(t->exec.spawner, &t->exec, h->command, &o, &p->run_fd, &err)
+                                : exec_session_start(&t->exec, h->command, NULL, &o, &p->session, &err);
         close(in[0]);
         close(out[1]);
         p->out_fd = out[0];
         if (r < 0)
                 return command_failed(p, r, error_message(&err));
-        if ((r = watch(p, exec_session_fd(p->session), EPOLLIN, EPOLL_CTL_ADD)) < 0 ||
+        if ((r = watch(p, p->run_fd >= 0 ? p->run_fd : exec_session_fd(p->session), EPOLLIN, EPOLL_CTL_ADD)) < 0 ||
             (r = watch(p, p->out_fd, EPOLLIN, EPOLL_CTL_ADD)) < 0)
                 return finish(p, false, "epoll: %s", strerror(-r));
 }
@@ -345,7 +347,7 @@ int health_probe_start(const struct health_target *t, const struct spec_health *
         if (!p)
                 return -ENOMEM;
         p->pid = -1;
-        p->pidfd = p->out_fd = p->sock = p->sock_req = -1;
+        p->pidfd = p->out_fd = p->sock = p->sock_req = p->run_fd = -1;
         p->cgroup_cache = t->cgroup_cache;
         p->cgroup_cache_gen = t->cgroup_cache_gen;
         p->cg_name = strdup(t->exec.name);
@@ -398,62 +400,10 @@ static void read_output(struct health_probe *p)
         }
 }
 
-/* Pids in the container's cgroup whose process group is pgid. */
-static size_t group_members(const struct health_probe *p, pid_t pgid, pid_t *out, size_t max)
-{
-        _cleanup_(cgroup_manager_freep) struct cgroup_manager *m = NULL;
-        _cleanup_(cgroup_freep) struct cgroup *cg = NULL;
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t n = 0, found = 0;
-        if (!p->cg_name)
-                return 0;
-        /* berthd's probes keep the manager: the mount table is read again
-         * only when the container's cgroup base differs from the last one. */
-        int r = p->cgroup_cache ? cgroup_manager_of_cached(p->init_pid, p->cg_name, p->cgroup_cache)
-                                : cgroup_open_manager_of(p->init_pid, p->cg_name, &m);
-        if (r > 0 && p->cgroup_cache_gen)
-                (*p->cgroup_cache_gen)++; /* replaced: the owner's per-container checks are stale */
-        if (r < 0 || cgroup_open_existing(p->cgroup_cache ? *p->cgroup_cache : m, p->cg_name, &cg) < 0 ||
-            cgroup_pids(cg, &pids, &n) < 0)
-                return 0;
-        for (size_t i = 0; i < n && found < max; i++) {
-                char path[64], buf[512];
-                snprintf(path, sizeof path, "/proc/%d/stat", (int) pids[i]);
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-                ssize_t k = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-                if (k <= 0)
-                        continue;
-                buf[k] = 0;
-                const char *rp = strrchr(buf, ')');
-                int pg = 0, sid = 0;
-                char state;
-                int ppid;
-                if (rp && sscanf(rp + 1, " %c %d %d %d", &state, &ppid, &pg, &sid) == 4 &&
-                    pids[i] != pgid && (pg == (int) pgid || sid == (int) pgid))
-                        out[found++] = pids[i];
-        }
-        return found;
-}
-
 static void kill_group(struct health_probe *p)
 {
-        if (p->pid <= 0)
-                return;
-        (void) kill(-p->pid, SIGKILL);
-        if (p->pidfd >= 0)
-                (void) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-        /* Members that left the group but not the session, or that the
-         * kill raced with a fork: found through the cgroup, bounded. */
-        for (int round = 0; round < 100; round++) {
-                pid_t left[256];
-                size_t n = group_members(p, p->pid, left, ELEMENTSOF(left));
-                if (n == 0)
-                        break;
-                for (size_t i = 0; i < n; i++)
-                        (void) kill(left[i], SIGKILL);
-                struct timespec ts = { 0, 10 * 1000 * 1000 };
-                nanosleep(&ts, NULL);
-        }
+        if (p->pid > 0)
+                exec_kill_group(p->pid, p->pidfd, p->init_pid, p->cg_name, p->cgroup_cache, p->cgroup_cache_gen);
 }
 
 /* The killed leader: reaped within timeout_ms, or handed to reap_later
@@ -498,8 +448,32 @@ static void handle_session(struct health_probe *p)
                 return finish(p, false, "epoll: %s", strerror(-r));
 }
 
+/* The spawner's answer: the command ran (its exit status), or why not. */
+static void handle_run(struct health_probe *p)
+{
+        struct error err = { 0 };
+        int status = -1;
+        int r = exec_spawner_run_result(p->run_fd, &status, &err);
+        if (r == 0)
+                return;
+        (void) epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->run_fd, NULL);
+        close_fd(&p->run_fd);
+        if (r < 0)
+                return command_failed(p, r, error_message(&err));
+        p->res.exit_status = status;
+        read_output(p);
+        char text[HEALTH_RESULT_OUTPUT_MAX];
+        first_lines(text, sizeof text, p->out, p->out_len);
+        snprintf(p->res.output, sizeof p->res.output, "%s", text);
+        finish(p, status == 0, NULL);
+}
+
 static void handle_command(struct health_probe *p, int fd)
 {
+        if (p->run_fd >= 0 && fd == p->run_fd) {
+                handle_run(p);
+                return;
+        }
         if (p->session && fd == exec_session_fd(p->session)) {
                 handle_session(p);
                 return;
@@ -598,6 +572,7 @@ void health_probe_kill(struct health_probe *p)
         if (p->done)
                 return;
         if (p->kind == PROBE_COMMAND) {
+                close_fd(&p->run_fd); /* the spawner kills and reaps what runs */
                 p->session = exec_session_free(p->session); /* kills and reaps a set-up under way */
                 kill_group(p);
                 reap_leader(p, 100);
@@ -626,6 +601,7 @@ struct health_probe *health_probe_free(struct health_probe *p)
         else if (p->kind == PROBE_COMMAND && p->pid > 0 && p->pidfd >= 0 && !p->reaped)
                 reap_leader(p, 0); /* a leader killed but not yet reaped */
         exec_session_free(p->session);
+        close_fd(&p->run_fd);
         close_fd(&p->pidfd);
         close_fd(&p->out_fd);
         close_fd(&p->sock);

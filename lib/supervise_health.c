@@ -104,7 +104,7 @@ static int on_spawner_io(sd_event_source *s, int fd, uint32_t revents, void *use
         (void) fd;
         (void) revents;
         struct manager *m = userdata;
-        exec_spawner_handle(m->spawner, reap_later, m);
+        exec_spawner_handle(m->spawner);
         if (exec_spawner_dead(m->spawner))
                 m->spawner_src = sd_event_source_disable_unref(m->spawner_src);
         return 0;

@@ -716,9 +716,19 @@ int verb_export(struct ctl_args *a)
                      "berth's", name);
                 return 1;
         }
-        _cleanup_free_ char *partial = to_stdout ? NULL : strdup_printf("%s.partial", a->output);
+        /* An existing FILE that is not a regular file (a device, a fifo) is
+         * written in place: FILE.partial renamed over it would replace it. */
+        struct stat ost;
+        bool in_place = !to_stdout && stat(a->output, &ost) == 0 && !S_ISREG(ost.st_mode) && !S_ISDIR(ost.st_mode);
+        _cleanup_free_ char *partial = to_stdout || in_place ? NULL : strdup_printf("%s.partial", a->output);
         _cleanup_close_ int fd = -1;
-        if (!to_stdout) {
+        if (in_place) {
+                fd = open(a->output, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0) {
+                        fail("berthctl export: cannot open %s: %m", a->output);
+                        return 1;
+                }
+        } else if (!to_stdout) {
                 fd = partial ? open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
                 if (fd < 0) {
                         fail("berthctl export: cannot create %s: %m", partial ? partial : a->output);
@@ -733,7 +743,7 @@ int verb_export(struct ctl_args *a)
                         (void) unlink(partial);
                 return 1;
         }
-        if (r >= 0 && !to_stdout && (fsync(fd) < 0 || rename(partial, a->output) < 0))
+        if (r >= 0 && partial && (fsync(fd) < 0 || rename(partial, a->output) < 0))
                 r = error_set(&e, -errno, "cannot write %s", a->output);
         if (r < 0) {
                 if (partial)

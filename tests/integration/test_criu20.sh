@@ -16,8 +16,9 @@
 #  4. migrate (stop and copy) to a second private berthd reached over a pipe
 #     (--via): the layer, its snapshots and the definition move, the
 #     container runs there, the source keeps nothing; a target that fails
-#     leaves the source running with its definition; a definition file that
-#     holds more than the container is refused.
+#     leaves the source running with its definition (and, under the
+#     sanitizer build, berthctl leaks nothing when it fails on a header);
+#     a definition file that holds more than the container is refused.
 set -u
 . "$(dirname "$0")/lib.sh"
 criu_suite criu20
@@ -114,11 +115,12 @@ check "and counts" wait_until 10 grows "$P-k"
 # ---- 4. migrate to a second berthd, over a pipe --------------------------------------------------
 container "$P-m" "$(cmd "echo moved-\$\$ > /marker; $COUNTER")" 'autostart = true' 'network { mode = "none" }'
 container "$P-f" "$(cmd "$COUNTER")" 'autostart = true' 'network { mode = "none" }'
+container "$P-l" 'command = { "/bin/sleep", "1000" }' 'autostart = true' 'network { mode = "none" }'
 # one file, two containers: not migrated
 printf 'container %s {\n  template = "busybox"\n  %s\n  autostart = true\n  network { mode = "none" }\n}\ncontainer %s {\n  template = "busybox"\n  command = { "/bin/true" }\n  network { mode = "none" }\n}\n' \
   "$P-g" "$(cmd "$COUNTER")" "$P-x" > "$D/conf/$P-two.conf"
 ctl reload >/dev/null 2>&1
-three() { running "$P-m" && running "$P-f" && running "$P-g"; }
+three() { running "$P-m" && running "$P-f" && running "$P-g" && running "$P-l"; }
 check "berthd A runs the containers to migrate" wait_until 60 three
 ctl snapshot "$P-m" before-move >/dev/null 2>&1
 A=$D
@@ -146,6 +148,19 @@ check "a migration whose target fails is an error ($(oneline "$out"))" bash -c '
 check "the source runs it again" wait_until 30 running "$P-f"
 check "with its definition and data" bash -c "[ -f $A/conf/$P-f.conf ] && [ -d $SA/containers/$P-f/upper ]"
 check "nothing of it was left on B" bash -c "[ ! -e $B/conf/$P-f.conf ] && [ ! -e $SB/containers/$P-f ]"
+# A target that fails at once (--via false), the archive's first block
+# failing on a header: libarchive's state is then fatal, and a writer freed
+# without its close leaked its output block (LeakSanitizer, 32 + 10240
+# bytes). Forty empty files put that block's end on a header, whatever
+# their order. Under the sanitizer build, leaks end berthctl with 23.
+for ((i = 0; i < 40; i++)); do : >"$SA/containers/$P-l/upper/e$i"; done
+asan=
+ldd "$CTL" 2>/dev/null | grep -q libasan && asan=1
+out=$(BERTH_SOCKET=$A/run/control.sock ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1" LSAN_OPTIONS=exitcode=23 \
+  timeout 120 "$CTL" migrate "$P-l" --to nowhere --via false 2>&1); rc=$?
+check "a target that fails at once: exit 1 (not 23, a leak), 'was not moved', no LeakSanitizer report${asan:+ (sanitizer build)} (rc=$rc: $(oneline "$out"))" \
+  bash -c '[ "$1" = 1 ] && grep -q "was not moved" <<<"$2" && ! grep -q LeakSanitizer <<<"$2"' _ "$rc" "$out"
+check "and the source runs it again" wait_until 30 running "$P-l"
 out=$(BERTH_SOCKET=$A/run/control.sock timeout 60 "$CTL" migrate "$P-g" --to b.example --via "$VIA" 2>&1); rc=$?
 check "a definition file with two containers is refused ($(oneline "$out"))" bash -c '[ "$1" != 0 ] && grep -q "holds more than" <<<"$2"' _ "$rc" "$out"
 check "and that container runs on" running "$P-g"

@@ -471,6 +471,66 @@ t_spawner_stuck() {
   daemon_stop
 }
 
+# ---- 15. a probe cancelled while it runs leaves nothing ------------------------------------------
+
+# A command probe is cancelled on timeout and when its container stops. Its
+# processes (the intermediate, the workload, what it left in its group)
+# belong to the probe spawner, which kills and reaps them: no zombie is
+# left with berthd or the spawner (a zombie of the container's PID
+# namespace would hold its teardown, and so its stop, for ever), nothing
+# of the probe runs on in the container, and the container stops at once.
+# in_ns_count INIT_PID PATTERN: processes in INIT_PID's PID namespace whose
+# command line matches PATTERN
+in_ns_count() {
+  local ns p n=0
+  ns=$(readlink "/proc/$1/ns/pid" 2>/dev/null) || { echo 0; return; }
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$2" && n=$((n + 1))
+  done
+  echo "$n"
+}
+# probe_def BG SECONDS INTERVAL TIMEOUT: a probe that leaves "sleep BG" behind and takes SECONDS
+probe_def() {
+  container "$P-c" "$(cmd "$LOOP")" 'autostart = true' 'network { mode = "none" }' \
+    "health { command = { \"/bin/sh\", \"-c\", \"sleep $1 & sleep $2\" } interval = $3 timeout = $4 retries = 100 on-failure = \"none\" }"
+}
+# zombies_left: zombie children of berthd and of its probe spawner ($sp)
+zombies_left() { { zombies_of "$DPID"; [ -n "$sp" ] && zombies_of "$sp"; } | awk '{ s += $1 } END { print s + 0 }'; }
+t_probe_cancel() {
+  env_new cancel
+  probe_def 77 5 500ms 500ms
+  daemon_start
+  wait_until 30 state_is "$P-c" running
+  local init sp n77 n5 t0
+  init=$(pid_of "$P-c")
+  sp=$(spawner_of "$DPID")
+  check "cancel: a probe runs (its sleep 77 in the container)" wait_until 20 eval '[ "$(in_ns_count "$init" "sleep 77")" -ge 1 ]'
+  sleep 6
+  n77=$(in_ns_count "$init" "sleep 77") n5=$(in_ns_count "$init" "sleep 5")
+  check "cancel: probes that time out are killed with what they left (after 6 s: $n77 sleep 77, $n5 sleep 5; at most 1 each)" \
+    eval '[ "$n77" -le 1 ] && [ "$n5" -le 1 ]'
+  check "cancel: ... and reported as timed out" eval 'probes "$P-c" | head -n1 | grep -q "^0 .*timed out"'
+  # Cancelled at every point of the set-up: a timeout of 20 ms.
+  probe_def 66 1 20ms 20ms
+  ctl reload >/dev/null 2>&1
+  sleep 6
+  check "cancel: 6 s of probes cancelled after 20 ms: no zombie left with berthd or the spawner (now $(zombies_left))" \
+    wait_until 10 eval '[ "$(zombies_left)" = 0 ]'
+  check "cancel: ... nothing of them runs on (at most one probe's)" eval '[ "$(in_ns_count "$init" "sleep 66")" -le 1 ]'
+  probe_def 55 30 40s 40s
+  ctl reload >/dev/null 2>&1
+  wait_until 20 eval '[ "$(in_ns_count "$init" "sleep 30")" -ge 1 ]'
+  t0=$SECONDS
+  ctl stop "$P-c" >/dev/null 2>&1
+  check "cancel: the container stops during a probe within 15 s ($((SECONDS - t0)) s)" \
+    eval 'state_is "$P-c" stopped && [ $((SECONDS - t0)) -le 15 ]'
+  check "cancel: its PID namespace is gone (init $init)" wait_until 10 eval '! test -e /proc/$init'
+  check "cancel: no zombie left with berthd or the spawner, nothing of the probes runs" \
+    wait_until 10 eval '[ "$(zombies_left)" = 0 ] && ! pgrep -f "^sleep (30|55|66|77)$" >/dev/null'
+  daemon_stop
+}
+
 # ---- 10. soak ----------------------------------------------------------------------------------------
 
 # cpu_ticks PID: utime + stime
@@ -572,6 +632,7 @@ else
   t_adopt_health
   t_frozen
   t_spawner_stuck
+  t_probe_cancel
   t_soak
 fi
 

@@ -12,7 +12,8 @@
 #     address;
 #  4. export | import into a second berthd (its own state, config, socket)
 #     reproduces the layer byte for byte (sha256 of the upper trees), .zst
-#     compressed too, with the snapshots;
+#     compressed too, with the snapshots; -o a fifo or a device writes into
+#     it, never renames over it;
 #  5. a tampered, a truncated archive, an existing name, a missing template:
 #     refused, nothing left behind;
 #  6. every bad input (no such container, bad tag, existing tag, no such
@@ -179,6 +180,18 @@ out=$(ctlb import "$ROOT/r.tar.zst" --name "$P-z" 2>&1); rc=$?
 check "import FILE.zst --name NEW succeeds ($(oneline "$out"))" test $rc = 0
 check "the renamed import has the same layer" test "$(tree_sum "$SB/containers/$P-z/upper" 2>/dev/null)" = "$xsum"
 check "the renamed import's definition carries the new name" grep -q "^container $P-z {" "$B/conf/$P-z.conf"
+# -o naming a device or a fifo: written in place, never replaced by FILE.partial
+mkfifo "$ROOT/fifo"
+timeout 60 cat "$ROOT/fifo" >"$ROOT/fifo.tar" &
+cpid=$!
+out=$(ctl export "$P-r" -o "$ROOT/fifo" 2>&1); rc=$?
+wait "$cpid"
+check "export -o FIFO: written into the fifo, which stays one ($(oneline "$out"))" \
+  bash -c '[ "$1" = 0 ] && [ -p "$2/fifo" ] && [ ! -e "$2/fifo.partial" ] && tar tf "$2/fifo.tar" 2>/dev/null | grep -qx manifest.json' _ "$rc" "$ROOT"
+mknod -m 600 "$ROOT/full" c 1 7
+out=$(ctl export "$P-r" -o "$ROOT/full" 2>&1); rc=$?
+check "export -o onto a full device (a copy of /dev/full): exit 1, the device stays ($(oneline "$out"))" \
+  bash -c '[ "$1" = 1 ] && [ -c "$2/full" ] && [ ! -e "$2/full.partial" ]' _ "$rc" "$ROOT"
 
 # ---- 5. refused archives ------------------------------------------------------------------------
 ctl export "$P-r" -o "$ROOT/r.tar" >/dev/null 2>&1
