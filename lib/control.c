@@ -151,31 +151,40 @@ static int flush(struct control_conn *c)
         return 0;
 }
 
-static int send_object(struct control_conn *c, json_object *o)
+/* Queues pieces of one message (the NUL follows them) and sends what the
+ * peer takes now. */
+static int send_text(struct control_conn *c, const char *const *piece, const size_t *len, size_t n_pieces)
 {
-        if (!c->open) {
-                json_object_put(o);
+        if (!c->open)
                 return -ENOTCONN;
-        }
-        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-        size_t n = strlen(s) + 1;
+        size_t n = 1;
+        for (size_t i = 0; i < n_pieces; i++)
+                n += len[i];
         if (c->out_len + n > c->server->limits.output_max) { /* a peer that does not read */
-                json_object_put(o);
                 conn_close(c);
                 return -ENOBUFS;
         }
         char *nb = realloc(c->out, c->out_len + n);
-        if (!nb) {
-                json_object_put(o);
+        if (!nb)
                 return -ENOMEM;
-        }
         c->out = nb;
-        memcpy(c->out + c->out_len, s, n);
-        c->out_len += n;
-        json_object_put(o);
+        for (size_t i = 0; i < n_pieces; i++) {
+                memcpy(c->out + c->out_len, piece[i], len[i]);
+                c->out_len += len[i];
+        }
+        c->out[c->out_len++] = 0;
         int r = flush(c);
         if (r < 0)
                 conn_close(c);
+        return r;
+}
+
+static int send_object(struct control_conn *c, json_object *o)
+{
+        const char *s = c->open ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : "";
+        size_t n = strlen(s);
+        int r = send_text(c, &s, &n, 1);
+        json_object_put(o);
         return r;
 }
 
@@ -186,6 +195,13 @@ int control_reply(struct control_conn *c, json_object *params, bool continues)
         if (continues)
                 json_object_object_add(o, "continues", json_object_new_boolean(1));
         return send_object(c, o);
+}
+
+int control_reply_text(struct control_conn *c, const char *params, size_t len)
+{
+        const char *piece[3] = { "{\"parameters\":", params, "}" };
+        size_t lens[3] = { strlen(piece[0]), len, 1 };
+        return send_text(c, piece, lens, 3);
 }
 
 int control_reply_error(struct control_conn *c, const char *error, json_object *params)
@@ -541,6 +557,13 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 int control_call(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
                  control_reply_cb cb, void *userdata, char **error, json_object **error_params)
 {
+        return control_call_text(path, method, params, more, timeout_usec, NULL, cb, userdata, error, error_params);
+}
+
+int control_call_text(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
+                      control_text_cb text_cb, control_reply_cb cb, void *userdata, char **error,
+                      json_object **error_params)
+{
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
@@ -588,36 +611,50 @@ int control_call(const char *path, const char *method, json_object *params, bool
          * answered at once, and only a stream that has begun may wait. */
         if (more)
                 deadline = 0;
+        /* The replies land in one buffer that grows by doubling: a large
+         * reply (ls of 1,000 containers) is received in place, and each
+         * byte is searched for the NUL once. */
         char *buf = NULL;
-        size_t len = 0;
+        size_t len = 0, cap = 0, scanned = 0;
         int r = 0;
         for (;;) {
-                char chunk[16384];
                 r = wait_fd(fd, POLLIN, deadline);
                 if (r < 0)
                         break;
-                ssize_t k = recv(fd, chunk, sizeof chunk, 0);
+                if (cap - len < 16384) {
+                        size_t ncap = cap ? 2 * cap : 65536;
+                        char *nb = realloc(buf, ncap);
+                        if (!nb) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        buf = nb;
+                        cap = ncap;
+                }
+                ssize_t k = recv(fd, buf + len, cap - len, 0);
                 if (k < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
                 if (k <= 0) {
                         r = k < 0 ? -errno : -ECONNRESET;
                         break;
                 }
-                char *nb = realloc(buf, len + (size_t) k);
-                if (!nb) {
-                        r = -ENOMEM;
-                        break;
-                }
-                buf = nb;
-                memcpy(buf + len, chunk, (size_t) k);
                 len += (size_t) k;
                 bool done = false;
                 char *nul;
-                while (!done && (nul = memchr(buf, 0, len))) {
-                        json_object *reply = json_tokener_parse(buf);
+                while (!done && (nul = memchr(buf + scanned, 0, len - scanned))) {
                         size_t used = (size_t) (nul - buf) + 1;
+                        /* The text first, to a reader that may take it as it is. */
+                        int q = text_cb ? text_cb(buf, used - 1, userdata) : 0;
+                        if (q != 0) {
+                                if (q < 0)
+                                        r = q;
+                                done = true;
+                                break;
+                        }
+                        json_object *reply = json_tokener_parse(buf);
                         memmove(buf, buf + used, len - used);
                         len -= used;
+                        scanned = 0;
                         if (!reply) {
                                 r = -EBADMSG;
                                 done = true;
@@ -637,7 +674,7 @@ int control_call(const char *path, const char *method, json_object *params, bool
                                                  json_object_get_boolean(cont);
                                 if (continues)
                                         deadline = 0;
-                                int q = cb ? cb(p, userdata) : 0;
+                                q = cb ? cb(p, userdata) : 0;
                                 if (q < 0) {
                                         r = q;
                                         done = true;
@@ -648,6 +685,7 @@ int control_call(const char *path, const char *method, json_object *params, bool
                 }
                 if (done)
                         break;
+                scanned = len;
         }
         free(buf);
         return r;

@@ -58,6 +58,9 @@ size_t control_server_connections(struct control_server *s);
 /* Sends a reply; takes ownership of params (may be NULL). continues: more
  * replies follow (a streaming call). */
 int control_reply(struct control_conn *c, json_object *params, bool continues);
+/* The last reply, its parameters given as JSON text (an object), sent as
+ * they are. */
+int control_reply_text(struct control_conn *c, const char *params, size_t len);
 int control_reply_error(struct control_conn *c, const char *error, json_object *params);
 
 /* The parsing half of the server, pure (no I/O, no logging), also the
@@ -97,3 +100,10 @@ void control_server_foreach(struct control_server *s, int tag, void (*fn)(struct
 typedef int (*control_reply_cb)(json_object *params, void *userdata);
 int control_call(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
                  control_reply_cb cb, void *userdata, char **error, json_object **error_params);
+/* The same, with each reply's text (its len bytes before the NUL) offered
+ * to text_cb first: > 0 took it as the last reply, < 0 an error that ends
+ * the call, 0 leaves it to json-c and cb as above. */
+typedef int (*control_text_cb)(const char *msg, size_t len, void *userdata);
+int control_call_text(const char *path, const char *method, json_object *params, bool more, uint64_t timeout_usec,
+                      control_text_cb text_cb, control_reply_cb cb, void *userdata, char **error,
+                      json_object **error_params);

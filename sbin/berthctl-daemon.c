@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "berthctl.h"
+#include "jsontext.h"
 #include "config.h"
 #include "preflight.h"
 
@@ -166,14 +167,14 @@ int daemon_running_names(char ***ret)
 
 /* control_call() with the timeout; prints what went wrong at the socket
  * (not berthd's errors) and returns -errno, or the call's result. */
-int call_raw(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata, char **error,
-             json_object **error_params)
+static int call_raw_text(const char *method, json_object *params, bool more, control_text_cb text_cb,
+                         control_reply_cb cb, void *userdata, char **error, json_object **error_params)
 {
         const char *path = ctl_socket();
         uint64_t timeout;
         if (call_timeout(&timeout) < 0)
                 return -EINVAL;
-        int r = control_call(path, method, params, more, timeout, cb, userdata, error, error_params);
+        int r = control_call_text(path, method, params, more, timeout, text_cb, cb, userdata, error, error_params);
         char buf[64];
         if (r == -ETIMEDOUT)
                 fail("berthctl: berthd at %s did not answer within %s (see --timeout)", path,
@@ -183,12 +184,19 @@ int call_raw(const char *method, json_object *params, bool more, control_reply_c
         return r;
 }
 
-/* One call; replies to cb. Prints the daemon's error and returns 1. */
-int call(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata)
+int call_raw(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata, char **error,
+             json_object **error_params)
+{
+        return call_raw_text(method, params, more, NULL, cb, userdata, error, error_params);
+}
+
+/* call() with each reply's text offered to text_cb first (control_call_text). */
+static int call_text(const char *method, json_object *params, bool more, control_text_cb text_cb, control_reply_cb cb,
+                     void *userdata)
 {
         char *error = NULL;
         json_object *ep = NULL;
-        int r = call_raw(method, params, more, cb, userdata, &error, &ep);
+        int r = call_raw_text(method, params, more, text_cb, cb, userdata, &error, &ep);
         json_object_put(params);
         if (r == -EREMOTEIO) {
                 json_object *errs, *reason, *name;
@@ -212,6 +220,12 @@ int call(const char *method, json_object *params, bool more, control_reply_cb cb
         free(error);
         json_object_put(ep);
         return r < 0 ? 1 : 0;
+}
+
+/* One call; replies to cb. Prints the daemon's error and returns 1. */
+int call(const char *method, json_object *params, bool more, control_reply_cb cb, void *userdata)
+{
+        return call_text(method, params, more, NULL, cb, userdata);
 }
 
 /* A member as a string; "" when it is missing or null (global events have
@@ -389,57 +403,206 @@ static void fmt_uptime(uint64_t s, char *buf, size_t n)
                 snprintf(buf, n, "%llus", (unsigned long long) s);
 }
 
+/* One row of ls: the members it shows, from json-c's objects or from the
+ * reply's text (ls_text). Strings are "" when missing or null, numbers 0. */
+struct ls_row {
+        const char *name, *state, *waiting_for, *health, *address, *error;
+        int64_t pid, restarts, uptime;
+        bool orphaned; /* present and true */
+};
+
 /* Without --all, ls shows the declared containers only (and those still
  * stopping whose definition just went). */
-static bool ls_shown(const struct ctl_args *a, json_object *c)
+static bool ls_shown(const struct ctl_args *a, const struct ls_row *c)
 {
-        json_object *v;
-        if (a->all || !json_object_object_get_ex(c, "orphaned", &v) || !json_object_get_boolean(v))
-                return true;
-        return !streq(jstr(c, "state"), "orphaned");
+        return a->all || !c->orphaned || !streq(c->state, "orphaned");
+}
+
+static void ls_header(const struct ctl_args *a)
+{
+        if (!a->names)
+                printf("%-20s %-9s %-8s %-7s %-15s %-8s %s\n", "NAME", "STATE", "HEALTH", "PID", "ADDRESS", "RESTARTS",
+                       "UPTIME");
+}
+
+static void ls_print_row(const struct ctl_args *a, const struct ls_row *c)
+{
+        char up[32] = "-", pid[16] = "-";
+        if (!ls_shown(a, c))
+                return;
+        if (a->names) {
+                printf("%s\n", c->name);
+                return;
+        }
+        if (streq(c->state, "running") || streq(c->state, "frozen")) {
+                fmt_uptime((uint64_t) c->uptime, up, sizeof up);
+                snprintf(pid, sizeof pid, "%lld", (long long) c->pid);
+        }
+        char state[96];
+        if (*c->waiting_for)
+                snprintf(state, sizeof state, "%s (for %s)", c->state, c->waiting_for);
+        else
+                snprintf(state, sizeof state, "%s", c->state);
+        printf("%-20s %-9s %-8s %-7s %-15s %-8lld %s%s%s\n", c->name, state, c->health, pid,
+               *c->address ? c->address : "-", (long long) c->restarts, up, *c->error ? "  " : "", c->error);
 }
 
 static int print_ls(json_object *p, void *userdata)
 {
         const struct ctl_args *a = userdata;
-        json_object *arr;
+        json_object *arr, *v;
         if (a->json) {
                 print_json(p);
                 return 0;
         }
         if (!json_object_object_get_ex(p, "containers", &arr))
                 return 0;
-        if (a->names) {
-                for (size_t i = 0; i < json_object_array_length(arr); i++)
-                        if (ls_shown(a, json_object_array_get_idx(arr, i)))
-                                printf("%s\n", jstr(json_object_array_get_idx(arr, i), "name"));
+        ls_header(a);
+        if (!json_object_is_type(arr, json_type_array)) /* json-c's array calls would abort */
                 return 0;
-        }
-        printf("%-20s %-9s %-8s %-7s %-15s %-8s %s\n", "NAME", "STATE", "HEALTH", "PID", "ADDRESS", "RESTARTS", "UPTIME");
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
                 json_object *c = json_object_array_get_idx(arr, i);
-                char up[32] = "-", pid[16] = "-";
-                if (!ls_shown(a, c))
-                        continue;
-                if (streq(jstr(c, "state"), "running") || streq(jstr(c, "state"), "frozen")) {
-                        fmt_uptime((uint64_t) jint(c, "uptime_sec"), up, sizeof up);
-                        snprintf(pid, sizeof pid, "%lld", (long long) jint(c, "pid"));
-                }
-                char state[96];
-                if (*jstr(c, "waiting_for"))
-                        snprintf(state, sizeof state, "%s (for %s)", jstr(c, "state"), jstr(c, "waiting_for"));
-                else
-                        snprintf(state, sizeof state, "%s", jstr(c, "state"));
-                printf("%-20s %-9s %-8s %-7s %-15s %-8lld %s%s%s\n", jstr(c, "name"), state, jstr(c, "health"), pid,
-                       *jstr(c, "address") ? jstr(c, "address") : "-", (long long) jint(c, "restarts"), up,
-                       *jstr(c, "error") ? "  " : "", jstr(c, "error"));
+                struct ls_row row = {
+                        .name = jstr(c, "name"), .state = jstr(c, "state"), .waiting_for = jstr(c, "waiting_for"),
+                        .health = jstr(c, "health"), .address = jstr(c, "address"), .error = jstr(c, "error"),
+                        .pid = jint(c, "pid"), .restarts = jint(c, "restarts"), .uptime = jint(c, "uptime_sec"),
+                        .orphaned = json_object_object_get_ex(c, "orphaned", &v) && json_object_get_boolean(v),
+                };
+                ls_print_row(a, &row);
         }
         return 0;
 }
 
+/* ls without json-c's objects (issue 22: at 1,000 containers json-c's
+ * object per container, a hash table each, and the pages they take were
+ * most of berthctl's time). The reply's text is walked twice: once to
+ * check that it is in the subset jsontext.h reads and holds what the rows
+ * need, with the types print_ls would see, then to print; anything else
+ * (an error, another daemon's reply) returns 0 and goes to json-c and
+ * print_ls, so the output is the same either way. */
+enum { LS_NAME, LS_STATE, LS_WAITING_FOR, LS_HEALTH, LS_ADDRESS, LS_ERROR, LS_STRINGS };
+static const char *const ls_string_keys[LS_STRINGS] = { "name", "state", "waiting_for", "health", "address", "error" };
+
+static bool key_is(const char *k, size_t n, const char *want)
+{
+        return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
+/* One container object into row (its strings in bufs). */
+static int ls_text_row(struct jt *t, struct ls_row *row, char bufs[LS_STRINGS][1024])
+{
+        const char **strs[LS_STRINGS] = { &row->name, &row->state, &row->waiting_for,
+                                          &row->health, &row->address, &row->error };
+        int64_t *nums[3] = { &row->pid, &row->restarts, &row->uptime };
+        unsigned seen = 0;
+        bool first = true;
+        const char *k;
+        size_t n;
+        int r;
+        *row = (struct ls_row){ .name = "", .state = "", .waiting_for = "", .health = "", .address = "", .error = "" };
+        if (jt_peek(t) != JT_OBJECT || jt_enter(t, '{') < 0)
+                return -EINVAL;
+        while ((r = jt_object_next(t, &first, &k, &n)) > 0) {
+                int kind = jt_peek(t), field = -1;
+                for (int i = 0; i < LS_STRINGS && field < 0; i++)
+                        if (key_is(k, n, ls_string_keys[i]))
+                                field = i;
+                int numi = key_is(k, n, "pid") ? 0 : key_is(k, n, "restarts") ? 1 : key_is(k, n, "uptime_sec") ? 2 : -1;
+                int64_t *num = numi >= 0 ? nums[numi] : NULL;
+                int bit = field >= 0 ? field : numi >= 0 ? LS_STRINGS + numi : -1;
+                if (bit < 0 && key_is(k, n, "orphaned"))
+                        bit = LS_STRINGS + 3;
+                if (bit < 0) {
+                        if (jt_skip(t) < 0)
+                                return -EINVAL;
+                        continue;
+                }
+                if (seen & (1u << bit)) /* json-c would keep the last */
+                        return -EINVAL;
+                seen |= 1u << bit;
+                if (kind == JT_NULL) /* "" and 0, as jstr() and jint() make of null */
+                        r = jt_skip(t);
+                else if (field >= 0 && kind == JT_STRING) {
+                        r = jt_string(t, bufs[field], sizeof bufs[field]);
+                        *strs[field] = bufs[field];
+                } else if (num && kind == JT_INT)
+                        r = jt_int(t, num);
+                else if (bit == LS_STRINGS + 3 && (kind == JT_TRUE || kind == JT_FALSE)) {
+                        row->orphaned = kind == JT_TRUE;
+                        r = jt_skip(t);
+                } else
+                        return -EINVAL; /* another type: what json-c makes of it is its business */
+                if (r < 0)
+                        return -EINVAL;
+        }
+        return r;
+}
+
+/* The rows of a reply's parameters; print: print them (else check only). */
+static int ls_text_rows(const struct ctl_args *a, struct jt t, bool print)
+{
+        static char bufs[LS_STRINGS][1024];
+        bool first = true, found = false;
+        const char *k;
+        size_t n;
+        int r;
+        if (jt_peek(&t) != JT_OBJECT || jt_enter(&t, '{') < 0)
+                return -EINVAL;
+        while ((r = jt_object_next(&t, &first, &k, &n)) > 0) {
+                if (!key_is(k, n, "containers")) {
+                        if (jt_skip(&t) < 0)
+                                return -EINVAL;
+                        continue;
+                }
+                if (found || jt_peek(&t) != JT_ARRAY || jt_enter(&t, '[') < 0)
+                        return -EINVAL;
+                found = true;
+                if (print)
+                        ls_header(a);
+                bool efirst = true;
+                while ((r = jt_array_next(&t, &efirst)) > 0) {
+                        struct ls_row row;
+                        if (ls_text_row(&t, &row, bufs) < 0)
+                                return -EINVAL;
+                        if (print)
+                                ls_print_row(a, &row);
+                }
+                if (r < 0)
+                        return r;
+        }
+        return r < 0 || !found ? -EINVAL : 0;
+}
+
+static int ls_text(const char *msg, size_t len, void *userdata)
+{
+        static const char prefix[] = "{\"parameters\":";
+        const struct ctl_args *a = userdata;
+        if (len < sizeof prefix || memcmp(msg, prefix, sizeof prefix - 1) != 0)
+                return 0;
+        struct jt t = jt_init(msg + sizeof prefix - 1, len - (sizeof prefix - 1)), params = t;
+        /* The parameters, then the reply's end: nothing after them ("continues"). */
+        if (jt_skip(&t) < 0 || jt_expect(&t, '}') < 0 || !jt_at_end(&t))
+                return 0;
+        struct jt check = params;
+        if (a->json ? jt_pretty(&check, NULL) < 0 : ls_text_rows(a, params, false) < 0)
+                return 0;
+        /* One buffer for all of it: a few writes, not one per row. */
+        static char out[65536];
+        (void) setvbuf(stdout, out, _IOFBF, sizeof out);
+        if (a->json) {
+                (void) jt_pretty(&params, stdout);
+                putchar('\n');
+                json_mark_printed();
+        } else
+                (void) ls_text_rows(a, params, true);
+        return 1;
+}
+
 int verb_ls(struct ctl_args *a)
 {
-        return call("io.berth.Container.List", NULL, false, print_ls, a);
+        /* BERTH_LS_JSONC=1 (tests): json-c's objects only, the output to compare with. */
+        const char *e = getenv("BERTH_LS_JSONC");
+        return call_text("io.berth.Container.List", NULL, false, e && streq(e, "1") ? NULL : ls_text, print_ls, a);
 }
 
 static int print_obj(json_object *p, void *userdata)

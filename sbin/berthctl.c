@@ -33,6 +33,12 @@ json_object *json_errors_get(void)
         return json_errors;
 }
 
+/* A verb printed its document itself (ls from the reply's text). */
+void json_mark_printed(void)
+{
+        json_printed = true;
+}
+
 void print_json(json_object *o)
 {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -115,6 +115,7 @@ struct ctl_verb {
 /* Errors: on standard error, and into the --json document. */
 void fail(const char *fmt, ...) _printf_(1, 2);
 /* Prints the verb's one --json document. */
+void json_mark_printed(void);
 void print_json(json_object *o);
 /* The errors fail() collected so far (NULL: none); the caller does not own them. */
 json_object *json_errors_get(void);
