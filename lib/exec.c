@@ -371,44 +371,60 @@ int exec_session_fd(const struct exec_session *s)
  * and the container could make it say anything (SCM_CREDENTIALS tell the
  * sender, and a container cannot forge a pid it cannot see). 1: a
  * message, 0: nothing now, -1: EOF. */
-static int session_recv(struct exec_session *s)
+/* One message of an intermediate (or of its workload before the exec),
+ * without waiting: its length (0 at EOF), or -1 with errno; the sender's
+ * pid (SCM_CREDENTIALS, -1 if none) and the first fd passed (the others
+ * are closed; -1 if none; closed too when ret_fd is NULL). */
+static ssize_t recv_spawn_msg(int sock, struct spawn_msg *m, pid_t *ret_sender, int *ret_fd)
 {
-        struct spawn_msg m;
         union {
-                char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+                char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
                 struct cmsghdr align;
         } u;
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
+        struct iovec iov = { .iov_base = m, .iov_len = sizeof *m };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-        ssize_t k = recvmsg(s->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (k < 0)
-                return errno == EAGAIN || errno == EINTR ? 0 : -1;
-        if (k == 0)
-                return -1;
-        pid_t sender = -1;
-        int fd = -1;
+        *ret_sender = -1;
+        if (ret_fd)
+                *ret_fd = -1;
+        ssize_t k = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (k <= 0)
+                return k;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                 if (c->cmsg_level != SOL_SOCKET)
                         continue;
                 if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
                         struct ucred cr;
                         memcpy(&cr, CMSG_DATA(c), sizeof cr);
-                        sender = cr.pid;
+                        *ret_sender = cr.pid;
                 } else if (c->cmsg_type == SCM_RIGHTS) {
                         size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
                         for (size_t i = 0; i < n; i++) {
                                 int f;
                                 memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-                                if (fd < 0)
-                                        fd = f;
+                                if (ret_fd && *ret_fd < 0)
+                                        *ret_fd = f;
                                 else
                                         close(f);
                         }
                 }
         }
+        if (k == (ssize_t) sizeof *m)
+                m->text[sizeof m->text - 1] = 0;
+        return k;
+}
+
+static int session_recv(struct exec_session *s)
+{
+        struct spawn_msg m;
+        pid_t sender;
+        int fd;
+        ssize_t k = recv_spawn_msg(s->sock, &m, &sender, &fd);
+        if (k < 0)
+                return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        if (k == 0)
+                return -1;
         bool trusted = s->child > 0 && sender == s->child;
         if (k == (ssize_t) sizeof m) {
-                m.text[sizeof m.text - 1] = 0;
                 if (m.type == SPAWN_MSG_PID && trusted && s->workload <= 0 && m.code > 0)
                         s->workload = (pid_t) m.code;
                 else if (m.type == SPAWN_MSG_PTY && trusted && fd >= 0 && s->pty < 0 && s->tty)
@@ -943,14 +959,8 @@ static void run_read(struct spawner *sp, struct spawner_run *r)
 {
         for (int i = 0; i < 16 && r->isock >= 0; i++) {
                 struct spawn_msg m;
-                union {
-                        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
-                        struct cmsghdr align;
-                } u;
-                struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                                     .msg_controllen = sizeof u.buf };
-                ssize_t k = recvmsg(r->isock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                pid_t sender;
+                ssize_t k = recv_spawn_msg(r->isock, &m, &sender, NULL);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0 && errno == EAGAIN)
@@ -959,24 +969,8 @@ static void run_read(struct spawner *sp, struct spawner_run *r)
                         sp_unwatch(sp, &r->isock);
                         return;
                 }
-                pid_t sender = -1;
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-                        if (c->cmsg_level != SOL_SOCKET)
-                                continue;
-                        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
-                                struct ucred cr;
-                                memcpy(&cr, CMSG_DATA(c), sizeof cr);
-                                sender = cr.pid;
-                        } else if (c->cmsg_type == SCM_RIGHTS)
-                                for (size_t j = 0; j < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); j++) {
-                                        int f;
-                                        memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof f);
-                                        close(f);
-                                }
-                }
                 if (k != (ssize_t) sizeof m)
                         continue;
-                m.text[sizeof m.text - 1] = 0;
                 if (m.type == SPAWN_MSG_PID && sender == r->ipid && r->wpid <= 0 && m.code > 0) {
                         r->wpid = (pid_t) m.code;
                         /* Not reaped before we wait: the pid is our child's. */

@@ -33,9 +33,34 @@ void jbuf_lit(struct jbuf *b, const char *s)
         jbuf_raw(b, s, strlen(s));
 }
 
-void jbuf_str(struct jbuf *b, const char *s)
+/* c as JSON writes it in a string (json-c's escaping, no '/' escaped):
+ * into e, its length. */
+static size_t escape_char(unsigned char c, char e[6])
 {
         static const char hex[] = "0123456789abcdef";
+        e[0] = '\\';
+        switch (c) {
+        case '"': e[1] = '"'; return 2;
+        case '\\': e[1] = '\\'; return 2;
+        case '\b': e[1] = 'b'; return 2;
+        case '\f': e[1] = 'f'; return 2;
+        case '\n': e[1] = 'n'; return 2;
+        case '\r': e[1] = 'r'; return 2;
+        case '\t': e[1] = 't'; return 2;
+        default:
+                if (c >= 0x20) {
+                        e[0] = (char) c;
+                        return 1;
+                }
+                memcpy(e + 1, "u00", 3);
+                e[4] = hex[c >> 4];
+                e[5] = hex[c & 0xf];
+                return 6;
+        }
+}
+
+void jbuf_str(struct jbuf *b, const char *s)
+{
         if (!s) {
                 jbuf_raw(b, "null", 4);
                 return;
@@ -49,22 +74,8 @@ void jbuf_str(struct jbuf *b, const char *s)
                 run = s + 1;
                 if (!c)
                         break;
-                char e[6] = { '\\', 0 };
-                size_t n = 2;
-                switch (c) {
-                case '"': e[1] = '"'; break;
-                case '\\': e[1] = '\\'; break;
-                case '\b': e[1] = 'b'; break;
-                case '\f': e[1] = 'f'; break;
-                case '\n': e[1] = 'n'; break;
-                case '\r': e[1] = 'r'; break;
-                case '\t': e[1] = 't'; break;
-                default:
-                        memcpy(e + 1, "u00", 3);
-                        e[4] = hex[c >> 4];
-                        e[5] = hex[c & 0xf];
-                        n = 6;
-                }
+                char e[6];
+                size_t n = escape_char(c, e);
                 jbuf_raw(b, e, n);
         }
         jbuf_raw(b, "\"", 1);
@@ -396,37 +407,26 @@ static void indent(struct pp *o, int level)
 /* json-c's escaping with JSON_C_TO_STRING_NOSLASHESCAPE. */
 static int escaped(const char *s, size_t n, bool raw, void *ctx)
 {
-        static const char hex[] = "0123456789abcdef";
         struct pp *o = ctx;
         if (raw) { /* no '"', '\\' or control characters: as they are */
                 put(o, s, n);
                 return 0;
         }
         for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) s[i];
-                char e[6] = { '\\', 0 };
-                size_t en = 2;
-                switch (c) {
-                case '"': e[1] = '"'; break;
-                case '\\': e[1] = '\\'; break;
-                case '\b': e[1] = 'b'; break;
-                case '\f': e[1] = 'f'; break;
-                case '\n': e[1] = 'n'; break;
-                case '\r': e[1] = 'r'; break;
-                case '\t': e[1] = 't'; break;
-                default:
-                        if (c >= 0x20) {
-                                e[0] = (char) c;
-                                en = 1;
-                        } else {
-                                memcpy(e + 1, "u00", 3);
-                                e[4] = hex[c >> 4];
-                                e[5] = hex[c & 0xf];
-                                en = 6;
-                        }
-                }
-                put(o, e, en);
+                char e[6];
+                put(o, e, escape_char((unsigned char) s[i], e));
         }
+        return 0;
+}
+
+/* The end of an object or array whose members ended with r. */
+static int close_nested(struct pp *o, int r, int level, const char *end)
+{
+        if (r < 0)
+                return r;
+        put(o, "\n", 1);
+        indent(o, level);
+        put(o, end, 1);
         return 0;
 }
 
@@ -482,12 +482,7 @@ static int value(struct jt *t, struct pp *o, int level)
                         if (value(t, o, level + 1) < 0)
                                 return -EINVAL;
                 }
-                if (r < 0)
-                        return r;
-                put(o, "\n", 1);
-                indent(o, level);
-                put(o, "}", 1);
-                return 0;
+                return close_nested(o, r, level, "}");
         }
         case JT_ARRAY: {
                 if (jt_enter(t, '[') < 0)
@@ -501,12 +496,7 @@ static int value(struct jt *t, struct pp *o, int level)
                         if (value(t, o, level + 1) < 0)
                                 return -EINVAL;
                 }
-                if (r < 0)
-                        return r;
-                put(o, "\n", 1);
-                indent(o, level);
-                put(o, "]", 1);
-                return 0;
+                return close_nested(o, r, level, "]");
         }
         default: return -EINVAL;
         }
