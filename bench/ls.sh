@@ -27,14 +27,11 @@ N=${BENCH_LS_N:-1000}
 ROUNDS=${BENCH_LS_ROUNDS:-6}
 HOLD=${BENCH_LS_HOLD:-0}
 REPS=${BENCH_LS_REPS:-3}
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 RESULTS=${BENCH_RESULTS:-$here/results}
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
-
-[ "$(id -u)" = 0 ] || die "must run as root"
+bench_need_root
 for b in "${BUILDS[@]}"; do
   for f in berthd berthctl berth-monitor berth-init; do [ -x "$b/$f" ] || die "no $b/$f (run make all)"; done
 done
@@ -42,20 +39,14 @@ done
   die "BENCH_LS_N, _ROUNDS, _REPS, _HOLD must be numbers"
 ((N >= 1 && N <= 2000 && ROUNDS >= 1 && ROUNDS <= 100 && REPS >= 1 && REPS <= 100)) ||
   die "BENCH_LS_N: 1..2000, BENCH_LS_ROUNDS: 1..100, BENCH_LS_REPS: 1..100"
-PY=$(command -v python3) || die "needs python3"
-command -v jq >/dev/null || die "needs jq"
+bench_need_py_jq
 
 P=bls$$
-W=$(mktemp -d /tmp/berth-ls.XXXXXX)
-D=$W/d
-DPID=
+bench_workdir ls
 
 cat >"$W/h.py" <<'EOF'
-import json, os, subprocess, sys, time
-
-def cpu_ns(pid):
-    with open("/proc/%s/schedstat" % pid) as f:
-        return int(f.read().split()[0])
+import json, subprocess, sys, time
+from benchlib import cpu_ns
 
 def visit(ctl, dpid, reps, out):
     """REPS runs of each ls form: one JSON line per run to OUT."""
@@ -73,23 +64,8 @@ def visit(ctl, dpid, reps, out):
                 f.write(json.dumps({"ctl": ctl, "form": form, "wall_ms": wall, "cpu_ms": cpu,
                                     "bytes": len(r.stdout)}) + "\n")
 
-def procs_with(pat):
-    me = os.getpid()
-    for p in os.listdir("/proc"):
-        if not p.isdigit() or int(p) == me:
-            continue
-        try:
-            c = open("/proc/%s/cmdline" % p, "rb").read()
-        except OSError:
-            continue
-        if pat.encode() in c:
-            print(p)
-
 globals()[sys.argv[1]](*sys.argv[2:])
 EOF
-h() { "$PY" "$W/h.py" "$@"; }
-
-alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 berthd_kill() {
   [ -n "$DPID" ] || return 0
@@ -98,58 +74,11 @@ berthd_kill() {
   DPID=
 }
 
-berthd_stop() {
-  [ -n "$DPID" ] || return 0
-  local i
-  kill -TERM "$DPID" 2>/dev/null || true
-  for ((i = 0; i < 3000; i++)); do alive "$DPID" || break; sleep 0.1; done
-  alive "$DPID" && kill -KILL "$DPID" 2>/dev/null
-  wait "$DPID" 2>/dev/null || true
-  DPID=
-}
-
-# Our cgroups: "<hierarchy><our path>/berth/$P-*" in every hierarchy.
-our_cgroups() {
-  local hid ctrls path mp
-  while IFS=: read -r hid ctrls path; do
-    case $ctrls in name=*) continue ;; esac
-    if [ "$hid" = 0 ]; then
-      mp=$(findmnt -rn -t cgroup2 -o TARGET | head -n1)
-    else
-      mp=$(awk -v c="$ctrls" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
-    fi
-    [ -n "$mp" ] && [ -d "$mp${path%/}/berth" ] && find "$mp${path%/}/berth" -maxdepth 1 -mindepth 1 -type d -name "$P-*"
-  done </proc/self/cgroup
-  return 0
-}
-
-cleanup() {
-  set +e
-  trap - EXIT INT TERM
-  local p n c
-  berthd_stop
-  for n in 1 2; do
-    for p in $(h procs_with "$W/"); do kill -KILL "$p" 2>/dev/null; done
-    sleep 0.5
-  done
-  for c in $(our_cgroups); do
-    [ -f "$c/cgroup.procs" ] && for p in $(<"$c/cgroup.procs"); do kill -KILL "$p" 2>/dev/null; done
-  done
-  sleep 0.5
-  our_cgroups | xargs -r rmdir 2>/dev/null
-  findmnt -rn -o TARGET | grep "^$W/" | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf --one-file-system "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-export BERTH_TEMPLATES=${BERTH_TEMPLATES:-$repo/templates}
-mkdir -p "$D/conf" "$D/run" "$D/state"
-export BERTH_SOCKET=$D/run/control.sock
+bench_traps
+CTL=${BUILDS[0]}/berthctl
+bench_dirs
 say "building the busybox template"
-"${BUILDS[0]}/berthctl" template --state-dir "$D/state" build busybox >"$W/template.log" 2>&1 ||
-  { cat "$W/template.log" >&2; die "berthctl template build busybox failed"; }
+bench_template "${BUILDS[0]}/berthctl" "$D/state" || die "berthctl template build busybox failed"
 for ((i = 0; i < N; i++)); do
   printf 'container %s {\n    template = "busybox"\n    command = { "/bin/sleep", "1000" }\n    autostart = true\n    network { mode = "none" }\n}\n' \
     "$P-$i" >"$D/conf/$P-$i.conf"
