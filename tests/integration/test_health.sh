@@ -512,14 +512,16 @@ t_probe_cancel() {
     eval '[ "$n77" -le 1 ] && [ "$n5" -le 1 ]'
   check "cancel: ... and reported as timed out" eval 'probes "$P-c" | head -n1 | grep -q "^0 .*timed out"'
   # Cancelled at every point of the set-up: a timeout of 20 ms.
-  probe_def 66 1 20ms 20ms
-  ctl reload >/dev/null 2>&1
+  probe_def 66 1 100ms 20ms
+  check "cancel: reload to a probe that times out after 20 ms" eval 'ctl reload >/dev/null 2>&1'
   sleep 6
+  check "cancel: ... its probes are cancelled (newest: $(probes "$P-c" | head -n1))" \
+    eval 'probes "$P-c" | head -n1 | grep -q "^0 .*timed out after"'
   check "cancel: 6 s of probes cancelled after 20 ms: no zombie left with berthd or the spawner (now $(zombies_left))" \
     wait_until 10 eval '[ "$(zombies_left)" = 0 ]'
   check "cancel: ... nothing of them runs on (at most one probe's)" eval '[ "$(in_ns_count "$init" "sleep 66")" -le 1 ]'
   probe_def 55 30 40s 40s
-  ctl reload >/dev/null 2>&1
+  check "cancel: reload to a probe of 30 s" eval 'ctl reload >/dev/null 2>&1'
   wait_until 20 eval '[ "$(in_ns_count "$init" "sleep 30")" -ge 1 ]'
   t0=$SECONDS
   ctl stop "$P-c" >/dev/null 2>&1
